@@ -1,0 +1,77 @@
+// The translator's input: every object translation may look at, as plain Kubernetes JSON.
+// Providers (Kubernetes informers, the --config directory) fill it; translate() only reads it.
+// Types are deliberately loose (spec/status as unknown records): objects come from users and
+// from newer API versions, and translate must validate what it uses rather than trust a type.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  /** Secrets */
+  data?: Record<string, string>;
+  type?: string;
+  /** EndpointSlices keep these at the top level. */
+  addressType?: string;
+  endpoints?: unknown[];
+  ports?: unknown[];
+}
+
+export interface Snapshot {
+  gatewayClasses: KubeObject[];
+  gateways: KubeObject[];
+  httpRoutes: KubeObject[];
+  grpcRoutes: KubeObject[];
+  /** v1 and v1beta1 alike. */
+  referenceGrants: KubeObject[];
+  /** gateway.networking.x-k8s.io XMesh. */
+  meshes: KubeObject[];
+  namespaces: KubeObject[];
+  services: KubeObject[];
+  endpointSlices: KubeObject[];
+  /** Only the Secrets that Gateways reference. */
+  secrets: KubeObject[];
+  /** Optional: lets endpoints carry their pod's service-account identity. */
+  pods: KubeObject[];
+  /** Supplied by the environment (e.g. the ingress Service's LoadBalancer IPs), keyed `ns/name`. */
+  gatewayAddresses: Record<string, string[]>;
+  /** Trust domain for SPIFFE identities; defaults to cluster.local. */
+  trustDomain?: string;
+}
+
+export function emptySnapshot(): Snapshot {
+  return {
+    gatewayClasses: [], gateways: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], meshes: [],
+    namespaces: [], services: [], endpointSlices: [], secrets: [], pods: [], gatewayAddresses: {},
+  };
+}
+
+/** The status translation computed for one object meshlet owns (or has entries in). */
+export interface StatusUpdate {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  /**
+   * The complete status to write: for routes, other controllers' parent entries are kept as they
+   * were; for GatewayClass/Gateway/XMesh, the whole status.
+   */
+  status: Record<string, unknown>;
+}
+
+export interface TranslateResult {
+  statuses: StatusUpdate[];
+  ir: import('../../api/routing-table.ts').RoutingTable;
+}
