@@ -75,3 +75,38 @@ export interface TranslateResult {
   statuses: StatusUpdate[];
   ir: import('../../api/routing-table.ts').RoutingTable;
 }
+
+const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain'>> = {
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  GRPCRoute: 'grpcRoutes',
+  ReferenceGrant: 'referenceGrants',
+  XMesh: 'meshes',
+  Namespace: 'namespaces',
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  Secret: 'secrets',
+  Pod: 'pods',
+};
+
+/**
+ * Buckets objects by kind (Gateway API kinds only for their API groups, core kinds for theirs).
+ * Returns the snapshot plus the objects it did not recognise, so callers can say so.
+ */
+export function buildSnapshot(objects: KubeObject[], extra: Partial<Pick<Snapshot, 'gatewayAddresses' | 'trustDomain'>> = {}): { snapshot: Snapshot; ignored: KubeObject[] } {
+  const snapshot = { ...emptySnapshot(), ...extra };
+  const ignored: KubeObject[] = [];
+  for (const obj of objects) {
+    const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.lastIndexOf('/')) : '';
+    const bucket = BUCKETS[obj.kind];
+    const groupOk = bucket === undefined ? false
+      : ['Namespace', 'Service', 'Secret', 'Pod'].includes(obj.kind) ? group === ''
+        : obj.kind === 'EndpointSlice' ? group === 'discovery.k8s.io'
+          : obj.kind === 'XMesh' ? group === 'gateway.networking.x-k8s.io'
+            : group === 'gateway.networking.k8s.io' || group === 'gateway.networking.x-k8s.io';
+    if (bucket && groupOk) snapshot[bucket].push(obj);
+    else ignored.push(obj);
+  }
+  return { snapshot, ignored };
+}
