@@ -116,7 +116,8 @@ class Checker {
 export function checkRoutingTable(table: RoutingTable): ValidationIssue[] {
   const c = new Checker();
   if (!table || typeof table !== 'object') return [{ path: '', message: 'not an object' }];
-  if (table.apiVersion !== ROUTING_TABLE_API_VERSION) c.fail('apiVersion', `expected ${ROUTING_TABLE_API_VERSION}, got ${String(table.apiVersion)}`);
+  const apiVersion: unknown = table.apiVersion;
+  if (apiVersion !== ROUTING_TABLE_API_VERSION) c.fail('apiVersion', `expected ${ROUTING_TABLE_API_VERSION}, got ${String(apiVersion)}`);
   for (const key of ['gateways', 'services', 'backends', 'secrets'] as const) {
     if (!Array.isArray(table[key])) return [...c.issues, { path: key, message: 'must be an array' }];
   }

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ROUTING_TABLE_API_VERSION, type RouteRuleIR, type RoutingTable } from './routing-table.ts';
+import { checkRoutingTable, validate } from './validate.ts';
+import { RoutingTableInvalidError } from './errors.ts';
+import { computeVersion, withVersion } from './version.ts';
+
+function rule(overrides: Partial<RouteRuleIR> = {}): RouteRuleIR {
+  return {
+    name: 'httproute/default/r/rule/0/match/0',
+    source: { kind: 'HTTPRoute', namespace: 'default', name: 'r', rule: 0, match: 0, creationTimestamp: '2026-01-01T00:00:00Z' },
+    match: { path: { type: 'PathPrefix', value: '/' }, method: null, headers: [], queryParams: [] },
+    filters: [],
+    action: { type: 'Forward', backends: [{ backend: 'service/default/echo/80', weight: 1, filters: [], invalidReason: null }] },
+    timeouts: null,
+    retry: null,
+    ...overrides,
+  };
+}
+
+function table(r: RouteRuleIR = rule()): RoutingTable {
+  return withVersion({
+    apiVersion: ROUTING_TABLE_API_VERSION,
+    gateways: [{
+      name: 'gateway/default/gw',
+      source: { kind: 'Gateway', namespace: 'default', name: 'gw' },
+      className: 'meshlet',
+      addresses: ['127.0.0.1'],
+      ports: [{ port: 80, protocol: 'HTTP', listeners: [{ name: 'gateway/default/gw/listener/http', listenerName: 'http', hostname: null, certificates: [], virtualHosts: [{ hostname: '*', rules: [r] }] }] }],
+    }],
+    services: [],
+    backends: [{ name: 'service/default/echo/80', namespace: 'default', serviceName: 'echo', port: 80, appProtocol: null, endpoints: [] }],
+    secrets: [],
+  });
+}
+
+test('a well-formed table passes and is returned as is', () => {
+  const t = table();
+  assert.equal(validate(t), t);
+});
+
+const broken: [string, (t: RoutingTable) => RoutingTable, RegExp][] = [
+  ['a rule pointing at a backend the table does not have', () => table(rule({ action: { type: 'Forward', backends: [{ backend: 'service/default/nope/80', weight: 1, filters: [], invalidReason: null }] } })), /unknown backend 'service\/default\/nope\/80'/],
+  ['a negative weight', () => table(rule({ action: { type: 'Forward', backends: [{ backend: 'service/default/echo/80', weight: -1, filters: [], invalidReason: null }] } })), /weight must be a non-negative integer/],
+  ['a regex RE2 cannot compile (backreference)', () => table(rule({ match: { path: { type: 'RegularExpression', value: '/(a)\\1' }, method: null, headers: [], queryParams: [] } })), /regular expression does not compile/],
+  ['a header value with a newline (header injection)', () => table(rule({ filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x', value: 'a\r\nEvil: 1' }], add: [], remove: [] } }] })), /contains CR, LF or NUL/],
+  ['a redirect status that is not a redirect', () => table(rule({ action: { type: 'Redirect', redirect: { scheme: null, hostname: null, port: null, path: null, statusCode: 200 as 301 } } })), /unsupported redirect status 200/],
+  ['a port out of range', () => { const t = table(); t.gateways[0]!.ports[0]!.port = 70000; return withVersion(t); }, /port 70000 is not in 1\.\.65535/],
+  ['a wrong apiVersion', () => ({ ...table(), apiVersion: 'v0' as typeof ROUTING_TABLE_API_VERSION }), /expected meshlet\.dev\/routing\/v1alpha1/],
+  ['unsorted backends', () => { const t = table(); t.backends.unshift({ ...t.backends[0]!, name: 'service/zzz/x/1' }); return withVersion(t); }, /out of order/],
+  ['a version that does not match the content (tampered or corrupted)', () => ({ ...table(), version: '0000000000000000' }), /does not match the content hash/],
+  ['an HTTPS listener without a certificate', () => { const t = table(); t.gateways[0]!.ports[0]!.protocol = 'HTTPS'; return withVersion(t); }, /needs a certificate/],
+];
+
+for (const [what, make, message] of broken) {
+  test(`refuses ${what}`, () => {
+    const t = make(structuredClone(table()));
+    assert.throws(() => validate(t), (err: unknown) => err instanceof RoutingTableInvalidError && err.code === 'E_ROUTING_TABLE_INVALID' && message.test(err.message));
+  });
+}
+
+test('every issue is listed, not just the first', () => {
+  const r = rule({ action: { type: 'Forward', backends: [{ backend: 'nope', weight: -1, filters: [], invalidReason: null }] } });
+  const issues = checkRoutingTable(table(r));
+  assert.equal(issues.length, 2);
+});
+
+test('the version is a content hash independent of key order', () => {
+  const t = table();
+  const reordered = JSON.parse(JSON.stringify({ secrets: t.secrets, backends: t.backends, services: t.services, gateways: t.gateways, apiVersion: t.apiVersion })) as RoutingTable;
+  assert.equal(computeVersion(reordered), t.version);
+  const changed = structuredClone(t);
+  changed.backends[0]!.port = 81;
+  assert.notEqual(computeVersion(changed), t.version);
+});
