@@ -63,23 +63,34 @@ export function hostOf(authority: string): string | null {
  */
 export function normalizePath(raw: string): string | null {
   if (!raw.startsWith('/')) return null;
-  let out = '';
-  let dots = false;
+  // Fast path: most paths have no escapes, so they are checked once and returned as they are.
+  let escaped = false;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f) return null;
     if (c === 0x25 /* % */) {
-      const hex = raw.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
-      const ch = String.fromCharCode(parseInt(hex, 16));
-      out += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
-      i += 2;
-    } else {
-      out += raw[i];
+      escaped = true;
+      break;
     }
   }
-  if (out.includes('/.')) dots = true;
-  return dots ? removeDotSegments(out) : out;
+  let out = raw;
+  if (escaped) {
+    out = '';
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw.charCodeAt(i);
+      if (c <= 0x20 || c === 0x7f) return null;
+      if (c === 0x25 /* % */) {
+        const hex = raw.slice(i + 1, i + 3);
+        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
+        const ch = String.fromCharCode(parseInt(hex, 16));
+        out += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
+        i += 2;
+      } else {
+        out += raw[i];
+      }
+    }
+  }
+  return out.includes('/.') ? removeDotSegments(out) : out;
 }
 
 function removeDotSegments(path: string): string {
