@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTable, route, type Decision, type RouteTarget } from './index.ts';
 import {
-  GATEWAY, SERVICE_IP, backendName, gatewayTable, listener, meshTable, request, rule, servicePort, vhost,
+  GATEWAY, SERVICE_IP, backendName, gatewayTable, listener, meshTable, prng, request, rule, servicePort, vhost,
 } from './test-support.ts';
 import type { RouteRuleIR, RoutingTable } from '../../api/index.ts';
 
@@ -270,5 +270,34 @@ describe('malformed requests never throw', () => {
     const d = route(t, GW, junk);
     assert.equal(d.type, 'respond');
     assert.equal(d.type === 'respond' && d.status, 400);
+  });
+});
+
+describe('fuzz: random junk requests always get a decision from the matcher itself', () => {
+  test('no input reaches the last-resort catch (seeded, bounded)', () => {
+    const rand = prng(99);
+    const alphabet = ['/', '%', '.', '..', 'a', 'Z', '0', 'f', ' ', '\t', '?', '#', '[', ']', ':', '@', '*', '\u00e9', '\u0000', '%2F', '%2e', '%4'];
+    const junk = (max: number): string => {
+      let s = '';
+      const n = Math.floor(rand() * max);
+      for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)]!;
+      return s;
+    };
+    const table = compileTable(gatewayTable([listener('l', '*.example.com', [vhost('*', [
+      rule('re', { path: { type: 'RegularExpression', value: '/a.*' }, headers: [{ type: 'RegularExpression', name: 'x', value: '.+' }] }),
+      rule('q', { queryParams: [{ type: 'Exact', name: 'a', value: 'b' }], filters: [{ type: 'URLRewrite', hostname: 'h', path: { type: 'ReplacePrefixMatch', value: '/', prefix: '/' } }] }),
+      rule('any', { action: { type: 'Redirect', redirect: { scheme: null, hostname: null, port: null, path: { type: 'ReplacePrefixMatch', value: '/z', prefix: '/' }, statusCode: 301 } } }),
+    ])])]));
+    let decisions = 0;
+    for (let i = 0; i < 5000; i++) {
+      const d = route(table, GW, {
+        method: rand() < 0.8 ? 'GET' : junk(5), scheme: rand() < 0.5 ? 'http' : 'https',
+        authority: rand() < 0.7 ? `${junk(3)}.example.com` : junk(8), path: (rand() < 0.8 ? '/' : '') + junk(12),
+        query: junk(6), headers: rand() < 0.5 ? { x: junk(4) } : { x: [junk(2), junk(2)] },
+      });
+      assert.ok(!(d.type === 'respond' && d.reason.startsWith('matcher error')), JSON.stringify(d));
+      decisions++;
+    }
+    assert.equal(decisions, 5000);
   });
 });
