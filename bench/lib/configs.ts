@@ -1,0 +1,75 @@
+// The configurations under comparison, each one entry: how to start it, which port the load
+// generator targets, which processes are "the proxy" for CPU and memory, and how many proxy
+// hops a request crosses. Adding a configuration (mTLS between sidecars, HTTP/2 between hops)
+// is adding an entry here; the runner, statistics and report need no change.
+import { join } from 'node:path';
+import type { Started } from './procs.ts';
+import { startHaproxy, startNginxProxy } from './servers.ts';
+import { freePort, waitReady } from './net-util.ts';
+import { startIngress, startSidecarPair } from './meshlet.ts';
+
+export interface BenchContext {
+  /** Scratch directory of this run (configs, logs, rendered manifests). */
+  dir: string;
+  /** Repository root (for bin/meshlet.js). */
+  root: string;
+  upstreamPort: number;
+  /** CPU list the proxies are pinned to. */
+  proxyCpus: string;
+  /** A request the configuration must answer 200 to before it counts as started. */
+  probe: Buffer;
+}
+
+export interface Live {
+  port: number;
+  /** The processes whose CPU and RSS are "the proxy" (empty for direct). */
+  procs: Started[];
+  stop(): Promise<void>;
+}
+
+export type StartOutcome = { ok: true; live: Live } | { ok: false; reason: string };
+
+export type ConfigKind = 'floor' | 'reference' | 'meshlet';
+
+export interface BenchConfig {
+  id: string;
+  label: string;
+  kind: ConfigKind;
+  /** Proxy hops a request crosses; added latency is divided by this to get "per hop". */
+  hops: number;
+  start(ctx: BenchContext): Promise<StartOutcome>;
+}
+
+async function startSimple(ctx: BenchContext, launch: (port: number) => Started): Promise<StartOutcome> {
+  const port = await freePort();
+  const p = launch(port);
+  const ready = await waitReady(port, ctx.probe, 10_000, () => p.exited());
+  if (!ready.ok) {
+    await p.stop();
+    return { ok: false, reason: `${p.name} did not answer 200 (last status ${ready.lastStatus}): ${p.tail()}` };
+  }
+  return { ok: true, live: { port, procs: [p], stop: () => p.stop() } };
+}
+
+export const CONFIGS: BenchConfig[] = [
+  {
+    id: 'direct', label: 'direct (no proxy)', kind: 'floor', hops: 0,
+    start: (ctx) => Promise.resolve({ ok: true, live: { port: ctx.upstreamPort, procs: [], stop: () => Promise.resolve() } }),
+  },
+  {
+    id: 'nginx', label: 'nginx, 1 hop', kind: 'reference', hops: 1,
+    start: (ctx) => startSimple(ctx, (port) => startNginxProxy(ctx.dir, port, ctx.upstreamPort, ctx.proxyCpus)),
+  },
+  {
+    id: 'haproxy', label: 'haproxy, 1 hop', kind: 'reference', hops: 1,
+    start: (ctx) => startSimple(ctx, (port) => startHaproxy(ctx.dir, port, ctx.upstreamPort, ctx.proxyCpus)),
+  },
+  {
+    id: 'meshlet-ingress', label: 'meshlet ingress, 1 hop', kind: 'meshlet', hops: 1,
+    start: (ctx) => startIngress(ctx, join(ctx.dir, 'meshlet-ingress')),
+  },
+  {
+    id: 'meshlet-sidecars', label: 'meshlet sidecar → sidecar, 2 hops', kind: 'meshlet', hops: 2,
+    start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'meshlet-sidecars')),
+  },
+];

@@ -1,0 +1,117 @@
+// One configuration in one round: idle memory, then each (rate × body size) scenario open
+// loop with the proxy's CPU time over it, loaded memory, then saturation with wrk. The
+// upstream shares the proxy's core during the latency scenarios (request stages are sequential,
+// so at these rates they rarely compete) but moves to the generator's core for saturation, so
+// "max requests/s on one core" is the proxy's core alone.
+import type { BenchConfig, Live } from './configs.ts';
+import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
+import { cpuOf, processTree, rssOf } from './proc-stats.ts';
+import { repin, sleep, type Started } from './procs.ts';
+import type { Profile } from './profile.ts';
+import { pathFor } from './servers.ts';
+import { buildRequest } from './http1-conn.ts';
+import { runWrk } from './wrk.ts';
+
+export interface ScenarioResult {
+  rate: number;
+  bodyBytes: number;
+  load: OpenLoopResult;
+  /** Proxy CPU per request (all hops together), µs; NaN for direct. */
+  cpuUsPerRequest: number;
+  /** Same from /proc/<pid>/stat ticks (10 ms resolution): a coarse cross-check. */
+  cpuUsPerRequestTicks: number;
+}
+
+export interface MaxRpsResult {
+  rps: number;
+  errors: number;
+  /** Fraction of one core the measured processes used while saturated. */
+  coreUtilization: number;
+  /** rps / utilization: requests per second one fully busy core would serve. */
+  rpsPerCore: number;
+}
+
+export interface RoundResult {
+  round: number;
+  config: string;
+  scenarios: ScenarioResult[];
+  rssIdleBytes: number;
+  rssLoadedBytes: number;
+  maxRps: MaxRpsResult | null;
+}
+
+export interface MeasureEnv {
+  dir: string;
+  hostHeader: string;
+  upstream: Started;
+  generatorCpus: string;
+  proxyCpus: string;
+  profile: Profile;
+  log: (s: string) => void;
+}
+
+function measuredPids(live: Live, env: MeasureEnv): number[] {
+  const roots = live.procs.length > 0 ? live.procs.map((p) => p.pid) : [env.upstream.pid];
+  return roots.flatMap((pid) => processTree(pid));
+}
+
+export async function measureRound(cfg: BenchConfig, live: Live, round: number, env: MeasureEnv): Promise<RoundResult> {
+  const p = env.profile;
+  await sleep(300);
+  const rssIdleBytes = rssOf(measuredPids(live, env));
+  const scenarios: ScenarioResult[] = [];
+  for (const rate of p.rates) {
+    for (const bodyBytes of p.bodySizes) {
+      const pids = measuredPids(live, env);
+      const before = cpuOf(pids);
+      const load = await runOpenLoop({
+        host: '127.0.0.1', port: live.port, request: buildRequest(env.hostHeader, pathFor(bodyBytes), bodyBytes),
+        rate, durationMs: p.durationMs, warmupMs: p.warmupMs, maxConnections: p.maxConnections,
+      });
+      const after = cpuOf(pids);
+      // CPU covers warm-up and measurement alike, so divide by every request sent in both.
+      const served = load.ok + Math.floor((p.warmupMs / 1000) * rate);
+      const cpuUs = (after.ns - before.ns) / 1000 / served;
+      const tickUs = ((after.ticks - before.ticks) * 10_000) / served;
+      scenarios.push({ rate, bodyBytes, load, cpuUsPerRequest: cpuUs, cpuUsPerRequestTicks: tickUs });
+      env.log(`    ${String(rate).padStart(4)} rps ${String(bodyBytes).padStart(4)} B: p50 ${load.latencyUs.p50} µs, p99 ${load.latencyUs.p99} µs, ` +
+        `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}, errors ${load.errors}`);
+    }
+  }
+  if (p.soakS > 0 && cfg.kind === 'meshlet' && round === p.rounds) {
+    env.log(`    soak ${p.soakS} s at 1000 rps before the loaded RSS sample`);
+    await runOpenLoop({
+      host: '127.0.0.1', port: live.port, request: buildRequest(env.hostHeader, pathFor(12), 12),
+      rate: 1000, durationMs: p.soakS * 1000, warmupMs: 0, maxConnections: p.maxConnections,
+    });
+  }
+  const rssLoadedBytes = rssOf(measuredPids(live, env));
+  const maxRps = await saturate(cfg, live, env);
+  return { round, config: cfg.id, scenarios, rssIdleBytes, rssLoadedBytes, maxRps };
+}
+
+async function saturate(cfg: BenchConfig, live: Live, env: MeasureEnv): Promise<MaxRpsResult | null> {
+  const p = env.profile;
+  const moveUpstream = cfg.kind !== 'floor';
+  const upstreamPids = processTree(env.upstream.pid);
+  const move = async (cpus: string): Promise<void> => { for (const pid of upstreamPids) await repin(pid, cpus); };
+  if (moveUpstream) await move(env.generatorCpus);
+  try {
+    const pids = measuredPids(live, env);
+    const before = cpuOf(pids);
+    const t0 = process.hrtime.bigint();
+    const w = await runWrk({
+      dir: env.dir, port: live.port, path: pathFor(12), hostHeader: env.hostHeader, bodyBytes: 12,
+      connections: p.maxRpsConnections, durationS: p.maxRpsS, cpus: env.generatorCpus,
+    });
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    const after = cpuOf(pids);
+    const util = (after.ns - before.ns) / wallNs;
+    if (!Number.isFinite(w.rps)) { env.log(`    max rps: wrk gave no figure: ${w.raw.slice(0, 300)}`); return null; }
+    const res = { rps: Math.round(w.rps), errors: w.errors, coreUtilization: util, rpsPerCore: Math.round(w.rps / Math.max(util, 0.01)) };
+    env.log(`    max: ${res.rps} rps with the proxy core ${(util * 100).toFixed(0)}% busy → ${res.rpsPerCore} rps per core`);
+    return res;
+  } finally {
+    if (moveUpstream) await move(env.proxyCpus);
+  }
+}

@@ -1,0 +1,102 @@
+// meshlet's own processes, started from the root CLI exactly as a user would (`meshlet ingress
+// --config DIR`, `meshlet agent --config DIR --namespace NS`), with the manifests of
+// bench/fixtures rendered for this run's ports. The subcommands are checked before use (their
+// --help must succeed) and the started process must answer the benchmark's request with 200;
+// otherwise the configuration is reported "not available" with the reason — never faked.
+//
+// Node is process.execPath (the pinned Node 24 the harness itself runs on) with bin/meshlet.js
+// directly, not `npx meshlet`: npx would put a wrapper process between us and the proxy, and
+// the pid we measure must be the proxy's.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext, StartOutcome } from './configs.ts';
+import { startPinned, type Started } from './procs.ts';
+import { freePort, waitReady } from './net-util.ts';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+export const BENCH_NAMESPACE = 'bench';
+/** Explicit outbound mode: the Host header names the Service (DESIGN.md, `meshlet dev`). */
+export const SERVICE_HOST = 'echo.bench.svc.cluster.local';
+
+export function renderFixtures(into: string, files: string[], vars: Record<string, number | string>): void {
+  mkdirSync(into, { recursive: true });
+  for (const f of files) {
+    let text = readFileSync(join(FIXTURES, f), 'utf8');
+    for (const [k, v] of Object.entries(vars)) text = text.replaceAll(`{{${k}}}`, String(v));
+    writeFileSync(join(into, f), text);
+  }
+}
+
+interface Sub { ok: boolean; flags: Set<string>; reason: string }
+
+/** `meshlet <sub> --help`: does the subcommand exist, and which flags does it take. */
+export function inspectSubcommand(root: string, sub: string): Sub {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'meshlet.js'), sub, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const flags = new Set([...text.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1] ?? ''));
+  if (r.status !== 0 || !flags.has('config')) {
+    const first = text.trim().split('\n')[0] ?? '';
+    return { ok: false, flags, reason: `\`meshlet ${sub} --help\` exited ${r.status ?? r.signal}: ${first.slice(0, 200)}` };
+  }
+  return { ok: true, flags, reason: '' };
+}
+
+function launch(ctx: BenchContext, name: string, args: string[]): Started {
+  return startPinned(name, ctx.proxyCpus, process.execPath, [join(ctx.root, 'bin', 'meshlet.js'), ...args],
+    { ...process.env, NODE_ENV: 'production' }, ctx.root);
+}
+
+async function ready(ctx: BenchContext, port: number, procs: Started[]): Promise<StartOutcome> {
+  const r = await waitReady(port, ctx.probe, 15_000, () => procs.some((p) => p.exited()));
+  const stop = async (): Promise<void> => { await Promise.all(procs.map((p) => p.stop())); };
+  if (r.ok) return { ok: true, live: { port, procs, stop } };
+  await stop();
+  const tails = procs.map((p) => `${p.name}: ${p.tail().split('\n').slice(-4).join(' | ')}`).join('; ');
+  return { ok: false, reason: `no 200 on port ${port} (last status ${r.lastStatus}); ${tails}`.slice(0, 600) };
+}
+
+export async function startIngress(ctx: BenchContext, dir: string): Promise<StartOutcome> {
+  const sub = inspectSubcommand(ctx.root, 'ingress');
+  if (!sub.ok) return { ok: false, reason: sub.reason };
+  const port = await freePort();
+  renderFixtures(dir, ['common.yaml', 'ingress.yaml'], { UPSTREAM_PORT: ctx.upstreamPort, LISTEN_PORT: port });
+  const args = ['ingress', '--config', dir];
+  if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
+  return ready(ctx, port, [launch(ctx, 'meshlet ingress', args)]);
+}
+
+/** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
+async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number }> {
+  const args = ['agent', '--config', dir, '--namespace', BENCH_NAMESPACE];
+  let outbound = 15001;
+  if (sub.flags.has('outbound-port')) { outbound = await freePort(); args.push('--outbound-port', String(outbound)); }
+  if (sub.flags.has('inbound-port')) args.push('--inbound-port', String(await freePort()));
+  if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
+  return { args, outbound };
+}
+
+/**
+ * Two agents in a chain: the client pod's sidecar resolves Service echo to the server pod's
+ * sidecar, which resolves it to the upstream. Both hops use explicit outbound mode (Host names
+ * the Service), because loopback has no interception to deliver to an inbound listener; the
+ * inbound path replaces the second hop once the agent can be told its application port.
+ */
+export async function startSidecarPair(ctx: BenchContext, dir: string): Promise<StartOutcome> {
+  const sub = inspectSubcommand(ctx.root, 'agent');
+  if (!sub.ok) return { ok: false, reason: sub.reason };
+  for (const f of ['outbound-port', 'inbound-port', 'admin-port']) {
+    if (!sub.flags.has(f)) return { ok: false, reason: `\`meshlet agent\` has no --${f} flag, so two agents cannot share loopback` };
+  }
+  const server = await agentArgs(sub, join(dir, 'server'));
+  renderFixtures(join(dir, 'server'), ['common.yaml', 'sidecar.yaml'], { UPSTREAM_PORT: ctx.upstreamPort });
+  const serverProc = launch(ctx, 'meshlet agent (server)', server.args);
+  const first = await ready(ctx, server.outbound, [serverProc]);
+  if (!first.ok) return { ok: false, reason: `server-side agent: ${first.reason}` };
+  const client = await agentArgs(sub, join(dir, 'client'));
+  renderFixtures(join(dir, 'client'), ['common.yaml', 'sidecar.yaml'], { UPSTREAM_PORT: server.outbound });
+  const clientProc = launch(ctx, 'meshlet agent (client)', client.args);
+  const both = await ready(ctx, client.outbound, [clientProc, serverProc]);
+  return both.ok ? both : { ok: false, reason: `client-side agent: ${both.reason}` };
+}

@@ -1,0 +1,22 @@
+// The shape of bench/results/<date>-<sha>.json: everything needed to regenerate the report
+// (summary) and to re-analyse it later (raw rounds with full percentiles).
+import type { Summary } from './aggregate.ts';
+import type { RoundResult } from './measure.ts';
+import type { Profile } from './profile.ts';
+import type { Validation } from './validate.ts';
+import type { Versions } from './versions.ts';
+
+export interface BenchResult {
+  schema: 1;
+  date: string;
+  profile: Profile;
+  versions: Versions;
+  layout: { generator: string; proxies: string; upstream: string; sharedMachine: boolean };
+  upstream: string;
+  hostHeader: string;
+  durationS: number;
+  validations: Validation[];
+  unavailable: Record<string, string>;
+  summary: Summary;
+  rounds: RoundResult[];
+}

@@ -1,0 +1,107 @@
+// The reference processes: the upstream and the two proxies users compare meshes with. All
+// three are configured for keep-alive on both sides, one worker (one core), no access logs,
+// so each is near its best case for a single core.
+//
+// The upstream is a tiny nginx (one worker, `return 200 <fixed body>` locations) rather than a
+// Node http server: it answers in a few microseconds with no GC pauses, so it adds the least
+// CPU and the least tail noise to the floor ("direct") that every other figure is measured
+// against; and it is outside Node, so it does not share a runtime with the proxy under test.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPinned, type Started } from './procs.ts';
+
+export const BODY_SIZES = [12, 1024] as const;
+
+/** The path the upstream answers with exactly n bytes. */
+export const pathFor = (n: number): string => `/echo/${n}`;
+
+function bodyOf(n: number): string {
+  return n === 12 ? 'hello, mesh\n' : 'x'.repeat(n - 1) + '\n';
+}
+
+function nginxCommon(dir: string, name: string): string {
+  const tmp = join(dir, `${name}-tmp`);
+  mkdirSync(tmp, { recursive: true });
+  return `daemon off;
+master_process on;
+worker_processes 1;
+pid ${join(dir, `${name}.pid`)};
+error_log ${join(dir, `${name}-error.log`)} warn;
+events { worker_connections 8192; }
+`;
+}
+
+function httpCommon(dir: string, name: string): string {
+  const tmp = join(dir, `${name}-tmp`);
+  return `  access_log off;
+  default_type text/plain;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_body_buffer_size 64k;
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;
+`;
+}
+
+export function startUpstream(dir: string, port: number, cpus: string): Started {
+  const locations = BODY_SIZES.map((n) => `    location = ${pathFor(n)} { return 200 "${bodyOf(n).replace(/\n/g, '\\n')}"; }`).join('\n');
+  const conf = `${nginxCommon(dir, 'upstream')}http {
+${httpCommon(dir, 'upstream')}  server {
+    listen 127.0.0.1:${port};
+${locations}
+  }
+}
+`;
+  const file = join(dir, 'upstream.conf');
+  writeFileSync(file, conf);
+  return startPinned('upstream (nginx)', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'upstream-error.log'), '-c', file]);
+}
+
+export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string): Started {
+  const conf = `${nginxCommon(dir, 'nginx-proxy')}http {
+${httpCommon(dir, 'nginx-proxy')}  upstream echo { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://echo;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+  const file = join(dir, 'nginx-proxy.conf');
+  writeFileSync(file, conf);
+  return startPinned('nginx proxy', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'nginx-proxy-error.log'), '-c', file]);
+}
+
+export function startHaproxy(dir: string, port: number, upstreamPort: number, cpus: string): Started {
+  const conf = `global
+  nbthread 1
+  maxconn 4000
+  log stderr format raw local0 err
+
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
+  option http-keep-alive
+  http-reuse always
+
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend be
+
+backend be
+  server echo 127.0.0.1:${upstreamPort}
+`;
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, conf);
+  // -db: stay in the foreground, single process, so the pid we hold is the one serving.
+  return startPinned('haproxy', cpus, 'haproxy', ['-db', '-f', file]);
+}

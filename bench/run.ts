@@ -1,0 +1,126 @@
+// `npm run bench [-- --quick] [-- --only id,id] [-- --rounds N]`: the whole benchmark in one
+// run. Layout on the 2 cores: this process (the open-loop generator, and wrk) on CPU 0, the
+// proxy under test and the upstream on CPU 1 (the upstream moves to CPU 0 for saturation).
+// Configurations are interleaved round by round, their start order rotated each round, so
+// slow drift of the shared machine hits every configuration alike.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CONFIGS, type BenchContext } from './lib/configs.ts';
+import { buildRequest } from './lib/http1-conn.ts';
+import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
+import { SERVICE_HOST } from './lib/meshlet.ts';
+import { freePort, waitReady } from './lib/net-util.ts';
+import { installCleanup, repin, stopAll } from './lib/procs.ts';
+import { FULL, QUICK } from './lib/profile.ts';
+import { pathFor, startUpstream } from './lib/servers.ts';
+import { summarize } from './lib/aggregate.ts';
+import { validateAgainstWrk, type Validation } from './lib/validate.ts';
+import { collectVersions } from './lib/versions.ts';
+import { writeReport } from './lib/report.ts';
+import type { BenchResult } from './lib/result.ts';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(BENCH, '..');
+const GENERATOR_CPUS = '0';
+const PROXY_CPUS = '1';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+  },
+});
+
+async function main(): Promise<void> {
+  installCleanup();
+  const started = Date.now();
+  const profile = { ...(values.quick ? QUICK : FULL) };
+  if (values.rounds !== undefined) profile.rounds = Math.max(0, Number(values.rounds));
+  const only = values.only?.split(',');
+  // direct and nginx are always measured: every ratio is taken against them
+  const configs = only ? CONFIGS.filter((c) => c.id === 'direct' || c.id === 'nginx' || only.includes(c.id)) : CONFIGS;
+  const log = (s: string): void => { process.stdout.write(`${s}\n`); };
+
+  await repin(process.pid, GENERATOR_CPUS);
+  const versions = collectVersions(ROOT, BENCH);
+  log(`meshlet bench (${profile.name}): ${profile.rounds} rounds; generator on CPU ${GENERATOR_CPUS}, proxies + upstream on CPU ${PROXY_CPUS}`);
+  log(`  ${versions.node}, ${versions.nginx}, ${versions.haproxy}, ${versions.wrk}, commit ${versions.commit}${versions.commitDirty ? '+dirty' : ''}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-'));
+  const upstreamPort = await freePort();
+  const upstream = startUpstream(dir, upstreamPort, PROXY_CPUS);
+  const probe = buildRequest(SERVICE_HOST, pathFor(12), 12);
+  const up = await waitReady(upstreamPort, probe, 10_000, () => upstream.exited());
+  if (!up.ok) throw new Error(`upstream did not start: ${upstream.tail()}`);
+
+  const ctx: BenchContext = { dir, root: ROOT, upstreamPort, proxyCpus: PROXY_CPUS, probe };
+  const env: MeasureEnv = { dir, hostHeader: SERVICE_HOST, upstream, generatorCpus: GENERATOR_CPUS, proxyCpus: PROXY_CPUS, profile, log };
+
+  const validations: Validation[] = [];
+  log(`validation against wrk at ${profile.validateRate} rps, one connection:`);
+  for (const target of ['direct', 'nginx'] as const) {
+    const cfg = configs.find((c) => c.id === target);
+    if (!cfg) continue;
+    const s = await cfg.start(ctx);
+    if (!s.ok) continue;
+    const v = await validateAgainstWrk({ dir, port: s.live.port, target, hostHeader: SERVICE_HOST, rate: profile.validateRate, slices: profile.validateSlices, sliceS: profile.validateSliceS, cpus: GENERATOR_CPUS });
+    await s.live.stop();
+    log(`  ${target}: ${v.agree ? 'agree' : 'DISAGREE'} — ${v.note}`);
+    validations.push(v);
+  }
+
+  const unavailable = new Map<string, string>();
+  const rounds: RoundResult[] = [];
+  for (let r = 1; r <= profile.rounds; r++) {
+    const order = configs.map((_, i) => configs[(i + r - 1) % configs.length]!);
+    for (const cfg of order) {
+      if (unavailable.has(cfg.id)) continue;
+      log(`round ${r}/${profile.rounds}: ${cfg.label}`);
+      const s = await cfg.start(ctx);
+      if (!s.ok) {
+        unavailable.set(cfg.id, s.reason);
+        log(`    not available: ${s.reason}`);
+        continue;
+      }
+      try {
+        rounds.push(await measureRound(cfg, s.live, r, env));
+      } finally {
+        await s.live.stop();
+      }
+    }
+  }
+  await stopAll();
+
+  const summary = summarize(configs, unavailable, rounds);
+  const date = new Date().toISOString().slice(0, 10);
+  const result: BenchResult = {
+    schema: 1, date: new Date().toISOString(), profile, versions,
+    layout: { generator: `CPU ${GENERATOR_CPUS} (this Node process, and wrk)`, proxies: `CPU ${PROXY_CPUS}`, upstream: `CPU ${PROXY_CPUS}; CPU ${GENERATOR_CPUS} during saturation`, sharedMachine: true },
+    upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
+    hostHeader: SERVICE_HOST,
+    durationS: Math.round((Date.now() - started) / 1000),
+    validations, unavailable: Object.fromEntries(unavailable), summary, rounds,
+  };
+  const resultsDir = join(BENCH, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${date}-${versions.commit}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 1)}\n`);
+  log(`wrote ${file} (${result.durationS} s)`);
+  if (!values['no-docs']) {
+    const written = writeReport(result, ROOT, `bench/results/${date}-${versions.commit}.json`);
+    log(`wrote ${written.join(', ')}`);
+  }
+  if (summary.noise.noisy) log(`NOISY run: ${summary.noise.details.length} reference figure(s) moved more than 10% between rounds`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main().catch(async (e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  await stopAll();
+  process.exitCode = 1;
+});
