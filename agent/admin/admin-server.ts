@@ -1,0 +1,62 @@
+// The admin endpoint (15020): /live (the process answers), /ready (a routing table is in force
+// and the proxy is not draining; kubelet readiness and drain both key on it) and /config_dump
+// (the table in use, its version, and why the last refused table was refused).
+import http from 'node:http';
+import type net from 'node:net';
+import type { RoutingTable } from '../../api/routing-table.ts';
+
+export interface AdminState {
+  table(): { table: RoutingTable; appliedAt: number } | null;
+  ready(): boolean;
+  rejected(): number;
+  lastError(): string | null;
+  /** Extra fields for /config_dump (mode, ports, namespace). */
+  info?(): Record<string, unknown>;
+}
+
+export interface AdminServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function startAdminServer(host: string, port: number, state: AdminState): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/live' || path === '/healthz') return json(res, 200, { live: true });
+    if (path === '/ready') {
+      const ready = state.ready();
+      return json(res, ready ? 200 : 503, { ready, version: state.table()?.table.version ?? null });
+    }
+    if (path === '/config_dump') {
+      const t = state.table();
+      return json(res, 200, {
+        ...state.info?.(),
+        version: t?.table.version ?? null,
+        appliedAt: t ? new Date(t.appliedAt).toISOString() : null,
+        rejectedTables: state.rejected(),
+        lastRejection: state.lastError(),
+        table: t?.table ?? null,
+      });
+    }
+    json(res, 404, { error: 'not found', endpoints: ['/live', '/ready', '/config_dump'] });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        close: () => new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+      });
+    });
+  });
+}

@@ -1,0 +1,198 @@
+// The listener layer: accept, compute the connection's context (original destination, client
+// address), detect its protocol, hand it to the matching handler. HTTP/1.x sockets go to an
+// http.Server and h2c ones to an http2 server that never listen themselves; TLS goes to the
+// `tls` hook (the ingress terminates HTTPS there, choosing a certificate by SNI, then feeds the
+// decrypted socket back through `accept(socket, ctx, 'http1' | 'h2')`); everything else is
+// opaque TCP. Tracks every connection so drain can stop accepting, close idle keep-alive
+// connections, GOAWAY HTTP/2 sessions, and finally destroy what is left.
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { DownstreamRequest, DownstreamResponse } from '../outbound/downstream.ts';
+import { detectProtocol, type DetectedProtocol } from './detect.ts';
+
+export interface ListenerHandlers<C> {
+  /** Per-connection context, computed at accept time (SO_ORIGINAL_DST must be read early). */
+  context(socket: net.Socket): C;
+  /** Protocol known in advance (a Service port's appProtocol): skips detection. */
+  protocolHint?(ctx: C): DetectedProtocol | null;
+  request(ctx: C, req: DownstreamRequest, res: DownstreamResponse): void;
+  upgrade(ctx: C, req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  tcp(ctx: C, socket: net.Socket): void;
+  /** TLS ClientHello seen. Default: opaque TCP (the sidecar does not terminate app TLS). */
+  tls?(ctx: C, socket: net.Socket): void;
+}
+
+export interface ListenerOptions<C> {
+  host: string;
+  port: number;
+  handlers: ListenerHandlers<C>;
+  /** How long to wait for the client's first bytes before assuming opaque TCP. */
+  detectTimeoutMs?: number;
+  /** Slow-client protection: full request head within this time, else 408. */
+  headersTimeoutMs?: number;
+  /** Whole request (head and body) from the client within this time, 0 to disable. */
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxHeaderSize?: number;
+  log?: (msg: string) => void;
+}
+
+export class ProxyListener<C> {
+  readonly server: net.Server;
+  readonly #h1: http.Server;
+  readonly #h2: http2.Http2Server;
+  readonly #opts: ListenerOptions<C>;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #contexts = new WeakMap<object, C>();
+  #pending: C | null = null;
+  #draining = false;
+
+  private constructor(opts: ListenerOptions<C>) {
+    this.#opts = opts;
+    const h = opts.handlers;
+    this.#h1 = http.createServer({
+      headersTimeout: opts.headersTimeoutMs ?? 60_000,
+      requestTimeout: opts.requestTimeoutMs ?? 0,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+      connectionsCheckingInterval: Math.min(1_000, opts.headersTimeoutMs ?? 1_000),
+    });
+    this.#h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const ctx = this.#contexts.get(req.socket);
+      if (ctx === undefined) {
+        res.destroy();
+        return;
+      }
+      if (this.#draining) res.shouldKeepAlive = false;
+      h.request(ctx, req, res);
+    });
+    this.#h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const ctx = this.#contexts.get(req.socket);
+      if (ctx === undefined) socket.destroy();
+      else h.upgrade(ctx, req, socket, head);
+    });
+    this.#h2 = http2.createServer({ maxSessionMemory: 64 });
+    this.#h2.on('session', (session: http2.ServerHttp2Session) => {
+      // 'session' is emitted synchronously inside emit('connection'), so #pending is ours.
+      if (this.#pending !== null) this.#contexts.set(session, this.#pending);
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#draining) session.close();
+    });
+    this.#h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+      const ctx = this.#contexts.get(req.stream.session as object);
+      if (ctx === undefined) {
+        res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      h.request(ctx, req, res);
+    });
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#onConnection(socket);
+    });
+  }
+
+  static listen<C>(opts: ListenerOptions<C>): Promise<ProxyListener<C>> {
+    const l = new ProxyListener(opts);
+    return new Promise((resolve, reject) => {
+      l.server.once('error', reject);
+      l.server.listen(opts.port, opts.host, () => {
+        l.server.off('error', reject);
+        resolve(l);
+      });
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get address(): string {
+    return (this.server.address() as net.AddressInfo).address;
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  #onConnection(socket: net.Socket): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let ctx: C;
+    try {
+      ctx = this.#opts.handlers.context(socket);
+    } catch (err) {
+      this.#opts.log?.(`refusing connection: ${(err as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    const hint = this.#opts.handlers.protocolHint?.(ctx) ?? null;
+    if (hint) {
+      this.accept(socket, ctx, hint);
+      return;
+    }
+    detectProtocol(socket, this.#opts.detectTimeoutMs ?? 1_000)
+      .then((d) => this.accept(socket, ctx, d.protocol))
+      .catch(() => socket.destroy());
+  }
+
+  /** Hands a socket to the handler for `protocol` (also the re-entry point after TLS). */
+  accept(socket: net.Socket, ctx: C, protocol: DetectedProtocol): void {
+    if (socket.destroyed) return;
+    const h = this.#opts.handlers;
+    switch (protocol) {
+      case 'http1':
+        this.#contexts.set(socket, ctx);
+        this.#h1.emit('connection', socket);
+        socket.resume();
+        break;
+      case 'h2c':
+        this.#pending = ctx;
+        try {
+          this.#h2.emit('connection', socket);
+        } finally {
+          this.#pending = null;
+        }
+        break;
+      case 'tls':
+        if (h.tls) h.tls(ctx, socket);
+        else h.tcp(ctx, socket);
+        break;
+      default:
+        h.tcp(ctx, socket);
+    }
+  }
+
+  /** Stops accepting and asks clients to go away gracefully (keep-alive off, GOAWAY). */
+  stopAccepting(): Promise<void> {
+    this.#draining = true;
+    this.#h1.closeIdleConnections();
+    for (const s of this.#sessions) s.close();
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      // Resolves once every connection is gone; callers race it against their deadline.
+      this.server.close(() => resolve());
+    });
+  }
+
+  /** Closes idle HTTP/1.1 connections again (call periodically while draining). */
+  closeIdle(): void {
+    this.#h1.closeIdleConnections();
+  }
+
+  destroyAll(): void {
+    for (const s of this.#sessions) s.destroy();
+    for (const s of this.#sockets) s.destroy();
+  }
+}

@@ -1,0 +1,148 @@
+// The attempt loop for one forwarded request: pick an endpoint (P2C over peak-EWMA), send, and
+// on a retriable outcome try again per GEP-1731 — only the listed status codes, connection
+// failures and backend timeouts; exponential backoff; every attempt inside the request
+// timeout; the group's retry budget consulted before each retry; only replayable bodies.
+// Returns the response to relay, or the error status to answer with.
+import type { BackendIR, EndpointIR, RetryIR } from '../../api/routing-table.ts';
+import type { EndpointBalancer } from '../balance/endpoint-balancer.ts';
+import { MeshletError } from '../../api/errors.ts';
+import type { Endpoint } from './connect.ts';
+import type { UpstreamPools } from './pools.ts';
+import { replayable, type BodySource } from './request-body.ts';
+import type { RetryBudget } from './retry-budget.ts';
+import { sendH1 } from './send-h1.ts';
+import { sendH2 } from './send-h2.ts';
+import type { AttemptRequest, UpstreamProtocol, UpstreamResponse } from './upstream-types.ts';
+import type { Headers } from './hop-by-hop.ts';
+
+/** A backendRequest timeout fired for one attempt (retriable; 504 if it was the last). */
+export class BackendTimeoutError extends MeshletError {
+  constructor(ms: number) {
+    super('E_BACKEND_TIMEOUT', `backend did not answer within ${ms} ms`);
+  }
+}
+
+/** The whole-request timeout fired (not retriable: the time is up). */
+export class RequestTimeoutError extends MeshletError {
+  constructor(ms: number) {
+    super('E_REQUEST_TIMEOUT', `request did not complete within ${ms} ms`);
+  }
+}
+
+export const DEFAULT_BACKOFF_MS = 25;
+const MAX_BACKOFF_FACTOR = 10;
+
+export interface AttemptPlan {
+  backend: BackendIR;
+  protocol: UpstreamProtocol;
+  method: string;
+  authority: string;
+  pathAndQuery: string;
+  headers: Headers;
+  body: BodySource;
+  backendRequestMs: number | null;
+  retry: RetryIR | null;
+  budget: RetryBudget | null;
+  /** Aborted when the request timeout fires or the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface AttemptDeps {
+  pools: UpstreamPools;
+  balancer: EndpointBalancer;
+  random?: () => number;
+}
+
+export type AttemptOutcome =
+  | {
+    kind: 'response';
+    response: UpstreamResponse;
+    endpoint: EndpointIR;
+    attempts: number;
+    /** Stops the attempt's backendRequest timer; call when the body has been relayed. */
+    finish: () => void;
+    /** Aborted when the attempt's backendRequest timeout fires while streaming. */
+    attemptSignal: AbortSignal;
+  }
+  | { kind: 'error'; status: 503 | 504; reason: string; attempts: number };
+
+function errorStatus(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal): { status: 503 | 504; retriable: boolean; reason: string } {
+  if (signal.aborted) return { status: 504, retriable: false, reason: String((signal.reason as Error | undefined)?.message ?? 'request aborted') };
+  if (attemptSignal.reason instanceof BackendTimeoutError) return { status: 504, retriable: true, reason: attemptSignal.reason.message };
+  return { status: 503, retriable: true, reason: `upstream connect error or reset: ${(err as Error)?.message ?? String(err)}` };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function endpointOf(e: EndpointIR): Endpoint {
+  return { address: e.address, port: e.port, identity: e.identity };
+}
+
+export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise<AttemptOutcome> {
+  const random = deps.random ?? Math.random;
+  const maxRetries = plan.retry?.attempts ?? 0;
+  let failed: EndpointIR | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const attempts = attempt + 1;
+    if (plan.signal.aborted) return { kind: 'error', status: 504, reason: String((plan.signal.reason as Error | undefined)?.message ?? 'request aborted'), attempts: attempt };
+    const endpoint = deps.balancer.pick(plan.backend, failed);
+    if (!endpoint) return { kind: 'error', status: 503, reason: `no ready endpoints for ${plan.backend.name}`, attempts: attempt };
+
+    const ctrl = new AbortController();
+    const onOuterAbort = (): void => ctrl.abort(plan.signal.reason);
+    plan.signal.addEventListener('abort', onOuterAbort, { once: true });
+    const timer = plan.backendRequestMs ? setTimeout(() => ctrl.abort(new BackendTimeoutError(plan.backendRequestMs!)), plan.backendRequestMs) : null;
+    const finish = (): void => {
+      if (timer) clearTimeout(timer);
+      plan.signal.removeEventListener('abort', onOuterAbort);
+    };
+    const request: AttemptRequest = {
+      method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery,
+      headers: plan.headers, body: plan.body, signal: ctrl.signal,
+    };
+    const done = deps.balancer.stats(endpoint).start();
+    let response: UpstreamResponse | null = null;
+    let failure: { status: 503 | 504; retriable: boolean; reason: string } | null = null;
+    try {
+      response = plan.protocol === 'h2'
+        ? await sendH2(deps.pools, endpointOf(endpoint), request)
+        : await sendH1(deps.pools, endpointOf(endpoint), request);
+    } catch (err) {
+      failure = errorStatus(err, plan.signal, ctrl.signal);
+    }
+    done();
+
+    const retriableStatus = response !== null && (plan.retry?.codes.includes(response.status) ?? false);
+    const retriable = failure ? failure.retriable : retriableStatus;
+    const canRetry = retriable && attempt < maxRetries && replayable(plan.body) && !plan.signal.aborted
+      && (plan.budget?.tryRetry() ?? true);
+    if (!canRetry) {
+      if (response) return { kind: 'response', response, endpoint, attempts, finish, attemptSignal: ctrl.signal };
+      finish();
+      return { kind: 'error', status: failure!.status, reason: failure!.reason, attempts };
+    }
+    response?.discard();
+    finish();
+    failed = endpoint;
+    const base = plan.retry?.backoffMs ?? DEFAULT_BACKOFF_MS;
+    const capped = Math.min(base * 2 ** attempt, base * MAX_BACKOFF_FACTOR);
+    // Jitter in [50%, 100%] of the capped delay: spreads synchronized retries apart.
+    await sleep(capped * (0.5 + random() / 2), plan.signal);
+  }
+}

@@ -1,0 +1,67 @@
+// The shared state of one proxy process: the table in force, pools, balancers, budgets and the
+// in-flight counter that drain waits on. The sidecar and the ingress each build one ProxyCore
+// and hand it to their listeners.
+import type { BackendIR, RoutingTable, WeightedBackendIR } from '../../api/routing-table.ts';
+import { EndpointBalancer, WeightedPickers, endpointKey } from '../balance/index.ts';
+import type { CompiledTable } from '../route/index.ts';
+import { compileTable } from '../route/index.ts';
+import { TableHolder } from '../table-holder.ts';
+import { UpstreamPools, type PoolOptions } from './pools.ts';
+import { RetryBudgets, type RetryBudgetOptions } from './retry-budget.ts';
+import { InflightTracker } from './inflight.ts';
+
+export interface CoreOptions {
+  log?: (msg: string) => void;
+  /** Bytes of request body held so that retries and mirrors can resend it (default 64 KiB). */
+  retryBufferBytes?: number;
+  retryBudget?: Partial<RetryBudgetOptions>;
+  pool?: Partial<PoolOptions>;
+  /** For tests: deterministic P2C sampling and backoff jitter. */
+  random?: () => number;
+}
+
+export class ProxyCore {
+  readonly holder: TableHolder<CompiledTable>;
+  readonly pools: UpstreamPools;
+  readonly balancer: EndpointBalancer;
+  readonly pickers = new WeightedPickers<WeightedBackendIR>((b) => b.weight);
+  readonly budgets: RetryBudgets;
+  readonly inflight = new InflightTracker();
+  readonly log: (msg: string) => void;
+  readonly retryBufferBytes: number;
+  readonly random: () => number;
+  readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
+
+  constructor(opts: CoreOptions = {}) {
+    this.log = opts.log ?? ((msg) => process.stderr.write(`meshlet: ${msg}\n`));
+    this.retryBufferBytes = opts.retryBufferBytes ?? 64 * 1024;
+    this.random = opts.random ?? Math.random;
+    this.pools = new UpstreamPools(opts.pool);
+    this.balancer = new EndpointBalancer({ random: this.random });
+    this.budgets = new RetryBudgets(opts.retryBudget);
+    this.holder = new TableHolder<CompiledTable>({
+      compile: compileTable,
+      log: this.log,
+      onSwap: (next) => {
+        // Endpoints that left the table: close their pools, forget their latency history.
+        const live = new Set<string>();
+        for (const b of next.table.backends) for (const e of b.endpoints) live.add(endpointKey(e));
+        this.pools.retain(live);
+        this.balancer.retain(live);
+      },
+    });
+  }
+
+  backends(table: RoutingTable): Map<string, BackendIR> {
+    let m = this.#backendMaps.get(table);
+    if (!m) {
+      m = new Map(table.backends.map((b) => [b.name, b]));
+      this.#backendMaps.set(table, m);
+    }
+    return m;
+  }
+
+  async close(): Promise<void> {
+    await this.pools.close();
+  }
+}

@@ -1,0 +1,125 @@
+// One HTTP request end to end: describe it, plan it (route, weights, filters), answer directly
+// or run the attempts, then relay the response with its header changes. Bodies stream in both
+// directions with back-pressure (stream.pipeline); only retries and mirrors buffer, within
+// the core's bound. Every failure becomes a status (400/404/500/503/504), never a crash.
+import type http from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { applyHeaderModifier } from '../route/index.ts';
+import type { RequestDescriptor } from '../route/types.ts';
+import { RequestTimeoutError, runAttempts } from './attempts.ts';
+import type { ProxyCore } from './core.ts';
+import { describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
+import { sendStatus } from './error-response.ts';
+import type { Headers } from './hop-by-hop.ts';
+import { fireMirrors } from './mirror.ts';
+import { plan, type Destination, type Plan } from './plan.ts';
+import { bufferUpTo, hasBody, type BodySource } from './request-body.ts';
+import type { UpstreamProtocol } from './upstream-types.ts';
+
+/** What a listener knows about its requests: their scheme, where they go, extra headers. */
+export interface HttpSite {
+  scheme: 'http' | 'https';
+  destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
+  /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
+  decorate?(req: DownstreamRequest, headers: Headers): void;
+}
+
+const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
+
+export function upstreamProtocol(req: DownstreamRequest, appProtocol: string | null): UpstreamProtocol {
+  if (isH2(req) && isGrpc(req)) return 'h2';
+  return appProtocol !== null && H2_APP_PROTOCOLS.has(appProtocol) ? 'h2' : 'h1';
+}
+
+/** Headers as they go upstream: authority travels separately; `te` only survives on h2. */
+export function upstreamHeaders(headers: Headers, protocol: UpstreamProtocol): Headers {
+  const out: Headers = { ...headers };
+  delete out.host;
+  if (protocol === 'h1') delete out.te;
+  return out;
+}
+
+async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan, { kind: 'forward' }>, signal: AbortSignal): Promise<BodySource> {
+  if (!hasBody(req)) return { kind: 'none' };
+  const needReplay = (p.retry?.attempts ?? 0) > 0 || p.mirrors.length > 0;
+  if (!needReplay) return { kind: 'stream', stream: req, used: false };
+  const aborted = new Promise<BodySource>((resolve) => {
+    signal.addEventListener('abort', () => resolve({ kind: 'none' }), { once: true });
+  });
+  return Promise.race([bufferUpTo(req, core.retryBufferBytes), aborted]);
+}
+
+export async function handleHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
+  const release = core.inflight.start();
+  res.once('close', release);
+  const desc = describe(req, site.scheme);
+  site.decorate?.(req, desc.headers);
+  const p = plan(core, site.destination(req, desc), desc);
+  if (p.kind === 'respond') {
+    // Drain any body so the connection can be reused for the next request.
+    req.resume();
+    sendStatus(res, p.status, p.reason, p.headers);
+    return;
+  }
+  const overall = new AbortController();
+  const requestMs = p.timeouts?.requestMs ?? null;
+  const timer = requestMs ? setTimeout(() => overall.abort(new RequestTimeoutError(requestMs)), requestMs) : null;
+  res.once('close', () => {
+    if (!res.writableFinished) overall.abort(new Error('client closed the connection'));
+    if (timer) clearTimeout(timer);
+  });
+  const protocol = upstreamProtocol(req, p.backend.appProtocol);
+  const budget = p.group && p.retry ? core.budgets.for(p.group) : null;
+  budget?.request();
+  const body = await readBody(core, req, p, overall.signal);
+  const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
+  const headers = upstreamHeaders(p.request.headers, protocol);
+  fireMirrors(
+    { pools: core.pools, balancer: core.balancer, backends: core.backends(core.holder.current!.table), log: core.log, random: core.random },
+    p.mirrors,
+    { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: upstreamHeaders(p.request.headers, 'h1'), body },
+  );
+  const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
+    backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
+    headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: overall.signal,
+  });
+  if (outcome.kind === 'error') {
+    if (body.kind === 'stream' && !body.used) req.resume();
+    sendStatus(res, outcome.status, outcome.reason);
+    return;
+  }
+  const { response, finish, attemptSignal } = outcome;
+  const abortRelay = (): void => response.discard();
+  attemptSignal.addEventListener('abort', abortRelay, { once: true });
+  try {
+    let out = response.headers;
+    for (const mod of p.responseHeaders) out = applyHeaderModifier(out, mod);
+    if (res.closed) {
+      response.discard();
+      return;
+    }
+    (res as http.ServerResponse).writeHead(response.status, out);
+    await pipeline(response.body, res as unknown as Writable, { end: false });
+    const trailers = response.trailers();
+    if (trailers && isH2(req)) res.addTrailers(trailers);
+    res.end();
+  } catch {
+    // Upstream reset or timeout mid-body, or the client went away: nothing more can be said.
+    response.discard();
+    res.destroy();
+  } finally {
+    attemptSignal.removeEventListener('abort', abortRelay);
+    finish();
+  }
+}
+
+/** Wraps handleHttp for a server's 'request' event: a bug answers 500 instead of crashing. */
+export function httpRequestListener(core: ProxyCore, site: HttpSite): (req: DownstreamRequest, res: DownstreamResponse) => void {
+  return (req, res) => {
+    handleHttp(core, site, req, res).catch((err: unknown) => {
+      core.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error)?.stack ?? String(err)}`);
+      sendStatus(res, 500, 'internal proxy error');
+    });
+  };
+}

@@ -1,0 +1,53 @@
+// RequestMirror: a fire-and-forget copy of the request to another backend. The copy carries
+// the body only when it was buffered (it fits the retry bound); a streamed body cannot be
+// duplicated without holding it, so such requests are not mirrored. The mirror's response is
+// drained and dropped; its failures are logged, never seen by the client.
+import type { BackendIR } from '../../api/routing-table.ts';
+import type { MirrorDecision } from '../route/types.ts';
+import type { EndpointBalancer } from '../balance/endpoint-balancer.ts';
+import type { UpstreamPools } from './pools.ts';
+import type { BodySource } from './request-body.ts';
+import { sendH1 } from './send-h1.ts';
+import type { Headers } from './hop-by-hop.ts';
+
+export interface MirrorRequest {
+  method: string;
+  authority: string;
+  pathAndQuery: string;
+  headers: Headers;
+  body: BodySource;
+}
+
+export interface MirrorDeps {
+  pools: UpstreamPools;
+  balancer: EndpointBalancer;
+  backends: ReadonlyMap<string, BackendIR>;
+  log: (msg: string) => void;
+  random?: () => number;
+  timeoutMs?: number;
+}
+
+export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[], req: MirrorRequest): void {
+  if (mirrors.length === 0) return;
+  if (req.body.kind === 'stream') {
+    deps.log(`not mirroring ${req.method} ${req.pathAndQuery}: body larger than the buffer bound`);
+    return;
+  }
+  const random = deps.random ?? Math.random;
+  for (const m of mirrors) {
+    if (m.percent < 100 && random() * 100 >= m.percent) continue;
+    const backend = deps.backends.get(m.backend);
+    const endpoint = backend ? deps.balancer.pick(backend) : null;
+    if (!endpoint) {
+      deps.log(`mirror to ${m.backend} skipped: no ready endpoint`);
+      continue;
+    }
+    const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
+    sendH1(deps.pools, endpoint, { ...req, signal })
+      .then((res) => {
+        res.body.resume();
+        res.body.on('error', () => undefined);
+      })
+      .catch((err: unknown) => deps.log(`mirror to ${m.backend} failed: ${(err as Error).message}`));
+  }
+}

@@ -1,0 +1,84 @@
+// From a request and where it was going to what the proxy will do: ask the matcher, pick the
+// backend by weight, apply the backend's filters. Shared by plain requests and WebSocket
+// upgrades so both obey the same routes.
+import type { BackendIR, HeaderModifierIR, RetryIR, TimeoutsIR } from '../../api/routing-table.ts';
+import { applyBackendFilters, route } from '../route/index.ts';
+import type { MirrorDecision, RequestDescriptor, RouteTarget, UpstreamRequest } from '../route/types.ts';
+import type { Endpoint } from './connect.ts';
+import type { ProxyCore } from './core.ts';
+
+/** Where a request is headed, as the listener's composition determined it. */
+export type Destination =
+  | { kind: 'route'; target: RouteTarget }
+  /** Straight to one address (inbound to the local app, traffic outside the mesh). */
+  | { kind: 'direct'; endpoint: Endpoint; reason: string }
+  | { kind: 'reject'; status: number; reason: string };
+
+export type Plan =
+  | { kind: 'respond'; status: number; reason: string; headers: Record<string, string> }
+  | {
+    kind: 'forward';
+    backend: BackendIR;
+    request: UpstreamRequest;
+    responseHeaders: HeaderModifierIR[];
+    mirrors: MirrorDecision[];
+    timeouts: TimeoutsIR | null;
+    retry: RetryIR | null;
+    /** Retry budget key: the rule (its backend group); null for default and direct routes. */
+    group: string | null;
+  };
+
+function directBackend(endpoint: Endpoint): BackendIR {
+  return {
+    name: `direct/${endpoint.address}:${endpoint.port}`, namespace: '', serviceName: '', port: endpoint.port, appProtocol: null,
+    endpoints: [{
+      address: endpoint.address, port: endpoint.port, ready: true, serving: true, terminating: false,
+      zone: null, nodeName: null, podName: null, identity: endpoint.identity ?? null,
+    }],
+  };
+}
+
+function asIs(desc: RequestDescriptor): UpstreamRequest {
+  return {
+    method: desc.method,
+    authority: desc.authority,
+    pathAndQuery: desc.query ? `${desc.path}?${desc.query}` : desc.path,
+    headers: desc.headers,
+  };
+}
+
+function direct(endpoint: Endpoint, desc: RequestDescriptor): Plan {
+  return {
+    kind: 'forward', backend: directBackend(endpoint), request: asIs(desc),
+    responseHeaders: [], mirrors: [], timeouts: null, retry: null, group: null,
+  };
+}
+
+export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor): Plan {
+  if (dest.kind === 'reject') return { kind: 'respond', status: dest.status, reason: dest.reason, headers: {} };
+  if (dest.kind === 'direct') return direct(dest.endpoint, desc);
+  const snapshot = core.holder.current;
+  if (!snapshot) return { kind: 'respond', status: 503, reason: 'no routing table yet', headers: {} };
+  const decision = route(snapshot.compiled, dest.target, desc);
+  if (decision.type === 'respond') return { kind: 'respond', status: decision.status, reason: decision.reason, headers: decision.headers };
+  if (decision.type === 'passthrough') {
+    if (dest.target.kind !== 'mesh') return { kind: 'respond', status: 404, reason: decision.reason, headers: {} };
+    return direct({ address: dest.target.address, port: dest.target.port }, desc);
+  }
+  const weighted = core.pickers.pick(decision.backends);
+  if (!weighted) return { kind: 'respond', status: 500, reason: 'all backends have weight 0', headers: {} };
+  if (weighted.backend === null) return { kind: 'respond', status: 500, reason: `invalid backend: ${weighted.invalidReason ?? 'unknown'}`, headers: {} };
+  const backend = core.backends(snapshot.table).get(weighted.backend);
+  if (!backend) return { kind: 'respond', status: 500, reason: `unknown backend ${weighted.backend}`, headers: {} };
+  const filtered = applyBackendFilters(decision.request, weighted);
+  return {
+    kind: 'forward',
+    backend,
+    request: filtered.request,
+    responseHeaders: [...decision.responseHeaders, ...filtered.responseHeaders],
+    mirrors: [...decision.mirrors, ...filtered.mirrors],
+    timeouts: decision.timeouts,
+    retry: decision.retry,
+    group: decision.rule?.name ?? null,
+  };
+}

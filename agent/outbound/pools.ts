@@ -1,0 +1,93 @@
+// Per-endpoint connection pools. HTTP/1.1 goes through an undici Pool per endpoint: it honours
+// the server's `Keep-Alive: timeout=` hint minus a safety margin and never reuses a socket the
+// peer announced it would close, which is the keep-alive hygiene a proxy needs (a request sent
+// on a socket the peer is closing fails without having been processed, and is not safely
+// retriable for non-idempotent methods). HTTP/2 (gRPC, h2c backends) uses one multiplexed
+// node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
+// through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
+import http2 from 'node:http2';
+import { Pool } from 'undici';
+import { endpointKey } from '../balance/endpoint-balancer.ts';
+import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
+
+export interface PoolOptions {
+  connect: ConnectOptions;
+  /** Max concurrent HTTP/1.1 connections per endpoint. */
+  connectionsPerEndpoint: number;
+  /** Idle keep-alive time when the server gives no hint. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 256, keepAliveMs: 4_000 };
+
+export class UpstreamPools {
+  readonly #h1 = new Map<string, Pool>();
+  readonly #h2 = new Map<string, http2.ClientHttp2Session>();
+  readonly #opts: PoolOptions;
+
+  constructor(opts: Partial<PoolOptions> = {}) {
+    this.#opts = { ...DEFAULT_POOL, ...opts };
+  }
+
+  h1(endpoint: Endpoint): Pool {
+    const key = endpointKey(endpoint);
+    let pool = this.#h1.get(key);
+    if (!pool) {
+      pool = new Pool(`http://${key}`, {
+        connections: this.#opts.connectionsPerEndpoint,
+        pipelining: 1,
+        keepAliveTimeout: this.#opts.keepAliveMs,
+        keepAliveTimeoutThreshold: 1_000,
+        // The proxy applies route timeouts itself; these only catch wedged peers.
+        headersTimeout: 300_000,
+        bodyTimeout: 300_000,
+        connect: undiciConnector(endpoint, this.#opts.connect),
+        allowH2: false,
+      });
+      this.#h1.set(key, pool);
+    }
+    return pool;
+  }
+
+  h2(endpoint: Endpoint): http2.ClientHttp2Session {
+    const key = endpointKey(endpoint);
+    const existing = this.#h2.get(key);
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const session = http2.connect(`http://${key}`, {
+      createConnection: () => openSocket(endpoint, this.#opts.connect),
+    });
+    const forget = (): void => {
+      if (this.#h2.get(key) === session) this.#h2.delete(key);
+    };
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    // An idle session must not keep the process alive (drain, tests).
+    session.unref();
+    this.#h2.set(key, session);
+    return session;
+  }
+
+  /** Closes pools whose endpoint key is not in `live` (after a table swap). */
+  retain(live: ReadonlySet<string>): void {
+    for (const [key, pool] of this.#h1) {
+      if (live.has(key)) continue;
+      this.#h1.delete(key);
+      pool.close().catch(() => undefined);
+    }
+    for (const [key, session] of this.#h2) {
+      if (live.has(key)) continue;
+      this.#h2.delete(key);
+      session.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const h1 = [...this.#h1.values()];
+    const h2 = [...this.#h2.values()];
+    this.#h1.clear();
+    this.#h2.clear();
+    for (const s of h2) s.close();
+    await Promise.all(h1.map((p) => p.destroy().catch(() => undefined)));
+  }
+}

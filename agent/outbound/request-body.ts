@@ -1,0 +1,48 @@
+// The downstream request body, as the attempts need it. Without retries or mirrors it is
+// streamed straight through (back-pressure end to end, nothing held). When a retry or a
+// mirror may need it again, up to `limit` bytes are buffered first: a body that fits is
+// replayable; a larger one is streamed once (the buffered prefix, then the rest) and is
+// neither retried nor mirrored, so memory per request stays bounded.
+import type { Readable } from 'node:stream';
+
+export type BodySource =
+  | { kind: 'none' }
+  | { kind: 'buffered'; data: Buffer }
+  | { kind: 'stream'; stream: Readable | AsyncIterable<Buffer>; used: boolean };
+
+/** Whether the downstream request carries a body at all (GET without length has none). */
+export function hasBody(req: Readable & { headers: Record<string, unknown>; httpVersionMajor: number; stream?: { endAfterHeaders?: boolean } }): boolean {
+  if (req.httpVersionMajor >= 2) return !(req.stream?.endAfterHeaders ?? false);
+  const len = req.headers['content-length'];
+  if (typeof len === 'string') return len !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+async function* prefixThenRest(prefix: Buffer[], iterator: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  for (const c of prefix) yield c;
+  for (;;) {
+    const r = await iterator.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+/** Reads up to `limit` bytes; returns a replayable buffer, or a one-shot stream if larger. */
+export async function bufferUpTo(body: Readable, limit: number): Promise<BodySource> {
+  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const r = await iterator.next();
+    if (r.done) return { kind: 'buffered', data: Buffer.concat(chunks, size) };
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > limit) return { kind: 'stream', stream: prefixThenRest(chunks, iterator), used: false };
+  }
+}
+
+/** True when another attempt can resend the body. */
+export function replayable(body: BodySource): boolean {
+  return body.kind !== 'stream';
+}

@@ -1,0 +1,93 @@
+// Retry budget per backend group (Finagle/Linkerd style): retries may add at most `ratio` of
+// the group's recent requests plus `minPerSecond` per second, over a sliding window. When a
+// backend fails everything, retries are capped at ~20% extra load instead of multiplying it by
+// the attempt count, so retries cannot turn a partial outage into a total one.
+export interface RetryBudgetOptions {
+  /** Fraction of requests that may be retried (0.2 = 20%). */
+  ratio: number;
+  /** Retries always allowed per second, so low-traffic services can still retry. */
+  minPerSecond: number;
+  /** Sliding window length. */
+  windowMs: number;
+  now: () => number;
+}
+
+export const DEFAULT_RETRY_BUDGET: RetryBudgetOptions = { ratio: 0.2, minPerSecond: 10, windowMs: 10_000, now: () => Date.now() };
+
+const BUCKETS = 10;
+
+/** Counts in fixed-size time buckets: cheap, and old traffic ages out of the window. */
+class WindowCounter {
+  readonly #counts = new Array<number>(BUCKETS).fill(0);
+  readonly #stamps = new Array<number>(BUCKETS).fill(-1);
+  readonly #bucketMs: number;
+
+  constructor(windowMs: number) {
+    this.#bucketMs = Math.max(1, windowMs / BUCKETS);
+  }
+
+  add(now: number): void {
+    const slot = Math.floor(now / this.#bucketMs);
+    const i = slot % BUCKETS;
+    if (this.#stamps[i] !== slot) {
+      this.#stamps[i] = slot;
+      this.#counts[i] = 0;
+    }
+    this.#counts[i]!++;
+  }
+
+  sum(now: number): number {
+    const slot = Math.floor(now / this.#bucketMs);
+    let total = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      const s = this.#stamps[i]!;
+      if (s >= 0 && slot - s < BUCKETS) total += this.#counts[i]!;
+    }
+    return total;
+  }
+}
+
+export class RetryBudget {
+  readonly #requests: WindowCounter;
+  readonly #retries: WindowCounter;
+  readonly #opts: RetryBudgetOptions;
+
+  constructor(opts: RetryBudgetOptions = DEFAULT_RETRY_BUDGET) {
+    this.#opts = opts;
+    this.#requests = new WindowCounter(opts.windowMs);
+    this.#retries = new WindowCounter(opts.windowMs);
+  }
+
+  /** Records an original request (deposits `ratio` of a retry). */
+  request(): void {
+    this.#requests.add(this.#opts.now());
+  }
+
+  /** Withdraws one retry if the budget allows it; returns false when exhausted. */
+  tryRetry(): boolean {
+    const now = this.#opts.now();
+    const allowance = this.#opts.ratio * this.#requests.sum(now) + this.#opts.minPerSecond * (this.#opts.windowMs / 1000);
+    if (this.#retries.sum(now) + 1 > allowance) return false;
+    this.#retries.add(now);
+    return true;
+  }
+}
+
+/** One budget per backend group (a rule's backend set, keyed by the rule's name). */
+export class RetryBudgets {
+  readonly #budgets = new Map<string, RetryBudget>();
+  readonly #opts: RetryBudgetOptions;
+
+  constructor(opts: Partial<RetryBudgetOptions> = {}) {
+    this.#opts = { ...DEFAULT_RETRY_BUDGET, ...opts };
+  }
+
+  for(group: string): RetryBudget {
+    let b = this.#budgets.get(group);
+    if (!b) {
+      b = new RetryBudget(this.#opts);
+      this.#budgets.set(group, b);
+    }
+    return b;
+  }
+}

@@ -1,0 +1,189 @@
+// The sidecar: outbound (15001) + inbound (15006) + admin (15020) over one ProxyCore. Outbound
+// takes each connection's target from its original destination (SO_ORIGINAL_DST, injected as
+// `originalDestination` so tests and `meshlet dev` need no iptables) and routes on that
+// ClusterIP:port with the pod's namespace for consumer routes. In explicit mode the outbound
+// listener also serves requests addressed to itself: by Service name or ClusterIP in the Host
+// header, or as an HTTP proxy (absolute-form). Inbound forwards to the app on the original port.
+import type net from 'node:net';
+import { PORTS } from '../api/names.ts';
+import type { RoutingTable } from '../api/routing-table.ts';
+import { startAdminServer, type AdminServer } from './admin/admin-server.ts';
+import { drainListeners } from './drain.ts';
+import type { DetectedProtocol } from './listener/detect.ts';
+import { ProxyListener } from './listener/proxy-listener.ts';
+import { ProxyCore, type CoreOptions } from './outbound/core.ts';
+import { resolveExplicit } from './outbound/explicit-target.ts';
+import { httpRequestListener, type HttpSite } from './outbound/http-handler.ts';
+import type { Destination } from './outbound/plan.ts';
+import { spliceTcp } from './outbound/tcp-proxy.ts';
+import { handleUpgrade } from './outbound/upgrade.ts';
+import { serviceKey } from './route/compile.ts';
+import type { TableSource } from './table-source.ts';
+
+export interface OriginalDst {
+  address: string;
+  port: number;
+}
+
+export interface SidecarOptions extends CoreOptions {
+  /** The pod's namespace: selects consumer routes. */
+  namespace: string;
+  source: TableSource;
+  /** Bind address of the three listeners (default 0.0.0.0). */
+  host?: string;
+  /** 0 picks a free port (tests). */
+  ports?: { outbound?: number; inbound?: number; admin?: number };
+  /** Where an accepted connection was originally going; null when it was addressed to us. */
+  originalDestination?: (socket: net.Socket) => OriginalDst | null;
+  /** Serve explicitly addressed outbound requests (Host / absolute-form). */
+  explicit?: boolean;
+  /** Where the app listens, for inbound traffic (default 127.0.0.1). */
+  inboundAppAddress?: string;
+  detectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface RunningProxy {
+  ports: Record<string, number>;
+  core: ProxyCore;
+  /** Stop accepting, wait for in-flight work up to the deadline; true if all finished. */
+  drain(deadlineMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface ConnCtx {
+  original: OriginalDst | null;
+  remoteAddress: string;
+}
+
+const APP_PROTOCOL_HINTS: Record<string, DetectedProtocol> = {
+  'http': 'http1', 'kubernetes.io/ws': 'http1', 'kubernetes.io/wss': 'tls',
+  'kubernetes.io/h2c': 'h2c', 'grpc': 'h2c', 'h2c': 'h2c',
+};
+
+function sameAsListener(od: OriginalDst, socket: net.Socket): boolean {
+  return od.port === socket.localPort && (od.address === socket.localAddress || `::ffff:${od.address}` === socket.localAddress);
+}
+
+export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> {
+  const core = new ProxyCore(opts);
+  const unsubscribe = core.holder.follow(opts.source);
+  const host = opts.host ?? '0.0.0.0';
+  const findOriginal = (socket: net.Socket): OriginalDst | null => {
+    try {
+      const od = opts.originalDestination?.(socket) ?? null;
+      return od && !sameAsListener(od, socket) ? od : null;
+    } catch {
+      return null;
+    }
+  };
+  const table = (): RoutingTable | null => core.holder.current?.table ?? null;
+  const servicePort = (od: OriginalDst) => core.holder.current?.compiled.services.get(serviceKey(od.address, od.port)) ?? null;
+  const common = {
+    host,
+    detectTimeoutMs: opts.detectTimeoutMs,
+    headersTimeoutMs: opts.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    log: core.log,
+    context: (socket: net.Socket): ConnCtx => ({ original: findOriginal(socket), remoteAddress: socket.remoteAddress ?? '' }),
+  };
+
+  const outboundDestination = (ctx: ConnCtx, authority: string): Destination => {
+    if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
+    const t = table();
+    if (!opts.explicit) return { kind: 'reject', status: 400, reason: 'connection was not redirected to the sidecar (explicit mode is off)' };
+    if (!t) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
+    const r = resolveExplicit(t, authority, opts.namespace);
+    if (r.kind === 'unknown') return { kind: 'reject', status: 404, reason: r.reason };
+    return { kind: 'route', target: { kind: 'mesh', address: r.address, port: r.port, clientNamespace: opts.namespace } };
+  };
+  const outboundSite = (ctx: ConnCtx): HttpSite => ({
+    scheme: 'http',
+    destination: (_req, desc) => outboundDestination(ctx, desc.authority),
+  });
+  const outbound = await ProxyListener.listen<ConnCtx>({
+    ...common,
+    port: opts.ports?.outbound ?? PORTS.outbound,
+    handlers: {
+      context: common.context,
+      protocolHint: (ctx) => {
+        const app = ctx.original ? servicePort(ctx.original)?.port.appProtocol : null;
+        return app ? (APP_PROTOCOL_HINTS[app] ?? null) : null;
+      },
+      request: (ctx, req, res) => httpRequestListener(core, outboundSite(ctx))(req, res),
+      upgrade: (ctx, req, socket, head) => {
+        handleUpgrade(core, outboundSite(ctx), req, socket, head).catch(() => socket.destroy());
+      },
+      tcp: (ctx, socket) => {
+        if (!ctx.original) {
+          socket.destroy();
+          return;
+        }
+        // A known Service port: balance over its endpoints; otherwise straight through.
+        const svc = servicePort(ctx.original);
+        const backend = svc ? core.backends(table()!).get(svc.port.defaultBackend) : undefined;
+        const ep = backend ? core.balancer.pick(backend) : null;
+        if (backend && !ep) {
+          socket.destroy();
+          return;
+        }
+        void spliceTcp(socket, ep ?? ctx.original, core.inflight, core.log);
+      },
+    },
+  });
+
+  const appAddress = opts.inboundAppAddress ?? '127.0.0.1';
+  const inboundDestination = (ctx: ConnCtx): Destination => ctx.original
+    ? { kind: 'direct', endpoint: { address: appAddress, port: ctx.original.port }, reason: 'inbound' }
+    : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
+  const inboundSite = (ctx: ConnCtx): HttpSite => ({ scheme: 'http', destination: () => inboundDestination(ctx) });
+  const inbound = await ProxyListener.listen<ConnCtx>({
+    ...common,
+    port: opts.ports?.inbound ?? PORTS.inbound,
+    handlers: {
+      context: common.context,
+      request: (ctx, req, res) => httpRequestListener(core, inboundSite(ctx))(req, res),
+      upgrade: (ctx, req, socket, head) => {
+        handleUpgrade(core, inboundSite(ctx), req, socket, head).catch(() => socket.destroy());
+      },
+      tcp: (ctx, socket) => {
+        if (!ctx.original) socket.destroy();
+        else void spliceTcp(socket, { address: appAddress, port: ctx.original.port }, core.inflight, core.log);
+      },
+    },
+  });
+
+  let draining = false;
+  const listeners = [outbound, inbound] as ProxyListener<unknown>[];
+  const admin: AdminServer = await startAdminServer(host, opts.ports?.admin ?? PORTS.admin, {
+    table: () => core.holder.current,
+    ready: () => !draining && core.holder.current !== null,
+    rejected: () => core.holder.rejected,
+    lastError: () => core.holder.lastError,
+    info: () => ({ mode: 'sidecar', namespace: opts.namespace, explicit: opts.explicit ?? false, inflight: core.inflight.count }),
+  });
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      draining = true;
+      unsubscribe();
+      await drainListeners(listeners, core.inflight, 0);
+      await admin.close();
+      await core.close();
+    })();
+    return closed;
+  };
+  return {
+    ports: { outbound: outbound.port, inbound: inbound.port, admin: admin.port },
+    core,
+    drain: async (deadlineMs) => {
+      draining = true;
+      const clean = await drainListeners(listeners, core.inflight, deadlineMs);
+      await close();
+      return clean;
+    },
+    close,
+  };
+}

@@ -1,0 +1,37 @@
+// Where an agent's routing tables come from. The CLI wires file mode (a directory of manifests
+// translated in process) and, later, the controller's WebSocket stream to this one interface;
+// tests push hand-made tables. Sources may deliver tables that turn out invalid: the consumer
+// (TableHolder) validates and refuses them, so a source never needs to.
+import type { RoutingTable } from '../api/routing-table.ts';
+
+export interface TableSource {
+  /** Calls onTable with the current table (if any) and every later one; returns unsubscribe. */
+  subscribe(onTable: (t: RoutingTable) => void): () => void;
+}
+
+/** A source fed by hand: tests, `meshlet dev`, and adapters that already hold a table. */
+export class ManualTableSource implements TableSource {
+  #current: RoutingTable | null;
+  readonly #listeners = new Set<(t: RoutingTable) => void>();
+
+  constructor(initial: RoutingTable | null = null) {
+    this.#current = initial;
+  }
+
+  get current(): RoutingTable | null {
+    return this.#current;
+  }
+
+  push(table: RoutingTable): void {
+    this.#current = table;
+    for (const l of [...this.#listeners]) l(table);
+  }
+
+  subscribe(onTable: (t: RoutingTable) => void): () => void {
+    this.#listeners.add(onTable);
+    if (this.#current) onTable(this.#current);
+    return () => {
+      this.#listeners.delete(onTable);
+    };
+  }
+}
