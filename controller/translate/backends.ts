@@ -1,0 +1,76 @@
+// backendRefs → routing-table backends. Only core Services are supported backends (InvalidKind
+// otherwise); Gateway routes need a ReferenceGrant to reach another namespace (RefNotPermitted),
+// mesh routes do not (GAMMA: the route's author already controls the callers it applies to).
+// Every resolved Service port becomes one BackendIR, shared by all rules that use it.
+import { GATEWAY_API_GROUP } from '../../api/names.ts';
+import type { BackendIR } from '../../api/routing-table.ts';
+import { endpointsFor, servicePorts, type ServicePort } from './endpoints.ts';
+import type { Lookup } from './lookup.ts';
+import { isReferenceAllowed } from './reference-grants.ts';
+import type { KubeObject } from './snapshot.ts';
+import { compareStrings, int, namespaceOf, specOf, str, type Rec } from './util.ts';
+
+export type RefMode = 'gateway' | 'mesh';
+
+export class BackendCatalog {
+  private readonly byName = new Map<string, BackendIR>();
+  private readonly lookup: Lookup;
+
+  constructor(lookup: Lookup) {
+    this.lookup = lookup;
+  }
+
+  register(svc: KubeObject, port: ServicePort): string {
+    const namespace = namespaceOf(svc);
+    const name = `service/${namespace}/${svc.metadata.name}/${port.port}`;
+    if (!this.byName.has(name)) {
+      this.byName.set(name, {
+        name, namespace, serviceName: svc.metadata.name, port: port.port, appProtocol: port.appProtocol,
+        endpoints: endpointsFor(this.lookup, svc, port),
+      });
+    }
+    return name;
+  }
+
+  all(): BackendIR[] {
+    return [...this.byName.values()].sort((a, b) => compareStrings(a.name, b.name));
+  }
+}
+
+export interface RefContext {
+  lookup: Lookup;
+  catalog: BackendCatalog;
+  routeKind: 'HTTPRoute' | 'GRPCRoute';
+  routeNamespace: string;
+  mode: RefMode;
+}
+
+export type BackendResolution =
+  | { ok: true; backend: string }
+  | { ok: false; reason: 'InvalidKind' | 'BackendNotFound' | 'RefNotPermitted'; message: string };
+
+export function resolveBackendRef(ref: Rec, ctx: RefContext, field: string): BackendResolution {
+  const group = str(ref.group) ?? '';
+  const kind = str(ref.kind) ?? 'Service';
+  if (group !== '' || kind !== 'Service') {
+    return { ok: false, reason: 'InvalidKind', message: `${field}: ${group === '' ? 'core' : group}/${kind} is not a supported backend kind (only Service)` };
+  }
+  const name = str(ref.name);
+  if (!name) return { ok: false, reason: 'BackendNotFound', message: `${field}: backendRef has no name` };
+  const namespace = str(ref.namespace) ?? ctx.routeNamespace;
+  if (ctx.mode === 'gateway' && !isReferenceAllowed(ctx.lookup.grants,
+    { group: GATEWAY_API_GROUP, kind: ctx.routeKind, namespace: ctx.routeNamespace },
+    { group: '', kind: 'Service', namespace, name })) {
+    return { ok: false, reason: 'RefNotPermitted', message: `${field}: no ReferenceGrant allows ${ctx.routeKind}s in ${ctx.routeNamespace} to reference Service ${namespace}/${name}` };
+  }
+  const svc = ctx.lookup.service(namespace, name);
+  if (!svc) return { ok: false, reason: 'BackendNotFound', message: `${field}: Service ${namespace}/${name} not found` };
+  if (str(specOf(svc).type) === 'ExternalName') {
+    return { ok: false, reason: 'BackendNotFound', message: `${field}: Service ${namespace}/${name} is of type ExternalName, which meshlet does not route to` };
+  }
+  const port = int(ref.port);
+  if (port === undefined) return { ok: false, reason: 'BackendNotFound', message: `${field}: a port is required for Service ${namespace}/${name}` };
+  const sp = servicePorts(svc).find((p) => p.port === port);
+  if (!sp) return { ok: false, reason: 'BackendNotFound', message: `${field}: Service ${namespace}/${name} has no TCP port ${port}` };
+  return { ok: true, backend: ctx.catalog.register(svc, sp) };
+}

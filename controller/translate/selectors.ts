@@ -1,0 +1,25 @@
+// Kubernetes label selectors (matchLabels + matchExpressions), used by a listener's
+// allowedRoutes.namespaces.selector against Namespace labels. A malformed selector selects
+// nothing: failing closed is the safe reading of a permission rule.
+import { isRec, list, rec, recs, str } from './util.ts';
+
+export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
+  if (!isRec(selector)) return false;
+  for (const [k, v] of Object.entries(rec(selector.matchLabels))) {
+    if (labels[k] !== v) return false;
+  }
+  for (const e of recs(selector.matchExpressions)) {
+    const key = str(e.key);
+    if (key === undefined) return false;
+    const values = list(e.values).filter((v): v is string => typeof v === 'string');
+    const has = Object.hasOwn(labels, key);
+    switch (str(e.operator)) {
+      case 'In': if (!has || !values.includes(labels[key]!)) return false; break;
+      case 'NotIn': if (has && values.includes(labels[key]!)) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
