@@ -148,7 +148,7 @@ function checkPods(failures: string[], expected: string, ir: BackendIR | null): 
 
 function checkPassthroughPod(failures: string[], expected: string, request: RequestDescriptor, table: RoutingTable): void {
   const address = request.authority.replace(/:\d+$/, '');
-  const pods = table.backends.flatMap((b) => b.endpoints).filter((ep) => ep.address === address).map((ep) => ep.podName);
+  const pods = [...new Set(table.backends.flatMap((b) => b.endpoints).filter((ep) => ep.address === address).map((ep) => ep.podName))];
   const deployment = expected.split('/')[1] ?? expected;
   if (!pods.some((p) => p?.startsWith(`${deployment}-`))) failures.push(`passthrough address ${address} is not a ${deployment} pod (pods: ${pods.join(', ') || 'none'})`);
 }

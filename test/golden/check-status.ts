@@ -96,8 +96,13 @@ export function checkGateways(exp: CaseExpectation, statuses: StatusUpdate[]): s
       failures.push(`${label}: attachedRoutes ${String(entry.attachedRoutes)}, expected ${l.attachedRoutes}`);
     }
     if (l.supportedKinds !== null) {
-      const got = arr(entry.supportedKinds).map((k) => String(rec(k).kind)).sort();
-      if (got.join(',') !== [...l.supportedKinds].sort().join(',')) failures.push(`${label}: supportedKinds [${got.join(', ')}], expected [${l.supportedKinds.join(', ')}]`);
+      // As the suite's listenersMatch: the expected kinds must be listed (an implementation may
+      // support more), and an expected empty list means none at all.
+      const got = arr(entry.supportedKinds).map((k) => String(rec(k).kind));
+      const missing = l.supportedKinds.filter((k) => !got.includes(k));
+      if (missing.length > 0 || (l.supportedKinds.length === 0 && got.length > 0)) {
+        failures.push(`${label}: supportedKinds [${got.join(', ')}], expected ${l.supportedKinds.length === 0 ? 'none' : `to include [${l.supportedKinds.join(', ')}]`}`);
+      }
     }
   }
   for (const g of exp.gatewayAddresses) {
