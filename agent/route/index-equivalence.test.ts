@@ -79,9 +79,16 @@ function refVhost(vhosts: VirtualHostIR[], host: string): VirtualHostIR | null {
   return wild[0] ?? vhosts.find((v) => v.hostname === '*') ?? null;
 }
 
+const regexCache = new Map<string, RE2JS>();
+function fullMatch(pattern: string, value: string): boolean {
+  let re = regexCache.get(pattern);
+  if (!re) regexCache.set(pattern, (re = RE2JS.compile(pattern)));
+  return re.matches(value);
+}
+
 function refPathMatches(m: MatchIR['path'], path: string): boolean {
   if (m.type === 'Exact') return m.value === path;
-  if (m.type === 'RegularExpression') return RE2JS.compile(m.value).matches(path);
+  if (m.type === 'RegularExpression') return fullMatch(m.value, path);
   const prefixSegs = m.value.split('/').filter((s, i, all) => !(i === all.length - 1 && s === ''));
   const pathSegs = path.split('/');
   return prefixSegs.every((s, i) => pathSegs[i] === s);
@@ -94,7 +101,7 @@ function refRuleMatches(r: RouteRuleIR, req: RequestDescriptor): boolean {
   for (const h of m.headers) {
     const v = req.headers[h.name];
     if (typeof v !== 'string') return false;
-    if (h.type === 'Exact' ? v !== h.value : !RE2JS.compile(h.value).matches(v)) return false;
+    if (h.type === 'Exact' ? v !== h.value : !fullMatch(h.value, v)) return false;
   }
   const params = new Map<string, string>();
   for (const kv of req.query.split('&').filter(Boolean)) {
