@@ -90,7 +90,9 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     return;
   }
   const { response, finish, attemptSignal } = outcome;
-  const abortRelay = (): void => response.discard();
+  const abortRelay = (): void => {
+    response.body.destroy(new Error('attempt aborted while relaying the body'));
+  };
   attemptSignal.addEventListener('abort', abortRelay, { once: true });
   try {
     let out = response.headers;

@@ -32,7 +32,10 @@ export async function sendH1(pools: UpstreamPools, endpoint: Endpoint, req: Atte
       return t && Object.keys(t).length > 0 ? t : null;
     },
     discard: () => {
-      res.body.destroy();
+      // dump() reads a small remainder so the connection stays reusable, else closes it;
+      // undici reports a destroyed body as an AbortError, which is expected here.
+      res.body.on('error', () => undefined);
+      res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     },
   };
 }
