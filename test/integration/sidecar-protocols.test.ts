@@ -49,10 +49,10 @@ function h2Request(port: number, headers: http2.OutgoingHttpHeaders, body?: Buff
     let resHeaders: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders | null = null;
     const chunks: Buffer[] = [];
-    stream.on('response', (h) => {
+    stream.on('response', (h: http2.IncomingHttpHeaders) => {
       resHeaders = h;
     });
-    stream.on('trailers', (t) => {
+    stream.on('trailers', (t: http2.IncomingHttpHeaders) => {
       trailers = t;
     });
     stream.on('data', (c: Buffer) => chunks.push(c));
