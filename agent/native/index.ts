@@ -94,3 +94,18 @@ export function originalDestination(socket: Socket): OriginalDestination {
   }
   return dst;
 }
+
+/**
+ * The shape the sidecar's `originalDestination` hook wants: null when the connection was not
+ * redirected (addressed to the listener itself, e.g. explicit mode), the destination otherwise.
+ * Other failures (addon missing, conntrack unavailable) still throw: they are misconfiguration,
+ * not a property of the connection, and should be logged rather than silently routed as direct.
+ */
+export function tryOriginalDestination(socket: Socket): OriginalDestination | null {
+  try {
+    return originalDestination(socket);
+  } catch (err) {
+    if (err instanceof NotRedirectedError) return null;
+    throw err;
+  }
+}

@@ -12,6 +12,7 @@ import {
   getOriginalDestination,
   nativeAddonAvailable,
   originalDestination,
+  tryOriginalDestination,
   socketFd,
   NotRedirectedError,
   SocketDescriptorError,
@@ -55,6 +56,14 @@ describe('agent/native SO_ORIGINAL_DST addon', () => {
         assert.match(err.message, /127\.0\.0\.1:\d+/);
         return true;
       });
+    });
+  });
+
+  test('tryOriginalDestination: null for a direct connection, errors for a closed socket', async () => {
+    await withAcceptedSocket('127.0.0.1', (sock) => {
+      assert.equal(tryOriginalDestination(sock), null);
+      sock.destroy();
+      assert.throws(() => tryOriginalDestination(sock), SocketDescriptorError);
     });
   });
 
