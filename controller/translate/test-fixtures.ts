@@ -1,7 +1,9 @@
 // Builders for the translate tests: small, explicit Kubernetes objects so each test reads as the
 // YAML a user would write. Not used by production code.
 import { GATEWAY_CONTROLLER_NAME } from '../../api/names.ts';
-import { emptySnapshot, type KubeObject, type Snapshot } from './snapshot.ts';
+import { validate } from '../../api/validate.ts';
+import { translate } from './index.ts';
+import { emptySnapshot, type KubeObject, type Snapshot, type TranslateResult } from './snapshot.ts';
 
 export const GW = 'gateway.networking.k8s.io/v1';
 
@@ -59,4 +61,55 @@ export function tlsSecret(name: string, namespace: string): KubeObject {
     apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'kubernetes.io/tls',
     data: { 'tls.crt': Buffer.from(crt).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') },
   };
+}
+
+/** translate() plus the contract every result must meet: the table passes validate(). */
+export function run(s: Snapshot): TranslateResult {
+  const r = translate(s);
+  validate(r.ir);
+  return r;
+}
+
+export function statusOf(r: TranslateResult, kind: string, name: string, namespace?: string): Record<string, unknown> | undefined {
+  return r.statuses.find((s) => s.kind === kind && s.name === name && (namespace === undefined || s.namespace === namespace))?.status;
+}
+
+export interface Cond {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+export function cond(conditions: unknown, type: string): Cond | undefined {
+  return (conditions as Cond[] | undefined)?.find((c) => c.type === type);
+}
+
+export interface ParentStatus {
+  parentRef: Record<string, unknown>;
+  controllerName: string;
+  conditions: Cond[];
+}
+
+/** The parents[] entries meshlet wrote on a route. */
+export function parents(r: TranslateResult, kind: string, name: string, namespace: string): ParentStatus[] {
+  return ((statusOf(r, kind, name, namespace)?.parents ?? []) as ParentStatus[]);
+}
+
+/** "True/Accepted"-style summary of one condition of a route's parent entry. */
+export function routeCond(r: TranslateResult, kind: string, name: string, namespace: string, type: string, parent = 0): string {
+  const c = cond(parents(r, kind, name, namespace)[parent]?.conditions, type);
+  return c ? `${c.status}/${c.reason}` : 'absent';
+}
+
+export function listenerStatus(r: TranslateResult, gateway: string, listener: string, namespace = 'infra'): { attachedRoutes: number; supportedKinds: unknown[]; conditions: Cond[] } | undefined {
+  const ls = (statusOf(r, 'Gateway', gateway, namespace)?.listeners ?? []) as { name: string; attachedRoutes: number; supportedKinds: unknown[]; conditions: Cond[] }[];
+  return ls.find((l) => l.name === listener);
+}
+
+export function listenerCond(r: TranslateResult, gateway: string, listener: string, type: string): string {
+  const c = cond(listenerStatus(r, gateway, listener)?.conditions, type);
+  return c ? `${c.status}/${c.reason}` : 'absent';
 }
