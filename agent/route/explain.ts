@@ -4,7 +4,8 @@
 // always comes from route(), so the printout cannot drift from what the proxy does.
 // shadowedRules() is static: a rule is shadowed when an earlier rule in the same virtual host
 // matches every request it matches (a broader or equal path with a subset of the conditions).
-import type { MatchIR, RoutingTable, VirtualHostIR } from '../../api/routing-table.ts';
+import type { MatchIR, RouteRuleIR, RoutingTable, VirtualHostIR } from '../../api/routing-table.ts';
+import type { RE2JS } from 're2js';
 import { compileRegex } from '../../api/validate.ts';
 import type { CompiledTable } from './compile.ts';
 import { findVirtualHost } from './host-match.ts';
@@ -12,6 +13,7 @@ import { mismatch } from './match.ts';
 import { hasPathPrefix, trimPrefix } from './path-modifier.ts';
 import { normalizeRequest } from './request.ts';
 import { route, select } from './route.ts';
+import { candidateLists, compileVirtualHost, type CompiledVirtualHost } from './rule-index.ts';
 import type { Decision, RequestDescriptor, RouteTarget } from './types.ts';
 
 export interface RuleVerdict {
@@ -69,12 +71,21 @@ export interface ShadowedRule {
   shadowedBy: string;
 }
 
+const regexCache = new Map<string, RE2JS | null>();
+
 function regexFullMatch(pattern: string, value: string): boolean {
-  try {
-    return compileRegex(pattern).matches(value);
-  } catch {
-    return false;
+  let re = regexCache.get(pattern);
+  if (re === undefined) {
+    try {
+      re = compileRegex(pattern);
+    } catch {
+      re = null;
+    }
+    // Bounded: the cache only serves one CLI invocation's worth of patterns.
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, re);
   }
+  return re !== null && re.matches(value);
 }
 
 function pathCovers(a: MatchIR['path'], b: MatchIR['path']): boolean {
@@ -108,11 +119,36 @@ export function matchCovers(a: MatchIR, b: MatchIR): boolean {
     && conditionsCover(a.queryParams, b.queryParams, false);
 }
 
+/**
+ * Earlier rules that could cover `rule`: the index's candidates for its path value (a rule
+ * whose path does not match that value as a request path cannot cover it), plus, for a regex
+ * rule, the `/` prefix rules and the other regex rules. Keeps this near-linear on big tables.
+ */
+function coverCandidates(vh: CompiledVirtualHost, rule: RouteRuleIR): number[] {
+  const path = rule.match.path;
+  if (path.type === 'RegularExpression') return [...vh.prefixes.rules, ...vh.regex];
+  const value = path.type === 'PathPrefix' ? trimPrefix(path.value) || '/' : path.value;
+  return candidateLists(vh, value).flat();
+}
+
 function shadowedIn(where: string, vhosts: VirtualHostIR[], out: ShadowedRule[]): void {
   for (const vh of vhosts) {
+    let compiled: CompiledVirtualHost | null = null;
+    try {
+      compiled = compileVirtualHost(vh);
+    } catch {
+      // A regex that does not compile (an unvalidated table): compare against every earlier rule.
+    }
     vh.rules.forEach((rule, j) => {
-      const by = vh.rules.slice(0, j).find((earlier) => matchCovers(earlier.match, rule.match));
-      if (by) out.push({ where, virtualHost: vh.hostname, rule: rule.name, shadowedBy: by.name });
+      const earlier = compiled ? coverCandidates(compiled, rule).filter((i) => i < j).sort((x, y) => x - y) : vh.rules.keys();
+      for (const i of earlier) {
+        if (i >= j) break;
+        const by = vh.rules[i]!;
+        if (matchCovers(by.match, rule.match)) {
+          out.push({ where, virtualHost: vh.hostname, rule: rule.name, shadowedBy: by.name });
+          break;
+        }
+      }
     });
   }
 }

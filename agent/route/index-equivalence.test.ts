@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RE2JS } from 're2js';
-import { compileTable, route, type Decision, type RequestDescriptor } from './index.ts';
+import { compileTable, route, shadowedRules, type Decision, type RequestDescriptor } from './index.ts';
+import { matchCovers } from './explain.ts';
 import { candidateLists, compileVirtualHost } from './rule-index.ts';
 import {
   GATEWAY, gatewayTable, listener, pick, prng, request, rule,
@@ -147,6 +148,28 @@ describe('indexed lookup equals a linear first-match scan', () => {
     // The generator must exercise both outcomes, or the comparison proves little.
     assert.equal(compared, 30000);
     assert.ok(matched > compared / 5 && matched < compared * 0.95, `matched ${matched} of ${compared}`);
+  });
+});
+
+describe('shadowedRules() with the index equals the brute-force pairwise check', () => {
+  test('randomized tables (seeded, bounded)', () => {
+    let found = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const table = randomTable(prng(1000 + seed), 30);
+      const want: string[] = [];
+      for (const l of table.gateways[0]!.ports[0]!.listeners) {
+        for (const vh of l.virtualHosts) {
+          vh.rules.forEach((r, j) => {
+            const by = vh.rules.slice(0, j).find((e) => matchCovers(e.match, r.match));
+            if (by) want.push(`${l.name} ${vh.hostname} ${r.name} ${by.name}`);
+          });
+        }
+      }
+      const got = shadowedRules(table).map((x) => `${x.where} ${x.virtualHost} ${x.rule} ${x.shadowedBy}`);
+      assert.deepEqual(got, want, `seed ${seed}`);
+      found += want.length;
+    }
+    assert.ok(found > 20, `only ${found} shadowed rules generated`);
   });
 });
 
