@@ -60,6 +60,9 @@ export class ProxyListener<C> {
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       connectionsCheckingInterval: Math.min(1_000, opts.headersTimeoutMs ?? 1_000),
     });
+    // This server never listens itself; node only tracks connections (headers/request timeouts
+    // for slow clients, closeIdleConnections for drain) once 'listening' fired, so fire it.
+    this.#h1.emit('listening');
     this.#h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const ctx = this.#contexts.get(req.socket);
       if (ctx === undefined) {
@@ -192,6 +195,8 @@ export class ProxyListener<C> {
   }
 
   destroyAll(): void {
+    // Stops the connection-checking interval (the server itself never listened).
+    this.#h1.close(() => undefined);
     for (const s of this.#sessions) s.destroy();
     for (const s of this.#sockets) s.destroy();
   }

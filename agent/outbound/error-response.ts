@@ -10,6 +10,8 @@ export function sendStatus(res: DownstreamResponse, status: number, reason: stri
     return;
   }
   const body = `${reason}\n`;
+  // A malformed request leaves the connection's framing in doubt: answer, then close it.
+  if (status === 400 && 'shouldKeepAlive' in res) res.shouldKeepAlive = false;
   try {
     (res as http.ServerResponse).writeHead(status, {
       ...headers,
