@@ -49,7 +49,7 @@ export function describeRequest(q: RequestExpectation, authority: string): Reque
   const [path = '/', query = ''] = q.path.split(/\?(.*)/s);
   const headers: Headers = {};
   for (const [k, v] of Object.entries(q.headers)) headers[k.toLowerCase()] = v;
-  return { method: q.method, scheme: 'http', authority, path, query, headers };
+  return { method: q.method, scheme: q.scheme, authority, path, query, headers };
 }
 
 function flat(v: string | string[] | undefined): string | undefined {
@@ -115,6 +115,13 @@ export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, 
     if (names.length !== 1 || names[0] !== e.backend) failures.push(`backend: got [${names.join(', ')}], expected ${e.backend}`);
     for (const l of seen.live) checkPods(failures, e.backend, l.ir);
   }
+  if (e.backendPods !== null) {
+    if (seen.live.length === 0) failures.push(`backend pods: no backend receives the request, expected ${e.backendPods} pods`);
+    for (const l of seen.live) {
+      if (!l.ir || l.ir.endpoints.length === 0) failures.push(`backend pods: ${l.wb.backend ?? 'invalid backend'} has no endpoints, expected ${e.backendPods} pods`);
+      checkPods(failures, e.backendPods, l.ir);
+    }
+  }
   if (e.split !== null) checkSplit(failures, e.split, d.backends, table);
   // What the echo backend reports: check each backend that can receive the request.
   for (const l of seen.live.length > 0 ? seen.live : [{ wb: null, ir: null }]) {
@@ -172,6 +179,11 @@ function checkSplit(failures: string[], want: Record<string, number>, backends: 
 
 export function runRequest(q: RequestExpectation, compiled: CompiledTable, services: KubeObject[], gatewayAddresses: Record<string, string[]>): string[] {
   const { target, authority } = resolveTarget(q, services, gatewayAddresses);
+  // route() picks the listener by Host; the TLS server name is not one of its inputs, so a
+  // request whose SNI names another listener than its Host cannot be checked faithfully.
+  if (q.sni !== null && q.sni.toLowerCase() !== splitHostPort(authority).name.toLowerCase()) {
+    return [`SNI '${q.sni}' differs from Host '${authority}': RouteTarget has no server name, so listener selection by SNI cannot be evaluated`];
+  }
   const request = describeRequest(q, authority);
   const decision = route(compiled, target, request);
   return checkOutcome(q, request, decision, compiled.table);

@@ -8,8 +8,8 @@
 //   noAcceptedParents: ["Kind ns/name"]            no parent entry of ours is Accepted
 //   gatewayAddresses:  [ns/name]                   status.addresses is not empty
 //   defaults:    request fields shared by every request
-//   requests:    [{name?, gateway?, port?, mesh?: {clientNamespace}, host?, method?, path?,
-//                  headers?, expect: {...}}]
+//   requests:    [{name?, gateway?, port?, scheme?, sni?, mesh?: {clientNamespace}, host?,
+//                  method?, path?, headers?, expect: {...}}]
 import { FixtureError } from '../support/load-yaml.ts';
 
 export interface ObjectKey { kind: string; namespace: string; name: string }
@@ -34,6 +34,8 @@ export interface ListenerExpectation {
 export interface Outcome {
   status: number | null;
   backend: string | null;
+  /** ns/deployment whose pods (by name) are every endpoint of the chosen backends. */
+  backendPods: string | null;
   split: Record<string, number> | null;
   location: string | null;
   path: string | null;
@@ -49,6 +51,9 @@ export interface RequestExpectation {
   name: string;
   gateway: string | null;
   port: number | null;
+  scheme: 'http' | 'https';
+  /** TLS server name, for HTTPS requests whose SNI differs from Host. */
+  sni: string | null;
   mesh: { clientNamespace: string } | null;
   host: string | null;
   method: string;
@@ -127,7 +132,7 @@ class Reader {
 }
 
 function outcome(r: Reader, v: unknown, at: string): Outcome {
-  const o = r.record(v, at, ['status', 'backend', 'split', 'location', 'path', 'host', 'requestHeaders',
+  const o = r.record(v, at, ['status', 'backend', 'backendPods', 'split', 'location', 'path', 'host', 'requestHeaders',
     'absentRequestHeaders', 'responseHeaders', 'absentResponseHeaders', 'passthrough']);
   let split: Record<string, number> | null = null;
   if (o.split !== undefined) {
@@ -140,6 +145,7 @@ function outcome(r: Reader, v: unknown, at: string): Outcome {
   return {
     status: r.optNum(o.status, `${at}.status`),
     backend: r.optStr(o.backend, `${at}.backend`),
+    backendPods: r.optStr(o.backendPods, `${at}.backendPods`),
     split,
     location: r.optStr(o.location, `${at}.location`),
     path: r.optStr(o.path, `${at}.path`),
@@ -152,7 +158,7 @@ function outcome(r: Reader, v: unknown, at: string): Outcome {
   };
 }
 
-const REQUEST_KEYS = ['name', 'gateway', 'port', 'mesh', 'host', 'method', 'path', 'headers'] as const;
+const REQUEST_KEYS = ['name', 'gateway', 'port', 'scheme', 'sni', 'mesh', 'host', 'method', 'path', 'headers'] as const;
 
 function request(r: Reader, v: unknown, defaults: Rec, i: number): RequestExpectation {
   const at = `requests[${i}]`;
@@ -168,6 +174,8 @@ function request(r: Reader, v: unknown, defaults: Rec, i: number): RequestExpect
     name: r.optStr(own.name, `${at}.name`) ?? `${i}: ${method} ${host ?? ''}${path}`,
     gateway,
     port: r.optNum(q.port, `${at}.port`),
+    scheme: q.scheme === undefined || q.scheme === 'http' ? 'http' : q.scheme === 'https' ? 'https' : r.fail(`${at}.scheme`, 'expected http or https'),
+    sni: r.optStr(q.sni, `${at}.sni`),
     mesh: mesh ? { clientNamespace: r.str(mesh.clientNamespace, `${at}.mesh.clientNamespace`) } : null,
     host,
     method,
