@@ -1,5 +1,81 @@
-// Placeholder dispatcher; replaced by the full CLI in the next commit.
-export function main(_argv: string[]): Promise<number> {
-  process.stdout.write('meshlet: no subcommands yet\n');
-  return Promise.resolve(0);
+// The `meshlet` binary: one dispatcher over subcommands, each in its own file. Exit codes are a
+// contract for scripts: 0 success, 1 the user's input or flags are wrong, 2 meshlet failed.
+import { MeshletError } from '../api/errors.ts';
+import type { Command, Io } from './command.ts';
+import { InputError, UsageError } from './usage-error.ts';
+import { translateCommand } from './translate-command.ts';
+import { explainCommand } from './explain-command.ts';
+
+const COMMANDS: Command[] = [translateCommand, explainCommand];
+
+/** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
+const PLANNED: Record<string, string> = {
+  controller: 'the Kubernetes control plane (roadmap item 4)',
+  inject: 'the sidecar injector (roadmap item 6)',
+};
+
+export function registerCommand(cmd: Command): void {
+  COMMANDS.push(cmd);
+}
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'meshlet: a Gateway API service mesh (GAMMA sidecars + shared ingress).',
+    '',
+    'Usage: meshlet <command> [flags]      meshlet <command> --help',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Exit codes: 0 ok, 1 invalid input or flags, 2 internal error.',
+    'Docs: README.md and docs/ in the meshlet repository.',
+    '',
+  ].join('\n');
+}
+
+function defaultIo(): Io {
+  const stopSignal = new Promise<string>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+  });
+  return { stdout: process.stdout, stderr: process.stderr, stopSignal };
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.stdout.write(target ? target.help : topHelp());
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout.write('meshlet 0.1.0\n');
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    const planned = PLANNED[name];
+    io.stderr.write(planned
+      ? `meshlet: '${name}' is not available yet: ${planned}.\n`
+      : `meshlet: unknown command '${name}'. Run 'meshlet --help'.\n`);
+    return 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(cmd.help);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) err = new UsageError((err as Error).message);
+    if (err instanceof UsageError || err instanceof InputError) {
+      io.stderr.write(`meshlet ${name}: ${err.message}\n`);
+      if (err instanceof UsageError) io.stderr.write(`Run 'meshlet ${name} --help'.\n`);
+      return 1;
+    }
+    const code = err instanceof MeshletError ? ` [${err.code}]` : '';
+    io.stderr.write(`meshlet ${name}: internal error${code}: ${(err as Error).stack ?? String(err)}\n`);
+    return 2;
+  }
 }

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { main } from './main.ts';
+import { captureIo } from './test-io.ts';
+
+test('no arguments prints the command list and exits 1; --help exits 0', async () => {
+  const io = captureIo();
+  assert.equal(await main([], io), 1);
+  assert.match(io.out(), /Commands:\n.*translate/s);
+  const io2 = captureIo();
+  assert.equal(await main(['--help'], io2), 0);
+  assert.match(io2.out(), /explain/);
+});
+
+test('each subcommand has its own help', async () => {
+  for (const name of ['translate', 'explain']) {
+    const io = captureIo();
+    assert.equal(await main([name, '--help'], io), 0);
+    assert.match(io.out(), new RegExp(`Usage: meshlet ${name}`));
+  }
+});
+
+test('an unknown command or flag is a user error (exit 1) with a pointer to help', async () => {
+  const io = captureIo();
+  assert.equal(await main(['frobnicate'], io), 1);
+  assert.match(io.err(), /unknown command 'frobnicate'/);
+  const io2 = captureIo();
+  assert.equal(await main(['translate', '--frob'], io2), 1);
+  assert.match(io2.err(), /Unknown option '--frob'.*\n.*meshlet translate --help/s);
+});
+
+test('a roadmap command that does not exist yet says so instead of "unknown"', async () => {
+  const io = captureIo();
+  assert.equal(await main(['inject'], io), 1);
+  assert.match(io.err(), /not available yet/);
+});
