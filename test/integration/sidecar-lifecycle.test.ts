@@ -65,7 +65,7 @@ describe('routing table swaps', () => {
     const a = await echo('a');
     const b = await echo('b');
     const tables = [tableTo('a', a, b), tableTo('b', a, b)];
-    const source = new ManualTableSource(tables[0]!);
+    const source = new ManualTableSource(tables[0]);
     const proxy = await sidecar(source);
     let swaps = 0;
     const swapper = setInterval(() => {
