@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execCommand } from '../support/netns-exec.ts';
-import { NetnsLab, sweepStaleNamespaces } from '../support/netns.ts';
+import { LabProcess, NetnsLab, sweepStaleNamespaces } from '../support/netns.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -41,6 +41,19 @@ describe('network-namespace lab', { timeout: 60_000 }, () => {
       await lab.destroy();
     }
     assert.deepEqual((await namespaces()).filter((n) => n.startsWith(lab.prefix)), []);
+  });
+
+  test('SIGTERM (a runner timeout) still tears the lab down', async () => {
+    const child = new LabProcess([process.execPath, fixture('lab-then-wait.ts')]);
+    try {
+      const { prefix } = JSON.parse(await child.waitForLine(/"prefix"/, 20_000)) as { prefix: string };
+      assert.equal((await namespaces()).filter((n) => n.startsWith(prefix)).length, 2);
+      await child.stop(10_000);
+      assert.equal(child.child.exitCode, 143);
+      assert.deepEqual((await namespaces()).filter((n) => n.startsWith(prefix)), []);
+    } finally {
+      await child.stop();
+    }
   });
 
   test('namespaces left by a dead run are swept; a live run is left alone', async () => {

@@ -12,6 +12,25 @@ export { LabProcess, type ExecResult } from './netns-exec.ts';
 
 const PREFIX_RE = /^mle2e(\d+)x[0-9a-f]+-/;
 
+// Labs still alive in this process, torn down synchronously if it exits or is interrupted
+// (a test runner timeout sends SIGTERM) before their own destroy() ran.
+const liveLabs = new Set<NetnsLab>();
+let exitHooked = false;
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const lab of liveLabs) lab.destroyNow();
+  });
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(sig, () => {
+      for (const lab of liveLabs) lab.destroyNow();
+      process.exit(code);
+    });
+  }
+}
+
 export interface PodAddresses {
   /** e.g. 10.244.0.10 (the bridge subnet is /24, the node is .1) */
   ipv4: string;
@@ -65,7 +84,6 @@ export class NetnsLab {
   readonly pods: Pod[] = [];
   #namespaces: string[] = [];
   #processes: LabProcess[] = [];
-  #onExit = (): void => this.#destroySync();
 
   private constructor(opts: LabOptions) {
     this.prefix = `mle2e${process.pid}x${randomBytes(3).toString('hex')}`;
@@ -79,7 +97,8 @@ export class NetnsLab {
     if (process.getuid?.() !== 0) throw new Error('the e2e lab needs root (network namespaces); run via `npm run test:e2e` as root');
     await sweepStaleNamespaces();
     const lab = new NetnsLab(opts);
-    process.once('exit', lab.#onExit);
+    hookExit();
+    liveLabs.add(lab);
     try {
       await lab.#addNamespace(lab.nodeNs);
       const n = ['ip', '-n', lab.nodeNs];
@@ -134,17 +153,17 @@ export class NetnsLab {
 
   /** Stops our processes (bounded), then deletes our namespaces, pods before the node. */
   async destroy(): Promise<void> {
-    process.off('exit', this.#onExit);
     await Promise.all(this.#processes.map((p) => p.stop()));
     for (const ns of [...this.#namespaces].reverse()) {
       await execCommand(['ip', 'netns', 'del', ns], { allowFail: true, timeoutMs: 5_000 });
     }
     this.#namespaces = [];
     this.#processes = [];
+    liveLabs.delete(this);
   }
 
-  /** Last resort at process exit (a crashed test): synchronous and best effort. */
-  #destroySync(): void {
+  /** Last resort at process exit or on a signal: synchronous and best effort. */
+  destroyNow(): void {
     for (const p of this.#processes) if (p.running) p.child.kill('SIGKILL');
     for (const ns of [...this.#namespaces].reverse()) {
       try {
@@ -153,6 +172,8 @@ export class NetnsLab {
         // already gone
       }
     }
+    this.#namespaces = [];
+    liveLabs.delete(this);
   }
 }
 
