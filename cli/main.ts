@@ -67,8 +67,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
   try {
     return await cmd.run(rest, io);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) err = new UsageError((err as Error).message);
+  } catch (thrown) {
+    // node:util parseArgs reports unknown or malformed flags as ERR_PARSE_ARGS_* TypeErrors.
+    const err = (thrown as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') ? new UsageError((thrown as Error).message) : thrown;
     if (err instanceof UsageError || err instanceof InputError) {
       io.stderr.write(`meshlet ${name}: ${err.message}\n`);
       if (err instanceof UsageError) io.stderr.write(`Run 'meshlet ${name} --help'.\n`);
