@@ -4,7 +4,7 @@
 // Configurations are interleaved round by round, their start order rotated each round, so
 // slow drift of the shared machine hits every configuration alike.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,7 @@ import { buildRequest } from './lib/http1-conn.ts';
 import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
 import { SERVICE_HOST } from './lib/meshlet.ts';
 import { freePort, waitReady } from './lib/net-util.ts';
-import { installCleanup, repin, stopAll } from './lib/procs.ts';
+import { installCleanup, repin, setNiceness, stopAll } from './lib/procs.ts';
 import { FULL, QUICK } from './lib/profile.ts';
 import { pathFor, startUpstream } from './lib/servers.ts';
 import { summarize } from './lib/aggregate.ts';
@@ -21,6 +21,7 @@ import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
 import { writeReport } from './lib/report.ts';
 import type { BenchResult } from './lib/result.ts';
+import type { MicroResult } from './lib/route-micro.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     only: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
+    nice: { type: 'string' },
   },
 });
 
@@ -47,6 +49,8 @@ async function main(): Promise<void> {
   const log = (s: string): void => { process.stdout.write(`${s}\n`); };
 
   await repin(process.pid, GENERATOR_CPUS);
+  const niceness = values.nice !== undefined ? Number(values.nice) : 0;
+  if (niceness !== 0) { setNiceness(niceness); setPriority(niceness); }
   const versions = collectVersions(ROOT, BENCH);
   log(`meshlet bench (${profile.name}): ${profile.rounds} rounds; generator on CPU ${GENERATOR_CPUS}, proxies + upstream on CPU ${PROXY_CPUS}`);
   log(`  ${versions.node}, ${versions.nginx}, ${versions.haproxy}, ${versions.wrk}, commit ${versions.commit}${versions.commitDirty ? '+dirty' : ''}`);
@@ -96,15 +100,32 @@ async function main(): Promise<void> {
   }
   await stopAll();
 
+  // The matcher is loaded lazily: a broken or missing agent/route must not stop the proxies' run.
+  let routeMicro: MicroResult[] | null = null;
+  let routeMicroError: string | undefined;
+  try {
+    const { runRouteMicro } = await import('./lib/route-micro.ts');
+    log(`route matching micro-benchmark (${profile.microRoutes.join(', ')} routes):`);
+    routeMicro = runRouteMicro(profile.microRoutes, profile.microBudgetMs);
+    for (const m of routeMicro) {
+      log(`  ${m.routes} routes: translate ${m.translateMs.toFixed(0)} ms, compile ${m.compileMs.toFixed(1)} ms; ` +
+        m.cases.map((c) => `${c.name} ${Math.round(c.nsPerCall.min)} ns`).join(', '));
+    }
+  } catch (e) {
+    routeMicroError = e instanceof Error ? e.message : String(e);
+    log(`route matching micro-benchmark not available: ${routeMicroError}`);
+  }
+
   const summary = summarize(configs, unavailable, rounds);
   const date = new Date().toISOString().slice(0, 10);
   const result: BenchResult = {
     schema: 1, date: new Date().toISOString(), profile, versions,
+    niceness,
     layout: { generator: `CPU ${GENERATOR_CPUS} (this Node process, and wrk)`, proxies: `CPU ${PROXY_CPUS}`, upstream: `CPU ${PROXY_CPUS}; CPU ${GENERATOR_CPUS} during saturation`, sharedMachine: true },
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

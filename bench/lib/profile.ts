@@ -17,9 +17,12 @@ export interface Profile {
   /** Extra load before the "loaded" RSS sample (the issue asks 60 s at 1000 rps in the full run). */
   soakS: number;
   maxConnections: number;
+  /** Time per route-matching case (micro-benchmark). */
+  microBudgetMs: number;
+  microRoutes: number[];
 }
 
-const common = { rates: [200, 1000], bodySizes: [12, 1024], maxRpsConnections: 32, validateRate: 200, maxConnections: 64 };
+const common = { microRoutes: [10, 1000, 10_000], rates: [200, 1000], bodySizes: [12, 1024], maxRpsConnections: 32, validateRate: 200, maxConnections: 64 };
 
-export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 500, durationMs: 2000, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 0, ...common };
-export const FULL: Profile = { name: 'full', rounds: 3, warmupMs: 1500, durationMs: 8000, maxRpsS: 5, validateSlices: 5, validateSliceS: 3, soakS: 60, ...common };
+export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 500, durationMs: 2000, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 0, microBudgetMs: 300, ...common };
+export const FULL: Profile = { name: 'full', rounds: 3, warmupMs: 1500, durationMs: 8000, maxRpsS: 5, validateSlices: 5, validateSliceS: 3, soakS: 60, microBudgetMs: 1500, ...common };

@@ -3,6 +3,7 @@
 import type { Summary } from './aggregate.ts';
 import type { RoundResult } from './measure.ts';
 import type { Profile } from './profile.ts';
+import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
 import type { Versions } from './versions.ts';
 
@@ -11,11 +12,16 @@ export interface BenchResult {
   date: string;
   profile: Profile;
   versions: Versions;
+  /** Niceness the harness ran its processes at (0 = normal). */
+  niceness: number;
   layout: { generator: string; proxies: string; upstream: string; sharedMachine: boolean };
   upstream: string;
   hostHeader: string;
   durationS: number;
   validations: Validation[];
+  /** Route-matching micro-benchmark; null when the matcher could not be loaded. */
+  routeMicro: MicroResult[] | null;
+  routeMicroError?: string;
   unavailable: Record<string, string>;
   summary: Summary;
   rounds: RoundResult[];
