@@ -59,7 +59,7 @@ export class ListenerSet {
     for (const [port, l] of this.#open) {
       if (wanted.has(port)) continue;
       this.#open.delete(port);
-      void drainListeners([l as ProxyListener<unknown>], this.#core.inflight, REMOVED_PORT_DRAIN_MS);
+      void drainListeners([l], this.#core.inflight, REMOVED_PORT_DRAIN_MS);
     }
     for (const port of [...wanted].sort((a, b) => a - b)) {
       if (this.#open.has(port)) continue;
