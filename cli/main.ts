@@ -5,8 +5,10 @@ import type { Command, Io } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
 import { translateCommand } from './translate-command.ts';
 import { explainCommand } from './explain-command.ts';
+import { agentCommand } from './agent-command.ts';
+import { initCommand } from './init-command.ts';
 
-const COMMANDS: Command[] = [translateCommand, explainCommand];
+const COMMANDS: Command[] = [translateCommand, explainCommand, agentCommand, initCommand];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {

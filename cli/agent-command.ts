@@ -1,0 +1,101 @@
+// `meshlet agent`: the sidecar. In file mode (--config DIR) it translates a manifest directory
+// in process and follows its changes; the controller connection comes with the control plane.
+// Connections redirected by `meshlet init` are routed on their original destination; requests
+// addressed to the agent itself (explicit mode) are routed by the Service named in Host.
+import { parseArgs } from 'node:util';
+import { AGENT_UID, PORTS } from '../api/names.ts';
+import { startSidecar } from '../agent/sidecar.ts';
+import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
+import { dropPrivileges } from '../agent/intercept/index.ts';
+import type { Command } from './command.ts';
+import { FileTableSource } from './file-table-source.ts';
+import { UsageError } from './usage-error.ts';
+
+const HELP = `Usage: meshlet agent --config DIR [flags]
+
+Runs the sidecar: outbound proxy (${PORTS.outbound}), inbound proxy (${PORTS.inbound}) and admin
+(${PORTS.admin}: /ready, /live, /config_dump), routing by the manifests in DIR (file mode; changes
+apply within a second, no restart).
+
+Flags:
+  --config DIR          manifest directory standing in for the Kubernetes API (required for now)
+  --namespace NS        the pod's namespace, for consumer routes (default: $POD_NAMESPACE or default)
+  --host ADDR           bind address of the listeners (default 0.0.0.0)
+  --outbound-port N     default ${PORTS.outbound}        --inbound-port N   default ${PORTS.inbound}
+  --admin-port N        default ${PORTS.admin}
+  --no-explicit         refuse outbound requests that were not redirected by iptables
+                        (by default a request addressed to the agent itself is routed by the
+                        Service named in its Host header or its absolute-form URL, which is how
+                        'meshlet dev' works without iptables)
+  --uid N               drop privileges to this uid after binding (in a pod: ${AGENT_UID})
+  --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+
+Example (explicit mode):
+  meshlet agent --config examples/ --namespace default --outbound-port 15001 &
+  curl -H 'Host: reviews.default:9080' http://127.0.0.1:15001/
+  curl -x http://127.0.0.1:15001 http://reviews.default:9080/
+`;
+
+export function portFlag(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} wants a port number, got '${value}'`);
+  return n;
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'run the sidecar proxy (file mode: --config DIR)',
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'config': { type: 'string' },
+        'namespace': { type: 'string' },
+        'host': { type: 'string', default: '0.0.0.0' },
+        'outbound-port': { type: 'string' },
+        'inbound-port': { type: 'string' },
+        'admin-port': { type: 'string' },
+        'no-explicit': { type: 'boolean', default: false },
+        'uid': { type: 'string' },
+        'drain-seconds': { type: 'string', default: '20' },
+      },
+      strict: true,
+    });
+    if (!values.config) throw new UsageError('--config DIR is required (the controller connection is not available yet)');
+    const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'default';
+    const drainMs = Number(values['drain-seconds']) * 1000;
+    if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
+    const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
+    const source = new FileTableSource({ dir: values.config, log }).start();
+    try {
+      await source.ready();
+    } catch (err) {
+      source.close();
+      throw new UsageError((err as Error).message);
+    }
+    const proxy = await startSidecar({
+      namespace,
+      source,
+      host: values.host,
+      ports: {
+        outbound: portFlag(values['outbound-port'], PORTS.outbound, 'outbound-port'),
+        inbound: portFlag(values['inbound-port'], PORTS.inbound, 'inbound-port'),
+        admin: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
+      },
+      originalDestination: nativeAddonAvailable() ? tryOriginalDestination : undefined,
+      explicit: !values['no-explicit'],
+      log,
+    });
+    if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
+    log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
+    const signal = await io.stopSignal;
+    log(`${signal}: draining (up to ${drainMs} ms)`);
+    const clean = await proxy.drain(drainMs);
+    await proxy.close();
+    source.close();
+    log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
+    return 0;
+  },
+};
