@@ -82,6 +82,31 @@ function gatewayKey(nsName: string): ObjectKey {
   return { kind: 'Gateway', namespace, name };
 }
 
+/** GatewayMustHaveLatestConditions and friends: no condition may lag the object's generation. */
+export function checkLatest(exp: CaseExpectation, statuses: StatusUpdate[], objects: KubeObject[]): string[] {
+  const failures: string[] = [];
+  for (const key of exp.latestConditions) {
+    const generation = findObject(objects, key)?.metadata.generation;
+    const status = findStatus(statuses, key)?.status;
+    if (generation === undefined || !status) {
+      failures.push(`${show(key)}: needs a generation in the input and a status from translate()`);
+      continue;
+    }
+    // As the suite's *MustHaveLatestConditions: the object's own conditions, and a route's
+    // conditions under each parent (listener conditions are not part of that check).
+    const lists: [string, unknown][] = [['status', status.conditions]];
+    for (const p of arr(status.parents).map(rec)) {
+      if (OUR_CONTROLLERS.has(String(p.controllerName))) lists.push([`parent ${String(rec(p.parentRef).name)}`, p.conditions]);
+    }
+    for (const [where, list] of lists) {
+      for (const c of arr(list).map(rec)) {
+        if (c.observedGeneration !== generation) failures.push(`${show(key)} ${where} ${String(c.type)}: observedGeneration ${String(c.observedGeneration)}, generation ${generation}`);
+      }
+    }
+  }
+  return failures;
+}
+
 export function checkGateways(exp: CaseExpectation, statuses: StatusUpdate[]): string[] {
   const failures: string[] = [];
   for (const l of exp.listeners) {

@@ -6,6 +6,9 @@
 //                  type, status, reason?}]          reason omitted = any reason
 //   listeners:   [{gateway: ns/name, listener, attachedRoutes?, supportedKinds?}]
 //   noAcceptedParents: ["Kind ns/name"]            no parent entry of ours is Accepted
+//   latestConditions:  ["Kind ns/name"]            every condition (the object's, and a route's
+//                                                  under our parents) has observedGeneration =
+//                                                  generation
 //   gatewayAddresses:  [ns/name]                   status.addresses is not empty
 //   defaults:    request fields shared by every request
 //   requests:    [{name?, gateway?, port?, scheme?, sni?, mesh?: {clientNamespace}, host?,
@@ -68,6 +71,8 @@ export interface CaseExpectation {
   conditions: ConditionExpectation[];
   listeners: ListenerExpectation[];
   noAcceptedParents: ObjectKey[];
+  /** Objects every one of whose conditions must carry observedGeneration = generation. */
+  latestConditions: ObjectKey[];
   gatewayAddresses: string[];
   requests: RequestExpectation[];
 }
@@ -190,7 +195,7 @@ const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export function parseExpectation(doc: unknown, file: string): CaseExpectation {
   const r = new Reader(file);
   const top = r.record(doc, 'top level', ['test', 'source', 'conditions', 'listeners', 'noAcceptedParents',
-    'gatewayAddresses', 'defaults', 'requests']);
+    'latestConditions', 'gatewayAddresses', 'defaults', 'requests']);
   const defaults = top.defaults === undefined ? {} : r.record(top.defaults, 'defaults', REQUEST_KEYS);
   return {
     test: r.str(top.test, 'test'),
@@ -222,6 +227,7 @@ export function parseExpectation(doc: unknown, file: string): CaseExpectation {
       };
     }),
     noAcceptedParents: r.list(top.noAcceptedParents, 'noAcceptedParents').map((x, i) => r.objectKey(x, `noAcceptedParents[${i}]`)),
+    latestConditions: r.list(top.latestConditions, 'latestConditions').map((x, i) => r.objectKey(x, `latestConditions[${i}]`)),
     gatewayAddresses: r.strList(top.gatewayAddresses, 'gatewayAddresses'),
     requests: r.list(top.requests, 'requests').map((q, i) => request(r, q, defaults, i)),
   };

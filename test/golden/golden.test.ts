@@ -15,7 +15,7 @@ import { translate } from '../../controller/translate/index.ts';
 import { buildSnapshot, type KubeObject } from '../../controller/translate/snapshot.ts';
 import { unknownFields } from '../support/known-fields.ts';
 import { loadObjects, parseYamlDocuments } from '../support/load-yaml.ts';
-import { checkConditions, checkGateways } from './check-status.ts';
+import { checkConditions, checkGateways, checkLatest } from './check-status.ts';
 import { runRequest } from './check-requests.ts';
 import { parseExpectation } from './expectations.ts';
 
@@ -53,7 +53,10 @@ function runCase(dir: string, name: string): void {
     const result = translate(snapshot);
 
     await t.test('conditions', () => {
-      assert.deepEqual([...checkConditions(exp, result.statuses, objects), ...checkGateways(exp, result.statuses)], []);
+      assert.deepEqual([
+        ...checkConditions(exp, result.statuses, objects), ...checkGateways(exp, result.statuses),
+        ...checkLatest(exp, result.statuses, objects),
+      ], []);
     });
     await t.test('routing table is valid', () => {
       validate(result.ir);
