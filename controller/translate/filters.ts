@@ -6,7 +6,8 @@ import type { FilterIR, HeaderModifierIR, PathModifierIR, RedirectIR, RedirectSt
 import { resolveBackendRef, type RefContext } from './backends.ts';
 import { isValidHostname } from './hostnames.ts';
 import { incompatible, unsupported } from './errors.ts';
-import { int, isRec, list, rec, recs, str } from './util.ts';
+import { record, recordList, optString } from './shape.ts';
+import { int, isRec, list, rec, str } from './util.ts';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REDIRECT_CODES = new Set<number>([301, 302, 303, 307, 308]);
@@ -39,10 +40,10 @@ const ALLOWED: Record<'HTTPRoute' | 'GRPCRoute', Record<FilterLevel, string[]>> 
 };
 
 function headerModifier(v: unknown, field: string): HeaderModifierIR {
-  const m = rec(v);
-  const pairs = (key: 'set' | 'add') => recs(m[key]).map((h, i) => {
-    const name = str(h.name);
-    const value = str(h.value) ?? '';
+  const m = record(v, field);
+  const pairs = (key: 'set' | 'add') => recordList(m[key], `${field}.${key}`).map((h, i) => {
+    const name = optString(h.name, `${field}.${key}[${i}].name`);
+    const value = optString(h.value, `${field}.${key}[${i}].value`) ?? '';
     if (name === undefined || !HEADER_NAME.test(name)) throw unsupported(`${field}.${key}[${i}].name: invalid header name ${JSON.stringify(name ?? null)}`);
     if (/[\r\n\0]/.test(value)) throw unsupported(`${field}.${key}[${i}].value: contains CR, LF or NUL`);
     return { name, value };
@@ -117,9 +118,9 @@ type Rec = Record<string, unknown>;
 export function parseFilters(v: unknown, field: string, ctx: RefContext, level: FilterLevel): ParsedFilters {
   const out: ParsedFilters = { filters: [], redirect: null, needsPrefix: false, refProblems: [] };
   let rewrite = false;
-  recs(v).forEach((f, i) => {
+  recordList(v, field).forEach((f, i) => {
     const at = `${field}[${i}]`;
-    const type = str(f.type) ?? '';
+    const type = optString(f.type, `${at}.type`) ?? '';
     if (!ALLOWED[ctx.routeKind][level].includes(type)) {
       throw unsupported(`${at}.type: filter ${JSON.stringify(type)} is not supported by meshlet${level === 'backendRef' ? ' on a backendRef' : ''}`);
     }

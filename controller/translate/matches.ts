@@ -5,7 +5,8 @@
 import { RE2JS } from 're2js';
 import type { MatchIR, StringMatchType } from '../../api/routing-table.ts';
 import { unsupported } from './errors.ts';
-import { isRec, rec, recs, str } from './util.ts';
+import { optString, record, recordList } from './shape.ts';
+import { rec, str } from './util.ts';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -39,10 +40,10 @@ function stringMatchType(v: unknown, field: string): StringMatchType {
 function headerMatches(list: unknown, field: string): MatchIR['headers'] {
   const out: MatchIR['headers'] = [];
   const seen = new Set<string>();
-  recs(list).forEach((h, i) => {
+  recordList(list, field).forEach((h, i) => {
     const at = `${field}[${i}]`;
-    const name = str(h.name);
-    const value = str(h.value);
+    const name = optString(h.name, `${at}.name`);
+    const value = optString(h.value, `${at}.value`);
     if (name === undefined || !HEADER_NAME.test(name)) throw unsupported(`${at}.name: invalid header name ${JSON.stringify(name ?? null)}`);
     if (value === undefined) throw unsupported(`${at}.value: missing`);
     const type = stringMatchType(h.type, at);
@@ -59,10 +60,10 @@ function headerMatches(list: unknown, field: string): MatchIR['headers'] {
 function queryMatches(list: unknown, field: string): MatchIR['queryParams'] {
   const out: MatchIR['queryParams'] = [];
   const seen = new Set<string>();
-  recs(list).forEach((q, i) => {
+  recordList(list, field).forEach((q, i) => {
     const at = `${field}[${i}]`;
-    const name = str(q.name);
-    const value = str(q.value);
+    const name = optString(q.name, `${at}.name`);
+    const value = optString(q.value, `${at}.value`);
     if (name === undefined || name === '') throw unsupported(`${at}.name: missing`);
     if (value === undefined) throw unsupported(`${at}.value: missing`);
     const type = stringMatchType(q.type, at);
@@ -77,9 +78,9 @@ function queryMatches(list: unknown, field: string): MatchIR['queryParams'] {
 /** An HTTPRouteMatch; `undefined` (a rule without matches) means PathPrefix `/`. */
 export function compileHttpMatch(match: unknown, field: string): CompiledMatch {
   const m = rec(match);
-  const p = rec(m.path);
-  const type = str(p.type) ?? 'PathPrefix';
-  const value = str(p.value) ?? '/';
+  const p = record(m.path, `${field}.path`);
+  const type = optString(p.type, `${field}.path.type`) ?? 'PathPrefix';
+  const value = optString(p.value, `${field}.path.value`) ?? '/';
   if (type !== 'Exact' && type !== 'PathPrefix' && type !== 'RegularExpression') throw unsupported(`${field}.path.type: path match type ${JSON.stringify(type)} is not supported`);
   if (type === 'RegularExpression') compiles(value, `${field}.path.value`);
   else if (!value.startsWith('/')) throw unsupported(`${field}.path.value: ${JSON.stringify(value)} must start with '/'`);
@@ -104,10 +105,10 @@ function escapeRegex(s: string): string {
 /** A GRPCRouteMatch; `undefined` matches every call. */
 export function compileGrpcMatch(match: unknown, field: string): CompiledMatch {
   const m = rec(match);
-  const mm = isRec(m.method) ? m.method : null;
+  const mm = m.method === undefined || m.method === null ? null : record(m.method, `${field}.method`);
   const type = mm ? stringMatchType(mm.type, `${field}.method`) : 'Exact';
-  const service = mm ? str(mm.service) ?? '' : '';
-  const method = mm ? str(mm.method) ?? '' : '';
+  const service = mm ? optString(mm.service, `${field}.method.service`) ?? '' : '';
+  const method = mm ? optString(mm.method, `${field}.method.method`) ?? '' : '';
   let path: MatchIR['path'];
   if (service === '' && method === '') {
     if (mm) throw unsupported(`${field}.method: one or both of service and method must be set`);

@@ -10,7 +10,8 @@ import { isValidHostname } from './hostnames.ts';
 import { compileGrpcMatch, compileHttpMatch, type MatchRank } from './matches.ts';
 import type { KubeObject } from './snapshot.ts';
 import { parseRetry, parseTimeouts } from './timeouts.ts';
-import { int, list, namespaceOf, recs, specOf, str } from './util.ts';
+import { recordList } from './shape.ts';
+import { int, list, namespaceOf, specOf, str } from './util.ts';
 
 export type RouteKind = 'HTTPRoute' | 'GRPCRoute';
 
@@ -55,12 +56,14 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
   const problems: RefProblem[] = [];
   try {
     const spec = specOf(obj);
+    if (spec.hostnames !== undefined && spec.hostnames !== null && !Array.isArray(spec.hostnames)) throw unsupported('spec.hostnames: must be a list');
     route.hostnames = list(spec.hostnames).map((h, i) => {
       const host = typeof h === 'string' ? h.toLowerCase() : '';
       if (!isValidHostname(host)) throw unsupported(`spec.hostnames[${i}]: invalid hostname ${JSON.stringify(h)}`);
       return host;
     });
-    const rules = Array.isArray(spec.rules) && spec.rules.length > 0 ? recs(spec.rules) : DEFAULT_RULES;
+    const given = recordList(spec.rules, 'spec.rules');
+    const rules = given.length > 0 ? given : DEFAULT_RULES;
     rules.forEach((rule, i) => {
       const at = `spec.rules[${i}]`;
       for (const f of UNSUPPORTED_RULE_FIELDS) {
@@ -68,7 +71,7 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
       }
       const ruleFilters = parseFilters(rule.filters, `${at}.filters`, refCtx, 'rule');
       problems.push(...ruleFilters.refProblems);
-      const backends = recs(rule.backendRefs).map((ref, j) => {
+      const backends = recordList(rule.backendRefs, `${at}.backendRefs`).map((ref, j) => {
         const bat = `${at}.backendRefs[${j}]`;
         const weight = ref.weight === undefined || ref.weight === null ? 1 : int(ref.weight);
         if (weight === undefined || weight < 0 || weight > 1_000_000) throw unsupported(`${bat}.weight: must be an integer within 0..1000000`);
@@ -80,7 +83,8 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
       });
       const timeouts = kind === 'HTTPRoute' ? parseTimeouts(rule.timeouts, `${at}.timeouts`) : null;
       const retry = kind === 'HTTPRoute' ? parseRetry(rule.retry, `${at}.retry`) : null;
-      const matches: unknown[] = Array.isArray(rule.matches) && rule.matches.length > 0 ? rule.matches : [undefined];
+      const givenMatches = recordList(rule.matches, `${at}.matches`);
+      const matches: unknown[] = givenMatches.length > 0 ? givenMatches : [undefined];
       matches.forEach((m, j) => {
         const mat = `${at}.matches[${j}]`;
         const compiled = kind === 'HTTPRoute' ? compileHttpMatch(m, mat) : compileGrpcMatch(m, mat);
