@@ -75,11 +75,13 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const body = await readBody(core, req, p, overall.signal);
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const headers = upstreamHeaders(p.request.headers, protocol);
-  fireMirrors(
-    { pools: core.pools, balancer: core.balancer, backends: core.backends(core.holder.current!.table), log: core.log, random: core.random },
-    p.mirrors,
-    { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: upstreamHeaders(p.request.headers, 'h1'), body },
-  );
+  if (p.table && p.mirrors.length > 0) {
+    fireMirrors(
+      { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random },
+      p.mirrors,
+      { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: upstreamHeaders(p.request.headers, 'h1'), body },
+    );
+  }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
     headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: overall.signal,

@@ -1,7 +1,7 @@
 // From a request and where it was going to what the proxy will do: ask the matcher, pick the
 // backend by weight, apply the backend's filters. Shared by plain requests and WebSocket
 // upgrades so both obey the same routes.
-import type { BackendIR, HeaderModifierIR, RetryIR, TimeoutsIR } from '../../api/routing-table.ts';
+import type { BackendIR, HeaderModifierIR, RetryIR, RoutingTable, TimeoutsIR } from '../../api/routing-table.ts';
 import { applyBackendFilters, route } from '../route/index.ts';
 import type { MirrorDecision, RequestDescriptor, RouteTarget, UpstreamRequest } from '../route/types.ts';
 import type { Endpoint } from './connect.ts';
@@ -26,6 +26,8 @@ export type Plan =
     retry: RetryIR | null;
     /** Retry budget key: the rule (its backend group); null for default and direct routes. */
     group: string | null;
+    /** The table this request was planned with (mirror backends resolve in it too). */
+    table: RoutingTable | null;
   };
 
 function directBackend(endpoint: Endpoint): BackendIR {
@@ -50,7 +52,7 @@ function asIs(desc: RequestDescriptor): UpstreamRequest {
 function direct(endpoint: Endpoint, desc: RequestDescriptor): Plan {
   return {
     kind: 'forward', backend: directBackend(endpoint), request: asIs(desc),
-    responseHeaders: [], mirrors: [], timeouts: null, retry: null, group: null,
+    responseHeaders: [], mirrors: [], timeouts: null, retry: null, group: null, table: null,
   };
 }
 
@@ -80,5 +82,6 @@ export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor
     timeouts: decision.timeouts,
     retry: decision.retry,
     group: decision.rule?.name ?? null,
+    table: snapshot.table,
   };
 }

@@ -1,0 +1,85 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { ROUTING_TABLE_API_VERSION, withVersion } from '../../api/index.ts';
+import { parseTarget } from './downstream.ts';
+import { resolveExplicit, splitAuthority } from './explicit-target.ts';
+import { stripHopByHop } from './hop-by-hop.ts';
+import { bufferUpTo } from './request-body.ts';
+import { RetryBudget } from './retry-budget.ts';
+
+describe('hop-by-hop headers', () => {
+  test('removes RFC 9110 hop-by-hop headers and those named by Connection', () => {
+    const out = stripHopByHop({
+      connection: 'keep-alive, X-Private', 'keep-alive': 'timeout=5', 'x-private': '1', 'transfer-encoding': 'chunked',
+      upgrade: 'h2c', te: 'trailers', 'proxy-authorization': 'x', 'x-kept': 'yes', ':path': '/',
+    });
+    assert.deepEqual(out, { 'x-kept': 'yes' });
+  });
+  test('keeps te: trailers when asked (gRPC)', () => {
+    assert.deepEqual(stripHopByHop({ te: 'gzip, trailers' }, { keepTeTrailers: true }), { te: 'trailers' });
+    assert.deepEqual(stripHopByHop({ te: 'gzip' }, { keepTeTrailers: true }), {});
+  });
+});
+
+describe('request targets', () => {
+  test('origin-form and absolute-form', () => {
+    assert.deepEqual(parseTarget('/a/b?c=d'), { authority: null, path: '/a/b', query: 'c=d' });
+    assert.deepEqual(parseTarget('http://svc.ns:8080/x?y'), { authority: 'svc.ns:8080', path: '/x', query: 'y' });
+    assert.deepEqual(parseTarget('http://user@svc'), { authority: 'svc', path: '/', query: '' });
+  });
+});
+
+describe('explicit outbound targets', () => {
+  const table = withVersion({
+    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], backends: [], secrets: [],
+    services: [{
+      name: 'service/shop/cart', source: { kind: 'Service', namespace: 'shop', name: 'cart' }, namespace: 'shop', serviceName: 'cart',
+      clusterIPs: ['10.96.1.1'], ports: [{ port: 8080, portName: null, appProtocol: null, defaultBackend: 'x', producer: null, consumers: [] }],
+    }],
+  });
+  test('every Service name form resolves to the ClusterIP', () => {
+    for (const a of ['cart:8080', 'cart.shop:8080', 'cart.shop.svc:8080', 'cart.shop.svc.cluster.local:8080', 'CART.shop.:8080']) {
+      assert.deepEqual(resolveExplicit(table, a, 'shop'), { kind: 'address', address: '10.96.1.1', port: 8080 }, a);
+    }
+  });
+  test('bare names resolve in the caller namespace only; unknown ports and names are refused', () => {
+    assert.equal(resolveExplicit(table, 'cart:8080', 'other').kind, 'unknown');
+    assert.equal(resolveExplicit(table, 'cart.shop:80', 'shop').kind, 'unknown');
+    assert.equal(resolveExplicit(table, 'nope.shop:8080', 'shop').kind, 'unknown');
+  });
+  test('IP literals pass through as addresses', () => {
+    assert.deepEqual(resolveExplicit(table, '10.0.0.9:81', 'shop'), { kind: 'address', address: '10.0.0.9', port: 81 });
+    assert.deepEqual(splitAuthority('[fd00::1]:90'), { host: 'fd00::1', port: 90 });
+    assert.deepEqual(splitAuthority('svc'), { host: 'svc', port: 80 });
+    assert.equal(splitAuthority('a:b:c'), null);
+  });
+});
+
+describe('retry budget', () => {
+  test('allows ratio x requests plus the per-second floor within the window', () => {
+    let now = 0;
+    const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 1, windowMs: 10_000, now: () => now });
+    for (let i = 0; i < 100; i++) budget.request();
+    let allowed = 0;
+    for (let i = 0; i < 100; i++) if (budget.tryRetry()) allowed++;
+    assert.equal(allowed, 30);
+    now = 20_000;
+    assert.equal(budget.tryRetry(), true, 'old retries aged out of the window');
+  });
+});
+
+describe('request bodies for retries', () => {
+  test('a body within the bound is buffered whole', async () => {
+    const r = await bufferUpTo(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), 10);
+    assert.equal(r.kind, 'buffered');
+    assert.equal(r.kind === 'buffered' && r.data.toString(), 'abcd');
+  });
+  test('a larger body becomes a one-shot stream with nothing lost', async () => {
+    const r = await bufferUpTo(Readable.from([Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghi')]), 4);
+    assert.equal(r.kind, 'stream');
+    const chunks: Buffer[] = [];
+    if (r.kind === 'stream') for await (const c of r.stream) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'abcdefghi');
+  });
+});
