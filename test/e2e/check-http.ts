@@ -1,0 +1,107 @@
+// Compares real HTTP responses (from fixtures/http-batch.ts, through real agents) with what a
+// conformance test asserts (test/golden/*.expect.yaml). The echo backend's JSON tells which pod
+// answered and what request reached it, the way the Gateway API suite's roundtripper reads it.
+import type { Outcome, RequestExpectation } from '../golden/expectations.ts';
+import { canonicalHeaderKey } from '../support/echo-server.ts';
+
+export type HttpResult = { status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: string };
+
+interface Echo {
+  path: string;
+  host: string;
+  headers: Record<string, string[]>;
+  namespace: string;
+  pod: string;
+}
+
+const flat = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(',') : v);
+
+function echoOf(r: HttpResult): Echo | null {
+  if ('error' in r) return null;
+  try {
+    const e = JSON.parse(r.body) as Partial<Echo>;
+    return typeof e.pod === 'string' ? (e as Echo) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The expected backend ("ns/svc") among the Services the answering pod serves, if any. */
+function backendOf(e: Echo, podServices: Map<string, Set<string>>, candidates: string[]): string {
+  const services = podServices.get(e.pod) ?? new Set<string>();
+  return candidates.find((c) => services.has(c)) ?? `pod ${e.namespace}/${e.pod} (${[...services].join(', ') || 'no Service'})`;
+}
+
+function checkResponseHeaders(failures: string[], r: HttpResult, e: Outcome): void {
+  if ('error' in r) return;
+  for (const [k, v] of Object.entries(e.responseHeaders)) {
+    const got = flat(r.headers[k.toLowerCase()]);
+    if (got !== v) failures.push(`response header ${k}: got '${String(got)}', expected '${v}'`);
+  }
+  for (const k of e.absentResponseHeaders) {
+    if (r.headers[k.toLowerCase()] !== undefined) failures.push(`response header ${k} should be absent, got '${String(flat(r.headers[k.toLowerCase()]))}'`);
+  }
+}
+
+function checkEcho(failures: string[], q: RequestExpectation, authority: string, echo: Echo, podServices: Map<string, Set<string>>): void {
+  const e = q.expect;
+  if (e.backend !== null) {
+    const got = backendOf(echo, podServices, [e.backend]);
+    if (got !== e.backend) failures.push(`backend: answered by ${got}, expected ${e.backend}`);
+  }
+  if (e.backendPods !== null) {
+    const [ns, deployment] = e.backendPods.split('/');
+    if (echo.namespace !== ns || !echo.pod.startsWith(`${deployment}-`)) failures.push(`backend pod ${echo.namespace}/${echo.pod} is not a ${e.backendPods} pod`);
+  }
+  const wantPath = e.path ?? q.path;
+  if (echo.path !== wantPath) failures.push(`upstream path: got '${echo.path}', expected '${wantPath}'`);
+  const wantHost = e.host ?? (q.host !== null ? authority : null);
+  if (wantHost !== null && echo.host !== wantHost) failures.push(`upstream host: got '${echo.host}', expected '${wantHost}'`);
+  // Like the suite: without header expectations the backend must see the headers as sent.
+  const implicit = Object.keys(e.requestHeaders).length === 0 && e.absentRequestHeaders.length === 0 ? q.headers : {};
+  for (const [k, v] of Object.entries({ ...implicit, ...e.requestHeaders })) {
+    const got = flat(echo.headers[canonicalHeaderKey(k)]);
+    if (got !== v) failures.push(`upstream request header ${k}: got '${String(got)}', expected '${v}'`);
+  }
+  for (const k of e.absentRequestHeaders) {
+    const got = echo.headers[canonicalHeaderKey(k)];
+    if (got !== undefined) failures.push(`upstream request header ${k} should be absent, got '${String(flat(got))}'`);
+  }
+}
+
+function checkSplit(failures: string[], want: Record<string, number>, results: HttpResult[], podServices: Map<string, Set<string>>): void {
+  const tally = new Map<string, number>();
+  for (const r of results) {
+    const echo = echoOf(r);
+    const key = echo ? backendOf(echo, podServices, Object.keys(want)) : `error ${'error' in r ? r.error : `status ${r.status}`}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  const total = Object.values(want).reduce((a, b) => a + b, 0);
+  const show = [...tally].map(([k, n]) => `${k}=${n}`).join(', ');
+  for (const key of new Set([...Object.keys(want), ...tally.keys()])) {
+    const w = (want[key] ?? 0) / total;
+    const g = (tally.get(key) ?? 0) / results.length;
+    // The suite allows 5 percentage points over 500 requests.
+    if (Math.abs(w - g) > 0.05) failures.push(`split: ${key} got ${(g * 100).toFixed(1)}%, expected ${(w * 100).toFixed(1)}% (${show})`);
+  }
+}
+
+/** Failures for one expectation; `results` holds one response, or many for a split. */
+export function checkHttpOutcome(q: RequestExpectation, authority: string, results: HttpResult[], podServices: Map<string, Set<string>>): string[] {
+  const e = q.expect;
+  const failures: string[] = [];
+  if (e.split !== null) {
+    checkSplit(failures, e.split, results, podServices);
+    return failures;
+  }
+  const r = results[0];
+  if (r === undefined) return ['no response recorded'];
+  if ('error' in r) return [`request failed: ${r.error}`];
+  if (e.status !== null && r.status !== e.status) failures.push(`status: got ${r.status}, expected ${e.status} (body: ${r.body.slice(0, 200)})`);
+  if (e.location !== null && flat(r.headers['location']) !== e.location) failures.push(`Location: got '${String(flat(r.headers['location']))}', expected '${e.location}'`);
+  checkResponseHeaders(failures, r, e);
+  const echo = echoOf(r);
+  if (r.status === 200 && echo === null) failures.push(`a 200 that is not from an echo backend: ${r.body.slice(0, 200)}`);
+  if (echo) checkEcho(failures, q, authority, echo, podServices);
+  return failures;
+}

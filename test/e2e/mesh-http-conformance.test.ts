@@ -1,0 +1,56 @@
+// e2e: the MESH-HTTP conformance cases (test/golden/mesh-http: inputs + hand-written
+// expectations from the Gateway API v1.6 suite) replayed on real traffic. Each case gets its own
+// network-namespace world (mesh-world.ts): meshed echo pods, a meshed client pod, `meshlet init`
+// and the agent as uid 1337 everywhere; the client app opens plain connections to ClusterIPs or
+// pod IPs and the answers are checked as the suite would check them.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
+import { parseExpectation } from '../golden/expectations.ts';
+import { resolveTarget } from '../golden/check-requests.ts';
+import { buildMeshWorld, NODE } from './mesh-world.ts';
+import { checkHttpOutcome, type HttpResult } from './check-http.ts';
+
+const DIR = fileURLToPath(new URL('../golden/mesh-http/', import.meta.url));
+const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
+/** Requests per weighted-split expectation (the suite sends 500; exact shares need fewer). */
+const SPLIT_REQUESTS = 100;
+
+const cases = readdirSync(DIR).filter((f) => f.endsWith('.expect.yaml')).map((f) => f.replace(/\.expect\.yaml$/, '')).sort();
+
+describe('MESH-HTTP conformance on real interception', () => {
+  test('the case list is not empty', () => {
+    assert.ok(cases.length >= 5, `found ${cases.length} cases in ${DIR}`);
+  });
+
+  for (const name of cases) {
+    test(name, { timeout: 180_000 }, async () => {
+      const inFile = join(DIR, `${name}.in.yaml`);
+      const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
+      const expectFile = join(DIR, `${name}.expect.yaml`);
+      const [doc] = parseYamlDocuments(readFileSync(expectFile, 'utf8'), expectFile);
+      const expectation = parseExpectation(doc, expectFile);
+      const mesh = expectation.requests.filter((q) => q.mesh !== null);
+      assert.ok(mesh.length > 0, `${name}: no mesh requests`);
+      const services = objects.filter((o) => o.kind === 'Service');
+      const world = await buildMeshWorld(inFile, objects, mesh[0]!.mesh!.clientNamespace);
+      try {
+        const plans = mesh.map((q) => ({ q, ...resolveTarget(q, services, {}) }));
+        const requests = plans.map(({ q, target, authority }) => {
+          if (target.kind !== 'mesh') throw new Error('mesh request expected');
+          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...q.headers, host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
+        });
+        const out = await world.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
+        const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
+        const failures = plans.flatMap(({ q, authority }, i) =>
+          checkHttpOutcome(q, authority, results[i] ?? [], world.podServices).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
+        assert.deepEqual(failures, []);
+      } finally {
+        await world.destroy();
+      }
+    });
+  }
+});
