@@ -128,3 +128,15 @@ describe('GAMMA: producer and consumer routes', () => {
     assert.deepEqual(f.parents(r, 'HTTPRoute', 'r', 'app').map((p) => p.controllerName), ['meshlet.dev/gateway-controller', MESH_CONTROLLER_NAME]);
   });
 });
+
+describe('GAMMA: parentRef group', () => {
+  test('kind Service with the group omitted (manifest files, no API-server defaulting) is the core Service', () => {
+    const r = mesh([f.httpRoute('r', 'app', { parentRefs: [{ kind: 'Service', name: 'echo' }], rules: toV2 })]);
+    assert.equal(f.routeCond(r, 'HTTPRoute', 'r', 'app', 'Accepted'), 'True/Accepted');
+  });
+
+  test('kind Service in the Gateway API group is not a mesh parent and gets no entry', () => {
+    const r = mesh([f.httpRoute('r', 'app', { parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Service', name: 'echo' }], rules: toV2 })]);
+    assert.equal(f.statusOf(r, 'HTTPRoute', 'r', 'app'), undefined);
+  });
+});

@@ -22,8 +22,13 @@ export interface MeshParentResult {
   consumerNamespace: string | null;
 }
 
+/**
+ * Core Services only: group "" (the API server defaults an omitted group to the Gateway API
+ * group, so in a cluster an omitted group never reaches us; in --config files nothing fills the
+ * default, and `kind: Service` without a group can only mean the core Service).
+ */
 export function isMeshParentRef(ref: Rec): boolean {
-  return ref.group === '' && str(ref.kind) === 'Service';
+  return (ref.group === '' || ref.group === undefined) && str(ref.kind) === 'Service';
 }
 
 /** The Service's ClusterIPs, or [] for headless/ExternalName Services. */
