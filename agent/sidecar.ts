@@ -4,6 +4,7 @@
 // ClusterIP:port with the pod's namespace for consumer routes. In explicit mode the outbound
 // listener also serves requests addressed to itself: by Service name or ClusterIP in the Host
 // header, or as an HTTP proxy (absolute-form). Inbound forwards to the app on the original port.
+import type http from 'node:http';
 import type net from 'node:net';
 import { PORTS } from '../api/names.ts';
 import type { RoutingTable } from '../api/routing-table.ts';
@@ -102,7 +103,20 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     scheme: 'http',
     destination: (_req, desc) => outboundDestination(ctx, desc.authority),
   });
-  const outbound = await ProxyListener.listen<ConnCtx>({
+  // CONNECT host:port (explicit mode): the tunnel becomes a connection whose original
+  // destination is that Service's ClusterIP:port, then goes through detection like any other.
+  const onConnect = (ctx: ConnCtx, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+    const t = table();
+    const refuse = (status: string): void => void socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    if (ctx.original || !opts.explicit) return refuse('405 Method Not Allowed');
+    if (!t) return refuse('503 Service Unavailable');
+    const r = resolveExplicit(t, req.url ?? '', opts.namespace);
+    if (r.kind === 'unknown') return refuse('404 Not Found');
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    outbound.adopt(socket, { original: { address: r.address, port: r.port }, remoteAddress: ctx.remoteAddress });
+  };
+  const outbound: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...common,
     port: opts.ports?.outbound ?? PORTS.outbound,
     handlers: {
@@ -115,6 +129,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
       upgrade: (ctx, req, socket, head) => {
         handleUpgrade(core, outboundSite(ctx), req, socket, head).catch(() => socket.destroy());
       },
+      connect: onConnect,
       tcp: (ctx, socket) => {
         if (!ctx.original) {
           socket.destroy();

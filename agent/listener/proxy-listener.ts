@@ -20,6 +20,8 @@ export interface ListenerHandlers<C> {
   request(ctx: C, req: DownstreamRequest, res: DownstreamResponse): void;
   upgrade(ctx: C, req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   tcp(ctx: C, socket: net.Socket): void;
+  /** HTTP/1.1 CONNECT (explicit proxy tunnels). Default: 405 and close. */
+  connect?(ctx: C, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void;
   /** TLS ClientHello seen. Default: opaque TCP (the sidecar does not terminate app TLS). */
   tls?(ctx: C, socket: net.Socket): void;
 }
@@ -76,6 +78,11 @@ export class ProxyListener<C> {
       const ctx = this.#contexts.get(req.socket);
       if (ctx === undefined) socket.destroy();
       else h.upgrade(ctx, req, socket, head);
+    });
+    this.#h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const ctx = this.#contexts.get(req.socket);
+      if (ctx !== undefined && h.connect) h.connect(ctx, req, socket, head);
+      else socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
     this.#h2 = http2.createServer({ maxSessionMemory: 64 });
     this.#h2.on('session', (session: http2.ServerHttp2Session) => {
@@ -137,6 +144,14 @@ export class ProxyListener<C> {
       socket.destroy();
       return;
     }
+    this.adopt(socket, ctx);
+  }
+
+  /**
+   * Serves a socket with a known context: the protocol hint if any, else detection. Also how
+   * a CONNECT tunnel's inner stream re-enters the listener, so HTTP inside it is still routed.
+   */
+  adopt(socket: net.Socket, ctx: C): void {
     const hint = this.#opts.handlers.protocolHint?.(ctx) ?? null;
     if (hint) {
       this.accept(socket, ctx, hint);

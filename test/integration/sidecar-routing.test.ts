@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
@@ -149,6 +150,29 @@ describe('sidecar outbound routing', () => {
     assert.equal(r.echo?.pod, 'b-0');
     assert.equal(r.echo?.path, '/exact');
     assert.equal((await send({ port: proxy.ports.outbound!, authority: 'nope:80' })).status, 404);
+  });
+
+  test('explicit mode: CONNECT tunnels are routed like intercepted connections', async () => {
+    to('127.0.0.1', proxy.ports.outbound!);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(proxy.ports.outbound!, '127.0.0.1');
+      let out = '';
+      let sent = false;
+      c.on('data', (d) => {
+        out += String(d);
+        if (!sent && out.includes('\r\n\r\n')) {
+          sent = true;
+          c.write('GET /exact HTTP/1.1\r\nHost: tunnel\r\nConnection: close\r\n\r\n');
+        }
+      });
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+      c.setTimeout(5_000, () => c.destroy(new Error('timeout')));
+      c.write('CONNECT b.default:80 HTTP/1.1\r\nHost: b.default:80\r\n\r\n');
+    });
+    assert.match(reply, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 /);
+    assert.match(reply, /"pod":"b-0"/);
+    assert.match(reply, /"path":"\/exact"/);
   });
 
   test('inbound forwards to the app on the original port', async () => {
