@@ -153,7 +153,7 @@ describe('sidecar outbound routing', () => {
   });
 
   test('explicit mode: CONNECT tunnels are routed like intercepted connections', async () => {
-    to('127.0.0.1', proxy.ports.outbound!);
+    to('127.0.0.1', proxy.ports.outbound);
     const reply = await new Promise<string>((resolve, reject) => {
       const c = net.connect(proxy.ports.outbound!, '127.0.0.1');
       let out = '';
