@@ -69,9 +69,9 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
 
   before(async () => {
     lab = await NetnsLab.create();
-    client = await lab.addPod('client', { ipv4: '10.244.0.40' });
-    v1 = await lab.addPod('v1', { ipv4: '10.244.0.41' });
-    v2 = await lab.addPod('v2', { ipv4: '10.244.0.42' });
+    client = await lab.addPod('client', { ipv4: '10.244.0.40', ipv6: 'fd00:244::40' });
+    v1 = await lab.addPod('v1', { ipv4: '10.244.0.41', ipv6: 'fd00:244::41' });
+    v2 = await lab.addPod('v2', { ipv4: '10.244.0.42', ipv6: 'fd00:244::42' });
     configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
     chmodSync(configDir, 0o755); // the agent reads it as uid 1337
     writeFileSync(join(configDir, 'echo.yaml'), [
@@ -85,7 +85,7 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
       v2.spawn([NODE, fixture('echo.ts'), '--pod', 'echo-v2']),
     ];
     await Promise.all(echoes.map((e) => e.waitForLine(/"ready":true/)));
-    await client.exec([NODE, fixture('meshlet-init.ts')], { timeoutMs: 30_000 });
+    await client.exec([NODE, fixture('meshlet-init.ts'), '--ipv6', 'on'], { timeoutMs: 30_000 });
     const agent = client.spawn([NODE, fixture('real-agent.ts'), '--config', configDir]);
     agentReady = JSON.parse(await agent.waitForLine(/"ready":true/, 20_000)) as { uid?: number };
   });
@@ -114,6 +114,17 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
 
   test('a request to a pod IP is not routed by Service routes (MeshFrontend)', async () => {
     assert.equal(podOf(await get(`http://${v1.ipv4}:8080/`, ['x-version: v2'])), 'echo-v1');
+  });
+
+  test('IPv6: a pod IP is intercepted by ip6tables and passed through by the agent', async () => {
+    // Packet counters of the outbound REDIRECT prove the connection went through the agent.
+    const redirected = async (): Promise<number> => {
+      const save = (await client.exec(['ip6tables-save', '-c', '-t', 'nat'])).stdout;
+      return Number(/^\[(\d+):\d+\] -A MESHLET_REDIRECT /m.exec(save)?.[1] ?? NaN);
+    };
+    const before = await redirected();
+    assert.equal(podOf(await get(`http://[${v2.ipv6!}]:8080/`, ['x-version: v1'])), 'echo-v2');
+    assert.equal(await redirected(), before + 1);
   });
 
   test('uid 1337 bypasses the agent: a ClusterIP nobody serves is then unreachable', async () => {
