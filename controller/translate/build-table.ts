@@ -75,7 +75,11 @@ function routeSet(entries: Attached<MeshParentResult>[]): RouteSetIR | null {
 }
 
 function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attached<MeshParentResult>[]): ServiceFrontendIR[] {
-  const live = attached.filter(isLive);
+  const byService = new Map<string, Attached<MeshParentResult>[]>();
+  for (const a of attached) {
+    if (!isLive(a)) continue;
+    byService.set(a.parent.serviceKey, [...(byService.get(a.parent.serviceKey) ?? []), a]);
+  }
   const out: ServiceFrontendIR[] = [];
   for (const svc of lookup.services.values()) {
     const ips = clusterIPs(svc);
@@ -90,7 +94,7 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
       serviceName: svc.metadata.name,
       clusterIPs: ips,
       ports: ports.map((p) => {
-        const here = live.filter((a) => a.parent.serviceKey === key && a.parent.ports.some((x) => x.port === p.port));
+        const here = (byService.get(key) ?? []).filter((a) => a.parent.ports.some((x) => x.port === p.port));
         const consumerNs = [...new Set(here.map((a) => a.parent.consumerNamespace).filter((n): n is string => n !== null))].sort(compareStrings);
         const consumers: ConsumerRouteSetIR[] = [];
         for (const ns of consumerNs) {
