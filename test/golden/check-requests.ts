@@ -101,10 +101,11 @@ export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, 
   if (e.passthrough !== (d.type === 'passthrough')) failures.push(`decision: got ${d.type} (${why}), expected ${e.passthrough ? 'passthrough' : 'no passthrough'}`);
   if (d.type === 'respond') {
     if (e.location !== null && header(d.headers, 'location') !== e.location) failures.push(`Location: got '${String(header(d.headers, 'location'))}', expected '${e.location}'`);
+    if (e.redirect !== null) checkRedirect(failures, e.redirect, header(d.headers, 'location'));
     checkHeaders(failures, 'response', d.headers, e.responseHeaders, e.absentResponseHeaders);
     return failures;
   }
-  if (e.location !== null) failures.push(`Location: got a ${d.type} decision, expected a redirect to '${e.location}'`);
+  if (e.location !== null || e.redirect !== null) failures.push(`Location: got a ${d.type} decision, expected a redirect`);
   if (d.type === 'passthrough') {
     if (e.backend !== null) checkPassthroughPod(failures, e.backend, request, table);
     checkHeaders(failures, 'response', {}, e.responseHeaders, e.absentResponseHeaders);
@@ -132,6 +133,21 @@ export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, 
     checkHeaders(failures, 'response', response, e.responseHeaders, e.absentResponseHeaders);
   }
   return failures;
+}
+
+/** As the suite's CompareRedirect: each given part of the Location must match. */
+function checkRedirect(failures: string[], want: NonNullable<Outcome['redirect']>, location: string | undefined): void {
+  let url: URL;
+  try {
+    url = new URL(location ?? '');
+  } catch {
+    failures.push(`Location '${String(location)}' is not an absolute URL`);
+    return;
+  }
+  const got = { scheme: url.protocol.replace(/:$/, ''), host: url.hostname, port: url.port, path: url.pathname };
+  for (const k of ['scheme', 'host', 'port', 'path'] as const) {
+    if (want[k] !== null && got[k] !== want[k]) failures.push(`redirect ${k}: got '${got[k]}' (Location ${String(location)}), expected '${want[k]}'`);
+  }
 }
 
 function checkUpstream(failures: string[], q: RequestExpectation, sent: RequestDescriptor, up: UpstreamRequest, reached: boolean): void {

@@ -41,6 +41,8 @@ export interface Outcome {
   backendPods: string | null;
   split: Record<string, number> | null;
   location: string | null;
+  /** The suite's RedirectRequest: only the parts given are compared with the Location. */
+  redirect: { scheme: string | null; host: string | null; port: string | null; path: string | null } | null;
   path: string | null;
   host: string | null;
   requestHeaders: Record<string, string>;
@@ -136,8 +138,18 @@ class Reader {
   }
 }
 
+function redirectParts(r: Reader, v: unknown, at: string): NonNullable<Outcome['redirect']> {
+  const o = r.record(v, at, ['scheme', 'host', 'port', 'path']);
+  return {
+    scheme: r.optStr(o.scheme, `${at}.scheme`),
+    host: r.optStr(o.host, `${at}.host`),
+    port: o.port === undefined ? null : typeof o.port === 'number' ? String(o.port) : r.str(o.port, `${at}.port`),
+    path: r.optStr(o.path, `${at}.path`),
+  };
+}
+
 function outcome(r: Reader, v: unknown, at: string): Outcome {
-  const o = r.record(v, at, ['status', 'backend', 'backendPods', 'split', 'location', 'path', 'host', 'requestHeaders',
+  const o = r.record(v, at, ['status', 'backend', 'backendPods', 'split', 'location', 'redirect', 'path', 'host', 'requestHeaders',
     'absentRequestHeaders', 'responseHeaders', 'absentResponseHeaders', 'passthrough']);
   let split: Record<string, number> | null = null;
   if (o.split !== undefined) {
@@ -153,6 +165,7 @@ function outcome(r: Reader, v: unknown, at: string): Outcome {
     backendPods: r.optStr(o.backendPods, `${at}.backendPods`),
     split,
     location: r.optStr(o.location, `${at}.location`),
+    redirect: o.redirect === undefined ? null : redirectParts(r, o.redirect, `${at}.redirect`),
     path: r.optStr(o.path, `${at}.path`),
     host: r.optStr(o.host, `${at}.host`),
     requestHeaders: r.strMap(o.requestHeaders, `${at}.requestHeaders`),
