@@ -140,3 +140,13 @@ describe('GAMMA: parentRef group', () => {
     assert.equal(f.statusOf(r, 'HTTPRoute', 'r', 'app'), undefined);
   });
 });
+
+describe('GAMMA: endpoints edge cases', () => {
+  test('FQDN EndpointSlices are skipped; conditions default to ready and serving', () => {
+    const fqdn = { ...f.endpointSlice('echo', 'app', ['db.example.com']), addressType: 'FQDN' };
+    const plain = { ...f.endpointSlice('echo', 'app', ['10.1.0.9']), metadata: { name: 'echo-2', namespace: 'app', labels: { 'kubernetes.io/service-name': 'echo' } }, endpoints: [{ addresses: ['10.1.0.9'] }] };
+    const r = mesh([], { endpointSlices: [fqdn, plain] });
+    const eps = r.ir.backends.find((b) => b.name === 'service/app/echo/80')!.endpoints;
+    assert.deepEqual(eps.map((e) => [e.address, e.ready, e.serving, e.terminating, e.identity]), [['10.1.0.9', true, true, false, null]]);
+  });
+});

@@ -35,6 +35,8 @@ export function endpointsFor(lookup: Lookup, svc: KubeObject, port: ServicePort)
   const slices = lookup.slices.get(nsName(namespace, svc.metadata.name)) ?? [];
   const seen = new Map<string, EndpointIR>();
   for (const slice of slices) {
+    // FQDN slices name hosts, not addresses the data plane can connect to.
+    if (slice.addressType === 'FQDN') continue;
     const sp = recs(slice.ports).find((p) => (str(p.name) ?? '') === (port.name ?? ''));
     const targetPort = sp ? int(sp.port) : undefined;
     if (targetPort === undefined || targetPort < 1 || targetPort > 65535) continue;
