@@ -17,6 +17,7 @@ import { installCleanup, repin, setNiceness, stopAll } from './lib/procs.ts';
 import { FULL, QUICK } from './lib/profile.ts';
 import { pathFor, startUpstream } from './lib/servers.ts';
 import { summarize } from './lib/aggregate.ts';
+import { measureScale } from './lib/scale.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
 import { writeReport } from './lib/report.ts';
@@ -35,8 +36,13 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
     nice: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N]   (see bench/README.md)\n');
+  process.exit(0);
+}
 
 async function main(): Promise<void> {
   installCleanup();
@@ -67,7 +73,8 @@ async function main(): Promise<void> {
 
   const validations: Validation[] = [];
   log(`validation against wrk at ${profile.validateRate} rps, one connection:`);
-  for (const target of ['direct', 'nginx'] as const) {
+  // --quick validates on the floor only (saves ~12 s of a 5-minute budget); the full run on nginx too
+  for (const target of profile.name === 'quick' ? ['direct'] : ['direct', 'nginx']) {
     const cfg = configs.find((c) => c.id === target);
     if (!cfg) continue;
     const s = await cfg.start(ctx);
@@ -98,6 +105,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
   await stopAll();
 
   // The matcher is loaded lazily: a broken or missing agent/route must not stop the proxies' run.
@@ -125,7 +133,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

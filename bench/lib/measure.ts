@@ -78,13 +78,6 @@ export async function measureRound(cfg: BenchConfig, live: Live, round: number, 
         `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}, errors ${load.errors}`);
     }
   }
-  if (p.soakS > 0 && cfg.kind === 'meshlet' && round === p.rounds) {
-    env.log(`    soak ${p.soakS} s at 1000 rps before the loaded RSS sample`);
-    await runOpenLoop({
-      host: '127.0.0.1', port: live.port, request: buildRequest(env.hostHeader, pathFor(12), 12),
-      rate: 1000, durationMs: p.soakS * 1000, warmupMs: 0, maxConnections: p.maxConnections,
-    });
-  }
   const rssLoadedBytes = rssOf(measuredPids(live, env));
   const maxRps = await saturate(cfg, live, env);
   return { round, config: cfg.id, scenarios, rssIdleBytes, rssLoadedBytes, maxRps };

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchContext, StartOutcome } from './configs.ts';
 import { startPinned, type Started } from './procs.ts';
 import { freePort, waitReady } from './net-util.ts';
+import { writeScaleManifests } from './route-scale.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const BENCH_NAMESPACE = 'bench';
@@ -99,4 +100,16 @@ export async function startSidecarPair(ctx: BenchContext, dir: string): Promise<
   const clientProc = launch(ctx, 'meshlet agent (client)', client.args);
   const both = await ready(ctx, client.outbound, [clientProc, serverProc]);
   return both.ok ? both : { ok: false, reason: `client-side agent: ${both.reason}` };
+}
+
+/** One agent whose config holds `routes` HTTPRoutes on Service echo (memory at scale). */
+export async function startScaledAgent(ctx: BenchContext, dir: string, routes: number): Promise<StartOutcome & { readyMs?: number }> {
+  const sub = inspectSubcommand(ctx.root, 'agent');
+  if (!sub.ok) return { ok: false, reason: sub.reason };
+  writeScaleManifests(dir, routes, ctx.upstreamPort);
+  const a = await agentArgs(sub, dir);
+  const t0 = Date.now();
+  const proc = launch(ctx, `meshlet agent (${routes} routes)`, a.args);
+  const out = await ready(ctx, a.outbound, [proc]);
+  return out.ok ? { ...out, readyMs: Date.now() - t0 } : out;
 }

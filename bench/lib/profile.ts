@@ -14,15 +14,16 @@ export interface Profile {
   validateSlices: number;
   validateSliceS: number;
   validateRate: number;
-  /** Extra load before the "loaded" RSS sample (the issue asks 60 s at 1000 rps in the full run). */
+  /** Memory at scale: agent with 10 and 10 000 routes, RSS idle and after this long at 1000 rps (the issue asks 60 s). */
   soakS: number;
+  scaleRoutes: number[];
   maxConnections: number;
   /** Time per route-matching case (micro-benchmark). */
   microBudgetMs: number;
   microRoutes: number[];
 }
 
-const common = { microRoutes: [10, 1000, 10_000], rates: [200, 1000], bodySizes: [12, 1024], maxRpsConnections: 32, validateRate: 200, maxConnections: 64 };
+const common = { scaleRoutes: [10, 10_000], microRoutes: [10, 1000, 10_000], rates: [200, 1000], bodySizes: [12, 1024], maxRpsConnections: 32, validateRate: 200, maxConnections: 64 };
 
-export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 500, durationMs: 2000, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 0, microBudgetMs: 300, ...common };
+export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 500, durationMs: 2000, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 5, microBudgetMs: 300, ...common };
 export const FULL: Profile = { name: 'full', rounds: 3, warmupMs: 1500, durationMs: 8000, maxRpsS: 5, validateSlices: 5, validateSliceS: 3, soakS: 60, microBudgetMs: 1500, ...common };

@@ -3,6 +3,7 @@
 import type { Summary } from './aggregate.ts';
 import type { RoundResult } from './measure.ts';
 import type { Profile } from './profile.ts';
+import type { ScaleResult } from './scale.ts';
 import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
 import type { Versions } from './versions.ts';
@@ -19,6 +20,8 @@ export interface BenchResult {
   hostHeader: string;
   durationS: number;
   validations: Validation[];
+  /** Agent memory with few and many routes. */
+  scale: ScaleResult[];
   /** Route-matching micro-benchmark; null when the matcher could not be loaded. */
   routeMicro: MicroResult[] | null;
   routeMicroError?: string;

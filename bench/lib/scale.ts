@@ -1,0 +1,54 @@
+// Memory at scale: one agent with 10 and with 10 000 routes on the Service it serves; RSS when
+// idle (ready, no traffic yet) and after a soak at 1000 rps. The issue's targets: idle ≤ 60 MB,
+// and the 10 000-route figure ≤ 1.3× the 10-route one — a sidecar's memory should track what
+// its pod uses, not the size of the mesh.
+import { join } from 'node:path';
+import type { BenchContext } from './configs.ts';
+import { buildRequest } from './http1-conn.ts';
+import { SERVICE_HOST, startScaledAgent } from './meshlet.ts';
+import { runOpenLoop, type Percentiles } from './open-loop.ts';
+import { processTree, rssOf } from './proc-stats.ts';
+import { sleep } from './procs.ts';
+import { pathFor } from './servers.ts';
+
+export interface ScaleResult {
+  routes: number;
+  available: boolean;
+  reason?: string;
+  readyMs?: number;
+  rssIdleMB?: number;
+  rssLoadedMB?: number;
+  soakS?: number;
+  latencyUs?: Percentiles;
+  errors?: number;
+}
+
+const MB = 1024 * 1024;
+
+export async function measureScale(ctx: BenchContext, routes: number[], soakS: number, log: (s: string) => void): Promise<ScaleResult[]> {
+  const out: ScaleResult[] = [];
+  for (const n of routes) {
+    log(`memory at scale: agent with ${n} routes`);
+    const s = await startScaledAgent(ctx, join(ctx.dir, `scale-${n}`), n);
+    if (!s.ok) {
+      log(`    not available: ${s.reason}`);
+      out.push({ routes: n, available: false, reason: s.reason });
+      continue;
+    }
+    try {
+      await sleep(1000);
+      const pids = s.live.procs.flatMap((p) => processTree(p.pid));
+      const rssIdleMB = rssOf(pids) / MB;
+      const load = await runOpenLoop({
+        host: '127.0.0.1', port: s.live.port, request: buildRequest(SERVICE_HOST, pathFor(12), 12),
+        rate: 1000, durationMs: soakS * 1000, warmupMs: 0, maxConnections: 64,
+      });
+      const rssLoadedMB = rssOf(pids) / MB;
+      log(`    ready in ${s.readyMs} ms; RSS idle ${rssIdleMB.toFixed(1)} MB, after ${soakS} s at 1000 rps ${rssLoadedMB.toFixed(1)} MB; p50 ${load.latencyUs.p50} µs, errors ${load.errors}`);
+      out.push({ routes: n, available: true, readyMs: s.readyMs, rssIdleMB, rssLoadedMB, soakS, latencyUs: load.latencyUs, errors: load.errors });
+    } finally {
+      await s.live.stop();
+    }
+  }
+  return out;
+}
