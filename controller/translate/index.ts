@@ -18,10 +18,12 @@ import { parentRefKey, routeStatus, type ParentOutcome } from './route-status.ts
 import { compileRoute, type CompiledRoute, type RouteKind } from './rules.ts';
 import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
 import { translateMeshes } from './xmesh.ts';
-import { nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
+import { compareStrings, nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
 
 export { SUPPORTED_FEATURES } from './features.ts';
 export { PLACEHOLDER_TIME } from './conditions.ts';
+
+const KIND_ORDER: Record<string, number> = { GatewayClass: 0, Gateway: 1, HTTPRoute: 2, GRPCRoute: 3, XMesh: 4 };
 
 type Parent =
   | { type: 'gateway'; entry: Attached<GatewayParentResult> }
@@ -111,6 +113,9 @@ export function translate(snapshot: Snapshot): TranslateResult {
     if (s) statuses.push(s);
   }
   statuses.push(...translateMeshes(snapshot.meshes));
+  // Sorted, so the result does not depend on the order the provider listed objects in.
+  statuses.sort((a, b) => (KIND_ORDER[a.kind] ?? 9) - (KIND_ORDER[b.kind] ?? 9)
+    || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name));
 
   return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached) };
 }

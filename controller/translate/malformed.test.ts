@@ -68,11 +68,12 @@ describe('malformed and unexpected input never stops translation', () => {
     assert.deepEqual(a.statuses, b.statuses);
   });
 
-  test('input order does not change the table', () => {
+  test('input order does not change the table or the statuses', () => {
     const routes = [good(), f.httpRoute('second', 'app', { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [{ matches: [{ path: { type: 'Exact', value: '/x' } }], backendRefs: [{ name: 'svc', port: 80 }] }] })];
     const snap = f.snapshot({ gatewayClasses: [f.gatewayClass()], gateways: [f.gateway('gw', [f.httpListener('http')])], services: [f.service('svc', 'app'), f.service('svc2', 'app', undefined, '10.0.0.2')], httpRoutes: routes });
     const reversed = { ...snap, httpRoutes: [...routes].reverse(), services: [...snap.services].reverse() };
     assert.equal(translate(snap).ir.version, translate(reversed).ir.version);
+    assert.deepEqual(translate(snap).statuses, translate(reversed).statuses);
   });
 
   test('an empty snapshot yields an empty, valid table', () => {
