@@ -128,7 +128,9 @@ export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, 
   for (const l of seen.live.length > 0 ? seen.live : [{ wb: null, ir: null }]) {
     const filtered = l.wb ? applyBackendFilters(d.request, l.wb) : { request: d.request, responseHeaders: [] };
     checkUpstream(failures, q, request, filtered.request, seen.status === 200);
-    let response: Headers = {};
+    // The suite's echo backends reflect the request headers they receive into the response,
+    // so ResponseHeaderModifiers start from those.
+    let response: Headers = { ...filtered.request.headers };
     for (const m of [...d.responseHeaders, ...filtered.responseHeaders]) response = applyHeaderModifier(response, m);
     checkHeaders(failures, 'response', response, e.responseHeaders, e.absentResponseHeaders);
   }
