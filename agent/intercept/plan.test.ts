@@ -137,6 +137,15 @@ describe('runInit applier (fake iptables)', () => {
     assert.deepEqual(f.inputs, [renderRestore(desired)]);
   });
 
+  test('--ipv6 auto: no ip6tables nat support skips IPv6 and still programs IPv4; --ipv6 on fails', async () => {
+    const f = fake(saveText([], []));
+    const run: Runner = (cmd, args, input) => (cmd.startsWith('ip6tables') && args.includes('nat') ? Promise.resolve({ code: 1, stdout: '', stderr: "ip6tables-save v1.8.9 (nf_tables): table 'nat' does not exist" }) : f.run(cmd, args, input));
+    const withV6 = { stdout: { write: () => true }, run, hasIpv6: () => true };
+    const result = await runInit(defaultInitOptions(), withV6);
+    assert.deepEqual(result.families.map((r) => [r.family, r.action]), [[4, 'installed'], [6, 'skipped']]);
+    await assert.rejects(runInit({ ...defaultInitOptions(), ipv6: 'on' }, withV6), { code: 'E_IPTABLES_COMMAND', message: /table 'nat' does not exist/ });
+  });
+
   test('a failing restore surfaces the tool error', async () => {
     const f = fake(saveText([], []));
     const run: Runner = (cmd, args, input) => (cmd.endsWith('-restore') ? Promise.resolve({ code: 2, stdout: '', stderr: 'iptables-restore: line 3 failed' }) : f.run(cmd, args, input));

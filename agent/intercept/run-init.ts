@@ -8,8 +8,9 @@ import { validateInitOptions } from './options.ts';
 import { buildRuleSet, CHAINS, renderRestore, type Family } from './rules.ts';
 import { parseNatSave, planApply, planCleanup } from './plan.ts';
 import { defaultRunner, detectIptables, restoreNat, saveNat, toolset, type Runner, type Variant } from './iptables.ts';
+import { IptablesCommandError } from './errors.ts';
 
-export type FamilyAction = 'installed' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'dry-run';
+export type FamilyAction = 'installed' | 'updated' | 'unchanged' | 'removed' | 'absent' | 'dry-run' | 'skipped';
 
 export interface FamilyResult {
   family: Family;
@@ -66,7 +67,18 @@ export async function runInit(options: InitOptions, io: InitIo = defaultIo()): P
   const results: FamilyResult[] = [];
   for (const family of families) {
     const tools = toolset(env.variant, family, env.plain);
-    const current = parseNatSave(await saveNat(io.run, tools));
+    let saved: string;
+    try {
+      saved = await saveNat(io.run, tools);
+    } catch (err) {
+      // --ipv6 auto: a kernel with IPv6 addresses but no ip6tables nat support (module missing,
+      // ip6tables not installed) still gets IPv4 interception instead of a failed pod start.
+      if (family !== 6 || o.ipv6 !== 'auto' || !(err instanceof IptablesCommandError)) throw err;
+      io.stdout.write(`meshlet init: ipv6: skipped, ${err.message.split('\n')[0] ?? ''} (use --ipv6 on to make this an error)\n`);
+      results.push({ family, action: 'skipped', restore: null });
+      continue;
+    }
+    const current = parseNatSave(saved);
     let result: FamilyResult;
     if (o.cleanup) {
       const restore = planCleanup(current);
