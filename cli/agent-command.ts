@@ -68,7 +68,7 @@ export const agentCommand: Command = {
     const drainMs = Number(values['drain-seconds']) * 1000;
     if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
     const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
-    const source = new FileTableSource({ dir: values.config, log }).start();
+    const source = new FileTableSource({ dir: values.config, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] }).start();
     try {
       await source.ready();
     } catch (err) {

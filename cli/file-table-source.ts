@@ -5,13 +5,15 @@
 import type { RoutingTable } from '../api/routing-table.ts';
 import { watchManifests, type ManifestWatcher, type ReadResult } from '../controller/provider/file/index.ts';
 import { translate } from '../controller/translate/index.ts';
-import { buildSnapshot, type StatusUpdate } from '../controller/translate/snapshot.ts';
+import { buildSnapshot, type KubeObject, type StatusUpdate } from '../controller/translate/snapshot.ts';
 import { formatProblem } from './load-input.ts';
 
 export interface FileTableSourceOptions {
   dir: string;
   gatewayAddresses?: Record<string, string[]>;
   log?: (line: string) => void;
+  /** Only report unhealthy conditions of these kinds (a sidecar does not care about Gateways). */
+  reportKinds?: string[];
 }
 
 interface Condition { type?: string; status?: string; reason?: string; message?: string }
@@ -40,6 +42,7 @@ export class FileTableSource {
   #current: RoutingTable | null = null;
   #lastReport = '';
   #watcher: ManifestWatcher | null = null;
+  readonly #lastGood = new Map<string, KubeObject[]>();
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -74,11 +77,38 @@ export class FileTableSource {
     });
   }
 
+  /**
+   * A file with a broken document keeps its last good content in force: a half-saved edit must
+   * not withdraw the routes and Services the rest of that file still defines.
+   */
+  #objectsKeepingLastGood(read: ReadResult): { objects: KubeObject[]; kept: string[] } {
+    const broken = new Set(read.problems.map((p) => p.file));
+    const byFile = new Map<string, KubeObject[]>();
+    for (const o of read.objects) byFile.set(o.file, [...(byFile.get(o.file) ?? []), o.object]);
+    const kept: string[] = [];
+    for (const file of broken) {
+      const last = this.#lastGood.get(file);
+      if (last) {
+        byFile.set(file, last);
+        kept.push(file);
+      }
+    }
+    for (const [file, objects] of byFile) if (!broken.has(file)) this.#lastGood.set(file, objects);
+    for (const file of this.#lastGood.keys()) if (!read.files.includes(file)) this.#lastGood.delete(file);
+    return { objects: [...byFile.values()].flat(), kept };
+  }
+
   #apply(read: ReadResult): void {
     const log = this.#opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    const { snapshot } = buildSnapshot(read.objects.map((o) => o.object), { gatewayAddresses: this.#opts.gatewayAddresses ?? {} });
+    const { objects, kept } = this.#objectsKeepingLastGood(read);
+    const { snapshot } = buildSnapshot(objects, { gatewayAddresses: this.#opts.gatewayAddresses ?? {} });
     const { ir, statuses } = translate(snapshot);
-    const report = [...read.problems.map((p) => `skipped ${formatProblem(p)}`), ...unhealthyConditions(statuses)].join('\n');
+    const shown = this.#opts.reportKinds ? statuses.filter((st) => this.#opts.reportKinds!.includes(st.kind)) : statuses;
+    const report = [
+      ...read.problems.map((p) => `${formatProblem(p)}`),
+      ...kept.map((f) => `${f}: keeping its last good version until it parses again`),
+      ...unhealthyConditions(shown),
+    ].join('\n');
     if (report !== this.#lastReport) {
       if (report) log(report);
       this.#lastReport = report;
