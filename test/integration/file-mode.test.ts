@@ -46,7 +46,7 @@ async function podOf(port: number, host: string): Promise<string> {
   return res.echo!.pod;
 }
 
-async function eventually(fn: () => Promise<boolean>, ms: number): Promise<number> {
+async function eventually(fn: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const start = Date.now();
   for (let i = 0; i < 200 && Date.now() - start < ms; i++) {
     if (await fn()) return Date.now() - start;
@@ -65,7 +65,7 @@ test('meshlet agent --config follows edits to the directory and drains on SIGTER
   try {
     await writeFile(join(dir, 'shop.yaml'), manifests('cart-v1', v1, v2));
     exit = main(['agent', '--config', dir, '--namespace', 'shop', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0'], io);
-    await eventually(async () => /listening on/.test(io.err()), 5000);
+    await eventually(() => /listening on/.test(io.err()), 5000);
     const port = Number(/outbound 127\.0\.0\.1:(\d+)/.exec(io.err())![1]);
 
     assert.equal(await podOf(port, 'cart'), 'cart-v1-pod');
@@ -77,7 +77,7 @@ test('meshlet agent --config follows edits to the directory and drains on SIGTER
 
     // A half-saved, broken edit is reported and the file's last good version stays in force.
     await writeFile(join(dir, 'shop.yaml'), 'apiVersion: v1\nkind: [broken\n');
-    await eventually(async () => /shop\.yaml: keeping its last good version/.test(io.err()), 2000);
+    await eventually(() => /shop\.yaml: keeping its last good version/.test(io.err()), 2000);
     assert.match(io.err(), /shop\.yaml: document 1: /);
     assert.equal(await podOf(port, 'cart'), 'cart-v2-pod');
 
