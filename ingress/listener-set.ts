@@ -1,6 +1,8 @@
 // The ingress's listeners, one per distinct Gateway listener port in the routing table, kept in
 // step with it: new ports are bound, ports that disappeared stop accepting and drain in the
-// background. Reconciliations run one at a time, in order.
+// background. Reconciliations run one at a time, in order. HTTPS ports skip detection and
+// terminate TLS (certificate by SNI), then serve the decrypted stream like an HTTP port, with
+// 421 for requests whose Host belongs to another listener than the connection's SNI.
 import type net from 'node:net';
 import type { RoutingTable } from '../api/routing-table.ts';
 import { drainListeners } from '../agent/drain.ts';
@@ -10,7 +12,9 @@ import { httpRequestListener, type HttpSite } from '../agent/outbound/http-handl
 import type { Destination } from '../agent/outbound/plan.ts';
 import { handleUpgrade } from '../agent/outbound/upgrade.ts';
 import { addForwardedHeaders } from './forwarded.ts';
-import { selectGateway } from './gateway-select.ts';
+import { selectGateway, selectListener } from './gateway-select.ts';
+import { CertificateStore, terminateTls } from './tls-termination.ts';
+import { hostOf } from '../agent/route/request.ts';
 
 export interface ListenerSetOptions {
   host: string;
@@ -23,6 +27,10 @@ export interface ListenerSetOptions {
 interface GatewayConn {
   gatewayPort: number;
   remoteAddress: string;
+  /** The port is an HTTPS listener port (decided at accept time from the current table). */
+  https: boolean;
+  /** SNI of the terminated TLS connection. */
+  servername: string | null;
 }
 
 const REMOVED_PORT_DRAIN_MS = 10_000;
@@ -31,6 +39,7 @@ export class ListenerSet {
   readonly #core: ProxyCore;
   readonly #opts: ListenerSetOptions;
   readonly #open = new Map<number, ProxyListener<GatewayConn>>();
+  readonly #certificates = new CertificateStore();
   #queue: Promise<void> = Promise.resolve();
 
   constructor(core: ProxyCore, opts: ListenerSetOptions) {
@@ -55,7 +64,7 @@ export class ListenerSet {
   async #reconcile(table: RoutingTable | null): Promise<void> {
     if (!table) return;
     const wanted = new Set<number>();
-    for (const g of table.gateways) for (const p of g.ports) if (p.protocol === 'HTTP') wanted.add(p.port);
+    for (const g of table.gateways) for (const p of g.ports) wanted.add(p.port);
     for (const [port, l] of this.#open) {
       if (wanted.has(port)) continue;
       this.#open.delete(port);
@@ -73,22 +82,38 @@ export class ListenerSet {
 
   #site(ctx: GatewayConn): HttpSite {
     const core = this.#core;
+    const scheme = ctx.https ? 'https' : 'http';
     return {
-      scheme: 'http',
+      scheme,
       destination: (_req, desc): Destination => {
         const table = core.holder.current?.table;
         if (!table) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
+        if (ctx.servername !== null) {
+          // A connection is bound to the listener its SNI selected; a request for a host that
+          // another listener serves must go on its own connection (connection coalescing).
+          const bySni = selectListener(table.gateways, ctx.gatewayPort, ctx.servername);
+          const byHost = selectListener(table.gateways, ctx.gatewayPort, hostOf(desc.authority) ?? '');
+          if (bySni?.listener.name !== byHost?.listener.name) return { kind: 'reject', status: 421, reason: `host '${desc.authority}' is not served by the listener for SNI '${ctx.servername}'` };
+        }
         const gateway = selectGateway(table.gateways, ctx.gatewayPort, desc.authority);
         if (!gateway) return { kind: 'reject', status: 404, reason: `no Gateway listens on port ${ctx.gatewayPort}` };
         return { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort } };
       },
-      decorate: (_req, headers) => addForwardedHeaders(headers, ctx.remoteAddress, 'http'),
+      decorate: (_req, headers) => addForwardedHeaders(headers, ctx.remoteAddress, scheme),
     };
+  }
+
+  #isHttps(gatewayPort: number): boolean {
+    const table = this.#core.holder.current?.table;
+    return table?.gateways.some((g) => g.ports.some((p) => p.port === gatewayPort && p.protocol === 'HTTPS')) ?? false;
   }
 
   #listen(gatewayPort: number): Promise<ProxyListener<GatewayConn>> {
     const core = this.#core;
-    return ProxyListener.listen<GatewayConn>({
+    const certificates = this.#certificates;
+    const table = (): RoutingTable | null => core.holder.current?.table ?? null;
+    let self: ProxyListener<GatewayConn> | null = null;
+    const listening = ProxyListener.listen<GatewayConn>({
       host: this.#opts.host,
       port: this.#opts.bindPort(gatewayPort),
       detectTimeoutMs: this.#opts.detectTimeoutMs,
@@ -96,14 +121,33 @@ export class ListenerSet {
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       log: core.log,
       handlers: {
-        context: (socket: net.Socket) => ({ gatewayPort, remoteAddress: socket.remoteAddress ?? '' }),
+        context: (socket: net.Socket) => ({ gatewayPort, remoteAddress: socket.remoteAddress ?? '', https: this.#isHttps(gatewayPort), servername: null }),
+        // An HTTPS port speaks TLS only: no detection, straight to termination.
+        protocolHint: (ctx) => (ctx.https ? 'tls' : null),
+        tls: (ctx, socket) => {
+          if (!ctx.https) {
+            socket.destroy();
+            return;
+          }
+          terminateTls(socket, certificates, table, gatewayPort).then(
+            (t) => self?.accept(t.socket, { ...ctx, servername: t.servername }, t.protocol),
+            (err: unknown) => {
+              core.log(`ingress: TLS on port ${gatewayPort}: ${(err as Error).message}`);
+              socket.destroy();
+            },
+          );
+        },
         request: (ctx, req, res) => httpRequestListener(core, this.#site(ctx))(req, res),
         upgrade: (ctx, req, socket, head) => {
           handleUpgrade(core, this.#site(ctx), req, socket, head).catch(() => socket.destroy());
         },
-        // An HTTP listener carries HTTP only; HTTPS listeners will set the `tls` hook here.
+        // Gateway listeners carry HTTP(S) only.
         tcp: (_ctx, socket) => socket.destroy(),
       },
+    });
+    return listening.then((l) => {
+      self = l;
+      return l;
     });
   }
 
