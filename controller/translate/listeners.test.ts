@@ -148,3 +148,22 @@ describe('Gateway conditions and addresses', () => {
     assert.deepEqual(r.ir.gateways, []);
   });
 });
+
+describe('listener values meshlet does not support are reported (Accepted False UnsupportedValue)', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['an IP address as hostname', f.httpListener('l', 80, { hostname: '10.0.0.1' })],
+    ['allowedRoutes from an unknown value', f.httpListener('l', 80, { allowedRoutes: { namespaces: { from: 'Nowhere' } } })],
+    ['from Selector without a selector', f.httpListener('l', 80, { allowedRoutes: { namespaces: { from: 'Selector' } } })],
+    ['a selector with an unknown operator', f.httpListener('l', 80, { allowedRoutes: { namespaces: { from: 'Selector', selector: { matchExpressions: [{ key: 'a', operator: 'Like', values: ['b'] }] } } } })],
+    ['TLS passthrough on HTTPS', https('l', [{ name: 'cert' }], { tls: { mode: 'Passthrough' } })],
+    ['implementation-specific TLS options', https('l', [{ name: 'cert' }], { tls: { certificateRefs: [{ name: 'cert' }], options: { 'example.com/ciphers': 'x' } } })],
+  ];
+  for (const [name, listener] of cases) {
+    test(name, () => {
+      const r = gw([listener, f.httpListener('ok', 8080)], { secrets: [f.tlsSecret('cert', 'infra')] });
+      assert.equal(f.listenerCond(r, 'gw', 'l', 'Accepted'), 'False/UnsupportedValue');
+      assert.equal(f.listenerCond(r, 'gw', 'l', 'Programmed'), 'False/Invalid');
+      assert.equal(f.listenerCond(r, 'gw', 'ok', 'Accepted'), 'True/Accepted');
+    });
+  }
+});

@@ -8,6 +8,7 @@ import type { SecretIR } from '../../api/routing-table.ts';
 import { resolveCertificateRef } from './certificates.ts';
 import { isValidHostname } from './hostnames.ts';
 import type { Lookup } from './lookup.ts';
+import { selectorProblem } from './selectors.ts';
 import type { KubeObject } from './snapshot.ts';
 import { int, rec, recs, str, type Rec } from './util.ts';
 
@@ -69,7 +70,11 @@ export function evaluateListeners(gateway: KubeObject, gatewayNamespace: string,
     let accepted: CondState = ok('Accepted', 'Listener is accepted');
     if (!protocolOk) accepted = bad('UnsupportedProtocol', `protocol ${JSON.stringify(protocol)} is not supported (HTTP, HTTPS)`);
     else if (port < 1 || port > 65535) accepted = bad('PortUnavailable', `port ${String(l.port)} is not within 1..65535`);
-    else if (rawHost !== null && (rawHost === '' || !isValidHostname(rawHost))) accepted = bad('Invalid', `hostname ${JSON.stringify(l.hostname)} is not a valid hostname`);
+    else if (rawHost !== null && (rawHost === '' || !isValidHostname(rawHost))) accepted = bad('UnsupportedValue', `hostname ${JSON.stringify(l.hostname)} is not a valid hostname`);
+    else {
+      const problem = allowedRoutesProblem(allowedRoutes);
+      if (problem) accepted = bad('UnsupportedValue', problem);
+    }
     let resolved: CondState = ok('ResolvedRefs', 'All references are resolved');
     const certificates: SecretIR[] = [];
     if (invalid.length > 0) resolved = bad('InvalidRouteKinds', `unsupported route kinds in allowedRoutes.kinds: ${invalid.join(', ')}`);
@@ -77,7 +82,10 @@ export function evaluateListeners(gateway: KubeObject, gatewayNamespace: string,
       const tls = rec(l.tls);
       const mode = str(tls.mode) ?? 'Terminate';
       const refs = recs(tls.certificateRefs);
-      if (mode !== 'Terminate') accepted = bad('Invalid', `tls.mode ${JSON.stringify(mode)} is not supported on an HTTPS listener`);
+      const options = rec(tls.options);
+      if (mode !== 'Terminate') accepted = bad('UnsupportedValue', `tls.mode ${JSON.stringify(mode)} is not supported on an HTTPS listener`);
+      else if (Object.keys(options).length > 0) accepted = bad('UnsupportedValue', `tls.options (${Object.keys(options).sort().join(', ')}) are not supported by meshlet`);
+      else if (tls.frontendValidation !== undefined && tls.frontendValidation !== null) accepted = bad('UnsupportedValue', 'tls.frontendValidation (client certificate validation) is not supported by meshlet');
       else if (refs.length === 0) resolved = bad('InvalidCertificateRef', 'an HTTPS listener needs tls.certificateRefs');
       refs.forEach((ref, j) => {
         const res = resolveCertificateRef(ref, gatewayNamespace, secrets, lookup, `spec.listeners[${i}].tls.certificateRefs[${j}]`);
@@ -106,6 +114,14 @@ export function evaluateListeners(gateway: KubeObject, gatewayNamespace: string,
     }
   }
   return states;
+}
+
+function allowedRoutesProblem(allowed: Rec): string | null {
+  const ns = rec(allowed.namespaces);
+  const from = ns.from === undefined || ns.from === null ? 'Same' : ns.from;
+  if (from === 'Same' || from === 'All') return null;
+  if (from === 'Selector') return selectorProblem(ns.selector);
+  return `allowedRoutes.namespaces.from ${JSON.stringify(from)} is not supported (Same, All, Selector)`;
 }
 
 /** Rejects every listener involved in a port's protocol or hostname conflict. */

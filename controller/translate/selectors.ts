@@ -23,3 +23,25 @@ export function selectorMatches(selector: unknown, labels: Record<string, string
   }
   return true;
 }
+
+/** Why a selector is malformed, or null; the listener reports it rather than guessing. */
+export function selectorProblem(selector: unknown): string | null {
+  if (!isRec(selector)) return 'allowedRoutes.namespaces.selector is required with from: Selector';
+  for (const [k, v] of Object.entries(rec(selector.matchLabels))) {
+    if (typeof v !== 'string') return `allowedRoutes.namespaces.selector.matchLabels[${k}] must be a string`;
+  }
+  for (const [i, e] of list(selector.matchExpressions).entries()) {
+    const expr = rec(e);
+    const op = str(expr.operator);
+    const values = list(expr.values);
+    if (str(expr.key) === undefined) return `allowedRoutes.namespaces.selector.matchExpressions[${i}].key is required`;
+    if (op === 'In' || op === 'NotIn') {
+      if (values.length === 0 || values.some((v) => typeof v !== 'string')) return `allowedRoutes.namespaces.selector.matchExpressions[${i}]: ${op} needs string values`;
+    } else if (op === 'Exists' || op === 'DoesNotExist') {
+      if (values.length > 0) return `allowedRoutes.namespaces.selector.matchExpressions[${i}]: ${op} takes no values`;
+    } else {
+      return `allowedRoutes.namespaces.selector.matchExpressions[${i}]: unknown operator ${JSON.stringify(expr.operator ?? null)}`;
+    }
+  }
+  return null;
+}
