@@ -16,7 +16,8 @@ describe('rule timeouts (GEP-1742)', () => {
   test('only one of them', () => assert.deepEqual(parseTimeouts({ backendRequest: '250ms' }, 't'), { requestMs: null, backendRequestMs: 250 }));
   test('"0s" disables the timeout and stays 0', () => assert.deepEqual(parseTimeouts({ request: '0s' }, 't'), { requestMs: 0, backendRequestMs: null }));
   test('backendRequest longer than request is rejected', () => assert.throws(() => parseTimeouts({ request: '1s', backendRequest: '2s' }, 't'), RouteInvalidError));
-  test('backendRequest "0s" (disabled) under a finite request is rejected', () => assert.throws(() => parseTimeouts({ request: '1s', backendRequest: '0s' }, 't'), RouteInvalidError));
+  test('backendRequest "0s" (no per-attempt limit) under a finite request is allowed, as the CRD rule allows it', () => assert.deepEqual(parseTimeouts({ request: '1s', backendRequest: '0s' }, 't'), { requestMs: 1_000, backendRequestMs: 0 }));
+  test('backendRequest equal to request is allowed', () => assert.deepEqual(parseTimeouts({ request: '1s', backendRequest: '1000ms' }, 't'), { requestMs: 1_000, backendRequestMs: 1_000 }));
   test('any backendRequest is fine when request is disabled', () => assert.deepEqual(parseTimeouts({ request: '0s', backendRequest: '5s' }, 't'), { requestMs: 0, backendRequestMs: 5_000 }));
   test('a malformed duration names the field', () => {
     assert.throws(() => parseTimeouts({ request: '1.5s' }, 'spec.rules[0].timeouts'), (e: RouteInvalidError) => e.reason === 'UnsupportedValue' && e.message.includes('spec.rules[0].timeouts.request'));

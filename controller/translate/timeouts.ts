@@ -1,6 +1,6 @@
 // Rule timeouts (GEP-1742) and retries (GEP-1731) → TimeoutsIR / RetryIR. Durations use the
 // GEP-2257 format; "0s" disables a timeout and stays 0 in the table. backendRequest may not
-// exceed request (when request is a real, non-zero limit), as the GEP requires.
+// exceed a finite (non-zero) request, as the CRD's validation rule says.
 import type { RetryIR, TimeoutsIR } from '../../api/routing-table.ts';
 import { parseDuration } from './durations.ts';
 import { unsupported } from './errors.ts';
@@ -18,7 +18,8 @@ export function parseTimeouts(v: unknown, field: string): TimeoutsIR | null {
   if (!isRec(v)) throw unsupported(`${field}: must be an object`);
   const requestMs = duration(v.request, `${field}.request`);
   const backendRequestMs = duration(v.backendRequest, `${field}.backendRequest`);
-  if (requestMs !== null && requestMs > 0 && backendRequestMs !== null && (backendRequestMs === 0 || backendRequestMs > requestMs)) {
+  // The CRD's rule, verbatim: only a finite request bounds backendRequest ("0s" disables either).
+  if (requestMs !== null && requestMs > 0 && backendRequestMs !== null && backendRequestMs > requestMs) {
     throw unsupported(`${field}.backendRequest: must not be longer than request (${String(v.request)})`);
   }
   if (requestMs === null && backendRequestMs === null) return null;
