@@ -19,6 +19,11 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** Private keys never leave the process, not even to the admin port. */
+function redact(table: RoutingTable): RoutingTable {
+  return { ...table, secrets: table.secrets.map((s) => ({ ...s, privateKey: '<redacted>' })) };
+}
+
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -41,7 +46,7 @@ export function startAdminServer(host: string, port: number, state: AdminState):
         appliedAt: t ? new Date(t.appliedAt).toISOString() : null,
         rejectedTables: state.rejected(),
         lastRejection: state.lastError(),
-        table: t?.table ?? null,
+        table: t ? redact(t.table) : null,
       });
     }
     json(res, 404, { error: 'not found', endpoints: ['/live', '/ready', '/config_dump'] });

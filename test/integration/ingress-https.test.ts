@@ -2,6 +2,7 @@
 // X-Forwarded-Proto https, and 421 when a request's Host belongs to another listener.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type tls from 'node:tls';
@@ -78,6 +79,20 @@ describe('ingress HTTPS', () => {
   test('a Host served by another listener than the SNI gets 421', async () => {
     const r = await get('foo.example.com', 'bar.example.com', foo.cert);
     assert.equal(r.status, 421);
+  });
+
+  test('config_dump never shows private keys', async () => {
+    const dump = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: ingress.ports.admin, path: '/config_dump' }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += String(d);
+        });
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    assert.ok(dump.includes('secret/default/foo'));
+    assert.ok(!dump.includes('PRIVATE KEY'));
   });
 
   test('HTTP/2 is negotiated with ALPN', async () => {
