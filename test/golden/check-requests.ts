@@ -69,7 +69,15 @@ interface Observed {
   live: { wb: WeightedBackendIR; ir: BackendIR | null }[];
 }
 
-function observe(d: Decision, table: RoutingTable): Observed {
+/** The echo backend's `?delay=` (Go duration like 1s or 500ms), in milliseconds. */
+function requestedDelay(query: string): number | null {
+  const v = new URLSearchParams(query).get('delay');
+  const m = v === null ? null : /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v);
+  if (!m) return null;
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[m[2] as 'ms' | 's' | 'm'];
+}
+
+function observe(d: Decision, table: RoutingTable, delayMs: number | null): Observed {
   if (d.type === 'respond') return { status: d.status, live: [] };
   if (d.type === 'passthrough') return { status: 200, live: [] };
   const live = d.backends.filter((b) => b.weight > 0)
@@ -77,6 +85,9 @@ function observe(d: Decision, table: RoutingTable): Observed {
   if (live.length === 0 || live.every((l) => l.ir === null)) return { status: 500, live };
   if (live.some((l) => l.ir === null)) return { status: 'a mix of 500 and backend responses', live };
   if (live.some((l) => !l.ir!.endpoints.some((e) => e.ready))) return { status: 'a backend without ready endpoints (503)', live };
+  // A backend that takes longer than a configured timeout (0 disables one) is cut off: 504.
+  const limits = [d.timeouts?.requestMs, d.timeouts?.backendRequestMs].filter((t): t is number => typeof t === 'number' && t > 0);
+  if (delayMs !== null && limits.some((t) => delayMs > t)) return { status: 504, live };
   return { status: 200, live };
 }
 
@@ -95,7 +106,7 @@ function checkHeaders(failures: string[], what: string, headers: Headers, want: 
 export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, d: Decision, table: RoutingTable): string[] {
   const e: Outcome = q.expect;
   const failures: string[] = [];
-  const seen = observe(d, table);
+  const seen = observe(d, table, requestedDelay(request.query));
   const why = d.type === 'passthrough' ? d.reason : d.type === 'respond' ? d.reason : `rule ${d.rule?.name ?? '(default backend)'}`;
   if (e.status !== null && seen.status !== e.status) failures.push(`status: got ${seen.status} (${why}), expected ${e.status}`);
   if (e.passthrough !== (d.type === 'passthrough')) failures.push(`decision: got ${d.type} (${why}), expected ${e.passthrough ? 'passthrough' : 'no passthrough'}`);
@@ -124,6 +135,7 @@ export function checkOutcome(q: RequestExpectation, request: RequestDescriptor, 
     }
   }
   if (e.split !== null) checkSplit(failures, e.split, d.backends, table);
+  if (e.mirrors !== null) checkMirrors(failures, e.mirrors, d, seen.live.map((l) => l.wb), table);
   // What the echo backend reports: check each backend that can receive the request.
   for (const l of seen.live.length > 0 ? seen.live : [{ wb: null, ir: null }]) {
     const filtered = l.wb ? applyBackendFilters(d.request, l.wb) : { request: d.request, responseHeaders: [] };
@@ -176,6 +188,18 @@ function checkPassthroughPod(failures: string[], expected: string, request: Requ
   const pods = [...new Set(table.backends.flatMap((b) => b.endpoints).filter((ep) => ep.address === address).map((ep) => ep.podName))];
   const deployment = expected.split('/')[1] ?? expected;
   if (!pods.some((p) => p?.startsWith(`${deployment}-`))) failures.push(`passthrough address ${address} is not a ${deployment} pod (pods: ${pods.join(', ') || 'none'})`);
+}
+
+/** Mirrors from the rule's filters and from the backendRef's own filters. */
+function checkMirrors(failures: string[], want: Record<string, number>, d: Extract<Decision, { type: 'forward' }>, live: WeightedBackendIR[], table: RoutingTable): void {
+  const all = [...d.mirrors, ...live.flatMap((wb) => applyBackendFilters(d.request, wb).mirrors)];
+  const got: Record<string, number> = {};
+  for (const m of all) {
+    const ir = table.backends.find((b) => b.name === m.backend);
+    got[ir ? backendName(ir) : m.backend] = m.percent;
+  }
+  const show = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k}=${v}%`).sort().join(', ') || 'none';
+  if (show(got) !== show(want)) failures.push(`mirrors: got ${show(got)}, expected ${show(want)}`);
 }
 
 function checkSplit(failures: string[], want: Record<string, number>, backends: WeightedBackendIR[], table: RoutingTable): void {

@@ -40,6 +40,8 @@ export interface Outcome {
   /** ns/deployment whose pods (by name) are every endpoint of the chosen backends. */
   backendPods: string | null;
   split: Record<string, number> | null;
+  /** ns/name of every mirror backend with its percent (RequestMirror filters, rule or backend). */
+  mirrors: Record<string, number> | null;
   location: string | null;
   /** The suite's RedirectRequest: only the parts given are compared with the Location. */
   redirect: { scheme: string | null; host: string | null; port: string | null; path: string | null } | null;
@@ -149,21 +151,23 @@ function redirectParts(r: Reader, v: unknown, at: string): NonNullable<Outcome['
 }
 
 function outcome(r: Reader, v: unknown, at: string): Outcome {
-  const o = r.record(v, at, ['status', 'backend', 'backendPods', 'split', 'location', 'redirect', 'path', 'host', 'requestHeaders',
+  const o = r.record(v, at, ['status', 'backend', 'backendPods', 'split', 'mirrors', 'location', 'redirect', 'path', 'host', 'requestHeaders',
     'absentRequestHeaders', 'responseHeaders', 'absentResponseHeaders', 'passthrough']);
-  let split: Record<string, number> | null = null;
-  if (o.split !== undefined) {
-    split = {};
-    for (const [k, w] of Object.entries(r.record(o.split, `${at}.split`, Object.keys(o.split as Rec)))) {
-      split[k] = r.optNum(w, `${at}.split.${k}`) ?? r.fail(`${at}.split.${k}`, 'weight required');
+  const numbers = (key: 'split' | 'mirrors'): Record<string, number> | null => {
+    if (o[key] === undefined) return null;
+    const out: Record<string, number> = {};
+    for (const [k, w] of Object.entries(r.record(o[key], `${at}.${key}`, Object.keys(o[key] as Rec)))) {
+      out[k] = r.optNum(w, `${at}.${key}.${k}`) ?? r.fail(`${at}.${key}.${k}`, 'a number is required');
     }
-  }
+    return out;
+  };
   if (o.passthrough !== undefined && typeof o.passthrough !== 'boolean') r.fail(`${at}.passthrough`, 'expected a boolean');
   return {
     status: r.optNum(o.status, `${at}.status`),
     backend: r.optStr(o.backend, `${at}.backend`),
     backendPods: r.optStr(o.backendPods, `${at}.backendPods`),
-    split,
+    split: numbers('split'),
+    mirrors: numbers('mirrors'),
     location: r.optStr(o.location, `${at}.location`),
     redirect: o.redirect === undefined ? null : redirectParts(r, o.redirect, `${at}.redirect`),
     path: r.optStr(o.path, `${at}.path`),
