@@ -1,3 +1,5 @@
+import type { RoutingTable } from '../../api/routing-table.ts';
+
 // The translator's input: every object translation may look at, as plain Kubernetes JSON.
 // Providers (Kubernetes informers, the --config directory) fill it; translate() only reads it.
 // Types are deliberately loose (spec/status as unknown records): objects come from users and
@@ -73,7 +75,7 @@ export interface StatusUpdate {
 
 export interface TranslateResult {
   statuses: StatusUpdate[];
-  ir: import('../../api/routing-table.ts').RoutingTable;
+  ir: RoutingTable;
 }
 
 const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain'>> = {
