@@ -1,5 +1,6 @@
 // Answers the proxy gives itself (404, 500, 503, 504, 400...), small and uniform. The reason
-// goes in a header and the body so a curl shows why; it never contains request data.
+// goes in a header and the body so a curl shows why. gRPC callers get the same answer as a
+// trailers-only gRPC response (HTTP 200, grpc-status), which is what their libraries decode.
 import type http from 'node:http';
 import type { DownstreamResponse } from './downstream.ts';
 
@@ -20,6 +21,27 @@ export function sendStatus(res: DownstreamResponse, status: number, reason: stri
       'meshlet-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
     });
     res.end(body);
+  } catch {
+    res.destroy();
+  }
+}
+
+/** gRPC status codes for the proxy's own HTTP answers (the gRPC HTTP-to-status mapping). */
+const GRPC_CODE: Record<number, number> = { 400: 13, 404: 12, 421: 14, 500: 13, 503: 14, 504: 4 };
+
+export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  try {
+    (res as http.ServerResponse).writeHead(200, {
+      'content-type': 'application/grpc',
+      'grpc-status': String(GRPC_CODE[status] ?? 2),
+      'grpc-message': encodeURIComponent(reason).slice(0, 512),
+      'meshlet-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
+    });
+    res.end();
   } catch {
     res.destroy();
   }

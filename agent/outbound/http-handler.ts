@@ -10,7 +10,7 @@ import type { RequestDescriptor } from '../route/types.ts';
 import { RequestTimeoutError, runAttempts } from './attempts.ts';
 import type { ProxyCore } from './core.ts';
 import { describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
-import { sendStatus } from './error-response.ts';
+import { sendGrpcStatus, sendStatus } from './error-response.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { fireMirrors } from './mirror.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
@@ -40,6 +40,12 @@ export function upstreamHeaders(headers: Headers, protocol: UpstreamProtocol): H
   return out;
 }
 
+/** The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). */
+function answer(req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (status >= 400 && isGrpc(req)) sendGrpcStatus(res, status, reason);
+  else sendStatus(res, status, reason, headers);
+}
+
 async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan, { kind: 'forward' }>, signal: AbortSignal): Promise<BodySource> {
   if (!hasBody(req)) return { kind: 'none' };
   const needReplay = (p.retry?.attempts ?? 0) > 0 || p.mirrors.length > 0;
@@ -59,7 +65,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   if (p.kind === 'respond') {
     // Drain any body so the connection can be reused for the next request.
     req.resume();
-    sendStatus(res, p.status, p.reason, p.headers);
+    answer(req, res, p.status, p.reason, p.headers);
     return;
   }
   const overall = new AbortController();
@@ -88,7 +94,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
-    sendStatus(res, outcome.status, outcome.reason);
+    answer(req, res, outcome.status, outcome.reason);
     return;
   }
   const { response, finish, attemptSignal } = outcome;

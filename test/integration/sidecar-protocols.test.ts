@@ -88,11 +88,13 @@ describe('sidecar protocols', () => {
         backend('default', 'echo', 80, [{ port: echo.port }]),
         backend('default', 'grpc', 9000, [{ port: grpc.port }], 'grpc'),
         backend('default', 'tcp', 7000, [{ port: (tcpEcho.address() as net.AddressInfo).port }]),
+        backend('default', 'grpc-down', 9000, [{ port: 1 }], 'grpc'),
       ],
       services: [
         service({ name: 'echo', clusterIP: '10.96.0.1', port: 80 }),
         service({ name: 'grpc', clusterIP: '10.96.0.2', port: 9000, appProtocol: 'grpc' }),
         service({ name: 'tcp', clusterIP: '10.96.0.3', port: 7000 }),
+        service({ name: 'grpc-down', clusterIP: '10.96.0.4', port: 9000, appProtocol: 'grpc' }),
       ],
     }));
     proxy = await startSidecar({
@@ -131,6 +133,15 @@ describe('sidecar protocols', () => {
       ':method': 'POST', ':path': '/test.Echo/Fail', ':authority': 'grpc.default:9000', 'content-type': 'application/grpc', te: 'trailers',
     }, msg);
     assert.equal(fail.headers['grpc-status'] ?? fail.trailers?.['grpc-status'], '5');
+  });
+
+  test('gRPC callers get proxy errors as grpc-status (UNAVAILABLE when nothing answers)', async () => {
+    dest = { address: '10.96.0.4', port: 9000 };
+    const r = await h2Request(proxy.ports.outbound!, {
+      ':method': 'POST', ':path': '/test.Echo/Say', ':authority': 'grpc-down.default:9000', 'content-type': 'application/grpc', te: 'trailers',
+    }, Buffer.from([0, 0, 0, 0, 0]));
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(r.headers['grpc-status'], '14');
   });
 
   test('WebSocket upgrade is spliced end to end', async () => {
