@@ -18,6 +18,7 @@ import { FULL, QUICK } from './lib/profile.ts';
 import { pathFor, startUpstream } from './lib/servers.ts';
 import { summarize } from './lib/aggregate.ts';
 import { measureScale } from './lib/scale.ts';
+import { profileMeshlet } from './lib/profile-stage.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
 import { writeReport } from './lib/report.ts';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   if (!up.ok) throw new Error(`upstream did not start: ${upstream.tail()}`);
 
   const ctx: BenchContext = { dir, root: ROOT, upstreamPort, proxyCpus: PROXY_CPUS, probe };
-  const env: MeasureEnv = { dir, hostHeader: SERVICE_HOST, upstream, generatorCpus: GENERATOR_CPUS, proxyCpus: PROXY_CPUS, profile, log };
+  const env: MeasureEnv = { dir, hostHeader: SERVICE_HOST, upstream, upstreamPort, generatorCpus: GENERATOR_CPUS, proxyCpus: PROXY_CPUS, profile, log };
 
   const validations: Validation[] = [];
   log(`validation against wrk at ${profile.validateRate} rps, one connection:`);
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
       }
     }
   }
+  log('CPU profiles of the meshlet configurations (node --cpu-prof, 1000 rps, 12 B):');
+  const profiles = await profileMeshlet(ctx, configs.filter((c) => c.kind === 'meshlet' && !unavailable.has(c.id)), profile.cpuProfileS,
+    join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
   await stopAll();
 
@@ -133,15 +137,18 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${date}-${versions.commit}.json`);
+  // a run with fewer rounds or fewer configurations is kept apart and does not rewrite the docs
+  const partial = only !== undefined || profile.rounds < 3;
+  const stem = `${date}-${versions.commit}${partial ? '-partial' : ''}`;
+  const file = join(resultsDir, `${stem}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 1)}\n`);
   log(`wrote ${file} (${result.durationS} s)`);
-  if (!values['no-docs']) {
-    const written = writeReport(result, ROOT, `bench/results/${date}-${versions.commit}.json`);
+  if (!values['no-docs'] && !partial) {
+    const written = writeReport(result, ROOT, `bench/results/${stem}.json`);
     log(`wrote ${written.join(', ')}`);
   }
   if (summary.noise.noisy) log(`NOISY run: ${summary.noise.details.length} reference figure(s) moved more than 10% between rounds`);

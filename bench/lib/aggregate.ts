@@ -24,6 +24,10 @@ export interface ScenarioSummary {
   ratioCpuVsNginx: Spread;
   errors: number;
   requests: number;
+  /** New upstream connections per 1000 requests (warm-up included), median over rounds. */
+  upstreamConnsPer1k: Spread;
+  /** Rounds in which the configuration could not keep up with the offered rate (< 90% served on time). */
+  saturatedRounds: number;
 }
 
 export interface ConfigSummary {
@@ -81,6 +85,8 @@ export function summarize(configs: BenchConfig[], unavailable: Map<string, strin
         ratioCpuVsNginx: spread(ratio(cpu, nginxCpu)),
         errors: per.reduce((s, { me }) => s + (me?.load.errors ?? 0), 0),
         requests: per.reduce((s, { me }) => s + (me?.load.requests ?? 0), 0),
+        upstreamConnsPer1k: spread(per.map(({ me }) => (me ? (me.upstreamConnections / Math.max(1, me.servedTotal)) * 1000 : NaN))),
+        saturatedRounds: per.filter(({ me }) => me !== undefined && me.load.achievedRps < 0.9 * k.rate).length,
       });
     }
   }

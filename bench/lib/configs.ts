@@ -18,6 +18,8 @@ export interface BenchContext {
   proxyCpus: string;
   /** A request the configuration must answer 200 to before it counts as started. */
   probe: Buffer;
+  /** Extra node flags for meshlet processes (the profiling stage adds --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface Live {

@@ -8,7 +8,7 @@ import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { cpuOf, processTree, rssOf } from './proc-stats.ts';
 import { repin, sleep, type Started } from './procs.ts';
 import type { Profile } from './profile.ts';
-import { pathFor } from './servers.ts';
+import { pathFor, upstreamAccepts } from './servers.ts';
 import { buildRequest } from './http1-conn.ts';
 import { runWrk } from './wrk.ts';
 
@@ -20,6 +20,10 @@ export interface ScenarioResult {
   cpuUsPerRequest: number;
   /** Same from /proc/<pid>/stat ticks (10 ms resolution): a coarse cross-check. */
   cpuUsPerRequestTicks: number;
+  /** New connections the upstream accepted during the scenario (keep-alive hygiene). */
+  upstreamConnections: number;
+  /** Requests served over the CPU and connection windows (warm-up + measurement). */
+  servedTotal: number;
 }
 
 export interface MaxRpsResult {
@@ -44,6 +48,7 @@ export interface MeasureEnv {
   dir: string;
   hostHeader: string;
   upstream: Started;
+  upstreamPort: number;
   generatorCpus: string;
   proxyCpus: string;
   profile: Profile;
@@ -63,19 +68,21 @@ export async function measureRound(cfg: BenchConfig, live: Live, round: number, 
   for (const rate of p.rates) {
     for (const bodyBytes of p.bodySizes) {
       const pids = measuredPids(live, env);
+      const acceptsBefore = await upstreamAccepts(env.upstreamPort);
       const before = cpuOf(pids);
       const load = await runOpenLoop({
         host: '127.0.0.1', port: live.port, request: buildRequest(env.hostHeader, pathFor(bodyBytes), bodyBytes),
         rate, durationMs: p.durationMs, warmupMs: p.warmupMs, maxConnections: p.maxConnections,
       });
       const after = cpuOf(pids);
+      const upstreamConnections = (await upstreamAccepts(env.upstreamPort)) - acceptsBefore - 1;
       // CPU covers warm-up and measurement alike, so divide by every request sent in both.
       const served = load.ok + Math.floor((p.warmupMs / 1000) * rate);
       const cpuUs = (after.ns - before.ns) / 1000 / served;
       const tickUs = ((after.ticks - before.ticks) * 10_000) / served;
-      scenarios.push({ rate, bodyBytes, load, cpuUsPerRequest: cpuUs, cpuUsPerRequestTicks: tickUs });
+      scenarios.push({ rate, bodyBytes, load, cpuUsPerRequest: cpuUs, cpuUsPerRequestTicks: tickUs, upstreamConnections, servedTotal: served });
       env.log(`    ${String(rate).padStart(4)} rps ${String(bodyBytes).padStart(4)} B: p50 ${load.latencyUs.p50} µs, p99 ${load.latencyUs.p99} µs, ` +
-        `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}, errors ${load.errors}`);
+        `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}, ${upstreamConnections} upstream conns, errors ${load.errors}`);
     }
   }
   const rssLoadedBytes = rssOf(measuredPids(live, env));

@@ -45,7 +45,7 @@ export function inspectSubcommand(root: string, sub: string): Sub {
 }
 
 function launch(ctx: BenchContext, name: string, args: string[]): Started {
-  return startPinned(name, ctx.proxyCpus, process.execPath, [join(ctx.root, 'bin', 'meshlet.js'), ...args],
+  return startPinned(name, ctx.proxyCpus, process.execPath, [...(ctx.nodeArgs ?? []), join(ctx.root, 'bin', 'meshlet.js'), ...args],
     { ...process.env, NODE_ENV: 'production' }, ctx.root);
 }
 
@@ -65,6 +65,7 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
   renderFixtures(dir, ['common.yaml', 'ingress.yaml'], { UPSTREAM_PORT: ctx.upstreamPort, LISTEN_PORT: port });
   const args = ['ingress', '--config', dir];
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
+  if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
   return ready(ctx, port, [launch(ctx, 'meshlet ingress', args)]);
 }
 
@@ -75,6 +76,8 @@ async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbo
   if (sub.flags.has('outbound-port')) { outbound = await freePort(); args.push('--outbound-port', String(outbound)); }
   if (sub.flags.has('inbound-port')) args.push('--inbound-port', String(await freePort()));
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
+  // a quick exit on SIGTERM between configurations (and so --cpu-prof gets written)
+  if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
   return { args, outbound };
 }
 

@@ -52,7 +52,7 @@ export function startPinned(name: string, cpus: string, cmd: string, args: strin
     async stop() {
       if (done) return;
       try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
-      const timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+      const timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, 6000);
       await exit;
       clearTimeout(timer);
     },

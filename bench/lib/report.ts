@@ -20,7 +20,8 @@ const ratio = (s: Spread): string => (s.n === 0 || !Number.isFinite(s.median) ? 
 function verdict(measured: number, target: number): string {
   if (!Number.isFinite(measured)) return 'not measured';
   if (measured <= target) return 'met';
-  return `missed by ${Math.round((measured / target - 1) * 100)}%`;
+  const over = measured / target;
+  return over >= 2 ? `missed: ${num(over, 1)}× the target` : `missed by ${Math.round((over - 1) * 100)}%`;
 }
 
 /** Worst (largest) median across scenarios, with the scenario it came from. */
@@ -109,6 +110,24 @@ function microRatio(res: BenchResult): { lo: number; hi: number; ratio: number; 
   return { lo: lo.routes, hi: hi.routes, ...worstCase };
 }
 
+function profileSection(res: BenchResult): string[] {
+  if (res.profiles.length === 0) return ['No meshlet configuration ran, so nothing was profiled.', ''];
+  const out: string[] = [
+    'Each meshlet configuration once more under `node --cpu-prof` at 1000 rps, 12 B (profiles in bench/results/profiles/, not committed). ' +
+      'Self time as a share of the process\'s busy (non-idle) samples.',
+    '',
+  ];
+  for (const c of res.profiles) {
+    for (const p of c.processes) {
+      out.push(`**${c.config} — ${p.process}** (busy ${p.busyPct}% of ${p.sampledMs} ms): ` +
+        Object.entries(p.byOrigin).map(([k, v]) => `${k} ${v}%`).join(', '), '');
+      out.push('| self % | function | where |', '|---|---|---|');
+      out.push(...p.top.map((t) => `| ${t.selfPct} | \`${t.name.replace(/\|/g, '\\|')}\` | ${t.where.replace(/\|/g, '\\|')} |`), '');
+    }
+  }
+  return out;
+}
+
 function microSection(res: BenchResult): string[] {
   const runs = res.routeMicro;
   if (!runs || runs.length === 0) return ['Not available in this run' + (res.routeMicroError !== undefined ? `: ${res.routeMicroError}` : '.'), ''];
@@ -179,13 +198,22 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '',
     'p50 / p99, median over rounds [min–max].',
     '',
-    ...scenarioTable(res, 'configuration', (x) => `${sp(x.p50)} / ${sp(x.p99)}`, () => true),
+    ...scenarioTable(res, 'configuration', (x) => `${sp(x.p50)} / ${sp(x.p99)}${x.saturatedRounds > 0 ? ` ⚠ saturated in ${x.saturatedRounds} round(s)` : ''}${x.errors > 0 ? `, ${x.errors} errors` : ''}`, () => true),
+    '',
+    '⚠ saturated: the configuration served less than 90% of the offered rate on time, so requests queued and latency measures the backlog.',
     '',
     '## CPU per request per hop (µs) and ratio against nginx',
     '',
     'From the per-thread CPU time in /proc (schedstat) of the proxy processes and their children, over each open-loop measurement.',
     '',
     ...scenarioTable(res, 'configuration', (x) => `${sp(x.cpuUsPerRequestPerHop, 1)} (${ratio(x.ratioCpuVsNginx)})`, proxies),
+    '',
+    '## Upstream connections opened per 1000 requests',
+    '',
+    'From the upstream\'s accepted-connection counter (nginx stub_status) over each measurement: near 0 means upstream connections are reused (keep-alive); ' +
+      'near 1000 means a new connection per request. For direct it counts the load generator\'s own pool.',
+    '',
+    ...scenarioTable(res, 'configuration', (x) => sp(x.upstreamConnsPer1k, 1), () => true),
     '',
     '## Throughput on one core and memory',
     '',
@@ -197,6 +225,9 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     ...s.configs.filter((c) => c.available).map((c) =>
       `| ${c.label} | ${sp(c.maxRps)} | ${sp({ ...c.coreUtilization, median: c.coreUtilization.median * 100, min: c.coreUtilization.min * 100, max: c.coreUtilization.max * 100 }, 0, '%')} | ${sp(c.rpsPerCore)} | ${sp(c.rssIdleMB, 1)} | ${sp(c.rssLoadedMB, 1)} |`),
     '',
+    '## Where meshlet\'s CPU goes',
+    '',
+    ...profileSection(res),
     '## Memory at scale',
     '',
     ...scaleSection(res),

@@ -4,6 +4,7 @@ import type { Summary } from './aggregate.ts';
 import type { RoundResult } from './measure.ts';
 import type { Profile } from './profile.ts';
 import type { ScaleResult } from './scale.ts';
+import type { ConfigProfile } from './profile-stage.ts';
 import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
 import type { Versions } from './versions.ts';
@@ -22,6 +23,8 @@ export interface BenchResult {
   validations: Validation[];
   /** Agent memory with few and many routes. */
   scale: ScaleResult[];
+  /** CPU profiles of meshlet's processes under load. */
+  profiles: ConfigProfile[];
   /** Route-matching micro-benchmark; null when the matcher could not be loaded. */
   routeMicro: MicroResult[] | null;
   routeMicroError?: string;

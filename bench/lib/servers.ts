@@ -52,6 +52,7 @@ export function startUpstream(dir: string, port: number, cpus: string): Started 
 ${httpCommon(dir, 'upstream')}  server {
     listen 127.0.0.1:${port};
 ${locations}
+    location = /nginx_status { stub_status; }
   }
 }
 `;
@@ -104,4 +105,26 @@ backend be
   writeFileSync(file, conf);
   // -db: stay in the foreground, single process, so the pid we hold is the one serving.
   return startPinned('haproxy', cpus, 'haproxy', ['-db', '-f', file]);
+}
+
+/**
+ * Connections the upstream has accepted so far (nginx stub_status). Differences across a
+ * scenario show whether a proxy reuses its upstream connections. Asks on a fresh connection,
+ * which the caller subtracts (+1 per call).
+ */
+export async function upstreamAccepts(port: number): Promise<number> {
+  const { request } = await import('node:http');
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/nginx_status', agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => {
+        // "Active connections: 1 \nserver accepts handled requests\n 12 12 30 \n..."
+        const m = /\n\s*(\d+)\s+\d+\s+\d+/.exec(body);
+        resolve(m?.[1] !== undefined ? Number(m[1]) : NaN);
+      });
+    });
+    req.on('error', () => resolve(NaN));
+    req.end();
+  });
 }
