@@ -161,6 +161,19 @@ describe('malformed, oversized and slow clients', () => {
     assert.equal((await send({ port: proxy.ports.outbound! })).status, 200);
   });
 
+  test('garbage after an HTTP/2 preface, a bad TLS hello or a half request never crashes the proxy', async () => {
+    const a = await echo('a');
+    const proxy = await sidecar(new ManualTableSource(tableTo('a', a, a)), { detectTimeoutMs: 100 });
+    const inputs = [
+      'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x08\x00\x00\x00\x00\x00garbage-garbage-garbage',
+      '\x16\x03\x01\x00\x05hello',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort',
+      'GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n',
+    ];
+    for (const input of inputs) await raw(proxy.ports.outbound!, input, 300);
+    assert.equal((await send({ port: proxy.ports.outbound! })).status, 200);
+  });
+
   test('oversized headers get 431', async () => {
     const a = await echo('a');
     const proxy = await sidecar(new ManualTableSource(tableTo('a', a, a)));
