@@ -4,7 +4,23 @@
 import type { Outcome, RequestExpectation } from '../golden/expectations.ts';
 import { canonicalHeaderKey } from '../support/echo-server.ts';
 
-export type HttpResult = { status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: string };
+export type HttpResult = { status: number; headers: Record<string, string[] | undefined>; body: string } | { error: string };
+
+export interface CheckOptions {
+  /**
+   * The expectation's request headers stand for the suite's BackendSetResponseHeaders (the
+   * golden ResponseHeaderModifier cases say "the echo backend reflects the request headers into
+   * its response"): they were sent as X-Echo-Set-Header and are not expected upstream.
+   */
+  backendSetsResponseHeaders?: boolean;
+}
+
+/** The request headers to send for an expectation (see CheckOptions). */
+export function headersToSend(q: RequestExpectation, opts: CheckOptions): Record<string, string> {
+  if (!opts.backendSetsResponseHeaders) return { ...q.headers };
+  const set = Object.entries(q.headers).map(([k, v]) => `${k}:${v}`).join(',');
+  return set ? { 'X-Echo-Set-Header': set } : {};
+}
 
 interface Echo {
   path: string;
@@ -43,7 +59,7 @@ function checkResponseHeaders(failures: string[], r: HttpResult, e: Outcome): vo
   }
 }
 
-function checkEcho(failures: string[], q: RequestExpectation, authority: string, echo: Echo, podServices: Map<string, Set<string>>): void {
+function checkEcho(failures: string[], q: RequestExpectation, authority: string, echo: Echo, podServices: Map<string, Set<string>>, opts: CheckOptions): void {
   const e = q.expect;
   if (e.backend !== null) {
     const got = backendOf(echo, podServices, [e.backend]);
@@ -58,7 +74,7 @@ function checkEcho(failures: string[], q: RequestExpectation, authority: string,
   const wantHost = e.host ?? (q.host !== null ? authority : null);
   if (wantHost !== null && echo.host !== wantHost) failures.push(`upstream host: got '${echo.host}', expected '${wantHost}'`);
   // Like the suite: without header expectations the backend must see the headers as sent.
-  const implicit = Object.keys(e.requestHeaders).length === 0 && e.absentRequestHeaders.length === 0 ? q.headers : {};
+  const implicit = Object.keys(e.requestHeaders).length === 0 && e.absentRequestHeaders.length === 0 && !opts.backendSetsResponseHeaders ? q.headers : {};
   for (const [k, v] of Object.entries({ ...implicit, ...e.requestHeaders })) {
     const got = flat(echo.headers[canonicalHeaderKey(k)]);
     if (got !== v) failures.push(`upstream request header ${k}: got '${String(got)}', expected '${v}'`);
@@ -87,7 +103,7 @@ function checkSplit(failures: string[], want: Record<string, number>, results: H
 }
 
 /** Failures for one expectation; `results` holds one response, or many for a split. */
-export function checkHttpOutcome(q: RequestExpectation, authority: string, results: HttpResult[], podServices: Map<string, Set<string>>): string[] {
+export function checkHttpOutcome(q: RequestExpectation, authority: string, results: HttpResult[], podServices: Map<string, Set<string>>, opts: CheckOptions = {}): string[] {
   const e = q.expect;
   const failures: string[] = [];
   if (e.split !== null) {
@@ -102,6 +118,6 @@ export function checkHttpOutcome(q: RequestExpectation, authority: string, resul
   checkResponseHeaders(failures, r, e);
   const echo = echoOf(r);
   if (r.status === 200 && echo === null) failures.push(`a 200 that is not from an echo backend: ${r.body.slice(0, 200)}`);
-  if (echo) checkEcho(failures, q, authority, echo, podServices);
+  if (echo) checkEcho(failures, q, authority, echo, podServices, opts);
   return failures;
 }

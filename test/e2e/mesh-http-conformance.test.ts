@@ -12,7 +12,7 @@ import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
 import { parseExpectation } from '../golden/expectations.ts';
 import { resolveTarget } from '../golden/check-requests.ts';
 import { buildMeshWorld, NODE } from './mesh-world.ts';
-import { checkHttpOutcome, type HttpResult } from './check-http.ts';
+import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
 
 const DIR = fileURLToPath(new URL('../golden/mesh-http/', import.meta.url));
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
@@ -36,17 +36,18 @@ describe('MESH-HTTP conformance on real interception', () => {
       const mesh = expectation.requests.filter((q) => q.mesh !== null);
       assert.ok(mesh.length > 0, `${name}: no mesh requests`);
       const services = objects.filter((o) => o.kind === 'Service');
+      const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(name) };
       const world = await buildMeshWorld(inFile, objects, mesh[0]!.mesh!.clientNamespace);
       try {
         const plans = mesh.map((q) => ({ q, ...resolveTarget(q, services, {}) }));
         const requests = plans.map(({ q, target, authority }) => {
           if (target.kind !== 'mesh') throw new Error('mesh request expected');
-          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...q.headers, host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
+          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
         });
         const out = await world.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
         const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
         const failures = plans.flatMap(({ q, authority }, i) =>
-          checkHttpOutcome(q, authority, results[i] ?? [], world.podServices).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
+          checkHttpOutcome(q, authority, results[i] ?? [], world.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
         assert.deepEqual(failures, []);
       } finally {
         await world.destroy();

@@ -9,16 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
+import { freeAddress, planWorld } from './world-plan.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 export const NODE = process.execPath;
-
-interface PodPlan {
-  ip: string;
-  name: string;
-  namespace: string;
-  ports: Set<number>;
-}
 
 export interface MeshWorld {
   lab: NetnsLab;
@@ -26,32 +20,6 @@ export interface MeshWorld {
   /** pod name → the Services ("ns/name") whose endpoints include it */
   podServices: Map<string, Set<string>>;
   destroy(): Promise<void>;
-}
-
-interface SliceShape {
-  metadata: { namespace?: string; labels?: Record<string, string> };
-  ports?: { port?: number }[];
-  endpoints?: { addresses?: string[]; targetRef?: { name?: string; namespace?: string } }[];
-}
-
-function planPods(objects: KubeObject[]): { pods: PodPlan[]; podServices: Map<string, Set<string>> } {
-  const pods = new Map<string, PodPlan>();
-  const podServices = new Map<string, Set<string>>();
-  for (const o of objects.filter((x) => x.kind === 'EndpointSlice')) {
-    const slice = o as unknown as SliceShape;
-    const ns = slice.metadata.namespace ?? 'default';
-    const svc = `${ns}/${slice.metadata.labels?.['kubernetes.io/service-name'] ?? '?'}`;
-    for (const ep of slice.endpoints ?? []) {
-      const ip = ep.addresses?.[0];
-      if (!ip) continue;
-      const name = ep.targetRef?.name ?? `pod-${ip}`;
-      const plan = pods.get(ip) ?? { ip, name, namespace: ep.targetRef?.namespace ?? ns, ports: new Set<number>() };
-      for (const p of slice.ports ?? []) if (p.port) plan.ports.add(p.port);
-      pods.set(ip, plan);
-      (podServices.get(name) ?? podServices.set(name, new Set()).get(name)!).add(svc);
-    }
-  }
-  return { pods: [...pods.values()], podServices };
 }
 
 async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<void> {
@@ -62,12 +30,9 @@ async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<
 
 /** Creates the world for `inFile` (a golden `.in.yaml`); call destroy() when done. */
 export async function buildMeshWorld(inFile: string, objects: KubeObject[], clientNamespace: string): Promise<MeshWorld> {
-  const { pods, podServices } = planPods(objects);
-  const subnets = new Set(pods.map((p) => p.ip.split('.').slice(0, 3).join('.')));
-  if (subnets.size !== 1) throw new Error(`${inFile}: pod addresses must share one /24, got ${[...subnets].join(', ')}`);
-  const subnet = [...subnets][0]!;
-  const used = new Set(pods.map((p) => p.ip));
-  const clientIp = [5, 6, 7, 250].map((n) => `${subnet}.${n}`).find((ip) => !used.has(ip))!;
+  const plan = planWorld(objects, inFile);
+  const { pods, podServices, subnet } = plan;
+  const clientIp = freeAddress(plan);
 
   const configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
   chmodSync(configDir, 0o755); // agents read it as uid 1337
@@ -79,15 +44,15 @@ export async function buildMeshWorld(inFile: string, objects: KubeObject[], clie
     rmSync(configDir, { recursive: true, force: true });
   };
   try {
-    const created = await Promise.all(pods.map(async (plan, i) => {
-      const pod = await lab.addPod(`p${i}`, { ipv4: plan.ip });
-      const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', plan.name, '--namespace', plan.namespace, ...[...plan.ports].flatMap((p) => ['--port', String(p)])]);
+    const created = await Promise.all(pods.map(async (podPlan, i) => {
+      const pod = await lab.addPod(`p${i}`, { ipv4: podPlan.ip });
+      const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', podPlan.name, '--namespace', podPlan.namespace, ...[...podPlan.ports].flatMap((p) => ['--port', String(p)])]);
       await echo.waitForLine(/"ready":true/, 30_000);
-      return { pod, plan };
+      return { pod, podPlan };
     }));
     const client = await lab.addPod('client', { ipv4: clientIp });
     await Promise.all([
-      ...created.map(({ pod, plan }) => meshPod(pod, configDir, plan.namespace)),
+      ...created.map(({ pod, podPlan }) => meshPod(pod, configDir, podPlan.namespace)),
       meshPod(client, configDir, clientNamespace),
     ]);
     return { lab, client, podServices, destroy };
