@@ -11,6 +11,8 @@ import { formatProblem } from './load-input.ts';
 export interface FileTableSourceOptions {
   dir: string;
   gatewayAddresses?: Record<string, string[]>;
+  /** Addresses of the ingress serving every Gateway in the directory (file mode has one). */
+  ingressAddresses?: string[];
   log?: (line: string) => void;
   /** Only report unhealthy conditions of these kinds (a sidecar does not care about Gateways). */
   reportKinds?: string[];
@@ -101,7 +103,11 @@ export class FileTableSource {
   #apply(read: ReadResult): void {
     const log = this.#opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
     const { objects, kept } = this.#objectsKeepingLastGood(read);
-    const { snapshot } = buildSnapshot(objects, { gatewayAddresses: this.#opts.gatewayAddresses ?? {} });
+    const gatewayAddresses = { ...this.#opts.gatewayAddresses };
+    if (this.#opts.ingressAddresses?.length) {
+      for (const o of objects) if (o.kind === 'Gateway') gatewayAddresses[`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`] ??= this.#opts.ingressAddresses;
+    }
+    const { snapshot } = buildSnapshot(objects, { gatewayAddresses });
     const { ir, statuses } = translate(snapshot);
     const shown = this.#opts.reportKinds ? statuses.filter((st) => this.#opts.reportKinds!.includes(st.kind)) : statuses;
     const report = [

@@ -7,8 +7,9 @@ import { translateCommand } from './translate-command.ts';
 import { explainCommand } from './explain-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { initCommand } from './init-command.ts';
+import { ingressCommand } from './ingress-command.ts';
 
-const COMMANDS: Command[] = [translateCommand, explainCommand, agentCommand, initCommand];
+const COMMANDS: Command[] = [translateCommand, explainCommand, agentCommand, ingressCommand, initCommand];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {

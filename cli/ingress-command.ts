@@ -1,0 +1,75 @@
+// `meshlet ingress`: the shared ingress, i.e. the agent in gateway mode. It serves the listeners
+// of every Gateway of meshlet's class found in the manifests (file mode: --config DIR), binding
+// each listener port, and follows changes to the directory without a restart.
+import { parseArgs } from 'node:util';
+import { PORTS } from '../api/names.ts';
+import { startIngress } from '../ingress/index.ts';
+import { portFlag } from './agent-command.ts';
+import type { Command } from './command.ts';
+import { FileTableSource } from './file-table-source.ts';
+import { UsageError } from './usage-error.ts';
+
+const HELP = `Usage: meshlet ingress --config DIR [flags]
+
+Serves the listeners of the Gateways of meshlet's GatewayClass (controllerName
+meshlet.dev/gateway-controller) found in DIR: HTTP, and HTTPS terminated with the listener's
+certificate chosen by SNI. Changes to DIR apply within a second, without a restart.
+
+Flags:
+  --config DIR        manifest directory standing in for the Kubernetes API (required for now)
+  --host ADDR         bind address (default 0.0.0.0)
+  --address IP        the address reported in Gateway status (default: --host unless 0.0.0.0;
+                      repeatable). A Gateway is Programmed only once it has an address.
+  --port-offset N     bind listener ports below 1024 at port+N (e.g. 8000: 80 → 8080), for
+                      running without root; the Gateway's own ports are unchanged
+  --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump)
+  --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+`;
+
+export const ingressCommand: Command = {
+  name: 'ingress',
+  summary: 'run the shared ingress for Gateways (file mode: --config DIR)',
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        'config': { type: 'string' },
+        'host': { type: 'string', default: '0.0.0.0' },
+        'address': { type: 'string', multiple: true, default: [] },
+        'port-offset': { type: 'string', default: '0' },
+        'admin-port': { type: 'string' },
+        'drain-seconds': { type: 'string', default: '20' },
+      },
+      strict: true,
+    });
+    if (!values.config) throw new UsageError('--config DIR is required (the controller connection is not available yet)');
+    const offset = portFlag(values['port-offset'], 0, 'port-offset');
+    const drainMs = Number(values['drain-seconds']) * 1000;
+    if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
+    const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
+    const log = (line: string): void => void io.stderr.write(`meshlet ingress: ${line}\n`);
+    const source = new FileTableSource({ dir: values.config, log, ingressAddresses: addresses }).start();
+    try {
+      await source.ready();
+    } catch (err) {
+      source.close();
+      throw new UsageError((err as Error).message);
+    }
+    const ingress = await startIngress({
+      source,
+      host: values.host,
+      bindPort: (p) => (p < 1024 ? p + offset : p),
+      adminPort: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
+      log,
+    });
+    const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
+    log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);
+    const signal = await io.stopSignal;
+    log(`${signal}: draining (up to ${drainMs} ms)`);
+    const clean = await ingress.drain(drainMs);
+    source.close();
+    log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
+    return 0;
+  },
+};
