@@ -11,7 +11,11 @@ if [ "$(uname -s)" != Linux ]; then
   echo "meshlet: skipping the SO_ORIGINAL_DST addon (not Linux); transparent interception is unavailable" >&2
   exit 0
 fi
-if node-gyp rebuild; then exit 0; fi
+# npm puts its bundled node-gyp on PATH for lifecycle scripts (and names it in
+# npm_config_node_gyp); run by hand, this falls back to that variable.
+gyp=(node-gyp)
+if ! command -v node-gyp >/dev/null 2>&1 && [ -n "${npm_config_node_gyp:-}" ]; then gyp=(node "$npm_config_node_gyp"); fi
+if "${gyp[@]}" rebuild; then exit 0; fi
 if [ "${CI:-}" = true ] || [ "${MESHLET_REQUIRE_NATIVE:-}" = 1 ]; then
   echo "meshlet: building agent/native failed (needs python3, make and a C compiler)" >&2
   exit 1
