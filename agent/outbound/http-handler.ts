@@ -1,9 +1,8 @@
 // One HTTP request end to end: describe it, plan it (route, weights, filters), answer directly
 // or run the attempts, then relay the response with its header changes. Bodies stream in both
-// directions with back-pressure (stream.pipeline); only retries and mirrors buffer, within
+// directions with back-pressure (pipe); only retries and mirrors buffer, within
 // the core's bound. Every failure becomes a status (400/404/500/503/504), never a crash.
 import type http from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { applyHeaderModifier } from '../route/index.ts';
 import type { RequestDescriptor } from '../route/types.ts';
@@ -13,6 +12,7 @@ import { describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse
 import { sendGrpcStatus, sendStatus } from './error-response.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { fireMirrors } from './mirror.ts';
+import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
 import { bufferUpTo, hasBody, type BodySource } from './request-body.ts';
 import type { UpstreamProtocol } from './upstream-types.ts';
@@ -110,7 +110,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
       return;
     }
     (res as http.ServerResponse).writeHead(response.status, out);
-    await pipeline(response.body, res as unknown as Writable, { end: false });
+    await relayBody(response.body, res);
     const trailers = response.trailers();
     if (trailers && isH2(req)) res.addTrailers(trailers);
     res.end();
