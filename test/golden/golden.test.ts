@@ -50,7 +50,13 @@ function runCase(dir: string, name: string): void {
     const addresses = gatewayAddresses(objects);
     const { snapshot, ignored } = buildSnapshot(objects, { gatewayAddresses: addresses });
     assert.deepEqual(ignored.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`), [], 'objects the snapshot did not take');
+    const before = JSON.stringify(snapshot);
     const result = translate(snapshot);
+
+    await t.test('translate is pure and deterministic', () => {
+      assert.equal(JSON.stringify(snapshot), before, 'translate() modified its input');
+      assert.deepEqual(translate(snapshot), result, 'a second translation of the same snapshot differs');
+    });
 
     await t.test('conditions', () => {
       assert.deepEqual([
