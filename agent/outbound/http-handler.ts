@@ -3,7 +3,6 @@
 // directions with back-pressure (pipe); only retries and mirrors buffer, within
 // the core's bound. Every failure becomes a status (400/404/500/503/504), never a crash.
 import type http from 'node:http';
-import type { Writable } from 'node:stream';
 import { applyHeaderModifier } from '../route/index.ts';
 import type { RequestDescriptor } from '../route/types.ts';
 import { RequestTimeoutError, runAttempts } from './attempts.ts';
