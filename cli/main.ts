@@ -8,8 +8,9 @@ import { explainCommand } from './explain-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { initCommand } from './init-command.ts';
 import { ingressCommand } from './ingress-command.ts';
+import { devCommand } from './dev/dev-command.ts';
 
-const COMMANDS: Command[] = [translateCommand, explainCommand, agentCommand, ingressCommand, initCommand];
+const COMMANDS: Command[] = [devCommand, translateCommand, explainCommand, agentCommand, ingressCommand, initCommand];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {

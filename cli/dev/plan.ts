@@ -66,7 +66,8 @@ export function planDev(objects: KubeObject[]): DevPlan {
   const routeNamespaces = objects
     .filter((o) => o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute')
     .map((o) => o.metadata.namespace ?? 'default');
-  const clientNamespaces = [...new Set(['default', ...routeNamespaces])].sort();
+  // `default` first: its client sidecar gets the well-known outbound port.
+  const clientNamespaces = ['default', ...[...new Set(routeNamespaces)].filter((n) => n !== 'default').sort()];
   return {
     pods: [...pods.values()].map((p) => ({ ...p, ports: p.ports.sort((a, b) => a - b) })).sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true })),
     gateways,
@@ -74,8 +75,8 @@ export function planDev(objects: KubeObject[]): DevPlan {
   };
 }
 
-/** Client sidecar of namespace i: outbound on 127.0.0.1, port 15001 + 100·i (15001, 15101, ...). */
-export function clientPort(plan: DevPlan, namespace: string): number {
+/** Client sidecar of namespace i: outbound on 127.0.0.1, port base + 100·i (15001, 15101, ...). */
+export function clientPort(plan: DevPlan, namespace: string, base = 15001): number {
   const i = plan.clientNamespaces.indexOf(namespace);
-  return 15001 + 100 * Math.max(0, i);
+  return base + 100 * Math.max(0, i);
 }

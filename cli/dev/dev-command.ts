@@ -1,0 +1,154 @@
+// `meshlet dev [DIR]`: the embedded default. A whole mesh on loopback, as a normal user: every
+// pod the manifests place on a 127.x address gets a sample workload behind its own sidecar
+// (inbound on the pod's address and port, app on port+10000), each namespace with routes gets a
+// client sidecar in explicit outbound mode, and one ingress serves the Gateways (ports below
+// 1024 shifted by --port-offset). All of them follow the directory: edit a route and the next
+// request sees it. It prints the commands to try and what each answer shows.
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type net from 'node:net';
+import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { startIngress } from '../../ingress/index.ts';
+import { readManifests } from '../../controller/provider/file/index.ts';
+import type { Command, Io } from '../command.ts';
+import { FileTableSource } from '../file-table-source.ts';
+import { portFlag } from '../agent-command.ts';
+import { UsageError } from '../usage-error.ts';
+import { startEchoServer, type EchoServer } from './echo-workload.ts';
+import { applicableDemos, curlFor, demos } from './demos.ts';
+import { APP_PORT_SHIFT, clientPort, planDev, type PodPlan } from './plan.ts';
+import { runDemo } from './run-demo.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+const HELP = `Usage: meshlet dev [DIR] [flags]
+
+Runs a whole local mesh on loopback, no cluster and no root, from the manifests in DIR
+(default: meshlet's examples/): a sample workload (echo server) behind its own sidecar for every
+pod the EndpointSlices place on a 127.x address, a client sidecar per namespace with routes
+(explicit outbound mode: address Services by name in the Host header), and an ingress for the
+Gateways. Edits to DIR apply within a second. Prints what to curl and what each answer shows.
+
+Flags:
+  --port-offset N    ingress listener ports below 1024 bind at port+N (default ${isRoot ? 0 : 8000}${isRoot ? ' as root' : ''})
+  --client-port N    outbound port of namespace default's client sidecar (default 15001;
+                     further namespaces get +100 each)
+  --check            run every suggested request, report, and exit (0 if all behave)
+
+Linux only: pods use distinct loopback addresses (127.0.30.1, ...), which Linux routes without
+configuration.
+`;
+
+function say(io: Io, line: string): void {
+  io.stdout.write(`${line}\n`);
+}
+
+async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) => void): Promise<{ app: EchoServer; sidecar: RunningProxy }> {
+  const inbound = pod.ports[0]!;
+  const app = await startEchoServer({ pod: pod.pod, namespace: pod.namespace, host: pod.address, port: inbound + APP_PORT_SHIFT });
+  // Without iptables nothing redirects: connections to the pod's inbound port are what would
+  // have been redirected, and their "original destination" is the app's port.
+  let inboundPort = inbound;
+  const sidecar = await startSidecar({
+    namespace: pod.namespace,
+    source,
+    host: pod.address,
+    ports: { outbound: 15001, inbound, admin: 15020 },
+    inboundAppAddress: pod.address,
+    originalDestination: (socket: net.Socket) => (socket.localPort === inboundPort ? { address: pod.address, port: app.port } : null),
+    explicit: true,
+    log: (l) => log(`${pod.pod}: ${l}`),
+  });
+  inboundPort = sidecar.ports.inbound ?? inbound;
+  return { app, sidecar };
+}
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'run a whole local mesh on loopback from examples/ (or DIR)',
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        'port-offset': { type: 'string' },
+        'client-port': { type: 'string' },
+        'check': { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length}`);
+    const dir = positionals[0] ?? EXAMPLES;
+    const offset = portFlag(values['port-offset'], isRoot ? 0 : 8000, 'port-offset');
+    const clientBase = portFlag(values['client-port'], 15001, 'client-port');
+    const log = (l: string): void => void io.stderr.write(`  [mesh] ${l}\n`);
+
+    let read;
+    try {
+      read = await readManifests(dir);
+    } catch (err) {
+      throw new UsageError(`cannot read ${dir}: ${(err as Error).message}`);
+    }
+    const objects = read.objects.map((o) => o.object);
+    const plan = planDev(objects);
+    say(io, `meshlet dev: ${objects.length} objects from ${dir}`);
+
+    const stops: (() => Promise<unknown>)[] = [];
+    const stopAll = async (): Promise<void> => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    };
+    try {
+      const source = new FileTableSource({ dir, log, ingressAddresses: ['127.0.0.1'] }).start();
+      stops.push(() => Promise.resolve(source.close()));
+      await source.ready();
+
+      say(io, `starting ${plan.pods.length} workload(s), each behind its own sidecar:`);
+      for (const pod of plan.pods) {
+        const { app, sidecar } = await startPod(pod, source, log);
+        stops.push(() => app.close(), () => sidecar.close());
+        say(io, `  ✓ ${pod.namespace}/${pod.pod}  ${pod.address}:${pod.ports[0]} (sidecar) → app :${app.port}`);
+      }
+      const ports: Record<string, number> = {};
+      for (const ns of plan.clientNamespaces) {
+        const port = clientPort(plan, ns, clientBase);
+        const client = await startSidecar({ namespace: ns, source, host: '127.0.0.1', ports: { outbound: port, inbound: 0, admin: 0 }, explicit: true, log: (l) => log(`client ${ns}: ${l}`) });
+        stops.push(() => client.close());
+        ports[ns] = port;
+        say(io, `  ✓ client sidecar for namespace ${ns}: http://127.0.0.1:${port} (Host: <service>.<namespace>:<port>, or use it as an HTTP proxy)`);
+      }
+      const ingress = await startIngress({ source, host: '127.0.0.1', bindPort: (p) => (p < 1024 ? p + offset : p), adminPort: 0, log: (l) => log(`ingress: ${l}`) });
+      stops.push(() => ingress.close());
+      const bound = ingress.listenerPorts();
+      say(io, `  ✓ ingress on 127.0.0.1: ${[...bound].map(([g, b]) => (g === b ? `${g}` : `${g} → ${b}`)).join(', ') || 'no Gateway listeners'}`);
+
+      const shown = applicableDemos(demos({ client: ports.default ?? clientBase, http: bound.get(80) ?? 80 + offset, https: bound.get(443) ?? 443 + offset }), objects);
+      if (values.check) {
+        let failed = 0;
+        for (const d of shown) {
+          const problem = await runDemo(d);
+          if (problem) failed++;
+          say(io, `${problem ? '✗' : '✓'} ${d.title}${problem ? `: ${problem}` : ''}`);
+        }
+        say(io, `${shown.length - failed} passed, ${failed} failed`);
+        return failed === 0 ? 0 : 1;
+      }
+      say(io, '\nReady. Try these (each answer is explained below its command):\n');
+      for (const d of shown) say(io, `# ${d.title}\n${curlFor(d)}\n#   → ${d.shows}\n`);
+      if (shown.length === 0) say(io, `Call a Service through the client sidecar: curl -H 'Host: <service>.<namespace>:<port>' http://127.0.0.1:${ports.default ?? clientBase}/\n`);
+      say(io, `Why a request goes where it goes:  npx meshlet explain -f ${dir} 'GET http://reviews:9080/' --from default`);
+      say(io, `Edit the manifests in ${dir}: changes apply within a second. Ctrl-C stops everything.`);
+      const signal = await io.stopSignal;
+      say(io, `\n${signal}: stopping`);
+      return 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new UsageError(`${(err as Error).message}: is another 'meshlet dev' running? (--client-port and --port-offset move the fixed ports)`);
+      }
+      throw err;
+    } finally {
+      await stopAll();
+    }
+  },
+};
