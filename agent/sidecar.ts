@@ -14,7 +14,7 @@ import type { DetectedProtocol } from './listener/detect.ts';
 import { ProxyListener } from './listener/proxy-listener.ts';
 import { ProxyCore, type CoreOptions } from './outbound/core.ts';
 import { resolveExplicit } from './outbound/explicit-target.ts';
-import { httpRequestListener, type HttpSite } from './outbound/http-handler.ts';
+import { serveHttp, sitePerConnection } from './outbound/http-handler.ts';
 import type { Destination } from './outbound/plan.ts';
 import { spliceTcp } from './outbound/tcp-proxy.ts';
 import { handleUpgrade } from './outbound/upgrade.ts';
@@ -99,10 +99,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     if (r.kind === 'unknown') return { kind: 'reject', status: 404, reason: r.reason };
     return { kind: 'route', target: { kind: 'mesh', address: r.address, port: r.port, clientNamespace: opts.namespace } };
   };
-  const outboundSite = (ctx: ConnCtx): HttpSite => ({
+  const outboundSite = sitePerConnection((ctx: ConnCtx) => ({
     scheme: 'http',
     destination: (_req, desc) => outboundDestination(ctx, desc.authority),
-  });
+  }));
   // CONNECT host:port (explicit mode): the tunnel becomes a connection whose original
   // destination is that Service's ClusterIP:port, then goes through detection like any other.
   const onConnect = (ctx: ConnCtx, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
@@ -125,7 +125,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
         const app = ctx.original ? servicePort(ctx.original)?.port.appProtocol : null;
         return app ? (APP_PROTOCOL_HINTS[app] ?? null) : null;
       },
-      request: (ctx, req, res) => httpRequestListener(core, outboundSite(ctx))(req, res),
+      request: (ctx, req, res) => serveHttp(core, outboundSite(ctx), req, res),
       upgrade: (ctx, req, socket, head) => {
         handleUpgrade(core, outboundSite(ctx), req, socket, head).catch(() => socket.destroy());
       },
@@ -152,13 +152,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   const inboundDestination = (ctx: ConnCtx): Destination => ctx.original
     ? { kind: 'direct', endpoint: { address: appAddress, port: ctx.original.port }, reason: 'inbound' }
     : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
-  const inboundSite = (ctx: ConnCtx): HttpSite => ({ scheme: 'http', destination: () => inboundDestination(ctx) });
+  const inboundSite = sitePerConnection((ctx: ConnCtx) => ({ scheme: 'http', destination: () => inboundDestination(ctx) }));
   const inbound = await ProxyListener.listen<ConnCtx>({
     ...common,
     port: opts.ports?.inbound ?? PORTS.inbound,
     handlers: {
       context: common.context,
-      request: (ctx, req, res) => httpRequestListener(core, inboundSite(ctx))(req, res),
+      request: (ctx, req, res) => serveHttp(core, inboundSite(ctx), req, res),
       upgrade: (ctx, req, socket, head) => {
         handleUpgrade(core, inboundSite(ctx), req, socket, head).catch(() => socket.destroy());
       },

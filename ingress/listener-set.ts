@@ -8,7 +8,7 @@ import type { RoutingTable } from '../api/routing-table.ts';
 import { drainListeners } from '../agent/drain.ts';
 import { ProxyListener } from '../agent/listener/proxy-listener.ts';
 import type { ProxyCore } from '../agent/outbound/core.ts';
-import { httpRequestListener, type HttpSite } from '../agent/outbound/http-handler.ts';
+import { serveHttp, sitePerConnection, type HttpSite } from '../agent/outbound/http-handler.ts';
 import type { Destination } from '../agent/outbound/plan.ts';
 import { handleUpgrade } from '../agent/outbound/upgrade.ts';
 import { addForwardedHeaders } from './forwarded.ts';
@@ -40,6 +40,7 @@ export class ListenerSet {
   readonly #opts: ListenerSetOptions;
   readonly #open = new Map<number, ProxyListener<GatewayConn>>();
   readonly #certificates = new CertificateStore();
+  readonly #siteOf = sitePerConnection((ctx: GatewayConn) => this.#site(ctx));
   #queue: Promise<void> = Promise.resolve();
 
   constructor(core: ProxyCore, opts: ListenerSetOptions) {
@@ -137,9 +138,9 @@ export class ListenerSet {
             },
           );
         },
-        request: (ctx, req, res) => httpRequestListener(core, this.#site(ctx))(req, res),
+        request: (ctx, req, res) => serveHttp(core, this.#siteOf(ctx), req, res),
         upgrade: (ctx, req, socket, head) => {
-          handleUpgrade(core, this.#site(ctx), req, socket, head).catch(() => socket.destroy());
+          handleUpgrade(core, this.#siteOf(ctx), req, socket, head).catch(() => socket.destroy());
         },
         // Gateway listeners carry HTTP(S) only.
         tcp: (_ctx, socket) => socket.destroy(),

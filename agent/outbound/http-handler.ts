@@ -123,12 +123,23 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   }
 }
 
-/** Wraps handleHttp for a server's 'request' event: a bug answers 500 instead of crashing. */
-export function httpRequestListener(core: ProxyCore, site: HttpSite): (req: DownstreamRequest, res: DownstreamResponse) => void {
-  return (req, res) => {
-    handleHttp(core, site, req, res).catch((err: unknown) => {
-      core.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error)?.stack ?? String(err)}`);
-      sendStatus(res, 500, 'internal proxy error');
-    });
+/** Runs handleHttp for a server's 'request' event: a bug answers 500 instead of crashing. */
+export function serveHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): void {
+  handleHttp(core, site, req, res).catch((err: unknown) => {
+    core.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error)?.stack ?? String(err)}`);
+    sendStatus(res, 500, 'internal proxy error');
+  });
+}
+
+/** One HttpSite per connection context, built on first use (not once per request). */
+export function sitePerConnection<C extends object>(build: (ctx: C) => HttpSite): (ctx: C) => HttpSite {
+  const sites = new WeakMap<C, HttpSite>();
+  return (ctx) => {
+    let site = sites.get(ctx);
+    if (!site) {
+      site = build(ctx);
+      sites.set(ctx, site);
+    }
+    return site;
   };
 }
