@@ -51,7 +51,7 @@ export function checkConditions(exp: CaseExpectation, statuses: StatusUpdate[], 
   const failures: string[] = [];
   for (const c of exp.conditions) {
     const su = findStatus(statuses, c.object);
-    const label = `${show(c.object)} ${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`;
+    const label = `${show(c.object)} ${c.type}=${c.status ?? 'any'}${c.reason ? `/${c.reason}` : ''}`;
     if (!su) {
       failures.push(`${label}: translate() returned no status for the object`);
       continue;
@@ -66,7 +66,7 @@ export function checkConditions(exp: CaseExpectation, statuses: StatusUpdate[], 
       failures.push(`${label}: ${found.where} has no ${c.type} condition (has: ${found.list.map((x) => String(rec(x).type)).join(', ') || 'none'})`);
       continue;
     }
-    if (cond.status !== c.status || (c.reason !== null && cond.reason !== c.reason)) {
+    if ((c.status !== null && cond.status !== c.status) || (c.reason !== null && cond.reason !== c.reason)) {
       failures.push(`${label}: ${found.where} has ${c.type}=${String(cond.status)}/${String(cond.reason)} (${typeof cond.message === 'string' ? cond.message : ''})`);
     }
     const generation = findObject(objects, c.object)?.metadata.generation;

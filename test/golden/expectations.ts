@@ -3,7 +3,7 @@
 // expectation must not silently turn an assertion off.
 //
 //   conditions:  [{object: "Kind ns/name", parent?: "Kind ns/name", sectionName?, listener?,
-//                  type, status, reason?}]          reason omitted = any reason
+//                  type, status?, reason?}]         status or reason omitted = any
 //   listeners:   [{gateway: ns/name, listener, attachedRoutes?, supportedKinds?}]
 //   noAcceptedParents: ["Kind ns/name"]            no parent entry of ours is Accepted
 //   latestConditions:  ["Kind ns/name"]            every condition (the object's, and a route's
@@ -23,7 +23,8 @@ export interface ConditionExpectation {
   sectionName: string | null;
   listener: string | null;
   type: string;
-  status: 'True' | 'False' | 'Unknown';
+  /** null: any status. */
+  status: 'True' | 'False' | 'Unknown' | null;
   reason: string | null;
 }
 
@@ -220,8 +221,9 @@ export function parseExpectation(doc: unknown, file: string): CaseExpectation {
     conditions: r.list(top.conditions, 'conditions').map((c, i) => {
       const at = `conditions[${i}]`;
       const o = r.record(c, at, ['object', 'parent', 'sectionName', 'listener', 'type', 'status', 'reason']);
-      const status = r.str(o.status, `${at}.status`);
-      const narrowed = CONDITION_STATUSES.find((x) => x === status) ?? r.fail(`${at}.status`, 'expected "True", "False" or "Unknown"');
+      // Omitted status means any status, as an empty Status in the suite's findConditionInList.
+      const status = o.status === undefined ? null : r.str(o.status, `${at}.status`);
+      const narrowed = status === null ? null : CONDITION_STATUSES.find((x) => x === status) ?? r.fail(`${at}.status`, 'expected "True", "False" or "Unknown"');
       const condition: ConditionExpectation = {
         object: r.objectKey(o.object, `${at}.object`),
         parent: o.parent === undefined ? null : r.objectKey(o.parent, `${at}.parent`),
