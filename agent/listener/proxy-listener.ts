@@ -55,12 +55,15 @@ export class ProxyListener<C> {
   private constructor(opts: ListenerOptions<C>) {
     this.#opts = opts;
     const h = opts.handlers;
+    const requestTimeout = opts.requestTimeoutMs ?? 0;
+    // node insists that the head arrives no later than the whole request.
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 60_000, requestTimeout > 0 ? requestTimeout : Infinity);
     this.#h1 = http.createServer({
-      headersTimeout: opts.headersTimeoutMs ?? 60_000,
-      requestTimeout: opts.requestTimeoutMs ?? 0,
+      headersTimeout,
+      requestTimeout,
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
-      connectionsCheckingInterval: Math.min(1_000, opts.headersTimeoutMs ?? 1_000),
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
     });
     // This server never listens itself; node only tracks connections (headers/request timeouts
     // for slow clients, closeIdleConnections for drain) once 'listening' fired, so fire it.

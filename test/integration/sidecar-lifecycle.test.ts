@@ -181,6 +181,15 @@ describe('malformed, oversized and slow clients', () => {
     assert.match(r, /^HTTP\/1\.1 431/);
   });
 
+  test('a client that never finishes its body is cut off (408)', async () => {
+    const a = await echo('a');
+    const proxy = await sidecar(new ManualTableSource(tableTo('a', a, a)), { requestTimeoutMs: 300 });
+    const t0 = Date.now();
+    const r = await raw(proxy.ports.outbound!, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-some', 4_000);
+    assert.match(r, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - t0 < 3_000);
+  });
+
   test('a client that never finishes its headers is cut off (408)', async () => {
     const a = await echo('a');
     const proxy = await sidecar(new ManualTableSource(tableTo('a', a, a)), { headersTimeoutMs: 300 });

@@ -98,6 +98,30 @@ describe('streaming through two agents', () => {
     assert.ok(growth < 32 * 1024 * 1024, `live memory grew by ${Math.round(growth / 1048576)} MB`);
   });
 
+  test('a slow reader holds the upstream back instead of filling the proxy', async () => {
+    const mem = peakLiveMemory();
+    const received = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: a.ports.outbound!, path: `/download/${64 * 1024 * 1024}`, headers: { host: 'sink' } }, (res) => {
+        let n = 0;
+        let paused = false;
+        res.on('data', (d: Buffer) => {
+          n += d.length;
+          if (!paused && n > 1024 * 1024) {
+            // Stop reading for a while: with back-pressure the proxies stop reading too.
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), 600);
+          }
+        });
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    const growth = mem.stop();
+    assert.equal(received, 64 * 1024 * 1024);
+    assert.ok(growth < 32 * 1024 * 1024, `live memory grew by ${Math.round(growth / 1048576)} MB`);
+  });
+
   test('100 MB download arrives intact without memory growth', async () => {
     const mem = peakLiveMemory();
     const received = await new Promise<number>((resolve, reject) => {
