@@ -8,7 +8,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONFIGS, type BenchContext } from './lib/configs.ts';
+import { CONFIGS, PROTOTYPE_CONFIGS, type BenchContext } from './lib/configs.ts';
 import { buildRequest } from './lib/http1-conn.ts';
 import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
 import { SERVICE_HOST } from './lib/meshlet.ts';
@@ -37,11 +37,12 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
     nice: { type: 'string' },
+    prototypes: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
   if (values.rounds !== undefined) profile.rounds = Math.max(0, Number(values.rounds));
   const only = values.only?.split(',');
   // direct and nginx are always measured: every ratio is taken against them
-  const configs = only ? CONFIGS.filter((c) => c.id === 'direct' || c.id === 'nginx' || only.includes(c.id)) : CONFIGS;
+  const all = values.prototypes ? [...CONFIGS, ...PROTOTYPE_CONFIGS] : CONFIGS;
+  const configs = only ? all.filter((c) => c.id === 'direct' || c.id === 'nginx' || only.includes(c.id)) : all;
   const log = (s: string): void => { process.stdout.write(`${s}\n`); };
 
   await repin(process.pid, GENERATOR_CPUS);
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   // a run with fewer rounds or fewer configurations is kept apart and does not rewrite the docs
   const partial = only !== undefined || profile.rounds < 3;
-  const stem = `${date}-${versions.commit}${partial ? '-partial' : ''}`;
+  const stem = `${date}-${versions.commit}${values.prototypes ? '-prototypes' : ''}${partial ? '-partial' : ''}`;
   const file = join(resultsDir, `${stem}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 1)}\n`);
   log(`wrote ${file} (${result.durationS} s)`);

@@ -2,8 +2,9 @@
 // generator targets, which processes are "the proxy" for CPU and memory, and how many proxy
 // hops a request crosses. Adding a configuration (mTLS between sidecars, HTTP/2 between hops)
 // is adding an entry here; the runner, statistics and report need no change.
-import { join } from 'node:path';
-import type { Started } from './procs.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPinned, type Started } from './procs.ts';
 import { startHaproxy, startNginxProxy } from './servers.ts';
 import { freePort, waitReady } from './net-util.ts';
 import { startIngress, startSidecarPair } from './meshlet.ts';
@@ -31,7 +32,7 @@ export interface Live {
 
 export type StartOutcome = { ok: true; live: Live } | { ok: false; reason: string };
 
-export type ConfigKind = 'floor' | 'reference' | 'meshlet';
+export type ConfigKind = 'floor' | 'reference' | 'meshlet' | 'prototype';
 
 export interface BenchConfig {
   id: string;
@@ -74,4 +75,22 @@ export const CONFIGS: BenchConfig[] = [
     id: 'meshlet-sidecars', label: 'meshlet sidecar → sidecar, 2 hops', kind: 'meshlet', hops: 2,
     start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'meshlet-sidecars')),
   },
+];
+
+const PROTOTYPES = join(dirname(fileURLToPath(import.meta.url)), '..', 'prototypes');
+
+function prototype(id: string, file: string, label: string): BenchConfig {
+  return {
+    id: `proto-${id}`, label: `prototype: ${label}, 1 hop`, kind: 'prototype', hops: 1,
+    start: (ctx) => startSimple(ctx, (port) => startPinned(`prototype ${id}`, ctx.proxyCpus, process.execPath,
+      [...(ctx.nodeArgs ?? []), join(PROTOTYPES, file), '--port', String(port), '--upstream', String(ctx.upstreamPort)])),
+  };
+}
+
+/** Hot-path candidates (bench/prototypes), measured only with --prototypes. */
+export const PROTOTYPE_CONFIGS: BenchConfig[] = [
+  prototype('node-http', 'node-http.ts', 'node:http + http.Agent'),
+  prototype('undici-stream', 'undici-stream.ts', 'node:http + undici Pool.stream'),
+  prototype('http-proxy', 'http-proxy.ts', 'http-proxy library'),
+  prototype('net-pipe', 'net-pipe.ts', 'L4 byte pipe'),
 ];

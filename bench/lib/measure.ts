@@ -64,6 +64,10 @@ export async function measureRound(cfg: BenchConfig, live: Live, round: number, 
   const p = env.profile;
   await sleep(300);
   const rssIdleBytes = rssOf(measuredPids(live, env));
+  // JIT warm-up: a just-started Node proxy runs its first thousands of requests in the
+  // interpreter, which would charge start-up to whichever scenario comes first. A short
+  // closed-loop burst (not recorded) brings every configuration to steady state.
+  await runWrk({ dir: env.dir, port: live.port, path: pathFor(1024), hostHeader: env.hostHeader, bodyBytes: 1024, connections: 4, durationS: p.jitWarmupS, cpus: env.generatorCpus });
   const scenarios: ScenarioResult[] = [];
   for (const rate of p.rates) {
     for (const bodyBytes of p.bodySizes) {

@@ -10,6 +10,7 @@ import { latencyChart, type ChartSeries } from './svg-chart.ts';
 
 const COLORS: Record<string, string> = {
   nginx: '#2e7d32', haproxy: '#1565c0', 'meshlet-ingress': '#ef6c00', 'meshlet-sidecars': '#c62828',
+  'proto-node-http': '#8e24aa', 'proto-undici-stream': '#00838f', 'proto-http-proxy': '#6d4c41', 'proto-net-pipe': '#9e9d24',
 };
 
 const num = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '–');

@@ -1,0 +1,15 @@
+// Prototype: node:http in, http.request out on a keep-alive agent, bodies piped.
+import http from 'node:http';
+import { endToEnd, ports } from './args.ts';
+
+const { port, upstream } = ports();
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
+
+http.createServer((req, res) => {
+  const up = http.request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: endToEnd(req.headers), agent }, (ur) => {
+    res.writeHead(ur.statusCode ?? 502, endToEnd(ur.headers));
+    ur.pipe(res);
+  });
+  up.on('error', () => { if (!res.headersSent) res.writeHead(503); res.end(); });
+  req.pipe(up);
+}).listen(port, '127.0.0.1');
