@@ -31,11 +31,20 @@ describe('sidecar outbound routing', () => {
         backend('default', 'b', 80, [{ port: b.port, podName: 'b-0' }]),
         backend('default', 'empty', 80, []),
         backend('default', 'dead', 80, [{ port: 1 }]),
+        backend('shop', 'cart', 80, []),
       ],
       services: [
         service({ name: 'a', clusterIP: '10.96.0.10', port: 80 }),
         service({ name: 'empty', clusterIP: '10.96.0.12', port: 80 }),
         service({ name: 'dead', clusterIP: '10.96.0.13', port: 80 }),
+        service({
+          namespace: 'shop', name: 'cart', clusterIP: '10.96.0.14', port: 80,
+          rules: [rule({ route: 'producer', namespace: 'shop', backends: [{ backend: A }] })],
+          consumers: [
+            { namespace: 'default', rules: [rule({ route: 'mine', backends: [{ backend: B }] })] },
+            { namespace: 'other', rules: [rule({ route: 'theirs', namespace: 'other', backends: [{ backend: A }] })] },
+          ],
+        }),
         service({
           name: 'b', clusterIP: '10.96.0.11', port: 80,
           rules: [
@@ -81,6 +90,12 @@ describe('sidecar outbound routing', () => {
     assert.equal(r.echo?.pod, 'a-0');
     assert.equal(r.echo?.path, '/x?y=1');
     assert.equal(r.echo?.host, 'a.default.svc:80');
+  });
+
+  test('consumer routes of the sidecar\'s namespace replace the producer routes', async () => {
+    to('10.96.0.14');
+    const r = await send({ port: proxy.ports.outbound!, path: '/' });
+    assert.equal(r.echo?.pod, 'b-0');
   });
 
   test('RequestHeaderModifier and ResponseHeaderModifier', async () => {
