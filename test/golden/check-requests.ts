@@ -27,7 +27,7 @@ export function resolveTarget(q: RequestExpectation, services: KubeObject[], gat
     const port = q.port ?? 80;
     // With no Host the suite sends the Gateway's address (host:port unless port 80).
     const addr = gatewayAddresses[q.gateway]?.[0] ?? 'gateway.invalid';
-    const authority = q.host ?? (port === 80 ? addr : `${addr}:${port}`);
+    const authority = q.hostHeader ?? q.host ?? (port === 80 ? addr : `${addr}:${port}`);
     return { target: { kind: 'gateway', gateway: `gateway/${q.gateway}`, port }, authority };
   }
   const clientNamespace = q.mesh!.clientNamespace;
@@ -42,7 +42,7 @@ export function resolveTarget(q: RequestExpectation, services: KubeObject[], gat
     if (typeof ip !== 'string') throw new Error(`host '${host}': no Service ${ns}/${String(svcName)} with a clusterIP in the input`);
     address = ip;
   }
-  return { target: { kind: 'mesh', address, port: port ?? 80, clientNamespace }, authority: host };
+  return { target: { kind: 'mesh', address, port: port ?? 80, clientNamespace }, authority: q.hostHeader ?? host };
 }
 
 export function describeRequest(q: RequestExpectation, authority: string): RequestDescriptor {
@@ -169,7 +169,7 @@ function checkUpstream(failures: string[], q: RequestExpectation, sent: RequestD
   // Like the suite: without an explicit expectation the backend must see the request as sent.
   const wantPath = e.path ?? (reached ? q.path : null);
   if (wantPath !== null && up.pathAndQuery !== wantPath) failures.push(`upstream path: got '${up.pathAndQuery}', expected '${wantPath}'`);
-  const wantHost = e.host ?? (reached && q.host !== null ? sent.authority : null);
+  const wantHost = e.host ?? (reached && (q.host ?? q.hostHeader) !== null ? sent.authority : null);
   if (wantHost !== null && up.authority !== wantHost) failures.push(`upstream host: got '${up.authority}', expected '${wantHost}'`);
   const implicit = reached && Object.keys(e.requestHeaders).length === 0 && e.absentRequestHeaders.length === 0 ? q.headers : {};
   checkHeaders(failures, 'upstream request', up.headers, { ...implicit, ...e.requestHeaders }, e.absentRequestHeaders);

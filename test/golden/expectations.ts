@@ -12,7 +12,7 @@
 //   gatewayAddresses:  [ns/name]                   status.addresses is not empty
 //   defaults:    request fields shared by every request
 //   requests:    [{name?, gateway?, port?, scheme?, sni?, mesh?: {clientNamespace}, host?,
-//                  method?, path?, headers?, expect: {...}}]
+//                  hostHeader?, method?, path?, headers?, expect: {...}}]
 import { FixtureError } from '../support/load-yaml.ts';
 
 export interface ObjectKey { kind: string; namespace: string; name: string }
@@ -64,6 +64,8 @@ export interface RequestExpectation {
   sni: string | null;
   mesh: { clientNamespace: string } | null;
   host: string | null;
+  /** Host header to send when it differs from the host dialled (mesh: the Service called). */
+  hostHeader: string | null;
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -181,7 +183,7 @@ function outcome(r: Reader, v: unknown, at: string): Outcome {
   };
 }
 
-const REQUEST_KEYS = ['name', 'gateway', 'port', 'scheme', 'sni', 'mesh', 'host', 'method', 'path', 'headers'] as const;
+const REQUEST_KEYS = ['name', 'gateway', 'port', 'scheme', 'sni', 'mesh', 'host', 'hostHeader', 'method', 'path', 'headers'] as const;
 
 function request(r: Reader, v: unknown, defaults: Rec, i: number): RequestExpectation {
   const at = `requests[${i}]`;
@@ -201,6 +203,7 @@ function request(r: Reader, v: unknown, defaults: Rec, i: number): RequestExpect
     sni: r.optStr(q.sni, `${at}.sni`),
     mesh: mesh ? { clientNamespace: r.str(mesh.clientNamespace, `${at}.mesh.clientNamespace`) } : null,
     host,
+    hostHeader: r.optStr(q.hostHeader, `${at}.hostHeader`),
     method,
     path,
     headers: r.strMap(q.headers, `${at}.headers`),
