@@ -34,16 +34,21 @@ export class PeakEwma {
     return this.#cost * (this.#inflight + 1);
   }
 
-  /** Marks a request started; call the returned function when its response head arrived. */
-  start(): () => void {
+  /**
+   * Marks a request started; call the returned function when its response head arrived, with
+   * `failed` when the endpoint could not be reached or reset: a refused connection is fast,
+   * and without the penalty a dead endpoint would look like the best one.
+   */
+  start(): (failed?: boolean) => void {
     const t0 = this.#opts.now();
     this.#inflight++;
     let done = false;
-    return () => {
+    return (failed = false) => {
       if (done) return;
       done = true;
       this.#inflight--;
-      this.observe(this.#opts.now() - t0);
+      const rtt = this.#opts.now() - t0;
+      this.observe(failed ? Math.max(rtt, this.#opts.penaltyMs) : rtt);
     };
   }
 

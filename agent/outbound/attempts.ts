@@ -126,7 +126,8 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     } catch (err) {
       failure = errorStatus(err, plan.signal, ctrl.signal);
     }
-    done();
+    // Connect failures and resets count against the endpoint; timeouts already do by their RTT.
+    done(failure !== null && failure.status === 503);
 
     const retriableStatus = response !== null && (plan.retry?.codes.includes(response.status) ?? false);
     const retriable = failure ? failure.retriable : retriableStatus;

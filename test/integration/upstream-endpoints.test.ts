@@ -39,6 +39,16 @@ describe('endpoint selection', () => {
     assert.equal(slow.count + fast.count, 60);
     assert.ok(fast.count >= 50, `fast endpoint served ${fast.count} of 60`);
   });
+
+  test('an endpoint that refuses connections is avoided after failing', async () => {
+    const alive = await startScriptedServer(() => ({}));
+    cleanups.push(() => alive.close());
+    const port = await sidecarFor([1, alive.port]);
+    let failures = 0;
+    for (let i = 0; i < 40; i++) if ((await send({ port })).status !== 200) failures++;
+    assert.ok(failures <= 3, `${failures} of 40 requests went to the dead endpoint`);
+    assert.equal(alive.count, 40 - failures);
+  });
 });
 
 describe('keep-alive hygiene', () => {
