@@ -37,17 +37,22 @@ describe('MESH-HTTP conformance on real interception', () => {
       assert.ok(mesh.length > 0, `${name}: no mesh requests`);
       const services = objects.filter((o) => o.kind === 'Service');
       const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(name) };
-      const world = await buildMeshWorld(inFile, objects, mesh[0]!.mesh!.clientNamespace);
+      const namespaces = [...new Set(mesh.map((q) => q.mesh!.clientNamespace))];
+      const world = await buildMeshWorld(inFile, objects, namespaces);
       try {
-        const plans = mesh.map((q) => ({ q, ...resolveTarget(q, services, {}) }));
-        const requests = plans.map(({ q, target, authority }) => {
-          if (target.kind !== 'mesh') throw new Error('mesh request expected');
-          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
-        });
-        const out = await world.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
-        const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
-        const failures = plans.flatMap(({ q, authority }, i) =>
-          checkHttpOutcome(q, authority, results[i] ?? [], world.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
+        const failures: string[] = [];
+        // One batch per client namespace, each from its own meshed pod.
+        for (const ns of namespaces) {
+          const plans = mesh.filter((q) => q.mesh!.clientNamespace === ns).map((q) => ({ q, ...resolveTarget(q, services, {}) }));
+          const requests = plans.map(({ q, target, authority }) => {
+            if (target.kind !== 'mesh') throw new Error('mesh request expected');
+            return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
+          });
+          const out = await world.clients.get(ns)!.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
+          const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
+          failures.push(...plans.flatMap(({ q, authority }, i) =>
+            checkHttpOutcome(q, authority, results[i] ?? [], world.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`)));
+        }
         assert.deepEqual(failures, []);
       } finally {
         await world.destroy();

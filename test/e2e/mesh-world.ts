@@ -1,6 +1,6 @@
 // Builds the world of one mesh conformance case in network namespaces: every EndpointSlice
 // address becomes a pod (named after its targetRef, serving the echo server on the slice's
-// ports), plus a client pod in the case's client namespace. Every pod gets `meshlet init` and
+// ports), plus one client pod per client namespace the case sends from. Every pod gets `meshlet init` and
 // the real agent in file mode (uid 1337) over a copy of the case's manifests, so requests take
 // the path they take in a cluster: app → iptables → client agent → server agent → echo.
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,8 @@ export const NODE = process.execPath;
 
 export interface MeshWorld {
   lab: NetnsLab;
-  client: Pod;
+  /** client namespace → the meshed pod that sends the case's requests from it */
+  clients: Map<string, Pod>;
   /** pod name → the Services ("ns/name") whose endpoints include it */
   podServices: Map<string, Set<string>>;
   destroy(): Promise<void>;
@@ -29,10 +30,11 @@ async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<
 }
 
 /** Creates the world for `inFile` (a golden `.in.yaml`); call destroy() when done. */
-export async function buildMeshWorld(inFile: string, objects: KubeObject[], clientNamespace: string): Promise<MeshWorld> {
+export async function buildMeshWorld(inFile: string, objects: KubeObject[], clientNamespaces: string[]): Promise<MeshWorld> {
   const plan = planWorld(objects, inFile);
   const { pods, podServices, subnet } = plan;
-  const clientIp = freeAddress(plan);
+  const clientIps: string[] = [];
+  for (const _ of clientNamespaces) clientIps.push(freeAddress(plan, clientIps));
 
   const configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
   chmodSync(configDir, 0o755); // agents read it as uid 1337
@@ -50,12 +52,13 @@ export async function buildMeshWorld(inFile: string, objects: KubeObject[], clie
       await echo.waitForLine(/"ready":true/, 30_000);
       return { pod, podPlan };
     }));
-    const client = await lab.addPod('client', { ipv4: clientIp });
+    const clients = new Map<string, Pod>();
+    for (const [i, ns] of clientNamespaces.entries()) clients.set(ns, await lab.addPod(`c${i}`, { ipv4: clientIps[i]! }));
     await Promise.all([
       ...created.map(({ pod, podPlan }) => meshPod(pod, configDir, podPlan.namespace)),
-      meshPod(client, configDir, clientNamespace),
+      ...[...clients].map(([ns, pod]) => meshPod(pod, configDir, ns)),
     ]);
-    return { lab, client, podServices, destroy };
+    return { lab, clients, podServices, destroy };
   } catch (err) {
     await destroy();
     throw err;
