@@ -58,8 +58,13 @@ function dryRun(o: InitOptions, families: Family[], io: InitIo): InitResult {
   return { variant: null, families: results };
 }
 
-/** Runs `meshlet init` with parsed options (see parseInitArgs). Rejects with a MeshletError. */
-export async function runInit(options: InitOptions, io: InitIo = defaultIo()): Promise<InitResult> {
+/**
+ * Runs `meshlet init` with parsed options (see parseInitArgs). Rejects with a MeshletError:
+ * InitOptionsError (bad options: exit 1), IptablesUnavailableError / IptablesCommandError (exit 2).
+ * `io` defaults to process.stdout, the real iptables tools and /proc/net/if_inet6.
+ */
+export async function runInit(options: InitOptions, ioOverrides: Partial<InitIo> = {}): Promise<InitResult> {
+  const io: InitIo = { ...defaultIo(), ...ioOverrides };
   const o = validateInitOptions(options);
   const families = familiesFor(o, io);
   if (o.dryRun) return dryRun(o, families, io);
