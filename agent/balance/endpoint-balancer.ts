@@ -5,6 +5,8 @@ import type { BackendIR, EndpointIR } from '../../api/routing-table.ts';
 import { pickP2C } from './p2c.ts';
 import { DEFAULT_EWMA, PeakEwma, type EwmaOptions } from './peak-ewma.ts';
 
+const MAX_TRACKED = 4096;
+
 export function endpointKey(e: { address: string; port: number }): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
@@ -48,8 +50,13 @@ export class EndpointBalancer {
     return pickP2C(candidates, (e) => this.stats(e), this.#random);
   }
 
-  /** Drops statistics of endpoints no longer in any backend (called on table swap). */
-  retain(live: ReadonlySet<string>): void {
-    for (const key of this.#stats.keys()) if (!live.has(key)) this.#stats.delete(key);
+  /** Drops statistics of endpoints that left the routing table. */
+  evict(keys: ReadonlySet<string>): void {
+    for (const key of keys) this.#stats.delete(key);
+    // Direct destinations (never in a table) are bounded by count instead: oldest first.
+    for (const key of this.#stats.keys()) {
+      if (this.#stats.size <= MAX_TRACKED) break;
+      this.#stats.delete(key);
+    }
   }
 }

@@ -20,6 +20,12 @@ export interface CoreOptions {
   random?: () => number;
 }
 
+function endpointKeys(table: RoutingTable): Set<string> {
+  const keys = new Set<string>();
+  for (const b of table.backends) for (const e of b.endpoints) keys.add(endpointKey(e));
+  return keys;
+}
+
 export class ProxyCore {
   readonly holder: TableHolder<CompiledTable>;
   readonly pools: UpstreamPools;
@@ -42,12 +48,15 @@ export class ProxyCore {
     this.holder = new TableHolder<CompiledTable>({
       compile: compileTable,
       log: this.log,
-      onSwap: (next) => {
+      onSwap: (next, previous) => {
         // Endpoints that left the table: close their pools, forget their latency history.
-        const live = new Set<string>();
-        for (const b of next.table.backends) for (const e of b.endpoints) live.add(endpointKey(e));
-        this.pools.retain(live);
-        this.balancer.retain(live);
+        // Destinations that were never in a table (inbound app ports, passthrough addresses)
+        // are not touched here; the pools cap those by count.
+        const live = endpointKeys(next.table);
+        const gone = new Set<string>();
+        if (previous) for (const key of endpointKeys(previous.table)) if (!live.has(key)) gone.add(key);
+        this.pools.evict(gone);
+        this.balancer.evict(gone);
       },
     });
   }

@@ -18,6 +18,9 @@ export interface PoolOptions {
   keepAliveMs: number;
 }
 
+/** Per protocol; beyond it the oldest pools are closed (gracefully) as new ones open. */
+const MAX_POOLS = 4096;
+
 export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 256, keepAliveMs: 4_000 };
 
 export class UpstreamPools {
@@ -45,6 +48,7 @@ export class UpstreamPools {
         allowH2: false,
       });
       this.#h1.set(key, pool);
+      this.#cap();
     }
     return pool;
   }
@@ -65,21 +69,43 @@ export class UpstreamPools {
     // An idle session must not keep the process alive (drain, tests).
     session.unref();
     this.#h2.set(key, session);
+    this.#cap();
     return session;
   }
 
-  /** Closes pools whose endpoint key is not in `live` (after a table swap). */
-  retain(live: ReadonlySet<string>): void {
-    for (const [key, pool] of this.#h1) {
-      if (live.has(key)) continue;
-      this.#h1.delete(key);
-      pool.close().catch(() => undefined);
+  /**
+   * Closes the pools of `keys` (endpoints that left the routing table) gracefully: requests in
+   * flight finish, new ones get a fresh pool.
+   */
+  evict(keys: ReadonlySet<string>): void {
+    for (const key of keys) this.#closeH1(key);
+    for (const key of keys) this.#closeH2(key);
+  }
+
+  /** Bounds pools for destinations no table lists (passthrough, inbound app ports). */
+  #cap(): void {
+    for (const key of this.#h1.keys()) {
+      if (this.#h1.size <= MAX_POOLS) break;
+      this.#closeH1(key);
     }
-    for (const [key, session] of this.#h2) {
-      if (live.has(key)) continue;
-      this.#h2.delete(key);
-      session.close();
+    for (const key of this.#h2.keys()) {
+      if (this.#h2.size <= MAX_POOLS) break;
+      this.#closeH2(key);
     }
+  }
+
+  #closeH1(key: string): void {
+    const pool = this.#h1.get(key);
+    if (!pool) return;
+    this.#h1.delete(key);
+    pool.close().catch(() => undefined);
+  }
+
+  #closeH2(key: string): void {
+    const session = this.#h2.get(key);
+    if (!session) return;
+    this.#h2.delete(key);
+    session.close();
   }
 
   async close(): Promise<void> {

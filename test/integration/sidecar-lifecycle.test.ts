@@ -90,6 +90,36 @@ describe('routing table swaps', () => {
     assert.deepEqual([...pods].sort(), ['a', 'b']);
   });
 
+  test('pooled connections to endpoints that leave the table are closed', async () => {
+    const open = new Set<net.Socket>();
+    const server = http.createServer((_req, res) => res.end('ok'));
+    server.on('connection', (s: net.Socket) => {
+      open.add(s);
+      s.once('close', () => open.delete(s));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }));
+    const b = await echo('b');
+    const withServer = table({
+      backends: [backend('default', 'svc', 80, [{ port: (server.address() as net.AddressInfo).port }])],
+      services: [service({ name: 'svc', clusterIP: '10.96.0.50', port: 80 })],
+    });
+    const source = new ManualTableSource(withServer);
+    const proxy = await sidecar(source);
+    assert.equal((await send({ port: proxy.ports.outbound! })).status, 200);
+    assert.equal(open.size, 1, 'the pool keeps the connection alive');
+    source.push(table({
+      backends: [backend('default', 'svc', 80, [{ port: b.port }])],
+      services: [service({ name: 'svc', clusterIP: '10.96.0.50', port: 80 })],
+    }));
+    for (let i = 0; i < 100 && open.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(open.size, 0);
+    assert.equal((await send({ port: proxy.ports.outbound! })).echo?.pod, 'b');
+  });
+
   test('an invalid table is refused and the last good one stays in force', async () => {
     const a = await echo('a');
     const b = await echo('b');
