@@ -3,9 +3,9 @@
 // proxy under test and the upstream on CPU 1 (the upstream moves to CPU 0 for saturation).
 // Configurations are interleaved round by round, their start order rotated each round, so
 // slow drift of the shared machine hits every configuration alike.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFIGS, PROTOTYPE_CONFIGS, type BenchContext } from './lib/configs.ts';
@@ -17,7 +17,7 @@ import { installCleanup, repin, setNiceness, stopAll } from './lib/procs.ts';
 import { FULL, QUICK } from './lib/profile.ts';
 import { pathFor, startUpstream } from './lib/servers.ts';
 import { summarize } from './lib/aggregate.ts';
-import { measureScale } from './lib/scale.ts';
+import { bareNodeRssMB, measureScale } from './lib/scale.ts';
 import { profileMeshlet } from './lib/profile-stage.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
@@ -38,15 +38,23 @@ const { values } = parseArgs({
     'no-docs': { type: 'boolean', default: false },
     nice: { type: 'string' },
     prototypes: { type: 'boolean', default: false },
+    report: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json]   (see bench/README.md)\n');
   process.exit(0);
 }
 
 async function main(): Promise<void> {
+  if (values.report !== undefined) {
+    // re-render docs/benchmarks.md from a saved result (after a change to the report's code)
+    const res = JSON.parse(readFileSync(values.report, 'utf8')) as BenchResult;
+    const rel = relative(ROOT, resolve(values.report));
+    process.stdout.write(`wrote ${writeReport(res, ROOT, rel).join(', ')}\n`);
+    return;
+  }
   installCleanup();
   const started = Date.now();
   const profile = { ...(values.quick ? QUICK : FULL) };
@@ -112,6 +120,8 @@ async function main(): Promise<void> {
   const profiles = await profileMeshlet(ctx, configs.filter((c) => c.kind === 'meshlet' && !unavailable.has(c.id)), profile.cpuProfileS,
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
+  const bareNodeMB = await bareNodeRssMB(PROXY_CPUS);
+  log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
   await stopAll();
 
   // The matcher is loaded lazily: a broken or missing agent/route must not stop the proxies' run.
@@ -139,7 +149,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

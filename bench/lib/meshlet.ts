@@ -64,6 +64,8 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
   const port = await freePort();
   renderFixtures(dir, ['common.yaml', 'ingress.yaml'], { UPSTREAM_PORT: ctx.upstreamPort, LISTEN_PORT: port });
   const args = ['ingress', '--config', dir];
+  // loopback only; the ingress also reports it as the Gateway's address (Programmed needs one)
+  if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
   return ready(ctx, port, [launch(ctx, 'meshlet ingress', args)]);
@@ -72,6 +74,7 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
 /** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
 async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number }> {
   const args = ['agent', '--config', dir, '--namespace', BENCH_NAMESPACE];
+  if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   let outbound = 15001;
   if (sub.flags.has('outbound-port')) { outbound = await freePort(); args.push('--outbound-port', String(outbound)); }
   if (sub.flags.has('inbound-port')) args.push('--inbound-port', String(await freePort()));

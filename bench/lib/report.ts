@@ -111,6 +111,40 @@ function microRatio(res: BenchResult): { lo: number; hi: number; ratio: number; 
   return { lo: lo.routes, hi: hi.routes, ...worstCase };
 }
 
+/** Plain statements computed from the figures: what the numbers say about what limits meshlet. */
+function findings(res: BenchResult): string[] {
+  const out: string[] = [];
+  const cell = (cfg: string, rate: number, bytes: number): ScenarioSummary | undefined =>
+    res.summary.scenarios.find((s) => s.config === cfg && s.rate === rate && s.bodyBytes === bytes);
+  const cpu = (cfg: string): number => cell(cfg, 1000, 12)?.cpuUsPerRequestPerHop.median ?? NaN;
+  const nginx = cpu('nginx');
+  for (const c of res.summary.configs.filter((x) => x.kind === 'meshlet' && x.available)) {
+    const v = cpu(c.config);
+    out.push(`- **${c.label}**: ${num(v)} µs of CPU per request per hop at 1000 rps (12 B), ${num(v / nginx, 1)}× nginx's ${num(nginx)} µs (target ≤ 2.5×); ` +
+      `about ${num(c.rpsPerCore.median * Math.max(1, c.hops))} hop-requests per second per core at saturation against nginx's ${num(res.summary.configs.find((x) => x.config === 'nginx')?.rpsPerCore.median ?? NaN)}.`);
+  }
+  const protos = res.summary.configs.filter((x) => x.kind === 'prototype' && x.available);
+  if (protos.length > 0) {
+    out.push(`- **What Node itself costs** (bench/prototypes, no routing): ` + protos.map((p) => `${p.label.replace(/^prototype: /, '').replace(/, 1 hop$/, '')} ${num(cpu(p.config))} µs (${num(cpu(p.config) / nginx, 1)}× nginx)`).join('; ') +
+      '. An HTTP-aware design built on node:http cannot be cheaper than its prototype; the L4 pipe is the floor for any Node design.');
+  }
+  for (const c of res.profiles) {
+    for (const p of c.processes) {
+      const own = p.byOrigin.meshlet ?? 0;
+      const top = p.top[0];
+      out.push(`- **Profile, ${c.config} (${p.process})**: meshlet's own code is ${own}% of busy samples; Node internals ${p.byOrigin['Node internals'] ?? 0}%, undici ${p.byOrigin.undici ?? 0}%, V8/native ${p.byOrigin['V8/native (program)'] ?? 0}%, GC ${p.byOrigin.GC ?? 0}%` +
+        (top ? `; the largest single entry is \`${top.name}\` (${top.selfPct}%)` : '') + '.');
+    }
+  }
+  const few = res.scale[0];
+  if (few?.available && Number.isFinite(res.bareNodeMB)) {
+    out.push(`- **Memory**: an idle bare Node ${res.versions.node} process is ${num(res.bareNodeMB, 1)} MB; the agent with ${few.routes} routes is ${num(few.rssIdleMB ?? NaN, 1)} MB idle, ` +
+      `so ${num((few.rssIdleMB ?? NaN) - res.bareNodeMB, 1)} MB is meshlet's (modules, caches, pools) against the 60 MB target.`);
+  }
+  if (out.length === 0) out.push('- No meshlet configuration ran in this run.');
+  return [...out, ''];
+}
+
 function profileSection(res: BenchResult): string[] {
   if (res.profiles.length === 0) return ['No meshlet configuration ran, so nothing was profiled.', ''];
   const out: string[] = [
@@ -185,6 +219,9 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '',
     `![added latency per hop](${chartPath})`,
     '',
+    '## What limits meshlet (computed from this run)',
+    '',
+    ...findings(res),
     '## Added latency per hop (µs)',
     '',
     'Median over rounds [min–max]. p50 / p99.',

@@ -23,6 +23,8 @@ export interface BenchResult {
   validations: Validation[];
   /** Agent memory with few and many routes. */
   scale: ScaleResult[];
+  /** RSS of an idle `node -e` process on the same binary, MB. */
+  bareNodeMB: number;
   /** CPU profiles of meshlet's processes under load. */
   profiles: ConfigProfile[];
   /** Route-matching micro-benchmark; null when the matcher could not be loaded. */

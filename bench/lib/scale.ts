@@ -8,7 +8,7 @@ import { buildRequest } from './http1-conn.ts';
 import { SERVICE_HOST, startScaledAgent } from './meshlet.ts';
 import { runOpenLoop, type Percentiles } from './open-loop.ts';
 import { processTree, rssOf } from './proc-stats.ts';
-import { sleep } from './procs.ts';
+import { sleep, startPinned } from './procs.ts';
 import { pathFor } from './servers.ts';
 
 export interface ScaleResult {
@@ -24,6 +24,15 @@ export interface ScaleResult {
 }
 
 const MB = 1024 * 1024;
+
+/** RSS of an idle bare Node process (same binary, nothing loaded): the floor under any agent. */
+export async function bareNodeRssMB(cpus: string): Promise<number> {
+  const p = startPinned('bare node', cpus, process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+  await sleep(800);
+  const mb = rssOf([p.pid]) / MB;
+  await p.stop();
+  return mb;
+}
 
 export async function measureScale(ctx: BenchContext, routes: number[], soakS: number, log: (s: string) => void): Promise<ScaleResult[]> {
   const out: ScaleResult[] = [];
