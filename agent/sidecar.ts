@@ -80,6 +80,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     }
   };
   const table = (): RoutingTable | null => core.holder.current?.table ?? null;
+  // `Host: 127.0.0.1:15001` in explicit mode would make the sidecar call itself forever.
+  const ownPorts = new Set<number>();
+  const isSelf = (address: string, port: number): boolean => ownPorts.has(port)
+    && (address === host || host === '0.0.0.0' || host === '::' || address.startsWith('127.') || address === '::1' || address === 'localhost');
   const servicePort = (od: OriginalDst) => core.holder.current?.compiled.services.get(serviceKey(od.address, od.port)) ?? null;
   const common = {
     host,
@@ -97,6 +101,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     if (!t) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
     const r = resolveExplicit(t, authority, opts.namespace);
     if (r.kind === 'unknown') return { kind: 'reject', status: 404, reason: r.reason };
+    if (isSelf(r.address, r.port)) return { kind: 'reject', status: 400, reason: 'request addressed to the sidecar itself' };
     return { kind: 'route', target: { kind: 'mesh', address: r.address, port: r.port, clientNamespace: opts.namespace } };
   };
   const outboundSite = sitePerConnection((ctx: ConnCtx) => ({
@@ -169,6 +174,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     },
   });
 
+  ownPorts.add(outbound.port).add(inbound.port);
   let draining = false;
   const listeners = [outbound, inbound] as ProxyListener<unknown>[];
   const admin: AdminServer = await startAdminServer(host, opts.ports?.admin ?? PORTS.admin, {

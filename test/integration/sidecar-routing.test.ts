@@ -165,6 +165,8 @@ describe('sidecar outbound routing', () => {
     assert.equal(r.echo?.pod, 'b-0');
     assert.equal(r.echo?.path, '/exact');
     assert.equal((await send({ port: proxy.ports.outbound!, authority: 'nope:80' })).status, 404);
+    // Addressed to the sidecar itself: refused, not an endless loop through itself.
+    assert.equal((await send({ port: proxy.ports.outbound!, authority: `127.0.0.1:${proxy.ports.outbound!}` })).status, 400);
   });
 
   test('explicit mode: CONNECT tunnels are routed like intercepted connections', async () => {
