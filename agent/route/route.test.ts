@@ -301,3 +301,27 @@ describe('fuzz: random junk requests always get a decision from the matcher itse
     assert.equal(decisions, 5000);
   });
 });
+
+describe('HTTPS: the TLS server name picks the listener, the Host must agree (GEP-3567)', () => {
+  // A catch-all listener (routes for example.org) and one for second.example.org, as in the
+  // HTTPRouteHTTPSListener conformance test.
+  const table = gatewayTable([
+    listener('second', 'second.example.org', [vhost('*', [rule('r2', { backend: 'b' })])]),
+    listener('catch-all', null, [vhost('example.org', [rule('r1', { backend: 'a' })])]),
+  ], 443);
+  const https = (sni: string): RouteTarget => ({ kind: 'gateway', gateway: GATEWAY, port: 443, serverName: sni });
+
+  test('SNI and Host name the same listener: routed there', () => {
+    assert.equal(via(table, '/', { authority: 'second.example.org' }, https('second.example.org')), 'b');
+    assert.equal(via(table, '/', { authority: 'example.org' }, https('example.org')), 'a');
+  });
+  test('an unknown SNI lands on the catch-all listener, whose routes decide the Host: 404', () => {
+    assert.equal(via(table, '/', { authority: 'second.example.org' }, https('unknown.example.org')), '404');
+  });
+  test('a Host the SNI-selected listener does not serve is misdirected: 421', () => {
+    assert.equal(via(table, '/', { authority: 'example.org' }, https('second.example.org')), '421');
+  });
+  test('without a server name (plain HTTP) the Host alone picks the listener', () => {
+    assert.equal(via(table, '/', { authority: 'second.example.org' }, { kind: 'gateway', gateway: GATEWAY, port: 443 }), 'b');
+  });
+});

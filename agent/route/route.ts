@@ -36,6 +36,15 @@ export function select(compiled: CompiledTable, target: RouteTarget, req: Normal
   if (target.kind === 'gateway') {
     const port = compiled.gateways.get(target.gateway)?.get(target.port);
     if (!port) return { kind: 'decided', decision: respond(null, 404, `no listener on ${target.gateway} port ${target.port}`) };
+    if (target.serverName) {
+      const sni = target.serverName.toLowerCase().replace(/\.$/, '');
+      const bySni = port.listeners.find((l) => hostnameMatches(l.listener.hostname, sni));
+      if (!bySni) return { kind: 'decided', decision: respond(null, 404, `no listener on ${target.gateway} port ${target.port} accepts server name '${sni}'`) };
+      if (!hostnameMatches(bySni.listener.hostname, req.host)) {
+        return { kind: 'decided', decision: respond(null, 421, `host '${req.host}' is not served by ${bySni.listener.name}, which the TLS server name '${sni}' selected`) };
+      }
+      return { kind: 'routes', vhosts: bySni.vhosts, where: bySni.listener.name };
+    }
     const listener = port.listeners.find((l) => hostnameMatches(l.listener.hostname, req.host));
     if (!listener) return { kind: 'decided', decision: respond(null, 404, `no listener on ${target.gateway} port ${target.port} accepts host '${req.host}'`) };
     return { kind: 'routes', vhosts: listener.vhosts, where: listener.listener.name };

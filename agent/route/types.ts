@@ -28,6 +28,13 @@ export type RouteTarget =
     gateway: string;
     /** The listener port the connection arrived on. */
     port: number;
+    /**
+     * TLS server name (SNI) of an HTTPS connection. When set, the listener is the one the SNI
+     * selected (the certificate was chosen the same way), and a request whose Host that
+     * listener does not accept is answered 421 Misdirected Request (GEP-3567); the Host then
+     * only picks the virtual host within that listener.
+     */
+    serverName?: string | null;
   }
   | {
     kind: 'mesh';

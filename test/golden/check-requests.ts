@@ -220,12 +220,10 @@ function checkSplit(failures: string[], want: Record<string, number>, backends: 
 }
 
 export function runRequest(q: RequestExpectation, compiled: CompiledTable, services: KubeObject[], gatewayAddresses: Record<string, string[]>): string[] {
-  const { target, authority } = resolveTarget(q, services, gatewayAddresses);
-  // route() picks the listener by Host; the TLS server name is not one of its inputs, so a
-  // request whose SNI names another listener than its Host cannot be checked faithfully.
-  if (q.sni !== null && q.sni.toLowerCase() !== splitHostPort(authority).name.toLowerCase()) {
-    return [`SNI '${q.sni}' differs from Host '${authority}': RouteTarget has no server name, so listener selection by SNI cannot be evaluated`];
-  }
+  const resolved = resolveTarget(q, services, gatewayAddresses);
+  const { authority } = resolved;
+  // HTTPS requests carry their TLS server name: it selects the listener, as at the ingress.
+  const target = resolved.target.kind === 'gateway' && q.sni !== null ? { ...resolved.target, serverName: q.sni } : resolved.target;
   const request = describeRequest(q, authority);
   const decision = route(compiled, target, request);
   return checkOutcome(q, request, decision, compiled.table);
