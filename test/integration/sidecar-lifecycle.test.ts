@@ -3,6 +3,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { onSigterm } from '../../agent/drain.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
@@ -147,6 +148,26 @@ describe('drain', () => {
     assert.equal((await send({ port: proxy.ports.admin!, path: '/ready' })).status, 503);
     assert.equal((await slow).status, 200);
     assert.equal(await drained, true);
+  });
+
+  test('HTTP/2 clients get GOAWAY and their in-flight streams finish', async () => {
+    const a = await echo('a');
+    const proxy = await sidecar(new ManualTableSource(tableTo('a', a, a)));
+    const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound!}`);
+    session.on('error', () => undefined);
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const response = new Promise<number>((resolve, reject) => {
+      const s = session.request({ ':path': '/', 'x-echo-delay-ms': '300' });
+      s.on('response', (h: http2.IncomingHttpHeaders) => resolve(Number(h[':status'])));
+      s.on('error', reject);
+      s.resume();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const drained = proxy.drain(3_000);
+    await goaway;
+    assert.equal(await response, 200);
+    assert.equal(await drained, true);
+    session.destroy();
   });
 
   test('the deadline cuts requests that do not finish', async () => {
