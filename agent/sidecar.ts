@@ -58,9 +58,15 @@ interface ConnCtx {
   remoteAddress: string;
 }
 
+// A Service port's appProtocol says what the client speaks, so detection (and its wait on
+// server-first protocols) is skipped. Unknown values fall back to detection.
 const APP_PROTOCOL_HINTS: Record<string, DetectedProtocol> = {
-  'http': 'http1', 'kubernetes.io/ws': 'http1', 'kubernetes.io/wss': 'tls',
-  'kubernetes.io/h2c': 'h2c', 'grpc': 'h2c', 'h2c': 'h2c',
+  'http': 'http1', 'kubernetes.io/ws': 'http1', 'grpc-web': 'http1',
+  'kubernetes.io/h2c': 'h2c', 'grpc': 'h2c', 'h2c': 'h2c', 'http2': 'h2c',
+  'https': 'tls', 'kubernetes.io/wss': 'tls', 'tls': 'tls',
+  // Server-first or binary protocols: straight to opaque TCP, no detection delay.
+  'tcp': 'tcp', 'mysql': 'tcp', 'postgres': 'tcp', 'postgresql': 'tcp', 'redis': 'tcp', 'mongo': 'tcp',
+  'mongodb': 'tcp', 'kafka': 'tcp', 'amqp': 'tcp', 'smtp': 'tcp', 'nats': 'tcp',
 };
 
 function sameAsListener(od: OriginalDst, socket: net.Socket): boolean {
@@ -128,7 +134,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
       context: common.context,
       protocolHint: (ctx) => {
         const app = ctx.original ? servicePort(ctx.original)?.port.appProtocol : null;
-        return app ? (APP_PROTOCOL_HINTS[app] ?? null) : null;
+        return app ? (APP_PROTOCOL_HINTS[app.toLowerCase()] ?? null) : null;
       },
       request: (ctx, req, res) => serveHttp(core, outboundSite(ctx), req, res),
       upgrade: (ctx, req, socket, head) => {

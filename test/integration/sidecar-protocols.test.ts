@@ -89,17 +89,19 @@ describe('sidecar protocols', () => {
         backend('default', 'grpc', 9000, [{ port: grpc.port }], 'grpc'),
         backend('default', 'tcp', 7000, [{ port: (tcpEcho.address() as net.AddressInfo).port }]),
         backend('default', 'grpc-down', 9000, [{ port: 1 }], 'grpc'),
+        backend('default', 'db', 5432, [{ port: (greeter.address() as net.AddressInfo).port }], 'postgresql'),
       ],
       services: [
         service({ name: 'echo', clusterIP: '10.96.0.1', port: 80 }),
         service({ name: 'grpc', clusterIP: '10.96.0.2', port: 9000, appProtocol: 'grpc' }),
         service({ name: 'tcp', clusterIP: '10.96.0.3', port: 7000 }),
         service({ name: 'grpc-down', clusterIP: '10.96.0.4', port: 9000, appProtocol: 'grpc' }),
+        service({ name: 'db', clusterIP: '10.96.0.5', port: 5432, appProtocol: 'postgresql' }),
       ],
     }));
     proxy = await startSidecar({
       namespace: 'default', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
-      originalDestination: () => dest, log: quiet, detectTimeoutMs: 150,
+      originalDestination: () => dest, log: quiet, detectTimeoutMs: 500,
     });
   });
   after(async () => {
@@ -186,6 +188,14 @@ describe('sidecar protocols', () => {
     dest = { address: '10.96.0.3', port: 7000 };
     const payload = Buffer.from([0x00, 0x01, 0xff, 0x16, 0x03, 0x47, 0x45, 0x54, 0x20, 0x0d, 0x0a]);
     assert.deepEqual(await tcpExchange(proxy.ports.outbound!, payload, payload.length), payload);
+  });
+
+  test('a server-first appProtocol skips detection: the greeting comes at once', async () => {
+    dest = { address: '10.96.0.5', port: 5432 };
+    const t0 = Date.now();
+    const greeting = await tcpExchange(proxy.ports.outbound!, null, 11);
+    assert.equal(greeting.toString(), '220 hello\r\n');
+    assert.ok(Date.now() - t0 < 400, 'no detection wait (detectTimeoutMs is 500)');
   });
 
   test('server-first protocols work after the detection timeout, to addresses outside the mesh', async () => {
