@@ -47,7 +47,7 @@ function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | 
 export function translate(snapshot: Snapshot): TranslateResult {
   const lookup = new Lookup(snapshot);
   const catalog = new BackendCatalog(lookup);
-  const classes = translateGatewayClasses(snapshot.gatewayClasses);
+  const classes = translateGatewayClasses(snapshot.gatewayClasses, snapshot.gatewayApiBundleVersion);
   const gateways = evaluateGateways(snapshot, classes.owned, lookup);
   const gatewayMap = new Map(gateways.map((g) => [nsName(g.namespace, g.name), g]));
 

@@ -51,6 +51,12 @@ export interface Snapshot {
   gatewayAddresses: Record<string, string[]>;
   /** Trust domain for SPIFFE identities; defaults to cluster.local. */
   trustDomain?: string;
+  /**
+   * The `gateway.networking.k8s.io/bundle-version` annotation of the installed GatewayClass CRD:
+   * a string when present, null when the CRD has none, undefined when there are no CRDs to ask
+   * (file mode). Drives the GatewayClass SupportedVersion condition.
+   */
+  gatewayApiBundleVersion?: string | null;
 }
 
 export function emptySnapshot(): Snapshot {
@@ -78,7 +84,7 @@ export interface TranslateResult {
   ir: RoutingTable;
 }
 
-const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain'>> = {
+const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain' | 'gatewayApiBundleVersion'>> = {
   GatewayClass: 'gatewayClasses',
   Gateway: 'gateways',
   HTTPRoute: 'httpRoutes',
@@ -96,7 +102,7 @@ const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDo
  * Buckets objects by kind (Gateway API kinds only for their API groups, core kinds for theirs).
  * Returns the snapshot plus the objects it did not recognise, so callers can say so.
  */
-export function buildSnapshot(objects: KubeObject[], extra: Partial<Pick<Snapshot, 'gatewayAddresses' | 'trustDomain'>> = {}): { snapshot: Snapshot; ignored: KubeObject[] } {
+export function buildSnapshot(objects: KubeObject[], extra: Partial<Pick<Snapshot, 'gatewayAddresses' | 'trustDomain' | 'gatewayApiBundleVersion'>> = {}): { snapshot: Snapshot; ignored: KubeObject[] } {
   const snapshot = { ...emptySnapshot(), ...extra };
   const ignored: KubeObject[] = [];
   for (const obj of objects) {
