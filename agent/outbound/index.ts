@@ -1,0 +1,14 @@
+// agent/outbound: everything after the listener decided where a request goes. plan.ts asks the
+// matcher and picks the backend by weight; http-handler.ts runs a request end to end (bodies
+// streamed, buffered only within the retry bound); attempts.ts is the retry/timeout loop;
+// send-h1.ts (undici pools) and send-h2.ts (one HTTP/2 session per endpoint) send one attempt;
+// upgrade.ts and tcp-proxy.ts splice WebSocket and opaque TCP. connect.ts is the single place
+// upstream connections are opened, where mTLS will be added.
+export { ProxyCore, type CoreOptions } from './core.ts';
+export { serveHttp, sitePerConnection, handleHttp, type HttpSite } from './http-handler.ts';
+export { handleUpgrade } from './upgrade.ts';
+export { spliceTcp } from './tcp-proxy.ts';
+export { connectSocket, openSocket, UpstreamConnectError, type Endpoint } from './connect.ts';
+export { BackendTimeoutError, RequestTimeoutError } from './attempts.ts';
+export { RetryBudget, RetryBudgets, DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './retry-budget.ts';
+export type { Destination, Plan } from './plan.ts';
