@@ -12,9 +12,8 @@ import { serveHttp, sitePerConnection, type HttpSite } from '../agent/outbound/h
 import type { Destination } from '../agent/outbound/plan.ts';
 import { handleUpgrade } from '../agent/outbound/upgrade.ts';
 import { addForwardedHeaders } from './forwarded.ts';
-import { selectGateway, selectListener } from './gateway-select.ts';
+import { selectGateway } from './gateway-select.ts';
 import { CertificateStore, terminateTls } from './tls-termination.ts';
-import { hostOf } from '../agent/route/request.ts';
 
 export interface ListenerSetOptions {
   host: string;
@@ -89,16 +88,13 @@ export class ListenerSet {
       destination: (_req, desc): Destination => {
         const table = core.holder.current?.table;
         if (!table) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
-        if (ctx.servername !== null) {
-          // A connection is bound to the listener its SNI selected; a request for a host that
-          // another listener serves must go on its own connection (connection coalescing).
-          const bySni = selectListener(table.gateways, ctx.gatewayPort, ctx.servername);
-          const byHost = selectListener(table.gateways, ctx.gatewayPort, hostOf(desc.authority) ?? '');
-          if (bySni?.listener.name !== byHost?.listener.name) return { kind: 'reject', status: 421, reason: `host '${desc.authority}' is not served by the listener for SNI '${ctx.servername}'` };
-        }
-        const gateway = selectGateway(table.gateways, ctx.gatewayPort, desc.authority);
+        // On a TLS connection the SNI chose the certificate, so it also chooses the Gateway and
+        // listener; route() answers 421 when the Host is outside that listener (GEP-3567: a
+        // client coalescing connections must open a new one for another listener's host).
+        const by = ctx.servername ?? desc.authority;
+        const gateway = selectGateway(table.gateways, ctx.gatewayPort, by);
         if (!gateway) return { kind: 'reject', status: 404, reason: `no Gateway listens on port ${ctx.gatewayPort}` };
-        return { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort } };
+        return { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort, serverName: ctx.servername } };
       },
       decorate: (_req, headers) => addForwardedHeaders(headers, ctx.remoteAddress, scheme),
     };
