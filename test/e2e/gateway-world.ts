@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
 import { freeAddress, planWorld } from './world-plan.ts';
+import { meshlet, NODE } from './cli.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-export const NODE = process.execPath;
+export { NODE } from './cli.ts';
 /** The address every Gateway reports (as the golden tests assume). */
 export const GATEWAY_ADDRESS = '192.0.2.10';
 
@@ -53,8 +54,8 @@ export async function buildGatewayWorld(inFile: string, objects: KubeObject[]): 
     const listen = plan.pods.flatMap((p) => [...p.ports].flatMap((port) => ['--listen', `${p.name}@${p.namespace}@${p.ip}:${port}`]));
     const starting = [];
     if (listen.length > 0) starting.push(backends.spawn([NODE, fixture('echo.ts'), ...listen]));
-    starting.push(ingress.spawn([NODE, fixture('ingress.ts'), '--config', configDir, ...gateways.flatMap((g) => ['--address', `${g}=${GATEWAY_ADDRESS}`])]));
-    await Promise.all(starting.map((p) => p.waitForLine(/"ready":true/, 30_000)));
+    starting.push(ingress.spawn(meshlet('ingress', '--config', configDir, '--address', GATEWAY_ADDRESS)));
+    await Promise.all(starting.map((p) => p.waitForLine(/"ready":true|listening on/, 30_000)));
     return { lab, client, podServices: plan.podServices, gatewayAddresses, destroy };
   } catch (err) {
     await destroy();

@@ -3,10 +3,9 @@
 // two hooks, in either iptables variant.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { NetnsLab } from '../support/netns.ts';
+import { meshlet } from './cli.ts';
 
-const INIT = fileURLToPath(new URL('./fixtures/meshlet-init.ts', import.meta.url));
 const FOREIGN = [
   '*nat',
   ':CNI-HOSTPORT - [0:0]',
@@ -32,7 +31,7 @@ for (const variant of ['nft', 'legacy'] as const) {
         const before = foreign(await save());
         for (const rule of FOREIGN.split('\n').filter((l) => l.startsWith('-A '))) assert.ok(before.includes(rule), rule);
 
-        const init = async (...args: string[]): Promise<string> => (await pod.exec([process.execPath, INIT, '--ipv6', 'off', ...args], { timeoutMs: 30_000 })).stdout;
+        const init = async (...args: string[]): Promise<string> => (await pod.exec(meshlet('init', '--ipv6', 'off', ...args), { timeoutMs: 30_000 })).stdout;
         assert.match(await init(), new RegExp(`ipv4 \\(iptables-${variant}\\): installed`), 'auto picks the variant holding rules');
         let now = await save();
         assert.deepEqual(foreign(now), before);

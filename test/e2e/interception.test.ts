@@ -7,6 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { NetnsLab, type Pod } from '../support/netns.ts';
+import { meshlet } from './cli.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NODE = process.execPath;
@@ -27,7 +28,7 @@ async function connect(pod: Pod, host: string, port: number, uid?: number): Prom
 }
 
 async function init(pod: Pod, args: string[]): Promise<string> {
-  const r = await pod.exec([NODE, fixture('meshlet-init.ts'), ...args], { timeoutMs: 30_000 });
+  const r = await pod.exec(meshlet('init', ...args), { timeoutMs: 30_000 });
   return r.stdout;
 }
 

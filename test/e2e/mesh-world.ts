@@ -1,7 +1,7 @@
 // Builds the world of one mesh conformance case in network namespaces: every EndpointSlice
 // address becomes a pod (named after its targetRef, serving the echo server on the slice's
 // ports), plus one client pod per client namespace the case sends from. Every pod gets `meshlet init` and
-// the real agent in file mode (uid 1337) over a copy of the case's manifests, so requests take
+// the real `meshlet agent` in file mode (uid 1337) over a copy of the case's manifests, so requests take
 // the path they take in a cluster: app → iptables → client agent → server agent → echo.
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
 import { freeAddress, planWorld } from './world-plan.ts';
+import { agentArgs, meshlet, NODE } from './cli.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-export const NODE = process.execPath;
+export { NODE } from './cli.ts';
 
 export interface MeshWorld {
   lab: NetnsLab;
@@ -24,9 +25,9 @@ export interface MeshWorld {
 }
 
 async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<void> {
-  await pod.exec([NODE, fixture('meshlet-init.ts')], { timeoutMs: 30_000 });
-  const agent = pod.spawn([NODE, fixture('real-agent.ts'), '--config', configDir, '--namespace', namespace]);
-  await agent.waitForLine(/"ready":true/, 30_000);
+  await pod.exec(meshlet('init'), { timeoutMs: 30_000 });
+  const agent = pod.spawn(agentArgs(configDir, namespace));
+  await agent.waitForLine(/listening on/, 30_000);
 }
 
 /** Creates the world for `inFile` (a golden `.in.yaml`); call destroy() when done. */

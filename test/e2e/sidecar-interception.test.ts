@@ -1,5 +1,5 @@
-// e2e: the real sidecar behind real interception. Pod "client" runs `meshlet init` and the
-// agent (file mode, uid 1337); pods echo-v1 and echo-v2 run the conformance echo server. A
+// e2e: the real sidecar behind real interception. Pod "client" runs `meshlet init` and
+// `meshlet agent` (file mode, uid 1337); pods echo-v1 and echo-v2 run the conformance echo server. A
 // Service-parented HTTPRoute on echo (ClusterIP 10.96.0.20:80) sends `x-version: v2` to echo-v2
 // and everything else to echo-v1. The app in "client" just opens http://10.96.0.20/.
 import { test, describe, before, after } from 'node:test';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsLab, type Pod } from '../support/netns.ts';
+import { agentArgs, idsOf, meshlet } from './cli.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const NODE = process.execPath;
@@ -55,7 +56,7 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
   let v1: Pod;
   let v2: Pod;
   let configDir: string;
-  let agentReady: { uid?: number } = {};
+  let agentPid = 0;
 
   async function get(url: string, headers: string[] = [], uid?: number): Promise<HttpResult> {
     const args = [NODE, fixture('http-client.ts'), '--url', url, ...headers.flatMap((h) => ['--header', h])];
@@ -85,9 +86,10 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
       v2.spawn([NODE, fixture('echo.ts'), '--pod', 'echo-v2']),
     ];
     await Promise.all(echoes.map((e) => e.waitForLine(/"ready":true/)));
-    await client.exec([NODE, fixture('meshlet-init.ts'), '--ipv6', 'on'], { timeoutMs: 30_000 });
-    const agent = client.spawn([NODE, fixture('real-agent.ts'), '--config', configDir]);
-    agentReady = JSON.parse(await agent.waitForLine(/"ready":true/, 20_000)) as { uid?: number };
+    await client.exec(meshlet('init', '--ipv6', 'on'), { timeoutMs: 30_000 });
+    const agent = client.spawn(agentArgs(configDir, 'default'));
+    await agent.waitForLine(/listening on/, 30_000);
+    agentPid = agent.child.pid!;
   });
 
   after(async () => {
@@ -96,7 +98,7 @@ describe('real sidecar behind meshlet init (file mode, uid 1337)', { timeout: 12
   });
 
   test('the agent runs as uid 1337', () => {
-    assert.equal(agentReady.uid, 1337);
+    assert.deepEqual(idsOf(agentPid), { uid: 1337, gid: 1337 });
   });
 
   test('a plain request to the ClusterIP follows the route (default rule → echo-v1)', async () => {

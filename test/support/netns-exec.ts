@@ -61,11 +61,11 @@ export class LabProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resolves with the first stdout line matching `re`; rejects on exit or after timeoutMs. */
+  /** Resolves with the first stdout or stderr line matching `re`; rejects on exit or after timeoutMs. */
   waitForLine(re: RegExp, timeoutMs = 10_000): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const line = this.stdout.split('\n').find((l) => re.test(l));
+        const line = [...this.stdout.split('\n'), ...this.stderr.split('\n')].find((l) => re.test(l));
         if (line === undefined) return false;
         done();
         resolve(line);
@@ -84,9 +84,11 @@ export class LabProcess {
       const done = (): void => {
         clearTimeout(timer);
         this.child.stdout?.off('data', onData);
+        this.child.stderr?.off('data', onData);
         this.child.off('close', onExit);
       };
       this.child.stdout?.on('data', onData);
+      this.child.stderr?.on('data', onData);
       this.child.once('close', onExit);
       check();
     });
