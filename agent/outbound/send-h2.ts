@@ -48,6 +48,7 @@ export function sendH2(pools: UpstreamPools, endpoint: Endpoint, req: AttemptReq
         body: stream,
         trailers: () => trailers,
         discard: () => {
+          stream.on('error', () => undefined);
           if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
         },
       });
