@@ -1,9 +1,9 @@
 // e2e: the MESH-HTTP conformance cases (test/golden/mesh-http: inputs + hand-written
-// expectations from the Gateway API v1.6 suite) replayed on real traffic. Each case gets its own
-// network-namespace world (mesh-world.ts): meshed echo pods, a meshed client pod, `meshlet init`
-// and the agent as uid 1337 everywhere; the client app opens plain connections to ClusterIPs or
-// pod IPs and the answers are checked as the suite would check them.
-import { test, describe } from 'node:test';
+// expectations from the Gateway API v1.6 suite) replayed on real traffic. Meshed echo pods and
+// meshed client pods (one per client namespace) run `meshlet init` and `meshlet agent` as uid
+// 1337 (mesh-world.ts); the client app opens plain connections to ClusterIPs or pod IPs and the
+// answers are checked as the suite would check them. Cases with the same pods share a world.
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
 import { parseExpectation } from '../golden/expectations.ts';
 import { resolveTarget } from '../golden/check-requests.ts';
-import { buildMeshWorld, NODE } from './mesh-world.ts';
+import { MeshWorld, NODE, worldKey } from './mesh-world.ts';
+import { planWorld } from './world-plan.ts';
 import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
 
 const DIR = fileURLToPath(new URL('../golden/mesh-http/', import.meta.url));
@@ -22,6 +23,11 @@ const SPLIT_REQUESTS = 100;
 const cases = readdirSync(DIR).filter((f) => f.endsWith('.expect.yaml')).map((f) => f.replace(/\.expect\.yaml$/, '')).sort();
 
 describe('MESH-HTTP conformance on real interception', () => {
+  let world: { key: string; world: MeshWorld } | null = null;
+  after(async () => {
+    await world?.world.destroy();
+  });
+
   test('the case list is not empty', () => {
     assert.ok(cases.length >= 5, `found ${cases.length} cases in ${DIR}`);
   });
@@ -32,31 +38,36 @@ describe('MESH-HTTP conformance on real interception', () => {
       const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
       const expectFile = join(DIR, `${name}.expect.yaml`);
       const [doc] = parseYamlDocuments(readFileSync(expectFile, 'utf8'), expectFile);
-      const expectation = parseExpectation(doc, expectFile);
-      const mesh = expectation.requests.filter((q) => q.mesh !== null);
+      const mesh = parseExpectation(doc, expectFile).requests.filter((q) => q.mesh !== null);
       assert.ok(mesh.length > 0, `${name}: no mesh requests`);
       const services = objects.filter((o) => o.kind === 'Service');
       const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(name) };
-      const namespaces = [...new Set(mesh.map((q) => q.mesh!.clientNamespace))];
-      const world = await buildMeshWorld(inFile, objects, namespaces);
-      try {
-        const failures: string[] = [];
-        // One batch per client namespace, each from its own meshed pod.
-        for (const ns of namespaces) {
-          const plans = mesh.filter((q) => q.mesh!.clientNamespace === ns).map((q) => ({ q, ...resolveTarget(q, services, {}) }));
-          const requests = plans.map(({ q, target, authority }) => {
-            if (target.kind !== 'mesh') throw new Error('mesh request expected');
-            return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
-          });
-          const out = await world.clients.get(ns)!.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
-          const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
-          failures.push(...plans.flatMap(({ q, authority }, i) =>
-            checkHttpOutcome(q, authority, results[i] ?? [], world.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`)));
-        }
-        assert.deepEqual(failures, []);
-      } finally {
-        await world.destroy();
+
+      const key = worldKey(planWorld(objects, inFile));
+      if (world?.key !== key) {
+        await world?.world.destroy();
+        world = null;
+        world = { key, world: await MeshWorld.create(inFile, objects) };
       }
+      const w = world.world;
+      const namespaces = [...new Set(mesh.map((q) => q.mesh!.clientNamespace))];
+      const clients = await Promise.all(namespaces.map((ns) => w.client(ns)));
+      await w.load(inFile);
+
+      const failures: string[] = [];
+      // One batch per client namespace, each from its own meshed pod.
+      for (const [n, ns] of namespaces.entries()) {
+        const plans = mesh.filter((q) => q.mesh!.clientNamespace === ns).map((q) => ({ q, ...resolveTarget(q, services, {}) }));
+        const requests = plans.map(({ q, target, authority }) => {
+          if (target.kind !== 'mesh') throw new Error('mesh request expected');
+          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
+        });
+        const out = await clients[n]!.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
+        const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
+        failures.push(...plans.flatMap(({ q, authority }, i) =>
+          checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`)));
+      }
+      assert.deepEqual(failures, []);
     });
   }
 });

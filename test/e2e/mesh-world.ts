@@ -1,27 +1,37 @@
-// Builds the world of one mesh conformance case in network namespaces: every EndpointSlice
-// address becomes a pod (named after its targetRef, serving the echo server on the slice's
-// ports), plus one client pod per client namespace the case sends from. Every pod gets `meshlet init` and
-// the real `meshlet agent` in file mode (uid 1337) over a copy of the case's manifests, so requests take
-// the path they take in a cluster: app → iptables → client agent → server agent → echo.
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+// The world of the mesh conformance cases in network namespaces: every EndpointSlice address
+// becomes a pod (named after its targetRef, serving the echo server on the slice's ports), plus
+// one client pod per client namespace a case sends from. Every pod gets `meshlet init` and the
+// real `meshlet agent` in file mode (uid 1337) over the case's manifests, so requests take the
+// path they take in a cluster: app → iptables → client agent → server agent → echo.
+// Cases whose pods are the same share one world: load() swaps the manifests (file mode applies
+// them without a restart) and waits until every agent reports the new table's version.
+import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
+import { FileTableSource } from '../../cli/file-table-source.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
-import { freeAddress, planWorld } from './world-plan.ts';
+import { freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
 import { agentArgs, meshlet, NODE } from './cli.ts';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 export { NODE } from './cli.ts';
 
-export interface MeshWorld {
-  lab: NetnsLab;
-  /** client namespace → the meshed pod that sends the case's requests from it */
-  clients: Map<string, Pod>;
-  /** pod name → the Services ("ns/name") whose endpoints include it */
-  podServices: Map<string, Set<string>>;
-  destroy(): Promise<void>;
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Pods with the same addresses, names and ports can host each other's cases. */
+export function worldKey(plan: WorldPlan): string {
+  return JSON.stringify(plan.pods.map((p) => [p.ip, p.name, p.namespace, [...p.ports].sort()]).sort());
+}
+
+/** The table version an agent reads from `dir`, computed by the same file-mode code. */
+async function versionOf(dir: string): Promise<string> {
+  const source = new FileTableSource({ dir, log: () => undefined }).start();
+  try {
+    return (await source.ready(10_000)).version;
+  } finally {
+    source.close();
+  }
 }
 
 async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<void> {
@@ -30,38 +40,87 @@ async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<
   await agent.waitForLine(/listening on/, 30_000);
 }
 
-/** Creates the world for `inFile` (a golden `.in.yaml`); call destroy() when done. */
-export async function buildMeshWorld(inFile: string, objects: KubeObject[], clientNamespaces: string[]): Promise<MeshWorld> {
-  const plan = planWorld(objects, inFile);
-  const { pods, podServices, subnet } = plan;
-  const clientIps: string[] = [];
-  for (const _ of clientNamespaces) clientIps.push(freeAddress(plan, clientIps));
+export class MeshWorld {
+  readonly lab: NetnsLab;
+  readonly plan: WorldPlan;
+  readonly configDir: string;
+  readonly #clients = new Map<string, Pod>();
+  readonly #meshed: Pod[] = [];
+  #version = '';
 
-  const configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
-  chmodSync(configDir, 0o755); // agents read it as uid 1337
-  copyFileSync(inFile, join(configDir, 'case.yaml'));
-  chmodSync(join(configDir, 'case.yaml'), 0o644);
-  const lab = await NetnsLab.create({ ipv4Subnet: subnet });
-  const destroy = async (): Promise<void> => {
-    await lab.destroy();
-    rmSync(configDir, { recursive: true, force: true });
-  };
-  try {
-    const created = await Promise.all(pods.map(async (podPlan, i) => {
-      const pod = await lab.addPod(`p${i}`, { ipv4: podPlan.ip });
-      const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', podPlan.name, '--namespace', podPlan.namespace, ...[...podPlan.ports].flatMap((p) => ['--port', String(p)])]);
-      await echo.waitForLine(/"ready":true/, 30_000);
-      return { pod, podPlan };
-    }));
-    const clients = new Map<string, Pod>();
-    for (const [i, ns] of clientNamespaces.entries()) clients.set(ns, await lab.addPod(`c${i}`, { ipv4: clientIps[i]! }));
-    await Promise.all([
-      ...created.map(({ pod, podPlan }) => meshPod(pod, configDir, podPlan.namespace)),
-      ...[...clients].map(([ns, pod]) => meshPod(pod, configDir, ns)),
-    ]);
-    return { lab, clients, podServices, destroy };
-  } catch (err) {
-    await destroy();
-    throw err;
+  private constructor(lab: NetnsLab, plan: WorldPlan, configDir: string) {
+    this.lab = lab;
+    this.plan = plan;
+    this.configDir = configDir;
+  }
+
+  get podServices(): Map<string, Set<string>> {
+    return this.plan.podServices;
+  }
+
+  /** Pods for every endpoint address, meshed, with the manifests of `inFile` applied. */
+  static async create(inFile: string, objects: KubeObject[]): Promise<MeshWorld> {
+    const plan = planWorld(objects, inFile);
+    const configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
+    chmodSync(configDir, 0o755); // agents read it as uid 1337
+    const lab = await NetnsLab.create({ ipv4Subnet: plan.subnet });
+    const world = new MeshWorld(lab, plan, configDir);
+    try {
+      world.#writeConfig(inFile);
+      world.#version = await versionOf(configDir);
+      await Promise.all(plan.pods.map(async (p, i) => {
+        const pod = await lab.addPod(`p${i}`, { ipv4: p.ip });
+        const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', p.name, '--namespace', p.namespace, ...[...p.ports].flatMap((port) => ['--port', String(port)])]);
+        await echo.waitForLine(/"ready":true/, 30_000);
+        await meshPod(pod, configDir, p.namespace);
+        world.#meshed.push(pod);
+      }));
+    } catch (err) {
+      await world.destroy();
+      throw err;
+    }
+    return world;
+  }
+
+  #writeConfig(inFile: string): void {
+    // Write then rename, so the agents' watchers never read half a file.
+    const tmp = join(this.configDir, '.case.yaml.tmp');
+    copyFileSync(inFile, tmp);
+    chmodSync(tmp, 0o644);
+    renameSync(tmp, join(this.configDir, 'case.yaml'));
+  }
+
+  /** The meshed client pod for a namespace (created on first use). */
+  async client(namespace: string): Promise<Pod> {
+    let pod = this.#clients.get(namespace);
+    if (!pod) {
+      const taken = [...this.#clients.values()].map((c) => c.ipv4);
+      pod = await this.lab.addPod(`c${this.#clients.size}`, { ipv4: freeAddress(this.plan, taken) });
+      await meshPod(pod, this.configDir, namespace);
+      this.#clients.set(namespace, pod);
+      this.#meshed.push(pod);
+    }
+    return pod;
+  }
+
+  /** Swaps in another case's manifests and waits until every agent serves them. */
+  async load(inFile: string): Promise<void> {
+    this.#writeConfig(inFile);
+    this.#version = await versionOf(this.configDir);
+    await this.converged();
+  }
+
+  /** Resolves once every agent reports the current table version (bounded). */
+  async converged(): Promise<void> {
+    const [first] = this.#meshed;
+    if (!first) return;
+    const args = [NODE, fixture('wait-config.ts'), '--uid', '1337', '--version', this.#version, ...this.#meshed.flatMap((p) => ['--admin', `${p.ipv4}:15020`])];
+    const r = await first.exec(args, { timeoutMs: 30_000, allowFail: true });
+    if (r.code !== 0) throw new Error(`agents did not converge on table ${this.#version}: ${r.stdout}${r.stderr}`);
+  }
+
+  async destroy(): Promise<void> {
+    await this.lab.destroy();
+    rmSync(this.configDir, { recursive: true, force: true });
   }
 }
