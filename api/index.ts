@@ -7,3 +7,4 @@ export * from './errors.ts';
 export * from './routing-table.ts';
 export * from './version.ts';
 export * from './validate.ts';
+export * from './wire.ts';

@@ -1,0 +1,104 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  WIRE_LIMITS, WIRE_PROTOCOL, WireMessageInvalidError, WireProtocolUnsupportedError, encodeMessage, parseMessage, targetKey,
+  type WireMessage,
+} from './wire.ts';
+
+const hello = {
+  type: 'hello', protocol: WIRE_PROTOCOL,
+  agent: { pod: 'web-1', namespace: 'shop', serviceAccount: 'web', mode: 'sidecar' },
+  auth: { type: 'none' },
+};
+
+function invalid(data: unknown, from: 'agent' | 'controller'): WireMessageInvalidError {
+  try {
+    parseMessage(typeof data === 'string' ? data : JSON.stringify(data), from);
+  } catch (err) {
+    assert.ok(err instanceof WireMessageInvalidError, String(err));
+    assert.equal(err.code, 'E_WIRE_MESSAGE_INVALID');
+    return err;
+  }
+  assert.fail('expected the message to be refused');
+}
+
+describe('parseMessage', () => {
+  test('round-trips every agent message', () => {
+    const msgs: WireMessage[] = [
+      hello as WireMessage,
+      { type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }, { kind: 'inbound', port: 8080 }, { kind: 'gateway', namespace: 'infra', name: 'gw' }, { kind: 'gateways' }] },
+      { type: 'unsubscribe', id: 2, targets: [{ kind: 'inbound', port: 8080 }] },
+      { type: 'ack', version: 'abc' },
+      { type: 'nack', version: 'abc', reason: 'bad regex' },
+      { type: 'ping', nonce: 3 },
+      { type: 'pong', nonce: 3 },
+    ];
+    for (const m of msgs) assert.deepEqual(parseMessage(encodeMessage(m), 'agent'), m);
+  });
+
+  test('round-trips controller messages, Buffer input included', () => {
+    const table = { apiVersion: 'meshlet.dev/routing/v1alpha1', version: 'v1', gateways: [], services: [], backends: [], secrets: [] } as const;
+    const msgs: WireMessage[] = [
+      { type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'c-1' },
+      { type: 'update', version: 'v1', table: { ...table, gateways: [], services: [], backends: [], secrets: [] } },
+      { type: 'subscribed', id: 4, version: 'v1' },
+      { type: 'error', code: 'E_X', message: 'no' },
+    ];
+    for (const m of msgs) assert.deepEqual(parseMessage(Buffer.from(encodeMessage(m)), 'controller'), m);
+  });
+
+  test('refuses a message type from the wrong side', () => {
+    assert.match(invalid({ type: 'update', version: 'v', table: { version: 'v' } }, 'agent').message, /not a message the agent sends/);
+    assert.match(invalid(hello, 'controller').message, /not a message the controller sends/);
+  });
+
+  test('refuses non-JSON, non-objects and unknown types', () => {
+    assert.match(invalid('{nope', 'agent').message, /not JSON/);
+    invalid('[1]', 'agent');
+    invalid({ type: 'bogus' }, 'agent');
+  });
+
+  test('reports each bad field of a hello by path', () => {
+    const err = invalid({ ...hello, agent: { pod: '', namespace: 3, mode: 'daemon' }, auth: { type: 'magic' } }, 'agent');
+    const paths = err.issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ['agent.mode', 'agent.namespace', 'agent.pod', 'agent.serviceAccount', 'auth.type']);
+  });
+
+  test('a token must be a string', () => {
+    assert.equal(invalid({ ...hello, auth: { type: 'token', token: 5 } }, 'agent').issues[0]?.path, 'auth.token');
+    assert.equal(parseMessage(JSON.stringify({ ...hello, auth: { type: 'token', token: 'jwt' } }), 'agent').type, 'hello');
+  });
+
+  test('refuses a hello in another protocol with its own error', () => {
+    assert.throws(() => parseMessage(JSON.stringify({ ...hello, protocol: 'meshlet.dev/wire/v9' }), 'agent'), (err: unknown) =>
+      err instanceof WireProtocolUnsupportedError && err.code === 'E_WIRE_PROTOCOL_UNSUPPORTED' && err.protocol === 'meshlet.dev/wire/v9');
+  });
+
+  test('checks subscription targets', () => {
+    const err = invalid({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 0 }, { kind: 'inbound' }, { kind: 'gateway', name: 'gw' }, { kind: 'pods' }] }, 'agent');
+    assert.deepEqual(err.issues.map((i) => i.path), ['targets[0].port', 'targets[1].port', 'targets[2].namespace', 'targets[3].kind']);
+    invalid({ type: 'subscribe', id: -1, targets: [] }, 'agent');
+    const many = Array.from({ length: WIRE_LIMITS.targetsPerMessage + 1 }, () => ({ kind: 'gateways' }));
+    assert.match(invalid({ type: 'subscribe', id: 1, targets: many }, 'agent').message, /more than/);
+  });
+
+  test('an update whose table carries another version is refused', () => {
+    invalid({ type: 'update', version: 'v1', table: { version: 'v2' } }, 'controller');
+    invalid({ type: 'update', version: 'v1' }, 'controller');
+  });
+
+  test('bounds a nack reason', () => {
+    invalid({ type: 'nack', version: 'v', reason: 'x'.repeat(WIRE_LIMITS.reasonLength + 1) }, 'agent');
+  });
+});
+
+test('targetKey tells targets apart', () => {
+  const keys = new Set([
+    targetKey({ kind: 'destination', address: '10.0.0.1', port: 80 }),
+    targetKey({ kind: 'destination', address: '10.0.0.1', port: 81 }),
+    targetKey({ kind: 'inbound', port: 80 }),
+    targetKey({ kind: 'gateway', namespace: 'a', name: 'b' }),
+    targetKey({ kind: 'gateways' }),
+  ]);
+  assert.equal(keys.size, 5);
+});
