@@ -1,8 +1,9 @@
 // e2e: the GATEWAY-HTTP conformance cases (test/golden/gateway-http) replayed on real traffic
 // against `meshlet ingress` in file mode: a client namespace sends each expected request to the
 // Gateway address on the listener port with the expected Host, and the echo backends' answers
-// are checked as the suite would check them. HTTPS requests are left to the TLS tests.
-import { test, describe } from 'node:test';
+// are checked as the suite would check them. HTTPS requests are left to the TLS tests. Cases
+// run grouped by their pods, so each group shares one world.
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,57 +11,69 @@ import { fileURLToPath } from 'node:url';
 import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
 import { parseExpectation, type RequestExpectation } from '../golden/expectations.ts';
 import { resolveTarget } from '../golden/check-requests.ts';
-import { buildGatewayWorld, GATEWAY_ADDRESS, NODE } from './gateway-world.ts';
+import type { KubeObject } from '../../controller/translate/snapshot.ts';
+import { GatewayWorld, GATEWAY_ADDRESS, NODE } from './gateway-world.ts';
+import { worldKey } from './mesh-world.ts';
+import { planWorld } from './world-plan.ts';
 import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
 
 const DIR = fileURLToPath(new URL('../golden/gateway-http/', import.meta.url));
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
 const SPLIT_REQUESTS = 100;
 
-function load(name: string): { inFile: string; requests: RequestExpectation[] } {
+interface Case { name: string; inFile: string; objects: KubeObject[]; requests: RequestExpectation[]; key: string }
+
+function load(name: string): Case {
   const inFile = join(DIR, `${name}.in.yaml`);
   const expectFile = join(DIR, `${name}.expect.yaml`);
   const [doc] = parseYamlDocuments(readFileSync(expectFile, 'utf8'), expectFile);
   const requests = parseExpectation(doc, expectFile).requests.filter((q) => q.gateway !== null && q.scheme === 'http');
-  return { inFile, requests };
+  const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
+  return { name, inFile, objects, requests, key: worldKey(planWorld(objects, inFile)) };
 }
 
 const cases = readdirSync(DIR)
   .filter((f) => f.endsWith('.expect.yaml'))
-  .map((f) => f.replace(/\.expect\.yaml$/, ''))
-  .sort()
-  .filter((name) => load(name).requests.length > 0);
+  .map((f) => load(f.replace(/\.expect\.yaml$/, '')))
+  .filter((c) => c.requests.length > 0)
+  .sort((a, b) => a.key.localeCompare(b.key) || a.name.localeCompare(b.name));
 
 describe('GATEWAY-HTTP conformance through meshlet ingress', () => {
+  let world: { key: string; world: GatewayWorld } | null = null;
+  after(async () => {
+    await world?.world.destroy();
+  });
+
   test('the case list is not empty', () => {
     assert.ok(cases.length >= 10, `found ${cases.length} cases with HTTP requests in ${DIR}`);
   });
 
-  for (const name of cases) {
-    test(name, { timeout: 120_000 }, async () => {
-      const { inFile, requests: expected } = load(name);
-      const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
-      const services = objects.filter((o) => o.kind === 'Service');
-      const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(name) };
-      const world = await buildGatewayWorld(inFile, objects);
-      try {
-        const plans = expected.map((q) => ({ q, ...resolveTarget(q, services, world.gatewayAddresses) }));
-        const requests = plans.map(({ q, target, authority }) => ({
-          address: GATEWAY_ADDRESS,
-          port: target.kind === 'gateway' ? target.port : 80,
-          method: q.method,
-          path: q.path,
-          headers: { ...headersToSend(q, opts), host: authority },
-          repeat: q.expect.split ? SPLIT_REQUESTS : 1,
-        }));
-        const out = await world.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 100_000 });
-        const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
-        const failures = plans.flatMap(({ q, authority }, i) =>
-          checkHttpOutcome(q, authority, results[i] ?? [], world.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
-        assert.deepEqual(failures, []);
-      } finally {
-        await world.destroy();
+  for (const c of cases) {
+    test(c.name, { timeout: 120_000 }, async () => {
+      if (world?.key !== c.key) {
+        await world?.world.destroy();
+        world = null;
+        world = { key: c.key, world: await GatewayWorld.create(c.inFile, c.objects) };
       }
+      const w = world.world;
+      await w.load(c.inFile);
+      const services = c.objects.filter((o) => o.kind === 'Service');
+      const gatewayAddresses = Object.fromEntries(c.objects.filter((o) => o.kind === 'Gateway').map((o) => [`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, [GATEWAY_ADDRESS]]));
+      const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(c.name) };
+      const plans = c.requests.map((q) => ({ q, ...resolveTarget(q, services, gatewayAddresses) }));
+      const requests = plans.map(({ q, target, authority }) => ({
+        address: GATEWAY_ADDRESS,
+        port: target.kind === 'gateway' ? target.port : 80,
+        method: q.method,
+        path: q.path,
+        headers: { ...headersToSend(q, opts), host: authority },
+        repeat: q.expect.split ? SPLIT_REQUESTS : 1,
+      }));
+      const out = await w.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 100_000 });
+      const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
+      const failures = plans.flatMap(({ q, authority }, i) =>
+        checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
+      assert.deepEqual(failures, []);
     });
   }
 });
