@@ -1,0 +1,158 @@
+// sliceTable(): the part of the routing table one agent needs, and nothing else, so a sidecar's
+// memory tracks what its pod uses rather than the size of the mesh. Pure and deterministic: the
+// same table and subscriptions always give the same slice, byte for byte, versioned by content,
+// and the slice passes validate() whenever the table does (every backend and secret a kept node
+// references is kept with it).
+import type {
+  BackendIR, FilterIR, GatewayIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
+} from '../../api/routing-table.ts';
+import { withVersion } from '../../api/version.ts';
+import type { SubscriptionTarget } from '../../api/wire.ts';
+
+export interface Subscriptions {
+  /** The agent's pod: selects consumer routes (namespace) and inbound backends (pod). */
+  agent?: { namespace: string; pod: string } | null;
+  targets: Iterable<SubscriptionTarget>;
+}
+
+/** Lower case, no brackets, IPv4-mapped IPv6 as plain IPv4: how agents and tables may differ. */
+export function canonicalIp(address: string): string {
+  let a = address.trim().toLowerCase();
+  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  return mapped ? mapped[1]! : a;
+}
+
+interface TableIndex {
+  /** `ip|port` → frontend and port. */
+  frontends: Map<string, { frontend: ServiceFrontendIR; port: ServicePortIR }>;
+  backends: Map<string, BackendIR>;
+  secrets: Map<string, SecretIR>;
+  /** `namespace/name` → Gateway. */
+  gateways: Map<string, GatewayIR>;
+}
+
+// Built once per table and shared by every agent's slice: slicing then costs what the agent
+// subscribed to, not what the table holds.
+const indexes = new WeakMap<RoutingTable, TableIndex>();
+
+function indexOf(table: RoutingTable): TableIndex {
+  let ix = indexes.get(table);
+  if (ix) return ix;
+  ix = { frontends: new Map(), backends: new Map(), secrets: new Map(), gateways: new Map() };
+  for (const frontend of table.services) {
+    for (const ip of frontend.clusterIPs) for (const port of frontend.ports) ix.frontends.set(`${canonicalIp(ip)}|${port.port}`, { frontend, port });
+  }
+  for (const b of table.backends) ix.backends.set(b.name, b);
+  for (const s of table.secrets) ix.secrets.set(s.name, s);
+  for (const g of table.gateways) ix.gateways.set(`${g.source.namespace}/${g.source.name}`, g);
+  indexes.set(table, ix);
+  return ix;
+}
+
+function filterBackends(filters: FilterIR[], out: Set<string>): void {
+  for (const f of filters) if (f.type === 'RequestMirror') out.add(f.backend);
+}
+
+function vhostBackends(vhosts: VirtualHostIR[], out: Set<string>): void {
+  for (const vh of vhosts) {
+    for (const rule of vh.rules) {
+      filterBackends(rule.filters, out);
+      if (rule.action.type !== 'Forward') continue;
+      for (const wb of rule.action.backends) {
+        if (wb.backend !== null) out.add(wb.backend);
+        filterBackends(wb.filters, out);
+      }
+    }
+  }
+}
+
+function routeSetBackends(set: RouteSetIR | null, out: Set<string>): void {
+  if (set) vhostBackends(set.virtualHosts, out);
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * The slice for one agent: the Service frontends it subscribed to (only the subscribed ports,
+ * consumer routes only for its own namespace), the backends behind its inbound ports, the
+ * Gateways it subscribed to, and every backend and secret those reference.
+ */
+export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTable {
+  const ix = indexOf(table);
+  const ns = subs.agent?.namespace ?? null;
+  const ports = new Map<ServiceFrontendIR, Set<number>>();
+  const gateways = new Set<GatewayIR>();
+  const backendNames = new Set<string>();
+  const secretNames = new Set<string>();
+  const inbound = new Set<number>();
+  for (const t of subs.targets) {
+    if (t.kind === 'destination') {
+      const hit = ix.frontends.get(`${canonicalIp(t.address)}|${t.port}`);
+      if (hit) ports.set(hit.frontend, (ports.get(hit.frontend) ?? new Set()).add(hit.port.port));
+    } else if (t.kind === 'inbound') {
+      inbound.add(t.port);
+    } else if (t.kind === 'gateway') {
+      const g = ix.gateways.get(`${t.namespace}/${t.name}`);
+      if (g) gateways.add(g);
+    } else {
+      for (const g of table.gateways) gateways.add(g);
+    }
+  }
+  const services: ServiceFrontendIR[] = [];
+  for (const [frontend, wanted] of ports) {
+    const kept = frontend.ports.filter((p) => wanted.has(p.port)).map((p): ServicePortIR => {
+      const consumers = ns === null ? p.consumers : p.consumers.filter((c) => c.namespace === ns);
+      backendNames.add(p.defaultBackend);
+      routeSetBackends(p.producer, backendNames);
+      for (const c of consumers) routeSetBackends(c.routes, backendNames);
+      return consumers === p.consumers ? p : { ...p, consumers };
+    });
+    services.push({ ...frontend, ports: kept });
+  }
+  for (const g of gateways) {
+    for (const p of g.ports) {
+      for (const l of p.listeners) {
+        for (const c of l.certificates) secretNames.add(c);
+        vhostBackends(l.virtualHosts, backendNames);
+      }
+    }
+  }
+  if (inbound.size > 0 && subs.agent) {
+    const { namespace, pod } = subs.agent;
+    for (const b of table.backends) {
+      if (b.namespace === namespace && b.endpoints.some((e) => e.podName === pod && inbound.has(e.port))) backendNames.add(b.name);
+    }
+  }
+  const pick = <T>(names: Set<string>, from: Map<string, T>): T[] => [...names].flatMap((n) => {
+    const v = from.get(n);
+    return v === undefined ? [] : [v];
+  });
+  return withVersion({
+    apiVersion: table.apiVersion,
+    gateways: [...gateways].sort(byName),
+    services: services.sort(byName),
+    backends: pick(backendNames, ix.backends).sort(byName),
+    secrets: pick(secretNames, ix.secrets).sort(byName),
+  });
+}
+
+/** Keys (`Kind/namespace/name`) of the routes whose rules appear in a table. */
+export function routesIn(table: RoutingTable): Set<string> {
+  const out = new Set<string>();
+  const add = (vhosts: VirtualHostIR[]): void => {
+    for (const vh of vhosts) for (const r of vh.rules) out.add(routeKey(r.source));
+  };
+  for (const g of table.gateways) for (const p of g.ports) for (const l of p.listeners) add(l.virtualHosts);
+  for (const s of table.services) {
+    for (const p of s.ports) {
+      if (p.producer) add(p.producer.virtualHosts);
+      for (const c of p.consumers) add(c.routes.virtualHosts);
+    }
+  }
+  return out;
+}
+
+export function routeKey(r: { kind: string; namespace: string; name: string }): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
