@@ -17,7 +17,7 @@ export function latencyChart(scenarios: ScenarioSummary[], series: ChartSeries[]
   const left = 118;
   const panelW = 300;
   const panelGap = 40;
-  const height = top + keys.length * groupH + 40 + series.length * 16;
+  const height = top + keys.length * groupH + 64 + series.length * 16;
   const width = left + 2 * panelW + panelGap + 20;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
@@ -30,9 +30,16 @@ export function latencyChart(scenarios: ScenarioSummary[], series: ChartSeries[]
   panels.forEach((panel, pi) => {
     const x0 = left + pi * (panelW + panelGap);
     const vals = scenarios.filter((s) => series.some((se) => se.id === s.config)).map((s) => s[panel.pick].max).filter(Number.isFinite);
-    const maxV = Math.max(1, ...vals);
-    const scale = (v: number): number => Math.max(0, (v / maxV) * (panelW - 40));
-    out.push(`<text x="${x0}" y="${top - 14}" font-weight="bold">${esc(panel.name)}</text>`);
+    // log scale: a saturated configuration (seconds) and nginx (tens of µs) on one axis
+    const maxV = Math.max(10, ...vals);
+    const span = Math.log10(maxV);
+    const scale = (v: number): number => (v <= 1 ? 0 : (Math.log10(v) / span) * (panelW - 40));
+    out.push(`<text x="${x0}" y="${top - 14}" font-weight="bold">${esc(panel.name)}, log scale</text>`);
+    for (let e = 1; e <= Math.floor(span); e++) {
+      const gx = x0 + scale(10 ** e);
+      out.push(`<line x1="${gx.toFixed(1)}" y1="${top - 4}" x2="${gx.toFixed(1)}" y2="${top + keys.length * groupH}" stroke="#ddd"/>`);
+      out.push(`<text x="${gx.toFixed(1)}" y="${top + keys.length * groupH + 10}" text-anchor="middle" fill="#888" font-size="9">${e < 3 ? 10 ** e : e < 6 ? `${10 ** (e - 3)}k` : `${10 ** (e - 6)}M`}</text>`);
+    }
     out.push(`<line x1="${x0}" y1="${top - 6}" x2="${x0}" y2="${top + keys.length * groupH}" stroke="#999"/>`);
     keys.forEach((k, gi) => {
       const gy = top + gi * groupH;
@@ -55,12 +62,12 @@ export function latencyChart(scenarios: ScenarioSummary[], series: ChartSeries[]
       });
     });
   });
-  const ly = top + keys.length * groupH + 20;
+  const ly = top + keys.length * groupH + 28;
   series.forEach((se, i) => {
     out.push(`<rect x="${left}" y="${ly + i * 16 - 9}" width="12" height="10" fill="${se.color}"/>`);
     out.push(`<text x="${left + 18}" y="${ly + i * 16}">${esc(se.label)}</text>`);
   });
-  out.push(`<text x="${width - 10}" y="${ly}" text-anchor="end" fill="#666">bar: median of rounds; whisker: min–max</text>`);
+  out.push(`<text x="${left}" y="${ly + series.length * 16 + 4}" fill="#666">bar: median of rounds; whisker: min–max; ≤ 0 (noise) shows no bar</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
