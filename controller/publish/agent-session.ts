@@ -1,0 +1,183 @@
+// One connected agent, from the publisher's side: its hello, its subscriptions, the last slice
+// sent to it and the last version it acknowledged or refused. Frames are handled one at a time
+// in arrival order (hello may await authentication), so a subscribe sent right behind the hello
+// is never seen before it.
+import type { IncomingMessage } from 'node:http';
+import type WebSocket from 'ws';
+import type { RoutingTable } from '../../api/routing-table.ts';
+import {
+  WIRE_LIMITS, WIRE_PROTOCOL, WireProtocolUnsupportedError, encodeMessage, parseMessage, targetKey,
+  type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget,
+} from '../../api/wire.ts';
+import type { PublisherMetrics } from './metrics.ts';
+import { routesIn, sliceTable } from './slice.ts';
+
+export interface SessionHost {
+  controllerId: string;
+  metrics: PublisherMetrics;
+  table(): RoutingTable | null;
+  log(line: string): void;
+  /** Throws to refuse the agent; the message is sent back in the error frame. */
+  authenticate(hello: HelloMessage, request: IncomingMessage): void | Promise<void>;
+  /** Something that propagation() reads changed (ack, nack, slice, hello, close). */
+  changed(): void;
+}
+
+/** What /debug and tests see of an agent. */
+export interface AgentStatus {
+  pod: string;
+  namespace: string;
+  serviceAccount: string;
+  mode: 'sidecar' | 'ingress';
+  subscriptions: number;
+  sentVersion: string | null;
+  ackedVersion: string | null;
+  lastNack: { version: string; reason: string } | null;
+}
+
+export class AgentSession {
+  hello: HelloMessage | null = null;
+  readonly targets = new Map<string, SubscriptionTarget>();
+  sent: { version: string; routes: Set<string> } | null = null;
+  acked: string | null = null;
+  lastNack: { version: string; reason: string } | null = null;
+  readonly #ws: WebSocket;
+  readonly #host: SessionHost;
+  readonly #request: IncomingMessage;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(ws: WebSocket, request: IncomingMessage, host: SessionHost) {
+    this.#ws = ws;
+    this.#host = host;
+    this.#request = request;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.#queue = this.#queue.then(() => this.#receive(data, isBinary)).catch((err: unknown) => this.#refuse('E_INTERNAL', (err as Error).message));
+    });
+  }
+
+  get label(): string {
+    return this.hello ? `${this.hello.agent.namespace}/${this.hello.agent.pod} (${this.hello.agent.mode})` : `unidentified agent from ${this.#request.socket.remoteAddress ?? '?'}`;
+  }
+
+  /** Running the latest slice it was sent. */
+  get upToDate(): boolean {
+    return this.sent !== null && this.acked === this.sent.version;
+  }
+
+  status(): AgentStatus | null {
+    if (!this.hello) return null;
+    const a = this.hello.agent;
+    return {
+      pod: a.pod, namespace: a.namespace, serviceAccount: a.serviceAccount, mode: a.mode, subscriptions: this.targets.size,
+      sentVersion: this.sent?.version ?? null, ackedVersion: this.acked, lastNack: this.lastNack,
+    };
+  }
+
+  /** Recomputes the slice and sends it if it differs from the last one sent. */
+  refresh(): void {
+    const table = this.#host.table();
+    if (!this.hello || !table || this.#closed) return;
+    const slice = sliceTable(table, { agent: { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, targets: this.targets.values() });
+    if (slice.version === this.sent?.version) return;
+    this.sent = { version: slice.version, routes: routesIn(slice) };
+    const bytes = this.#send({ type: 'update', version: slice.version, table: slice });
+    this.#host.metrics.updatesSentTotal++;
+    this.#host.metrics.updateBytesTotal += bytes;
+    this.#host.changed();
+  }
+
+  closed(): void {
+    this.#closed = true;
+  }
+
+  #send(msg: ControllerMessage): number {
+    if (this.#closed) return 0;
+    const text = encodeMessage(msg);
+    this.#ws.send(text);
+    return Buffer.byteLength(text);
+  }
+
+  #refuse(code: string, message: string): void {
+    if (this.#closed) return;
+    this.#host.log(`closing ${this.label}: ${code}: ${message}`);
+    this.#send({ type: 'error', code, message });
+    this.#closed = true;
+    this.#ws.close(1008, code);
+  }
+
+  async #receive(data: Buffer, isBinary: boolean): Promise<void> {
+    if (this.#closed) return;
+    let msg: AgentMessage;
+    try {
+      if (isBinary) throw new Error('binary frames are not part of the protocol');
+      msg = parseMessage(data, 'agent') as AgentMessage;
+    } catch (err) {
+      if (!this.hello) this.#host.metrics.helloRejectedTotal++;
+      else this.#host.metrics.protocolErrorsTotal++;
+      const code = err instanceof WireProtocolUnsupportedError ? err.code : ((err as { code?: string }).code ?? 'E_WIRE_MESSAGE_INVALID');
+      this.#refuse(code, (err as Error).message);
+      return;
+    }
+    if (!this.hello) {
+      if (msg.type !== 'hello') {
+        this.#host.metrics.helloRejectedTotal++;
+        this.#refuse('E_WIRE_HELLO_EXPECTED', `the first message must be hello, got ${msg.type}`);
+        return;
+      }
+      try {
+        await this.#host.authenticate(msg, this.#request);
+      } catch (err) {
+        this.#host.metrics.helloRejectedTotal++;
+        this.#refuse((err as { code?: string }).code ?? 'E_WIRE_UNAUTHENTICATED', (err as Error).message);
+        return;
+      }
+      this.hello = msg;
+      this.#host.metrics.agents++;
+      this.#send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: this.#host.controllerId });
+      this.refresh();
+      this.#host.changed();
+      return;
+    }
+    this.#handle(msg);
+  }
+
+  #handle(msg: AgentMessage): void {
+    switch (msg.type) {
+      case 'hello':
+        this.#host.metrics.protocolErrorsTotal++;
+        this.#refuse('E_WIRE_HELLO_REPEATED', 'hello was already received on this connection');
+        return;
+      case 'subscribe':
+      case 'unsubscribe': {
+        this.#host.metrics.subscribeRequestsTotal++;
+        for (const t of msg.targets) {
+          if (msg.type === 'unsubscribe') this.targets.delete(targetKey(t));
+          else if (this.targets.size < WIRE_LIMITS.subscriptionsPerAgent) this.targets.set(targetKey(t), t);
+          else return this.#refuse('E_WIRE_TOO_MANY_SUBSCRIPTIONS', `more than ${WIRE_LIMITS.subscriptionsPerAgent} subscriptions`);
+        }
+        this.refresh();
+        this.#send({ type: 'subscribed', id: msg.id, version: this.sent?.version ?? '' });
+        return;
+      }
+      case 'ack':
+        this.#host.metrics.acksTotal++;
+        if (msg.version === this.sent?.version && this.acked !== msg.version) {
+          this.acked = msg.version;
+          this.#host.changed();
+        }
+        return;
+      case 'nack':
+        this.#host.metrics.nacksTotal++;
+        this.lastNack = { version: msg.version, reason: msg.reason };
+        this.#host.log(`${this.label} refused routing table ${msg.version}: ${msg.reason}`);
+        this.#host.changed();
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', nonce: msg.nonce });
+        return;
+      case 'pong':
+        return;
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessage, type ControllerMessage } from '../../api/wire.ts';
+import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
+import { Publisher } from './publisher.ts';
+
+// A raw protocol client: every frame the publisher sends, in order, with bounded waits.
+class RawAgent {
+  readonly ws: WebSocket;
+  readonly inbox: ControllerMessage[] = [];
+  #waiters: (() => void)[] = [];
+  closed = false;
+  constructor(port: number) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}${WIRE_PATH}`);
+    this.ws.on('message', (d: Buffer) => {
+      this.inbox.push(parseMessage(d, 'controller') as ControllerMessage);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    this.ws.on('close', () => {
+      this.closed = true;
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+  send(m: AgentMessage | Record<string, unknown>): void {
+    this.ws.send(typeof m === 'object' && 'type' in m ? encodeMessage(m as AgentMessage) : JSON.stringify(m));
+  }
+  hello(namespace = 'default', pod = 'client-0'): void {
+    this.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod, namespace, serviceAccount: 'sa', mode: 'sidecar' }, auth: { type: 'none' } });
+  }
+  /** Resolves with the next message of that type not yet taken; fails after 2 s. */
+  async next<T extends ControllerMessage['type']>(type: T): Promise<Extract<ControllerMessage, { type: T }>> {
+    const deadline = Date.now() + 2_000;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<ControllerMessage, { type: T }>;
+      if (this.closed || Date.now() > deadline) throw new Error(`no ${type} frame (closed=${this.closed}, inbox ${JSON.stringify(this.inbox.map((m) => m.type))})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, deadline - Date.now());
+        this.#waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+  closedWithin(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      this.ws.once('close', () => { clearTimeout(t); resolve(true); });
+    });
+  }
+}
+
+function twoServices(weightV2 = 0) {
+  return table({
+    services: [
+      service({ name: 'reviews', clusterIP: '10.0.0.1', port: 80, rules: [rule({ route: 'split', backends: [{ backend: backendName('default', 'reviews', 80), weight: 1 }, { backend: backendName('default', 'v2', 80), weight: weightV2 }] })] }),
+      service({ name: 'ratings', clusterIP: '10.0.0.2', port: 80 }),
+    ],
+    backends: [backend('default', 'reviews', 80, [{ port: 1 }]), backend('default', 'v2', 80, [{ port: 2 }]), backend('default', 'ratings', 80, [{ port: 3 }])],
+  });
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+
+describe('Publisher', async () => {
+  const logs: string[] = [];
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => logs.push(l), helloTimeoutMs: 300 });
+  const agents: RawAgent[] = [];
+  const agent = async (): Promise<RawAgent> => {
+    const a = new RawAgent(pub.port);
+    agents.push(a);
+    await a.open();
+    return a;
+  };
+  after(async () => {
+    for (const a of agents) a.ws.terminate();
+    await pub.close();
+  });
+
+  test('hello is answered with welcome and the (empty) slice once a table exists', async () => {
+    pub.setTable(twoServices());
+    const a = await agent();
+    a.hello();
+    assert.equal((await a.next('welcome')).protocol, WIRE_PROTOCOL);
+    const u = await a.next('update');
+    assert.deepEqual([u.table.services, u.table.backends], [[], []]);
+  });
+
+  test('subscribe: the update comes first, then subscribed with its version', async () => {
+    const a = await agent();
+    a.hello();
+    await a.next('update');
+    a.send({ type: 'subscribe', id: 7, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
+    const u = await a.next('update');
+    assert.deepEqual(u.table.services.map((s) => s.name), ['service/default/reviews']);
+    const s = await a.next('subscribed');
+    assert.deepEqual([s.id, s.version], [7, u.version]);
+    // Subscribing again changes nothing: no update, just the answer.
+    a.send({ type: 'subscribe', id: 8, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
+    assert.equal((await a.next('subscribed')).version, u.version);
+    assert.equal(a.inbox.some((m) => m.type === 'update'), false);
+  });
+
+  test('a table change reaches only the agents whose slice changed; acks drive propagation()', async () => {
+    pub.setTable(twoServices(0));
+    const user = await agent();
+    const other = await agent();
+    user.hello('default', 'user');
+    other.hello('default', 'other');
+    await user.next('update');
+    await other.next('update');
+    user.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
+    other.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] });
+    const first = await user.next('update');
+    await other.next('update');
+    const route = { kind: 'HTTPRoute', namespace: 'default', name: 'split' };
+    const before = pub.propagation(route);
+    assert.equal(before.upToDate, 0);
+    assert.ok(before.total >= 1);
+    user.send({ type: 'ack', version: first.version });
+    await settle();
+    const acked = pub.propagation(route);
+    assert.equal(acked.upToDate, 1);
+    const changes: number[] = [];
+    const off = pub.onChange(() => changes.push(1));
+    pub.setTable(twoServices(5));
+    const second = await user.next('update');
+    assert.notEqual(second.version, first.version);
+    await settle();
+    assert.equal(other.inbox.some((m) => m.type === 'update'), false, 'ratings user got an update for reviews');
+    const after = pub.propagation(route);
+    assert.equal(after.upToDate, acked.upToDate - 1);
+    assert.equal(after.generation, pub.generation);
+    assert.ok(after.generation > acked.generation);
+    user.send({ type: 'ack', version: second.version });
+    await settle();
+    assert.equal(pub.propagation(route).upToDate, acked.upToDate);
+    assert.ok(changes.length > 0);
+    off();
+    // A route nobody uses: zero of zero.
+    assert.deepEqual(pub.propagation({ kind: 'HTTPRoute', namespace: 'x', name: 'y' }), { upToDate: 0, total: 0, generation: 0 });
+  });
+
+  test('a nack is logged with the agent\'s reason and counted; the agent is not up to date', async () => {
+    const a = await agent();
+    a.hello('shop', 'web-1');
+    await a.next('update');
+    a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
+    const u = await a.next('update');
+    const nacks = pub.metrics().nacksTotal;
+    a.send({ type: 'nack', version: u.version, reason: 'regex does not compile' });
+    await settle();
+    assert.equal(pub.metrics().nacksTotal, nacks + 1);
+    assert.ok(logs.some((l) => l.includes('shop/web-1') && l.includes(u.version) && l.includes('regex does not compile')), logs.join('\n'));
+    const st = pub.agents().find((s) => s.pod === 'web-1');
+    assert.deepEqual(st?.lastNack, { version: u.version, reason: 'regex does not compile' });
+    assert.match(pub.renderMetrics(), /meshlet_publisher_nacks_total \d+/);
+  });
+
+  test('a first frame other than hello is refused with an error frame', async () => {
+    const a = await agent();
+    a.send({ type: 'ack', version: 'x' });
+    assert.equal((await a.next('error')).code, 'E_WIRE_HELLO_EXPECTED');
+    assert.equal(await a.closedWithin(1_000), true);
+  });
+
+  test('a malformed frame and another protocol version are refused', async () => {
+    const a = await agent();
+    a.ws.send('{not json');
+    assert.equal((await a.next('error')).code, 'E_WIRE_MESSAGE_INVALID');
+    const b = await agent();
+    b.send({ type: 'hello', protocol: 'meshlet.dev/wire/v0', agent: { pod: 'p', namespace: 'n', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' } });
+    assert.equal((await b.next('error')).code, 'E_WIRE_PROTOCOL_UNSUPPORTED');
+  });
+
+  test('an agent that never says hello is disconnected', async () => {
+    const a = await agent();
+    assert.equal(await a.closedWithin(2_000), true);
+  });
+
+  test('ping is answered with pong', async () => {
+    const a = await agent();
+    a.hello();
+    a.send({ type: 'ping', nonce: 42 });
+    assert.equal((await a.next('pong')).nonce, 42);
+  });
+
+  test('disconnected agents leave the counts', async () => {
+    const a = await agent();
+    a.hello('default', 'leaver');
+    await a.next('update');
+    assert.ok(pub.agents().some((s) => s.pod === 'leaver'));
+    a.ws.close();
+    await a.closedWithin(1_000);
+    await settle();
+    assert.equal(pub.agents().some((s) => s.pod === 'leaver'), false);
+  });
+});
+
+test('authenticate can refuse an agent', async () => {
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined, authenticate: (h) => {
+    if (h.auth.type !== 'token') throw Object.assign(new Error('a token is required'), { code: 'E_WIRE_UNAUTHENTICATED' });
+  } });
+  const a = new RawAgent(pub.port);
+  try {
+    await a.open();
+    a.hello();
+    const e = await a.next('error');
+    assert.deepEqual([e.code, e.message], ['E_WIRE_UNAUTHENTICATED', 'a token is required']);
+    assert.equal(pub.metrics().helloRejectedTotal, 1);
+  } finally {
+    a.ws.terminate();
+    await pub.close();
+  }
+});

@@ -1,0 +1,205 @@
+// The publisher: a WebSocket server (15012) that hands each connected agent its slice of the
+// current routing table. setTable() recomputes every agent's slice and sends only those that
+// changed; acks and nacks are kept per agent so propagation() can tell the status writer how
+// many proxies that use a route run its latest version. Dead agents are found by WebSocket
+// pings and dropped; agents reconnect and resubscribe on their own.
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type https from 'node:https';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { PORTS } from '../../api/names.ts';
+import type { RoutingTable } from '../../api/routing-table.ts';
+import { WIRE_LIMITS, WIRE_PATH, type HelloMessage } from '../../api/wire.ts';
+import { AgentSession, type AgentStatus, type SessionHost } from './agent-session.ts';
+import { emptyMetrics, renderMetrics, type PublisherMetrics } from './metrics.ts';
+import { RouteGenerations } from './route-generations.ts';
+import { routeKey } from './slice.ts';
+
+export interface PublisherOptions {
+  /** Default 0.0.0.0; ignored when `server` is given. */
+  host?: string;
+  /** Default 15012; 0 picks a free port (tests). Ignored when `server` is given. */
+  port?: number;
+  /** Serve on an existing (e.g. mTLS) server instead of a plain one of our own. */
+  server?: http.Server | https.Server;
+  /** Names this replica in welcome frames and logs. */
+  controllerId?: string;
+  log?: (line: string) => void;
+  /** Interval of WebSocket pings; an agent that misses one whole interval is dropped. */
+  heartbeatMs?: number;
+  /** An agent that has not said hello by then is disconnected. */
+  helloTimeoutMs?: number;
+  /** Checks the hello's auth (token, client certificate); throw to refuse. Default: accept. */
+  authenticate?: (hello: HelloMessage, request: http.IncomingMessage) => void | Promise<void>;
+}
+
+export interface RouteRef {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export interface Propagation {
+  /** Connected agents whose slice holds the route and that acknowledged their latest slice. */
+  upToDate: number;
+  /** Connected agents whose slice holds the route. */
+  total: number;
+  /** Number of the published table in which the route last changed; 0 if it is not published. */
+  generation: number;
+}
+
+export class Publisher {
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Set<AgentSession>();
+  readonly #listeners = new Set<() => void>();
+  readonly #generations = new RouteGenerations();
+  readonly #metrics = emptyMetrics();
+  readonly #opts: PublisherOptions;
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #host: SessionHost;
+  #table: RoutingTable | null = null;
+  #notifyScheduled = false;
+
+  private constructor(wss: WebSocketServer, opts: PublisherOptions) {
+    this.#wss = wss;
+    this.#opts = opts;
+    const log = opts.log ?? ((line: string) => void process.stderr.write(`meshlet publisher: ${line}\n`));
+    this.#host = {
+      controllerId: opts.controllerId ?? `controller-${randomUUID().slice(0, 8)}`,
+      metrics: this.#metrics,
+      table: () => this.#table,
+      log,
+      authenticate: opts.authenticate ?? (() => undefined),
+      changed: () => this.#scheduleNotify(),
+    };
+    wss.on('connection', (ws, req) => this.#accept(ws, req));
+    const alive = new WeakSet<WebSocket>();
+    wss.on('connection', (ws) => {
+      alive.add(ws);
+      ws.on('pong', () => alive.add(ws));
+    });
+    this.#heartbeat = setInterval(() => {
+      for (const ws of wss.clients) {
+        if (!alive.has(ws)) {
+          ws.terminate();
+          continue;
+        }
+        alive.delete(ws);
+        ws.ping();
+      }
+    }, opts.heartbeatMs ?? 10_000);
+    this.#heartbeat.unref();
+  }
+
+  static start(opts: PublisherOptions = {}): Promise<Publisher> {
+    const common = { path: WIRE_PATH, maxPayload: WIRE_LIMITS.agentFrameBytes, perMessageDeflate: false };
+    if (opts.server) return Promise.resolve(new Publisher(new WebSocketServer({ ...common, server: opts.server }), opts));
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({ ...common, host: opts.host ?? '0.0.0.0', port: opts.port ?? PORTS.controller });
+      wss.once('error', reject);
+      wss.once('listening', () => {
+        wss.off('error', reject);
+        resolve(new Publisher(wss, opts));
+      });
+    });
+  }
+
+  get port(): number {
+    const a = (this.#opts.server ?? this.#wss).address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  get table(): RoutingTable | null {
+    return this.#table;
+  }
+
+  /** Number of the table in force: 1 for the first published, +1 for each different one. */
+  get generation(): number {
+    return this.#generations.generation;
+  }
+
+  /** Publishes a table: every agent whose slice changed gets an update, the others nothing. */
+  setTable(table: RoutingTable): void {
+    if (!this.#generations.update(table)) return;
+    this.#table = table;
+    this.#metrics.tablesTotal++;
+    for (const s of this.#sessions) s.refresh();
+    this.#scheduleNotify();
+  }
+
+  propagation(route: RouteRef): Propagation {
+    const key = routeKey(route);
+    let upToDate = 0;
+    let total = 0;
+    for (const s of this.#sessions) {
+      if (!s.hello || !s.sent?.routes.has(key)) continue;
+      total++;
+      if (s.upToDate) upToDate++;
+    }
+    return { upToDate, total, generation: this.#generations.of(key) ?? 0 };
+  }
+
+  /** Called (coalesced, asynchronously) whenever a propagation() answer may have changed. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  agents(): AgentStatus[] {
+    return [...this.#sessions].flatMap((s) => s.status() ?? []);
+  }
+
+  metrics(): PublisherMetrics {
+    return { ...this.#metrics };
+  }
+
+  /** Prometheus text exposition of metrics(). */
+  renderMetrics(): string {
+    return renderMetrics(this.#metrics);
+  }
+
+  /** Disconnects every agent (they keep their last table and reconnect elsewhere). */
+  close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    for (const ws of this.#wss.clients) ws.terminate();
+    return new Promise((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #accept(ws: WebSocket, req: http.IncomingMessage): void {
+    this.#metrics.connectionsTotal++;
+    const session = new AgentSession(ws, req, this.#host);
+    this.#sessions.add(session);
+    const helloTimer = setTimeout(() => {
+      if (session.hello) return;
+      this.#metrics.helloRejectedTotal++;
+      this.#host.log(`${session.label}: no hello within ${this.#opts.helloTimeoutMs ?? 5_000} ms`);
+      ws.terminate();
+    }, this.#opts.helloTimeoutMs ?? 5_000);
+    helloTimer.unref();
+    ws.on('error', (err) => this.#host.log(`${session.label}: ${err.message}`));
+    ws.once('close', () => {
+      clearTimeout(helloTimer);
+      session.closed();
+      this.#sessions.delete(session);
+      if (session.hello) {
+        this.#metrics.agents--;
+        this.#scheduleNotify();
+      }
+    });
+  }
+
+  #scheduleNotify(): void {
+    if (this.#notifyScheduled || this.#listeners.size === 0) return;
+    this.#notifyScheduled = true;
+    setImmediate(() => {
+      this.#notifyScheduled = false;
+      for (const l of [...this.#listeners]) {
+        try {
+          l();
+        } catch (err) {
+          this.#host.log(`propagation listener failed: ${(err as Error).message}`);
+        }
+      }
+    });
+  }
+}
