@@ -12,7 +12,7 @@ import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { FileTableSource } from '../../cli/file-table-source.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
-import { freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
+import { echoListenArgs, freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
 import { meshlet, NODE } from './cli.ts';
 
 export { NODE } from './cli.ts';
@@ -69,7 +69,7 @@ export class GatewayWorld {
       for (const p of plan.pods) await backends.ip(['addr', 'add', `${p.ip}/24`, 'dev', 'eth0']);
       await ingress.ip(['addr', 'add', `${GATEWAY_ADDRESS}/32`, 'dev', 'lo']);
       await client.ip(['route', 'add', `${GATEWAY_ADDRESS}/32`, 'via', ingressIp]);
-      const listen = plan.pods.flatMap((p) => [...p.ports].flatMap((port) => ['--listen', `${p.name}@${p.namespace}@${p.ip}:${port}`]));
+      const listen = echoListenArgs(plan.pods);
       const starting = [ingress.spawn(meshlet('ingress', '--config', configDir, '--address', GATEWAY_ADDRESS))];
       if (listen.length > 0) starting.push(backends.spawn([NODE, fixture('echo.ts'), ...listen]));
       await Promise.all(starting.map((p) => p.waitForLine(/"ready":true|listening on/, 30_000)));

@@ -1,5 +1,5 @@
-// e2e: the MESH-HTTP conformance cases (test/golden/mesh-http: inputs + hand-written
-// expectations from the Gateway API v1.6 suite) replayed on real traffic. Meshed echo pods and
+// e2e: the MESH-HTTP and MESH-GRPC conformance cases (test/golden/mesh-http, mesh-grpc: inputs
+// + hand-written expectations from the Gateway API v1.6 suite) replayed on real traffic. Meshed echo pods and
 // meshed client pods (one per client namespace) run `meshlet init` and `meshlet agent` as uid
 // 1337 (mesh-world.ts); the client app opens plain connections to ClusterIPs or pod IPs and the
 // answers are checked as the suite would check them. Cases with the same pods share a world.
@@ -14,36 +14,46 @@ import { resolveTarget } from '../golden/check-requests.ts';
 import { MeshWorld, NODE, worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
 import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
+import type { KubeObject } from '../../controller/translate/snapshot.ts';
 
-const DIR = fileURLToPath(new URL('../golden/mesh-http/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
+const PROFILES = ['mesh-http', 'mesh-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
 /** Requests per weighted-split expectation (the suite sends 500; exact shares need fewer). */
 const SPLIT_REQUESTS = 100;
 
-const cases = readdirSync(DIR).filter((f) => f.endsWith('.expect.yaml')).map((f) => f.replace(/\.expect\.yaml$/, '')).sort();
+interface Case { name: string; dir: string; inFile: string; objects: KubeObject[]; key: string }
 
-describe('MESH-HTTP conformance on real interception', () => {
+// Grouped by pods, so consecutive cases share a world.
+const cases: Case[] = PROFILES.flatMap((profile) => {
+  const dir = join(GOLDEN, profile);
+  return readdirSync(dir).filter((f) => f.endsWith('.expect.yaml')).map((f) => {
+    const name = f.replace(/\.expect\.yaml$/, '');
+    const inFile = join(dir, `${name}.in.yaml`);
+    const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
+    return { name, dir, inFile, objects, key: worldKey(planWorld(objects, inFile)) };
+  });
+}).sort((a, b) => a.key.localeCompare(b.key) || a.name.localeCompare(b.name));
+
+describe('MESH-HTTP and MESH-GRPC conformance on real interception', () => {
   let world: { key: string; world: MeshWorld } | null = null;
   after(async () => {
     await world?.world.destroy();
   });
 
   test('the case list is not empty', () => {
-    assert.ok(cases.length >= 5, `found ${cases.length} cases in ${DIR}`);
+    assert.ok(cases.length >= 5, `found ${cases.length} cases in ${PROFILES.join(', ')}`);
   });
 
-  for (const name of cases) {
+  for (const { name, dir, inFile, objects, key } of cases) {
     test(name, { timeout: 180_000 }, async () => {
-      const inFile = join(DIR, `${name}.in.yaml`);
-      const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
-      const expectFile = join(DIR, `${name}.expect.yaml`);
+      const expectFile = join(dir, `${name}.expect.yaml`);
       const [doc] = parseYamlDocuments(readFileSync(expectFile, 'utf8'), expectFile);
       const mesh = parseExpectation(doc, expectFile).requests.filter((q) => q.mesh !== null);
       assert.ok(mesh.length > 0, `${name}: no mesh requests`);
       const services = objects.filter((o) => o.kind === 'Service');
       const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(name) };
 
-      const key = worldKey(planWorld(objects, inFile));
       if (world?.key !== key) {
         await world?.world.destroy();
         world = null;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { FileTableSource } from '../../cli/file-table-source.ts';
 import { NetnsLab, type Pod } from '../support/netns.ts';
-import { freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
+import { echoPortArgs, freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
 import { agentArgs, meshlet, NODE } from './cli.ts';
 
 export { NODE } from './cli.ts';
@@ -21,7 +21,7 @@ const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${na
 
 /** Pods with the same addresses, names and ports can host each other's cases. */
 export function worldKey(plan: WorldPlan): string {
-  return JSON.stringify(plan.pods.map((p) => [p.ip, p.name, p.namespace, [...p.ports].sort()]).sort());
+  return JSON.stringify(plan.pods.map((p) => [p.ip, p.name, p.namespace, [...p.ports].sort(), [...p.grpcPorts].sort()]).sort());
 }
 
 /** The table version an agent reads from `dir`, computed by the same file-mode code. */
@@ -70,7 +70,7 @@ export class MeshWorld {
       world.#version = await versionOf(configDir);
       await Promise.all(plan.pods.map(async (p, i) => {
         const pod = await lab.addPod(`p${i}`, { ipv4: p.ip });
-        const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', p.name, '--namespace', p.namespace, ...[...p.ports].flatMap((port) => ['--port', String(port)])]);
+        const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', p.name, '--namespace', p.namespace, ...echoPortArgs(p)]);
         await echo.waitForLine(/"ready":true/, 30_000);
         await meshPod(pod, configDir, p.namespace);
         world.#meshed.push(pod);

@@ -7,6 +7,8 @@ export interface PodPlan {
   name: string;
   namespace: string;
   ports: Set<number>;
+  /** The subset of `ports` that speak gRPC (appProtocol grpc or kubernetes.io/h2c). */
+  grpcPorts: Set<number>;
 }
 
 export interface WorldPlan {
@@ -19,7 +21,7 @@ export interface WorldPlan {
 
 interface SliceShape {
   metadata: { namespace?: string; labels?: Record<string, string> };
-  ports?: { port?: number }[];
+  ports?: { port?: number; appProtocol?: string }[];
   endpoints?: { addresses?: string[]; targetRef?: { name?: string; namespace?: string } }[];
 }
 
@@ -34,8 +36,12 @@ export function planWorld(objects: KubeObject[], file: string): WorldPlan {
       const ip = ep.addresses?.[0];
       if (!ip) continue;
       const name = ep.targetRef?.name ?? `pod-${ip}`;
-      const plan = pods.get(ip) ?? { ip, name, namespace: ep.targetRef?.namespace ?? ns, ports: new Set<number>() };
-      for (const p of slice.ports ?? []) if (p.port) plan.ports.add(p.port);
+      const plan = pods.get(ip) ?? { ip, name, namespace: ep.targetRef?.namespace ?? ns, ports: new Set<number>(), grpcPorts: new Set<number>() };
+      for (const p of slice.ports ?? []) {
+        if (!p.port) continue;
+        plan.ports.add(p.port);
+        if (p.appProtocol === 'grpc' || p.appProtocol === 'kubernetes.io/h2c') plan.grpcPorts.add(p.port);
+      }
       pods.set(ip, plan);
       (podServices.get(name) ?? podServices.set(name, new Set()).get(name)!).add(svc);
     }
@@ -43,6 +49,16 @@ export function planWorld(objects: KubeObject[], file: string): WorldPlan {
   const subnets = new Set([...pods.keys()].map((ip) => ip.split('.').slice(0, 3).join('.')));
   if (subnets.size > 1) throw new Error(`${file}: pod addresses must share one /24, got ${[...subnets].join(', ')}`);
   return { pods: [...pods.values()], podServices, subnet: [...subnets][0] ?? '10.244.0' };
+}
+
+/** echo.ts arguments serving one pod's ports (gRPC ports with the gRPC echo). */
+export function echoPortArgs(p: PodPlan): string[] {
+  return [...p.ports].flatMap((port) => [p.grpcPorts.has(port) ? '--grpc-port' : '--port', String(port)]);
+}
+
+/** echo.ts --listen arguments for many pods in one namespace, each on its own address. */
+export function echoListenArgs(pods: PodPlan[]): string[] {
+  return pods.flatMap((p) => [...p.ports].flatMap((port) => ['--listen', `${p.name}@${p.namespace}@${p.ip}:${port}${p.grpcPorts.has(port) ? '/grpc' : ''}`]));
 }
 
 /** A free host address in the subnet for a pod the manifests do not name (client, ingress). */
