@@ -19,6 +19,7 @@ import { pathFor, startUpstream } from './lib/servers.ts';
 import { summarize } from './lib/aggregate.ts';
 import { bareNodeRssMB, measureScale } from './lib/scale.ts';
 import { profileMeshlet } from './lib/profile-stage.ts';
+import { measurePropagation } from './lib/propagation.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
 import { writeReport } from './lib/report.ts';
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   const profiles = await profileMeshlet(ctx, configs.filter((c) => c.kind === 'meshlet' && !unavailable.has(c.id)), profile.cpuProfileS,
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
+  const propagation = await measurePropagation(ctx, profile.propagationRoutes, profile.propagationChanges, log);
   const bareNodeMB = await bareNodeRssMB(PROXY_CPUS);
   log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
   await stopAll();
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, propagation, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

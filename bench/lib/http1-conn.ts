@@ -6,8 +6,11 @@
 import { connect, type Socket } from 'node:net';
 
 export interface Http1Conn {
-  /** Sends one request; `done` is called once with the status (0 on a connection error). */
-  send(request: Buffer, done: (status: number) => void): void;
+  /**
+   * Sends one request; `done` is called once with the status (0 on a connection error) and the
+   * response body's length in bytes (how the propagation test tells which route answered).
+   */
+  send(request: Buffer, done: (status: number, bodyBytes: number) => void): void;
   busy(): boolean;
   alive(): boolean;
   close(): void;
@@ -19,7 +22,8 @@ const CRLF = Buffer.from('\r\n');
 export function openHttp1(host: string, port: number): Http1Conn {
   const socket: Socket = connect({ host, port, noDelay: true });
   let buf: Buffer = Buffer.alloc(0);
-  let pending: ((status: number) => void) | null = null;
+  let pending: ((status: number, bodyBytes: number) => void) | null = null;
+  let bodyTotal = 0;
   let isAlive = true;
   // parser state for the response in progress
   let status = 0;
@@ -30,16 +34,17 @@ export function openHttp1(host: string, port: number): Http1Conn {
   const finish = (code: number): void => {
     const cb = pending;
     pending = null;
-    status = 0; bodyLeft = -1; chunked = false;
+    const len = bodyTotal;
+    status = 0; bodyLeft = -1; chunked = false; bodyTotal = 0;
     if (closeAfter) { isAlive = false; socket.destroy(); }
-    cb?.(code);
+    cb?.(code, len);
   };
 
   const fail = (): void => {
     isAlive = false;
     const cb = pending;
     pending = null;
-    cb?.(0);
+    cb?.(0, 0);
   };
 
   /** Consumes chunked framing from buf; true when the last chunk and trailers are complete. */
@@ -57,6 +62,7 @@ export function openHttp1(host: string, port: number): Http1Conn {
         return true;
       }
       if (buf.length < eol + 2 + size + 2) return false;
+      bodyTotal += size;
       buf = buf.subarray(eol + 2 + size + 2);
     }
   };
@@ -74,6 +80,7 @@ export function openHttp1(host: string, port: number): Http1Conn {
         chunked = /\r\ntransfer-encoding:[^\r]*chunked/.test(lower);
         closeAfter = /\r\nconnection:\s*close/.test(lower);
         bodyLeft = cl?.[1] !== undefined ? Number(cl[1]) : (chunked ? -1 : 0);
+        bodyTotal = chunked ? 0 : bodyLeft;
         if (status === 100) { status = 0; continue; }
       }
       if (chunked) {

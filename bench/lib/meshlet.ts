@@ -109,10 +109,10 @@ export async function startSidecarPair(ctx: BenchContext, dir: string): Promise<
 }
 
 /** One agent whose config holds `routes` HTTPRoutes on Service echo (memory at scale). */
-export async function startScaledAgent(ctx: BenchContext, dir: string, routes: number): Promise<StartOutcome & { readyMs?: number }> {
+export async function startScaledAgent(ctx: BenchContext, dir: string, routes: number, rewriteTo?: number): Promise<StartOutcome & { readyMs?: number }> {
   const sub = inspectSubcommand(ctx.root, 'agent');
   if (!sub.ok) return { ok: false, reason: sub.reason };
-  writeScaleManifests(dir, routes, ctx.upstreamPort);
+  writeScaleManifests(dir, routes, ctx.upstreamPort, rewriteTo);
   const a = await agentArgs(sub, dir);
   const t0 = Date.now();
   const proc = launch(ctx, `meshlet agent (${routes} routes)`, a.args);

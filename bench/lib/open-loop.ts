@@ -25,6 +25,10 @@ export interface OpenLoopSpec {
    * wake-up latency, tens to hundreds of µs in a VM, to every figure).
    */
   spin?: 'always' | 'near-send';
+  /** Called for every measured response (status, body length, completion time in hrtime ns). */
+  onResponse?: (status: number, bodyBytes: number, atNs: bigint) => void;
+  /** Polled before each send: true ends the run early (requests already sent still count). */
+  shouldStop?: () => boolean;
   /** How long to wait for stragglers after the last send before counting them as errors. */
   drainMs?: number;
 }
@@ -69,7 +73,7 @@ export async function runOpenLoop(input: OpenLoopSpec): Promise<OpenLoopResult> 
   const lag = newHistogram();
   const interval = BigInt(Math.round(1e9 / spec.rate));
   const warmN = Math.floor((spec.warmupMs / 1000) * spec.rate);
-  const total = warmN + Math.floor((spec.durationMs / 1000) * spec.rate);
+  let total = warmN + Math.floor((spec.durationMs / 1000) * spec.rate);
   const idle: Http1Conn[] = [];
   const every = new Set<Http1Conn>();
   let stopped = false;
@@ -85,10 +89,11 @@ export async function runOpenLoop(input: OpenLoopSpec): Promise<OpenLoopResult> 
   let finishAll: () => void = () => {};
   const allDone = new Promise<void>((r) => { finishAll = r; });
 
-  const onDone = (conn: Http1Conn, job: Job, sentAt: bigint, status: number): void => {
+  const onDone = (conn: Http1Conn, job: Job, sentAt: bigint, status: number, bodyBytes: number): void => {
     if (stopped) return;
     const t = now();
     completed++;
+    if (job.record) spec.onResponse?.(status, bodyBytes, t);
     if (job.record) {
       if (status >= 200 && status < 400) {
         ok++;
@@ -116,7 +121,7 @@ export async function runOpenLoop(input: OpenLoopSpec): Promise<OpenLoopResult> 
     const c = conn;
     const sentAt = now();
     if (job.record) lag.recordValue(Math.max(1, Number((sentAt - job.intended) / 1000n)));
-    c.send(spec.request, (status) => onDone(c, job, sentAt, status));
+    c.send(spec.request, (status, bodyBytes) => onDone(c, job, sentAt, status, bodyBytes));
   };
 
   const t0 = now() + 2_000_000n;
@@ -131,6 +136,10 @@ export async function runOpenLoop(input: OpenLoopSpec): Promise<OpenLoopResult> 
       next += interval;
     }
     if (stopped) return;
+    if (issued < total && spec.shouldStop?.() === true) {
+      total = issued;
+      if (completed >= total) finishAll();
+    }
     if (issued >= total) {
       // keep polling until the last responses are in, so they are not timed through a wake-up
       if (spec.spin === 'always' && completed < total) setImmediate(pump);

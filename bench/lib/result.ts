@@ -4,6 +4,7 @@ import type { Summary } from './aggregate.ts';
 import type { RoundResult } from './measure.ts';
 import type { Profile } from './profile.ts';
 import type { ScaleResult } from './scale.ts';
+import type { PropagationResult } from './propagation.ts';
 import type { ConfigProfile } from './profile-stage.ts';
 import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
@@ -25,6 +26,8 @@ export interface BenchResult {
   scale: ScaleResult[];
   /** RSS of an idle `node -e` process on the same binary, MB. */
   bareNodeMB: number;
+  /** File-mode route change → first response reflecting it. */
+  propagation: PropagationResult[];
   /** CPU profiles of meshlet's processes under load. */
   profiles: ConfigProfile[];
   /** Route-matching micro-benchmark; null when the matcher could not be loaded. */

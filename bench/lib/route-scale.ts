@@ -2,12 +2,13 @@
 // for one frontend's matcher), each matching a path prefix and a header, plus a catch-all
 // route, as objects (for the micro-benchmark) or as a manifest file (for the agent's memory at
 // 10 vs 10 000 routes). Written as JSON documents, which are YAML, so no YAML library needed.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string } };
 
-export function scaleObjects(n: number, upstreamPort: number): Obj[] {
+/** `rewriteTo`: the catch-all rewrites every path to /echo/<rewriteTo> (which body size answers). */
+export function scaleObjects(n: number, upstreamPort: number, rewriteTo?: number): Obj[] {
   const ns = 'bench';
   const objs: Obj[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
@@ -34,12 +35,21 @@ export function scaleObjects(n: number, upstreamPort: number): Obj[] {
   objs.push({
     apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
     metadata: { name: 'catch-all', namespace: ns, creationTimestamp: '2025-01-01T00:00:00Z' },
-    spec: { parentRefs, rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs }] },
+    spec: {
+      parentRefs,
+      rules: [{
+        matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs,
+        ...(rewriteTo !== undefined ? { filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplaceFullPath', replaceFullPath: `/echo/${rewriteTo}` } } }] } : {}),
+      }],
+    },
   });
   return objs;
 }
 
-export function writeScaleManifests(dir: string, n: number, upstreamPort: number): void {
+export function writeScaleManifests(dir: string, n: number, upstreamPort: number, rewriteTo?: number): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'routes.yaml'), scaleObjects(n, upstreamPort).map((o) => JSON.stringify(o)).join('\n---\n') + '\n');
+  // write then rename: a watcher sees the old file or the new one, never half of it
+  const tmp = join(dir, '.routes.yaml.tmp');
+  writeFileSync(tmp, scaleObjects(n, upstreamPort, rewriteTo).map((o) => JSON.stringify(o)).join('\n---\n') + '\n');
+  renameSync(tmp, join(dir, 'routes.yaml'));
 }
