@@ -9,6 +9,7 @@ const hello = {
   type: 'hello', protocol: WIRE_PROTOCOL,
   agent: { pod: 'web-1', namespace: 'shop', serviceAccount: 'web', mode: 'sidecar' },
   auth: { type: 'none' },
+  targets: [{ kind: 'inbound', port: 8080 }],
 };
 
 function invalid(data: unknown, from: 'agent' | 'controller'): WireMessageInvalidError {
@@ -62,6 +63,14 @@ describe('parseMessage', () => {
     const err = invalid({ ...hello, agent: { pod: '', namespace: 3, mode: 'daemon' }, auth: { type: 'magic' } }, 'agent');
     const paths = err.issues.map((i) => i.path).sort();
     assert.deepEqual(paths, ['agent.mode', 'agent.namespace', 'agent.pod', 'agent.serviceAccount', 'auth.type']);
+  });
+
+  test('a hello carries its initial subscriptions, bounded by the per-agent limit', () => {
+    assert.equal(invalid({ ...hello, targets: undefined }, 'agent').issues[0]?.path, 'targets');
+    const many = Array.from({ length: WIRE_LIMITS.subscriptionsPerAgent + 1 }, () => ({ kind: 'gateways' }));
+    invalid({ ...hello, targets: many }, 'agent');
+    const enough = Array.from({ length: WIRE_LIMITS.targetsPerMessage + 1 }, () => ({ kind: 'gateways' }));
+    assert.equal(parseMessage(JSON.stringify({ ...hello, targets: enough }), 'agent').type, 'hello');
   });
 
   test('a token must be a string', () => {

@@ -51,7 +51,12 @@ export type SubscriptionTarget =
   /** Every Gateway of meshlet's class: what the shared ingress serves. */
   | { kind: 'gateways' };
 
-export interface HelloMessage { type: 'hello'; protocol: string; agent: AgentIdentity; auth: AgentAuth }
+/**
+ * Opens the conversation. `targets` are the subscriptions to start with (a reconnecting agent
+ * resends all of its own), so the first update already holds them and an agent never swaps in
+ * an empty slice between a reconnect and its resubscription.
+ */
+export interface HelloMessage { type: 'hello'; protocol: string; agent: AgentIdentity; auth: AgentAuth; targets: SubscriptionTarget[] }
 export interface SubscribeMessage { type: 'subscribe'; id: number; targets: SubscriptionTarget[] }
 export interface UnsubscribeMessage { type: 'unsubscribe'; id: number; targets: SubscriptionTarget[] }
 export interface AckMessage { type: 'ack'; version: string }
@@ -141,11 +146,10 @@ class Shape {
       this.fail(`${at}kind`, `unknown subscription kind '${String(t.kind)}'`);
     }
   }
-  targets(o: Obj): void {
-    this.int(o, 'id', '', 0, Number.MAX_SAFE_INTEGER);
+  targets(o: Obj, max: number = WIRE_LIMITS.targetsPerMessage): void {
     const ts = o.targets;
     if (!Array.isArray(ts)) return this.fail('targets', 'must be an array');
-    if (ts.length > WIRE_LIMITS.targetsPerMessage) return this.fail('targets', `more than ${WIRE_LIMITS.targetsPerMessage} targets`);
+    if (ts.length > max) return this.fail('targets', `more than ${max} targets`);
     ts.forEach((t, i) => this.target(t, `targets[${i}]`));
   }
   hello(o: Obj): void {
@@ -158,6 +162,7 @@ class Shape {
       if (o.auth.type === 'token') this.str(o.auth, 'token', 'auth.', 64 * 1024);
       else if (o.auth.type !== 'none' && o.auth.type !== 'client-certificate') this.fail('auth.type', `unknown auth type '${String(o.auth.type)}'`);
     }
+    this.targets(o, WIRE_LIMITS.subscriptionsPerAgent);
   }
 }
 
@@ -168,7 +173,7 @@ function check(s: Shape, o: Obj): void {
   switch (o.type) {
     case 'hello': return s.hello(o);
     case 'subscribe':
-    case 'unsubscribe': return s.targets(o);
+    case 'unsubscribe': s.int(o, 'id', '', 0, Number.MAX_SAFE_INTEGER); return s.targets(o);
     case 'ack': return s.str(o, 'version', '', 128);
     case 'nack': s.str(o, 'version', '', 128); return s.str(o, 'reason', '', WIRE_LIMITS.reasonLength, true);
     case 'ping':

@@ -134,6 +134,7 @@ export class AgentSession {
       }
       this.hello = msg;
       this.#host.metrics.agents++;
+      for (const t of msg.targets) this.targets.set(targetKey(t), t);
       this.#send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: this.#host.controllerId });
       this.refresh();
       this.#host.changed();

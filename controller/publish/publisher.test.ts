@@ -32,7 +32,7 @@ class RawAgent {
     this.ws.send(typeof m === 'object' && 'type' in m ? encodeMessage(m as AgentMessage) : JSON.stringify(m));
   }
   hello(namespace = 'default', pod = 'client-0'): void {
-    this.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod, namespace, serviceAccount: 'sa', mode: 'sidecar' }, auth: { type: 'none' } });
+    this.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod, namespace, serviceAccount: 'sa', mode: 'sidecar' }, auth: { type: 'none' }, targets: [] });
   }
   /** Resolves with the next message of that type not yet taken; fails after 2 s. */
   async next<T extends ControllerMessage['type']>(type: T): Promise<Extract<ControllerMessage, { type: T }>> {
@@ -175,13 +175,19 @@ describe('Publisher', async () => {
     a.ws.send('{not json');
     assert.equal((await a.next('error')).code, 'E_WIRE_MESSAGE_INVALID');
     const b = await agent();
-    b.send({ type: 'hello', protocol: 'meshlet.dev/wire/v0', agent: { pod: 'p', namespace: 'n', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' } });
+    b.send({ type: 'hello', protocol: 'meshlet.dev/wire/v0', agent: { pod: 'p', namespace: 'n', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: [] });
     assert.equal((await b.next('error')).code, 'E_WIRE_PROTOCOL_UNSUPPORTED');
   });
 
   test('an agent that never says hello is disconnected', async () => {
     const a = await agent();
     assert.equal(await a.closedWithin(2_000), true);
+  });
+
+  test('subscriptions in the hello are in the very first update', async () => {
+    const a = await agent();
+    a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] });
+    assert.deepEqual((await a.next('update')).table.services.map((s) => s.name), ['service/default/ratings']);
   });
 
   test('ping is answered with pong', async () => {
