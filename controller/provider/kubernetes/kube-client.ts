@@ -1,0 +1,101 @@
+// A small JSON client for the Kubernetes REST API. client-node provides the authentication
+// (kubeconfig users, exec plugins, in-cluster service-account tokens and CAs) and the watch
+// machinery; its typed API classes are not used because they convert objects into model classes
+// (Dates, dropped unknown fields) while translation wants the plain JSON the API returned, and
+// because status writes need exact control over the subresource, patch type and resourceVersion.
+import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { KubeApiError } from './errors.ts';
+
+export type PatchType = 'application/merge-patch+json' | 'application/json-patch+json';
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+export interface KubeList<T = unknown> {
+  metadata?: { resourceVersion?: string };
+  items: T[];
+}
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  readonly watcher: Watch;
+  readonly timeoutMs: number;
+
+  constructor(config: KubeConfig, timeoutMs = 15_000) {
+    this.config = config;
+    this.watcher = new Watch(config);
+    this.timeoutMs = timeoutMs;
+  }
+
+  get server(): string {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new KubeApiError('GET', '/', 0, 'NoCluster', 'the kubeconfig has no current cluster');
+    return cluster.server.replace(/\/+$/, '');
+  }
+
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    let res;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        dispatcher: ctx.getDispatcher(),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      });
+    } catch (err) {
+      throw new KubeApiError(method, path, 0, 'Unreachable', (err as Error).message, { cause: err });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (res.status >= 200 && res.status < 300) return parsed as T;
+    const status = (parsed ?? {}) as { reason?: string; message?: string };
+    throw new KubeApiError(method, path, res.status, status.reason ?? res.statusText, status.message ?? text.slice(0, 200));
+  }
+
+  list<T>(path: string, query?: Record<string, string | undefined>): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>('GET', path, { query });
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  create<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body });
+  }
+
+  replace<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+
+  patch<T>(path: string, body: unknown, type: PatchType = 'application/merge-patch+json'): Promise<T> {
+    return this.request<T>('PATCH', path, { body, contentType: type });
+  }
+}
+
+/** `/api/v1` or `/apis/<group>/<version>`, plus the namespace segment when there is one. */
+export function collectionPath(group: string, version: string, plural: string, namespace?: string): string {
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  return namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+}
+
+export function objectPath(group: string, version: string, plural: string, name: string, namespace?: string): string {
+  return `${collectionPath(group, version, plural, namespace)}/${encodeURIComponent(name)}`;
+}

@@ -1,0 +1,130 @@
+// The provider against the fake apiserver (real HTTP, unmodified client-node underneath).
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../../test/support/fake-apiserver/index.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
+import type { Snapshot } from '../../translate/snapshot.ts';
+import { KubeClient } from './kube-client.ts';
+import { KubernetesProvider } from './kubernetes-provider.ts';
+
+const GW_V1 = 'gateway.networking.k8s.io/v1';
+const ns = (name: string): FakeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+const route = (name: string, extra: Record<string, unknown> = {}): FakeObject => ({
+  apiVersion: GW_V1, kind: 'HTTPRoute', metadata: { name, namespace: 'shop' },
+  spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], ...extra },
+});
+
+function clientFor(api: FakeApiServer): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: api.url, skipTLSVerify: true }],
+    users: [{ name: 'fake', token: 'x' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+    currentContext: 'fake',
+  });
+  return new KubeClient(kc, 2000);
+}
+
+interface Harness { api: FakeApiServer; provider: KubernetesProvider; snapshots: Snapshot[]; logs: string[]; latest: () => Snapshot | undefined }
+
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open.splice(0)) {
+    h.provider.close();
+    await h.api.close();
+  }
+});
+
+async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}): Promise<Harness> {
+  const api = await startFakeApiServer(opts);
+  const snapshots: Snapshot[] = [];
+  const logs: string[] = [];
+  const provider = new KubernetesProvider({
+    client: clientFor(api), onSnapshot: (s) => snapshots.push(s), log: (l) => logs.push(l),
+    debounceMs: 20, maxDelayMs: 200, missingRetryMs: 5000, backoff: { initialMs: 50, maxMs: 400 },
+  }).start();
+  const h = { api, provider, snapshots, logs, latest: () => snapshots[snapshots.length - 1] };
+  open.push(h);
+  return h;
+}
+
+const routeNames = (s: Snapshot | undefined): string => (s?.httpRoutes ?? []).map((r) => r.metadata.name).sort().join(',');
+
+describe('KubernetesProvider', () => {
+  test('first snapshot only after every cache synced: all kinds, apiVersion and kind filled, bundle version', async () => {
+    const h = await harness({ objects: [
+      ns('shop'),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart', namespace: 'shop' }, spec: { clusterIP: '10.0.0.1', ports: [{ port: 80 }] } },
+      { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'cart-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'cart' } }, addressType: 'IPv4', endpoints: [] },
+      { apiVersion: GW_V1, kind: 'GatewayClass', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/gateway-controller' } },
+      route('a'),
+      { apiVersion: 'gateway.networking.x-k8s.io/v1alpha1', kind: 'XMesh', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/mesh-controller' } },
+    ] });
+    const s = await waitFor('first snapshot', () => h.latest());
+    assert.equal(h.snapshots.length, 1, 'one snapshot for the whole initial sync');
+    assert.deepEqual(s.services.map((o) => [o.apiVersion, o.kind, o.metadata.name]), [['v1', 'Service', 'cart']]);
+    assert.deepEqual(s.endpointSlices.map((o) => [o.apiVersion, o.kind]), [['discovery.k8s.io/v1', 'EndpointSlice']]);
+    assert.equal(s.gatewayClasses.length, 1);
+    assert.equal(s.meshes.length, 1);
+    assert.equal(routeNames(s), 'a');
+    assert.equal(s.gatewayApiBundleVersion, 'v1.6.0');
+  });
+
+  test('a burst of changes is coalesced into few snapshots, the last one complete', async () => {
+    const h = await harness({ objects: [ns('shop')] });
+    await waitFor('first snapshot', () => h.latest());
+    const before = h.snapshots.length;
+    for (let i = 0; i < 30; i++) h.api.create(route(`r${String(i).padStart(2, '0')}`));
+    await waitFor('all 30 routes', () => h.latest()?.httpRoutes.length === 30);
+    assert.ok(h.snapshots.length - before <= 3, `30 changes gave ${h.snapshots.length - before} snapshots`);
+  });
+
+  test('watches only the Secrets Gateways reference, by name, never the Secret collection', async () => {
+    const secret = (name: string): FakeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'edge' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==', 'tls.key': 'eA==' } });
+    const h = await harness({ objects: [ns('edge'), secret('cert'), secret('unrelated')] });
+    await waitFor('first snapshot', () => h.latest());
+    assert.deepEqual(h.latest()!.secrets, []);
+    h.api.create({ apiVersion: GW_V1, kind: 'Gateway', metadata: { name: 'gw', namespace: 'edge' }, spec: { gatewayClassName: 'meshlet', listeners: [
+      { name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'cert' }] } },
+    ] } });
+    await waitFor('referenced secret', () => h.latest()?.secrets.length === 1);
+    assert.deepEqual(h.latest()!.secrets.map((o) => o.metadata.name), ['cert']);
+    const secretPaths = h.api.requests.filter((r) => r.path.includes('secrets'));
+    assert.ok(secretPaths.every((r) => r.path === '/api/v1/namespaces/edge/secrets' && r.query.fieldSelector === 'metadata.name=cert'), JSON.stringify(secretPaths));
+    h.api.delete(GW_V1, 'Gateway', 'gw', 'edge');
+    await waitFor('secret dropped with its Gateway', () => h.latest()?.secrets.length === 0 && h.latest()?.gateways.length === 0);
+  });
+
+  test('recovers after 410 Gone (relist) and after an apiserver restart (backoff)', async () => {
+    const h = await harness({ objects: [ns('shop'), route('a')] });
+    await waitFor('first snapshot', () => h.latest());
+    // History compacted past the route informer's version (an unrelated change moved the global
+    // resourceVersion on): resuming its watch gets 410 Gone and the informer relists.
+    h.api.create(ns('unrelated'));
+    await waitFor('namespace seen', () => h.latest()?.namespaces.length === 2);
+    h.api.compact();
+    h.api.dropWatches();
+    h.api.create(route('b'));
+    await waitFor('route b after 410', () => routeNames(h.latest()) === 'a,b', { describe: () => h.logs.join('\n') });
+    const lists = h.api.requests.filter((r) => r.path.endsWith('/httproutes') && r.query.watch === undefined).length;
+    assert.ok(lists >= 2, 'relisted');
+
+    await h.api.restart(150);
+    h.api.delete(GW_V1, 'HTTPRoute', 'a', 'shop');
+    await waitFor('route a gone after restart', () => routeNames(h.latest()) === 'b', { timeoutMs: 8000, describe: () => h.logs.join('\n') });
+  });
+
+  test('Gateway API absent: snapshot without it, then picked up when the CRDs are installed', async () => {
+    const h = await harness({ gatewayApi: false, objects: [ns('shop')] });
+    const first = await waitFor('first snapshot', () => h.latest());
+    assert.equal(first.gatewayApiBundleVersion, undefined);
+    assert.ok(h.logs.some((l) => l.includes('httproutes.gateway.networking.k8s.io: not served')), h.logs.join('\n'));
+    h.api.installGatewayApi({ bundleVersion: 'v1.5.1', referenceGrantV1beta1Only: true });
+    h.api.create(route('late'));
+    h.api.create({ apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'shop' }, spec: {} });
+    await waitFor('route and grant after install', () => routeNames(h.latest()) === 'late' && h.latest()!.referenceGrants.length === 1, { describe: () => h.logs.join('\n') });
+    assert.equal(h.latest()!.referenceGrants[0]!.apiVersion, 'gateway.networking.k8s.io/v1beta1');
+    assert.equal(h.latest()!.gatewayApiBundleVersion, 'v1.5.1');
+  });
+});

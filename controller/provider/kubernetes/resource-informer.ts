@@ -1,0 +1,177 @@
+// One resilient informer: client-node's ListWatch (list, then watch from the list's
+// resourceVersion; it relists by itself after 410 Gone) wrapped with what it lacks. ListWatch
+// stops for good on any other error, so this restarts it with backoff and jitter; a resource the
+// cluster does not serve (Gateway API CRDs not installed) is reported as missing and retried,
+// and the served version is chosen from the candidates (v1, falling back to v1beta1).
+import { ListWatch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeObject } from '../../translate/snapshot.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { isStatus } from './errors.ts';
+import { collectionPath, type KubeClient } from './kube-client.ts';
+import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
+
+export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
+
+export interface ResourceInformerOptions {
+  namespace?: string;
+  /** e.g. `metadata.name=tls-cert` for a single Secret. */
+  fieldSelector?: string;
+  onChange: () => void;
+  log: (line: string) => void;
+  backoff?: BackoffOptions;
+  /** How often a missing resource is looked for again (default 10 s; poke() looks at once). */
+  missingRetryMs?: number;
+}
+
+export class ResourceInformer {
+  readonly resource: WatchedResource;
+  private readonly opts: ResourceInformerOptions;
+  private readonly backoff: Backoff;
+  private lw: ListWatch<KubernetesObject> | undefined;
+  private version: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private runId = 0;
+  private _state: InformerState = 'starting';
+  private everSynced = false;
+  private inStart = false;
+  /** An error ListWatch reported while start() was running (it reports, then returns). */
+  private startError: unknown;
+  private readonly client: KubeClient;
+
+  constructor(client: KubeClient, resource: WatchedResource, opts: ResourceInformerOptions) {
+    this.client = client;
+    this.resource = resource;
+    this.opts = opts;
+    this.backoff = new Backoff(opts.backoff);
+  }
+
+  get state(): InformerState {
+    return this._state;
+  }
+
+  /**
+   * Synced once or known to be missing: the snapshot can be built without waiting for it. An
+   * informer failing after its first sync stays settled: its cache is the last known state.
+   */
+  get settled(): boolean {
+    return this._state !== 'stopped' && (this.everSynced || this._state === 'missing');
+  }
+
+  get label(): string {
+    const where = this.opts.namespace === undefined ? '' : ` in ${this.opts.namespace}`;
+    return `${this.resource.plural}.${this.resource.group || 'core'}${where}${this.opts.fieldSelector ? ` (${this.opts.fieldSelector})` : ''}`;
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  /** Look again now (e.g. CRDs were just installed) instead of waiting for the retry timer. */
+  poke(): void {
+    if (this._state !== 'missing' && this._state !== 'failing') return;
+    clearTimeout(this.timer);
+    void this.run();
+  }
+
+  stop(): void {
+    this._state = 'stopped';
+    this.runId++;
+    clearTimeout(this.timer);
+    void this.lw?.stop();
+    this.lw = undefined;
+  }
+
+  /** Current objects, with apiVersion and kind filled in (list items may lack them). */
+  objects(): KubeObject[] {
+    if (!this.lw || this.version === undefined) return [];
+    const apiVersion = apiVersionOf(this.resource.group, this.version);
+    return this.lw.list().map((o) => ({ ...(o as unknown as KubeObject), apiVersion, kind: this.resource.kind }));
+  }
+
+  private async run(): Promise<void> {
+    const id = ++this.runId;
+    const stale = (): boolean => id !== this.runId || this._state === 'stopped';
+    let version: string | null;
+    try {
+      version = await this.servedVersion();
+    } catch (err) {
+      if (!stale()) this.fail(err);
+      return;
+    }
+    if (stale()) return;
+    if (version === null) {
+      if (this._state !== 'missing') this.opts.log(`${this.label}: not served by the cluster (CRD not installed?); looking again every ${(this.opts.missingRetryMs ?? 10_000) / 1000} s`);
+      const hadObjects = this.objects().length > 0;
+      void this.lw?.stop();
+      this.lw = undefined;
+      this.version = undefined;
+      this.everSynced = false;
+      this._state = 'missing';
+      this.timer = setTimeout(() => void this.run(), this.opts.missingRetryMs ?? 10_000);
+      this.opts.onChange(); // settled (and possibly emptied): the snapshot may go ahead
+      if (hadObjects) this.opts.onChange();
+      return;
+    }
+    if (this.lw && this.version !== version) {
+      void this.lw.stop();
+      this.lw = undefined;
+    }
+    this.version = version;
+    if (!this.lw) {
+      const path = collectionPath(this.resource.group, version, this.resource.plural, this.opts.namespace);
+      const query = { fieldSelector: this.opts.fieldSelector };
+      const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+        const list = await this.client.list<KubernetesObject>(path, query);
+        this.backoff.reset();
+        return list;
+      };
+      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, undefined, this.opts.fieldSelector);
+      lw.on('change', () => this.opts.onChange());
+      lw.on('error', (err) => {
+        if (lw !== this.lw || stale()) return;
+        this.startError = err;
+        if (!this.inStart) this.fail(err);
+      });
+      this.lw = lw;
+    }
+    this.startError = undefined;
+    this.inStart = true;
+    try {
+      await this.lw.start();
+    } finally {
+      this.inStart = false;
+    }
+    if (stale()) return;
+    if (this.startError !== undefined) {
+      this.fail(this.startError);
+      return;
+    }
+    const wasSettled = this.settled;
+    if (this._state !== 'synced') this.opts.log(`${this.label}: synced (${this.objects().length} objects, ${apiVersionOf(this.resource.group, version)})`);
+    this._state = 'synced';
+    this.everSynced = true;
+    if (!wasSettled) this.opts.onChange();
+  }
+
+  private fail(err: unknown): void {
+    const delay = this.backoff.next();
+    this.opts.log(`${this.label}: ${(err as Error).message ?? String(err)}; retrying in ${delay} ms`);
+    this._state = 'failing';
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.run(), delay);
+  }
+
+  /** The first candidate version whose discovery document lists our resource, or null. */
+  private async servedVersion(): Promise<string | null> {
+    if (this.resource.group === '') return this.resource.versions[0] ?? 'v1';
+    for (const v of this.resource.versions) {
+      try {
+        const list = await this.client.get<{ resources?: { name?: string }[] }>(`/apis/${this.resource.group}/${v}`);
+        if ((list.resources ?? []).some((r) => r.name === this.resource.plural)) return v;
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    }
+    return null;
+  }
+}
