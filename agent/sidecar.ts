@@ -43,6 +43,12 @@ export interface SidecarOptions extends CoreOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Controller mode (on-demand subscription): awaited before routing an outbound connection
+   * whose original destination is not in the table, so the first call to a Service waits for
+   * its routes; it must settle quickly (bounded by the caller) and never reject.
+   */
+  onUnknownDestination?: (address: string, port: number) => Promise<void>;
 }
 
 export interface RunningProxy {
@@ -56,6 +62,8 @@ export interface RunningProxy {
 interface ConnCtx {
   original: OriginalDst | null;
   remoteAddress: string;
+  /** On-demand subscription in flight for this connection's destination (see whenKnown). */
+  asking?: Promise<void> | null;
 }
 
 // A Service port's appProtocol says what the client speaks, so detection (and its wait on
@@ -127,37 +135,54 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     if (head.length > 0) socket.unshift(head);
     outbound.adopt(socket, { original: { address: r.address, port: r.port }, remoteAddress: ctx.remoteAddress });
   };
+  // On-demand subscription: asked at accept time (overlapping protocol detection); the
+  // connection's first handler waits for the answer, later ones run at once.
+  const outboundContext = (socket: net.Socket): ConnCtx => {
+    const ctx = common.context(socket);
+    const ask = opts.onUnknownDestination;
+    if (ask && ctx.original && !servicePort(ctx.original)) ctx.asking = ask(ctx.original.address, ctx.original.port).catch(() => undefined);
+    return ctx;
+  };
+  const whenKnown = (ctx: ConnCtx, run: () => void): void => {
+    if (!ctx.asking) return run();
+    void ctx.asking.then(() => {
+      ctx.asking = null;
+      run();
+    });
+  };
   const outbound: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...common,
     port: opts.ports?.outbound ?? PORTS.outbound,
     handlers: {
-      context: common.context,
+      context: outboundContext,
       protocolHint: (ctx) => {
         const app = ctx.original ? servicePort(ctx.original)?.port.appProtocol : null;
         return app ? (APP_PROTOCOL_HINTS[app.toLowerCase()] ?? null) : null;
       },
-      request: (ctx, req, res) => serveHttp(core, outboundSite(ctx), req, res),
-      upgrade: (ctx, req, socket, head) => {
+      request: (ctx, req, res) => whenKnown(ctx, () => serveHttp(core, outboundSite(ctx), req, res)),
+      upgrade: (ctx, req, socket, head) => whenKnown(ctx, () => {
         handleUpgrade(core, outboundSite(ctx), req, socket, head).catch(() => socket.destroy());
-      },
+      }),
       connect: onConnect,
-      tcp: (ctx, socket) => {
-        if (!ctx.original) {
-          socket.destroy();
-          return;
-        }
-        // A known Service port: balance over its endpoints; otherwise straight through.
-        const svc = servicePort(ctx.original);
-        const backend = svc ? core.backends(table()!).get(svc.port.defaultBackend) : undefined;
-        const ep = backend ? core.balancer.pick(backend) : null;
-        if (backend && !ep) {
-          socket.destroy();
-          return;
-        }
-        void spliceTcp(socket, ep ?? ctx.original, core.inflight, core.log);
-      },
+      tcp: (ctx, socket) => whenKnown(ctx, () => outboundTcp(ctx, socket)),
     },
   });
+
+  function outboundTcp(ctx: ConnCtx, socket: net.Socket): void {
+    if (!ctx.original) {
+      socket.destroy();
+      return;
+    }
+    // A known Service port: balance over its endpoints; otherwise straight through.
+    const svc = servicePort(ctx.original);
+    const backend = svc ? core.backends(table()!).get(svc.port.defaultBackend) : undefined;
+    const ep = backend ? core.balancer.pick(backend) : null;
+    if (backend && !ep) {
+      socket.destroy();
+      return;
+    }
+    void spliceTcp(socket, ep ?? ctx.original, core.inflight, core.log);
+  }
 
   const appAddress = opts.inboundAppAddress ?? '127.0.0.1';
   const inboundDestination = (ctx: ConnCtx): Destination => ctx.original

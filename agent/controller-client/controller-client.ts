@@ -1,0 +1,287 @@
+// The agent's side of distribution: a TableSource fed by the controller's publisher. It says
+// hello with the pod's identity and every subscription it holds (so a reconnect resyncs in one
+// step), validates each update and acks or nacks it by version, and subscribes on demand: the
+// first connection to an unknown destination waits, bounded, for the controller's answer, later
+// ones find it in the cache. While the controller is away nothing is pushed, so the agent keeps
+// serving its last good table; reconnects back off exponentially with jitter.
+import WebSocket, { type ClientOptions } from 'ws';
+import type { RoutingTable } from '../../api/routing-table.ts';
+import { validate } from '../../api/validate.ts';
+import {
+  WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, targetKey,
+  type AgentAuth, type AgentIdentity, type AgentMessage, type ControllerMessage, type SubscriptionTarget,
+} from '../../api/wire.ts';
+import { canonicalAddress } from '../route/compile.ts';
+import type { TableSource } from '../table-source.ts';
+import { Backoff } from './backoff.ts';
+
+export interface ControllerClientOptions {
+  /** ws:// or wss:// address of the controller; WIRE_PATH is added when the URL has no path. */
+  url: string;
+  agent: AgentIdentity;
+  auth?: AgentAuth;
+  /** Subscribed from the start: the pod's inbound ports, the ingress's Gateways. */
+  targets?: SubscriptionTarget[];
+  /** How long the first request to an unknown destination waits for the answer (default 1 s). */
+  onDemandTimeoutMs?: number;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Reconnect when nothing (not even a WebSocket ping) arrived for this long (default 35 s). */
+  silenceMs?: number;
+  /** TLS material and the like for the WebSocket (mTLS comes with the identity capability). */
+  wsOptions?: ClientOptions;
+  random?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface ControllerClientStats {
+  connects: number;
+  updates: number;
+  acks: number;
+  nacks: number;
+  onDemandTimeouts: number;
+}
+
+interface Pending {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+export function controllerUrl(url: string): string {
+  const u = new URL(url);
+  if (u.pathname === '/' || u.pathname === '') u.pathname = WIRE_PATH;
+  return u.toString();
+}
+
+export class ControllerClient implements TableSource {
+  readonly #opts: ControllerClientOptions;
+  readonly #url: string;
+  readonly #log: (line: string) => void;
+  readonly #backoff: Backoff;
+  readonly #listeners = new Set<(t: RoutingTable) => void>();
+  readonly #targets = new Map<string, SubscriptionTarget>();
+  /** On-demand keys still waiting for their first answer. */
+  readonly #pending = new Map<string, Pending>();
+  /** Subscribe request id → the on-demand keys it answers. */
+  readonly #requests = new Map<number, string[]>();
+  readonly stats: ControllerClientStats = { connects: 0, updates: 0, acks: 0, nacks: 0, onDemandTimeouts: 0 };
+  #ws: WebSocket | null = null;
+  #welcomed = false;
+  /** Hello sent on the open connection: later subscribe requests queue behind it. */
+  #helloSent = false;
+  /** On-demand keys the hello carried: the connection's first update answers them. */
+  #helloKeys: string[] = [];
+  #current: RoutingTable | null = null;
+  #nextId = 1;
+  #retry: NodeJS.Timeout | null = null;
+  #silence: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(opts: ControllerClientOptions) {
+    this.#opts = opts;
+    this.#url = controllerUrl(opts.url);
+    this.#log = opts.log ?? ((line) => void process.stderr.write(`meshlet agent: ${line}\n`));
+    this.#backoff = new Backoff({ initialMs: opts.backoff?.initialMs ?? 250, maxMs: opts.backoff?.maxMs ?? 15_000, random: opts.random ?? Math.random });
+    for (const t of opts.targets ?? []) this.#targets.set(targetKey(t), t);
+  }
+
+  /** Connected and greeted by a controller. */
+  get connected(): boolean {
+    return this.#welcomed;
+  }
+
+  get current(): RoutingTable | null {
+    return this.#current;
+  }
+
+  /** Keys of the subscriptions held (what a reconnect resends). */
+  get subscriptions(): string[] {
+    return [...this.#targets.keys()];
+  }
+
+  start(): this {
+    if (!this.#ws && !this.#closed) this.#connect();
+    return this;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    if (this.#silence) clearTimeout(this.#silence);
+    this.#ws?.terminate();
+    this.#ws = null;
+    this.#welcomed = false;
+    this.#helloSent = false;
+    for (const p of this.#pending.values()) p.resolve();
+    this.#pending.clear();
+  }
+
+  subscribe(onTable: (t: RoutingTable) => void): () => void {
+    this.#listeners.add(onTable);
+    if (this.#current) onTable(this.#current);
+    return () => void this.#listeners.delete(onTable);
+  }
+
+  /** Resolves with the first table (or the current one); rejects after timeoutMs. */
+  ready(timeoutMs = 10_000): Promise<RoutingTable> {
+    if (this.#current) return Promise.resolve(this.#current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no routing table from ${this.#url} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.subscribe((t) => {
+        clearTimeout(timer);
+        off();
+        resolve(t);
+      });
+    });
+  }
+
+  /**
+   * On-demand subscription for a destination the app dialled. Resolves at once when it is
+   * already subscribed; otherwise once the controller answered (its update, if any, is then in
+   * force) or after onDemandTimeoutMs, whichever comes first. Never rejects.
+   */
+  ensureDestination(address: string, port: number): Promise<void> {
+    return this.ensure({ kind: 'destination', address: canonicalAddress(address), port });
+  }
+
+  ensure(target: SubscriptionTarget): Promise<void> {
+    const key = targetKey(target);
+    const pending = this.#pending.get(key);
+    if (pending) return pending.promise;
+    if (this.#targets.has(key) || this.#closed) return Promise.resolve();
+    if (this.#targets.size >= WIRE_LIMITS.subscriptionsPerAgent) return Promise.resolve();
+    this.#targets.set(key, target);
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    const timer = setTimeout(() => {
+      this.stats.onDemandTimeouts++;
+      done();
+    }, this.#opts.onDemandTimeoutMs ?? 1_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      this.#pending.delete(key);
+      resolve();
+    };
+    this.#pending.set(key, { promise, resolve: done });
+    // Not connected: the hello of the next connection carries it.
+    if (this.#helloSent) this.#request('subscribe', [target], [key]);
+    return promise;
+  }
+
+  /** Drops subscriptions (e.g. destinations the app stopped using). */
+  unsubscribe(targets: SubscriptionTarget[]): void {
+    const gone = targets.filter((t) => this.#targets.delete(targetKey(t)));
+    for (let i = 0; i < gone.length; i += WIRE_LIMITS.targetsPerMessage) {
+      if (this.#helloSent) this.#request('unsubscribe', gone.slice(i, i + WIRE_LIMITS.targetsPerMessage), []);
+    }
+  }
+
+  #request(type: 'subscribe' | 'unsubscribe', targets: SubscriptionTarget[], keys: string[]): void {
+    const id = this.#nextId++;
+    if (keys.length > 0) this.#requests.set(id, keys);
+    this.#send({ type, id, targets });
+  }
+
+  #send(msg: AgentMessage): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeMessage(msg));
+  }
+
+  #connect(): void {
+    const ws = new WebSocket(this.#url, { ...this.#opts.wsOptions, perMessageDeflate: false });
+    this.#ws = ws;
+    this.#requests.clear();
+    ws.on('open', () => {
+      this.#alive();
+      this.#helloSent = true;
+      this.#helloKeys = [...this.#pending.keys()];
+      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth: this.#opts.auth ?? { type: 'none' }, targets: [...this.#targets.values()] });
+    });
+    ws.on('ping', () => this.#alive());
+    ws.on('message', (data: Buffer) => {
+      this.#alive();
+      let msg: ControllerMessage;
+      try {
+        msg = parseMessage(data, 'controller') as ControllerMessage;
+      } catch (err) {
+        this.#log(`controller sent an invalid frame, reconnecting: ${(err as Error).message}`);
+        ws.terminate();
+        return;
+      }
+      this.#receive(msg);
+    });
+    ws.on('error', (err) => {
+      if (this.#welcomed || this.stats.connects === 0) this.#log(`controller ${this.#url}: ${err.message}`);
+    });
+    ws.on('close', () => {
+      if (this.#ws !== ws) return;
+      if (this.#welcomed) this.#log(`lost the controller at ${this.#url}; serving the last good table ${this.#current?.version ?? '(none)'} until it is back`);
+      this.#ws = null;
+      this.#welcomed = false;
+      this.#helloSent = false;
+      if (this.#silence) clearTimeout(this.#silence);
+      // Answers that will never come: the on-demand waits fall back on their timeout, and the
+      // next hello resubscribes to everything.
+      this.#requests.clear();
+      if (!this.#closed) this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+    });
+  }
+
+  #receive(msg: ControllerMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.#welcomed = true;
+        this.#backoff.reset();
+        this.stats.connects++;
+        this.#log(`connected to controller ${msg.controller} at ${this.#url} (${this.#targets.size} subscriptions)`);
+        return;
+      case 'update':
+        this.#apply(msg.table);
+        for (const key of this.#helloKeys.splice(0)) this.#pending.get(key)?.resolve();
+        return;
+      case 'subscribed':
+        for (const key of this.#requests.get(msg.id) ?? []) this.#pending.get(key)?.resolve();
+        this.#requests.delete(msg.id);
+        return;
+      case 'error':
+        this.#log(`controller refused us: ${msg.code}: ${msg.message}`);
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', nonce: msg.nonce });
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  #apply(table: RoutingTable): void {
+    this.stats.updates++;
+    try {
+      validate(table);
+    } catch (err) {
+      this.stats.nacks++;
+      const reason = (err as Error).message.slice(0, WIRE_LIMITS.reasonLength);
+      this.#log(`refusing routing table ${table.version} from the controller: ${reason}`);
+      this.#send({ type: 'nack', version: table.version, reason });
+      return;
+    }
+    // A reconnect resends the slice we already run: acknowledge it without a second swap.
+    if (this.#current?.version !== table.version) {
+      this.#current = table;
+      for (const l of [...this.#listeners]) l(table);
+    }
+    this.stats.acks++;
+    this.#send({ type: 'ack', version: table.version });
+  }
+
+  #alive(): void {
+    if (this.#silence) clearTimeout(this.#silence);
+    const ws = this.#ws;
+    this.#silence = setTimeout(() => {
+      this.#log(`no word from the controller for ${this.#opts.silenceMs ?? 35_000} ms; reconnecting`);
+      ws?.terminate();
+    }, this.#opts.silenceMs ?? 35_000);
+    this.#silence.unref();
+  }
+}
