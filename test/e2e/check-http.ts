@@ -102,6 +102,20 @@ function checkSplit(failures: string[], want: Record<string, number>, results: H
   }
 }
 
+/**
+ * gRPC answers errors as HTTP 200 with a grpc-status; the golden expectations write the HTTP
+ * status a route() decision stands for (their header: Unimplemented where route() answers 404).
+ * Map back with gRPC's HTTP mapping so both kinds of answers compare the same way.
+ */
+const GRPC_TO_HTTP: Record<string, number> = { '0': 200, '12': 404, '14': 503, '4': 504, '13': 500, '2': 500, '7': 403, '16': 401 };
+
+function effectiveStatus(r: { status: number; headers: Record<string, string[] | undefined> }): { status: number; note: string } {
+  const grpc = r.headers['grpc-status']?.[0];
+  const isGrpc = r.headers['content-type']?.[0]?.startsWith('application/grpc') ?? false;
+  if (!isGrpc || grpc === undefined || r.status !== 200) return { status: r.status, note: '' };
+  return { status: GRPC_TO_HTTP[grpc] ?? 500, note: ` (grpc-status ${grpc})` };
+}
+
 /** Failures for one expectation; `results` holds one response, or many for a split. */
 export function checkHttpOutcome(q: RequestExpectation, authority: string, results: HttpResult[], podServices: Map<string, Set<string>>, opts: CheckOptions = {}): string[] {
   const e = q.expect;
@@ -113,11 +127,12 @@ export function checkHttpOutcome(q: RequestExpectation, authority: string, resul
   const r = results[0];
   if (r === undefined) return ['no response recorded'];
   if ('error' in r) return [`request failed: ${r.error}`];
-  if (e.status !== null && r.status !== e.status) failures.push(`status: got ${r.status}, expected ${e.status} (body: ${r.body.slice(0, 200)})`);
+  const { status, note } = effectiveStatus(r);
+  if (e.status !== null && status !== e.status) failures.push(`status: got ${status}${note}, expected ${e.status} (body: ${r.body.slice(0, 200)})`);
   if (e.location !== null && flat(r.headers['location']) !== e.location) failures.push(`Location: got '${String(flat(r.headers['location']))}', expected '${e.location}'`);
   checkResponseHeaders(failures, r, e);
   const echo = echoOf(r);
-  if (r.status === 200 && echo === null) failures.push(`a 200 that is not from an echo backend: ${r.body.slice(0, 200)}`);
+  if (status === 200 && echo === null) failures.push(`a 200 that is not from an echo backend: ${r.body.slice(0, 200)}`);
   if (echo) checkEcho(failures, q, authority, echo, podServices, opts);
   return failures;
 }

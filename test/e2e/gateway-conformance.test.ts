@@ -1,4 +1,5 @@
-// e2e: the GATEWAY-HTTP conformance cases (test/golden/gateway-http) replayed on real traffic
+// e2e: the GATEWAY-HTTP and GATEWAY-GRPC conformance cases (test/golden/gateway-http,
+// gateway-grpc) replayed on real traffic
 // against `meshlet ingress` in file mode: a client namespace sends each expected request to the
 // Gateway address on the listener port with the expected Host, and the echo backends' answers
 // are checked as the suite would check them. HTTPS requests are left to the TLS tests. Cases
@@ -17,35 +18,37 @@ import { worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
 import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
 
-const DIR = fileURLToPath(new URL('../golden/gateway-http/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
+const PROFILES = ['gateway-http', 'gateway-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
 const SPLIT_REQUESTS = 100;
 
 interface Case { name: string; inFile: string; objects: KubeObject[]; requests: RequestExpectation[]; key: string }
 
-function load(name: string): Case {
-  const inFile = join(DIR, `${name}.in.yaml`);
-  const expectFile = join(DIR, `${name}.expect.yaml`);
+function load(dir: string, name: string): Case {
+  const inFile = join(dir, `${name}.in.yaml`);
+  const expectFile = join(dir, `${name}.expect.yaml`);
   const [doc] = parseYamlDocuments(readFileSync(expectFile, 'utf8'), expectFile);
   const requests = parseExpectation(doc, expectFile).requests.filter((q) => q.gateway !== null && q.scheme === 'http');
   const objects = loadObjects(readFileSync(inFile, 'utf8'), inFile);
   return { name, inFile, objects, requests, key: worldKey(planWorld(objects, inFile)) };
 }
 
-const cases = readdirSync(DIR)
-  .filter((f) => f.endsWith('.expect.yaml'))
-  .map((f) => load(f.replace(/\.expect\.yaml$/, '')))
+const cases = PROFILES
+  .flatMap((profile) => readdirSync(join(GOLDEN, profile))
+    .filter((f) => f.endsWith('.expect.yaml'))
+    .map((f) => load(join(GOLDEN, profile), f.replace(/\.expect\.yaml$/, ''))))
   .filter((c) => c.requests.length > 0)
   .sort((a, b) => a.key.localeCompare(b.key) || a.name.localeCompare(b.name));
 
-describe('GATEWAY-HTTP conformance through meshlet ingress', () => {
+describe('GATEWAY-HTTP and GATEWAY-GRPC conformance through meshlet ingress', () => {
   let world: { key: string; world: GatewayWorld } | null = null;
   after(async () => {
     await world?.world.destroy();
   });
 
   test('the case list is not empty', () => {
-    assert.ok(cases.length >= 10, `found ${cases.length} cases with HTTP requests in ${DIR}`);
+    assert.ok(cases.length >= 10, `found ${cases.length} cases with HTTP requests in ${PROFILES.join(', ')}`);
   });
 
   for (const c of cases) {
