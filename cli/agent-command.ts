@@ -1,5 +1,7 @@
 // `meshlet agent`: the sidecar. In file mode (--config DIR) it translates a manifest directory
-// in process and follows its changes; the controller connection comes with the control plane.
+// in process and follows its changes; with --controller URL it receives its slice of the
+// routing table from the controller and subscribes to each destination the first time it is
+// dialled.
 // Connections redirected by `meshlet init` are routed on their original destination; requests
 // addressed to the agent itself (explicit mode) are routed by the Service named in Host.
 import { parseArgs } from 'node:util';
@@ -8,17 +10,22 @@ import { startSidecar } from '../agent/sidecar.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
 import { dropPrivileges } from '../agent/intercept/index.ts';
 import type { Command } from './command.ts';
+import { controllerSource } from './controller-source.ts';
 import { FileTableSource } from './file-table-source.ts';
 import { UsageError } from './usage-error.ts';
 
-const HELP = `Usage: meshlet agent --config DIR [flags]
+const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
 Runs the sidecar: outbound proxy (${PORTS.outbound}), inbound proxy (${PORTS.inbound}) and admin
 (${PORTS.admin}: /ready, /live, /config_dump), routing by the manifests in DIR (file mode; changes
-apply within a second, no restart).
+apply within a second, no restart) or by the tables the controller at URL sends.
 
 Flags:
-  --config DIR          manifest directory standing in for the Kubernetes API (required for now)
+  --config DIR          manifest directory standing in for the Kubernetes API
+  --controller URL      the controller's config stream, e.g. ws://meshlet-controller.meshlet:${PORTS.controller}
+                        (destinations are subscribed on demand; /ready waits for the first table)
+  --pod NAME            the pod's name, sent to the controller (default: $POD_NAME or the hostname)
+  --service-account SA  sent to the controller (default: $POD_SERVICE_ACCOUNT or default)
   --namespace NS        the pod's namespace, for consumer routes (default: $POD_NAMESPACE or default)
   --host ADDR           bind address of the listeners (default 0.0.0.0)
   --outbound-port N     default ${PORTS.outbound}        --inbound-port N   default ${PORTS.inbound}
@@ -43,15 +50,30 @@ export function portFlag(value: string | undefined, fallback: number, name: stri
   return n;
 }
 
+/** File mode: the first translation must succeed before the listeners open. */
+async function fileSource(dir: string, log: (line: string) => void, reportKinds?: string[]): Promise<FileTableSource> {
+  const source = new FileTableSource({ dir, log, reportKinds: reportKinds ?? ['HTTPRoute', 'GRPCRoute'] }).start();
+  try {
+    await source.ready();
+  } catch (err) {
+    source.close();
+    throw new UsageError((err as Error).message);
+  }
+  return source;
+}
+
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'run the sidecar proxy (file mode: --config DIR)',
+  summary: 'run the sidecar proxy (--config DIR or --controller URL)',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
       options: {
         'config': { type: 'string' },
+        'controller': { type: 'string' },
+        'pod': { type: 'string' },
+        'service-account': { type: 'string' },
         'namespace': { type: 'string' },
         'host': { type: 'string', default: '0.0.0.0' },
         'outbound-port': { type: 'string' },
@@ -63,18 +85,15 @@ export const agentCommand: Command = {
       },
       strict: true,
     });
-    if (!values.config) throw new UsageError('--config DIR is required (the controller connection is not available yet)');
+    if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
     const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'default';
     const drainMs = Number(values['drain-seconds']) * 1000;
     if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
     const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
-    const source = new FileTableSource({ dir: values.config, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] }).start();
-    try {
-      await source.ready();
-    } catch (err) {
-      source.close();
-      throw new UsageError((err as Error).message);
-    }
+    const client = values.controller
+      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], log })
+      : null;
+    const source = client ?? await fileSource(values.config!, log);
     const proxy = await startSidecar({
       namespace,
       source,
@@ -87,6 +106,7 @@ export const agentCommand: Command = {
       originalDestination: nativeAddonAvailable() ? tryOriginalDestination : undefined,
       explicit: !values['no-explicit'],
       log,
+      ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
     });
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);

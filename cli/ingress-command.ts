@@ -1,22 +1,28 @@
 // `meshlet ingress`: the shared ingress, i.e. the agent in gateway mode. It serves the listeners
-// of every Gateway of meshlet's class found in the manifests (file mode: --config DIR), binding
-// each listener port, and follows changes to the directory without a restart.
+// of every Gateway of meshlet's class found in the manifests (file mode: --config DIR) or sent
+// by the controller (--controller URL, subscribed to all Gateways), binding each listener port,
+// and follows changes without a restart.
 import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { startIngress } from '../ingress/index.ts';
 import { portFlag } from './agent-command.ts';
 import type { Command } from './command.ts';
+import { controllerSource } from './controller-source.ts';
 import { FileTableSource } from './file-table-source.ts';
 import { UsageError } from './usage-error.ts';
 
-const HELP = `Usage: meshlet ingress --config DIR [flags]
+const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
 Serves the listeners of the Gateways of meshlet's GatewayClass (controllerName
-meshlet.dev/gateway-controller) found in DIR: HTTP, and HTTPS terminated with the listener's
-certificate chosen by SNI. Changes to DIR apply within a second, without a restart.
+meshlet.dev/gateway-controller) found in DIR or sent by the controller: HTTP, and HTTPS terminated with the
+listener's certificate chosen by SNI. Changes apply within a second, without a restart.
 
 Flags:
-  --config DIR        manifest directory standing in for the Kubernetes API (required for now)
+  --config DIR        manifest directory standing in for the Kubernetes API
+  --controller URL    the controller's config stream, e.g. ws://meshlet-controller.meshlet:${PORTS.controller}
+                      (the ingress subscribes to every Gateway of meshlet's class)
+  --pod NAME          sent to the controller (default: $POD_NAME or the hostname)
+  --namespace NS      sent to the controller (default: $POD_NAMESPACE or default)
   --host ADDR         bind address (default 0.0.0.0)
   --address IP        the address reported in Gateway status (default: --host unless 0.0.0.0;
                       repeatable). A Gateway is Programmed only once it has an address.
@@ -26,15 +32,29 @@ Flags:
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
 `;
 
+async function fileIngressSource(dir: string, addresses: string[], log: (line: string) => void): Promise<FileTableSource> {
+  const source = new FileTableSource({ dir, log, ingressAddresses: addresses }).start();
+  try {
+    await source.ready();
+  } catch (err) {
+    source.close();
+    throw new UsageError((err as Error).message);
+  }
+  return source;
+}
+
 export const ingressCommand: Command = {
   name: 'ingress',
-  summary: 'run the shared ingress for Gateways (file mode: --config DIR)',
+  summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)',
   help: HELP,
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
       options: {
         'config': { type: 'string' },
+        'controller': { type: 'string' },
+        'pod': { type: 'string' },
+        'namespace': { type: 'string' },
         'host': { type: 'string', default: '0.0.0.0' },
         'address': { type: 'string', multiple: true, default: [] },
         'port-offset': { type: 'string', default: '0' },
@@ -43,19 +63,18 @@ export const ingressCommand: Command = {
       },
       strict: true,
     });
-    if (!values.config) throw new UsageError('--config DIR is required (the controller connection is not available yet)');
+    if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = Number(values['drain-seconds']) * 1000;
     if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const log = (line: string): void => void io.stderr.write(`meshlet ingress: ${line}\n`);
-    const source = new FileTableSource({ dir: values.config, log, ingressAddresses: addresses }).start();
-    try {
-      await source.ready();
-    } catch (err) {
-      source.close();
-      throw new UsageError((err as Error).message);
-    }
+    const source = values.controller
+      ? controllerSource({
+        controller: values.controller, mode: 'ingress', pod: values.pod, namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+        targets: [{ kind: 'gateways' }], log,
+      })
+      : await fileIngressSource(values.config!, addresses, log);
     const ingress = await startIngress({
       source,
       host: values.host,
