@@ -136,3 +136,49 @@ export function checkHttpOutcome(q: RequestExpectation, authority: string, resul
   if (echo) checkEcho(failures, q, authority, echo, podServices, opts);
   return failures;
 }
+
+/** Attempts to send for an expectation: many for weighted splits and partial mirrors. */
+export function attemptsFor(q: RequestExpectation): number {
+  if (q.expect.split) return 100;
+  if (Object.values(q.expect.mirrors ?? {}).some((p) => p > 0 && p < 100)) return 200;
+  return 1;
+}
+
+/** Which pods logged each x-e2e-id (from the echo processes' stdout). */
+export function seenIds(outputs: string[]): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  for (const line of outputs.join('\n').split('\n')) {
+    if (!line.startsWith('{"seen"')) continue;
+    const { seen: id, pod } = JSON.parse(line) as { seen: string; pod: string };
+    seen.set(id, [...(seen.get(id) ?? []), pod]);
+  }
+  return seen;
+}
+
+/**
+ * Mirrors are fire-and-forget, so their arrival is awaited (bounded): a 100% mirror must reach
+ * the mirror Service's pods for every attempt, a partial one about its share (±10 points over
+ * 200 attempts), a 0% one never.
+ */
+export async function checkMirrors(q: RequestExpectation, id: string, attempts: number, outputs: () => string[], podServices: Map<string, Set<string>>): Promise<string[]> {
+  const mirrors = Object.entries(q.expect.mirrors ?? {});
+  if (mirrors.length === 0) return [];
+  const count = (svc: string): number => {
+    const seen = seenIds(outputs());
+    let n = 0;
+    for (let k = 0; k < attempts; k++) if ((seen.get(`${id}-${k}`) ?? []).some((pod) => podServices.get(pod)?.has(svc))) n++;
+    return n;
+  };
+  const deadline = Date.now() + 3_000;
+  const done = (): boolean => mirrors.every(([svc, p]) => (p === 100 ? count(svc) === attempts : false));
+  while (Date.now() < deadline && !done()) await new Promise((r) => setTimeout(r, 50));
+  const failures: string[] = [];
+  for (const [svc, p] of mirrors) {
+    const got = count(svc);
+    const share = (got / attempts) * 100;
+    if (p === 100 && got !== attempts) failures.push(`mirror: ${svc} received ${got} of ${attempts} requests, expected all`);
+    if (p === 0 && got !== 0) failures.push(`mirror: ${svc} received ${got} of ${attempts} requests, expected none`);
+    if (p > 0 && p < 100 && Math.abs(share - p) > 10) failures.push(`mirror: ${svc} received ${share.toFixed(1)}% of ${attempts} requests, expected about ${p}%`);
+  }
+  return failures;
+}

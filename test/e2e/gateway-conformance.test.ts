@@ -16,12 +16,11 @@ import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { GatewayWorld, GATEWAY_ADDRESS, NODE } from './gateway-world.ts';
 import { worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
-import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
+import { attemptsFor, checkHttpOutcome, checkMirrors, headersToSend, type HttpResult } from './check-http.ts';
 
 const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
 const PROFILES = ['gateway-http', 'gateway-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
-const SPLIT_REQUESTS = 100;
 
 interface Case { name: string; inFile: string; objects: KubeObject[]; requests: RequestExpectation[]; key: string }
 
@@ -64,18 +63,27 @@ describe('GATEWAY-HTTP and GATEWAY-GRPC conformance through meshlet ingress', ()
       const gatewayAddresses = Object.fromEntries(c.objects.filter((o) => o.kind === 'Gateway').map((o) => [`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, [GATEWAY_ADDRESS]]));
       const opts = { backendSetsResponseHeaders: /ResponseHeaderModifier/.test(c.name) };
       const plans = c.requests.map((q) => ({ q, ...resolveTarget(q, services, gatewayAddresses) }));
+      const idOf = (q: RequestExpectation): string => `${c.name}-${c.requests.indexOf(q)}`;
       const requests = plans.map(({ q, target, authority }) => ({
         address: GATEWAY_ADDRESS,
         port: target.kind === 'gateway' ? target.port : 80,
         method: q.method,
         path: q.path,
         headers: { ...headersToSend(q, opts), host: authority },
-        repeat: q.expect.split ? SPLIT_REQUESTS : 1,
+        repeat: attemptsFor(q),
+        id: idOf(q),
       }));
       const out = await w.client.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 100_000 });
       const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
-      const failures = plans.flatMap(({ q, authority }, i) =>
-        checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`));
+      const failures: string[] = [];
+      for (const [i, { q, authority }] of plans.entries()) {
+        const label = q.name || `${q.method} ${authority}${q.path}`;
+        const found = [
+          ...checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts),
+          ...(await checkMirrors(q, idOf(q), attemptsFor(q), () => w.echoOutput(), w.podServices)),
+        ];
+        failures.push(...found.map((f) => `${label}: ${f}`));
+      }
       assert.deepEqual(failures, []);
     });
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { FileTableSource } from '../../cli/file-table-source.ts';
-import { NetnsLab, type Pod } from '../support/netns.ts';
+import { NetnsLab, type LabProcess, type Pod } from '../support/netns.ts';
 import { echoListenArgs, freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
 import { meshlet, NODE } from './cli.ts';
 
@@ -36,6 +36,7 @@ export class GatewayWorld {
   readonly plan: WorldPlan;
   readonly configDir: string;
   client!: Pod;
+  readonly #echoes: LabProcess[] = [];
   #ingressIp = '';
 
   private constructor(lab: NetnsLab, plan: WorldPlan, configDir: string) {
@@ -46,6 +47,11 @@ export class GatewayWorld {
 
   get podServices(): Map<string, Set<string>> {
     return this.plan.podServices;
+  }
+
+  /** What the echo backends printed so far (their {"seen": id} lines tell who got what). */
+  echoOutput(): string[] {
+    return this.#echoes.map((e) => e.stdout);
   }
 
   static async create(inFile: string, objects: KubeObject[]): Promise<GatewayWorld> {
@@ -71,7 +77,11 @@ export class GatewayWorld {
       await client.ip(['route', 'add', `${GATEWAY_ADDRESS}/32`, 'via', ingressIp]);
       const listen = echoListenArgs(plan.pods);
       const starting = [ingress.spawn(meshlet('ingress', '--config', configDir, '--address', GATEWAY_ADDRESS))];
-      if (listen.length > 0) starting.push(backends.spawn([NODE, fixture('echo.ts'), ...listen]));
+      if (listen.length > 0) {
+        const echo = backends.spawn([NODE, fixture('echo.ts'), ...listen]);
+        world.#echoes.push(echo);
+        starting.push(echo);
+      }
       await Promise.all(starting.map((p) => p.waitForLine(/"ready":true|listening on/, 30_000)));
     } catch (err) {
       await world.destroy();

@@ -11,6 +11,8 @@ export interface GrpcEchoOptions {
   namespace: string;
   port: number;
   host: string;
+  /** Called with the canonical request headers of every call (the e2e logs mirrors with it). */
+  onRequest?: (headers: Record<string, string[]>) => void;
 }
 
 /** gRPC's framing: 1 byte compressed flag, 4 bytes big-endian length, the message. */
@@ -31,6 +33,7 @@ export async function startGrpcEcho(opts: GrpcEchoOptions): Promise<{ close(): P
       const k = rawHeaders[i]!;
       if (!k.startsWith(':')) (captured[canonicalHeaderKey(k)] ??= []).push(rawHeaders[i + 1]!);
     }
+    opts.onRequest?.(captured);
     stream.resume(); // the request message is not needed
     stream.on('end', () => {
       const body = JSON.stringify({

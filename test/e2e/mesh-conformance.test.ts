@@ -13,14 +13,12 @@ import { parseExpectation } from '../golden/expectations.ts';
 import { resolveTarget } from '../golden/check-requests.ts';
 import { MeshWorld, NODE, worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
-import { checkHttpOutcome, headersToSend, type HttpResult } from './check-http.ts';
+import { attemptsFor, checkHttpOutcome, checkMirrors, headersToSend, type HttpResult } from './check-http.ts';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 
 const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
 const PROFILES = ['mesh-http', 'mesh-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
-/** Requests per weighted-split expectation (the suite sends 500; exact shares need fewer). */
-const SPLIT_REQUESTS = 100;
 
 interface Case { name: string; dir: string; inFile: string; objects: KubeObject[]; key: string }
 
@@ -64,20 +62,27 @@ describe('MESH-HTTP and MESH-GRPC conformance on real interception', () => {
       const clients = await Promise.all(namespaces.map((ns) => w.client(ns)));
       await w.load(inFile);
 
+      const idOf = (q: (typeof mesh)[number]): string => `${name}-${mesh.indexOf(q)}`;
       const failures: string[] = [];
       // One batch per client namespace, each from its own meshed pod.
       for (const [n, ns] of namespaces.entries()) {
         const plans = mesh.filter((q) => q.mesh!.clientNamespace === ns).map((q) => ({ q, ...resolveTarget(q, services, {}) }));
         const requests = plans.map(({ q, target, authority }) => {
           if (target.kind !== 'mesh') throw new Error('mesh request expected');
-          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: q.expect.split ? SPLIT_REQUESTS : 1 };
+          return { address: target.address, port: target.port, method: q.method, path: q.path, headers: { ...headersToSend(q, opts), host: authority }, repeat: attemptsFor(q), id: idOf(q) };
         });
         const out = await clients[n]!.exec([NODE, BATCH], { input: JSON.stringify({ requests }), timeoutMs: 120_000 });
         const { results } = JSON.parse(out.stdout) as { results: HttpResult[][] };
-        failures.push(...plans.flatMap(({ q, authority }, i) =>
-          checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts).map((f) => `${q.name || `${q.method} ${authority}${q.path}`}: ${f}`)));
+        for (const [i, { q, authority }] of plans.entries()) {
+          const label = q.name || `${q.method} ${authority}${q.path}`;
+          const found = [
+            ...checkHttpOutcome(q, authority, results[i] ?? [], w.podServices, opts),
+            ...(await checkMirrors(q, idOf(q), attemptsFor(q), () => w.echoOutput(), w.podServices)),
+          ];
+          failures.push(...found.map((f) => `${label}: ${f}`));
+        }
       }
-      assert.deepEqual(failures, []);
+      assert.deepEqual(failures, [], failures.length > 0 ? `${failures.join('\n')}\n${w.diagnostics()}` : undefined);
     });
   }
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { FileTableSource } from '../../cli/file-table-source.ts';
-import { NetnsLab, type Pod } from '../support/netns.ts';
+import { NetnsLab, type LabProcess, type Pod } from '../support/netns.ts';
 import { echoPortArgs, freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
 import { agentArgs, meshlet, NODE } from './cli.ts';
 
@@ -34,10 +34,11 @@ async function versionOf(dir: string): Promise<string> {
   }
 }
 
-async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<void> {
+async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<LabProcess> {
   await pod.exec(meshlet('init'), { timeoutMs: 30_000 });
   const agent = pod.spawn(agentArgs(configDir, namespace));
   await agent.waitForLine(/listening on/, 30_000);
+  return agent;
 }
 
 export class MeshWorld {
@@ -46,6 +47,8 @@ export class MeshWorld {
   readonly configDir: string;
   readonly #clients = new Map<string, Pod>();
   readonly #meshed: Pod[] = [];
+  readonly #echoes: LabProcess[] = [];
+  readonly #agents = new Map<string, LabProcess>();
   #version = '';
 
   private constructor(lab: NetnsLab, plan: WorldPlan, configDir: string) {
@@ -56,6 +59,11 @@ export class MeshWorld {
 
   get podServices(): Map<string, Set<string>> {
     return this.plan.podServices;
+  }
+
+  /** What the echo backends printed so far (their {"seen": id} lines tell who got what). */
+  echoOutput(): string[] {
+    return this.#echoes.map((e) => e.stdout);
   }
 
   /** Pods for every endpoint address, meshed, with the manifests of `inFile` applied. */
@@ -72,7 +80,8 @@ export class MeshWorld {
         const pod = await lab.addPod(`p${i}`, { ipv4: p.ip });
         const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', p.name, '--namespace', p.namespace, ...echoPortArgs(p)]);
         await echo.waitForLine(/"ready":true/, 30_000);
-        await meshPod(pod, configDir, p.namespace);
+        world.#echoes.push(echo);
+        world.#agents.set(`${p.namespace}/${p.name}`, await meshPod(pod, configDir, p.namespace));
         world.#meshed.push(pod);
       }));
     } catch (err) {
@@ -96,11 +105,16 @@ export class MeshWorld {
     if (!pod) {
       const taken = [...this.#clients.values()].map((c) => c.ipv4);
       pod = await this.lab.addPod(`c${this.#clients.size}`, { ipv4: freeAddress(this.plan, taken) });
-      await meshPod(pod, this.configDir, namespace);
+      this.#agents.set(`client in ${namespace}`, await meshPod(pod, this.configDir, namespace));
       this.#clients.set(namespace, pod);
       this.#meshed.push(pod);
     }
     return pod;
+  }
+
+  /** The agents' recent logs, for failure messages. */
+  diagnostics(lines = 15): string {
+    return [...this.#agents].map(([who, a]) => `--- agent of ${who}:\n${a.stderr.split('\n').slice(-lines).join('\n')}`).join('\n');
   }
 
   /** Swaps in another case's manifests and waits until every agent serves them. */
