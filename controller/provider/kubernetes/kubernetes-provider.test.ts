@@ -1,11 +1,10 @@
 // The provider against the fake apiserver (real HTTP, unmodified client-node underneath).
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../../test/support/fake-apiserver/index.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 import type { Snapshot } from '../../translate/snapshot.ts';
-import { KubeClient } from './kube-client.ts';
+import { kubeClientFor } from '../../../test/support/kube-client-for.ts';
 import { KubernetesProvider } from './kubernetes-provider.ts';
 
 const GW_V1 = 'gateway.networking.k8s.io/v1';
@@ -14,17 +13,6 @@ const route = (name: string, extra: Record<string, unknown> = {}): FakeObject =>
   apiVersion: GW_V1, kind: 'HTTPRoute', metadata: { name, namespace: 'shop' },
   spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], ...extra },
 });
-
-function clientFor(api: FakeApiServer): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server: api.url, skipTLSVerify: true }],
-    users: [{ name: 'fake', token: 'x' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-    currentContext: 'fake',
-  });
-  return new KubeClient(kc, 2000);
-}
 
 interface Harness { api: FakeApiServer; provider: KubernetesProvider; snapshots: Snapshot[]; logs: string[]; latest: () => Snapshot | undefined }
 
@@ -41,7 +29,7 @@ async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}): Pro
   const snapshots: Snapshot[] = [];
   const logs: string[] = [];
   const provider = new KubernetesProvider({
-    client: clientFor(api), onSnapshot: (s) => snapshots.push(s), log: (l) => logs.push(l),
+    client: kubeClientFor(api), onSnapshot: (s) => snapshots.push(s), log: (l) => logs.push(l),
     debounceMs: 20, maxDelayMs: 200, missingRetryMs: 5000, backoff: { initialMs: 50, maxMs: 400 },
   }).start();
   const h = { api, provider, snapshots, logs, latest: () => snapshots[snapshots.length - 1] };

@@ -1,0 +1,111 @@
+// The status writer against the fake apiserver: statuses land through the subresource, nothing
+// is written when nothing changed, conflicts are re-read and re-merged, other controllers'
+// route entries survive, the default XMesh is created, and only the leader writes.
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
+import { kubeClientFor } from '../../test/support/kube-client-for.ts';
+import { translate, PLACEHOLDER_TIME } from '../translate/index.ts';
+import { buildSnapshot, type KubeObject, type Snapshot } from '../translate/snapshot.ts';
+import { StatusWriter, type StatusWriterOptions } from './status-writer.ts';
+import { PROPAGATED_CONDITION } from './propagation.ts';
+
+const GW = 'gateway.networking.k8s.io/v1';
+const KINDS: [string, string][] = [['v1', 'Namespace'], ['v1', 'Service'], [GW, 'GatewayClass'], [GW, 'HTTPRoute'], ['gateway.networking.x-k8s.io/v1alpha1', 'XMesh']];
+const otherEntry = { parentRef: { group: '', kind: 'Service', name: 'cart', port: 80 }, controllerName: 'example.com/other-mesh', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'theirs', observedGeneration: 1, lastTransitionTime: '2020-01-01T00:00:00Z' }] };
+
+const objects: FakeObject[] = [
+  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart', namespace: 'shop' }, spec: { clusterIP: '10.0.0.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } },
+  { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/gateway-controller' } },
+  { apiVersion: GW, kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] } },
+];
+
+function snapshotOf(api: FakeApiServer): Snapshot {
+  const all = KINDS.flatMap(([v, k]) => api.list(v, k) as KubeObject[]);
+  return buildSnapshot(all, { gatewayApiBundleVersion: 'v1.6.0' }).snapshot;
+}
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function setup(extra: Partial<StatusWriterOptions> = {}): Promise<{ api: FakeApiServer; writer: StatusWriter; round: () => Promise<void> }> {
+  const api = await startFakeApiServer({ objects });
+  const writer = new StatusWriter({ client: kubeClientFor(api), meshRetryMs: 60_000, now: () => new Date('2026-11-22T01:02:03Z'), ...extra });
+  cleanup.push(async () => { writer.close(); await api.close(); });
+  const round = async (): Promise<void> => {
+    const s = snapshotOf(api);
+    writer.submit(s, translate(s).statuses);
+    await writer.idle();
+  };
+  return { api, writer, round };
+}
+
+const statusWrites = (api: FakeApiServer): number => api.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/status')).length;
+
+describe('StatusWriter', () => {
+  test('only the leader writes; statuses land with real times; an unchanged round writes nothing', async () => {
+    const { api, writer, round } = await setup();
+    await round();
+    assert.equal(statusWrites(api), 0, 'not leader: no writes');
+    writer.setLeader(true);
+    await writer.idle();
+    const gc = api.get(GW, 'GatewayClass', 'meshlet')!;
+    const conds = (gc.status as { conditions: { type: string; status: string; lastTransitionTime: string }[] }).conditions;
+    assert.deepEqual(conds.map((c) => [c.type, c.status]), [['Accepted', 'True'], ['SupportedVersion', 'True']]);
+    assert.ok(conds.every((c) => c.lastTransitionTime === '2026-11-22T01:02:03Z'));
+    assert.ok((gc.status as { supportedFeatures: unknown[] }).supportedFeatures.length > 0);
+    const route = api.get(GW, 'HTTPRoute', 'r', 'shop')!;
+    assert.equal((route.status as { parents: { controllerName: string }[] }).parents[0]!.controllerName, 'meshlet.dev/mesh-controller');
+    const mesh = api.get('gateway.networking.x-k8s.io/v1alpha1', 'XMesh', 'meshlet')!;
+    assert.deepEqual(mesh.spec, { controllerName: 'meshlet.dev/mesh-controller' }, 'default XMesh created');
+    await round(); // picks up the XMesh: its status is written
+    assert.equal((api.get('gateway.networking.x-k8s.io/v1alpha1', 'XMesh', 'meshlet')!.status as { conditions: { type: string }[] }).conditions[0]!.type, 'Accepted');
+    const before = statusWrites(api);
+    await round();
+    assert.equal(statusWrites(api), before, 'nothing changed: no write');
+    assert.ok(writer.stats.unchanged >= 3);
+  });
+
+  test('a conflict is re-read and re-merged, keeping an entry another controller wrote meanwhile', async () => {
+    const { api, writer } = await setup({ defaultMesh: false });
+    writer.setLeader(true);
+    const s = snapshotOf(api); // translated from this (soon stale) view of the route
+    const route = api.get(GW, 'HTTPRoute', 'r', 'shop')!;
+    api.updateStatus({ ...route, status: { parents: [otherEntry] } }); // the other mesh writes first
+    writer.submit(s, translate(s).statuses);
+    await writer.idle();
+    assert.equal(writer.stats.conflicts, 1);
+    const parents = (api.get(GW, 'HTTPRoute', 'r', 'shop')!.status as { parents: { controllerName: string }[] }).parents;
+    assert.deepEqual(parents.map((p) => p.controllerName), ['example.com/other-mesh', 'meshlet.dev/mesh-controller']);
+  });
+
+  test('a route that stops targeting us loses our entry, not theirs', async () => {
+    const { api, writer, round } = await setup({ defaultMesh: false });
+    writer.setLeader(true);
+    await round();
+    const route = api.get(GW, 'HTTPRoute', 'r', 'shop')!;
+    const withTheirs = api.updateStatus({ ...route, status: { parents: [otherEntry, ...(route.status as { parents: unknown[] }).parents] } });
+    api.update({ ...withTheirs, spec: { parentRefs: [{ group: 'example.com', kind: 'Mesh', name: 'elsewhere' }] } });
+    await round();
+    const parents = (api.get(GW, 'HTTPRoute', 'r', 'shop')!.status as { parents: { controllerName: string }[] }).parents;
+    assert.deepEqual(parents.map((p) => p.controllerName), ['example.com/other-mesh']);
+  });
+
+  test('the propagation hook adds meshlet.dev/Propagated to our route entries', async () => {
+    let upToDate = 1;
+    const { api, writer, round } = await setup({ defaultMesh: false, propagation: (r) => (r.name === 'r' ? { upToDate, total: 2, generation: 4 } : null) });
+    writer.setLeader(true);
+    await round();
+    const read = (): Record<string, unknown> => ((api.get(GW, 'HTTPRoute', 'r', 'shop')!.status as { parents: { conditions: Record<string, unknown>[] }[] }).parents[0]!.conditions.find((c) => c.type === PROPAGATED_CONDITION))!;
+    assert.deepEqual([read().status, read().message], ['False', '1/2 proxies at generation 4']);
+    assert.notEqual(read().lastTransitionTime, PLACEHOLDER_TIME);
+    upToDate = 2;
+    writer.resync();
+    await writer.idle();
+    await round();
+    assert.deepEqual([read().status, read().message], ['True', '2/2 proxies at generation 4']);
+  });
+});
