@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from './main.ts';
+import { COMMANDS, main } from './main.ts';
 import { captureIo } from './test-io.ts';
 
 test('no arguments prints the command list and exits 1; --help exits 0', async () => {
@@ -33,4 +33,14 @@ test('a roadmap command that does not exist yet says so instead of "unknown"', a
   const io = captureIo();
   assert.equal(await main(['inject'], io), 1);
   assert.match(io.err(), /not available yet/);
+});
+
+test('the lazy registry says what each command says of itself', async () => {
+  // Summaries are repeated in the registry so that --help loads no command module.
+  for (const entry of COMMANDS) {
+    const cmd = await entry.load();
+    assert.equal(cmd.name, entry.name);
+    assert.equal(cmd.summary, entry.summary, `summary of ${entry.name}`);
+    assert.match(cmd.help, new RegExp(`Usage: meshlet ${entry.name}`));
+  }
 });

@@ -1,26 +1,33 @@
 // The `meshlet` binary: one dispatcher over subcommands, each in its own file. Exit codes are a
 // contract for scripts: 0 success, 1 the user's input or flags are wrong, 2 meshlet failed.
+//
+// Subcommands are loaded on demand: a sidecar must not pay (in memory and start-up time) for the
+// Kubernetes client the controller loads, nor the controller for the proxy. The registry holds
+// only names and one-line summaries.
 import { MeshletError } from '../api/errors.ts';
 import type { Command, Io } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
-import { translateCommand } from './translate-command.ts';
-import { explainCommand } from './explain-command.ts';
-import { agentCommand } from './agent-command.ts';
-import { initCommand } from './init-command.ts';
-import { ingressCommand } from './ingress-command.ts';
-import { devCommand } from './dev/dev-command.ts';
 
-const COMMANDS: Command[] = [devCommand, translateCommand, explainCommand, agentCommand, ingressCommand, initCommand];
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'dev', summary: 'run a whole local mesh on loopback from examples/ (or DIR)', load: async () => (await import('./dev/dev-command.ts')).devCommand },
+  { name: 'translate', summary: 'print the status and routing table meshlet computes for manifests', load: async () => (await import('./translate-command.ts')).translateCommand },
+  { name: 'explain', summary: 'show which rule a request hits, its filters and its backends', load: async () => (await import('./explain-command.ts')).explainCommand },
+  { name: 'agent', summary: 'run the sidecar proxy (--config DIR or --controller URL)', load: async () => (await import('./agent-command.ts')).agentCommand },
+  { name: 'ingress', summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)', load: async () => (await import('./ingress-command.ts')).ingressCommand },
+  { name: 'init', summary: 'program iptables so the pod\'s traffic goes through the agent', load: async () => (await import('./init-command.ts')).initCommand },
+];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {
   controller: 'the Kubernetes control plane (roadmap item 4)',
   inject: 'the sidecar injector (roadmap item 6)',
 };
-
-export function registerCommand(cmd: Command): void {
-  COMMANDS.push(cmd);
-}
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -49,22 +56,23 @@ function defaultIo(): Io {
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    io.stdout.write(target ? target.help : topHelp());
+    const entry = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.stdout.write(entry ? (await entry.load()).help : topHelp());
     return name === undefined ? 1 : 0;
   }
   if (name === '--version' || name === 'version') {
     io.stdout.write('meshlet 0.1.0\n');
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     const planned = PLANNED[name];
     io.stderr.write(planned
       ? `meshlet: '${name}' is not available yet: ${planned}.\n`
       : `meshlet: unknown command '${name}'. Run 'meshlet --help'.\n`);
     return 1;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(cmd.help);
     return 0;
