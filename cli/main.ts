@@ -21,11 +21,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'agent', summary: 'run the sidecar proxy (--config DIR or --controller URL)', load: async () => (await import('./agent-command.ts')).agentCommand },
   { name: 'ingress', summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)', load: async () => (await import('./ingress-command.ts')).ingressCommand },
   { name: 'init', summary: 'program iptables so the pod\'s traffic goes through the agent', load: async () => (await import('./init-command.ts')).initCommand },
+  { name: 'controller', summary: 'run the control plane against a Kubernetes API server', load: async () => (await import('./controller-command.ts')).controllerCommand },
 ];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {
-  controller: 'the Kubernetes control plane (roadmap item 4)',
   inject: 'the sidecar injector (roadmap item 6)',
 };
 
