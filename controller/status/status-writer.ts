@@ -51,6 +51,7 @@ export class StatusWriter {
   private loop: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private nextMeshAttempt = 0;
+  private meshTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: StatusWriterOptions) {
     this.opts = opts;
@@ -64,7 +65,10 @@ export class StatusWriter {
   setLeader(active: boolean): void {
     this.active = active;
     if (active) this.resync();
-    else clearTimeout(this.retryTimer);
+    else {
+      clearTimeout(this.retryTimer);
+      clearTimeout(this.meshTimer);
+    }
   }
 
   /** The statuses of a new translation, with the snapshot they were computed from. */
@@ -87,6 +91,7 @@ export class StatusWriter {
   close(): void {
     this.active = false;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.meshTimer);
   }
 
   private async drain(): Promise<void> {
@@ -162,7 +167,11 @@ export class StatusWriter {
       this.log(`created the default XMesh '${DEFAULT_MESH_NAME}'`);
     } catch (err) {
       if (isStatus(err, 409)) return; // exists (our cache lags): never touch its spec
-      this.nextMeshAttempt = Date.now() + (this.opts.meshRetryMs ?? 30_000);
+      const wait = this.opts.meshRetryMs ?? 30_000;
+      this.nextMeshAttempt = Date.now() + wait;
+      // Try again even if nothing else changes by then (e.g. the CRDs get installed quietly).
+      clearTimeout(this.meshTimer);
+      this.meshTimer = setTimeout(() => this.resync(), wait + 1);
       this.log(isStatus(err, 404) ? 'XMesh is not served by the cluster (Gateway API experimental CRDs not installed); no default mesh' : `creating the default XMesh: ${(err as Error).message}`);
     }
   }
