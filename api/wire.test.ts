@@ -30,7 +30,7 @@ describe('parseMessage', () => {
       { type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }, { kind: 'inbound', port: 8080 }, { kind: 'gateway', namespace: 'infra', name: 'gw' }, { kind: 'gateways' }] },
       { type: 'unsubscribe', id: 2, targets: [{ kind: 'inbound', port: 8080 }] },
       { type: 'ack', version: 'abc' },
-      { type: 'nack', version: 'abc', reason: 'bad regex' },
+      { type: 'nack', version: 'abc', reason: 'bad regex', resend: false },
       { type: 'ping', nonce: 3 },
       { type: 'pong', nonce: 3 },
     ];
@@ -97,7 +97,8 @@ describe('parseMessage', () => {
   });
 
   test('bounds a nack reason', () => {
-    invalid({ type: 'nack', version: 'v', reason: 'x'.repeat(WIRE_LIMITS.reasonLength + 1) }, 'agent');
+    invalid({ type: 'nack', version: 'v', reason: 'x'.repeat(WIRE_LIMITS.reasonLength + 1), resend: false }, 'agent');
+    invalid({ type: 'nack', version: 'v', reason: 'x' }, 'agent');
   });
 });
 

@@ -6,7 +6,7 @@
 // shape and the direction and throws a typed error; the table inside an update is checked by
 // the agent with validate() so that a bad table becomes a nack, not a dropped connection.
 import { MeshletError, type ValidationIssue } from './errors.ts';
-import type { RoutingTable } from './routing-table.ts';
+import type { BackendIR, GatewayIR, RoutingTable, SecretIR, ServiceFrontendIR } from './routing-table.ts';
 
 /** Sent in hello and welcome; a peer speaking another protocol is refused with an error frame. */
 export const WIRE_PROTOCOL = 'meshlet.dev/wire/v1alpha1';
@@ -60,20 +60,41 @@ export interface HelloMessage { type: 'hello'; protocol: string; agent: AgentIde
 export interface SubscribeMessage { type: 'subscribe'; id: number; targets: SubscriptionTarget[] }
 export interface UnsubscribeMessage { type: 'unsubscribe'; id: number; targets: SubscriptionTarget[] }
 export interface AckMessage { type: 'ack'; version: string }
-export interface NackMessage { type: 'nack'; version: string; reason: string }
+/**
+ * `resend`: the refusal may be the patch's fault (the agent's table is not its base, or the
+ * result's hash differs), so the controller should send the same version whole.
+ */
+export interface NackMessage { type: 'nack'; version: string; reason: string; resend: boolean }
 export interface PingMessage { type: 'ping'; nonce: number }
 export interface PongMessage { type: 'pong'; nonce: number }
 
 export interface WelcomeMessage { type: 'welcome'; protocol: string; controller: string }
 /** The agent's whole slice; sent only when it differs from the last one sent on this connection. */
 export interface UpdateMessage { type: 'update'; version: string; table: RoutingTable }
+/** Named entries of one list of the table that were added or changed, and names removed. */
+export interface SectionChanges<T extends { name: string }> { upsert: T[]; remove: string[] }
+
+export interface TableChanges {
+  gateways: SectionChanges<GatewayIR>;
+  services: SectionChanges<ServiceFrontendIR>;
+  backends: SectionChanges<BackendIR>;
+  secrets: SectionChanges<SecretIR>;
+}
+
+/**
+ * The slice as changes to the version the agent acknowledged (`base`): an endpoint moving sends
+ * one backend, not the whole slice. The agent applies it with applyPatch() and validates the
+ * result, whose content hash must equal `version`; if its table is not `base` or the hash
+ * differs it nacks, and the controller answers with the whole slice in an update.
+ */
+export interface PatchMessage { type: 'patch'; version: string; base: string; changes: TableChanges }
 /** Answers (un)subscribe `id` once any update it caused has been sent: the agent may proceed. */
 export interface SubscribedMessage { type: 'subscribed'; id: number; version: string }
 /** The controller refuses something (bad hello, limits); it closes the connection afterwards. */
 export interface ErrorMessage { type: 'error'; code: string; message: string }
 
 export type AgentMessage = HelloMessage | SubscribeMessage | UnsubscribeMessage | AckMessage | NackMessage | PingMessage | PongMessage;
-export type ControllerMessage = WelcomeMessage | UpdateMessage | SubscribedMessage | ErrorMessage | PingMessage | PongMessage;
+export type ControllerMessage = WelcomeMessage | UpdateMessage | PatchMessage | SubscribedMessage | ErrorMessage | PingMessage | PongMessage;
 export type WireMessage = AgentMessage | ControllerMessage;
 export type WireSender = 'agent' | 'controller';
 
@@ -152,6 +173,11 @@ class Shape {
     if (ts.length > max) return this.fail('targets', `more than ${max} targets`);
     ts.forEach((t, i) => this.target(t, `targets[${i}]`));
   }
+  section(v: unknown, path: string): void {
+    if (!this.obj(v, path)) return;
+    if (!Array.isArray(v.upsert) || !v.upsert.every((x) => x && typeof x === 'object' && typeof (x as Obj).name === 'string')) this.fail(`${path}.upsert`, 'must be an array of named objects');
+    if (!Array.isArray(v.remove) || !v.remove.every((x) => typeof x === 'string')) this.fail(`${path}.remove`, 'must be an array of names');
+  }
   hello(o: Obj): void {
     this.str(o, 'protocol', '', 100);
     if (this.obj(o.agent, 'agent')) {
@@ -167,7 +193,8 @@ class Shape {
 }
 
 const AGENT_TYPES = new Set(['hello', 'subscribe', 'unsubscribe', 'ack', 'nack', 'ping', 'pong']);
-const CONTROLLER_TYPES = new Set(['welcome', 'update', 'subscribed', 'error', 'ping', 'pong']);
+const CONTROLLER_TYPES = new Set(['welcome', 'update', 'patch', 'subscribed', 'error', 'ping', 'pong']);
+const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
 
 function check(s: Shape, o: Obj): void {
   switch (o.type) {
@@ -175,13 +202,22 @@ function check(s: Shape, o: Obj): void {
     case 'subscribe':
     case 'unsubscribe': s.int(o, 'id', '', 0, Number.MAX_SAFE_INTEGER); return s.targets(o);
     case 'ack': return s.str(o, 'version', '', 128);
-    case 'nack': s.str(o, 'version', '', 128); return s.str(o, 'reason', '', WIRE_LIMITS.reasonLength, true);
+    case 'nack':
+      s.str(o, 'version', '', 128);
+      if (typeof o.resend !== 'boolean') s.fail('resend', 'must be a boolean');
+      return s.str(o, 'reason', '', WIRE_LIMITS.reasonLength, true);
     case 'ping':
     case 'pong': return s.int(o, 'nonce', '', 0, Number.MAX_SAFE_INTEGER);
     case 'welcome': s.str(o, 'protocol', '', 100); return s.str(o, 'controller', '');
     case 'update':
       s.str(o, 'version', '', 128);
       if (s.obj(o.table, 'table') && o.table.version !== o.version) s.fail('table.version', 'differs from the update version');
+      return;
+    case 'patch':
+      s.str(o, 'version', '', 128);
+      s.str(o, 'base', '', 128);
+      if (!s.obj(o.changes, 'changes')) return;
+      for (const k of SECTIONS) s.section(o.changes[k], `changes.${k}`);
       return;
     case 'subscribed': s.int(o, 'id', '', 0, Number.MAX_SAFE_INTEGER); return s.str(o, 'version', '', 128, true);
     case 'error': s.str(o, 'code', '', 100); return s.str(o, 'message', '', WIRE_LIMITS.reasonLength, true);
@@ -212,4 +248,23 @@ export function parseMessage(data: string | Buffer, from: WireSender): WireMessa
     throw new WireProtocolUnsupportedError(value.protocol as string);
   }
   return value as unknown as WireMessage;
+}
+
+function patchSection<T extends { name: string }>(base: T[], changes: SectionChanges<T>): T[] {
+  const byName = new Map(base.map((x) => [x.name, x]));
+  for (const name of changes.remove) byName.delete(name);
+  for (const x of changes.upsert) byName.set(x.name, x);
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The table a patch describes, built on `base`; the caller validates it (hash included). */
+export function applyPatch(base: RoutingTable, patch: PatchMessage): RoutingTable {
+  return {
+    apiVersion: base.apiVersion,
+    version: patch.version,
+    gateways: patchSection(base.gateways, patch.changes.gateways),
+    services: patchSection(base.services, patch.changes.services),
+    backends: patchSection(base.backends, patch.changes.backends),
+    secrets: patchSection(base.secrets, patch.changes.secrets),
+  };
 }

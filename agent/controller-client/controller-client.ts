@@ -5,10 +5,11 @@
 // ones find it in the cache. While the controller is away nothing is pushed, so the agent keeps
 // serving its last good table; reconnects back off exponentially with jitter.
 import WebSocket, { type ClientOptions } from 'ws';
+import { RoutingTableInvalidError } from '../../api/errors.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { validate } from '../../api/validate.ts';
 import {
-  WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, targetKey,
+  WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, applyPatch, encodeMessage, parseMessage, targetKey,
   type AgentAuth, type AgentIdentity, type AgentMessage, type ControllerMessage, type SubscriptionTarget,
 } from '../../api/wire.ts';
 import { canonicalAddress } from '../route/compile.ts';
@@ -36,6 +37,7 @@ export interface ControllerClientOptions {
 export interface ControllerClientStats {
   connects: number;
   updates: number;
+  patches: number;
   acks: number;
   nacks: number;
   onDemandTimeouts: number;
@@ -63,7 +65,7 @@ export class ControllerClient implements TableSource {
   readonly #pending = new Map<string, Pending>();
   /** Subscribe request id → the on-demand keys it answers. */
   readonly #requests = new Map<number, string[]>();
-  readonly stats: ControllerClientStats = { connects: 0, updates: 0, acks: 0, nacks: 0, onDemandTimeouts: 0 };
+  readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0 };
   #ws: WebSocket | null = null;
   #welcomed = false;
   /** Hello sent on the open connection: later subscribe requests queue behind it. */
@@ -240,6 +242,16 @@ export class ControllerClient implements TableSource {
         this.#apply(msg.table);
         for (const key of this.#helloKeys.splice(0)) this.#pending.get(key)?.resolve();
         return;
+      case 'patch': {
+        this.stats.patches++;
+        const base = this.#current;
+        if (base?.version !== msg.base) {
+          this.#nack(msg.version, `patch base ${msg.base} is not the table in force (${base?.version ?? 'none'})`, true);
+          return;
+        }
+        this.#apply(applyPatch(base, msg));
+        return;
+      }
       case 'subscribed':
         for (const key of this.#requests.get(msg.id) ?? []) this.#pending.get(key)?.resolve();
         this.#requests.delete(msg.id);
@@ -260,10 +272,9 @@ export class ControllerClient implements TableSource {
     try {
       validate(table);
     } catch (err) {
-      this.stats.nacks++;
-      const reason = (err as Error).message.slice(0, WIRE_LIMITS.reasonLength);
-      this.#log(`refusing routing table ${table.version} from the controller: ${reason}`);
-      this.#send({ type: 'nack', version: table.version, reason });
+      // Only a content hash mismatch can be the patch's fault; anything else is the table's.
+      const issues = err instanceof RoutingTableInvalidError ? err.issues : [];
+      this.#nack(table.version, (err as Error).message, issues.length > 0 && issues.every((i) => i.path === 'version'));
       return;
     }
     // A reconnect resends the slice we already run: acknowledge it without a second swap.
@@ -273,6 +284,13 @@ export class ControllerClient implements TableSource {
     }
     this.stats.acks++;
     this.#send({ type: 'ack', version: table.version });
+  }
+
+  #nack(version: string, why: string, resend = false): void {
+    this.stats.nacks++;
+    const reason = why.slice(0, WIRE_LIMITS.reasonLength);
+    this.#log(`refusing routing table ${version} from the controller: ${reason}`);
+    this.#send({ type: 'nack', version, reason, resend });
   }
 
   #alive(): void {

@@ -10,6 +10,7 @@ import {
   type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget,
 } from '../../api/wire.ts';
 import type { PublisherMetrics } from './metrics.ts';
+import { changeSize, diffTables } from './diff.ts';
 import { routesIn, sliceTable } from './slice.ts';
 
 export interface SessionHost {
@@ -38,7 +39,7 @@ export interface AgentStatus {
 export class AgentSession {
   hello: HelloMessage | null = null;
   readonly targets = new Map<string, SubscriptionTarget>();
-  sent: { version: string; routes: Set<string> } | null = null;
+  sent: { version: string; routes: Set<string>; table: RoutingTable; asPatch: boolean } | null = null;
   acked: string | null = null;
   lastNack: { version: string; reason: string } | null = null;
   readonly #ws: WebSocket;
@@ -80,11 +81,27 @@ export class AgentSession {
     if (!this.hello || !table || this.#closed) return;
     const slice = sliceTable(table, { agent: { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, targets: this.targets.values() });
     if (slice.version === this.sent?.version) return;
-    this.sent = { version: slice.version, routes: routesIn(slice) };
-    const bytes = this.#send({ type: 'update', version: slice.version, table: slice });
-    this.#host.metrics.updatesSentTotal++;
-    this.#host.metrics.updateBytesTotal += bytes;
+    // A patch only on top of a version the agent confirmed running, and only when it touches
+    // at most half of the slice's entries; otherwise the whole slice.
+    const base = this.sent && this.acked === this.sent.version ? this.sent.table : null;
+    const changes = base ? diffTables(base, slice) : null;
+    const size = changes ? changeSize(changes, slice) : null;
+    const asPatch = !!(size && size.touched * 2 <= size.total);
+    this.sent = { version: slice.version, routes: routesIn(slice), table: slice, asPatch };
+    if (base && changes && asPatch) {
+      this.#host.metrics.patchesSentTotal++;
+      this.#host.metrics.updateBytesTotal += this.#send({ type: 'patch', version: slice.version, base: base.version, changes });
+    } else {
+      this.#sendWhole();
+    }
     this.#host.changed();
+  }
+
+  #sendWhole(): void {
+    if (!this.sent) return;
+    this.sent.asPatch = false;
+    this.#host.metrics.updatesSentTotal++;
+    this.#host.metrics.updateBytesTotal += this.#send({ type: 'update', version: this.sent.version, table: this.sent.table });
   }
 
   closed(): void {
@@ -171,6 +188,13 @@ export class AgentSession {
       case 'nack':
         this.#host.metrics.nacksTotal++;
         this.lastNack = { version: msg.version, reason: msg.reason };
+        // A patch the agent could not apply (its table is not the base): send the version whole,
+        // once. A table it found invalid is not resent: the same content would fail again.
+        if (msg.resend && msg.version === this.sent?.version && this.sent.asPatch) {
+          this.#host.log(`${this.label} could not apply patch ${msg.version}, sending it whole: ${msg.reason}`);
+          this.#sendWhole();
+          return;
+        }
         this.#host.log(`${this.label} refused routing table ${msg.version}: ${msg.reason}`);
         this.#host.changed();
         return;

@@ -8,6 +8,7 @@ export interface PublisherMetrics {
   protocolErrorsTotal: number;
   subscribeRequestsTotal: number;
   updatesSentTotal: number;
+  patchesSentTotal: number;
   updateBytesTotal: number;
   acksTotal: number;
   nacksTotal: number;
@@ -17,7 +18,7 @@ export interface PublisherMetrics {
 export function emptyMetrics(): PublisherMetrics {
   return {
     agents: 0, connectionsTotal: 0, helloRejectedTotal: 0, protocolErrorsTotal: 0, subscribeRequestsTotal: 0,
-    updatesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0,
+    updatesSentTotal: 0, patchesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0,
   };
 }
 
@@ -27,8 +28,9 @@ const HELP: Record<keyof PublisherMetrics, [string, 'gauge' | 'counter']> = {
   helloRejectedTotal: ['Connections refused at hello (bad message, protocol, authentication, timeout).', 'counter'],
   protocolErrorsTotal: ['Malformed or out-of-order frames received from agents.', 'counter'],
   subscribeRequestsTotal: ['Subscribe and unsubscribe requests.', 'counter'],
-  updatesSentTotal: ['Table slices sent to agents.', 'counter'],
-  updateBytesTotal: ['Bytes of update frames sent.', 'counter'],
+  updatesSentTotal: ['Whole table slices sent to agents.', 'counter'],
+  patchesSentTotal: ['Slices sent as changes to the version the agent acknowledged.', 'counter'],
+  updateBytesTotal: ['Bytes of update and patch frames sent.', 'counter'],
   acksTotal: ['Versions acknowledged by agents.', 'counter'],
   nacksTotal: ['Versions refused by agents (see the controller log for their reasons).', 'counter'],
   tablesTotal: ['Distinct routing tables published.', 'counter'],

@@ -130,7 +130,11 @@ describe('Publisher', async () => {
     const changes: number[] = [];
     const off = pub.onChange(() => changes.push(1));
     pub.setTable(twoServices(5));
-    const second = await user.next('update');
+    // It acked the base, and one entry of three changed: a patch.
+    const second = await user.next('patch');
+    assert.equal(second.base, first.version);
+    assert.deepEqual(second.changes.services.upsert.map((x) => x.name), ['service/default/reviews']);
+    assert.deepEqual([second.changes.backends, second.changes.gateways], [{ upsert: [], remove: [] }, { upsert: [], remove: [] }]);
     assert.notEqual(second.version, first.version);
     await settle();
     assert.equal(other.inbox.some((m) => m.type === 'update'), false, 'ratings user got an update for reviews');
@@ -154,13 +158,35 @@ describe('Publisher', async () => {
     a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
     const u = await a.next('update');
     const nacks = pub.metrics().nacksTotal;
-    a.send({ type: 'nack', version: u.version, reason: 'regex does not compile' });
+    a.send({ type: 'nack', version: u.version, reason: 'regex does not compile', resend: false });
     await settle();
     assert.equal(pub.metrics().nacksTotal, nacks + 1);
     assert.ok(logs.some((l) => l.includes('shop/web-1') && l.includes(u.version) && l.includes('regex does not compile')), logs.join('\n'));
     const st = pub.agents().find((s) => s.pod === 'web-1');
     assert.deepEqual(st?.lastNack, { version: u.version, reason: 'regex does not compile' });
     assert.match(pub.renderMetrics(), /meshlet_publisher_nacks_total \d+/);
+  });
+
+  test('no patch on a base the agent has not acknowledged; a patch it cannot apply is resent whole', async () => {
+    pub.setTable(twoServices(0));
+    const a = await agent();
+    a.hello('default', 'patchy');
+    await a.next('update');
+    a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] });
+    const first = await a.next('update');
+    pub.setTable(twoServices(7));
+    const whole = await a.next('update');
+    assert.notEqual(whole.version, first.version, 'not acked: whole slice');
+    a.send({ type: 'ack', version: whole.version });
+    await settle();
+    pub.setTable(twoServices(8));
+    const patch = await a.next('patch');
+    assert.equal(patch.base, whole.version);
+    const updates = pub.metrics().updatesSentTotal;
+    a.send({ type: 'nack', version: patch.version, reason: 'base differs', resend: true });
+    const again = await a.next('update');
+    assert.equal(again.version, patch.version);
+    assert.equal(pub.metrics().updatesSentTotal, updates + 1);
   });
 
   test('a first frame other than hello is refused with an error frame', async () => {

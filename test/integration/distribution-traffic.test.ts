@@ -1,7 +1,8 @@
 // Distribution end to end on loopback: a real Publisher, sidecars fed by ControllerClients and
 // echo servers as workloads. A table change reaches both agents and changes their traffic; the
 // first request to a destination waits for its on-demand subscription, later ones do not ask
-// again; a sidecar of a 1 000-Service mesh holds only the one frontend it uses.
+// again; endpoint churn travels as a patch; a sidecar of a 1 000-Service mesh holds only the
+// one frontend it uses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Publisher } from '../../controller/publish/index.ts';
@@ -66,6 +67,24 @@ describe('distribution: controller publisher and two sidecars', () => {
     assert.deepEqual([p.upToDate, p.total], [2, 2]);
     assert.ok(p.generation > genBefore, `generation ${p.generation} after ${genBefore}`);
     assert.deepEqual(pub.agents().map((s) => s.ackedVersion === s.sentVersion), [true, true]);
+  });
+
+  test('endpoint churn travels as a patch and the agents follow it', async () => {
+    const v3 = await startEchoServer({ pod: 'reviews-v2-1', namespace: 'default' });
+    try {
+      const patches = pub.metrics().patchesSentTotal;
+      pub.setTable(reviewsTable('v2', { v1: v1.port, v2: v3.port }));
+      for (const agent of agents) {
+        await eventually(`${agent.pod} reaches the moved endpoint`, async () => (await agent.get()).echo?.pod === 'reviews-v2-1');
+        assert.ok(agent.client.stats.patches >= 1, `${agent.pod} received no patch`);
+      }
+      assert.equal(pub.metrics().patchesSentTotal, patches + agents.length);
+      await eventually('both agents ack the patched version', () => pub.propagation(route).upToDate === 2);
+      pub.setTable(reviewsTable('v2', ports()));
+      for (const agent of agents) await eventually(`${agent.pod} back on v2`, async () => (await agent.get()).echo?.pod === 'reviews-v2-0');
+    } finally {
+      await v3.close();
+    }
   });
 
   test('an agent subscribed to 1 Service of 1 000 holds a slice with 1 frontend', async () => {

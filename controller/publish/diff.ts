@@ -1,0 +1,36 @@
+// diffTables(): what changed between the slice an agent runs and its new slice, list by list
+// and entry by entry (entries are identified by name). Sent as a patch when it is clearly
+// smaller than the slice itself: endpoint churn then costs one backend per update, not the
+// agent's whole slice.
+import type { RoutingTable } from '../../api/routing-table.ts';
+import { canonicalJson } from '../../api/version.ts';
+import type { SectionChanges, TableChanges } from '../../api/wire.ts';
+
+function diffSection<T extends { name: string }>(prev: T[], next: T[]): SectionChanges<T> {
+  const before = new Map(prev.map((x) => [x.name, x]));
+  const upsert: T[] = [];
+  for (const x of next) {
+    const old = before.get(x.name);
+    before.delete(x.name);
+    // Slices share entries with the table they came from, so identity settles most cases.
+    if (old !== x && (old === undefined || canonicalJson(old) !== canonicalJson(x))) upsert.push(x);
+  }
+  return { upsert, remove: [...before.keys()] };
+}
+
+export function diffTables(prev: RoutingTable, next: RoutingTable): TableChanges {
+  return {
+    gateways: diffSection(prev.gateways, next.gateways),
+    services: diffSection(prev.services, next.services),
+    backends: diffSection(prev.backends, next.backends),
+    secrets: diffSection(prev.secrets, next.secrets),
+  };
+}
+
+/** Entries touched by the changes, and entries in the new table: the patch-or-not decision. */
+export function changeSize(changes: TableChanges, next: RoutingTable): { touched: number; total: number } {
+  const sections: SectionChanges<{ name: string }>[] = [changes.gateways, changes.services, changes.backends, changes.secrets];
+  const touched = sections.reduce((n, c) => n + c.upsert.length + c.remove.length, 0);
+  const total = next.gateways.length + next.services.length + next.backends.length + next.secrets.length;
+  return { touched, total };
+}
