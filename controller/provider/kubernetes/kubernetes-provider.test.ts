@@ -57,6 +57,8 @@ describe('KubernetesProvider', () => {
     assert.equal(s.meshes.length, 1);
     assert.equal(routeNames(s), 'a');
     assert.equal(s.gatewayApiBundleVersion, 'v1.6.0');
+    assert.ok(h.api.requests.every((r) => r.authorization === 'Bearer fake-token'), 'the kubeconfig credentials go with every request, watches included');
+    assert.ok(h.api.requests.some((r) => r.query.watch === 'true'));
   });
 
   test('a burst of changes is coalesced into few snapshots, the last one complete', async () => {

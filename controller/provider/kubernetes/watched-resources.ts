@@ -18,7 +18,7 @@ export const WATCHED_RESOURCES: WatchedResource[] = [
   { kind: 'GatewayClass', group: GATEWAY_API_GROUP, versions: ['v1', 'v1beta1'], plural: 'gatewayclasses', namespaced: false, optional: true },
   { kind: 'Gateway', group: GATEWAY_API_GROUP, versions: ['v1', 'v1beta1'], plural: 'gateways', namespaced: true, optional: true },
   { kind: 'HTTPRoute', group: GATEWAY_API_GROUP, versions: ['v1', 'v1beta1'], plural: 'httproutes', namespaced: true, optional: true },
-  { kind: 'GRPCRoute', group: GATEWAY_API_GROUP, versions: ['v1'], plural: 'grpcroutes', namespaced: true, optional: true },
+  { kind: 'GRPCRoute', group: GATEWAY_API_GROUP, versions: ['v1', 'v1alpha2'], plural: 'grpcroutes', namespaced: true, optional: true },
   { kind: 'ReferenceGrant', group: GATEWAY_API_GROUP, versions: ['v1', 'v1beta1'], plural: 'referencegrants', namespaced: true, optional: true },
   { kind: 'XMesh', group: GATEWAY_API_X_GROUP, versions: ['v1alpha1'], plural: 'xmeshes', namespaced: false, optional: true },
   { kind: 'Namespace', group: '', versions: ['v1'], plural: 'namespaces', namespaced: false, optional: false },

@@ -12,6 +12,8 @@ export interface RequestRecord {
   path: string;
   query: Record<string, string>;
   contentType?: string;
+  /** The Authorization header, so tests can check that credentials were sent. */
+  authorization?: string;
 }
 
 export interface InjectedFailure {
@@ -65,7 +67,7 @@ export async function handle(state: ServerState, req: IncomingMessage, res: Serv
   const url = new URL(req.url ?? '/', 'http://fake');
   const method = req.method ?? 'GET';
   const contentType = req.headers['content-type']?.split(';')[0];
-  state.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType });
+  state.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, authorization: req.headers.authorization });
   const failure = state.failures.find((f) => (f.method === undefined || f.method === method) && url.pathname.includes(f.path));
   if (failure) {
     failure.times = (failure.times ?? 1) - 1;
