@@ -84,7 +84,7 @@ describe('GATEWAY-HTTP and GATEWAY-GRPC conformance through meshlet ingress', ()
         ];
         failures.push(...found.map((f) => `${label}: ${f}`));
       }
-      assert.deepEqual(failures, []);
+      assert.deepEqual(failures, [], failures.length > 0 ? `${failures.join('\n')}\n${w.diagnostics()}` : undefined);
     });
   }
 });

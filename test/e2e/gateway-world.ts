@@ -37,6 +37,7 @@ export class GatewayWorld {
   readonly configDir: string;
   client!: Pod;
   readonly #echoes: LabProcess[] = [];
+  #ingress: LabProcess | null = null;
   #ingressIp = '';
 
   private constructor(lab: NetnsLab, plan: WorldPlan, configDir: string) {
@@ -76,7 +77,8 @@ export class GatewayWorld {
       await ingress.ip(['addr', 'add', `${GATEWAY_ADDRESS}/32`, 'dev', 'lo']);
       await client.ip(['route', 'add', `${GATEWAY_ADDRESS}/32`, 'via', ingressIp]);
       const listen = echoListenArgs(plan.pods);
-      const starting = [ingress.spawn(meshlet('ingress', '--config', configDir, '--address', GATEWAY_ADDRESS))];
+      world.#ingress = ingress.spawn(meshlet('ingress', '--config', configDir, '--address', GATEWAY_ADDRESS));
+      const starting = [world.#ingress];
       if (listen.length > 0) {
         const echo = backends.spawn([NODE, fixture('echo.ts'), ...listen]);
         world.#echoes.push(echo);
@@ -95,6 +97,11 @@ export class GatewayWorld {
     copyFileSync(inFile, tmp);
     chmodSync(tmp, 0o644);
     renameSync(tmp, join(this.configDir, 'case.yaml'));
+  }
+
+  /** The ingress's recent log, for failure messages. */
+  diagnostics(lines = 20): string {
+    return `--- ingress:\n${(this.#ingress?.stderr ?? '').split('\n').slice(-lines).join('\n')}`;
   }
 
   /** Swaps in a case's manifests; resolves when the ingress serves its table on its ports. */
