@@ -13,6 +13,8 @@ import type { PublisherMetrics } from './metrics.ts';
 import { changeSize, diffTables } from './diff.ts';
 import { routesIn, sliceTable } from './slice.ts';
 
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
 export interface SessionHost {
   controllerId: string;
   metrics: PublisherMetrics;
@@ -110,6 +112,14 @@ export class AgentSession {
 
   #send(msg: ControllerMessage): number {
     if (this.#closed) return 0;
+    // An agent that stopped reading would make us buffer every later slice: drop it instead
+    // (it reconnects and resyncs when it recovers).
+    if (this.#ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.#host.log(`${this.label} is not reading (${this.#ws.bufferedAmount} bytes queued); disconnecting`);
+      this.#closed = true;
+      this.#ws.terminate();
+      return 0;
+    }
     const text = encodeMessage(msg);
     this.#ws.send(text);
     return Buffer.byteLength(text);

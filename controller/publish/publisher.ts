@@ -59,6 +59,8 @@ export class Publisher {
   readonly #host: SessionHost;
   #table: RoutingTable | null = null;
   #notifyScheduled = false;
+  /** route key → counts, rebuilt on the first propagation() after any change. */
+  #counts: Map<string, { upToDate: number; total: number }> | null = null;
 
   private constructor(wss: WebSocketServer, opts: PublisherOptions) {
     this.#wss = wss;
@@ -70,7 +72,10 @@ export class Publisher {
       table: () => this.#table,
       log,
       authenticate: opts.authenticate ?? (() => undefined),
-      changed: () => this.#scheduleNotify(),
+      changed: () => {
+        this.#counts = null;
+        this.#scheduleNotify();
+      },
     };
     wss.on('connection', (ws, req) => this.#accept(ws, req));
     const alive = new WeakSet<WebSocket>();
@@ -123,20 +128,31 @@ export class Publisher {
     if (!this.#generations.update(table)) return;
     this.#table = table;
     this.#metrics.tablesTotal++;
+    this.#counts = null;
     for (const s of this.#sessions) s.refresh();
     this.#scheduleNotify();
   }
 
   propagation(route: RouteRef): Propagation {
     const key = routeKey(route);
-    let upToDate = 0;
-    let total = 0;
-    for (const s of this.#sessions) {
-      if (!s.hello || !s.sent?.routes.has(key)) continue;
-      total++;
-      if (s.upToDate) upToDate++;
+    // The status writer asks for every route in a row: count all of them in one pass over the
+    // agents, so a resync costs (agents × their routes), not (routes × agents).
+    if (!this.#counts) {
+      const counts = new Map<string, { upToDate: number; total: number }>();
+      for (const s of this.#sessions) {
+        if (!s.hello || !s.sent) continue;
+        const ok = s.upToDate;
+        for (const r of s.sent.routes) {
+          let c = counts.get(r);
+          if (!c) counts.set(r, (c = { upToDate: 0, total: 0 }));
+          c.total++;
+          if (ok) c.upToDate++;
+        }
+      }
+      this.#counts = counts;
     }
-    return { upToDate, total, generation: this.#generations.of(key) ?? 0 };
+    const c = this.#counts.get(key);
+    return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(key) ?? 0 };
   }
 
   /** Called (coalesced, asynchronously) whenever a propagation() answer may have changed. */
@@ -181,6 +197,7 @@ export class Publisher {
       clearTimeout(helloTimer);
       session.closed();
       this.#sessions.delete(session);
+      this.#counts = null;
       if (session.hello) {
         this.#metrics.agents--;
         this.#scheduleNotify();
