@@ -2,6 +2,7 @@
 // snapshots to translate (pure); every replica publishes the resulting table to the agents
 // connected to it, and the replica holding the Lease writes statuses. startController() is the
 // same composition without flags, so integration tests run controllers in-process.
+// Agents' acks (via the publisher) rewrite route statuses with `meshlet.dev/Propagated` counts.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
@@ -56,8 +57,13 @@ export interface ControllerOptions {
   ingressService?: { namespace: string; name: string };
   trustDomain?: string;
   defaultMesh?: boolean;
-  /** Called with every translation (the publisher's setTable, tests). */
+  /** Serves every translation's table to agents and counts their acks for `meshlet.dev/Propagated`. */
+  publisher?: Publisher;
+  /** Rewrite statuses at most this often when agents' acks change the counts (default 1000 ms). */
+  propagationResyncMs?: number;
+  /** Called with every translation (tests). */
   onTranslated?: (result: TranslateResult, snapshot: Snapshot) => void;
+  /** Overrides the publisher's counts (tests). */
   propagation?: PropagationHook;
   /** Passed to the provider's informers (tests shorten them). */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -86,9 +92,19 @@ function addressesFor(snapshot: Snapshot, opts: ControllerOptions): Record<strin
   return Object.fromEntries(snapshot.gateways.map((g) => [`${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, addrs]));
 }
 
+/** Counts cover the agents connected to this replica; a route no agent was sent has none. */
+function publisherPropagation(publisher: Publisher): PropagationHook {
+  return (route) => {
+    const p = publisher.propagation(route);
+    return p.generation === 0 ? null : p;
+  };
+}
+
 export function startController(opts: ControllerOptions): Controller {
   let translations = 0;
-  const writer = new StatusWriter({ client: opts.client, log: opts.log, propagation: opts.propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
+  const { publisher } = opts;
+  const propagation = opts.propagation ?? (publisher && publisherPropagation(publisher));
+  const writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
   const provider = new KubernetesProvider({
     client: opts.client, log: opts.log, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, trustDomain: opts.trustDomain,
     backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
@@ -96,6 +112,7 @@ export function startController(opts: ControllerOptions): Controller {
       const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, opts) };
       const result = translate(snapshot);
       translations++;
+      publisher?.setTable(result.ir);
       opts.onTranslated?.(result, snapshot);
       writer.submit(snapshot, result.statuses);
     },
@@ -107,6 +124,14 @@ export function startController(opts: ControllerOptions): Controller {
     onStoppedLeading: () => writer.setLeader(false),
   });
   if (!elector) writer.setLeader(true);
+  // Acks move the Propagated counts: rewrite statuses, throttled.
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const stopWatchingAcks = publisher?.onChange(() => {
+    resyncTimer ??= setTimeout(() => {
+      resyncTimer = undefined;
+      writer.resync();
+    }, opts.propagationResyncMs ?? 1000);
+  });
   provider.start();
   elector?.start();
   return {
@@ -115,6 +140,8 @@ export function startController(opts: ControllerOptions): Controller {
       return translations;
     },
     async close() {
+      stopWatchingAcks?.();
+      clearTimeout(resyncTimer);
       provider.close();
       writer.close();
       await elector?.stop();
@@ -206,25 +233,10 @@ export const controllerCommand: Command = {
         namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',
         name: values['lease-name'], identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
       },
-      onTranslated: (result) => publisher?.setTable(result.ir),
-      // Counts cover the agents connected to this replica; a route nobody was sent yet has none.
-      propagation: publisher && ((route) => {
-        const p = publisher.propagation(route);
-        return p.generation === 0 ? null : p;
-      }),
-    });
-    // Acks move the Propagated counts: rewrite statuses, at most about once a second.
-    let resyncTimer: NodeJS.Timeout | undefined;
-    const stopWatchingAcks = publisher?.onChange(() => {
-      resyncTimer ??= setTimeout(() => {
-        resyncTimer = undefined;
-        controller.writer.resync();
-      }, 1000);
+      publisher,
     });
     const signal = await io.stopSignal;
     log(`${signal}: stopping`);
-    stopWatchingAcks?.();
-    clearTimeout(resyncTimer);
     await controller.close();
     await publisher?.close();
     log('stopped');
