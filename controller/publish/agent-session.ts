@@ -7,11 +7,10 @@ import type WebSocket from 'ws';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import {
   WIRE_LIMITS, WIRE_PROTOCOL, WireProtocolUnsupportedError, encodeMessage, parseMessage, targetKey,
-  type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget,
+  type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget, type TableChanges,
 } from '../../api/wire.ts';
 import type { PublisherMetrics } from './metrics.ts';
-import { changeSize, diffTables } from './diff.ts';
-import { routesIn, sliceTable } from './slice.ts';
+import { changeSize } from './diff.ts';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
@@ -19,6 +18,10 @@ export interface SessionHost {
   controllerId: string;
   metrics: PublisherMetrics;
   table(): RoutingTable | null;
+  /** sliceTable() and routesIn() of the current table, shared by agents that subscribe alike. */
+  slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> };
+  /** diffTables(), shared by agents that move between the same two slices. */
+  diff(base: RoutingTable, next: RoutingTable): TableChanges;
   log(line: string): void;
   /** Throws to refuse the agent; the message is sent back in the error frame. */
   authenticate(hello: HelloMessage, request: IncomingMessage): void | Promise<void>;
@@ -81,15 +84,15 @@ export class AgentSession {
   refresh(): void {
     const table = this.#host.table();
     if (!this.hello || !table || this.#closed) return;
-    const slice = sliceTable(table, { agent: { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, targets: this.targets.values() });
+    const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
     if (slice.version === this.sent?.version) return;
     // A patch only on top of a version the agent confirmed running, and only when it touches
     // at most half of the slice's entries; otherwise the whole slice.
     const base = this.sent && this.acked === this.sent.version ? this.sent.table : null;
-    const changes = base ? diffTables(base, slice) : null;
+    const changes = base ? this.#host.diff(base, slice) : null;
     const size = changes ? changeSize(changes, slice) : null;
     const asPatch = !!(size && size.touched * 2 <= size.total);
-    this.sent = { version: slice.version, routes: routesIn(slice), table: slice, asPatch };
+    this.sent = { version: slice.version, routes, table: slice, asPatch };
     if (base && changes && asPatch) {
       this.#host.metrics.patchesSentTotal++;
       this.#host.metrics.updateBytesTotal += this.#send({ type: 'patch', version: slice.version, base: base.version, changes });

@@ -9,11 +9,12 @@ import type https from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PORTS } from '../../api/names.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
-import { WIRE_LIMITS, WIRE_PATH, type HelloMessage } from '../../api/wire.ts';
+import { WIRE_LIMITS, WIRE_PATH, type HelloMessage, type SubscriptionTarget, type TableChanges } from '../../api/wire.ts';
 import { AgentSession, type AgentStatus, type SessionHost } from './agent-session.ts';
 import { emptyMetrics, renderMetrics, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
-import { routeKey } from './slice.ts';
+import { diffTables } from './diff.ts';
+import { routeKey, routesIn, sliceTable } from './slice.ts';
 
 export interface PublisherOptions {
   /** Default 0.0.0.0; ignored when `server` is given. */
@@ -61,6 +62,10 @@ export class Publisher {
   #notifyScheduled = false;
   /** route key → counts, rebuilt on the first propagation() after any change. */
   #counts: Map<string, { upToDate: number; total: number }> | null = null;
+  // Replicas of a Deployment subscribe alike: their slices (and the patches between two
+  // slices) are computed once per table, not once per agent. Both are emptied by setTable().
+  readonly #slices = new Map<string, { slice: RoutingTable; routes: Set<string> }>();
+  readonly #diffs = new Map<string, TableChanges>();
 
   private constructor(wss: WebSocketServer, opts: PublisherOptions) {
     this.#wss = wss;
@@ -70,6 +75,13 @@ export class Publisher {
       controllerId: opts.controllerId ?? `controller-${randomUUID().slice(0, 8)}`,
       metrics: this.#metrics,
       table: () => this.#table,
+      slice: (agent, targets) => this.#slice(agent, targets),
+      diff: (base, next) => {
+        const key = `${base.version}>${next.version}`;
+        let d = this.#diffs.get(key);
+        if (!d) this.#diffs.set(key, (d = diffTables(base, next)));
+        return d;
+      },
       log,
       authenticate: opts.authenticate ?? (() => undefined),
       changed: () => {
@@ -129,6 +141,8 @@ export class Publisher {
     this.#table = table;
     this.#metrics.tablesTotal++;
     this.#counts = null;
+    this.#slices.clear();
+    this.#diffs.clear();
     for (const s of this.#sessions) s.refresh();
     this.#scheduleNotify();
   }
@@ -203,6 +217,22 @@ export class Publisher {
         this.#scheduleNotify();
       }
     });
+  }
+
+  #slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> } {
+    const keys = [...targets.keys()].sort();
+    // Inbound subscriptions select backends by pod name, so those slices are the pod's own.
+    const pod = keys.some((k) => k.startsWith('inbound|')) ? agent.pod : '';
+    const key = `${agent.namespace}|${pod}|${keys.join(',')}`;
+    let hit = this.#slices.get(key);
+    if (!hit) {
+      const slice = sliceTable(this.#table!, { agent, targets: targets.values() });
+      hit = { slice, routes: routesIn(slice) };
+      // Between two tables, subscriptions keep adding keys: stay within a few per agent.
+      if (this.#slices.size > 2 * this.#sessions.size + 100) this.#slices.clear();
+      this.#slices.set(key, hit);
+    }
+    return hit;
   }
 
   #scheduleNotify(): void {
