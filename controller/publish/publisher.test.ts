@@ -189,6 +189,24 @@ describe('Publisher', async () => {
     assert.equal(pub.metrics().updatesSentTotal, updates + 1);
   });
 
+  test('agents that subscribe alike share a slice, but never across namespaces', async () => {
+    pub.setTable(table({
+      services: [service({ name: 'cart', clusterIP: '10.0.0.9', port: 80, consumers: [{ namespace: 'web', rules: [rule({ route: 'web-cart', namespace: 'web', backends: [{ backend: backendName('default', 'cart', 80) }] })] }] })],
+      backends: [backend('default', 'cart', 80, [{ port: 1 }])],
+    }));
+    const targets = [{ kind: 'destination', address: '10.0.0.9', port: 80 }];
+    const hello = (ns: string, pod: string) => ({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod, namespace: ns, serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets });
+    const [w1, w2, d1] = [await agent(), await agent(), await agent()];
+    w1.send(hello('web', 'w1'));
+    w2.send(hello('web', 'w2'));
+    d1.send(hello('default', 'd1'));
+    const [u1, u2, u3] = [await w1.next('update'), await w2.next('update'), await d1.next('update')];
+    assert.equal(u1.version, u2.version);
+    assert.notEqual(u1.version, u3.version);
+    assert.deepEqual(u1.table.services[0]?.ports[0]?.consumers.map((c) => c.namespace), ['web']);
+    assert.deepEqual(u3.table.services[0]?.ports[0]?.consumers, []);
+  });
+
   test('a first frame other than hello is refused with an error frame', async () => {
     const a = await agent();
     a.send({ type: 'ack', version: 'x' });
