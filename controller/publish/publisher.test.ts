@@ -229,6 +229,7 @@ describe('Publisher', async () => {
   });
 
   test('subscriptions in the hello are in the very first update', async () => {
+    pub.setTable(twoServices());
     const a = await agent();
     a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] });
     assert.deepEqual((await a.next('update')).table.services.map((s) => s.name), ['service/default/ratings']);
