@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { WIRE_PATH } from '../../api/wire.ts';
+import { WebSocketServer } from 'ws';
+import { ROUTING_TABLE_API_VERSION } from '../../api/routing-table.ts';
+import { withVersion } from '../../api/version.ts';
+import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage } from '../../api/wire.ts';
 import { ControllerClient, controllerUrl } from './controller-client.ts';
 
 async function closedPort(): Promise<number> {
@@ -53,4 +56,35 @@ test('close() releases waiting asks at once', async () => {
   client.close();
   await pending;
   assert.ok(Date.now() - t0 < 1_000);
+});
+
+test('a controller that goes silent is replaced by a new connection; the table stays', async () => {
+  const table = withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], backends: [], secrets: [] });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  let connections = 0;
+  // Says welcome and sends a table, then never speaks again (no pings either).
+  wss.on('connection', (ws) => {
+    connections++;
+    ws.send(encodeMessage({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'mute' }));
+    ws.send(encodeMessage({ type: 'update', version: table.version, table }));
+  });
+  const logs: string[] = [];
+  const client = new ControllerClient({
+    url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`,
+    agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    silenceMs: 150, backoff: { initialMs: 10, maxMs: 20 }, log: (l) => void logs.push(l),
+  }).start();
+  try {
+    await client.ready(2_000);
+    const deadline = Date.now() + 3_000;
+    while (connections < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(connections >= 2, `connections: ${connections}`);
+    assert.ok(logs.some((l) => l.includes('no word from the controller')), logs.join('\n'));
+    assert.equal(client.current?.version, table.version);
+  } finally {
+    client.close();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  }
 });
