@@ -37,6 +37,32 @@ export function downstreamAuthority(req: DownstreamRequest): string {
   return typeof a === 'string' ? a : '';
 }
 
+// Headers Node keeps only once (it discards later duplicates in req.headers), per its http docs.
+const FIRST_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+/**
+ * The request's header lines with repeated names kept as separate values. req.headers joins
+ * repeated lines with ", ", which changes what the next hop sees (a header added by a route on
+ * the first hop arrives merged into the original one on the second). Cookies are joined with
+ * "; " (RFC 9113 §8.2.3: HTTP/2 may split them, HTTP/1.1 needs one line).
+ */
+export function distinctHeaders(raw: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (name === 'cookie') out[name] = `${String(prev)}; ${value}`;
+    else if (!FIRST_ONLY.has(name)) out[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
 /** The request as the matcher sees it, with hop-by-hop headers already removed. */
 export function describe(req: DownstreamRequest, scheme: 'http' | 'https'): RequestDescriptor {
   const target = parseTarget(req.url ?? '/');
@@ -46,6 +72,6 @@ export function describe(req: DownstreamRequest, scheme: 'http' | 'https'): Requ
     authority: target.authority ?? downstreamAuthority(req),
     path: target.path,
     query: target.query,
-    headers: stripHopByHop(req.headers, { keepTeTrailers: true }),
+    headers: stripHopByHop(distinctHeaders(req.rawHeaders), { keepTeTrailers: true }),
   };
 }

@@ -11,10 +11,10 @@ import { describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse
 import { sendGrpcStatus, sendStatus } from './error-response.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { fireMirrors } from './mirror.ts';
+import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
 import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
 import { bufferUpTo, hasBody, type BodySource } from './request-body.ts';
-import type { UpstreamProtocol } from './upstream-types.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -22,21 +22,6 @@ export interface HttpSite {
   destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
   /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
   decorate?(req: DownstreamRequest, headers: Headers): void;
-}
-
-const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
-
-export function upstreamProtocol(req: DownstreamRequest, appProtocol: string | null): UpstreamProtocol {
-  if (isH2(req) && isGrpc(req)) return 'h2';
-  return appProtocol !== null && H2_APP_PROTOCOLS.has(appProtocol) ? 'h2' : 'h1';
-}
-
-/** Headers as they go upstream: authority travels separately; `te` only survives on h2. */
-export function upstreamHeaders(headers: Headers, protocol: UpstreamProtocol): Headers {
-  const out: Headers = { ...headers };
-  delete out.host;
-  if (protocol === 'h1') delete out.te;
-  return out;
 }
 
 /** The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). */
@@ -84,7 +69,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     fireMirrors(
       { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random },
       p.mirrors,
-      { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: upstreamHeaders(p.request.headers, 'h1'), body },
+      { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body, protocolFor: (b) => upstreamProtocol(req, b.appProtocol) },
     );
   }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {

@@ -8,14 +8,20 @@ import type { EndpointBalancer } from '../balance/endpoint-balancer.ts';
 import type { UpstreamPools } from './pools.ts';
 import type { BodySource } from './request-body.ts';
 import { sendH1 } from './send-h1.ts';
+import { sendH2 } from './send-h2.ts';
 import type { Headers } from './hop-by-hop.ts';
+import { upstreamHeaders } from './upstream-protocol.ts';
+import type { UpstreamProtocol } from './upstream-types.ts';
 
 export interface MirrorRequest {
   method: string;
   authority: string;
   pathAndQuery: string;
+  /** Request headers before upstream adjustment (done per mirror, by its protocol). */
   headers: Headers;
   body: BodySource;
+  /** HTTP/2 for gRPC and h2c backends, as for the main request. */
+  protocolFor: (backend: BackendIR) => UpstreamProtocol;
 }
 
 export interface MirrorDeps {
@@ -38,12 +44,14 @@ export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[]
     if (m.percent < 100 && random() * 100 >= m.percent) continue;
     const backend = deps.backends.get(m.backend);
     const endpoint = backend ? deps.balancer.pick(backend) : null;
-    if (!endpoint) {
+    if (!backend || !endpoint) {
       deps.log(`mirror to ${m.backend} skipped: no ready endpoint`);
       continue;
     }
     const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
-    sendH1(deps.pools, endpoint, { ...req, signal })
+    const protocol = req.protocolFor(backend);
+    const send = protocol === 'h2' ? sendH2 : sendH1;
+    send(deps.pools, endpoint, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: upstreamHeaders(req.headers, protocol), body: req.body, signal })
       .then((res) => {
         res.body.resume();
         res.body.on('error', () => undefined);

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { ROUTING_TABLE_API_VERSION, withVersion } from '../../api/index.ts';
-import { parseTarget } from './downstream.ts';
+import { distinctHeaders, parseTarget } from './downstream.ts';
 import { resolveExplicit, splitAuthority } from './explicit-target.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { bufferUpTo } from './request-body.ts';
@@ -81,5 +81,17 @@ describe('request bodies for retries', () => {
     const chunks: Buffer[] = [];
     if (r.kind === 'stream') for await (const c of r.stream) chunks.push(c as Buffer);
     assert.equal(Buffer.concat(chunks).toString(), 'abcdefghi');
+  });
+});
+
+describe('distinctHeaders: repeated header lines survive a hop', () => {
+  test('repeated lines stay separate values, in order', () => {
+    assert.deepEqual(distinctHeaders(['X-A', '1', 'x-a', '2', 'X-B', 'b']), { 'x-a': ['1', '2'], 'x-b': 'b' });
+  });
+  test('headers Node keeps once keep their first value (a second Host cannot smuggle a target)', () => {
+    assert.deepEqual(distinctHeaders(['Host', 'a.example', 'host', 'b.example']), { host: 'a.example' });
+  });
+  test('cookies split by HTTP/2 are joined with "; " into one line', () => {
+    assert.deepEqual(distinctHeaders(['cookie', 'a=1', 'cookie', 'b=2']), { cookie: 'a=1; b=2' });
   });
 });

@@ -7,6 +7,7 @@
 // Controls (request headers, or query parameters where noted):
 //   x-echo-status: NNN  or  path /status/NNN   answer with that status
 //   x-echo-delay-ms: N  or  ?delay_ms=N         wait before answering
+//   ?delay=1s (Go duration: ns, us, ms, s, m)   the same, as the conformance echo server takes it
 //   x-echo-set-header: "Name: v, Other: w"      add response headers
 //   path /download/N                            stream N bytes of body (not JSON)
 // A request body is streamed and counted (bodyBytes, bodySha256), never held in memory.
@@ -71,6 +72,15 @@ function streamBytes(res: http.ServerResponse, total: number): void {
   pump();
 }
 
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration subset the conformance suite uses ("500ms", "1s", "1m30s"); 0 if malformed. */
+export function goDurationMs(text: string): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return 0;
+  return parts.reduce((ms, p) => ms + Number(p[1]) * GO_UNITS[p[2]!]!, 0);
+}
+
 export function startEchoServer(opts: EchoServerOptions): Promise<EchoServer> {
   const requests: CapturedRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -107,7 +117,8 @@ export function startEchoServer(opts: EchoServerOptions): Promise<EchoServer> {
       requests.push(captured);
       const statusPath = /^\/status\/(\d{3})$/.exec(url.pathname);
       const status = Number(headerOf(req, 'x-echo-status') ?? statusPath?.[1] ?? 200);
-      const delay = Number(headerOf(req, 'x-echo-delay-ms') ?? url.searchParams.get('delay_ms') ?? 0);
+      const goDelay = url.searchParams.get('delay');
+      const delay = goDelay !== null ? goDurationMs(goDelay) : Number(headerOf(req, 'x-echo-delay-ms') ?? url.searchParams.get('delay_ms') ?? 0);
       const extra: Record<string, string> = {};
       for (const pair of (headerOf(req, 'x-echo-set-header') ?? '').split(',')) {
         const i = pair.indexOf(':');
