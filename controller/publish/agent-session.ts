@@ -23,6 +23,8 @@ export interface SessionHost {
   /** diffTables(), shared by agents that move between the same two slices. */
   diff(base: RoutingTable, next: RoutingTable): TableChanges;
   log(line: string): void;
+  /** Logs an agent's refusal (rate-limited: a bad table can be refused by every agent). */
+  logNack(label: string, version: string, reason: string): void;
   /** Throws to refuse the agent; the message is sent back in the error frame. */
   authenticate(hello: HelloMessage, request: IncomingMessage): void | Promise<void>;
   /** Something that propagation() reads changed (ack, nack, slice, hello, close). */
@@ -208,7 +210,7 @@ export class AgentSession {
           this.#sendWhole();
           return;
         }
-        this.#host.log(`${this.label} refused routing table ${msg.version}: ${msg.reason}`);
+        this.#host.logNack(this.label, msg.version, msg.reason);
         this.#host.changed();
         return;
       case 'ping':

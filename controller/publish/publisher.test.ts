@@ -270,3 +270,28 @@ test('authenticate can refuse an agent', async () => {
     await pub.close();
   }
 });
+
+test('a table every agent refuses costs a handful of log lines, all refusals counted', async () => {
+  const logs: string[] = [];
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => void logs.push(l) });
+  pub.setTable(twoServices());
+  const agents = Array.from({ length: 8 }, () => new RawAgent(pub.port));
+  try {
+    for (const [i, a] of agents.entries()) {
+      await a.open();
+      a.hello('default', `p${i}`);
+    }
+    for (const a of agents) {
+      const u = await a.next('update');
+      a.send({ type: 'nack', version: u.version, reason: 'nope', resend: false });
+    }
+    const deadline = Date.now() + 2_000;
+    while (pub.metrics().nacksTotal < 8 && Date.now() < deadline) await settle();
+    assert.equal(pub.metrics().nacksTotal, 8);
+    assert.equal(logs.filter((l) => l.includes('refused routing table')).length, 5);
+    assert.equal(logs.filter((l) => l.includes('further refusals')).length, 1);
+  } finally {
+    for (const a of agents) a.ws.terminate();
+    await pub.close();
+  }
+});

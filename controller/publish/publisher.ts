@@ -16,6 +16,8 @@ import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
 import { routeKey, routesIn, sliceTable } from './slice.ts';
 
+const NACK_LOG_LINES = 5;
+
 export interface PublisherOptions {
   /** Default 0.0.0.0; ignored when `server` is given. */
   host?: string;
@@ -66,6 +68,8 @@ export class Publisher {
   // slices) are computed once per table, not once per agent. Both are emptied by setTable().
   readonly #slices = new Map<string, { slice: RoutingTable; routes: Set<string> }>();
   readonly #diffs = new Map<string, TableChanges>();
+  /** Refusals logged per table version (see logNack). */
+  readonly #nackLog = new Map<string, number>();
 
   private constructor(wss: WebSocketServer, opts: PublisherOptions) {
     this.#wss = wss;
@@ -83,6 +87,15 @@ export class Publisher {
         return d;
       },
       log,
+      logNack: (label, version, reason) => {
+        // The first few refusals of a version name the agents; the rest are counted only, so a
+        // table that every agent refuses costs a handful of lines, not one per agent.
+        const n = (this.#nackLog.get(version) ?? 0) + 1;
+        if (this.#nackLog.size > 100) this.#nackLog.clear();
+        this.#nackLog.set(version, n);
+        if (n <= NACK_LOG_LINES) log(`${label} refused routing table ${version}: ${reason}`);
+        if (n === NACK_LOG_LINES) log(`further refusals of routing table ${version} are counted (meshlet_publisher_nacks_total), not logged`);
+      },
       authenticate: opts.authenticate ?? (() => undefined),
       changed: () => {
         this.#counts = null;
