@@ -24,13 +24,13 @@ afterEach(async () => {
   }
 });
 
-async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}): Promise<Harness> {
+async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}, missingRetryMs = 5000): Promise<Harness> {
   const api = await startFakeApiServer(opts);
   const snapshots: Snapshot[] = [];
   const logs: string[] = [];
   const provider = new KubernetesProvider({
     client: kubeClientFor(api), onSnapshot: (s) => snapshots.push(s), log: (l) => logs.push(l),
-    debounceMs: 20, maxDelayMs: 200, missingRetryMs: 5000, backoff: { initialMs: 50, maxMs: 400 },
+    debounceMs: 20, maxDelayMs: 200, missingRetryMs, backoff: { initialMs: 50, maxMs: 400 },
   }).start();
   const h = { api, provider, snapshots, logs, latest: () => snapshots[snapshots.length - 1] };
   open.push(h);
@@ -116,5 +116,22 @@ describe('KubernetesProvider', () => {
     await waitFor('route and grant after install', () => routeNames(h.latest()) === 'late' && h.latest()!.referenceGrants.length === 1, { describe: () => h.logs.join('\n') });
     assert.equal(h.latest()!.referenceGrants[0]!.apiVersion, 'gateway.networking.k8s.io/v1beta1');
     assert.equal(h.latest()!.gatewayApiBundleVersion, 'v1.5.1');
+  });
+
+  test('server errors on list: retried with backoff until the informer syncs', async () => {
+    const h = await harness({ gatewayApi: false, objects: [ns('shop')] });
+    h.api.injectFailure({ method: 'GET', path: '/api/v1/services', code: 500, times: 3 });
+    h.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'late', namespace: 'shop' }, spec: {} });
+    await waitFor('service after retries', () => h.latest()?.services.length === 1, { describe: () => `${h.logs.join('\n')}\n${JSON.stringify(h.api.requests.filter((r) => r.path.includes('services')))}` });
+    assert.ok(h.logs.filter((l) => l.startsWith('services.core:') && l.includes('retrying in')).length >= 1, h.logs.join('\n'));
+  });
+
+  test('a kind whose CRD appears on its own (no GatewayClass CRD change) is found by the periodic retry', async () => {
+    const h = await harness({ gatewayApi: { omit: ['XMesh'] }, objects: [ns('shop')] }, 150);
+    await waitFor('first snapshot', () => h.latest());
+    assert.equal(h.latest()!.meshes.length, 0);
+    h.api.installGatewayApi(); // creates only the missing XMesh CRD
+    h.api.create({ apiVersion: 'gateway.networking.x-k8s.io/v1alpha1', kind: 'XMesh', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/mesh-controller' } });
+    await waitFor('XMesh picked up', () => h.latest()?.meshes.length === 1, { describe: () => h.logs.join('\n') });
   });
 });

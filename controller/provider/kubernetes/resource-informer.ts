@@ -128,7 +128,8 @@ export class ResourceInformer {
       const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, undefined, this.opts.fieldSelector);
       lw.on('change', () => this.opts.onChange());
       lw.on('error', (err) => {
-        if (lw !== this.lw || stale()) return;
+        // Not stale() of the run that created it: this ListWatch outlives that run (restarts reuse it).
+        if (lw !== this.lw || this._state === 'stopped') return;
         this.startError = err;
         if (!this.inStart) this.fail(err);
       });
