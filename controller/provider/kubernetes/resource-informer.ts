@@ -100,16 +100,15 @@ export class ResourceInformer {
     }
     if (stale()) return;
     if (version === null) {
-      if (this._state !== 'missing') this.opts.log(`${this.label}: not served by the cluster (CRD not installed?); looking again every ${(this.opts.missingRetryMs ?? 10_000) / 1000} s`);
-      const hadObjects = this.objects().length > 0;
+      const wasMissing = this._state === 'missing';
+      if (!wasMissing) this.opts.log(`${this.label}: not served by the cluster (CRD not installed?); looking again every ${(this.opts.missingRetryMs ?? 10_000) / 1000} s`);
       void this.lw?.stop();
       this.lw = undefined;
       this.version = undefined;
       this.everSynced = false;
       this._state = 'missing';
       this.timer = setTimeout(() => void this.run(), this.opts.missingRetryMs ?? 10_000);
-      this.opts.onChange(); // settled (and possibly emptied): the snapshot may go ahead
-      if (hadObjects) this.opts.onChange();
+      if (!wasMissing) this.opts.onChange(); // settled, and emptied if it had objects: the snapshot may go ahead
       return;
     }
     if (this.lw && this.version !== version) {
