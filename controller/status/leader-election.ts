@@ -44,6 +44,8 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
+  /** The apiserver may name us holder (a round succeeded), even if stop() came before we acted on it. */
+  private held = false;
   private running: Promise<void> = Promise.resolve();
 
   constructor(opts: LeaderElectorOptions) {
@@ -68,7 +70,7 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    if (!this.leader) return;
+    if (!this.leader && !this.held) return;
     if (opts.release === false) {
       this.setLeader(false);
       return;
@@ -78,6 +80,7 @@ export class LeaderElector {
       if (lease.spec?.holderIdentity === this.opts.identity) {
         await this.opts.client.replace(this.path(), { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) } });
       }
+      this.held = false;
       this.log('lease released');
     } catch (err) {
       this.log(`could not release the lease: ${(err as Error).message}`);
@@ -100,6 +103,7 @@ export class LeaderElector {
       this.log(`leader election: ${(err as Error).message}`);
       ok = false; // an unreachable apiserver counts as a failed renewal
     }
+    if (ok) this.held = true;
     if (this.stopped) return;
     const now = Date.now();
     if (ok) {
