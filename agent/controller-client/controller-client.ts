@@ -173,7 +173,7 @@ export class ControllerClient implements TableSource {
   }
 
   /** Drops subscriptions (e.g. destinations the app stopped using). */
-  unsubscribe(targets: SubscriptionTarget[]): void {
+  unsubscribeTargets(targets: SubscriptionTarget[]): void {
     const gone = targets.filter((t) => this.#targets.delete(targetKey(t)));
     for (let i = 0; i < gone.length; i += WIRE_LIMITS.targetsPerMessage) {
       if (this.#helloSent) this.#request('unsubscribe', gone.slice(i, i + WIRE_LIMITS.targetsPerMessage), []);

@@ -102,4 +102,12 @@ describe('distribution: controller publisher and two sidecars', () => {
     assert.ok(sliceBytes * 100 < fullBytes, `slice ${sliceBytes} B vs table ${fullBytes} B`);
     assert.equal(c.proxy.core.holder.current?.table.services.length, 1, 'the sidecar runs the slice, not the mesh');
   });
+
+  test('unsubscribing drops the frontend from the agent\'s slice', async () => {
+    const c = agents.find((a) => a.pod === 'client-c')!;
+    c.client.unsubscribeTargets([{ kind: 'destination', address: dest.address, port: dest.port }]);
+    await eventually('the slice is empty again', () => c.client.current?.services.length === 0);
+    assert.equal(pub.agents().find((s) => s.pod === 'client-c')?.subscriptions, 0);
+    assert.equal(pub.propagation(route).total, agents.length - 1);
+  });
 });
