@@ -4,6 +4,7 @@
 // dialled.
 // Connections redirected by `meshlet init` are routed on their original destination; requests
 // addressed to the agent itself (explicit mode) are routed by the Service named in Host.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AGENT_UID, PORTS } from '../api/names.ts';
 import { startSidecar } from '../agent/sidecar.ts';
@@ -27,7 +28,8 @@ Flags:
   --pod NAME            the pod's name, sent to the controller (default: $POD_NAME or the hostname)
   --service-account SA  sent to the controller (default: $POD_SERVICE_ACCOUNT or default)
   --namespace NS        the pod's namespace, for consumer routes (default: $POD_NAMESPACE or default)
-  --host ADDR           bind address of the listeners (default 0.0.0.0)
+  --host ADDR           bind address of the listeners (default :: — IPv4 and IPv6 — when the
+                        kernel has IPv6, else 0.0.0.0; meshlet init redirects both families)
   --outbound-port N     default ${PORTS.outbound}        --inbound-port N   default ${PORTS.inbound}
   --admin-port N        default ${PORTS.admin}
   --no-explicit         refuse outbound requests that were not redirected by iptables
@@ -42,6 +44,11 @@ Example (explicit mode):
   curl -H 'Host: reviews.default:9080' http://127.0.0.1:15001/
   curl -x http://127.0.0.1:15001 http://reviews.default:9080/
 `;
+
+/** `::` accepts IPv4 and IPv6 on Linux; ip6tables-redirected connections need it. */
+export function defaultBindHost(): string {
+  return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';
+}
 
 export function portFlag(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -75,7 +82,7 @@ export const agentCommand: Command = {
         'pod': { type: 'string' },
         'service-account': { type: 'string' },
         'namespace': { type: 'string' },
-        'host': { type: 'string', default: '0.0.0.0' },
+        'host': { type: 'string', default: defaultBindHost() },
         'outbound-port': { type: 'string' },
         'inbound-port': { type: 'string' },
         'admin-port': { type: 'string' },
