@@ -12,9 +12,11 @@ import { LeaderElector, StatusWriter, type PropagationHook } from '../controller
 import { translate } from '../controller/translate/index.ts';
 import type { Snapshot, TranslateResult } from '../controller/translate/snapshot.ts';
 import type { Command } from './command.ts';
+import { FileTableSource } from './file-table-source.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet controller [--kubeconfig FILE] [flags]
+       meshlet controller --config DIR [--listen-host ADDR] [--listen-port N]
 
 Watches the Kubernetes API (Gateway API objects, Services, EndpointSlices, Namespaces and the
 Secrets Gateways reference), translates them into meshlet's routing table, serves that table to
@@ -24,8 +26,12 @@ Gateway, HTTPRoute, GRPCRoute, XMesh) from the replica that holds the leader Lea
 Cluster access (first that applies): --kubeconfig FILE, $KUBECONFIG, the in-cluster service
 account, ~/.kube/config.
 
+With --config DIR there is no cluster: the manifests in DIR (reloaded on change) are translated
+and served to agents; no statuses are written and no Lease is taken (local development, VMs).
+
 Flags:
   --kubeconfig FILE         kubeconfig to use (out of cluster)
+  --config DIR              file mode: a manifest directory instead of the Kubernetes API
   --listen-host ADDR        address of the agent config server (default 0.0.0.0)
   --listen-port N           port of the agent config server (default ${PORTS.controller}; 0 = any)
   --no-publish              do not serve agents (status writing only)
@@ -178,6 +184,7 @@ export const controllerCommand: Command = {
       args: argv,
       options: {
         'kubeconfig': { type: 'string' },
+        'config': { type: 'string' },
         'listen-host': { type: 'string', default: '0.0.0.0' },
         'listen-port': { type: 'string' },
         'no-publish': { type: 'boolean', default: false },
@@ -208,6 +215,11 @@ export const controllerCommand: Command = {
       const [namespace, name, ...extra] = values['ingress-service'].split('/');
       if (!namespace || !name || extra.length > 0) throw new UsageError(`--ingress-service wants NAMESPACE/NAME, got '${values['ingress-service']}'`);
       ingressService = { namespace, name };
+    }
+    if (values.config !== undefined) {
+      if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
+      if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
+      return runFileMode(values.config, values['listen-host'], values['listen-port'] === undefined ? PORTS.controller : port(values['listen-port']), log, io.stopSignal);
     }
     let loaded;
     try {
@@ -243,3 +255,25 @@ export const controllerCommand: Command = {
     return 0;
   },
 };
+
+/** `--config DIR`: the manifests stand in for the cluster; tables are served, statuses only logged. */
+async function runFileMode(dir: string, host: string, listenPort: number, log: (line: string) => void, stopSignal: Promise<string>): Promise<number> {
+  const source = new FileTableSource({ dir, log }).start();
+  try {
+    await source.ready();
+  } catch (err) {
+    source.close();
+    throw new UsageError((err as Error).message);
+  }
+  const publisher = await Publisher.start({ host, port: listenPort, log });
+  const stop = source.subscribe((t) => publisher.setTable(t));
+  if (source.current) publisher.setTable(source.current);
+  log(`file mode (${dir}); serving agents on ${host}:${publisher.port}`);
+  const signal = await stopSignal;
+  log(`${signal}: stopping`);
+  stop();
+  source.close();
+  await publisher.close();
+  log('stopped');
+  return 0;
+}
