@@ -43,6 +43,18 @@ export interface AgentStatus {
   lastNack: { version: string; reason: string } | null;
 }
 
+/**
+ * Gateways carry their listeners' private keys: only the ingress may subscribe to them. (With
+ * `auth: none` the mode is only claimed; the identity capability ties it to a service account.)
+ */
+function allowed(mode: 'sidecar' | 'ingress', t: SubscriptionTarget): boolean {
+  return mode === 'ingress' || (t.kind !== 'gateway' && t.kind !== 'gateways');
+}
+
+function forbiddenMessage(mode: string, t: SubscriptionTarget): string {
+  return `a ${mode} may not subscribe to ${t.kind} (Gateways, with their TLS keys, are for the ingress only)`;
+}
+
 export class AgentSession {
   hello: HelloMessage | null = null;
   readonly targets = new Map<string, SubscriptionTarget>();
@@ -164,6 +176,12 @@ export class AgentSession {
         this.#refuse((err as { code?: string }).code ?? 'E_WIRE_UNAUTHENTICATED', (err as Error).message);
         return;
       }
+      const forbidden = msg.targets.find((t) => !allowed(msg.agent.mode, t));
+      if (forbidden) {
+        this.#host.metrics.helloRejectedTotal++;
+        this.#refuse('E_WIRE_SUBSCRIPTION_FORBIDDEN', forbiddenMessage(msg.agent.mode, forbidden));
+        return;
+      }
       this.hello = msg;
       this.#host.metrics.agents++;
       for (const t of msg.targets) this.targets.set(targetKey(t), t);
@@ -184,6 +202,11 @@ export class AgentSession {
       case 'subscribe':
       case 'unsubscribe': {
         this.#host.metrics.subscribeRequestsTotal++;
+        const forbidden = msg.type === 'subscribe' ? msg.targets.find((t) => !allowed(this.hello!.agent.mode, t)) : undefined;
+        if (forbidden) {
+          this.#host.metrics.protocolErrorsTotal++;
+          return this.#refuse('E_WIRE_SUBSCRIPTION_FORBIDDEN', forbiddenMessage(this.hello!.agent.mode, forbidden));
+        }
         for (const t of msg.targets) {
           if (msg.type === 'unsubscribe') this.targets.delete(targetKey(t));
           else if (this.targets.size < WIRE_LIMITS.subscriptionsPerAgent) this.targets.set(targetKey(t), t);

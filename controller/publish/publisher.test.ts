@@ -235,6 +235,21 @@ describe('Publisher', async () => {
     assert.deepEqual((await a.next('update')).table.services.map((s) => s.name), ['service/default/ratings']);
   });
 
+  test('a sidecar may not subscribe to Gateways (their TLS keys are for the ingress)', async () => {
+    const a = await agent();
+    a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: [{ kind: 'gateways' }] });
+    assert.equal((await a.next('error')).code, 'E_WIRE_SUBSCRIPTION_FORBIDDEN');
+    const b = await agent();
+    b.hello();
+    await b.next('welcome');
+    b.send({ type: 'subscribe', id: 1, targets: [{ kind: 'gateway', namespace: 'infra', name: 'public' }] });
+    assert.equal((await b.next('error')).code, 'E_WIRE_SUBSCRIPTION_FORBIDDEN');
+    assert.equal(await b.closedWithin(1_000), true);
+    const c = await agent();
+    c.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'i', namespace: 'default', serviceAccount: 's', mode: 'ingress' }, auth: { type: 'none' }, targets: [{ kind: 'gateways' }] });
+    await c.next('welcome');
+  });
+
   test('ping is answered with pong', async () => {
     const a = await agent();
     a.hello();
