@@ -167,3 +167,14 @@ describe('listener values meshlet does not support are reported (Accepted False 
     });
   }
 });
+
+describe('security settings meshlet cannot enforce fail closed', () => {
+  test('Gateway spec.tls.frontend (client certificates): HTTPS listeners refused with a message, HTTP unaffected', () => {
+    const frontend = { tls: { frontend: { default: { validation: { caCertificateRefs: [{ kind: 'ConfigMap', name: 'ca' }] } } } } };
+    const r = gw([https('secure', [{ name: 'cert' }]), f.httpListener('plain')], { secrets: [f.tlsSecret('cert', 'infra')] }, frontend);
+    assert.equal(f.listenerCond(r, 'gw', 'secure', 'Accepted'), 'False/UnsupportedValue');
+    assert.match(f.cond(f.listenerStatus(r, 'gw', 'secure')!.conditions, 'Accepted')!.message, /spec\.tls\.frontend/);
+    assert.equal(f.listenerCond(r, 'gw', 'plain', 'Accepted'), 'True/Accepted');
+    assert.deepEqual(r.ir.gateways[0]!.ports.map((p) => p.protocol), ['HTTP']);
+  });
+});

@@ -57,6 +57,10 @@ function supportedKinds(allowed: Rec, protocolOk: boolean): { kinds: ListenerSta
 export function evaluateListeners(gateway: KubeObject, gatewayNamespace: string, secrets: KubeObject[], lookup: Lookup): ListenerState[] {
   const states: ListenerState[] = [];
   const seenNames = new Set<string>();
+  // Gateway-level client certificate validation (GEP-91, spec.tls.frontend): meshlet cannot
+  // enforce it, so its HTTPS listeners are refused rather than served without it (fail closed).
+  const frontend = rec(rec(gateway.spec).tls).frontend;
+  const frontendAsked = frontend !== undefined && frontend !== null;
   recs(rec(gateway.spec).listeners).forEach((l, i) => {
     const name = str(l.name);
     if (!name || seenNames.has(name)) return; // unreportable: status is keyed by a unique name
@@ -86,6 +90,7 @@ export function evaluateListeners(gateway: KubeObject, gatewayNamespace: string,
       if (mode !== 'Terminate') accepted = bad('UnsupportedValue', `tls.mode ${JSON.stringify(mode)} is not supported on an HTTPS listener`);
       else if (Object.keys(options).length > 0) accepted = bad('UnsupportedValue', `tls.options (${Object.keys(options).sort().join(', ')}) are not supported by meshlet`);
       else if (tls.frontendValidation !== undefined && tls.frontendValidation !== null) accepted = bad('UnsupportedValue', 'tls.frontendValidation (client certificate validation) is not supported by meshlet');
+      else if (frontendAsked) accepted = bad('UnsupportedValue', 'spec.tls.frontend (client certificate validation) is not supported by meshlet: the listener is not served rather than served without it');
       else if (refs.length === 0) resolved = bad('InvalidCertificateRef', 'an HTTPS listener needs tls.certificateRefs');
       refs.forEach((ref, j) => {
         const res = resolveCertificateRef(ref, gatewayNamespace, secrets, lookup, `spec.listeners[${i}].tls.certificateRefs[${j}]`);
