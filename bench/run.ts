@@ -3,7 +3,7 @@
 // proxy under test and the upstream on CPU 1 (the upstream moves to CPU 0 for saturation).
 // Configurations are interleaved round by round, their start order rotated each round, so
 // slow drift of the shared machine hits every configuration alike.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { summarize } from './lib/aggregate.ts';
 import { bareNodeRssMB, measureScale } from './lib/scale.ts';
 import { profileMeshlet } from './lib/profile-stage.ts';
 import { measurePropagation } from './lib/propagation.ts';
+import { NGINX_TWO_HOPS, measureStreaming } from './lib/stream.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
 import { writeReport } from './lib/report.ts';
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   log(`  ${versions.node}, ${versions.nginx}, ${versions.haproxy}, ${versions.wrk}, commit ${versions.commit}${versions.commitDirty ? '+dirty' : ''}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-'));
+  chmodSync(dir, 0o755); // nginx workers run unprivileged and read the streaming file from here
   const upstreamPort = await freePort();
   const upstream = startUpstream(dir, upstreamPort, PROXY_CPUS);
   const probe = buildRequest(SERVICE_HOST, pathFor(12), 12);
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
   const propagation = await measurePropagation(ctx, profile.propagationRoutes, profile.propagationChanges, log);
+  const streamConfigs = [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...configs.filter((c) => c.id === 'meshlet-sidecars' && !unavailable.has(c.id))];
+  const streaming = await measureStreaming(ctx, streamConfigs, log);
   const bareNodeMB = await bareNodeRssMB(PROXY_CPUS);
   log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
   await stopAll();
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, propagation, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, propagation, streaming, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -32,5 +32,5 @@ export interface Profile {
 
 const common = { scaleRoutes: [10, 10_000], microRoutes: [10, 1000, 10_000], rates: [200, 1000], bodySizes: [12, 1024], maxRpsConnections: 32, validateRate: 200, maxConnections: 64 };
 
-export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 500, jitWarmupS: 1, durationMs: 2000, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 5, microBudgetMs: 300, cpuProfileS: 3, propagationRoutes: [10, 1000], propagationChanges: 5, ...common };
+export const QUICK: Profile = { name: 'quick', rounds: 3, warmupMs: 300, jitWarmupS: 1, durationMs: 1500, maxRpsS: 2, validateSlices: 3, validateSliceS: 2, soakS: 5, microBudgetMs: 300, cpuProfileS: 3, propagationRoutes: [10, 1000], propagationChanges: 4, ...common };
 export const FULL: Profile = { name: 'full', rounds: 3, warmupMs: 1500, jitWarmupS: 2, durationMs: 8000, maxRpsS: 5, validateSlices: 5, validateSliceS: 3, soakS: 60, microBudgetMs: 1500, cpuProfileS: 10, propagationRoutes: [10, 1000, 10_000], propagationChanges: 10, ...common };

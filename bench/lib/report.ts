@@ -7,6 +7,7 @@ import type { ConfigSummary, ScenarioSummary } from './aggregate.ts';
 import type { BenchResult } from './result.ts';
 import type { Spread } from './stats.ts';
 import { latencyChart, type ChartSeries } from './svg-chart.ts';
+import { FLAT_MB } from './stream.ts';
 
 const COLORS: Record<string, string> = {
   nginx: '#2e7d32', haproxy: '#1565c0', 'meshlet-ingress': '#ef6c00', 'meshlet-sidecars': '#c62828',
@@ -61,11 +62,9 @@ function targetsTable(res: BenchResult): string[] {
     const perProc = c.rssIdleMB.median / Math.max(1, c.hops);
     lines.push(`| RSS idle per process | ${c.label} | ${num(perProc, 1)} MB | ≤ 60 MB | ${verdict(perProc, 60)} |`);
   }
-  for (const [what, target] of [
-    ['100 MB streamed through 2 hops: RSS, throughput vs nginx', 'flat; ≥ 0.5×'],
-  ] as const) lines.push(`| ${what} | meshlet | not measured by the harness yet | ${target} | not measured |`);
   lines.push(...scaleTargets(res));
   lines.push(...propagationTargets(res));
+  lines.push(...streamTargets(res));
   const m = microRatio(res);
   lines.push(m === null
     ? `| route matching cost at 10 000 routes vs 10 | matcher | not available${res.routeMicroError !== undefined ? `: ${res.routeMicroError.replace(/\|/g, '\\|')}` : ''} | ≤ 2× | not measured |`
@@ -97,6 +96,38 @@ function propagationTargets(res: BenchResult): string[] {
   const worstMs = at.samplesMs.some((x) => !Number.isFinite(x)) ? Infinity : Math.max(...at.samplesMs);
   const v = worstMs <= 100 && at.failed === 0 ? 'met' : worstMs > 100 ? (Number.isFinite(worstMs) ? `missed: ${num(worstMs / 100, 1)}× the target` : 'missed: a change never showed') : `missed: ${at.failed} failed requests`;
   return [`| config propagation at ${at.routes} routes: slowest of ${at.changes} changes (as p99); failed requests | meshlet agent | ${num(worstMs)} ms (median ${num(at.ms.median)}); ${at.failed} failed of ${at.requests} | ≤ 100 ms; 0 | ${v} |`];
+}
+
+function streamTargets(res: BenchResult): string[] {
+  const runs = res.streaming ?? [];
+  const mesh = runs.find((r) => r.config === 'meshlet-sidecars');
+  const ngx = runs.find((r) => r.config === 'nginx-2hops');
+  if (!mesh?.available || !ngx?.available) {
+    return [`| 100 MB streamed through 2 hops: RSS growth; throughput vs nginx | meshlet sidecars | not available | flat (< ${FLAT_MB} MB); ≥ 0.5× | not measured |`];
+  }
+  return mesh.runs.map((m) => {
+    const n = ngx.runs.find((x) => x.direction === m.direction);
+    const ratioT = n ? m.mbPerS / n.mbPerS : NaN;
+    const ok = m.ok && m.growthMB < FLAT_MB && ratioT >= 0.5;
+    const why = !m.ok ? 'transfer failed' : m.growthMB >= FLAT_MB ? `RSS grew ${num(m.growthMB)} MB` : `throughput ${num(ratioT, 2)}× nginx`;
+    return `| 100 MB ${m.direction} through 2 hops: RSS growth; throughput vs nginx | meshlet sidecars | +${num(m.growthMB, 1)} MB; ${num(ratioT, 2)}× (${num(m.mbPerS)} vs ${num(n?.mbPerS ?? NaN)} MB/s) | flat (< ${FLAT_MB} MB); ≥ 0.5× | ${ok ? 'met' : `missed: ${why}`} |`;
+  });
+}
+
+function streamSection(res: BenchResult): string[] {
+  const runs = res.streaming ?? [];
+  if (runs.length === 0) return ['Not run.', ''];
+  return [
+    `One transfer of 100 MB each way (download: GET of a file the upstream serves; upload: PUT the upstream writes to a file, WebDAV), client on the generator's core. ` +
+      `RSS of the proxies sampled every 50 ms; growth = peak − before. "Flat" is taken as growth under ${FLAT_MB} MB.`,
+    '',
+    '| configuration | direction | MB/s | RSS before → peak (MB) | growth (MB) | ok |',
+    '|---|---|---|---|---|---|',
+    ...runs.flatMap((r) => !r.available
+      ? [`| ${r.label} | not available: ${(r.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 160)} | | | | |`]
+      : r.runs.map((x) => `| ${r.label} | ${x.direction} | ${num(x.mbPerS)} | ${r.hops === 0 ? '–' : `${num(x.rssBeforeMB, 1)} → ${num(x.rssPeakMB, 1)}`} | ${r.hops === 0 ? '–' : num(x.growthMB, 1)} | ${x.ok ? 'yes' : '**no**'} |`)),
+    '',
+  ];
 }
 
 function propagationSection(res: BenchResult): string[] {
@@ -303,6 +334,9 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '## Config propagation (file mode)',
     '',
     ...propagationSection(res),
+    '## Streaming 100 MB through two hops',
+    '',
+    ...streamSection(res),
     '## Memory at scale',
     '',
     ...scaleSection(res),

@@ -5,6 +5,7 @@ import type { RoundResult } from './measure.ts';
 import type { Profile } from './profile.ts';
 import type { ScaleResult } from './scale.ts';
 import type { PropagationResult } from './propagation.ts';
+import type { StreamResult } from './stream.ts';
 import type { ConfigProfile } from './profile-stage.ts';
 import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
@@ -28,6 +29,8 @@ export interface BenchResult {
   bareNodeMB: number;
   /** File-mode route change → first response reflecting it. */
   propagation: PropagationResult[];
+  /** 100 MB each way through two hops. */
+  streaming: StreamResult[];
   /** CPU profiles of meshlet's processes under load. */
   profiles: ConfigProfile[];
   /** Route-matching micro-benchmark; null when the matcher could not be loaded. */

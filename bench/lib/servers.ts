@@ -6,7 +6,7 @@
 // Node http server: it answers in a few microseconds with no GC pauses, so it adds the least
 // CPU and the least tail noise to the floor ("direct") that every other figure is measured
 // against; and it is outside Node, so it does not share a runtime with the proxy under test.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPinned, type Started } from './procs.ts';
 
@@ -38,6 +38,7 @@ function httpCommon(dir: string, name: string): string {
   keepalive_requests 100000000;
   keepalive_timeout 300s;
   client_body_buffer_size 64k;
+  client_max_body_size 0;
   client_body_temp_path ${tmp}/body;
   proxy_temp_path ${tmp}/proxy;
   fastcgi_temp_path ${tmp}/fastcgi;
@@ -46,24 +47,37 @@ function httpCommon(dir: string, name: string): string {
 `;
 }
 
+/** Bytes of the streaming test's file, served by the upstream at STREAM_PATH. */
+export const STREAM_BYTES = 100 * 1024 * 1024;
+export const STREAM_PATH = '/stream/100m.bin';
+export const UPLOAD_PATH = '/stream/upload.bin';
+
 export function startUpstream(dir: string, port: number, cpus: string): Started {
+  // a sparse 100 MB file: reads come from the page cache as zeros, no disk in the measurement
+  mkdirSync(join(dir, 'stream'), { recursive: true });
+  chmodSync(join(dir, 'stream'), 0o777); // the unprivileged worker writes uploads here
+  const file = join(dir, 'stream', '100m.bin');
+  closeSync(openSync(file, 'w'));
+  truncateSync(file, STREAM_BYTES);
   const locations = BODY_SIZES.map((n) => `    location = ${pathFor(n)} { return 200 "${bodyOf(n).replace(/\n/g, '\\n')}"; }`).join('\n');
   const conf = `${nginxCommon(dir, 'upstream')}http {
 ${httpCommon(dir, 'upstream')}  server {
     listen 127.0.0.1:${port};
 ${locations}
     location = /nginx_status { stub_status; }
+    # GET: the 100 MB file; PUT: the upload sink (WebDAV reads the whole body into a file)
+    location /stream/ { alias ${join(dir, 'stream')}/; dav_methods PUT; }
   }
 }
 `;
-  const file = join(dir, 'upstream.conf');
-  writeFileSync(file, conf);
-  return startPinned('upstream (nginx)', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'upstream-error.log'), '-c', file]);
+  const confFile = join(dir, 'upstream.conf');
+  writeFileSync(confFile, conf);
+  return startPinned('upstream (nginx)', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'upstream-error.log'), '-c', confFile]);
 }
 
-export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string): Started {
-  const conf = `${nginxCommon(dir, 'nginx-proxy')}http {
-${httpCommon(dir, 'nginx-proxy')}  upstream echo { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 100000000; }
+export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string, name = 'nginx-proxy'): Started {
+  const conf = `${nginxCommon(dir, name)}http {
+${httpCommon(dir, name)}  upstream echo { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 100000000; }
   server {
     listen 127.0.0.1:${port};
     location / {
@@ -74,9 +88,9 @@ ${httpCommon(dir, 'nginx-proxy')}  upstream echo { server 127.0.0.1:${upstreamPo
   }
 }
 `;
-  const file = join(dir, 'nginx-proxy.conf');
+  const file = join(dir, `${name}.conf`);
   writeFileSync(file, conf);
-  return startPinned('nginx proxy', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'nginx-proxy-error.log'), '-c', file]);
+  return startPinned(name.replace(/-/g, ' '), cpus, 'nginx', ['-p', dir, '-e', join(dir, `${name}-error.log`), '-c', file]);
 }
 
 export function startHaproxy(dir: string, port: number, upstreamPort: number, cpus: string): Started {

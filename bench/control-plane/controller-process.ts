@@ -1,0 +1,69 @@
+// The controller under test: a real `meshlet controller` child process (pinned with taskset,
+// started and stopped by pid through bench/lib/procs), pointed at the fake apiserver by a
+// kubeconfig, serving agents on an ephemeral loopback port that it prints when listening.
+// Also: waiting until it is quiet, by its CPU time from /proc rather than by a fixed sleep.
+import { join } from 'node:path';
+import { cpuOf, processTree, rssOf } from '../lib/proc-stats.ts';
+import { sleep, startPinned, type Started } from '../lib/procs.ts';
+import { nowMs } from './swarm-protocol.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/meshlet.js');
+
+export interface ControllerProcess {
+  proc: Started;
+  /** ws://127.0.0.1:PORT */
+  url: string;
+  /** CPU nanoseconds of the controller's process tree so far. */
+  cpuNs(): number;
+  rssMB(): number;
+  stop(): Promise<void>;
+}
+
+export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000): Promise<ControllerProcess> {
+  // No leader election: a single replica that always writes statuses, as the only replica does.
+  const proc = startPinned('controller', cpus, process.execPath, [
+    BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false',
+  ]);
+  const deadline = Date.now() + timeoutMs;
+  let port: string | undefined;
+  while (port === undefined) {
+    port = /serving agents on 127\.0\.0\.1:(\d+)/.exec(proc.output())?.[1];
+    if (port !== undefined) break;
+    if (proc.exited()) throw new Error(`controller exited at start:\n${proc.tail()}`);
+    if (Date.now() > deadline) {
+      await proc.stop();
+      throw new Error(`controller did not listen within ${timeoutMs} ms:\n${proc.tail()}`);
+    }
+    await sleep(20);
+  }
+  const tree = (): number[] => processTree(proc.pid);
+  return {
+    proc, url: `ws://127.0.0.1:${port}`,
+    cpuNs: () => cpuOf(tree()).ns,
+    rssMB: () => rssOf(tree()) / 2 ** 20,
+    stop: () => proc.stop(),
+  };
+}
+
+export interface QuietResult { quiet: boolean; waitedMs: number; /** CPU share of one core in the last window. */ lastShare: number }
+
+/**
+ * Waits at least `minMs`, then until the controller used under `share` of a core over a
+ * `windowMs` window (its work from the last change is done: acks counted, statuses written),
+ * or `maxMs` passed.
+ */
+export async function waitQuiet(c: ControllerProcess, opts: { minMs?: number; maxMs: number; windowMs?: number; share?: number }): Promise<QuietResult> {
+  const started = nowMs();
+  const windowMs = opts.windowMs ?? 500;
+  const share = opts.share ?? 0.05;
+  if (opts.minMs) await sleep(opts.minMs);
+  let lastShare = 1;
+  for (;;) {
+    const ns0 = c.cpuNs();
+    const t0 = nowMs();
+    await sleep(windowMs);
+    lastShare = (c.cpuNs() - ns0) / 1e6 / (nowMs() - t0);
+    if (lastShare < share) return { quiet: true, waitedMs: nowMs() - started, lastShare };
+    if (nowMs() - started > opts.maxMs) return { quiet: false, waitedMs: nowMs() - started, lastShare };
+  }
+}

@@ -1,0 +1,140 @@
+// One route scale of the control-plane benchmark: a fake apiserver holding `routes` routes, a
+// fresh `meshlet controller` process against it, then the agent counts in increasing order
+// (agents are added, never reconnected). For each agent count: K route changes, each timed
+// from the API write until every agent acked the frame carrying it, with the controller's CPU
+// from that write until it is quiet again (acks counted, statuses written); then fresh agents'
+// first sync. Every process started here is stopped here, by pid.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
+import { startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
+import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
+import { percentiles, type Percentiles } from './percentiles.ts';
+import { Swarm } from './swarm-client.ts';
+import { nowMs } from './swarm-protocol.ts';
+import { agentTargets, routeObject, world } from './world.ts';
+
+export interface ScaleOptions {
+  routes: number;
+  agentCounts: number[];
+  changes: number;
+  freshAgents: number;
+  controllerCpus: string;
+  swarmCpus: string;
+  /** Bound on any single wait (startup, connecting, one change). */
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+export interface ConfigResult {
+  routes: number;
+  agents: number;
+  /** API write → every agent acked the change, ms, one per change. */
+  latencyMs: number[];
+  latency: Percentiles;
+  /** Changes some agent never acked within the bound. */
+  incompleteChanges: number;
+  /** Controller CPU from the write until quiet again, idle rate subtracted, ms per change. */
+  cpuMsPerChange: number[];
+  cpuPerChange: Percentiles;
+  /** A new agent: dial → first slice acked, ms. */
+  firstSyncMs: number[];
+  firstSync: Percentiles;
+  /** Connecting the agents added for this count: wall time and each one's first sync. */
+  connectWallMs: number;
+  connectFirstSync: Percentiles;
+  rssMB: number;
+  idleCpuShare: number;
+}
+
+export interface ScaleResult {
+  routes: number;
+  /** Process spawn → a probe agent holds route 0. */
+  startupMs: number;
+  /** Controller CPU from spawn until quiet (initial translation and status writes). */
+  startupCpuMs: number;
+  startupQuiet: boolean;
+  startupSettleMs: number;
+  /** RSS after startup, no agent connected. */
+  rssIdleMB: number;
+  configs: ConfigResult[];
+  noise: MachineNoise;
+  problems: string[];
+  error?: string;
+}
+
+export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-cp-bench-'));
+  const api = await startFakeApiServer({ objects: world(o.routes) });
+  const kubeconfig = join(dir, 'kubeconfig');
+  await api.writeKubeconfig(kubeconfig);
+  const swarm = new Swarm(o.swarmCpus);
+  const m0 = sampleMachine();
+  const result: ScaleResult = {
+    routes: o.routes, startupMs: NaN, startupCpuMs: NaN, startupQuiet: false, startupSettleMs: NaN, rssIdleMB: NaN, configs: [],
+    noise: noiseBetween(m0, m0), problems: [],
+  };
+  let controller: ControllerProcess | undefined;
+  try {
+    const spawnedAt = nowMs();
+    controller = await startControllerProcess(kubeconfig, o.controllerCpus, o.timeoutMs);
+    await swarm.fresh(controller.url, { index: 1_000_000, targets: agentTargets(0, o.routes) }, o.timeoutMs);
+    result.startupMs = nowMs() - spawnedAt;
+    const settled = await waitQuiet(controller, { maxMs: o.timeoutMs });
+    result.startupQuiet = settled.quiet;
+    result.startupSettleMs = nowMs() - spawnedAt;
+    result.startupCpuMs = controller.cpuNs() / 1e6;
+    result.rssIdleMB = controller.rssMB();
+    o.log(`${o.routes} routes: controller synced a probe agent in ${result.startupMs.toFixed(0)} ms, quiet after ${(result.startupSettleMs / 1000).toFixed(1)} s (${settled.quiet ? 'quiet' : 'NOT quiet'}), RSS ${result.rssIdleMB.toFixed(0)} MB`);
+    let connected = 0;
+    let change = 0;
+    for (const agents of o.agentCounts) {
+      const specs = Array.from({ length: agents - connected }, (_, i) => ({ index: connected + i, targets: agentTargets(connected + i, o.routes) }));
+      const conn = await swarm.connect(controller.url, specs, o.timeoutMs);
+      connected = agents;
+      const idle = await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
+      const latencyMs: number[] = [];
+      const cpuMsPerChange: number[] = [];
+      let incomplete = 0;
+      for (let k = 0; k < o.changes; k++) {
+        await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
+        const marker = `chg-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
+        const acks = await swarm.arm(marker, o.timeoutMs);
+        const cpu0 = controller.cpuNs();
+        const t0 = nowMs();
+        api.update(routeObject(0, marker));
+        const ev = await acks;
+        if (ev.missing > 0 || ev.ackAtMs.length === 0) incomplete++;
+        else latencyMs.push(Math.max(...ev.ackAtMs) - t0);
+        // status writes follow acks after the controller's 1 s propagation throttle
+        await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
+        const elapsed = nowMs() - t0;
+        cpuMsPerChange.push(Math.max(0, (controller.cpuNs() - cpu0) / 1e6 - idle.lastShare * elapsed));
+      }
+      const firstSyncMs: number[] = [];
+      for (let f = 0; f < o.freshAgents; f++) {
+        firstSyncMs.push(await swarm.fresh(controller.url, { index: 2_000_000 + f, targets: agentTargets(agents + f, o.routes) }, o.timeoutMs));
+      }
+      const r: ConfigResult = {
+        routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
+        cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), firstSyncMs, firstSync: percentiles(firstSyncMs),
+        connectWallMs: conn.wallMs, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle.lastShare,
+      };
+      result.configs.push(r);
+      o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms; fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB`);
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+    o.log(`${o.routes} routes: ${result.error}`);
+  } finally {
+    result.noise = noiseBetween(m0, sampleMachine());
+    result.problems = swarm.problems;
+    await swarm.close();
+    await controller?.stop();
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return result;
+}

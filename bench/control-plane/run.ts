@@ -1,0 +1,78 @@
+// `npm run bench:control-plane -- [--quick] [--routes 10,1000] [--agents 100] [--changes N] [--no-docs]`
+// Propagation from a Kubernetes API change to simulated agents through a real `meshlet
+// controller` process, controller CPU per change and RSS, at each route scale × agent count.
+// Writes bench/results/<date>-<sha>-control-plane.json and regenerates
+// docs/benchmarks-control-plane.md (with an SVG chart) unless --no-docs.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installCleanup, stopAll } from '../lib/procs.ts';
+import { collectVersions } from '../lib/versions.ts';
+import { runScale, type ScaleResult } from './measure.ts';
+import { FULL, QUICK } from './profile.ts';
+import { renderReport, propagationChart, type CpBenchResult } from './report.ts';
+import { nowMs } from './swarm-protocol.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BENCH = join(import.meta.dirname, '..');
+
+const list = (s: string | undefined): number[] | undefined => s?.split(',').map((x) => {
+  const n = Number(x);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: '${x}'`);
+  return n;
+});
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      routes: { type: 'string' },
+      agents: { type: 'string' },
+      changes: { type: 'string' },
+      'no-docs': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  installCleanup();
+  const base = values.quick ? QUICK : FULL;
+  const profile = {
+    ...base,
+    routeCounts: list(values.routes) ?? base.routeCounts,
+    agentCounts: (list(values.agents) ?? base.agentCounts).sort((a, b) => a - b),
+    changes: values.changes === undefined ? base.changes : Number(values.changes),
+  };
+  const custom = values.routes !== undefined || values.agents !== undefined || values.changes !== undefined;
+  const log = (l: string): void => void process.stderr.write(`bench:control-plane: ${l}\n`);
+  const versions = collectVersions(ROOT, BENCH);
+  log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × agents ${profile.agentCounts.join(', ')}, ${profile.changes} changes each; commit ${versions.commit}`);
+  const started = nowMs();
+  const scales: ScaleResult[] = [];
+  for (const routes of profile.routeCounts) {
+    scales.push(await runScale({
+      routes, agentCounts: profile.agentCounts, changes: profile.changes, freshAgents: profile.freshAgents,
+      controllerCpus: '1', swarmCpus: '0', timeoutMs: profile.timeoutMs, log,
+    }));
+  }
+  await stopAll();
+  const date = new Date().toISOString().slice(0, 10);
+  const result: CpBenchResult = {
+    schema: 1, date: new Date().toISOString(), profile: { ...profile, custom }, versions,
+    layout: { controller: 'CPU 1 (taskset)', agents: 'CPU 0 (swarm child process)', apiserver: 'benchmark process (unpinned, fake kube-apiserver over HTTP)', sharedMachine: true },
+    durationS: (nowMs() - started) / 1000,
+    scales,
+  };
+  mkdirSync(join(BENCH, 'results'), { recursive: true });
+  const stem = `${date}-${versions.commit}${custom ? '-custom' : ''}-control-plane`;
+  const json = join(BENCH, 'results', `${stem}.json`);
+  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${json} (${result.durationS.toFixed(0)} s)`);
+  if (!values['no-docs']) {
+    const svg = join(BENCH, 'results', `${stem}.svg`);
+    writeFileSync(svg, propagationChart(result));
+    writeFileSync(join(ROOT, 'docs', 'benchmarks-control-plane.md'), renderReport(result, `../bench/results/${stem}.json`, `../bench/results/${stem}.svg`));
+    log('regenerated docs/benchmarks-control-plane.md');
+  }
+  return scales.some((s) => s.error !== undefined) ? 1 : 0;
+}
+
+process.exitCode = await main();
