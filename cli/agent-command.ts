@@ -4,7 +4,6 @@
 // dialled.
 // Connections redirected by `meshlet init` are routed on their original destination; requests
 // addressed to the agent itself (explicit mode) are routed by the Service named in Host.
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AGENT_UID, PORTS } from '../api/names.ts';
 import { startSidecar } from '../agent/sidecar.ts';
@@ -12,7 +11,8 @@ import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/in
 import { dropPrivileges } from '../agent/intercept/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
-import { FileTableSource } from './file-table-source.ts';
+import { openFileSource } from './file-table-source.ts';
+import { defaultBindHost, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
@@ -45,30 +45,6 @@ Example (explicit mode):
   curl -x http://127.0.0.1:15001 http://reviews.default:9080/
 `;
 
-/** `::` accepts IPv4 and IPv6 on Linux; ip6tables-redirected connections need it. */
-export function defaultBindHost(): string {
-  return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';
-}
-
-export function portFlag(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} wants a port number, got '${value}'`);
-  return n;
-}
-
-/** File mode: the first translation must succeed before the listeners open. */
-async function fileSource(dir: string, log: (line: string) => void, reportKinds?: string[]): Promise<FileTableSource> {
-  const source = new FileTableSource({ dir, log, reportKinds: reportKinds ?? ['HTTPRoute', 'GRPCRoute'] }).start();
-  try {
-    await source.ready();
-  } catch (err) {
-    source.close();
-    throw new UsageError((err as Error).message);
-  }
-  return source;
-}
-
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'run the sidecar proxy (--config DIR or --controller URL)',
@@ -94,13 +70,12 @@ export const agentCommand: Command = {
     });
     if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
     const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'default';
-    const drainMs = Number(values['drain-seconds']) * 1000;
-    if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
+    const drainMs = drainFlag(values['drain-seconds']);
     const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
     const client = values.controller
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], log })
       : null;
-    const source = client ?? await fileSource(values.config!, log);
+    const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     const proxy = await startSidecar({
       namespace,
       source,
@@ -117,12 +92,9 @@ export const agentCommand: Command = {
     });
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
-    const signal = await io.stopSignal;
-    log(`${signal}: draining (up to ${drainMs} ms)`);
-    const clean = await proxy.drain(drainMs);
-    await proxy.close();
-    source.close();
-    log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
-    return 0;
+    return serveUntilStopped(io, log, proxy, drainMs, async () => {
+      await proxy.close();
+      source.close();
+    });
   },
 };

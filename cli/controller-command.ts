@@ -13,6 +13,7 @@ import { translate } from '../controller/translate/index.ts';
 import type { Snapshot, TranslateResult } from '../controller/translate/snapshot.ts';
 import type { Command } from './command.ts';
 import { FileTableSource } from './file-table-source.ts';
+import { countFlag, portFlag } from './flags.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet controller [--kubeconfig FILE] [flags]
@@ -162,19 +163,6 @@ function seconds(value: string, name: string): number {
   return n * 1000;
 }
 
-// Not agent-command's portFlag: importing it would load the proxy into the controller process.
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--listen-port wants a port number, got '${value}'`);
-  return n;
-}
-
-function count(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} wants a whole number, got '${value}'`);
-  return n;
-}
-
 export const controllerCommand: Command = {
   name: 'controller',
   summary: 'run the control plane against a Kubernetes API server',
@@ -219,7 +207,7 @@ export const controllerCommand: Command = {
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
       if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
-      return runFileMode(values.config, values['listen-host'], values['listen-port'] === undefined ? PORTS.controller : port(values['listen-port']), log, io.stopSignal);
+      return runFileMode(values.config, values['listen-host'], portFlag(values['listen-port'], PORTS.controller, 'listen-port'), log, io.stopSignal);
     }
     let loaded;
     try {
@@ -232,15 +220,15 @@ export const controllerCommand: Command = {
     log(`cluster ${client.server} (from ${loaded.source})`);
     const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const publisher = values['no-publish'] ? undefined : await Publisher.start({
-      host: values['listen-host'], port: values['listen-port'] === undefined ? PORTS.controller : port(values['listen-port']), controllerId: identity, log,
+      host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port'), controllerId: identity, log,
     });
     if (publisher) log(`serving agents on ${values['listen-host']}:${publisher.port}`);
     const controller = startController({
       client, log, ingressService, trustDomain: values['trust-domain'],
       gatewayAddresses: values['gateway-address'],
       defaultMesh: !values['no-default-mesh'],
-      debounceMs: count(values['debounce-ms'], 'debounce-ms'),
-      maxDelayMs: count(values['max-delay-ms'], 'max-delay-ms'),
+      debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
+      maxDelayMs: countFlag(values['max-delay-ms'], 'max-delay-ms'),
       leaderElection: values['leader-elect'] === 'false' ? false : {
         namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',
         name: values['lease-name'], identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs,

@@ -7,6 +7,7 @@ import { watchManifests, type ManifestWatcher, type ReadResult } from '../contro
 import { translate } from '../controller/translate/index.ts';
 import { buildSnapshot, type KubeObject, type StatusUpdate } from '../controller/translate/snapshot.ts';
 import { formatProblem } from './load-input.ts';
+import { UsageError } from './usage-error.ts';
 
 export interface FileTableSourceOptions {
   dir: string;
@@ -123,4 +124,16 @@ export class FileTableSource {
     this.#current = ir;
     for (const l of [...this.#listeners]) l(ir);
   }
+}
+
+/** File mode for a long-running command: the first translation must succeed before listeners open. */
+export async function openFileSource(opts: FileTableSourceOptions): Promise<FileTableSource> {
+  const source = new FileTableSource(opts).start();
+  try {
+    await source.ready();
+  } catch (err) {
+    source.close();
+    throw new UsageError((err as Error).message);
+  }
+  return source;
 }

@@ -5,10 +5,10 @@
 import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { startIngress } from '../ingress/index.ts';
-import { portFlag } from './agent-command.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
-import { FileTableSource } from './file-table-source.ts';
+import { openFileSource } from './file-table-source.ts';
+import { drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
@@ -32,17 +32,6 @@ Flags:
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
 `;
 
-async function fileIngressSource(dir: string, addresses: string[], log: (line: string) => void): Promise<FileTableSource> {
-  const source = new FileTableSource({ dir, log, ingressAddresses: addresses }).start();
-  try {
-    await source.ready();
-  } catch (err) {
-    source.close();
-    throw new UsageError((err as Error).message);
-  }
-  return source;
-}
-
 export const ingressCommand: Command = {
   name: 'ingress',
   summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)',
@@ -65,8 +54,7 @@ export const ingressCommand: Command = {
     });
     if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
-    const drainMs = Number(values['drain-seconds']) * 1000;
-    if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError(`--drain-seconds wants a number, got '${values['drain-seconds']}'`);
+    const drainMs = drainFlag(values['drain-seconds']);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const log = (line: string): void => void io.stderr.write(`meshlet ingress: ${line}\n`);
     const source = values.controller
@@ -74,7 +62,7 @@ export const ingressCommand: Command = {
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'default',
         targets: [{ kind: 'gateways' }], log,
       })
-      : await fileIngressSource(values.config!, addresses, log);
+      : await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
     const ingress = await startIngress({
       source,
       host: values.host,
@@ -84,11 +72,6 @@ export const ingressCommand: Command = {
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
     log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);
-    const signal = await io.stopSignal;
-    log(`${signal}: draining (up to ${drainMs} ms)`);
-    const clean = await ingress.drain(drainMs);
-    source.close();
-    log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
-    return 0;
+    return serveUntilStopped(io, log, ingress, drainMs, () => source.close());
   },
 };

@@ -12,7 +12,7 @@ import { startIngress } from '../../ingress/index.ts';
 import { readManifests } from '../../controller/provider/file/index.ts';
 import type { Command, Io } from '../command.ts';
 import { FileTableSource } from '../file-table-source.ts';
-import { portFlag } from '../agent-command.ts';
+import { portFlag } from '../flags.ts';
 import { UsageError } from '../usage-error.ts';
 import { startEchoServer, type EchoServer } from './echo-workload.ts';
 import { applicableDemos, curlFor, demos } from './demos.ts';

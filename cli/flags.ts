@@ -1,0 +1,46 @@
+// Flag parsing and the serve-until-stopped loop shared by the long-running commands (agent,
+// ingress, controller, dev). Deliberately free of proxy or Kubernetes imports, so a command
+// that uses it loads nothing it does not run.
+import { existsSync } from 'node:fs';
+import type { Io } from './command.ts';
+import { UsageError } from './usage-error.ts';
+
+export function portFlag(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} wants a port number, got '${value}'`);
+  return n;
+}
+
+export function countFlag(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} wants a whole number, got '${value}'`);
+  return n;
+}
+
+/** `--drain-seconds N` in milliseconds. */
+export function drainFlag(value: string): number {
+  const ms = Number(value) * 1000;
+  if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--drain-seconds wants a number, got '${value}'`);
+  return ms;
+}
+
+/** `::` accepts IPv4 and IPv6 on Linux; ip6tables-redirected connections need it. */
+export function defaultBindHost(): string {
+  return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';
+}
+
+export interface Drainable {
+  /** Stops accepting and waits for in-flight work up to the deadline; true if all finished. */
+  drain(deadlineMs: number): Promise<boolean>;
+}
+
+/** Waits for Ctrl-C/SIGTERM, drains, runs `cleanup`, and returns the exit code (0). */
+export async function serveUntilStopped(io: Io, log: (line: string) => void, server: Drainable, drainMs: number, cleanup: () => void | Promise<void>): Promise<number> {
+  const signal = await io.stopSignal;
+  log(`${signal}: draining (up to ${drainMs} ms)`);
+  const clean = await server.drain(drainMs);
+  await cleanup();
+  log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
+  return 0;
+}
