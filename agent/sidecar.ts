@@ -38,7 +38,11 @@ export interface SidecarOptions extends CoreOptions {
   originalDestination?: (socket: net.Socket) => OriginalDst | null;
   /** Serve explicitly addressed outbound requests (Host / absolute-form). */
   explicit?: boolean;
-  /** Where the app listens, for inbound traffic (default 127.0.0.1). */
+  /**
+   * Where inbound traffic is delivered to the app. Default: the connection's original
+   * destination address (the pod IP), so services the app bound to 127.0.0.1 only are never
+   * exposed through the sidecar (the reason Istio 1.10 stopped forwarding to localhost).
+   */
   inboundAppAddress?: string;
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -81,6 +85,15 @@ function sameAsListener(od: OriginalDst, socket: net.Socket): boolean {
   return od.port === socket.localPort && (od.address === socket.localAddress || `::ffff:${od.address}` === socket.localAddress);
 }
 
+/**
+ * Explicit mode makes the outbound listener a proxy for whoever can reach it; only the pod's
+ * own processes (loopback) may use it, or a peer dialling podIP:15001 would get an open proxy
+ * into the pod's network (SSRF to metadata services, the kubelet, the pod's localhost).
+ */
+export function isLoopbackPeer(address: string): boolean {
+  return /^(?:::ffff:)?127\./.test(address) || address === '::1';
+}
+
 export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> {
   const core = new ProxyCore(opts);
   const unsubscribe = core.holder.follow(opts.source);
@@ -112,10 +125,12 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
     const t = table();
     if (!opts.explicit) return { kind: 'reject', status: 400, reason: 'connection was not redirected to the sidecar (explicit mode is off)' };
+    if (!isLoopbackPeer(ctx.remoteAddress)) return { kind: 'reject', status: 403, reason: 'explicit mode serves only clients on this host' };
     if (!t) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
     const r = resolveExplicit(t, authority, opts.namespace);
     if (r.kind === 'unknown') return { kind: 'reject', status: 404, reason: r.reason };
     if (isSelf(r.address, r.port)) return { kind: 'reject', status: 400, reason: 'request addressed to the sidecar itself' };
+    if (!servicePort(r)) return { kind: 'reject', status: 404, reason: `${r.address}:${r.port} is not a mesh Service port` };
     return { kind: 'route', target: { kind: 'mesh', address: r.address, port: r.port, clientNamespace: opts.namespace } };
   };
   const outboundSite = sitePerConnection((ctx: ConnCtx) => ({
@@ -128,9 +143,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     const t = table();
     const refuse = (status: string): void => void socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     if (ctx.original || !opts.explicit) return refuse('405 Method Not Allowed');
+    if (!isLoopbackPeer(ctx.remoteAddress)) return refuse('403 Forbidden');
     if (!t) return refuse('503 Service Unavailable');
     const r = resolveExplicit(t, req.url ?? '', opts.namespace);
-    if (r.kind === 'unknown') return refuse('404 Not Found');
+    if (r.kind === 'unknown' || !servicePort(r)) return refuse('404 Not Found');
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) socket.unshift(head);
     outbound.adopt(socket, { original: { address: r.address, port: r.port }, remoteAddress: ctx.remoteAddress });
@@ -184,9 +200,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     void spliceTcp(socket, ep ?? ctx.original, core.inflight, core.log);
   }
 
-  const appAddress = opts.inboundAppAddress ?? '127.0.0.1';
+  const appAddress = (od: OriginalDst): string => opts.inboundAppAddress ?? od.address;
   const inboundDestination = (ctx: ConnCtx): Destination => ctx.original
-    ? { kind: 'direct', endpoint: { address: appAddress, port: ctx.original.port }, reason: 'inbound' }
+    ? { kind: 'direct', endpoint: { address: appAddress(ctx.original), port: ctx.original.port }, reason: 'inbound' }
     : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
   const inboundSite = sitePerConnection((ctx: ConnCtx) => ({ scheme: 'http', destination: () => inboundDestination(ctx) }));
   const inbound = await ProxyListener.listen<ConnCtx>({
@@ -200,7 +216,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
       },
       tcp: (ctx, socket) => {
         if (!ctx.original) socket.destroy();
-        else void spliceTcp(socket, { address: appAddress, port: ctx.original.port }, core.inflight, core.log);
+        else void spliceTcp(socket, { address: appAddress(ctx.original), port: ctx.original.port }, core.inflight, core.log);
       },
     },
   });

@@ -167,6 +167,9 @@ describe('sidecar outbound routing', () => {
     assert.equal((await send({ port: proxy.ports.outbound!, authority: 'nope:80' })).status, 404);
     // Addressed to the sidecar itself: refused, not an endless loop through itself.
     assert.equal((await send({ port: proxy.ports.outbound!, authority: `127.0.0.1:${proxy.ports.outbound!}` })).status, 400);
+    // An address that is no mesh Service is not proxied anywhere (no open proxy, no SSRF).
+    assert.equal((await send({ port: proxy.ports.outbound!, authority: `127.0.0.1:${a.port}` })).status, 404);
+    assert.equal((await send({ port: proxy.ports.outbound!, path: `http://169.254.169.254/latest/meta-data/`, authority: 'x' })).status, 404);
   });
 
   test('explicit mode: CONNECT tunnels are routed like intercepted connections', async () => {
@@ -192,11 +195,19 @@ describe('sidecar outbound routing', () => {
     assert.match(reply, /"path":"\/exact"/);
   });
 
-  test('inbound forwards to the app on the original port', async () => {
-    to('10.1.2.3', a.port);
+  test('inbound forwards to the original destination (the pod IP) on the original port', async () => {
+    to('127.0.0.1', a.port);
     const r = await send({ port: proxy.ports.inbound!, path: '/in', authority: 'a.default.svc' });
     assert.equal(r.echo?.pod, 'a-0');
     assert.equal(r.echo?.path, '/in');
+  });
+
+  test('inbound never reaches a service the app bound to localhost only', async () => {
+    // The app (a-0) listens on 127.0.0.1 only; traffic for "pod IP" 127.0.0.2 must not be
+    // delivered to it through the sidecar.
+    to('127.0.0.2', a.port);
+    const r = await send({ port: proxy.ports.inbound!, path: '/in', authority: 'a.default.svc' });
+    assert.equal(r.status, 503);
   });
 
   test('admin: ready, live and config_dump with the table version', async () => {
