@@ -14,6 +14,7 @@ import type { Snapshot, TranslateResult } from '../controller/translate/snapshot
 import type { Command } from './command.ts';
 import { FileTableSource } from './file-table-source.ts';
 import { countFlag, portFlag } from './flags.ts';
+import { readTokenFile } from './controller-source.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet controller [--kubeconfig FILE] [flags]
@@ -35,6 +36,9 @@ Flags:
   --config DIR              file mode: a manifest directory instead of the Kubernetes API
   --listen-host ADDR        address of the agent config server (default 0.0.0.0)
   --listen-port N           port of the agent config server (default ${PORTS.controller}; 0 = any)
+  --ingress-token-file FILE bearer token an ingress must present to receive Gateways and their
+                            TLS private keys (default: $MESHLET_INGRESS_TOKEN_FILE). Without one,
+                            Gateways are served only to connections from this host (loopback)
   --no-publish              do not serve agents (status writing only)
   --leader-elect BOOL       true (default): only the Lease holder writes statuses; false: always write
   --lease-namespace NS      namespace of the Lease (default: $POD_NAMESPACE or meshlet-system)
@@ -175,6 +179,7 @@ export const controllerCommand: Command = {
         'config': { type: 'string' },
         'listen-host': { type: 'string', default: '0.0.0.0' },
         'listen-port': { type: 'string' },
+        'ingress-token-file': { type: 'string' },
         'no-publish': { type: 'boolean', default: false },
         'leader-elect': { type: 'string', default: 'true' },
         'lease-namespace': { type: 'string' },
@@ -204,10 +209,11 @@ export const controllerCommand: Command = {
       if (!namespace || !name || extra.length > 0) throw new UsageError(`--ingress-service wants NAMESPACE/NAME, got '${values['ingress-service']}'`);
       ingressService = { namespace, name };
     }
+    const ingressToken = ingressTokenSource(values['ingress-token-file'] ?? process.env.MESHLET_INGRESS_TOKEN_FILE, log);
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
       if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
-      return runFileMode(values.config, values['listen-host'], portFlag(values['listen-port'], PORTS.controller, 'listen-port'), log, io.stopSignal);
+      return runFileMode(values.config, values['listen-host'], portFlag(values['listen-port'], PORTS.controller, 'listen-port'), ingressToken, log, io.stopSignal);
     }
     let loaded;
     try {
@@ -220,7 +226,7 @@ export const controllerCommand: Command = {
     log(`cluster ${client.server} (from ${loaded.source})`);
     const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const publisher = values['no-publish'] ? undefined : await Publisher.start({
-      host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port'), controllerId: identity, log,
+      host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port'), controllerId: identity, log, ingressToken,
     });
     if (publisher) log(`serving agents on ${values['listen-host']}:${publisher.port}`);
     const controller = startController({
@@ -244,8 +250,23 @@ export const controllerCommand: Command = {
   },
 };
 
+/**
+ * The ingress token, read again at each ingress hello (a rotated Secret applies at once). The
+ * file must be readable at start; later a read failure refuses the hello (fails closed).
+ * Undefined without a file: the publisher then serves Gateways to loopback connections only.
+ */
+function ingressTokenSource(file: string | undefined, log: (line: string) => void): (() => string) | undefined {
+  if (file === undefined || file === '') {
+    log('no --ingress-token-file: Gateways (with their TLS keys) are served only to an ingress connecting from this host');
+    return undefined;
+  }
+  readTokenFile(file, '--ingress-token-file');
+  log(`an ingress must present the token in ${file} to receive Gateways`);
+  return () => readTokenFile(file, '--ingress-token-file');
+}
+
 /** `--config DIR`: the manifests stand in for the cluster; tables are served, statuses only logged. */
-async function runFileMode(dir: string, host: string, listenPort: number, log: (line: string) => void, stopSignal: Promise<string>): Promise<number> {
+async function runFileMode(dir: string, host: string, listenPort: number, ingressToken: (() => string) | undefined, log: (line: string) => void, stopSignal: Promise<string>): Promise<number> {
   const source = new FileTableSource({ dir, log }).start();
   try {
     await source.ready();
@@ -253,7 +274,7 @@ async function runFileMode(dir: string, host: string, listenPort: number, log: (
     source.close();
     throw new UsageError((err as Error).message);
   }
-  const publisher = await Publisher.start({ host, port: listenPort, log });
+  const publisher = await Publisher.start({ host, port: listenPort, log, ingressToken });
   const stop = source.subscribe((t) => publisher.setTable(t));
   if (source.current) publisher.setTable(source.current);
   log(`file mode (${dir}); serving agents on ${host}:${publisher.port}`);

@@ -2,8 +2,12 @@
 // flags and the pod's environment (downward API: POD_NAME, POD_NAMESPACE, POD_SERVICE_ACCOUNT).
 // The process does not wait for the controller to start: until the first table arrives the
 // admin /ready answers 503, and the client keeps retrying in the background.
+// --token-file (the ingress) is the bearer token the controller demands before it serves
+// Gateways and their private keys; it is read again at each connection, so a rotated Secret
+// applies on the next reconnect.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { AgentMode, SubscriptionTarget } from '../api/wire.ts';
+import type { AgentAuth, AgentMode, SubscriptionTarget } from '../api/wire.ts';
 import { ControllerClient } from '../agent/controller-client/index.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -14,7 +18,36 @@ export interface ControllerSourceFlags {
   namespace: string;
   serviceAccount?: string | undefined;
   targets?: SubscriptionTarget[];
+  /** File holding the bearer token sent in the hello (surrounding whitespace ignored). */
+  tokenFile?: string | undefined;
   log: (line: string) => void;
+}
+
+/** The token in FILE, trimmed; throws UsageError when it cannot be read or is empty. */
+export function readTokenFile(file: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read '${file}': ${(err as Error).message}`);
+  }
+  const token = text.trim();
+  if (token === '') throw new UsageError(`${flag}: '${file}' is empty`);
+  if (/\s/.test(token)) throw new UsageError(`${flag}: '${file}' must hold one token without whitespace`);
+  return token;
+}
+
+/** Re-reads the file per connection; keeps the last good token (and says so) when it cannot. */
+function tokenAuth(file: string, log: (line: string) => void): () => AgentAuth {
+  let last = readTokenFile(file, '--token-file');
+  return () => {
+    try {
+      last = readTokenFile(file, '--token-file');
+    } catch (err) {
+      log(`${(err as Error).message}; sending the last token read`);
+    }
+    return { type: 'token', token: last };
+  };
 }
 
 export function controllerSource(f: ControllerSourceFlags): ControllerClient {
@@ -34,6 +67,7 @@ export function controllerSource(f: ControllerSourceFlags): ControllerClient {
       mode: f.mode,
     },
     targets: f.targets ?? [],
+    ...(f.tokenFile !== undefined ? { auth: tokenAuth(f.tokenFile, f.log) } : {}),
     log: f.log,
   }).start();
 }

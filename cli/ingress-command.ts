@@ -21,6 +21,9 @@ Flags:
   --config DIR        manifest directory standing in for the Kubernetes API
   --controller URL    the controller's config stream, e.g. ws://meshlet-controller.meshlet:${PORTS.controller}
                       (the ingress subscribes to every Gateway of meshlet's class)
+  --token-file FILE   bearer token for the controller, which serves Gateways (and their TLS
+                      keys) only to an ingress that presents its --ingress-token-file token,
+                      or, when it has none, only to connections from its own host
   --pod NAME          sent to the controller (default: $POD_NAME or the hostname)
   --namespace NS      sent to the controller (default: $POD_NAMESPACE or default)
   --host ADDR         bind address (default 0.0.0.0)
@@ -42,6 +45,7 @@ export const ingressCommand: Command = {
       options: {
         'config': { type: 'string' },
         'controller': { type: 'string' },
+        'token-file': { type: 'string' },
         'pod': { type: 'string' },
         'namespace': { type: 'string' },
         'host': { type: 'string', default: '0.0.0.0' },
@@ -53,6 +57,7 @@ export const ingressCommand: Command = {
       strict: true,
     });
     if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
+    if (values['token-file'] !== undefined && !values.controller) throw new UsageError('--token-file goes with --controller URL');
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
@@ -60,7 +65,7 @@ export const ingressCommand: Command = {
     const source = values.controller
       ? controllerSource({
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'default',
-        targets: [{ kind: 'gateways' }], log,
+        targets: [{ kind: 'gateways' }], tokenFile: values['token-file'], log,
       })
       : await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
     const ingress = await startIngress({

@@ -20,7 +20,8 @@ export interface ControllerClientOptions {
   /** ws:// or wss:// address of the controller; WIRE_PATH is added when the URL has no path. */
   url: string;
   agent: AgentIdentity;
-  auth?: AgentAuth;
+  /** Sent in every hello; a function is asked again at each connection (a rotated token file). */
+  auth?: AgentAuth | (() => AgentAuth);
   /** Subscribed from the start: the pod's inbound ports, the ingress's Gateways. */
   targets?: SubscriptionTarget[];
   /** How long the first request to an unknown destination waits for the answer (default 1 s). */
@@ -180,6 +181,11 @@ export class ControllerClient implements TableSource {
     }
   }
 
+  #auth(): AgentAuth {
+    const a = this.#opts.auth;
+    return (typeof a === 'function' ? a() : a) ?? { type: 'none' };
+  }
+
   #request(type: 'subscribe' | 'unsubscribe', targets: SubscriptionTarget[], keys: string[]): void {
     const id = this.#nextId++;
     if (keys.length > 0) this.#requests.set(id, keys);
@@ -198,7 +204,7 @@ export class ControllerClient implements TableSource {
       this.#alive();
       this.#helloSent = true;
       this.#helloKeys = [...this.#pending.keys()];
-      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth: this.#opts.auth ?? { type: 'none' }, targets: [...this.#targets.values()] });
+      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth: this.#auth(), targets: [...this.#targets.values()] });
     });
     ws.on('ping', () => this.#alive());
     ws.on('message', (data: Buffer) => {

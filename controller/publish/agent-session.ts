@@ -27,6 +27,8 @@ export interface SessionHost {
   logNack(label: string, version: string, reason: string): void;
   /** Throws to refuse the agent; the message is sent back in the error frame. */
   authenticate(hello: HelloMessage, request: IncomingMessage): void | Promise<void>;
+  /** Throws unless a hello claiming `mode: ingress` proved it (token, or loopback); see ingress-auth.ts. */
+  checkIngress(hello: HelloMessage, request: IncomingMessage): void;
   /** Something that propagation() reads changed (ack, nack, slice, hello, close). */
   changed(): void;
 }
@@ -44,8 +46,8 @@ export interface AgentStatus {
 }
 
 /**
- * Gateways carry their listeners' private keys: only the ingress may subscribe to them. (With
- * `auth: none` the mode is only claimed; the identity capability ties it to a service account.)
+ * Gateways carry their listeners' private keys: only the ingress may subscribe to them. The mode
+ * is trusted here because an ingress hello was checked first (host.checkIngress).
  */
 function allowed(mode: 'sidecar' | 'ingress', t: SubscriptionTarget): boolean {
   return mode === 'ingress' || (t.kind !== 'gateway' && t.kind !== 'gateways');
@@ -171,6 +173,7 @@ export class AgentSession {
       }
       try {
         await this.#host.authenticate(msg, this.#request);
+        this.#host.checkIngress(msg, this.#request);
       } catch (err) {
         this.#host.metrics.helloRejectedTotal++;
         this.#refuse((err as { code?: string }).code ?? 'E_WIRE_UNAUTHENTICATED', (err as Error).message);

@@ -14,6 +14,7 @@ import { AgentSession, type AgentStatus, type SessionHost } from './agent-sessio
 import { emptyMetrics, renderMetrics, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
+import { checkIngress } from './ingress-auth.ts';
 import { routeKey, routesIn, sliceTable } from './slice.ts';
 
 const NACK_LOG_LINES = 5;
@@ -34,6 +35,14 @@ export interface PublisherOptions {
   helloTimeoutMs?: number;
   /** Checks the hello's auth (token, client certificate); throw to refuse. Default: accept. */
   authenticate?: (hello: HelloMessage, request: http.IncomingMessage) => void | Promise<void>;
+  /**
+   * The bearer token an ingress must send to subscribe to Gateways (with their private keys),
+   * asked for at each ingress hello; throwing refuses. Without it only loopback connections may
+   * be an ingress. Checked after `authenticate`, whatever that accepts.
+   */
+  ingressToken?: (() => string) | undefined;
+  /** Whether a connection is from this host (default: its remote address is loopback); tests inject. */
+  isLoopback?: (remoteAddress: string | undefined) => boolean;
 }
 
 export interface RouteRef {
@@ -97,6 +106,7 @@ export class Publisher {
         if (n === NACK_LOG_LINES) log(`further refusals of routing table ${version} are counted (meshlet_publisher_nacks_total), not logged`);
       },
       authenticate: opts.authenticate ?? (() => undefined),
+      checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback }),
       changed: () => {
         this.#counts = null;
         this.#scheduleNotify();
