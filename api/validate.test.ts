@@ -49,6 +49,8 @@ const broken: [string, (t: RoutingTable) => RoutingTable, RegExp][] = [
   ['a wrong apiVersion', () => ({ ...table(), apiVersion: 'v0' as typeof ROUTING_TABLE_API_VERSION }), /expected meshlet\.dev\/routing\/v1alpha1/],
   ['unsorted backends', () => { const t = table(); t.backends.unshift({ ...t.backends[0]!, name: 'service/zzz/x/1' }); return withVersion(t); }, /out of order/],
   ['a version that does not match the content (tampered or corrupted)', () => ({ ...table(), version: '0000000000000000' }), /does not match the content hash/],
+  ['a filter type this agent does not know (newer controller)', () => table(rule({ filters: [{ type: 'CORS' } as unknown as RouteRuleIR['filters'][number]] })), /unknown filter type 'CORS'/],
+  ['a header modifier touching message framing', () => table(rule({ filters: [{ type: 'ResponseHeaderModifier', modifier: { set: [{ name: 'Content-Length', value: '0' }], add: [], remove: [] } }] })), /frames the message/],
   ['an HTTPS listener without a certificate', () => { const t = table(); t.gateways[0]!.ports[0]!.protocol = 'HTTPS'; return withVersion(t); }, /needs a certificate/],
 ];
 

@@ -12,6 +12,9 @@ import { computeVersion } from './version.ts';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'URLRewrite', 'RequestMirror']);
+/** Headers a filter must never touch: they frame the message or manage the connection. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
 /** Compiles a RegularExpression match value the way the matcher will (RE2 syntax, linear time). */
 export function compileRegex(pattern: string): RE2JS {
@@ -64,16 +67,22 @@ class Checker {
   filters(path: string, filters: FilterIR[]): void {
     filters.forEach((f, i) => {
       const at = `${path}[${i}]`;
+      // An agent older than its controller must refuse a filter it does not know rather than
+      // silently skip it (fail closed).
+      if (!FILTER_TYPES.has((f as { type: string }).type)) this.fail(`${at}.type`, `unknown filter type '${String((f as { type: unknown }).type)}'`);
       if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') {
         for (const h of [...f.modifier.set, ...f.modifier.add]) {
           if (!HEADER_NAME.test(h.name)) this.fail(at, `invalid header name '${h.name}'`);
           if (/[\r\n\0]/.test(h.value)) this.fail(at, `header '${h.name}' value contains CR, LF or NUL`);
         }
+        for (const name of [...f.modifier.set.map((h) => h.name), ...f.modifier.add.map((h) => h.name), ...f.modifier.remove]) {
+          if (FRAMING_HEADERS.has(name.toLowerCase())) this.fail(at, `header '${name}' frames the message and cannot be modified`);
+        }
       } else if (f.type === 'RequestMirror') {
         this.backendRef(`${at}.backend`, f.backend);
         if (!(f.percent >= 0 && f.percent <= 100)) this.fail(`${at}.percent`, 'percent must be within 0..100');
       } else if (f.type === 'URLRewrite') {
-        if (f.path && !f.path.value.startsWith('/')) this.fail(`${at}.path.value`, 'path must start with /');
+        if (f.path && !f.path.value.startsWith('/') && !(f.path.type === 'ReplacePrefixMatch' && f.path.value === '')) this.fail(`${at}.path.value`, 'path must start with /');
       }
     });
   }

@@ -39,17 +39,26 @@ const ALLOWED: Record<'HTTPRoute' | 'GRPCRoute', Record<FilterLevel, string[]>> 
   },
 };
 
+/**
+ * Headers that frame the message or manage the connection: a route must not set, add or remove
+ * them, or a response could say `content-length: 0` and carry a body, desynchronising the
+ * client's connection (and, behind a shared front proxy, other users' responses).
+ */
+export const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+
 function headerModifier(v: unknown, field: string): HeaderModifierIR {
   const m = record(v, field);
   const pairs = (key: 'set' | 'add') => recordList(m[key], `${field}.${key}`).map((h, i) => {
     const name = optString(h.name, `${field}.${key}[${i}].name`);
     const value = optString(h.value, `${field}.${key}[${i}].value`) ?? '';
     if (name === undefined || !HEADER_NAME.test(name)) throw unsupported(`${field}.${key}[${i}].name: invalid header name ${JSON.stringify(name ?? null)}`);
+    if (FRAMING_HEADERS.has(name.toLowerCase())) throw unsupported(`${field}.${key}[${i}].name: ${name} frames the message and cannot be modified by a route`);
     if (/[\r\n\0]/.test(value)) throw unsupported(`${field}.${key}[${i}].value: contains CR, LF or NUL`);
     return { name, value };
   });
   const remove = list(m.remove).map((n, i) => {
     if (typeof n !== 'string' || !HEADER_NAME.test(n)) throw unsupported(`${field}.remove[${i}]: invalid header name ${JSON.stringify(n)}`);
+    if (FRAMING_HEADERS.has(n.toLowerCase())) throw unsupported(`${field}.remove[${i}]: ${n} frames the message and cannot be modified by a route`);
     return n.toLowerCase();
   });
   return { set: pairs('set'), add: pairs('add'), remove };
@@ -65,8 +74,9 @@ function pathModifier(v: unknown, field: string): PathModifierIR | null {
     return { type, value };
   }
   if (type === 'ReplacePrefixMatch') {
+    // '' is valid: the spec's own example replaces prefix /foo in /foo/bar with '' → /bar.
     const value = str(p.replacePrefixMatch) ?? '/';
-    if (!value.startsWith('/')) throw unsupported(`${field}.replacePrefixMatch: must start with '/'`);
+    if (value !== '' && !value.startsWith('/')) throw unsupported(`${field}.replacePrefixMatch: must be empty or start with '/'`);
     return { type, value, prefix: '' };
   }
   throw unsupported(`${field}.type: path modifier ${JSON.stringify(type ?? null)} is not supported`);

@@ -34,14 +34,17 @@ interface RouteWork {
   parents: Parent[];
 }
 
-function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | null): Pick<ParentOutcome, 'accepted' | 'resolvedRefs'> {
+function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | null): Pick<ParentOutcome, 'accepted' | 'resolvedRefs' | 'partiallyInvalid'> {
   const accepted = !attach.status ? attach
     : route.invalid ? { status: false, reason: route.invalid.reason, message: route.invalid.message }
       : conflict ?? attach;
   const resolvedRefs = route.unresolved
     ? { status: false, reason: route.unresolved.reason, message: route.unresolved.message }
     : { status: true, reason: 'ResolvedRefs', message: 'All references are resolved' };
-  return { accepted, resolvedRefs };
+  const partiallyInvalid = accepted.status && route.partiallyInvalid
+    ? { status: true, reason: route.partiallyInvalid.reason, message: route.partiallyInvalid.message }
+    : null;
+  return { accepted, resolvedRefs, partiallyInvalid };
 }
 
 export function translate(snapshot: Snapshot): TranslateResult {

@@ -12,6 +12,8 @@ export interface ParentOutcome {
   controllerName: string;
   accepted: CondState;
   resolvedRefs: CondState;
+  /** Set (status True) when invalid rules were dropped from an accepted route; else absent. */
+  partiallyInvalid?: CondState | null;
 }
 
 const OURS = new Set([GATEWAY_CONTROLLER_NAME, MESH_CONTROLLER_NAME]);
@@ -41,6 +43,7 @@ export function routeStatus(obj: KubeObject, outcomes: ParentOutcome[]): StatusU
       conditions: [
         makeCondition('Accepted', o.accepted.status, o.accepted.reason, o.accepted.message, gen, prevConds),
         makeCondition('ResolvedRefs', o.resolvedRefs.status, o.resolvedRefs.reason, o.resolvedRefs.message, gen, prevConds),
+        ...(o.partiallyInvalid ? [makeCondition('PartiallyInvalid', o.partiallyInvalid.status, o.partiallyInvalid.reason, o.partiallyInvalid.message, gen, prevConds)] : []),
       ],
     };
   });

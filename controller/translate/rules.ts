@@ -35,6 +35,11 @@ export interface CompiledRoute {
   rules: RankedRule[];
   /** Why the route must not be accepted (Accepted=False), or null. */
   invalid: RefProblem | null;
+  /**
+   * Some rules were invalid and dropped while the others serve (the spec's "drop rules" choice
+   * for PartiallyInvalid: the route stays Accepted and says which rules are not programmed).
+   */
+  partiallyInvalid: RefProblem | null;
   /** The first unresolved reference (ResolvedRefs=False), or null. */
   unresolved: RefProblem | null;
 }
@@ -51,7 +56,8 @@ export function routeMeta(obj: KubeObject, kind: RouteKind): RouteMeta {
 
 export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefContext, 'routeKind' | 'routeNamespace'>): CompiledRoute {
   const meta = routeMeta(obj, kind);
-  const route: CompiledRoute = { meta, hostnames: [], rules: [], invalid: null, unresolved: null };
+  const route: CompiledRoute = { meta, hostnames: [], rules: [], invalid: null, partiallyInvalid: null, unresolved: null };
+  const dropped: RouteInvalidError[] = [];
   const refCtx: RefContext = { ...ctx, routeKind: kind, routeNamespace: meta.namespace };
   const problems: RefProblem[] = [];
   try {
@@ -65,6 +71,26 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
     const given = recordList(spec.rules, 'spec.rules');
     const rules = given.length > 0 ? given : DEFAULT_RULES;
     rules.forEach((rule, i) => {
+      // Each rule compiles on its own: an invalid one is dropped (with its reference problems)
+      // and the others still serve.
+      const ruleProblems: RefProblem[] = [];
+      const compiledRules: RankedRule[] = [];
+      try {
+        compileRule(rule, i, ruleProblems, compiledRules);
+      } catch (err) {
+        if (!(err instanceof RouteInvalidError)) throw err;
+        dropped.push(err);
+        return;
+      }
+      problems.push(...ruleProblems);
+      route.rules.push(...compiledRules);
+    });
+    if (dropped.length > 0) {
+      const message = dropped.map((e) => e.message).join('; ');
+      if (route.rules.length === 0) throw new RouteInvalidError(dropped[0]!.reason, message);
+      route.partiallyInvalid = { reason: 'UnsupportedValue', message: `rules not programmed: ${message}` };
+    }
+    function compileRule(rule: Record<string, unknown>, i: number, problems: RefProblem[], out: RankedRule[]): void {
       const at = `spec.rules[${i}]`;
       for (const f of UNSUPPORTED_RULE_FIELDS) {
         if (rule[f] !== undefined && rule[f] !== null) throw unsupported(`${at}.${f}: not supported by meshlet`);
@@ -95,7 +121,7 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
           : backends.length === 0
             ? { type: 'Respond', status: 500, reason: 'rule has no backendRefs' }
             : { type: 'Forward', backends: backends.map((b) => weighted(b.res, b.weight, b.filters, prefix, b.field)) };
-        route.rules.push({
+        out.push({
           ir: {
             name: `${kind.toLowerCase()}/${meta.namespace}/${meta.name}/rule/${i}/match/${j}`,
             source: { kind, namespace: meta.namespace, name: meta.name, rule: i, match: j, creationTimestamp: meta.creationTimestamp },
@@ -109,7 +135,7 @@ export function compileRoute(obj: KubeObject, kind: RouteKind, ctx: Omit<RefCont
           route: meta,
         });
       });
-    });
+    }
   } catch (err) {
     // Anything else is a malformed object we failed to anticipate: report it on the route
     // rather than let one object stop the translation of all the others.
