@@ -2,6 +2,7 @@
 // mirrors http's), and the RequestDescriptor the matcher sees.
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import { MeshletError } from '../../api/errors.ts';
 import type { RequestDescriptor } from '../route/types.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 
@@ -63,15 +64,54 @@ export function distinctHeaders(raw: readonly string[]): Record<string, string |
   return out;
 }
 
-/** The request as the matcher sees it, with hop-by-hop headers already removed. */
+/** A request whose framing or authority is ambiguous (duplicate Host, h2 host vs :authority): 400. */
+export class BadRequestError extends MeshletError {
+  constructor(message: string) {
+    super('E_BAD_REQUEST', message);
+  }
+}
+
+function hostLines(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') out.push(raw[i + 1]!);
+  return out;
+}
+
+/**
+ * The authority the request is routed on, which is also the one the upstream must see: what
+ * routing checked and what the backend serves may never differ. HTTP/1.1: an absolute-form
+ * target's authority wins over Host (RFC 9112 §3.2.2), and more than one Host line is a 400
+ * (RFC 9112 §3.2). HTTP/2: :authority, and a `host` that disagrees with it is malformed
+ * (RFC 9113 §8.3.1).
+ */
+function routedAuthority(req: DownstreamRequest, absolute: string | null): string {
+  const hosts = hostLines(req.rawHeaders);
+  if (hosts.length > 1) throw new BadRequestError('more than one Host header');
+  if (isH2(req)) {
+    const a = (req.headers as Record<string, string | string[] | undefined>)[':authority'];
+    if (typeof a === 'string' && a !== '') {
+      if (hosts.length === 1 && hosts[0]!.toLowerCase() !== a.toLowerCase()) throw new BadRequestError('host header disagrees with :authority');
+      return a;
+    }
+  }
+  return absolute ?? downstreamAuthority(req);
+}
+
+/**
+ * The request as the matcher sees it, with hop-by-hop headers already removed and `host` set
+ * to the routed authority. Throws BadRequestError for an ambiguous authority.
+ */
 export function describe(req: DownstreamRequest, scheme: 'http' | 'https'): RequestDescriptor {
   const target = parseTarget(req.url ?? '/');
+  const authority = routedAuthority(req, target.authority);
+  const headers = stripHopByHop(distinctHeaders(req.rawHeaders), { keepTeTrailers: true });
+  if (authority !== '') headers.host = authority;
   return {
     method: (req.method ?? 'GET').toUpperCase(),
     scheme,
-    authority: target.authority ?? downstreamAuthority(req),
+    authority,
     path: target.path,
     query: target.query,
-    headers: stripHopByHop(distinctHeaders(req.rawHeaders), { keepTeTrailers: true }),
+    headers,
   };
 }
