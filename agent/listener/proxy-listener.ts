@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse } from '../outbound/downstream.ts';
+import { isWebSocketUpgrade } from '../outbound/upgrade.ts';
 import { detectProtocol, type DetectedProtocol } from './detect.ts';
 
 export interface ListenerHandlers<C> {
@@ -64,6 +65,10 @@ export class ProxyListener<C> {
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+      // Only WebSocket handshakes are tunnelled. Any other Upgrade (h2c, TLS/1.0, made-up
+      // tokens) is served as an ordinary request with Upgrade/Connection stripped: splicing it
+      // would let the bytes that follow reach the upstream without being routed.
+      shouldUpgradeCallback: (req: http.IncomingMessage) => isWebSocketUpgrade(req),
     });
     // This server never listens itself; node only tracks connections (headers/request timeouts
     // for slow clients, closeIdleConnections for drain) once 'listening' fired, so fire it.
@@ -74,7 +79,9 @@ export class ProxyListener<C> {
         res.destroy();
         return;
       }
-      if (this.#draining) res.shouldKeepAlive = false;
+      // A declined Upgrade leaves node's parser paused on that connection (what follows is never
+      // parsed), so answer it and close rather than let a pipelined request hang.
+      if (this.#draining || req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
       h.request(ctx, req, res);
     });
     this.#h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

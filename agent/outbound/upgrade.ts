@@ -1,46 +1,89 @@
-// HTTP/1.1 Upgrade (WebSocket): routed like any request, then the handshake is replayed to the
-// chosen endpoint on a fresh connection and the two sockets are spliced. The upstream's 101
-// (or refusal) reaches the client as is; after it, bytes flow both ways untouched. Request
-// filters apply to the handshake; response filters cannot (the response is not parsed).
-import type http from 'node:http';
+// HTTP/1.1 WebSocket upgrade: routed like any request, then the handshake is sent to the chosen
+// endpoint on a fresh connection through node's HTTP client, which parses the answer. Only a
+// 101 splices the two sockets (after it, bytes flow both ways untouched); any other answer is
+// relayed as an ordinary response and the client connection is closed after it, so bytes the
+// client sent after the handshake can never reach the upstream unrouted (upgrade smuggling).
+// The listener hands only `Upgrade: websocket` requests here; others are served as plain
+// requests with Upgrade/Connection stripped. Request filters apply to the handshake; response
+// filters cannot (the 101 is relayed as the upstream wrote it).
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connectSocket } from './connect.ts';
 import type { ProxyCore } from './core.ts';
-import { describe } from './downstream.ts';
+import { BadRequestError, describe } from './downstream.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { HttpSite } from './http-handler.ts';
 import { plan } from './plan.ts';
 
+/** How long the upstream has to answer the handshake before the client gets a 504. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
   const body = `${reason}\n`;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-function serializeHead(method: string, pathAndQuery: string, host: string, headers: Headers): string {
-  let head = `${method} ${pathAndQuery} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const [name, value] of Object.entries(headers)) {
-    if (name === 'host') continue;
-    for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
-  }
-  return `${head}\r\n`;
+/** True for a request the proxy tunnels: a GET asking for `Upgrade: websocket` (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(req: http.IncomingMessage): boolean {
+  const up = req.headers.upgrade;
+  if (typeof up !== 'string' || req.method !== 'GET') return false;
+  return up.split(',').some((t) => t.trim().toLowerCase() === 'websocket');
 }
 
-export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+/** The upstream's response head, re-serialized from node's parse (never raw upstream bytes). */
+function responseHead(res: http.IncomingMessage, drop: ReadonlySet<string>, extra: string): string {
+  let head = `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (drop.has(raw[i]!.toLowerCase())) continue;
+    head += `${raw[i]!}: ${raw[i + 1]!}\r\n`;
+  }
+  return `${head}${extra}\r\n`;
+}
+
+/** A refused handshake (200, 401, 426...): relayed once, close-delimited, then closed. */
+function relayRefusal(socket: Duplex, res: http.IncomingMessage): void {
+  const drop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'trailer']);
+  socket.write(responseHead(res, drop, 'connection: close\r\n'));
+  res.on('error', () => socket.destroy());
+  res.pipe(socket);
+}
+
+function splice(client: Duplex, upstream: Duplex): void {
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
+  client.on('close', () => upstream.destroy());
+  upstream.pipe(client);
+  client.pipe(upstream);
+}
+
+export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
   const release = core.inflight.start();
   socket.once('close', release);
   socket.on('error', () => undefined);
-  const desc = describe(req, site.scheme);
+  let desc;
+  try {
+    desc = describe(req, site.scheme);
+  } catch (err) {
+    if (!(err instanceof BadRequestError)) throw err;
+    refuse(socket, 400, err.message);
+    return;
+  }
   site.decorate?.(req, desc.headers);
   const p = plan(core, site.destination(req, desc), desc);
   if (p.kind === 'respond') {
+    if (p.status >= 400) core.log(`upgrade ${req.url ?? '?'}: ${p.status} ${p.reason}`);
     refuse(socket, p.status, p.reason, p.headers);
     return;
   }
   const endpoint = core.balancer.pick(p.backend);
   if (!endpoint) {
+    core.log(`upgrade ${req.url ?? '?'}: no ready endpoints for ${p.backend.name}`);
     refuse(socket, 503, `no ready endpoints for ${p.backend.name}`);
     return;
   }
@@ -48,6 +91,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   try {
     upstream = await connectSocket({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity });
   } catch (err) {
+    core.log(`upgrade ${req.url ?? '?'}: ${(err as Error).message}`);
     refuse(socket, 503, (err as Error).message);
     return;
   }
@@ -55,16 +99,63 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     upstream.destroy();
     return;
   }
-  const headers = stripHopByHop(p.request.headers, { keepUpgrade: false });
+  const headers: Headers = stripHopByHop(p.request.headers);
+  // A handshake has no body: framing headers a filter may have set would desynchronize the
+  // upstream's parser, so they never go out.
+  delete headers['content-length'];
+  delete headers['transfer-encoding'];
+  delete headers.host;
   headers.connection = 'Upgrade';
-  headers.upgrade = req.headers.upgrade ?? 'websocket';
+  headers.upgrade = 'websocket';
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
-  upstream.write(serializeHead(p.request.method, p.request.pathAndQuery, host, headers));
-  if (head.length > 0) upstream.write(head);
-  upstream.on('error', () => socket.destroy());
-  socket.on('error', () => upstream.destroy());
-  upstream.on('close', () => socket.destroy());
-  socket.on('close', () => upstream.destroy());
-  upstream.pipe(socket);
-  socket.pipe(upstream);
+  const conn = upstream;
+  const out = http.request({
+    method: p.request.method,
+    path: p.request.pathAndQuery,
+    headers: { host, ...headers },
+    setHost: false,
+    createConnection: () => conn,
+  });
+  let settled = false;
+  const fail = (status: number, detail: string): void => {
+    if (settled) return;
+    settled = true;
+    core.log(`upgrade ${req.url ?? '?'} to ${endpoint.address}:${endpoint.port}: ${detail}`);
+    out.destroy();
+    conn.destroy();
+    refuse(socket, status, detail);
+  };
+  const timer = setTimeout(() => fail(504, `no handshake answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    if (!settled) {
+      settled = true;
+      out.destroy();
+      conn.destroy();
+    }
+  });
+  out.on('error', (err) => fail(503, `handshake failed: ${err.message}`));
+  out.on('upgrade', (res: http.IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+    clearTimeout(timer);
+    if (settled) {
+      upSocket.destroy();
+      return;
+    }
+    settled = true;
+    socket.write(responseHead(res, new Set(), ''));
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    splice(socket, upSocket);
+  });
+  out.on('response', (res: http.IncomingMessage) => {
+    clearTimeout(timer);
+    if (settled) {
+      res.destroy();
+      return;
+    }
+    settled = true;
+    res.on('end', () => conn.destroy());
+    relayRefusal(socket, res);
+  });
+  out.end();
 }
