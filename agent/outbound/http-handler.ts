@@ -3,11 +3,12 @@
 // directions with back-pressure (pipe); only retries and mirrors buffer, within
 // the core's bound. Every failure becomes a status (400/404/500/503/504), never a crash.
 import type http from 'node:http';
+import http2 from 'node:http2';
 import { applyHeaderModifier } from '../route/index.ts';
 import type { RequestDescriptor } from '../route/types.ts';
 import { RequestTimeoutError, runAttempts } from './attempts.ts';
 import type { ProxyCore } from './core.ts';
-import { describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
+import { BadRequestError, describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
 import { sendGrpcStatus, sendStatus } from './error-response.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { fireMirrors } from './mirror.ts';
@@ -22,6 +23,14 @@ export interface HttpSite {
   destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
   /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
   decorate?(req: DownstreamRequest, headers: Headers): void;
+}
+
+/** Ends a response mid-body so the client cannot mistake it for complete. */
+function abortDownstream(req: DownstreamRequest, res: DownstreamResponse): void {
+  if (isH2(req)) {
+    const stream = (res as http2.Http2ServerResponse).stream;
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } else res.destroy();
 }
 
 /** The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). */
@@ -43,7 +52,16 @@ async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan
 export async function handleHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const release = core.inflight.start();
   res.once('close', release);
-  const desc = describe(req, site.scheme);
+  let desc: RequestDescriptor;
+  try {
+    desc = describe(req, site.scheme);
+  } catch (err) {
+    if (!(err instanceof BadRequestError)) throw err;
+    core.log(`rejected ${req.method ?? '?'} ${req.url ?? '?'}: ${err.message}`);
+    req.resume();
+    answer(req, res, 400, err.message);
+    return;
+  }
   site.decorate?.(req, desc.headers);
   const p = plan(core, site.destination(req, desc), desc);
   if (p.kind === 'respond') {
@@ -99,9 +117,11 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (trailers && isH2(req)) res.addTrailers(trailers);
     res.end();
   } catch {
-    // Upstream reset or timeout mid-body, or the client went away: nothing more can be said.
+    // Upstream reset or timeout mid-body, or the client went away: nothing more can be said,
+    // but the client must see the truncation. An h2 stream destroyed without an error ends with
+    // RST_STREAM(NO_ERROR), which reads as a clean end: close it with INTERNAL_ERROR instead.
     response.discard();
-    res.destroy();
+    abortDownstream(req, res);
   } finally {
     attemptSignal.removeEventListener('abort', abortRelay);
     finish();
