@@ -4,6 +4,8 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeApiServer, type FakeApiServer } from '../../test/support/fake-apiserver/index.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../provider/kubernetes/index.ts';
 import { kubeClientFor } from '../../test/support/kube-client-for.ts';
 import { waitFor } from '../../test/support/wait-for.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -19,9 +21,21 @@ async function server(): Promise<FakeApiServer> {
   return api;
 }
 
-function candidate(api: FakeApiServer, identity: string, events: string[]): LeaderElector {
+/** A client of its own (bearer token `token-<identity>`), so a failure can target one candidate. */
+function clientOf(api: FakeApiServer, identity: string): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: api.url, skipTLSVerify: true }],
+    users: [{ name: identity, token: `token-${identity}` }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: identity }],
+    currentContext: 'fake',
+  });
+  return new KubeClient(kc, 2000);
+}
+
+function candidate(api: FakeApiServer, identity: string, events: string[], client = kubeClientFor(api)): LeaderElector {
   const e = new LeaderElector({
-    client: kubeClientFor(api), namespace: 'meshlet-system', name: 'meshlet-controller', identity,
+    client, namespace: 'meshlet-system', name: 'meshlet-controller', identity,
     leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100,
     onStartedLeading: () => events.push(`${identity} leads`), onStoppedLeading: () => events.push(`${identity} stops`),
   });
@@ -70,4 +84,50 @@ test('a leader that cannot renew within the deadline steps down', async () => {
   api.injectFailure({ path: '/leases/meshlet-controller', code: 500, times: 1000 });
   await waitFor('a steps down', () => !a.isLeader, { timeoutMs: 3000 });
   assert.deepEqual(events, ['a leads', 'a stops']);
+});
+
+test('a renewal slower than the renew deadline steps the leader down at the deadline, before anyone else may lead', async () => {
+  const api = await server();
+  const events: string[] = [];
+  const a = candidate(api, 'a', events, clientOf(api, 'a')).start();
+  await waitFor('a leads', () => a.isLeader);
+  const b = candidate(api, 'b', events, clientOf(api, 'b')).start();
+  await new Promise((r) => setTimeout(r, 150));
+  // From now on a's requests hang past its renew deadline (600 ms), the lease duration (1 s) and
+  // its client's own timeout (2 s); b's are answered at once, so b takes the lease once it expires.
+  api.injectFailure({ path: '/leases/meshlet-controller', authorization: 'Bearer token-a', delayMs: 2500, times: 1000 });
+  const slowed = Date.now();
+  let both = false;
+  const watch = setInterval(() => (both ||= a.isLeader && b.isLeader), 5);
+  try {
+    await waitFor('a steps down', () => !a.isLeader, { timeoutMs: 3000 });
+    const steppedDown = Date.now() - slowed;
+    assert.ok(steppedDown < 1000, `a stepped down ${steppedDown} ms after its renewals hung: within its renew deadline, not when the request ended`);
+    await waitFor('b leads', () => b.isLeader, { timeoutMs: 4000 });
+  } finally {
+    clearInterval(watch);
+  }
+  assert.equal(both, false, 'never two leaders at once');
+  assert.deepEqual(events, ['a leads', 'a stops', 'b leads']);
+});
+
+test('each request is given only the time left before the deadline (the slow one is abandoned)', async () => {
+  const api = await server();
+  const events: string[] = [];
+  const logs: string[] = [];
+  const e = new LeaderElector({
+    client: kubeClientFor(api, 15_000), namespace: 'meshlet-system', name: 'meshlet-controller', identity: 'solo',
+    leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100, log: (l) => void logs.push(l),
+    onStartedLeading: () => events.push('leads'), onStoppedLeading: () => events.push('stops'),
+  });
+  cleanup.push(() => e.stop({ release: false }));
+  e.start();
+  await waitFor('leads', () => e.isLeader);
+  api.injectFailure({ method: 'PUT', path: '/leases/meshlet-controller', delayMs: 1500, times: 1 });
+  await waitFor('steps down', () => !e.isLeader, { timeoutMs: 3000 });
+  // The client's own timeout is 15 s: only the deadline budget can have ended the request, and
+  // the elector is campaigning again (and wins) once the apiserver answers promptly.
+  await waitFor('leads again', () => e.isLeader, { timeoutMs: 4000 });
+  assert.deepEqual(events, ['leads', 'stops', 'leads']);
+  assert.ok(logs.some((l) => /stepping down/.test(l)), logs.join('\n'));
 });

@@ -3,7 +3,14 @@
 // duration *as observed by the candidate's own clock* (so clocks need not agree across nodes),
 // the leader renews every retry period and steps down when it could not renew within the renew
 // deadline, and stop() releases the lease so a successor need not wait for it to expire.
+// Every attempt is bounded by the renew deadline (each apiserver request gets only the time left
+// before it), and a timer steps the leader down the moment the deadline passes without a
+// successful renewal, even while a slow request is still in flight: a leader must stop writing
+// before its lease (renew deadline < lease duration) can be taken by another replica.
 import { isStatus, objectPath, collectionPath, type KubeClient } from '../provider/kubernetes/index.ts';
+
+/** An attempt that could not finish before the renew deadline: it counts as a failed renewal. */
+class DeadlineExceeded extends Error {}
 
 export interface LeaderElectorOptions {
   client: KubeClient;
@@ -41,6 +48,8 @@ export class LeaderElector {
   private leader = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Fires when the renew deadline passes without a successful renewal (leader only). */
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
@@ -70,6 +79,7 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    clearTimeout(this.deadlineTimer);
     if (!this.leader && !this.held) return;
     if (opts.release === false) {
       this.setLeader(false);
@@ -96,37 +106,73 @@ export class LeaderElector {
   }
 
   private async round(): Promise<void> {
+    const started = Date.now();
+    // The leader's lease is good for the renew deadline after its last successful renewal began;
+    // a candidate gives one attempt the same budget. Past it, the answer no longer counts.
+    const deadline = this.leader ? this.lastRenew + this.opts.renewDeadlineMs : started + this.opts.renewDeadlineMs;
     let ok: boolean;
     try {
-      ok = await this.tryAcquireOrRenew();
+      ok = await this.tryAcquireOrRenew(deadline);
     } catch (err) {
       this.log(`leader election: ${(err as Error).message}`);
       ok = false; // an unreachable apiserver counts as a failed renewal
     }
     if (ok) this.held = true;
     if (this.stopped) return;
-    const now = Date.now();
+    if (ok && Date.now() > deadline) {
+      this.log(`the lease was written only after the renew deadline (${Date.now() - started} ms): not acting on it`);
+      ok = false;
+    }
     if (ok) {
-      this.lastRenew = now;
+      this.lastRenew = started;
+      this.armDeadline();
       if (!this.leader) this.setLeader(true);
-    } else if (this.leader && now - this.lastRenew > this.opts.renewDeadlineMs) {
-      this.log(`could not renew the lease within ${this.opts.renewDeadlineMs} ms: stepping down`);
-      this.setLeader(false);
+    } else if (this.leader && Date.now() >= this.lastRenew + this.opts.renewDeadlineMs) {
+      this.stepDown();
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** (Re)starts the step-down timer from the last successful renewal. */
+  private armDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    const left = this.lastRenew + this.opts.renewDeadlineMs - Date.now();
+    this.deadlineTimer = setTimeout(() => {
+      if (!this.leader) return;
+      // Timers may fire a hair early by Date.now(): look again rather than miss the deadline.
+      if (Date.now() >= this.lastRenew + this.opts.renewDeadlineMs) this.stepDown();
+      else this.armDeadline();
+    }, Math.max(1, left));
+    this.deadlineTimer.unref();
+  }
+
+  private stepDown(): void {
+    clearTimeout(this.deadlineTimer);
+    this.log(`could not renew the lease within ${this.opts.renewDeadlineMs} ms: stepping down`);
+    this.setLeader(false);
+  }
+
+  /** Time left for one apiserver request; throws once the deadline has passed. */
+  private budget(deadline: number): { timeoutMs: number } {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new DeadlineExceeded(`renew deadline passed (${this.opts.renewDeadlineMs} ms)`);
+    return { timeoutMs: left };
+  }
+
+  private async tryAcquireOrRenew(deadline: number): Promise<boolean> {
     const now = Date.now();
     const spec = { holderIdentity: this.opts.identity, leaseDurationSeconds: Math.ceil(this.opts.leaseDurationMs / 1000), renewTime: microTime(now) };
     let lease: Lease;
     try {
-      lease = await this.opts.client.get<Lease>(this.path());
+      lease = await this.opts.client.request<Lease>('GET', this.path(), this.budget(deadline));
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       try {
-        await this.opts.client.create(collectionPath('coordination.k8s.io', 'v1', 'leases', this.opts.namespace), {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace },
-          spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+        await this.opts.client.request('POST', collectionPath('coordination.k8s.io', 'v1', 'leases', this.opts.namespace), {
+          ...this.budget(deadline),
+          body: {
+            apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+          },
         });
         return true;
       } catch (createErr) {
@@ -144,12 +190,15 @@ export class LeaderElector {
     if (holder !== '' && holder !== this.opts.identity && now < this.observedAt + durationMs) return false;
     const taking = holder !== this.opts.identity;
     try {
-      await this.opts.client.replace(this.path(), {
-        ...lease,
-        spec: {
-          ...lease.spec, ...spec,
-          acquireTime: taking ? microTime(now) : lease.spec?.acquireTime ?? microTime(now),
-          leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (taking && holder !== '' ? 1 : 0),
+      await this.opts.client.request('PUT', this.path(), {
+        ...this.budget(deadline),
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec, ...spec,
+            acquireTime: taking ? microTime(now) : lease.spec?.acquireTime ?? microTime(now),
+            leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (taking && holder !== '' ? 1 : 0),
+          },
         },
       });
       return true;

@@ -45,7 +45,7 @@ export interface FakeApiServer {
   uninstallGatewayApi(): void;
   /** Forgets watch history: resuming from any older resourceVersion now gets 410 Gone. */
   compact(): void;
-  /** Makes the next matching request(s) fail with the given code. */
+  /** Makes the next matching request(s) fail with the given code, or answer late (delayMs), or both. */
   injectFailure(f: InjectedFailure): void;
   sendBookmarks(): void;
   openWatches(): number;

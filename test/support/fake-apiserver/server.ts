@@ -20,7 +20,12 @@ export interface InjectedFailure {
   method?: string;
   /** Substring of the request path. */
   path: string;
-  code: number;
+  /** Only requests with exactly this Authorization header (one client among several). */
+  authorization?: string;
+  /** Status to answer with; without it the request is served normally (after delayMs). */
+  code?: number;
+  /** Hold the matching requests this long before answering (a slow apiserver). */
+  delayMs?: number;
   /** How many matching requests fail (default 1). */
   times?: number;
 }
@@ -68,12 +73,16 @@ export async function handle(state: ServerState, req: IncomingMessage, res: Serv
   const method = req.method ?? 'GET';
   const contentType = req.headers['content-type']?.split(';')[0];
   state.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, authorization: req.headers.authorization });
-  const failure = state.failures.find((f) => (f.method === undefined || f.method === method) && url.pathname.includes(f.path));
+  const failure = state.failures.find((f) => (f.method === undefined || f.method === method) && url.pathname.includes(f.path)
+    && (f.authorization === undefined || f.authorization === req.headers.authorization));
   if (failure) {
     failure.times = (failure.times ?? 1) - 1;
     if (failure.times <= 0) state.failures.splice(state.failures.indexOf(failure), 1);
-    fail(res, failure.code, failure.code === 409 ? 'Conflict' : 'InternalError', `injected failure ${failure.code}`);
-    return;
+    if (failure.delayMs !== undefined) await new Promise((r) => setTimeout(r, failure.delayMs));
+    if (failure.code !== undefined) {
+      fail(res, failure.code, failure.code === 409 ? 'Conflict' : 'InternalError', `injected failure ${failure.code}`);
+      return;
+    }
   }
   const m = matchPath(url.pathname, servedResources(state.store));
   if (m.type === 'notFound') return fail(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
