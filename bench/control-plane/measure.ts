@@ -92,6 +92,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     for (const agents of o.agentCounts) {
       const specs = Array.from({ length: agents - connected }, (_, i) => ({ index: connected + i, targets: agentTargets(connected + i, o.routes) }));
       const conn = await swarm.connect(controller.url, specs, o.timeoutMs);
+      o.log(`${o.routes} routes: ${agents} agents connected in ${conn.wallMs.toFixed(0)} ms`);
       connected = agents;
       const idle = await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
       const latencyMs: number[] = [];
@@ -104,7 +105,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         const cpu0 = controller.cpuNs();
         const t0 = nowMs();
         api.update(routeObject(0, marker));
-        const ev = await acks;
+        const ev = await acks.done;
+        if (ev.missing > 0) o.log(`${o.routes} routes × ${agents} agents: change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
         if (ev.missing > 0 || ev.ackAtMs.length === 0) incomplete++;
         else latencyMs.push(Math.max(...ev.ackAtMs) - t0);
         // status writes follow acks after the controller's 1 s propagation throttle
@@ -129,6 +131,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     result.error = (err as Error).message;
     o.log(`${o.routes} routes: ${result.error}`);
   } finally {
+    if (process.env.CP_BENCH_DEBUG && controller) o.log(`controller output:\n${controller.proc.output()}`);
     result.noise = noiseBetween(m0, sampleMachine());
     result.problems = swarm.problems;
     await swarm.close();

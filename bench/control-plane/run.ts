@@ -29,6 +29,7 @@ async function main(): Promise<number> {
       routes: { type: 'string' },
       agents: { type: 'string' },
       changes: { type: 'string' },
+      'timeout-ms': { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
     },
     strict: true,
@@ -40,6 +41,7 @@ async function main(): Promise<number> {
     routeCounts: list(values.routes) ?? base.routeCounts,
     agentCounts: (list(values.agents) ?? base.agentCounts).sort((a, b) => a - b),
     changes: values.changes === undefined ? base.changes : Number(values.changes),
+    timeoutMs: values['timeout-ms'] === undefined ? base.timeoutMs : Number(values['timeout-ms']),
   };
   const custom = values.routes !== undefined || values.agents !== undefined || values.changes !== undefined;
   const log = (l: string): void => void process.stderr.write(`bench:control-plane: ${l}\n`);

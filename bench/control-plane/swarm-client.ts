@@ -55,11 +55,14 @@ export class Swarm {
     return await this.#request({ cmd: 'connect', url, agents, concurrency, timeoutMs }) as ConnectReply;
   }
 
-  /** Resolves once the swarm watches for `marker`, with a promise of the acks it will see. */
-  async arm(marker: string, timeoutMs: number): Promise<Promise<MarkerEvent>> {
-    const event = new Promise<MarkerEvent>((resolve) => this.#markers.set(marker, (e) => { this.#markers.delete(marker); resolve(e); }));
+  /**
+   * Resolves once the swarm watches for `marker`, with the acks it will see. (Wrapped in an
+   * object: an async function returning a promise would wait for that promise too.)
+   */
+  async arm(marker: string, timeoutMs: number): Promise<{ done: Promise<MarkerEvent> }> {
+    const done = new Promise<MarkerEvent>((resolve) => this.#markers.set(marker, (e) => { this.#markers.delete(marker); resolve(e); }));
     await this.#request({ cmd: 'arm', marker, timeoutMs });
-    return event;
+    return { done };
   }
 
   async fresh(url: string, agent: AgentSpec, timeoutMs: number): Promise<number> {

@@ -38,7 +38,7 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
       }));
     });
     ws.on('message', (data: Buffer) => {
-      const text = data.toString('utf8');
+      const text = data.toString("utf8");
       const msg = JSON.parse(text) as { type: string; version?: string; nonce?: number; message?: string };
       if (msg.type === 'ping') return void ws.send(JSON.stringify({ type: 'pong', nonce: msg.nonce }));
       if (msg.type === 'error') return void send({ ev: 'problem', message: `agent ${spec.index} refused: ${msg.message ?? ''}` });
