@@ -13,6 +13,9 @@ import type { DownstreamRequest, DownstreamResponse } from '../outbound/downstre
 import { isWebSocketUpgrade } from '../outbound/upgrade.ts';
 import { detectProtocol, type DetectedProtocol } from './detect.ts';
 
+/** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */
+export const DEFAULT_KEEPALIVE_MS = 300_000;
+
 export interface ListenerHandlers<C> {
   /** Per-connection context, computed at accept time (SO_ORIGINAL_DST must be read early). */
   context(socket: net.Socket): C;
@@ -62,7 +65,11 @@ export class ProxyListener<C> {
     this.#h1 = http.createServer({
       headersTimeout,
       requestTimeout,
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      // Idle keep-alive: longer than any common client pool keeps sockets (Go 90 s, Java 60 s,
+      // browsers ~300 s), so the client, not the proxy, closes first and never reuses a socket
+      // the proxy just closed. 300 s bounds idle sockets more tightly than Envoy's 1 h default;
+      // headersTimeout still bounds a request once its first byte arrived.
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       connectionsCheckingInterval: Math.min(1_000, headersTimeout),
       // Only WebSocket handshakes are tunnelled. Any other Upgrade (h2c, TLS/1.0, made-up
