@@ -1,8 +1,26 @@
 // Answers the proxy gives itself (404, 500, 503, 504, 400...), small and uniform. The reason
-// goes in a header and the body so a curl shows why. gRPC callers get the same answer as a
-// trailers-only gRPC response (HTTP 200, grpc-status), which is what their libraries decode.
+// goes in a header and the body so a curl shows why. For 5xx the client gets a generic reason
+// per status (as Envoy does): the detail names upstream addresses and internal object names,
+// so it stays in the agent's log (callers log it). 4xx reasons describe the client's own
+// request and are sent as is. gRPC callers get the same answer as a trailers-only gRPC
+// response (HTTP 200, grpc-status), which is what their libraries decode.
 import type http from 'node:http';
 import type { DownstreamResponse } from './downstream.ts';
+
+/** What a client may read about the proxy's own error; `detail` is for the log only. */
+export function publicReason(status: number, detail: string): string {
+  if (status < 500) return detail;
+  switch (status) {
+    case 503:
+      return /no (ready|healthy) endpoints?|no healthy upstream/i.test(detail) ? 'no healthy upstream' : 'upstream connect error or disconnect/reset before headers';
+    case 504:
+      return 'upstream request timeout';
+    case 500:
+      return 'internal error';
+    default:
+      return 'upstream error';
+  }
+}
 
 export function sendStatus(res: DownstreamResponse, status: number, reason: string, headers: Record<string, string | string[]> = {}): void {
   if (res.headersSent) {
@@ -10,7 +28,8 @@ export function sendStatus(res: DownstreamResponse, status: number, reason: stri
     res.destroy();
     return;
   }
-  const body = `${reason}\n`;
+  const text = publicReason(status, reason);
+  const body = `${text}\n`;
   // A malformed request leaves the connection's framing in doubt: answer, then close it.
   if (status === 400 && 'shouldKeepAlive' in res) res.shouldKeepAlive = false;
   try {
@@ -18,7 +37,7 @@ export function sendStatus(res: DownstreamResponse, status: number, reason: stri
       ...headers,
       'content-type': 'text/plain; charset=utf-8',
       'content-length': String(Buffer.byteLength(body)),
-      'meshlet-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
+      'meshlet-reason': text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
     });
     res.end(body);
   } catch {
@@ -34,12 +53,13 @@ export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: 
     res.destroy();
     return;
   }
+  const text = publicReason(status, reason);
   try {
     (res as http.ServerResponse).writeHead(200, {
       'content-type': 'application/grpc',
       'grpc-status': String(GRPC_CODE[status] ?? 2),
-      'grpc-message': encodeURIComponent(reason).slice(0, 512),
-      'meshlet-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
+      'grpc-message': encodeURIComponent(text).slice(0, 512),
+      'meshlet-reason': text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
     });
     res.end();
   } catch {

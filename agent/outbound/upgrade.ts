@@ -14,15 +14,16 @@ import { BadRequestError, describe } from './downstream.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { HttpSite } from './http-handler.ts';
 import { plan } from './plan.ts';
+import { publicReason } from './error-response.ts';
 
 /** How long the upstream has to answer the handshake before the client gets a 504. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
-function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+function refuseRaw(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
-  const body = `${reason}\n`;
+  const body = `${publicReason(status, reason)}\n`;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
@@ -63,6 +64,10 @@ function splice(client: Duplex, upstream: Duplex): void {
 }
 
 export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
+  const refuse = (sock: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void => {
+    if (status >= 500) core.log(`${status} for upgrade ${req.url ?? '?'}: ${reason}`);
+    refuseRaw(sock, status, reason, headers);
+  };
   const release = core.inflight.start();
   socket.once('close', release);
   socket.on('error', () => undefined);
@@ -120,10 +125,9 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   const fail = (status: number, detail: string): void => {
     if (settled) return;
     settled = true;
-    core.log(`upgrade ${req.url ?? '?'} to ${endpoint.address}:${endpoint.port}: ${detail}`);
     out.destroy();
     conn.destroy();
-    refuse(socket, status, detail);
+    refuse(socket, status, `${endpoint.address}:${endpoint.port}: ${detail}`);
   };
   const timer = setTimeout(() => fail(504, `no handshake answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
   socket.once('close', () => {
