@@ -144,9 +144,9 @@ export class AgentSession {
     return Buffer.byteLength(text);
   }
 
-  #refuse(code: string, message: string): void {
+  #refuse(code: string, message: string, label = this.label): void {
     if (this.#closed) return;
-    this.#host.log(`closing ${this.label}: ${code}: ${message}`);
+    this.#host.log(`closing ${label}: ${code}: ${message}`);
     this.#send({ type: 'error', code, message });
     this.#closed = true;
     this.#ws.close(1008, code);
@@ -176,7 +176,9 @@ export class AgentSession {
         this.#host.checkIngress(msg, this.#request);
       } catch (err) {
         this.#host.metrics.helloRejectedTotal++;
-        this.#refuse((err as { code?: string }).code ?? 'E_WIRE_UNAUTHENTICATED', (err as Error).message);
+        // Name what the refused hello claimed to be: the log must say who was turned away.
+        const claimed = `${msg.agent.namespace}/${msg.agent.pod} (claimed ${msg.agent.mode}) from ${this.#request.socket.remoteAddress ?? '?'}`;
+        this.#refuse((err as { code?: string }).code ?? 'E_WIRE_UNAUTHENTICATED', (err as Error).message, claimed);
         return;
       }
       const forbidden = msg.targets.find((t) => !allowed(msg.agent.mode, t));
