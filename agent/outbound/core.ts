@@ -37,6 +37,7 @@ export class ProxyCore {
   readonly retryBufferBytes: number;
   readonly random: () => number;
   readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
+  readonly #loggedOnce = new Set<string>();
 
   constructor(opts: CoreOptions = {}) {
     this.log = opts.log ?? ((msg) => process.stderr.write(`meshlet: ${msg}\n`));
@@ -68,6 +69,14 @@ export class ProxyCore {
       this.#backendMaps.set(table, m);
     }
     return m;
+  }
+
+  /** Logs `msg` the first time `key` is seen; bounded, so rule churn cannot grow it forever. */
+  logOnce(key: string, msg: string): void {
+    if (this.#loggedOnce.has(key)) return;
+    if (this.#loggedOnce.size >= 1024) this.#loggedOnce.clear();
+    this.#loggedOnce.add(key);
+    this.log(msg);
   }
 
   async close(): Promise<void> {

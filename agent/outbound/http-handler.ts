@@ -15,7 +15,7 @@ import { fireMirrors } from './mirror.ts';
 import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
 import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
-import { bufferUpTo, hasBody, type BodySource } from './request-body.ts';
+import { announcedWithin, bufferUpTo, hasBody, type BodySource } from './request-body.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -33,8 +33,12 @@ function abortDownstream(req: DownstreamRequest, res: DownstreamResponse): void 
   } else res.destroy();
 }
 
-/** The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). */
-function answer(req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+/**
+ * The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). A 5xx's
+ * detail goes to the log: the client only gets a generic reason (error-response.ts).
+ */
+function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (status >= 500) core.log(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}: ${reason}`);
   if (status >= 400 && isGrpc(req)) sendGrpcStatus(res, status, reason);
   else sendStatus(res, status, reason, headers);
 }
@@ -43,6 +47,10 @@ async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan
   if (!hasBody(req)) return { kind: 'none' };
   const needReplay = (p.retry?.attempts ?? 0) > 0 || p.mirrors.length > 0;
   if (!needReplay) return { kind: 'stream', stream: req, used: false };
+  if (!announcedWithin(req, core.retryBufferBytes)) {
+    core.logOnce(`stream:${p.group ?? p.backend.name}`, `${p.group ?? p.backend.name}: requests without a Content-Length within ${core.retryBufferBytes} bytes are streamed, not retried or mirrored`);
+    return { kind: 'stream', stream: req, used: false };
+  }
   const aborted = new Promise<BodySource>((resolve) => {
     signal.addEventListener('abort', () => resolve({ kind: 'none' }), { once: true });
   });
@@ -59,7 +67,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (!(err instanceof BadRequestError)) throw err;
     core.log(`rejected ${req.method ?? '?'} ${req.url ?? '?'}: ${err.message}`);
     req.resume();
-    answer(req, res, 400, err.message);
+    answer(core, req, res, 400, err.message);
     return;
   }
   site.decorate?.(req, desc.headers);
@@ -67,7 +75,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   if (p.kind === 'respond') {
     // Drain any body so the connection can be reused for the next request.
     req.resume();
-    answer(req, res, p.status, p.reason, p.headers);
+    answer(core, req, res, p.status, p.reason, p.headers);
     return;
   }
   const overall = new AbortController();
@@ -85,9 +93,9 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const headers = upstreamHeaders(p.request.headers, protocol);
   if (p.table && p.mirrors.length > 0) {
     fireMirrors(
-      { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random },
+      { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key, msg) => core.logOnce(key, msg) },
       p.mirrors,
-      { method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body, protocolFor: (b) => upstreamProtocol(req, b.appProtocol) },
+      { rule: p.group, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body, protocolFor: (b) => upstreamProtocol(req, b.appProtocol) },
     );
   }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
@@ -96,7 +104,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
-    answer(req, res, outcome.status, outcome.reason);
+    answer(core, req, res, outcome.status, outcome.reason);
     return;
   }
   const { response, finish, attemptSignal } = outcome;

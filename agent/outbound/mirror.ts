@@ -14,6 +14,8 @@ import { upstreamHeaders } from './upstream-protocol.ts';
 import type { UpstreamProtocol } from './upstream-types.ts';
 
 export interface MirrorRequest {
+  /** The rule that asked for the mirror (for once-per-rule log lines). */
+  rule?: string | null;
   method: string;
   authority: string;
   pathAndQuery: string;
@@ -29,6 +31,8 @@ export interface MirrorDeps {
   balancer: EndpointBalancer;
   backends: ReadonlyMap<string, BackendIR>;
   log: (msg: string) => void;
+  /** Logs `msg` the first time `key` is seen (defaults to log). */
+  logOnce?: (key: string, msg: string) => void;
   random?: () => number;
   timeoutMs?: number;
 }
@@ -36,7 +40,11 @@ export interface MirrorDeps {
 export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[], req: MirrorRequest): void {
   if (mirrors.length === 0) return;
   if (req.body.kind === 'stream') {
-    deps.log(`not mirroring ${req.method} ${req.pathAndQuery}: body larger than the buffer bound`);
+    // Once per rule: a streaming service would otherwise log on every request.
+    const key = req.rule ?? req.pathAndQuery;
+    const msg = `not mirroring requests of ${key}: their body is streamed (unknown length or over the buffer bound)`;
+    if (deps.logOnce) deps.logOnce(`mirror:${key}`, msg);
+    else deps.log(msg);
     return;
   }
   const random = deps.random ?? Math.random;

@@ -1,8 +1,10 @@
 // The downstream request body, as the attempts need it. Without retries or mirrors it is
 // streamed straight through (back-pressure end to end, nothing held). When a retry or a
-// mirror may need it again, up to `limit` bytes are buffered first: a body that fits is
-// replayable; a larger one is streamed once (the buffered prefix, then the rest) and is
-// neither retried nor mirrored, so memory per request stays bounded.
+// mirror may need it again, a body whose Content-Length is within `limit` is buffered and is
+// replayable. A body of unknown length (chunked, gRPC and other h2 streams) is streamed at
+// once and neither retried nor mirrored: waiting for its end could deadlock a bidirectional
+// stream whose client waits for a response first. A body that turns out larger than announced
+// is still streamed once (the buffered prefix, then the rest), so memory stays bounded.
 import type { Readable } from 'node:stream';
 
 export type BodySource =
@@ -16,6 +18,14 @@ export function hasBody(req: Readable & { headers: Record<string, unknown>; http
   const len = req.headers['content-length'];
   if (typeof len === 'string') return len !== '0';
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The request announces a Content-Length of at most `limit` bytes (so buffering it is safe). */
+export function announcedWithin(req: { headers: Record<string, unknown> }, limit: number): boolean {
+  const len = req.headers['content-length'];
+  if (typeof len !== 'string' || !/^\d{1,15}$/.test(len)) return false;
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  return Number(len) <= limit;
 }
 
 async function* prefixThenRest(prefix: Buffer[], iterator: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
