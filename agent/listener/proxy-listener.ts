@@ -16,6 +16,9 @@ import { detectProtocol, type DetectedProtocol } from './detect.ts';
 /** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */
 export const DEFAULT_KEEPALIVE_MS = 300_000;
 
+/** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (Envoy and Go use 100-1000). */
+export const H2_MAX_CONCURRENT_STREAMS = 1000;
+
 export interface ListenerHandlers<C> {
   /** Per-connection context, computed at accept time (SO_ORIGINAL_DST must be read early). */
   context(socket: net.Socket): C;
@@ -101,13 +104,22 @@ export class ProxyListener<C> {
       if (ctx !== undefined && h.connect) h.connect(ctx, req, socket, head);
       else socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
-    this.#h2 = http2.createServer({ maxSessionMemory: 64 });
+    // HTTP/2 gets the limits HTTP/1.1 has: a bound on concurrent streams per connection (the
+    // protocol default is unlimited), the same idle timeout as keep-alive, and the head timeout
+    // for the first request (a client that opens a session and never asks holds a socket).
+    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS } });
+    const idleMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS;
     this.#h2.on('session', (session: http2.ServerHttp2Session) => {
       // 'session' is emitted synchronously inside emit('connection'), so #pending is ours.
       if (this.#pending !== null) this.#contexts.set(session, this.#pending);
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
+      // GOAWAY then close: streams in flight finish; an idle session goes at once.
+      const firstRequest = setTimeout(() => session.close(), headersTimeout);
+      session.once('stream', () => clearTimeout(firstRequest));
+      session.once('close', () => clearTimeout(firstRequest));
+      session.setTimeout(idleMs, () => session.close());
     });
     this.#h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const ctx = this.#contexts.get(req.stream.session as object);

@@ -7,6 +7,7 @@
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
 import http2 from 'node:http2';
 import { Pool } from 'undici';
+import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
 
@@ -16,12 +17,24 @@ export interface PoolOptions {
   connectionsPerEndpoint: number;
   /** Idle keep-alive time when the server gives no hint. */
   keepAliveMs: number;
+  /**
+   * HTTP/1.1 requests waiting for a free connection, per endpoint. Beyond it a request fails
+   * at once (503): an upstream that accepts and never answers must not grow memory unbounded.
+   */
+  maxQueuedPerEndpoint: number;
+}
+
+/** The endpoint's HTTP/1.1 queue is full: 503 (and another endpoint may be tried). */
+export class UpstreamQueueFullError extends MeshletError {
+  constructor(key: string, queued: number) {
+    super('E_UPSTREAM_QUEUE_FULL', `${queued} requests already queued for ${key}`);
+  }
 }
 
 /** Per protocol; beyond it the oldest pools are closed (gracefully) as new ones open. */
 const MAX_POOLS = 4096;
 
-export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 256, keepAliveMs: 4_000 };
+export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 256, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024 };
 
 export class UpstreamPools {
   readonly #h1 = new Map<string, Pool>();
@@ -30,6 +43,14 @@ export class UpstreamPools {
 
   constructor(opts: Partial<PoolOptions> = {}) {
     this.#opts = { ...DEFAULT_POOL, ...opts };
+  }
+
+  /** The endpoint's pool, or UpstreamQueueFullError when its wait queue is at the bound. */
+  h1Admit(endpoint: Endpoint): Pool {
+    const pool = this.h1(endpoint);
+    const queued = pool.stats.queued;
+    if (queued >= this.#opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(endpoint), queued);
+    return pool;
   }
 
   h1(endpoint: Endpoint): Pool {

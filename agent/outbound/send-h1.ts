@@ -16,7 +16,7 @@ function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
 export async function sendH1(pools: UpstreamPools, endpoint: Endpoint, req: AttemptRequest): Promise<UpstreamResponse> {
   const headers: Headers = { ...req.headers, host: req.authority };
   if (req.body.kind === 'buffered') headers['content-length'] = String(req.body.data.length);
-  const res = await pools.h1(endpoint).request({
+  const res = await pools.h1Admit(endpoint).request({
     method: req.method,
     path: req.pathAndQuery,
     headers,
