@@ -27,6 +27,8 @@ Flags:
                         (destinations are subscribed on demand; /ready waits for the first table)
   --pod NAME            the pod's name, sent to the controller (default: $POD_NAME or the hostname)
   --service-account SA  sent to the controller (default: $POD_SERVICE_ACCOUNT or default)
+  --token-file FILE     the pod's (projected) ServiceAccount token, sent to the controller;
+                        required when it runs with --agent-auth tokenreview
   --namespace NS        the pod's namespace, for consumer routes (default: $POD_NAMESPACE or default)
   --host ADDR           bind address of the listeners (default :: — IPv4 and IPv6 — when the
                         kernel has IPv6, else 0.0.0.0; meshlet init redirects both families)
@@ -57,6 +59,7 @@ export const agentCommand: Command = {
         'controller': { type: 'string' },
         'pod': { type: 'string' },
         'service-account': { type: 'string' },
+        'token-file': { type: 'string' },
         'namespace': { type: 'string' },
         'host': { type: 'string', default: defaultBindHost() },
         'outbound-port': { type: 'string' },
@@ -73,7 +76,7 @@ export const agentCommand: Command = {
     const drainMs = drainFlag(values['drain-seconds']);
     const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
     const client = values.controller
-      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], log })
+      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], log })
       : null;
     const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     const proxy = await startSidecar({

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { KubernetesProvider, loadKubeConfig, KubeClient, KubeConfigError } from '../controller/provider/kubernetes/index.ts';
-import { Publisher } from '../controller/publish/index.ts';
+import { Publisher, tokenReviewAuthenticator } from '../controller/publish/index.ts';
 import { LeaderElector, StatusWriter, type PropagationHook } from '../controller/status/index.ts';
 import { translate } from '../controller/translate/index.ts';
 import type { Snapshot, TranslateResult } from '../controller/translate/snapshot.ts';
@@ -39,6 +39,11 @@ Flags:
   --ingress-token-file FILE bearer token an ingress must present to receive Gateways and their
                             TLS private keys (default: $MESHLET_INGRESS_TOKEN_FILE). Without one,
                             Gateways are served only to connections from this host (loopback)
+  --agent-auth MODE         none (default): sidecars' claimed identities are trusted (they never
+                            receive secrets); tokenreview: a sidecar must send its ServiceAccount
+                            token (meshlet agent --token-file), reviewed with a TokenReview, and
+                            may only claim that token's namespace, service account and pod
+  --token-audience AUD      audience the sidecar tokens must carry (repeatable; tokenreview)
   --no-publish              do not serve agents (status writing only)
   --leader-elect BOOL       true (default): only the Lease holder writes statuses; false: always write
   --lease-namespace NS      namespace of the Lease (default: $POD_NAMESPACE or meshlet-system)
@@ -180,6 +185,8 @@ export const controllerCommand: Command = {
         'listen-host': { type: 'string', default: '0.0.0.0' },
         'listen-port': { type: 'string' },
         'ingress-token-file': { type: 'string' },
+        'agent-auth': { type: 'string', default: 'none' },
+        'token-audience': { type: 'string', multiple: true, default: [] },
         'no-publish': { type: 'boolean', default: false },
         'leader-elect': { type: 'string', default: 'true' },
         'lease-namespace': { type: 'string' },
@@ -210,8 +217,10 @@ export const controllerCommand: Command = {
       ingressService = { namespace, name };
     }
     const ingressToken = ingressTokenSource(values['ingress-token-file'] ?? process.env.MESHLET_INGRESS_TOKEN_FILE, log);
+    if (!['none', 'tokenreview'].includes(values['agent-auth'])) throw new UsageError(`--agent-auth wants none or tokenreview, got '${values['agent-auth']}'`);
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
+      if (values['agent-auth'] !== 'none') throw new UsageError('--agent-auth tokenreview needs the Kubernetes API, not --config DIR');
       if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
       return runFileMode(values.config, values['listen-host'], portFlag(values['listen-port'], PORTS.controller, 'listen-port'), ingressToken, log, io.stopSignal);
     }
@@ -227,7 +236,9 @@ export const controllerCommand: Command = {
     const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const publisher = values['no-publish'] ? undefined : await Publisher.start({
       host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port'), controllerId: identity, log, ingressToken,
+      ...(values['agent-auth'] === 'tokenreview' ? { authenticate: tokenReviewAuthenticator({ client, audiences: values['token-audience'] }) } : {}),
     });
+    if (publisher && values['agent-auth'] === 'tokenreview') log('sidecars must present a ServiceAccount token (TokenReview)');
     if (publisher) log(`serving agents on ${values['listen-host']}:${publisher.port}`);
     const controller = startController({
       client, log, ingressService, trustDomain: values['trust-domain'],

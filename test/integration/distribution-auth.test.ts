@@ -14,7 +14,7 @@ import path from 'node:path';
 import { ControllerClient } from '../../agent/controller-client/index.ts';
 import { main } from '../../cli/main.ts';
 import { captureIo } from '../../cli/test-io.ts';
-import { Publisher } from '../../controller/publish/index.ts';
+import { Publisher, tokenReviewAuthenticator, type TokenReviewClient } from '../../controller/publish/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import { backend, backendName, gateway, rule, table } from '../support/routing-tables.ts';
@@ -124,6 +124,42 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
   });
 });
 
+describe('meshlet agent --token-file against a publisher reviewing ServiceAccount tokens', () => {
+  // Stands in for the apiserver's TokenReview: one known token, of shop/cart.
+  const reviews: TokenReviewClient = {
+    request: <T>(_m: 'POST', _p: string, opts: { body: unknown }): Promise<T> => Promise.resolve({
+      status: (opts.body as { spec: { token: string } }).spec.token === 'sa-token-cart'
+        ? { authenticated: true, user: { username: 'system:serviceaccount:shop:cart' } }
+        : { authenticated: false },
+    } as T),
+  };
+
+  test('the pod\'s own token is accepted; a claim of another namespace with it is refused', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'meshlet-auth-sa-'));
+    await writeFile(path.join(dir, 'token'), 'sa-token-cart\n');
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined, authenticate: tokenReviewAuthenticator({ client: reviews }) });
+    pub.setTable(table({}));
+    const procs: Proc[] = [];
+    const agent = (namespace: string, pod: string): Proc => {
+      const p = run(['agent', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0',
+        '--namespace', namespace, '--pod', pod, '--service-account', 'cart', '--token-file', path.join(dir, 'token'), '--drain-seconds', '0']);
+      procs.push(p);
+      return p;
+    };
+    try {
+      agent('shop', 'cart-0');
+      const forged = agent('payments', 'evil-0');
+      await eventually('the real sidecar is accepted', () => pub.agents().some((a) => a.pod === 'cart-0'), 15_000);
+      await eventually('the forged claim is refused', () => forged.output().includes('E_WIRE_AGENT_UNAUTHENTICATED'), 15_000);
+      assert.equal(pub.agents().some((a) => a.pod === 'evil-0'), false);
+    } finally {
+      for (const p of procs) await stop(p);
+      await pub.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('meshlet controller --ingress-token-file', () => {
   const cleanup: (() => Promise<void> | void)[] = [];
   after(async () => {
@@ -157,6 +193,14 @@ describe('meshlet controller --ingress-token-file', () => {
     await waitFor('the wrong token is refused', () => io.err().includes('E_WIRE_UNAUTHENTICATED') || undefined, { describe: () => io.err() });
     assert.equal(wrong.current, null);
     assert.ok(!io.err().includes(TOKEN));
+  });
+
+  test('--agent-auth: only none or tokenreview, and tokenreview needs the Kubernetes API', async () => {
+    for (const [args, message] of [[['--agent-auth', 'bogus'], /--agent-auth wants none or tokenreview/], [['--agent-auth', 'tokenreview'], /needs the Kubernetes API/]] as const) {
+      const io = captureIo();
+      assert.equal(await main(['controller', '--config', '.', '--listen-port', '0', ...args], io), 1);
+      assert.match(io.err(), message);
+    }
   });
 
   test('an unreadable token file stops the controller at start', async () => {
