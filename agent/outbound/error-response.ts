@@ -5,7 +5,20 @@
 // request and are sent as is. gRPC callers get the same answer as a trailers-only gRPC
 // response (HTTP 200, grpc-status), which is what their libraries decode.
 import type http from 'node:http';
+import http2 from 'node:http2';
 import type { DownstreamResponse } from './downstream.ts';
+
+/**
+ * Ends a response mid-body so the client cannot mistake it for complete: an h2 stream destroyed
+ * without an error ends with RST_STREAM(NO_ERROR), which reads as a clean end, so it is closed
+ * with INTERNAL_ERROR instead; HTTP/1.1 loses its connection.
+ */
+export function abortResponse(res: DownstreamResponse): void {
+  if ('stream' in res) {
+    const stream = res.stream;
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } else res.destroy();
+}
 
 /** What a client may read about the proxy's own error; `detail` is for the log only. */
 export function publicReason(status: number, detail: string): string {
@@ -25,7 +38,7 @@ export function publicReason(status: number, detail: string): string {
 export function sendStatus(res: DownstreamResponse, status: number, reason: string, headers: Record<string, string | string[]> = {}): void {
   if (res.headersSent) {
     // Too late for a status: the client sees a truncated response, which is the honest signal.
-    res.destroy();
+    abortResponse(res);
     return;
   }
   const text = publicReason(status, reason);
@@ -50,7 +63,7 @@ const GRPC_CODE: Record<number, number> = { 400: 13, 404: 12, 421: 14, 500: 13, 
 
 export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: string): void {
   if (res.headersSent) {
-    res.destroy();
+    abortResponse(res);
     return;
   }
   const text = publicReason(status, reason);

@@ -3,13 +3,12 @@
 // directions with back-pressure (pipe); only retries and mirrors buffer, within
 // the core's bound. Every failure becomes a status (400/404/500/503/504), never a crash.
 import type http from 'node:http';
-import http2 from 'node:http2';
 import { applyHeaderModifier } from '../route/index.ts';
 import type { RequestDescriptor } from '../route/types.ts';
 import { RequestTimeoutError, runAttempts } from './attempts.ts';
 import type { ProxyCore } from './core.ts';
 import { BadRequestError, describe, isGrpc, isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
-import { sendGrpcStatus, sendStatus } from './error-response.ts';
+import { abortResponse, sendGrpcStatus, sendStatus } from './error-response.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { fireMirrors } from './mirror.ts';
 import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
@@ -23,14 +22,6 @@ export interface HttpSite {
   destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
   /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
   decorate?(req: DownstreamRequest, headers: Headers): void;
-}
-
-/** Ends a response mid-body so the client cannot mistake it for complete. */
-function abortDownstream(req: DownstreamRequest, res: DownstreamResponse): void {
-  if (isH2(req)) {
-    const stream = (res as http2.Http2ServerResponse).stream;
-    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-  } else res.destroy();
 }
 
 /**
@@ -126,10 +117,9 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     res.end();
   } catch {
     // Upstream reset or timeout mid-body, or the client went away: nothing more can be said,
-    // but the client must see the truncation. An h2 stream destroyed without an error ends with
-    // RST_STREAM(NO_ERROR), which reads as a clean end: close it with INTERNAL_ERROR instead.
+    // but the client must see the truncation (h2: RST_STREAM INTERNAL_ERROR, not NO_ERROR).
     response.discard();
-    abortDownstream(req, res);
+    abortResponse(res);
   } finally {
     attemptSignal.removeEventListener('abort', abortRelay);
     finish();
