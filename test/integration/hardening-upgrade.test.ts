@@ -59,7 +59,7 @@ describe('upgrade hardening', () => {
     assert.match(r.text, /\r\n\r\necho:hello$/);
   });
 
-  test('filter-set framing headers never reach the upstream on a handshake', async () => {
+  test('framing headers (content-length, transfer-encoding) never reach the upstream on a handshake', async () => {
     up.heads.length = 0;
     await rawExchange(proxy.ports.outbound!, 'GET /api HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n', 800);
     assert.equal(up.heads.length, 1);
