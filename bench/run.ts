@@ -126,8 +126,9 @@ async function main(): Promise<void> {
   const propagation = await measurePropagation(ctx, profile.propagationRoutes, profile.propagationChanges, log);
   const streamConfigs = [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...configs.filter((c) => c.id === 'meshlet-sidecars' && !unavailable.has(c.id))];
   const streaming = await measureStreaming(ctx, streamConfigs, log);
-  const bareNodeMB = await bareNodeRssMB(PROXY_CPUS);
-  log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
+  const bareNodeMB = await bareNodeRssMB(PROXY_CPUS, dir);
+  const bareNodeTsMB = await bareNodeRssMB(PROXY_CPUS, dir, true);
+  log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB (${bareNodeTsMB.toFixed(1)} MB running a .ts file)`);
   await stopAll();
 
   // The matcher is loaded lazily: a broken or missing agent/route must not stop the proxies' run.
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, propagation, streaming, bareNodeMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, scale, propagation, streaming, bareNodeMB, bareNodeTsMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -79,7 +79,8 @@ export function findings(res: BenchResult): string[] {
   const few = res.scale[0];
   if (few?.available && Number.isFinite(res.bareNodeMB)) {
     out.push(`- **Memory**: an idle bare Node ${res.versions.node} process is ${num(res.bareNodeMB, 1)} MB; the agent with ${few.routes} routes is ${num(few.rssIdleMB ?? NaN, 1)} MB idle, ` +
-      `so ${num((few.rssIdleMB ?? NaN) - res.bareNodeMB, 1)} MB is meshlet's (modules, caches, pools) against the 60 MB target.`);
+      `so ${num((few.rssIdleMB ?? NaN) - res.bareNodeMB, 1)} MB is meshlet's (modules, caches, pools) against the 60 MB target.` +
+      (res.bareNodeTsMB !== undefined ? ` Running a .ts file at all costs ${num(res.bareNodeTsMB - res.bareNodeMB, 1)} MB (an idle .ts script is ${num(res.bareNodeTsMB, 1)} MB: Node's type stripper), which a build step to JavaScript would save.` : ''));
   }
   if (out.length === 0) out.push('- No meshlet configuration ran in this run.');
   return [...out, ''];

@@ -27,6 +27,8 @@ export interface BenchResult {
   scale: ScaleResult[];
   /** RSS of an idle `node -e` process on the same binary, MB. */
   bareNodeMB: number;
+  /** Same, running a .ts file (Node's type stripper loaded). */
+  bareNodeTsMB?: number;
   /** File-mode route change → first response reflecting it. */
   propagation: PropagationResult[];
   /** 100 MB each way through two hops. */

@@ -2,6 +2,7 @@
 // idle (ready, no traffic yet) and after a soak at 1000 rps. The issue's targets: idle ≤ 60 MB,
 // and the 10 000-route figure ≤ 1.3× the 10-route one — a sidecar's memory should track what
 // its pod uses, not the size of the mesh.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './configs.ts';
 import { buildRequest } from './http1-conn.ts';
@@ -25,10 +26,16 @@ export interface ScaleResult {
 
 const MB = 1024 * 1024;
 
-/** RSS of an idle bare Node process (same binary, nothing loaded): the floor under any agent. */
-export async function bareNodeRssMB(cpus: string): Promise<number> {
-  const p = startPinned('bare node', cpus, process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
-  await sleep(800);
+/**
+ * RSS of an idle bare Node process (same binary, nothing loaded): the floor under any agent.
+ * With `typescript`, the idle script is a .ts file, so Node loads its type stripper too — the
+ * price of running the sources without a build step.
+ */
+export async function bareNodeRssMB(cpus: string, dir: string, typescript = false): Promise<number> {
+  const file = join(dir, typescript ? 'idle.ts' : 'idle.mjs');
+  writeFileSync(file, typescript ? 'const keep: number = 1000;\nsetInterval(() => {}, keep);\nexport {};\n' : 'setInterval(() => {}, 1000);\n');
+  const p = startPinned('bare node', cpus, process.execPath, [file]);
+  await sleep(1000);
   const mb = rssOf([p.pid]) / MB;
   await p.stop();
   return mb;
