@@ -67,3 +67,11 @@ export async function waitQuiet(c: ControllerProcess, opts: { minMs?: number; ma
     if (nowMs() - started > opts.maxMs) return { quiet: false, waitedMs: nowMs() - started, lastShare };
   }
 }
+
+/** The controller's CPU share of one core over `ms` with nothing happening (heartbeats only). */
+export async function idleShare(c: ControllerProcess, ms: number): Promise<number> {
+  const ns0 = c.cpuNs();
+  const t0 = nowMs();
+  await sleep(ms);
+  return (c.cpuNs() - ns0) / 1e6 / (nowMs() - t0);
+}

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
-import { startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
+import { idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
 import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
 import { Swarm } from './swarm-client.ts';
@@ -38,6 +38,9 @@ export interface ConfigResult {
   /** Controller CPU from the write until quiet again, idle rate subtracted, ms per change. */
   cpuMsPerChange: number[];
   cpuPerChange: Percentiles;
+  /** The part of it spent before the last agent acked (translate, slice, send, count acks). */
+  cpuToAckMs: number[];
+  cpuToAck: Percentiles;
   /** A new agent: dial → first slice acked, ms. */
   firstSyncMs: number[];
   firstSync: Percentiles;
@@ -69,7 +72,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const api = await startFakeApiServer({ objects: world(o.routes) });
   const kubeconfig = join(dir, 'kubeconfig');
   await api.writeKubeconfig(kubeconfig);
-  const swarm = new Swarm(o.swarmCpus);
+  const swarm = new Swarm(o.swarmCpus, (m) => o.log(`${o.routes} routes: swarm: ${m}`));
   const m0 = sampleMachine();
   const result: ScaleResult = {
     routes: o.routes, startupMs: NaN, startupCpuMs: NaN, startupQuiet: false, startupSettleMs: NaN, rssIdleMB: NaN, configs: [],
@@ -94,9 +97,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const conn = await swarm.connect(controller.url, specs, o.timeoutMs);
       o.log(`${o.routes} routes: ${agents} agents connected in ${conn.wallMs.toFixed(0)} ms`);
       connected = agents;
-      const idle = await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
+      await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
+      const idle = await idleShare(controller, 2000);
       const latencyMs: number[] = [];
       const cpuMsPerChange: number[] = [];
+      const cpuToAckMs: number[] = [];
       let incomplete = 0;
       for (let k = 0; k < o.changes; k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
@@ -107,12 +112,17 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         api.update(routeObject(0, marker));
         const ev = await acks.done;
         if (ev.missing > 0) o.log(`${o.routes} routes × ${agents} agents: change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
+        const cpuAcked = controller.cpuNs();
         if (ev.missing > 0 || ev.ackAtMs.length === 0) incomplete++;
-        else latencyMs.push(Math.max(...ev.ackAtMs) - t0);
+        else {
+          const latency = Math.max(...ev.ackAtMs) - t0;
+          latencyMs.push(latency);
+          cpuToAckMs.push(Math.max(0, (cpuAcked - cpu0) / 1e6 - idle * latency));
+        }
         // status writes follow acks after the controller's 1 s propagation throttle
         await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
         const elapsed = nowMs() - t0;
-        cpuMsPerChange.push(Math.max(0, (controller.cpuNs() - cpu0) / 1e6 - idle.lastShare * elapsed));
+        cpuMsPerChange.push(Math.max(0, (controller.cpuNs() - cpu0) / 1e6 - idle * elapsed));
       }
       const firstSyncMs: number[] = [];
       for (let f = 0; f < o.freshAgents; f++) {
@@ -120,12 +130,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       }
       const r: ConfigResult = {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
-        cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), firstSyncMs, firstSync: percentiles(firstSyncMs),
-        connectWallMs: conn.wallMs, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle.lastShare,
+        cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
+        connectWallMs: conn.wallMs, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle,
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
-        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms; fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB`);
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB`);
     }
   } catch (err) {
     result.error = (err as Error).message;

@@ -30,6 +30,22 @@ export function isNoisy(r: CpBenchResult): boolean {
   return r.scales.some((s) => s.noise.otherCores > NOISY_OTHER_CORES);
 }
 
+/** What the figures say, computed from them (so a later run cannot leave a stale claim behind). */
+function findings(r: CpBenchResult): string[] {
+  const out: string[] = [];
+  const all = configs(r).filter((c) => Number.isFinite(c.cpuPerChange.p50) && c.cpuPerChange.p50 > 0);
+  const big = all.sort((a, b) => b.routes - a.routes || b.agents - a.agents)[0];
+  if (big && Number.isFinite(big.cpuToAck.p50)) {
+    const after = 1 - big.cpuToAck.p50 / big.cpuPerChange.p50;
+    out.push(`- At ${num(big.routes)} routes × ${num(big.agents)} agents, ${f(after * 100, 0)} % of the controller's CPU per change comes *after* every agent acked: ` +
+      'the `meshlet.dev/Propagated` status writes, each of which comes back as a watch event and (today) triggers a whole new translation of an unchanged spec.');
+  }
+  const worst = configs(r).filter((c) => Number.isFinite(c.latency.p99)).sort((a, b) => b.latency.p99 - a.latency.p99)[0];
+  if (worst) out.push(`- Slowest configuration: ${num(worst.routes)} routes × ${num(worst.agents)} agents, p99 ${ms(worst.latency.p99)} ms from the API write until the last agent acked.`);
+  out.push('- The controller runs with its default coalescing (`--debounce-ms 50`, `--max-delay-ms 500`): every change waits at least 50 ms for more changes before it is translated, which is the floor of the small configurations.');
+  return out;
+}
+
 export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string): string {
   const v = r.versions;
   const out: string[] = [];
@@ -47,14 +63,15 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
 
   out.push('![propagation latency](' + svgPath + ')', '');
   out.push('## Propagation: API change → every agent acked', '');
-  out.push('| routes | agents | p50 | p99 | min–max | changes | CPU per change, p50 (min–max) | fresh agent first sync, p50 | controller RSS |');
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('| routes | agents | p50 | p99 | min–max | changes | CPU per change, p50 (min–max) | of which until all acked, p50 | idle CPU | fresh agent first sync, p50 | controller RSS |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of configs(r)) {
     out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${ms(c.latency.p50)} ms | ${ms(c.latency.p99)} ms | ${ms(c.latency.min)}–${ms(c.latency.max)} ms | ` +
       `${c.latency.n}${c.incompleteChanges ? ` (+${c.incompleteChanges} incomplete)` : ''} | ${ms(c.cpuPerChange.p50)} ms (${ms(c.cpuPerChange.min)}–${ms(c.cpuPerChange.max)}) | ` +
-      `${ms(c.firstSync.p50)} ms | ${f(c.rssMB, 0)} MB |`);
+      `${ms(c.cpuToAck.p50)} ms | ${f(c.idleCpuShare * 100)} % | ${ms(c.firstSync.p50)} ms | ${f(c.rssMB, 0)} MB |`);
   }
   out.push('');
+  out.push(...findings(r), '');
 
   out.push('## Scaling (ratios of p50 latency and CPU per change)', '');
   const byKey = new Map(configs(r).map((c) => [`${c.routes}/${c.agents}`, c]));

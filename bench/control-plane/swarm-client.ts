@@ -18,7 +18,7 @@ export class Swarm {
   readonly #markers = new Map<string, (e: MarkerEvent) => void>();
   readonly #exited: Promise<void>;
 
-  constructor(cpus: string) {
+  constructor(cpus: string, onProblem: (message: string) => void = () => undefined) {
     this.child = fork(join(import.meta.dirname, 'swarm.ts'), [], {
       execPath: 'taskset', execArgv: ['-c', cpus, process.execPath], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -32,7 +32,10 @@ export class Swarm {
     this.child.on('message', (m: SwarmReply | SwarmEvent) => {
       if ('ev' in m) {
         if (m.ev === 'marker') this.#markers.get(m.marker)?.(m);
-        else if (this.problems.length < 100) this.problems.push(m.message);
+        else {
+          onProblem(m.message);
+          if (this.problems.length < 100) this.problems.push(m.message);
+        }
         return;
       }
       const p = this.#pending.get(m.id);

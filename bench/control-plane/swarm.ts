@@ -58,10 +58,12 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
       }
     });
     ws.on('error', (err) => { clearTimeout(timer); reject(err); });
-    ws.on('close', () => {
+    ws.on('close', (code: number, reason: Buffer) => {
       if (keep && agents.get(spec.index) === ws) {
         agents.delete(spec.index);
-        send({ ev: 'problem', message: `agent ${spec.index} disconnected` });
+        send({ ev: 'problem', message: `agent ${spec.index} disconnected (${code} ${reason.toString('utf8')})` });
+        // the change may now be complete without this agent: do not wait for the timeout
+        if (armed && armed.ackAt.size >= agents.size) finishArmed();
       }
     });
   });
