@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ConfigResult, ScaleResult } from './measure.ts';
+import { percentiles } from './percentiles.ts';
+import { QUICK } from './profile.ts';
+import { isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
+
+function config(routes: number, agents: number, latency: number[], cpu: number[]): ConfigResult {
+  return {
+    routes, agents, latencyMs: latency, latency: percentiles(latency), incompleteChanges: 0,
+    cpuMsPerChange: cpu, cpuPerChange: percentiles(cpu), cpuToAckMs: cpu.map((c) => c / 4), cpuToAck: percentiles(cpu.map((c) => c / 4)),
+    firstSyncMs: [3], firstSync: percentiles([3]), connectWallMs: 50, connectFirstSync: percentiles([2, 4]), rssMB: 200, idleCpuShare: 0.01,
+  };
+}
+
+function scale(routes: number, configs: ConfigResult[], otherCores: number): ScaleResult {
+  return {
+    routes, startupMs: 1000, startupCpuMs: 800, startupQuiet: true, startupSettleMs: 2000, rssIdleMB: 150, configs,
+    noise: { cores: 2, otherCores, benchCores: 0.2, loadavg1: 1 }, problems: [],
+  };
+}
+
+function result(otherCores: number): CpBenchResult {
+  return {
+    schema: 1, date: '2026-11-22T04:00:00.000Z', profile: { ...QUICK, custom: false },
+    versions: { node: 'v24', nginx: '', haproxy: '', wrk: '', hdrHistogramJs: '', kernel: 'Linux', cpu: 'cpu', cores: 2, memoryGiB: 4, commit: 'abc', commitDirty: false },
+    layout: { controller: 'CPU 1', agents: 'CPU 0', apiserver: 'bench', sharedMachine: true }, durationS: 100,
+    scales: [
+      scale(10, [config(10, 100, [60, 62, 64, 66, 70], [20, 22, 24, 26, 28]), config(10, 1000, [200, 210, 220, 230, 400], [100, 110, 120, 130, 140])], otherCores),
+      scale(10_000, [config(10_000, 100, [1000, 1100, 1200, 1300, 1400], [4000, 4100, 4200, 4300, 4400])], 0.1),
+    ],
+  };
+}
+
+test('the report tabulates every configuration with its scaling ratios', () => {
+  const md = renderReport(result(0.1), '../bench/results/x.json', '../bench/results/x.svg');
+  assert.match(md, /\| 10 \| 1 000 \| 220 ms \| 400 ms \| 200–400 ms \| 5 \|/);
+  assert.match(md, /\| 10 \| 3\.4× \| 5\.0× \|/); // 1 000 / 100 agents at 10 routes: 220 / 64 and 120 / 24
+  assert.match(md, /\| 100 \| 18\.8× \| 175\.0× \|/); // 10 000 / 10 routes at 100 agents
+  assert.match(md, /75 % of the controller's CPU per change comes \*after\*/);
+  assert.doesNotMatch(md, /NaN|undefined/);
+  assert.doesNotMatch(md, /flagged noisy/);
+});
+
+test('other work above a quarter core flags the run noisy', () => {
+  assert.equal(isNoisy(result(0.1)), false);
+  assert.equal(isNoisy(result(1.6)), true);
+  assert.match(renderReport(result(1.6), 'a.json', 'a.svg'), /\*\*This run is flagged noisy\*\*/);
+});
+
+test('the chart draws one bar per configuration and marks missing ones n/a', () => {
+  const svg = propagationChart(result(0.1));
+  assert.match(svg, /^<svg /);
+  assert.equal(svg.match(/<rect x="\d/g)?.length, 3 + 2); // three bars + two legend swatches
+  assert.equal(svg.match(/>n\/a</g)?.length, 1); // 10 000 routes × 1 000 agents is absent
+});

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isIPv4 } from 'node:net';
+import { agentTargets, clusterIp, routeObject, world } from './world.ts';
+
+test('ClusterIPs are distinct valid IPv4 addresses inside 10.96.0.0/12 up to 10 000 Services', () => {
+  const ips = Array.from({ length: 10_000 }, (_, i) => clusterIp(i));
+  assert.equal(new Set(ips).size, ips.length);
+  for (const ip of ips) {
+    assert.ok(isIPv4(ip), ip);
+    const second = Number(ip.split('.')[1]);
+    assert.ok(second >= 96 && second <= 111, ip);
+  }
+});
+
+test('endpoint addresses are valid IPv4 for every Service', () => {
+  for (const o of world(10_000).filter((x) => x.kind === 'EndpointSlice')) {
+    for (const e of (o as unknown as { endpoints: { addresses: string[] }[] }).endpoints) assert.ok(isIPv4(e.addresses[0]!), e.addresses[0]);
+  }
+});
+
+test('a world of R routes holds a Namespace and R Services, EndpointSlices and HTTPRoutes', () => {
+  const kinds = world(7).map((o) => o.kind);
+  assert.deepEqual(['Namespace', 'Service', 'EndpointSlice', 'HTTPRoute'].map((k) => kinds.filter((x) => x === k).length), [1, 7, 7, 7]);
+});
+
+test('every agent subscribes to Service 0 and one other; a change carries its marker in the route', () => {
+  for (let a = 0; a < 50; a++) {
+    const t = agentTargets(a, 10);
+    assert.equal(t.length, 2);
+    assert.deepEqual(t[0], { kind: 'destination', address: clusterIp(0), port: 80 });
+    assert.notDeepEqual(t[1], t[0]);
+  }
+  assert.equal(agentTargets(0, 1).length, 1);
+  assert.match(JSON.stringify(routeObject(0, 'chg-1-2-3')), /"value":"chg-1-2-3"/);
+});
