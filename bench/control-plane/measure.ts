@@ -15,6 +15,9 @@ import { Swarm } from './swarm-client.ts';
 import { nowMs } from './swarm-protocol.ts';
 import { agentTargets, routeObject, world } from './world.ts';
 
+/** An agent that has no first slice this long after dialling is counted as failed, and left out. */
+const CONNECT_BOUND_MS = 20_000;
+
 export interface ScaleOptions {
   routes: number;
   agentCounts: number[];
@@ -46,6 +49,9 @@ export interface ConfigResult {
   firstSync: Percentiles;
   /** Connecting the agents added for this count: wall time and each one's first sync. */
   connectWallMs: number;
+  /** Agents connected when measured (fewer than `agents` if some got no first slice). */
+  connected: number;
+  connectFailures: number;
   connectFirstSync: Percentiles;
   rssMB: number;
   idleCpuShare: number;
@@ -94,9 +100,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     let change = 0;
     for (const agents of o.agentCounts) {
       const specs = Array.from({ length: agents - connected }, (_, i) => ({ index: connected + i, targets: agentTargets(connected + i, o.routes) }));
-      const conn = await swarm.connect(controller.url, specs, o.timeoutMs);
-      o.log(`${o.routes} routes: ${agents} agents connected in ${conn.wallMs.toFixed(0)} ms`);
+      const conn = await swarm.connect(controller.url, specs, Math.min(o.timeoutMs, CONNECT_BOUND_MS));
       connected = agents;
+      o.log(`${o.routes} routes: ${conn.connected} of ${agents} agents connected in ${conn.wallMs.toFixed(0)} ms`);
+      for (const f of conn.failures) o.log(`${o.routes} routes: ${f}`);
+      result.problems.push(...conn.failures.slice(0, 20));
       await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
       const idle = await idleShare(controller, 2000);
       const latencyMs: number[] = [];
@@ -131,7 +139,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const r: ConfigResult = {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
-        connectWallMs: conn.wallMs, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle,
+        connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle,
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
@@ -143,7 +151,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   } finally {
     if (process.env.CP_BENCH_DEBUG && controller) o.log(`controller output:\n${controller.proc.output()}`);
     result.noise = noiseBetween(m0, sampleMachine());
-    result.problems = swarm.problems;
+    result.problems.push(...swarm.problems);
     await swarm.close();
     await controller?.stop();
     await api.close();

@@ -9,7 +9,7 @@ function config(routes: number, agents: number, latency: number[], cpu: number[]
   return {
     routes, agents, latencyMs: latency, latency: percentiles(latency), incompleteChanges: 0,
     cpuMsPerChange: cpu, cpuPerChange: percentiles(cpu), cpuToAckMs: cpu.map((c) => c / 4), cpuToAck: percentiles(cpu.map((c) => c / 4)),
-    firstSyncMs: [3], firstSync: percentiles([3]), connectWallMs: 50, connectFirstSync: percentiles([2, 4]), rssMB: 200, idleCpuShare: 0.01,
+    firstSyncMs: [3], firstSync: percentiles([3]), connectWallMs: 50, connected: agents, connectFailures: 0, connectFirstSync: percentiles([2, 4]), rssMB: 200, idleCpuShare: 0.01,
   };
 }
 

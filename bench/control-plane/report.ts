@@ -109,8 +109,11 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
   }
   out.push('');
   out.push('Connecting the agents (50 handshakes at a time), wall time and each agent\'s first sync:', '');
-  out.push('| routes | agents added up to | wall time | first sync p50 | p99 |', '|---:|---:|---:|---:|---:|');
-  for (const c of configs(r)) out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${ms(c.connectWallMs)} ms | ${ms(c.connectFirstSync.p50)} ms | ${ms(c.connectFirstSync.p99)} ms |`);
+  out.push('| routes | agents added up to | connected | wall time | first sync p50 | p99 |', '|---:|---:|---:|---:|---:|---:|');
+  for (const c of configs(r)) {
+    out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${num(c.connected)}${c.connectFailures ? ` (**${c.connectFailures} got no first slice**)` : ''} | ${ms(c.connectWallMs)} ms | ` +
+      `${ms(c.connectFirstSync.p50)} ms | ${ms(c.connectFirstSync.p99)} ms |`);
+  }
   out.push('');
 
   out.push('## Machine noise', '');

@@ -14,7 +14,8 @@ export type SwarmCommand =
   | { cmd: 'fresh'; id: number; url: string; agent: AgentSpec; timeoutMs: number }
   | { cmd: 'close'; id: number };
 
-export interface ConnectReply { id: number; ok: true; connected: number; firstSyncMs: number[]; wallMs: number }
+/** `failures`: agents that got no first slice within the bound (they are closed and left out). */
+export interface ConnectReply { id: number; ok: true; connected: number; firstSyncMs: number[]; failures: string[]; wallMs: number }
 export interface FreshReply { id: number; ok: true; firstSyncMs: number }
 export interface SimpleReply { id: number; ok: true }
 export interface ErrorReply { id: number; ok: false; error: string }

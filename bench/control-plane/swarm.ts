@@ -30,7 +30,11 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
     const started = nowMs();
     const ws = new WebSocket(`${url}${WIRE_PATH}`, { perMessageDeflate: false });
     let first = true;
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`agent ${spec.index}: no slice within ${timeoutMs} ms`)); }, timeoutMs);
+    let welcomed = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`agent ${spec.index}: no slice within ${timeoutMs} ms (${welcomed ? 'welcomed' : ws.readyState === WebSocket.OPEN ? 'connected, no welcome' : 'not connected'})`));
+    }, timeoutMs);
     ws.on('open', () => {
       ws.send(JSON.stringify({
         type: 'hello', protocol: WIRE_PROTOCOL, auth: { type: 'none' }, targets: spec.targets,
@@ -40,6 +44,7 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
     ws.on('message', (data: Buffer) => {
       const text = data.toString("utf8");
       const msg = JSON.parse(text) as { type: string; version?: string; nonce?: number; message?: string };
+      if (msg.type === 'welcome') welcomed = true;
       if (msg.type === 'ping') return void ws.send(JSON.stringify({ type: 'pong', nonce: msg.nonce }));
       if (msg.type === 'error') return void send({ ev: 'problem', message: `agent ${spec.index} refused: ${msg.message ?? ''}` });
       if (msg.type !== 'update' && msg.type !== 'patch') return;
@@ -72,15 +77,21 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
 async function connectAll(c: Extract<SwarmCommand, { cmd: 'connect' }>): Promise<SwarmReply> {
   const started = nowMs();
   const firstSyncMs: number[] = [];
+  const failures: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < c.agents.length) {
       const spec = c.agents[next++]!;
-      firstSyncMs.push(await openAgent(c.url, spec, c.timeoutMs, true));
+      try {
+        firstSyncMs.push(await openAgent(c.url, spec, c.timeoutMs, true));
+      } catch (err) {
+        // counted and reported; the others go on (one stuck agent must not void the run)
+        failures.push((err as Error).message);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(c.concurrency, c.agents.length) }, worker));
-  return { id: c.id, ok: true, connected: agents.size, firstSyncMs, wallMs: nowMs() - started };
+  return { id: c.id, ok: true, connected: agents.size, firstSyncMs, failures, wallMs: nowMs() - started };
 }
 
 async function handle(c: SwarmCommand): Promise<SwarmReply> {
