@@ -35,6 +35,9 @@ async function main(): Promise<number> {
     strict: true,
   });
   installCleanup();
+  // procs.ts stops our children on a signal; this stops us from starting the next scale meanwhile
+  let aborted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { aborted = true; });
   const base = values.quick ? QUICK : FULL;
   const profile = {
     ...base,
@@ -50,6 +53,7 @@ async function main(): Promise<number> {
   const started = nowMs();
   const scales: ScaleResult[] = [];
   for (const routes of profile.routeCounts) {
+    if (aborted) break;
     scales.push(await runScale({
       routes, agentCounts: profile.agentCounts, changes: profile.changes, freshAgents: profile.freshAgents,
       controllerCpus: '1', swarmCpus: '0', timeoutMs: profile.timeoutMs, log,
@@ -77,4 +81,5 @@ async function main(): Promise<number> {
   return scales.some((s) => s.error !== undefined) ? 1 : 0;
 }
 
-process.exitCode = await main();
+// exit explicitly: a lingering handle (an informer's socket, a timer) must not keep a finished run alive
+process.exit(await main());
