@@ -49,7 +49,8 @@ describe('streaming through two agents', () => {
     app = await startEchoServer({ pod: 'sink', namespace: 'default' });
     b = await startSidecar({
       namespace: 'default', source: new ManualTableSource(table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
-      originalDestination: () => ({ address: '10.1.0.5', port: app.port }), log: quiet,
+      // The "pod IP" of b is loopback here: the app listens on 127.0.0.1.
+      originalDestination: () => ({ address: '127.0.0.1', port: app.port }), log: quiet,
     });
     a = await startSidecar({
       namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
