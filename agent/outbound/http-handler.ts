@@ -14,7 +14,7 @@ import { fireMirrors } from './mirror.ts';
 import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
 import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
-import { announcedWithin, bufferUpTo, hasBody, type BodySource } from './request-body.ts';
+import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from './request-body.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -39,7 +39,7 @@ async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan
   const needReplay = (p.retry?.attempts ?? 0) > 0 || p.mirrors.length > 0;
   if (!needReplay) return { kind: 'stream', stream: req, used: false };
   if (!announcedWithin(req, core.retryBufferBytes)) {
-    core.logOnce(`stream:${p.group ?? p.backend.name}`, `${p.group ?? p.backend.name}: requests without a Content-Length within ${core.retryBufferBytes} bytes are streamed, not retried or mirrored`);
+    core.logOnce(`stream:${p.group ?? p.backend.name}`, `${p.group ?? p.backend.name}: requests without a Content-Length within ${core.retryBufferBytes} bytes are streamed and not retried; mirrors get a copy once such a body completes within that bound`);
     return { kind: 'stream', stream: req, used: false };
   }
   const aborted = new Promise<BodySource>((resolve) => {
@@ -83,11 +83,17 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const headers = upstreamHeaders(p.request.headers, protocol);
   if (p.table && p.mirrors.length > 0) {
-    fireMirrors(
-      { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key, msg) => core.logOnce(key, msg) },
-      p.mirrors,
-      { rule: p.group, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body, protocolFor: (b) => upstreamProtocol(req, b.appProtocol) },
-    );
+    const deps = { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key: string, msg: string) => core.logOnce(key, msg) };
+    const mirror = (mirrorBody: BodySource): void => fireMirrors(deps, p.mirrors, {
+      rule: p.group, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body: mirrorBody,
+      protocolFor: (b) => upstreamProtocol(req, b.appProtocol),
+    });
+    if (body.kind === 'stream' && !body.used) {
+      // Streamed (e.g. gRPC, no Content-Length): mirror from a bounded copy once it completes.
+      body.stream = teeUpTo(body.stream, core.retryBufferBytes, (data) => mirror({ kind: 'buffered', data }));
+    } else {
+      mirror(body);
+    }
   }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,

@@ -52,6 +52,27 @@ export async function bufferUpTo(body: Readable, limit: number): Promise<BodySou
   }
 }
 
+/**
+ * Passes a streamed body through unchanged (no waiting: a bidirectional stream keeps flowing)
+ * while keeping a copy of up to `limit` bytes; when the body ends within the limit,
+ * `onComplete` gets the whole copy. Mirrors of streamed requests (gRPC has no Content-Length)
+ * are sent from it once the request is complete; larger bodies are simply not copied.
+ */
+export async function* teeUpTo(body: AsyncIterable<Buffer | string>, limit: number, onComplete: (data: Buffer) => void): AsyncGenerator<Buffer> {
+  let copy: Buffer[] | null = [];
+  let size = 0;
+  for await (const raw of body) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    if (copy) {
+      size += chunk.length;
+      if (size > limit) copy = null;
+      else copy.push(chunk);
+    }
+    yield chunk;
+  }
+  if (copy) onComplete(Buffer.concat(copy, size));
+}
+
 /** True when another attempt can resend the body. */
 export function replayable(body: BodySource): boolean {
   return body.kind !== 'stream';
