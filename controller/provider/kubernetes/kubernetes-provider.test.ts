@@ -134,4 +134,17 @@ describe('KubernetesProvider', () => {
     h.api.create({ apiVersion: 'gateway.networking.x-k8s.io/v1alpha1', kind: 'XMesh', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/mesh-controller' } });
     await waitFor('XMesh picked up', () => h.latest()?.meshes.length === 1, { describe: () => h.logs.join('\n') });
   });
+
+  test('status-only updates of routes (our own writes coming back) do not re-translate; spec changes do', async () => {
+    const h = await harness({ objects: [ns('shop'), route('a')] });
+    await waitFor('first snapshot', () => h.latest());
+    const before = h.snapshots.length;
+    const current = h.latest()!.httpRoutes[0]!;
+    h.api.updateStatus({ ...current, status: { parents: [{ parentRef: { name: 'cart' }, controllerName: 'meshlet.dev/mesh-controller', conditions: [] }] } } as FakeObject);
+    await new Promise((r) => setTimeout(r, 400)); // several debounce periods
+    assert.equal(h.snapshots.length, before, 'no snapshot for a status-only update');
+    const latest = h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!;
+    h.api.update({ ...latest, spec: { ...(latest.spec as Record<string, unknown>), hostnames: ['a.example'] } });
+    await waitFor('spec change seen', () => (h.latest()?.httpRoutes[0]?.spec as { hostnames?: string[] } | undefined)?.hostnames?.[0] === 'a.example');
+  });
 });

@@ -12,6 +12,14 @@ import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
 
 export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
 
+/** Kinds whose status meshlet writes: their status-only updates do not re-trigger translation. */
+const STATUS_WRITTEN_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh']);
+
+function fingerprint(o: KubernetesObject): string {
+  const m = o.metadata ?? {};
+  return JSON.stringify([m.generation, m.labels, m.annotations, m.deletionTimestamp, m.creationTimestamp, (o as { spec?: unknown }).spec]);
+}
+
 export interface ResourceInformerOptions {
   namespace?: string;
   /** e.g. `metadata.name=tls-cert` for a single Secret. */
@@ -28,6 +36,8 @@ export class ResourceInformer {
   private readonly opts: ResourceInformerOptions;
   private readonly backoff: Backoff;
   private lw: ListWatch<KubernetesObject> | undefined;
+  /** uid → what translation reads of the object, to recognise status-only updates. */
+  private readonly fingerprints = new Map<string, string>();
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private runId = 0;
@@ -125,7 +135,23 @@ export class ResourceInformer {
         return list;
       };
       const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, undefined, this.opts.fieldSelector);
-      lw.on('change', () => this.opts.onChange());
+      // Status-only updates of the kinds meshlet writes status to are mostly our own writes
+      // coming back: re-translating an unchanged spec for each made status writes the main
+      // cost of the controller at scale (41 s of CPU to settle 10 000 routes). What translation
+      // reads besides the spec is kept in the fingerprint; the status writer's optimistic
+      // concurrency (PUT with resourceVersion, re-read on 409) keeps foreign entries safe.
+      const skipStatusOnly = STATUS_WRITTEN_KINDS.has(this.resource.kind);
+      const seen = (o: KubernetesObject): void => {
+        if (o.metadata?.uid) this.fingerprints.set(o.metadata.uid, fingerprint(o));
+      };
+      lw.on('add', (o) => { seen(o); this.opts.onChange(); });
+      lw.on('delete', (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); });
+      lw.on('update', (o) => {
+        const uid = o.metadata?.uid;
+        const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o);
+        seen(o);
+        if (!unchanged) this.opts.onChange();
+      });
       lw.on('error', (err) => {
         // Not stale() of the run that created it: this ListWatch outlives that run (restarts reuse it).
         if (lw !== this.lw || this._state === 'stopped') return;
