@@ -139,8 +139,8 @@ describe('KubernetesProvider', () => {
     const h = await harness({ objects: [ns('shop'), route('a')] });
     await waitFor('first snapshot', () => h.latest());
     const before = h.snapshots.length;
-    const current = h.latest()!.httpRoutes[0]!;
-    h.api.updateStatus({ ...current, status: { parents: [{ parentRef: { name: 'cart' }, controllerName: 'meshlet.dev/mesh-controller', conditions: [] }] } } as FakeObject);
+    const current = h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!;
+    h.api.updateStatus({ ...current, status: { parents: [{ parentRef: { name: 'cart' }, controllerName: 'meshlet.dev/mesh-controller', conditions: [] }] } });
     await new Promise((r) => setTimeout(r, 400)); // several debounce periods
     assert.equal(h.snapshots.length, before, 'no snapshot for a status-only update');
     const latest = h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!;
