@@ -9,7 +9,10 @@ export interface TableSource {
   subscribe(onTable: (t: RoutingTable) => void): () => void;
 }
 
-/** A source fed by hand: tests, `meshlet dev`, and adapters that already hold a table. */
+/**
+ * A source fed by hand: tests, and the building block of the real sources (file mode, the
+ * controller client), which push what they receive and delegate subscribe/ready to it.
+ */
 export class ManualTableSource implements TableSource {
   #current: RoutingTable | null;
   readonly #listeners = new Set<(t: RoutingTable) => void>();
@@ -33,5 +36,21 @@ export class ManualTableSource implements TableSource {
     return () => {
       this.#listeners.delete(onTable);
     };
+  }
+
+  /** Resolves with the current table, or the first one pushed; rejects after `timeoutMs`. */
+  ready(timeoutMs: number, from: string): Promise<RoutingTable> {
+    if (this.#current) return Promise.resolve(this.#current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no routing table from ${from} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.subscribe((t) => {
+        clearTimeout(timer);
+        off();
+        resolve(t);
+      });
+    });
   }
 }

@@ -6,6 +6,7 @@ import type { RoutingTable } from '../api/routing-table.ts';
 import { watchManifests, type ManifestWatcher, type ReadResult } from '../controller/provider/file/index.ts';
 import { translate } from '../controller/translate/index.ts';
 import { buildSnapshot, type KubeObject, type StatusUpdate } from '../controller/translate/snapshot.ts';
+import { ManualTableSource } from '../agent/table-source.ts';
 import { formatProblem } from './load-input.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -41,8 +42,7 @@ export function unhealthyConditions(statuses: StatusUpdate[]): string[] {
 
 export class FileTableSource {
   readonly #opts: FileTableSourceOptions;
-  readonly #listeners = new Set<(t: RoutingTable) => void>();
-  #current: RoutingTable | null = null;
+  readonly #tables = new ManualTableSource();
   #lastReport = '';
   #watcher: ManifestWatcher | null = null;
   readonly #lastGood = new Map<string, KubeObject[]>();
@@ -52,7 +52,7 @@ export class FileTableSource {
   }
 
   get current(): RoutingTable | null {
-    return this.#current;
+    return this.#tables.current;
   }
 
   start(): this {
@@ -66,18 +66,12 @@ export class FileTableSource {
   }
 
   subscribe(onTable: (t: RoutingTable) => void): () => void {
-    this.#listeners.add(onTable);
-    if (this.#current) onTable(this.#current);
-    return () => void this.#listeners.delete(onTable);
+    return this.#tables.subscribe(onTable);
   }
 
   /** Resolves with the first table (or the current one). */
   ready(timeoutMs = 10_000): Promise<RoutingTable> {
-    if (this.#current) return Promise.resolve(this.#current);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no routing table from ${this.#opts.dir} after ${timeoutMs} ms`)), timeoutMs);
-      const off = this.subscribe((t) => { clearTimeout(timer); off(); resolve(t); });
-    });
+    return this.#tables.ready(timeoutMs, this.#opts.dir);
   }
 
   /**
@@ -120,9 +114,8 @@ export class FileTableSource {
       if (report) log(report);
       this.#lastReport = report;
     }
-    if (this.#current?.version === ir.version) return;
-    this.#current = ir;
-    for (const l of [...this.#listeners]) l(ir);
+    if (this.#tables.current?.version === ir.version) return;
+    this.#tables.push(ir);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type AgentAuth, type AgentIdentity, type AgentMessage, type ControllerMessage, type SubscriptionTarget,
 } from '../../api/wire.ts';
 import { canonicalAddress } from '../route/compile.ts';
-import type { TableSource } from '../table-source.ts';
+import { ManualTableSource, type TableSource } from '../table-source.ts';
 import { Backoff } from './backoff.ts';
 
 export interface ControllerClientOptions {
@@ -60,7 +60,8 @@ export class ControllerClient implements TableSource {
   readonly #url: string;
   readonly #log: (line: string) => void;
   readonly #backoff: Backoff;
-  readonly #listeners = new Set<(t: RoutingTable) => void>();
+  /** The tables received, for subscribers (the sidecar's TableHolder, `ready()`). */
+  readonly #tables = new ManualTableSource();
   readonly #targets = new Map<string, SubscriptionTarget>();
   /** On-demand keys still waiting for their first answer. */
   readonly #pending = new Map<string, Pending>();
@@ -73,7 +74,6 @@ export class ControllerClient implements TableSource {
   #helloSent = false;
   /** On-demand keys the hello carried: the connection's first update answers them. */
   #helloKeys: string[] = [];
-  #current: RoutingTable | null = null;
   #nextId = 1;
   #retry: NodeJS.Timeout | null = null;
   #silence: NodeJS.Timeout | null = null;
@@ -93,7 +93,7 @@ export class ControllerClient implements TableSource {
   }
 
   get current(): RoutingTable | null {
-    return this.#current;
+    return this.#tables.current;
   }
 
   /** Keys of the subscriptions held (what a reconnect resends). */
@@ -119,25 +119,12 @@ export class ControllerClient implements TableSource {
   }
 
   subscribe(onTable: (t: RoutingTable) => void): () => void {
-    this.#listeners.add(onTable);
-    if (this.#current) onTable(this.#current);
-    return () => void this.#listeners.delete(onTable);
+    return this.#tables.subscribe(onTable);
   }
 
   /** Resolves with the first table (or the current one); rejects after timeoutMs. */
   ready(timeoutMs = 10_000): Promise<RoutingTable> {
-    if (this.#current) return Promise.resolve(this.#current);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`no routing table from ${this.#url} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const off = this.subscribe((t) => {
-        clearTimeout(timer);
-        off();
-        resolve(t);
-      });
-    });
+    return this.#tables.ready(timeoutMs, this.#url);
   }
 
   /**
@@ -224,7 +211,7 @@ export class ControllerClient implements TableSource {
     });
     ws.on('close', () => {
       if (this.#ws !== ws) return;
-      if (this.#welcomed) this.#log(`lost the controller at ${this.#url}; serving the last good table ${this.#current?.version ?? '(none)'} until it is back`);
+      if (this.#welcomed) this.#log(`lost the controller at ${this.#url}; serving the last good table ${this.#tables.current?.version ?? '(none)'} until it is back`);
       this.#ws = null;
       this.#welcomed = false;
       this.#helloSent = false;
@@ -250,7 +237,7 @@ export class ControllerClient implements TableSource {
         return;
       case 'patch': {
         this.stats.patches++;
-        const base = this.#current;
+        const base = this.#tables.current;
         if (base?.version !== msg.base) {
           this.#nack(msg.version, `patch base ${msg.base} is not the table in force (${base?.version ?? 'none'})`, true);
           return;
@@ -284,9 +271,8 @@ export class ControllerClient implements TableSource {
       return;
     }
     // A reconnect resends the slice we already run: acknowledge it without a second swap.
-    if (this.#current?.version !== table.version) {
-      this.#current = table;
-      for (const l of [...this.#listeners]) l(table);
+    if (this.#tables.current?.version !== table.version) {
+      this.#tables.push(table);
     }
     this.stats.acks++;
     this.#send({ type: 'ack', version: table.version });
