@@ -88,3 +88,27 @@ test('a controller that goes silent is replaced by a new connection; the table s
     await new Promise<void>((r) => wss.close(() => r()));
   }
 });
+
+test('at the subscription limit the oldest destination makes room: a new Service is never silently ignored', async () => {
+  const logs: string[] = [];
+  const client = new ControllerClient({
+    url: `ws://127.0.0.1:${await closedPort()}`,
+    agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    onDemandTimeoutMs: 1, backoff: { initialMs: 1_000, maxMs: 1_000 }, log: (l) => void logs.push(l),
+  }).start();
+  try {
+    const asks: Promise<void>[] = [];
+    for (let i = 0; i < 10_000; i++) asks.push(client.ensureDestination(`10.1.${Math.floor(i / 250)}.${i % 250}`, 80));
+    await Promise.all(asks);
+    assert.equal(client.subscriptions.length, 10_000);
+    await client.ensureDestination('10.96.0.42', 8080);
+    await client.ensureDestination('10.96.0.43', 8080);
+    assert.equal(client.subscriptions.length, 10_000);
+    assert.ok(client.subscriptions.includes('destination|10.96.0.42|8080'));
+    assert.ok(!client.subscriptions.includes('destination|10.1.0.0|80'), 'the oldest went first');
+    assert.equal(client.stats.evictions, 2);
+    assert.equal(logs.filter((l) => l.includes('dropping the oldest')).length, 1, 'logged once');
+  } finally {
+    client.close();
+  }
+});

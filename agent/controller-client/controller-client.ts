@@ -42,6 +42,8 @@ export interface ControllerClientStats {
   acks: number;
   nacks: number;
   onDemandTimeouts: number;
+  /** Destination subscriptions dropped to stay under the per-agent limit. */
+  evictions: number;
 }
 
 interface Pending {
@@ -62,12 +64,13 @@ export class ControllerClient implements TableSource {
   readonly #backoff: Backoff;
   /** The tables received, for subscribers (the sidecar's TableHolder, `ready()`). */
   readonly #tables = new ManualTableSource();
+  #evictionLogged = false;
   readonly #targets = new Map<string, SubscriptionTarget>();
   /** On-demand keys still waiting for their first answer. */
   readonly #pending = new Map<string, Pending>();
   /** Subscribe request id → the on-demand keys it answers. */
   readonly #requests = new Map<number, string[]>();
-  readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0 };
+  readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0, evictions: 0 };
   #ws: WebSocket | null = null;
   #welcomed = false;
   /** Hello sent on the open connection: later subscribe requests queue behind it. */
@@ -141,7 +144,18 @@ export class ControllerClient implements TableSource {
     const pending = this.#pending.get(key);
     if (pending) return pending.promise;
     if (this.#targets.has(key) || this.#closed) return Promise.resolve();
-    if (this.#targets.size >= WIRE_LIMITS.subscriptionsPerAgent) return Promise.resolve();
+    if (this.#targets.size >= WIRE_LIMITS.subscriptionsPerAgent) {
+      // Full: drop the oldest destination subscription rather than silently ignore a new
+      // Service's routes. A destination still in use is asked for again on its next connection.
+      const oldest = [...this.#targets.entries()].find(([k, t]) => t.kind === 'destination' && !this.#pending.has(k));
+      if (!oldest) return Promise.resolve();
+      if (!this.#evictionLogged) {
+        this.#evictionLogged = true;
+        this.#log(`${WIRE_LIMITS.subscriptionsPerAgent} subscriptions held: dropping the oldest destinations to make room (logged once)`);
+      }
+      this.stats.evictions++;
+      this.unsubscribeTargets([oldest[1]]);
+    }
     this.#targets.set(key, target);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
