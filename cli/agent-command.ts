@@ -12,8 +12,7 @@ import { dropPrivileges } from '../agent/intercept/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
 import { openFileSource } from './file-table-source.ts';
-import { defaultBindHost, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
-import { UsageError } from './usage-error.ts';
+import { PROXY_SOURCE_OPTIONS, checkProxySource, defaultBindHost, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
@@ -55,24 +54,17 @@ export const agentCommand: Command = {
     const { values } = parseArgs({
       args: argv,
       options: {
-        'config': { type: 'string' },
-        'controller': { type: 'string' },
-        'pod': { type: 'string' },
+        ...PROXY_SOURCE_OPTIONS,
         'service-account': { type: 'string' },
-        'token-file': { type: 'string' },
-        'namespace': { type: 'string' },
         'host': { type: 'string', default: defaultBindHost() },
         'outbound-port': { type: 'string' },
         'inbound-port': { type: 'string' },
-        'admin-port': { type: 'string' },
         'no-explicit': { type: 'boolean', default: false },
         'uid': { type: 'string' },
-        'drain-seconds': { type: 'string', default: '20' },
       },
       strict: true,
     });
-    if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
-    const namespace = values.namespace ?? process.env.POD_NAMESPACE ?? 'default';
+    const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
     const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
     const client = values.controller

@@ -44,3 +44,21 @@ export async function serveUntilStopped(io: Io, log: (line: string) => void, ser
   log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
   return 0;
 }
+
+/** Flags every proxy command (agent, ingress) takes: where tables come from, who it is, drain. */
+export const PROXY_SOURCE_OPTIONS = {
+  'config': { type: 'string' },
+  'controller': { type: 'string' },
+  'token-file': { type: 'string' },
+  'pod': { type: 'string' },
+  'namespace': { type: 'string' },
+  'admin-port': { type: 'string' },
+  'drain-seconds': { type: 'string', default: '20' },
+} as const;
+
+/** Exactly one table source; a token only makes sense with a controller. Returns the namespace. */
+export function checkProxySource(values: { config?: string; controller?: string; 'token-file'?: string; namespace?: string }): string {
+  if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
+  if (values['token-file'] !== undefined && !values.controller) throw new UsageError('--token-file goes with --controller URL');
+  return values.namespace ?? process.env.POD_NAMESPACE ?? 'default';
+}

@@ -8,8 +8,7 @@ import { startIngress } from '../ingress/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
 import { openFileSource } from './file-table-source.ts';
-import { drainFlag, portFlag, serveUntilStopped } from './flags.ts';
-import { UsageError } from './usage-error.ts';
+import { PROXY_SOURCE_OPTIONS, checkProxySource, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -43,28 +42,21 @@ export const ingressCommand: Command = {
     const { values } = parseArgs({
       args: argv,
       options: {
-        'config': { type: 'string' },
-        'controller': { type: 'string' },
-        'token-file': { type: 'string' },
-        'pod': { type: 'string' },
-        'namespace': { type: 'string' },
+        ...PROXY_SOURCE_OPTIONS,
         'host': { type: 'string', default: '0.0.0.0' },
         'address': { type: 'string', multiple: true, default: [] },
         'port-offset': { type: 'string', default: '0' },
-        'admin-port': { type: 'string' },
-        'drain-seconds': { type: 'string', default: '20' },
       },
       strict: true,
     });
-    if (!values.config === !values.controller) throw new UsageError('give exactly one of --config DIR and --controller URL');
-    if (values['token-file'] !== undefined && !values.controller) throw new UsageError('--token-file goes with --controller URL');
+    const namespace = checkProxySource(values);
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const log = (line: string): void => void io.stderr.write(`meshlet ingress: ${line}\n`);
     const source = values.controller
       ? controllerSource({
-        controller: values.controller, mode: 'ingress', pod: values.pod, namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'default',
+        controller: values.controller, mode: 'ingress', pod: values.pod, namespace,
         targets: [{ kind: 'gateways' }], tokenFile: values['token-file'], log,
       })
       : await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });

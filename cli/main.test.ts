@@ -44,3 +44,14 @@ test('the lazy registry says what each command says of itself', async () => {
     assert.match(cmd.help, new RegExp(`Usage: meshlet ${entry.name}`));
   }
 });
+
+test('proxy commands take exactly one table source, and a token only with a controller', async () => {
+  for (const cmd of ['agent', 'ingress']) {
+    const none = captureIo();
+    assert.equal(await main([cmd], none), 1);
+    assert.match(none.err(), /exactly one of --config DIR and --controller URL/);
+    const token = captureIo();
+    assert.equal(await main([cmd, '--config', 'examples', '--token-file', '/dev/null'], token), 1);
+    assert.match(token.err(), /--token-file goes with --controller URL/);
+  }
+});
