@@ -5,19 +5,14 @@
 // path they take in a cluster: app → iptables → client agent → server agent → echo.
 // Cases whose pods are the same share one world: load() swaps the manifests (file mode applies
 // them without a restart) and waits until every agent reports the new table's version.
-import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
-import { FileTableSource } from '../../cli/file-table-source.ts';
-import { NetnsLab, type LabProcess, type Pod } from '../support/netns.ts';
-import { echoPortArgs, freeAddress, planWorld, type WorldPlan } from './world-plan.ts';
+import type { LabProcess, Pod } from '../support/netns.ts';
+import { echoPortArgs, freeAddress, type WorldPlan } from './world-plan.ts';
 import { agentArgs, meshlet, NODE } from './cli.ts';
+import { fixture, LabWorld, openLab, tableOf, type LabParts } from './lab-world.ts';
 
 export { NODE } from './cli.ts';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** Pods with the same addresses, names and ports can host each other's cases. */
 export function worldKey(plan: WorldPlan): string {
@@ -26,12 +21,7 @@ export function worldKey(plan: WorldPlan): string {
 
 /** The table version an agent reads from `dir`, computed by the same file-mode code. */
 async function versionOf(dir: string): Promise<string> {
-  const source = new FileTableSource({ dir, log: () => undefined }).start();
-  try {
-    return (await source.ready(10_000)).version;
-  } finally {
-    source.close();
-  }
+  return (await tableOf(dir)).version;
 }
 
 async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<LabProcess> {
@@ -41,46 +31,29 @@ async function meshPod(pod: Pod, configDir: string, namespace: string): Promise<
   return agent;
 }
 
-export class MeshWorld {
-  readonly lab: NetnsLab;
-  readonly plan: WorldPlan;
-  readonly configDir: string;
+export class MeshWorld extends LabWorld {
   readonly #clients = new Map<string, Pod>();
   readonly #meshed: Pod[] = [];
-  readonly #echoes: LabProcess[] = [];
   readonly #agents = new Map<string, LabProcess>();
   #version = '';
 
-  private constructor(lab: NetnsLab, plan: WorldPlan, configDir: string) {
-    this.lab = lab;
-    this.plan = plan;
-    this.configDir = configDir;
-  }
-
-  get podServices(): Map<string, Set<string>> {
-    return this.plan.podServices;
-  }
-
-  /** What the echo backends printed so far (their {"seen": id} lines tell who got what). */
-  echoOutput(): string[] {
-    return this.#echoes.map((e) => e.stdout);
+  private constructor(parts: LabParts) {
+    super(parts);
   }
 
   /** Pods for every endpoint address, meshed, with the manifests of `inFile` applied. */
   static async create(inFile: string, objects: KubeObject[]): Promise<MeshWorld> {
-    const plan = planWorld(objects, inFile);
-    const configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-'));
-    chmodSync(configDir, 0o755); // agents read it as uid 1337
-    const lab = await NetnsLab.create({ ipv4Subnet: plan.subnet });
-    const world = new MeshWorld(lab, plan, configDir);
+    const parts = await openLab(inFile, objects);
+    const { lab, plan, configDir } = parts;
+    const world = new MeshWorld(parts);
     try {
-      world.#writeConfig(inFile);
+      world.writeConfig(inFile);
       world.#version = await versionOf(configDir);
       await Promise.all(plan.pods.map(async (p, i) => {
         const pod = await lab.addPod(`p${i}`, { ipv4: p.ip });
         const echo = pod.spawn([NODE, fixture('echo.ts'), '--pod', p.name, '--namespace', p.namespace, ...echoPortArgs(p)]);
         await echo.waitForLine(/"ready":true/, 30_000);
-        world.#echoes.push(echo);
+        world.echoes.push(echo);
         world.#agents.set(`${p.namespace}/${p.name}`, await meshPod(pod, configDir, p.namespace));
         world.#meshed.push(pod);
       }));
@@ -89,14 +62,6 @@ export class MeshWorld {
       throw err;
     }
     return world;
-  }
-
-  #writeConfig(inFile: string): void {
-    // Write then rename, so the agents' watchers never read half a file.
-    const tmp = join(this.configDir, '.case.yaml.tmp');
-    copyFileSync(inFile, tmp);
-    chmodSync(tmp, 0o644);
-    renameSync(tmp, join(this.configDir, 'case.yaml'));
   }
 
   /** The meshed client pod for a namespace (created on first use). */
@@ -119,7 +84,7 @@ export class MeshWorld {
 
   /** Swaps in another case's manifests and waits until every agent serves them. */
   async load(inFile: string): Promise<void> {
-    this.#writeConfig(inFile);
+    this.writeConfig(inFile);
     this.#version = await versionOf(this.configDir);
     await this.converged();
   }
@@ -133,8 +98,4 @@ export class MeshWorld {
     if (r.code !== 0) throw new Error(`agents did not converge on table ${this.#version}: ${r.stdout}${r.stderr}`);
   }
 
-  async destroy(): Promise<void> {
-    await this.lab.destroy();
-    rmSync(this.configDir, { recursive: true, force: true });
-  }
 }
