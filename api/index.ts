@@ -8,3 +8,4 @@ export * from './routing-table.ts';
 export * from './version.ts';
 export * from './validate.ts';
 export * from './wire.ts';
+export * from './identity.ts';
