@@ -48,7 +48,7 @@ test('meshlet ALPN names are recognised, others are not', () => {
   assert.equal(isMeshletAlpn('meshlet/h2'), true);
   assert.equal(isMeshletAlpn('meshlet/http1.1'), true);
   assert.equal(isMeshletAlpn('meshlet/tcp'), true);
-  for (const other of ['h2', 'http/1.1', 'istio-h2', '', false, undefined]) assert.equal(isMeshletAlpn(other), false);
+  for (const other of ['h2', 'http/1.1', 'istio-h2', '', false, undefined] as const) assert.equal(isMeshletAlpn(other), false);
 });
 
 describe('validateIdentityMessage', () => {
