@@ -9,3 +9,6 @@ export * from './version.ts';
 export * from './validate.ts';
 export * from './wire.ts';
 export * from './identity.ts';
+export * from './pod-annotations.ts';
+export * from './pod-env.ts';
+export * from './init-args.ts';

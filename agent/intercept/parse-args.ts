@@ -4,6 +4,7 @@
 import type { InitOptions, Selection } from './options.ts';
 import { defaultInitOptions, validateInitOptions } from './options.ts';
 import { InitOptionsError } from './errors.ts';
+import { INIT_FLAGS as F, INIT_VALUED_FLAGS } from '../../api/init-args.ts';
 
 export const INIT_HELP = `Usage: meshlet init [flags]
 
@@ -60,11 +61,7 @@ function choice<T extends string>(v: string, allowed: readonly T[], flag: string
   return v as T;
 }
 
-const VALUED = new Set([
-  '--outbound-port', '--inbound-port', '--proxy-uid', '--proxy-gid',
-  '--include-outbound-ports', '--exclude-outbound-ports', '--include-outbound-cidrs', '--exclude-outbound-cidrs',
-  '--include-inbound-ports', '--exclude-inbound-ports', '--ipv6', '--iptables-mode',
-]);
+const VALUED = new Set<string>(INIT_VALUED_FLAGS);
 
 /** Parses `meshlet init` arguments (without the `init` itself). Throws InitOptionsError. */
 export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
@@ -95,25 +92,25 @@ export function parseInitArgs(argv: readonly string[]): ParsedInitArgs {
       return [...(first ? [] : prev), ...numbers(value, flag)];
     };
     switch (flag) {
-      case '--dry-run': o.dryRun = true; break;
-      case '--cleanup': o.cleanup = true; break;
-      case '--outbound-port': o.outboundPort = numbers(value, flag)[0] ?? NaN; break;
-      case '--inbound-port': o.inboundPort = numbers(value, flag)[0] ?? NaN; break;
-      case '--proxy-uid': o.proxyUids = ids(o.proxyUids); break;
-      case '--proxy-gid': o.proxyGids = ids(o.proxyGids); break;
-      case '--include-outbound-ports': o.includeOutboundPorts = selection(o.includeOutboundPorts); break;
-      case '--exclude-outbound-ports': o.excludeOutboundPorts.push(...numbers(value, flag)); break;
-      case '--include-inbound-ports': o.includeInboundPorts = selection(o.includeInboundPorts); break;
-      case '--exclude-inbound-ports': o.excludeInboundPorts.push(...numbers(value, flag)); break;
-      case '--include-outbound-cidrs': {
+      case F.dryRun: o.dryRun = true; break;
+      case F.cleanup: o.cleanup = true; break;
+      case F.outboundPort: o.outboundPort = numbers(value, flag)[0] ?? NaN; break;
+      case F.inboundPort: o.inboundPort = numbers(value, flag)[0] ?? NaN; break;
+      case F.proxyUid: o.proxyUids = ids(o.proxyUids); break;
+      case F.proxyGid: o.proxyGids = ids(o.proxyGids); break;
+      case F.includeOutboundPorts: o.includeOutboundPorts = selection(o.includeOutboundPorts); break;
+      case F.excludeOutboundPorts: o.excludeOutboundPorts.push(...numbers(value, flag)); break;
+      case F.includeInboundPorts: o.includeInboundPorts = selection(o.includeInboundPorts); break;
+      case F.excludeInboundPorts: o.excludeInboundPorts.push(...numbers(value, flag)); break;
+      case F.includeOutboundCidrs: {
         const next: Selection<string> = value.trim() === '*' ? '*' : list(value);
         o.includeOutboundCidrs = given.has(flag) ? append(o.includeOutboundCidrs, next) : next;
         given.add(flag);
         break;
       }
-      case '--exclude-outbound-cidrs': o.excludeOutboundCidrs.push(...list(value)); break;
-      case '--ipv6': o.ipv6 = choice(value, ['auto', 'on', 'off'] as const, flag); break;
-      case '--iptables-mode': o.iptablesMode = choice(value, ['auto', 'nft', 'legacy'] as const, flag); break;
+      case F.excludeOutboundCidrs: o.excludeOutboundCidrs.push(...list(value)); break;
+      case F.ipv6: o.ipv6 = choice(value, ['auto', 'on', 'off'] as const, flag); break;
+      case F.iptablesMode: o.iptablesMode = choice(value, ['auto', 'nft', 'legacy'] as const, flag); break;
       default: throw new InitOptionsError(`unknown flag '${arg}' (meshlet init --help)`);
     }
   }

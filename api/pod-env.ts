@@ -1,0 +1,64 @@
+// What the injector hands the agent in an injected pod: environment variable names, the paths
+// where the projected token and the root CA are mounted, the container and volume names, and the
+// format of the original app probes the agent runs on the kubelet's behalf. The injector writes
+// these and the agent reads them; both import them from here.
+
+/** Downward API: who and where the pod is. */
+export const POD_ENV = {
+  podName: 'POD_NAME',
+  podNamespace: 'POD_NAMESPACE',
+  podIp: 'POD_IP',
+  serviceAccount: 'POD_SERVICE_ACCOUNT',
+  nodeName: 'NODE_NAME',
+} as const;
+
+/** meshlet's own settings for the agent (annotations already validated and defaulted). */
+export const MESHLET_ENV = {
+  controllerAddress: 'MESHLET_CONTROLLER_ADDRESS',
+  tokenFile: 'MESHLET_TOKEN_FILE',
+  rootCaFile: 'MESHLET_ROOT_CA_FILE',
+  trustDomain: 'MESHLET_TRUST_DOMAIN',
+  logLevel: 'MESHLET_LOG_LEVEL',
+  mtlsMode: 'MESHLET_MTLS_MODE',
+  defaultInboundPolicy: 'MESHLET_DEFAULT_INBOUND_POLICY',
+  accessLog: 'MESHLET_ACCESS_LOG',
+  /** Comma-separated ports; empty when none. */
+  opaquePorts: 'MESHLET_OPAQUE_PORTS',
+  /** `native` or `legacy`: how the agent's lifecycle is tied to the app's. */
+  sidecarMode: 'MESHLET_SIDECAR_MODE',
+  /** JSON AppProbers: the app's original probes, by the admin path the kubelet now calls. */
+  appProbers: 'MESHLET_APP_PROBERS',
+} as const;
+
+export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;
+export const VOLUME_NAMES = { token: 'meshlet-token', rootCa: 'meshlet-root-ca' } as const;
+
+/** The projected ServiceAccount token's audience: only the mesh CA accepts it. */
+export const TOKEN_AUDIENCE = 'meshlet-ca';
+export const TOKEN_DIR = '/var/run/secrets/meshlet/tokens';
+export const TOKEN_PATH = `${TOKEN_DIR}/meshlet-token`;
+/** ConfigMap published by the controller in every injected namespace. */
+export const ROOT_CA_CONFIGMAP = 'meshlet-root-ca';
+export const ROOT_CA_KEY = 'root-cert.pem';
+export const ROOT_CA_DIR = '/var/run/secrets/meshlet/root-ca';
+export const ROOT_CA_PATH = `${ROOT_CA_DIR}/${ROOT_CA_KEY}`;
+
+/** Probe paths on the agent's admin port (15020): `/app-health/<container>/<kind>`. */
+export const APP_HEALTH_PREFIX = '/app-health/';
+export const PROBE_KINDS = { livenessProbe: 'livez', readinessProbe: 'readyz', startupProbe: 'startupz' } as const;
+export type ProbeField = keyof typeof PROBE_KINDS;
+
+export function appHealthPath(container: string, field: ProbeField): string {
+  return `${APP_HEALTH_PREFIX}${container}/${PROBE_KINDS[field]}`;
+}
+
+/** One original probe action, with named ports resolved to numbers (the agent has no pod spec). */
+export interface AppProber {
+  httpGet?: { path?: string; port: number; host?: string; scheme?: 'HTTP' | 'HTTPS'; httpHeaders?: { name: string; value: string }[] };
+  tcpSocket?: { port: number; host?: string };
+  grpc?: { port: number; service?: string };
+  timeoutSeconds?: number;
+}
+
+/** The value of MESHLET_APP_PROBERS: admin path → original probe (Istio's ISTIO_KUBE_APP_PROBERS). */
+export type AppProbers = Record<string, AppProber>;
