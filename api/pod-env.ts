@@ -1,7 +1,9 @@
 // What the injector hands the agent in an injected pod: environment variable names, the paths
 // where the projected token and the root CA are mounted, the container and volume names, and the
 // format of the original app probes the agent runs on the kubelet's behalf. The injector writes
-// these and the agent reads them; both import them from here.
+// these and the agent reads them; both import them from here. The token's audience and the
+// root CA ConfigMap's name are identity contracts (api/identity.ts).
+import { ROOT_CA_CONFIGMAP } from './identity.ts';
 
 /** Downward API: who and where the pod is. */
 export const POD_ENV = {
@@ -33,15 +35,11 @@ export const MESHLET_ENV = {
 export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;
 export const VOLUME_NAMES = { token: 'meshlet-token', rootCa: 'meshlet-root-ca' } as const;
 
-/** The projected ServiceAccount token's audience: only the mesh CA accepts it. */
-export const TOKEN_AUDIENCE = 'meshlet-ca';
 export const TOKEN_DIR = '/var/run/secrets/meshlet/tokens';
 export const TOKEN_PATH = `${TOKEN_DIR}/meshlet-token`;
-/** ConfigMap published by the controller in every injected namespace. */
-export const ROOT_CA_CONFIGMAP = 'meshlet-root-ca';
-export const ROOT_CA_KEY = 'root-cert.pem';
+/** Where the ROOT_CA_CONFIGMAP (api/identity.ts) is mounted. */
 export const ROOT_CA_DIR = '/var/run/secrets/meshlet/root-ca';
-export const ROOT_CA_PATH = `${ROOT_CA_DIR}/${ROOT_CA_KEY}`;
+export const ROOT_CA_PATH = `${ROOT_CA_DIR}/${ROOT_CA_CONFIGMAP.key}`;
 
 /** Probe paths on the agent's admin port (15020): `/app-health/<container>/<kind>`. */
 export const APP_HEALTH_PREFIX = '/app-health/';
