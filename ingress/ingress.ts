@@ -1,10 +1,9 @@
 // The ingress composition: a ProxyCore, a set of Gateway listeners reconciled with each routing
-// table, and the admin server. Requests are routed with a gateway target (Gateway name and the
-// listener port they arrived on).
+// table, and the lifecycle every proxy shares (admin, readiness, drain). Requests are routed
+// with a gateway target (Gateway name and the listener port they arrived on).
 import { PORTS } from '../api/names.ts';
-import { startAdminServer } from '../agent/admin/admin-server.ts';
-import { ProxyCore, type CoreOptions } from '../agent/outbound/core.ts';
-import type { RunningProxy } from '../agent/sidecar.ts';
+import { ProxyCore, type CoreOptions } from '../agent/engine/core.ts';
+import { runProxy, type RunningProxy } from '../agent/lifecycle/run-proxy.ts';
 import type { TableSource } from '../agent/table-source.ts';
 import { ListenerSet } from './listener-set.ts';
 
@@ -42,41 +41,19 @@ export async function startIngress(opts: IngressOptions): Promise<RunningIngress
   listeners.reconcile(core.holder.current?.table ?? null);
   await listeners.settled();
 
-  let draining = false;
-  const admin = await startAdminServer(opts.host ?? '0.0.0.0', opts.adminPort ?? PORTS.admin, {
-    table: () => core.holder.current,
-    ready: () => !draining && core.holder.current !== null,
-    rejected: () => core.holder.rejected,
-    lastError: () => core.holder.lastError,
-    info: () => ({ mode: 'ingress', listeners: Object.fromEntries(listeners.ports()), inflight: core.inflight.count }),
-  });
-
-  let closed: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closed ??= (async () => {
-      draining = true;
+  const proxy = await runProxy({
+    core, host: opts.host ?? '0.0.0.0', adminPort: opts.adminPort ?? PORTS.admin, mode: 'ingress',
+    ports: () => Object.fromEntries([...listeners.ports()].map(([k, v]) => [String(k), v])),
+    info: () => ({ listeners: Object.fromEntries(listeners.ports()) }),
+    unfollow: () => {
       unsubscribe();
       unfollow();
-      await listeners.drain(0);
-      await admin.close();
-      await core.close();
-    })();
-    return closed;
-  };
-  return {
-    get ports() {
-      return { ...Object.fromEntries([...listeners.ports()].map(([k, v]) => [String(k), v])), admin: admin.port };
     },
-    core,
+    beforeDrain: unsubscribe,
+    drainListeners: (deadlineMs) => listeners.drain(deadlineMs),
+  });
+  return Object.assign(proxy, {
     listenerPorts: () => listeners.ports(),
     settled: () => listeners.settled(),
-    drain: async (deadlineMs) => {
-      draining = true;
-      unsubscribe();
-      const clean = await listeners.drain(deadlineMs);
-      await close();
-      return clean;
-    },
-    close,
-  };
+  });
 }

@@ -5,12 +5,12 @@
 // 421 for requests whose Host belongs to another listener than the connection's SNI.
 import type net from 'node:net';
 import type { RoutingTable } from '../api/routing-table.ts';
-import { drainListeners } from '../agent/drain.ts';
+import { drainListeners } from '../agent/lifecycle/drain.ts';
 import { ProxyListener } from '../agent/listener/proxy-listener.ts';
-import type { ProxyCore } from '../agent/outbound/core.ts';
-import { serveHttp, sitePerConnection, type HttpSite } from '../agent/outbound/http-handler.ts';
-import type { Destination } from '../agent/outbound/plan.ts';
-import { handleUpgrade } from '../agent/outbound/upgrade.ts';
+import type { ProxyCore } from '../agent/engine/core.ts';
+import { serveHttp, sitePerConnection, type HttpSite } from '../agent/engine/http-handler.ts';
+import type { Destination } from '../agent/engine/plan.ts';
+import { handleUpgrade } from '../agent/engine/upgrade.ts';
 import { addForwardedHeaders } from './forwarded.ts';
 import { selectGateway } from './gateway-select.ts';
 import { CertificateStore, terminateTls } from './tls-termination.ts';
@@ -84,6 +84,7 @@ export class ListenerSet {
     const core = this.#core;
     const scheme = ctx.https ? 'https' : 'http';
     return {
+      kind: 'gateway',
       scheme,
       destination: (_req, desc): Destination => {
         const table = core.holder.current?.table;

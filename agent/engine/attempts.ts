@@ -14,6 +14,8 @@ import { sendH1 } from './send-h1.ts';
 import { sendH2 } from './send-h2.ts';
 import type { AttemptRequest, UpstreamProtocol, UpstreamResponse } from './upstream-types.ts';
 import type { Headers } from './hop-by-hop.ts';
+import type { RequestEvent } from '../telemetry/events.ts';
+import { endAttemptEvent, startAttemptEvent } from '../telemetry/build-events.ts';
 
 /** A backendRequest timeout fired for one attempt (retriable; 504 if it was the last). */
 export class BackendTimeoutError extends MeshletError {
@@ -45,6 +47,8 @@ export interface AttemptPlan {
   budget: RetryBudget | null;
   /** Aborted when the request timeout fires or the client goes away. */
   signal: AbortSignal;
+  /** The request's telemetry event, when someone observes (attempt events are published). */
+  event?: RequestEvent | null;
 }
 
 export interface AttemptDeps {
@@ -112,9 +116,14 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
       if (timer) clearTimeout(timer);
       plan.signal.removeEventListener('abort', onOuterAbort);
     };
+    // Observed attempts get their own header copy: a subscriber may add trace context per attempt.
+    const headers = plan.event ? { ...plan.headers } : plan.headers;
+    const ev = plan.event
+      ? startAttemptEvent(plan.event, attempts, false, { backend: plan.backend.name, ...endpoint }, { method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery, headers })
+      : null;
     const request: AttemptRequest = {
       method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery,
-      headers: plan.headers, body: plan.body, signal: ctrl.signal,
+      headers, body: plan.body, signal: ctrl.signal,
     };
     const done = deps.balancer.stats(endpoint).start();
     let response: UpstreamResponse | null = null;
@@ -128,6 +137,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     }
     // Connect failures and resets count against the endpoint; timeouts already do by their RTT.
     done(failure !== null && failure.status === 503);
+    if (ev) endAttemptEvent(ev, response?.status ?? failure!.status, failure?.reason ?? null);
 
     const retriableStatus = response !== null && (plan.retry?.codes.includes(response.status) ?? false);
     const retriable = failure ? failure.retriable : retriableStatus;

@@ -1,17 +1,12 @@
-// The downstream side of an HTTP exchange, HTTP/1.1 or HTTP/2 alike (node's http2 compat API
-// mirrors http's), and the RequestDescriptor the matcher sees.
-import type http from 'node:http';
-import type http2 from 'node:http2';
+// A downstream request as the matcher sees it (the RequestDescriptor), with the checks that
+// turn a malformed request into a 400 before any routing.
 import { MeshletError } from '../../api/errors.ts';
 import type { RequestDescriptor } from '../route/types.ts';
+import { isH2, type DownstreamRequest } from '../listener/downstream.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 
-export type DownstreamRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse;
-
-export function isH2(req: DownstreamRequest): req is http2.Http2ServerRequest {
-  return req.httpVersionMajor >= 2;
-}
+export type { DownstreamRequest, DownstreamResponse } from '../listener/downstream.ts';
+export { isH2 };
 
 export function isGrpc(req: DownstreamRequest): boolean {
   const ct = req.headers['content-type'];

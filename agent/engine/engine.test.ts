@@ -1,9 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { ROUTING_TABLE_API_VERSION, withVersion } from '../../api/index.ts';
 import { distinctHeaders, parseTarget } from './downstream.ts';
-import { resolveExplicit, splitAuthority } from './explicit-target.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { bufferUpTo } from './request-body.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -27,32 +25,6 @@ describe('request targets', () => {
     assert.deepEqual(parseTarget('/a/b?c=d'), { authority: null, path: '/a/b', query: 'c=d' });
     assert.deepEqual(parseTarget('http://svc.ns:8080/x?y'), { authority: 'svc.ns:8080', path: '/x', query: 'y' });
     assert.deepEqual(parseTarget('http://user@svc'), { authority: 'svc', path: '/', query: '' });
-  });
-});
-
-describe('explicit outbound targets', () => {
-  const table = withVersion({
-    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], backends: [], secrets: [],
-    services: [{
-      name: 'service/shop/cart', source: { kind: 'Service', namespace: 'shop', name: 'cart' }, namespace: 'shop', serviceName: 'cart',
-      clusterIPs: ['10.96.1.1'], ports: [{ port: 8080, portName: null, appProtocol: null, defaultBackend: 'x', producer: null, consumers: [] }],
-    }],
-  });
-  test('every Service name form resolves to the ClusterIP', () => {
-    for (const a of ['cart:8080', 'cart.shop:8080', 'cart.shop.svc:8080', 'cart.shop.svc.cluster.local:8080', 'CART.shop.:8080']) {
-      assert.deepEqual(resolveExplicit(table, a, 'shop'), { kind: 'address', address: '10.96.1.1', port: 8080 }, a);
-    }
-  });
-  test('bare names resolve in the caller namespace only; unknown ports and names are refused', () => {
-    assert.equal(resolveExplicit(table, 'cart:8080', 'other').kind, 'unknown');
-    assert.equal(resolveExplicit(table, 'cart.shop:80', 'shop').kind, 'unknown');
-    assert.equal(resolveExplicit(table, 'nope.shop:8080', 'shop').kind, 'unknown');
-  });
-  test('IP literals pass through as addresses', () => {
-    assert.deepEqual(resolveExplicit(table, '10.0.0.9:81', 'shop'), { kind: 'address', address: '10.0.0.9', port: 81 });
-    assert.deepEqual(splitAuthority('[fd00::1]:90'), { host: 'fd00::1', port: 90 });
-    assert.deepEqual(splitAuthority('svc'), { host: 'svc', port: 80 });
-    assert.equal(splitAuthority('a:b:c'), null);
   });
 });
 

@@ -15,9 +15,14 @@ import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
 import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
 import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from './request-body.ts';
+import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
+import { startRequestEvent } from '../telemetry/build-events.ts';
+import { countResponseBytes, countStreamedBytes } from './count-bytes.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
+  /** Which side of the proxy this is, for telemetry (inbound, outbound, gateway). */
+  kind: SiteKind;
   scheme: 'http' | 'https';
   destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
   /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
@@ -28,8 +33,9 @@ export interface HttpSite {
  * The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). A 5xx's
  * detail goes to the log: the client only gets a generic reason (error-response.ts).
  */
-function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}): void {
+function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}, ev: RequestEvent | null = null): void {
   if (status >= 500) core.log(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}: ${reason}`);
+  if (ev) ev.error = reason;
   if (status >= 400 && isGrpc(req)) sendGrpcStatus(res, status, reason);
   else sendStatus(res, status, reason, headers);
 }
@@ -50,7 +56,11 @@ async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan
 
 export async function handleHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const release = core.inflight.start();
-  res.once('close', release);
+  const ev = requestsObserved() ? startRequestEvent(site.kind, site.scheme, req) : null;
+  res.once('close', ev ? () => {
+    release();
+    endRequest(ev, res.statusCode, ev.error ?? (res.writableFinished ? null : 'downstream closed before the response completed'));
+  } : release);
   let desc: RequestDescriptor;
   try {
     desc = describe(req, site.scheme);
@@ -58,15 +68,19 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (!(err instanceof BadRequestError)) throw err;
     core.log(`rejected ${req.method ?? '?'} ${req.url ?? '?'}: ${err.message}`);
     req.resume();
-    answer(core, req, res, 400, err.message);
+    answer(core, req, res, 400, err.message, {}, ev);
     return;
   }
   site.decorate?.(req, desc.headers);
   const p = plan(core, site.destination(req, desc), desc);
+  if (ev) {
+    ev.rule = p.rule;
+    ev.routePath = p.routePath;
+  }
   if (p.kind === 'respond') {
     // Drain any body so the connection can be reused for the next request.
     req.resume();
-    answer(core, req, res, p.status, p.reason, p.headers);
+    answer(core, req, res, p.status, p.reason, p.headers, p.status >= 400 ? ev : null);
     return;
   }
   const overall = new AbortController();
@@ -80,10 +94,11 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const budget = p.group && p.retry ? core.budgets.for(p.group) : null;
   budget?.request();
   const body = await readBody(core, req, p, overall.signal);
+  if (ev && body.kind === 'stream' && ev.requestBytes === 0) body.stream = countStreamedBytes(body.stream, ev);
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const headers = upstreamHeaders(p.request.headers, protocol);
   if (p.table && p.mirrors.length > 0) {
-    const deps = { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key: string, msg: string) => core.logOnce(key, msg) };
+    const deps = { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key: string, msg: string) => core.logOnce(key, msg), event: ev };
     const mirror = (mirrorBody: BodySource): void => fireMirrors(deps, p.mirrors, {
       rule: p.group, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body: mirrorBody,
       protocolFor: (b) => upstreamProtocol(req, b.appProtocol),
@@ -97,11 +112,11 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
-    headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: overall.signal,
+    headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: overall.signal, event: ev,
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
-    answer(core, req, res, outcome.status, outcome.reason);
+    answer(core, req, res, outcome.status, outcome.reason, {}, ev);
     return;
   }
   const { response, finish, attemptSignal } = outcome;
@@ -117,13 +132,15 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
       return;
     }
     (res as http.ServerResponse).writeHead(response.status, out);
+    if (ev) countResponseBytes(response.body, ev);
     await relayBody(response.body, res);
     const trailers = response.trailers();
     if (trailers && isH2(req)) res.addTrailers(trailers);
     res.end();
-  } catch {
+  } catch (err) {
     // Upstream reset or timeout mid-body, or the client went away: nothing more can be said,
     // but the client must see the truncation (h2: RST_STREAM INTERNAL_ERROR, not NO_ERROR).
+    if (ev) ev.error = (err as Error)?.message ?? 'relay failed';
     response.discard();
     abortResponse(res);
   } finally {

@@ -1,9 +1,11 @@
-// agent/outbound: everything after the listener decided where a request goes. plan.ts asks the
-// matcher and picks the backend by weight; http-handler.ts runs a request end to end (bodies
-// streamed, buffered only within the retry bound); attempts.ts is the retry/timeout loop;
-// send-h1.ts (undici pools) and send-h2.ts (one HTTP/2 session per endpoint) send one attempt;
-// upgrade.ts and tcp-proxy.ts splice WebSocket and opaque TCP. connect.ts is the single place
-// upstream connections are opened, where mTLS will be added.
+// agent/engine: the proxy engine shared by the sidecar's inbound and outbound sides and the
+// ingress: everything after a listener decided where a request goes. plan.ts asks the matcher
+// and picks the backend by weight; http-handler.ts runs a request end to end (bodies streamed,
+// buffered only within the retry bound); attempts.ts is the retry/timeout loop; send-h1.ts
+// (undici pools) and send-h2.ts (one HTTP/2 session per endpoint) send one attempt; upgrade.ts
+// and tcp-proxy.ts splice WebSocket and opaque TCP. connect.ts is the single place upstream
+// connections are opened, where mTLS is originated. Each request, attempt and tunnel is
+// published to telemetry/ events.
 export { ProxyCore, type CoreOptions } from './core.ts';
 export { serveHttp, sitePerConnection, handleHttp, type HttpSite } from './http-handler.ts';
 export { handleUpgrade } from './upgrade.ts';

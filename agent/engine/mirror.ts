@@ -12,6 +12,8 @@ import { sendH2 } from './send-h2.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { upstreamHeaders } from './upstream-protocol.ts';
 import type { UpstreamProtocol } from './upstream-types.ts';
+import type { RequestEvent } from '../telemetry/events.ts';
+import { endAttemptEvent, startAttemptEvent } from '../telemetry/build-events.ts';
 
 export interface MirrorRequest {
   /** The rule that asked for the mirror (for once-per-rule log lines). */
@@ -35,6 +37,8 @@ export interface MirrorDeps {
   logOnce?: (key: string, msg: string) => void;
   random?: () => number;
   timeoutMs?: number;
+  /** The mirrored request's telemetry event: each mirror is published as an attempt. */
+  event?: RequestEvent | null;
 }
 
 export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[], req: MirrorRequest): void {
@@ -59,11 +63,19 @@ export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[]
     const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
     const protocol = req.protocolFor(backend);
     const send = protocol === 'h2' ? sendH2 : sendH1;
-    send(deps.pools, endpoint, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: upstreamHeaders(req.headers, protocol), body: req.body, signal })
+    const headers = upstreamHeaders(req.headers, protocol);
+    const ev = deps.event
+      ? startAttemptEvent(deps.event, 1, true, { backend: backend.name, ...endpoint }, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers })
+      : null;
+    send(deps.pools, endpoint, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers, body: req.body, signal })
       .then((res) => {
+        if (ev) endAttemptEvent(ev, res.status, null);
         res.body.resume();
         res.body.on('error', () => undefined);
       })
-      .catch((err: unknown) => deps.log(`mirror to ${m.backend} failed: ${(err as Error).message}`));
+      .catch((err: unknown) => {
+        if (ev) endAttemptEvent(ev, 503, (err as Error).message);
+        deps.log(`mirror to ${m.backend} failed: ${(err as Error).message}`);
+      });
   }
 }

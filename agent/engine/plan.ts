@@ -1,7 +1,7 @@
 // From a request and where it was going to what the proxy will do: ask the matcher, pick the
 // backend by weight, apply the backend's filters. Shared by plain requests and WebSocket
 // upgrades so both obey the same routes.
-import type { BackendIR, HeaderModifierIR, RetryIR, RoutingTable, TimeoutsIR } from '../../api/routing-table.ts';
+import type { BackendIR, HeaderModifierIR, RetryIR, RouteRuleIR, RoutingTable, TimeoutsIR } from '../../api/routing-table.ts';
 import { applyBackendFilters, route } from '../route/index.ts';
 import type { MirrorDecision, RequestDescriptor, RouteTarget, UpstreamRequest } from '../route/types.ts';
 import type { Endpoint } from './connect.ts';
@@ -14,9 +14,17 @@ export type Destination =
   | { kind: 'direct'; endpoint: Endpoint; reason: string }
   | { kind: 'reject'; status: number; reason: string };
 
+/** The rule a request met (telemetry names spans and labels metrics by it). */
+interface PlanRule {
+  /** IR rule name, null for direct and unrouted requests. */
+  rule: string | null;
+  /** The rule's path match value (`/api`), for span names. */
+  routePath: string | null;
+}
+
 export type Plan =
-  | { kind: 'respond'; status: number; reason: string; headers: Record<string, string> }
-  | {
+  | ({ kind: 'respond'; status: number; reason: string; headers: Record<string, string> } & PlanRule)
+  | ({
     kind: 'forward';
     backend: BackendIR;
     request: UpstreamRequest;
@@ -28,7 +36,13 @@ export type Plan =
     group: string | null;
     /** The table this request was planned with (mirror backends resolve in it too). */
     table: RoutingTable | null;
-  };
+  } & PlanRule);
+
+const NO_RULE: PlanRule = { rule: null, routePath: null };
+
+function ruleOf(rule: RouteRuleIR | null): PlanRule {
+  return rule ? { rule: rule.name, routePath: rule.match.path.value } : NO_RULE;
+}
 
 function directBackend(endpoint: Endpoint): BackendIR {
   return {
@@ -52,26 +66,27 @@ function asIs(desc: RequestDescriptor): UpstreamRequest {
 function direct(endpoint: Endpoint, desc: RequestDescriptor): Plan {
   return {
     kind: 'forward', backend: directBackend(endpoint), request: asIs(desc),
-    responseHeaders: [], mirrors: [], timeouts: null, retry: null, group: null, table: null,
+    responseHeaders: [], mirrors: [], timeouts: null, retry: null, group: null, table: null, ...NO_RULE,
   };
 }
 
 export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor): Plan {
-  if (dest.kind === 'reject') return { kind: 'respond', status: dest.status, reason: dest.reason, headers: {} };
+  if (dest.kind === 'reject') return { kind: 'respond', status: dest.status, reason: dest.reason, headers: {}, ...NO_RULE };
   if (dest.kind === 'direct') return direct(dest.endpoint, desc);
   const snapshot = core.holder.current;
-  if (!snapshot) return { kind: 'respond', status: 503, reason: 'no routing table yet', headers: {} };
+  if (!snapshot) return { kind: 'respond', status: 503, reason: 'no routing table yet', headers: {}, ...NO_RULE };
   const decision = route(snapshot.compiled, dest.target, desc);
-  if (decision.type === 'respond') return { kind: 'respond', status: decision.status, reason: decision.reason, headers: decision.headers };
+  if (decision.type === 'respond') return { kind: 'respond', status: decision.status, reason: decision.reason, headers: decision.headers, ...ruleOf(decision.rule) };
   if (decision.type === 'passthrough') {
-    if (dest.target.kind !== 'mesh') return { kind: 'respond', status: 404, reason: decision.reason, headers: {} };
+    if (dest.target.kind !== 'mesh') return { kind: 'respond', status: 404, reason: decision.reason, headers: {}, ...NO_RULE };
     return direct({ address: dest.target.address, port: dest.target.port }, desc);
   }
+  const rule = ruleOf(decision.rule);
   const weighted = core.pickers.pick(decision.backends);
-  if (!weighted) return { kind: 'respond', status: 500, reason: 'all backends have weight 0', headers: {} };
-  if (weighted.backend === null) return { kind: 'respond', status: 500, reason: `invalid backend: ${weighted.invalidReason ?? 'unknown'}`, headers: {} };
+  if (!weighted) return { kind: 'respond', status: 500, reason: 'all backends have weight 0', headers: {}, ...rule };
+  if (weighted.backend === null) return { kind: 'respond', status: 500, reason: `invalid backend: ${weighted.invalidReason ?? 'unknown'}`, headers: {}, ...rule };
   const backend = core.backends(snapshot.table).get(weighted.backend);
-  if (!backend) return { kind: 'respond', status: 500, reason: `unknown backend ${weighted.backend}`, headers: {} };
+  if (!backend) return { kind: 'respond', status: 500, reason: `unknown backend ${weighted.backend}`, headers: {}, ...rule };
   const filtered = applyBackendFilters(decision.request, weighted);
   return {
     kind: 'forward',
@@ -83,5 +98,6 @@ export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor
     retry: decision.retry,
     group: decision.rule?.name ?? null,
     table: snapshot.table,
+    ...rule,
   };
 }

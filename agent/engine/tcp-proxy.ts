@@ -2,18 +2,24 @@
 // propagated, either side's error closing both. Used for non-HTTP protocols, TLS the sidecar
 // does not terminate, and anything detection could not classify.
 import type { Socket } from 'node:net';
+import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
+import { tunnelsObserved, type SiteKind } from '../telemetry/events.ts';
 import { connectSocket, type Endpoint } from './connect.ts';
-import type { InflightTracker } from './inflight.ts';
+import type { ProxyCore } from './core.ts';
 
-export async function spliceTcp(client: Socket, endpoint: Endpoint, inflight: InflightTracker, log: (m: string) => void): Promise<void> {
-  const release = inflight.start();
-  client.once('close', release);
+export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket, endpoint: Endpoint): Promise<void> {
+  const release = core.inflight.start();
+  const ev = tunnelsObserved() ? startTunnelEvent(site, 'tcp', client.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`) : null;
+  let upstream: Socket | null = null;
+  client.once('close', () => {
+    release();
+    if (ev) endTunnelEvent(ev, client.bytesRead, client.bytesWritten, upstream ? null : 'upstream connect failed');
+  });
   client.on('error', () => undefined);
-  let upstream: Socket;
   try {
     upstream = await connectSocket(endpoint);
   } catch (err) {
-    log(`tcp: ${(err as Error).message}`);
+    core.log(`tcp: ${(err as Error).message}`);
     client.destroy();
     return;
   }

@@ -15,6 +15,9 @@ import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { HttpSite } from './http-handler.ts';
 import { plan } from './plan.ts';
 import { publicReason } from './error-response.ts';
+import type { Socket } from 'node:net';
+import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
+import { tunnelsObserved } from '../telemetry/events.ts';
 
 /** How long the upstream has to answer the handshake before the client gets a 504. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -26,13 +29,6 @@ function refuseRaw(socket: Duplex, status: number, reason: string, headers: Reco
   const body = `${publicReason(status, reason)}\n`;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
-/** True for a request the proxy tunnels: a GET asking for `Upgrade: websocket` (RFC 6455 §4.1). */
-export function isWebSocketUpgrade(req: http.IncomingMessage): boolean {
-  const up = req.headers.upgrade;
-  if (typeof up !== 'string' || req.method !== 'GET') return false;
-  return up.split(',').some((t) => t.trim().toLowerCase() === 'websocket');
 }
 
 /** The upstream's response head, re-serialized from node's parse (never raw upstream bytes). */
@@ -150,6 +146,11 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
     splice(socket, upSocket);
+    if (tunnelsObserved()) {
+      const ev = startTunnelEvent(site.kind, 'websocket', req.socket?.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`);
+      const up = upSocket as Partial<Socket>;
+      socket.once('close', () => endTunnelEvent(ev, up.bytesWritten ?? 0, up.bytesRead ?? 0, null));
+    }
   });
   out.on('response', (res: http.IncomingMessage) => {
     clearTimeout(timer);

@@ -1,7 +1,7 @@
 // Graceful shutdown: stop accepting, let in-flight requests and tunnels finish up to a deadline,
 // then cut what is left. `onSigterm` wires it to SIGTERM and exits 0, as kubelet expects.
-import type { InflightTracker } from './outbound/inflight.ts';
-import type { ProxyListener } from './listener/proxy-listener.ts';
+import type { InflightTracker } from '../engine/inflight.ts';
+import type { ProxyListener } from '../listener/proxy-listener.ts';
 
 export interface Drainable {
   drain(deadlineMs: number): Promise<boolean>;

@@ -9,8 +9,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DownstreamRequest, DownstreamResponse } from '../outbound/downstream.ts';
-import { isWebSocketUpgrade } from '../outbound/upgrade.ts';
+import { isWebSocketUpgrade, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
 import { detectProtocol, type DetectedProtocol } from './detect.ts';
 
 /** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */

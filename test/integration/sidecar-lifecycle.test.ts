@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { onSigterm } from '../../agent/drain.ts';
+import { onSigterm } from '../../agent/lifecycle/drain.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy, type SidecarOptions } from '../../agent/sidecar.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';

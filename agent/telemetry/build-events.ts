@@ -1,0 +1,78 @@
+// Builders for the events of events.ts, called by the engine only when someone subscribes.
+import type { DownstreamRequest } from '../listener/downstream.ts';
+import { attemptEnd, attemptStart, requestStart, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
+
+export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req: DownstreamRequest): RequestEvent {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const h = req.headers as Record<string, string | string[] | undefined>;
+  const authority = h[':authority'] ?? h.host;
+  const len = h['content-length'];
+  const ev: RequestEvent = {
+    site, scheme,
+    method: req.method ?? '',
+    authority: typeof authority === 'string' ? authority : '',
+    path: q < 0 ? url : url.slice(0, q),
+    protocol: req.httpVersionMajor >= 2 ? 'h2' : `http/${req.httpVersion}`,
+    headers: h,
+    remoteAddress: req.socket?.remoteAddress ?? '',
+    startNs: process.hrtime.bigint(),
+    rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, peerIdentity: null,
+    attempts: 0, status: 0,
+    requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
+    responseBytes: 0, endNs: 0n, error: null,
+  };
+  requestStart.publish(ev);
+  return ev;
+}
+
+export interface AttemptTarget {
+  backend: string;
+  address: string;
+  port: number;
+  identity?: string | null;
+}
+
+export function startAttemptEvent(
+  request: RequestEvent | null, attempt: number, mirror: boolean, target: AttemptTarget,
+  req: { method: string; authority: string; pathAndQuery: string; headers: Record<string, string | string[]> },
+): AttemptEvent {
+  const ev: AttemptEvent = {
+    request, attempt, mirror,
+    backend: target.backend,
+    upstream: `${target.address}:${target.port}`,
+    upstreamIdentity: target.identity ?? null,
+    method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: req.headers,
+    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
+  };
+  if (request && !mirror) {
+    request.attempts = attempt;
+    request.backend = target.backend;
+    request.upstream = ev.upstream;
+    request.upstreamIdentity = ev.upstreamIdentity;
+  }
+  attemptStart.publish(ev);
+  return ev;
+}
+
+export function endAttemptEvent(ev: AttemptEvent, status: number, error: string | null): void {
+  ev.status = status;
+  ev.error = error;
+  ev.endNs = process.hrtime.bigint();
+  attemptEnd.publish(ev);
+}
+
+export function startTunnelEvent(site: SiteKind, kind: TunnelEvent['kind'], remoteAddress: string, upstream: string): TunnelEvent {
+  const ev: TunnelEvent = { site, kind, remoteAddress, upstream, startNs: process.hrtime.bigint(), bytesIn: 0, bytesOut: 0, endNs: 0n, error: null };
+  tunnelStart.publish(ev);
+  return ev;
+}
+
+export function endTunnelEvent(ev: TunnelEvent, bytesIn: number, bytesOut: number, error: string | null): void {
+  if (ev.endNs !== 0n) return;
+  ev.bytesIn = bytesIn;
+  ev.bytesOut = bytesOut;
+  ev.error = error;
+  ev.endNs = process.hrtime.bigint();
+  tunnelEnd.publish(ev);
+}

@@ -1,0 +1,112 @@
+// The data plane's telemetry hook: every request, attempt and tunnel is published on
+// node:diagnostics_channel (what undici and Node core use). Tracing, metrics and access logs
+// subscribe; the proxy knows none of them. When nobody subscribes, no event object is built
+// (`active()` is checked first), so an unobserved proxy pays one boolean test per request.
+//
+// One event object travels from start to end: subscribers may keep per-request state keyed by
+// it (a WeakMap), and an attempt's `headers` may be extended at attempt:start (trace context).
+import dc from 'node:diagnostics_channel';
+
+/** Where a request entered: the sidecar's inbound or outbound side, or a Gateway listener. */
+export type SiteKind = 'inbound' | 'outbound' | 'gateway';
+
+export type HeaderValues = Record<string, string | string[] | undefined>;
+
+export interface RequestEvent {
+  site: SiteKind;
+  method: string;
+  scheme: 'http' | 'https';
+  authority: string;
+  /** Path without the query string. */
+  path: string;
+  /** Downstream protocol: 'http/1.1' or 'h2'. */
+  protocol: string;
+  /** The downstream request's headers, as received (read-only for subscribers). */
+  headers: Readonly<HeaderValues>;
+  remoteAddress: string;
+  /** process.hrtime.bigint() when the request head was received. */
+  startNs: bigint;
+  /** IR rule name (`httproute/<ns>/<name>/rule/<i>`) once routed; null for direct/unrouted. */
+  rule: string | null;
+  /** The rule's path match, for span names (`/api`), or null. */
+  routePath: string | null;
+  backend: string | null;
+  /** `address:port` of the last attempt's endpoint. */
+  upstream: string | null;
+  /** Expected SPIFFE ID of that endpoint, when meshed. */
+  upstreamIdentity: string | null;
+  /** The caller's SPIFFE ID (inbound over mTLS), when known. */
+  peerIdentity: string | null;
+  attempts: number;
+  status: number;
+  requestBytes: number;
+  responseBytes: number;
+  endNs: bigint;
+  /** Why the proxy answered itself or the exchange failed; null when relayed normally. */
+  error: string | null;
+}
+
+export interface AttemptEvent {
+  request: RequestEvent | null;
+  /** 1 for the first try; mirrors count separately from 1. */
+  attempt: number;
+  mirror: boolean;
+  backend: string;
+  upstream: string;
+  upstreamIdentity: string | null;
+  method: string;
+  authority: string;
+  pathAndQuery: string;
+  /** Upstream request headers: a subscriber to attempt:start may add to them (traceparent). */
+  headers: Record<string, string | string[]>;
+  startNs: bigint;
+  status: number;
+  endNs: bigint;
+  error: string | null;
+}
+
+export interface TunnelEvent {
+  site: SiteKind;
+  kind: 'tcp' | 'websocket';
+  remoteAddress: string;
+  upstream: string;
+  startNs: bigint;
+  /** Bytes from the client to the upstream, and back. */
+  bytesIn: number;
+  bytesOut: number;
+  endNs: bigint;
+  error: string | null;
+}
+
+export const CHANNELS = {
+  requestStart: 'meshlet:request:start',
+  requestEnd: 'meshlet:request:end',
+  attemptStart: 'meshlet:attempt:start',
+  attemptEnd: 'meshlet:attempt:end',
+  tunnelStart: 'meshlet:tunnel:start',
+  tunnelEnd: 'meshlet:tunnel:end',
+} as const;
+
+export const requestStart = dc.channel(CHANNELS.requestStart);
+export const requestEnd = dc.channel(CHANNELS.requestEnd);
+export const attemptStart = dc.channel(CHANNELS.attemptStart);
+export const attemptEnd = dc.channel(CHANNELS.attemptEnd);
+export const tunnelStart = dc.channel(CHANNELS.tunnelStart);
+export const tunnelEnd = dc.channel(CHANNELS.tunnelEnd);
+
+/** Whether anyone listens to request or attempt events (decides whether events are built). */
+export function requestsObserved(): boolean {
+  return requestStart.hasSubscribers || requestEnd.hasSubscribers || attemptStart.hasSubscribers || attemptEnd.hasSubscribers;
+}
+
+export function tunnelsObserved(): boolean {
+  return tunnelStart.hasSubscribers || tunnelEnd.hasSubscribers;
+}
+
+export function endRequest(ev: RequestEvent, status: number, error: string | null): void {
+  if (ev.endNs !== 0n) return;
+  ev.status = status;
+  ev.error = error;
+  ev.endNs = process.hrtime.bigint();
+  requestEnd.publish(ev);
+}

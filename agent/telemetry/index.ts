@@ -1,0 +1,6 @@
+// agent/telemetry: how the data plane is observed. events.ts publishes every request, attempt
+// and tunnel on node:diagnostics_channel (nothing is built when nobody subscribes); the
+// subscribers (metrics served on the admin port, traces exported over OTLP, access logs) live
+// beside it and never reach into the engine.
+export * from './events.ts';
+export { startRequestEvent, startAttemptEvent, endAttemptEvent, startTunnelEvent, endTunnelEvent, type AttemptTarget } from './build-events.ts';
