@@ -31,7 +31,7 @@ test('an unknown command or flag is a user error (exit 1) with a pointer to help
 
 test('a roadmap command that does not exist yet says so instead of "unknown"', async () => {
   const io = captureIo();
-  assert.equal(await main(['inject'], io), 1);
+  assert.equal(await main(['check'], io), 1);
   assert.match(io.err(), /not available yet/);
 });
 

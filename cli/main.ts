@@ -22,11 +22,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'ingress', summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)', load: async () => (await import('./ingress-command.ts')).ingressCommand },
   { name: 'init', summary: 'program iptables so the pod\'s traffic goes through the agent', load: async () => (await import('./init-command.ts')).initCommand },
   { name: 'controller', summary: 'run the control plane against a Kubernetes API server', load: async () => (await import('./controller-command.ts')).controllerCommand },
+  { name: 'inject', summary: 'print manifests with the meshlet sidecar injected, as the webhook would', load: async () => (await import('./inject-command.ts')).injectCommand },
 ];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
 const PLANNED: Record<string, string> = {
-  inject: 'the sidecar injector (roadmap item 6)',
+  check: 'cluster checks before and after install (roadmap item 8)',
 };
 
 function topHelp(): string {
