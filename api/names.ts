@@ -15,6 +15,8 @@ export const PORTS = {
   inbound: 15006,
   admin: 15020,
   controller: 15012,
+  /** The controller's admin port: /live, /ready, /metrics (istiod's monitoring port number). */
+  controllerAdmin: 15014,
   webhook: 15017,
 } as const;
 

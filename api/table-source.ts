@@ -1,8 +1,9 @@
-// Where an agent's routing tables come from. The CLI wires file mode (a directory of manifests
-// translated in process) and, later, the controller's WebSocket stream to this one interface;
-// tests push hand-made tables. Sources may deliver tables that turn out invalid: the consumer
-// (TableHolder) validates and refuses them, so a source never needs to.
-import type { RoutingTable } from '../api/routing-table.ts';
+// The contract between whoever produces routing tables (file mode's translator, the controller
+// client, tests) and whoever consumes them (the agent's TableHolder, the controller's
+// publisher). It lives in api/ because producers sit in controller/ and consumers in agent/,
+// which may not import each other. Sources may deliver tables that turn out invalid: the
+// consumer validates and refuses them, so a source never needs to.
+import type { RoutingTable } from './routing-table.ts';
 
 export interface TableSource {
   /** Calls onTable with the current table (if any) and every later one; returns unsubscribe. */

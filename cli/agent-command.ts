@@ -11,7 +11,7 @@ import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/in
 import { dropPrivileges } from '../agent/intercept/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
-import { openFileSource } from './file-table-source.ts';
+import { openFileSource } from './open-file-source.ts';
 import { PROXY_SOURCE_OPTIONS, checkProxySource, defaultBindHost, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]

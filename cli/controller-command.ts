@@ -1,20 +1,15 @@
-// `meshlet controller`: the control plane on Kubernetes. The provider's informers feed coalesced
-// snapshots to translate (pure); every replica publishes the resulting table to the agents
-// connected to it, and the replica holding the Lease writes statuses. startController() is the
-// same composition without flags, so integration tests run controllers in-process.
-// Agents' acks (via the publisher) rewrite route statuses with `meshlet.dev/Propagated` counts.
+// `meshlet controller`: flags in, a ControlPlaneConfig out. The process itself (config server,
+// translation loop or file mode, admin port) is composed in controller/runners/.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
-import { KubernetesProvider, loadKubeConfig, KubeClient, KubeConfigError } from '../controller/provider/kubernetes/index.ts';
-import { Publisher, tokenReviewAuthenticator } from '../controller/publish/index.ts';
-import { LeaderElector, StatusWriter, type PropagationHook } from '../controller/status/index.ts';
-import { translate } from '../controller/translate/index.ts';
-import type { Snapshot, TranslateResult } from '../controller/translate/snapshot.ts';
+import { loadKubeConfig, KubeClient, KubeConfigError } from '../controller/provider/kubernetes/index.ts';
+import { tokenReviewAuthenticator } from '../controller/publish/index.ts';
+import { startControlPlane, type ControlPlaneConfig } from '../controller/runners/index.ts';
 import type { Command } from './command.ts';
-import { FileTableSource } from './file-table-source.ts';
 import { countFlag, portFlag } from './flags.ts';
 import { readTokenFile } from './controller-source.ts';
+import { openFileSource } from './open-file-source.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet controller [--kubeconfig FILE] [flags]
@@ -59,112 +54,11 @@ Flags:
   --gateway-address ADDR    report this address for every Gateway (repeatable; overrides the above)
   --trust-domain NAME       SPIFFE trust domain (default cluster.local)
   --no-default-mesh         do not create the default XMesh 'meshlet'
+  --admin-host ADDR         address of the admin port (default 0.0.0.0)
+  --admin-port N            /live, /ready and /metrics (default ${PORTS.controllerAdmin}; 0 = any; -1 = none)
 
 On SIGTERM/SIGINT the leader releases its Lease, so another replica takes over at once.
 `;
-
-export interface ControllerOptions {
-  client: KubeClient;
-  log: (line: string) => void;
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | false;
-  debounceMs?: number;
-  maxDelayMs?: number;
-  gatewayAddresses?: string[];
-  ingressService?: { namespace: string; name: string };
-  trustDomain?: string;
-  defaultMesh?: boolean;
-  /** Serves every translation's table to agents and counts their acks for `meshlet.dev/Propagated`. */
-  publisher?: Publisher;
-  /** Rewrite statuses at most this often when agents' acks change the counts (default 1000 ms). */
-  propagationResyncMs?: number;
-  /** Called with every translation (tests). */
-  onTranslated?: (result: TranslateResult, snapshot: Snapshot) => void;
-  /** Overrides the publisher's counts (tests). */
-  propagation?: PropagationHook;
-  /** Passed to the provider's informers (tests shorten them). */
-  backoff?: { initialMs?: number; maxMs?: number };
-  missingRetryMs?: number;
-  meshRetryMs?: number;
-}
-
-export interface Controller {
-  provider: KubernetesProvider;
-  writer: StatusWriter;
-  elector: LeaderElector | undefined;
-  readonly translations: number;
-  close(): Promise<void>;
-}
-
-/** LoadBalancer IPs/hostnames of the ingress Service, as translate wants them per Gateway. */
-function addressesFor(snapshot: Snapshot, opts: ControllerOptions): Record<string, string[]> {
-  let addrs = opts.gatewayAddresses ?? [];
-  if (addrs.length === 0 && opts.ingressService) {
-    const { namespace, name } = opts.ingressService;
-    const svc = snapshot.services.find((s) => s.metadata.namespace === namespace && s.metadata.name === name);
-    const ingress = ((svc?.status?.loadBalancer as { ingress?: { ip?: string; hostname?: string }[] } | undefined)?.ingress ?? []);
-    addrs = ingress.map((i) => i.ip ?? i.hostname).filter((a): a is string => typeof a === 'string' && a !== '');
-  }
-  if (addrs.length === 0) return {};
-  return Object.fromEntries(snapshot.gateways.map((g) => [`${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, addrs]));
-}
-
-/** Counts cover the agents connected to this replica; a route no agent was sent has none. */
-function publisherPropagation(publisher: Publisher): PropagationHook {
-  return (route) => {
-    const p = publisher.propagation(route);
-    return p.generation === 0 ? null : p;
-  };
-}
-
-export function startController(opts: ControllerOptions): Controller {
-  let translations = 0;
-  const { publisher } = opts;
-  const propagation = opts.propagation ?? (publisher && publisherPropagation(publisher));
-  const writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
-  const provider = new KubernetesProvider({
-    client: opts.client, log: opts.log, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, trustDomain: opts.trustDomain,
-    backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
-    onSnapshot: (raw) => {
-      const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, opts) };
-      const result = translate(snapshot);
-      translations++;
-      publisher?.setTable(result.ir);
-      opts.onTranslated?.(result, snapshot);
-      writer.submit(snapshot, result.statuses);
-    },
-  });
-  const le = opts.leaderElection;
-  const elector = le === false || le === undefined ? undefined : new LeaderElector({
-    client: opts.client, ...le, log: opts.log,
-    onStartedLeading: () => writer.setLeader(true),
-    onStoppedLeading: () => writer.setLeader(false),
-  });
-  if (!elector) writer.setLeader(true);
-  // Acks move the Propagated counts: rewrite statuses, throttled.
-  let resyncTimer: NodeJS.Timeout | undefined;
-  const stopWatchingAcks = publisher?.onChange(() => {
-    resyncTimer ??= setTimeout(() => {
-      resyncTimer = undefined;
-      writer.resync();
-    }, opts.propagationResyncMs ?? 1000);
-  });
-  provider.start();
-  elector?.start();
-  return {
-    provider, writer, elector,
-    get translations() {
-      return translations;
-    },
-    async close() {
-      stopWatchingAcks?.();
-      clearTimeout(resyncTimer);
-      provider.close();
-      writer.close();
-      await elector?.stop();
-      await writer.idle();
-    },
-  };
-}
 
 function seconds(value: string, name: string): number {
   const n = Number(value);
@@ -201,6 +95,8 @@ export const controllerCommand: Command = {
         'gateway-address': { type: 'string', multiple: true, default: [] },
         'trust-domain': { type: 'string' },
         'no-default-mesh': { type: 'boolean', default: false },
+        'admin-host': { type: 'string', default: '0.0.0.0' },
+        'admin-port': { type: 'string' },
       },
       strict: true,
     });
@@ -218,44 +114,60 @@ export const controllerCommand: Command = {
     }
     const ingressToken = ingressTokenSource(values['ingress-token-file'] ?? process.env.MESHLET_INGRESS_TOKEN_FILE, log);
     if (!['none', 'tokenreview'].includes(values['agent-auth'])) throw new UsageError(`--agent-auth wants none or tokenreview, got '${values['agent-auth']}'`);
+    const admin = values['admin-port'] === '-1' ? null : { host: values['admin-host'], port: portFlag(values['admin-port'], PORTS.controllerAdmin, 'admin-port') };
+    const listen = { host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port') };
+    let config: ControlPlaneConfig;
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
       if (values['agent-auth'] !== 'none') throw new UsageError('--agent-auth tokenreview needs the Kubernetes API, not --config DIR');
       if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
-      return runFileMode(values.config, values['listen-host'], portFlag(values['listen-port'], PORTS.controller, 'listen-port'), ingressToken, log, io.stopSignal);
+      const files = await openFileSource({ dir: values.config, log });
+      log(`file mode (${values.config})`);
+      config = { log, source: { kind: 'file', files }, publish: { ...listen, ingressToken }, admin };
+    } else {
+      let loaded;
+      try {
+        loaded = loadKubeConfig({ kubeconfig: values.kubeconfig });
+      } catch (err) {
+        if (err instanceof KubeConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+      const client = new KubeClient(loaded.config);
+      log(`cluster ${client.server} (from ${loaded.source})`);
+      const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+      const tokenReview = values['agent-auth'] === 'tokenreview';
+      if (tokenReview && !values['no-publish']) log('sidecars must present a ServiceAccount token (TokenReview)');
+      config = {
+        log,
+        source: { kind: 'cluster', controller: {
+          client, ingressService, trustDomain: values['trust-domain'],
+          gatewayAddresses: values['gateway-address'],
+          defaultMesh: !values['no-default-mesh'],
+          debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
+          maxDelayMs: countFlag(values['max-delay-ms'], 'max-delay-ms'),
+          leaderElection: values['leader-elect'] === 'false' ? false : {
+            namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',
+            name: values['lease-name'], identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
+          },
+        } },
+        publish: values['no-publish'] ? null : {
+          ...listen, controllerId: identity, ingressToken,
+          ...(tokenReview ? { authenticate: tokenReviewAuthenticator({ client, audiences: values['token-audience'] }) } : {}),
+        },
+        admin,
+      };
     }
-    let loaded;
+    let plane;
     try {
-      loaded = loadKubeConfig({ kubeconfig: values.kubeconfig });
+      plane = await startControlPlane(config);
     } catch (err) {
-      if (err instanceof KubeConfigError) throw new UsageError(err.message);
+      // Nothing may keep a failed process alive (the directory watcher would).
+      if (config.source.kind === 'file') config.source.files.close();
       throw err;
     }
-    const client = new KubeClient(loaded.config);
-    log(`cluster ${client.server} (from ${loaded.source})`);
-    const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-    const publisher = values['no-publish'] ? undefined : await Publisher.start({
-      host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port'), controllerId: identity, log, ingressToken,
-      ...(values['agent-auth'] === 'tokenreview' ? { authenticate: tokenReviewAuthenticator({ client, audiences: values['token-audience'] }) } : {}),
-    });
-    if (publisher && values['agent-auth'] === 'tokenreview') log('sidecars must present a ServiceAccount token (TokenReview)');
-    if (publisher) log(`serving agents on ${values['listen-host']}:${publisher.port}`);
-    const controller = startController({
-      client, log, ingressService, trustDomain: values['trust-domain'],
-      gatewayAddresses: values['gateway-address'],
-      defaultMesh: !values['no-default-mesh'],
-      debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
-      maxDelayMs: countFlag(values['max-delay-ms'], 'max-delay-ms'),
-      leaderElection: values['leader-elect'] === 'false' ? false : {
-        namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',
-        name: values['lease-name'], identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs,
-      },
-      publisher,
-    });
     const signal = await io.stopSignal;
     log(`${signal}: stopping`);
-    await controller.close();
-    await publisher?.close();
+    await plane.stop();
     log('stopped');
     return 0;
   },
@@ -274,26 +186,4 @@ function ingressTokenSource(file: string | undefined, log: (line: string) => voi
   readTokenFile(file, '--ingress-token-file');
   log(`an ingress must present the token in ${file} to receive Gateways`);
   return () => readTokenFile(file, '--ingress-token-file');
-}
-
-/** `--config DIR`: the manifests stand in for the cluster; tables are served, statuses only logged. */
-async function runFileMode(dir: string, host: string, listenPort: number, ingressToken: (() => string) | undefined, log: (line: string) => void, stopSignal: Promise<string>): Promise<number> {
-  const source = new FileTableSource({ dir, log }).start();
-  try {
-    await source.ready();
-  } catch (err) {
-    source.close();
-    throw new UsageError((err as Error).message);
-  }
-  const publisher = await Publisher.start({ host, port: listenPort, log, ingressToken });
-  const stop = source.subscribe((t) => publisher.setTable(t));
-  if (source.current) publisher.setTable(source.current);
-  log(`file mode (${dir}); serving agents on ${host}:${publisher.port}`);
-  const signal = await stopSignal;
-  log(`${signal}: stopping`);
-  stop();
-  source.close();
-  await publisher.close();
-  log('stopped');
-  return 0;
 }

@@ -7,7 +7,7 @@ import { PORTS } from '../api/names.ts';
 import { startIngress } from '../ingress/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
-import { openFileSource } from './file-table-source.ts';
+import { openFileSource } from './open-file-source.ts';
 import { PROXY_SOURCE_OPTIONS, checkProxySource, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]

@@ -1,6 +1,6 @@
 // Shared by the commands that read manifests (-f PATH): read, report broken documents by file
 // and index on stderr without stopping, and bucket the rest into a translation snapshot.
-import { readManifests, type LoadedObject, type ManifestProblem } from '../controller/provider/file/index.ts';
+import { formatProblem, readManifests, type LoadedObject, type ManifestProblem } from '../controller/provider/file/index.ts';
 import { buildSnapshot, type Snapshot } from '../controller/translate/snapshot.ts';
 import type { Io } from './command.ts';
 import { UsageError } from './usage-error.ts';
@@ -11,9 +11,7 @@ export interface LoadedInput {
   problems: ManifestProblem[];
 }
 
-export function formatProblem(p: ManifestProblem): string {
-  return `${p.file}: document ${p.document + 1}: ${p.message}`;
-}
+export { formatProblem };
 
 /** Parses repeated `--address ns/name=ip[,ip]` flags into snapshot.gatewayAddresses. */
 export function parseAddresses(values: string[]): Record<string, string[]> {

@@ -11,7 +11,7 @@ import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startIngress } from '../../ingress/index.ts';
 import { readManifests } from '../../controller/provider/file/index.ts';
 import type { Command, Io } from '../command.ts';
-import { FileTableSource } from '../file-table-source.ts';
+import { FileTableSource } from '../../controller/provider/file/index.ts';
 import { portFlag } from '../flags.ts';
 import { UsageError } from '../usage-error.ts';
 import { startEchoServer, type EchoServer } from './echo-workload.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
-import { FileTableSource, type FileTableSourceOptions } from '../../cli/file-table-source.ts';
+import { FileTableSource, type FileTableSourceOptions } from '../../controller/provider/file/index.ts';
 import { NetnsLab, type LabProcess } from '../support/netns.ts';
 import { planWorld, type WorldPlan } from './world-plan.ts';
 

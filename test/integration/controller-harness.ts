@@ -2,7 +2,7 @@
 // Kubernetes objects, in-process controllers against a fake apiserver, and status readers.
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions, type FakeObject } from '../support/fake-apiserver/index.ts';
 import { kubeClientFor } from '../support/kube-client-for.ts';
-import { startController, type Controller, type ControllerOptions } from '../../cli/controller-command.ts';
+import { startController, type Controller, type ControllerOptions } from '../../controller/runners/index.ts';
 
 export const GW = 'gateway.networking.k8s.io/v1';
 export const XMESH = 'gateway.networking.x-k8s.io/v1alpha1';

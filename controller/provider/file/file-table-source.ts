@@ -2,13 +2,12 @@
 // settled change re-reads the directory, translates it and pushes the new table; the agent
 // validates and swaps it atomically. Broken documents and routes that are not accepted are
 // logged with their file and reason, and the valid rest still applies.
-import type { RoutingTable } from '../api/routing-table.ts';
-import { watchManifests, type ManifestWatcher, type ReadResult } from '../controller/provider/file/index.ts';
-import { translate } from '../controller/translate/index.ts';
-import { buildSnapshot, type KubeObject, type StatusUpdate } from '../controller/translate/snapshot.ts';
-import { ManualTableSource } from '../agent/table-source.ts';
-import { formatProblem } from './load-input.ts';
-import { UsageError } from './usage-error.ts';
+import type { RoutingTable } from '../../../api/routing-table.ts';
+import { ManualTableSource } from '../../../api/table-source.ts';
+import { translate } from '../../translate/index.ts';
+import { buildSnapshot, type KubeObject, type StatusUpdate } from '../../translate/snapshot.ts';
+import { formatProblem, type ReadResult } from './read-manifests.ts';
+import { watchManifests, type ManifestWatcher } from './watch-manifests.ts';
 
 export interface FileTableSourceOptions {
   dir: string;
@@ -117,16 +116,4 @@ export class FileTableSource {
     if (this.#tables.current?.version === ir.version) return;
     this.#tables.push(ir);
   }
-}
-
-/** File mode for a long-running command: the first translation must succeed before listeners open. */
-export async function openFileSource(opts: FileTableSourceOptions): Promise<FileTableSource> {
-  const source = new FileTableSource(opts).start();
-  try {
-    await source.ready();
-  } catch (err) {
-    source.close();
-    throw new UsageError((err as Error).message);
-  }
-  return source;
 }

@@ -13,6 +13,11 @@ export interface ManifestProblem {
   message: string;
 }
 
+/** `file: document N: message`, as every command reports a broken manifest. */
+export function formatProblem(p: ManifestProblem): string {
+  return `${p.file}: document ${p.document + 1}: ${p.message}`;
+}
+
 export interface LoadedObject {
   object: KubeObject;
   file: string;

@@ -1,0 +1,160 @@
+// The controller's main loop as a runner: the provider's informers feed coalesced snapshots to
+// translate (pure); every replica publishes the resulting table to the agents connected to it,
+// and the replica holding the Lease writes statuses. Agents' acks (via the publisher) rewrite
+// route statuses with `meshlet.dev/Propagated` counts, throttled.
+import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
+import type { Publisher } from '../publish/index.ts';
+import { LeaderElector, StatusWriter, type PropagationHook } from '../status/index.ts';
+import { translate } from '../translate/index.ts';
+import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
+import type { Runner } from './runner.ts';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: (line: string) => void;
+  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | false;
+  debounceMs?: number;
+  maxDelayMs?: number;
+  gatewayAddresses?: string[];
+  ingressService?: { namespace: string; name: string };
+  trustDomain?: string;
+  defaultMesh?: boolean;
+  /** Serves every translation's table to agents and counts their acks for `meshlet.dev/Propagated`. */
+  publisher?: Publisher | (() => Publisher | null);
+  /** Rewrite statuses at most this often when agents' acks change the counts (default 1000 ms). */
+  propagationResyncMs?: number;
+  /** Called with every translation (tests). */
+  onTranslated?: (result: TranslateResult, snapshot: Snapshot) => void;
+  /** Overrides the publisher's counts (tests). */
+  propagation?: PropagationHook;
+  /** Passed to the provider's informers (tests shorten them). */
+  backoff?: { initialMs?: number; maxMs?: number };
+  missingRetryMs?: number;
+  meshRetryMs?: number;
+}
+
+/** LoadBalancer IPs/hostnames of the ingress Service, as translate wants them per Gateway. */
+function addressesFor(snapshot: Snapshot, opts: ControllerOptions): Record<string, string[]> {
+  let addrs = opts.gatewayAddresses ?? [];
+  if (addrs.length === 0 && opts.ingressService) {
+    const { namespace, name } = opts.ingressService;
+    const svc = snapshot.services.find((s) => s.metadata.namespace === namespace && s.metadata.name === name);
+    const ingress = ((svc?.status?.loadBalancer as { ingress?: { ip?: string; hostname?: string }[] } | undefined)?.ingress ?? []);
+    addrs = ingress.map((i) => i.ip ?? i.hostname).filter((a): a is string => typeof a === 'string' && a !== '');
+  }
+  if (addrs.length === 0) return {};
+  return Object.fromEntries(snapshot.gateways.map((g) => [`${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, addrs]));
+}
+
+/** Counts cover the agents connected to this replica; a route no agent was sent has none. */
+function publisherPropagation(publisher: () => Publisher | null): PropagationHook {
+  return (route) => {
+    const p = publisher()?.propagation(route);
+    return !p || p.generation === 0 ? null : p;
+  };
+}
+
+export class TranslationRunner implements Runner {
+  readonly name = 'translation';
+  readonly provider: KubernetesProvider;
+  readonly writer: StatusWriter;
+  readonly elector: LeaderElector | undefined;
+  readonly #opts: ControllerOptions;
+  readonly #publisher: () => Publisher | null;
+  #translations = 0;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #stopWatchingAcks: (() => void) | undefined;
+
+  constructor(opts: ControllerOptions) {
+    this.#opts = opts;
+    const p = opts.publisher;
+    this.#publisher = typeof p === 'function' ? p : () => p ?? null;
+    const propagation = opts.propagation ?? (p ? publisherPropagation(this.#publisher) : undefined);
+    this.writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
+    this.provider = new KubernetesProvider({
+      client: opts.client, log: opts.log, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, trustDomain: opts.trustDomain,
+      backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
+      onSnapshot: (raw) => this.#translate(raw),
+    });
+    const le = opts.leaderElection;
+    this.elector = le === false || le === undefined ? undefined : new LeaderElector({
+      client: opts.client, ...le, log: opts.log,
+      onStartedLeading: () => this.writer.setLeader(true),
+      onStoppedLeading: () => this.writer.setLeader(false),
+    });
+  }
+
+  get translations(): number {
+    return this.#translations;
+  }
+
+  #translate(raw: Snapshot): void {
+    const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
+    const result = translate(snapshot);
+    this.#translations++;
+    this.#publisher()?.setTable(result.ir);
+    this.#opts.onTranslated?.(result, snapshot);
+    this.writer.submit(snapshot, result.statuses);
+  }
+
+  start(): Promise<void> {
+    if (!this.elector) this.writer.setLeader(true);
+    // Acks move the Propagated counts: rewrite statuses, throttled.
+    this.#stopWatchingAcks = this.#publisher()?.onChange(() => {
+      this.#resyncTimer ??= setTimeout(() => {
+        this.#resyncTimer = undefined;
+        this.writer.resync();
+      }, this.#opts.propagationResyncMs ?? 1000);
+    });
+    this.provider.start();
+    this.elector?.start();
+    return Promise.resolve();
+  }
+
+  ready(): boolean {
+    return this.#translations > 0;
+  }
+
+  metrics(): string {
+    const leader = this.elector ? (this.elector.isLeader ? 1 : 0) : 1;
+    return [
+      '# HELP meshlet_controller_translations_total Snapshots translated into a routing table.',
+      '# TYPE meshlet_controller_translations_total counter',
+      `meshlet_controller_translations_total ${this.#translations}`,
+      '# HELP meshlet_controller_leader Whether this replica writes statuses (holds the Lease).',
+      '# TYPE meshlet_controller_leader gauge',
+      `meshlet_controller_leader ${leader}`,
+      '',
+    ].join('\n');
+  }
+
+  async stop(): Promise<void> {
+    this.#stopWatchingAcks?.();
+    clearTimeout(this.#resyncTimer);
+    this.provider.close();
+    this.writer.close();
+    await this.elector?.stop();
+    await this.writer.idle();
+  }
+}
+
+export interface Controller {
+  provider: KubernetesProvider;
+  writer: StatusWriter;
+  elector: LeaderElector | undefined;
+  readonly translations: number;
+  close(): Promise<void>;
+}
+
+/** The translation runner started on its own (integration tests run controllers in-process). */
+export function startController(opts: ControllerOptions): Controller {
+  const runner = new TranslationRunner(opts);
+  void runner.start();
+  return {
+    provider: runner.provider, writer: runner.writer, elector: runner.elector,
+    get translations() {
+      return runner.translations;
+    },
+    close: () => runner.stop(),
+  };
+}
