@@ -1,6 +1,6 @@
 // The admin endpoint (15020): /live (the process answers), /ready (a routing table is in force
-// and the proxy is not draining; kubelet readiness and drain both key on it) and /config_dump
-// (the table in use, its version, and why the last refused table was refused).
+// and the proxy is not draining; kubelet readiness and drain both key on it), /config_dump
+// (the table in use, its version, and why the last refused table was refused) and /metrics.
 import http from 'node:http';
 import type net from 'node:net';
 import type { RoutingTable } from '../../api/routing-table.ts';
@@ -12,6 +12,8 @@ export interface AdminState {
   lastError(): string | null;
   /** Extra fields for /config_dump (mode, ports, namespace). */
   info?(): Record<string, unknown>;
+  /** Prometheus text exposition for /metrics. */
+  metrics?(): string;
 }
 
 export interface AdminServer {
@@ -49,7 +51,13 @@ export function startAdminServer(host: string, port: number, state: AdminState):
         table: t ? redact(t.table) : null,
       });
     }
-    json(res, 404, { error: 'not found', endpoints: ['/live', '/ready', '/config_dump'] });
+    if (path === '/metrics' && state.metrics) {
+      const text = state.metrics();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    json(res, 404, { error: 'not found', endpoints: ['/live', '/ready', '/config_dump', '/metrics'] });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

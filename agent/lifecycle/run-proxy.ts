@@ -3,6 +3,7 @@
 // how to drain their listeners and what to show in /config_dump.
 import type { ProxyCore } from '../engine/core.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
+import { proxyMetrics } from '../admin/proxy-metrics.ts';
 
 export interface RunningProxy {
   readonly ports: Record<string, number>;
@@ -27,6 +28,8 @@ export interface ProxyParts {
   beforeDrain?(): void;
   /** Stop accepting and wait for in-flight work up to the deadline. */
   drainListeners(deadlineMs: number): Promise<boolean>;
+  /** More Prometheus text for /metrics (telemetry subscribers, the controller client). */
+  metrics?: readonly (() => string)[];
 }
 
 export async function runProxy(parts: ProxyParts): Promise<RunningProxy> {
@@ -38,6 +41,7 @@ export async function runProxy(parts: ProxyParts): Promise<RunningProxy> {
     rejected: () => core.holder.rejected,
     lastError: () => core.holder.lastError,
     info: () => ({ mode: parts.mode, ...parts.info(), inflight: core.inflight.count }),
+    metrics: () => proxyMetrics(core, parts.mode, parts.metrics),
   });
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -81,6 +81,18 @@ describe('ingress HTTPS', () => {
     assert.equal(r.status, 421);
   });
 
+  test('/metrics on the ingress admin port counts its in-flight work and says ingress', async () => {
+    const r = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: ingress.ports.admin, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => { text += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      }).on('error', reject);
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.text, /^meshlet_proxy_inflight\{mode="ingress"\} \d+$/m);
+  });
+
   test('config_dump never shows private keys', async () => {
     const dump = await new Promise<string>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: ingress.ports.admin, path: '/config_dump' }, (res) => {
