@@ -12,3 +12,7 @@ export { loadCa, splitPem, type CaMaterial, type CertificateAuthority } from './
 export { generateRoot, CLOCK_SKEW_MS, ROOT_LIFETIME_MS, type RootOptions } from './root.ts';
 export { csrPublicKey } from './csr.ts';
 export { issueWorkloadCertificate, issueServingCertificate, controllerDnsNames, WORKLOAD_LIFETIME_MS, SERVING_LIFETIME_MS, type IssuedCertificate, type ServingCertificate, type WorkloadRequest, type ServingRequest } from './issue.ts';
+export { statusOf, type IdentityKubeClient } from './kube.ts';
+export { bootstrapCa, type BootstrapOptions, type Bootstrapped } from './bootstrap.ts';
+export { RootPublisher, type RootPublisherOptions, type SyncResult } from './root-publisher.ts';
+export { CsrAuthorizer, type CsrAuthorizerOptions, type CsrRequest, type Authorized } from './csr-authorizer.ts';

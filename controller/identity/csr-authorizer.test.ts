@@ -1,0 +1,130 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { validateIdentityMessage, type CertificateErrorMessage, type CertificateMessage } from '../../api/identity.ts';
+import { startFakeApiServer, type FakeApiServer } from '../../test/support/fake-apiserver/index.ts';
+import { kubeClientFor } from '../../test/support/kube-client-for.ts';
+import { loadCa } from './ca.ts';
+import { CsrAuthorizer, type CsrAuthorizerOptions } from './csr-authorizer.ts';
+import type { IdentityKubeClient } from './kube.ts';
+import { generateRoot } from './root.ts';
+import { makeCsr } from './test-support.ts';
+
+const NOW = new Date('2026-12-02T12:00:00Z');
+const ca = loadCa(generateRoot({ now: NOW, trustDomain: 'cluster.local' }), NOW);
+let api: FakeApiServer;
+
+interface Review { username: string; pod?: string; uid?: string; audiences?: string[]; authenticated?: boolean }
+const REVIEWS: Record<string, Review> = {
+  'tok-cart': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0' },
+  'tok-gone': { username: 'system:serviceaccount:shop:cart', pod: 'cart-9', uid: 'uid-cart-9' },
+  'tok-old-uid': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0', uid: 'uid-of-a-previous-cart-0' },
+  'tok-wrong-aud': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0', audiences: ['https://kubernetes.default.svc'] },
+  'tok-no-aud': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0', audiences: [] },
+  'tok-user': { username: 'alice' },
+  'tok-unbound': { username: 'system:serviceaccount:shop:cart' },
+  'tok-other-sa': { username: 'system:serviceaccount:shop:admin', pod: 'cart-0' },
+};
+
+/** The controller's client against the fake apiserver, plus the TokenReview endpoint it lacks. */
+function client(reviewDown = false): IdentityKubeClient & { reviews: unknown[] } {
+  const kube = kubeClientFor(api);
+  const c = {
+    reviews: [] as unknown[],
+    request<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts?: { body?: unknown; timeoutMs?: number }): Promise<T> {
+      if (path !== '/apis/authentication.k8s.io/v1/tokenreviews') return kube.request<T>(method, path, opts);
+      c.reviews.push(opts?.body);
+      if (reviewDown) return Promise.reject(Object.assign(new Error('POST tokenreviews: 503 ServiceUnavailable'), { statusCode: 503 }));
+      const spec = (opts?.body as { spec: { token: string; audiences: string[] } }).spec;
+      const r = REVIEWS[spec.token];
+      const status = r
+        ? { authenticated: r.authenticated ?? true, audiences: r.audiences ?? spec.audiences, user: { username: r.username, extra: r.pod ? { 'authentication.kubernetes.io/pod-name': [r.pod], ...(r.uid ? { 'authentication.kubernetes.io/pod-uid': [r.uid] } : {}) } : {} } }
+        : { authenticated: false, error: 'invalid bearer token' };
+      return Promise.resolve({ status } as T);
+    },
+  };
+  return c;
+}
+
+function authorizer(o: Partial<CsrAuthorizerOptions> = {}): CsrAuthorizer {
+  return new CsrAuthorizer({ client: client(), ca: () => ca, trustDomain: 'cluster.local', now: () => NOW, ...o });
+}
+
+before(async () => {
+  api = await startFakeApiServer({
+    gatewayApi: false,
+    objects: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cart-0', namespace: 'shop' }, spec: { serviceAccountName: 'cart' } }],
+  });
+  // The apiserver gives the pod its uid; bound tokens carry it.
+  const uid = api.get('v1', 'Pod', 'cart-0', 'shop')!.metadata.uid!;
+  for (const t of ['tok-cart', 'tok-other-sa']) REVIEWS[t]!.uid = uid;
+});
+after(() => api.close());
+
+async function refused(a: CsrAuthorizer, token: string, podName?: string): Promise<CertificateErrorMessage> {
+  const out = await a.answer({ type: 'csr', id: 7, csrPem: makeCsr().csrPem, token }, podName);
+  assert.equal(out.type, 'certificate-error', 'no certificate');
+  assert.deepEqual(validateIdentityMessage(out), []);
+  return out;
+}
+
+describe('CsrAuthorizer', () => {
+  test('a CSR asking for another identity still gets only the token identity', async () => {
+    const c = client();
+    const a = new CsrAuthorizer({ client: c, ca: () => ca, trustDomain: 'cluster.local', now: () => NOW });
+    const { csrPem } = makeCsr({ commonName: 'admin', uris: ['spiffe://cluster.local/ns/kube-system/sa/admin'], dns: ['kubernetes.default.svc'] });
+    const out = await a.answer({ type: 'csr', id: 1, csrPem, token: 'tok-cart' }, 'cart-0') as CertificateMessage;
+    assert.equal(out.type, 'certificate');
+    assert.deepEqual(validateIdentityMessage(out), []);
+    assert.equal(new X509Certificate(out.chainPem[0]!).subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/cart');
+    assert.equal(out.notAfter, '2026-12-03T12:00:00.000Z');
+    assert.deepEqual(out.rootsPem, ca.rootsPem);
+    assert.deepEqual((c.reviews[0] as { spec: unknown }).spec, { token: 'tok-cart', audiences: ['meshlet-ca'] });
+  });
+
+  test('the trust domain comes from configuration', async () => {
+    const got = await authorizer({ trustDomain: 'prod.example' }).authorize({ csrPem: makeCsr().csrPem, token: 'tok-cart' });
+    assert.equal(got.spiffeId, 'spiffe://prod.example/ns/shop/sa/cart');
+  });
+
+  const refusals: [string, string, string | undefined, string, RegExp][] = [
+    ['a token for a deleted pod', 'tok-gone', undefined, 'E_CSR_POD_NOT_FOUND', /bound to pod shop\/cart-9, which no longer exists/],
+    ['a token of an earlier pod with the same name', 'tok-old-uid', undefined, 'E_CSR_POD_NOT_FOUND', /uid uid-of-a-previous-cart-0, which no longer exists \(that name now has uid [0-9a-f-]{36}\)/],
+    ['an unknown token', 'forged', undefined, 'E_CSR_UNAUTHENTICATED', /not accepted: invalid bearer token/],
+    ['a token for another audience', 'tok-wrong-aud', undefined, 'E_CSR_UNAUTHENTICATED', /not for audience 'meshlet-ca' \(reviewed audiences: https:\/\/kubernetes.default.svc\)/],
+    ['an apiserver that is not audience-aware', 'tok-no-aud', undefined, 'E_CSR_UNAUTHENTICATED', /reviewed audiences: none/],
+    ['a user token', 'tok-user', undefined, 'E_CSR_UNAUTHENTICATED', /not a ServiceAccount's \(alice\)/],
+    ['a token bound to no pod', 'tok-unbound', undefined, 'E_CSR_UNAUTHENTICATED', /not bound to a pod/],
+    ['a pod claiming another pod token', 'tok-cart', 'cart-1', 'E_CSR_UNAUTHENTICATED', /bound to pod shop\/cart-0, not the claimed cart-1/],
+    ['a token whose ServiceAccount the pod does not run as', 'tok-other-sa', undefined, 'E_CSR_UNAUTHENTICATED', /runs as ServiceAccount cart, not the token's admin/],
+  ];
+  for (const [name, token, pod, code, why] of refusals) {
+    test(`refuses ${name}, for good`, async () => {
+      const out = await refused(authorizer(), token, pod);
+      assert.equal(out.code, code);
+      assert.equal(out.retryable, false);
+      assert.match(out.message, why);
+    });
+  }
+
+  test('TokenReview errors answer "try later", never a certificate', async () => {
+    const lines: string[] = [];
+    const out = await refused(authorizer({ client: client(true), log: (l) => lines.push(l) }), 'tok-cart', 'cart-0');
+    assert.deepEqual([out.code, out.retryable], ['E_CSR_REVIEW_UNAVAILABLE', true]);
+    assert.match(out.message, /could not be reviewed: .*503/);
+    assert.match(lines[0]!, /refused a CSR from pod cart-0: E_CSR_REVIEW_UNAVAILABLE/);
+  });
+
+  test('a pod lookup the apiserver fails is "try later" too', async () => {
+    api.injectFailure({ method: 'GET', path: '/pods/cart-0', code: 500 });
+    const out = await refused(authorizer(), 'tok-cart');
+    assert.deepEqual([out.code, out.retryable], ['E_CSR_REVIEW_UNAVAILABLE', true]);
+  });
+
+  test('no CA yet: E_CA_UNAVAILABLE, retryable; a bad CSR: E_CSR_INVALID, final', async () => {
+    const none = await refused(authorizer({ ca: () => null }), 'tok-cart');
+    assert.deepEqual([none.code, none.retryable], ['E_CA_UNAVAILABLE', true]);
+    const bad = await authorizer().answer({ type: 'csr', id: 3, csrPem: 'garbage', token: 'tok-cart' });
+    assert.deepEqual(bad.type === 'certificate-error' && [bad.id, bad.code, bad.retryable], [3, 'E_CSR_INVALID', false]);
+  });
+});
