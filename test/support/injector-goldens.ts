@@ -2,12 +2,14 @@
 // them: inject() itself, `meshlet inject` and the webhook. `<case>.in.yaml` holds manifests,
 // the optional `<case>.mesh.yaml` mesh-config overrides, and `<case>.out.yaml` what
 // `meshlet inject -f <case>.in.yaml [--mesh-config <case>.mesh.yaml]` prints, below a header of
-// `# meshlet inject: ` lines giving its exit code and stderr.
+// `# meshlet inject: ` lines giving its exit code and stderr. Also: the pods inside manifests
+// as the API server would show them to the webhook, and an HTTPS client for the webhook.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { resolveMeshConfig, type MeshConfig } from '../../injector/inject/index.ts';
+import { request } from 'node:https';
+import { parse, parseAllDocuments } from 'yaml';
+import { resolveMeshConfig, type MeshConfig, type Pod } from '../../injector/inject/index.ts';
 import { injectManifests } from '../../injector/manifests.ts';
 
 export const INJECTOR_CASES_DIR = fileURLToPath(new URL('../golden/injector/cases/', import.meta.url));
@@ -65,4 +67,83 @@ export function parseGolden(text: string): GoldenOutput {
   }
   out.stdout = lines.slice(i).join('\n');
   return out;
+}
+
+// The pods inside manifests: a Pod as is, a workload's pod template as a Pod in its namespace.
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface ManifestPod {
+  /** Where it sits: `document 1`, `document 2 item 3`. */
+  where: string;
+  namespace: string;
+  pod: Pod;
+  /** The template (or Pod) object in the parsed manifest, for comparing with the golden's. */
+  path: string[];
+}
+
+function template(o: Obj): { t: Obj; path: string[] } | null {
+  const spec = isObj(o.spec) ? o.spec : null;
+  if (o.kind === 'Pod') return { t: o, path: [] };
+  if (!spec) return null;
+  if (o.kind === 'CronJob') {
+    const job = isObj(spec.jobTemplate) && isObj(spec.jobTemplate.spec) ? spec.jobTemplate.spec : null;
+    return job && isObj(job.template) ? { t: job.template, path: ['spec', 'jobTemplate', 'spec', 'template'] } : null;
+  }
+  return isObj(spec.template) ? { t: spec.template, path: ['spec', 'template'] } : null;
+}
+
+function collect(o: unknown, where: string, out: ManifestPod[]): void {
+  if (!isObj(o)) return;
+  if (o.kind === 'List' && Array.isArray(o.items)) {
+    o.items.forEach((item, i) => collect(item, `${where} item ${i + 1}`, out));
+    return;
+  }
+  const found = template(o);
+  if (!found) return;
+  const meta = isObj(o.metadata) ? o.metadata : {};
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+  const pod: Pod = o.kind === 'Pod'
+    ? o as Pod
+    : { apiVersion: 'v1', kind: 'Pod', metadata: { ...(isObj(found.t.metadata) ? found.t.metadata : {}), namespace }, spec: found.t.spec as Pod['spec'] };
+  out.push({ where, namespace, pod, path: found.path });
+}
+
+export function podsOf(text: string): ManifestPod[] {
+  const out: ManifestPod[] = [];
+  parseAllDocuments(text).forEach((doc, i) => collect(doc.toJS(), `document ${i + 1}`, out));
+  return out;
+}
+
+export interface PostResult { status: number; body: string }
+
+/** POSTs `body` to the webhook over HTTPS, trusting `ca` for `servername` (sent as SNI). */
+export function postReview(port: number, ca: string, body: string, opts: { path?: string; contentType?: string; method?: string; servername?: string } = {}): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port, path: opts.path ?? '/inject', method: opts.method ?? 'POST', ca, servername: opts.servername ?? 'meshlet-controller.meshlet-system.svc',
+      headers: { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) },
+      timeout: 10_000,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A v1 AdmissionReview for creating `pod` in `namespace`. */
+export function podReview(uid: string, pod: unknown, namespace: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: {
+      uid, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace, operation: 'CREATE', object: pod, dryRun: false,
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+    },
+  });
 }

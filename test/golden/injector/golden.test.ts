@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import jsonpatch from 'fast-json-patch';
 import { inject } from '../../../injector/inject/index.ts';
-import { injectorCases, parseGolden, renderGolden } from '../../support/injector-goldens.ts';
-import { podsOf } from '../../support/injector-pods.ts';
+import { injectorCases, parseGolden, podsOf, renderGolden } from '../../support/injector-goldens.ts';
+
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 

@@ -1,0 +1,106 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSecureContext } from 'node:tls';
+import { defaultMeshConfig, type MeshConfig } from '../inject/index.ts';
+import { parseReview, type AdmissionReview } from './admission.ts';
+import { startWebhook, type Webhook, type WebhookOptions } from './server.ts';
+import { podReview, postReview } from '../../test/support/injector-goldens.ts';
+import { selfSignedCert } from '../../test/support/self-signed-cert.ts';
+
+const SVC = 'meshlet-controller.meshlet-system.svc';
+const cert = selfSignedCert([SVC]);
+const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'x' }] } };
+const open: Webhook[] = [];
+after(async () => { await Promise.all(open.map((w) => w.close())); });
+
+async function webhook(extra: Partial<WebhookOptions> = {}): Promise<Webhook> {
+  const wh = await startWebhook({ port: 0, host: '127.0.0.1', tls: cert, meshConfig: defaultMeshConfig(), ...extra });
+  open.push(wh);
+  return wh;
+}
+
+const answer = (body: string): AdmissionReview['response'] => (JSON.parse(body) as AdmissionReview).response;
+
+describe('parseReview', () => {
+  for (const [name, body, re] of [
+    ['not JSON', '{', /not JSON/],
+    ['not an AdmissionReview', '{"kind":"Pod"}', /expected kind AdmissionReview/],
+    ['v1beta1', '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1","request":{"uid":"u"}}', /expected apiVersion admission.k8s.io\/v1/],
+    ['no uid', '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{}}', /request.uid is missing/],
+  ] as const) {
+    test(`refuses ${name}`, () => assert.throws(() => parseReview(body), (e: Error & { code?: string }) => e.code === 'E_ADMISSION_REVIEW_INVALID' && re.test(e.message)));
+  }
+});
+
+describe('webhook server', () => {
+  test('HTTP-level mistakes get 404, 405, 415, 413 and 400 with a reason, and the server keeps serving', async () => {
+    const logs: string[] = [];
+    const wh = await webhook({ maxBodyBytes: 4096, log: (l) => logs.push(l) });
+    const valid = podReview('u1', pod, 'shop');
+    assert.equal((await postReview(wh.port, cert.cert, valid, { path: '/mutate' })).status, 404);
+    assert.equal((await postReview(wh.port, cert.cert, '', { method: 'GET' })).status, 405);
+    const r415 = await postReview(wh.port, cert.cert, valid, { contentType: 'text/plain' });
+    assert.equal(r415.status, 415);
+    assert.match(r415.body, /application\/json/);
+    const big = podReview('u2', { ...pod, metadata: { ...pod.metadata, annotations: { big: 'x'.repeat(5000) } } }, 'shop');
+    assert.equal((await postReview(wh.port, cert.cert, big)).status, 413);
+    const notJson = await postReview(wh.port, cert.cert, 'hello');
+    assert.deepEqual([notJson.status, notJson.body.trim()], [400, 'the body is not JSON']);
+    assert.ok(logs.some((l) => /not JSON/.test(l)));
+    const ok = await postReview(wh.port, cert.cert, valid);
+    assert.equal(ok.status, 200);
+    assert.equal(answer(ok.body).allowed, true);
+  });
+
+  test('a malformed pod is denied with a reason, not a crash; other requests pass untouched', async () => {
+    const wh = await webhook();
+    const bad = answer((await postReview(wh.port, cert.cert, podReview('u3', { spec: {} }, 'shop'))).body);
+    assert.equal(bad.allowed, false);
+    assert.match(bad.status!.message, /spec.containers must hold at least one container/);
+    const update = JSON.parse(podReview('u4', pod, 'shop')) as { request: { operation: string } };
+    update.request.operation = 'UPDATE';
+    const r = answer((await postReview(wh.port, cert.cert, JSON.stringify(update))).body);
+    assert.deepEqual(r, { uid: 'u4', allowed: true });
+  });
+
+  test('a namespace without the label gets a warning and no patch; a failing or slow lookup falls back to the selector', async () => {
+    const logs: string[] = [];
+    const labels: Record<string, () => Promise<Record<string, string> | undefined>> = {
+      plain: () => Promise.resolve({}),
+      broken: () => Promise.reject(new Error('apiserver down')),
+      slow: () => new Promise(() => {}),
+      meshed: () => Promise.resolve({ 'meshlet.dev/inject': 'enabled' }),
+    };
+    const wh = await webhook({ getNamespace: (ns) => labels[ns]!(), namespaceTimeoutMs: 20, log: (l) => logs.push(l) });
+    const plain = answer((await postReview(wh.port, cert.cert, podReview('a', pod, 'plain'))).body);
+    assert.equal(plain.patch, undefined);
+    assert.deepEqual(plain.warnings, ['meshlet: not injected: namespace plain is not labelled meshlet.dev/inject=enabled']);
+    for (const ns of ['broken', 'slow', 'meshed']) {
+      const r = answer((await postReview(wh.port, cert.cert, podReview(ns, pod, ns))).body);
+      assert.equal(r.patchType, 'JSONPatch', ns);
+    }
+    assert.ok(logs.some((l) => /namespace broken: lookup failed \(apiserver down\)/.test(l)));
+    assert.ok(logs.some((l) => /namespace slow: labels unknown/.test(l)));
+  });
+
+  test('an unexpected failure is a 500, so the API server applies the failurePolicy', async () => {
+    const logs: string[] = [];
+    const wh = await webhook({ meshConfig: {} as MeshConfig, log: (l) => logs.push(l) });
+    const r = await postReview(wh.port, cert.cert, podReview('u5', pod, 'shop'));
+    assert.equal(r.status, 500);
+    assert.match(r.body, /failurePolicy/);
+    assert.ok(logs.some((l) => l.startsWith('internal error answering POST /inject')));
+  });
+
+  test('certificates: rotation with setCertificate, and a per-SNI lookup', async () => {
+    const wh = await webhook();
+    const next = selfSignedCert([SVC]);
+    await assert.rejects(postReview(wh.port, next.cert, podReview('r0', pod, 'shop')), /self.signed|unable to verify|certificate/i);
+    wh.setCertificate(next.cert, next.key);
+    assert.equal((await postReview(wh.port, next.cert, podReview('r1', pod, 'shop'))).status, 200);
+    const names: string[] = [];
+    const sni = await webhook({ tls: { getSecureContext: (name) => { names.push(name); return createSecureContext(cert); } } });
+    assert.equal((await postReview(sni.port, cert.cert, podReview('r2', pod, 'shop'))).status, 200);
+    assert.deepEqual(names, [SVC]);
+  });
+});
