@@ -4,7 +4,7 @@
 // denials must say what the CLI says on stderr. Then 200 reviews at once.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { startWebhook, type AdmissionReview, type MeshConfig, type Webhook } from '../../injector/index.ts';
 import { injectorCases, parseGolden, podReview, podsOf, postReview } from '../support/injector-goldens.ts';
@@ -64,7 +64,7 @@ describe('webhook answers match the injector goldens', () => {
 
 test('200 concurrent reviews are all answered, each with its own uid and patch, within the 10 s timeout', async () => {
   const probes = injectorCases().find((c) => c.name === 'probes')!;
-  const [{ pod, namespace }] = podsOf(readFileSync(probes.inFile, 'utf8'));
+  const { pod, namespace } = podsOf(readFileSync(probes.inFile, 'utf8'))[0]!;
   await withWebhook(probes.mesh, async (wh) => {
     // postReview() gives up on a request after 10 s (the webhook's timeoutSeconds).
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => review(wh, `concurrent-${i}`, pod, namespace)));
