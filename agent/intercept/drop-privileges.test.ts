@@ -24,12 +24,12 @@ describe('dropPrivileges', () => {
   });
 
   test('a non-root process cannot become another uid, and says so', () => {
-    // Run in a child that is certainly not root (as root, spawn it as nobody).
-    const root = process.getuid!() === 0;
-    const self = root ? 65534 : process.getuid!();
+    // The child loads the module first and only then, when it started as root, becomes nobody
+    // itself: a child started as nobody could not read a checkout in a private directory.
     const script = `import { dropPrivileges } from ${JSON.stringify(new URL('./drop-privileges.ts', import.meta.url).href)};
-      try { dropPrivileges(${self + 1}); console.log('switched'); } catch (e) { console.log(e.code + ' ' + e.message); }`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000, ...(root ? { uid: self, gid: self } : {}) });
+      if (process.getuid() === 0) { process.setgid(65534); process.setuid(65534); }
+      try { dropPrivileges(process.getuid() + 1); console.log('switched'); } catch (e) { console.log(e.code + ' ' + e.message); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
     assert.match(r.stdout, /^E_PRIVILEGE_DROP .*only root can drop privileges/, r.stderr);
   });
 });
