@@ -1,0 +1,106 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { inject, resolveMeshConfig, defaultMeshConfig, type Pod, type Container } from './index.ts';
+import { parseQuantity } from './quantity.ts';
+import { isCidr } from './cidr.ts';
+
+const mesh = defaultMeshConfig();
+const pod = (extra: { labels?: Record<string, string>; annotations?: Record<string, string>; containers?: Container[] } = {}): Pod => ({
+  apiVersion: 'v1', kind: 'Pod',
+  metadata: { name: 'p', namespace: 'shop', ...(extra.labels ? { labels: extra.labels } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+  spec: { containers: extra.containers ?? [{ name: 'app', image: 'x' }] },
+});
+const names = (cs: Container[] | undefined): string[] => (cs ?? []).map((c) => c.name);
+
+describe('quantities and CIDRs', () => {
+  for (const [text, value] of [['100m', 0.1], ['2', 2], ['1.5', 1.5], ['128Mi', 128 * 2 ** 20], ['1G', 1e9], ['1e3', 1000], ['.5', 0.5]] as const) {
+    test(`${text} = ${value}`, () => assert.equal(parseQuantity(text), value));
+  }
+  for (const bad of ['', 'm', '1mi', '-1', '1 Gi', '0x10']) test(`'${bad}' is not a quantity`, () => assert.equal(parseQuantity(bad), null));
+  for (const [cidr, ok] of [['10.0.0.0/8', true], ['1.2.3.4', true], ['fd00::/8', true], ['::1', true], ['::ffff:10.0.0.1/128', true], ['2001:db8:0:0:0:0:0:1', true],
+    ['10.0.0.0/33', false], ['256.0.0.1', false], ['fd00::/129', false], ['1:2:3:4:5:6:7:8:9', false], ['example.com', false], ['10.0.0.0/8/1', false], ['1::2::3', false]] as const) {
+    test(`${cidr} ${ok ? 'is' : 'is not'} a CIDR`, () => assert.equal(isCidr(cidr), ok));
+  }
+});
+
+describe('mesh config', () => {
+  test('an empty override is the defaults; overrides are checked', () => {
+    assert.deepEqual(resolveMeshConfig({}), mesh);
+    assert.deepEqual(resolveMeshConfig(null), mesh);
+    assert.equal(resolveMeshConfig({ proxyResources: { limits: { memory: '2Gi' } } }).proxyResources.limits.memory, '2Gi');
+    for (const [over, re] of [
+      [{ sidecarMode: 'both' }, /sidecarMode must be one of native\|legacy/],
+      [{ tokenExpirationSeconds: 60 }, /at least 600/],
+      [{ proxyResources: { requests: { cpu: '4' } } }, /cpu request exceeds its limit/],
+      [{ proxyResources: { requests: { gpu: '1' } } }, /unknown resource 'gpu'/],
+      [{ image: '' }, /image must be a non-empty string/],
+      [{ imag: 'x' }, /unknown key 'imag'/],
+      [[], /must be a mapping/],
+    ] as const) {
+      assert.throws(() => resolveMeshConfig(over), (e: Error & { code?: string }) => e.code === 'E_MESH_CONFIG_INVALID' && re.test(e.message), JSON.stringify(over));
+    }
+  });
+});
+
+describe('selection', () => {
+  const cases: [string, Pod, { name: string; labels?: Record<string, string> }, boolean, RegExp | null][] = [
+    ['labelled namespace', pod(), { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } }, true, null],
+    ['namespace labels unknown (CLI)', pod(), { name: 'shop' }, true, null],
+    ['namespace not labelled', pod(), { name: 'shop', labels: { team: 'a' } }, false, /not labelled meshlet.dev\/inject=enabled/],
+    ["meshlet's own namespace", pod(), { name: 'meshlet-system' }, false, /namespace meshlet-system is never injected/],
+    ['kube-node-lease', pod(), { name: 'kube-node-lease' }, false, /never injected/],
+    ['the pod label opts in over an annotation opt-out', pod({ labels: { 'meshlet.dev/inject': 'true' }, annotations: { 'meshlet.dev/inject': 'false' } }), { name: 'shop' }, true, null],
+    ['linkerd', pod({ containers: [{ name: 'app' }, { name: 'linkerd-proxy' }] }), { name: 'shop' }, false, /another mesh's container linkerd-proxy/],
+  ];
+  for (const [name, p, ns, injected, warning] of cases) {
+    test(name, () => {
+      const r = inject(p, ns, mesh);
+      assert.equal(r.injected, injected);
+      if (!injected) assert.deepEqual(r.patch, []);
+      if (warning) assert.match(r.warnings.join('\n'), warning);
+    });
+  }
+  test('ignoredNamespaces from the mesh config', () => {
+    assert.equal(inject(pod(), { name: 'legacy-apps' }, resolveMeshConfig({ ignoredNamespaces: ['legacy-apps'] })).injected, false);
+  });
+});
+
+describe('inject', () => {
+  test('a pod with our containers but no status (annotation deleted) is re-rendered with one proxy', () => {
+    const injected = inject(pod(), { name: 'shop' }, mesh).pod;
+    delete injected.metadata!.annotations;
+    const again = inject(injected, { name: 'shop' }, mesh).pod;
+    assert.deepEqual(names(again.spec.initContainers), ['meshlet-init', 'meshlet-proxy']);
+    assert.deepEqual(names(again.spec.containers), ['app']);
+    assert.equal(again.spec.volumes?.length, 2);
+  });
+
+  test('a memory request above the default limit raises the limit; REQUEST,LIMIT sets both', () => {
+    const proxy = (a: Record<string, string>): Container => inject(pod({ annotations: a }), { name: 'shop' }, mesh).pod.spec.initContainers![1]!;
+    assert.deepEqual(proxy({ 'meshlet.dev/proxy-memory': '2Gi' }).resources, { requests: { cpu: '100m', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } });
+    assert.deepEqual(proxy({ 'meshlet.dev/proxy-cpu': '250m,500m' }).resources, { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '1Gi' } });
+  });
+
+  test('a probe on a named port the container does not declare is left alone, with a warning', () => {
+    const r = inject(pod({ containers: [{ name: 'app', readinessProbe: { httpGet: { path: '/', port: 'web' } } }] }), { name: 'shop' }, mesh);
+    assert.deepEqual(r.pod.spec.containers[0]!.readinessProbe, { httpGet: { path: '/', port: 'web' } });
+    assert.match(r.warnings.join('\n'), /container app: readinessProbe left as is: port 'web' is not a port of the container/);
+  });
+
+  test('inputs that are not pods are refused with E_INJECT_POD_INVALID', () => {
+    for (const [input, re] of [
+      [null, /expected an object/],
+      [{ spec: { containers: [] } }, /at least one container/],
+      [{ spec: { containers: [{ image: 'x' }] } }, /list of objects with a name/],
+      [{ metadata: { labels: { a: 1 } }, spec: { containers: [{ name: 'a' }] } }, /metadata.labels must map strings to strings/],
+    ] as const) {
+      assert.throws(() => inject(input, { name: 'shop' }, mesh), (e: Error & { code?: string }) => e.code === 'E_INJECT_POD_INVALID' && re.test(e.message));
+    }
+  });
+
+  test('an invalid annotation throws E_INJECT_ANNOTATION naming it, even on an injected pod', () => {
+    const injected = inject(pod(), { name: 'shop' }, mesh).pod;
+    injected.metadata!.annotations!['meshlet.dev/log-level'] = 'verbose';
+    assert.throws(() => inject(injected, { name: 'shop' }, mesh), (e: Error & { code?: string; annotation?: string }) => e.code === 'E_INJECT_ANNOTATION' && e.annotation === 'meshlet.dev/log-level');
+  });
+});
