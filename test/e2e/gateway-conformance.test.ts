@@ -1,4 +1,4 @@
-// e2e: the GATEWAY-HTTP and GATEWAY-GRPC conformance cases (test/golden/gateway-http,
+// e2e: the GATEWAY-HTTP and GATEWAY-GRPC conformance cases (test/golden/conformance/gateway-http,
 // gateway-grpc) replayed on real traffic
 // against `meshlet ingress` in file mode: a client namespace sends each expected request to the
 // Gateway address on the listener port with the expected Host, and the echo backends' answers
@@ -10,15 +10,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
-import { parseExpectation, type RequestExpectation } from '../golden/expectations.ts';
-import { resolveTarget } from '../golden/check-requests.ts';
+import { parseExpectation, type RequestExpectation } from '../golden/conformance/expectations.ts';
+import { resolveTarget } from '../golden/conformance/check-requests.ts';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 import { GatewayWorld, GATEWAY_ADDRESS, NODE } from './gateway-world.ts';
 import { worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
 import { attemptsFor, checkHttpOutcome, checkMirrors, headersToSend, type HttpResult } from './check-http.ts';
 
-const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../golden/conformance/', import.meta.url));
 const PROFILES = ['gateway-http', 'gateway-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
 

@@ -1,4 +1,4 @@
-// e2e: the MESH-HTTP and MESH-GRPC conformance cases (test/golden/mesh-http, mesh-grpc: inputs
+// e2e: the MESH-HTTP and MESH-GRPC conformance cases (test/golden/conformance/mesh-http, mesh-grpc: inputs
 // + hand-written expectations from the Gateway API v1.6 suite) replayed on real traffic. Meshed echo pods and
 // meshed client pods (one per client namespace) run `meshlet init` and `meshlet agent` as uid
 // 1337 (mesh-world.ts); the client app opens plain connections to ClusterIPs or pod IPs and the
@@ -9,14 +9,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseYamlDocuments, loadObjects } from '../support/load-yaml.ts';
-import { parseExpectation } from '../golden/expectations.ts';
-import { resolveTarget } from '../golden/check-requests.ts';
+import { parseExpectation } from '../golden/conformance/expectations.ts';
+import { resolveTarget } from '../golden/conformance/check-requests.ts';
 import { MeshWorld, NODE, worldKey } from './mesh-world.ts';
 import { planWorld } from './world-plan.ts';
 import { attemptsFor, checkHttpOutcome, checkMirrors, headersToSend, type HttpResult } from './check-http.ts';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
 
-const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../golden/conformance/', import.meta.url));
 const PROFILES = ['mesh-http', 'mesh-grpc'];
 const BATCH = fileURLToPath(new URL('./fixtures/http-batch.ts', import.meta.url));
 
