@@ -52,7 +52,8 @@ export function rewriteProbes(containers: Container[], excludedPorts: number[], 
       }
       const path = appHealthPath(c.name, field);
       out[path] = original;
-      c[field] = { httpGet: { path, port: PORTS.admin }, ...withoutAction(probe) };
+      // scheme spelled out: it is what the API server's defaulting would add, so a reinvocation sees no change.
+      c[field] = { httpGet: { path, port: PORTS.admin, scheme: 'HTTP' }, ...withoutAction(probe) };
     }
   }
   return out;
