@@ -1,12 +1,14 @@
 // Injector goldens: each case's manifests are injected and compared with `<case>.out.yaml`
 // (rewritten with UPDATE_GOLDEN=1; review the diff). Beyond the text, every pod in a case is
 // checked for what the webhook relies on: the patch turns the original into the injected pod,
-// inject() leaves its input alone, and injecting the injected pod changes nothing.
+// inject() leaves its input alone, injecting the injected pod changes nothing, and the
+// meshlet-init arguments are ones `meshlet init` itself accepts.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import jsonpatch from 'fast-json-patch';
-import { inject } from '../../../injector/inject/index.ts';
+import { inject, type Container } from '../../../injector/inject/index.ts';
+import { parseInitArgs } from '../../../agent/intercept/index.ts';
 import { injectorCases, parseGolden, podsOf, renderGolden } from '../../support/injector-goldens.ts';
 
 
@@ -32,8 +34,26 @@ describe('injector goldens', () => {
           assert.deepEqual(patched, r.pod, 'the patch does not produce the injected pod');
           const again = inject(r.pod, { name: namespace }, c.mesh);
           assert.deepEqual(again.patch, [], 'injecting the injected pod changed it');
+          const init = r.pod.spec.initContainers?.find((x: Container) => x.name === 'meshlet-init');
+          if (r.injected) {
+            const args = init?.args as string[];
+            assert.equal(args[0], 'init');
+            assert.doesNotThrow(() => parseInitArgs(args.slice(1)), 'meshlet init refuses the rendered arguments');
+          }
         }
       });
     });
   }
+});
+
+test('the exclusion annotations reach meshlet init as the options it runs with', () => {
+  const c = injectorCases().find((x) => x.name === 'annotations')!;
+  const { pod, namespace } = podsOf(readFileSync(c.inFile, 'utf8'))[0]!;
+  const init = inject(pod, { name: namespace }, c.mesh).pod.spec.initContainers![0]!;
+  const { options } = parseInitArgs((init.args as string[]).slice(1));
+  assert.deepEqual(options.excludeInboundPorts, [9100, 9101]);
+  assert.deepEqual(options.excludeOutboundPorts, [25, 5432]);
+  assert.deepEqual(options.excludeOutboundCidrs, ['169.254.169.254/32', 'fd00::/8']);
+  assert.deepEqual(options.includeOutboundCidrs, ['10.96.0.0/12']);
+  assert.deepEqual([options.outboundPort, options.inboundPort, options.proxyUids], [15001, 15006, [1337]]);
 });
