@@ -75,6 +75,12 @@ describe('inject', () => {
     assert.equal(again.spec.volumes?.length, 2);
   });
 
+  test('a user volume named like ours is refused by name rather than duplicated', () => {
+    const p = pod();
+    p.spec.volumes = [{ name: 'meshlet-root-ca', configMap: { name: 'meshlet-root-ca' } }];
+    assert.throws(() => inject(p, { name: 'shop' }, mesh), /the name meshlet-root-ca is reserved/);
+  });
+
   test('a memory request above the default limit raises the limit; REQUEST,LIMIT sets both', () => {
     const proxy = (a: Record<string, string>): Container => inject(pod({ annotations: a }), { name: 'shop' }, mesh).pod.spec.initContainers![1]!;
     assert.deepEqual(proxy({ 'meshlet.dev/proxy-memory': '2Gi' }).resources, { requests: { cpu: '100m', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } });

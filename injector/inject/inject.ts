@@ -7,7 +7,7 @@
 // → add containers, volumes, label and status → diff.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { POD_ANNOTATIONS, MESHED_POD_LABEL, MESHED_POD_LABEL_VALUE } from '../../api/pod-annotations.ts';
-import { CONTAINER_NAMES } from '../../api/pod-env.ts';
+import { CONTAINER_NAMES, VOLUME_NAMES } from '../../api/pod-env.ts';
 import { podSettings } from './annotations.ts';
 import { PodInvalidError } from './errors.ts';
 import type { MeshConfig } from './mesh-config.ts';
@@ -53,6 +53,15 @@ function checkPod(input: unknown): Pod {
   return input as Pod;
 }
 
+/** A user's container or volume with one of our names would make the API server refuse the pod obscurely. */
+function reservedNames(pod: Pod): void {
+  const containers: string[] = Object.values(CONTAINER_NAMES);
+  const volumes: string[] = Object.values(VOLUME_NAMES);
+  const clash = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => containers.includes(c.name))?.name
+    ?? pod.spec.volumes?.find((v) => volumes.includes(v.name))?.name;
+  if (clash !== undefined) throw new PodInvalidError(`the name ${clash} is reserved for what meshlet injects; rename the pod's container or volume`);
+}
+
 export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfig): InjectResult {
   const original = checkPod(input);
   const skip = skipReason(original, namespace, mesh);
@@ -63,6 +72,7 @@ export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfi
   const pod = structuredClone(original);
   stripInjection(pod);
   const spec = pod.spec;
+  reservedNames(pod);
   const meta = (pod.metadata ??= {});
 
   const userInit = spec.initContainers ?? [];
