@@ -1,5 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { defaultMeshConfig, type MeshConfig } from '../inject/index.ts';
 import { parseReview, type AdmissionReview } from './admission.ts';
@@ -50,6 +51,20 @@ describe('webhook server', () => {
     const ok = await postReview(wh.port, cert.cert, valid);
     assert.equal(ok.status, 200);
     assert.equal(answer(ok.body).allowed, true);
+  });
+
+  test('a chunked body (no Content-Length) is cut off at the limit too', async () => {
+    const wh = await webhook({ maxBodyBytes: 4096 });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: wh.port, path: '/inject', method: 'POST', ca: cert.cert, servername: SVC, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 8; i++) req.write('x'.repeat(1024));
+      req.end();
+    });
+    assert.equal(status, 413);
   });
 
   test('a malformed pod is denied with a reason, not a crash; other requests pass untouched', async () => {
