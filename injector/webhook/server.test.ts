@@ -51,6 +51,7 @@ describe('webhook server', () => {
     const ok = await postReview(wh.port, cert.cert, valid);
     assert.equal(ok.status, 200);
     assert.equal(answer(ok.body).allowed, true);
+    assert.deepEqual(wh.stats(), { injected: 1, unchanged: 0, denied: 0, rejected: 5, errors: 0 });
   });
 
   test('a chunked body (no Content-Length) is cut off at the limit too', async () => {
@@ -76,6 +77,7 @@ describe('webhook server', () => {
     update.request.operation = 'UPDATE';
     const r = answer((await postReview(wh.port, cert.cert, JSON.stringify(update))).body);
     assert.deepEqual(r, { uid: 'u4', allowed: true });
+    assert.deepEqual(wh.stats(), { injected: 0, unchanged: 1, denied: 1, rejected: 0, errors: 0 });
   });
 
   test('a namespace without the label gets a warning and no patch; a failing or slow lookup falls back to the selector', async () => {
@@ -105,6 +107,7 @@ describe('webhook server', () => {
     assert.equal(r.status, 500);
     assert.match(r.body, /failurePolicy/);
     assert.ok(logs.some((l) => l.startsWith('internal error answering POST /inject')));
+    assert.equal(wh.stats().errors, 1);
   });
 
   test('certificates: rotation with setCertificate, and a per-SNI lookup', async () => {

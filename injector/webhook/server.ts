@@ -35,9 +35,24 @@ export interface WebhookOptions {
 export interface Webhook {
   readonly port: number;
   readonly server: Server;
+  /** Counters since start, for the controller's metrics. */
+  stats(): WebhookStats;
   /** Replaces the serving certificate (rotation) for new connections. */
   setCertificate(cert: string | Buffer, key: string | Buffer): void;
   close(): Promise<void>;
+}
+
+export interface WebhookStats {
+  /** Pod CREATE reviews answered with a patch. */
+  injected: number;
+  /** Allowed without a patch: not a pod CREATE, not selected, or already as rendered. */
+  unchanged: number;
+  /** Denied: invalid annotations or a malformed pod. */
+  denied: number;
+  /** Refused before a review could be answered (400, 404, 405, 413, 415). */
+  rejected: number;
+  /** Internal errors (500). */
+  errors: number;
 }
 
 class BodyTooLargeError extends Error {}
@@ -80,6 +95,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const log = opts.log ?? (() => {});
   const maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
   const nsTimeout = opts.namespaceTimeoutMs ?? 2000;
+  const stats: WebhookStats = { injected: 0, unchanged: 0, denied: 0, rejected: 0, errors: 0 };
 
   async function namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
     if (!opts.getNamespace) return undefined;
@@ -93,18 +109,23 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     }
   }
 
+  function refuse(res: ServerResponse, status: number, message: string): void {
+    stats.rejected += 1;
+    send(res, status, message);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== WEBHOOK_PATH) return send(res, 404, `no such path; the webhook serves ${WEBHOOK_PATH}`);
-    if (req.method !== 'POST') return send(res, 405, 'POST an AdmissionReview');
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return send(res, 415, 'Content-Type must be application/json');
+    if (path !== WEBHOOK_PATH) return refuse(res, 404, `no such path; the webhook serves ${WEBHOOK_PATH}`);
+    if (req.method !== 'POST') return refuse(res, 405, 'POST an AdmissionReview');
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return refuse(res, 415, 'Content-Type must be application/json');
     let body: string;
     try {
       body = await readBody(req, maxBody);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
-        return send(res, 413, `the AdmissionReview exceeds ${maxBody} bytes`);
+        return refuse(res, 413, `the AdmissionReview exceeds ${maxBody} bytes`);
       }
       throw err;
     }
@@ -114,13 +135,14 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     } catch (err) {
       if (err instanceof AdmissionReviewInvalidError) {
         log(`rejected a request: ${err.message}`);
-        return send(res, 400, err.message);
+        return refuse(res, 400, err.message);
       }
       throw err;
     }
     const labels = isPodCreate(review) ? await namespaceLabels(namespaceOf(review)) : undefined;
     const answer = admit(review, opts.meshConfig, labels);
     if (!answer.allowed) log(`denied a pod in ${namespaceOf(review)}: ${answer.status?.message ?? ''}`);
+    stats[!answer.allowed ? 'denied' : answer.patch ? 'injected' : 'unchanged'] += 1;
     send(res, 200, reviewOf(answer));
   }
 
@@ -136,6 +158,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const server = createServer({ ...tlsOptions, requestTimeout: opts.requestTimeoutMs ?? 10_000, headersTimeout: opts.requestTimeoutMs ?? 10_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log(`internal error answering ${req.method ?? ''} ${req.url ?? ''}: ${(err as Error).stack ?? String(err)}`);
+      stats.errors += 1;
       send(res, 500, 'internal error: the API server applies the webhook\'s failurePolicy');
     });
   });
@@ -150,6 +173,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   return {
     port: (server.address() as AddressInfo).port,
     server,
+    stats: () => ({ ...stats }),
     setCertificate(cert, key) {
       server.setSecureContext({ cert, key });
     },
