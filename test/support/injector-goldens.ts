@@ -1,10 +1,10 @@
-// The injector's golden cases (test/golden/injector/cases), shared by the three tests that read
+// The injector's golden cases (test/golden/injector), shared by the three tests that read
 // them: inject() itself, `meshlet inject` and the webhook. `<case>.in.yaml` holds manifests,
 // the optional `<case>.mesh.yaml` mesh-config overrides, and `<case>.out.yaml` what
 // `meshlet inject -f <case>.in.yaml [--mesh-config <case>.mesh.yaml]` prints, below a header of
 // `# meshlet inject: ` lines giving its exit code and stderr. Also: the pods inside manifests
 // as the API server would show them to the webhook, and an HTTPS client for the webhook.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:https';
@@ -12,7 +12,9 @@ import { parse, parseAllDocuments } from 'yaml';
 import { resolveMeshConfig, type MeshConfig, type Pod } from '../../injector/inject/index.ts';
 import { injectManifests } from '../../injector/manifests.ts';
 
-export const INJECTOR_CASES_DIR = fileURLToPath(new URL('../golden/injector/cases/', import.meta.url));
+import { goldenCases } from './golden.ts';
+
+export const INJECTOR_CASES_DIR = fileURLToPath(new URL('../golden/injector/', import.meta.url));
 const HEADER = '# meshlet inject: ';
 
 export interface InjectorCase {
@@ -24,14 +26,11 @@ export interface InjectorCase {
 }
 
 export function injectorCases(): InjectorCase[] {
-  return readdirSync(INJECTOR_CASES_DIR).filter((f) => f.endsWith('.in.yaml')).sort().map((f) => {
-    const name = f.slice(0, -'.in.yaml'.length);
-    const meshFile = join(INJECTOR_CASES_DIR, `${name}.mesh.yaml`);
+  return goldenCases(INJECTOR_CASES_DIR).map((c) => {
+    const meshFile = join(INJECTOR_CASES_DIR, `${c.name}.mesh.yaml`);
     const hasMesh = existsSync(meshFile);
     return {
-      name,
-      inFile: join(INJECTOR_CASES_DIR, f),
-      outFile: join(INJECTOR_CASES_DIR, `${name}.out.yaml`),
+      ...c,
       meshFile: hasMesh ? meshFile : null,
       mesh: resolveMeshConfig(hasMesh ? parse(readFileSync(meshFile, 'utf8')) as unknown : {}),
     };

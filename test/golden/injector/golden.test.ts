@@ -4,25 +4,21 @@
 // inject() leaves its input alone, injecting the injected pod changes nothing, and the
 // meshlet-init arguments are ones `meshlet init` itself accepts.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import jsonpatch from 'fast-json-patch';
 import { inject, type Container } from '../../../injector/inject/index.ts';
 import { parseInitArgs } from '../../../agent/intercept/index.ts';
-import { injectorCases, parseGolden, podsOf, renderGolden } from '../../support/injector-goldens.ts';
+import { assertGolden, orphanOutputs } from '../../support/golden.ts';
+import { INJECTOR_CASES_DIR, injectorCases, parseGolden, podsOf, renderGolden } from '../../support/injector-goldens.ts';
 
-
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 describe('injector goldens', () => {
+  test('no output without its input', () => assert.deepEqual(orphanOutputs(INJECTOR_CASES_DIR), []));
   for (const c of injectorCases()) {
     test(c.name, async (t) => {
       const text = renderGolden(c);
-      await t.test('out.yaml', () => {
-        if (UPDATE) writeFileSync(c.outFile, text);
-        else if (!existsSync(c.outFile)) assert.fail(`${c.outFile} is missing: run with UPDATE_GOLDEN=1 and review it`);
-        else assert.equal(text, readFileSync(c.outFile, 'utf8'), `${c.outFile} differs: rerun with UPDATE_GOLDEN=1 if the change is intended`);
-      });
+      await t.test('out.yaml', () => assertGolden(c.outFile, text));
       const golden = parseGolden(text);
       if (golden.exit !== 0) return;
       await t.test('each pod: patch applies, input untouched, re-injection is a no-op', () => {
