@@ -75,6 +75,23 @@ describe('inject', () => {
     assert.equal(again.spec.volumes?.length, 2);
   });
 
+  test('reinvocation after another webhook added a container: one proxy, the new probe rewritten too', () => {
+    const first = inject(pod({ containers: [{ name: 'app', readinessProbe: { httpGet: { path: '/r', port: 8080 } } }] }), { name: 'shop' }, mesh).pod;
+    // What the API server hands back on reinvocation: defaults filled in, another webhook's container.
+    for (const c of [...first.spec.initContainers!, ...first.spec.containers]) Object.assign(c, { imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' });
+    first.spec.containers.push({ name: 'logger', image: 'l', livenessProbe: { tcpSocket: { port: 24224 } } });
+    const again = inject(first, { name: 'shop' }, mesh).pod;
+    assert.deepEqual(names(again.spec.initContainers), ['meshlet-init', 'meshlet-proxy']);
+    assert.deepEqual(names(again.spec.containers), ['app', 'logger']);
+    assert.deepEqual(again.spec.containers[1]!.livenessProbe, { httpGet: { path: '/app-health/logger/livez', port: 15020, scheme: 'HTTP' } });
+    const env = again.spec.initContainers![1]!.env!.find((e) => e.name === 'MESHLET_APP_PROBERS')!;
+    assert.deepEqual(JSON.parse(env.value!), {
+      '/app-health/app/readyz': { httpGet: { path: '/r', port: 8080 } },
+      '/app-health/logger/livez': { tcpSocket: { port: 24224 } },
+    });
+    assert.equal(again.spec.containers[0]!.imagePullPolicy, 'IfNotPresent', "the user's container keeps what the API server set");
+  });
+
   test('a user volume named like ours is refused by name rather than duplicated', () => {
     const p = pod();
     p.spec.volumes = [{ name: 'meshlet-root-ca', configMap: { name: 'meshlet-root-ca' } }];
