@@ -37,7 +37,7 @@ for v in K8S ETCD JAEGER GWAPI; do [ -n "${!v}" ] || fail "cannot read the $v ve
 # Jaeger's v1.x module tags carry Jaeger v2 releases: v1.75.0 is v2.12.0 (minor - 63).
 JAEGER_V2="v2.$(( $(echo "$JAEGER" | cut -d. -f2) - 63 )).$(echo "$JAEGER" | cut -d. -f3)"
 
-wrapper_hash="$(cd "$COMPONENTS" && cat ./*/go.mod ./*/go.sum "$0" | sha256sum | cut -c1-10)"
+wrapper_hash="$(cd "$COMPONENTS" && cat ./*/go.mod ./*/go.sum "$ROOT/scripts/build-cluster-components.sh" | sha256sum | cut -c1-10)"
 KEY="k8s-${K8S}_etcd-${ETCD}_jaeger-${JAEGER}_gwapi-${GWAPI}_${wrapper_hash}"
 DEST="$CACHE_ROOT/$KEY"
 
