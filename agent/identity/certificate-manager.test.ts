@@ -63,7 +63,7 @@ describe('CertificateManager', () => {
   // Lifetime runs from NotBefore (backdated 5 min) to NotAfter: 24 h 5 min.
   const life = 24 * H + 5 * 60_000;
   for (const [random, fraction] of [[0, 0.45], [0.5, 0.5], [1, 0.55]] as const) {
-    test(`renews at ${fraction * 100} % of the lifetime when the jitter draws ${random}`, async () => {
+    test(`renews at ${Math.round(fraction * 100)} % of the lifetime when the jitter draws ${random}`, async () => {
       const c = controller();
       const m = manager(c, { random: () => random });
       const changes: WorkloadCertificate[] = [];
@@ -71,6 +71,7 @@ describe('CertificateManager', () => {
       await m.start();
       mock.timers.tick(0);
       await m.ready();
+      await settle();
       const due = -5 * 60_000 + Math.round(life * fraction);
       mock.timers.tick(due - 1);
       await settle();
@@ -91,6 +92,7 @@ describe('CertificateManager', () => {
     await m.start();
     mock.timers.tick(0);
     const first = await m.ready();
+    await settle();
     c.fail = new Error('config channel closed');
     const due = -5 * 60_000 + Math.round(life * 0.55);
     mock.timers.tick(due);

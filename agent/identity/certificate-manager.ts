@@ -53,6 +53,8 @@ export class CertificateManager {
   #running = false;
   #attempt: Promise<void> | null = null;
   #firstWaiters: ((cert: WorkloadCertificate) => void)[] = [];
+  /** renewNow() during an attempt: another one right after it. */
+  #again = false;
 
   constructor(o: CertificateManagerOptions) {
     this.#o = o;
@@ -98,7 +100,9 @@ export class CertificateManager {
 
   /** Renew now (e.g. the trust bundle rotated); the usual schedule follows. */
   renewNow(): void {
-    if (this.#running && !this.#attempt) this.#schedule(0);
+    if (!this.#running) return;
+    if (this.#attempt) this.#again = true;
+    else this.#schedule(0);
   }
 
   #schedule(delayMs: number): void {
@@ -106,30 +110,32 @@ export class CertificateManager {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#attempt = this.#renew().finally(() => {
+      this.#attempt = this.#renew().then((next) => {
         this.#attempt = null;
+        const again = this.#again;
+        this.#again = false;
+        if (this.#running) this.#schedule(again ? 0 : next);
       });
     }, delayMs);
     this.#timer.unref?.();
   }
 
-  async #renew(): Promise<void> {
-    let next: number;
+  /** One request; resolves with the delay until the next (renewal or retry), never rejects. */
+  async #renew(): Promise<number> {
     try {
       const cert = await this.#requestOnce();
-      if (!this.#running) return;
+      if (!this.#running) return 0;
       this.#install(cert);
       this.#backoff.reset();
-      next = this.#renewalDelay(cert);
+      return this.#renewalDelay(cert);
     } catch (err) {
-      if (!this.#running) return;
       const retryable = !(err instanceof CertificateRequestError) || err.retryable;
       // A final refusal (pod gone, token refused) will not heal quickly: wait the longest step.
-      next = retryable ? this.#backoff.next() : (this.#o.retry?.maxMs ?? 60_000);
+      const next = retryable ? this.#backoff.next() : (this.#o.retry?.maxMs ?? 60_000);
       const left = this.#current ? `keeping the current certificate (${this.secondsLeft()} s left)` : 'no certificate yet';
-      this.#log(`identity: certificate request failed, ${left}; retrying in ${Math.round(next / 1000)} s: ${(err as Error).message}`);
+      if (this.#running) this.#log(`identity: certificate request failed, ${left}; retrying in ${Math.round(next / 1000)} s: ${(err as Error).message}`);
+      return next;
     }
-    this.#schedule(next);
   }
 
   async #requestOnce(): Promise<WorkloadCertificate> {

@@ -7,6 +7,7 @@ import { connect, type TLSSocket as TlsSocketType } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { generateRoot, issueServingCertificate, issueWorkloadCertificate, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
+import { makePluginCa } from '../../controller/identity/test-support.ts';
 import type { MeshletAlpn } from '../../api/identity.ts';
 import type { WorkloadCertificate } from './certificate-manager.ts';
 import { buildCsr, generateWorkloadKey } from './csr.ts';
@@ -180,6 +181,22 @@ describe('mTLS between two meshlet workloads', () => {
     assert.equal(await echoed, 'still here');
     live.socket.destroy();
     fresh.socket.destroy();
+  });
+
+  test('plug-in CA: leaves carry the intermediate, and peers that trust only the user root accept them', async () => {
+    const plug = makePluginCa({ now: new Date() });
+    const pca = loadCa(plug, new Date());
+    const withUserRoot = (c: WorkloadCertificate): WorkloadCertificate => ({ ...c, rootsPem: [plug.userRootPem] });
+    const server = workload(pca, 'shop', 'cart');
+    assert.equal(server.chainPem.length, 2);
+    const side = await inbound(holder(withUserRoot(server)));
+    try {
+      const { socket, greeting } = await dial(side.port, new SecureContextCache(holder(withUserRoot(workload(pca, 'web', 'frontend')))), CART);
+      assert.equal(greeting, `${WEB}|meshlet/h2`);
+      socket.destroy();
+    } finally {
+      side.close();
+    }
   });
 
   test('before the first certificate, options cannot be built (no plaintext fallback by accident)', () => {

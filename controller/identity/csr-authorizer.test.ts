@@ -6,16 +6,14 @@ import { startFakeApiServer, type FakeApiServer } from '../../test/support/fake-
 import { kubeClientFor } from '../../test/support/kube-client-for.ts';
 import { loadCa } from './ca.ts';
 import { CsrAuthorizer, type CsrAuthorizerOptions } from './csr-authorizer.ts';
-import type { IdentityKubeClient } from './kube.ts';
 import { generateRoot } from './root.ts';
-import { makeCsr } from './test-support.ts';
+import { makeCsr, withTokenReviews, type TokenReviewAnswer } from './test-support.ts';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 const ca = loadCa(generateRoot({ now: NOW, trustDomain: 'cluster.local' }), NOW);
 let api: FakeApiServer;
 
-interface Review { username: string; pod?: string; uid?: string; audiences?: string[]; authenticated?: boolean }
-const REVIEWS: Record<string, Review> = {
+const REVIEWS: Record<string, TokenReviewAnswer> = {
   'tok-cart': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0' },
   'tok-gone': { username: 'system:serviceaccount:shop:cart', pod: 'cart-9', uid: 'uid-cart-9' },
   'tok-old-uid': { username: 'system:serviceaccount:shop:cart', pod: 'cart-0', uid: 'uid-of-a-previous-cart-0' },
@@ -27,23 +25,8 @@ const REVIEWS: Record<string, Review> = {
 };
 
 /** The controller's client against the fake apiserver, plus the TokenReview endpoint it lacks. */
-function client(reviewDown = false): IdentityKubeClient & { reviews: unknown[] } {
-  const kube = kubeClientFor(api);
-  const c = {
-    reviews: [] as unknown[],
-    request<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts?: { body?: unknown; timeoutMs?: number }): Promise<T> {
-      if (path !== '/apis/authentication.k8s.io/v1/tokenreviews') return kube.request<T>(method, path, opts);
-      c.reviews.push(opts?.body);
-      if (reviewDown) return Promise.reject(Object.assign(new Error('POST tokenreviews: 503 ServiceUnavailable'), { statusCode: 503 }));
-      const spec = (opts?.body as { spec: { token: string; audiences: string[] } }).spec;
-      const r = REVIEWS[spec.token];
-      const status = r
-        ? { authenticated: r.authenticated ?? true, audiences: r.audiences ?? spec.audiences, user: { username: r.username, extra: r.pod ? { 'authentication.kubernetes.io/pod-name': [r.pod], ...(r.uid ? { 'authentication.kubernetes.io/pod-uid': [r.uid] } : {}) } : {} } }
-        : { authenticated: false, error: 'invalid bearer token' };
-      return Promise.resolve({ status } as T);
-    },
-  };
-  return c;
+function client(reviewDown = false): ReturnType<typeof withTokenReviews> {
+  return withTokenReviews(kubeClientFor(api), REVIEWS, () => reviewDown);
 }
 
 function authorizer(o: Partial<CsrAuthorizerOptions> = {}): CsrAuthorizer {

@@ -3,6 +3,7 @@
 import forge from 'node-forge';
 import { buildCertificate, type Extension } from './build-cert.ts';
 import type { CaMaterial } from './ca.ts';
+import type { IdentityKubeClient } from './kube.ts';
 import { generateRsaKeyPair } from './keys.ts';
 import { generateRoot } from './root.ts';
 
@@ -48,4 +49,37 @@ export function makePluginCa(o: PluginOptions): CaMaterial & { userRootPem: stri
     issuer: { certPem: root.certPem, keyPem: root.keyPem },
   });
   return { caPem: root.certPem, certPem, keyPem: keys.privateKeyPem, userRootPem: root.certPem };
+}
+
+/** What the stand-in TokenReview says about one token. */
+export interface TokenReviewAnswer {
+  username: string;
+  pod?: string;
+  uid?: string;
+  /** Default: the audiences asked for (an audience-aware apiserver). */
+  audiences?: string[];
+}
+
+/**
+ * A client that serves TokenReviews from `reviews` (unknown tokens are not authenticated) and
+ * passes every other request to `kube`: the fake apiserver has no TokenReview endpoint.
+ * `down()` true makes reviews fail as an unreachable apiserver would.
+ */
+export function withTokenReviews(kube: IdentityKubeClient, reviews: Record<string, TokenReviewAnswer>, down: () => boolean = () => false): IdentityKubeClient & { reviews: unknown[] } {
+  const c = {
+    reviews: [] as unknown[],
+    request<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts?: { body?: unknown; timeoutMs?: number }): Promise<T> {
+      if (path !== '/apis/authentication.k8s.io/v1/tokenreviews') return kube.request<T>(method, path, opts);
+      c.reviews.push(opts?.body);
+      if (down()) return Promise.reject(Object.assign(new Error('POST tokenreviews: 503 ServiceUnavailable'), { statusCode: 503 }));
+      const spec = (opts?.body as { spec: { token: string; audiences: string[] } }).spec;
+      const r = reviews[spec.token];
+      const extra = r?.pod ? { 'authentication.kubernetes.io/pod-name': [r.pod], ...(r.uid ? { 'authentication.kubernetes.io/pod-uid': [r.uid] } : {}) } : {};
+      const status = r
+        ? { authenticated: true, audiences: r.audiences ?? spec.audiences, user: { username: r.username, extra } }
+        : { authenticated: false, error: 'invalid bearer token' };
+      return Promise.resolve({ status } as T);
+    },
+  };
+  return c;
 }
