@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { generateRoot, issueWorkloadCertificate, loadCa } from '../../controller/identity/index.ts';
+import { generateRoot, issueWorkloadCertificate, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
+import { makePluginCa } from '../../controller/identity/test-support.ts';
 import { buildCsr, generateWorkloadKey } from './csr.ts';
 import { CertificateManager, type CertificateAnswer, type CertificateManagerOptions, type WorkloadCertificate } from './certificate-manager.ts';
 
@@ -11,7 +12,7 @@ const ca = loadCa(generateRoot({ now: new Date(T0 - H), trustDomain: 'cluster.lo
 const ID = { trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'cart' };
 
 /** A controller stand-in: issues real 24 h certificates, or fails as told, recording when it was asked. */
-function controller() {
+function controller(issuer: CertificateAuthority = ca) {
   const c = {
     asked: [] as number[],
     fail: null as null | CertificateAnswer | Error,
@@ -20,7 +21,7 @@ function controller() {
       await Promise.resolve();
       if (c.fail instanceof Error) throw c.fail;
       if (c.fail) return c.fail;
-      const out = issueWorkloadCertificate(ca, { csrPem, identity: ID, now: new Date(), lifetimeMs: 24 * H });
+      const out = issueWorkloadCertificate(issuer, { csrPem, identity: ID, now: new Date(), lifetimeMs: 24 * H });
       return { type: 'certificate', chainPem: out.chainPem, rootsPem: out.rootsPem, notAfter: out.notAfter.toISOString() };
     },
   };
@@ -111,6 +112,23 @@ describe('CertificateManager', () => {
     await settle();
     assert.notEqual(m.current(), first);
     assert.ok(m.current()!.notAfter.getTime() > first.notAfter.getTime());
+    await m.stop();
+  });
+
+  test('a certificate already past its renewal time (a CA about to expire) is renewed after one step, not in a loop', async () => {
+    const dying = loadCa(makePluginCa({ now: new Date(T0), intermediateMs: 90_000 }), new Date(T0));
+    const c = controller(dying);
+    const m = manager(c, { retry: { initialMs: 1000, maxMs: 60_000 } });
+    await m.start();
+    mock.timers.tick(0);
+    assert.equal((await m.ready()).notAfter.getTime(), T0 + 90_000, 'clamped to the intermediate');
+    await settle();
+    mock.timers.tick(999);
+    await settle();
+    assert.deepEqual(c.asked, [0]);
+    mock.timers.tick(1);
+    await settle();
+    assert.deepEqual(c.asked, [0, 1000]);
     await m.stop();
   });
 

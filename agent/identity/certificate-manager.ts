@@ -63,7 +63,7 @@ export class CertificateManager {
     this.#backoff = new Backoff({ initialMs: o.retry?.initialMs ?? 1000, maxMs: o.retry?.maxMs ?? 60_000, random: this.#random });
   }
 
-  /** Starts the first request; resolves once it is sent (see ready() for the certificate). */
+  /** Schedules the first request at once and resolves; ready() waits for the certificate. */
   start(): Promise<void> {
     if (this.#running) return Promise.resolve();
     this.#running = true;
@@ -179,7 +179,9 @@ export class CertificateManager {
     const { min, max } = this.#o.renewFraction ?? { min: 0.45, max: 0.55 };
     const life = cert.notAfter.getTime() - cert.notBefore.getTime();
     const at = cert.notBefore.getTime() + life * (min + (max - min) * this.#random());
-    return Math.min(MAX_TIMER_MS, Math.max(0, at - this.#now()));
+    // At least one retry step: a certificate that is already half spent (clock skew, a CA about
+    // to expire) must not turn into a request loop.
+    return Math.min(MAX_TIMER_MS, Math.max(this.#o.retry?.initialMs ?? 1000, at - this.#now()));
   }
 
   #log(line: string): void {
