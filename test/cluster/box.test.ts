@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { eventually, installGatewayApiCrds, readManifests, startBox, type Box, type BoxApi } from './box/index.ts';
 
 type Obj = { metadata?: { name?: string; ownerReferences?: { kind: string; name: string }[]; annotations?: Record<string, string> }; [k: string]: unknown };
@@ -47,6 +48,14 @@ describe('cluster box (real etcd, kube-apiserver, kube-controller-manager, Jaege
     const res = await box.admin.get('/version');
     assert.equal(res.status, 200);
     assert.equal((res.body as { gitVersion: string }).gitVersion, box.components.versions.kubernetes);
+  });
+
+  step('the admin kubeconfig file works for @kubernetes/client-node (TLS verified against the box CA)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(box.kubeconfigPath);
+    assert.notEqual(kc.getCurrentCluster()?.skipTLSVerify, true);
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    assert.ok(namespaces.items.some((n) => n.metadata?.name === ns), `namespace ${ns} listed`);
   });
 
   step('the Gateway API standard-channel CRDs install and become Established', async () => {
