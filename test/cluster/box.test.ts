@@ -196,6 +196,17 @@ describe('cluster box (real etcd, kube-apiserver, kube-controller-manager, Jaege
     assert.equal(write.status, 403, 'the Role grants no delete');
   });
 
+  step('kube-apiserver restarts on the same data: objects and issued tokens survive', async () => {
+    const reader = box.admin.withToken(await requestToken('reader'));
+    const before = box.processes.get('kube-apiserver')?.pid;
+    await box.restart('kube-apiserver');
+    assert.notEqual(box.processes.get('kube-apiserver')?.pid, before, 'a new process serves');
+    const route = await box.admin.get(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/valid`);
+    assert.equal(route.status, 200, 'the HTTPRoute stored before the restart is served');
+    assert.equal((await reader.get(`/api/v1/namespaces/${ns}/pods`)).status, 200, 'a token issued before the restart still authenticates');
+    assert.equal((await reader.get(`/api/v1/namespaces/${ns}/secrets`)).status, 403, 'and RBAC still applies');
+  });
+
   step('a span sent to Jaeger over OTLP/HTTP JSON comes back from the query API', async () => {
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');

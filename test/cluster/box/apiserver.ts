@@ -3,7 +3,7 @@
 // projected tokens, TokenRequest and TokenReview behave as in a cluster), Node+RBAC authorization
 // and the admission chain meshlet lives in (mutating/validating webhooks, ValidatingAdmissionPolicy).
 import type { BoxApi } from './api-client.ts';
-import { ComponentProcess } from './component-process.ts';
+import { ComponentProcess, type Readiness } from './component-process.ts';
 
 export interface ApiServerFiles {
   ca: string;
@@ -28,7 +28,7 @@ export interface ApiServerOptions {
   extraArgs: string[];
   timeoutMs: number;
   /** Called with the process as soon as it is spawned, so a failed start can still be stopped. */
-  register: (p: ComponentProcess) => void;
+  register: (p: ComponentProcess, ready: Readiness) => void;
 }
 
 export const admissionPlugins = [
@@ -68,12 +68,13 @@ export function apiServerArgs(opts: ApiServerOptions): string[] {
 
 export async function startApiServer(opts: ApiServerOptions, admin: BoxApi): Promise<ComponentProcess> {
   const process = new ComponentProcess({ name: 'kube-apiserver', bin: opts.bin, args: apiServerArgs(opts) }, opts.logsDir);
-  opts.register(process);
   // /readyz covers etcd and every post-start hook (RBAC bootstrap roles, priority levels, CRD
   // informers), so a 200 means the API is usable, not merely listening.
-  await process.waitReady('ready (/readyz)', async () => {
+  const ready: Readiness = (p) => p.waitReady('ready (/readyz)', async () => {
     const res = await admin.request('GET', '/readyz', undefined, { timeoutMs: 3000 });
     return res.status === 200;
   }, opts.timeoutMs, 300);
+  opts.register(process, ready);
+  await ready(process);
   return process;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BoxApi } from './api-client.ts';
 import { startApiServer } from './apiserver.ts';
-import type { ComponentProcess } from './component-process.ts';
+import type { ComponentProcess, Readiness } from './component-process.ts';
 import { locateComponents, repoRoot, type Components } from './components.ts';
 import { startControllerManager } from './controller-manager.ts';
 import { startEtcd } from './etcd.ts';
@@ -49,6 +49,11 @@ export interface Box {
   /** A client authenticated as cluster-admin (system:masters). */
   admin: BoxApi;
   processes: ReadonlyMap<string, ComponentProcess>;
+  /**
+   * Stops one component (SIGTERM, SIGKILL after graceMs) and starts it again with the same flags,
+   * ports and data, resolving when it serves again: the API-server-restart fault of a journey.
+   */
+  restart(name: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'jaeger', graceMs?: number): Promise<void>;
   /** Remember that something failed: stop() then keeps the logs and prints where they are. */
   noteFailure(what: string): void;
   stop(): Promise<void>;
@@ -82,6 +87,7 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
   mkdirSync(logsDir, { recursive: true });
   const workDir = mkdtempSync(join(tmpdir(), 'meshlet-box-'));
   const processes = new Map<string, ComponentProcess>();
+  const readiness = new Map<string, Readiness>();
   const failures: string[] = [];
   // If the test process exits without stop() (an uncaught error, EPIPE on its output), nothing
   // can be awaited any more: kill synchronously so no component outlives the run.
@@ -132,7 +138,10 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
     const admin = new BoxApi(apiUrl, pki.ca.cert, pki.admin);
     const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
 
-    const register = (p: ComponentProcess): void => void processes.set(p.name, p);
+    const register = (p: ComponentProcess, ready: Readiness): void => {
+      processes.set(p.name, p);
+      readiness.set(p.name, ready);
+    };
     const [etcd, jaeger] = await Promise.all([
       startEtcd({ bin: components.bin.etcd, dataDir: workDir, logsDir, clientPort: etcdClient, peerPort: etcdPeer, timeoutMs, register }),
       startJaeger({ bin: components.bin.jaeger, logsDir, configDir: workDir, listenHost: jaegerHost, ports: { otlpHttp, otlpGrpc, queryHttp, queryGrpc }, timeoutMs, register }),
@@ -153,8 +162,20 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
       register,
     }, admin);
     const kcm = startControllerManager({ bin: components.bin.kubeControllerManager, logsDir, kubeconfig: kcmKubeconfig, ca: caPath, serviceAccountPrivateKey: saKey, port: kcmPort, extraArgs: opts.controllerManagerArgs ?? [] });
-    register(kcm);
-    await kcm.waitReady('creating default/default ServiceAccount', async () => (await admin.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, timeoutMs, 300);
+    const kcmReady: Readiness = (p) => p.waitReady('creating default/default ServiceAccount', async () => (await admin.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, timeoutMs, 300);
+    register(kcm, kcmReady);
+    await kcmReady(kcm);
+
+    const restart = async (name: string, graceMs?: number): Promise<void> => {
+      const current = processes.get(name);
+      const ready = readiness.get(name);
+      if (!current || !ready) throw new Error(`no component ${name} in this box`);
+      if (stopped) throw new Error('the box is stopped');
+      await current.stop(graceMs);
+      const next = current.respawn();
+      processes.set(name, next);
+      await ready(next);
+    };
 
     return {
       kubeconfigPath,
@@ -168,6 +189,7 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
       admin,
       processes,
       noteFailure: (what) => void failures.push(what),
+      restart,
       stop,
     };
   } catch (err) {

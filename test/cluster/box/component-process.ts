@@ -15,15 +15,22 @@ export interface ComponentSpec {
   cwd?: string;
 }
 
+/** Waits until a (re)started component serves; each component module defines its own. */
+export type Readiness = (p: ComponentProcess) => Promise<void>;
+
 export class ComponentProcess {
   readonly name: string;
   readonly logPath: string;
+  private readonly spec: ComponentSpec;
+  private readonly logsDir: string;
   private readonly child: ChildProcess;
   private exitInfo: string | undefined;
   private readonly exited: Promise<void>;
 
   constructor(spec: ComponentSpec, logsDir: string) {
     this.name = spec.name;
+    this.spec = spec;
+    this.logsDir = logsDir;
     this.logPath = join(logsDir, `${spec.name}.log`);
     const fd = openSync(this.logPath, 'a');
     try {
@@ -76,6 +83,11 @@ export class ComponentProcess {
     if (await this.exitedWithin(graceMs)) return;
     this.child.kill('SIGKILL');
     await this.exitedWithin(5000);
+  }
+
+  /** The same command again (after stop()), appending to the same log: for restart faults. */
+  respawn(): ComponentProcess {
+    return new ComponentProcess(this.spec, this.logsDir);
   }
 
   /** Synchronous last resort for process 'exit' handlers, where nothing can be awaited. */

@@ -1,7 +1,7 @@
 // etcd for the box: one member on loopback, data in the box's temp dir, fsync off (a test cluster
 // is thrown away, and fsync dominates API latency on a shared disk). Ready once /health says so.
 import { join } from 'node:path';
-import { ComponentProcess } from './component-process.ts';
+import { ComponentProcess, type Readiness } from './component-process.ts';
 
 export interface EtcdOptions {
   bin: string;
@@ -11,7 +11,7 @@ export interface EtcdOptions {
   peerPort: number;
   timeoutMs: number;
   /** Called with the process as soon as it is spawned, so a failed start can still be stopped. */
-  register: (p: ComponentProcess) => void;
+  register: (p: ComponentProcess, ready: Readiness) => void;
 }
 
 export async function startEtcd(opts: EtcdOptions): Promise<{ process: ComponentProcess; url: string }> {
@@ -32,10 +32,11 @@ export async function startEtcd(opts: EtcdOptions): Promise<{ process: Component
       '--log-level=warn',
     ],
   }, opts.logsDir);
-  opts.register(process);
-  await process.waitReady('healthy', async () => {
+  const ready: Readiness = (p) => p.waitReady('healthy', async () => {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
     return res.ok && ((await res.json()) as { health?: string }).health === 'true';
   }, opts.timeoutMs);
+  opts.register(process, ready);
+  await ready(process);
   return { process, url };
 }

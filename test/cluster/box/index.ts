@@ -9,6 +9,6 @@ export { BoxApi, type ApiCredentials, type ApiResponse, type RequestOptions } fr
 export { eventually } from './eventually.ts';
 export { installGatewayApiCrds, applyClusterScoped, readManifests } from './gateway-crds.ts';
 export { locateComponents, type Components, type ComponentVersions } from './components.ts';
-export { ComponentProcess, type ComponentSpec } from './component-process.ts';
+export { ComponentProcess, type ComponentSpec, type Readiness } from './component-process.ts';
 export { ClusterComponentsMissingError, ComponentStartError } from './errors.ts';
 export type { JaegerEndpoints } from './jaeger.ts';

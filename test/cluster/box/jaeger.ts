@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ComponentProcess } from './component-process.ts';
+import { ComponentProcess, type Readiness } from './component-process.ts';
 
 export interface JaegerPorts {
   otlpHttp: number;
@@ -22,7 +22,7 @@ export interface JaegerOptions {
   ports: JaegerPorts;
   timeoutMs: number;
   /** Called with the process as soon as it is spawned, so a failed start can still be stopped. */
-  register: (p: ComponentProcess) => void;
+  register: (p: ComponentProcess, ready: Readiness) => void;
 }
 
 export interface JaegerEndpoints {
@@ -61,13 +61,12 @@ export async function startJaeger(opts: JaegerOptions): Promise<{ process: Compo
   const configPath = join(opts.configDir, 'jaeger.yaml');
   writeFileSync(configPath, jaegerConfig(opts.listenHost, opts.ports));
   const process = new ComponentProcess({ name: 'jaeger', bin: opts.bin, args: [`--config=${configPath}`] }, opts.logsDir);
-  opts.register(process);
   const endpoints: JaegerEndpoints = {
     otlpUrl: `http://${opts.listenHost}:${opts.ports.otlpHttp}`,
     otlpGrpcAddress: `${opts.listenHost}:${opts.ports.otlpGrpc}`,
     queryUrl: `http://${opts.listenHost}:${opts.ports.queryHttp}`,
   };
-  await process.waitReady('serving OTLP and the query API', async () => {
+  const ready: Readiness = (p) => p.waitReady('serving OTLP and the query API', async () => {
     const query = await fetch(`${endpoints.queryUrl}/api/services`, { signal: AbortSignal.timeout(2000) });
     const otlp = await fetch(`${endpoints.otlpUrl}/v1/traces`, {
       method: 'POST',
@@ -77,5 +76,7 @@ export async function startJaeger(opts: JaegerOptions): Promise<{ process: Compo
     });
     return query.ok && otlp.ok;
   }, opts.timeoutMs);
+  opts.register(process, ready);
+  await ready(process);
   return { process, endpoints };
 }
