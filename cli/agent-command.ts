@@ -12,12 +12,12 @@ import { dropPrivileges } from '../agent/intercept/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
 import { openFileSource } from './open-file-source.ts';
-import { PROXY_SOURCE_OPTIONS, checkProxySource, defaultBindHost, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
 Runs the sidecar: outbound proxy (${PORTS.outbound}), inbound proxy (${PORTS.inbound}) and admin
-(${PORTS.admin}: /ready, /live, /config_dump), routing by the manifests in DIR (file mode; changes
+(${PORTS.admin}: /ready, /live, /config_dump, /metrics), routing by the manifests in DIR (file mode; changes
 apply within a second, no restart) or by the tables the controller at URL sends.
 
 Flags:
@@ -39,6 +39,7 @@ Flags:
                         'meshlet dev' works without iptables)
   --uid N               drop privileges to this uid after binding (in a pod: ${AGENT_UID})
   --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+${LOG_HELP}
 
 Example (explicit mode):
   meshlet agent --config examples/ --namespace default --outbound-port 15001 &
@@ -55,6 +56,7 @@ export const agentCommand: Command = {
       args: argv,
       options: {
         ...PROXY_SOURCE_OPTIONS,
+        ...LOG_OPTIONS,
         'service-account': { type: 'string' },
         'host': { type: 'string', default: defaultBindHost() },
         'outbound-port': { type: 'string' },
@@ -66,7 +68,8 @@ export const agentCommand: Command = {
     });
     const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
-    const log = (line: string): void => void io.stderr.write(`meshlet agent: ${line}\n`);
+    const logger = commandLogger('meshlet agent', values, io);
+    const log = (line: string): void => logger.info(line);
     const client = values.controller
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], log })
       : null;
@@ -82,7 +85,7 @@ export const agentCommand: Command = {
       },
       originalDestination: nativeAddonAvailable() ? tryOriginalDestination : undefined,
       explicit: !values['no-explicit'],
-      log,
+      log: logger,
       ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
     });
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));

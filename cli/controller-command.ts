@@ -7,7 +7,7 @@ import { loadKubeConfig, KubeClient, KubeConfigError } from '../controller/provi
 import { tokenReviewAuthenticator } from '../controller/publish/index.ts';
 import { startControlPlane, type ControlPlaneConfig } from '../controller/runners/index.ts';
 import type { Command } from './command.ts';
-import { countFlag, portFlag } from './flags.ts';
+import { commandLogger, countFlag, LOG_HELP, LOG_OPTIONS, portFlag } from './flags.ts';
 import { readTokenFile } from './controller-source.ts';
 import { openFileSource } from './open-file-source.ts';
 import { UsageError } from './usage-error.ts';
@@ -56,6 +56,7 @@ Flags:
   --no-default-mesh         do not create the default XMesh 'meshlet'
   --admin-host ADDR         address of the admin port (default 0.0.0.0)
   --admin-port N            /live, /ready and /metrics (default ${PORTS.controllerAdmin}; 0 = any; -1 = none)
+${LOG_HELP}
 
 On SIGTERM/SIGINT the leader releases its Lease, so another replica takes over at once.
 `;
@@ -97,10 +98,12 @@ export const controllerCommand: Command = {
         'no-default-mesh': { type: 'boolean', default: false },
         'admin-host': { type: 'string', default: '0.0.0.0' },
         'admin-port': { type: 'string' },
+        ...LOG_OPTIONS,
       },
       strict: true,
     });
-    const log = (line: string): void => void io.stderr.write(`meshlet controller: ${line}\n`);
+    const logger = commandLogger('meshlet controller', values, io);
+    const log = (line: string): void => logger.info(line);
     if (!['true', 'false'].includes(values['leader-elect'])) throw new UsageError(`--leader-elect wants true or false, got '${values['leader-elect']}'`);
     const leaseDurationMs = seconds(values['lease-duration'], 'lease-duration');
     const renewDeadlineMs = seconds(values['renew-deadline'], 'renew-deadline');

@@ -2,6 +2,7 @@
 // ingress, controller, dev). Deliberately free of proxy or Kubernetes imports, so a command
 // that uses it loads nothing it does not run.
 import { existsSync } from 'node:fs';
+import { LogConfigError, processLogger, type Logger } from '../common/logger.ts';
 import type { Io } from './command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -43,6 +44,25 @@ export async function serveUntilStopped(io: Io, log: (line: string) => void, ser
   await cleanup();
   log(clean ? 'drained' : 'drain deadline reached; remaining connections closed');
   return 0;
+}
+
+/** `--log-level` and `--log-format`, taken by every long-running command. */
+export const LOG_OPTIONS = {
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+} as const;
+
+export const LOG_HELP = `  --log-level LEVEL     error, warn, info (default) or debug (default: $MESHLET_LOG_LEVEL)
+  --log-format FORMAT   text (default) or json, one object per line (default: $MESHLET_LOG_FORMAT)`;
+
+/** The command's logger, writing to its standard error; a bad level or format is a usage error. */
+export function commandLogger(component: string, values: { 'log-level'?: string; 'log-format'?: string }, io: Io): Logger {
+  try {
+    return processLogger(component, { level: values['log-level'], format: values['log-format'] }, process.env, (line) => void io.stderr.write(line));
+  } catch (err) {
+    if (err instanceof LogConfigError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** Flags every proxy command (agent, ingress) takes: where tables come from, who it is, drain. */

@@ -8,7 +8,7 @@ import { startIngress } from '../ingress/index.ts';
 import type { Command } from './command.ts';
 import { controllerSource } from './controller-source.ts';
 import { openFileSource } from './open-file-source.ts';
-import { PROXY_SOURCE_OPTIONS, checkProxySource, drainFlag, portFlag, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -30,8 +30,9 @@ Flags:
                       repeatable). A Gateway is Programmed only once it has an address.
   --port-offset N     bind listener ports below 1024 at port+N (e.g. 8000: 80 → 8080), for
                       running without root; the Gateway's own ports are unchanged
-  --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump)
+  --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump, /metrics)
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+${LOG_HELP}
 `;
 
 export const ingressCommand: Command = {
@@ -43,6 +44,7 @@ export const ingressCommand: Command = {
       args: argv,
       options: {
         ...PROXY_SOURCE_OPTIONS,
+        ...LOG_OPTIONS,
         'host': { type: 'string', default: '0.0.0.0' },
         'address': { type: 'string', multiple: true, default: [] },
         'port-offset': { type: 'string', default: '0' },
@@ -53,7 +55,8 @@ export const ingressCommand: Command = {
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
-    const log = (line: string): void => void io.stderr.write(`meshlet ingress: ${line}\n`);
+    const logger = commandLogger('meshlet ingress', values, io);
+    const log = (line: string): void => logger.info(line);
     const source = values.controller
       ? controllerSource({
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace,
@@ -65,7 +68,7 @@ export const ingressCommand: Command = {
       host: values.host,
       bindPort: (p) => (p < 1024 ? p + offset : p),
       adminPort: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
-      log,
+      log: logger,
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
     log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);

@@ -57,7 +57,7 @@ export class ListenerSet {
 
   reconcile(table: RoutingTable | null): void {
     this.#queue = this.#queue.then(() => this.#reconcile(table)).catch((err: unknown) => {
-      this.#core.log(`ingress: reconciling listeners failed: ${(err as Error).message}`);
+      this.#core.logger.error('ingress: reconciling listeners failed', { error: (err as Error).message });
     });
   }
 
@@ -75,7 +75,7 @@ export class ListenerSet {
       try {
         this.#open.set(port, await this.#listen(port));
       } catch (err) {
-        this.#core.log(`ingress: cannot listen on port ${port}: ${(err as Error).message}`);
+        this.#core.logger.error(`ingress: cannot listen on port ${port}`, { port, error: (err as Error).message });
       }
     }
   }
@@ -117,7 +117,7 @@ export class ListenerSet {
       detectTimeoutMs: this.#opts.detectTimeoutMs,
       headersTimeoutMs: this.#opts.headersTimeoutMs,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
-      log: core.log,
+      log: (msg) => core.logger.warn(msg),
       handlers: {
         context: (socket: net.Socket) => ({ gatewayPort, remoteAddress: socket.remoteAddress ?? '', https: this.#isHttps(gatewayPort), servername: null }),
         // An HTTPS port speaks TLS only: no detection, straight to termination.
@@ -130,7 +130,7 @@ export class ListenerSet {
           terminateTls(socket, certificates, table, gatewayPort).then(
             (t) => self?.accept(t.socket, { ...ctx, servername: t.servername }, t.protocol),
             (err: unknown) => {
-              core.log(`ingress: TLS on port ${gatewayPort}: ${(err as Error).message}`);
+              core.logger.warn(`ingress: TLS handshake failed on port ${gatewayPort}`, { error: (err as Error).message });
               socket.destroy();
             },
           );

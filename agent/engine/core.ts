@@ -9,9 +9,11 @@ import { TableHolder } from '../table-holder.ts';
 import { UpstreamPools, type PoolOptions } from './pools.ts';
 import { RetryBudgets, type RetryBudgetOptions } from './retry-budget.ts';
 import { InflightTracker } from './inflight.ts';
+import { createLogger, toLogger, type Logger, type LogSink } from '../../common/logger.ts';
 
 export interface CoreOptions {
-  log?: (msg: string) => void;
+  /** Where the proxy logs (a Logger, or a line callback in tests). */
+  log?: LogSink;
   /** Bytes of request body held so that retries and mirrors can resend it (default 64 KiB). */
   retryBufferBytes?: number;
   retryBudget?: Partial<RetryBudgetOptions>;
@@ -33,6 +35,8 @@ export class ProxyCore {
   readonly pickers = new WeightedPickers<WeightedBackendIR>((b) => b.weight);
   readonly budgets: RetryBudgets;
   readonly inflight = new InflightTracker();
+  readonly logger: Logger;
+  /** The logger as a line callback, for layers that take one (info level). */
   readonly log: (msg: string) => void;
   readonly retryBufferBytes: number;
   readonly random: () => number;
@@ -40,7 +44,8 @@ export class ProxyCore {
   readonly #loggedOnce = new Set<string>();
 
   constructor(opts: CoreOptions = {}) {
-    this.log = opts.log ?? ((msg) => process.stderr.write(`meshlet: ${msg}\n`));
+    this.logger = toLogger(opts.log, createLogger({ fields: { component: 'meshlet' } }));
+    this.log = (msg) => this.logger.info(msg);
     this.retryBufferBytes = opts.retryBufferBytes ?? 64 * 1024;
     this.random = opts.random ?? Math.random;
     this.pools = new UpstreamPools(opts.pool);
@@ -48,7 +53,7 @@ export class ProxyCore {
     this.budgets = new RetryBudgets(opts.retryBudget);
     this.holder = new TableHolder<CompiledTable>({
       compile: compileTable,
-      log: this.log,
+      log: (msg) => this.logger.warn(msg),
       onSwap: (next, previous) => {
         // Endpoints that left the table: close their pools, forget their latency history.
         // Destinations that were never in a table (inbound app ports, passthrough addresses)
@@ -76,7 +81,7 @@ export class ProxyCore {
     if (this.#loggedOnce.has(key)) return;
     if (this.#loggedOnce.size >= 1024) this.#loggedOnce.clear();
     this.#loggedOnce.add(key);
-    this.log(msg);
+    this.logger.info(msg);
   }
 
   async close(): Promise<void> {

@@ -34,7 +34,7 @@ export interface HttpSite {
  * detail goes to the log: the client only gets a generic reason (error-response.ts).
  */
 function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}, ev: RequestEvent | null = null): void {
-  if (status >= 500) core.log(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}: ${reason}`);
+  if (status >= 500) core.logger.warn(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}`, { status, reason });
   if (ev) ev.error = reason;
   if (status >= 400 && isGrpc(req)) sendGrpcStatus(res, status, reason);
   else sendStatus(res, status, reason, headers);
@@ -66,7 +66,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     desc = describe(req, site.scheme);
   } catch (err) {
     if (!(err instanceof BadRequestError)) throw err;
-    core.log(`rejected ${req.method ?? '?'} ${req.url ?? '?'}: ${err.message}`);
+    core.logger.info(`rejected ${req.method ?? '?'} ${req.url ?? '?'}`, { status: 400, reason: err.message });
     req.resume();
     answer(core, req, res, 400, err.message, {}, ev);
     return;
@@ -98,7 +98,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const headers = upstreamHeaders(p.request.headers, protocol);
   if (p.table && p.mirrors.length > 0) {
-    const deps = { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: core.log, random: core.random, logOnce: (key: string, msg: string) => core.logOnce(key, msg), event: ev };
+    const deps = { pools: core.pools, balancer: core.balancer, backends: core.backends(p.table), log: (msg: string) => core.logger.warn(msg), random: core.random, logOnce: (key: string, msg: string) => core.logOnce(key, msg), event: ev };
     const mirror = (mirrorBody: BodySource): void => fireMirrors(deps, p.mirrors, {
       rule: p.group, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery, headers: p.request.headers, body: mirrorBody,
       protocolFor: (b) => upstreamProtocol(req, b.appProtocol),
@@ -152,7 +152,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
 /** Runs handleHttp for a server's 'request' event: a bug answers 500 instead of crashing. */
 export function serveHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): void {
   handleHttp(core, site, req, res).catch((err: unknown) => {
-    core.log(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error)?.stack ?? String(err)}`);
+    core.logger.error(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}`, { error: (err as Error)?.stack ?? String(err) });
     sendStatus(res, 500, 'internal proxy error');
   });
 }

@@ -19,7 +19,7 @@ export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket,
   try {
     upstream = await connectSocket(endpoint);
   } catch (err) {
-    core.log(`tcp: ${(err as Error).message}`);
+    core.logger.warn('tcp: upstream connect failed', { site, upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
     client.destroy();
     return;
   }

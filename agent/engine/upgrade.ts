@@ -61,7 +61,7 @@ function splice(client: Duplex, upstream: Duplex): void {
 
 export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
   const refuse = (sock: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void => {
-    if (status >= 500) core.log(`${status} for upgrade ${req.url ?? '?'}: ${reason}`);
+    if (status >= 500) core.logger.warn(`${status} for upgrade ${req.url ?? '?'}`, { status, reason });
     refuseRaw(sock, status, reason, headers);
   };
   const release = core.inflight.start();
@@ -78,13 +78,13 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   site.decorate?.(req, desc.headers);
   const p = plan(core, site.destination(req, desc), desc);
   if (p.kind === 'respond') {
-    if (p.status >= 400) core.log(`upgrade ${req.url ?? '?'}: ${p.status} ${p.reason}`);
+    if (p.status >= 400) core.logger.info(`upgrade ${req.url ?? '?'} answered by the proxy`, { status: p.status, reason: p.reason });
     refuse(socket, p.status, p.reason, p.headers);
     return;
   }
   const endpoint = core.balancer.pick(p.backend);
   if (!endpoint) {
-    core.log(`upgrade ${req.url ?? '?'}: no ready endpoints for ${p.backend.name}`);
+    core.logger.warn(`upgrade ${req.url ?? '?'}: no ready endpoints`, { backend: p.backend.name });
     refuse(socket, 503, `no ready endpoints for ${p.backend.name}`);
     return;
   }
@@ -92,7 +92,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   try {
     upstream = await connectSocket({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity });
   } catch (err) {
-    core.log(`upgrade ${req.url ?? '?'}: ${(err as Error).message}`);
+    core.logger.warn(`upgrade ${req.url ?? '?'}: upstream connect failed`, { upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
     refuse(socket, 503, (err as Error).message);
     return;
   }

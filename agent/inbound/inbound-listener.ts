@@ -35,7 +35,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     detectTimeoutMs: opts.detectTimeoutMs,
     headersTimeoutMs: opts.headersTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
-    log: core.log,
+    log: (msg) => core.logger.warn(msg),
     handlers: {
       context: connectionContext(opts.originalDestination),
       request: (ctx, req, res) => serveHttp(core, site(ctx), req, res),

@@ -96,7 +96,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
     detectTimeoutMs: opts.detectTimeoutMs,
     headersTimeoutMs: opts.headersTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
-    log: core.log,
+    log: (msg) => core.logger.warn(msg),
     handlers: {
       context,
       protocolHint: (ctx) => protocolForAppProtocol(ctx.original ? servicePort(ctx.original)?.port.appProtocol : null),
