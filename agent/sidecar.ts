@@ -31,6 +31,8 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
   inboundAppAddress?: string;
   /** Controller mode: awaited before routing a destination the table does not know yet. */
   onUnknownDestination?: (address: string, port: number) => Promise<void>;
+  /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
+  metrics?: readonly (() => string)[];
 }
 
 export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> {
@@ -56,5 +58,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     info: () => ({ namespace: opts.namespace, explicit: opts.explicit ?? false }),
     unfollow,
     drainListeners: (deadlineMs) => drainListeners(listeners, core.inflight, deadlineMs),
+    metrics: opts.metrics,
   });
 }

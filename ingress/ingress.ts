@@ -17,6 +17,8 @@ export interface IngressOptions extends CoreOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
+  metrics?: readonly (() => string)[];
 }
 
 export interface RunningIngress extends RunningProxy {
@@ -51,6 +53,7 @@ export async function startIngress(opts: IngressOptions): Promise<RunningIngress
     },
     beforeDrain: unsubscribe,
     drainListeners: (deadlineMs) => listeners.drain(deadlineMs),
+    metrics: opts.metrics,
   });
   return Object.assign(proxy, {
     listenerPorts: () => listeners.ports(),
