@@ -65,7 +65,7 @@ build() { # <wrapper> <output name> <package> <ldflags>
   say "built $2 in $(( SECONDS - t0 ))s"
 }
 
-say "Go $("$GO" env GOVERSION), proxy $("$GO" env GOPROXY); building into $DEST (cold: about 12 min on 2 cores, plus module downloads)"
+say "Go $("$GO" env GOVERSION), proxy $("$GO" env GOPROXY); building into $DEST (first build: about 10 min on 2 cores, 2 GB of modules)"
 KV="k8s.io/component-base/version"
 K8S_LD="-X $KV.gitVersion=$K8S -X $KV.gitMajor=$(echo "${K8S#v}" | cut -d. -f1) -X $KV.gitMinor=$(echo "$K8S" | cut -d. -f2) -X $KV.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$K8S"
 build etcd etcd go.etcd.io/etcd/server/v3 ""
