@@ -58,6 +58,20 @@ describe('cluster box (real etcd, kube-apiserver, kube-controller-manager, Jaege
     assert.ok(namespaces.items.some((n) => n.metadata?.name === ns), `namespace ${ns} listed`);
   });
 
+  step('a client certificate from clientFor() authenticates as that user and groups (a kubelet identity)', async () => {
+    const node = box.clientFor('system:node:box-node', ['system:nodes']);
+    const res = await node.api.post('/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const user = (res.body as { status: { userInfo: { username: string; groups: string[] } } }).status.userInfo;
+    assert.equal(user.username, 'system:node:box-node');
+    assert.ok(user.groups.includes('system:nodes'), JSON.stringify(user.groups));
+    // The Node authorizer applies: a node may read its own Node object (absent here: 404, not
+    // 403) but not another node's, nor secrets cluster-wide.
+    assert.equal((await node.api.get('/api/v1/nodes/box-node')).status, 404);
+    assert.equal((await node.api.get('/api/v1/nodes/other-node')).status, 403);
+    assert.equal((await node.api.get('/api/v1/secrets')).status, 403);
+  });
+
   step('the Gateway API standard-channel CRDs install and become Established', async () => {
     const names = await installGatewayApiCrds(box.admin, box.components.crds.standard);
     for (const crd of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants', 'backendtlspolicies']) {

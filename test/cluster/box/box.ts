@@ -15,7 +15,7 @@ import { startEtcd } from './etcd.ts';
 import { ComponentStartError } from './errors.ts';
 import { startJaeger, type JaegerEndpoints } from './jaeger.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { createBoxPki } from './pki.ts';
+import { createBoxPki, issueClientCert, type KeyPairPem } from './pki.ts';
 import { freePorts } from './ports.ts';
 
 export interface BoxOptions {
@@ -50,6 +50,11 @@ export interface Box {
   admin: BoxApi;
   processes: ReadonlyMap<string, ComponentProcess>;
   /**
+   * Credentials for any user and groups, signed by the box CA, with a client and a kubeconfig
+   * file: e.g. a kubelet's system:node:<name> in system:nodes (Node authorization applies).
+   */
+  clientFor(user: string, groups: string[]): BoxClient;
+  /**
    * Stops one component (SIGTERM, SIGKILL after graceMs) and starts it again with the same flags,
    * ports and data, resolving when it serves again: the API-server-restart fault of a journey.
    */
@@ -57,6 +62,12 @@ export interface Box {
   /** Remember that something failed: stop() then keeps the logs and prints where they are. */
   noteFailure(what: string): void;
   stop(): Promise<void>;
+}
+
+export interface BoxClient {
+  credentials: KeyPairPem;
+  api: BoxApi;
+  kubeconfigPath: string;
 }
 
 const keptRuns = 5;
@@ -166,6 +177,12 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
     register(kcm, kcmReady);
     await kcmReady(kcm);
 
+    const clientFor = (user: string, groups: string[]): BoxClient => {
+      const credentials = issueClientCert(pki.ca, user, groups);
+      const path = join(workDir, `${user.replace(/[^A-Za-z0-9_.-]/g, '_')}.kubeconfig`);
+      return { credentials, api: new BoxApi(apiUrl, pki.ca.cert, credentials), kubeconfigPath: writeKubeconfig(path, { server: apiUrl, ca: pki.ca.cert, user, ...credentials }) };
+    };
+
     const restart = async (name: string, graceMs?: number): Promise<void> => {
       const current = processes.get(name);
       const ready = readiness.get(name);
@@ -189,6 +206,7 @@ export async function startBox(opts: BoxOptions = {}): Promise<Box> {
       admin,
       processes,
       noteFailure: (what) => void failures.push(what),
+      clientFor,
       restart,
       stop,
     };

@@ -10,6 +10,7 @@ export interface KeyPairPem {
 }
 
 export interface BoxPki {
+  /** The CA's certificate and private key (it signs client certificates on demand). */
   ca: KeyPairPem;
   /** kube-apiserver's serving certificate. */
   serving: KeyPairPem;
@@ -51,19 +52,28 @@ function sign(subject: forge.pki.CertificateField[], keys: { publicKey: string; 
   return { cert: forge.pki.certificateToPem(cert), key: keys.privateKey };
 }
 
+const leafUsage = { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true };
+
+function issuerOf(ca: KeyPairPem): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
+  return { cert: forge.pki.certificateFromPem(ca.cert), key: forge.pki.privateKeyFromPem(ca.key) };
+}
+
+/**
+ * A client certificate the API server authenticates as user `commonName` in `groups` (the O
+ * attributes), e.g. system:node:<name> in system:nodes for a kubelet.
+ */
+export function issueClientCert(ca: KeyPairPem, commonName: string, groups: string[]): KeyPairPem {
+  const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: commonName }, ...groups.map((value) => ({ name: 'organizationName', value }))];
+  return sign(subject, rsaKeys(), [{ name: 'basicConstraints', cA: false }, leafUsage, { name: 'extKeyUsage', clientAuth: true }], issuerOf(ca));
+}
+
 export function createBoxPki(opts: PkiOptions): BoxPki {
   const caKeys = rsaKeys();
   const ca = sign([{ name: 'commonName', value: 'meshlet-box-ca' }], caKeys, [
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
   ]);
-  const issuer = { cert: forge.pki.certificateFromPem(ca.cert), key: forge.pki.privateKeyFromPem(caKeys.privateKey) };
-  const leafUsage = { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true };
-  const client = (cn: string, org?: string): KeyPairPem => {
-    const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: cn }];
-    if (org) subject.push({ name: 'organizationName', value: org });
-    return sign(subject, rsaKeys(), [{ name: 'basicConstraints', cA: false }, leafUsage, { name: 'extKeyUsage', clientAuth: true }], issuer);
-  };
+  const issuer = issuerOf(ca);
   const altNames = [...opts.dnsNames.map((value) => ({ type: 2, value })), ...opts.ips.map((ip) => ({ type: 7, ip }))];
   const serving = sign([{ name: 'commonName', value: 'kube-apiserver' }], rsaKeys(), [
     { name: 'basicConstraints', cA: false },
@@ -74,8 +84,8 @@ export function createBoxPki(opts: PkiOptions): BoxPki {
   return {
     ca,
     serving,
-    admin: client('meshlet-admin', 'system:masters'),
-    controllerManager: client('system:kube-controller-manager'),
+    admin: issueClientCert(ca, 'meshlet-admin', ['system:masters']),
+    controllerManager: issueClientCert(ca, 'system:kube-controller-manager', []),
     serviceAccount: rsaKeys(),
   };
 }
