@@ -45,6 +45,9 @@ export function jaegerConfig(host: string, ports: JaegerPorts): string {
       jaeger_storage: { backends: { memstore: { memory: { max_traces: 100_000 } } } },
       jaeger_query: {
         storage: { traces: 'memstore' },
+        // On by default, it exports the query service's own spans to localhost:4317, which is
+        // not ours (our OTLP port is random) and could be another run's collector.
+        enable_tracing: false,
         http: { endpoint: `${host}:${ports.queryHttp}` },
         grpc: { endpoint: `${host}:${ports.queryGrpc}` },
       },
