@@ -85,11 +85,14 @@ function defaultLogsDir(): string {
 
 /** The first host address of an IPv4 CIDR: the `kubernetes` Service's ClusterIP. */
 export function firstServiceIp(cidr: string): string {
-  const [base] = cidr.split('/');
-  const octets = (base ?? '').split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const n = (((octets[0]! << 24) >>> 0) + (octets[1]! << 16) + (octets[2]! << 8) + octets[3]! + 1) >>> 0;
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = match ? match.slice(1, 5).map(Number) : [];
+  const prefix = Number(match?.[5]);
+  if (!match || octets.some((o) => o > 255) || prefix > 30) throw new Error(`not an IPv4 CIDR with room for hosts: ${cidr}`);
+  const address = octets.reduce((n, o) => n * 256 + o, 0);
+  const network = address - (address % 2 ** (32 - prefix));
+  const first = network + 1;
+  return [24, 16, 8, 0].map((shift) => Math.floor(first / 2 ** shift) % 256).join('.');
 }
 
 export async function startBox(opts: BoxOptions = {}): Promise<Box> {
