@@ -3,7 +3,10 @@
 import type net from 'node:net';
 import { PORTS } from '../api/names.ts';
 import { ProxyCore, type CoreOptions } from './engine/core.ts';
+import type { WorkloadCertificate } from './identity/certificate-manager.ts';
+import { SecureContextCache, type CertificateSource } from './identity/tls-options.ts';
 import { startInbound } from './inbound/inbound-listener.ts';
+import { InboundMtls, type MtlsMode } from './inbound/mesh-mtls.ts';
 import { drainListeners } from './lifecycle/drain.ts';
 import { runProxy, type RunningProxy } from './lifecycle/run-proxy.ts';
 import type { OriginalDst } from './listener/connection-context.ts';
@@ -33,10 +36,17 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
   onUnknownDestination?: (address: string, port: number) => Promise<void>;
   /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
   metrics?: readonly (() => string)[];
+  /**
+   * This workload's identity (a CertificateManager): meshed endpoints get mutual TLS and the
+   * inbound side terminates it; `mode` STRICT refuses plaintext inbound. Without it, plaintext.
+   */
+  identity?: { certificates: CertificateSource & { onChange(l: (c: WorkloadCertificate) => void): () => void }; mode?: MtlsMode };
 }
 
 export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> {
-  const core = new ProxyCore(opts);
+  const id = opts.identity;
+  const core = new ProxyCore({ ...opts, mtls: id ? new SecureContextCache(id.certificates) : null });
+  const mtls = id ? new InboundMtls({ certificates: id.certificates, mode: id.mode ?? 'PERMISSIVE', logger: core.logger }) : null;
   const unfollow = core.holder.follow(opts.source);
   const host = opts.host ?? '0.0.0.0';
   const timeouts: ListenerTimeouts = { detectTimeoutMs: opts.detectTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs };
@@ -47,7 +57,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   });
   const inbound = await startInbound(core, {
     ...timeouts, host, port: opts.ports?.inbound ?? PORTS.inbound,
-    originalDestination: opts.originalDestination, appAddress: opts.inboundAppAddress,
+    originalDestination: opts.originalDestination, appAddress: opts.inboundAppAddress, mtls,
   });
   self.ownPorts.add(inbound.port);
   const listeners = [outbound, inbound] as ProxyListener<unknown>[];
@@ -55,8 +65,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   return runProxy({
     core, host, adminPort: opts.ports?.admin ?? PORTS.admin, mode: 'sidecar',
     ports: () => ports,
-    info: () => ({ namespace: opts.namespace, explicit: opts.explicit ?? false }),
-    unfollow,
+    info: () => ({ namespace: opts.namespace, explicit: opts.explicit ?? false, identity: mtls?.ownIdentity() ?? null, mtlsMode: mtls?.mode ?? null, mtls: mtls?.stats ?? null }),
+    unfollow: () => {
+      unfollow();
+      mtls?.close();
+    },
     drainListeners: (deadlineMs) => drainListeners(listeners, core.inflight, deadlineMs),
     metrics: opts.metrics,
   });

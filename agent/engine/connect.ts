@@ -1,21 +1,33 @@
 // Connection setup to upstreams, in ONE place. Every byte the agent sends to an endpoint
 // (pooled HTTP/1.1 via undici, HTTP/2 sessions, WebSocket tunnels, opaque TCP, mirrors) goes
-// through a socket opened here, so mutual TLS between meshlet hops is added by changing this
-// file only: wrap the socket in tls.connect() with the workload certificate and verify the
-// peer's SPIFFE identity (Endpoint.identity).
+// through a socket opened here. A meshed endpoint (one whose routing-table entry carries the
+// SPIFFE ID of its workload) gets mutual TLS when this proxy has a workload certificate: TLS
+// 1.3, our certificate, ALPN naming the protocol inside (meshlet/h2, meshlet/http1.1,
+// meshlet/tcp), and the peer's URI SAN required to equal that ID, else the connection fails
+// (503 with the reason). Endpoints outside the mesh get plain TCP.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { buildConnector } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
+import { MESHLET_ALPN, type MeshletAlpn } from '../../api/identity.ts';
+import { outboundTlsOptions, type SecureContextCache } from '../identity/tls-options.ts';
 
 export interface Endpoint {
   address: string;
   port: number;
-  /** SPIFFE ID expected of the peer (mTLS, not yet enforced). */
+  /** SPIFFE ID of the workload behind the endpoint: set for meshed endpoints (mTLS). */
   identity?: string | null;
 }
 
 export interface ConnectOptions {
   timeoutMs: number;
+  /** This proxy's workload certificate; without it every endpoint gets plain TCP. */
+  mtls?: SecureContextCache | null;
+}
+
+/** Whether a connection to `endpoint` is mutual TLS under these options. */
+export function isMutualTls(endpoint: Endpoint, opts: ConnectOptions): boolean {
+  return Boolean(endpoint.identity && opts.mtls);
 }
 
 export const DEFAULT_CONNECT: ConnectOptions = { timeoutMs: 5_000 };
@@ -27,39 +39,65 @@ export class UpstreamConnectError extends MeshletError {
   }
 }
 
-/** Opens a socket (still connecting) with TCP_NODELAY and a connect timeout. */
-export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT): net.Socket {
-  const socket = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+/** The event after which a socket from openSocket() may carry data. */
+export function readyEvent(socket: net.Socket): 'secureConnect' | 'connect' {
+  return socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect';
+}
+
+/**
+ * Opens a socket (still connecting) with TCP_NODELAY and a connect timeout covering the TLS
+ * handshake too. `alpn` names what will travel inside when the connection is mutual TLS.
+ */
+export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp): net.Socket {
+  let socket: net.Socket;
+  if (isMutualTls(endpoint, opts)) {
+    let options: tls.ConnectionOptions;
+    try {
+      options = outboundTlsOptions(opts.mtls!, { expectedSpiffeId: endpoint.identity!, alpn });
+    } catch (err) {
+      // No workload certificate yet: fail this connection, never fall back to plaintext.
+      socket = new net.Socket();
+      process.nextTick(() => socket.destroy(err as Error));
+      return socket;
+    }
+    // TLS over a TCP socket we open ourselves, so TCP_NODELAY applies as on plaintext hops.
+    const tcp = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    socket = tls.connect({ ...options, socket: tcp });
+    // tls.connect over a given socket does not forward its errors before the handshake starts.
+    tcp.once('error', (err) => socket.destroy(err));
+  } else {
+    socket = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+  }
   if (opts.timeoutMs > 0) {
     socket.setTimeout(opts.timeoutMs, () => {
       socket.destroy(new Error(`connect timeout after ${opts.timeoutMs} ms`));
     });
-    socket.once('connect', () => socket.setTimeout(0));
+    socket.once(readyEvent(socket), () => socket.setTimeout(0));
   }
   return socket;
 }
 
-/** Resolves once connected; rejects with UpstreamConnectError. */
-export function connectSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT): Promise<net.Socket> {
+/** Resolves once connected (and, for mTLS, the peer verified); rejects with UpstreamConnectError. */
+export function connectSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = openSocket(endpoint, opts);
+    const socket = openSocket(endpoint, opts, alpn);
     const onError = (err: Error): void => {
       reject(new UpstreamConnectError(endpoint, err));
     };
     socket.once('error', onError);
-    socket.once('connect', () => {
+    socket.once(readyEvent(socket), () => {
       socket.off('error', onError);
       resolve(socket);
     });
   });
 }
 
-/** undici's connector hook, so its pools also connect through here. */
+/** undici's connector hook, so its pools also connect through here (HTTP/1.1 inside mTLS). */
 export function undiciConnector(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT): buildConnector.connector {
   return (_options, callback) => {
-    const socket = openSocket(endpoint, opts);
+    const socket = openSocket(endpoint, opts, MESHLET_ALPN.http1);
     let done = false;
-    socket.once('connect', () => {
+    socket.once(readyEvent(socket), () => {
       if (done) return;
       done = true;
       callback(null, socket);

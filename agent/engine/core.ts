@@ -1,12 +1,14 @@
 // The shared state of one proxy process: the table in force, pools, balancers, budgets and the
 // in-flight counter that drain waits on. The sidecar and the ingress each build one ProxyCore
 // and hand it to their listeners.
-import type { BackendIR, RoutingTable, WeightedBackendIR } from '../../api/routing-table.ts';
+import type { BackendIR, EndpointIR, RoutingTable, WeightedBackendIR } from '../../api/routing-table.ts';
 import { EndpointBalancer, WeightedPickers, endpointKey } from '../balance/index.ts';
 import type { CompiledTable } from '../route/index.ts';
 import { compileTable } from '../route/index.ts';
 import { TableHolder } from '../table-holder.ts';
-import { UpstreamPools, type PoolOptions } from './pools.ts';
+import { UpstreamPools, poolKey, type PoolOptions } from './pools.ts';
+import { DEFAULT_CONNECT } from './connect.ts';
+import type { SecureContextCache } from '../identity/tls-options.ts';
 import { RetryBudgets, type RetryBudgetOptions } from './retry-budget.ts';
 import { InflightTracker } from './inflight.ts';
 import { createLogger, toLogger, type Logger, type LogSink } from '../../common/logger.ts';
@@ -20,12 +22,21 @@ export interface CoreOptions {
   pool?: Partial<PoolOptions>;
   /** For tests: deterministic P2C sampling and backoff jitter. */
   random?: () => number;
+  /** This proxy's workload certificate: meshed endpoints then get mutual TLS. */
+  mtls?: SecureContextCache | null;
 }
 
-function endpointKeys(table: RoutingTable): Set<string> {
+function keysOf(table: RoutingTable, key: (e: EndpointIR) => string): Set<string> {
   const keys = new Set<string>();
-  for (const b of table.backends) for (const e of b.endpoints) keys.add(endpointKey(e));
+  for (const b of table.backends) for (const e of b.endpoints) keys.add(key(e));
   return keys;
+}
+
+function gone(next: RoutingTable, previous: RoutingTable | undefined, key: (e: EndpointIR) => string): Set<string> {
+  const live = keysOf(next, key);
+  const out = new Set<string>();
+  if (previous) for (const k of keysOf(previous, key)) if (!live.has(k)) out.add(k);
+  return out;
 }
 
 export class ProxyCore {
@@ -48,7 +59,7 @@ export class ProxyCore {
     this.log = (msg) => this.logger.info(msg);
     this.retryBufferBytes = opts.retryBufferBytes ?? 64 * 1024;
     this.random = opts.random ?? Math.random;
-    this.pools = new UpstreamPools(opts.pool);
+    this.pools = new UpstreamPools({ ...opts.pool, connect: { ...DEFAULT_CONNECT, ...opts.pool?.connect, mtls: opts.mtls ?? null } });
     this.balancer = new EndpointBalancer({ random: this.random });
     this.budgets = new RetryBudgets(opts.retryBudget);
     this.holder = new TableHolder<CompiledTable>({
@@ -58,11 +69,9 @@ export class ProxyCore {
         // Endpoints that left the table: close their pools, forget their latency history.
         // Destinations that were never in a table (inbound app ports, passthrough addresses)
         // are not touched here; the pools cap those by count.
-        const live = endpointKeys(next.table);
-        const gone = new Set<string>();
-        if (previous) for (const key of endpointKeys(previous.table)) if (!live.has(key)) gone.add(key);
-        this.pools.evict(gone);
-        this.balancer.evict(gone);
+        // Pools are keyed by address and identity: a pod IP that changes hands is evicted.
+        this.pools.evict(gone(next.table, previous?.table, poolKey));
+        this.balancer.evict(gone(next.table, previous?.table, endpointKey));
       },
     });
   }

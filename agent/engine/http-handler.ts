@@ -25,8 +25,10 @@ export interface HttpSite {
   kind: SiteKind;
   scheme: 'http' | 'https';
   destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
-  /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress). */
+  /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress, XFCC inbound). */
   decorate?(req: DownstreamRequest, headers: Headers): void;
+  /** The caller's verified SPIFFE ID (inbound over mesh mTLS), for telemetry. */
+  peerIdentity?: string | null;
 }
 
 /**
@@ -57,6 +59,7 @@ async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan
 export async function handleHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): Promise<void> {
   const release = core.inflight.start();
   const ev = requestsObserved() ? startRequestEvent(site.kind, site.scheme, req) : null;
+  if (ev) ev.peerIdentity = site.peerIdentity ?? null;
   res.once('close', ev ? () => {
     release();
     endRequest(ev, res.statusCode, ev.error ?? (res.writableFinished ? null : 'downstream closed before the response completed'));

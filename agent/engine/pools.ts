@@ -9,6 +9,7 @@ import http2 from 'node:http2';
 import { Pool } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
+import { MESHLET_ALPN } from '../../api/identity.ts';
 import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
 
 export interface PoolOptions {
@@ -31,6 +32,15 @@ export class UpstreamQueueFullError extends MeshletError {
   }
 }
 
+/**
+ * Pools are per endpoint and expected identity: a pod IP reused by another workload must not
+ * inherit connections verified for the previous one.
+ */
+export function poolKey(endpoint: Endpoint): string {
+  const key = endpointKey(endpoint);
+  return endpoint.identity ? `${key}|${endpoint.identity}` : key;
+}
+
 /** Per protocol; beyond it the oldest pools are closed (gracefully) as new ones open. */
 const MAX_POOLS = 4096;
 
@@ -45,6 +55,11 @@ export class UpstreamPools {
     this.#opts = { ...DEFAULT_POOL, ...opts };
   }
 
+  /** How connections are opened (timeout, mTLS): tunnels and TCP use the same. */
+  get connectOptions(): ConnectOptions {
+    return this.#opts.connect;
+  }
+
   /** The endpoint's pool, or UpstreamQueueFullError when its wait queue is at the bound. */
   h1Admit(endpoint: Endpoint): Pool {
     const pool = this.h1(endpoint);
@@ -54,10 +69,10 @@ export class UpstreamPools {
   }
 
   h1(endpoint: Endpoint): Pool {
-    const key = endpointKey(endpoint);
+    const key = poolKey(endpoint);
     let pool = this.#h1.get(key);
     if (!pool) {
-      pool = new Pool(`http://${key}`, {
+      pool = new Pool(`http://${endpointKey(endpoint)}`, {
         connections: this.#opts.connectionsPerEndpoint,
         pipelining: 1,
         keepAliveTimeout: this.#opts.keepAliveMs,
@@ -75,11 +90,11 @@ export class UpstreamPools {
   }
 
   h2(endpoint: Endpoint): http2.ClientHttp2Session {
-    const key = endpointKey(endpoint);
+    const key = poolKey(endpoint);
     const existing = this.#h2.get(key);
     if (existing && !existing.closed && !existing.destroyed) return existing;
-    const session = http2.connect(`http://${key}`, {
-      createConnection: () => openSocket(endpoint, this.#opts.connect),
+    const session = http2.connect(`http://${endpointKey(endpoint)}`, {
+      createConnection: () => openSocket(endpoint, this.#opts.connect, MESHLET_ALPN.h2),
     });
     const forget = (): void => {
       if (this.#h2.get(key) === session) this.#h2.delete(key);

@@ -17,7 +17,7 @@ export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket,
   });
   client.on('error', () => undefined);
   try {
-    upstream = await connectSocket(endpoint);
+    upstream = await connectSocket(endpoint, core.pools.connectOptions);
   } catch (err) {
     core.logger.warn('tcp: upstream connect failed', { site, upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
     client.destroy();

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connectSocket } from './connect.ts';
+import { MESHLET_ALPN } from '../../api/identity.ts';
 import type { ProxyCore } from './core.ts';
 import { BadRequestError, describe } from './downstream.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
@@ -90,7 +91,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   }
   let upstream;
   try {
-    upstream = await connectSocket({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity });
+    upstream = await connectSocket({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity }, core.pools.connectOptions, MESHLET_ALPN.http1);
   } catch (err) {
     core.logger.warn(`upgrade ${req.url ?? '?'}: upstream connect failed`, { upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
     refuse(socket, 503, (err as Error).message);

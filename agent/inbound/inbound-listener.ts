@@ -1,16 +1,20 @@
 // The sidecar's inbound side (15006): connections redirected to the pod are delivered to the
 // app on their original port. The app address defaults to the connection's original
 // destination (the pod IP), so services the app bound to 127.0.0.1 only are never exposed
-// through the sidecar (the reason Istio 1.10 stopped forwarding to localhost). This is where
-// mTLS termination and authorization sit.
+// through the sidecar (the reason Istio 1.10 stopped forwarding to localhost). Mesh mTLS is
+// terminated here (mesh-mtls.ts): the app learns who called from x-forwarded-client-cert, and
+// under STRICT plaintext is refused.
 import type net from 'node:net';
 import type { ProxyCore } from '../engine/core.ts';
-import { serveHttp, sitePerConnection } from '../engine/http-handler.ts';
+import { serveHttp, sitePerConnection, type HttpSite } from '../engine/http-handler.ts';
 import type { Destination } from '../engine/plan.ts';
+import { sendStatus } from '../engine/error-response.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
 import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestinationFn } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
+import type { InboundMtls } from './mesh-mtls.ts';
+import { forwardedClientCert, XFCC } from './xfcc.ts';
 
 export interface InboundOptions {
   port: number;
@@ -21,15 +25,40 @@ export interface InboundOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Mesh mTLS termination and the PERMISSIVE/STRICT mode; null: plaintext only. */
+  mtls?: InboundMtls | null;
 }
 
+const MTLS_REQUIRED = 'STRICT mTLS: plaintext is refused (the caller is not a mesh workload)';
+
 export async function startInbound(core: ProxyCore, opts: InboundOptions): Promise<ProxyListener<ConnCtx>> {
+  const mtls = opts.mtls ?? null;
   const app = (od: OriginalDst) => ({ address: opts.appAddress ?? od.address, port: od.port });
   const destination = (ctx: ConnCtx): Destination => ctx.original
     ? { kind: 'direct', endpoint: app(ctx.original), reason: 'inbound' }
     : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
-  const site = sitePerConnection((ctx: ConnCtx) => ({ kind: 'inbound' as const, scheme: 'http' as const, destination: () => destination(ctx) }));
-  return ProxyListener.listen<ConnCtx>({
+  const site = sitePerConnection((ctx: ConnCtx): HttpSite => ({
+    kind: 'inbound',
+    scheme: 'http',
+    peerIdentity: ctx.peer ?? null,
+    destination: () => destination(ctx),
+    // Whatever a client claims is dropped; only a verified mTLS peer is named.
+    decorate: (_req, headers) => {
+      delete headers[XFCC];
+      const own = mtls?.ownIdentity();
+      if (ctx.peer && own) headers[XFCC] = forwardedClientCert(own, ctx.peer);
+    },
+  }));
+  const refused = (ctx: ConnCtx): boolean => {
+    if (!mtls?.refusesPlaintext() || ctx.peer) return false;
+    mtls.countRefusal(MTLS_REQUIRED, ctx.remoteAddress);
+    return true;
+  };
+  const tcp = (ctx: ConnCtx, socket: net.Socket): void => {
+    if (!ctx.original || refused(ctx)) socket.destroy();
+    else void spliceTcp(core, 'inbound', socket, app(ctx.original));
+  };
+  const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     host: opts.host,
     port: opts.port,
     detectTimeoutMs: opts.detectTimeoutMs,
@@ -38,14 +67,31 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     log: (msg) => core.logger.warn(msg),
     handlers: {
       context: connectionContext(opts.originalDestination),
-      request: (ctx, req, res) => serveHttp(core, site(ctx), req, res),
+      request: (ctx, req, res) => {
+        if (refused(ctx)) {
+          req.resume();
+          sendStatus(res, 403, MTLS_REQUIRED, { connection: 'close' });
+          return;
+        }
+        serveHttp(core, site(ctx), req, res);
+      },
       upgrade: (ctx, req, socket, head) => {
+        if (refused(ctx)) {
+          socket.destroy();
+          return;
+        }
         handleUpgrade(core, site(ctx), req, socket, head).catch(() => socket.destroy());
       },
-      tcp: (ctx, socket: net.Socket) => {
-        if (!ctx.original) socket.destroy();
-        else void spliceTcp(core, 'inbound', socket, app(ctx.original));
+      tcp,
+      tls: (ctx, socket) => {
+        if (!mtls) return tcp(ctx, socket);
+        mtls.handle(
+          socket,
+          (tlsSocket, inner, peer) => listener.accept(tlsSocket, { ...ctx, peer }, inner),
+          (raw) => tcp(ctx, raw),
+        );
       },
     },
   });
+  return listener;
 }

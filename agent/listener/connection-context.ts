@@ -13,6 +13,8 @@ export interface ConnCtx {
   remoteAddress: string;
   /** On-demand subscription in flight for this connection's destination (outbound only). */
   asking?: Promise<void> | null;
+  /** The caller's verified SPIFFE ID, on an inbound connection that arrived over mesh mTLS. */
+  peer?: string | null;
 }
 
 export type OriginalDestinationFn = (socket: net.Socket) => OriginalDst | null;
