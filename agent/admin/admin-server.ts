@@ -1,9 +1,12 @@
 // The admin endpoint (15020): /live (the process answers), /ready (a routing table is in force
 // and the proxy is not draining; kubelet readiness and drain both key on it), /config_dump
-// (the table in use, its version, and why the last refused table was refused) and /metrics.
+// (the table in use, its version, and why the last refused table was refused), /metrics, and
+// the app's rewritten probes under /app-health/ (app-health.ts).
 import http from 'node:http';
 import type net from 'node:net';
+import { APP_HEALTH_PREFIX } from '../../api/pod-env.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
+import { AppHealth, serveAppHealth, type AppHealthOptions } from './app-health.ts';
 
 export interface AdminState {
   table(): { table: RoutingTable; appliedAt: number } | null;
@@ -14,6 +17,8 @@ export interface AdminState {
   info?(): Record<string, unknown>;
   /** Prometheus text exposition for /metrics. */
   metrics?(): string;
+  /** The app's original probes (MESHLET_APP_PROBERS), served under /app-health/. */
+  appProbers?: AppHealthOptions;
 }
 
 export interface AdminServer {
@@ -33,8 +38,10 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 export function startAdminServer(host: string, port: number, state: AdminState): Promise<AdminServer> {
+  const appHealth = state.appProbers ? new AppHealth(state.appProbers) : null;
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith(APP_HEALTH_PREFIX)) return serveAppHealth(appHealth, path, req, res);
     if (path === '/live' || path === '/healthz') return json(res, 200, { live: true });
     if (path === '/ready') {
       const ready = state.ready();
