@@ -51,6 +51,13 @@ export function demos(p: DevPorts): Demo[] {
       shows: 'Service reviews selects v1, v2 and v3 pods, but its route sends every call to a reviews-v1 pod ("pod" in the JSON).',
     },
     {
+      title: 'mutual TLS between sidecars: the app learns who called (examples/03)',
+      needs: ['HTTPRoute/default/reviews'],
+      request: mesh('reviews.default:9080', '/headers'),
+      expect: { kind: 'request-header', name: 'X-Forwarded-Client-Cert', value: 'By=spiffe://cluster.local/ns/default/sa/reviews-v1;URI=spiffe://cluster.local/ns/default/sa/dev-client' },
+      shows: 'the hop between the client sidecar and reviews-v1\'s sidecar was mTLS: the app sees both SPIFFE IDs in X-Forwarded-Client-Cert (set by its sidecar, never by the caller).',
+    },
+    {
       title: 'weighted canary split 80/20 (examples/05)',
       needs: ['HTTPRoute/default/checkout'],
       request: mesh('checkout.default:8080', '/cart'),

@@ -11,6 +11,10 @@ import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startIngress } from '../../ingress/index.ts';
 import { readManifests } from '../../controller/provider/file/index.ts';
 import type { Command, Io } from '../command.ts';
+import type { CertificateManager } from '../../agent/identity/index.ts';
+import { SecureContextCache } from '../../agent/identity/index.ts';
+import { spiffeId } from '../../api/names.ts';
+import { devCa, devCertificates, devPods, DEV_CLIENT_SERVICE_ACCOUNT, DEV_INGRESS_IDENTITY, serviceAccountOf } from './dev-identity.ts';
 import { FileTableSource } from '../../controller/provider/file/index.ts';
 import { portFlag } from '../flags.ts';
 import { UsageError } from '../usage-error.ts';
@@ -44,7 +48,7 @@ function say(io: Io, line: string): void {
   io.stdout.write(`${line}\n`);
 }
 
-async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) => void): Promise<{ app: EchoServer; sidecar: RunningProxy }> {
+async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) => void, certificates: CertificateManager): Promise<{ app: EchoServer; sidecar: RunningProxy }> {
   const inbound = pod.ports[0]!;
   const app = await startEchoServer({ pod: pod.pod, namespace: pod.namespace, host: pod.address, port: inbound + APP_PORT_SHIFT });
   // Without iptables nothing redirects: connections to the pod's inbound port are what would
@@ -59,6 +63,7 @@ async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) 
     originalDestination: (socket: net.Socket) => (socket.localPort === inboundPort ? { address: pod.address, port: app.port } : null),
     explicit: true,
     log: (l) => log(`${pod.pod}: ${l}`),
+    identity: { certificates },
   });
   inboundPort = sidecar.ports.inbound ?? inbound;
   return { app, sidecar };
@@ -100,25 +105,36 @@ export const devCommand: Command = {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
     };
     try {
-      const source = new FileTableSource({ dir, log, ingressAddresses: ['127.0.0.1'] }).start();
+      // mTLS on by default: one CA for the run, every dev pod a meshed Pod with a service account.
+      const { ca, source: caSource } = devCa(objects);
+      const pods = devPods(plan.pods, objects);
+      const source = new FileTableSource({ dir, log, ingressAddresses: ['127.0.0.1'], extraObjects: pods }).start();
       stops.push(() => Promise.resolve(source.close()));
       await source.ready();
 
+      say(io, `mutual TLS between every sidecar and the ingress; mesh CA ${caSource}`);
       say(io, `starting ${plan.pods.length} workload(s), each behind its own sidecar:`);
-      for (const pod of plan.pods) {
-        const { app, sidecar } = await startPod(pod, source, log);
+      for (const [i, pod] of plan.pods.entries()) {
+        const sa = serviceAccountOf(pods[i]!);
+        const certificates = await devCertificates(ca, pod.namespace, sa);
+        stops.push(() => certificates.stop());
+        const { app, sidecar } = await startPod(pod, source, log, certificates);
         stops.push(() => app.close(), () => sidecar.close());
-        say(io, `  ✓ ${pod.namespace}/${pod.pod}  ${pod.address}:${pod.ports[0]} (sidecar) → app :${app.port}`);
+        say(io, `  ✓ ${pod.namespace}/${pod.pod}  ${pod.address}:${pod.ports[0]} (sidecar, ${spiffeId(pod.namespace, sa)}) → app :${app.port}`);
       }
       const ports: Record<string, number> = {};
       for (const ns of plan.clientNamespaces) {
         const port = clientPort(plan, ns, clientBase);
-        const client = await startSidecar({ namespace: ns, source, host: '127.0.0.1', ports: { outbound: port, inbound: 0, admin: 0 }, explicit: true, log: (l) => log(`client ${ns}: ${l}`) });
+        const clientCerts = await devCertificates(ca, ns, DEV_CLIENT_SERVICE_ACCOUNT);
+        stops.push(() => clientCerts.stop());
+        const client = await startSidecar({ namespace: ns, source, host: '127.0.0.1', ports: { outbound: port, inbound: 0, admin: 0 }, explicit: true, log: (l) => log(`client ${ns}: ${l}`), identity: { certificates: clientCerts } });
         stops.push(() => client.close());
         ports[ns] = port;
         say(io, `  ✓ client sidecar for namespace ${ns}: http://127.0.0.1:${port} (Host: <service>.<namespace>:<port>, or use it as an HTTP proxy)`);
       }
-      const ingress = await startIngress({ source, host: '127.0.0.1', bindPort: (p) => (p < 1024 ? p + offset : p), adminPort: 0, log: (l) => log(`ingress: ${l}`) });
+      const ingressCerts = await devCertificates(ca, DEV_INGRESS_IDENTITY.namespace, DEV_INGRESS_IDENTITY.serviceAccount);
+      stops.push(() => ingressCerts.stop());
+      const ingress = await startIngress({ source, host: '127.0.0.1', bindPort: (p) => (p < 1024 ? p + offset : p), adminPort: 0, log: (l) => log(`ingress: ${l}`), mtls: new SecureContextCache(ingressCerts) });
       stops.push(() => ingress.close());
       const bound = ingress.listenerPorts();
       say(io, `  ✓ ingress on 127.0.0.1: ${[...bound].map(([g, b]) => (g === b ? `${g}` : `${g} → ${b}`)).join(', ') || 'no Gateway listeners'}`);

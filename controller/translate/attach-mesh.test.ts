@@ -40,8 +40,8 @@ describe('GAMMA: Service frontends', () => {
     assert.equal(f.parents(r, 'HTTPRoute', 'r', 'app')[0]!.controllerName, MESH_CONTROLLER_NAME);
   });
 
-  test('endpoints come from EndpointSlices by port name, with the target port, and identity from the Pod', () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo-1', namespace: 'app' }, spec: { serviceAccountName: 'echo-sa' } };
+  test('endpoints come from EndpointSlices by port name, with the target port, and identity from the meshed Pod', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo-1', namespace: 'app', labels: { 'meshlet.dev/mesh': 'meshlet' } }, spec: { serviceAccountName: 'echo-sa' } };
     const r = mesh([], {
       endpointSlices: [f.endpointSlice('echo', 'app', ['10.1.0.2', '10.1.0.1'], [{ name: 'http', port: 8080 }, { name: 'admin', port: 9901 }], 'echo-1')],
       pods: [pod],
@@ -53,6 +53,15 @@ describe('GAMMA: Service frontends', () => {
     assert.deepEqual(b9090.endpoints.map((e) => e.port), [9901, 9901]);
     assert.equal(b80.endpoints[0]!.identity, 'spiffe://mesh.local/ns/app/sa/echo-sa');
     assert.equal(b80.endpoints[0]!.podName, 'echo-1');
+  });
+
+  test('a Pod without the injector\'s label has no sidecar: its endpoints stay plaintext (no identity)', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo-1', namespace: 'app' }, spec: { serviceAccountName: 'echo-sa' } };
+    const r = mesh([], {
+      endpointSlices: [f.endpointSlice('echo', 'app', ['10.1.0.1'], [{ name: 'http', port: 8080 }], 'echo-1')],
+      pods: [pod],
+    });
+    assert.equal(r.ir.backends.find((b) => b.name === 'service/app/echo/80')!.endpoints[0]!.identity, null);
   });
 });
 

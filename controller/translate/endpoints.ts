@@ -1,9 +1,11 @@
 // Service ports → endpoints. EndpointSlices name their ports like the Service does, and carry
 // the target port number, so a Service port is resolved to the pod port by name (an unnamed
-// single port matches the slice's unnamed port). Identity comes from the Pod's service account
-// when the snapshot includes pods.
+// single port matches the slice's unnamed port). An endpoint is meshed (mTLS, expected identity
+// from its Pod's service account) only when its Pod carries the injector's label: a pod in an
+// unlabelled namespace has no sidecar to answer mTLS, and sending it TLS would break it.
 import type { EndpointIR } from '../../api/routing-table.ts';
 import { spiffeId } from '../../api/names.ts';
+import { MESHED_POD_LABEL } from '../../api/pod-annotations.ts';
 import type { Lookup } from './lookup.ts';
 import type { KubeObject } from './snapshot.ts';
 import { int, list, namespaceOf, nsName, rec, recs, specOf, str } from './util.ts';
@@ -48,7 +50,7 @@ export function endpointsFor(lookup: Lookup, svc: KubeObject, port: ServicePort)
       let identity: string | null = null;
       if (podName !== null) {
         const pod = lookup.pods.get(nsName(str(target.namespace) ?? namespace, podName));
-        if (pod) identity = spiffeId(namespaceOf(pod), str(specOf(pod).serviceAccountName) || 'default', lookup.trustDomain);
+        if (pod && pod.metadata.labels?.[MESHED_POD_LABEL] !== undefined) identity = spiffeId(namespaceOf(pod), str(specOf(pod).serviceAccountName) || 'default', lookup.trustDomain);
       }
       for (const address of list(ep.addresses)) {
         if (typeof address !== 'string' || address === '') continue;

@@ -14,7 +14,10 @@ test('meshlet dev --check: every suggested request behaves as described', async 
   assert.equal(code, 0, io.out() + io.err());
   assert.match(io.out(), /starting 8 workload\(s\), each behind its own sidecar/);
   assert.match(io.out(), /ingress on 127\.0\.0\.1: 80 → 20080, 443 → 20443/);
-  assert.match(io.out(), /^11 passed, 0 failed$/m);
+  assert.match(io.out(), /mutual TLS between every sidecar and the ingress; mesh CA generated for this run/);
+  assert.match(io.out(), /default\/reviews-v1-6f8b9-aaaaa .*spiffe:\/\/cluster\.local\/ns\/default\/sa\/reviews-v1/);
+  assert.match(io.out(), /^✓ mutual TLS between sidecars: the app learns who called/m);
+  assert.match(io.out(), /^12 passed, 0 failed$/m);
 });
 
 test('meshlet dev prints the curl commands and stops cleanly on Ctrl-C', async () => {

@@ -17,6 +17,8 @@ export interface FileTableSourceOptions {
   log?: (line: string) => void;
   /** Only report unhealthy conditions of these kinds (a sidecar does not care about Gateways). */
   reportKinds?: string[];
+  /** Objects added to the directory's (`meshlet dev` describes its own pods: meshed, with a service account). */
+  extraObjects?: KubeObject[];
 }
 
 interface Condition { type?: string; status?: string; reason?: string; message?: string }
@@ -96,7 +98,8 @@ export class FileTableSource {
 
   #apply(read: ReadResult): void {
     const log = this.#opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    const { objects, kept } = this.#objectsKeepingLastGood(read);
+    const { objects: fromFiles, kept } = this.#objectsKeepingLastGood(read);
+    const objects = [...fromFiles, ...(this.#opts.extraObjects ?? [])];
     const gatewayAddresses = { ...this.#opts.gatewayAddresses };
     if (this.#opts.ingressAddresses?.length) {
       for (const o of objects) if (o.kind === 'Gateway') gatewayAddresses[`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`] ??= this.#opts.ingressAddresses;
