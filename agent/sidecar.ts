@@ -2,12 +2,13 @@
 // lifecycle every proxy shares. Each side lives in its own folder; this file only composes.
 import type net from 'node:net';
 import { PORTS } from '../api/names.ts';
+import type { AppHealthOptions } from './admin/app-health.ts';
 import { ProxyCore, type CoreOptions } from './engine/core.ts';
 import type { WorkloadCertificate } from './identity/certificate-manager.ts';
 import { SecureContextCache, type CertificateSource } from './identity/tls-options.ts';
 import { startInbound } from './inbound/inbound-listener.ts';
 import { InboundMtls, type MtlsMode } from './inbound/mesh-mtls.ts';
-import { drainListeners } from './lifecycle/drain.ts';
+import { drainInOrder, drainListeners } from './lifecycle/drain.ts';
 import { runProxy, type RunningProxy } from './lifecycle/run-proxy.ts';
 import type { OriginalDst } from './listener/connection-context.ts';
 import type { ProxyListener } from './listener/proxy-listener.ts';
@@ -41,6 +42,13 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
    * inbound side terminates it; `mode` STRICT refuses plaintext inbound. Without it, plaintext.
    */
   identity?: { certificates: CertificateSource & { onChange(l: (c: WorkloadCertificate) => void): () => void }; mode?: MtlsMode };
+  /** The app's original probes, run for the kubelet under the admin port's /app-health/. */
+  appProbers?: AppHealthOptions;
+  /**
+   * Drain in order: inbound refused at once, the app's outbound calls served until nothing has
+   * been in flight for this long (OUTBOUND_QUIET_MS). Unset: both sides stop together.
+   */
+  outboundQuietMs?: number;
 }
 
 export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> {
@@ -70,7 +78,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
       unfollow();
       mtls?.close();
     },
-    drainListeners: (deadlineMs) => drainListeners(listeners, core.inflight, deadlineMs),
+    drainListeners: (deadlineMs) => opts.outboundQuietMs === undefined
+      ? drainListeners(listeners, core.inflight, deadlineMs)
+      : drainInOrder({ inbound: [inbound], outbound: [outbound], outboundQuietMs: opts.outboundQuietMs }, core.inflight, deadlineMs),
     metrics: opts.metrics,
+    appProbers: opts.appProbers && { log: core.logger, ...opts.appProbers },
   });
 }

@@ -2,6 +2,7 @@
 // (a table in force and not draining), drain on demand, and close. The compositions only say
 // how to drain their listeners and what to show in /config_dump.
 import type { ProxyCore } from '../engine/core.ts';
+import type { AppHealthOptions } from '../admin/app-health.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
 import { proxyMetrics } from '../admin/proxy-metrics.ts';
 
@@ -30,6 +31,8 @@ export interface ProxyParts {
   drainListeners(deadlineMs: number): Promise<boolean>;
   /** More Prometheus text for /metrics (telemetry subscribers, the controller client). */
   metrics?: readonly (() => string)[];
+  /** The app's original probes, served under the admin port's /app-health/ (sidecar only). */
+  appProbers?: AppHealthOptions;
 }
 
 export async function runProxy(parts: ProxyParts): Promise<RunningProxy> {
@@ -42,6 +45,7 @@ export async function runProxy(parts: ProxyParts): Promise<RunningProxy> {
     lastError: () => core.holder.lastError,
     info: () => ({ mode: parts.mode, ...parts.info(), inflight: core.inflight.count }),
     metrics: () => proxyMetrics(core, parts.mode, parts.metrics),
+    appProbers: parts.appProbers,
   });
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -7,8 +7,11 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import { startAdminServer, type AdminServer } from '../../agent/admin/admin-server.ts';
+import { startSidecar } from '../../agent/sidecar.ts';
+import { ManualTableSource } from '../../agent/table-source.ts';
 import type { AppProbers } from '../../api/pod-env.ts';
 import { send } from '../support/http-client.ts';
+import { table } from '../support/routing-tables.ts';
 import { selfSignedCert } from '../support/self-signed-cert.ts';
 
 const lines: string[] = [];
@@ -241,5 +244,23 @@ describe('paths', () => {
     const r = await probe(a, '/app-health/web/livez');
     assert.equal(r.status, 404);
     assert.match(r.text, /known: none/);
+  });
+});
+
+describe('in the sidecar', () => {
+  test('startSidecar serves the probes on its admin port and logs failures through its logger', async () => {
+    const a = await app((q, s) => {
+      s.statusCode = q.url === '/ok' ? 204 : 500;
+      s.end();
+    });
+    const proxy = await startSidecar({
+      namespace: 'default', source: new ManualTableSource(table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
+      log: (l) => lines.push(l),
+      appProbers: { probers: { '/app-health/web/livez': { httpGet: { path: '/ok', port: a.port } }, '/app-health/web/readyz': { httpGet: { path: '/bad', port: a.port } } } },
+    });
+    cleanups.push(() => proxy.close());
+    assert.equal((await send({ port: proxy.ports.admin!, path: '/app-health/web/livez' })).status, 200);
+    assert.equal((await send({ port: proxy.ports.admin!, path: '/app-health/web/readyz' })).status, 503);
+    assert.ok(lines.some((l) => /app probe \/app-health\/web\/readyz failed: GET .*\/bad: HTTP 500/.test(l)), lines.join('\n'));
   });
 });
