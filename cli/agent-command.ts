@@ -9,7 +9,11 @@ import { AGENT_UID, PORTS } from '../api/names.ts';
 import { startSidecar } from '../agent/sidecar.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
 import { dropPrivileges } from '../agent/intercept/index.ts';
+import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
+import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
+import { MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
 import type { Command } from './command.ts';
+import { InputError } from './usage-error.ts';
 import { controllerSource } from './controller-source.ts';
 import { openFileSource } from './open-file-source.ts';
 import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
@@ -38,8 +42,14 @@ Flags:
                         Service named in its Host header or its absolute-form URL, which is how
                         'meshlet dev' works without iptables)
   --uid N               drop privileges to this uid after binding (in a pod: ${AGENT_UID})
-  --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+  --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20);
+                        new inbound connections are refused at once, the app's outbound calls
+                        are served until nothing is in flight (MESHLET_SIDECAR_MODE=legacy:
+                        nothing for 5 s, as the app is draining at the same time)
 ${LOG_HELP}
+
+Environment (set by the injector): MESHLET_APP_PROBERS, the app's original probes, run against
+$POD_IP when the kubelet calls /app-health/<container>/livez|readyz|startupz on the admin port.
 
 Example (explicit mode):
   meshlet agent --config examples/ --namespace default --outbound-port 15001 &
@@ -70,11 +80,26 @@ export const agentCommand: Command = {
     const drainMs = drainFlag(values['drain-seconds']);
     const logger = commandLogger('meshlet agent', values, io);
     const log = (line: string): void => logger.info(line);
+    // ---- injected pod (issue 10): the kubelet's rewritten probes and the shutdown order ----
+    // Read before anything starts: a bad value must stop the agent before it holds sockets.
+    let probers: AppProbers;
+    try {
+      probers = parseAppProbers(process.env[MESHLET_ENV.appProbers]);
+    } catch (err) {
+      if (err instanceof AppProbersInvalidError) throw new InputError(err.message);
+      throw err;
+    }
+    const injectedPod = {
+      appProbers: Object.keys(probers).length > 0 ? { probers, podIp: process.env[POD_ENV.podIp] } : undefined,
+      outboundQuietMs: OUTBOUND_QUIET_MS[process.env[MESHLET_ENV.sidecarMode] === 'legacy' ? 'legacy' : 'native'],
+    };
+    // ---- end injected pod ----
     const client = values.controller
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], log })
       : null;
     const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     const proxy = await startSidecar({
+      ...injectedPod,
       namespace,
       source,
       host: values.host,
