@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', summary: 'program iptables so the pod\'s traffic goes through the agent', load: async () => (await import('./init-command.ts')).initCommand },
   { name: 'controller', summary: 'run the control plane against a Kubernetes API server', load: async () => (await import('./controller-command.ts')).controllerCommand },
   { name: 'inject', summary: 'print manifests with the meshlet sidecar injected, as the webhook would', load: async () => (await import('./inject-command.ts')).injectCommand },
+  { name: 'wait', summary: 'wait until the agent is ready (the legacy-mode postStart hook)', load: async () => (await import('./wait-command.ts')).waitCommand },
 ];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
