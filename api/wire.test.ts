@@ -112,3 +112,14 @@ test('targetKey tells targets apart', () => {
   ]);
   assert.equal(keys.size, 5);
 });
+
+test('identity messages ride the config channel: csr from agents, certificate and certificate-error from the controller, shapes checked', () => {
+  const csr = { type: 'csr', id: 7, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nx\n-----END CERTIFICATE REQUEST-----\n', token: 'tok' };
+  assert.deepEqual(parseMessage(JSON.stringify(csr), 'agent'), csr);
+  assert.throws(() => parseMessage(JSON.stringify(csr), 'controller'), /'csr' is not a message the controller sends/);
+  assert.throws(() => parseMessage(JSON.stringify({ ...csr, token: '' }), 'agent'), /token: must be a non-empty string/);
+  const err = { type: 'certificate-error', id: 7, code: 'E_CSR_POD_NOT_FOUND', message: 'pod shop/cart-0 is gone', retryable: false };
+  assert.deepEqual(parseMessage(JSON.stringify(err), 'controller'), err);
+  assert.throws(() => parseMessage(JSON.stringify({ ...err, code: 'E_MADE_UP' }), 'controller'), /code: must be one of/);
+  assert.throws(() => parseMessage(JSON.stringify({ type: 'certificate', id: 1, chainPem: [], rootsPem: [], notAfter: 'x' }), 'controller'), /chainPem: must hold the leaf certificate/);
+});

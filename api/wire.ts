@@ -7,6 +7,7 @@
 // the agent with validate() so that a bad table becomes a nack, not a dropped connection.
 import { MeshletError, type ValidationIssue } from './errors.ts';
 import type { BackendIR, GatewayIR, RoutingTable, SecretIR, ServiceFrontendIR } from './routing-table.ts';
+import { IDENTITY_AGENT_TYPES, IDENTITY_CONTROLLER_TYPES, validateIdentityMessage, type IdentityAgentMessage, type IdentityControllerMessage } from './identity.ts';
 
 /** Sent in hello and welcome; a peer speaking another protocol is refused with an error frame. */
 export const WIRE_PROTOCOL = 'meshlet.dev/wire/v1alpha1';
@@ -93,8 +94,9 @@ export interface SubscribedMessage { type: 'subscribed'; id: number; version: st
 /** The controller refuses something (bad hello, limits); it closes the connection afterwards. */
 export interface ErrorMessage { type: 'error'; code: string; message: string }
 
-export type AgentMessage = HelloMessage | SubscribeMessage | UnsubscribeMessage | AckMessage | NackMessage | PingMessage | PongMessage;
-export type ControllerMessage = WelcomeMessage | UpdateMessage | PatchMessage | SubscribedMessage | ErrorMessage | PingMessage | PongMessage;
+/** csr / certificate / certificate-error (api/identity.ts): the workload certificate, over the same channel. */
+export type AgentMessage = HelloMessage | SubscribeMessage | UnsubscribeMessage | AckMessage | NackMessage | PingMessage | PongMessage | IdentityAgentMessage;
+export type ControllerMessage = WelcomeMessage | UpdateMessage | PatchMessage | SubscribedMessage | ErrorMessage | PingMessage | PongMessage | IdentityControllerMessage;
 export type WireMessage = AgentMessage | ControllerMessage;
 export type WireSender = 'agent' | 'controller';
 
@@ -192,8 +194,8 @@ class Shape {
   }
 }
 
-const AGENT_TYPES = new Set(['hello', 'subscribe', 'unsubscribe', 'ack', 'nack', 'ping', 'pong']);
-const CONTROLLER_TYPES = new Set(['welcome', 'update', 'patch', 'subscribed', 'error', 'ping', 'pong']);
+const AGENT_TYPES = new Set(['hello', 'subscribe', 'unsubscribe', 'ack', 'nack', 'ping', 'pong', ...IDENTITY_AGENT_TYPES]);
+const CONTROLLER_TYPES = new Set(['welcome', 'update', 'patch', 'subscribed', 'error', 'ping', 'pong', ...IDENTITY_CONTROLLER_TYPES]);
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
 
 function check(s: Shape, o: Obj): void {
@@ -221,6 +223,11 @@ function check(s: Shape, o: Obj): void {
       return;
     case 'subscribed': s.int(o, 'id', '', 0, Number.MAX_SAFE_INTEGER); return s.str(o, 'version', '', 128, true);
     case 'error': s.str(o, 'code', '', 100); return s.str(o, 'message', '', WIRE_LIMITS.reasonLength, true);
+    case 'csr':
+    case 'certificate':
+    case 'certificate-error':
+      for (const issue of validateIdentityMessage(o)) s.fail(issue.path, issue.message);
+      return;
   }
 }
 

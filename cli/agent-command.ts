@@ -13,8 +13,9 @@ import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-heal
 import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
 import { MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
 import type { Command } from './command.ts';
-import { InputError } from './usage-error.ts';
-import { controllerSource } from './controller-source.ts';
+import { InputError, UsageError } from './usage-error.ts';
+import { controllerSource, workloadCertificates } from './controller-source.ts';
+import { parseMtlsMode, type MtlsMode } from '../agent/inbound/mesh-mtls.ts';
 import { openFileSource } from './open-file-source.ts';
 import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
@@ -41,6 +42,13 @@ Flags:
                         (by default a request addressed to the agent itself is routed by the
                         Service named in its Host header or its absolute-form URL, which is how
                         'meshlet dev' works without iptables)
+  --root-ca-file FILE   the mesh's root bundle (meshlet-root-ca): verifies a wss:// controller
+                        (default: $MESHLET_ROOT_CA_FILE)
+  --mtls-mode MODE      PERMISSIVE (default: plaintext inbound still accepted) or STRICT
+                        (default: $MESHLET_MTLS_MODE)
+  --no-mtls             no workload certificate even with --controller and --token-file
+                        (with both, the agent gets a SPIFFE certificate from the controller's
+                        CA and speaks mTLS to meshed endpoints)
   --uid N               drop privileges to this uid after binding (in a pod: ${AGENT_UID})
   --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20);
                         new inbound connections are refused at once, the app's outbound calls
@@ -73,6 +81,9 @@ export const agentCommand: Command = {
         'inbound-port': { type: 'string' },
         'no-explicit': { type: 'boolean', default: false },
         'uid': { type: 'string' },
+        'root-ca-file': { type: 'string' },
+        'mtls-mode': { type: 'string' },
+        'no-mtls': { type: 'boolean', default: false },
       },
       strict: true,
     });
@@ -94,9 +105,19 @@ export const agentCommand: Command = {
       outboundQuietMs: OUTBOUND_QUIET_MS[process.env[MESHLET_ENV.sidecarMode] === 'legacy' ? 'legacy' : 'native'],
     };
     // ---- end injected pod ----
+    // ---- identity (issue 9): mTLS with a certificate from the controller's CA ----
+    const rootCaFile = values['root-ca-file'] ?? process.env[MESHLET_ENV.rootCaFile];
+    let mtlsMode: MtlsMode;
+    try {
+      mtlsMode = parseMtlsMode(values['mtls-mode'] ?? process.env[MESHLET_ENV.mtlsMode], values['mtls-mode'] ? '--mtls-mode' : MESHLET_ENV.mtlsMode);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    // ---- end identity ----
     const client = values.controller
-      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], log })
+      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
       : null;
+    const certificates = client && values['token-file'] && !values['no-mtls'] ? workloadCertificates(client, values['token-file'], log) : null;
     const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     const proxy = await startSidecar({
       ...injectedPod,
@@ -112,10 +133,12 @@ export const agentCommand: Command = {
       explicit: !values['no-explicit'],
       log: logger,
       ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
+      ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
     });
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
     return serveUntilStopped(io, log, proxy, drainMs, async () => {
+      await certificates?.stop();
       await proxy.close();
       source.close();
     });

@@ -9,6 +9,7 @@ import { startControlPlane, type ControlPlaneConfig } from '../controller/runner
 import type { Command } from './command.ts';
 import { commandLogger, countFlag, LOG_HELP, LOG_OPTIONS, portFlag } from './flags.ts';
 import { readTokenFile } from './controller-source.ts';
+import { meshConfig } from './inject-command.ts';
 import { openFileSource } from './open-file-source.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -54,6 +55,12 @@ Flags:
   --gateway-address ADDR    report this address for every Gateway (repeatable; overrides the above)
   --trust-domain NAME       SPIFFE trust domain (default cluster.local)
   --no-default-mesh         do not create the default XMesh 'meshlet'
+  --mesh-config FILE        the mesh configuration (YAML, as \`meshlet inject --mesh-config\`): trust
+                            domain, meshlet's namespace, webhook name and failurePolicy, what is injected
+  --ca on|off               the mesh CA (default on with the Kubernetes API): agents get SPIFFE
+                            certificates over the config channel, which is then wss:// with the
+                            controller's certificate; meshlet-root-ca is published in injected namespaces
+  --webhook-port N          the injection webhook, HTTPS (default ${PORTS.webhook}; -1 = none; needs --ca on)
   --admin-host ADDR         address of the admin port (default 0.0.0.0)
   --admin-port N            /live, /ready and /metrics (default ${PORTS.controllerAdmin}; 0 = any; -1 = none)
 ${LOG_HELP}
@@ -97,6 +104,9 @@ export const controllerCommand: Command = {
         'trust-domain': { type: 'string' },
         'no-default-mesh': { type: 'boolean', default: false },
         'admin-host': { type: 'string', default: '0.0.0.0' },
+        'mesh-config': { type: 'string' },
+        'ca': { type: 'string', default: 'on' },
+        'webhook-port': { type: 'string' },
         'admin-port': { type: 'string' },
         ...LOG_OPTIONS,
       },
@@ -139,11 +149,17 @@ export const controllerCommand: Command = {
       log(`cluster ${client.server} (from ${loaded.source})`);
       const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
       const tokenReview = values['agent-auth'] === 'tokenreview';
+      if (!['on', 'off'].includes(values.ca)) throw new UsageError(`--ca wants on or off, got '${values.ca}'`);
+      const mesh = await meshConfig(values['mesh-config']);
+      const ca = values.ca === 'on';
+      const webhookPort = values['webhook-port'] === '-1' ? null : portFlag(values['webhook-port'], PORTS.webhook, 'webhook-port');
+      if (webhookPort !== null && !ca) throw new UsageError('the injection webhook needs --ca on (its certificate comes from the mesh CA); give --webhook-port -1 to run without it');
+      const ownNamespace = process.env.POD_NAMESPACE ?? mesh.meshletNamespace;
       if (tokenReview && !values['no-publish']) log('sidecars must present a ServiceAccount token (TokenReview)');
       config = {
         log,
         source: { kind: 'cluster', controller: {
-          client, ingressService, trustDomain: values['trust-domain'],
+          client, ingressService, trustDomain: values['trust-domain'] ?? mesh.trustDomain,
           gatewayAddresses: values['gateway-address'],
           defaultMesh: !values['no-default-mesh'],
           debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
@@ -158,6 +174,12 @@ export const controllerCommand: Command = {
           ...(tokenReview ? { authenticate: tokenReviewAuthenticator({ client, audiences: values['token-audience'] }) } : {}),
         },
         admin,
+        identity: ca ? { client, trustDomain: values['trust-domain'] ?? mesh.trustDomain, namespace: ownNamespace } : null,
+        webhook: webhookPort === null ? null : {
+          host: values['listen-host'], port: webhookPort, meshConfig: mesh, configName: mesh.webhookName, namespace: ownNamespace,
+          failurePolicy: mesh.failurePolicy, client,
+          getNamespace: async (name) => (await client.request<{ metadata?: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { timeoutMs: 2_000 })).metadata?.labels ?? {},
+        },
       };
     }
     let plane;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentAuth, AgentMode, SubscriptionTarget } from '../api/wire.ts';
 import { ControllerClient } from '../agent/controller-client/index.ts';
+import { CertificateManager } from '../agent/identity/index.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface ControllerSourceFlags {
@@ -20,6 +21,8 @@ export interface ControllerSourceFlags {
   targets?: SubscriptionTarget[];
   /** File holding the bearer token sent in the hello (surrounding whitespace ignored). */
   tokenFile?: string | undefined;
+  /** PEM bundle the controller's wss:// certificate must chain to (meshlet-root-ca). */
+  rootCaFile?: string | undefined;
   log: (line: string) => void;
 }
 
@@ -68,6 +71,33 @@ export function controllerSource(f: ControllerSourceFlags): ControllerClient {
     },
     targets: f.targets ?? [],
     ...(f.tokenFile !== undefined ? { auth: tokenAuth(f.tokenFile, f.log) } : {}),
+    ...(f.rootCaFile !== undefined ? { wsOptions: { ca: readPemFile(f.rootCaFile, '--root-ca-file') } } : {}),
     log: f.log,
   }).start();
+}
+
+function readPemFile(file: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read '${file}': ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${flag}: '${file}' holds no PEM certificate`);
+  return text;
+}
+
+/**
+ * The workload's certificate from the controller's CA: key in memory, a CSR over the config
+ * channel with the pod's projected token (re-read at each request: the kubelet rotates it),
+ * renewed at half life. Started; the first certificate arrives in the background (until then
+ * meshed endpoints fail with 503 and inbound mTLS is refused, never downgraded to plaintext).
+ */
+export function workloadCertificates(client: ControllerClient, tokenFile: string, log: (line: string) => void): CertificateManager {
+  const manager = new CertificateManager({
+    requestCertificate: (csrPem) => client.requestCertificate(csrPem, readTokenFile(tokenFile, '--token-file')),
+    log,
+  });
+  void manager.start();
+  return manager;
 }

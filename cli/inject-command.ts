@@ -45,7 +45,7 @@ async function readInput(path: string): Promise<string> {
   }
 }
 
-async function meshConfig(path: string | undefined): Promise<MeshConfig> {
+export async function meshConfig(path: string | undefined): Promise<MeshConfig> {
   try {
     return resolveMeshConfig(path === undefined ? {} : parse(await readInput(path)) as unknown);
   } catch (err) {

@@ -4,6 +4,7 @@
 // first connection to an unknown destination waits, bounded, for the controller's answer, later
 // ones find it in the cache. While the controller is away nothing is pushed, so the agent keeps
 // serving its last good table; reconnects back off exponentially with jitter.
+import type { CertificateAnswer } from '../identity/certificate-manager.ts';
 import WebSocket, { type ClientOptions } from 'ws';
 import { RoutingTableInvalidError } from '../../api/errors.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
@@ -78,6 +79,7 @@ export class ControllerClient implements TableSource {
   /** On-demand keys the hello carried: the connection's first update answers them. */
   #helloKeys: string[] = [];
   #nextId = 1;
+  readonly #csr = new Map<number, { csrPem: string; token: string; sent: boolean; resolve: (a: CertificateAnswer) => void; reject: (e: Error) => void }>();
   #retry: NodeJS.Timeout | null = null;
   #silence: NodeJS.Timeout | null = null;
   #closed = false;
@@ -182,6 +184,33 @@ export class ControllerClient implements TableSource {
     }
   }
 
+  /**
+   * Asks the controller's CA for a certificate (the CertificateManager's requestCertificate).
+   * Waits for a welcomed connection; rejects when it is lost or no answer comes in time, so the
+   * manager retries with backoff and keeps its current certificate meanwhile.
+   */
+  requestCertificate(csrPem: string, token: string, timeoutMs = 30_000): Promise<CertificateAnswer> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      const timer = setTimeout(() => {
+        this.#csr.delete(id);
+        reject(new Error(`no certificate answer from the controller within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref?.();
+      this.#csr.set(id, { csrPem, token, sent: false, resolve: (a) => { clearTimeout(timer); resolve(a); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+      this.#flushCsrs();
+    });
+  }
+
+  #flushCsrs(): void {
+    if (!this.#welcomed) return;
+    for (const [id, w] of this.#csr) {
+      if (w.sent) continue;
+      w.sent = true;
+      this.#send({ type: 'csr', id, csrPem: w.csrPem, token: w.token });
+    }
+  }
+
   #auth(): AgentAuth {
     const a = this.#opts.auth;
     return (typeof a === 'function' ? a() : a) ?? { type: 'none' };
@@ -231,8 +260,12 @@ export class ControllerClient implements TableSource {
       this.#helloSent = false;
       if (this.#silence) clearTimeout(this.#silence);
       // Answers that will never come: the on-demand waits fall back on their timeout, and the
-      // next hello resubscribes to everything.
+      // next hello resubscribes to everything; a CSR in flight fails (the manager retries).
       this.#requests.clear();
+      for (const [id, w] of this.#csr) if (w.sent) {
+        this.#csr.delete(id);
+        w.reject(new Error('the controller connection closed before the certificate arrived'));
+      }
       if (!this.#closed) this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
     });
   }
@@ -244,6 +277,7 @@ export class ControllerClient implements TableSource {
         this.#backoff.reset();
         this.stats.connects++;
         this.#log(`connected to controller ${msg.controller} at ${this.#url} (${this.#targets.size} subscriptions)`);
+        this.#flushCsrs();
         return;
       case 'update':
         this.#apply(msg.table);
@@ -271,6 +305,14 @@ export class ControllerClient implements TableSource {
         return;
       case 'pong':
         return;
+      case 'certificate':
+      case 'certificate-error': {
+        const w = this.#csr.get(msg.id);
+        this.#csr.delete(msg.id);
+        const { id: _id, ...answer } = msg;
+        w?.resolve(answer);
+        return;
+      }
     }
   }
 

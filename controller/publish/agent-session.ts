@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type WebSocket from 'ws';
 import type { RoutingTable } from '../../api/routing-table.ts';
+import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
 import {
   WIRE_LIMITS, WIRE_PROTOCOL, WireProtocolUnsupportedError, encodeMessage, parseMessage, targetKey,
   type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget, type TableChanges,
@@ -31,6 +32,8 @@ export interface SessionHost {
   checkIngress(hello: HelloMessage, request: IncomingMessage): void;
   /** Something that propagation() reads changed (ack, nack, slice, hello, close). */
   changed(): void;
+  /** Answers a CSR (the CA); null when this controller issues no certificates. */
+  certificate: ((csr: CsrMessage, hello: HelloMessage) => Promise<CertificateMessage | CertificateErrorMessage>) | null;
 }
 
 /** What /debug and tests see of an agent. */
@@ -68,6 +71,7 @@ export class AgentSession {
   readonly #request: IncomingMessage;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #csrInFlight = false;
 
   constructor(ws: WebSocket, request: IncomingMessage, host: SessionHost) {
     this.#ws = ws;
@@ -246,6 +250,29 @@ export class AgentSession {
         return;
       case 'pong':
         return;
+      case 'csr':
+        void this.#answerCsr(msg);
+        return;
+    }
+  }
+
+  /** One CSR at a time per connection: a renewal storm from one agent cannot queue work. */
+  async #answerCsr(msg: CsrMessage): Promise<void> {
+    const issue = this.#host.certificate;
+    if (!issue) {
+      this.#send({ type: 'certificate-error', id: msg.id, code: 'E_CA_UNAVAILABLE', message: 'this controller runs without a certificate authority', retryable: false });
+      return;
+    }
+    if (this.#csrInFlight) {
+      this.#send({ type: 'certificate-error', id: msg.id, code: 'E_CSR_INVALID', message: 'a CSR from this connection is already being answered', retryable: true });
+      return;
+    }
+    this.#csrInFlight = true;
+    try {
+      const answer = await issue(msg, this.hello!);
+      if (!this.#closed) this.#send({ ...answer, id: msg.id });
+    } finally {
+      this.#csrInFlight = false;
     }
   }
 }

@@ -3,6 +3,7 @@
 // changed; acks and nacks are kept per agent so propagation() can tell the status writer how
 // many proxies that use a route run its latest version. Dead agents are found by WebSocket
 // pings and dropped; agents reconnect and resubscribe on their own.
+import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type https from 'node:https';
@@ -43,6 +44,11 @@ export interface PublisherOptions {
   ingressToken?: (() => string) | undefined;
   /** Whether a connection is from this host (default: its remote address is loopback); tests inject. */
   isLoopback?: (remoteAddress: string | undefined) => boolean;
+  /**
+   * The mesh CA: answers an agent's CSR (controller/identity's CsrAuthorizer). Without it a CSR
+   * gets a certificate-error saying this controller issues no certificates.
+   */
+  certificate?: (csr: CsrMessage, hello: HelloMessage) => Promise<CertificateMessage | CertificateErrorMessage>;
 }
 
 export interface RouteRef {
@@ -96,6 +102,7 @@ export class Publisher {
         return d;
       },
       log,
+      certificate: opts.certificate ?? null,
       logNack: (label, version, reason) => {
         // The first few refusals of a version name the agents; the rest are counted only, so a
         // table that every agent refuses costs a handful of lines, not one per agent.

@@ -1,9 +1,13 @@
-// The controller process as a list of runners: the agent config server first (others hand it
-// tables), then the translation loop (cluster) or the manifest directory (file mode), then the
-// admin port. The CA, the injection webhook and the root-CA publisher join as further runners.
+// The controller process as a list of runners: the mesh CA first (its certificate serves the
+// other ports), the agent config server (others hand it tables), the translation loop (cluster)
+// or the manifest directory (file mode), the injection webhook and its caBundle patcher, then
+// the admin port.
 import type { FileTableSource } from '../provider/file/index.ts';
 import type { PublisherOptions } from '../publish/index.ts';
+import type { MeshConfig, WebhookConfigClient } from '../../injector/index.ts';
 import { AdminRunner } from './admin-runner.ts';
+import { IdentityRunner, type IdentityRunnerOptions } from './identity-runner.ts';
+import { CaBundleRunner, WebhookRunner } from './webhook-runner.ts';
 import { FileSourceRunner } from './file-source-runner.ts';
 import { PublisherRunner } from './publisher-runner.ts';
 import { startRunners, type Runner, type RunningRunners } from './runner.ts';
@@ -17,11 +21,21 @@ export interface ControlPlaneConfig {
   publish: Omit<PublisherOptions, 'log'> | null;
   /** The admin port; null: none. */
   admin: { host: string; port: number } | null;
-  /** Further runners (CA, webhook, ...), started after the source and before the admin port. */
+  /** The mesh CA (cluster mode): certificates for agents, wss on 15012, the root bundle published. */
+  identity?: Omit<IdentityRunnerOptions, 'log'> | null;
+  /** The injection webhook on 15017 (needs `identity` for its certificate) and its caBundle. */
+  webhook?: {
+    host: string; port: number; meshConfig: MeshConfig; configName: string; namespace: string;
+    failurePolicy: 'Fail' | 'Ignore'; client: WebhookConfigClient;
+    getNamespace: (name: string) => Promise<Record<string, string> | undefined>;
+  } | null;
+  /** Further runners, started after the others and before the admin port. */
   extra?: Runner[];
 }
 
 export interface ControlPlane extends RunningRunners {
+  identity: IdentityRunner | null;
+  webhook: WebhookRunner | null;
   publisher: PublisherRunner | null;
   translation: TranslationRunner | null;
   admin: AdminRunner | null;
@@ -29,13 +43,20 @@ export interface ControlPlane extends RunningRunners {
 
 export async function startControlPlane(config: ControlPlaneConfig): Promise<ControlPlane> {
   const { log } = config;
-  const publisher = config.publish ? new PublisherRunner({ ...config.publish, log }) : null;
+  const identity = config.identity ? new IdentityRunner({ ...config.identity, log }) : null;
+  const publisher = config.publish
+    ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate } : {}) })
+    : null;
   const tables = () => publisher?.publisher ?? null;
   const translation = config.source.kind === 'cluster' ? new TranslationRunner({ ...config.source.controller, log, publisher: publisher ? tables : undefined }) : null;
   const source: Runner = translation ?? new FileSourceRunner((config.source as { files: FileTableSource }).files, tables);
-  const runners: Runner[] = [...(publisher ? [publisher] : []), source, ...(config.extra ?? [])];
+  const w = config.webhook;
+  if (w && !identity) throw new Error('the injection webhook needs the mesh CA (its serving certificate)');
+  const webhook = w && identity ? new WebhookRunner({ host: w.host, port: w.port, meshConfig: w.meshConfig, serving: () => identity.serving(), getNamespace: w.getNamespace, log }) : null;
+  const caBundle = w && identity ? new CaBundleRunner({ client: w.client, name: w.configName, namespace: w.namespace, failurePolicy: w.failurePolicy, rootsPem: () => identity.rootsPem, log }) : null;
+  const runners: Runner[] = [identity, publisher, source, webhook, caBundle, ...(config.extra ?? [])].filter((r): r is Runner => r !== null);
   const admin = config.admin ? new AdminRunner({ ...config.admin, runners: () => runners, log }) : null;
   if (admin) runners.push(admin);
   const running = await startRunners(runners, log);
-  return { ...running, publisher, translation, admin };
+  return { ...running, identity, webhook, publisher, translation, admin };
 }

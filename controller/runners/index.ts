@@ -9,3 +9,5 @@ export { TranslationRunner, startController, type Controller, type ControllerOpt
 export { PublisherRunner } from './publisher-runner.ts';
 export { FileSourceRunner } from './file-source-runner.ts';
 export { AdminRunner, type AdminRunnerOptions } from './admin-runner.ts';
+export { IdentityRunner, type IdentityRunnerOptions } from './identity-runner.ts';
+export { WebhookRunner, CaBundleRunner, type WebhookRunnerOptions, type CaBundleRunnerOptions } from './webhook-runner.ts';

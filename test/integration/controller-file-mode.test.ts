@@ -40,12 +40,12 @@ test('controller --config DIR serves the translated manifests to agents and foll
   await writeFile(join(dir, 'mesh.yaml'), manifests('cart-v1'));
   const io = captureIo();
   let code: number | undefined;
-  void main(['controller', '--config', dir, '--listen-host', '127.0.0.1', '--listen-port', '0'], io).then((c) => { code = c; });
+  void main(['controller', '--config', dir, '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0'], io).then((c) => { code = c; });
   cleanup.push(async () => {
     io.stop('SIGTERM');
     await waitFor('controller exit', () => code !== undefined, { timeoutMs: 5000 });
   });
-  const port = await waitFor('serving line', () => /serving agents on 127\.0\.0\.1:(\d+)/.exec(io.err())?.[1], { describe: () => io.err() });
+  const port = await waitFor('serving line', () => /serving agents on ws:\/\/127\.0\.0\.1:(\d+)/.exec(io.err())?.[1], { describe: () => io.err() });
   const client = new ControllerClient({
     url: `ws://127.0.0.1:${port}`, agent: { pod: 'client-0', namespace: 'shop', serviceAccount: 'default', mode: 'sidecar' },
     targets: [{ kind: 'destination', address: '10.96.0.30', port: 80 }], backoff: { initialMs: 50, maxMs: 200 }, log: () => {},

@@ -21,7 +21,7 @@ let dir: string;
 const procs: Proc[] = [];
 
 function controller(identity: string, kubeconfig: string): Proc {
-  const child = spawn(process.execPath, [BIN, 'controller', '--kubeconfig', kubeconfig, '--identity', identity, '--listen-host', '127.0.0.1', '--listen-port', '0',
+  const child = spawn(process.execPath, [BIN, 'controller', '--kubeconfig', kubeconfig, '--identity', identity, '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0', '--webhook-port', '0',
     '--lease-namespace', 'default', '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

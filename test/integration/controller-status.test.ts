@@ -78,12 +78,16 @@ test('meshlet controller --kubeconfig FILE writes statuses and releases its Leas
   await api.writeKubeconfig(kubeconfig);
   const io = captureIo();
   const exited = main(['controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--lease-namespace', 'default',
-    '--identity', 'cli-1', '--lease-duration', '2', '--renew-deadline', '1', '--retry-period', '0.2', '--gateway-address', '192.0.2.20'], io);
+    '--identity', 'cli-1', '--lease-duration', '2', '--renew-deadline', '1', '--retry-period', '0.2', '--gateway-address', '192.0.2.20',
+    '--admin-port', '0', '--webhook-port', '0'], io);
   let code: number | undefined;
   void exited.then((c) => { code = c; });
   try {
     await waitFor('route status from the CLI', () => routeConds(api, 'cart-mesh')[MESH], { describe: () => io.err() });
-    assert.match(io.err(), /serving agents on 127\.0\.0\.1:\d+/);
+    assert.match(io.err(), /serving agents on wss:\/\/127\.0\.0\.1:\d+/);
+    assert.match(io.err(), /mesh CA created \(generated root/);
+    assert.match(io.err(), /injection webhook on 127\.0\.0\.1:\d+\/inject/);
+    assert.ok(api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system'), 'the CA Secret was created');
     assert.match(io.err(), /became leader/);
   } finally {
     io.stop('SIGTERM');

@@ -173,12 +173,12 @@ describe('meshlet controller --ingress-token-file', () => {
     await writeManifests(dir);
     const io = captureIo();
     let code: number | undefined;
-    void main(['controller', '--config', path.join(dir, 'manifests'), '--listen-host', '127.0.0.1', '--listen-port', '0', '--ingress-token-file', path.join(dir, 'token')], io).then((c) => { code = c; });
+    void main(['controller', '--config', path.join(dir, 'manifests'), '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0', '--ingress-token-file', path.join(dir, 'token')], io).then((c) => { code = c; });
     cleanup.push(async () => {
       io.stop('SIGTERM');
       await waitFor('controller exit', () => code !== undefined, { timeoutMs: 5000 });
     });
-    const port = await waitFor('serving line', () => /serving agents on 127\.0\.0\.1:(\d+)/.exec(io.err())?.[1], { describe: () => io.err() });
+    const port = await waitFor('serving line', () => /serving agents on ws:\/\/127\.0\.0\.1:(\d+)/.exec(io.err())?.[1], { describe: () => io.err() });
     const connect = (token: string): ControllerClient => {
       const c = new ControllerClient({
         url: `ws://127.0.0.1:${port}`, agent: { pod: `ingress-${token}`, namespace: 'meshlet', serviceAccount: 'ingress', mode: 'ingress' },
@@ -205,7 +205,7 @@ describe('meshlet controller --ingress-token-file', () => {
 
   test('an unreadable token file stops the controller at start', async () => {
     const io = captureIo();
-    const code = await main(['controller', '--config', '.', '--listen-host', '127.0.0.1', '--listen-port', '0', '--ingress-token-file', '/nonexistent/token'], io);
+    const code = await main(['controller', '--config', '.', '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0', '--ingress-token-file', '/nonexistent/token'], io);
     assert.equal(code, 1, 'a usage error');
     assert.match(io.err(), /--ingress-token-file: cannot read/);
   });

@@ -12,8 +12,11 @@ import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
 
 export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
 
-/** Kinds whose status meshlet writes: their status-only updates do not re-trigger translation. */
-const STATUS_WRITTEN_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh']);
+/**
+ * Kinds whose status-only updates do not re-trigger translation: those meshlet writes status to,
+ * and Pods (translation reads only their labels and service account; their status churns).
+ */
+const STATUS_WRITTEN_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh', 'Pod']);
 
 function fingerprint(o: KubernetesObject): string {
   const m = o.metadata ?? {};
@@ -128,13 +131,13 @@ export class ResourceInformer {
     this.version = version;
     if (!this.lw) {
       const path = collectionPath(this.resource.group, version, this.resource.plural, this.opts.namespace);
-      const query = { fieldSelector: this.opts.fieldSelector };
+      const query = { fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector };
       const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
         const list = await this.client.list<KubernetesObject>(path, query);
         this.backoff.reset();
         return list;
       };
-      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, undefined, this.opts.fieldSelector);
+      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, this.resource.labelSelector, this.opts.fieldSelector);
       // Status-only updates of the kinds meshlet writes status to are mostly our own writes
       // coming back: re-translating an unchanged spec for each made status writes the main
       // cost of the controller at scale (41 s of CPU to settle 10 000 routes). What translation

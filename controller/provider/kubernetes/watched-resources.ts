@@ -2,6 +2,7 @@
 // older bundle may serve only v1beta1): the first served version in `versions` is used.
 // Secrets are not listed: only the ones Gateways reference are watched, one by one.
 import { GATEWAY_API_GROUP, GATEWAY_API_X_GROUP } from '../../../api/names.ts';
+import { MESHED_POD_LABEL } from '../../../api/pod-annotations.ts';
 
 export interface WatchedResource {
   kind: string;
@@ -12,6 +13,8 @@ export interface WatchedResource {
   namespaced: boolean;
   /** May be absent from the cluster (a CRD): logged and retried rather than fatal. */
   optional: boolean;
+  /** Only objects with these labels (list and watch): the controller holds nothing else. */
+  labelSelector?: string;
 }
 
 export const WATCHED_RESOURCES: WatchedResource[] = [
@@ -24,6 +27,9 @@ export const WATCHED_RESOURCES: WatchedResource[] = [
   { kind: 'Namespace', group: '', versions: ['v1'], plural: 'namespaces', namespaced: false, optional: false },
   { kind: 'Service', group: '', versions: ['v1'], plural: 'services', namespaced: true, optional: false },
   { kind: 'EndpointSlice', group: 'discovery.k8s.io', versions: ['v1'], plural: 'endpointslices', namespaced: true, optional: false },
+  // Meshed pods only (the injector's label): their service accounts are the identities mTLS
+  // expects of their endpoints; unmeshed pods cost the controller nothing.
+  { kind: 'Pod', group: '', versions: ['v1'], plural: 'pods', namespaced: true, optional: false, labelSelector: `${MESHED_POD_LABEL}=meshlet` },
 ];
 
 export const SECRET_RESOURCE: WatchedResource = { kind: 'Secret', group: '', versions: ['v1'], plural: 'secrets', namespaced: true, optional: false };

@@ -1,0 +1,88 @@
+// The mesh CA as a runner: loads or creates the CA Secret (race-free across replicas), issues
+// the controller's serving certificate (config channel and webhook, for the controller
+// Service's DNS names), answers agents' CSRs over the config channel after TokenReview, and
+// keeps the root bundle published in every injected namespace.
+import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
+import type { HelloMessage } from '../../api/wire.ts';
+import { bootstrapCa, controllerDnsNames, CsrAuthorizer, issueServingCertificate, RootPublisher, type CertificateAuthority, type IdentityKubeClient, type ServingCertificate } from '../identity/index.ts';
+import type { Runner } from './runner.ts';
+
+export interface IdentityRunnerOptions {
+  client: IdentityKubeClient;
+  trustDomain: string;
+  /** The controller's namespace and Service (its serving certificate's DNS names). */
+  namespace: string;
+  serviceName?: string;
+  /** Extra DNS names or IPs for the serving certificate (tests: 'localhost'). */
+  extraDnsNames?: string[];
+  log: (line: string) => void;
+}
+
+export class IdentityRunner implements Runner {
+  readonly name = 'identity';
+  readonly #o: IdentityRunnerOptions;
+  #ca: CertificateAuthority | null = null;
+  #serving: ServingCertificate | null = null;
+  #authorizer: CsrAuthorizer | null = null;
+  #roots: RootPublisher | null = null;
+  #issued = 0;
+  #refused = 0;
+
+  constructor(o: IdentityRunnerOptions) {
+    this.#o = o;
+  }
+
+  async start(): Promise<void> {
+    const { ca, created } = await bootstrapCa({ client: this.#o.client, trustDomain: this.#o.trustDomain, log: this.#o.log });
+    this.#ca = ca;
+    this.#o.log(`identity: mesh CA ${created ? 'created' : 'loaded'} (${ca.selfSigned ? 'generated root' : 'plug-in intermediate'}, issuing until ${ca.notAfter.toISOString()})`);
+    this.#serving = issueServingCertificate(ca, { dnsNames: [...controllerDnsNames(this.#o.namespace, this.#o.serviceName), ...(this.#o.extraDnsNames ?? [])], now: new Date() });
+    this.#authorizer = new CsrAuthorizer({ client: this.#o.client, ca: () => this.#ca, trustDomain: this.#o.trustDomain, log: this.#o.log });
+    this.#roots = new RootPublisher({ client: this.#o.client, bundle: this.rootsPem, log: this.#o.log });
+    await this.#roots.start();
+  }
+
+  ready(): boolean {
+    return this.#ca !== null;
+  }
+
+  /** The trust bundle agents verify peers (and this controller) against. */
+  get rootsPem(): string {
+    return (this.#ca?.rootsPem ?? []).join('');
+  }
+
+  /** The controller's serving certificate (chain and key), for 15012 and 15017. */
+  serving(): { certPem: string; keyPem: string } {
+    if (!this.#serving) throw new Error('identity runner not started');
+    return { certPem: this.#serving.chainPem.join(''), keyPem: this.#serving.keyPem };
+  }
+
+  /** The publisher's CSR hook: the pod named in the hello must be the token's. */
+  readonly certificate = async (csr: CsrMessage, hello: HelloMessage): Promise<CertificateMessage | CertificateErrorMessage> => {
+    if (!this.#authorizer) return { type: 'certificate-error', id: csr.id, code: 'E_CA_UNAVAILABLE', message: 'the CA is starting', retryable: true };
+    const answer = await this.#authorizer.answer(csr, hello.agent.pod);
+    if (answer.type === 'certificate') this.#issued++;
+    else this.#refused++;
+    return answer;
+  };
+
+  metrics(): string {
+    const left = this.#ca ? Math.max(0, Math.floor((this.#ca.notAfter.getTime() - Date.now()) / 1000)) : 0;
+    return [
+      '# HELP meshlet_ca_certificates_issued_total Workload certificates issued.',
+      '# TYPE meshlet_ca_certificates_issued_total counter',
+      `meshlet_ca_certificates_issued_total ${this.#issued}`,
+      '# HELP meshlet_ca_csr_refused_total CSRs answered with an error (unauthenticated, pod gone, review unavailable).',
+      '# TYPE meshlet_ca_csr_refused_total counter',
+      `meshlet_ca_csr_refused_total ${this.#refused}`,
+      '# HELP meshlet_ca_issuer_expiry_seconds Seconds until the CA\'s issuing chain expires.',
+      '# TYPE meshlet_ca_issuer_expiry_seconds gauge',
+      `meshlet_ca_issuer_expiry_seconds ${left}`,
+      '',
+    ].join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await this.#roots?.stop();
+  }
+}
