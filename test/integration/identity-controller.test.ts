@@ -36,7 +36,7 @@ let api: FakeApiServer;
 let plane: ControlPlane;
 let app: EchoServer;
 let dir: string;
-const stops: (() => Promise<unknown> | unknown)[] = [];
+const stops: (() => unknown)[] = [];
 let reviewsInbound: number;
 
 before(async () => {
@@ -104,9 +104,9 @@ async function agent(pod: string, sa: string, ports: { inbound: number }, origin
 test('the CA Secret is created on the API server and meshlet-root-ca published in the injected namespace only', async () => {
   const secret = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system');
   assert.ok(secret, 'meshlet-system/meshlet-ca');
-  assert.deepEqual(Object.keys((secret as { data: Record<string, string> }).data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+  assert.deepEqual(Object.keys((secret as unknown as { data: Record<string, string> }).data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   await waitFor('root CA published', () => api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'shop'));
-  const cm = api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'shop') as { data: Record<string, string> };
+  const cm = api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'shop') as unknown as { data: Record<string, string> };
   assert.equal(cm.data['root-cert.pem'], plane.identity!.rootsPem);
   assert.equal(api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'meshlet-system'), undefined);
 });
