@@ -1,0 +1,250 @@
+// e2e: an injected pod run the way the kubelet runs it. A sample pod (an app with an httpGet
+// readiness probe on a named port, a tcpSocket liveness probe and a gRPC startup probe) goes
+// through inject(); then, in a fresh network namespace: the meshlet-init container's args, the
+// meshlet-proxy container's args and env (as uid/gid 1337, its securityContext; the controller
+// swapped for file mode, downward-API fields filled in), the kubelet's wait on the proxy's
+// startupProbe, then the app. Checked: the app's outbound and inbound traffic go through the
+// agent, the rewritten probes answer on the admin port from the node as the kubelet calls
+// them, and the legacy-mode postStart hook (`meshlet wait`) holds until the proxy is ready.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONTAINER_NAMES } from '../../api/pod-env.ts';
+import { inject, resolveMeshConfig, type Container, type Pod as PodObject } from '../../injector/inject/index.ts';
+import { NetnsLab, type LabProcess, type Pod } from '../support/netns.ts';
+import { idsOf, meshlet, NODE } from './cli.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const NS = 'shop';
+const ECHO_IP = '10.96.0.20';
+const APP_IP = '10.244.0.50';
+
+const SAMPLE: PodObject = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web-0', namespace: NS, labels: { app: 'web' } },
+  spec: {
+    containers: [{
+      name: 'web',
+      image: 'example/web:1',
+      ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 9090 }],
+      readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+      livenessProbe: { tcpSocket: { port: 8080 } },
+      startupProbe: { grpc: { port: 9090 }, failureThreshold: 30 },
+    }],
+  },
+};
+
+/** The app: HTTP on 8080 (/healthz fails after /break), grpc.health.v1 SERVING on 9090. */
+const APP = `
+import http from 'node:http';
+import http2 from 'node:http2';
+let healthy = true;
+const web = http.createServer((q, s) => {
+  if (q.url === '/break') healthy = false;
+  if (q.url === '/healthz') s.statusCode = healthy ? 200 : 500;
+  s.setHeader('content-type', 'application/json');
+  s.end(JSON.stringify({ app: 'web', from: q.socket.remoteAddress, userAgent: q.headers['user-agent'] }));
+});
+const grpc = http2.createServer();
+grpc.on('stream', (st) => {
+  st.resume();
+  st.on('end', () => {
+    st.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    st.on('wantTrailers', () => st.sendTrailers({ 'grpc-status': '0' }));
+    st.end(Buffer.from([0, 0, 0, 0, 2, 8, 1]));
+  });
+});
+await Promise.all([new Promise((r) => web.listen(8080, '::', r)), new Promise((r) => grpc.listen(9090, '::', r))]);
+console.log('{"ready":true}');
+`;
+
+const ECHO_SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: ${NS}}
+spec:
+  clusterIP: ${ECHO_IP}
+  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP, appProtocol: http}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-abcde, namespace: ${NS}, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- {addresses: [10.244.0.51], conditions: {ready: true, serving: true, terminating: false}, targetRef: {kind: Pod, name: echo-0, namespace: ${NS}}}
+`;
+
+/** What the downward API gives a container for `fieldPath` in this world. */
+function fieldValue(pod: PodObject, fieldPath: string, podIp: string): string {
+  const values: Record<string, string | undefined> = {
+    'metadata.name': pod.metadata?.name,
+    'metadata.namespace': pod.metadata?.namespace,
+    'status.podIP': podIp,
+    'spec.serviceAccountName': (pod.spec.serviceAccountName as string | undefined) ?? 'default', // the API server's default
+    'spec.nodeName': 'lab-node',
+  };
+  const v = values[fieldPath];
+  if (v === undefined) throw new Error(`the lab has no downward-API value for ${fieldPath}`);
+  return v;
+}
+
+/** `env -i NAME=value ...` for a container, as the kubelet would set its environment. */
+function containerEnv(pod: PodObject, c: Container, podIp: string): string[] {
+  const out = [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`];
+  for (const e of c.env ?? []) {
+    const ref = (e.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef;
+    out.push(`${e.name}=${ref ? fieldValue(pod, ref.fieldPath, podIp) : e.value ?? ''}`);
+  }
+  return ['env', '-i', ...out];
+}
+
+/** The container's securityContext user, as the runtime would start it. */
+function runAs(c: Container): string[] {
+  const sc = c.securityContext as { runAsUser?: number; runAsGroup?: number } | undefined;
+  if (!sc?.runAsUser) return [];
+  return ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups'];
+}
+
+/** The image's entrypoint is the meshlet binary: its args run the lab's meshlet. */
+function proxyArgs(c: Container, configDir: string): string[] {
+  const args = [...(c.args as string[])];
+  assert.deepEqual(args.slice(0, 2), ['agent', '--controller'], 'the proxy runs the agent against the controller');
+  // No controller in this lab: the agent's other mode reads the same tables from a directory.
+  return ['agent', '--config', configDir];
+}
+
+function byName(list: Container[] | undefined, name: string): Container {
+  const c = list?.find((x) => x.name === name);
+  assert.ok(c, `no container ${name}`);
+  return c;
+}
+
+interface HttpResult {
+  status?: number;
+  body?: string;
+  error?: string;
+}
+
+describe('an injected pod, run as the kubelet runs it', { timeout: 180_000 }, () => {
+  let lab: NetnsLab;
+  let app: Pod;
+  let client: Pod;
+  let configDir: string;
+  let injected: PodObject;
+  let agent: LabProcess;
+  let hook: Promise<{ code: number | null; stdout: string; stderr: string }>;
+
+  const parse = (stdout: string): HttpResult => JSON.parse(stdout.trim()) as HttpResult;
+  /** An HTTP GET as the kubelet makes it: from the node, to the pod IP. */
+  const kubelet = async (path: string, port: number): Promise<HttpResult> =>
+    parse((await lab.nodeExec([NODE, fixture('http-client.ts'), '--url', `http://${APP_IP}:${port}${path}`, '--header', 'User-Agent: kube-probe/1.31'])).stdout);
+  /** The probe of container `name`'s `field`, after injection, as the kubelet would send it. */
+  const probe = async (name: string, field: 'readinessProbe' | 'livenessProbe' | 'startupProbe'): Promise<HttpResult> => {
+    const get = (byName(injected.spec.containers, name)[field] as { httpGet: { path: string; port: number } }).httpGet;
+    return kubelet(get.path, get.port);
+  };
+  /** Polls like a kubelet probe: a bounded number of periods until it passes. */
+  async function until(what: string, check: () => Promise<HttpResult>, periods = 60): Promise<HttpResult> {
+    let last: HttpResult = {};
+    for (let i = 0; i < periods; i++) {
+      last = await check();
+      if (last.status === 200) return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${what} never passed: ${JSON.stringify(last)}\nagent: ${agent?.stderr ?? ''}`);
+  }
+
+  before(async () => {
+    const result = inject(SAMPLE, { name: NS }, resolveMeshConfig());
+    assert.equal(result.injected, true);
+    injected = result.pod;
+    const legacy = inject({ ...SAMPLE, metadata: { ...SAMPLE.metadata, annotations: { 'meshlet.dev/sidecar-mode': 'legacy' } } }, { name: NS }, resolveMeshConfig()).pod;
+
+    lab = await NetnsLab.create();
+    app = await lab.addPod('app', { ipv4: APP_IP });
+    const echo = await lab.addPod('echo', { ipv4: '10.244.0.51' });
+    client = await lab.addPod('client', { ipv4: '10.244.0.52' });
+    configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-injected-'));
+    chmodSync(configDir, 0o755); // the agent reads it as uid 1337
+    writeFileSync(join(configDir, 'echo.yaml'), ECHO_SERVICE, { mode: 0o644 });
+    await echo.spawn([NODE, fixture('echo.ts'), '--pod', 'echo-0', '--namespace', NS]).waitForLine(/"ready":true/);
+
+    // 1. meshlet-init, first of the init containers, runs to completion.
+    const init = byName(injected.spec.initContainers, CONTAINER_NAMES.init);
+    await app.exec([...containerEnv(injected, init, APP_IP), ...meshlet(...(init.args as string[]))], { timeoutMs: 30_000 });
+    // 2. The legacy rendering's postStart hook, started before its proxy: it must hold until ready.
+    const legacyProxy = byName(legacy.spec.containers, CONTAINER_NAMES.proxy);
+    const command = (legacyProxy.lifecycle as { postStart: { exec: { command: string[] } } }).postStart.exec.command;
+    assert.deepEqual(command.slice(0, 2), ['meshlet', 'wait']);
+    hook = app.exec([...runAs(legacyProxy), ...meshlet(...command.slice(1))], { timeoutMs: 90_000, allowFail: true });
+    // 3. meshlet-proxy, the native sidecar, with its env and user; the kubelet waits for its startupProbe.
+    const proxy = byName(injected.spec.initContainers, CONTAINER_NAMES.proxy);
+    assert.equal(proxy.restartPolicy, 'Always');
+    agent = app.spawn([...containerEnv(injected, proxy, APP_IP), ...runAs(proxy), ...meshlet(...proxyArgs(proxy, configDir))]);
+    const startup = (proxy.startupProbe as { httpGet: { path: string; port: number } }).httpGet;
+    await until('the proxy\'s startupProbe', () => kubelet(startup.path, startup.port));
+    // 4. The app container (run as root: no securityContext), after its proxy.
+    await app.spawn([NODE, '--input-type=module', '-e', APP]).waitForLine(/"ready":true/);
+  });
+
+  after(async () => {
+    await lab?.destroy();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  test('the proxy runs with the env the injector rendered, as uid 1337', async () => {
+    assert.deepEqual(idsOf(agent.child.pid!), { uid: 1337, gid: 1337 });
+    const dump = parse((await app.exec([NODE, fixture('http-client.ts'), '--url', 'http://127.0.0.1:15020/config_dump'])).stdout);
+    assert.equal(dump.status, 200);
+    assert.equal((JSON.parse(dump.body!) as { namespace: string }).namespace, NS, 'POD_NAMESPACE from the downward API');
+  });
+
+  test('the legacy postStart hook (meshlet wait) returned once the proxy was ready', async () => {
+    const r = await hook;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ready after \d+ ms \(\d+ attempts?\)/);
+  });
+
+  test('the app\'s outbound call to a ClusterIP goes through the agent', async () => {
+    const r = parse((await app.exec([NODE, fixture('http-client.ts'), '--url', `http://${ECHO_IP}/`])).stdout);
+    assert.equal(r.status, 200, JSON.stringify(r));
+    assert.equal((JSON.parse(r.body!) as { pod: string }).pod, 'echo-0');
+  });
+
+  test('inbound connections to the app are redirected to the agent, which delivers them', async () => {
+    const redirected = async (): Promise<number> => {
+      const save = (await app.exec(['iptables-save', '-c', '-t', 'nat'])).stdout;
+      return Number(/^\[(\d+):\d+\] -A MESHLET_IN_REDIRECT /m.exec(save)?.[1] ?? NaN);
+    };
+    const before = await redirected();
+    const r = parse((await client.exec([NODE, fixture('http-client.ts'), '--url', `http://${APP_IP}:8080/`])).stdout);
+    assert.equal(r.status, 200, JSON.stringify(r));
+    // The agent connects to the app from the pod's own address, not the client's.
+    assert.match((JSON.parse(r.body!) as { from: string }).from, new RegExp(`${APP_IP.replaceAll('.', '\\.')}$`));
+    assert.equal(await redirected(), before + 1);
+  });
+
+  test('the rewritten probes answer on the admin port: httpGet (named port), tcpSocket, gRPC', async () => {
+    const ready = await probe('web', 'readinessProbe');
+    assert.equal(ready.status, 200, JSON.stringify(ready));
+    assert.match(ready.body!, new RegExp(`^ok: GET http://${APP_IP.replaceAll('.', '\\.')}:8080/healthz: HTTP 200`));
+    const live = await probe('web', 'livenessProbe');
+    assert.equal(live.status, 200, JSON.stringify(live));
+    assert.match(live.body!, /^ok: tcp 10\.244\.0\.50:8080: connected/);
+    const startup = await probe('web', 'startupProbe');
+    assert.equal(startup.status, 200, JSON.stringify(startup));
+    assert.match(startup.body!, /^ok: grpc 10\.244\.0\.50:9090: SERVING/);
+  });
+
+  test('an app that turns unhealthy fails its readiness probe with the reason', async () => {
+    await app.exec([NODE, fixture('http-client.ts'), '--url', 'http://127.0.0.1:8080/break']);
+    const ready = await probe('web', 'readinessProbe');
+    assert.equal(ready.status, 503);
+    assert.match(ready.body!, /^failed: GET http:\/\/10\.244\.0\.50:8080\/healthz: HTTP 500/);
+    assert.equal((await probe('web', 'livenessProbe')).status, 200, 'liveness (tcpSocket) still passes');
+  });
+});
