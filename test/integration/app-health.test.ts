@@ -150,6 +150,21 @@ describe('httpGet probes', () => {
   });
 });
 
+describe('an IPv6 pod IP', () => {
+  test('is bracketed in URLs and dialled as is by every kind of probe', async () => {
+    const a = await app((_q, s) => s.end(), '::1');
+    const adm = await admin({
+      '/app-health/web/livez': { httpGet: { path: '/healthz', port: a.port } },
+      '/app-health/web/readyz': { tcpSocket: { port: a.port } },
+    }, '::1');
+    const live = await probe(adm, '/app-health/web/livez');
+    assert.equal(live.status, 200, live.text);
+    assert.equal(live.text, `ok: GET http://[::1]:${a.port}/healthz: HTTP 200\n`);
+    assert.equal(a.seen[0]!.headers.host, `[::1]:${a.port}`);
+    assert.equal((await probe(adm, '/app-health/web/readyz')).text, `ok: tcp [::1]:${a.port}: connected\n`);
+  });
+});
+
 describe('tcpSocket probes', () => {
   test('connects to the pod IP: 200 when the port accepts, 503 when it refuses', async () => {
     const port = await listen(net.createServer((s) => s.destroy()), '127.0.0.2');
