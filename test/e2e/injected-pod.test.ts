@@ -1,11 +1,13 @@
 // e2e: an injected pod run the way the kubelet runs it. A sample pod (an app with an httpGet
 // readiness probe on a named port, a tcpSocket liveness probe and a gRPC startup probe) goes
-// through inject(); then, in a fresh network namespace: the meshlet-init container's args, the
+// through inject(); then, in fresh network namespaces: the meshlet-init container's args, the
 // meshlet-proxy container's args and env (as uid/gid 1337, its securityContext; the controller
-// swapped for file mode, downward-API fields filled in), the kubelet's wait on the proxy's
-// startupProbe, then the app. Checked: the app's outbound and inbound traffic go through the
-// agent, the rewritten probes answer on the admin port from the node as the kubelet calls
-// them, and the legacy-mode postStart hook (`meshlet wait`) holds until the proxy is ready.
+// swapped for file mode, downward-API fields filled in), the kubelet's wait for the proxy
+// (native: its startupProbe; legacy: its postStart hook, `meshlet wait`), then the app.
+// Native: the app's outbound and inbound traffic go through the agent and the rewritten probes
+// answer on the admin port from the node, as the kubelet calls them. Legacy: SIGTERM reaches
+// the app and the agent at once, and the order holds (inbound refused, the draining app's
+// call out served, the agent exits 0 after).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,6 +62,24 @@ grpc.on('stream', (st) => {
 });
 await Promise.all([new Promise((r) => web.listen(8080, '::', r)), new Promise((r) => grpc.listen(9090, '::', r))]);
 console.log('{"ready":true}');
+`;
+
+/** Legacy mode's shutdown: on SIGTERM the app stops accepting and, a second later, still calls out. */
+const APP_DRAINING = `${APP}
+process.on('SIGTERM', () => {
+  web.close();
+  grpc.close();
+  setTimeout(() => {
+    const done = (calledOut) => {
+      console.log(JSON.stringify({ calledOut }));
+      process.exit(0);
+    };
+    http.get('http://${ECHO_IP}/', { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode));
+    }).on('error', (e) => done(e.code));
+  }, 1000);
+});
 `;
 
 const ECHO_SERVICE = `apiVersion: v1
@@ -129,99 +149,114 @@ interface HttpResult {
   error?: string;
 }
 
-describe('an injected pod, run as the kubelet runs it', { timeout: 180_000 }, () => {
-  let lab: NetnsLab;
-  let app: Pod;
-  let client: Pod;
-  let configDir: string;
-  let injected: PodObject;
-  let agent: LabProcess;
-  let hook: Promise<{ code: number | null; stdout: string; stderr: string }>;
+const parse = (stdout: string): HttpResult => JSON.parse(stdout.trim()) as HttpResult;
 
-  const parse = (stdout: string): HttpResult => JSON.parse(stdout.trim()) as HttpResult;
+/** The lab with one injected pod (`app`) started container by container, as the kubelet would. */
+class PodWorld {
+  lab!: NetnsLab;
+  app!: Pod;
+  client!: Pod;
+  configDir = '';
+  injected!: PodObject;
+  agent!: LabProcess;
+  appProcess!: LabProcess;
+  hook: { code: number | null; stdout: string; stderr: string } | null = null;
+
   /** An HTTP GET as the kubelet makes it: from the node, to the pod IP. */
-  const kubelet = async (path: string, port: number): Promise<HttpResult> =>
-    parse((await lab.nodeExec([NODE, fixture('http-client.ts'), '--url', `http://${APP_IP}:${port}${path}`, '--header', 'User-Agent: kube-probe/1.31'])).stdout);
+  async kubelet(path: string, port: number): Promise<HttpResult> {
+    return parse((await this.lab.nodeExec([NODE, fixture('http-client.ts'), '--url', `http://${APP_IP}:${port}${path}`, '--header', 'User-Agent: kube-probe/1.31'])).stdout);
+  }
+
   /** The probe of container `name`'s `field`, after injection, as the kubelet would send it. */
-  const probe = async (name: string, field: 'readinessProbe' | 'livenessProbe' | 'startupProbe'): Promise<HttpResult> => {
-    const get = (byName(injected.spec.containers, name)[field] as { httpGet: { path: string; port: number } }).httpGet;
-    return kubelet(get.path, get.port);
-  };
+  probe(name: string, field: 'readinessProbe' | 'livenessProbe' | 'startupProbe'): Promise<HttpResult> {
+    const get = (byName(this.injected.spec.containers, name)[field] as { httpGet: { path: string; port: number } }).httpGet;
+    return this.kubelet(get.path, get.port);
+  }
+
   /** Polls like a kubelet probe: a bounded number of periods until it passes. */
-  async function until(what: string, check: () => Promise<HttpResult>, periods = 60): Promise<HttpResult> {
+  async until(what: string, check: () => Promise<HttpResult>, periods = 60): Promise<void> {
     let last: HttpResult = {};
     for (let i = 0; i < periods; i++) {
       last = await check();
-      if (last.status === 200) return last;
+      if (last.status === 200) return;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`${what} never passed: ${JSON.stringify(last)}\nagent: ${agent?.stderr ?? ''}`);
+    throw new Error(`${what} never passed: ${JSON.stringify(last)}\nagent: ${this.agent?.stderr ?? ''}`);
   }
 
-  before(async () => {
-    const result = inject(SAMPLE, { name: NS }, resolveMeshConfig());
-    assert.equal(result.injected, true);
-    injected = result.pod;
-    const legacy = inject({ ...SAMPLE, metadata: { ...SAMPLE.metadata, annotations: { 'meshlet.dev/sidecar-mode': 'legacy' } } }, { name: NS }, resolveMeshConfig()).pod;
+  /** A GET from inside a pod (as root, so intercepted when the pod is meshed). */
+  async get(from: Pod, url: string): Promise<HttpResult> {
+    return parse((await from.exec([NODE, fixture('http-client.ts'), '--url', url])).stdout);
+  }
 
-    lab = await NetnsLab.create();
-    app = await lab.addPod('app', { ipv4: APP_IP });
-    const echo = await lab.addPod('echo', { ipv4: '10.244.0.51' });
-    client = await lab.addPod('client', { ipv4: '10.244.0.52' });
-    configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-injected-'));
-    chmodSync(configDir, 0o755); // the agent reads it as uid 1337
-    writeFileSync(join(configDir, 'echo.yaml'), ECHO_SERVICE, { mode: 0o644 });
+  async start(pod: PodObject, appScript: string): Promise<void> {
+    const result = inject(pod, { name: NS }, resolveMeshConfig());
+    assert.equal(result.injected, true);
+    this.injected = result.pod;
+    this.lab = await NetnsLab.create();
+    this.app = await this.lab.addPod('app', { ipv4: APP_IP });
+    const echo = await this.lab.addPod('echo', { ipv4: '10.244.0.51' });
+    this.client = await this.lab.addPod('client', { ipv4: '10.244.0.52' });
+    this.configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-injected-'));
+    chmodSync(this.configDir, 0o755); // the agent reads it as uid 1337
+    writeFileSync(join(this.configDir, 'echo.yaml'), ECHO_SERVICE, { mode: 0o644 });
     await echo.spawn([NODE, fixture('echo.ts'), '--pod', 'echo-0', '--namespace', NS]).waitForLine(/"ready":true/);
 
+    const spec = this.injected.spec;
     // 1. meshlet-init, first of the init containers, runs to completion.
-    const init = byName(injected.spec.initContainers, CONTAINER_NAMES.init);
-    await app.exec([...containerEnv(injected, init, APP_IP), ...meshlet(...(init.args as string[]))], { timeoutMs: 30_000 });
-    // 2. The legacy rendering's postStart hook, started before its proxy: it must hold until ready.
-    const legacyProxy = byName(legacy.spec.containers, CONTAINER_NAMES.proxy);
-    const command = (legacyProxy.lifecycle as { postStart: { exec: { command: string[] } } }).postStart.exec.command;
-    assert.deepEqual(command.slice(0, 2), ['meshlet', 'wait']);
-    hook = app.exec([...runAs(legacyProxy), ...meshlet(...command.slice(1))], { timeoutMs: 90_000, allowFail: true });
-    // 3. meshlet-proxy, the native sidecar, with its env and user; the kubelet waits for its startupProbe.
-    const proxy = byName(injected.spec.initContainers, CONTAINER_NAMES.proxy);
-    assert.equal(proxy.restartPolicy, 'Always');
-    agent = app.spawn([...containerEnv(injected, proxy, APP_IP), ...runAs(proxy), ...meshlet(...proxyArgs(proxy, configDir))]);
-    const startup = (proxy.startupProbe as { httpGet: { path: string; port: number } }).httpGet;
-    await until('the proxy\'s startupProbe', () => kubelet(startup.path, startup.port));
-    // 4. The app container (run as root: no securityContext), after its proxy.
-    await app.spawn([NODE, '--input-type=module', '-e', APP]).waitForLine(/"ready":true/);
-  });
+    const init = byName(spec.initContainers, CONTAINER_NAMES.init);
+    await this.app.exec([...containerEnv(this.injected, init, APP_IP), ...meshlet(...(init.args as string[]))], { timeoutMs: 30_000 });
+    const native = spec.initContainers?.some((c) => c.name === CONTAINER_NAMES.proxy) ?? false;
+    const proxy = byName(native ? spec.initContainers : spec.containers, CONTAINER_NAMES.proxy);
+    this.agent = this.app.spawn([...containerEnv(this.injected, proxy, APP_IP), ...runAs(proxy), ...meshlet(...proxyArgs(proxy, this.configDir))]);
+    if (native) {
+      // 2. The native sidecar: the kubelet starts the next container once its startupProbe passes.
+      assert.equal(proxy.restartPolicy, 'Always');
+      const startup = (proxy.startupProbe as { httpGet: { path: string; port: number } }).httpGet;
+      await this.until('the proxy\'s startupProbe', () => this.kubelet(startup.path, startup.port));
+    } else {
+      // 2. Legacy: the first container's postStart hook holds the next containers until it returns.
+      const command = (proxy.lifecycle as { postStart: { exec: { command: string[] } } }).postStart.exec.command;
+      assert.deepEqual(command, ['meshlet', 'wait']);
+      this.hook = await this.app.exec([...containerEnv(this.injected, proxy, APP_IP), ...runAs(proxy), ...meshlet(...command.slice(1))], { timeoutMs: 90_000, allowFail: true });
+      assert.equal(this.hook.code, 0, `${this.hook.stderr}\nagent: ${this.agent.stderr}`);
+    }
+    // 3. The app container (run as root: it has no securityContext), after its proxy.
+    this.appProcess = this.app.spawn([NODE, '--input-type=module', '-e', appScript]);
+    await this.appProcess.waitForLine(/"ready":true/);
+  }
 
-  after(async () => {
-    await lab?.destroy();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
-  });
+  async destroy(): Promise<void> {
+    await this.lab?.destroy();
+    if (this.configDir) rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+describe('an injected pod (native sidecar), run as the kubelet runs it', { timeout: 180_000 }, () => {
+  const w = new PodWorld();
+  before(() => w.start(SAMPLE, APP));
+  after(() => w.destroy());
 
   test('the proxy runs with the env the injector rendered, as uid 1337', async () => {
-    assert.deepEqual(idsOf(agent.child.pid!), { uid: 1337, gid: 1337 });
-    const dump = parse((await app.exec([NODE, fixture('http-client.ts'), '--url', 'http://127.0.0.1:15020/config_dump'])).stdout);
+    assert.deepEqual(idsOf(w.agent.child.pid!), { uid: 1337, gid: 1337 });
+    const dump = await w.get(w.app, 'http://127.0.0.1:15020/config_dump');
     assert.equal(dump.status, 200);
     assert.equal((JSON.parse(dump.body!) as { namespace: string }).namespace, NS, 'POD_NAMESPACE from the downward API');
   });
 
-  test('the legacy postStart hook (meshlet wait) returned once the proxy was ready', async () => {
-    const r = await hook;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /ready after \d+ ms \(\d+ attempts?\)/);
-  });
-
   test('the app\'s outbound call to a ClusterIP goes through the agent', async () => {
-    const r = parse((await app.exec([NODE, fixture('http-client.ts'), '--url', `http://${ECHO_IP}/`])).stdout);
+    const r = await w.get(w.app, `http://${ECHO_IP}/`);
     assert.equal(r.status, 200, JSON.stringify(r));
     assert.equal((JSON.parse(r.body!) as { pod: string }).pod, 'echo-0');
   });
 
   test('inbound connections to the app are redirected to the agent, which delivers them', async () => {
     const redirected = async (): Promise<number> => {
-      const save = (await app.exec(['iptables-save', '-c', '-t', 'nat'])).stdout;
+      const save = (await w.app.exec(['iptables-save', '-c', '-t', 'nat'])).stdout;
       return Number(/^\[(\d+):\d+\] -A MESHLET_IN_REDIRECT /m.exec(save)?.[1] ?? NaN);
     };
     const before = await redirected();
-    const r = parse((await client.exec([NODE, fixture('http-client.ts'), '--url', `http://${APP_IP}:8080/`])).stdout);
+    const r = await w.get(w.client, `http://${APP_IP}:8080/`);
     assert.equal(r.status, 200, JSON.stringify(r));
     // The agent connects to the app from the pod's own address, not the client's.
     assert.match((JSON.parse(r.body!) as { from: string }).from, new RegExp(`${APP_IP.replaceAll('.', '\\.')}$`));
@@ -229,22 +264,56 @@ describe('an injected pod, run as the kubelet runs it', { timeout: 180_000 }, ()
   });
 
   test('the rewritten probes answer on the admin port: httpGet (named port), tcpSocket, gRPC', async () => {
-    const ready = await probe('web', 'readinessProbe');
+    const ready = await w.probe('web', 'readinessProbe');
     assert.equal(ready.status, 200, JSON.stringify(ready));
     assert.match(ready.body!, new RegExp(`^ok: GET http://${APP_IP.replaceAll('.', '\\.')}:8080/healthz: HTTP 200`));
-    const live = await probe('web', 'livenessProbe');
+    const live = await w.probe('web', 'livenessProbe');
     assert.equal(live.status, 200, JSON.stringify(live));
     assert.match(live.body!, /^ok: tcp 10\.244\.0\.50:8080: connected/);
-    const startup = await probe('web', 'startupProbe');
+    const startup = await w.probe('web', 'startupProbe');
     assert.equal(startup.status, 200, JSON.stringify(startup));
     assert.match(startup.body!, /^ok: grpc 10\.244\.0\.50:9090: SERVING/);
   });
 
   test('an app that turns unhealthy fails its readiness probe with the reason', async () => {
-    await app.exec([NODE, fixture('http-client.ts'), '--url', 'http://127.0.0.1:8080/break']);
-    const ready = await probe('web', 'readinessProbe');
+    await w.get(w.app, 'http://127.0.0.1:8080/break');
+    const ready = await w.probe('web', 'readinessProbe');
     assert.equal(ready.status, 503);
     assert.match(ready.body!, /^failed: GET http:\/\/10\.244\.0\.50:8080\/healthz: HTTP 500/);
-    assert.equal((await probe('web', 'livenessProbe')).status, 200, 'liveness (tcpSocket) still passes');
+    assert.equal((await w.probe('web', 'livenessProbe')).status, 200, 'liveness (tcpSocket) still passes');
+  });
+});
+
+describe('an injected pod in legacy mode: start behind meshlet wait, shut down in order', { timeout: 180_000 }, () => {
+  const w = new PodWorld();
+  const legacy: PodObject = { ...SAMPLE, metadata: { ...SAMPLE.metadata, annotations: { 'meshlet.dev/sidecar-mode': 'legacy' } } };
+  before(() => w.start(legacy, APP_DRAINING));
+  after(() => w.destroy());
+
+  test('the postStart hook (meshlet wait) returned once the proxy was ready, then the app started', async () => {
+    assert.match(w.hook!.stdout, /^meshlet wait: http:\/\/127\.0\.0\.1:15020\/ready ready after \d+ ms \(\d+ attempts?\)\n$/);
+    assert.equal((await w.probe('web', 'readinessProbe')).status, 200);
+  });
+
+  test('SIGTERM to every container at once: inbound refused, the draining app still calls out, then the agent exits 0', async () => {
+    w.agent.child.kill('SIGTERM');
+    w.appProcess.child.kill('SIGTERM');
+    let ready: HttpResult = { status: 200 };
+    for (let i = 0; i < 40 && ready.status === 200; i++) ready = await w.kubelet('/ready', 15020);
+    assert.equal(ready.status, 503, 'the agent reports not ready once it drains');
+    const inbound = await w.get(w.client, `http://${APP_IP}:8080/`);
+    assert.equal(inbound.error, 'ECONNREFUSED', `a new inbound connection is refused: ${JSON.stringify(inbound)}`);
+    const line = await w.appProcess.waitForLine(/calledOut/, 15_000);
+    assert.deepEqual(JSON.parse(line), { calledOut: 200 }, 'the app\'s call during its drain went through the agent');
+    const exited = w.agent.running ? new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the agent did not exit: ${w.agent.stderr}`)), 30_000);
+      w.agent.child.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }) : Promise.resolve();
+    await exited;
+    assert.equal(w.agent.child.exitCode, 0, w.agent.stderr);
+    assert.match(w.agent.stderr, /SIGTERM: draining[\s\S]*drained/);
   });
 });
