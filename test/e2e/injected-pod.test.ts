@@ -4,10 +4,11 @@
 // meshlet-proxy container's args and env (as uid/gid 1337, its securityContext; the controller
 // swapped for file mode, downward-API fields filled in), the kubelet's wait for the proxy
 // (native: its startupProbe; legacy: its postStart hook, `meshlet wait`), then the app.
-// Native: the app's outbound and inbound traffic go through the agent and the rewritten probes
-// answer on the admin port from the node, as the kubelet calls them. Legacy: SIGTERM reaches
-// the app and the agent at once, and the order holds (inbound refused, the draining app's
-// call out served, the agent exits 0 after).
+// Native: a user init container reaches a Service through the ready proxy; the app's outbound
+// and inbound traffic go through the agent; the rewritten probes answer on the admin port from
+// the node, as the kubelet calls them. Legacy: SIGTERM reaches the app and the agent at once,
+// and the order holds (inbound refused, the draining app's call out served, the agent exits 0
+// after).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,9 @@ grpc.on('stream', (st) => {
 await Promise.all([new Promise((r) => web.listen(8080, '::', r)), new Promise((r) => grpc.listen(9090, '::', r))]);
 console.log('{"ready":true}');
 `;
+
+/** Native mode: a user init container (its work in the lab: one call to the echo Service). */
+const WITH_INIT: PodObject = { ...SAMPLE, spec: { ...SAMPLE.spec, initContainers: [{ name: 'migrate', image: 'example/migrate:1' }] } };
 
 /** Legacy mode's shutdown: on SIGTERM the app stops accepting and, a second later, still calls out. */
 const APP_DRAINING = `${APP}
@@ -161,6 +165,8 @@ class PodWorld {
   agent!: LabProcess;
   appProcess!: LabProcess;
   hook: { code: number | null; stdout: string; stderr: string } | null = null;
+  /** What each user init container's call to the echo Service got. */
+  userInits = new Map<string, HttpResult>();
 
   /** An HTTP GET as the kubelet makes it: from the node, to the pod IP. */
   async kubelet(path: string, port: number): Promise<HttpResult> {
@@ -221,7 +227,11 @@ class PodWorld {
       this.hook = await this.app.exec([...containerEnv(this.injected, proxy, APP_IP), ...runAs(proxy), ...meshlet(...command.slice(1))], { timeoutMs: 90_000, allowFail: true });
       assert.equal(this.hook.code, 0, `${this.hook.stderr}\nagent: ${this.agent.stderr}`);
     }
-    // 3. The app container (run as root: it has no securityContext), after its proxy.
+    // 3. The user's init containers, in order (native: after the proxy, so with the network).
+    for (const c of spec.initContainers ?? []) {
+      if (c.name !== CONTAINER_NAMES.init && c.name !== CONTAINER_NAMES.proxy) this.userInits.set(c.name, await this.get(this.app, `http://${ECHO_IP}/`));
+    }
+    // 4. The app container (run as root: it has no securityContext), after its proxy.
     this.appProcess = this.app.spawn([NODE, '--input-type=module', '-e', appScript]);
     await this.appProcess.waitForLine(/"ready":true/);
   }
@@ -234,8 +244,15 @@ class PodWorld {
 
 describe('an injected pod (native sidecar), run as the kubelet runs it', { timeout: 180_000 }, () => {
   const w = new PodWorld();
-  before(() => w.start(SAMPLE, APP));
+  before(() => w.start(WITH_INIT, APP));
   after(() => w.destroy());
+
+  test('the user\'s init container runs after the proxy is ready, and reaches a Service through it', () => {
+    assert.deepEqual(w.injected.spec.initContainers?.map((c) => c.name), [CONTAINER_NAMES.init, CONTAINER_NAMES.proxy, 'migrate']);
+    const r = w.userInits.get('migrate');
+    assert.equal(r?.status, 200, JSON.stringify(r));
+    assert.equal((JSON.parse(r.body!) as { pod: string }).pod, 'echo-0');
+  });
 
   test('the proxy runs with the env the injector rendered, as uid 1337', async () => {
     assert.deepEqual(idsOf(w.agent.child.pid!), { uid: 1337, gid: 1337 });
