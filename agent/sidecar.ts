@@ -8,6 +8,7 @@ import type { WorkloadCertificate } from './identity/certificate-manager.ts';
 import { SecureContextCache, type CertificateSource } from './identity/tls-options.ts';
 import { startInbound } from './inbound/inbound-listener.ts';
 import { InboundMtls, type MtlsMode } from './inbound/mesh-mtls.ts';
+import type { DefaultInboundPolicy } from './inbound/authorize.ts';
 import { drainInOrder, drainListeners } from './lifecycle/drain.ts';
 import { runProxy, type RunningProxy } from './lifecycle/run-proxy.ts';
 import type { OriginalDst } from './listener/connection-context.ts';
@@ -42,6 +43,10 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
    * inbound side terminates it; `mode` STRICT refuses plaintext inbound. Without it, plaintext.
    */
   identity?: { certificates: CertificateSource & { onChange(l: (c: WorkloadCertificate) => void): () => void }; mode?: MtlsMode };
+  /** For inbound endpoints no AuthorizationPolicy governs: allow (default), authenticated or deny. */
+  defaultInboundPolicy?: DefaultInboundPolicy;
+  /** The app's port for an inbound connection's original port (`meshlet dev`); default the same. */
+  inboundAppPortFor?: (port: number) => number;
   /** The app's original probes, run for the kubelet under the admin port's /app-health/. */
   appProbers?: AppHealthOptions;
   /**
@@ -63,17 +68,29 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     ...timeouts, namespace: opts.namespace, port: opts.ports?.outbound ?? PORTS.outbound, host: self,
     originalDestination: opts.originalDestination, explicit: opts.explicit, onUnknownDestination: opts.onUnknownDestination,
   });
-  const inbound = await startInbound(core, {
+  const inboundSide = await startInbound(core, {
     ...timeouts, host, port: opts.ports?.inbound ?? PORTS.inbound,
     originalDestination: opts.originalDestination, appAddress: opts.inboundAppAddress, mtls,
+    defaultPolicy: opts.defaultInboundPolicy, appPortFor: opts.inboundAppPortFor,
   });
+  const inbound = inboundSide.listener;
+  const authzMetrics = (): string => [
+    '# HELP meshlet_inbound_authorization_total Inbound connections and requests by authorization decision.',
+    '# TYPE meshlet_inbound_authorization_total counter',
+    `meshlet_inbound_authorization_total{decision="allow"} ${inboundSide.authz.allowed}`,
+    `meshlet_inbound_authorization_total{decision="deny"} ${inboundSide.authz.denied}`,
+    '',
+  ].join('\n');
   self.ownPorts.add(inbound.port);
   const listeners = [outbound, inbound] as ProxyListener<unknown>[];
   const ports = { outbound: outbound.port, inbound: inbound.port };
   return runProxy({
     core, host, adminPort: opts.ports?.admin ?? PORTS.admin, mode: 'sidecar',
     ports: () => ports,
-    info: () => ({ namespace: opts.namespace, explicit: opts.explicit ?? false, identity: mtls?.ownIdentity() ?? null, mtlsMode: mtls?.mode ?? null, mtls: mtls?.stats ?? null }),
+    info: () => ({
+      namespace: opts.namespace, explicit: opts.explicit ?? false, identity: mtls?.ownIdentity() ?? null, mtlsMode: mtls?.mode ?? null, mtls: mtls?.stats ?? null,
+      defaultInboundPolicy: opts.defaultInboundPolicy ?? 'allow', authorization: inboundSide.authz,
+    }),
     unfollow: () => {
       unfollow();
       mtls?.close();
@@ -81,7 +98,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     drainListeners: (deadlineMs) => opts.outboundQuietMs === undefined
       ? drainListeners(listeners, core.inflight, deadlineMs)
       : drainInOrder({ inbound: [inbound], outbound: [outbound], outboundQuietMs: opts.outboundQuietMs }, core.inflight, deadlineMs),
-    metrics: opts.metrics,
+    metrics: [authzMetrics, ...(opts.metrics ?? [])],
     appProbers: opts.appProbers && { log: core.logger, ...opts.appProbers },
   });
 }

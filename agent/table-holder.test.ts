@@ -6,7 +6,7 @@ import { ManualTableSource } from './table-source.ts';
 
 function tableWith(backendName: string): RoutingTable {
   return withVersion({
-    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], secrets: [],
+    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], secrets: [], policies: [],
     backends: [{ name: backendName, namespace: 'ns', serviceName: 'x', port: 80, appProtocol: null, endpoints: [] }],
   });
 }

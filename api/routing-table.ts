@@ -20,11 +20,47 @@ export interface RoutingTable {
   backends: BackendIR[];
   /** TLS material referenced by HTTPS listeners. Sorted by name. */
   secrets: SecretIR[];
+  /** Identity-based inbound authorization (AuthorizationPolicy, GEP-3779's shape). Sorted by name. */
+  policies: PolicyIR[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound authorization
+
+/**
+ * One AuthorizationPolicy, resolved to the workload endpoints it governs. The destination
+ * sidecar enforces it on the caller's verified SPIFFE ID: an endpoint that any policy governs
+ * admits only requests some rule of some such policy allows (ALLOW semantics; no policy: the
+ * default inbound policy decides).
+ */
+export interface PolicyIR {
+  /** `authorizationpolicy/<namespace>/<name>` */
+  name: string;
+  namespace: string;
+  /** Pod endpoints it applies to; port 0 means every port of that address. Sorted. */
+  endpoints: PolicyEndpointIR[];
+  /** OR'd; a rule matches when its principals match the caller AND its ports (if any) match. */
+  rules: PolicyRuleIR[];
+}
+
+export interface PolicyEndpointIR {
+  address: string;
+  port: number;
+  /** The pod, so the controller can send each sidecar only its own pod's policies. */
+  namespace: string;
+  podName: string | null;
+}
+
+export interface PolicyRuleIR {
+  /** Exact SPIFFE IDs, or `spiffe://<td>/ns/<ns>/sa/*` for every service account of a namespace. */
+  principals: string[];
+  /** Destination ports the rule is limited to; empty: all. Sorted. */
+  ports: number[];
 }
 
 /** Where a node came from: lets /config_dump, `meshlet explain` and logs point back at YAML. */
 export interface SourceRef {
-  kind: 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'Service';
+  kind: 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'Service' | 'AuthorizationPolicy';
   namespace: string;
   name: string;
 }

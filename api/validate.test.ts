@@ -31,6 +31,7 @@ function table(r: RouteRuleIR = rule()): RoutingTable {
     services: [],
     backends: [{ name: 'service/default/echo/80', namespace: 'default', serviceName: 'echo', port: 80, appProtocol: null, endpoints: [] }],
     secrets: [],
+    policies: [],
   });
 }
 
@@ -69,7 +70,7 @@ test('every issue is listed, not just the first', () => {
 
 test('the version is a content hash independent of key order', () => {
   const t = table();
-  const reordered = JSON.parse(JSON.stringify({ secrets: t.secrets, backends: t.backends, services: t.services, gateways: t.gateways, apiVersion: t.apiVersion })) as RoutingTable;
+  const reordered = JSON.parse(JSON.stringify({ policies: t.policies, secrets: t.secrets, backends: t.backends, services: t.services, gateways: t.gateways, apiVersion: t.apiVersion })) as RoutingTable;
   assert.equal(computeVersion(reordered), t.version);
   const changed = structuredClone(t);
   changed.backends[0]!.port = 81;

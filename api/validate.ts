@@ -127,7 +127,7 @@ export function checkRoutingTable(table: RoutingTable): ValidationIssue[] {
   if (!table || typeof table !== 'object') return [{ path: '', message: 'not an object' }];
   const apiVersion: unknown = table.apiVersion;
   if (apiVersion !== ROUTING_TABLE_API_VERSION) c.fail('apiVersion', `expected ${ROUTING_TABLE_API_VERSION}, got ${String(apiVersion)}`);
-  for (const key of ['gateways', 'services', 'backends', 'secrets'] as const) {
+  for (const key of ['gateways', 'services', 'backends', 'secrets', 'policies'] as const) {
     if (!Array.isArray(table[key])) return [...c.issues, { path: key, message: 'must be an array' }];
   }
   for (const b of table.backends) c.backends.add(b.name);
@@ -136,6 +136,16 @@ export function checkRoutingTable(table: RoutingTable): ValidationIssue[] {
   c.sortedUnique('secrets', table.secrets.map((s) => s.name));
   c.sortedUnique('gateways', table.gateways.map((g) => g.name));
   c.sortedUnique('services', table.services.map((s) => s.name));
+  c.sortedUnique('policies', table.policies.map((p) => p.name));
+  table.policies.forEach((p, i) => {
+    p.endpoints.forEach((e, j) => {
+      if (e.port !== 0) c.port(`policies[${i}].endpoints[${j}].port`, e.port);
+    });
+    p.rules.forEach((r, j) => {
+      for (const principal of r.principals) if (!principal.startsWith('spiffe://')) c.fail(`policies[${i}].rules[${j}].principals`, `'${principal}' is not a SPIFFE ID`);
+      r.ports.forEach((port, k) => c.port(`policies[${i}].rules[${j}].ports[${k}]`, port));
+    });
+  });
   table.backends.forEach((b, i) => {
     c.port(`backends[${i}].port`, b.port);
     b.endpoints.forEach((e, j) => c.port(`backends[${i}].endpoints[${j}].port`, e.port));

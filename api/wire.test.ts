@@ -38,10 +38,10 @@ describe('parseMessage', () => {
   });
 
   test('round-trips controller messages, Buffer input included', () => {
-    const table = { apiVersion: 'meshlet.dev/routing/v1alpha1', version: 'v1', gateways: [], services: [], backends: [], secrets: [] } as const;
+    const table = { apiVersion: 'meshlet.dev/routing/v1alpha1', version: 'v1', gateways: [], services: [], backends: [], secrets: [], policies: [] } as const;
     const msgs: WireMessage[] = [
       { type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'c-1' },
-      { type: 'update', version: 'v1', table: { ...table, gateways: [], services: [], backends: [], secrets: [] } },
+      { type: 'update', version: 'v1', table: { ...table, gateways: [], services: [], backends: [], secrets: [], policies: [] } },
       { type: 'subscribed', id: 4, version: 'v1' },
       { type: 'error', code: 'E_X', message: 'no' },
     ];

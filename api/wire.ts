@@ -6,7 +6,7 @@
 // shape and the direction and throws a typed error; the table inside an update is checked by
 // the agent with validate() so that a bad table becomes a nack, not a dropped connection.
 import { MeshletError, type ValidationIssue } from './errors.ts';
-import type { BackendIR, GatewayIR, RoutingTable, SecretIR, ServiceFrontendIR } from './routing-table.ts';
+import type { BackendIR, GatewayIR, PolicyIR, RoutingTable, SecretIR, ServiceFrontendIR } from './routing-table.ts';
 import { IDENTITY_AGENT_TYPES, IDENTITY_CONTROLLER_TYPES, validateIdentityMessage, type IdentityAgentMessage, type IdentityControllerMessage } from './identity.ts';
 
 /** Sent in hello and welcome; a peer speaking another protocol is refused with an error frame. */
@@ -80,6 +80,7 @@ export interface TableChanges {
   services: SectionChanges<ServiceFrontendIR>;
   backends: SectionChanges<BackendIR>;
   secrets: SectionChanges<SecretIR>;
+  policies: SectionChanges<PolicyIR>;
 }
 
 /**
@@ -196,7 +197,7 @@ class Shape {
 
 const AGENT_TYPES = new Set(['hello', 'subscribe', 'unsubscribe', 'ack', 'nack', 'ping', 'pong', ...IDENTITY_AGENT_TYPES]);
 const CONTROLLER_TYPES = new Set(['welcome', 'update', 'patch', 'subscribed', 'error', 'ping', 'pong', ...IDENTITY_CONTROLLER_TYPES]);
-const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
+const SECTIONS = ['gateways', 'services', 'backends', 'secrets', 'policies'] as const;
 
 function check(s: Shape, o: Obj): void {
   switch (o.type) {
@@ -272,6 +273,7 @@ export function applyPatch(base: RoutingTable, patch: PatchMessage): RoutingTabl
     gateways: patchSection(base.gateways, patch.changes.gateways),
     services: patchSection(base.services, patch.changes.services),
     backends: patchSection(base.backends, patch.changes.backends),
+    policies: patchSection(base.policies, patch.changes.policies),
     secrets: patchSection(base.secrets, patch.changes.secrets),
   };
 }

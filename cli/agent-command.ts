@@ -16,6 +16,7 @@ import type { Command } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
 import { controllerSource, workloadCertificates } from './controller-source.ts';
 import { parseMtlsMode, type MtlsMode } from '../agent/inbound/mesh-mtls.ts';
+import { parseDefaultInboundPolicy, type DefaultInboundPolicy } from '../agent/inbound/authorize.ts';
 import { openFileSource } from './open-file-source.ts';
 import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
@@ -46,6 +47,8 @@ Flags:
                         (default: $MESHLET_ROOT_CA_FILE)
   --mtls-mode MODE      PERMISSIVE (default: plaintext inbound still accepted) or STRICT
                         (default: $MESHLET_MTLS_MODE)
+  --default-inbound-policy P  allow (default), authenticated or deny: for inbound endpoints no
+                        AuthorizationPolicy governs (default: $MESHLET_DEFAULT_INBOUND_POLICY)
   --no-mtls             no workload certificate even with --controller and --token-file
                         (with both, the agent gets a SPIFFE certificate from the controller's
                         CA and speaks mTLS to meshed endpoints)
@@ -84,6 +87,7 @@ export const agentCommand: Command = {
         'root-ca-file': { type: 'string' },
         'mtls-mode': { type: 'string' },
         'no-mtls': { type: 'boolean', default: false },
+        'default-inbound-policy': { type: 'string' },
       },
       strict: true,
     });
@@ -113,6 +117,12 @@ export const agentCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    let defaultInboundPolicy: DefaultInboundPolicy;
+    try {
+      defaultInboundPolicy = parseDefaultInboundPolicy(values['default-inbound-policy'] ?? process.env[MESHLET_ENV.defaultInboundPolicy], values['default-inbound-policy'] ? '--default-inbound-policy' : MESHLET_ENV.defaultInboundPolicy);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     // ---- end identity ----
     const client = values.controller
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
@@ -134,6 +144,7 @@ export const agentCommand: Command = {
       log: logger,
       ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
       ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
+      defaultInboundPolicy,
     });
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);

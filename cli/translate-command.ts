@@ -26,7 +26,7 @@ Documents that fail to parse are reported on stderr with file and document numbe
 the exit code is then 1, but everything else is still translated and printed.
 `;
 
-const STATUS_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh']);
+const STATUS_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh', 'AuthorizationPolicy']);
 
 function key(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;

@@ -61,7 +61,7 @@ test('close() releases waiting asks at once', async () => {
 });
 
 test('a controller that goes silent is replaced by a new connection; the table stays', async () => {
-  const table = withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], backends: [], secrets: [] });
+  const table = withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], backends: [], secrets: [], policies: [] });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   let connections = 0;

@@ -15,6 +15,7 @@ import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestina
 import { ProxyListener } from '../listener/proxy-listener.ts';
 import type { InboundMtls } from './mesh-mtls.ts';
 import { forwardedClientCert, XFCC } from './xfcc.ts';
+import { authorize, type DefaultInboundPolicy } from './authorize.ts';
 
 export interface InboundOptions {
   port: number;
@@ -27,13 +28,40 @@ export interface InboundOptions {
   requestTimeoutMs?: number;
   /** Mesh mTLS termination and the PERMISSIVE/STRICT mode; null: plaintext only. */
   mtls?: InboundMtls | null;
+  /** For endpoints no AuthorizationPolicy governs (default allow). */
+  defaultPolicy?: DefaultInboundPolicy;
+  /** The app's port for a connection's original port (`meshlet dev` shifts them; default: the same). */
+  appPortFor?: (port: number) => number;
 }
+
+/** Why a request was denied, for the caller (HTTP) and its logs. */
+export const DENIED_HEADER = 'x-meshlet-denied-reason';
 
 const MTLS_REQUIRED = 'STRICT mTLS: plaintext is refused (the caller is not a mesh workload)';
 
-export async function startInbound(core: ProxyCore, opts: InboundOptions): Promise<ProxyListener<ConnCtx>> {
+export interface InboundSide {
+  listener: ProxyListener<ConnCtx>;
+  /** Authorization decisions since start. */
+  authz: { allowed: number; denied: number };
+}
+
+export async function startInbound(core: ProxyCore, opts: InboundOptions): Promise<InboundSide> {
   const mtls = opts.mtls ?? null;
-  const app = (od: OriginalDst) => ({ address: opts.appAddress ?? od.address, port: od.port });
+  const app = (od: OriginalDst) => ({ address: opts.appAddress ?? od.address, port: opts.appPortFor?.(od.port) ?? od.port });
+  const defaultPolicy = opts.defaultPolicy ?? 'allow';
+  const counts = { allowed: 0, denied: 0 };
+  /** Authorization of the connection's caller at its original destination; logged once per (policy, caller). */
+  const denied = (ctx: ConnCtx): string | null => {
+    if (!ctx.original) return null;
+    const d = authorize(core.holder.current?.table ?? null, ctx.original.address, ctx.original.port, ctx.peer ?? null, defaultPolicy);
+    if (d.allowed) {
+      counts.allowed++;
+      return null;
+    }
+    counts.denied++;
+    core.logOnce(`deny|${d.policies.join(',')}|${ctx.peer ?? ''}|${ctx.original.port}`, `inbound: denied ${ctx.peer ?? 'plaintext caller'} from ${ctx.remoteAddress} to port ${ctx.original.port}: ${d.reason} (logged once per caller and policy)`);
+    return d.reason;
+  };
   const destination = (ctx: ConnCtx): Destination => ctx.original
     ? { kind: 'direct', endpoint: app(ctx.original), reason: 'inbound' }
     : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
@@ -55,7 +83,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     return true;
   };
   const tcp = (ctx: ConnCtx, socket: net.Socket): void => {
-    if (!ctx.original || refused(ctx)) socket.destroy();
+    if (!ctx.original || refused(ctx) || denied(ctx) !== null) socket.destroy();
     else void spliceTcp(core, 'inbound', socket, app(ctx.original));
   };
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
@@ -73,10 +101,16 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
           sendStatus(res, 403, MTLS_REQUIRED, { connection: 'close' });
           return;
         }
+        const reason = denied(ctx);
+        if (reason !== null) {
+          req.resume();
+          sendStatus(res, 403, `RBAC: access denied: ${reason}`, { [DENIED_HEADER]: reason });
+          return;
+        }
         serveHttp(core, site(ctx), req, res);
       },
       upgrade: (ctx, req, socket, head) => {
-        if (refused(ctx)) {
+        if (refused(ctx) || denied(ctx) !== null) {
           socket.destroy();
           return;
         }
@@ -93,5 +127,5 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
       },
     },
   });
-  return listener;
+  return { listener, authz: counts };
 }

@@ -6,6 +6,11 @@ import type net from 'node:net';
 export interface OriginalDst {
   address: string;
   port: number;
+  /**
+   * Taken as redirected even when it equals the listener's own address (`meshlet dev`: each
+   * pod's sidecar listens on the pod's own address and port, where callers connect).
+   */
+  redirected?: boolean;
 }
 
 export interface ConnCtx {
@@ -31,7 +36,7 @@ export function connectionContext(originalDestination?: OriginalDestinationFn): 
   const find = (socket: net.Socket): OriginalDst | null => {
     try {
       const od = originalDestination?.(socket) ?? null;
-      return od && !sameAsListener(od, socket) ? od : null;
+      return od && (od.redirected || !sameAsListener(od, socket)) ? { address: od.address, port: od.port } : null;
     } catch {
       return null;
     }

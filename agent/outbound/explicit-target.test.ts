@@ -6,7 +6,7 @@ import { isLoopbackPeer } from './explicit-access.ts';
 
 describe('explicit outbound targets', () => {
   const table = withVersion({
-    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], backends: [], secrets: [],
+    apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], backends: [], secrets: [], policies: [],
     services: [{
       name: 'service/shop/cart', source: { kind: 'Service', namespace: 'shop', name: 'cart' }, namespace: 'shop', serviceName: 'cart',
       clusterIPs: ['10.96.1.1'], ports: [{ port: 8080, portName: null, appProtocol: null, defaultBackend: 'x', producer: null, consumers: [] }],

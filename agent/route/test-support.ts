@@ -64,7 +64,7 @@ export function gatewayTable(listeners: ListenerIR[], port = 80): RoutingTable {
     name: GATEWAY, source: { kind: 'Gateway', namespace: 'ns', name: 'gw' }, className: 'meshlet', addresses: [],
     ports: [{ port, protocol: 'HTTP', listeners }],
   };
-  return validate(withVersion({ apiVersion: 'meshlet.dev/routing/v1alpha1', gateways: [gw], services: [], backends: backends(), secrets: [] }));
+  return validate(withVersion({ apiVersion: 'meshlet.dev/routing/v1alpha1', gateways: [gw], services: [], backends: backends(), secrets: [], policies: [] }));
 }
 
 export const SERVICE_IP = '10.96.0.10';
@@ -77,7 +77,7 @@ export function meshTable(ports: ServicePortIR[], clusterIPs: string[] = [SERVIC
   const svc: ServiceFrontendIR = {
     name: 'service/ns/echo', source: { kind: 'Service', namespace: 'ns', name: 'echo' }, namespace: 'ns', serviceName: 'echo', clusterIPs, ports,
   };
-  return validate(withVersion({ apiVersion: 'meshlet.dev/routing/v1alpha1', gateways: [], services: [svc], backends: backends(), secrets: [] }));
+  return validate(withVersion({ apiVersion: 'meshlet.dev/routing/v1alpha1', gateways: [], services: [svc], backends: backends(), secrets: [], policies: [] }));
 }
 
 export function request(path: string, partial: Partial<RequestDescriptor> = {}): RequestDescriptor {

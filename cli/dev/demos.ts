@@ -93,6 +93,13 @@ export function demos(p: DevPorts): Demo[] {
       shows: 'the backend saw `My-Added-Header: added-value`, added by the route\'s RequestHeaderModifier.',
     },
     {
+      title: 'AuthorizationPolicy: httpbin admits only the ingress (examples/06)',
+      needs: ['HTTPRoute/default/http', 'AuthorizationPolicy/default/httpbin-ingress-only'],
+      request: mesh('httpbin.default:8000', '/headers'),
+      expect: { kind: 'status', status: 403 },
+      shows: 'the client sidecar\'s identity (sa/dev-client) is not allowed by the policy: httpbin\'s sidecar answers 403 with x-meshlet-denied-reason, while the same path through the ingress (above) is served.',
+    },
+    {
       title: 'no rule matches (examples/02)',
       needs: ['HTTPRoute/default/http'],
       request: { scheme: 'http', port: p.http, host: 'httpbin.example.com', path: '/status/200' },

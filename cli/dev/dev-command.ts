@@ -52,7 +52,8 @@ async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) 
   const inbound = pod.ports[0]!;
   const app = await startEchoServer({ pod: pod.pod, namespace: pod.namespace, host: pod.address, port: inbound + APP_PORT_SHIFT });
   // Without iptables nothing redirects: connections to the pod's inbound port are what would
-  // have been redirected, and their "original destination" is the app's port.
+  // have been redirected, so their original destination is the pod's port (as the
+  // EndpointSlice and any AuthorizationPolicy know it); the app listens APP_PORT_SHIFT above it.
   let inboundPort = inbound;
   const sidecar = await startSidecar({
     namespace: pod.namespace,
@@ -60,7 +61,8 @@ async function startPod(pod: PodPlan, source: FileTableSource, log: (l: string) 
     host: pod.address,
     ports: { outbound: 15001, inbound, admin: 15020 },
     inboundAppAddress: pod.address,
-    originalDestination: (socket: net.Socket) => (socket.localPort === inboundPort ? { address: pod.address, port: app.port } : null),
+    originalDestination: (socket: net.Socket) => (socket.localPort === inboundPort ? { address: pod.address, port: inbound, redirected: true } : null),
+    inboundAppPortFor: (port) => port + APP_PORT_SHIFT,
     explicit: true,
     log: (l) => log(`${pod.pod}: ${l}`),
     identity: { certificates },

@@ -24,6 +24,7 @@ export function diffTables(prev: RoutingTable, next: RoutingTable): TableChanges
     services: diffSection(prev.services, next.services),
     backends: diffSection(prev.backends, next.backends),
     secrets: diffSection(prev.secrets, next.secrets),
+    policies: diffSection(prev.policies, next.policies),
   };
 }
 

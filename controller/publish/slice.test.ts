@@ -102,7 +102,7 @@ describe('sliceTable', () => {
     const gw = gateway({ name: 'tls', port: 443, listeners: [{ name: 'https', hostname: 'a.example', vhosts: [] }] });
     const port = { ...gw.ports[0]!, protocol: 'HTTPS' as const, listeners: gw.ports[0]!.listeners.map((l) => ({ ...l, certificates: ['secret/default/a'] })) };
     const secrets = [{ name: 'secret/default/a', certificateChain: 'C', privateKey: 'K' }, { name: 'secret/default/b', certificateChain: 'C', privateKey: 'K' }];
-    const full = validate(withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [{ ...gw, ports: [port] }], services: [], backends: [], secrets }));
+    const full = validate(withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [{ ...gw, ports: [port] }], services: [], backends: [], secrets, policies: [] }));
     const s = validate(sliceTable(full, { targets: [{ kind: 'gateway', namespace: 'default', name: 'tls' }] }));
     assert.deepEqual(names(s.secrets), ['secret/default/a']);
     assert.deepEqual(sliceTable(full, { targets: [dest('10.0.0.1', 80)] }).secrets, []);

@@ -4,7 +4,7 @@
 // and the slice passes validate() whenever the table does (every backend and secret a kept node
 // references is kept with it).
 import type {
-  BackendIR, FilterIR, GatewayIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
+  BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
 import { withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
@@ -71,6 +71,20 @@ function routeSetBackends(set: RouteSetIR | null, out: Set<string>): void {
   if (set) vhostBackends(set.virtualHosts, out);
 }
 
+/**
+ * A sidecar enforces the policies governing its own pod, and sees only those endpoints of them
+ * (another pod's addresses are none of its business); the ingress enforces none.
+ */
+function ownPolicies(table: RoutingTable, agent: Subscriptions['agent'], hasInbound: boolean): PolicyIR[] {
+  if (!agent || !hasInbound) return [];
+  const out: PolicyIR[] = [];
+  for (const p of table.policies) {
+    const endpoints = p.endpoints.filter((e) => e.namespace === agent.namespace && e.podName === agent.pod);
+    if (endpoints.length > 0) out.push(endpoints.length === p.endpoints.length ? p : { ...p, endpoints });
+  }
+  return out;
+}
+
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
@@ -134,6 +148,7 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTab
     services: services.sort(byName),
     backends: pick(backendNames, ix.backends).sort(byName),
     secrets: pick(secretNames, ix.secrets).sort(byName),
+    policies: ownPolicies(table, subs.agent, inbound.size > 0),
   });
 }
 

@@ -3,7 +3,7 @@
 // frontends for every ClusterIP Service → ports → producer and per-namespace consumer route
 // sets; and only the backends and secrets something refers to. Everything sorted as
 // api/routing-table.ts documents, then versioned by content hash.
-import { ROUTING_TABLE_API_VERSION, type ConsumerRouteSetIR, type FilterIR, type GatewayIR, type GatewayPortIR, type RouteRuleIR, type RouteSetIR, type RoutingTable, type SecretIR, type ServiceFrontendIR, type VirtualHostIR } from '../../api/routing-table.ts';
+import { ROUTING_TABLE_API_VERSION, type ConsumerRouteSetIR, type FilterIR, type GatewayIR, type GatewayPortIR, type RouteRuleIR, type RouteSetIR, type RoutingTable, type PolicyIR, type SecretIR, type ServiceFrontendIR, type VirtualHostIR } from '../../api/routing-table.ts';
 import { withVersion } from '../../api/version.ts';
 import type { GatewayParentResult } from './attach-gateway.ts';
 import { clusterIPs, type MeshParentResult } from './attach-mesh.ts';
@@ -130,7 +130,7 @@ function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
 
 export function buildTable(
   lookup: Lookup, catalog: BackendCatalog, gateways: GatewayState[],
-  gatewayAttached: Attached<GatewayParentResult>[], meshAttached: Attached<MeshParentResult>[],
+  gatewayAttached: Attached<GatewayParentResult>[], meshAttached: Attached<MeshParentResult>[], policies: PolicyIR[] = [],
 ): RoutingTable {
   const secrets = new Map<string, SecretIR>();
   const gatewayIR = buildGateways(gateways, gatewayAttached, secrets);
@@ -150,5 +150,6 @@ export function buildTable(
     services,
     backends: catalog.all().filter((b) => used.has(b.name)),
     secrets: [...secrets.values()].sort((a, b) => compareStrings(a.name, b.name)),
+    policies,
   });
 }

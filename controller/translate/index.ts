@@ -9,6 +9,7 @@ import { attachToGateway, isGatewayParentRef, type GatewayParentResult } from '.
 import { attachToService, isMeshParentRef, type MeshParentResult } from './attach-mesh.ts';
 import { BackendCatalog } from './backends.ts';
 import { buildTable } from './build-table.ts';
+import { translatePolicies } from './policies.ts';
 import { resolveGatewayConflicts, resolveMeshConflicts, type Attached } from './conflicts.ts';
 import { translateGatewayClasses } from './gateway-class.ts';
 import { evaluateGateways, gatewayStatus } from './gateways.ts';
@@ -23,7 +24,7 @@ import { compareStrings, nameOf, namespaceOf, nsName, recs, specOf } from './uti
 export { SUPPORTED_FEATURES } from './features.ts';
 export { PLACEHOLDER_TIME } from './conditions.ts';
 
-const KIND_ORDER: Record<string, number> = { GatewayClass: 0, Gateway: 1, HTTPRoute: 2, GRPCRoute: 3, XMesh: 4 };
+const KIND_ORDER: Record<string, number> = { GatewayClass: 0, Gateway: 1, HTTPRoute: 2, GRPCRoute: 3, XMesh: 4, AuthorizationPolicy: 5 };
 
 type Parent =
   | { type: 'gateway'; entry: Attached<GatewayParentResult> }
@@ -116,9 +117,11 @@ export function translate(snapshot: Snapshot): TranslateResult {
     if (s) statuses.push(s);
   }
   statuses.push(...translateMeshes(snapshot.meshes));
+  const policies = translatePolicies(snapshot.authorizationPolicies ?? [], lookup);
+  statuses.push(...policies.statuses);
   // Sorted, so the result does not depend on the order the provider listed objects in.
   statuses.sort((a, b) => (KIND_ORDER[a.kind] ?? 9) - (KIND_ORDER[b.kind] ?? 9)
     || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name));
 
-  return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached) };
+  return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir) };
 }

@@ -47,6 +47,8 @@ export interface Snapshot {
   secrets: KubeObject[];
   /** Optional: lets endpoints carry their pod's service-account identity. */
   pods: KubeObject[];
+  /** policy.meshlet.dev AuthorizationPolicy objects. */
+  authorizationPolicies: KubeObject[];
   /** Supplied by the environment (e.g. the ingress Service's LoadBalancer IPs), keyed `ns/name`. */
   gatewayAddresses: Record<string, string[]>;
   /** Trust domain for SPIFFE identities; defaults to cluster.local. */
@@ -62,7 +64,7 @@ export interface Snapshot {
 export function emptySnapshot(): Snapshot {
   return {
     gatewayClasses: [], gateways: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], meshes: [],
-    namespaces: [], services: [], endpointSlices: [], secrets: [], pods: [], gatewayAddresses: {},
+    namespaces: [], services: [], endpointSlices: [], secrets: [], pods: [], authorizationPolicies: [], gatewayAddresses: {},
   };
 }
 
@@ -96,6 +98,7 @@ const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDo
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
   Pod: 'pods',
+  AuthorizationPolicy: 'authorizationPolicies',
 };
 
 /**
@@ -112,6 +115,7 @@ export function buildSnapshot(objects: KubeObject[], extra: Partial<Pick<Snapsho
       : ['Namespace', 'Service', 'Secret', 'Pod'].includes(obj.kind) ? group === ''
         : obj.kind === 'EndpointSlice' ? group === 'discovery.k8s.io'
           : obj.kind === 'XMesh' ? group === 'gateway.networking.x-k8s.io'
+            : obj.kind === 'AuthorizationPolicy' ? group === 'policy.meshlet.dev'
             : group === 'gateway.networking.k8s.io' || group === 'gateway.networking.x-k8s.io';
     if (bucket && groupOk) snapshot[bucket].push(obj);
     else ignored.push(obj);

@@ -17,7 +17,8 @@ test('meshlet dev --check: every suggested request behaves as described', async 
   assert.match(io.out(), /mutual TLS between every sidecar and the ingress; mesh CA generated for this run/);
   assert.match(io.out(), /default\/reviews-v1-6f8b9-aaaaa .*spiffe:\/\/cluster\.local\/ns\/default\/sa\/reviews-v1/);
   assert.match(io.out(), /^✓ mutual TLS between sidecars: the app learns who called/m);
-  assert.match(io.out(), /^12 passed, 0 failed$/m);
+  assert.match(io.out(), /^✓ AuthorizationPolicy: httpbin admits only the ingress/m);
+  assert.match(io.out(), /^13 passed, 0 failed$/m);
 });
 
 test('meshlet dev prints the curl commands and stops cleanly on Ctrl-C', async () => {

@@ -42,6 +42,7 @@ describe('ingress HTTPS', () => {
         { name: 'secret/default/bar', certificateChain: bar.cert, privateKey: bar.key },
         { name: 'secret/default/foo', certificateChain: foo.cert, privateKey: foo.key },
       ],
+      policies: [],
     }));
     ingress = await startIngress({ source: new ManualTableSource(table), host: '127.0.0.1', bindPort: () => 0, adminPort: 0, log: quiet });
     port = ingress.listenerPorts().get(443)!;

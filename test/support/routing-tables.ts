@@ -3,7 +3,7 @@
 // through withVersion() and validate(), so tests only run tables an agent would accept.
 import {
   ROUTING_TABLE_API_VERSION, validate, withVersion,
-  type ActionIR, type BackendIR, type FilterIR, type GatewayIR, type MatchIR, type RetryIR, type RouteRuleIR,
+  type ActionIR, type BackendIR, type FilterIR, type PolicyIR, type GatewayIR, type MatchIR, type RetryIR, type RouteRuleIR,
   type RoutingTable, type ServiceFrontendIR, type TimeoutsIR, type WeightedBackendIR,
 } from '../../api/index.ts';
 
@@ -127,12 +127,13 @@ export function gateway(spec: GatewaySpec): GatewayIR {
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-export function table(parts: { services?: ServiceFrontendIR[]; backends?: BackendIR[]; gateways?: GatewayIR[] }): RoutingTable {
+export function table(parts: { services?: ServiceFrontendIR[]; backends?: BackendIR[]; gateways?: GatewayIR[]; policies?: PolicyIR[] }): RoutingTable {
   return validate(withVersion({
     apiVersion: ROUTING_TABLE_API_VERSION,
     gateways: [...(parts.gateways ?? [])].sort(byName),
     services: [...(parts.services ?? [])].sort(byName),
     backends: [...(parts.backends ?? [])].sort(byName),
     secrets: [],
+    policies: [...(parts.policies ?? [])].sort(byName),
   }));
 }

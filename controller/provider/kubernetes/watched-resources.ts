@@ -24,6 +24,8 @@ export const WATCHED_RESOURCES: WatchedResource[] = [
   { kind: 'GRPCRoute', group: GATEWAY_API_GROUP, versions: ['v1', 'v1alpha2'], plural: 'grpcroutes', namespaced: true, optional: true },
   { kind: 'ReferenceGrant', group: GATEWAY_API_GROUP, versions: ['v1', 'v1beta1'], plural: 'referencegrants', namespaced: true, optional: true },
   { kind: 'XMesh', group: GATEWAY_API_X_GROUP, versions: ['v1alpha1'], plural: 'xmeshes', namespaced: false, optional: true },
+  // meshlet's own CRD (charts install it); until it is there, no policy is enforced.
+  { kind: 'AuthorizationPolicy', group: 'policy.meshlet.dev', versions: ['v1alpha1'], plural: 'authorizationpolicies', namespaced: true, optional: true },
   { kind: 'Namespace', group: '', versions: ['v1'], plural: 'namespaces', namespaced: false, optional: false },
   { kind: 'Service', group: '', versions: ['v1'], plural: 'services', namespaced: true, optional: false },
   { kind: 'EndpointSlice', group: 'discovery.k8s.io', versions: ['v1'], plural: 'endpointslices', namespaced: true, optional: false },
