@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { main } from './main.ts';
 import { captureIo } from './test-io.ts';
@@ -45,4 +48,31 @@ test('unknown services, gateways and ports are user errors that name what exists
   const both = await explain('GET http://reviews:9080/', '--from', 'default', '--gateway', 'a/b');
   assert.equal(both.code, 1);
   assert.match(both.err, /exactly one of --gateway/);
+});
+
+test('identity and policy: the workload behind a backend, and whether its AuthorizationPolicy admits the caller', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-explain-'));
+  try {
+    cpSync('examples', dir, { recursive: true });
+    // The Pod object says httpbin's pod is meshed and runs as ServiceAccount httpbin.
+    writeFileSync(join(dir, '99-pods.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: httpbin-5c7d8-abcde, namespace: default, labels: {meshlet.dev/mesh: meshlet}}\nspec: {serviceAccountName: httpbin}\n');
+    const run = async (...args: string[]) => {
+      const io = captureIo();
+      await main(['explain', '-f', dir, 'GET http://httpbin:8000/headers', ...args], io);
+      return io.out();
+    };
+    const denied = await run('--from', 'default');
+    assert.match(denied, /identity spiffe:\/\/cluster\.local\/ns\/default\/sa\/httpbin \(mTLS\)/);
+    assert.match(denied, /policy: denied \(403\): no rule of authorizationpolicy\/default\/httpbin-ingress-only allows spiffe:\/\/cluster\.local\/ns\/default\/sa\/default/);
+    assert.match(await run('--from', 'default', '--as', 'meshlet-system/meshlet-ingress'), /policy: allowed: allowed by authorizationpolicy\/default\/httpbin-ingress-only/);
+    // Without the Pod object the endpoint is not known to be meshed: plaintext, and said so.
+    const io = captureIo();
+    await main(['explain', '-f', 'examples', 'GET http://reviews:9080/', '--from', 'default'], io);
+    assert.match(io.out(), /not meshed \(plaintext/);
+    const bad = captureIo();
+    assert.equal(await main(['explain', '-f', 'examples', 'GET http://reviews:9080/', '--from', 'default', '--as', 'a/b/c'], bad), 1);
+    assert.match(bad.err(), /--as wants SERVICEACCOUNT or NAMESPACE\/SERVICEACCOUNT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

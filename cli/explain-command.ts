@@ -1,8 +1,10 @@
 // `meshlet explain`: which route rule a request hits and why, what the filters do to it, and
 // where it may go with what probability. It calls the same matcher the proxy runs, so its
 // answer is the proxy's answer; it also warns about rules that can never match.
+import { authorize } from '../agent/inbound/authorize.ts';
+import { spiffeId } from '../api/names.ts';
 import { parseArgs } from 'node:util';
-import type { RouteRuleIR, RoutingTable, WeightedBackendIR } from '../api/routing-table.ts';
+import type { BackendIR, RouteRuleIR, RoutingTable, WeightedBackendIR } from '../api/routing-table.ts';
 import { compileTable, applyBackendFilters, explain, shadowedRules } from '../agent/route/index.ts';
 import type { Decision, RequestDescriptor } from '../agent/route/types.ts';
 import { translate } from '../controller/translate/index.ts';
@@ -13,14 +15,17 @@ import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet explain -f PATH 'METHOD URL' [-H 'name: value']... (--gateway NS/NAME | --from NS)
 
-Shows which route rule a request hits (or why none does), what the rule's filters do to it, and
-which backends it may reach with what probability.
+Shows which route rule a request hits (or why none does), what the rule's filters do to it,
+which backends it may reach with what probability, the identity each backend's workload
+presents (mTLS) and whether AuthorizationPolicies there admit the caller.
 
   --gateway NS/NAME   the request arrives at this Gateway; the URL's port picks the listener
   --from NS           the request comes from a meshed pod in namespace NS; the URL's host is a
                       Service (name, name.ns, name.ns.svc.cluster.local or its ClusterIP)
   -H 'name: value'    a request header (repeatable)
   --address A         an address the environment gave a Gateway (see 'meshlet translate')
+  --as [NS/]SA        the caller's service account (default: NS's 'default' with --from, the
+                      ingress's meshlet-system/meshlet-ingress with --gateway)
 
 Example:
   meshlet explain -f examples/ 'GET http://reviews:9080/' --from default
@@ -37,7 +42,21 @@ function share(b: WeightedBackendIR, all: WeightedBackendIR[]): string {
   return total === 0 ? '0%' : `${((100 * b.weight) / total).toFixed(1).replace(/\.0$/, '')}%`;
 }
 
-export function formatDecision(decision: Decision, table: RoutingTable): string[] {
+/** Who the endpoints are and what their policies say to `caller` (a SPIFFE ID). */
+function identityLines(ir: BackendIR, table: RoutingTable, caller: string | null): string[] {
+  const out: string[] = [];
+  const ids = [...new Set(ir.endpoints.map((e) => e.identity ?? ''))];
+  for (const id of ids) out.push(`          ${id ? `identity ${id} (mTLS)` : 'not meshed (plaintext: no sidecar, or no Pod object to say which service account)'}`);
+  const decisions = new Map<string, string>();
+  for (const e of ir.endpoints) {
+    const d = authorize(table, e.address, e.port, e.identity ? caller : null, 'allow');
+    if (d.policies.length > 0) decisions.set(d.reason, d.allowed ? 'allowed' : 'denied (403)');
+  }
+  for (const [reason, verdict] of decisions) out.push(`          policy: ${verdict}: ${reason}`);
+  return out;
+}
+
+export function formatDecision(decision: Decision, table: RoutingTable, caller: string | null = null): string[] {
   const out: string[] = [];
   if (decision.type === 'passthrough') {
     out.push(`passthrough: ${decision.reason}`);
@@ -67,6 +86,7 @@ export function formatDecision(decision: Decision, table: RoutingTable): string[
     const filtered = applyBackendFilters(decision.request, b);
     const changed = JSON.stringify(filtered.request) !== JSON.stringify(decision.request) ? '  (backend filters change the request)' : '';
     out.push(`  ${share(b, decision.backends).padStart(6)}  ${b.backend}  ${ready} ready endpoint(s)${ready === 0 ? ' → 503' : ''}${changed}`);
+    if (ir) out.push(...identityLines(ir, table, caller));
   }
   return out;
 }
@@ -102,6 +122,19 @@ function parseRequest(spec: string | undefined, headerFlags: string[]): { reques
   return { request, url };
 }
 
+/**
+ * The caller's SPIFFE ID: --as NS/SA (or SA in the --from namespace); by default the `default`
+ * service account of --from, or the ingress's identity for --gateway.
+ */
+function callerIdentity(as: string | undefined, from: string | undefined): string {
+  if (as !== undefined) {
+    const [a, b, ...rest] = as.split('/');
+    if (!a || rest.length > 0 || b === '') throw new UsageError(`--as wants SERVICEACCOUNT or NAMESPACE/SERVICEACCOUNT, got '${as}'`);
+    return b === undefined ? spiffeId(from ?? 'default', a) : spiffeId(a, b);
+  }
+  return from !== undefined ? spiffeId(from, 'default') : spiffeId('meshlet-system', 'meshlet-ingress');
+}
+
 export const explainCommand: Command = {
   name: 'explain',
   summary: 'show which rule a request hits, its filters and its backends',
@@ -115,6 +148,7 @@ export const explainCommand: Command = {
         gateway: { type: 'string' },
         from: { type: 'string' },
         address: { type: 'string', multiple: true, default: [] },
+        as: { type: 'string' },
       },
       strict: true,
       allowPositionals: true,
@@ -135,7 +169,7 @@ export const explainCommand: Command = {
     }
     const unreached = explanation.rules.filter((v) => v.outcome === 'not-reached').length;
     if (unreached > 0) lines.push(`  (${unreached} lower-precedence rule(s) not evaluated)`);
-    lines.push(...formatDecision(explanation.decision, ir));
+    lines.push(...formatDecision(explanation.decision, ir, callerIdentity(values.as, values.from)));
     for (const s of shadowedRules(ir)) lines.push(`warning: ${s.rule} (${s.where}, host ${s.virtualHost}) can never match: ${s.shadowedBy} ranks higher and matches everything it does`);
     io.stdout.write(`${lines.join('\n')}\n`);
     return input.problems.length > 0 ? 1 : 0;
