@@ -2,6 +2,7 @@
 // lifecycle every proxy shares. Each side lives in its own folder; this file only composes.
 import type net from 'node:net';
 import { PORTS } from '../api/names.ts';
+import { metric } from '../common/prometheus.ts';
 import type { AppHealthOptions } from './admin/app-health.ts';
 import { ProxyCore, type CoreOptions } from './engine/core.ts';
 import type { WorkloadCertificate } from './identity/certificate-manager.ts';
@@ -74,13 +75,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     defaultPolicy: opts.defaultInboundPolicy, appPortFor: opts.inboundAppPortFor,
   });
   const inbound = inboundSide.listener;
-  const authzMetrics = (): string => [
-    '# HELP meshlet_inbound_authorization_total Inbound connections and requests by authorization decision.',
-    '# TYPE meshlet_inbound_authorization_total counter',
-    `meshlet_inbound_authorization_total{decision="allow"} ${inboundSide.authz.allowed}`,
-    `meshlet_inbound_authorization_total{decision="deny"} ${inboundSide.authz.denied}`,
-    '',
-  ].join('\n');
+  const authzMetrics = (): string => metric('meshlet_inbound_authorization_total', 'counter', 'Inbound connections and requests by authorization decision.', [
+    { labels: { decision: 'allow' }, value: inboundSide.authz.allowed },
+    { labels: { decision: 'deny' }, value: inboundSide.authz.denied },
+  ]);
   self.ownPorts.add(inbound.port);
   const listeners = [outbound, inbound] as ProxyListener<unknown>[];
   const ports = { outbound: outbound.port, inbound: inbound.port };

@@ -13,6 +13,7 @@ import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
 import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestinationFn } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
+import { sideListenerOptions } from '../listener/side-options.ts';
 import type { InboundMtls } from './mesh-mtls.ts';
 import { forwardedClientCert, XFCC } from './xfcc.ts';
 import { authorize, type DefaultInboundPolicy } from './authorize.ts';
@@ -87,12 +88,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     else void spliceTcp(core, 'inbound', socket, app(ctx.original));
   };
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
-    host: opts.host,
-    port: opts.port,
-    detectTimeoutMs: opts.detectTimeoutMs,
-    headersTimeoutMs: opts.headersTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    log: (msg) => core.logger.warn(msg),
+    ...sideListenerOptions<ConnCtx>(opts, (msg) => core.logger.warn(msg)),
     handlers: {
       context: connectionContext(opts.originalDestination),
       request: (ctx, req, res) => {

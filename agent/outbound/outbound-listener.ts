@@ -13,6 +13,7 @@ import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
 import { connectionContext, type ConnCtx, type OriginalDst } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
+import { sideListenerOptions } from '../listener/side-options.ts';
 import { serviceKey } from '../route/compile.ts';
 import { protocolForAppProtocol } from './app-protocol.ts';
 import { isLoopbackPeer, isSelf } from './explicit-access.ts';
@@ -91,12 +92,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   };
 
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
-    host: opts.host.bind,
-    port: opts.port,
-    detectTimeoutMs: opts.detectTimeoutMs,
-    headersTimeoutMs: opts.headersTimeoutMs,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    log: (msg) => core.logger.warn(msg),
+    ...sideListenerOptions<ConnCtx>({ ...opts, host: opts.host.bind }, (msg) => core.logger.warn(msg)),
     handlers: {
       context,
       protocolHint: (ctx) => protocolForAppProtocol(ctx.original ? servicePort(ctx.original)?.port.appProtocol : null),

@@ -5,6 +5,7 @@
 import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
 import type { HelloMessage } from '../../api/wire.ts';
 import { bootstrapCa, controllerDnsNames, CsrAuthorizer, issueServingCertificate, RootPublisher, type CertificateAuthority, type IdentityKubeClient, type ServingCertificate } from '../identity/index.ts';
+import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
 
 export interface IdentityRunnerOptions {
@@ -68,18 +69,9 @@ export class IdentityRunner implements Runner {
 
   metrics(): string {
     const left = this.#ca ? Math.max(0, Math.floor((this.#ca.notAfter.getTime() - Date.now()) / 1000)) : 0;
-    return [
-      '# HELP meshlet_ca_certificates_issued_total Workload certificates issued.',
-      '# TYPE meshlet_ca_certificates_issued_total counter',
-      `meshlet_ca_certificates_issued_total ${this.#issued}`,
-      '# HELP meshlet_ca_csr_refused_total CSRs answered with an error (unauthenticated, pod gone, review unavailable).',
-      '# TYPE meshlet_ca_csr_refused_total counter',
-      `meshlet_ca_csr_refused_total ${this.#refused}`,
-      '# HELP meshlet_ca_issuer_expiry_seconds Seconds until the CA\'s issuing chain expires.',
-      '# TYPE meshlet_ca_issuer_expiry_seconds gauge',
-      `meshlet_ca_issuer_expiry_seconds ${left}`,
-      '',
-    ].join('\n');
+    return metric('meshlet_ca_certificates_issued_total', 'counter', 'Workload certificates issued.', this.#issued)
+      + metric('meshlet_ca_csr_refused_total', 'counter', 'CSRs answered with an error (unauthenticated, pod gone, review unavailable).', this.#refused)
+      + metric('meshlet_ca_issuer_expiry_seconds', 'gauge', 'Seconds until the CA\'s issuing chain expires.', left);
   }
 
   async stop(): Promise<void> {

@@ -7,6 +7,7 @@ import type { Publisher } from '../publish/index.ts';
 import { LeaderElector, StatusWriter, type PropagationHook } from '../status/index.ts';
 import { translate } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
+import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
 
 export interface ControllerOptions {
@@ -117,15 +118,8 @@ export class TranslationRunner implements Runner {
 
   metrics(): string {
     const leader = this.elector ? (this.elector.isLeader ? 1 : 0) : 1;
-    return [
-      '# HELP meshlet_controller_translations_total Snapshots translated into a routing table.',
-      '# TYPE meshlet_controller_translations_total counter',
-      `meshlet_controller_translations_total ${this.#translations}`,
-      '# HELP meshlet_controller_leader Whether this replica writes statuses (holds the Lease).',
-      '# TYPE meshlet_controller_leader gauge',
-      `meshlet_controller_leader ${leader}`,
-      '',
-    ].join('\n');
+    return metric('meshlet_controller_translations_total', 'counter', 'Snapshots translated into a routing table.', this.#translations)
+      + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader);
   }
 
   async stop(): Promise<void> {

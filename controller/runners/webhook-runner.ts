@@ -2,6 +2,7 @@
 // serving certificate, and the patcher that keeps the MutatingWebhookConfiguration's caBundle
 // equal to the mesh CA's roots (Istio's webhook patcher).
 import { caBundlePatcher, startWebhook, webhookConfiguration, type CaBundlePatcher, type MeshConfig, type Webhook, type WebhookConfigClient } from '../../injector/index.ts';
+import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
 
 export interface WebhookRunnerOptions {
@@ -39,12 +40,7 @@ export class WebhookRunner implements Runner {
   metrics(): string {
     const s = this.#webhook?.stats();
     if (!s) return '';
-    return [
-      '# HELP meshlet_webhook_reviews_total AdmissionReviews answered, by outcome.',
-      '# TYPE meshlet_webhook_reviews_total counter',
-      ...Object.entries(s).map(([outcome, n]) => `meshlet_webhook_reviews_total{outcome="${outcome}"} ${n}`),
-      '',
-    ].join('\n');
+    return metric('meshlet_webhook_reviews_total', 'counter', 'AdmissionReviews answered, by outcome.', Object.entries(s).map(([outcome, value]: [string, number]) => ({ labels: { outcome }, value })));
   }
 
   async stop(): Promise<void> {

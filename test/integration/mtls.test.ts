@@ -48,6 +48,15 @@ async function serverPod(ca: ReturnType<typeof testMeshCa>, mode: 'PERMISSIVE' |
   return { proxy, app, tcpApp, tcpPort, certs };
 }
 
+async function stopAll(client: RunningProxy, clientCerts: CertificateManager, server: Server): Promise<void> {
+  await client.close();
+  await server.proxy.close();
+  await server.app.close();
+  server.tcpApp.close();
+  await clientCerts.stop();
+  await server.certs.stop();
+}
+
 function clientTable(inboundPort: number, identity: string | null, appProtocol: string | null = null): RoutingTable {
   const be = T.backend('default', 'reviews', 9080, [{ port: inboundPort }], appProtocol);
   be.endpoints = be.endpoints.map((e) => ({ ...e, identity }));
@@ -71,14 +80,7 @@ describe('mesh mTLS between two sidecars', () => {
       identity: { certificates: clientCerts },
     });
   });
-  after(async () => {
-    await client.close();
-    await server.proxy.close();
-    await server.app.close();
-    server.tcpApp.close();
-    await clientCerts.stop();
-    await server.certs.stop();
-  });
+  after(() => stopAll(client, clientCerts, server));
 
   test('the app sees its caller\'s SPIFFE ID in x-forwarded-client-cert (Envoy\'s format)', async () => {
     const r = await send({ port: client.ports.outbound!, path: '/who', authority: 'reviews:9080' });
@@ -228,14 +230,7 @@ describe('STRICT mode', () => {
       originalDestination: () => ({ address: '10.96.0.20', port: 9080 }), identity: { certificates: clientCerts },
     });
   });
-  after(async () => {
-    await client.close();
-    await server.proxy.close();
-    await server.app.close();
-    server.tcpApp.close();
-    await clientCerts.stop();
-    await server.certs.stop();
-  });
+  after(() => stopAll(client, clientCerts, server));
 
   test('a plaintext caller (a pod outside the mesh) is refused with 403 and the reason', async () => {
     const r = await send({ port: server.proxy.ports.inbound!, path: '/' });
