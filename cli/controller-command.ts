@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { loadKubeConfig, KubeClient, KubeConfigError } from '../controller/provider/kubernetes/index.ts';
 import { tokenReviewAuthenticator } from '../controller/publish/index.ts';
+import { CA_TOKEN_AUDIENCE } from '../api/identity.ts';
+import type { HelloMessage } from '../api/wire.ts';
 import { startControlPlane, type ControlPlaneConfig } from '../controller/runners/index.ts';
 import type { Command } from './command.ts';
 import { commandLogger, countFlag, LOG_HELP, LOG_OPTIONS, portFlag } from './flags.ts';
@@ -35,11 +37,15 @@ Flags:
   --ingress-token-file FILE bearer token an ingress must present to receive Gateways and their
                             TLS private keys (default: $MESHLET_INGRESS_TOKEN_FILE). Without one,
                             Gateways are served only to connections from this host (loopback)
-  --agent-auth MODE         none (default): sidecars' claimed identities are trusted (they never
-                            receive secrets); tokenreview: a sidecar must send its ServiceAccount
-                            token (meshlet agent --token-file), reviewed with a TokenReview, and
-                            may only claim that token's namespace, service account and pod
-  --token-audience AUD      audience the sidecar tokens must carry (repeatable; tokenreview)
+  --agent-auth MODE         tokenreview (default with --ca on): a sidecar must send its
+                            ServiceAccount token (meshlet agent --token-file), reviewed with a
+                            TokenReview, and may only claim that token's namespace, service account
+                            and pod; an ingress whose token is --ingress-identity's may read
+                            Gateways. none (default otherwise): claimed identities are trusted
+                            (sidecars never receive secrets)
+  --token-audience AUD      audience the tokens must carry (repeatable; tokenreview; default
+                            meshlet-ca with --ca on, the injected projected token's audience)
+  --ingress-identity NS/SA  the shared ingress's ServiceAccount (default meshlet-system/meshlet-ingress)
   --no-publish              do not serve agents (status writing only)
   --leader-elect BOOL       true (default): only the Lease holder writes statuses; false: always write
   --lease-namespace NS      namespace of the Lease (default: $POD_NAMESPACE or meshlet-system)
@@ -87,7 +93,8 @@ export const controllerCommand: Command = {
         'listen-host': { type: 'string', default: '0.0.0.0' },
         'listen-port': { type: 'string' },
         'ingress-token-file': { type: 'string' },
-        'agent-auth': { type: 'string', default: 'none' },
+        'agent-auth': { type: 'string' },
+        'ingress-identity': { type: 'string', default: 'meshlet-system/meshlet-ingress' },
         'token-audience': { type: 'string', multiple: true, default: [] },
         'no-publish': { type: 'boolean', default: false },
         'leader-elect': { type: 'string', default: 'true' },
@@ -126,13 +133,13 @@ export const controllerCommand: Command = {
       ingressService = { namespace, name };
     }
     const ingressToken = ingressTokenSource(values['ingress-token-file'] ?? process.env.MESHLET_INGRESS_TOKEN_FILE, log);
-    if (!['none', 'tokenreview'].includes(values['agent-auth'])) throw new UsageError(`--agent-auth wants none or tokenreview, got '${values['agent-auth']}'`);
+    if (values['agent-auth'] !== undefined && !['none', 'tokenreview'].includes(values['agent-auth'])) throw new UsageError(`--agent-auth wants none or tokenreview, got '${values['agent-auth']}'`);
     const admin = values['admin-port'] === '-1' ? null : { host: values['admin-host'], port: portFlag(values['admin-port'], PORTS.controllerAdmin, 'admin-port') };
     const listen = { host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port') };
     let config: ControlPlaneConfig;
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
-      if (values['agent-auth'] !== 'none') throw new UsageError('--agent-auth tokenreview needs the Kubernetes API, not --config DIR');
+      if (values['agent-auth'] === 'tokenreview') throw new UsageError('--agent-auth tokenreview needs the Kubernetes API, not --config DIR');
       if (values['no-publish']) throw new UsageError('--config DIR with --no-publish would do nothing');
       const files = await openFileSource({ dir: values.config, log });
       log(`file mode (${values.config})`);
@@ -148,10 +155,16 @@ export const controllerCommand: Command = {
       const client = new KubeClient(loaded.config);
       log(`cluster ${client.server} (from ${loaded.source})`);
       const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-      const tokenReview = values['agent-auth'] === 'tokenreview';
       if (!['on', 'off'].includes(values.ca)) throw new UsageError(`--ca wants on or off, got '${values.ca}'`);
       const mesh = await meshConfig(values['mesh-config']);
       const ca = values.ca === 'on';
+      // With the CA, every agent already holds a projected token (audience meshlet-ca): review it,
+      // so a sidecar cannot claim another namespace's view and the ingress proves who it is.
+      const tokenReview = (values['agent-auth'] ?? (ca ? 'tokenreview' : 'none')) === 'tokenreview';
+      const audiences = values['token-audience'].length > 0 ? values['token-audience'] : ca ? [CA_TOKEN_AUDIENCE] : [];
+      const [ingressNs, ingressSa, ...extraParts] = values['ingress-identity'].split('/');
+      if (!ingressNs || !ingressSa || extraParts.length > 0) throw new UsageError(`--ingress-identity wants NAMESPACE/SERVICEACCOUNT, got '${values['ingress-identity']}'`);
+      const authenticate = tokenReview ? tokenReviewAuthenticator({ client, audiences, ingressIdentity: { namespace: ingressNs, serviceAccount: ingressSa } }) : null;
       const webhookPort = values['webhook-port'] === '-1' ? null : portFlag(values['webhook-port'], PORTS.webhook, 'webhook-port');
       if (webhookPort !== null && !ca) throw new UsageError('the injection webhook needs --ca on (its certificate comes from the mesh CA); give --webhook-port -1 to run without it');
       const ownNamespace = process.env.POD_NAMESPACE ?? mesh.meshletNamespace;
@@ -171,7 +184,7 @@ export const controllerCommand: Command = {
         } },
         publish: values['no-publish'] ? null : {
           ...listen, controllerId: identity, ingressToken,
-          ...(tokenReview ? { authenticate: tokenReviewAuthenticator({ client, audiences: values['token-audience'] }) } : {}),
+          ...(authenticate ? { authenticate, ingressProven: (hello: HelloMessage) => authenticate.provenIngress(hello) } : {}),
         },
         admin,
         identity: ca ? { client, trustDomain: values['trust-domain'] ?? mesh.trustDomain, namespace: ownNamespace } : null,

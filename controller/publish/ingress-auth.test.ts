@@ -55,6 +55,16 @@ describe('ingress authentication on the config channel', () => {
     assert.equal(frame.type, 'welcome');
   });
 
+  test('an ingress proven by its reviewed ServiceAccount token is served from a remote address, with or without a shared token', async () => {
+    const proven = (h: HelloMessage): boolean => h.auth.type === 'token' && h.auth.token === 'sa-token-of-the-ingress';
+    const ok = await firstAnswer({ ingressProven: proven, isLoopback: () => false }, hello('ingress', { type: 'token', token: 'sa-token-of-the-ingress' }));
+    assert.equal(ok.frame.type, 'welcome');
+    const withShared = await firstAnswer({ ingressProven: proven, ingressToken: () => 's3cret', isLoopback: () => false }, hello('ingress', { type: 'token', token: 'sa-token-of-the-ingress' }));
+    assert.equal(withShared.frame.type, 'welcome');
+    const notProven = await firstAnswer({ ingressProven: proven, isLoopback: () => false }, hello('ingress', { type: 'token', token: 'something-else' }));
+    assert.equal(notProven.frame.type, 'error');
+  });
+
   test('with a token, the right one is served even from a remote address', async () => {
     const { frame } = await firstAnswer({ ingressToken: () => 's3cret', isLoopback: () => false }, hello('ingress', { type: 'token', token: 's3cret' }));
     assert.equal(frame.type, 'welcome');

@@ -1,9 +1,9 @@
 // Who may say `mode: ingress`. Gateways carry their listeners' TLS private keys, so the claim
-// must be proven: until workload mTLS (SPIFFE identities) exists, by a shared bearer token the
-// controller reads from --ingress-token-file and the ingress sends in its hello's `auth`. With no
-// token configured the controller serves Gateways only to connections from this host (file
-// mode, `meshlet dev`), never to the network. Every failure refuses: there is no fallback that
-// lets an unproven ingress through.
+// must be proven: by the ingress's ServiceAccount token, reviewed by token-review.ts (the default
+// with the mesh CA), or by a shared bearer token the controller reads from --ingress-token-file.
+// With neither, the controller serves Gateways only to connections from this host (file mode,
+// `meshlet dev`), never to the network. Every failure refuses: there is no fallback that lets an
+// unproven ingress through.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MeshletError } from '../../api/errors.ts';
@@ -27,6 +27,11 @@ export interface IngressAuthOptions {
   token?: (() => string) | undefined;
   /** Whether the connection comes from this host; injectable so tests can play "remote". */
   isLoopback?: ((remoteAddress: string | undefined) => boolean) | undefined;
+  /**
+   * Whether `authenticate` already proved this hello is the ingress's identity (its reviewed
+   * ServiceAccount token): then neither the shared token nor loopback is asked for.
+   */
+  proven?: ((hello: HelloMessage) => boolean) | undefined;
 }
 
 /** 127.0.0.0/8, ::1, and IPv4-mapped 127/8: addresses only this host can connect from. */
@@ -47,6 +52,7 @@ export function tokensEqual(a: string, b: string): boolean {
 /** Throws IngressUnauthenticatedError unless this hello may read Gateways. Sidecars pass through. */
 export function checkIngress(hello: HelloMessage, remoteAddress: string | undefined, opts: IngressAuthOptions): void {
   if (hello.agent.mode !== 'ingress') return;
+  if (opts.proven?.(hello)) return;
   const refuse = (reason: string): never => {
     throw new IngressUnauthenticatedError(`ingress hello refused: ${reason}`, reason);
   };

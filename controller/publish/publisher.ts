@@ -42,6 +42,8 @@ export interface PublisherOptions {
    * be an ingress. Checked after `authenticate`, whatever that accepts.
    */
   ingressToken?: (() => string) | undefined;
+  /** Whether `authenticate` proved a hello to be the ingress's ServiceAccount (see token-review.ts). */
+  ingressProven?: ((hello: HelloMessage) => boolean) | undefined;
   /** Whether a connection is from this host (default: its remote address is loopback); tests inject. */
   isLoopback?: (remoteAddress: string | undefined) => boolean;
   /**
@@ -113,7 +115,7 @@ export class Publisher {
         if (n === NACK_LOG_LINES) log(`further refusals of routing table ${version} are counted (meshlet_publisher_nacks_total), not logged`);
       },
       authenticate: opts.authenticate ?? (() => undefined),
-      checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback }),
+      checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback, proven: opts.ingressProven }),
       changed: () => {
         this.#counts = null;
         this.#scheduleNotify();

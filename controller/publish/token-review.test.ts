@@ -103,3 +103,35 @@ describe('tokenReviewAuthenticator', () => {
     }
   });
 });
+
+describe('the ingress proves itself with its ServiceAccount token', () => {
+  const known = { ...KNOWN, 'tok-ingress': { username: 'system:serviceaccount:meshlet-system:meshlet-ingress' } };
+  const ingressIdentity = { namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' };
+  const ingressHello = (auth: AgentAuth): HelloMessage => hello(auth, { mode: 'ingress', pod: 'ingress-0', namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' });
+
+  test('its reviewed token proves it; a sidecar\'s token claiming ingress is refused; no token leaves the decision to the shared token or loopback', async () => {
+    const auth = tokenReviewAuthenticator({ client: reviewer(known), ingressIdentity });
+    const proven = ingressHello({ type: 'token', token: 'tok-ingress' });
+    await auth(proven);
+    assert.equal(auth.provenIngress(proven), true);
+
+    const impostor = ingressHello({ type: 'token', token: 'tok-cart' });
+    assert.match(await refusal(auth(impostor)), /belongs to shop\/cart, not the ingress's meshlet-system\/meshlet-ingress/);
+    assert.equal(auth.provenIngress(impostor), false);
+
+    const shared = ingressHello({ type: 'token', token: 'the-shared-bearer-token' });
+    await auth(shared);
+    assert.equal(auth.provenIngress(shared), false, 'not a ServiceAccount token: ingress-auth.ts decides');
+
+    const none = ingressHello({ type: 'none' });
+    await auth(none);
+    assert.equal(auth.provenIngress(none), false);
+  });
+
+  test('without an ingress identity configured, ingress hellos are not reviewed at all', async () => {
+    const r = reviewer(known);
+    const auth = tokenReviewAuthenticator({ client: r });
+    await auth(ingressHello({ type: 'token', token: 'tok-ingress' }));
+    assert.equal(r.calls.length, 0);
+  });
+});

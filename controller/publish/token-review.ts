@@ -25,6 +25,11 @@ export interface TokenReviewOptions {
   audiences?: string[];
   /** How long a reviewed token's answer is reused (reconnect storms; default 60 s). */
   cacheMs?: number;
+  /**
+   * The ingress's ServiceAccount: an ingress hello whose token reviews as this identity is
+   * proven (and may then read Gateways with their keys); any other ingress claim is refused.
+   */
+  ingressIdentity?: { namespace: string; serviceAccount: string };
   now?: () => number;
 }
 
@@ -40,27 +45,53 @@ const SA_PREFIX = 'system:serviceaccount:';
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 const CACHE_LIMIT = 10_000;
 
-/** An `authenticate` hook for the Publisher: reviews every sidecar hello's token. */
-export function tokenReviewAuthenticator(opts: TokenReviewOptions): (hello: HelloMessage) => Promise<void> {
+export interface TokenReviewAuthenticator {
+  (hello: HelloMessage): Promise<void>;
+  /** Whether this hello was an ingress whose token reviewed as the configured ingress identity. */
+  provenIngress(hello: HelloMessage): boolean;
+}
+
+/**
+ * An `authenticate` hook for the Publisher: reviews every sidecar hello's token; with
+ * `ingressIdentity`, also every ingress hello that carries a token (one without falls back to
+ * the shared ingress token or loopback in ingress-auth.ts).
+ */
+export function tokenReviewAuthenticator(opts: TokenReviewOptions): TokenReviewAuthenticator {
   const cache = new Map<string, Reviewed>();
   const now = opts.now ?? Date.now;
   const ttl = opts.cacheMs ?? 60_000;
-  return async (hello) => {
-    if (hello.agent.mode !== 'sidecar') return;
-    if (hello.auth.type !== 'token') throw new AgentUnauthenticatedError(`a sidecar must present its ServiceAccount token (auth type '${hello.auth.type}')`);
-    const token = hello.auth.token;
+  const proven = new WeakSet<HelloMessage>();
+  const reviewed = async (token: string): Promise<Reviewed> => {
     let who = cache.get(token);
     if (!who || now() - who.at > ttl) {
       who = await review(opts, token, now());
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(token, who);
     }
+    return who;
+  };
+  const authenticate = async (hello: HelloMessage): Promise<void> => {
+    if (hello.agent.mode === 'ingress') {
+      const id = opts.ingressIdentity;
+      if (!id || hello.auth.type !== 'token') return;
+      const who = await reviewed(hello.auth.token).catch(() => null);
+      // Not the ingress's token (e.g. the shared bearer token): ingress-auth.ts decides.
+      if (!who) return;
+      if (who.namespace !== id.namespace || who.serviceAccount !== id.serviceAccount) {
+        throw new AgentUnauthenticatedError(`the token belongs to ${who.namespace}/${who.serviceAccount}, not the ingress's ${id.namespace}/${id.serviceAccount}`);
+      }
+      proven.add(hello);
+      return;
+    }
+    if (hello.auth.type !== 'token') throw new AgentUnauthenticatedError(`a sidecar must present its ServiceAccount token (auth type '${hello.auth.type}')`);
+    const who = await reviewed(hello.auth.token);
     const a = hello.agent;
     if (who.namespace !== a.namespace || who.serviceAccount !== a.serviceAccount) {
       throw new AgentUnauthenticatedError(`the token belongs to ${who.namespace}/${who.serviceAccount}, not the claimed ${a.namespace}/${a.serviceAccount}`);
     }
     if (who.pod !== null && who.pod !== a.pod) throw new AgentUnauthenticatedError(`the token is bound to pod ${who.pod}, not the claimed ${a.pod}`);
   };
+  return Object.assign(authenticate, { provenIngress: (hello: HelloMessage) => proven.has(hello) });
 }
 
 async function review(opts: TokenReviewOptions, token: string, at: number): Promise<Reviewed> {
