@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { startIngress } from '../ingress/index.ts';
 import type { Command } from './command.ts';
-import { controllerSource } from './controller-source.ts';
+import { controllerSource, workloadCertificates } from './controller-source.ts';
+import { SecureContextCache } from '../agent/identity/index.ts';
+import { MESHLET_ENV } from '../api/pod-env.ts';
 import { openFileSource } from './open-file-source.ts';
 import { checkProxySource, commandLogger, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
@@ -20,9 +22,14 @@ Flags:
   --config DIR        manifest directory standing in for the Kubernetes API
   --controller URL    the controller's config stream, e.g. ws://meshlet-controller.meshlet:${PORTS.controller}
                       (the ingress subscribes to every Gateway of meshlet's class)
-  --token-file FILE   bearer token for the controller, which serves Gateways (and their TLS
-                      keys) only to an ingress that presents its --ingress-token-file token,
-                      or, when it has none, only to connections from its own host
+  --token-file FILE   the ingress's ServiceAccount token (projected, audience meshlet-ca): it
+                      proves the ingress to a controller running the mesh CA and earns its
+                      workload certificate (mTLS to meshed backends); or the shared bearer
+                      token of a controller started with --ingress-token-file. Without it, a
+                      controller serves Gateways only to connections from its own host
+  --root-ca-file FILE the mesh's root bundle: verifies a wss:// controller (default:
+                      $MESHLET_ROOT_CA_FILE)
+  --no-mtls           no workload certificate even with --controller and --token-file
   --pod NAME          sent to the controller (default: $POD_NAME or the hostname)
   --namespace NS      sent to the controller (default: $POD_NAMESPACE or default)
   --host ADDR         bind address (default 0.0.0.0)
@@ -48,6 +55,8 @@ export const ingressCommand: Command = {
         'host': { type: 'string', default: '0.0.0.0' },
         'address': { type: 'string', multiple: true, default: [] },
         'port-offset': { type: 'string', default: '0' },
+        'root-ca-file': { type: 'string' },
+        'no-mtls': { type: 'boolean', default: false },
       },
       strict: true,
     });
@@ -57,21 +66,28 @@ export const ingressCommand: Command = {
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     const log = (line: string): void => logger.info(line);
-    const source = values.controller
+    const client = values.controller
       ? controllerSource({
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace,
-        targets: [{ kind: 'gateways' }], tokenFile: values['token-file'], log,
+        targets: [{ kind: 'gateways' }], tokenFile: values['token-file'], rootCaFile: values['root-ca-file'] ?? process.env[MESHLET_ENV.rootCaFile], log,
       })
-      : await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
+      : null;
+    const source = client ?? await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
+    // The ingress's own identity: mTLS to meshed backends, like any sidecar.
+    const certificates = client && values['token-file'] && !values['no-mtls'] ? workloadCertificates(client, values['token-file'], log) : null;
     const ingress = await startIngress({
       source,
       host: values.host,
       bindPort: (p) => (p < 1024 ? p + offset : p),
       adminPort: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
       log: logger,
+      mtls: certificates ? new SecureContextCache(certificates) : null,
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
     log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);
-    return serveUntilStopped(io, log, ingress, drainMs, () => source.close());
+    return serveUntilStopped(io, log, ingress, drainMs, async () => {
+      await certificates?.stop();
+      source.close();
+    });
   },
 };
