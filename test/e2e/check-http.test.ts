@@ -2,7 +2,7 @@
 // what the suite fails (a check that cannot fail would make the conformance e2e meaningless).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseExpectation } from '../golden/expectations.ts';
+import { parseExpectation } from '../golden/conformance/expectations.ts';
 import { checkHttpOutcome, checkMirrors, headersToSend, type HttpResult } from './check-http.ts';
 
 const podServices = new Map([

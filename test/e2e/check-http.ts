@@ -1,7 +1,7 @@
 // Compares real HTTP responses (from fixtures/http-batch.ts, through real agents) with what a
 // conformance test asserts (test/golden/*.expect.yaml). The echo backend's JSON tells which pod
 // answered and what request reached it, the way the Gateway API suite's roundtripper reads it.
-import type { Outcome, RequestExpectation } from '../golden/expectations.ts';
+import type { Outcome, RequestExpectation } from '../golden/conformance/expectations.ts';
 import { canonicalHeaderKey } from '../support/echo-server.ts';
 
 export type HttpResult = { status: number; headers: Record<string, string[] | undefined>; body: string } | { error: string };
