@@ -9,6 +9,7 @@ import { Backoff, type BackoffOptions } from './backoff.ts';
 import { isStatus } from './errors.ts';
 import { collectionPath, type KubeClient } from './kube-client.ts';
 import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
+import { rewatchDelay } from './rewatch-delay.ts';
 
 export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
 
@@ -137,7 +138,7 @@ export class ResourceInformer {
         this.backoff.reset();
         return list;
       };
-      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, this.resource.labelSelector, this.opts.fieldSelector);
+      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, this.resource.labelSelector, this.opts.fieldSelector, { delayFn: rewatchDelay() });
       // Status-only updates of the kinds meshlet writes status to are mostly our own writes
       // coming back: re-translating an unchanged spec for each made status writes the main
       // cost of the controller at scale (41 s of CPU to settle 10 000 routes). What translation
