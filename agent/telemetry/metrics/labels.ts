@@ -1,0 +1,73 @@
+// Istio's standard label set for one request or tunnel, seen from this proxy. Every value comes
+// from configuration (rule, backend) or the mesh identity, never from the request line, so the
+// number of series stays bounded by the routing table, not by traffic.
+import type { RequestEvent, SiteKind, TunnelEvent } from '../events.ts';
+import { namespaceOfSpiffeId, type Workload } from '../workload.ts';
+
+export const REQUEST_LABELS = [
+  'reporter', 'source_workload', 'source_namespace', 'source_principal',
+  'destination_workload', 'destination_namespace', 'destination_service', 'destination_principal',
+  'request_protocol', 'response_code', 'grpc_response_status', 'connection_security_policy', 'route',
+] as const;
+export const TCP_LABELS = [
+  'reporter', 'source_workload', 'source_namespace', 'destination_workload', 'destination_namespace',
+  'destination_service', 'connection_security_policy',
+] as const;
+
+export type Labels = Record<string, string>;
+const UNKNOWN = 'unknown';
+
+export function reporterOf(site: SiteKind): 'source' | 'destination' | 'ingress' {
+  return site === 'inbound' ? 'destination' : site === 'outbound' ? 'source' : 'ingress';
+}
+
+/** A backend name (`service/<ns>/<name>/<port>`) as the Service host Istio reports. */
+export function serviceOf(backend: string | null): string {
+  if (!backend) return UNKNOWN;
+  const m = /^service\/([^/]+)\/([^/]+)\/\d+$/.exec(backend);
+  return m ? `${m[2]}.${m[1]}.svc.cluster.local` : backend;
+}
+
+function isGrpc(headers: RequestEvent['headers']): boolean {
+  const ct = headers['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
+}
+
+/** Peer on the other end of this hop: the caller when inbound, the callee otherwise. */
+function peer(ev: { peerIdentity?: string | null; upstreamIdentity?: string | null }, site: SiteKind): string {
+  return (site === 'inbound' ? ev.peerIdentity : ev.upstreamIdentity) ?? '';
+}
+
+export function requestLabels(ev: RequestEvent, self: Workload): Labels {
+  const inbound = ev.site === 'inbound';
+  const other = peer(ev, ev.site);
+  const otherNs = namespaceOfSpiffeId(other) || UNKNOWN;
+  return {
+    reporter: reporterOf(ev.site),
+    source_workload: inbound ? UNKNOWN : self.name,
+    source_namespace: inbound ? otherNs : self.namespace,
+    source_principal: inbound ? other || UNKNOWN : self.principal || UNKNOWN,
+    destination_workload: inbound ? self.name : UNKNOWN,
+    destination_namespace: inbound ? self.namespace : otherNs,
+    destination_service: inbound ? (ev.backend ? serviceOf(ev.backend) : `${self.name}.${self.namespace}.svc.cluster.local`) : serviceOf(ev.backend),
+    destination_principal: inbound ? self.principal || UNKNOWN : other || UNKNOWN,
+    request_protocol: isGrpc(ev.headers) ? 'grpc' : 'http',
+    response_code: String(ev.status),
+    grpc_response_status: '',
+    connection_security_policy: other ? 'mutual_tls' : 'none',
+    route: ev.rule ?? '',
+  };
+}
+
+export function tunnelLabels(ev: TunnelEvent, self: Workload): Labels {
+  const inbound = ev.site === 'inbound';
+  return {
+    reporter: reporterOf(ev.site),
+    source_workload: inbound ? UNKNOWN : self.name,
+    source_namespace: inbound ? UNKNOWN : self.namespace,
+    destination_workload: inbound ? self.name : UNKNOWN,
+    destination_namespace: inbound ? self.namespace : UNKNOWN,
+    destination_service: inbound ? `${self.name}.${self.namespace}.svc.cluster.local` : UNKNOWN,
+    connection_security_policy: 'none',
+  };
+}

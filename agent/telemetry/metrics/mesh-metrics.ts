@@ -1,0 +1,67 @@
+// The golden signals of every hop: a subscriber to request and tunnel ends that aggregates into
+// capped series tables, and a render function for the admin port's /metrics.
+import dc from 'node:diagnostics_channel';
+import { metric } from '../../../common/prometheus.ts';
+import { CHANNELS, type RequestEvent, type TunnelEvent } from '../events.ts';
+import type { Workload } from '../workload.ts';
+import { REQUEST_LABELS, TCP_LABELS, requestLabels, tunnelLabels } from './labels.ts';
+import { renderTable, type MetricSpec } from './render.ts';
+import { DURATION_BUCKETS, SIZE_BUCKETS, SeriesTable, addCounter, observeIn } from './series.ts';
+
+export const DEFAULT_MAX_SERIES = 2_000;
+
+const REQUEST_SPECS: MetricSpec[] = [
+  { name: 'meshlet_requests_total', type: 'counter', help: 'Requests this proxy handled, by Istio standard labels.' },
+  { name: 'meshlet_request_duration_seconds', type: 'histogram', help: 'Time from the request head to the end of the response.' },
+  { name: 'meshlet_request_bytes', type: 'histogram', help: 'Request body sizes (Content-Length).' },
+  { name: 'meshlet_response_bytes', type: 'histogram', help: 'Response body sizes.' },
+];
+const TCP_SPECS: MetricSpec[] = [
+  { name: 'meshlet_tcp_connections_opened_total', type: 'counter', help: 'Opaque TCP and WebSocket tunnels opened.' },
+  { name: 'meshlet_tcp_connections_closed_total', type: 'counter', help: 'Opaque TCP and WebSocket tunnels closed.' },
+  { name: 'meshlet_tcp_sent_bytes_total', type: 'counter', help: 'Bytes sent from the client towards the upstream over tunnels.' },
+  { name: 'meshlet_tcp_received_bytes_total', type: 'counter', help: 'Bytes received from the upstream over tunnels.' },
+];
+
+export interface MeshMetrics {
+  render: () => string;
+  stop: () => void;
+}
+
+export function startMeshMetrics(self: Workload, maxSeries = DEFAULT_MAX_SERIES): MeshMetrics {
+  const requests = new SeriesTable(REQUEST_LABELS, maxSeries);
+  const tcp = new SeriesTable(TCP_LABELS, maxSeries);
+
+  const onRequestEnd = (m: unknown): void => {
+    const ev = m as RequestEvent;
+    const s = requests.get(requestLabels(ev, self));
+    addCounter(s, 'meshlet_requests_total', 1);
+    observeIn(s, 'meshlet_request_duration_seconds', DURATION_BUCKETS, Number(ev.endNs - ev.startNs) / 1e9);
+    observeIn(s, 'meshlet_request_bytes', SIZE_BUCKETS, ev.requestBytes);
+    observeIn(s, 'meshlet_response_bytes', SIZE_BUCKETS, ev.responseBytes);
+  };
+  // Opened is counted at start so a long-lived tunnel shows before it closes.
+  const onTunnelStart = (m: unknown): void => {
+    addCounter(tcp.get(tunnelLabels(m as TunnelEvent, self)), 'meshlet_tcp_connections_opened_total', 1);
+  };
+  const onTunnelEnd = (m: unknown): void => {
+    const ev = m as TunnelEvent;
+    const s = tcp.get(tunnelLabels(ev, self));
+    addCounter(s, 'meshlet_tcp_connections_closed_total', 1);
+    addCounter(s, 'meshlet_tcp_sent_bytes_total', ev.bytesIn);
+    addCounter(s, 'meshlet_tcp_received_bytes_total', ev.bytesOut);
+  };
+  dc.subscribe(CHANNELS.requestEnd, onRequestEnd);
+  dc.subscribe(CHANNELS.tunnelStart, onTunnelStart);
+  dc.subscribe(CHANNELS.tunnelEnd, onTunnelEnd);
+
+  return {
+    render: () => renderTable(requests, REQUEST_SPECS) + renderTable(tcp, TCP_SPECS)
+      + metric('meshlet_metrics_series_overflow_total', 'counter', `Samples folded into the "overflow" series past the cap of ${maxSeries} series per table.`, requests.overflowed + tcp.overflowed),
+    stop: () => {
+      dc.unsubscribe(CHANNELS.requestEnd, onRequestEnd);
+      dc.unsubscribe(CHANNELS.tunnelStart, onTunnelStart);
+      dc.unsubscribe(CHANNELS.tunnelEnd, onTunnelEnd);
+    },
+  };
+}
