@@ -18,6 +18,10 @@ import { controllerSource, workloadCertificates } from './controller-source.ts';
 import { parseMtlsMode, type MtlsMode } from '../agent/inbound/mesh-mtls.ts';
 import { parseDefaultInboundPolicy, type DefaultInboundPolicy } from '../agent/inbound/authorize.ts';
 import { openFileSource } from './open-file-source.ts';
+// ---- file-mode mTLS and --app-port (issue 9 measured) ----
+import { fileModeCertificates } from './file-identity.ts';
+import { appHostFor, withAppPort } from './app-port.ts';
+// ---- end file-mode mTLS and --app-port ----
 import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
@@ -52,6 +56,12 @@ Flags:
   --no-mtls             no workload certificate even with --controller and --token-file
                         (with both, the agent gets a SPIFFE certificate from the controller's
                         CA and speaks mTLS to meshed endpoints)
+  --app-port N          inbound connections nothing redirected (no iptables: loopback, VMs)
+                        go to the app on this port at --host (127.0.0.1 for a wildcard host)
+                        instead of getting 400
+  File mode: when DIR holds Secret meshlet-system/meshlet-ca (ca.crt, tls.crt, tls.key), the
+  agent issues its own workload certificate from it for --service-account in --namespace,
+  renews it at half life and speaks mTLS to meshed endpoints (--no-mtls: plaintext)
   --uid N               drop privileges to this uid after binding (in a pod: ${AGENT_UID})
   --drain-seconds N     on SIGTERM, finish in-flight requests for up to N seconds (default 20);
                         new inbound connections are refused at once, the app's outbound calls
@@ -88,6 +98,7 @@ export const agentCommand: Command = {
         'mtls-mode': { type: 'string' },
         'no-mtls': { type: 'boolean', default: false },
         'default-inbound-policy': { type: 'string' },
+        'app-port': { type: 'string' },
       },
       strict: true,
     });
@@ -128,6 +139,23 @@ export const agentCommand: Command = {
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
       : null;
     const certificates = client && values['token-file'] && !values['no-mtls'] ? workloadCertificates(client, values['token-file'], log) : null;
+    // ---- file-mode mTLS and --app-port (issue 9 measured) ----
+    let fileCertificates: Awaited<ReturnType<typeof fileModeCertificates>> = null;
+    if (!client && !values['no-mtls']) {
+      const sa = values['service-account'] ?? process.env[POD_ENV.serviceAccount] ?? 'default';
+      try {
+        fileCertificates = await fileModeCertificates(values.config!, namespace, sa, log);
+      } catch (err) {
+        throw new InputError(`Secret meshlet-system/meshlet-ca in ${values.config!}: ${(err as Error).message}`);
+      }
+      log(fileCertificates
+        ? `mTLS: workload certificate for ${namespace}/${sa} issued from Secret meshlet-system/meshlet-ca in ${values.config!}`
+        : `plaintext: ${values.config!} has no Secret meshlet-system/meshlet-ca, so no workload certificate (mTLS off)`);
+    }
+    const appPort = values['app-port'] === undefined ? undefined : portFlag(values['app-port'], 0, 'app-port');
+    let inboundPortNow = portFlag(values['inbound-port'], PORTS.inbound, 'inbound-port');
+    const originalDestination = withAppPort(nativeAddonAvailable() ? tryOriginalDestination : undefined, appPort, appHostFor(values.host), () => inboundPortNow);
+    // ---- end file-mode mTLS and --app-port ----
     const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     const proxy = await startSidecar({
       ...injectedPod,
@@ -139,17 +167,20 @@ export const agentCommand: Command = {
         inbound: portFlag(values['inbound-port'], PORTS.inbound, 'inbound-port'),
         admin: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
       },
-      originalDestination: nativeAddonAvailable() ? tryOriginalDestination : undefined,
+      originalDestination,
       explicit: !values['no-explicit'],
       log: logger,
       ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
       ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
+      ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,
     });
+    inboundPortNow = proxy.ports.inbound ?? inboundPortNow; // file-mode mTLS and --app-port: 0 picked a port
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
     return serveUntilStopped(io, log, proxy, drainMs, async () => {
       await certificates?.stop();
+      await fileCertificates?.stop(); // file-mode mTLS
       await proxy.close();
       source.close();
     });

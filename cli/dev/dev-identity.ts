@@ -2,25 +2,18 @@
 // Secret when it has one, else generated), each dev pod described as a meshed Pod with a service
 // account, and every proxy given a workload certificate issued straight from that CA (in a
 // cluster the agent asks the controller over the config channel; here everything is one process).
-import { CertificateManager } from '../../agent/identity/index.ts';
-import { CA_SECRET, parseSpiffeId } from '../../api/identity.ts';
-import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../../api/names.ts';
+import type { CertificateManager } from '../../agent/identity/index.ts';
+import { CA_SECRET } from '../../api/identity.ts';
+import { DEFAULT_TRUST_DOMAIN } from '../../api/names.ts';
 import { MESHED_POD_LABEL } from '../../api/pod-annotations.ts';
-import { generateRoot, issueWorkloadCertificate, loadCa, type CaMaterial, type CertificateAuthority } from '../../controller/identity/index.ts';
+import { generateRoot, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
 import type { KubeObject } from '../../controller/translate/snapshot.ts';
+import { issuedCertificates, secretCa } from '../file-identity.ts';
 import type { PodPlan } from './plan.ts';
 
 /** The client sidecars' service account: a caller with a name of its own in XFCC. */
 export const DEV_CLIENT_SERVICE_ACCOUNT = 'dev-client';
 export const DEV_INGRESS_IDENTITY = { namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' } as const;
-
-function secretCa(objects: KubeObject[]): CaMaterial | null {
-  const s = objects.find((o) => o.kind === 'Secret' && o.metadata.namespace === CA_SECRET.namespace && o.metadata.name === CA_SECRET.name);
-  const data = (s as { data?: Record<string, string> } | undefined)?.data;
-  if (!data) return null;
-  const get = (k: string): string => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
-  return { caPem: get(CA_SECRET.caKey), certPem: get(CA_SECRET.certKey), keyPem: get(CA_SECRET.keyKey) };
-}
 
 /** The run's CA and where it came from (for the banner). */
 export function devCa(objects: KubeObject[], now = new Date()): { ca: CertificateAuthority; source: string } {
@@ -56,23 +49,6 @@ export function serviceAccountOf(pod: KubeObject): string {
 }
 
 /** A started CertificateManager for ns/sa, issued directly by the run's CA. */
-export async function devCertificates(ca: CertificateAuthority, namespace: string, serviceAccount: string): Promise<CertificateManager> {
-  const identity = parseSpiffeId(spiffeId(namespace, serviceAccount));
-  const manager = new CertificateManager({
-    requestCertificate: (csrPem) => {
-      const issued = issueWorkloadCertificate(ca, { csrPem, identity, now: new Date() });
-      return Promise.resolve({ type: 'certificate', chainPem: issued.chainPem, rootsPem: issued.rootsPem, notAfter: issued.notAfter.toISOString() });
-    },
-    log: () => undefined,
-  });
-  // The manager's timers do not hold the process open (a sidecar's listeners do); nothing is
-  // listening yet here, so hold it open until the first certificate is in.
-  const hold = setInterval(() => undefined, 1_000);
-  try {
-    await manager.start();
-    await manager.ready();
-  } finally {
-    clearInterval(hold);
-  }
-  return manager;
+export function devCertificates(ca: CertificateAuthority, namespace: string, serviceAccount: string): Promise<CertificateManager> {
+  return issuedCertificates(ca, namespace, serviceAccount);
 }

@@ -1,0 +1,55 @@
+// Workload certificates without a controller: file mode (`meshlet agent --config DIR`) and
+// `meshlet dev` issue them in process, straight from the mesh CA the manifests carry in Secret
+// meshlet-system/meshlet-ca (the cert-manager layout). In a cluster the agent asks the
+// controller over the config channel instead; here the directory stands in for it.
+import { CertificateManager } from '../agent/identity/index.ts';
+import { CA_SECRET, parseSpiffeId } from '../api/identity.ts';
+import { spiffeId } from '../api/names.ts';
+import { readManifests } from '../controller/provider/file/index.ts';
+import { issueWorkloadCertificate, loadCa, type CaMaterial, type CertificateAuthority } from '../controller/identity/index.ts';
+import type { KubeObject } from '../controller/translate/snapshot.ts';
+
+/** The CA material of Secret meshlet-system/meshlet-ca among `objects`, or null when it is absent. */
+export function secretCa(objects: readonly KubeObject[]): CaMaterial | null {
+  const s = objects.find((o) => o.kind === 'Secret' && o.metadata.namespace === CA_SECRET.namespace && o.metadata.name === CA_SECRET.name);
+  const data = (s as { data?: Record<string, string> } | undefined)?.data;
+  if (!data) return null;
+  const get = (k: string): string => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
+  return { caPem: get(CA_SECRET.caKey), certPem: get(CA_SECRET.certKey), keyPem: get(CA_SECRET.keyKey) };
+}
+
+/**
+ * A started CertificateManager for ns/sa whose requests the CA answers directly. It renews at
+ * half life like any other (the CA stays in memory for the process's lifetime).
+ */
+export async function issuedCertificates(ca: CertificateAuthority, namespace: string, serviceAccount: string, log: (line: string) => void = () => undefined): Promise<CertificateManager> {
+  const identity = parseSpiffeId(spiffeId(namespace, serviceAccount));
+  const manager = new CertificateManager({
+    requestCertificate: (csrPem) => {
+      const issued = issueWorkloadCertificate(ca, { csrPem, identity, now: new Date() });
+      return Promise.resolve({ type: 'certificate', chainPem: issued.chainPem, rootsPem: issued.rootsPem, notAfter: issued.notAfter.toISOString() });
+    },
+    log,
+  });
+  // The manager's timers do not hold the process open (a sidecar's listeners do); nothing is
+  // listening yet here, so hold it open until the first certificate is in.
+  const hold = setInterval(() => undefined, 1_000);
+  try {
+    await manager.start();
+    await manager.ready();
+  } finally {
+    clearInterval(hold);
+  }
+  return manager;
+}
+
+/**
+ * File mode: the workload certificate for ns/sa from the directory's CA Secret, or null (the
+ * agent stays plaintext) when the directory has none.
+ */
+export async function fileModeCertificates(dir: string, namespace: string, serviceAccount: string, log: (line: string) => void): Promise<CertificateManager | null> {
+  const { objects } = await readManifests(dir);
+  const material = secretCa(objects.map((o) => o.object));
+  if (!material) return null;
+  return issuedCertificates(loadCa(material, new Date()), namespace, serviceAccount, log);
+}
