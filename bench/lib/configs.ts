@@ -1,7 +1,7 @@
 // The configurations under comparison, each one entry: how to start it, which port the load
 // generator targets, which processes are "the proxy" for CPU and memory, and how many proxy
 // hops a request crosses. Adding a configuration (mTLS between sidecars, HTTP/2 between hops)
-// is adding an entry here; the runner, statistics and report need no change.
+// is adding an entry here (mTLS is: meshlet-sidecars-mtls); the runner, statistics and report need no change.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPinned, type Started } from './procs.ts';
@@ -74,6 +74,10 @@ export const CONFIGS: BenchConfig[] = [
   {
     id: 'meshlet-sidecars', label: 'meshlet sidecar → sidecar, 2 hops', kind: 'meshlet', hops: 2,
     start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'meshlet-sidecars')),
+  },
+  {
+    id: 'meshlet-sidecars-mtls', label: 'meshlet sidecar → sidecar, mTLS, 2 hops', kind: 'meshlet', hops: 2,
+    start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'meshlet-sidecars-mtls'), true),
   },
 ];
 

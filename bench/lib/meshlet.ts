@@ -15,6 +15,8 @@ import type { BenchContext, StartOutcome } from './configs.ts';
 import { startPinned, type Started } from './procs.ts';
 import { freePort, waitReady } from './net-util.ts';
 import { writeScaleManifests } from './route-scale.ts';
+import { generateRoot } from '../../controller/identity/index.ts';
+import { DEFAULT_TRUST_DOMAIN } from '../../api/names.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const BENCH_NAMESPACE = 'bench';
@@ -72,40 +74,56 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
 }
 
 /** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
-async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number }> {
+async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number; inbound: number }> {
   const args = ['agent', '--config', dir, '--namespace', BENCH_NAMESPACE];
   if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   let outbound = 15001;
+  let inbound = 15006;
   if (sub.flags.has('outbound-port')) { outbound = await freePort(); args.push('--outbound-port', String(outbound)); }
-  if (sub.flags.has('inbound-port')) args.push('--inbound-port', String(await freePort()));
+  if (sub.flags.has('inbound-port')) { inbound = await freePort(); args.push('--inbound-port', String(inbound)); }
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
   // a quick exit on SIGTERM between configurations (and so --cpu-prof gets written)
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
-  return { args, outbound };
+  return { args, outbound, inbound };
+}
+
+/** The mesh CA as the Secret meshlet-system/meshlet-ca fixture's placeholders (RSA-2048, as the controller makes it). */
+export function meshCaVars(): Record<string, string> {
+  const ca = generateRoot({ now: new Date(), trustDomain: DEFAULT_TRUST_DOMAIN });
+  const b64 = (pem: string): string => Buffer.from(pem).toString('base64');
+  return { CA_CRT: b64(ca.caPem), TLS_CRT: b64(ca.certPem), TLS_KEY: b64(ca.keyPem) };
 }
 
 /**
- * Two agents in a chain: the client pod's sidecar resolves Service echo to the server pod's
- * sidecar, which resolves it to the upstream. Both hops use explicit outbound mode (Host names
- * the Service), because loopback has no interception to deliver to an inbound listener; the
- * inbound path replaces the second hop once the agent can be told its application port.
+ * Two agents in a chain, as two pods: the client pod's sidecar (outbound, explicit mode: Host
+ * names Service echo) sends to the server pod's sidecar INBOUND port, which delivers to the
+ * upstream through --app-port (loopback has no interception to do it). With `mtls`, both
+ * directories hold the mesh CA Secret, each agent issues its own certificate, and the endpoint
+ * is a meshed Pod, so the hop between them is mutual TLS; without, the same path in plaintext.
  */
-export async function startSidecarPair(ctx: BenchContext, dir: string): Promise<StartOutcome> {
+export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = false): Promise<StartOutcome> {
   const sub = inspectSubcommand(ctx.root, 'agent');
   if (!sub.ok) return { ok: false, reason: sub.reason };
-  for (const f of ['outbound-port', 'inbound-port', 'admin-port']) {
+  for (const f of ['outbound-port', 'inbound-port', 'admin-port', 'app-port']) {
     if (!sub.flags.has(f)) return { ok: false, reason: `\`meshlet agent\` has no --${f} flag, so two agents cannot share loopback` };
   }
+  const ca = mtls ? meshCaVars() : {};
+  const meshFiles = mtls ? ['mesh-ca.yaml'] : [];
   const server = await agentArgs(sub, join(dir, 'server'));
-  renderFixtures(join(dir, 'server'), ['common.yaml', 'sidecar.yaml'], { UPSTREAM_PORT: ctx.upstreamPort });
-  const serverProc = launch(ctx, 'meshlet agent (server)', server.args);
-  const first = await ready(ctx, server.outbound, [serverProc]);
+  renderFixtures(join(dir, 'server'), ['common.yaml', ...meshFiles], { UPSTREAM_PORT: ctx.upstreamPort, ...ca });
+  const serverProc = launch(ctx, 'meshlet agent (server)', [...server.args, '--service-account', 'echo', '--app-port', String(ctx.upstreamPort)]);
+  const first = await ready(ctx, server.inbound, [serverProc]);
   if (!first.ok) return { ok: false, reason: `server-side agent: ${first.reason}` };
   const client = await agentArgs(sub, join(dir, 'client'));
-  renderFixtures(join(dir, 'client'), ['common.yaml', 'sidecar.yaml'], { UPSTREAM_PORT: server.outbound });
-  const clientProc = launch(ctx, 'meshlet agent (client)', client.args);
+  renderFixtures(join(dir, 'client'), ['common.yaml', 'sidecar.yaml', ...(mtls ? ['mesh-ca.yaml', 'mesh-pod.yaml'] : [])], { UPSTREAM_PORT: server.inbound, ...ca });
+  const clientProc = launch(ctx, 'meshlet agent (client)', [...client.args, '--service-account', 'client']);
   const both = await ready(ctx, client.outbound, [clientProc, serverProc]);
-  return both.ok ? both : { ok: false, reason: `client-side agent: ${both.reason}` };
+  if (!both.ok) return { ok: false, reason: `client-side agent: ${both.reason}` };
+  if (mtls && !/mTLS: workload certificate/.test(clientProc.output() + serverProc.output())) {
+    await both.live.stop();
+    return { ok: false, reason: 'the agents did not say they issued workload certificates (mTLS off)' };
+  }
+  return both;
 }
 
 /** One agent whose config holds `routes` HTTPRoutes on Service echo (memory at scale). */
