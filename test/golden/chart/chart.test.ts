@@ -1,0 +1,115 @@
+// The Helm chart, rendered by a real helm (built from its Go module by scripts/build-helm.sh):
+// `<case>.in.yaml` names values files of charts/meshlet and inline values, `<case>.out.yaml`
+// is `helm template`'s output (UPDATE_GOLDEN=1 rewrites it). Beside the goldens, the parts
+// that must agree with the code are checked against it, so the chart cannot drift silently.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
+import { defaultMeshConfig, resolveMeshConfig } from '../../../injector/inject/mesh-config.ts';
+import { webhookConfiguration } from '../../../injector/webhook-config.ts';
+import { assertGolden, goldenCases, orphanOutputs } from '../../support/golden.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CHART = join(ROOT, 'charts/meshlet');
+const DIR = fileURLToPath(new URL('./', import.meta.url));
+const GATEWAY_API = ['--api-versions', 'gateway.networking.k8s.io/v1'];
+let helm = '';
+
+before(async () => {
+  const { stdout } = await run('bash', [join(ROOT, 'scripts/build-helm.sh')], { timeout: 900_000 });
+  helm = stdout.trim().split('\n').at(-1) ?? '';
+});
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function template(args: string[]): Promise<string> {
+  const { stdout } = await run(helm, ['template', 'meshlet', CHART, '--namespace', 'meshlet-system', ...args], { timeout: 60_000 });
+  return stdout;
+}
+
+async function render(caseFile: string, extra: string[] = GATEWAY_API): Promise<string> {
+  const spec = parse(await readFile(caseFile, 'utf8')) as { valuesFiles: string[]; values: Obj };
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-chart-'));
+  try {
+    const inline = join(dir, 'values.yaml');
+    await writeFile(inline, JSON.stringify(spec.values));
+    return await template([...spec.valuesFiles.flatMap((f) => ['-f', join(CHART, f)]), '-f', inline, ...extra]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const objects = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata?.name === name);
+
+for (const c of goldenCases(DIR)) {
+  test(`chart golden: ${c.name}`, async () => {
+    assertGolden(c.outFile, await render(c.inFile));
+  });
+}
+
+test('chart goldens: no output without its input', () => {
+  assert.deepEqual(orphanOutputs(DIR), []);
+});
+
+test('without the Gateway API the chart refuses to render and says what to install', async () => {
+  await assert.rejects(template([]), (err: Error & { stderr: string }) => {
+    assert.match(err.stderr, /needs the Gateway API CRDs .*standard-install\.yaml/);
+    return true;
+  });
+});
+
+test('the chart ships no Gateway API CRD', async () => {
+  const objs = objects(await template(GATEWAY_API));
+  const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.spec.group as string);
+  assert.ok(!crds.some((g) => g.includes('gateway.networking')), `CRDs: ${crds.join(', ')}`);
+});
+
+test('the webhook is the one injector/webhook-config.ts describes, without a caBundle', async () => {
+  for (const failurePolicy of ['Fail', 'Ignore'] as const) {
+    const objs = objects(await template([...GATEWAY_API, '--set', `webhook.failurePolicy=${failurePolicy}`]));
+    const chart = find(objs, 'MutatingWebhookConfiguration', 'meshlet-injector');
+    const code = webhookConfiguration({ namespace: 'meshlet-system', failurePolicy });
+    assert.deepEqual(chart?.webhooks, (code as Obj).webhooks);
+  }
+});
+
+test('the controller Service has the config, webhook and admin ports; readiness is /ready on 15014', async () => {
+  const objs = objects(await template(GATEWAY_API));
+  const svc = find(objs, 'Service', 'meshlet-controller');
+  assert.deepEqual(svc?.spec.ports.map((p: Obj) => p.port), [15012, 15017, 15014]);
+  const pod = find(objs, 'Deployment', 'meshlet-controller')?.spec.template.spec;
+  assert.deepEqual(pod.containers[0].readinessProbe.httpGet, { path: '/ready', port: 15014 });
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+});
+
+test('a PodDisruptionBudget exists only with more than one replica', async () => {
+  for (const [replicas, expected] of [[1, false], [2, true], [3, true]] as const) {
+    const objs = objects(await template([...GATEWAY_API, '--set', `controller.replicas=${replicas}`]));
+    assert.equal(find(objs, 'PodDisruptionBudget', 'meshlet-controller') !== undefined, expected, `replicas ${replicas}`);
+  }
+});
+
+test('the CA Secret and the Lease are reachable only by name (besides create)', async () => {
+  const role = find(objects(await template(GATEWAY_API)), 'Role', 'meshlet-controller');
+  for (const rule of role?.rules as Obj[]) {
+    const verbs = rule.verbs as string[];
+    if (!verbs.every((v) => v === 'create')) assert.ok(Array.isArray(rule.resourceNames), `rule on ${rule.resources} without resourceNames`);
+  }
+});
+
+test('the mesh configuration the chart renders is one the controller accepts; defaults agree with the code', async () => {
+  const cm = find(objects(await template(GATEWAY_API)), 'ConfigMap', 'meshlet-mesh-config');
+  const rendered = resolveMeshConfig(parse(cm?.data['mesh.yaml'] as string));
+  assert.deepEqual({ ...rendered, image: '', version: '' }, { ...defaultMeshConfig(), image: '', version: '' });
+  assert.equal(rendered.image, 'meshlet/meshlet:0.1.0');
+  const strict = find(objects(await template([...GATEWAY_API, '--set', 'mesh.mtlsMode=STRICT'])), 'ConfigMap', 'meshlet-mesh-config');
+  assert.equal(resolveMeshConfig(parse(strict?.data['mesh.yaml'] as string)).mtlsMode, 'STRICT');
+});
