@@ -27,7 +27,14 @@ before(async () => {
   helm = stdout.trim().split('\n').at(-1) ?? '';
 });
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, unknown>;
+
+/** A value deep in rendered YAML, or undefined: the goldens hold the whole shape. */
+function get(o: unknown, ...keys: (string | number)[]): unknown {
+  let v = o;
+  for (const k of keys) v = typeof v === 'object' && v !== null ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
+}
 
 async function template(args: string[]): Promise<string> {
   const { stdout } = await run(helm, ['template', 'meshlet', CHART, '--namespace', 'meshlet-system', ...args], { timeout: 60_000 });
@@ -47,7 +54,7 @@ async function render(caseFile: string, extra: string[] = GATEWAY_API): Promise<
 }
 
 const objects = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o !== null);
-const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata?.name === name);
+const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && get(o, 'metadata', 'name') === name);
 
 for (const c of goldenCases(DIR)) {
   test(`chart golden: ${c.name}`, async () => {
@@ -68,7 +75,7 @@ test('without the Gateway API the chart refuses to render and says what to insta
 
 test('the chart ships no Gateway API CRD', async () => {
   const objs = objects(await template(GATEWAY_API));
-  const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.spec.group as string);
+  const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => get(o, 'spec', 'group') as string);
   assert.ok(!crds.some((g) => g.includes('gateway.networking')), `CRDs: ${crds.join(', ')}`);
 });
 
@@ -77,17 +84,17 @@ test('the webhook is the one injector/webhook-config.ts describes, without a caB
     const objs = objects(await template([...GATEWAY_API, '--set', `webhook.failurePolicy=${failurePolicy}`]));
     const chart = find(objs, 'MutatingWebhookConfiguration', 'meshlet-injector');
     const code = webhookConfiguration({ namespace: 'meshlet-system', failurePolicy });
-    assert.deepEqual(chart?.webhooks, (code as Obj).webhooks);
+    assert.deepEqual(chart?.webhooks, code.webhooks);
   }
 });
 
 test('the controller Service has the config, webhook and admin ports; readiness is /ready on 15014', async () => {
   const objs = objects(await template(GATEWAY_API));
   const svc = find(objs, 'Service', 'meshlet-controller');
-  assert.deepEqual(svc?.spec.ports.map((p: Obj) => p.port), [15012, 15017, 15014]);
-  const pod = find(objs, 'Deployment', 'meshlet-controller')?.spec.template.spec;
-  assert.deepEqual(pod.containers[0].readinessProbe.httpGet, { path: '/ready', port: 15014 });
-  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.deepEqual((get(svc, 'spec', 'ports') as Obj[]).map((p) => p.port), [15012, 15017, 15014]);
+  const pod = get(find(objs, 'Deployment', 'meshlet-controller'), 'spec', 'template', 'spec');
+  assert.deepEqual(get(pod, 'containers', 0, 'readinessProbe', 'httpGet'), { path: '/ready', port: 15014 });
+  assert.equal(get(pod, 'securityContext', 'runAsNonRoot'), true);
 });
 
 test('a PodDisruptionBudget exists only with more than one replica', async () => {
@@ -99,17 +106,17 @@ test('a PodDisruptionBudget exists only with more than one replica', async () =>
 
 test('the CA Secret and the Lease are reachable only by name (besides create)', async () => {
   const role = find(objects(await template(GATEWAY_API)), 'Role', 'meshlet-controller');
-  for (const rule of role?.rules as Obj[]) {
+  for (const rule of get(role, 'rules') as Obj[]) {
     const verbs = rule.verbs as string[];
-    if (!verbs.every((v) => v === 'create')) assert.ok(Array.isArray(rule.resourceNames), `rule on ${rule.resources} without resourceNames`);
+    if (!verbs.every((v) => v === 'create')) assert.ok(Array.isArray(rule.resourceNames), `rule on ${JSON.stringify(rule.resources)} without resourceNames`);
   }
 });
 
 test('the mesh configuration the chart renders is one the controller accepts; defaults agree with the code', async () => {
   const cm = find(objects(await template(GATEWAY_API)), 'ConfigMap', 'meshlet-mesh-config');
-  const rendered = resolveMeshConfig(parse(cm?.data['mesh.yaml'] as string));
+  const rendered = resolveMeshConfig(parse(get(cm, 'data', 'mesh.yaml') as string));
   assert.deepEqual({ ...rendered, image: '', version: '' }, { ...defaultMeshConfig(), image: '', version: '' });
   assert.equal(rendered.image, 'meshlet/meshlet:0.1.0');
   const strict = find(objects(await template([...GATEWAY_API, '--set', 'mesh.mtlsMode=STRICT'])), 'ConfigMap', 'meshlet-mesh-config');
-  assert.equal(resolveMeshConfig(parse(strict?.data['mesh.yaml'] as string)).mtlsMode, 'STRICT');
+  assert.equal(resolveMeshConfig(parse(get(strict, 'data', 'mesh.yaml') as string)).mtlsMode, 'STRICT');
 });
