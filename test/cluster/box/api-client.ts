@@ -34,7 +34,12 @@ export class BoxApi {
   request(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (payload !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      // Node sends a DELETE body neither chunked nor with a length unless told: the API server
+      // would then see no DeleteOptions at all.
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
     if ('token' in this.credentials) headers.authorization = `Bearer ${this.credentials.token}`;
     const tls = 'cert' in this.credentials ? { cert: this.credentials.cert, key: this.credentials.key } : {};
     const timeoutMs = opts.timeoutMs ?? 15_000;

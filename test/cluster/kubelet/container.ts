@@ -1,0 +1,90 @@
+// One running container: a process in the pod's network namespace (`ip netns exec`, which also
+// bind-mounts the pod's hosts file over /etc/hosts in a private mount namespace). Volumes appear
+// at their mount paths by bind mounts made in that namespace; because paths such as
+// /var/run/secrets/... do not exist on the host, a tmpfs is mounted over /run first, so nothing
+// is created on the host's filesystem. runAsUser/runAsGroup are applied with setpriv.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import type { ContainerSpec } from './pod-types.ts';
+
+export interface ContainerState {
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  signal?: string;
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The shell prologue that mounts volumes inside the container's mount namespace. */
+export function mountScript(c: ContainerSpec, volumeDirs: ReadonlyMap<string, string>): string {
+  const lines = ['set -e', 'mount -t tmpfs -o mode=755 meshlet-run /run'];
+  for (const m of c.volumeMounts ?? []) {
+    const src = volumeDirs.get(m.name);
+    if (!src) throw new Error(`container ${c.name}: no volume ${m.name}`);
+    const target = m.mountPath.replace(/^\/var\/run\//, '/run/');
+    if (!target.startsWith('/run/') && !existsSync(target)) {
+      throw new Error(`container ${c.name}: mount path ${m.mountPath} must be under /run or /var/run, or exist on the host`);
+    }
+    lines.push(`mkdir -p ${quote(target)}`, `mount --bind ${quote(src)} ${quote(target)}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro ${quote(target)}`);
+  }
+  lines.push('exec "$@"');
+  return lines.join('\n');
+}
+
+export class ContainerProcess {
+  readonly spec: ContainerSpec;
+  readonly state: ContainerState = {};
+  readonly exited: Promise<void>;
+  private readonly child: ChildProcess;
+
+  constructor(spec: ContainerSpec, netns: string, argv: string[], env: Record<string, string>, volumeDirs: ReadonlyMap<string, string>, logPath: string) {
+    this.spec = spec;
+    const sc = spec.securityContext ?? {};
+    const user = sc.runAsUser !== undefined && sc.runAsUser !== 0
+      ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--']
+      : [];
+    const fd = openSync(logPath, 'a');
+    try {
+      this.child = spawn('ip', ['netns', 'exec', netns, 'sh', '-c', mountScript(spec, volumeDirs), spec.name, ...user, ...argv], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', ...env },
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    this.state.startedAt = new Date().toISOString();
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.state.finishedAt = new Date().toISOString();
+        this.state.exitCode = code ?? 128 + 15;
+        if (signal) this.state.signal = signal;
+        resolve();
+      });
+      this.child.once('error', () => {
+        this.state.finishedAt = new Date().toISOString();
+        this.state.exitCode = 127;
+        resolve();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.state.finishedAt === undefined;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  /** Resolves true if the process has exited within ms. */
+  async exitedWithin(ms: number): Promise<boolean> {
+    if (!this.running) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+    const done = await Promise.race([this.exited.then(() => true), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+}

@@ -1,0 +1,7 @@
+// test/cluster/net/: the node's networking for the cluster box: a per-run bridge and pod subnet
+// in the host namespace (pods are network namespaces on it), and what kube-proxy and cluster DNS
+// do for traffic the mesh does not intercept: ClusterIP DNAT rules from Services and
+// EndpointSlices, and per-pod hosts files (bind-mounted by `ip netns exec`) naming every Service.
+export { createNodeNetwork, type NodeNetwork, type PodNetwork } from './node-network.ts';
+export { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
+export { dnatRules, hostsLines, type EndpointSliceLike, type ServiceLike } from './service-rules.ts';

@@ -1,0 +1,53 @@
+// What kube-proxy would program, computed purely from Services and EndpointSlices: one DNAT
+// rule per ready endpoint of each ClusterIP port (spread with the statistic match, as kube-proxy's
+// iptables mode does), and the hosts-file lines that resolve <svc>.<ns>.svc(.cluster.local).
+export interface ServiceLike {
+  metadata: { name: string; namespace: string };
+  spec: { clusterIP?: string; ports?: { name?: string; port: number; protocol?: string; targetPort?: number | string }[] };
+}
+
+export interface EndpointSliceLike {
+  metadata: { labels?: Record<string, string>; namespace: string };
+  ports?: { name?: string; port?: number; protocol?: string }[];
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+}
+
+/** iptables arguments (after `-A <chain>`) for the services' ClusterIP ports. */
+export function dnatRules(services: ServiceLike[], slices: EndpointSliceLike[]): string[][] {
+  const rules: string[][] = [];
+  for (const svc of services) {
+    const ip = svc.spec.clusterIP;
+    if (!ip || ip === 'None') continue;
+    const own = slices.filter((s) => s.metadata.namespace === svc.metadata.namespace && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
+    for (const port of svc.spec.ports ?? []) {
+      const protocol = (port.protocol ?? 'TCP').toLowerCase();
+      const targets: string[] = [];
+      for (const slice of own) {
+        const sp = slice.ports?.find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP').toLowerCase() === protocol);
+        if (sp?.port === undefined) continue;
+        for (const ep of slice.endpoints ?? []) {
+          if (ep.conditions?.ready === false) continue;
+          for (const a of ep.addresses) targets.push(`${a}:${sp.port}`);
+        }
+      }
+      targets.sort();
+      targets.forEach((to, i) => {
+        const left = targets.length - i;
+        const spread = left > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', (1 / left).toFixed(5)] : [];
+        rules.push(['-d', `${ip}/32`, '-p', protocol, '--dport', String(port.port), ...spread, '-j', 'DNAT', '--to-destination', to]);
+      });
+    }
+  }
+  return rules;
+}
+
+/** /etc/hosts lines for every Service with a ClusterIP (headless ones have no single address). */
+export function hostsLines(services: ServiceLike[]): string[] {
+  return services
+    .filter((s) => s.spec.clusterIP && s.spec.clusterIP !== 'None')
+    .map((s) => {
+      const base = `${s.metadata.name}.${s.metadata.namespace}.svc`;
+      return `${s.spec.clusterIP} ${base}.cluster.local ${base}`;
+    })
+    .sort();
+}
