@@ -1,0 +1,74 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AttemptEvent, RequestEvent } from '../events.ts';
+import { clientAttributes, isClientError, isServerError, samplingPolicy, serverAttributes, shouldSample, spanName, TraceSamplerInvalidError } from './index.ts';
+
+describe('sampling policy from OTEL_TRACES_SAMPLER / _ARG', () => {
+  const cases: [Record<string, string>, number, { parentBased: boolean; ratio: number }][] = [
+    [{}, 0.01, { parentBased: true, ratio: 0.01 }],
+    [{}, 1, { parentBased: true, ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER_ARG: '0.25' }, 0.01, { parentBased: true, ratio: 0.25 }],
+    [{ OTEL_TRACES_SAMPLER: 'always_on' }, 0.01, { parentBased: false, ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, 1, { parentBased: false, ratio: 0 }],
+    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }, 0.01, { parentBased: false, ratio: 0.5 }],
+    [{ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, 1, { parentBased: true, ratio: 0 }],
+  ];
+  for (const [env, def, want] of cases) test(`${JSON.stringify(env)} default ${def}`, () => assert.deepEqual(samplingPolicy(env, def), want));
+
+  test('a bad sampler or ratio is refused', () => {
+    assert.throws(() => samplingPolicy({ OTEL_TRACES_SAMPLER: 'jaeger_remote' }, 1), TraceSamplerInvalidError);
+    assert.throws(() => samplingPolicy({ OTEL_TRACES_SAMPLER_ARG: '2' }, 1), TraceSamplerInvalidError);
+  });
+
+  test('parent-based follows the caller; a root is sampled at the ratio', () => {
+    const p = { parentBased: true, ratio: 0.1 };
+    assert.equal(shouldSample(p, true, () => 0.99), true);
+    assert.equal(shouldSample(p, false, () => 0), false);
+    assert.equal(shouldSample(p, null, () => 0.05), true);
+    assert.equal(shouldSample(p, null, () => 0.15), false);
+    assert.equal(shouldSample({ parentBased: false, ratio: 0 }, true), false, 'not parent-based: the parent does not count');
+  });
+});
+
+describe('span names and attributes', () => {
+  test('name is "{method} {route}" or the method', () => {
+    assert.equal(spanName('GET', '/api'), 'GET /api');
+    assert.equal(spanName('POST', null), 'POST');
+    assert.equal(spanName('', null), 'HTTP');
+  });
+
+  test('error rules: SERVER on 5xx or no answer, CLIENT on ≥ 400 or no answer', () => {
+    const rows: [number, string | null, boolean, boolean][] = [
+      [200, null, false, false], [404, 'no route', false, true], [503, null, true, true], [0, 'connect refused', true, true],
+    ];
+    for (const [status, err, server, client] of rows) {
+      assert.equal(isServerError(status, err), server, `server ${status}`);
+      assert.equal(isClientError(status), client, `client ${status}`);
+    }
+  });
+
+  test('SERVER attributes follow the HTTP semantic conventions', () => {
+    const ev = {
+      site: 'inbound', method: 'GET', scheme: 'http', authority: 'reviews:9080', path: '/a', protocol: 'h2', headers: { 'user-agent': 'ua' },
+      remoteAddress: '10.0.0.1', startNs: 0n, rule: 'r', routePath: '/', backend: null, upstream: '127.0.0.1:8080', upstreamIdentity: null,
+      peerIdentity: 'spiffe://td/ns/a/sa/b', attempts: 1, status: 200, requestBytes: 0, responseBytes: 0, endNs: 1n, error: null,
+    } satisfies RequestEvent;
+    assert.deepEqual(serverAttributes(ev), {
+      'http.request.method': 'GET', 'url.path': '/a', 'url.scheme': 'http', 'server.address': 'reviews', 'server.port': 9080,
+      'network.protocol.version': '2', 'network.peer.address': '10.0.0.1', 'client.address': '10.0.0.1', 'http.response.status_code': 200,
+      'user_agent.original': 'ua', 'meshlet.route': 'r', 'meshlet.upstream': '127.0.0.1:8080', 'meshlet.peer.identity': 'spiffe://td/ns/a/sa/b',
+    });
+  });
+
+  test('CLIENT attributes: a retry and a mirror say so', () => {
+    const at = {
+      request: null, attempt: 2, mirror: true, backend: 'service/default/r/80', upstream: '10.1.2.3:8080', upstreamIdentity: null,
+      method: 'PUT', authority: 'r', pathAndQuery: '/p?q=1', headers: {}, startNs: 0n, status: 502, endNs: 1n, error: null,
+    } satisfies AttemptEvent;
+    assert.deepEqual(clientAttributes(at), {
+      'http.request.method': 'PUT', 'url.full': 'http://r/p?q=1', 'url.path': '/p', 'server.address': '10.1.2.3', 'server.port': 8080,
+      'http.response.status_code': 502, 'meshlet.backend': 'service/default/r/80', 'meshlet.upstream': '10.1.2.3:8080',
+      'meshlet.retry.attempt': 2, 'http.request.resend_count': 1, 'meshlet.mirror': true,
+    });
+  });
+});

@@ -1,0 +1,137 @@
+// /metrics and access logs from live traffic: the admin port serves the request counters with
+// Istio's labels, a histogram that adds up, the series cap with its overflow counter, and one
+// access log line per request in json and text, carrying the trace ID.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { ManualTableSource } from '../../agent/table-source.ts';
+import { startTelemetry, type Telemetry, type TelemetryConfig } from '../../agent/telemetry/index.ts';
+import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
+import { send } from '../support/http-client.ts';
+import * as T from '../support/routing-tables.ts';
+
+const quiet = (): void => undefined;
+
+/** Prometheus text → samples; throws on a line that is not a comment or `name{labels} value`. */
+function parse(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(m, `not Prometheus text: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+async function scrape(port: number): Promise<string> {
+  const res = await send({ port, path: '/metrics' });
+  assert.equal(res.status, 200);
+  return res.text;
+}
+
+describe('telemetry: metrics and access logs', () => {
+  let app: EchoServer;
+  let sidecar: RunningProxy;
+  let telemetry: Telemetry | null = null;
+  let render: () => string = () => '';
+  let inboundPort = -1;
+  const config = (over: Partial<TelemetryConfig>): TelemetryConfig => ({
+    role: 'sidecar', self: { name: 'reviews', namespace: 'default', pod: 'reviews-7d9c8-x2bqz', principal: '' },
+    env: {}, metrics: true, accessLog: null, otlpEndpoint: null, defaultSamplingRatio: 1, log: quiet, ...over,
+  });
+
+  before(async () => {
+    app = await startEchoServer({ pod: 'reviews-0', namespace: 'default' });
+    const source = new ManualTableSource();
+    sidecar = await startSidecar({
+      namespace: 'default', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, detectTimeoutMs: 100,
+      originalDestination: (socket) => (socket.localPort === inboundPort ? { address: '127.0.0.1', port: app.port } : { address: '10.96.0.9', port: 9080 }),
+      // The admin port asks for the telemetry of the moment: each test starts its own.
+      metrics: [() => render()],
+    });
+    inboundPort = sidecar.ports.inbound!;
+    const be = T.backend('default', 'reviews', 9080, [{ port: inboundPort }]);
+    source.push(T.table({
+      backends: [be],
+      services: [T.service({ name: 'reviews', clusterIP: '10.96.0.9', port: 9080, rules: [
+        T.rule({ route: 'reviews', path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: be.name }] }),
+      ] })],
+    }));
+  });
+  after(async () => {
+    await telemetry?.shutdown();
+    await sidecar.close();
+    await app.close();
+  });
+
+  async function use(c: TelemetryConfig): Promise<void> {
+    await telemetry?.shutdown();
+    telemetry = startTelemetry(c);
+    render = telemetry.metrics;
+  }
+
+  test('/metrics counts requests per hop with Istio labels; the histogram adds up', async () => {
+    await use(config({}));
+    for (let i = 0; i < 3; i++) await send({ port: sidecar.ports.outbound!, path: `/users/${i}`, method: 'POST', body: 'hello', authority: 'reviews:9080' });
+    await send({ port: sidecar.ports.outbound!, path: '/x', authority: 'reviews:9080', headers: { 'x-echo-status': '503' } });
+    const samples = parse(await scrape(sidecar.ports.admin!));
+    const reqs = samples.filter((s) => s.name === 'meshlet_requests_total');
+    const find = (reporter: string, code: string): number | undefined => reqs.find((s) => s.labels.reporter === reporter && s.labels.response_code === code)?.value;
+    assert.equal(find('source', '200'), 3);
+    assert.equal(find('destination', '200'), 3);
+    assert.equal(find('source', '503'), 1);
+    assert.equal(find('destination', '503'), 1);
+    const out = reqs.find((s) => s.labels.reporter === 'source' && s.labels.response_code === '200')!.labels;
+    assert.deepEqual(out, {
+      reporter: 'source', source_workload: 'reviews', source_namespace: 'default', source_principal: 'unknown',
+      destination_workload: 'unknown', destination_namespace: 'unknown', destination_service: 'reviews.default.svc.cluster.local',
+      destination_principal: 'unknown', request_protocol: 'http', response_code: '200', grpc_response_status: '',
+      connection_security_policy: 'none', route: 'httproute/default/reviews/rule/0/match/0',
+    });
+    assert.ok(!reqs.some((s) => Object.values(s.labels).some((v) => v.includes('/users/'))), 'no path in labels');
+    const count = samples.find((s) => s.name === 'meshlet_request_duration_seconds_count' && s.labels.reporter === 'source' && s.labels.response_code === '200');
+    const inf = samples.find((s) => s.name === 'meshlet_request_duration_seconds_bucket' && s.labels.reporter === 'source' && s.labels.response_code === '200' && s.labels.le === '+Inf');
+    assert.equal(count?.value, 3);
+    assert.equal(inf?.value, 3);
+    const bytes = samples.find((s) => s.name === 'meshlet_request_bytes_sum' && s.labels.reporter === 'source' && s.labels.response_code === '200');
+    assert.equal(bytes?.value, 15, '3 × 5 bytes');
+  });
+
+  test('past the series cap, new label sets are folded into "overflow" and counted', async () => {
+    await use(config({ maxSeries: 2 }));
+    for (const code of ['200', '201', '202', '203']) await send({ port: sidecar.ports.outbound!, path: '/', authority: 'reviews:9080', headers: { 'x-echo-status': code } });
+    const samples = parse(await scrape(sidecar.ports.admin!));
+    const reqs = samples.filter((s) => s.name === 'meshlet_requests_total');
+    assert.equal(reqs.length, 3, 'two series and the overflow one');
+    const overflow = reqs.find((s) => s.labels.reporter === 'overflow');
+    assert.equal(overflow?.value, 6, '8 requests seen (two hops each), 2 in their own series');
+    assert.equal(samples.find((s) => s.name === 'meshlet_metrics_series_overflow_total')?.value, 6);
+  });
+
+  for (const format of ['json', 'text'] as const) {
+    test(`access log (${format}): one line per request with the trace ID`, async () => {
+      const chunks: string[] = [];
+      await use(config({ metrics: false, accessLog: format, writeAccessLog: (c) => chunks.push(c) }));
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await send({ port: sidecar.ports.outbound!, path: '/logged', authority: 'reviews:9080', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, 'x-request-id': 'r-1' } });
+      await telemetry!.shutdown();
+      telemetry = null;
+      const lines = chunks.join('').split('\n').filter(Boolean);
+      assert.equal(lines.length, 2, 'outbound and inbound hop');
+      for (const line of lines) {
+        if (format === 'json') {
+          const e = JSON.parse(line) as Record<string, unknown>;
+          assert.equal(e.trace_id, traceId);
+          assert.equal(e.request_id, 'r-1');
+          assert.equal(e.path, '/logged');
+          assert.equal(e.status, 200);
+        } else {
+          assert.match(line, new RegExp(`^\\[[^\\]]+\\] "GET /logged HTTP/1.1" 200 - 0 \\d+ [\\d.]+ reviews:9080 \\S+ \\S+ - ${traceId} r-1$`));
+        }
+      }
+    });
+  }
+});
