@@ -21,6 +21,8 @@ import { openFileSource } from './open-file-source.ts';
 // ---- file-mode mTLS and --app-port (issue 9 measured) ----
 import { fileModeCertificates } from './file-identity.ts';
 import { appHostFor, withAppPort } from './app-port.ts';
+import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
+import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
 import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
@@ -67,6 +69,10 @@ Flags:
                         new inbound connections are refused at once, the app's outbound calls
                         are served until nothing is in flight (MESHLET_SIDECAR_MODE=legacy:
                         nothing for 5 s, as the app is draining at the same time)
+  --access-log FORMAT   json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
+  --otlp URL            export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
+                        no endpoint, no tracing); the other OTEL_* variables are honoured
+  --trace-sampling R    root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
 ${LOG_HELP}
 
 Environment (set by the injector): MESHLET_APP_PROBERS, the app's original probes, run against
@@ -99,6 +105,9 @@ export const agentCommand: Command = {
         'no-mtls': { type: 'boolean', default: false },
         'default-inbound-policy': { type: 'string' },
         'app-port': { type: 'string' },
+        'access-log': { type: 'string' }, // telemetry (issue 11)
+        'otlp': { type: 'string' }, // telemetry (issue 11)
+        'trace-sampling': { type: 'string' }, // telemetry (issue 11)
       },
       strict: true,
     });
@@ -135,6 +144,17 @@ export const agentCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     // ---- end identity ----
+    // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
+    let telemetry: ReturnType<typeof startTelemetry>;
+    try {
+      telemetry = startTelemetry(telemetryConfigFromEnv('sidecar', { ...process.env, ...(values.pod ? { [POD_ENV.podName]: values.pod } : {}), [POD_ENV.podNamespace]: namespace },
+        { accessLog: values['access-log'], otlp: values.otlp, traceSampling: values['trace-sampling'] }, 0.01, log));
+    } catch (err) {
+      if (err instanceof MeshletError) throw new UsageError(err.message);
+      throw err;
+    }
+    if (telemetry.tracing) log(`tracing: exporting spans to ${telemetry.tracing}`);
+    // ---- end telemetry ----
     const client = values.controller
       ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
       : null;
@@ -174,6 +194,7 @@ export const agentCommand: Command = {
       ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
       ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,
+      metrics: [telemetry.metrics], // telemetry (issue 11)
     });
     inboundPortNow = proxy.ports.inbound ?? inboundPortNow; // file-mode mTLS and --app-port: 0 picked a port
     if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
@@ -182,6 +203,7 @@ export const agentCommand: Command = {
       await certificates?.stop();
       await fileCertificates?.stop(); // file-mode mTLS
       await proxy.close();
+      await telemetry.shutdown(); // telemetry (issue 11): flush queued spans after the last request
       source.close();
     });
   },
