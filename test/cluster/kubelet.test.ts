@@ -212,4 +212,48 @@ describe('test kubelet and service networking on the real control plane', { time
     const log = readFileSync(runner.logPath('echo'), 'utf8');
     assert.match(log, /"signal":"SIGTERM"/, 'the container saw SIGTERM');
   });
+  step('a native sidecar runs through the later init containers and the app; on delete the app gets SIGTERM before the sidecar', async () => {
+    const log = '/run/order/log';
+    const loopUntilTerm = (who: string): string => `trap 'echo ${who}-term >> ${log}; exit 0' TERM; echo ${who}-start >> ${log}; while :; do sleep 0.1; done`;
+    await create(`/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'ordered' },
+      spec: {
+        terminationGracePeriodSeconds: 10,
+        initContainers: [
+          { name: 'sidecar', image: TOOLBOX_IMAGE, restartPolicy: 'Always', command: ['sh', '-c', loopUntilTerm('sidecar')], volumeMounts: [{ name: 'order', mountPath: '/run/order' }] },
+          // A later init container sees the sidecar already running (bounded wait).
+          { name: 'setup', image: TOOLBOX_IMAGE, command: ['timeout', '10', 'sh', '-c', `until grep -q sidecar-start ${log}; do sleep 0.05; done; echo setup >> ${log}`], volumeMounts: [{ name: 'order', mountPath: '/run/order' }] },
+        ],
+        containers: [{ name: 'app', image: TOOLBOX_IMAGE, command: ['sh', '-c', loopUntilTerm('app')], volumeMounts: [{ name: 'order', mountPath: '/run/order' }] }],
+        volumes: [{ name: 'order', emptyDir: {} }],
+      },
+    });
+    const runner = kubelet?.runner(ns, 'ordered') ?? (await eventually('the ordered pod on the kubelet', () => Promise.resolve(kubelet?.runner(ns, 'ordered')), 30_000));
+    const orderLog = `${runner.ctx.podDir}/volumes/order/log`;
+    const read = (): string[] => readFileSync(orderLog, 'utf8').trim().split('\n');
+    await eventually('the app started', () => Promise.resolve(read().includes('app-start') ? true : undefined), 30_000);
+    type InitStatus = { name: string; state: Record<string, unknown> };
+    const statuses = await eventually('the pod Running', async () => {
+      const pod = (await api().get(`/api/v1/namespaces/${ns}/pods/ordered`)).body as { status: { phase: string; initContainerStatuses?: InitStatus[] } };
+      return pod.status.phase === 'Running' ? pod.status.initContainerStatuses : undefined;
+    }, 15_000);
+    assert.deepEqual(statuses?.map((c) => [c.name, Object.keys(c.state)[0]]), [['sidecar', 'running'], ['setup', 'terminated']]);
+    assert.equal((await api().request('DELETE', `/api/v1/namespaces/${ns}/pods/ordered`)).status, 200);
+    await eventually('the ordered pod gone', async () => ((await api().get(`/api/v1/namespaces/${ns}/pods/ordered`)).status === 404 ? true : undefined), 15_000, 100);
+    assert.deepEqual(read(), ['sidecar-start', 'setup', 'app-start', 'app-term', 'sidecar-term']);
+  });
+
+  step('a container that ignores SIGTERM is killed when the grace period ends', async () => {
+    await create(`/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'stubborn' },
+      spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'stay', image: TOOLBOX_IMAGE, command: ['sh', '-c', "trap '' TERM; echo up; while :; do sleep 0.1; done"] }] },
+    });
+    await eventually('the stubborn pod Running', async () => ((await pods('')).find((p) => p.metadata.name === 'stubborn' && p.status.phase === 'Running') ? true : undefined), 30_000);
+    const runner = kubelet?.runner(ns, 'stubborn');
+    assert.ok(runner);
+    await eventually('the container up', () => Promise.resolve(readFileSync(runner.logPath('stay'), 'utf8').includes('up') ? true : undefined), 15_000);
+    assert.equal((await api().request('DELETE', `/api/v1/namespaces/${ns}/pods/stubborn`)).status, 200);
+    await eventually('the stubborn pod gone', async () => ((await api().get(`/api/v1/namespaces/${ns}/pods/stubborn`)).status === 404 ? true : undefined), 10_000, 100);
+    assert.equal(runner.containers[0]?.process?.state.signal, 'SIGKILL', 'SIGTERM was ignored, so the grace period ended in SIGKILL');
+  });
 });
