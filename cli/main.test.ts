@@ -29,12 +29,6 @@ test('an unknown command or flag is a user error (exit 1) with a pointer to help
   assert.match(io2.err(), /Unknown option '--frob'.*\n.*meshlet translate --help/s);
 });
 
-test('a roadmap command that does not exist yet says so instead of "unknown"', async () => {
-  const io = captureIo();
-  assert.equal(await main(['check'], io), 1);
-  assert.match(io.err(), /not available yet/);
-});
-
 test('the lazy registry says what each command says of itself', async () => {
   // Summaries are repeated in the registry so that --help loads no command module.
   for (const entry of COMMANDS) {

@@ -24,12 +24,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'controller', summary: 'run the control plane against a Kubernetes API server', load: async () => (await import('./controller-command.ts')).controllerCommand },
   { name: 'inject', summary: 'print manifests with the meshlet sidecar injected, as the webhook would', load: async () => (await import('./inject-command.ts')).injectCommand },
   { name: 'wait', summary: 'wait until the agent is ready (the legacy-mode postStart hook)', load: async () => (await import('./wait-command.ts')).waitCommand },
+  { name: 'check', summary: 'check a cluster before (--pre) and after installing meshlet', load: async () => (await import('./check-command.ts')).checkCommand },
 ];
 
 /** Roadmap subcommands that do not exist yet: said plainly instead of "unknown command". */
-const PLANNED: Record<string, string> = {
-  check: 'cluster checks before and after install (roadmap item 8)',
-};
+const PLANNED: Record<string, string> = {};
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

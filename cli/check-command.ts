@@ -1,0 +1,56 @@
+// `meshlet check [--pre]`: is this cluster ready for meshlet (--pre), and is the installed
+// mesh working (the default runs both)? One line per check with ✔/✖ and, on failure, a hint;
+// exit 1 when any check fails, so CI and install scripts can gate on it.
+import { parseArgs } from 'node:util';
+import { MESHLET_SYSTEM_NAMESPACE } from '../api/identity.ts';
+import { KubeClient, KubeConfigError, loadKubeConfig } from '../controller/provider/kubernetes/index.ts';
+import { POST_INSTALL_CHECKS, PRE_INSTALL_CHECKS, formatResult, runChecks } from './check/index.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './usage-error.ts';
+
+const HELP = `Usage: meshlet check [--pre] [--kubeconfig FILE] [--namespace NS]
+
+Checks a cluster, one line per check (✔ passed, ✖ failed, with a hint). Exit 0 when every
+check passes, 1 otherwise.
+
+  before install (--pre, and always first): the API answers; Kubernetes >= 1.29 (native
+    sidecar containers); the Gateway API CRDs are installed and their bundle version
+  after install: the controller Deployment is ready; the injection webhook's caBundle is
+    filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
+    in every namespace labelled meshlet.dev/inject=enabled
+
+Flags:
+  --pre              only the pre-install checks
+  --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --namespace NS     meshlet's namespace (default ${MESHLET_SYSTEM_NAMESPACE})
+`;
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'check a cluster before (--pre) and after installing meshlet',
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        pre: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string', default: MESHLET_SYSTEM_NAMESPACE },
+      },
+      strict: true,
+    });
+    let loaded;
+    try {
+      loaded = loadKubeConfig({ kubeconfig: values.kubeconfig });
+    } catch (err) {
+      if (err instanceof KubeConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    const ctx = { client: new KubeClient(loaded.config, 10_000), namespace: values.namespace, now: new Date() };
+    const checks = values.pre ? PRE_INSTALL_CHECKS : [...PRE_INSTALL_CHECKS, ...POST_INSTALL_CHECKS];
+    const results = await runChecks(checks, ctx, (r) => io.stdout.write(formatResult(r)));
+    const failed = results.filter((r) => !r.ok).length;
+    io.stdout.write(failed === 0 ? `\nall ${results.length} checks passed\n` : `\n${failed} of ${results.length} checks failed\n`);
+    return failed === 0 ? 0 : 1;
+  },
+};

@@ -1,0 +1,134 @@
+// `meshlet check` against the fake kube-apiserver: a cluster before install (pre-install
+// passes, post-install fails with hints), after a working install, and with the failures a
+// user meets (no Gateway API, an empty caBundle, a CA about to expire, a namespace without
+// the root bundle).
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { CA_SECRET, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
+import { generateRoot } from '../../controller/identity/root.ts';
+import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
+import { main } from '../main.ts';
+import { versionAtLeast } from './index.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const root = generateRoot({ now: new Date(), trustDomain: 'cluster.local' });
+let dir = '';
+before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshlet-check-')); });
+after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root } = {}): FakeObject[] {
+  const ca = opts.ca ?? root;
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'meshlet-controller', namespace: 'meshlet-system' }, spec: { replicas: 2 }, status: { readyReplicas: opts.readyReplicas ?? 2 } },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'meshlet-injector' }, webhooks: [{ name: 'sidecar-injector.meshlet.dev', clientConfig: { caBundle: opts.caBundle ?? b64(ca.caPem) } }] },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_SECRET.name, namespace: 'meshlet-system' }, data: { [CA_SECRET.caKey]: b64(ca.caPem), [CA_SECRET.certKey]: b64(ca.certPem), [CA_SECRET.keyKey]: b64(ca.keyPem) } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP.name, namespace: 'shop' }, data: { [ROOT_CA_CONFIGMAP.key]: ca.caPem } },
+  ];
+}
+
+async function check(api: FakeApiServer, ...args: string[]): Promise<{ code: number; out: string }> {
+  const kubeconfig = join(dir, `kubeconfig-${api.port}`);
+  await api.writeKubeconfig(kubeconfig);
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  const code = await main(['check', '--kubeconfig', kubeconfig, ...args], { stdout, stderr, stopSignal: new Promise(() => {}) });
+  return { code, out };
+}
+
+async function withApi<T>(opts: Parameters<typeof startFakeApiServer>[0], fn: (api: FakeApiServer) => Promise<T>): Promise<T> {
+  const api = await startFakeApiServer(opts);
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}
+
+test('versions compare numerically; suffixes are ignored and garbage never passes', () => {
+  const cases: [string, string, boolean][] = [
+    ['v1.6.3', 'v1.1.0', true], ['v1.1.0', 'v1.1.0', true], ['v1.0.0', 'v1.1.0', false],
+    ['1.29', '1.29', true], ['1.28', '1.29', false], ['1.30', '1.29', true], ['1.100', '1.29', true],
+    ['v1.5.0-rc.1', 'v1.1.0', true], ['main', 'v1.1.0', false],
+  ];
+  for (const [v, min, want] of cases) assert.equal(versionAtLeast(v, min), want, `${v} >= ${min}`);
+});
+
+test('--pre on a cluster with the Gateway API: every line ✔, exit 0', async () => {
+  await withApi({}, async (api) => {
+    const { code, out } = await check(api, '--pre');
+    assert.equal(code, 0, out);
+    assert.match(out, /✔ Kubernetes API: .* answers \(v1\.34/);
+    assert.match(out, /✔ Kubernetes version: v1\.34.* native sidecar/);
+    assert.match(out, /✔ Gateway API CRDs: installed, bundle v1\.6\.0/);
+    assert.doesNotMatch(out, /✖/);
+  });
+});
+
+test('--pre without the Gateway API: ✖ with the install command, exit 1', async () => {
+  await withApi({ gatewayApi: false }, async (api) => {
+    const { code, out } = await check(api, '--pre');
+    assert.equal(code, 1);
+    assert.match(out, /✖ Gateway API CRDs: missing: gatewayclasses, gateways, httproutes, grpcroutes, referencegrants\n {4}hint: kubectl apply --server-side -f .*standard-install\.yaml/);
+  });
+});
+
+test('an old Gateway API bundle fails', async () => {
+  await withApi({ gatewayApi: { bundleVersion: 'v1.0.0' } }, async (api) => {
+    const { code, out } = await check(api, '--pre');
+    assert.equal(code, 1);
+    assert.match(out, /✖ Gateway API CRDs: bundle v1\.0\.0 is older than v1\.1\.0/);
+  });
+});
+
+test('a working install: every check ✔', async () => {
+  await withApi({ objects: installed() }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 0, out);
+    assert.match(out, /✔ controller Deployment: 2\/2 replicas ready/);
+    assert.match(out, /✔ injection webhook caBundle: filled/);
+    assert.match(out, /✔ mesh CA: valid, \d+ days left/);
+    assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
+    assert.match(out, /all 7 checks passed/);
+  });
+});
+
+test('before install, the post-install checks fail with what to do', async () => {
+  await withApi({}, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ controller Deployment: no Deployment meshlet-system\/meshlet-controller\n {4}hint: helm install/);
+    assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
+    assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
+    assert.match(out, /3 of 7 checks failed/);
+  });
+});
+
+test('a half-ready controller, an empty caBundle and a namespace without the root bundle each fail', async () => {
+  const objects = installed({ readyReplicas: 1, caBundle: '' });
+  objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'new-team', labels: { 'meshlet.dev/inject': 'enabled' } } });
+  await withApi({ objects }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ controller Deployment: 1\/2 replicas ready/);
+    assert.match(out, /✖ injection webhook caBundle: caBundle is empty/);
+    assert.match(out, /✖ meshlet-root-ca in injected namespaces: missing or unreadable in new-team/);
+  });
+});
+
+test('a CA within 30 days of its end fails and says to rotate it', async () => {
+  const old = generateRoot({ now: new Date(Date.now() - 86_400_000), lifetimeMs: 11 * 86_400_000, trustDomain: 'cluster.local' });
+  await withApi({ objects: installed({ ca: old }) }, async (api) => {
+    const { out } = await check(api);
+    assert.match(out, /✖ mesh CA: expires in (9|10) days/);
+    assert.match(out, /hint: rotate the CA/);
+  });
+});
