@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import https from 'node:https';
 import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
 import { parseArgs } from 'node:util';
 import { buildCsr, generateWorkloadKey } from '../../agent/identity/csr.ts';
 import { parseSpiffeId } from '../../api/identity.ts';
@@ -36,11 +37,19 @@ function serve(id: Keyed): void {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as { port: number }).port}\n`));
 }
 
-async function run(port: number, id: Keyed, childPid: number, proto: 'h1' | 'h2', total: number, concurrency: number): Promise<string> {
+async function run(port: number, id: Keyed, childPid: number, proto: 'h1' | 'h1-undici' | 'h2', total: number, concurrency: number): Promise<string> {
   const tlsOpts = { ...id, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3' as const };
   let send: () => Promise<void>;
   let close: () => void;
-  if (proto === 'h1') {
+  if (proto === 'h1-undici') {
+    // the engine's own h1 client: an undici Pool per endpoint (agent/engine/pools.ts)
+    const pool = new Pool(`https://127.0.0.1:${port}`, { connections: concurrency, connect: { ...tlsOpts, ALPNProtocols: ['http/1.1'] } });
+    send = async () => {
+      const r = await pool.request({ method: 'POST', path: '/echo/12', body: BODY, headers: { 'content-length': '12' } });
+      await r.body.dump();
+    };
+    close = () => void pool.close();
+  } else if (proto === 'h1') {
     const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ...tlsOpts });
     send = () => new Promise((resolve, reject) => {
       const req = https.request({ host: '127.0.0.1', port, method: 'POST', path: '/echo/12', agent, headers: { 'content-length': 12 } }, (res) => { res.resume(); res.on('end', resolve); });
@@ -73,7 +82,8 @@ async function run(port: number, id: Keyed, childPid: number, proto: 'h1' | 'h2'
   const serverUs = (cpuOf([childPid]).ns - c0) / 1e3 / total;
   const clientUs = (u.user + u.system) / total;
   close();
-  return `${proto === 'h1' ? `HTTP/1.1 on ≤ ${concurrency} kept-alive mTLS connections` : 'HTTP/2, one mTLS connection, multiplexed'}: ` +
+  const name = { 'h1': `HTTP/1.1, node:https Agent, ≤ ${concurrency} kept-alive mTLS connections`, 'h1-undici': `HTTP/1.1, undici Pool, ≤ ${concurrency} kept-alive mTLS connections`, 'h2': 'HTTP/2, one mTLS connection, multiplexed' }[proto];
+  return `${name}: ` +
     `sender ${clientUs.toFixed(1)} µs + receiver ${serverUs.toFixed(1)} µs = ${(clientUs + serverUs).toFixed(1)} µs CPU per request; ${(total / wallS).toFixed(0)} req/s`;
 }
 
@@ -89,7 +99,7 @@ if (values.serve !== undefined) {
   const concurrency = Number(values.concurrency);
   try {
     // alternated twice, so a neighbour's burst on the shared machine does not land on one side only
-    for (const proto of ['h1', 'h2', 'h1', 'h2'] as const) process.stdout.write(`${await run(port, issue(ca, 'client'), child.pid!, proto, total, concurrency)}\n`);
+    for (const proto of ['h1', 'h1-undici', 'h2', 'h1', 'h1-undici', 'h2'] as const) process.stdout.write(`${await run(port, issue(ca, 'client'), child.pid!, proto, total, concurrency)}\n`);
   } finally {
     child.kill('SIGTERM');
   }
