@@ -74,6 +74,11 @@ export class ContainerProcess {
     return this.state.finishedAt === undefined;
   }
 
+  /** Synchronous, for process 'exit' handlers. */
+  killNow(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.running) this.child.kill(sig);
   }

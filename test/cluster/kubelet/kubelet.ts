@@ -42,6 +42,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   let nextIndex = 2;
   let stopped = false;
 
+  // Containers are not children of a network namespace: they must be killed explicitly, also
+  // when the test process ends without stop().
+  const killAll = (): void => {
+    for (const r of runners.values()) for (const c of r.containers) c.process?.killNow();
+  };
+  process.once('exit', killAll);
+
   await registerNode(node, nodeName, opts.net);
 
   const bindPending = async (): Promise<void> => {
@@ -131,6 +138,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       await loop;
       await Promise.all([...runners.values()].map((r) => r.terminate(5)));
       runners.clear();
+      process.removeListener('exit', killAll);
       rmSync(workDir, { recursive: true, force: true });
     },
   };

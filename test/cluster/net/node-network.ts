@@ -64,6 +64,7 @@ export async function createNodeNetwork(): Promise<NodeNetwork> {
     }
   };
   process.once('exit', killNow);
+  hookSignals();
   return {
     tag,
     bridge,
@@ -106,6 +107,15 @@ export async function createNodeNetwork(): Promise<NodeNetwork> {
       await execCommand(['ip', 'link', 'del', bridge], { allowFail: true, timeoutMs: 5000 });
     },
   };
+}
+
+let signalsHooked = false;
+
+/** A runner's timeout or ^C sends a signal: exit through 'exit' so every sync cleanup runs. */
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(sig, () => process.exit(code));
 }
 
 function rmNetnsSync(ns: string): void {

@@ -2,6 +2,7 @@
 // per-run nat chain of ClusterIP DNAT rules hooked into PREROUTING and OUTPUT, masquerades DNATed
 // traffic onto the bridge (no br_netfilter: without it the reply would bypass conntrack), and
 // rewrites every pod's hosts file in place so names follow Services created after a pod started.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxApi } from '../box/index.ts';
@@ -32,6 +33,19 @@ export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalM
   await iptables(['-N', post]);
   await iptables(['-A', post, '-o', net.bridge, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE']);
   for (const [from, jump] of hooks) await iptables(['-I', from, ...jump]);
+  // If the test process ends without stop(), the host must not keep our rules.
+  const removeNow = (): void => {
+    const run = (args: string[]): void => {
+      try {
+        execFileSync('iptables', ['-w', '5', '-t', 'nat', ...args], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        // already gone
+      }
+    };
+    for (const [from, jump] of hooks) run(['-D', from, ...jump]);
+    for (const c of [chain, post]) for (const op of ['-F', '-X']) run([op, c]);
+  };
+  process.once('exit', removeNow);
   const hostsFiles = new Map<string, string>();
   let lastRules = '';
   let lastHosts = '';
@@ -93,11 +107,8 @@ export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalM
     async stop() {
       stopped = true;
       await loop;
-      for (const [from, jump] of hooks) await execCommand(['iptables', '-w', '5', '-t', 'nat', '-D', from, ...jump], { allowFail: true });
-      for (const c of [chain, post]) {
-        await execCommand(['iptables', '-w', '5', '-t', 'nat', '-F', c], { allowFail: true });
-        await execCommand(['iptables', '-w', '5', '-t', 'nat', '-X', c], { allowFail: true });
-      }
+      process.removeListener('exit', removeNow);
+      removeNow();
     },
   };
 }
