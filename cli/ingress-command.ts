@@ -10,6 +10,10 @@ import { controllerSource, workloadCertificates } from './controller-source.ts';
 import { SecureContextCache } from '../agent/identity/index.ts';
 import { MESHLET_ENV } from '../api/pod-env.ts';
 import { openFileSource } from './open-file-source.ts';
+import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
+import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
+import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
+import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
 import { checkProxySource, commandLogger, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
@@ -39,6 +43,10 @@ Flags:
                       running without root; the Gateway's own ports are unchanged
   --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump, /metrics)
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+  --access-log FORMAT json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
+  --otlp URL          export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
+                      no endpoint, no tracing); the other OTEL_* variables are honoured
+  --trace-sampling R  root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
 ${LOG_HELP}
 `;
 
@@ -57,6 +65,9 @@ export const ingressCommand: Command = {
         'port-offset': { type: 'string', default: '0' },
         'root-ca-file': { type: 'string' },
         'no-mtls': { type: 'boolean', default: false },
+        'access-log': { type: 'string' }, // telemetry (issue 11)
+        'otlp': { type: 'string' }, // telemetry (issue 11)
+        'trace-sampling': { type: 'string' }, // telemetry (issue 11)
       },
       strict: true,
     });
@@ -66,6 +77,17 @@ export const ingressCommand: Command = {
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     const log = (line: string): void => logger.info(line);
+    // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
+    let telemetry: ReturnType<typeof startTelemetry>;
+    try {
+      telemetry = startTelemetry(telemetryConfigFromEnv('ingress', { ...process.env, ...(values.pod ? { [POD_ENV.podName]: values.pod } : {}), [POD_ENV.podNamespace]: namespace },
+        { accessLog: values['access-log'], otlp: values.otlp, traceSampling: values['trace-sampling'] }, 0.01, log));
+    } catch (err) {
+      if (err instanceof MeshletError) throw new UsageError(err.message);
+      throw err;
+    }
+    if (telemetry.tracing) log(`tracing: exporting spans to ${telemetry.tracing}`);
+    // ---- end telemetry ----
     const client = values.controller
       ? controllerSource({
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace,
@@ -82,11 +104,13 @@ export const ingressCommand: Command = {
       adminPort: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
       log: logger,
       mtls: certificates ? new SecureContextCache(certificates) : null,
+      metrics: [telemetry.metrics], // telemetry (issue 11)
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
     log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);
     return serveUntilStopped(io, log, ingress, drainMs, async () => {
       await certificates?.stop();
+      await telemetry.shutdown(); // telemetry (issue 11)
       source.close();
     });
   },

@@ -65,8 +65,9 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
   const metrics: MeshMetrics | null = c.metrics ? startMeshMetrics(c.self, c.maxSeries) : null;
   let provider: TraceProvider | null = null;
   let tracer: RequestTracer | null = null;
+  // Parsed even when nothing is exported, so a bad setting is refused at start, not later.
+  const policy = samplingPolicy(c.env, c.defaultSamplingRatio);
   if (tracingWanted(c)) {
-    const policy = samplingPolicy(c.env, c.defaultSamplingRatio);
     provider = startTraceProvider({
       env: c.env, log: c.log, ...(c.otlpEndpoint ? { endpoint: c.otlpEndpoint } : {}),
       resource: { 'service.name': c.self.name, 'k8s.namespace.name': c.self.namespace, 'k8s.pod.name': c.self.pod, 'meshlet.role': c.role },
