@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { AGENT_UID, PORTS } from '../api/names.ts';
 import { startSidecar } from '../agent/sidecar.ts';
+import { preloadLazyModules } from '../agent/engine/preload.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
 import { dropPrivileges } from '../agent/intercept/index.ts';
 import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
@@ -197,7 +198,11 @@ export const agentCommand: Command = {
       metrics: [telemetry.metrics], // telemetry (issue 11)
     });
     inboundPortNow = proxy.ports.inbound ?? inboundPortNow; // file-mode mTLS and --app-port: 0 picked a port
-    if (values.uid !== undefined) dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
+    if (values.uid !== undefined) {
+      // What the agent may still load lazily is loaded while it can read anything.
+      preloadLazyModules();
+      dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
+    }
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
     return serveUntilStopped(io, log, proxy, drainMs, async () => {
       await certificates?.stop();

@@ -2,9 +2,11 @@
 // identity a process ended up with (the agent must run as uid 1337 after binding).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { forAnyUser } from '../support/any-user-path.ts';
 
-export const NODE = process.execPath;
-export const MESHLET = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
+// Reachable by uid 1337 wherever the checkout lives (see any-user-path.ts).
+export const NODE = forAnyUser(process.execPath);
+export const MESHLET = forAnyUser(fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url)));
 
 /** argv for `meshlet <args>` with the Node that runs the tests (Node 24, type stripping). */
 export const meshlet = (...args: string[]): string[] => [NODE, MESHLET, ...args];

@@ -1,0 +1,12 @@
+// Modules undici loads lazily, on the first upstream HTTP/1.1 connection or a body of a kind it
+// has not seen. The agent drops to uid 1337 after binding its ports; files it has not opened by
+// then must still be readable by that user, which a checkout or image laid out for root alone
+// is not. Loading them before the drop makes the agent independent of where its files live.
+import { createRequire } from 'node:module';
+
+const LAZY = ['undici/lib/llhttp/llhttp_simd-wasm.js', 'undici/lib/llhttp/llhttp-wasm.js', 'undici/lib/web/fetch/body.js'];
+
+export function preloadLazyModules(): void {
+  const require = createRequire(import.meta.url);
+  for (const m of LAZY) require(m);
+}
