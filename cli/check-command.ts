@@ -17,7 +17,8 @@ check passes, 1 otherwise.
     sidecar containers); the Gateway API CRDs are installed and their bundle version
   after install: the controller Deployment is ready; the injection webhook's caBundle is
     filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
-    in every namespace labelled meshlet.dev/inject=enabled
+    in every namespace labelled meshlet.dev/inject=enabled; this machine's clock is within
+    30 s of the API server's
 
 Flags:
   --pre              only the pre-install checks

@@ -12,6 +12,8 @@ import { CA_SECRET, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
 import { generateRoot } from '../../controller/identity/root.ts';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
 import { main } from '../main.ts';
+import { KubeClient, loadKubeConfig } from '../../controller/provider/kubernetes/index.ts';
+import { clockSkewCheck } from './clock-skew.ts';
 import { versionAtLeast } from './index.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -97,7 +99,8 @@ test('a working install: every check ✔', async () => {
     assert.match(out, /✔ injection webhook caBundle: filled/);
     assert.match(out, /✔ mesh CA: valid, \d+ days left/);
     assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
-    assert.match(out, /all 7 checks passed/);
+    assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
+    assert.match(out, /all 8 checks passed/);
   });
 });
 
@@ -108,7 +111,7 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ controller Deployment: no Deployment meshlet-system\/meshlet-controller\n {4}hint: helm install/);
     assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
-    assert.match(out, /3 of 7 checks failed/);
+    assert.match(out, /3 of 8 checks failed/);
   });
 });
 
@@ -130,5 +133,20 @@ test('a CA within 30 days of its end fails and says to rotate it', async () => {
     const { out } = await check(api);
     assert.match(out, /✖ mesh CA: expires in (9|10) days/);
     assert.match(out, /hint: rotate the CA/);
+  });
+});
+
+test('a clock minutes off the API server fails; a second off passes', async () => {
+  await withApi({}, async (api) => {
+    const kubeconfig = join(dir, 'kubeconfig-skew');
+    await api.writeKubeconfig(kubeconfig);
+    const client = new KubeClient(loadKubeConfig({ kubeconfig }).config);
+    const ahead = await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date(Date.now() + 300_000) });
+    assert.equal(ahead.ok, false);
+    assert.match(ahead.detail, /^(299|300|301) s ahead of the API server$/);
+    const behind = await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date(Date.now() - 120_000) });
+    assert.match(behind.detail, /behind/);
+    assert.equal(behind.ok, false);
+    assert.equal((await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date() })).ok, true);
   });
 });

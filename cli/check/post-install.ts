@@ -6,6 +6,7 @@ import { CA_SECRET, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
 import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import { loadCa } from '../../controller/identity/ca.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
+import { clockSkewCheck } from './clock-skew.ts';
 import type { Check, CheckContext } from './result.ts';
 
 /** A CA closer than this to its end is reported: workload certificates stop being issued. */
@@ -84,4 +85,5 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
         : { ok: false, detail: `missing or unreadable in ${missing.join(', ')}`, hint: 'the controller publishes it within a minute of labelling; check its logs' };
     },
   },
+  clockSkewCheck,
 ];
