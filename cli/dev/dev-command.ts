@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import type net from 'node:net';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startIngress } from '../../ingress/index.ts';
+import { startTelemetry, telemetryConfigFromEnv } from '../../agent/telemetry/index.ts'; // telemetry (issue 11)
+import { MeshletError } from '../../api/errors.ts'; // telemetry (issue 11)
 import { readManifests } from '../../controller/provider/file/index.ts';
 import type { Command, Io } from '../command.ts';
 import type { CertificateManager } from '../../agent/identity/index.ts';
@@ -39,6 +41,9 @@ Flags:
   --client-port N    outbound port of namespace default's client sidecar (default 15001;
                      further namespaces get +100 each)
   --check            run every suggested request, report, and exit (0 if all behave)
+  --otlp URL         send every request's trace (100% sampled) to an OTLP/HTTP collector such
+                     as Jaeger's :4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none, no traces)
+  --access-log F     json or text: one line per request on stdout
 
 Linux only: pods use distinct loopback addresses (127.0.30.1, ...), which Linux routes without
 configuration.
@@ -82,6 +87,8 @@ export const devCommand: Command = {
         'port-offset': { type: 'string' },
         'client-port': { type: 'string' },
         'check': { type: 'boolean', default: false },
+        'otlp': { type: 'string' }, // telemetry (issue 11)
+        'access-log': { type: 'string' }, // telemetry (issue 11)
       },
       allowPositionals: true,
       strict: true,
@@ -106,6 +113,20 @@ export const devCommand: Command = {
     const stopAll = async (): Promise<void> => {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
     };
+    // ---- telemetry (issue 11): every hop runs in this process, so one subscriber sees them all ----
+    let telemetry: ReturnType<typeof startTelemetry>;
+    try {
+      const config = telemetryConfigFromEnv('sidecar', { OTEL_SERVICE_NAME: 'meshlet-dev', ...process.env }, { otlp: values.otlp, accessLog: values['access-log'] }, 1, log);
+      telemetry = startTelemetry({ ...config, metrics: false });
+    } catch (err) {
+      if (err instanceof MeshletError) throw new UsageError(err.message);
+      throw err;
+    }
+    stops.push(() => telemetry.shutdown()); // pushed first: runs last, after the proxies drained
+    say(io, telemetry.tracing
+      ? `traces: every request is sampled and sent to ${telemetry.tracing}; with Jaeger, open http://localhost:16686 (service meshlet-dev)`
+      : 'traces: off (--otlp http://localhost:4318 or OTEL_EXPORTER_OTLP_ENDPOINT sends them to Jaeger)');
+    // ---- end telemetry ----
     try {
       // mTLS on by default: one CA for the run, every dev pod a meshed Pod with a service account.
       const { ca, source: caSource } = devCa(objects);
