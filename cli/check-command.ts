@@ -14,7 +14,8 @@ Checks a cluster, one line per check (✔ passed, ✖ failed, with a hint). Exit
 check passes, 1 otherwise.
 
   before install (--pre, and always first): the API answers; Kubernetes >= 1.29 (native
-    sidecar containers); the Gateway API CRDs are installed and their bundle version
+    sidecar containers); the Gateway API CRDs are installed and their bundle version; you may
+    create every kind the chart installs (SelfSubjectAccessReview)
   after install: the controller Deployment is ready; the injection webhook's caBundle is
     filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
     in every namespace labelled meshlet.dev/inject=enabled; this machine's clock is within

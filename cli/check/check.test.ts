@@ -71,6 +71,7 @@ test('--pre on a cluster with the Gateway API: every line ✔, exit 0', async ()
     assert.match(out, /✔ Kubernetes API: .* answers \(v1\.34/);
     assert.match(out, /✔ Kubernetes version: v1\.34.* native sidecar/);
     assert.match(out, /✔ Gateway API CRDs: installed, bundle v1\.6\.0/);
+    assert.match(out, /✔ permission to install: may create every kind the chart installs \(12\)/);
     assert.doesNotMatch(out, /✖/);
   });
 });
@@ -100,7 +101,7 @@ test('a working install: every check ✔', async () => {
     assert.match(out, /✔ mesh CA: valid, \d+ days left/);
     assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 8 checks passed/);
+    assert.match(out, /all 9 checks passed/);
   });
 });
 
@@ -111,7 +112,7 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ controller Deployment: no Deployment meshlet-system\/meshlet-controller\n {4}hint: helm install/);
     assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
-    assert.match(out, /3 of 8 checks failed/);
+    assert.match(out, /3 of 9 checks failed/);
   });
 });
 
@@ -148,5 +149,19 @@ test('a clock minutes off the API server fails; a second off passes', async () =
     assert.match(behind.detail, /behind/);
     assert.equal(behind.ok, false);
     assert.equal((await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date() })).ok, true);
+  });
+});
+
+test('--pre names the kinds a user may not create', async () => {
+  const asked: Record<string, string | undefined>[] = [];
+  const accessReview = (a: Record<string, string | undefined>) => {
+    asked.push(a);
+    return !(a.resource === 'clusterroles' || (a.resource === 'deployments' && a.namespace === 'mesh'));
+  };
+  await withApi({ accessReview }, async (api) => {
+    const { code, out } = await check(api, '--pre', '--namespace', 'mesh');
+    assert.equal(code, 1);
+    assert.match(out, /✖ permission to install: may not create clusterroles\.rbac\.authorization\.k8s\.io, deployments\.apps\n {4}hint: install as a cluster admin/);
+    assert.ok(asked.every((a) => a.verb === 'create'));
   });
 });

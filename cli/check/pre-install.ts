@@ -1,6 +1,7 @@
 // Before `helm install`: the API answers, it is new enough for native sidecars (1.29), and the
 // Gateway API CRDs meshlet implements are installed (the chart never ships them).
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
+import { installRbacCheck } from './install-rbac.ts';
 import type { Check } from './result.ts';
 
 const MIN_KUBERNETES = { major: 1, minor: 29 };
@@ -63,4 +64,5 @@ export const PRE_INSTALL_CHECKS: readonly Check[] = [
         : { ok: false, detail: `bundle ${bundle} is older than ${MIN_GATEWAY_API}`, hint: INSTALL_GATEWAY_API };
     },
   },
+  installRbacCheck,
 ];

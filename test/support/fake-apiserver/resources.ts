@@ -25,6 +25,8 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
   // What `meshlet check` reads after an install: the controller Deployment and the webhook.
   { group: 'apps', versions: ['v1'], kind: 'Deployment', plural: 'deployments', namespaced: true, status: true },
   { group: 'admissionregistration.k8s.io', versions: ['v1'], kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false, status: false },
+  // Answered by FakeApiServerOptions.accessReview, never stored (as on a cluster).
+  { group: 'authorization.k8s.io', versions: ['v1'], kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, status: false },
 ];
 
 export function resourceKey(group: string, plural: string): string {

@@ -36,7 +36,11 @@ export interface ServerState {
   requests: RequestRecord[];
   failures: InjectedFailure[];
   bookmarkIntervalMs: number;
+  accessReview: AccessReview;
 }
+
+/** The resourceAttributes of a SelfSubjectAccessReview; returns whether the caller may. */
+export type AccessReview = (attributes: Record<string, string | undefined>) => boolean;
 
 export function servedResources(store: FakeStore): ResourceInfo[] {
   const crds = store.list(resourceKey('apiextensions.k8s.io', 'customresourcedefinitions'));
@@ -119,6 +123,10 @@ export async function handle(state: ServerState, req: IncomingMessage, res: Serv
       return o ? send(res, 200, out(o)) : fail(res, 404, 'NotFound', `${p.resource.plural} "${p.name}" not found`);
     }
     const body = await readBody(req);
+    if (method === 'POST' && p.resource.kind === 'SelfSubjectAccessReview') {
+      const review = body as { spec?: { resourceAttributes?: Record<string, string> } };
+      return send(res, 201, { ...review, apiVersion, kind: 'SelfSubjectAccessReview', status: { allowed: state.accessReview(review.spec?.resourceAttributes ?? {}) } });
+    }
     if (method === 'POST' && p.name === undefined) return send(res, 201, out(state.store.create(key, withPathIdentity(body, p))));
     if (p.name === undefined) return fail(res, 405, 'MethodNotAllowed', `${method} needs a name`);
     const part = p.subresource === 'status' ? 'status' : p.resource.status ? 'main' : 'all';
