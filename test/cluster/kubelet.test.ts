@@ -164,6 +164,17 @@ describe('test kubelet and service networking on the real control plane', { time
     assert.equal(pod?.status.phase, 'Succeeded');
   });
 
+  step("the meshlet image runs this repository's meshlet (the image the injector renders)", async () => {
+    await create(`/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'meshlet-version' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'meshlet', image: 'meshlet/meshlet:0.1.0', args: ['version'] }] },
+    });
+    await eventually('the meshlet pod Succeeded', async () => ((await pods('')).find((p) => p.metadata.name === 'meshlet-version' && p.status.phase === 'Succeeded') ? true : undefined), 60_000);
+    const runner = kubelet?.runner(ns, 'meshlet-version');
+    assert.ok(runner);
+    assert.match(readFileSync(runner.logPath('meshlet'), 'utf8'), /^meshlet \d+\.\d+\.\d+/m);
+  });
+
   step('a projected TokenRequest token (its audience) and a ConfigMap appear at their mount paths', async () => {
     await create(`/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'settings' }, data: { greeting: 'hello from a ConfigMap' } });
     await create(`/api/v1/namespaces/${ns}/pods`, {
