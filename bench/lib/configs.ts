@@ -97,4 +97,8 @@ export const PROTOTYPE_CONFIGS: BenchConfig[] = [
   prototype('undici-stream', 'undici-stream.ts', 'node:http + undici Pool.stream'),
   prototype('http-proxy', 'http-proxy.ts', 'http-proxy library'),
   prototype('net-pipe', 'net-pipe.ts', 'L4 byte pipe'),
+  {
+    id: 'proto-sidecars-mtls-h2', label: 'prototype: meshlet sidecar → sidecar, mTLS, h1 multiplexed on one h2 connection, 2 hops', kind: 'prototype', hops: 2,
+    start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'proto-sidecars-mtls-h2'), true, true),
+  },
 ];

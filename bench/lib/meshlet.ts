@@ -101,7 +101,7 @@ export function meshCaVars(): Record<string, string> {
  * directories hold the mesh CA Secret, each agent issues its own certificate, and the endpoint
  * is a meshed Pod, so the hop between them is mutual TLS; without, the same path in plaintext.
  */
-export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = false): Promise<StartOutcome> {
+export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = false, hopH2 = false): Promise<StartOutcome> {
   const sub = inspectSubcommand(ctx.root, 'agent');
   if (!sub.ok) return { ok: false, reason: sub.reason };
   for (const f of ['outbound-port', 'inbound-port', 'admin-port', 'app-port']) {
@@ -116,6 +116,12 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
   if (!first.ok) return { ok: false, reason: `server-side agent: ${first.reason}` };
   const client = await agentArgs(sub, join(dir, 'client'));
   renderFixtures(join(dir, 'client'), ['common.yaml', 'sidecar.yaml', ...(mtls ? ['mesh-ca.yaml', 'mesh-pod.yaml'] : [])], { UPSTREAM_PORT: server.inbound, ...ca });
+  // ADR 0008's prototype: the client sees the server pod's port as h2c, so its h1 requests ride
+  // one multiplexed meshlet/h2 connection; the server's inbound side still speaks h1 to the app.
+  if (hopH2) {
+    const f = join(dir, 'client', 'common.yaml');
+    writeFileSync(f, readFileSync(f, 'utf8').replaceAll('appProtocol: http', 'appProtocol: kubernetes.io/h2c'));
+  }
   const clientProc = launch(ctx, 'meshlet agent (client)', [...client.args, '--service-account', 'client']);
   const both = await ready(ctx, client.outbound, [clientProc, serverProc]);
   if (!both.ok) return { ok: false, reason: `client-side agent: ${both.reason}` };
