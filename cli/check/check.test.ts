@@ -31,7 +31,15 @@ function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeo
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_SECRET.name, namespace: 'meshlet-system' }, data: { [CA_SECRET.caKey]: b64(ca.caPem), [CA_SECRET.certKey]: b64(ca.certPem), [CA_SECRET.keyKey]: b64(ca.keyPem) } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP.name, namespace: 'shop' }, data: { [ROOT_CA_CONFIGMAP.key]: ca.caPem } },
+    ...['a', 'b'].map((x) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `meshlet-controller-${x}`, namespace: 'meshlet-system', labels: { 'app.kubernetes.io/component': 'controller' } }, status: { phase: 'Running' } })),
   ];
+}
+
+/** Each controller replica's /metrics: 3 agents on -a, 4 on -b. */
+function metrics(ns: string, pod: string, port: number, path: string): { status: number; body: string } {
+  if (ns !== 'meshlet-system' || port !== 15014 || path !== '/metrics') return { status: 404, body: '' };
+  const agents = { 'meshlet-controller-a': 3, 'meshlet-controller-b': 4 }[pod];
+  return agents === undefined ? { status: 404, body: '' } : { status: 200, body: `# TYPE meshlet_publisher_agents gauge\nmeshlet_publisher_agents ${agents}\nmeshlet_publisher_agents_total_x 9\n` };
 }
 
 async function check(api: FakeApiServer, ...args: string[]): Promise<{ code: number; out: string }> {
@@ -93,15 +101,16 @@ test('an old Gateway API bundle fails', async () => {
 });
 
 test('a working install: every check ✔', async () => {
-  await withApi({ objects: installed() }, async (api) => {
+  await withApi({ objects: installed(), podProxy: metrics }, async (api) => {
     const { code, out } = await check(api);
     assert.equal(code, 0, out);
     assert.match(out, /✔ controller Deployment: 2\/2 replicas ready/);
     assert.match(out, /✔ injection webhook caBundle: filled/);
     assert.match(out, /✔ mesh CA: valid, \d+ days left/);
     assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
+    assert.match(out, /✔ agents connected: 7 agent\(s\) across 2 controller replica\(s\)/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 9 checks passed/);
+    assert.match(out, /all 10 checks passed/);
   });
 });
 
@@ -112,7 +121,8 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ controller Deployment: no Deployment meshlet-system\/meshlet-controller\n {4}hint: helm install/);
     assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
-    assert.match(out, /3 of 9 checks failed/);
+    assert.match(out, /✖ agents connected: no running controller pod/);
+    assert.match(out, /4 of 10 checks failed/);
   });
 });
 
@@ -163,5 +173,14 @@ test('--pre names the kinds a user may not create', async () => {
     assert.equal(code, 1);
     assert.match(out, /✖ permission to install: may not create clusterroles\.rbac\.authorization\.k8s\.io, deployments\.apps\n {4}hint: install as a cluster admin/);
     assert.ok(asked.every((a) => a.verb === 'create'));
+  });
+});
+
+test('a replica whose metrics cannot be read fails the agents check', async () => {
+  const podProxy = (ns: string, pod: string, port: number, path: string) => (pod.endsWith('-b') ? { status: 503, body: 'connection refused' } : metrics(ns, pod, port, path));
+  await withApi({ objects: installed(), podProxy }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ agents connected: cannot read meshlet_publisher_agents from meshlet-controller-b \(503\)/);
   });
 });

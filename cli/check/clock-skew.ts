@@ -1,9 +1,7 @@
 // Clock skew between this machine and the API server, from the server's Date header. Workload
 // certificates are short-lived and checked against the verifier's clock: a clock minutes off
-// makes fresh certificates "not yet valid" and expired ones accepted. The KubeClient returns
-// bodies only, so this one request is made with client-node's authentication directly.
-import { HttpMethod, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+// makes fresh certificates "not yet valid" and expired ones accepted.
+import { rawGet } from './raw-get.ts';
 import type { Check } from './result.ts';
 
 /** The Date header has one-second resolution, and the request takes time: allow that. */
@@ -12,12 +10,7 @@ export const MAX_CLOCK_SKEW_MS = 30_000;
 export const clockSkewCheck: Check = {
   name: 'clock skew',
   async run({ client, now }) {
-    const url = `${client.server}/version`;
-    const ctx = new RequestContext(url, HttpMethod.GET);
-    await client.config.applySecurityAuthentication(ctx);
-    const res = await fetch(url, { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher(), signal: AbortSignal.timeout(client.timeoutMs) });
-    await res.text();
-    const date = res.headers.get('date');
+    const { date } = await rawGet(client, '/version');
     const server = date === null ? NaN : Date.parse(date);
     if (Number.isNaN(server)) return { ok: true, detail: 'the API server sent no Date header; not measured' };
     const skew = Math.round((now.getTime() - server) / 1000);

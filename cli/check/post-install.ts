@@ -6,6 +6,7 @@ import { CA_SECRET, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
 import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import { loadCa } from '../../controller/identity/ca.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
+import { agentsCheck } from './agents.ts';
 import { clockSkewCheck } from './clock-skew.ts';
 import type { Check, CheckContext } from './result.ts';
 
@@ -85,5 +86,6 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
         : { ok: false, detail: `missing or unreadable in ${missing.join(', ')}`, hint: 'the controller publishes it within a minute of labelling; check its logs' };
     },
   },
+  agentsCheck,
   clockSkewCheck,
 ];

@@ -8,12 +8,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { gatewayApiCrds, resourceKey, type GatewayApiCrdOptions } from './resources.ts';
-import { handle, servedResources, type AccessReview, type InjectedFailure, type RequestRecord, type ServerState } from './server.ts';
+import { handle, servedResources, type AccessReview, type InjectedFailure, type PodProxy, type RequestRecord, type ServerState } from './server.ts';
 import { FakeStore, type FakeObject } from './store.ts';
 import type { WatchStream } from './watch-stream.ts';
 
 export type { FakeObject } from './store.ts';
-export type { AccessReview, RequestRecord, InjectedFailure } from './server.ts';
+export type { AccessReview, PodProxy, RequestRecord, InjectedFailure } from './server.ts';
 export { gatewayApiCrds } from './resources.ts';
 
 export interface FakeApiServerOptions {
@@ -27,6 +27,8 @@ export interface FakeApiServerOptions {
   objects?: FakeObject[];
   /** Answers SelfSubjectAccessReviews (default: everything is allowed, a cluster admin). */
   accessReview?: AccessReview;
+  /** Answers the pod proxy (e.g. a controller's /metrics); without it the proxy answers 503. */
+  podProxy?: PodProxy;
 }
 
 export interface FakeApiServer {
@@ -61,7 +63,7 @@ export interface FakeApiServer {
 
 export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const store = new FakeStore(opts.historyLimit);
-  const state: ServerState = { store, watches: new Set<WatchStream>(), requests: [], failures: [], bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000, accessReview: opts.accessReview ?? (() => true) };
+  const state: ServerState = { store, watches: new Set<WatchStream>(), requests: [], failures: [], bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000, accessReview: opts.accessReview ?? (() => true), podProxy: opts.podProxy };
   const crdKey = resourceKey('apiextensions.k8s.io', 'customresourcedefinitions');
   const keyOf = (apiVersion: string, kind: string): string => {
     const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';

@@ -37,7 +37,11 @@ export interface ServerState {
   failures: InjectedFailure[];
   bookmarkIntervalMs: number;
   accessReview: AccessReview;
+  podProxy: PodProxy | undefined;
 }
+
+/** Answers GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH (the apiserver's pod proxy). */
+export type PodProxy = (namespace: string, pod: string, port: number, path: string) => { status: number; body: string };
 
 /** The resourceAttributes of a SelfSubjectAccessReview; returns whether the caller may. */
 export type AccessReview = (attributes: Record<string, string | undefined>) => boolean;
@@ -87,6 +91,14 @@ export async function handle(state: ServerState, req: IncomingMessage, res: Serv
       fail(res, failure.code, failure.code === 409 ? 'Conflict' : 'InternalError', `injected failure ${failure.code}`);
       return;
     }
+  }
+  const proxied = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy(\/.*)$/.exec(url.pathname);
+  if (proxied && method === 'GET') {
+    const [, ns = '', pod = '', port = '0', path = '/'] = proxied;
+    const r = state.podProxy?.(ns, pod, Number(port), path) ?? { status: 503, body: 'no podProxy' };
+    res.writeHead(r.status, { 'content-type': 'text/plain' });
+    res.end(r.body);
+    return;
   }
   const m = matchPath(url.pathname, servedResources(state.store));
   if (m.type === 'notFound') return fail(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
