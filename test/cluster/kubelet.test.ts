@@ -206,6 +206,30 @@ describe('test kubelet and service networking on the real control plane', { time
     assert.equal((review.body as { status: { authenticated?: boolean; user?: { username: string } } }).status.user?.username, `system:serviceaccount:${ns}:default`);
   });
 
+  step('a pod reaches the API server in-cluster: KUBERNETES_SERVICE_HOST, the automounted token and CA', async () => {
+    // What every in-cluster client does (the controller among them): the env the kubelet sets,
+    // the ServiceAccount volume the admission plugin added, the `kubernetes` Service's ClusterIP.
+    const script = [
+      "const fs = require('fs'); const d = '/var/run/secrets/kubernetes.io/serviceaccount/';",
+      "const req = require('https').request({ method: 'POST', host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', ca: fs.readFileSync(d + 'ca.crt'),",
+      "  headers: { authorization: 'Bearer ' + fs.readFileSync(d + 'token', 'utf8'), 'content-type': 'application/json' } }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => console.log(JSON.parse(b).status.userInfo.username + ' ' + fs.readFileSync(d + 'namespace', 'utf8'))); });",
+      "req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));",
+    ].join('\n');
+    await create(`/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: 'in-cluster' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'client', image: TOOLBOX_IMAGE, command: [process.execPath, '-e', script] }] },
+    });
+    const phase = await eventually('the in-cluster pod finished', async () => {
+      const p = (await pods('')).find((x) => x.metadata.name === 'in-cluster');
+      return p?.status.phase === 'Succeeded' || p?.status.phase === 'Failed' ? p.status.phase : undefined;
+    }, 60_000);
+    const runner = kubelet?.runner(ns, 'in-cluster');
+    assert.ok(runner);
+    const out = readFileSync(runner.logPath('client'), 'utf8');
+    assert.equal(phase, 'Succeeded', out);
+    assert.equal(out.trim(), `system:serviceaccount:${ns}:default ${ns}`);
+  });
+
   step('deleting a pod sends SIGTERM and the pod is gone within its grace period', async () => {
     await create(`/api/v1/namespaces/${ns}/pods`, {
       metadata: { name: 'doomed' },

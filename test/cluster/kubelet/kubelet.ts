@@ -50,6 +50,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   process.once('exit', killAll);
 
   await registerNode(node, nodeName, opts.net);
+  const apiServerEnv = await kubernetesServiceEnv(node);
 
   const bindPending = async (): Promise<void> => {
     const res = await scheduler.get('/api/v1/pods?fieldSelector=spec.nodeName%3D');
@@ -75,7 +76,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         const index = nextIndex++;
         const net = await opts.net.addPod(index);
         opts.proxy.addHostsFile(net.hostsPath, `${net.ip} ${pod.metadata.name}`);
-        r = new PodRunner(pod, { api: node, nodeName, podDir: join(workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${uid.slice(0, 8)}`), net });
+        r = new PodRunner(pod, { api: node, nodeName, podDir: join(workDir, `${pod.metadata.namespace}_${pod.metadata.name}_${uid.slice(0, 8)}`), net, apiServerEnv });
         runners.set(uid, r);
         void r.run();
       }
@@ -160,3 +161,12 @@ async function registerNode(api: BoxApi, name: string, net: NodeNetwork): Promis
   }, { contentType: 'application/merge-patch+json' });
   if (res.status !== 200) throw new Error(`Node ${name} status: ${res.status} ${JSON.stringify(res.body)}`);
 }
+
+async function kubernetesServiceEnv(api: BoxApi): Promise<Record<string, string>> {
+  const res = await api.get('/api/v1/namespaces/default/services/kubernetes');
+  const svc = res.body as { spec?: { clusterIP?: string; ports?: { name?: string; port: number }[] } };
+  const port = svc.spec?.ports?.find((p) => p.name === 'https')?.port ?? 443;
+  if (res.status !== 200 || !svc.spec?.clusterIP) throw new Error(`the kubernetes Service: ${res.status} ${JSON.stringify(res.body)}`);
+  return { KUBERNETES_SERVICE_HOST: svc.spec.clusterIP, KUBERNETES_SERVICE_PORT: String(port), KUBERNETES_SERVICE_PORT_HTTPS: String(port) };
+}
+

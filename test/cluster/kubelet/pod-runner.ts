@@ -19,6 +19,8 @@ export interface RunnerContext {
   nodeName: string;
   podDir: string;
   net: PodNetwork;
+  /** KUBERNETES_SERVICE_HOST/PORT, as every kubelet sets them: in-cluster clients need them. */
+  apiServerEnv: Record<string, string>;
 }
 
 export interface ContainerView {
@@ -115,7 +117,7 @@ export class PodRunner {
   }
 
   private env(spec: ContainerSpec): Record<string, string> {
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...this.ctx.apiServerEnv };
     for (const e of spec.env ?? []) {
       if (e.valueFrom?.fieldRef) env[e.name] = fieldValue(this.pod, e.valueFrom.fieldRef.fieldPath, this.ip, this.ctx.nodeName);
       else env[e.name] = (e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => env[name] ?? m);
