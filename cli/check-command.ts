@@ -18,7 +18,8 @@ check passes, 1 otherwise.
     create every kind the chart installs (SelfSubjectAccessReview)
   after install: the controller Deployment is ready; the injection webhook's caBundle is
     filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
-    in every namespace labelled meshlet.dev/inject=enabled; the agents connected to each
+    in every namespace labelled meshlet.dev/inject=enabled; a dry-run Pod there is injected
+    (the API server reaches the webhook); the agents connected to each
     controller replica (its /metrics through the pod proxy); this machine's clock is within
     30 s of the API server's
 

@@ -35,6 +35,12 @@ function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeo
   ];
 }
 
+/** The webhook, as the API server would apply it: a proxy sidecar in the shop namespace. */
+function injectPods(o: FakeObject): FakeObject {
+  const spec = o.spec as { initContainers?: { name: string }[] };
+  return o.kind === 'Pod' && o.metadata.namespace === 'shop' ? { ...o, spec: { ...spec, initContainers: [...(spec.initContainers ?? []), { name: 'meshlet-proxy' }] } } : o;
+}
+
 /** Each controller replica's /metrics: 3 agents on -a, 4 on -b. */
 function metrics(ns: string, pod: string, port: number, path: string): { status: number; body: string } {
   if (ns !== 'meshlet-system' || port !== 15014 || path !== '/metrics') return { status: 404, body: '' };
@@ -101,16 +107,18 @@ test('an old Gateway API bundle fails', async () => {
 });
 
 test('a working install: every check ✔', async () => {
-  await withApi({ objects: installed(), podProxy: metrics }, async (api) => {
+  await withApi({ objects: installed(), podProxy: metrics, admit: injectPods }, async (api) => {
     const { code, out } = await check(api);
     assert.equal(code, 0, out);
     assert.match(out, /✔ controller Deployment: 2\/2 replicas ready/);
     assert.match(out, /✔ injection webhook caBundle: filled/);
     assert.match(out, /✔ mesh CA: valid, \d+ days left/);
     assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
+    assert.match(out, /✔ injection webhook reachable: a dry-run Pod in shop was injected/);
+    assert.equal(api.store.list('/pods', (o) => o.metadata.name === 'meshlet-check-probe').length, 0, 'the dry run stored nothing');
     assert.match(out, /✔ agents connected: 7 agent\(s\) across 2 controller replica\(s\)/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 10 checks passed/);
+    assert.match(out, /all 11 checks passed/);
   });
 });
 
@@ -122,7 +130,7 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
     assert.match(out, /✖ agents connected: no running controller pod/);
-    assert.match(out, /4 of 10 checks failed/);
+    assert.match(out, /4 of 11 checks failed/);
   });
 });
 
@@ -182,5 +190,13 @@ test('a replica whose metrics cannot be read fails the agents check', async () =
     const { code, out } = await check(api);
     assert.equal(code, 1);
     assert.match(out, /✖ agents connected: cannot read meshlet_publisher_agents from meshlet-controller-b \(503\)/);
+  });
+});
+
+test('a webhook the API server does not reach (pods come back uninjected) fails', async () => {
+  await withApi({ objects: installed(), podProxy: metrics }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ injection webhook reachable: a dry-run Pod in shop came back without meshlet-proxy\n {4}hint: webhook\.failurePolicy=Ignore/);
   });
 });

@@ -9,6 +9,7 @@ import { isStatus } from '../../controller/provider/kubernetes/index.ts';
 import { agentsCheck } from './agents.ts';
 import { clockSkewCheck } from './clock-skew.ts';
 import type { Check, CheckContext } from './result.ts';
+import { webhookReachableCheck } from './webhook-reachable.ts';
 
 /** A CA closer than this to its end is reported: workload certificates stop being issued. */
 export const CA_EXPIRY_WARNING_DAYS = 30;
@@ -86,6 +87,7 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
         : { ok: false, detail: `missing or unreadable in ${missing.join(', ')}`, hint: 'the controller publishes it within a minute of labelling; check its logs' };
     },
   },
+  webhookReachableCheck,
   agentsCheck,
   clockSkewCheck,
 ];

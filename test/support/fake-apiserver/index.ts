@@ -8,12 +8,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { gatewayApiCrds, resourceKey, type GatewayApiCrdOptions } from './resources.ts';
-import { handle, servedResources, type AccessReview, type InjectedFailure, type PodProxy, type RequestRecord, type ServerState } from './server.ts';
+import { handle, servedResources, type AccessReview, type Admit, type InjectedFailure, type PodProxy, type RequestRecord, type ServerState } from './server.ts';
 import { FakeStore, type FakeObject } from './store.ts';
 import type { WatchStream } from './watch-stream.ts';
 
 export type { FakeObject } from './store.ts';
-export type { AccessReview, PodProxy, RequestRecord, InjectedFailure } from './server.ts';
+export type { AccessReview, Admit, PodProxy, RequestRecord, InjectedFailure } from './server.ts';
 export { gatewayApiCrds } from './resources.ts';
 
 export interface FakeApiServerOptions {
@@ -29,6 +29,8 @@ export interface FakeApiServerOptions {
   accessReview?: AccessReview;
   /** Answers the pod proxy (e.g. a controller's /metrics); without it the proxy answers 503. */
   podProxy?: PodProxy;
+  /** The mutating admission a create goes through (only dry runs use it); default: none. */
+  admit?: Admit;
 }
 
 export interface FakeApiServer {
@@ -63,7 +65,7 @@ export interface FakeApiServer {
 
 export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const store = new FakeStore(opts.historyLimit);
-  const state: ServerState = { store, watches: new Set<WatchStream>(), requests: [], failures: [], bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000, accessReview: opts.accessReview ?? (() => true), podProxy: opts.podProxy };
+  const state: ServerState = { store, watches: new Set<WatchStream>(), requests: [], failures: [], bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000, accessReview: opts.accessReview ?? (() => true), podProxy: opts.podProxy, admit: opts.admit };
   const crdKey = resourceKey('apiextensions.k8s.io', 'customresourcedefinitions');
   const keyOf = (apiVersion: string, kind: string): string => {
     const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';

@@ -38,7 +38,11 @@ export interface ServerState {
   bookmarkIntervalMs: number;
   accessReview: AccessReview;
   podProxy: PodProxy | undefined;
+  admit: Admit | undefined;
 }
+
+/** Stands for the mutating webhooks on a create: returns the object as admitted. */
+export type Admit = (obj: FakeObject) => FakeObject;
 
 /** Answers GET /api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH (the apiserver's pod proxy). */
 export type PodProxy = (namespace: string, pod: string, port: number, path: string) => { status: number; body: string };
@@ -138,6 +142,11 @@ export async function handle(state: ServerState, req: IncomingMessage, res: Serv
     if (method === 'POST' && p.resource.kind === 'SelfSubjectAccessReview') {
       const review = body as { spec?: { resourceAttributes?: Record<string, string> } };
       return send(res, 201, { ...review, apiVersion, kind: 'SelfSubjectAccessReview', status: { allowed: state.accessReview(review.spec?.resourceAttributes ?? {}) } });
+    }
+    if (method === 'POST' && p.name === undefined && url.searchParams.get('dryRun') === 'All') {
+      // A dry run is admitted (webhooks with sideEffects None are called) but never stored.
+      const obj = withPathIdentity(body, p);
+      return send(res, 201, out(state.admit ? state.admit(obj) : obj));
     }
     if (method === 'POST' && p.name === undefined) return send(res, 201, out(state.store.create(key, withPathIdentity(body, p))));
     if (p.name === undefined) return fail(res, 405, 'MethodNotAllowed', `${method} needs a name`);
