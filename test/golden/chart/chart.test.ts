@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultMeshConfig, resolveMeshConfig } from '../../../injector/inject/mesh-config.ts';
 import { webhookConfiguration } from '../../../injector/webhook-config.ts';
+import { COMMANDS } from '../../../cli/main.ts';
 import { assertGolden, goldenCases, orphanOutputs } from '../../support/golden.ts';
 
 const run = promisify(execFile);
@@ -119,4 +120,24 @@ test('the mesh configuration the chart renders is one the controller accepts; de
   assert.equal(rendered.image, 'meshlet/meshlet:0.1.0');
   const strict = find(objects(await template([...GATEWAY_API, '--set', 'mesh.mtlsMode=STRICT'])), 'ConfigMap', 'meshlet-mesh-config');
   assert.equal(resolveMeshConfig(parse(get(strict, 'data', 'mesh.yaml') as string)).mtlsMode, 'STRICT');
+});
+
+test('every flag the chart passes is one its subcommand documents', async () => {
+  const objs = objects(await template([...GATEWAY_API, '--set', 'tests.image=x']));
+  const pods = objs.flatMap((o) => {
+    const spec = o.kind === 'Pod' ? get(o, 'spec') : get(o, 'spec', 'template', 'spec');
+    return (get(spec, 'containers') as Obj[] | undefined) ?? [];
+  });
+  const checked: string[] = [];
+  for (const c of pods) {
+    const [sub, ...args] = (c.args as string[] | undefined) ?? [];
+    const entry = COMMANDS.find((e) => e.name === sub);
+    assert.ok(entry, `container ${String(c.name)} runs unknown subcommand ${sub}`);
+    const help = (await entry.load()).help;
+    for (const flag of args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0] ?? a)) {
+      assert.ok(help.includes(`${flag} `), `meshlet ${sub} --help does not document ${flag}`);
+      checked.push(`${sub} ${flag}`);
+    }
+  }
+  assert.ok(checked.length >= 12, checked.join(', '));
 });
