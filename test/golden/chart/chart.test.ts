@@ -141,3 +141,53 @@ test('every flag the chart passes is one its subcommand documents', async () => 
   }
   assert.ok(checked.length >= 12, checked.join(', '));
 });
+
+test('helm lint --strict passes', async () => {
+  const { stdout } = await run(helm, ['lint', '--strict', CHART], { timeout: 60_000 });
+  assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+});
+
+test('a misspelt or out-of-range value is refused by values.schema.json', async () => {
+  for (const [set, complaint] of [
+    ['mesh.mtlsMod=STRICT', /additional properties 'mtlsMod' not allowed/],
+    ['mesh.mtlsMode=strict', /mtlsMode/],
+    ['webhook.failurePolicy=Never', /failurePolicy/],
+    ['controller.replicas=0', /replicas/],
+    ['image.digest=latest', /digest/],
+  ] as const) {
+    await assert.rejects(template([...GATEWAY_API, '--set', set]), (err: Error & { stderr: string }) => {
+      assert.match(err.stderr, complaint, set);
+      return true;
+    });
+  }
+});
+
+test('RBAC has no wildcard, no destructive verb, and writes only the status of Gateway API kinds', async () => {
+  const objs = objects(await template(GATEWAY_API));
+  for (const role of objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+    for (const rule of get(role, 'rules') as Obj[]) {
+      for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) {
+        assert.ok(!((rule[field] as string[] | undefined) ?? []).includes('*'), `${String(role.kind)} ${JSON.stringify(rule)}: wildcard ${field}`);
+      }
+      const verbs = rule.verbs as string[];
+      const gatewayKinds = (rule.apiGroups as string[]).some((g) => g.startsWith('gateway.networking'));
+      if (gatewayKinds && verbs.includes('update')) {
+        assert.ok((rule.resources as string[]).every((r) => r.endsWith('/status')), `writes ${JSON.stringify(rule.resources)}`);
+      }
+    }
+  }
+  const text = await readFile(join(CHART, 'templates/controller-rbac.yaml'), 'utf8');
+  assert.ok(!/verbs: \[[^\]]*\b(delete|deletecollection|escalate|bind|impersonate)\b/.test(text), 'no destructive or escalating verb');
+});
+
+test('every container runs as non-root, without privilege escalation, with a read-only root and no capabilities', async () => {
+  const objs = objects(await template([...GATEWAY_API, '-f', join(CHART, 'values-ha.yaml')]));
+  const pods = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'Pod').map((o) => (o.kind === 'Pod' ? get(o, 'spec') : get(o, 'spec', 'template', 'spec')));
+  assert.equal(pods.length, 3);
+  for (const pod of pods) {
+    assert.equal(get(pod, 'securityContext', 'runAsNonRoot'), true);
+    for (const c of get(pod, 'containers') as Obj[]) {
+      assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, String(c.name));
+    }
+  }
+});
