@@ -8,7 +8,7 @@ import { POST_INSTALL_CHECKS, PRE_INSTALL_CHECKS, formatResult, runChecks } from
 import type { Command } from './command.ts';
 import { UsageError } from './usage-error.ts';
 
-const HELP = `Usage: meshlet check [--pre] [--kubeconfig FILE] [--namespace NS]
+const HELP = `Usage: meshlet check [--pre] [--kubeconfig FILE] [--namespace NS] [-o text|json]
 
 Checks a cluster, one line per check (✔ passed, ✖ failed, with a hint). Exit 0 when every
 check passes, 1 otherwise.
@@ -16,7 +16,8 @@ check passes, 1 otherwise.
   before install (--pre, and always first): the API answers; Kubernetes >= 1.29 (native
     sidecar containers); the Gateway API CRDs are installed and their bundle version; you may
     create every kind the chart installs (SelfSubjectAccessReview)
-  after install: the controller Deployment is ready; the injection webhook's caBundle is
+  after install: the controller Deployment is ready and one replica holds the Lease; the
+    injection webhook's caBundle is
     filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
     in every namespace labelled meshlet.dev/inject=enabled; a dry-run Pod there is injected
     (the API server reaches the webhook); the agents connected to each
@@ -27,6 +28,7 @@ Flags:
   --pre              only the pre-install checks
   --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --namespace NS     meshlet's namespace (default ${MESHLET_SYSTEM_NAMESPACE})
+  -o, --output FMT   text (default) or json: {"ok": bool, "checks": [{name, ok, detail, hint?}]}
 `;
 
 export const checkCommand: Command = {
@@ -40,9 +42,12 @@ export const checkCommand: Command = {
         pre: { type: 'boolean', default: false },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', default: MESHLET_SYSTEM_NAMESPACE },
+        output: { type: 'string', short: 'o', default: 'text' },
       },
       strict: true,
     });
+    if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`-o wants text or json, got '${values.output}'`);
+    const json = values.output === 'json';
     let loaded;
     try {
       loaded = loadKubeConfig({ kubeconfig: values.kubeconfig });
@@ -52,9 +57,11 @@ export const checkCommand: Command = {
     }
     const ctx = { client: new KubeClient(loaded.config, 10_000), namespace: values.namespace, now: new Date() };
     const checks = values.pre ? PRE_INSTALL_CHECKS : [...PRE_INSTALL_CHECKS, ...POST_INSTALL_CHECKS];
-    const results = await runChecks(checks, ctx, (r) => io.stdout.write(formatResult(r)));
+    // Text lines appear as each check ends (some wait on the API); JSON is one document at the end.
+    const results = await runChecks(checks, ctx, (r) => { if (!json) io.stdout.write(formatResult(r)); });
     const failed = results.filter((r) => !r.ok).length;
-    io.stdout.write(failed === 0 ? `\nall ${results.length} checks passed\n` : `\n${failed} of ${results.length} checks failed\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ ok: failed === 0, checks: results }, null, 2)}\n`);
+    else io.stdout.write(failed === 0 ? `\nall ${results.length} checks passed\n` : `\n${failed} of ${results.length} checks failed\n`);
     return failed === 0 ? 0 : 1;
   },
 };

@@ -22,7 +22,7 @@ let dir = '';
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshlet-check-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
 
-function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root } = {}): FakeObject[] {
+function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string } = {}): FakeObject[] {
   const ca = opts.ca ?? root;
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
@@ -31,6 +31,7 @@ function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeo
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_SECRET.name, namespace: 'meshlet-system' }, data: { [CA_SECRET.caKey]: b64(ca.caPem), [CA_SECRET.certKey]: b64(ca.certPem), [CA_SECRET.keyKey]: b64(ca.keyPem) } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP.name, namespace: 'shop' }, data: { [ROOT_CA_CONFIGMAP.key]: ca.caPem } },
+    { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'meshlet-controller', namespace: 'meshlet-system' }, spec: { holderIdentity: 'meshlet-controller-a', leaseDurationSeconds: 15, renewTime: opts.renewTime ?? new Date().toISOString() } },
     ...['a', 'b'].map((x) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `meshlet-controller-${x}`, namespace: 'meshlet-system', labels: { 'app.kubernetes.io/component': 'controller' } }, status: { phase: 'Running' } })),
   ];
 }
@@ -111,6 +112,7 @@ test('a working install: every check ✔', async () => {
     const { code, out } = await check(api);
     assert.equal(code, 0, out);
     assert.match(out, /✔ controller Deployment: 2\/2 replicas ready/);
+    assert.match(out, /✔ controller leader: meshlet-controller-a holds the Lease/);
     assert.match(out, /✔ injection webhook caBundle: filled/);
     assert.match(out, /✔ mesh CA: valid, \d+ days left/);
     assert.match(out, /✔ meshlet-root-ca in injected namespaces: present in 1 namespace/);
@@ -118,7 +120,7 @@ test('a working install: every check ✔', async () => {
     assert.equal(api.store.list('/pods', (o) => o.metadata.name === 'meshlet-check-probe').length, 0, 'the dry run stored nothing');
     assert.match(out, /✔ agents connected: 7 agent\(s\) across 2 controller replica\(s\)/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 11 checks passed/);
+    assert.match(out, /all 12 checks passed/);
   });
 });
 
@@ -130,7 +132,8 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration/);
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
     assert.match(out, /✖ agents connected: no running controller pod/);
-    assert.match(out, /4 of 11 checks failed/);
+    assert.match(out, /✖ controller leader: no Lease meshlet-system\/meshlet-controller/);
+    assert.match(out, /5 of 12 checks failed/);
   });
 });
 
@@ -198,5 +201,27 @@ test('a webhook the API server does not reach (pods come back uninjected) fails'
     const { code, out } = await check(api);
     assert.equal(code, 1);
     assert.match(out, /✖ injection webhook reachable: a dry-run Pod in shop came back without meshlet-proxy\n {4}hint: webhook\.failurePolicy=Ignore/);
+  });
+});
+
+test('a leader that stopped renewing its Lease fails', async () => {
+  await withApi({ objects: installed({ renewTime: new Date(Date.now() - 60_000).toISOString() }), podProxy: metrics, admit: injectPods }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ controller leader: meshlet-controller-a stopped renewing the Lease/);
+  });
+});
+
+test('-o json: one document with every check, for scripts', async () => {
+  await withApi({ gatewayApi: false }, async (api) => {
+    const { code, out } = await check(api, '--pre', '-o', 'json');
+    assert.equal(code, 1);
+    const doc = JSON.parse(out) as { ok: boolean; checks: { name: string; ok: boolean; hint?: string }[] };
+    assert.equal(doc.ok, false);
+    assert.deepEqual(doc.checks.map((c) => [c.name, c.ok]), [['Kubernetes API', true], ['Kubernetes version', true], ['Gateway API CRDs', false], ['permission to install', true]]);
+    assert.match(doc.checks[2]?.hint ?? '', /standard-install\.yaml/);
+  });
+  await withApi({}, async (api) => {
+    assert.equal((await check(api, '-o', 'yaml')).code, 1);
   });
 });

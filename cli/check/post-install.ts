@@ -8,6 +8,7 @@ import { loadCa } from '../../controller/identity/ca.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
 import { agentsCheck } from './agents.ts';
 import { clockSkewCheck } from './clock-skew.ts';
+import { leaderCheck } from './leader.ts';
 import type { Check, CheckContext } from './result.ts';
 import { webhookReachableCheck } from './webhook-reachable.ts';
 
@@ -44,6 +45,7 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
         : { ok: false, detail: `${ready}/${want} replicas ready`, hint: `kubectl -n ${ctx.namespace} describe deploy/meshlet-controller; kubectl -n ${ctx.namespace} logs deploy/meshlet-controller` };
     },
   },
+  leaderCheck,
   {
     name: 'injection webhook caBundle',
     async run(ctx) {
