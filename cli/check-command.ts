@@ -17,11 +17,10 @@ check passes, 1 otherwise.
     sidecar containers); the Gateway API CRDs are installed and their bundle version; you may
     create every kind the chart installs (SelfSubjectAccessReview)
   after install: the controller Deployment is ready and one replica holds the Lease; the
-    injection webhook's caBundle is
-    filled; the mesh CA Secret is valid and not within 30 days of expiry; meshlet-root-ca is
-    in every namespace labelled meshlet.dev/inject=enabled; a dry-run Pod there is injected
-    (the API server reaches the webhook); the agents connected to each
-    controller replica (its /metrics through the pod proxy); this machine's clock is within
+    webhook's caBundle is filled; the mesh CA Secret is valid and not within 30 days of
+    expiry; meshlet-root-ca is in every namespace labelled meshlet.dev/inject=enabled; a
+    dry-run Pod there is injected (the API server reaches the webhook); agents connected to
+    each controller replica (its /metrics via the pod proxy); this machine's clock is within
     30 s of the API server's
 
 Flags:
