@@ -123,7 +123,7 @@ test('the mesh configuration the chart renders is one the controller accepts; de
 });
 
 test('every flag the chart passes is one its subcommand documents', async () => {
-  const objs = objects(await template([...GATEWAY_API, '--set', 'tests.image=x']));
+  const objs = objects(await template([...GATEWAY_API, '--set', 'tests.image=x', '--set', 'tracing.otlpEndpoint=http://collector:4318', '--set', 'mesh.accessLog=json']));
   const pods = objs.flatMap((o) => {
     const spec = o.kind === 'Pod' ? get(o, 'spec') : get(o, 'spec', 'template', 'spec');
     return (get(spec, 'containers') as Obj[] | undefined) ?? [];
