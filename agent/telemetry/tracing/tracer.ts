@@ -5,7 +5,7 @@
 // retries of one call stay together. Unsampled requests build no span: they only carry the
 // trace context on, so the next hop agrees with this one's decision.
 import dc from 'node:diagnostics_channel';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
 import { extract, inject, type B3Form } from './propagation.ts';
@@ -26,8 +26,16 @@ export interface RequestTracer {
   stop: () => void;
 }
 
+// IDs for unsampled roots come from a pooled random buffer: one getrandom call per 170 requests
+// instead of two per request.
+const pool = Buffer.alloc(24 * 170);
+let used = pool.length;
+
 function unsampledRoot(): SpanContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.NONE, isRemote: false };
+  if (used === pool.length) { randomFillSync(pool); used = 0; }
+  const hex = pool.toString('hex', used, used + 24);
+  used += 24;
+  return { traceId: hex.slice(0, 32), spanId: hex.slice(32), traceFlags: TraceFlags.NONE, isRemote: false };
 }
 
 export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy): RequestTracer {
