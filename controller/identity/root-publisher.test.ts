@@ -67,3 +67,14 @@ test('start() publishes at once and then every interval; stop() ends the rounds'
   await new Promise((r) => setTimeout(r, 60));
   assert.deepEqual(api.requests, [], 'no round after stop()');
 });
+
+test('the controller\'s own namespace gets the bundle without the injection label (the shared ingress verifies the config channel with it)', async () => {
+  api.create(ns('meshlet-system', {}));
+  const pub = new RootPublisher({ client: kubeClientFor(api), bundle: 'ROOT-5', alwaysNamespaces: ['meshlet-system', 'shop'] });
+  const r = await pub.sync();
+  assert.ok(r.created.includes('meshlet-system') || r.updated.includes('meshlet-system'), JSON.stringify(r));
+  assert.equal(bundleIn('meshlet-system'), 'ROOT-5');
+  assert.equal(bundleIn('other'), undefined, 'other unlabelled namespaces still get nothing');
+  assert.equal(r.failed.length, 0);
+  assert.equal([...r.created, ...r.updated, ...r.unchanged].filter((n) => n === 'shop').length, 1, 'a namespace both labelled and listed is published once');
+});

@@ -4,7 +4,8 @@
 // its data when it differs; an equal one is not written (every replica runs this, and a periodic
 // resync must cost reads only). setBundle() (a root rotation) and syncNamespace() (a namespace
 // just labelled) make it act at once instead of at the next resync. One failing namespace is
-// logged and retried at the next round; it does not stop the others.
+// logged and retried at the next round; it does not stop the others. The controller's own
+// namespace is always published too: the shared ingress runs there without being injected.
 import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import { ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
 import { MANAGED_BY, paths, statusOf, type ConfigMapObject, type IdentityKubeClient } from './kube.ts';
@@ -13,6 +14,9 @@ export interface RootPublisherOptions {
   client: IdentityKubeClient;
   /** The trust bundle (PEM, the CA's rootsPem joined). */
   bundle: string;
+  /** Namespaces published whether labelled or not: the controller's own, where the shared
+   * ingress runs and verifies the config channel against this bundle. */
+  alwaysNamespaces?: string[];
   /** Resync period (default 60 s). */
   intervalMs?: number;
   log?: (line: string) => void;
@@ -88,7 +92,7 @@ export class RootPublisher {
     let names: string[];
     try {
       const list = await this.#o.client.request<{ items: { metadata: { name: string } }[] }>('GET', paths.namespaces, { query: { labelSelector: `${INJECT_LABEL}=${INJECT_LABEL_ENABLED}` } });
-      names = list.items.map((n) => n.metadata.name).sort();
+      names = [...new Set([...list.items.map((n) => n.metadata.name), ...(this.#o.alwaysNamespaces ?? [])])].sort();
     } catch (err) {
       this.#log(`identity: listing injected namespaces to publish ${ROOT_CA_CONFIGMAP.name} failed: ${(err as Error).message}`);
       result.failed.push('*');

@@ -39,7 +39,7 @@ export class IdentityRunner implements Runner {
     this.#o.log(`identity: mesh CA ${created ? 'created' : 'loaded'} (${ca.selfSigned ? 'generated root' : 'plug-in intermediate'}, issuing until ${ca.notAfter.toISOString()})`);
     this.#serving = issueServingCertificate(ca, { dnsNames: [...controllerDnsNames(this.#o.namespace, this.#o.serviceName), ...(this.#o.extraDnsNames ?? [])], now: new Date() });
     this.#authorizer = new CsrAuthorizer({ client: this.#o.client, ca: () => this.#ca, trustDomain: this.#o.trustDomain, log: this.#o.log });
-    this.#roots = new RootPublisher({ client: this.#o.client, bundle: this.rootsPem, log: this.#o.log });
+    this.#roots = new RootPublisher({ client: this.#o.client, bundle: this.rootsPem, alwaysNamespaces: [this.#o.namespace], log: this.#o.log });
     await this.#roots.start();
   }
 
