@@ -30,6 +30,8 @@ export const MESHLET_ENV = {
   sidecarMode: 'MESHLET_SIDECAR_MODE',
   /** JSON AppProbers: the app's original probes, by the admin path the kubelet now calls. */
   appProbers: 'MESHLET_APP_PROBERS',
+  /** Seconds; the request timeout of routes that set none (ADR 0006), 0 for none. */
+  defaultRequestTimeout: 'MESHLET_DEFAULT_REQUEST_TIMEOUT',
 } as const;
 
 export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;

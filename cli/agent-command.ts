@@ -25,7 +25,7 @@ import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
-import { checkProxySource, commandLogger, defaultBindHost, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
@@ -74,6 +74,7 @@ Flags:
   --otlp URL            export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                         no endpoint, no tracing); the other OTEL_* variables are honoured
   --trace-sampling R    root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
+${DEFAULT_REQUEST_TIMEOUT_HELP}
 ${LOG_HELP}
 
 Environment (set by the injector): MESHLET_APP_PROBERS, the app's original probes, run against
@@ -109,11 +110,13 @@ export const agentCommand: Command = {
         'access-log': { type: 'string' }, // telemetry (issue 11)
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
+        'default-request-timeout': { type: 'string' }, // issue 15
       },
       strict: true,
     });
     const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
+    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
     const logger = commandLogger('meshlet agent', values, io);
     const log = (line: string): void => logger.info(line);
     // ---- injected pod (issue 10): the kubelet's rewritten probes and the shutdown order ----
@@ -195,6 +198,7 @@ export const agentCommand: Command = {
       ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
       ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,
+      defaultRequestTimeoutMs,
       metrics: [telemetry.metrics], // telemetry (issue 11)
     });
     inboundPortNow = proxy.ports.inbound ?? inboundPortNow; // file-mode mTLS and --app-port: 0 picked a port

@@ -26,6 +26,23 @@ export function drainFlag(value: string): number {
   return ms;
 }
 
+/**
+ * `--default-request-timeout SECONDS` (or $MESHLET_DEFAULT_REQUEST_TIMEOUT) in milliseconds:
+ * the request timeout of routes that set none (ADR 0006); 0 turns it off, unset keeps the default.
+ */
+export function defaultRequestTimeoutFlag(flag: string | undefined, env: string | undefined): number | undefined {
+  const value = flag ?? (env === '' ? undefined : env);
+  if (value === undefined) return undefined;
+  const ms = Number(value) * 1000;
+  const from = flag !== undefined ? '--default-request-timeout' : 'MESHLET_DEFAULT_REQUEST_TIMEOUT';
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`${from} wants a number of seconds (0: no default timeout), got '${value}'`);
+  return Math.round(ms);
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_HELP = `  --default-request-timeout S  routes without a timeout answer 504 when the backend has not
+                        begun its response S seconds after the request ended (default 15;
+                        0: none; gRPC is exempt) (default: $MESHLET_DEFAULT_REQUEST_TIMEOUT)`;
+
 /** `::` accepts IPv4 and IPv6 on Linux; ip6tables-redirected connections need it. */
 export function defaultBindHost(): string {
   return existsSync('/proc/net/if_inet6') ? '::' : '0.0.0.0';

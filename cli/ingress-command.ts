@@ -14,7 +14,7 @@ import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
-import { checkProxySource, commandLogger, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -47,6 +47,7 @@ Flags:
   --otlp URL          export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                       no endpoint, no tracing); the other OTEL_* variables are honoured
   --trace-sampling R  root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
+${DEFAULT_REQUEST_TIMEOUT_HELP}
 ${LOG_HELP}
 `;
 
@@ -68,12 +69,14 @@ export const ingressCommand: Command = {
         'access-log': { type: 'string' }, // telemetry (issue 11)
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
+        'default-request-timeout': { type: 'string' }, // issue 15
       },
       strict: true,
     });
     const namespace = checkProxySource(values);
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
+    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     const log = (line: string): void => logger.info(line);
@@ -104,6 +107,7 @@ export const ingressCommand: Command = {
       adminPort: portFlag(values['admin-port'], PORTS.admin, 'admin-port'),
       log: logger,
       mtls: certificates ? new SecureContextCache(certificates) : null,
+      defaultRequestTimeoutMs,
       metrics: [telemetry.metrics], // telemetry (issue 11)
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));

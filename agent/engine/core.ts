@@ -24,7 +24,15 @@ export interface CoreOptions {
   random?: () => number;
   /** This proxy's workload certificate: meshed endpoints then get mutual TLS. */
   mtls?: SecureContextCache | null;
+  /**
+   * Request timeout for routes that set none, up to the response head (ADR 0006): 504 when it
+   * fires. Default DEFAULT_REQUEST_TIMEOUT_MS; 0 disables it.
+   */
+  defaultRequestTimeoutMs?: number;
 }
+
+/** ADR 0006: Envoy's route timeout (15 s), but only until the response head, so streams live on. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 function keysOf(table: RoutingTable, key: (e: EndpointIR) => string): Set<string> {
   const keys = new Set<string>();
@@ -51,6 +59,8 @@ export class ProxyCore {
   readonly log: (msg: string) => void;
   readonly retryBufferBytes: number;
   readonly random: () => number;
+  /** null: no default request timeout. */
+  readonly defaultRequestTimeoutMs: number | null;
   readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
   readonly #loggedOnce = new Set<string>();
 
@@ -59,6 +69,8 @@ export class ProxyCore {
     this.log = (msg) => this.logger.info(msg);
     this.retryBufferBytes = opts.retryBufferBytes ?? 64 * 1024;
     this.random = opts.random ?? Math.random;
+    const defaultTimeout = opts.defaultRequestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.defaultRequestTimeoutMs = defaultTimeout > 0 ? defaultTimeout : null;
     this.pools = new UpstreamPools({ ...opts.pool, connect: { ...DEFAULT_CONNECT, ...opts.pool?.connect, mtls: opts.mtls ?? null } });
     this.balancer = new EndpointBalancer({ random: this.random });
     this.budgets = new RetryBudgets(opts.retryBudget);

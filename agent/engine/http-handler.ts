@@ -87,8 +87,22 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     return;
   }
   const overall = new AbortController();
-  const requestMs = p.timeouts?.requestMs ?? null;
-  const timer = requestMs ? setTimeout(() => overall.abort(new RequestTimeoutError(requestMs)), requestMs) : null;
+  // A route's own timeout covers the whole exchange (Gateway API). The default one (ADR 0006)
+  // runs, as Envoy's route timeout does, from the end of the request body, and only until the
+  // response head: uploads and streamed responses are never cut by it. gRPC is left alone (its
+  // clients send deadlines, and its streams may be silent for long).
+  const routeMs = p.timeouts?.requestMs ?? null;
+  let timer: NodeJS.Timeout | null = null;
+  let headSeen = false;
+  const arm = (ms: number): void => {
+    if (!headSeen && !overall.signal.aborted && !res.closed) timer = setTimeout(() => overall.abort(new RequestTimeoutError(ms)), ms);
+  };
+  const defaultMs = routeMs === null && !isGrpc(req) ? core.defaultRequestTimeoutMs : null;
+  if (routeMs) arm(routeMs);
+  else if (defaultMs !== null) {
+    if (req.complete || !hasBody(req)) arm(defaultMs);
+    else req.once('end', () => arm(defaultMs));
+  }
   res.once('close', () => {
     if (!res.writableFinished) overall.abort(new Error('client closed the connection'));
     if (timer) clearTimeout(timer);
@@ -123,6 +137,11 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     return;
   }
   const { response, finish, attemptSignal } = outcome;
+  if (defaultMs !== null) {
+    headSeen = true;
+    if (timer) clearTimeout(timer);
+    timer = null;
+  }
   const abortRelay = (): void => {
     response.body.destroy(new Error('attempt aborted while relaying the body'));
   };
