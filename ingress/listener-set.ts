@@ -122,6 +122,8 @@ export class ListenerSet {
         context: (socket: net.Socket) => ({ gatewayPort, remoteAddress: socket.remoteAddress ?? '', https: this.#isHttps(gatewayPort), servername: null }),
         // An HTTPS port speaks TLS only: no detection, straight to termination.
         protocolHint: (ctx) => (ctx.https ? 'tls' : null),
+        // The other Gateway listeners are HTTP: a slow first byte is waited for, not dropped.
+        declaredHttp: () => true,
         tls: (ctx, socket) => {
           if (!ctx.https) {
             socket.destroy();

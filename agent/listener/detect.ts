@@ -2,7 +2,9 @@
 // bytes to tell HTTP/1.x, HTTP/2 prior knowledge (h2c) and a TLS ClientHello apart, then puts
 // them back (unshift) so the real protocol handler sees the stream from its first byte.
 // Anything else, including silence for `timeoutMs` (server-first protocols such as MySQL or
-// SMTP, whose clients wait for a greeting), is opaque TCP.
+// SMTP, whose clients wait for a greeting), is opaque TCP, except on a port declared HTTP:
+// there silence is a slow client (or a pre-opened pool socket), not a server-first protocol,
+// so detection goes on for `httpWaitMs` instead of guessing TCP (ADR 0006).
 import type { Socket } from 'node:net';
 
 export type DetectedProtocol = 'http1' | 'h2c' | 'tls' | 'tcp';
@@ -40,10 +42,16 @@ export interface Detection {
   protocol: DetectedProtocol;
   /** The bytes read, already unshifted back into the socket. */
   head: Buffer;
+  /** The client sent nothing it could be classified by before detection gave up. */
+  silent: boolean;
 }
 
-/** Reads until classify() decides, the timeout fires, or the client ends; never rejects. */
-export function detectProtocol(socket: Socket, timeoutMs: number): Promise<Detection> {
+/**
+ * Reads until classify() decides, the timeout fires, or the client ends; never rejects. With
+ * `httpWaitMs` (a port declared HTTP), the timeout does not decide: reading goes on for that
+ * much longer, and a client silent all along comes back `silent` for the caller to close.
+ */
+export function detectProtocol(socket: Socket, timeoutMs: number, httpWaitMs = 0): Promise<Detection> {
   return new Promise((resolve) => {
     let head: Buffer = Buffer.alloc(0);
     let settled = false;
@@ -57,7 +65,7 @@ export function detectProtocol(socket: Socket, timeoutMs: number): Promise<Detec
       socket.off('close', onEnd);
       socket.pause();
       if (head.length > 0) socket.unshift(head);
-      resolve({ protocol, head });
+      resolve({ protocol, head, silent: head.length === 0 });
     };
     const onData = (chunk: Buffer): void => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -65,7 +73,10 @@ export function detectProtocol(socket: Socket, timeoutMs: number): Promise<Detec
       if (p) finish(p);
     };
     const onEnd = (): void => finish('tcp');
-    const timer = setTimeout(() => finish('tcp'), timeoutMs);
+    let timer = setTimeout(() => {
+      if (httpWaitMs > 0) timer = setTimeout(() => finish('tcp'), httpWaitMs);
+      else finish('tcp');
+    }, timeoutMs);
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onEnd);

@@ -15,6 +15,15 @@ import { detectProtocol, type DetectedProtocol } from './detect.ts';
 /** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */
 export const DEFAULT_KEEPALIVE_MS = 300_000;
 
+/**
+ * How long a client on a port of unknown protocol may stay silent before it is taken for a
+ * server-first protocol (opaque TCP); on ports declared HTTP, detection waits longer (ADR 0006).
+ */
+export const DEFAULT_DETECT_TIMEOUT_MS = 1_000;
+
+/** The whole request head within this time, else 408 (and the wait of silent HTTP clients). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+
 /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (Envoy and Go use 100-1000). */
 export const H2_MAX_CONCURRENT_STREAMS = 1000;
 
@@ -23,6 +32,11 @@ export interface ListenerHandlers<C> {
   context(socket: net.Socket): C;
   /** Protocol known in advance (a Service port's appProtocol): skips detection. */
   protocolHint?(ctx: C): DetectedProtocol | null;
+  /**
+   * The port is known to carry HTTP (without saying which version): a client silent for the
+   * detection window is waited for (up to the headers timeout), not taken for opaque TCP.
+   */
+  declaredHttp?(ctx: C): boolean;
   request(ctx: C, req: DownstreamRequest, res: DownstreamResponse): void;
   upgrade(ctx: C, req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   tcp(ctx: C, socket: net.Socket): void;
@@ -63,7 +77,7 @@ export class ProxyListener<C> {
     const h = opts.handlers;
     const requestTimeout = opts.requestTimeoutMs ?? 0;
     // node insists that the head arrives no later than the whole request.
-    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 60_000, requestTimeout > 0 ? requestTimeout : Infinity);
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout > 0 ? requestTimeout : Infinity);
     this.#h1 = http.createServer({
       headersTimeout,
       requestTimeout,
@@ -185,8 +199,15 @@ export class ProxyListener<C> {
       this.accept(socket, ctx, hint);
       return;
     }
-    detectProtocol(socket, this.#opts.detectTimeoutMs ?? 1_000)
-      .then((d) => this.accept(socket, ctx, d.protocol))
+    const httpPort = this.#opts.handlers.declaredHttp?.(ctx) ?? false;
+    const httpWaitMs = httpPort ? Math.max(this.#opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, 1) : 0;
+    detectProtocol(socket, this.#opts.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS, httpWaitMs)
+      .then((d) => {
+        // Silent for the whole headers timeout on an HTTP port: what node's own headers timeout
+        // would do to a client that opened and never asked.
+        if (httpPort && d.silent) socket.destroy();
+        else this.accept(socket, ctx, d.protocol);
+      })
       .catch(() => socket.destroy());
   }
 

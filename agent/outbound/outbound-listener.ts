@@ -15,7 +15,7 @@ import { connectionContext, type ConnCtx, type OriginalDst } from '../listener/c
 import { ProxyListener } from '../listener/proxy-listener.ts';
 import { sideListenerOptions } from '../listener/side-options.ts';
 import { serviceKey } from '../route/compile.ts';
-import { protocolForAppProtocol } from './app-protocol.ts';
+import { declaresHttp, protocolForAppProtocol } from './app-protocol.ts';
 import { isLoopbackPeer, isSelf } from './explicit-access.ts';
 import { resolveExplicit } from './explicit-target.ts';
 import type { OutboundOptions } from './types.ts';
@@ -96,6 +96,10 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
     handlers: {
       context,
       protocolHint: (ctx) => protocolForAppProtocol(ctx.original ? servicePort(ctx.original)?.port.appProtocol : null),
+      declaredHttp: (ctx) => {
+        const svc = ctx.original ? servicePort(ctx.original) : null;
+        return svc !== null && declaresHttp(svc.port);
+      },
       request: (ctx, req, res) => whenKnown(ctx, () => serveHttp(core, site(ctx), req, res)),
       upgrade: (ctx, req, socket, head) => whenKnown(ctx, () => {
         handleUpgrade(core, site(ctx), req, socket, head).catch(() => socket.destroy());
