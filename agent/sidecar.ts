@@ -1,6 +1,7 @@
 // The sidecar: outbound (15001) + inbound (15006) + admin (15020) over one ProxyCore, with the
 // lifecycle every proxy shares. Each side lives in its own folder; this file only composes.
 import type net from 'node:net';
+import { ListenFailedError } from '../api/errors.ts';
 import { PORTS } from '../api/names.ts';
 import { metric } from '../common/prometheus.ts';
 import type { AppHealthOptions } from './admin/app-health.ts';
@@ -65,16 +66,33 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   const host = opts.host ?? '0.0.0.0';
   const timeouts: ListenerTimeouts = { detectTimeoutMs: opts.detectTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs };
   const self = { bind: host, ownPorts: new Set<number>() };
+  // Issue 15: a port that cannot be bound stops the whole start, and what was already opened is
+  // closed again, so the caller can exit instead of running half-started.
+  const opened: ProxyListener<unknown>[] = [];
+  const abandon = async (err: unknown): Promise<never> => {
+    for (const l of opened) {
+      l.destroyAll();
+      await new Promise<void>((r) => (l.server.listening ? l.server.close(() => r()) : r()));
+    }
+    unfollow();
+    mtls?.close();
+    await core.close();
+    throw err;
+  };
+  const outboundPort = opts.ports?.outbound ?? PORTS.outbound;
   const outbound = await startOutbound(core, {
-    ...timeouts, namespace: opts.namespace, port: opts.ports?.outbound ?? PORTS.outbound, host: self,
+    ...timeouts, namespace: opts.namespace, port: outboundPort, host: self,
     originalDestination: opts.originalDestination, explicit: opts.explicit, onUnknownDestination: opts.onUnknownDestination,
-  });
+  }).catch((err: unknown) => abandon(new ListenFailedError('outbound port', host, outboundPort, err)));
+  opened.push(outbound);
+  const inboundPort = opts.ports?.inbound ?? PORTS.inbound;
   const inboundSide = await startInbound(core, {
-    ...timeouts, host, port: opts.ports?.inbound ?? PORTS.inbound,
+    ...timeouts, host, port: inboundPort,
     originalDestination: opts.originalDestination, appAddress: opts.inboundAppAddress, mtls,
     defaultPolicy: opts.defaultInboundPolicy, appPortFor: opts.inboundAppPortFor,
-  });
+  }).catch((err: unknown) => abandon(new ListenFailedError('inbound port', host, inboundPort, err)));
   const inbound = inboundSide.listener;
+  opened.push(inbound);
   const authzMetrics = (): string => metric('meshlet_inbound_authorization_total', 'counter', 'Inbound connections and requests by authorization decision.', [
     { labels: { decision: 'allow' }, value: inboundSide.authz.allowed },
     { labels: { decision: 'deny' }, value: inboundSide.authz.denied },
@@ -82,7 +100,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   self.ownPorts.add(inbound.port);
   const listeners = [outbound, inbound] as ProxyListener<unknown>[];
   const ports = { outbound: outbound.port, inbound: inbound.port };
-  return runProxy({
+  return await runProxy({
     core, host, adminPort: opts.ports?.admin ?? PORTS.admin, mode: 'sidecar',
     ports: () => ports,
     info: () => ({
@@ -98,5 +116,5 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
       : drainInOrder({ inbound: [inbound], outbound: [outbound], outboundQuietMs: opts.outboundQuietMs }, core.inflight, deadlineMs),
     metrics: [authzMetrics, ...(opts.metrics ?? [])],
     appProbers: opts.appProbers && { log: core.logger, ...opts.appProbers },
-  });
+  }).catch(abandon);
 }

@@ -26,3 +26,21 @@ export class RoutingTableInvalidError extends MeshletError {
     this.issues = issues;
   }
 }
+
+/**
+ * A proxy could not bind a port it must serve (in use, no permission). The process exits non-zero
+ * rather than run half-started (issue 15): `meshlet` prints the message and exits 2.
+ */
+export class ListenFailedError extends MeshletError {
+  readonly port: number;
+  constructor(what: string, host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const why = code === 'EADDRINUSE' ? 'the address is already in use (another process holds it)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+        : code === 'EADDRNOTAVAIL' ? 'the address is not one of this host\'s'
+          : (cause as Error | undefined)?.message ?? String(cause);
+    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    super('E_LISTEN_FAILED', `cannot listen on the ${what} (${where}): ${why}`, { cause });
+    this.port = port;
+  }
+}

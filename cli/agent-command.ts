@@ -181,6 +181,14 @@ export const agentCommand: Command = {
     const originalDestination = withAppPort(nativeAddonAvailable() ? tryOriginalDestination : undefined, appPort, appHostFor(values.host), () => inboundPortNow);
     // ---- end file-mode mTLS and --app-port ----
     const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
+    // Issue 15: if a port cannot be bound, release everything else started so far and fail
+    // (exit 2 with the reason), rather than linger half-started without /ready.
+    const stopSources = async (): Promise<void> => {
+      await certificates?.stop();
+      await fileCertificates?.stop();
+      await telemetry.shutdown();
+      source.close();
+    };
     const proxy = await startSidecar({
       ...injectedPod,
       namespace,
@@ -200,6 +208,9 @@ export const agentCommand: Command = {
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
       metrics: [telemetry.metrics], // telemetry (issue 11)
+    }).catch(async (err: unknown) => {
+      await stopSources();
+      throw err;
     });
     inboundPortNow = proxy.ports.inbound ?? inboundPortNow; // file-mode mTLS and --app-port: 0 picked a port
     if (values.uid !== undefined) {

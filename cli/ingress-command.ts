@@ -109,9 +109,16 @@ export const ingressCommand: Command = {
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
       metrics: [telemetry.metrics], // telemetry (issue 11)
+    }).catch(async (err: unknown) => {
+      // The admin port could not be bound (issue 15): release the rest and exit with the reason.
+      await certificates?.stop();
+      await telemetry.shutdown();
+      source.close();
+      throw err;
     });
     const bound = [...ingress.listenerPorts()].map(([gw, port]) => (gw === port ? `${port}` : `${gw}→${port}`));
-    log(`listening on ${values.host}: ${bound.join(', ') || 'no Gateway listeners yet'}; admin ${ingress.ports.admin}`);
+    const failed = [...ingress.listenerStates()].flatMap(([gw, st]) => (st.programmed ? [] : [`${gw}`]));
+    log(`listening on ${values.host}: ${bound.join(', ') || (failed.length ? 'none' : 'no Gateway listeners yet')}${failed.length ? `; not programmed: ${failed.join(', ')} (see above)` : ''}; admin ${ingress.ports.admin}`);
     return serveUntilStopped(io, log, ingress, drainMs, async () => {
       await certificates?.stop();
       await telemetry.shutdown(); // telemetry (issue 11)

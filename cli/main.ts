@@ -4,7 +4,7 @@
 // Subcommands are loaded on demand: a sidecar must not pay (in memory and start-up time) for the
 // Kubernetes client the controller loads, nor the controller for the proxy. The registry holds
 // only names and one-line summaries.
-import { MeshletError } from '../api/errors.ts';
+import { ListenFailedError, MeshletError } from '../api/errors.ts';
 import type { Command, Io } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
 
@@ -87,6 +87,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.stderr.write(`meshlet ${name}: ${err.message}\n`);
       if (err instanceof UsageError) io.stderr.write(`Run 'meshlet ${name} --help'.\n`);
       return 1;
+    }
+    if (err instanceof ListenFailedError) {
+      // Not our bug and not the user's flags: the environment. Said plainly, exit 2.
+      io.stderr.write(`meshlet ${name}: ${err.message}\n`);
+      return 2;
     }
     const code = err instanceof MeshletError ? ` [${err.code}]` : '';
     io.stderr.write(`meshlet ${name}: internal error${code}: ${(err as Error).stack ?? String(err)}\n`);

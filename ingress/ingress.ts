@@ -5,7 +5,7 @@ import { PORTS } from '../api/names.ts';
 import { ProxyCore, type CoreOptions } from '../agent/engine/core.ts';
 import { runProxy, type RunningProxy } from '../agent/lifecycle/run-proxy.ts';
 import type { TableSource } from '../agent/table-source.ts';
-import { ListenerSet } from './listener-set.ts';
+import { ListenerSet, type ListenerState } from './listener-set.ts';
 
 export interface IngressOptions extends CoreOptions {
   source: TableSource;
@@ -24,6 +24,8 @@ export interface IngressOptions extends CoreOptions {
 export interface RunningIngress extends RunningProxy {
   /** Gateway listener port -> bound port, for the listeners open now. */
   listenerPorts(): Map<number, number>;
+  /** Every wanted Gateway listener port: bound, or not programmed and why. */
+  listenerStates(): Map<number, ListenerState>;
   /** Resolves when listeners match the latest routing table. */
   settled(): Promise<void>;
 }
@@ -46,17 +48,29 @@ export async function startIngress(opts: IngressOptions): Promise<RunningIngress
   const proxy = await runProxy({
     core, host: opts.host ?? '0.0.0.0', adminPort: opts.adminPort ?? PORTS.admin, mode: 'ingress',
     ports: () => Object.fromEntries([...listeners.ports()].map(([k, v]) => [String(k), v])),
-    info: () => ({ listeners: Object.fromEntries(listeners.ports()) }),
+    info: () => ({
+      listeners: Object.fromEntries(listeners.ports()),
+      // Gateway listener ports that could not be bound (issue 15), with the reason.
+      notProgrammed: Object.fromEntries([...listeners.states()].flatMap(([p, st]) => (st.programmed ? [] : [[p, st.reason]]))),
+    }),
     unfollow: () => {
       unsubscribe();
       unfollow();
     },
     beforeDrain: unsubscribe,
     drainListeners: (deadlineMs) => listeners.drain(deadlineMs),
-    metrics: opts.metrics,
+    metrics: [() => listeners.metrics(), ...(opts.metrics ?? [])],
+  }).catch(async (err: unknown) => {
+    // No admin port (issue 15): close what is open, so the process can exit with the reason.
+    unsubscribe();
+    unfollow();
+    await listeners.drain(0);
+    await core.close();
+    throw err;
   });
   return Object.assign(proxy, {
     listenerPorts: () => listeners.ports(),
+    listenerStates: () => listeners.states(),
     settled: () => listeners.settled(),
   });
 }

@@ -3,8 +3,12 @@
 // background. Reconciliations run one at a time, in order. HTTPS ports skip detection and
 // terminate TLS (certificate by SNI), then serve the decrypted stream like an HTTP port, with
 // 421 for requests whose Host belongs to another listener than the connection's SNI.
+// A port that cannot be bound (in use, no permission) leaves the others serving: it is reported
+// not programmed (log, /config_dump, meshlet_ingress_listener_programmed) and retried.
 import type net from 'node:net';
+import { ListenFailedError } from '../api/errors.ts';
 import type { RoutingTable } from '../api/routing-table.ts';
+import { metric } from '../common/prometheus.ts';
 import { drainListeners } from '../agent/lifecycle/drain.ts';
 import { ProxyListener } from '../agent/listener/proxy-listener.ts';
 import type { ProxyCore } from '../agent/engine/core.ts';
@@ -33,6 +37,11 @@ interface GatewayConn {
 }
 
 const REMOVED_PORT_DRAIN_MS = 10_000;
+/** How often a Gateway listener port that could not be bound is tried again. */
+export const LISTEN_RETRY_MS = 5_000;
+
+/** A Gateway listener port's state: bound (and to which port), or why not. */
+export type ListenerState = { programmed: true; boundPort: number } | { programmed: false; reason: string };
 
 export class ListenerSet {
   readonly #core: ProxyCore;
@@ -40,6 +49,10 @@ export class ListenerSet {
   readonly #open = new Map<number, ProxyListener<GatewayConn>>();
   readonly #certificates = new CertificateStore();
   readonly #siteOf = sitePerConnection((ctx: GatewayConn) => this.#site(ctx));
+  /** Wanted Gateway listener ports that could not be bound, with the reason. */
+  readonly #failed = new Map<number, string>();
+  #retry: NodeJS.Timeout | null = null;
+  #stopped = false;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(core: ProxyCore, opts: ListenerSetOptions) {
@@ -49,6 +62,20 @@ export class ListenerSet {
 
   ports(): Map<number, number> {
     return new Map([...this.#open].map(([p, l]) => [p, l.port]));
+  }
+
+  /** Every wanted Gateway listener port, programmed or not. */
+  states(): Map<number, ListenerState> {
+    const out = new Map<number, ListenerState>();
+    for (const [p, l] of this.#open) out.set(p, { programmed: true, boundPort: l.port });
+    for (const [p, reason] of this.#failed) out.set(p, { programmed: false, reason });
+    return new Map([...out].sort((a, b) => a[0] - b[0]));
+  }
+
+  /** meshlet_ingress_listener_programmed{port}: 1 bound, 0 wanted but not bound. */
+  metrics(): string {
+    const samples = [...this.states()].map(([port, st]) => ({ labels: { port: String(port) }, value: st.programmed ? 1 : 0 }));
+    return metric('meshlet_ingress_listener_programmed', 'gauge', 'Gateway listener ports: 1 when bound and serving, 0 when it could not be bound (see the log).', samples);
   }
 
   settled(): Promise<void> {
@@ -70,13 +97,27 @@ export class ListenerSet {
       this.#open.delete(port);
       void drainListeners([l], this.#core.inflight, REMOVED_PORT_DRAIN_MS);
     }
+    for (const port of this.#failed.keys()) if (!wanted.has(port)) this.#failed.delete(port);
     for (const port of [...wanted].sort((a, b) => a - b)) {
-      if (this.#open.has(port)) continue;
+      if (this.#open.has(port) || this.#stopped) continue;
       try {
         this.#open.set(port, await this.#listen(port));
+        if (this.#failed.delete(port)) this.#core.logger.info(`ingress: Gateway listener port ${port} is now programmed`, { port });
       } catch (err) {
-        this.#core.logger.error(`ingress: cannot listen on port ${port}`, { port, error: (err as Error).message });
+        const reason = new ListenFailedError(`Gateway listener port ${port}`, this.#opts.host, this.#opts.bindPort(port), err).message;
+        // Logged when it starts failing or fails differently, not on every retry.
+        if (this.#failed.get(port) !== reason) {
+          this.#core.logger.error(`ingress: Gateway listener port ${port} is not programmed: ${reason}; the other listeners keep serving, retrying every ${LISTEN_RETRY_MS / 1000} s`, { port });
+        }
+        this.#failed.set(port, reason);
       }
+    }
+    if (this.#failed.size > 0 && this.#retry === null && !this.#stopped) {
+      this.#retry = setTimeout(() => {
+        this.#retry = null;
+        this.reconcile(this.#core.holder.current?.table ?? null);
+      }, LISTEN_RETRY_MS);
+      this.#retry.unref();
     }
   }
 
@@ -152,6 +193,9 @@ export class ListenerSet {
   }
 
   async drain(deadlineMs: number): Promise<boolean> {
+    this.#stopped = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     await this.#queue;
     const all = [...this.#open.values()] as ProxyListener<unknown>[];
     this.#open.clear();

@@ -5,6 +5,7 @@ import type { ProxyCore } from '../engine/core.ts';
 import type { AppHealthOptions } from '../admin/app-health.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
 import { proxyMetrics } from '../admin/proxy-metrics.ts';
+import { ListenFailedError } from '../../api/errors.ts';
 
 export interface RunningProxy {
   readonly ports: Record<string, number>;
@@ -46,6 +47,9 @@ export async function runProxy(parts: ProxyParts): Promise<RunningProxy> {
     info: () => ({ mode: parts.mode, ...parts.info(), inflight: core.inflight.count }),
     metrics: () => proxyMetrics(core, parts.mode, parts.metrics),
     appProbers: parts.appProbers,
+  }).catch((err: unknown) => {
+    // No admin port means no /ready and no /live: a pod that could never become ready.
+    throw new ListenFailedError('admin port', parts.host, parts.adminPort, err);
   });
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
