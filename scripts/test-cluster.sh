@@ -11,6 +11,8 @@ if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "test:cluster: kube-controller-manager and Jaeger from their Go modules: install Go >= 1.24." >&2
   exit 1
 fi
+# The test kubelet and the service proxy need iproute2 and iptables (Debian packages).
+bash scripts/install-system-deps.sh
 if ! components="$(bash scripts/build-cluster-components.sh)"; then
   echo "test:cluster: FAILED: building the cluster components failed (see the messages above)" >&2
   exit 1

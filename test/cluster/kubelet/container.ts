@@ -1,10 +1,12 @@
 // One running container: a process in the pod's network namespace (`ip netns exec`, which also
 // bind-mounts the pod's hosts file over /etc/hosts in a private mount namespace). Volumes appear
 // at their mount paths by bind mounts made in that namespace; because paths such as
-// /var/run/secrets/... do not exist on the host, a tmpfs is mounted over /run first, so nothing
-// is created on the host's filesystem. runAsUser/runAsGroup are applied with setpriv.
+// /var/run/secrets/... do not exist on the host, a tmpfs is mounted over /run first, and other
+// missing mount points (/etc/meshlet) are made in an overlay of the directory above them, so
+// nothing is created on the host's filesystem. runAsUser/runAsGroup are applied with setpriv.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ContainerSpec } from './pod-types.ts';
 
 export interface ContainerState {
@@ -16,15 +18,39 @@ export interface ContainerState {
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** The nearest directory on the host that exists, at or above path. */
+function existingAncestor(path: string): string {
+  let dir = path;
+  while (dir !== '/' && !existsSync(dir)) dir = dirname(dir);
+  return dir;
+}
+
 /** The shell prologue that mounts volumes inside the container's mount namespace. */
 export function mountScript(c: ContainerSpec, volumeDirs: ReadonlyMap<string, string>): string {
   const lines = ['set -e', 'mount -t tmpfs -o mode=755 meshlet-run /run'];
+  const overlaid = new Set<string>();
   for (const m of c.volumeMounts ?? []) {
     const src = volumeDirs.get(m.name);
     if (!src) throw new Error(`container ${c.name}: no volume ${m.name}`);
     const target = m.mountPath.replace(/^\/var\/run\//, '/run/');
     if (!target.startsWith('/run/') && !existsSync(target)) {
-      throw new Error(`container ${c.name}: mount path ${m.mountPath} must be under /run or /var/run, or exist on the host`);
+      // A mount path the host lacks (the chart's /etc/meshlet): the existing directory above it
+      // gets a writable overlay in this mount namespace only, so the mount point is made there
+      // and nothing is created on the host's filesystem.
+      const dir = existingAncestor(target);
+      if (dir === '/' || dir === '/proc' || dir === '/sys' || dir === '/dev') {
+        throw new Error(`container ${c.name}: mount path ${m.mountPath} needs a directory under ${dir}, which the test kubelet does not overlay`);
+      }
+      if (!overlaid.has(dir)) {
+        overlaid.add(dir);
+        const scratch = `/run/.meshlet-overlay/${overlaid.size}`;
+        lines.push(`mkdir -p ${scratch}/upper ${scratch}/work`);
+        // The overlay hides mounts below it: keep `ip netns exec`'s per-pod /etc/hosts.
+        const keepHosts = '/etc/hosts'.startsWith(`${dir}/`);
+        if (keepHosts) lines.push(`touch ${scratch}/hosts`, `mount --bind /etc/hosts ${scratch}/hosts`);
+        lines.push(`mount -t overlay meshlet-overlay -o ${quote(`lowerdir=${dir},upperdir=${scratch}/upper,workdir=${scratch}/work`)} ${quote(dir)}`);
+        if (keepHosts) lines.push(`mount --bind ${scratch}/hosts /etc/hosts`);
+      }
     }
     lines.push(`mkdir -p ${quote(target)}`, `mount --bind ${quote(src)} ${quote(target)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${quote(target)}`);

@@ -3,7 +3,7 @@
 // bridge (PodRunner) and reports its status; a pod marked for deletion is terminated within its
 // grace period and then deleted for good, as the real kubelet confirms a deletion. It polls the
 // API instead of watching: simpler, and the box's tests are small. Everything stops in stop().
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,12 @@ export interface KubeletOptions {
   proxy: ServiceProxy;
   nodeName?: string;
   intervalMs?: number;
+  /**
+   * Where each pod's directory (its containers' logs, its volumes) goes; default a temp dir that
+   * stop() removes. The journey passes the box's logs dir, so pod logs are kept with the
+   * components' on failure.
+   */
+  podsDir?: string;
 }
 
 export interface Kubelet {
@@ -36,7 +42,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
   const scheduler = opts.box.clientFor('system:kube-scheduler', []).api;
   const interval = opts.intervalMs ?? 300;
   const hostIp = opts.net.gateway;
-  const workDir = mkdtempSync(join(tmpdir(), `meshlet-kubelet-${opts.net.tag}-`));
+  const workDir = opts.podsDir ?? mkdtempSync(join(tmpdir(), `meshlet-kubelet-${opts.net.tag}-`));
+  mkdirSync(workDir, { recursive: true });
   const runners = new Map<string, PodRunner>();
   const reported = new Map<string, string>();
   let nextIndex = 2;
@@ -140,7 +147,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       await Promise.all([...runners.values()].map((r) => r.terminate(5)));
       runners.clear();
       process.removeListener('exit', killAll);
-      rmSync(workDir, { recursive: true, force: true });
+      if (!opts.podsDir) rmSync(workDir, { recursive: true, force: true });
     },
   };
 }

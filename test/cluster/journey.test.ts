@@ -1,0 +1,88 @@
+// The user journey on the cluster in a box (issue 13): what a user does with meshlet, on a real
+// kube-apiserver whose admission chain calls meshlet's webhook, whose CRD schemas validate the
+// Gateway API objects and whose RBAC authorizer enforces the chart's roles. Each step is one
+// assertion a user would make; steps build on each other, so a failed step fails the rest.
+// Component and pod logs are kept on failure (the path is printed by the box's stop()).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { eventually, installGatewayApiCrds } from './box/index.ts';
+import { condition, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster } from './journey/cluster.ts';
+import { helm } from './journey/helm.ts';
+
+const system = 'meshlet-system';
+let cluster: JourneyCluster | undefined;
+
+const c = (): JourneyCluster => {
+  assert.ok(cluster, 'the journey cluster started');
+  return cluster;
+};
+
+/** A journey step: its failure also keeps the box's logs. */
+function step(name: string, fn: () => Promise<void>, timeout = 120_000): void {
+  it(name, { timeout }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      cluster?.box.noteFailure(name);
+      throw err;
+    }
+  });
+}
+
+/** Everything a pod's container printed (the kubelet keeps it per container). */
+function containerLog(ns: string, pod: string, container: string): string {
+  const runner = c().kubelet.runner(ns, pod);
+  assert.ok(runner, `${ns}/${pod} runs on the test kubelet`);
+  return readFileSync(runner.logPath(container), 'utf8');
+}
+
+describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    cluster = await startJourneyCluster();
+  }, { timeout: 5 * 60_000 });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  step('1a. the Gateway API CRDs install; `helm install` of charts/meshlet succeeds on the real API server', async () => {
+    const { box } = c();
+    await installGatewayApiCrds(box.admin, box.components.crds.standard);
+    const out = await helm(box.kubeconfigPath, ['install', 'meshlet', 'charts/meshlet', '--namespace', system, '--create-namespace']);
+    assert.match(out.stdout, /STATUS: deployed/, out.stdout);
+  }, 5 * 60_000);
+
+  step("1b. the controller replicas run Ready under the chart's ServiceAccount, and one holds the Lease", async () => {
+    const { box } = c();
+    const controllers = await readyPods(box.admin, system, 'app.kubernetes.io/component=controller', 2, 120_000);
+    for (const p of controllers) assert.equal(p.spec.serviceAccountName, 'meshlet-controller');
+    const holder = await eventually('the controller Lease held', async () => {
+      const lease = (await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { holderIdentity?: string } };
+      return lease.spec?.holderIdentity || undefined;
+    }, 60_000);
+    assert.ok(controllers.some((p) => holder.startsWith(p.metadata.name)), `holder ${holder} is one of ${controllers.map((p) => p.metadata.name).join(', ')}`);
+  }, 3 * 60_000);
+
+  step("1c. with only the chart's RBAC the controller writes what it owns: the webhook caBundle and the GatewayClass status", async () => {
+    const { box } = c();
+    // Both writes need a permission only the chart's ClusterRole grants (patch of our own
+    // webhook configuration by name; gatewayclasses/status): a missing rule leaves them unset.
+    const caBundle = await eventually('the webhook caBundle filled by the controller', async () => {
+      const hook = (await box.admin.get('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/meshlet-injector')).body as { webhooks: { clientConfig: { caBundle?: string } }[] };
+      return hook.webhooks[0]?.clientConfig.caBundle || undefined;
+    }, 60_000);
+    assert.match(Buffer.from(caBundle, 'base64').toString(), /-----BEGIN CERTIFICATE-----/);
+    const accepted = await eventually('GatewayClass meshlet Accepted', async () => {
+      const gc = (await box.admin.get('/apis/gateway.networking.k8s.io/v1/gatewayclasses/meshlet')).body as { status?: { conditions?: Condition[] } };
+      const cond = condition(gc.status?.conditions, 'Accepted');
+      return cond?.status === 'True' ? cond : undefined;
+    }, 60_000);
+    assert.equal(accepted.status, 'True');
+    // And nothing it tried was refused: the API server answered no request with 403.
+    for (const p of await listPods(box.admin, system, 'app.kubernetes.io/component=controller')) {
+      const log = containerLog(system, p.metadata.name, 'controller');
+      assert.doesNotMatch(log, /\b403\b|forbidden/i, `${p.metadata.name} was refused something:\n${log.split('\n').filter((l) => /403|forbidden/i.test(l)).slice(0, 5).join('\n')}`);
+    }
+  });
+});
