@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { eventually, installGatewayApiCrds } from './box/index.ts';
-import { condition, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster } from './journey/cluster.ts';
+import { condition, create, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster } from './journey/cluster.ts';
 import { helm } from './journey/helm.ts';
+import { meshlet } from './journey/meshlet-cli.ts';
 
 const system = 'meshlet-system';
+/** The user's injected namespace: labelled before `meshlet check`, so its webhook check is real. */
+const app = 'journey';
 let cluster: JourneyCluster | undefined;
 
 const c = (): JourneyCluster => {
@@ -84,5 +87,23 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
       const log = containerLog(system, p.metadata.name, 'controller');
       assert.doesNotMatch(log, /\b403\b|forbidden/i, `${p.metadata.name} was refused something:\n${log.split('\n').filter((l) => /403|forbidden/i.test(l)).slice(0, 5).join('\n')}`);
     }
+  });
+  step('2. `meshlet check` against the box\'s kubeconfig passes every check (the webhook tried in a labelled namespace)', async () => {
+    const { box } = c();
+    await create(box.admin, '/api/v1/namespaces', { metadata: { name: app, labels: { 'meshlet.dev/inject': 'enabled' } } });
+    // The controller publishes the mesh root into injected namespaces; check looks for it.
+    await eventually(`meshlet-root-ca in ${app}`, async () => ((await box.admin.get(`/api/v1/namespaces/${app}/configmaps/meshlet-root-ca`)).status === 200 ? true : undefined), 60_000);
+    const run = await meshlet(['check', '--kubeconfig', box.kubeconfigPath, '--namespace', system, '-o', 'json']);
+    type Report = { ok: boolean; checks: { name: string; ok: boolean; detail: string; hint?: string }[] };
+    const report = JSON.parse(run.stdout) as Report;
+    const failed = report.checks.filter((k) => !k.ok).map((k) => `✖ ${k.name}: ${k.detail} (${k.hint ?? ''})`);
+    assert.deepEqual(failed, [], run.stdout);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(report.ok, true);
+    const webhook = report.checks.find((k) => k.name === 'injection webhook reachable');
+    assert.match(webhook?.detail ?? '', new RegExp(`a dry-run Pod in ${app} was injected`));
+    const text = await meshlet(['check', '--kubeconfig', box.kubeconfigPath, '--namespace', system]);
+    assert.equal(text.code, 0, text.stdout);
+    assert.doesNotMatch(text.stdout, /✖/);
   });
 });
