@@ -4,6 +4,7 @@
 // logged, counted, and the last good table stays in force.
 import type { RoutingTable } from '../api/routing-table.ts';
 import { validate } from '../api/validate.ts';
+import { isValidated } from '../api/validated-tables.ts';
 import type { TableSource } from './table-source.ts';
 
 export interface TableSnapshot<C> {
@@ -47,7 +48,7 @@ export class TableHolder<C> {
     if (this.#current && this.#current.table.version === table.version) return true;
     let compiled: C;
     try {
-      validate(table);
+      if (!isValidated(table)) validate(table);
       compiled = this.#opts.compile(table);
     } catch (err) {
       this.#rejected++;

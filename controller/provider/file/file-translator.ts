@@ -1,0 +1,98 @@
+// What file mode does with each settled read of the directory: keep the last good content of
+// files that no longer parse, translate, and say what is unhealthy. Runs inside the translation
+// worker (file-source-worker.ts), never on the thread that serves requests (issue 15).
+import type { RoutingTable } from '../../../api/routing-table.ts';
+import { translate } from '../../translate/index.ts';
+import { buildSnapshot, type KubeObject, type StatusUpdate } from '../../translate/snapshot.ts';
+import { formatProblem, type ReadResult } from './read-manifests.ts';
+
+/** Everything of FileTableSourceOptions that crosses to the worker (no callbacks). */
+export interface FileTranslatorOptions {
+  dir: string;
+  gatewayAddresses?: Record<string, string[]>;
+  /** Addresses of the ingress serving every Gateway in the directory (file mode has one). */
+  ingressAddresses?: string[];
+  /** Only report unhealthy conditions of these kinds (a sidecar does not care about Gateways). */
+  reportKinds?: string[];
+  /** Objects added to the directory's (`meshlet dev` describes its own pods: meshed, with a service account). */
+  extraObjects?: KubeObject[];
+}
+
+interface Condition { type?: string; status?: string; reason?: string; message?: string }
+
+/** One line per condition that is not healthy, e.g. "HTTPRoute default/r: Accepted=False (NotAllowedByListeners) ...". */
+export function unhealthyConditions(statuses: StatusUpdate[]): string[] {
+  const out: string[] = [];
+  const bad = (c: Condition): boolean => c.status === 'False' && c.type !== 'Conflicted' || c.type === 'Conflicted' && c.status === 'True';
+  for (const s of statuses) {
+    const who = `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
+    const own = (s.status.conditions ?? []) as Condition[];
+    for (const c of own.filter(bad)) out.push(`${who}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
+    for (const p of (s.status.parents ?? []) as { parentRef?: { name?: string }; conditions?: Condition[] }[]) {
+      for (const c of (p.conditions ?? []).filter(bad)) out.push(`${who} → ${p.parentRef?.name ?? '?'}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
+    }
+    for (const l of (s.status.listeners ?? []) as { name?: string; conditions?: Condition[] }[]) {
+      for (const c of (l.conditions ?? []).filter(bad)) out.push(`${who} listener ${l.name ?? '?'}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
+    }
+  }
+  return out;
+}
+
+export class FileTranslator {
+  readonly #opts: FileTranslatorOptions;
+  readonly #lastGood = new Map<string, KubeObject[]>();
+  #lastReport = '';
+  #lastVersion: string | null = null;
+
+  constructor(opts: FileTranslatorOptions) {
+    this.#opts = opts;
+  }
+
+  /**
+   * A file with a broken document keeps its last good content in force: a half-saved edit must
+   * not withdraw the routes and Services the rest of that file still defines.
+   */
+  #objectsKeepingLastGood(read: ReadResult): { objects: KubeObject[]; kept: string[] } {
+    const broken = new Set(read.problems.map((p) => p.file));
+    const byFile = new Map<string, KubeObject[]>();
+    for (const o of read.objects) {
+      const list = byFile.get(o.file);
+      if (list) list.push(o.object);
+      else byFile.set(o.file, [o.object]);
+    }
+    const kept: string[] = [];
+    for (const file of broken) {
+      const last = this.#lastGood.get(file);
+      if (last) {
+        byFile.set(file, last);
+        kept.push(file);
+      }
+    }
+    for (const [file, objects] of byFile) if (!broken.has(file)) this.#lastGood.set(file, objects);
+    for (const file of this.#lastGood.keys()) if (!read.files.includes(file)) this.#lastGood.delete(file);
+    return { objects: [...byFile.values()].flat(), kept };
+  }
+
+  /** The report if it changed since the last call (else null), and the table if its version did. */
+  apply(read: ReadResult): { report: string | null; table: RoutingTable | null } {
+    const { objects: fromFiles, kept } = this.#objectsKeepingLastGood(read);
+    const objects = [...fromFiles, ...(this.#opts.extraObjects ?? [])];
+    const gatewayAddresses = { ...this.#opts.gatewayAddresses };
+    if (this.#opts.ingressAddresses?.length) {
+      for (const o of objects) if (o.kind === 'Gateway') gatewayAddresses[`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`] ??= this.#opts.ingressAddresses;
+    }
+    const { snapshot } = buildSnapshot(objects, { gatewayAddresses });
+    const { ir, statuses } = translate(snapshot);
+    const shown = this.#opts.reportKinds ? statuses.filter((st) => this.#opts.reportKinds!.includes(st.kind)) : statuses;
+    const report = [
+      ...read.problems.map((p) => `${formatProblem(p)}`),
+      ...kept.map((f) => `${f}: keeping its last good version until it parses again`),
+      ...unhealthyConditions(shown),
+    ].join('\n');
+    const changedReport = report !== this.#lastReport ? report : null;
+    this.#lastReport = report;
+    if (this.#lastVersion === ir.version) return { report: changedReport, table: null };
+    this.#lastVersion = ir.version;
+    return { report: changedReport, table: ir };
+  }
+}
