@@ -7,13 +7,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { eventually, installGatewayApiCrds } from './box/index.ts';
-import { condition, create, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster } from './journey/cluster.ts';
+import { condition, create, describePod, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster, type PodObj } from './journey/cluster.ts';
 import { helm } from './journey/helm.ts';
 import { meshlet } from './journey/meshlet-cli.ts';
+import { clientDeployment, collectionOf, echoDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
 
 const system = 'meshlet-system';
 /** The user's injected namespace: labelled before `meshlet check`, so its webhook check is real. */
 const app = 'journey';
+/** A namespace without the label: its pods are the cluster's business, not the mesh's. */
+const plain = 'journey-plain';
+const controllerSelector = 'app.kubernetes.io/component=controller';
 let cluster: JourneyCluster | undefined;
 
 const c = (): JourneyCluster => {
@@ -58,7 +62,7 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
 
   step("1b. the controller replicas run Ready under the chart's ServiceAccount, and one holds the Lease", async () => {
     const { box } = c();
-    const controllers = await readyPods(box.admin, system, 'app.kubernetes.io/component=controller', 2, 120_000);
+    const controllers = await readyPods(box.admin, system, controllerSelector, 2, 120_000);
     for (const p of controllers) assert.equal(p.spec.serviceAccountName, 'meshlet-controller');
     const holder = await eventually('the controller Lease held', async () => {
       const lease = (await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { holderIdentity?: string } };
@@ -83,7 +87,7 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     }, 60_000);
     assert.equal(accepted.status, 'True');
     // And nothing it tried was refused: the API server answered no request with 403.
-    for (const p of await listPods(box.admin, system, 'app.kubernetes.io/component=controller')) {
+    for (const p of await listPods(box.admin, system, controllerSelector)) {
       const log = containerLog(system, p.metadata.name, 'controller');
       assert.doesNotMatch(log, /\b403\b|forbidden/i, `${p.metadata.name} was refused something:\n${log.split('\n').filter((l) => /403|forbidden/i.test(l)).slice(0, 5).join('\n')}`);
     }
@@ -106,4 +110,49 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.equal(text.code, 0, text.stdout);
     assert.doesNotMatch(text.stdout, /✖/);
   });
+
+  const injected = (p: PodObj): boolean => (p.spec.initContainers ?? []).some((ic) => ic.name === 'meshlet-proxy' && ic.restartPolicy === 'Always');
+
+  step("3a. in the labelled namespace the examples' Deployments come up injected by the real webhook (API server admission chain)", async () => {
+    const { box } = c();
+    const objects = [
+      serviceAccount(app, 'reviews'),
+      serviceAccount(app, 'productpage'),
+      echoDeployment(app, 'reviews-v1', { app: 'reviews', version: 'v1' }, { serviceAccount: 'reviews' }),
+      echoDeployment(app, 'reviews-v2', { app: 'reviews', version: 'v2' }, { serviceAccount: 'reviews' }),
+      service(app, 'reviews', { app: 'reviews' }, 9080),
+      service(app, 'reviews-v1', { app: 'reviews', version: 'v1' }, 9080),
+      meshRoute(app, 'reviews', 'reviews', 'reviews-v1', 9080),
+      clientDeployment(app, 'productpage', 'productpage'),
+    ];
+    for (const o of objects) await create(box.admin, collectionOf(o), o);
+    for (const [selector, count] of [['app=reviews', 2], ['app=productpage', 1]] as const) {
+      for (const p of await readyPods(box.admin, app, selector, count, 120_000)) {
+        assert.ok(injected(p), `${p.metadata.name} has the meshlet-proxy native sidecar: ${describePod(p)}`);
+        assert.ok((p.spec.initContainers ?? []).some((ic) => ic.name === 'meshlet-init'), `${p.metadata.name} has meshlet-init`);
+        assert.ok(p.metadata.annotations?.['meshlet.dev/injection-status'], `${p.metadata.name} carries the injection status`);
+      }
+    }
+  }, 3 * 60_000);
+
+  step("3b. an unlabelled namespace's pods are not injected, and stay schedulable with the controller scaled to 0", async () => {
+    const { box } = c();
+    const scale = async (replicas: number): Promise<void> => {
+      const res = await box.admin.request('PATCH', `/apis/apps/v1/namespaces/${system}/deployments/meshlet-controller/scale`, { spec: { replicas } }, { contentType: 'application/merge-patch+json' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    };
+    await scale(0);
+    try {
+      await eventually('no controller pods', async () => ((await listPods(box.admin, system, controllerSelector)).length === 0 ? true : undefined), 60_000);
+      await create(box.admin, '/api/v1/namespaces', { metadata: { name: plain } });
+      const o = echoDeployment(plain, 'web', { app: 'web' });
+      await create(box.admin, collectionOf(o), o);
+      const [pod] = await readyPods(box.admin, plain, 'app=web', 1, 60_000);
+      assert.ok(pod && !injected(pod), `not injected: ${pod ? describePod(pod) : ''}`);
+      assert.equal(pod.spec.initContainers, undefined);
+    } finally {
+      await scale(2);
+    }
+    await readyPods(box.admin, system, controllerSelector, 2, 120_000);
+  }, 4 * 60_000);
 });
