@@ -1,15 +1,17 @@
-// One resilient informer: client-node's ListWatch (list, then watch from the list's
-// resourceVersion; it relists by itself after 410 Gone) wrapped with what it lacks. ListWatch
-// stops for good on any other error, so this restarts it with backoff and jitter; a resource the
-// cluster does not serve (Gateway API CRDs not installed) is reported as missing and retried,
-// and the served version is chosen from the candidates (v1, falling back to v1beta1).
-import { ListWatch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// One resilient informer: our WatchLoop (list once, then watch with bookmarks, resuming from the
+// last resourceVersion and relisting only on 410 Gone) wrapped with what a controller needs on
+// top. When the loop stops on an error, this restarts it with backoff and jitter (it resumes
+// from where it was, no relist); a resource the cluster does not serve (Gateway API CRDs not
+// installed) is reported as missing and retried, and the served version is chosen from the
+// candidates (v1, falling back to v1beta1). Cached objects are stripped of managedFields first.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../../translate/snapshot.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { isStatus } from './errors.ts';
-import { collectionPath, type KubeClient } from './kube-client.ts';
+import { collectionPath, type KubeClient, type KubeList } from './kube-client.ts';
 import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
-import { rewatchDelay } from './rewatch-delay.ts';
+import { WatchLoop } from './watch-loop.ts';
+import { stripUnread } from './strip-unread.ts';
 
 export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
 
@@ -39,7 +41,7 @@ export class ResourceInformer {
   readonly resource: WatchedResource;
   private readonly opts: ResourceInformerOptions;
   private readonly backoff: Backoff;
-  private lw: ListWatch<KubernetesObject> | undefined;
+  private lw: WatchLoop | undefined;
   /** uid → what translation reads of the object, to recognise status-only updates. */
   private readonly fingerprints = new Map<string, string>();
   private version: string | undefined;
@@ -47,9 +49,6 @@ export class ResourceInformer {
   private runId = 0;
   private _state: InformerState = 'starting';
   private everSynced = false;
-  private inStart = false;
-  /** An error ListWatch reported while start() was running (it reports, then returns). */
-  private startError: unknown;
   private readonly client: KubeClient;
 
   constructor(client: KubeClient, resource: WatchedResource, opts: ResourceInformerOptions) {
@@ -132,13 +131,11 @@ export class ResourceInformer {
     this.version = version;
     if (!this.lw) {
       const path = collectionPath(this.resource.group, version, this.resource.plural, this.opts.namespace);
-      const query = { fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector };
-      const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-        const list = await this.client.list<KubernetesObject>(path, query);
+      const listFn = async (): Promise<KubeList<KubernetesObject>> => {
+        const list = await this.client.list<KubernetesObject>(path, { fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector });
         this.backoff.reset();
         return list;
       };
-      const lw = new ListWatch<KubernetesObject>(path, this.client.watcher, listFn, false, this.resource.labelSelector, this.opts.fieldSelector, { delayFn: rewatchDelay() });
       // Status-only updates of the kinds meshlet writes status to are mostly our own writes
       // coming back: re-translating an unchanged spec for each made status writes the main
       // cost of the controller at scale (41 s of CPU to settle 10 000 routes). What translation
@@ -148,34 +145,33 @@ export class ResourceInformer {
       const seen = (o: KubernetesObject): void => {
         if (o.metadata?.uid) this.fingerprints.set(o.metadata.uid, fingerprint(o));
       };
-      lw.on('add', (o) => { seen(o); this.opts.onChange(); });
-      lw.on('delete', (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); });
-      lw.on('update', (o) => {
-        const uid = o.metadata?.uid;
-        const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o);
-        seen(o);
-        if (!unchanged) this.opts.onChange();
-      });
-      lw.on('error', (err) => {
-        // Not stale() of the run that created it: this ListWatch outlives that run (restarts reuse it).
-        if (lw !== this.lw || this._state === 'stopped') return;
-        this.startError = err;
-        if (!this.inStart) this.fail(err);
+      const lw: WatchLoop = new WatchLoop({
+        path, fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector,
+        list: listFn, watcher: this.client.watcher, transform: stripUnread,
+        onAdd: (o) => { seen(o); this.opts.onChange(); },
+        onDelete: (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); },
+        onUpdate: (o) => {
+          const uid = o.metadata?.uid;
+          const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o);
+          seen(o);
+          if (!unchanged) this.opts.onChange();
+        },
+        onError: (err) => {
+          // Not stale() of the run that created it: this loop outlives that run (restarts reuse it).
+          if (lw !== this.lw || this._state === 'stopped') return;
+          this.fail(err);
+        },
       });
       this.lw = lw;
     }
-    this.startError = undefined;
-    this.inStart = true;
     try {
       await this.lw.start();
-    } finally {
-      this.inStart = false;
-    }
-    if (stale()) return;
-    if (this.startError !== undefined) {
-      this.fail(this.startError);
+    } catch (err) {
+      if (!stale()) this.fail(err);
       return;
     }
+    if (stale()) return;
+    this.backoff.reset();
     const wasSettled = this.settled;
     if (this._state !== 'synced') this.opts.log(`${this.label}: synced (${this.objects().length} objects, ${apiVersionOf(this.resource.group, version)})`);
     this._state = 'synced';
