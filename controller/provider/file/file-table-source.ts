@@ -21,7 +21,10 @@ export class FileTableSource {
   readonly #opts: FileTableSourceOptions;
   readonly #tables = new ManualTableSource();
   #worker: Worker | null = null;
-  #failed: Error | null = null;
+  #closed = false;
+  /** Rejects pending ready() calls when the worker dies before the first table. */
+  readonly #failures = new Set<(err: Error) => void>();
+  #restartMs = 1_000;
   /** The newest table posted and not yet assembled; an older one still waiting is dropped. */
   #next: { parts: TableParts; valid: boolean } | null = null;
   #assembling = false;
@@ -35,21 +38,28 @@ export class FileTableSource {
   }
 
   start(): this {
-    if (this.#worker) return this;
+    if (this.#worker || this.#closed) return this;
     const { log: _log, ...translatorOptions } = this.#opts;
     const worker = new Worker(new URL('./file-source-worker.ts', import.meta.url), { workerData: translatorOptions });
     // Like the watcher it replaces on this thread, it does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FileSourceMessage) => this.#onMessage(m));
     worker.on('error', (err: Error) => {
-      this.#failed = err;
-      this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}`);
+      // A bug in translation: the table in force stays; the worker is started again (backing
+      // off), so edits are followed once the directory no longer triggers it.
+      if (this.#worker !== worker) return;
+      this.#worker = null;
+      this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
+      for (const reject of this.#failures) reject(err);
+      setTimeout(() => this.start(), this.#restartMs).unref();
+      this.#restartMs = Math.min(this.#restartMs * 2, 30_000);
     });
     this.#worker = worker;
     return this;
   }
 
   close(): void {
+    this.#closed = true;
     void this.#worker?.terminate();
     this.#worker = null;
   }
@@ -60,8 +70,13 @@ export class FileTableSource {
 
   /** Resolves with the first table (or the current one). */
   ready(timeoutMs = 10_000): Promise<RoutingTable> {
-    if (this.#failed) return Promise.reject(this.#failed);
-    return this.#tables.ready(timeoutMs, this.#opts.dir);
+    if (this.#tables.current) return Promise.resolve(this.#tables.current);
+    let onFailure: (err: Error) => void = () => undefined;
+    const failed = new Promise<never>((_resolve, reject) => {
+      onFailure = reject;
+      this.#failures.add(reject);
+    });
+    return Promise.race([this.#tables.ready(timeoutMs, this.#opts.dir), failed]).finally(() => this.#failures.delete(onFailure));
   }
 
   #log(line: string): void {
@@ -85,19 +100,19 @@ export class FileTableSource {
   async #assemble(): Promise<void> {
     this.#assembling = true;
     try {
-      while (this.#next && this.#worker) {
+      while (this.#next && !this.#closed) {
         const { parts, valid } = this.#next;
         this.#next = null;
         const table = JSON.parse(parts.head) as RoutingTable;
         for (const [field, slices] of [['services', parts.services], ['backends', parts.backends]] as const) {
           for (const slice of slices) {
             await new Promise((r) => setImmediate(r));
-            if (this.#next || !this.#worker) break;
+            if (this.#next || this.#closed) break;
             (table[field] as unknown[]).push(...(JSON.parse(slice) as unknown[]));
           }
         }
         // Superseded while assembling (a newer table is waiting), or closed: not pushed.
-        if (this.#next || !this.#worker) continue;
+        if (this.#next || this.#closed) continue;
         this.#tables.push(valid ? markValidated(table) : table);
       }
     } finally {
