@@ -5,7 +5,7 @@
 import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
 import type { Publisher } from '../publish/index.ts';
 import { LeaderElector, StatusWriter, type PropagationHook } from '../status/index.ts';
-import { translate } from '../translate/index.ts';
+import { endpointOnlyChange, patchEndpoints, translate } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
@@ -63,6 +63,9 @@ export class TranslationRunner implements Runner {
   readonly #opts: ControllerOptions;
   readonly #publisher: () => Publisher | null;
   #translations = 0;
+  #endpointPatches = 0;
+  /** The last snapshot and its result, for the endpoint fast path. */
+  #last: { snapshot: Snapshot; result: TranslateResult } | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #stopWatchingAcks: (() => void) | undefined;
 
@@ -85,14 +88,30 @@ export class TranslationRunner implements Runner {
     });
   }
 
+  /** Full translations of a snapshot. */
   get translations(): number {
     return this.#translations;
   }
 
+  /** Snapshots where only endpoints changed, answered by patching the last result. */
+  get endpointPatches(): number {
+    return this.#endpointPatches;
+  }
+
   #translate(raw: Snapshot): void {
     const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
-    const result = translate(snapshot);
-    this.#translations++;
+    // Only EndpointSlices or Pods changed (a pod became ready): patch the endpoints of the last
+    // result instead of re-translating every route (controller/translate/endpoint-patch.ts).
+    const change = this.#last ? endpointOnlyChange(this.#last.snapshot, snapshot) : null;
+    let result: TranslateResult;
+    if (this.#last && change) {
+      result = patchEndpoints(this.#last.result, snapshot, change);
+      this.#endpointPatches++;
+    } else {
+      result = translate(snapshot);
+      this.#translations++;
+    }
+    this.#last = { snapshot, result };
     this.#publisher()?.setTable(result.ir);
     this.#opts.onTranslated?.(result, snapshot);
     this.writer.submit(snapshot, result.statuses);
@@ -119,6 +138,7 @@ export class TranslationRunner implements Runner {
   metrics(): string {
     const leader = this.elector ? (this.elector.isLeader ? 1 : 0) : 1;
     return metric('meshlet_controller_translations_total', 'counter', 'Snapshots translated into a routing table.', this.#translations)
+      + metric('meshlet_controller_endpoint_patches_total', 'counter', 'Snapshots where only EndpointSlices or Pods changed, answered by patching endpoints without re-translating routes.', this.#endpointPatches)
       + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader);
   }
 
@@ -137,6 +157,7 @@ export interface Controller {
   writer: StatusWriter;
   elector: LeaderElector | undefined;
   readonly translations: number;
+  readonly endpointPatches: number;
   close(): Promise<void>;
 }
 
@@ -148,6 +169,9 @@ export function startController(opts: ControllerOptions): Controller {
     provider: runner.provider, writer: runner.writer, elector: runner.elector,
     get translations() {
       return runner.translations;
+    },
+    get endpointPatches() {
+      return runner.endpointPatches;
     },
     close: () => runner.stop(),
   };

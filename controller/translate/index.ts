@@ -19,12 +19,11 @@ import { parentRefKey, routeStatus, type ParentOutcome } from './route-status.ts
 import { compileRoute, type CompiledRoute, type RouteKind } from './rules.ts';
 import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
 import { translateMeshes } from './xmesh.ts';
-import { compareStrings, nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
+import { compareStatuses } from './status-order.ts';
+import { nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
 
 export { SUPPORTED_FEATURES } from './features.ts';
 export { PLACEHOLDER_TIME } from './conditions.ts';
-
-const KIND_ORDER: Record<string, number> = { GatewayClass: 0, Gateway: 1, HTTPRoute: 2, GRPCRoute: 3, XMesh: 4, AuthorizationPolicy: 5 };
 
 type Parent =
   | { type: 'gateway'; entry: Attached<GatewayParentResult> }
@@ -47,6 +46,8 @@ function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | 
     : null;
   return { accepted, resolvedRefs, partiallyInvalid };
 }
+
+export { patchEndpoints, endpointOnlyChange } from './endpoint-patch.ts';
 
 export function translate(snapshot: Snapshot): TranslateResult {
   const lookup = new Lookup(snapshot);
@@ -120,8 +121,7 @@ export function translate(snapshot: Snapshot): TranslateResult {
   const policies = translatePolicies(snapshot.authorizationPolicies ?? [], lookup);
   statuses.push(...policies.statuses);
   // Sorted, so the result does not depend on the order the provider listed objects in.
-  statuses.sort((a, b) => (KIND_ORDER[a.kind] ?? 9) - (KIND_ORDER[b.kind] ?? 9)
-    || compareStrings(a.namespace ?? '', b.namespace ?? '') || compareStrings(a.name, b.name));
+  statuses.sort(compareStatuses);
 
   return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir) };
 }

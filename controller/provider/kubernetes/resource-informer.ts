@@ -44,6 +44,8 @@ export class ResourceInformer {
   private lw: WatchLoop | undefined;
   /** uid → what translation reads of the object, to recognise status-only updates. */
   private readonly fingerprints = new Map<string, string>();
+  /** Cached object → the same with apiVersion and kind filled in (see objects()). */
+  private filled = new WeakMap<KubernetesObject, KubeObject>();
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private runId = 0;
@@ -98,7 +100,13 @@ export class ResourceInformer {
   objects(): KubeObject[] {
     if (!this.lw || this.version === undefined) return [];
     const apiVersion = apiVersionOf(this.resource.group, this.version);
-    return this.lw.list().map((o) => ({ ...(o as unknown as KubeObject), apiVersion, kind: this.resource.kind }));
+    // The same object for as long as the cached one is unchanged: translation's endpoint fast
+    // path tells what changed between two snapshots by identity, and nothing is copied twice.
+    return this.lw.list().map((o) => {
+      let k = this.filled.get(o);
+      if (!k) this.filled.set(o, (k = { ...(o as unknown as KubeObject), apiVersion, kind: this.resource.kind }));
+      return k;
+    });
   }
 
   private async run(): Promise<void> {
@@ -127,6 +135,7 @@ export class ResourceInformer {
     if (this.lw && this.version !== version) {
       void this.lw.stop();
       this.lw = undefined;
+      this.filled = new WeakMap();
     }
     this.version = version;
     if (!this.lw) {
