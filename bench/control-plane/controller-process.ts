@@ -22,7 +22,7 @@ export interface ControllerProcess {
 export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000): Promise<ControllerProcess> {
   // No leader election: a single replica that always writes statuses, as the only replica does.
   const proc = startPinned('controller', cpus, process.execPath, [
-    BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port', '-1', '--admin-port', '0',
+    BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-port', '0',
   ]);
   const deadline = Date.now() + timeoutMs;
   let port: string | undefined;
