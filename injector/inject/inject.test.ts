@@ -35,6 +35,8 @@ describe('mesh config', () => {
       [{ proxyResources: { requests: { gpu: '1' } } }, /unknown resource 'gpu'/],
       [{ image: '' }, /image must be a non-empty string/],
       [{ imag: 'x' }, /unknown key 'imag'/],
+      [{ defaultRequestTimeoutSeconds: -1 }, /defaultRequestTimeoutSeconds must be a number of seconds/],
+      [{ defaultRequestTimeoutSeconds: '15s' }, /defaultRequestTimeoutSeconds must be a number of seconds/],
       [[], /must be a mapping/],
     ] as const) {
       assert.throws(() => resolveMeshConfig(over), (e: Error & { code?: string }) => e.code === 'E_MESH_CONFIG_INVALID' && re.test(e.message), JSON.stringify(over));
@@ -66,6 +68,13 @@ describe('selection', () => {
 });
 
 describe('inject', () => {
+  test('the mesh default request timeout reaches the proxy as MESHLET_DEFAULT_REQUEST_TIMEOUT when it is not the built-in 15 s', () => {
+    const envOf = (m: typeof mesh): string | undefined => inject(pod(), { name: 'shop' }, m).pod.spec.initContainers![1]!.env!.find((e) => e.name === 'MESHLET_DEFAULT_REQUEST_TIMEOUT')?.value;
+    assert.equal(envOf(resolveMeshConfig({ defaultRequestTimeoutSeconds: 0 })), '0');
+    assert.equal(envOf(resolveMeshConfig({ defaultRequestTimeoutSeconds: 60 })), '60');
+    assert.equal(envOf(mesh), undefined);
+  });
+
   test('a pod with our containers but no status (annotation deleted) is re-rendered with one proxy', () => {
     const injected = inject(pod(), { name: 'shop' }, mesh).pod;
     delete injected.metadata!.annotations;

@@ -19,6 +19,9 @@ export interface Resources {
   limits: { cpu: string; memory: string };
 }
 
+/** The agent's own default (agent/engine/core.ts DEFAULT_REQUEST_TIMEOUT_MS), which it applies without the variable. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15;
+
 export interface MeshConfig {
   /** One image for every role; its entrypoint is the `meshlet` binary. */
   image: string;
@@ -30,6 +33,8 @@ export interface MeshConfig {
   trustDomain: string;
   mtlsMode: MtlsMode;
   defaultInboundPolicy: DefaultInboundPolicy;
+  /** Request timeout of routes that set none, in seconds (ADR 0006); 0: none. */
+  defaultRequestTimeoutSeconds: number;
   accessLog: AccessLogFormat;
   logLevel: LogLevel;
   sidecarMode: SidecarMode;
@@ -53,6 +58,7 @@ export function defaultMeshConfig(): MeshConfig {
     trustDomain: DEFAULT_TRUST_DOMAIN,
     mtlsMode: 'PERMISSIVE',
     defaultInboundPolicy: 'allow',
+    defaultRequestTimeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
     accessLog: 'off',
     logLevel: 'info',
     sidecarMode: 'native',
@@ -117,6 +123,10 @@ export function resolveMeshConfig(overrides: unknown = {}): MeshConfig {
       case 'failurePolicy': c.failurePolicy = oneOf(key, v, ['Fail', 'Ignore'] as const); break;
       case 'proxyResources': c.proxyResources = resources(key, v, c.proxyResources); break;
       case 'initResources': c.initResources = resources(key, v, c.initResources); break;
+      case 'defaultRequestTimeoutSeconds':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MeshConfigInvalidError('defaultRequestTimeoutSeconds must be a number of seconds, 0 for no default timeout');
+        c.defaultRequestTimeoutSeconds = v;
+        break;
       case 'tokenExpirationSeconds':
         if (!Number.isInteger(v) || (v as number) < 600) throw new MeshConfigInvalidError('tokenExpirationSeconds must be a whole number of seconds, at least 600 (the Kubernetes minimum)');
         c.tokenExpirationSeconds = v as number;

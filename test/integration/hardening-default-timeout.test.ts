@@ -7,6 +7,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../agent/engine/core.ts';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from '../../injector/inject/mesh-config.ts';
 import type { TimeoutsIR } from '../../api/routing-table.ts';
 import * as T from '../support/routing-tables.ts';
 import { quiet } from './hardening-helpers.ts';
@@ -110,6 +112,8 @@ describe('default request timeout', () => {
   });
 
   test('with no option the default is 15 s', async () => {
+    // The injector leaves the variable out at its default, so both must agree.
+    assert.equal(DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000, DEFAULT_REQUEST_TIMEOUT_MS);
     const proxy = await proxyTo(silentPort, undefined);
     try {
       const a = await request(proxy.ports.outbound!, 25_000);
