@@ -83,6 +83,29 @@ describe('agent: a port it cannot bind stops it', () => {
   });
 });
 
+test('an agent that is not ready (no controller answers) still stops on SIGTERM, with 0', async () => {
+  const closed = await occupy();
+  await closed.release(); // a port nothing listens on: the controller never answers
+  const child = spawn(process.execPath, [bin, 'agent', '--controller', `ws://127.0.0.1:${closed.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--drain-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    for (let i = 0; i < 200 && !/listening on/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, /listening on/);
+    const admin = Number(/admin 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    assert.equal((await get(admin, '/ready')).status, 503, 'not ready: no table yet');
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 5_000))]);
+    assert.equal(code, 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 describe('ingress: a Gateway listener port in use', () => {
   let echo: EchoServer;
   before(async () => {
