@@ -94,7 +94,8 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
       request: (ctx, req, res) => {
         if (refused(ctx)) {
           req.resume();
-          sendStatus(res, 403, MTLS_REQUIRED, { connection: 'close' });
+          // The same header as a policy denial: one place to look for why a 403 came from the mesh.
+          sendStatus(res, 403, MTLS_REQUIRED, { connection: 'close', [DENIED_HEADER]: MTLS_REQUIRED });
           return;
         }
         const reason = denied(ctx);
