@@ -30,7 +30,7 @@ export interface Bootstrapped {
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined): string => (s === undefined ? '' : Buffer.from(s, 'base64').toString('utf8'));
 
-function materialOf(secret: SecretObject): CaMaterial {
+export function materialOf(secret: SecretObject): CaMaterial {
   const d = secret.data ?? {};
   return { caPem: unb64(d[CA_SECRET.caKey]), certPem: unb64(d[CA_SECRET.certKey]), keyPem: unb64(d[CA_SECRET.keyKey]) };
 }

@@ -16,3 +16,5 @@ export { statusOf, type IdentityKubeClient } from './kube.ts';
 export { bootstrapCa, type BootstrapOptions, type Bootstrapped } from './bootstrap.ts';
 export { RootPublisher, type RootPublisherOptions, type SyncResult } from './root-publisher.ts';
 export { CsrAuthorizer, type CsrAuthorizerOptions, type CsrRequest, type Authorized } from './csr-authorizer.ts';
+export { CaWatcher, type CaWatcherOptions } from './ca-watcher.ts';
+export { TrustBundle } from './trust-bundle.ts';

@@ -4,7 +4,7 @@
 // keeps the root bundle published in every injected namespace.
 import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
 import type { HelloMessage } from '../../api/wire.ts';
-import { bootstrapCa, controllerDnsNames, CsrAuthorizer, issueServingCertificate, RootPublisher, type CertificateAuthority, type IdentityKubeClient, type ServingCertificate } from '../identity/index.ts';
+import { bootstrapCa, CaWatcher, controllerDnsNames, CsrAuthorizer, issueServingCertificate, RootPublisher, type CertificateAuthority, type IdentityKubeClient, type ServingCertificate } from '../identity/index.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
 
@@ -16,6 +16,8 @@ export interface IdentityRunnerOptions {
   serviceName?: string;
   /** Extra DNS names or IPs for the serving certificate (tests: 'localhost'). */
   extraDnsNames?: string[];
+  /** How often the CA Secret is re-read for a rotation (default 10 s). */
+  caPollMs?: number;
   log: (line: string) => void;
 }
 
@@ -26,6 +28,8 @@ export class IdentityRunner implements Runner {
   #serving: ServingCertificate | null = null;
   #authorizer: CsrAuthorizer | null = null;
   #roots: RootPublisher | null = null;
+  #watcher: CaWatcher | null = null;
+  #rotations = 0;
   #issued = 0;
   #refused = 0;
 
@@ -34,13 +38,32 @@ export class IdentityRunner implements Runner {
   }
 
   async start(): Promise<void> {
-    const { ca, created } = await bootstrapCa({ client: this.#o.client, trustDomain: this.#o.trustDomain, log: this.#o.log });
+    const { ca, created, material } = await bootstrapCa({ client: this.#o.client, trustDomain: this.#o.trustDomain, log: this.#o.log });
     this.#ca = ca;
     this.#o.log(`identity: mesh CA ${created ? 'created' : 'loaded'} (${ca.selfSigned ? 'generated root' : 'plug-in intermediate'}, issuing until ${ca.notAfter.toISOString()})`);
-    this.#serving = issueServingCertificate(ca, { dnsNames: [...controllerDnsNames(this.#o.namespace, this.#o.serviceName), ...(this.#o.extraDnsNames ?? [])], now: new Date() });
+    this.#serving = this.#issueServing(ca);
     this.#authorizer = new CsrAuthorizer({ client: this.#o.client, ca: () => this.#ca, trustDomain: this.#o.trustDomain, log: this.#o.log });
     this.#roots = new RootPublisher({ client: this.#o.client, bundle: this.rootsPem, alwaysNamespaces: [this.#o.namespace], log: this.#o.log });
     await this.#roots.start();
+    this.#watcher = new CaWatcher({ client: this.#o.client, initial: { ca, material }, intervalMs: this.#o.caPollMs, log: this.#o.log, onChange: (next) => this.#rotate(next) });
+    this.#watcher.start();
+  }
+
+  /** Re-reads the CA Secret now (tests; the watcher also polls). */
+  checkCa(): Promise<void> {
+    return this.#watcher?.check() ?? Promise.resolve();
+  }
+
+  #issueServing(ca: CertificateAuthority): ServingCertificate {
+    return issueServingCertificate(ca, { dnsNames: [...controllerDnsNames(this.#o.namespace, this.#o.serviceName), ...(this.#o.extraDnsNames ?? [])], now: new Date() });
+  }
+
+  /** A new CA or trust bundle: issue from it, re-issue the serving certificate, publish the bundle. */
+  #rotate(next: CertificateAuthority): void {
+    this.#ca = next;
+    this.#rotations++;
+    this.#serving = this.#issueServing(next);
+    void this.#roots?.setBundle(this.rootsPem);
   }
 
   ready(): boolean {
@@ -71,10 +94,13 @@ export class IdentityRunner implements Runner {
     const left = this.#ca ? Math.max(0, Math.floor((this.#ca.notAfter.getTime() - Date.now()) / 1000)) : 0;
     return metric('meshlet_ca_certificates_issued_total', 'counter', 'Workload certificates issued.', this.#issued)
       + metric('meshlet_ca_csr_refused_total', 'counter', 'CSRs answered with an error (unauthenticated, pod gone, review unavailable).', this.#refused)
+      + metric('meshlet_ca_rotations_total', 'counter', 'Changes of the CA or its trust bundle picked up from the CA Secret without a restart.', this.#rotations)
+      + metric('meshlet_ca_trusted_roots', 'gauge', 'Roots in the trust bundle (more than one during a root rotation).', this.#ca?.rootsPem.length ?? 0)
       + metric('meshlet_ca_issuer_expiry_seconds', 'gauge', 'Seconds until the CA\'s issuing chain expires.', left);
   }
 
   async stop(): Promise<void> {
+    await this.#watcher?.stop();
     await this.#roots?.stop();
   }
 }

@@ -7,8 +7,10 @@ import { Publisher, type PublisherOptions } from '../publish/index.ts';
 import type { Runner } from './runner.ts';
 
 export interface PublisherRunnerOptions extends PublisherOptions {
-  /** The serving certificate, read at start: the config channel is then wss://. */
+  /** The serving certificate: the config channel is then wss://. Re-read every tlsReloadMs
+   * (a CA rotation re-issues it); new connections get the new one, open ones keep theirs. */
   tls?: () => { certPem: string; keyPem: string };
+  tlsReloadMs?: number;
 }
 
 export class PublisherRunner implements Runner {
@@ -16,6 +18,8 @@ export class PublisherRunner implements Runner {
   readonly #opts: PublisherRunnerOptions;
   #publisher: Publisher | null = null;
   #server: https.Server | null = null;
+  #servedCert = '';
+  #reload: NodeJS.Timeout | undefined;
 
   constructor(opts: PublisherRunnerOptions) {
     this.#opts = opts;
@@ -26,10 +30,11 @@ export class PublisherRunner implements Runner {
   }
 
   async start(): Promise<void> {
-    const { tls, ...opts } = this.#opts;
+    const { tls, tlsReloadMs, ...opts } = this.#opts;
     const host = opts.host ?? '0.0.0.0';
     if (tls) {
       const { certPem, keyPem } = tls();
+      this.#servedCert = certPem;
       const server = https.createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -40,10 +45,23 @@ export class PublisherRunner implements Runner {
       });
       this.#server = server;
       this.#publisher = await Publisher.start({ ...opts, server });
+      this.#reload = setInterval(() => this.reloadTls(), tlsReloadMs ?? 5_000);
+      this.#reload.unref();
     } else {
       this.#publisher = await Publisher.start(opts);
     }
     this.#opts.log?.(`serving agents on ${tls ? 'wss' : 'ws'}://${host}:${this.port}`);
+  }
+
+  /** Serves the current certificate from tls() to new connections if it changed. */
+  reloadTls(): void {
+    const server = this.#server;
+    if (!server || !this.#opts.tls) return;
+    const { certPem, keyPem } = this.#opts.tls();
+    if (certPem === this.#servedCert) return;
+    server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    this.#servedCert = certPem;
+    this.#opts.log?.('config channel: serving the re-issued controller certificate (CA rotation)');
   }
 
   get port(): number {
@@ -51,6 +69,7 @@ export class PublisherRunner implements Runner {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#reload);
     await this.#publisher?.close();
     const server = this.#server;
     if (server) {

@@ -46,6 +46,7 @@ before(async () => {
     objects: [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'reviews-0', namespace: 'shop', labels: MESHED }, spec: { serviceAccountName: 'reviews' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'productpage-0', namespace: 'shop', labels: MESHED }, spec: { serviceAccountName: 'productpage' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { clusterIP: '10.96.0.30', ports: [{ name: 'http', port: 9080, protocol: 'TCP' }] } },
@@ -101,14 +102,16 @@ async function agent(pod: string, sa: string, ports: { inbound: number }, origin
   return { proxy, certificates };
 }
 
-test('the CA Secret is created on the API server and meshlet-root-ca published in the injected namespace only', async () => {
+test('the CA Secret is created on the API server and meshlet-root-ca published in the injected namespace and the controller\'s own only', async () => {
   const secret = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system');
   assert.ok(secret, 'meshlet-system/meshlet-ca');
   assert.deepEqual(Object.keys((secret as unknown as { data: Record<string, string> }).data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   await waitFor('root CA published', () => api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'shop'));
   const cm = api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'shop') as unknown as { data: Record<string, string> };
   assert.equal(cm.data['root-cert.pem'], plane.identity!.rootsPem);
-  assert.equal(api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'meshlet-system'), undefined);
+  // The controller's own namespace gets it too: the shared ingress there verifies the config channel with it.
+  assert.equal((api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'meshlet-system') as unknown as { data: Record<string, string> } | undefined)?.data['root-cert.pem'], plane.identity!.rootsPem);
+  assert.equal(api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'plain'), undefined, 'an unlabelled namespace gets nothing');
 });
 
 test('agents get certificates over wss:// for the identity their token proves, and the hop between them is mTLS', async () => {
