@@ -27,7 +27,7 @@ export async function startControllerProcess(kubeconfig: string, cpus: string, t
   const deadline = Date.now() + timeoutMs;
   let port: string | undefined;
   while (port === undefined) {
-    port = /serving agents on 127\.0\.0\.1:(\d+)/.exec(proc.output())?.[1];
+    port = /serving agents on (?:ws:\/\/)?127\.0\.0\.1:(\d+)/.exec(proc.output())?.[1];
     if (port !== undefined) break;
     if (proc.exited()) throw new Error(`controller exited at start:\n${proc.tail()}`);
     if (Date.now() > deadline) {

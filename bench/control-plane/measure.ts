@@ -13,7 +13,7 @@ import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
 import { Swarm } from './swarm-client.ts';
 import { nowMs } from './swarm-protocol.ts';
-import { agentTargets, routeObject, world } from './world.ts';
+import { agentTargets, endpointSliceObject, routeObject, world } from './world.ts';
 
 /** An agent that has no first slice this long after dialling is counted as failed, and left out. */
 const CONNECT_BOUND_MS = 20_000;
@@ -55,6 +55,13 @@ export interface ConfigResult {
   connectFirstSync: Percentiles;
   rssMB: number;
   idleCpuShare: number;
+  /**
+   * Endpoint-only changes (an EndpointSlice of Service 0 rewritten, the marker in an endpoint's
+   * nodeName): API write → every agent acked, and controller CPU until quiet. Absent in results
+   * written before they were measured.
+   */
+  endpointLatency?: Percentiles;
+  endpointCpuPerChange?: Percentiles;
 }
 
 export interface ScaleResult {
@@ -133,6 +140,21 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         // 10 s), so a short idle sample over- or under-states it; the idle share is reported beside.
         cpuMsPerChange.push((controller.cpuNs() - cpu0) / 1e6);
       }
+      const endpointLatencyMs: number[] = [];
+      const endpointCpuMs: number[] = [];
+      for (let k = 0; k < o.changes; k++) {
+        await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
+        const marker = `ep-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
+        const acks = await swarm.arm(marker, o.timeoutMs);
+        const cpu0 = controller.cpuNs();
+        const t0 = nowMs();
+        api.update(endpointSliceObject(0, marker));
+        const ev = await acks.done;
+        if (ev.missing === 0 && ev.ackAtMs.length > 0) endpointLatencyMs.push(Math.max(...ev.ackAtMs) - t0);
+        else o.log(`${o.routes} routes × ${agents} agents: endpoint change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
+        await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
+        endpointCpuMs.push((controller.cpuNs() - cpu0) / 1e6);
+      }
       const firstSyncMs: number[] = [];
       for (let f = 0; f < o.freshAgents; f++) {
         firstSyncMs.push(await swarm.fresh(controller.url, { index: 2_000_000 + f, targets: agentTargets(agents + f, o.routes) }, o.timeoutMs));
@@ -141,10 +163,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
         connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle,
+        endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
-        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB`);
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB; endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
     }
   } catch (err) {
     result.error = (err as Error).message;

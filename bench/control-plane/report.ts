@@ -71,6 +71,19 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
       `${ms(c.cpuToAck.p50)} ms | ${f(c.idleCpuShare * 100)} % | ${ms(c.firstSync.p50)} ms | ${f(c.rssMB, 0)} MB |`);
   }
   out.push('');
+  const withEndpoints = configs(r).filter((c) => c.endpointLatency !== undefined && c.endpointLatency.n > 0);
+  if (withEndpoints.length > 0) {
+    out.push('## Endpoint-only change (a Service\'s EndpointSlice rewritten) → every agent acked', '',
+      'Service 0\'s EndpointSlice is rewritten; routes are not re-translated (the endpoint fast path), and every agent (all subscribe to Service 0) must ack.', '');
+    out.push('| routes | agents | p50 | p99 | changes | CPU per change, p50 (min–max) |');
+    out.push('|---:|---:|---:|---:|---:|---:|');
+    for (const c of withEndpoints) {
+      const l = c.endpointLatency!;
+      const cpu = c.endpointCpuPerChange!;
+      out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${ms(l.p50)} ms | ${ms(l.p99)} ms | ${l.n} | ${ms(cpu.p50)} ms (${ms(cpu.min)}–${ms(cpu.max)}) |`);
+    }
+    out.push('');
+  }
   out.push(...findings(r), '');
 
   out.push('## Scaling (ratios of p50 latency and CPU per change)', '');

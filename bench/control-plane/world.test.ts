@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
-import { agentTargets, clusterIp, routeObject, world } from './world.ts';
+import { agentTargets, clusterIp, routeObject, world, endpointSliceObject } from './world.ts';
 
 test('ClusterIPs are distinct valid IPv4 addresses inside 10.96.0.0/12 up to 10 000 Services', () => {
   const ips = Array.from({ length: 10_000 }, (_, i) => clusterIp(i));
@@ -33,4 +33,12 @@ test('every agent subscribes to Service 0 and one other; a change carries its ma
   }
   assert.equal(agentTargets(0, 1).length, 1);
   assert.match(JSON.stringify(routeObject(0, 'chg-1-2-3')), /"value":"chg-1-2-3"/);
+});
+
+test('an endpoint change rewrites Service 0\'s own slice with the marker as a nodeName, and nothing else', () => {
+  const original = world(3).find((o) => o.kind === 'EndpointSlice' && o.metadata.name === 'svc-0-a');
+  const changed = endpointSliceObject(0, 'ep-1-2-3');
+  assert.deepEqual(changed.metadata, original?.metadata);
+  assert.match(JSON.stringify(changed), /"nodeName":"ep-1-2-3"/);
+  assert.deepEqual(endpointSliceObject(0), original);
 });

@@ -30,6 +30,22 @@ export function routeObject(i: number, headerValue: string): FakeObject {
   };
 }
 
+/**
+ * Service i's EndpointSlice (two ready endpoints). An endpoint-only change rewrites it with a
+ * marker as the first endpoint's nodeName, which agents see in the endpoints they are sent.
+ */
+export function endpointSliceObject(i: number, nodeName?: string): FakeObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+    addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [
+      { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 1}`], conditions: { ready: true }, ...(nodeName ? { nodeName } : {}) },
+      { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 2}`], conditions: { ready: true } },
+    ],
+  };
+}
+
 /** Every object of a cluster with `routes` Services and routes. */
 export function world(routes: number): FakeObject[] {
   const out: FakeObject[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }];
@@ -38,15 +54,7 @@ export function world(routes: number): FakeObject[] {
       apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: NAMESPACE },
       spec: { clusterIP: clusterIp(i), ports: [{ name: 'http', port: SERVICE_PORT, targetPort: 8080, protocol: 'TCP' }] },
     });
-    out.push({
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: [
-        { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 1}`], conditions: { ready: true } },
-        { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 2}`], conditions: { ready: true } },
-      ],
-    });
+    out.push(endpointSliceObject(i));
     out.push(routeObject(i, 'initial'));
   }
   return out;
