@@ -139,7 +139,7 @@ class MtlsWorld {
 
   async start(): Promise<void> {
     this.lab = await NetnsLab.create();
-    this.configDir = mkdtempSync(join(tmpdir(), 'h9b-meshlet-e2e-mtls-'));
+    this.configDir = mkdtempSync(join(tmpdir(), 'meshlet-e2e-mtls-'));
     chmodSync(this.configDir, 0o755); // the agents read it as uid 1337
     const meshed = [
       { pod: podSpec('reviews-0', 'reviews', { 'meshlet.dev/mtls-mode': 'STRICT' }, 'reviews'), ip: REVIEWS.ip },
