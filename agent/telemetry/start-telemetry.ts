@@ -4,7 +4,7 @@ import { POD_ENV, MESHLET_ENV } from '../../api/pod-env.ts';
 import { metric } from '../../common/prometheus.ts';
 import { parseAccessLogFormat, startAccessLog, type AccessLog, type AccessLogFormat } from './access-log.ts';
 import { startMeshMetrics, type MeshMetrics } from './metrics/index.ts';
-import { samplingPolicy, startRequestTracer, startTraceProvider, type RequestTracer, type TraceProvider } from './tracing/index.ts';
+import { propagationFromEnv, samplingPolicy, startRequestTracer, startTraceProvider, type RequestTracer, type TraceProvider } from './tracing/index.ts';
 import { workloadFromPodName, type Workload } from './workload.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -67,12 +67,13 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
   let tracer: RequestTracer | null = null;
   // Parsed even when nothing is exported, so a bad setting is refused at start, not later.
   const policy = samplingPolicy(c.env, c.defaultSamplingRatio);
+  const propagation = propagationFromEnv(c.env);
   if (tracingWanted(c)) {
     provider = startTraceProvider({
       env: c.env, log: c.log, ...(c.otlpEndpoint ? { endpoint: c.otlpEndpoint } : {}),
       resource: { 'service.name': c.self.name, 'k8s.namespace.name': c.self.namespace, 'k8s.pod.name': c.self.pod, 'meshlet.role': c.role },
     });
-    tracer = startRequestTracer(provider.tracer, policy);
+    tracer = startRequestTracer(provider.tracer, policy, propagation);
   }
   const access: AccessLog | null = c.accessLog
     ? startAccessLog({ format: c.accessLog, ...(c.writeAccessLog ? { write: c.writeAccessLog } : {}), ...(tracer ? { traceIdOf: tracer.traceIdOf } : {}) })

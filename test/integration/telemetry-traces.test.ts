@@ -20,7 +20,7 @@ interface OtlpSpan {
   attributes: { key: string; value: Record<string, unknown> }[];
   status?: { code?: number };
 }
-interface Collector { url: string; spans: OtlpSpan[]; posts: { contentType: string; bytes: number }[]; resources: Record<string, unknown>[]; close: () => Promise<void> }
+interface Collector { url: string; spans: OtlpSpan[]; posts: { contentType: string; bytes: number; path: string; auth: string }[]; resources: Record<string, unknown>[]; close: () => Promise<void> }
 
 /** An OTLP/HTTP receiver: decodes the JSON protocol, records what any other POST looked like. */
 async function startCollector(): Promise<Collector> {
@@ -30,8 +30,8 @@ async function startCollector(): Promise<Collector> {
     req.on('data', (b: Buffer) => chunks.push(b));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      c.posts.push({ contentType: req.headers['content-type'] ?? '', bytes: body.length });
-      if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/json') {
+      c.posts.push({ contentType: req.headers['content-type'] ?? '', bytes: body.length, path: req.url ?? '', auth: req.headers.authorization ?? '' });
+      if (req.url?.endsWith('/traces') && req.headers['content-type'] === 'application/json') {
         const msg = JSON.parse(body.toString()) as { resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
         for (const rs of msg.resourceSpans) {
           c.resources.push(Object.fromEntries(rs.resource.attributes.map((a) => [a.key, Object.values(a.value)[0]])));
@@ -209,6 +209,29 @@ describe('telemetry: traces over OTLP/HTTP', () => {
     await send({ port: sidecar.ports.outbound!, path: '/api/proto', authority: 'reviews:9080' });
     await tel.shutdown();
     assert.ok(collector.posts.some((p) => p.contentType === 'application/x-protobuf' && p.bytes > 100), JSON.stringify(collector.posts));
+  });
+
+  test('settings from the OTEL_* env alone: endpoint, headers, service name, resource, propagators', async () => {
+    collector.spans.length = 0;
+    collector.posts.length = 0;
+    collector.resources.length = 0;
+    const tel = startTelemetry(config({ otlpEndpoint: null, env: {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/otel/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20t0k', OTEL_SERVICE_NAME: 'reviews-svc',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=staging', OTEL_PROPAGATORS: 'b3',
+    } }));
+    assert.match(tel.tracing ?? '', /\/otel\/v1\/traces \(http\/json\)/);
+    const res = await send({ port: sidecar.ports.outbound!, path: '/api/env', authority: 'reviews:9080',
+      headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    await tel.shutdown();
+    assert.equal(res.status, 200);
+    assert.ok(collector.posts.some((p) => p.path === '/otel/v1/traces' && p.auth === 'Bearer t0k'), JSON.stringify(collector.posts));
+    assert.equal(collector.resources[0]!['service.name'], 'reviews-svc');
+    assert.equal(collector.resources[0]!['deployment.environment'], 'staging');
+    // b3 only: the caller's traceparent is not read (a new trace starts) and B3 single is what the app sees.
+    assert.equal(res.echo!.headers.Traceparent, undefined);
+    assert.match(res.echo!.headers.B3![0]!, /^[0-9a-f]{32}-[0-9a-f]{16}-1$/);
+    assert.ok(collector.spans.length > 0 && collector.spans.every((s) => s.traceId !== '0af7651916cd43dd8448eb211c80319c'));
   });
 
   test('a dead collector loses no request and is counted', async () => {

@@ -3,7 +3,7 @@
 // (propagation.ts); spans follow the OTel HTTP conventions (span-attributes.ts) and are
 // exported over OTLP/HTTP by the OpenTelemetry SDK (provider.ts).
 export { startRequestTracer, type RequestTracer } from './tracer.ts';
-export { startTraceProvider, otlpProtocol, OtlpProtocolUnsupportedError, type TraceProvider, type ProviderOptions } from './provider.ts';
+export { startTraceProvider, otlpProtocol, otlpTracesUrl, resourceFromEnv, OtlpProtocolUnsupportedError, type TraceProvider, type ProviderOptions } from './provider.ts';
 export { samplingPolicy, shouldSample, TraceSamplerInvalidError, type SamplingPolicy } from './sampling.ts';
 export { spanName, serverAttributes, clientAttributes, isServerError, isClientError } from './span-attributes.ts';
-export { extract, inject, b3FormOf } from './propagation.ts';
+export { extract, inject, b3FormOf, propagationFromEnv, DEFAULT_PROPAGATION, TracePropagatorUnsupportedError, type Propagation } from './propagation.ts';

@@ -5,6 +5,7 @@ import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, trace, type S
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import type { HeaderValues } from '../events.ts';
+import { MeshletError } from '../../../api/errors.ts';
 
 export type B3Form = 'single' | 'multi' | null;
 
@@ -60,4 +61,61 @@ export function inject(headers: Record<string, string | string[]>, sc: SpanConte
     delete headers.b3; delete headers['x-b3-parentspanid'];
     b3Multi.inject(ctx, headers, defaultTextMapSetter);
   }
+}
+
+export class TracePropagatorUnsupportedError extends MeshletError {
+  constructor(name: string) {
+    super('E_TRACE_PROPAGATOR_UNSUPPORTED', `OTEL_PROPAGATORS "${name}" is not one meshlet supports (tracecontext, baggage, b3, b3multi, none)`);
+  }
+}
+
+/** How a hop reads and writes trace context: the default (W3C, B3 echoed) or OTEL_PROPAGATORS. */
+export interface Propagation {
+  extract: (headers: Readonly<HeaderValues>) => Incoming;
+  inject: (headers: Record<string, string | string[]>, sc: SpanContext, form: B3Form) => void;
+}
+
+export const DEFAULT_PROPAGATION: Propagation = { extract, inject };
+
+/**
+ * OTEL_PROPAGATORS, per the spec: a comma-separated list, extracted in order, all injected.
+ * Unset keeps the default (W3C first, B3 accepted and echoed in the form received). `baggage`
+ * is accepted and needs nothing: the proxy forwards the baggage header untouched. `none`
+ * neither reads nor writes context, so every hop starts its own trace.
+ */
+export function propagationFromEnv(env: Record<string, string | undefined>): Propagation {
+  const raw = env.OTEL_PROPAGATORS?.trim();
+  if (!raw) return DEFAULT_PROPAGATION;
+  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  for (const n of names) if (!['tracecontext', 'baggage', 'b3', 'b3multi', 'none'].includes(n)) throw new TracePropagatorUnsupportedError(n);
+  const w = names.includes('tracecontext');
+  const single = names.includes('b3');
+  const multi = names.includes('b3multi');
+  const readers = names.filter((n) => n === 'tracecontext' || n === 'b3' || n === 'b3multi');
+  return {
+    extract: (headers) => {
+      const form = b3FormOf(headers);
+      for (const n of readers) {
+        if (n === 'tracecontext' && typeof headers.traceparent === 'string') {
+          const sc = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter));
+          if (sc) return { parent: sc, b3: form };
+        } else if (n !== 'tracecontext' && form !== null) {
+          const sc = trace.getSpanContext(b3.extract(ROOT_CONTEXT, headers, defaultTextMapGetter));
+          if (sc) return { parent: sc, b3: form };
+        }
+      }
+      return { parent: null, b3: form };
+    },
+    inject: (headers, sc) => {
+      if (readers.length === 0) return; // none (or baggage alone): leave the app's headers as they are
+      const ctx = trace.setSpanContext(ROOT_CONTEXT, sc);
+      // Whatever the caller sent in a format we do not write is stale once we add a hop.
+      if (!w) { delete headers.traceparent; delete headers.tracestate; }
+      if (!single) delete headers.b3;
+      if (!multi) { delete headers['x-b3-traceid']; delete headers['x-b3-spanid']; delete headers['x-b3-sampled']; delete headers['x-b3-parentspanid']; delete headers['x-b3-flags']; }
+      if (w) w3c.inject(ctx, headers, defaultTextMapSetter);
+      if (single) b3Single.inject(ctx, headers, defaultTextMapSetter);
+      if (multi) { delete headers['x-b3-parentspanid']; b3Multi.inject(ctx, headers, defaultTextMapSetter); }
+    },
+  };
 }

@@ -1,14 +1,15 @@
 // The OpenTelemetry side of tracing: resource, batch processor and OTLP/HTTP exporter, all
-// configured from the standard OTEL_* variables (the exporters read endpoint, headers and
-// timeout themselves; BatchSpanProcessor reads OTEL_BSP_*). Export never blocks a request:
+// configured from the standard OTEL_* variables. Endpoint, headers, timeout and resource are
+// read here from the env we are given (the SDK's own readers only see process.env, and the
+// runners and tests pass their own); BatchSpanProcessor reads OTEL_BSP_*. Export never blocks a request:
 // the batch queue is bounded and drops when full; failures are counted and logged at most
 // once a minute.
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Tracer } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { MeshletError } from '../../../api/errors.ts';
 
 export class OtlpProtocolUnsupportedError extends MeshletError {
@@ -40,13 +41,32 @@ export function otlpProtocol(env: Record<string, string | undefined>): 'http/pro
   throw new OtlpProtocolUnsupportedError(p);
 }
 
+/** The spec's rules: a per-signal endpoint is used as is; the general one gets /v1/traces appended. */
+export function otlpTracesUrl(env: Record<string, string | undefined>, flag?: string): string | null {
+  if (flag) return `${flag.replace(/\/+$/, '')}/v1/traces`;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : null;
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES (percent-encoded k=v list), then OTEL_SERVICE_NAME, which wins. */
+export function resourceFromEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const attrs = parseKeyPairsIntoRecord(env.OTEL_RESOURCE_ATTRIBUTES);
+  const name = env.OTEL_SERVICE_NAME?.trim();
+  return name ? { ...attrs, 'service.name': name } : attrs;
+}
+
 const LOG_EVERY_MS = 60_000;
 
 export function startTraceProvider(opts: ProviderOptions): TraceProvider {
   const protocol = otlpProtocol(opts.env);
   const timeout = Number(opts.env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT || opts.env.OTEL_EXPORTER_OTLP_TIMEOUT);
+  const url = otlpTracesUrl(opts.env, opts.endpoint);
+  const headers = { ...parseKeyPairsIntoRecord(opts.env.OTEL_EXPORTER_OTLP_HEADERS), ...parseKeyPairsIntoRecord(opts.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) };
   const cfg = {
-    ...(opts.endpoint ? { url: `${opts.endpoint.replace(/\/+$/, '')}/v1/traces` } : {}),
+    ...(url ? { url } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(timeout > 0 ? { timeoutMillis: timeout } : {}),
   };
   const inner: SpanExporter = protocol === 'http/json' ? new JsonExporter(cfg) : new ProtoExporter(cfg);
@@ -66,8 +86,7 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
     shutdown: () => inner.shutdown(),
     forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
   };
-  const detected = detectResources({ detectors: [envDetector] });
-  const resource = resourceFromAttributes(opts.resource).merge(detected);
+  const resource = resourceFromAttributes({ ...opts.resource, ...resourceFromEnv(opts.env) });
   const provider = new BasicTracerProvider({
     resource,
     // The sampling decision is taken before a span is asked for (sampling.ts): every span

@@ -8,7 +8,7 @@ import dc from 'node:diagnostics_channel';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
-import { extract, inject, type B3Form } from './propagation.ts';
+import { DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
 import { clientAttributes, isClientError, isServerError, serverAttributes, spanName } from './span-attributes.ts';
 
@@ -38,7 +38,8 @@ function unsampledRoot(): SpanContext {
   return { traceId: hex.slice(0, 32), spanId: hex.slice(32), traceFlags: TraceFlags.NONE, isRemote: false };
 }
 
-export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy): RequestTracer {
+export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propagation: Propagation = DEFAULT_PROPAGATION): RequestTracer {
+  const { extract, inject } = propagation;
   const requests = new WeakMap<RequestEvent, RequestState>();
   const attempts = new WeakMap<AttemptEvent, Span>();
 

@@ -1,7 +1,63 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
-import { clientAttributes, isClientError, isServerError, samplingPolicy, serverAttributes, shouldSample, spanName, TraceSamplerInvalidError } from './index.ts';
+import { clientAttributes, isClientError, isServerError, otlpTracesUrl, propagationFromEnv, resourceFromEnv, samplingPolicy, serverAttributes, shouldSample, spanName, TracePropagatorUnsupportedError, TraceSamplerInvalidError } from './index.ts';
+
+const SC = { traceId: '80f198ee56343ba864fe8b2a57d3eff7', spanId: 'e457b5a2e4d86bd1', traceFlags: 1, isRemote: false };
+
+describe('OTEL_PROPAGATORS', () => {
+  const W3C_IN = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  const B3_IN = { b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1' };
+  test('unset: W3C wins, B3 accepted and echoed in the form received', () => {
+    const p = propagationFromEnv({});
+    assert.equal(p.extract({ ...W3C_IN, ...B3_IN }).parent?.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(p.extract(B3_IN).parent?.traceId, SC.traceId);
+    const out: Record<string, string> = {};
+    p.inject(out, SC, 'single');
+    assert.deepEqual(Object.keys(out).sort(), ['b3', 'traceparent']);
+  });
+  test('b3: only B3 is read; B3 single is written and a stale traceparent removed', () => {
+    const p = propagationFromEnv({ OTEL_PROPAGATORS: 'b3' });
+    assert.equal(p.extract(W3C_IN).parent, null, 'traceparent is not a format this hop reads');
+    assert.equal(p.extract({ ...W3C_IN, ...B3_IN }).parent?.traceId, SC.traceId);
+    const out: Record<string, string> = { ...W3C_IN };
+    p.inject(out, SC, null);
+    assert.deepEqual(out, { b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1' });
+  });
+  test('b3multi,tracecontext: both written; B3 read first', () => {
+    const p = propagationFromEnv({ OTEL_PROPAGATORS: 'b3multi, tracecontext' });
+    assert.equal(p.extract({ ...W3C_IN, 'x-b3-traceid': SC.traceId, 'x-b3-spanid': SC.spanId, 'x-b3-sampled': '1' }).parent?.traceId, SC.traceId);
+    const out: Record<string, string> = {};
+    p.inject(out, SC, null);
+    assert.deepEqual(out, { 'x-b3-traceid': SC.traceId, 'x-b3-spanid': SC.spanId, 'x-b3-sampled': '1', traceparent: `00-${SC.traceId}-${SC.spanId}-01` });
+  });
+  test('none: nothing read, the app\'s headers are left alone', () => {
+    const p = propagationFromEnv({ OTEL_PROPAGATORS: 'none' });
+    assert.equal(p.extract(W3C_IN).parent, null);
+    const out: Record<string, string> = { ...W3C_IN };
+    p.inject(out, SC, null);
+    assert.deepEqual(out, W3C_IN);
+  });
+  test('an unknown propagator is refused at start', () => {
+    assert.throws(() => propagationFromEnv({ OTEL_PROPAGATORS: 'tracecontext,xray' }), TracePropagatorUnsupportedError);
+  });
+});
+
+describe('OTLP endpoint and resource from the env', () => {
+  const cases: [Record<string, string>, string | undefined, string | null][] = [
+    [{}, undefined, null],
+    [{}, 'http://c:4318/', 'http://c:4318/v1/traces'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, undefined, 'http://c:4318/v1/traces'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:9/custom' }, undefined, 'http://t:9/custom'],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:9/custom' }, 'http://flag:1', 'http://flag:1/v1/traces'],
+  ];
+  for (const [env, flag, want] of cases) test(`${JSON.stringify(env)} flag ${flag}`, () => assert.equal(otlpTracesUrl(env, flag), want));
+  test('OTEL_RESOURCE_ATTRIBUTES is decoded; OTEL_SERVICE_NAME wins for service.name', () => {
+    assert.deepEqual(resourceFromEnv({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=x,deployment.environment=prod%20eu', OTEL_SERVICE_NAME: 'shop' }),
+      { 'service.name': 'shop', 'deployment.environment': 'prod eu' });
+    assert.deepEqual(resourceFromEnv({}), {});
+  });
+});
 
 describe('sampling policy from OTEL_TRACES_SAMPLER / _ARG', () => {
   const cases: [Record<string, string>, number, { parentBased: boolean; ratio: number }][] = [
