@@ -4,8 +4,9 @@
 // the agent in file mode over one directory that holds the mesh CA (Secret
 // meshlet-system/meshlet-ca), the Services, the injected Pods and an AuthorizationPolicy.
 // Pods: `reviews` (STRICT by annotation; HTTP echo on 8080, a server-first TCP app on 9000; a
-// policy admits only ServiceAccount `allowed`), `ratings` (PERMISSIVE, no policy), two meshed
-// clients (ServiceAccounts `allowed` and `denied`) and a plain pod without a sidecar.
+// policy admits only ServiceAccount `allowed`), `ratings` (PERMISSIVE, no policy), `details`
+// (PERMISSIVE, default inbound policy `authenticated` by annotation), two meshed clients
+// (ServiceAccounts `allowed` and `denied`) and a plain pod without a sidecar.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ const TD = 'cluster.local';
 const id = (sa: string): string => `spiffe://${TD}/ns/${NS}/sa/${sa}`;
 const REVIEWS = { ip: '10.244.0.10', clusterIp: '10.96.0.10' };
 const RATINGS = { ip: '10.244.0.11', clusterIp: '10.96.0.11' };
+const DETAILS = { ip: '10.244.0.12', clusterIp: '10.96.0.12' };
 
 /** A pod as a user would write it; the injector adds the rest. */
 function podSpec(name: string, sa: string, annotations: Record<string, string>, app: string | null): PodObject {
@@ -144,10 +146,11 @@ class MtlsWorld {
     const meshed = [
       { pod: podSpec('reviews-0', 'reviews', { 'meshlet.dev/mtls-mode': 'STRICT' }, 'reviews'), ip: REVIEWS.ip },
       { pod: podSpec('ratings-0', 'ratings', {}, 'ratings'), ip: RATINGS.ip },
+      { pod: podSpec('details-0', 'details', { 'meshlet.dev/default-inbound-policy': 'authenticated' }, 'details'), ip: DETAILS.ip },
       { pod: podSpec('allowed-0', 'allowed', {}, null), ip: '10.244.0.20' },
       { pod: podSpec('denied-0', 'denied', {}, null), ip: '10.244.0.21' },
     ];
-    const manifests = [caSecret(), service('reviews', REVIEWS), service('ratings', RATINGS), POLICY];
+    const manifests = [caSecret(), service('reviews', REVIEWS), service('ratings', RATINGS), service('details', DETAILS), POLICY];
     for (const m of meshed) {
       const result = inject(m.pod, { name: NS }, resolveMeshConfig());
       assert.equal(result.injected, true);
@@ -284,5 +287,15 @@ describe('mTLS, identities and authorization between injected pods', { timeout: 
     const denied = await w.tcp('denied', REVIEWS.clusterIp, 9000);
     assert.ok(denied.error === 'ECONNRESET' || (denied.ok && denied.lines?.length === 0), `closed without a byte from the app: ${JSON.stringify(denied)}`);
     assert.equal(await denials(), deniedBefore + 1, 'the denial is counted on /metrics');
+  });
+
+  test('default inbound policy authenticated (annotation): any mesh identity passes, the plain pod gets 403', async () => {
+    const seen = echoed(await w.get('denied', `http://${DETAILS.clusterIp}/`));
+    assert.deepEqual(seen.xfcc, [`By=${id('details')};URI=${id('denied')}`]);
+    const plain = await w.get('plain', `http://${DETAILS.ip}:8080/`);
+    assert.equal(plain.status, 403, JSON.stringify(plain));
+    assert.match(plain.headers?.['x-meshlet-denied-reason'] ?? '', /authenticated/, JSON.stringify(plain.headers));
+    const tcp = await w.tcp('plain', DETAILS.ip, 9000);
+    assert.ok(tcp.error === 'ECONNRESET' || (tcp.ok && tcp.lines?.length === 0), `closed without a byte from the app: ${JSON.stringify(tcp)}`);
   });
 });
