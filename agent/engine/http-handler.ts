@@ -104,7 +104,10 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     else req.once('end', () => arm(defaultMs));
   }
   res.once('close', () => {
-    if (!res.writableFinished) overall.abort(new Error('client closed the connection'));
+    // writableEnded, not writableFinished: node's Http2ServerResponse reports writableFinished
+    // true once its stream closed, reset or not, so an h2 client that went away never aborted
+    // its upstream attempt (issue 15).
+    if (!res.writableEnded) overall.abort(new Error('client closed the connection'));
     if (timer) clearTimeout(timer);
   });
   const protocol = upstreamProtocol(req, p.backend.appProtocol);

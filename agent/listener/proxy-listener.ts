@@ -222,6 +222,11 @@ export class ProxyListener<C> {
         socket.resume();
         break;
       case 'h2c':
+        // Issue 15: a client that sends FIN with streams open (no RST_STREAM, no GOAWAY) is
+        // gone; node's http2 keeps such a half-open session (and every upstream request behind
+        // it) until the peer times out. Destroying the socket closes the session, which
+        // destroys each stream, whose response 'close' aborts its upstream attempt.
+        socket.once('end', () => socket.destroy());
         this.#pending = ctx;
         try {
           this.#h2.emit('connection', socket);
