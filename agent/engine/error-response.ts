@@ -61,16 +61,18 @@ export function sendStatus(res: DownstreamResponse, status: number, reason: stri
 /** gRPC status codes for the proxy's own HTTP answers (the gRPC HTTP-to-status mapping). */
 const GRPC_CODE: Record<number, number> = { 400: 13, 404: 12, 421: 14, 500: 13, 503: 14, 504: 4 };
 
-export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: string): void {
+/** Returns the grpc-status sent (for telemetry), or null when the response had already started. */
+export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: string): string | null {
   if (res.headersSent) {
     abortResponse(res);
-    return;
+    return null;
   }
   const text = publicReason(status, reason);
+  const code = String(GRPC_CODE[status] ?? 2);
   try {
     (res as http.ServerResponse).writeHead(200, {
       'content-type': 'application/grpc',
-      'grpc-status': String(GRPC_CODE[status] ?? 2),
+      'grpc-status': code,
       'grpc-message': encodeURIComponent(text).slice(0, 512),
       'meshlet-reason': text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
     });
@@ -78,4 +80,5 @@ export function sendGrpcStatus(res: DownstreamResponse, status: number, reason: 
   } catch {
     res.destroy();
   }
+  return code;
 }

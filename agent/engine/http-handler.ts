@@ -16,7 +16,7 @@ import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
 import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from './request-body.ts';
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
-import { startRequestEvent } from '../telemetry/build-events.ts';
+import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
 import { countResponseBytes, countStreamedBytes } from './count-bytes.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
@@ -38,7 +38,10 @@ export interface HttpSite {
 function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}, ev: RequestEvent | null = null): void {
   if (status >= 500) core.logger.warn(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}`, { status, reason });
   if (ev) ev.error = reason;
-  if (status >= 400 && isGrpc(req)) sendGrpcStatus(res, status, reason);
+  if (status >= 400 && isGrpc(req)) {
+    const code = sendGrpcStatus(res, status, reason);
+    if (ev) ev.grpcStatus = code;
+  }
   else sendStatus(res, status, reason, headers);
 }
 
@@ -160,6 +163,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (ev) countResponseBytes(response.body, ev);
     await relayBody(response.body, res);
     const trailers = response.trailers();
+    if (ev) ev.grpcStatus = grpcStatusOf(trailers, response.headers);
     if (trailers && isH2(req)) res.addTrailers(trailers);
     res.end();
   } catch (err) {

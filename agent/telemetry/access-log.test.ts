@@ -7,7 +7,7 @@ const ev: RequestEvent = {
   site: 'inbound', method: 'POST', scheme: 'http', authority: 'reviews:9080', path: '/api/v1', protocol: 'h2',
   headers: { 'x-request-id': 'req-1' }, remoteAddress: '10.0.0.1', startNs: 1_000_000n, endNs: 13_345_678n,
   rule: 'httproute/shop/reviews/rule/0', routePath: '/api', backend: null, upstream: '127.0.0.1:8080', upstreamIdentity: null,
-  peerIdentity: 'spiffe://cluster.local/ns/web/sa/front', attempts: 1, status: 201, requestBytes: 12, responseBytes: 345, error: null,
+  peerIdentity: 'spiffe://cluster.local/ns/web/sa/front', attempts: 1, status: 201, requestBytes: 12, responseBytes: 345, error: null, grpcStatus: null,
 };
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const entry = entryOf(ev, traceId, new Date('2026-12-02T19:00:00.000Z'));

@@ -20,10 +20,17 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, peerIdentity: null,
     attempts: 0, status: 0,
     requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
-    responseBytes: 0, endNs: 0n, error: null,
+    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null,
   };
   requestStart.publish(ev);
   return ev;
+}
+
+/** The grpc-status an upstream answered with: in the trailers, or in the headers of a trailers-only reply. */
+export function grpcStatusOf(trailers: Record<string, string | string[] | undefined> | null, headers: Record<string, string | string[] | undefined>): string | null {
+  const v = trailers?.['grpc-status'] ?? headers['grpc-status'];
+  // A numeric code only: the label must not take values a misbehaving upstream invents.
+  return typeof v === 'string' && /^\d{1,2}$/.test(v) ? v : null;
 }
 
 export interface AttemptTarget {

@@ -44,6 +44,8 @@ export interface RequestEvent {
   endNs: bigint;
   /** Why the proxy answered itself or the exchange failed; null when relayed normally. */
   error: string | null;
+  /** grpc-status of a gRPC answer (trailers, or headers when trailers-only); null otherwise. */
+  grpcStatus: string | null;
 }
 
 export interface AttemptEvent {

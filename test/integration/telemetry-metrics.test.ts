@@ -100,6 +100,16 @@ describe('telemetry: metrics and access logs', () => {
     assert.equal(bytes?.value, 15, '3 × 5 bytes');
   });
 
+  test('gRPC: grpc_response_status carries the status the app answered with', async () => {
+    await use(config({}));
+    // A trailers-only reply over HTTP/1.1: grpc-status arrives in the response headers.
+    const res = await send({ port: sidecar.ports.outbound!, path: '/pkg.Svc/Get', method: 'POST', body: 'x', authority: 'reviews:9080',
+      headers: { 'content-type': 'application/grpc', 'x-echo-set-header': 'grpc-status: 5' } });
+    assert.equal(res.status, 200);
+    const reqs = parse(await scrape(sidecar.ports.admin!)).filter((s) => s.name === 'meshlet_requests_total' && s.labels.request_protocol === 'grpc');
+    assert.deepEqual(reqs.map((s) => [s.labels.reporter, s.labels.grpc_response_status, s.value]).sort(), [['destination', '5', 1], ['source', '5', 1]]);
+  });
+
   test('past the series cap, new label sets are folded into "overflow" and counted', async () => {
     await use(config({ maxSeries: 2 }));
     for (const code of ['200', '201', '202', '203']) await send({ port: sidecar.ports.outbound!, path: '/', authority: 'reviews:9080', headers: { 'x-echo-status': code } });

@@ -53,7 +53,7 @@ export function requestLabels(ev: RequestEvent, self: Workload): Labels {
     destination_principal: inbound ? self.principal || UNKNOWN : other || UNKNOWN,
     request_protocol: isGrpc(ev.headers) ? 'grpc' : 'http',
     response_code: String(ev.status),
-    grpc_response_status: '',
+    grpc_response_status: ev.grpcStatus ?? '',
     connection_security_policy: other ? 'mutual_tls' : 'none',
     route: ev.rule ?? '',
   };

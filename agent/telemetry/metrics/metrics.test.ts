@@ -11,7 +11,7 @@ function ev(over: Partial<RequestEvent>): RequestEvent {
     site: 'outbound', method: 'GET', scheme: 'http', authority: 'ratings:9080', path: '/r/123', protocol: 'http/1.1', headers: {},
     remoteAddress: '127.0.0.1', startNs: 0n, rule: 'httproute/shop/ratings/rule/0', routePath: '/r', backend: 'service/shop/ratings/9080',
     upstream: '10.0.0.7:9080', upstreamIdentity: 'spiffe://cluster.local/ns/shop/sa/ratings', peerIdentity: null, attempts: 1,
-    status: 200, requestBytes: 0, responseBytes: 10, endNs: 5_000_000n, error: null, ...over,
+    status: 200, requestBytes: 0, responseBytes: 10, endNs: 5_000_000n, error: null, grpcStatus: null, ...over,
   };
 }
 
@@ -29,11 +29,11 @@ describe('request labels (Istio standard set)', () => {
       destination_principal: self.principal, request_protocol: 'http', response_code: '503',
       grpc_response_status: '', connection_security_policy: 'mutual_tls', route: '',
     }],
-    ['gateway, plaintext upstream, gRPC', ev({ site: 'gateway', upstreamIdentity: null, headers: { 'content-type': 'application/grpc+proto' } }), {
+    ['gateway, plaintext upstream, gRPC', ev({ site: 'gateway', upstreamIdentity: null, headers: { 'content-type': 'application/grpc+proto' }, grpcStatus: '14' }), {
       reporter: 'ingress', source_workload: 'reviews', source_namespace: 'shop', source_principal: self.principal,
       destination_workload: 'unknown', destination_namespace: 'unknown', destination_service: 'ratings.shop.svc.cluster.local',
       destination_principal: 'unknown', request_protocol: 'grpc', response_code: '200',
-      grpc_response_status: '', connection_security_policy: 'none', route: 'httproute/shop/ratings/rule/0',
+      grpc_response_status: '14', connection_security_policy: 'none', route: 'httproute/shop/ratings/rule/0',
     }],
   ];
   for (const [name, e, want] of cases) test(name, () => assert.deepEqual(requestLabels(e, self), want));

@@ -107,7 +107,7 @@ describe('span names and attributes', () => {
     const ev = {
       site: 'inbound', method: 'GET', scheme: 'http', authority: 'reviews:9080', path: '/a', protocol: 'h2', headers: { 'user-agent': 'ua' },
       remoteAddress: '10.0.0.1', startNs: 0n, rule: 'r', routePath: '/', backend: null, upstream: '127.0.0.1:8080', upstreamIdentity: null,
-      peerIdentity: 'spiffe://td/ns/a/sa/b', attempts: 1, status: 200, requestBytes: 0, responseBytes: 0, endNs: 1n, error: null,
+      peerIdentity: 'spiffe://td/ns/a/sa/b', attempts: 1, status: 200, requestBytes: 0, responseBytes: 0, endNs: 1n, error: null, grpcStatus: null,
     } satisfies RequestEvent;
     assert.deepEqual(serverAttributes(ev), {
       'http.request.method': 'GET', 'url.path': '/a', 'url.scheme': 'http', 'server.address': 'reviews', 'server.port': 9080,
