@@ -3,7 +3,8 @@
 // top. When the loop stops on an error, this restarts it with backoff and jitter (it resumes
 // from where it was, no relist); a resource the cluster does not serve (Gateway API CRDs not
 // installed) is reported as missing and retried, and the served version is chosen from the
-// candidates (v1, falling back to v1beta1). Cached objects are stripped of managedFields first.
+// candidates (v1, falling back to v1beta1). Cached objects are stripped of what translation never
+// reads first (strip-unread.ts).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../../translate/snapshot.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -11,7 +12,7 @@ import { isStatus } from './errors.ts';
 import { collectionPath, type KubeClient, type KubeList } from './kube-client.ts';
 import { apiVersionOf, type WatchedResource } from './watched-resources.ts';
 import { WatchLoop } from './watch-loop.ts';
-import { stripUnread } from './strip-unread.ts';
+import { transformFor } from './strip-unread.ts';
 
 export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'stopped';
 
@@ -156,7 +157,7 @@ export class ResourceInformer {
       };
       const lw: WatchLoop = new WatchLoop({
         path, fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector,
-        list: listFn, watcher: this.client.watcher, transform: stripUnread,
+        list: listFn, watcher: this.client.watcher, transform: transformFor(this.resource.kind),
         onAdd: (o) => { seen(o); this.opts.onChange(); },
         onDelete: (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); },
         onUpdate: (o) => {
