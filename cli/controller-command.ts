@@ -191,7 +191,10 @@ export const controllerCommand: Command = {
         webhook: webhookPort === null ? null : {
           host: values['listen-host'], port: webhookPort, meshConfig: mesh, configName: mesh.webhookName, namespace: ownNamespace,
           failurePolicy: mesh.failurePolicy, client,
-          getNamespace: async (name) => (await client.request<{ metadata?: { labels?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { timeoutMs: 2_000 })).metadata?.labels ?? {},
+          getNamespace: async (name) => {
+            const { metadata } = await client.request<{ metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { timeoutMs: 2_000 });
+            return { labels: metadata?.labels ?? {}, annotations: metadata?.annotations ?? {} };
+          },
         },
       };
     }

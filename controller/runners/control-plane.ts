@@ -4,7 +4,7 @@
 // the admin port.
 import type { FileTableSource } from '../provider/file/index.ts';
 import type { PublisherOptions } from '../publish/index.ts';
-import type { MeshConfig, WebhookConfigClient } from '../../injector/index.ts';
+import type { MeshConfig, NamespaceMeta, WebhookConfigClient } from '../../injector/index.ts';
 import { AdminRunner } from './admin-runner.ts';
 import { IdentityRunner, type IdentityRunnerOptions } from './identity-runner.ts';
 import { CaBundleRunner, WebhookRunner } from './webhook-runner.ts';
@@ -27,7 +27,7 @@ export interface ControlPlaneConfig {
   webhook?: {
     host: string; port: number; meshConfig: MeshConfig; configName: string; namespace: string;
     failurePolicy: 'Fail' | 'Ignore'; client: WebhookConfigClient;
-    getNamespace: (name: string) => Promise<Record<string, string> | undefined>;
+    getNamespace: (name: string) => Promise<NamespaceMeta | undefined>;
   } | null;
   /** Further runners, started after the others and before the admin port. */
   extra?: Runner[];
@@ -47,6 +47,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const publisher = config.publish
     ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate } : {}) })
     : null;
+  identity?.setTrustPush((rootsPem, renew) => publisher?.publisher?.pushTrustBundle(rootsPem, renew) ?? 0);
   const tables = () => publisher?.publisher ?? null;
   const translation = config.source.kind === 'cluster' ? new TranslationRunner({ ...config.source.controller, log, publisher: publisher ? tables : undefined }) : null;
   const source: Runner = translation ?? new FileSourceRunner((config.source as { files: FileTableSource }).files, tables);

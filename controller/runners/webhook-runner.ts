@@ -1,7 +1,7 @@
 // The injection webhook as runners: the AdmissionReview server on 15017 with the controller's
 // serving certificate, and the patcher that keeps the MutatingWebhookConfiguration's caBundle
 // equal to the mesh CA's roots (Istio's webhook patcher).
-import { caBundlePatcher, startWebhook, webhookConfiguration, type CaBundlePatcher, type MeshConfig, type Webhook, type WebhookConfigClient } from '../../injector/index.ts';
+import { caBundlePatcher, startWebhook, webhookConfiguration, type CaBundlePatcher, type MeshConfig, type NamespaceMeta, type Webhook, type WebhookConfigClient } from '../../injector/index.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
 
@@ -10,7 +10,7 @@ export interface WebhookRunnerOptions {
   port: number;
   meshConfig: MeshConfig;
   serving: () => { certPem: string; keyPem: string };
-  getNamespace: (name: string) => Promise<Record<string, string> | undefined>;
+  getNamespace: (name: string) => Promise<NamespaceMeta | undefined>;
   log: (line: string) => void;
 }
 

@@ -68,12 +68,40 @@ function resource(key: string, v: string, name: 'cpu' | 'memory', into: Resource
   }
 }
 
-/** Settings for one pod; throws InjectionAnnotationError on the first invalid annotation. */
-export function podSettings(annotations: Record<string, string>, mesh: MeshConfig, warnings: string[]): PodSettings {
+/** The annotations a namespace may carry as its pods' defaults (mesh < namespace < pod). */
+const NAMESPACE_KEYS = [A.mtlsMode, A.defaultInboundPolicy] as const;
+
+/**
+ * The namespace-level defaults. An invalid value there is a warning, not a refusal: refusing
+ * would make every pod of the namespace unschedulable for one typo, so the mesh default stays.
+ */
+function namespaceDefaults(ns: Record<string, string>, mesh: MeshConfig, namespace: string, warnings: string[]): Pick<PodSettings, 'mtlsMode' | 'defaultInboundPolicy'> {
+  const d = { mtlsMode: mesh.mtlsMode, defaultInboundPolicy: mesh.defaultInboundPolicy };
+  for (const key of NAMESPACE_KEYS) {
+    const v = ns[key];
+    if (v === undefined) continue;
+    try {
+      if (key === A.mtlsMode) d.mtlsMode = oneOf(key, v, MTLS_MODES);
+      else d.defaultInboundPolicy = oneOf(key, v, DEFAULT_INBOUND_POLICIES);
+    } catch (err) {
+      if (!(err instanceof InjectionAnnotationError)) throw err;
+      warnings.push(`namespace ${namespace}: ${err.message}; the mesh default is used`);
+    }
+  }
+  return d;
+}
+
+/**
+ * Settings for one pod; throws InjectionAnnotationError on the first invalid pod annotation.
+ * `namespace` carries the namespace's annotations when known (the webhook), whose
+ * mtls-mode and default-inbound-policy apply to pods that do not set their own.
+ */
+export function podSettings(annotations: Record<string, string>, mesh: MeshConfig, warnings: string[], namespace?: { name: string; annotations?: Record<string, string> }): PodSettings {
+  const nsDefaults = namespaceDefaults(namespace?.annotations ?? {}, mesh, namespace?.name ?? '', warnings);
   const s: PodSettings = {
     excludeInboundPorts: [], excludeOutboundPorts: [], excludeOutboundCidrs: [], includeOutboundCidrs: null, opaquePorts: [],
     proxyResources: { requests: { ...mesh.proxyResources.requests }, limits: { ...mesh.proxyResources.limits } },
-    logLevel: mesh.logLevel, mtlsMode: mesh.mtlsMode, defaultInboundPolicy: mesh.defaultInboundPolicy,
+    logLevel: mesh.logLevel, mtlsMode: nsDefaults.mtlsMode, defaultInboundPolicy: nsDefaults.defaultInboundPolicy,
     accessLog: mesh.accessLog, sidecarMode: mesh.sidecarMode,
   };
   for (const key of Object.keys(annotations).sort()) {

@@ -75,6 +75,24 @@ describe('inject', () => {
     assert.equal(envOf(mesh), undefined);
   });
 
+  test('a namespace\'s mtls-mode and default-inbound-policy annotations are its pods\' defaults; the pod\'s own win; a bad namespace value warns and keeps the mesh default', () => {
+    const env = (p: Pod, ns: { name: string; annotations?: Record<string, string> }) => {
+      const r = inject(p, ns, mesh);
+      const e = r.pod.spec.initContainers![1]!.env!;
+      return { mode: e.find((x) => x.name === 'MESHLET_MTLS_MODE')?.value, policy: e.find((x) => x.name === 'MESHLET_DEFAULT_INBOUND_POLICY')?.value, warnings: r.warnings };
+    };
+    const strictNs = { name: 'shop', annotations: { 'meshlet.dev/mtls-mode': 'STRICT', 'meshlet.dev/default-inbound-policy': 'authenticated' } };
+    assert.deepEqual(env(pod(), strictNs), { mode: 'STRICT', policy: 'authenticated', warnings: [] });
+    assert.deepEqual(env(pod({ annotations: { 'meshlet.dev/mtls-mode': 'PERMISSIVE', 'meshlet.dev/default-inbound-policy': 'deny' } }), strictNs), { mode: 'PERMISSIVE', policy: 'deny', warnings: [] });
+    const plain = env(pod(), { name: 'shop' });
+    assert.deepEqual([plain.mode, plain.policy], [mesh.mtlsMode, mesh.defaultInboundPolicy]);
+    const typo = env(pod(), { name: 'shop', annotations: { 'meshlet.dev/mtls-mode': 'strict' } });
+    assert.equal(typo.mode, plain.mode, 'the mesh default stays');
+    assert.equal(typo.warnings.length, 1);
+    assert.match(typo.warnings[0]!, /^namespace shop: .*meshlet\.dev\/mtls-mode.*the mesh default is used$/);
+    assert.equal(env(pod(), { name: 'shop', annotations: { 'meshlet.dev/access-log': 'json', 'other.io/x': 'y' } }).warnings.length, 0, 'other namespace annotations are not ours to judge');
+  });
+
   test('a pod with our containers but no status (annotation deleted) is re-rendered with one proxy', () => {
     const injected = inject(pod(), { name: 'shop' }, mesh).pod;
     delete injected.metadata!.annotations;

@@ -68,7 +68,7 @@ export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfi
   if (skip) return { pod: original, patch: [], warnings: skip.warn ? [`not injected: ${skip.reason}`] : [], injected: false, skipped: skip.reason };
 
   const warnings: string[] = [];
-  const settings = podSettings(original.metadata?.annotations ?? {}, mesh, warnings);
+  const settings = podSettings(original.metadata?.annotations ?? {}, mesh, warnings, namespace);
   const pod = structuredClone(original);
   stripInjection(pod);
   const spec = pod.spec;

@@ -11,6 +11,9 @@ export interface NamespaceInfo {
   name: string;
   /** The namespace's labels when known (the webhook); undefined: not checked (`meshlet inject`). */
   labels?: Record<string, string>;
+  /** The namespace's annotations when known: `meshlet.dev/mtls-mode` and
+   * `meshlet.dev/default-inbound-policy` there are the defaults for its pods. */
+  annotations?: Record<string, string>;
 }
 
 export interface Skip {

@@ -7,6 +7,12 @@ import { inject, type MeshConfig } from '../inject/index.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
+/** What the webhook knows of the pod's namespace: labels select, annotations set defaults. */
+export interface NamespaceMeta {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
 /** Kubernetes truncates longer warnings; ours stay readable by being short to begin with. */
 const WARNING_MAX = 256;
 
@@ -79,10 +85,10 @@ export function namespaceOf(req: AdmissionRequest): string {
  * Answers one pod CREATE. Errors other than MeshletErrors are thrown: the server turns them into
  * a 500, so the API server applies the configured failurePolicy rather than our verdict.
  */
-export function admit(req: AdmissionRequest, mesh: MeshConfig, namespaceLabels: Record<string, string> | undefined): AdmissionResponse {
+export function admit(req: AdmissionRequest, mesh: MeshConfig, namespaceMeta: NamespaceMeta | undefined): AdmissionResponse {
   if (!isPodCreate(req)) return { uid: req.uid, allowed: true };
   try {
-    const r = inject(req.object, { name: namespaceOf(req), ...(namespaceLabels ? { labels: namespaceLabels } : {}) }, mesh);
+    const r = inject(req.object, { name: namespaceOf(req), ...(namespaceMeta ? { labels: namespaceMeta.labels, annotations: namespaceMeta.annotations ?? {} } : {}) }, mesh);
     const warnings = r.warnings.map((w) => `meshlet: ${w}`.slice(0, WARNING_MAX));
     return {
       uid: req.uid,

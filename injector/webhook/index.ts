@@ -4,4 +4,4 @@
 // invalid annotation. The controller process starts it with its certificate and mesh config.
 export { startWebhook, WEBHOOK_PATH, type Webhook, type WebhookOptions, type WebhookTls, type WebhookStats } from './server.ts';
 export { admit, parseReview, reviewOf, isPodCreate, namespaceOf, AdmissionReviewInvalidError, ADMISSION_API_VERSION } from './admission.ts';
-export type { AdmissionRequest, AdmissionResponse, AdmissionReview } from './admission.ts';
+export type { AdmissionRequest, AdmissionResponse, AdmissionReview, NamespaceMeta } from './admission.ts';

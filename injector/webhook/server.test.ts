@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { defaultMeshConfig, type MeshConfig } from '../inject/index.ts';
-import { parseReview, type AdmissionReview } from './admission.ts';
+import { parseReview, type AdmissionReview, type NamespaceMeta } from './admission.ts';
 import { startWebhook, type Webhook, type WebhookOptions } from './server.ts';
 import { podReview, postReview } from '../../test/support/injector-goldens.ts';
 import { selfSignedCert } from '../../test/support/self-signed-cert.ts';
@@ -82,11 +82,11 @@ describe('webhook server', () => {
 
   test('a namespace without the label gets a warning and no patch; a failing or slow lookup falls back to the selector', async () => {
     const logs: string[] = [];
-    const labels: Record<string, () => Promise<Record<string, string> | undefined>> = {
-      plain: () => Promise.resolve({}),
+    const labels: Record<string, () => Promise<NamespaceMeta | undefined>> = {
+      plain: () => Promise.resolve({ labels: {} }),
       broken: () => Promise.reject(new Error('apiserver down')),
       slow: () => new Promise(() => {}),
-      meshed: () => Promise.resolve({ 'meshlet.dev/inject': 'enabled' }),
+      meshed: () => Promise.resolve({ labels: { 'meshlet.dev/inject': 'enabled' } }),
     };
     const wh = await webhook({ getNamespace: (ns) => labels[ns]!(), namespaceTimeoutMs: 20, log: (l) => logs.push(l) });
     const plain = answer((await postReview(wh.port, cert.cert, podReview('a', pod, 'plain'))).body);
@@ -98,6 +98,14 @@ describe('webhook server', () => {
     }
     assert.ok(logs.some((l) => /namespace broken: lookup failed \(apiserver down\)/.test(l)));
     assert.ok(logs.some((l) => /namespace slow: labels unknown/.test(l)));
+  });
+
+  test('the namespace\'s annotations reach injection: a STRICT namespace\'s pod gets a STRICT proxy', async () => {
+    const wh = await webhook({ getNamespace: () => Promise.resolve({ labels: { 'meshlet.dev/inject': 'enabled' }, annotations: { 'meshlet.dev/mtls-mode': 'STRICT' } }) });
+    const r = answer((await postReview(wh.port, cert.cert, podReview('s1', pod, 'strict'))).body);
+    const patch = JSON.parse(Buffer.from(r.patch!, 'base64').toString()) as { value?: unknown }[];
+    const env = JSON.stringify(patch);
+    assert.match(env, /"name":"MESHLET_MTLS_MODE","value":"STRICT"/);
   });
 
   test('an unexpected failure is a 500, so the API server applies the failurePolicy', async () => {

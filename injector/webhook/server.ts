@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { MeshConfig } from '../inject/index.ts';
-import { AdmissionReviewInvalidError, admit, isPodCreate, namespaceOf, parseReview, reviewOf } from './admission.ts';
+import { AdmissionReviewInvalidError, admit, isPodCreate, namespaceOf, parseReview, reviewOf, type NamespaceMeta } from './admission.ts';
 
 export const WEBHOOK_PATH = '/inject';
 
@@ -21,8 +21,9 @@ export interface WebhookOptions {
   /** A certificate for meshlet-controller.<ns>.svc, or a per-SNI lookup (the API server sends SNI). */
   tls: WebhookTls;
   meshConfig: MeshConfig;
-  /** The namespace's labels; undefined or a throw means unknown (injection then trusts the selector). */
-  getNamespace?: (name: string) => Promise<Record<string, string> | undefined>;
+  /** The namespace's labels and annotations; undefined or a throw means unknown (injection then
+   * trusts the selector and uses the mesh defaults). */
+  getNamespace?: (name: string) => Promise<NamespaceMeta | undefined>;
   log?: (line: string) => void;
   /** Default 4 MiB: a pod is at most ~1.5 MB in etcd; a review carries it once for CREATE. */
   maxBodyBytes?: number;
@@ -97,12 +98,12 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const nsTimeout = opts.namespaceTimeoutMs ?? 2000;
   const stats: WebhookStats = { injected: 0, unchanged: 0, denied: 0, rejected: 0, errors: 0 };
 
-  async function namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+  async function namespaceMeta(name: string): Promise<NamespaceMeta | undefined> {
     if (!opts.getNamespace) return undefined;
     try {
-      const labels = await withTimeout(opts.getNamespace(name), nsTimeout);
-      if (labels === undefined) log(`namespace ${name}: labels unknown (lookup gave nothing within ${nsTimeout} ms); relying on the namespaceSelector`);
-      return labels;
+      const meta = await withTimeout(opts.getNamespace(name), nsTimeout);
+      if (meta === undefined) log(`namespace ${name}: labels unknown (lookup gave nothing within ${nsTimeout} ms); relying on the namespaceSelector`);
+      return meta;
     } catch (err) {
       log(`namespace ${name}: lookup failed (${(err as Error).message}); relying on the namespaceSelector`);
       return undefined;
@@ -139,8 +140,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       }
       throw err;
     }
-    const labels = isPodCreate(review) ? await namespaceLabels(namespaceOf(review)) : undefined;
-    const answer = admit(review, opts.meshConfig, labels);
+    const meta = isPodCreate(review) ? await namespaceMeta(namespaceOf(review)) : undefined;
+    const answer = admit(review, opts.meshConfig, meta);
     if (!answer.allowed) log(`denied a pod in ${namespaceOf(review)}: ${answer.status?.message ?? ''}`);
     stats[!answer.allowed ? 'denied' : answer.patch ? 'injected' : 'unchanged'] += 1;
     send(res, 200, reviewOf(answer));
