@@ -27,6 +27,15 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (Envoy and Go use 100-1000). */
 export const H2_MAX_CONCURRENT_STREAMS = 1000;
 
+/**
+ * Streams an HTTP/2 client may reset before their response, per connection and second, before
+ * the connection is closed with GOAWAY(ENHANCE_YOUR_CALM): the rapid-reset attack
+ * (CVE-2023-44487) cancels each request at once, so every reset stream is upstream work the
+ * client never waits for. nghttp2's own limit (a burst of 1000, then 33/s) let one connection
+ * cause ~1 100 backend requests (issue 15); gRPC clients cancel, but not hundreds a second.
+ */
+export const H2_MAX_PREMATURE_RESETS_PER_SECOND = 100;
+
 export interface ListenerHandlers<C> {
   /** Per-connection context, computed at accept time (SO_ORIGINAL_DST must be read early). */
   context(socket: net.Socket): C;
@@ -59,6 +68,28 @@ export interface ListenerOptions<C> {
   keepAliveTimeoutMs?: number;
   maxHeaderSize?: number;
   log?: (msg: string) => void;
+}
+
+/** GOAWAY(ENHANCE_YOUR_CALM) and close a session whose client resets too many streams early. */
+function capPrematureResets(session: http2.ServerHttp2Session): void {
+  let windowStart = 0;
+  let resets = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    stream.once('close', () => {
+      // Reset by the client before any response: work started for nobody.
+      if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      const now = Date.now();
+      if (now - windowStart >= 1_000) {
+        windowStart = now;
+        resets = 0;
+      }
+      if (++resets > H2_MAX_PREMATURE_RESETS_PER_SECOND) {
+        // GOAWAY first (the client learns why), then close without waiting for its streams.
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        setImmediate(() => session.destroy());
+      }
+    });
+  });
 }
 
 export class ProxyListener<C> {
@@ -133,6 +164,7 @@ export class ProxyListener<C> {
       session.once('stream', () => clearTimeout(firstRequest));
       session.once('close', () => clearTimeout(firstRequest));
       session.setTimeout(idleMs, () => session.close());
+      capPrematureResets(session);
     });
     this.#h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const ctx = this.#contexts.get(req.stream.session as object);
