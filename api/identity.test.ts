@@ -56,6 +56,8 @@ describe('validateIdentityMessage', () => {
     ['a csr', { type: 'csr', id: 1, csrPem: 'x', token: 't' }, []],
     ['a certificate', { type: 'certificate', id: 1, chainPem: [PEM], rootsPem: [PEM], notAfter: '2026-12-03T00:00:00Z' }, []],
     ['a certificate error', { type: 'certificate-error', id: 2, code: 'E_CSR_POD_NOT_FOUND', message: 'gone', retryable: false }, []],
+    ['a trust bundle push', { type: 'trust-bundle', id: 0, rootsPem: [PEM, PEM], renew: true }, []],
+    ['a trust bundle without roots or renew flag', { type: 'trust-bundle', id: 0, rootsPem: [] }, ['rootsPem', 'renew']],
     ['a csr without token', { type: 'csr', id: 1, csrPem: 'x' }, ['token']],
     ['a csr with a negative id', { type: 'csr', id: -1, csrPem: 'x', token: 't' }, ['id']],
     ['an empty chain', { type: 'certificate', id: 1, chainPem: [], rootsPem: [PEM], notAfter: '2026-12-03T00:00:00Z' }, ['chainPem']],

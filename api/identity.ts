@@ -119,8 +119,15 @@ export interface CertificateMessage { type: 'certificate'; id: number; chainPem:
 /** Controller → agent: no certificate; `retryable` when asking again later may succeed. */
 export interface CertificateErrorMessage { type: 'certificate-error'; id: number; code: CsrErrorCode; message: string; retryable: boolean }
 
+/**
+ * Controller → agent, unasked: the mesh's trust bundle changed (a root rotation). Verify peers and
+ * the controller against `rootsPem` from now on; `renew` asks for a new certificate now (the CA
+ * issues from a new issuer). `id` is always 0 (no request answered).
+ */
+export interface TrustBundleMessage { type: 'trust-bundle'; id: number; rootsPem: string[]; renew: boolean }
+
 export type IdentityAgentMessage = CsrMessage;
-export type IdentityControllerMessage = CertificateMessage | CertificateErrorMessage;
+export type IdentityControllerMessage = CertificateMessage | CertificateErrorMessage | TrustBundleMessage;
 export type IdentityMessage = IdentityAgentMessage | IdentityControllerMessage;
 
 /** Why a CSR got no certificate. Only E_CSR_REVIEW_UNAVAILABLE and E_CA_UNAVAILABLE are worth retrying soon. */
@@ -134,7 +141,7 @@ export const CSR_ERROR_CODES = [
 export type CsrErrorCode = (typeof CSR_ERROR_CODES)[number];
 
 export const IDENTITY_AGENT_TYPES: ReadonlySet<string> = new Set(['csr']);
-export const IDENTITY_CONTROLLER_TYPES: ReadonlySet<string> = new Set(['certificate', 'certificate-error']);
+export const IDENTITY_CONTROLLER_TYPES: ReadonlySet<string> = new Set(['certificate', 'certificate-error', 'trust-bundle']);
 
 type Obj = Record<string, unknown>;
 
@@ -177,6 +184,11 @@ export function validateIdentityMessage(value: unknown): ValidationIssue[] {
       if (Array.isArray(value.chainPem) && value.chainPem.length === 0) issues.push({ path: 'chainPem', message: 'must hold the leaf certificate' });
       if (Array.isArray(value.rootsPem) && value.rootsPem.length === 0) issues.push({ path: 'rootsPem', message: 'must hold at least one root' });
       if (typeof value.notAfter !== 'string' || Number.isNaN(Date.parse(value.notAfter))) issues.push({ path: 'notAfter', message: 'must be an RFC 3339 time' });
+      break;
+    case 'trust-bundle':
+      pemList(value, 'rootsPem', IDENTITY_LIMITS.roots, issues);
+      if (Array.isArray(value.rootsPem) && value.rootsPem.length === 0) issues.push({ path: 'rootsPem', message: 'must hold at least one root' });
+      if (typeof value.renew !== 'boolean') issues.push({ path: 'renew', message: 'must be a boolean' });
       break;
     case 'certificate-error':
       if (!(CSR_ERROR_CODES as readonly unknown[]).includes(value.code)) issues.push({ path: 'code', message: `must be one of ${CSR_ERROR_CODES.join(', ')}` });

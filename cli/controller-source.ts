@@ -98,6 +98,14 @@ export function workloadCertificates(client: ControllerClient, tokenFile: string
     requestCertificate: (csrPem) => client.requestCertificate(csrPem, readTokenFile(tokenFile, '--token-file')),
     log,
   });
+  // A root rotation: trust the pushed bundle for peers and the config channel at once; when the
+  // CA issues from the new issuer, re-issue now rather than at half life.
+  client.onTrustBundle((rootsPem, renew) => {
+    client.trustRoots(rootsPem);
+    manager.setRoots(rootsPem);
+    if (renew) manager.renewNow();
+  });
+  manager.onChange((cert) => client.trustRoots(cert.rootsPem));
   void manager.start();
   return manager;
 }

@@ -59,7 +59,7 @@ export function controllerUrl(url: string): string {
 }
 
 export class ControllerClient implements TableSource {
-  readonly #opts: ControllerClientOptions;
+  #opts: ControllerClientOptions;
   readonly #url: string;
   readonly #log: (line: string) => void;
   readonly #backoff: Backoff;
@@ -79,6 +79,8 @@ export class ControllerClient implements TableSource {
   /** On-demand keys the hello carried: the connection's first update answers them. */
   #helloKeys: string[] = [];
   #nextId = 1;
+  #configuredCa: string[] | undefined;
+  readonly #trustListeners = new Set<(rootsPem: string[], renew: boolean) => void>();
   readonly #csr = new Map<number, { csrPem: string; token: string; sent: boolean; resolve: (a: CertificateAnswer) => void; reject: (e: Error) => void }>();
   #retry: NodeJS.Timeout | null = null;
   #silence: NodeJS.Timeout | null = null;
@@ -182,6 +184,24 @@ export class ControllerClient implements TableSource {
     for (let i = 0; i < gone.length; i += WIRE_LIMITS.targetsPerMessage) {
       if (this.#helloSent) this.#request('unsubscribe', gone.slice(i, i + WIRE_LIMITS.targetsPerMessage), []);
     }
+  }
+
+  /** Hears trust-bundle pushes (a root rotation); returns the unsubscribe. */
+  onTrustBundle(listener: (rootsPem: string[], renew: boolean) => void): () => void {
+    this.#trustListeners.add(listener);
+    return () => this.#trustListeners.delete(listener);
+  }
+
+  /**
+   * Verifies the controller against these roots (plus the ones configured) on the next
+   * connections: after a root rotation the controller's certificate comes from the new root,
+   * which the mounted root file may not hold yet.
+   */
+  trustRoots(rootsPem: string[]): void {
+    const ca = this.#opts.wsOptions?.ca;
+    if (ca === undefined) return;
+    const configured = this.#configuredCa ??= (Array.isArray(ca) ? ca : [ca]).map(String);
+    this.#opts = { ...this.#opts, wsOptions: { ...this.#opts.wsOptions, ca: [...new Set([...configured, ...rootsPem])] } };
   }
 
   /**
@@ -304,6 +324,10 @@ export class ControllerClient implements TableSource {
         this.#send({ type: 'pong', nonce: msg.nonce });
         return;
       case 'pong':
+        return;
+      case 'trust-bundle':
+        this.#log(`controller: the mesh trust bundle changed (${msg.rootsPem.length} root(s)${msg.renew ? '; renewing our certificate' : ''})`);
+        for (const l of this.#trustListeners) l(msg.rootsPem, msg.renew);
         return;
       case 'certificate':
       case 'certificate-error': {

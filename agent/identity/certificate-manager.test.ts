@@ -161,4 +161,39 @@ describe('CertificateManager', () => {
     await settle();
     assert.equal(c.asked.length, 1, 'stop() ends the retries');
   });
+  test('a root rotation: setRoots() trusts the pushed bundle with the same key and chain, renewNow() re-issues from the new issuer at once', async () => {
+    const plug = makePluginCa({ now: new Date(T0 - H) });
+    const next = loadCa(plug, new Date(T0));
+    const c = controller();
+    const m = manager(c);
+    await m.start();
+    mock.timers.tick(0);
+    const first = await m.ready();
+    await settle();
+    const heard: WorkloadCertificate[] = [];
+    m.onChange((cert) => heard.push(cert));
+
+    const bundle = [...next.rootsPem, ...ca.rootsPem];
+    m.setRoots(bundle);
+    assert.equal(heard.length, 1, 'listeners rebuild their TLS contexts');
+    assert.deepEqual(m.current()!.rootsPem, bundle);
+    assert.equal(m.current()!.chainPem[0], first.chainPem[0], 'same certificate');
+    assert.equal(m.current()!.keyPem, first.keyPem);
+    assert.match(lines.at(-1)!, /trust bundle updated \(2 root\(s\)\), keeping certificate spiffe:\/\/cluster.local\/ns\/shop\/sa\/cart/);
+    m.setRoots(bundle);
+    assert.equal(heard.length, 1, 'the same bundle again changes nothing');
+    assert.equal(c.asked.length, 1, 'a bundle alone asks for no certificate');
+
+    // Step 2 of the rotation: the CA issues from the new issuer; renewNow() goes at once, not at half life.
+    const issuing = { ...next, rootsPem: bundle };
+    const c2 = controller(issuing);
+    c.request = (csr: string) => c2.request(csr);
+    m.renewNow();
+    mock.timers.tick(0);
+    await settle();
+    assert.equal(heard.length, 2, lines.join("\n"));
+    assert.equal(new X509Certificate(m.current()!.chainPem[0]!).issuer, 'O=Example Corp\nCN=meshlet intermediate');
+    assert.deepEqual(m.current()!.rootsPem, bundle);
+    await m.stop();
+  });
 });

@@ -98,6 +98,19 @@ export class CertificateManager {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * A new trust bundle (the controller pushed a root rotation): peers are verified against it
+   * from now on, with the same certificate. Listeners hear of it like of a new certificate.
+   * Without a certificate yet, the next one brings its roots anyway.
+   */
+  setRoots(rootsPem: string[]): void {
+    const cur = this.#current;
+    if (!cur || rootsPem.length === 0 || (cur.rootsPem.length === rootsPem.length && cur.rootsPem.every((r, i) => r === rootsPem[i]))) return;
+    this.#current = { ...cur, rootsPem };
+    this.#log(`identity: trust bundle updated (${rootsPem.length} root(s)), keeping certificate ${cur.spiffeId}`);
+    this.#notify(this.#current);
+  }
+
   /** Renew now (e.g. the trust bundle rotated); the usual schedule follows. */
   renewNow(): void {
     if (!this.#running) return;
@@ -166,6 +179,10 @@ export class CertificateManager {
     this.#current = cert;
     this.#log(`identity: ${first ? 'got' : 'renewed'} certificate ${cert.spiffeId}, valid until ${cert.notAfter.toISOString()}`);
     for (const w of this.#firstWaiters.splice(0)) w(cert);
+    this.#notify(cert);
+  }
+
+  #notify(cert: WorkloadCertificate): void {
     for (const l of this.#listeners) {
       try {
         l(cert);

@@ -133,6 +133,12 @@ export class AgentSession {
     this.#closed = true;
   }
 
+  /** A root rotation: the new trust bundle, to an agent that said hello. */
+  sendTrustBundle(rootsPem: string[], renew: boolean): boolean {
+    if (!this.hello) return false;
+    return this.#send({ type: 'trust-bundle', id: 0, rootsPem, renew }) > 0;
+  }
+
   #send(msg: ControllerMessage): number {
     if (this.#closed) return 0;
     // An agent that stopped reading would make us buffer every later slice: drop it instead

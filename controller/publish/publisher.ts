@@ -179,6 +179,13 @@ export class Publisher {
     this.#scheduleNotify();
   }
 
+  /** A root rotation: every connected agent gets the trust bundle (and, with renew, re-issues its certificate). Returns how many were told. */
+  pushTrustBundle(rootsPem: string[], renew: boolean): number {
+    let told = 0;
+    for (const s of this.#sessions) if (s.sendTrustBundle(rootsPem, renew)) told++;
+    return told;
+  }
+
   propagation(route: RouteRef): Propagation {
     const key = routeKey(route);
     // The status writer asks for every route in a row: count all of them in one pass over the

@@ -18,6 +18,11 @@ export interface IdentityRunnerOptions {
   extraDnsNames?: string[];
   /** How often the CA Secret is re-read for a rotation (default 10 s). */
   caPollMs?: number;
+  /**
+   * A new root is trusted this long before certificates are issued under it (default 60 s):
+   * every agent must hold the new root before a peer presents a certificate from it.
+   */
+  rotationGraceMs?: number;
   log: (line: string) => void;
 }
 
@@ -30,6 +35,8 @@ export class IdentityRunner implements Runner {
   #roots: RootPublisher | null = null;
   #watcher: CaWatcher | null = null;
   #rotations = 0;
+  #pending: NodeJS.Timeout | undefined;
+  #push: (rootsPem: string[], renew: boolean) => number = () => 0;
   #issued = 0;
   #refused = 0;
 
@@ -58,12 +65,49 @@ export class IdentityRunner implements Runner {
     return issueServingCertificate(ca, { dnsNames: [...controllerDnsNames(this.#o.namespace, this.#o.serviceName), ...(this.#o.extraDnsNames ?? [])], now: new Date() });
   }
 
-  /** A new CA or trust bundle: issue from it, re-issue the serving certificate, publish the bundle. */
+  /** Where trust-bundle pushes go (the publisher's connected agents); returns how many heard. */
+  setTrustPush(push: (rootsPem: string[], renew: boolean) => number): void {
+    this.#push = push;
+  }
+
+  /**
+   * The CA Secret changed. A new root is rolled out in two steps, so no agent ever sees a
+   * certificate it cannot verify: first the bundle (new + old roots) is published and pushed
+   * while certificates are still issued by the old issuer; after rotationGraceMs the new issuer
+   * takes over and agents are told to re-issue. A new issuer under roots everyone already
+   * trusts, or an old root dropped, takes effect at once.
+   */
   #rotate(next: CertificateAuthority): void {
-    this.#ca = next;
+    clearTimeout(this.#pending);
+    this.#pending = undefined;
+    const cur = this.#ca!;
+    const trusted = new Set(cur.rootsPem);
+    const newRoot = next.rootsPem.some((r) => !trusted.has(r));
     this.#rotations++;
-    this.#serving = this.#issueServing(next);
+    if (!newRoot) return this.#switchTo(next, next.issuer.certPem !== cur.issuer.certPem);
+    this.#ca = { ...cur, rootsPem: next.rootsPem };
+    this.#publish(false);
+    const grace = this.#o.rotationGraceMs ?? 60_000;
+    this.#o.log(`identity: root rotation step 1: trusting ${next.rootsPem.length} root(s); issuing under the new root in ${Math.round(grace / 1000)} s`);
+    this.#pending = setTimeout(() => {
+      this.#pending = undefined;
+      this.#o.log('identity: root rotation step 2: issuing under the new root; agents re-issue their certificates now');
+      this.#switchTo(next, true);
+    }, grace);
+    this.#pending.unref();
+  }
+
+  #switchTo(next: CertificateAuthority, renew: boolean): void {
+    const issuerChanged = next.issuer.certPem !== this.#ca?.issuer.certPem;
+    this.#ca = next;
+    if (issuerChanged) this.#serving = this.#issueServing(next);
+    this.#publish(renew);
+  }
+
+  #publish(renew: boolean): void {
     void this.#roots?.setBundle(this.rootsPem);
+    const told = this.#push(this.#ca!.rootsPem, renew);
+    this.#o.log(`identity: trust bundle (${this.#ca!.rootsPem.length} root(s)) pushed to ${told} agent(s)${renew ? ', asking them to re-issue' : ''}`);
   }
 
   ready(): boolean {
@@ -100,6 +144,7 @@ export class IdentityRunner implements Runner {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.#pending);
     await this.#watcher?.stop();
     await this.#roots?.stop();
   }
