@@ -8,7 +8,7 @@ import { POST_INSTALL_CHECKS, PRE_INSTALL_CHECKS, formatResult, runChecks } from
 import type { Command } from './command.ts';
 import { UsageError } from './usage-error.ts';
 
-const HELP = `Usage: meshlet check [--pre] [--kubeconfig FILE] [--namespace NS] [-o text|json]
+const HELP = `Usage: meshlet check [--pre] [--only NAME]... [--kubeconfig FILE] [--namespace NS] [-o text|json]
 
 Checks a cluster, one line per check (✔ passed, ✖ failed, with a hint). Exit 0 when every
 check passes, 1 otherwise.
@@ -17,14 +17,18 @@ check passes, 1 otherwise.
     sidecar containers); the Gateway API CRDs are installed and their bundle version; you may
     create every kind the chart installs (SelfSubjectAccessReview)
   after install: the controller Deployment is ready and one replica holds the Lease; the
-    webhook's caBundle is filled; the mesh CA Secret is valid and not within 30 days of
+    webhook's caBundle holds a valid certificate; the mesh CA Secret is valid and not within 30 days of
     expiry; meshlet-root-ca is in every namespace labelled meshlet.dev/inject=enabled; a
     dry-run Pod there is injected (the API server reaches the webhook); agents connected to
-    each controller replica (its /metrics via the pod proxy); this machine's clock is within
-    30 s of the API server's
+    each controller replica (its /metrics via the pod proxy); every running injected pod's
+    proxy answers /ready (connected, a routing table in force); the GatewayClasses meshlet
+    controls are accepted; every route meshlet reports on is Accepted at its generation; this
+    machine's clock is within 30 s of the API server's
 
 Flags:
   --pre              only the pre-install checks
+  --only NAME        only the check with this name (repeatable), e.g. the chart's helm test
+                     runs --only 'injection webhook caBundle'
   --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --namespace NS     meshlet's namespace (default ${MESHLET_SYSTEM_NAMESPACE})
   -o, --output FMT   text (default) or json: {"ok": bool, "checks": [{name, ok, detail, hint?}]}
@@ -39,6 +43,7 @@ export const checkCommand: Command = {
       args: argv,
       options: {
         pre: { type: 'boolean', default: false },
+        only: { type: 'string', multiple: true, default: [] },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', default: MESHLET_SYSTEM_NAMESPACE },
         output: { type: 'string', short: 'o', default: 'text' },
@@ -55,7 +60,10 @@ export const checkCommand: Command = {
       throw err;
     }
     const ctx = { client: new KubeClient(loaded.config, 10_000), namespace: values.namespace, now: new Date() };
-    const checks = values.pre ? PRE_INSTALL_CHECKS : [...PRE_INSTALL_CHECKS, ...POST_INSTALL_CHECKS];
+    const all = values.pre ? PRE_INSTALL_CHECKS : [...PRE_INSTALL_CHECKS, ...POST_INSTALL_CHECKS];
+    const unknown = values.only.filter((n) => !all.some((c) => c.name === n));
+    if (unknown.length > 0) throw new UsageError(`--only: no check named ${unknown.map((n) => `'${n}'`).join(', ')} (known: ${all.map((c) => c.name).join(', ')})`);
+    const checks = values.only.length === 0 ? all : all.filter((c) => values.only.includes(c.name));
     // Text lines appear as each check ends (some wait on the API); JSON is one document at the end.
     const results = await runChecks(checks, ctx, (r) => { if (!json) io.stdout.write(formatResult(r)); });
     const failed = results.filter((r) => !r.ok).length;

@@ -22,7 +22,9 @@ let dir = '';
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshlet-check-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
 
-function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string } = {}): FakeObject[] {
+const accepted = (generation: number, status = 'True', reason = 'Accepted') => [{ type: 'Accepted', status, reason, message: status === 'True' ? '' : 'backend Service shop/nope not found', observedGeneration: generation }];
+
+function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string; classStatus?: string; routeStatus?: string } = {}): FakeObject[] {
   const ca = opts.ca ?? root;
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
@@ -33,6 +35,13 @@ function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeo
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP.name, namespace: 'shop' }, data: { [ROOT_CA_CONFIGMAP.key]: ca.caPem } },
     { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'meshlet-controller', namespace: 'meshlet-system' }, spec: { holderIdentity: 'meshlet-controller-a', leaseDurationSeconds: 15, renewTime: opts.renewTime ?? new Date().toISOString() } },
     ...['a', 'b'].map((x) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `meshlet-controller-${x}`, namespace: 'meshlet-system', labels: { 'app.kubernetes.io/component': 'controller' } }, status: { phase: 'Running' } })),
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/gateway-controller' }, status: { conditions: accepted(1, opts.classStatus ?? 'True') } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'other' }, spec: { controllerName: 'example.com/other' }, status: { conditions: accepted(1, 'False', 'Unsupported') } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'cart', namespace: 'shop' }, spec: {}, status: { parents: [{ controllerName: 'meshlet.dev/mesh-controller', parentRef: { name: 'cart' }, conditions: accepted(1, opts.routeStatus ?? 'True', opts.routeStatus === 'False' ? 'BackendNotFound' : 'Accepted') }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'elsewhere', namespace: 'shop' }, spec: {}, status: { parents: [{ controllerName: 'example.com/other', parentRef: { name: 'x' }, conditions: accepted(1, 'False') }] } },
+    ...['web-1', 'web-2'].map((name) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop' }, spec: { initContainers: [{ name: 'meshlet-proxy' }], containers: [{ name: 'app' }] }, status: { phase: 'Running' } })),
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-3', namespace: 'shop' }, spec: { initContainers: [{ name: 'meshlet-proxy' }], containers: [{ name: 'app' }] }, status: { phase: 'Pending' } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain', namespace: 'shop' }, spec: { containers: [{ name: 'app' }] }, status: { phase: 'Running' } },
   ];
 }
 
@@ -42,8 +51,9 @@ function injectPods(o: FakeObject): FakeObject {
   return o.kind === 'Pod' && o.metadata.namespace === 'shop' ? { ...o, spec: { ...spec, initContainers: [...(spec.initContainers ?? []), { name: 'meshlet-proxy' }] } } : o;
 }
 
-/** Each controller replica's /metrics: 3 agents on -a, 4 on -b. */
+/** Each controller replica's /metrics: 3 agents on -a, 4 on -b; each shop proxy's /ready. */
 function metrics(ns: string, pod: string, port: number, path: string): { status: number; body: string } {
+  if (ns === 'shop' && port === 15020 && path === '/ready') return { status: 200, body: JSON.stringify({ ready: true, version: `v-${pod}` }) };
   if (ns !== 'meshlet-system' || port !== 15014 || path !== '/metrics') return { status: 404, body: '' };
   const agents = { 'meshlet-controller-a': 3, 'meshlet-controller-b': 4 }[pod];
   return agents === undefined ? { status: 404, body: '' } : { status: 200, body: `# TYPE meshlet_publisher_agents gauge\nmeshlet_publisher_agents ${agents}\nmeshlet_publisher_agents_total_x 9\n` };
@@ -119,8 +129,11 @@ test('a working install: every check ✔', async () => {
     assert.match(out, /✔ injection webhook reachable: a dry-run Pod in shop was injected/);
     assert.equal(api.store.list('/pods', (o) => o.metadata.name === 'meshlet-check-probe').length, 0, 'the dry run stored nothing');
     assert.match(out, /✔ agents connected: 7 agent\(s\) across 2 controller replica\(s\)/);
+    assert.match(out, /✔ injected proxies ready: 2 proxy\(ies\) ready, 2 table version\(s\) in force/);
+    assert.match(out, /✔ GatewayClass accepted: meshlet accepted/);
+    assert.match(out, /✔ routes Accepted: 1 route\(s\) Accepted/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 12 checks passed/);
+    assert.match(out, /all 15 checks passed/);
   });
 });
 
@@ -133,7 +146,9 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ mesh CA: no Secret meshlet-system\/meshlet-ca/);
     assert.match(out, /✖ agents connected: no running controller pod/);
     assert.match(out, /✖ controller leader: no Lease meshlet-system\/meshlet-controller/);
-    assert.match(out, /5 of 12 checks failed/);
+    assert.match(out, /✖ GatewayClass accepted: no GatewayClass with controllerName meshlet\.dev\/gateway-controller/);
+    assert.match(out, /✔ routes Accepted: no route attached to meshlet yet/);
+    assert.match(out, /6 of 15 checks failed/);
   });
 });
 
@@ -144,7 +159,7 @@ test('a half-ready controller, an empty caBundle and a namespace without the roo
     const { code, out } = await check(api);
     assert.equal(code, 1);
     assert.match(out, /✖ controller Deployment: 1\/2 replicas ready/);
-    assert.match(out, /✖ injection webhook caBundle: caBundle is empty/);
+    assert.match(out, /✖ injection webhook caBundle: caBundle of sidecar-injector\.meshlet\.dev is empty/);
     assert.match(out, /✖ meshlet-root-ca in injected namespaces: missing or unreadable in new-team/);
   });
 });
@@ -223,5 +238,52 @@ test('-o json: one document with every check, for scripts', async () => {
   });
   await withApi({}, async (api) => {
     assert.equal((await check(api, '-o', 'yaml')).code, 1);
+  });
+});
+
+test('a proxy without a table, a GatewayClass not accepted and a route not Accepted each fail, naming what', async () => {
+  const podProxy = (ns: string, pod: string, port: number, path: string) => (pod === 'web-2' ? { status: 503, body: JSON.stringify({ ready: false, version: null }) } : metrics(ns, pod, port, path));
+  await withApi({ objects: installed({ classStatus: 'False', routeStatus: 'False' }), podProxy, admit: injectPods }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ injected proxies ready: not ready: shop\/web-2 \(503\)\n {4}hint: kubectl logs <pod> -c meshlet-proxy/);
+    assert.match(out, /✖ GatewayClass accepted: not accepted: meshlet \(False Accepted: backend/);
+    assert.match(out, /✖ routes Accepted: not Accepted: httproute shop\/cart on cart \(False BackendNotFound: backend Service shop\/nope not found\)/);
+    assert.doesNotMatch(out, /elsewhere|other/, 'routes and classes of other controllers are not ours to judge');
+  });
+});
+
+test('a route Accepted only at an older generation is not Accepted yet', async () => {
+  // The fake API server sets generation 1 on create, as a real one does; the status saw generation 0.
+  const objects = installed().map((o) => (o.kind === 'HTTPRoute' && o.metadata.name === 'cart'
+    ? { ...o, status: { parents: [{ controllerName: 'meshlet.dev/mesh-controller', parentRef: { name: 'cart' }, conditions: accepted(0) }] } } : o));
+  await withApi({ objects, podProxy: metrics, admit: injectPods }, async (api) => {
+    const { out } = await check(api);
+    assert.match(out, /✖ routes Accepted: not Accepted: httproute shop\/cart on cart \(Accepted for generation 0, the object is at 1\)/);
+  });
+});
+
+test('a garbled or expired caBundle fails like an empty one', async () => {
+  const expired = generateRoot({ now: new Date(Date.now() - 3 * 86_400_000), lifetimeMs: 86_400_000, trustDomain: 'cluster.local' });
+  for (const [caBundle, complaint] of [
+    [b64('-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n'), /caBundle of sidecar-injector\.meshlet\.dev is not a certificate/],
+    [b64(expired.caPem), /caBundle of sidecar-injector\.meshlet\.dev expired 20/],
+  ] as const) {
+    await withApi({ objects: installed({ caBundle }) }, async (api) => {
+      const { out } = await check(api, '--only', 'injection webhook caBundle');
+      assert.match(out, new RegExp(`✖ injection webhook caBundle: ${complaint.source}`));
+    });
+  }
+});
+
+test('--only runs just the named checks; an unknown name is a usage error', async () => {
+  await withApi({ objects: installed() }, async (api) => {
+    const { code, out } = await check(api, '--only', 'injection webhook caBundle', '--only', 'mesh CA');
+    assert.equal(code, 0, out);
+    assert.match(out, /✔ injection webhook caBundle: filled by the controller, a valid certificate\n✔ mesh CA: valid/);
+    assert.match(out, /all 2 checks passed/);
+    const bad = await check(api, '--only', 'webhook');
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /--only: no check named 'webhook' \(known: .*injection webhook caBundle/);
   });
 });

@@ -7,8 +7,10 @@ import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import { loadCa } from '../../controller/identity/ca.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
 import { agentsCheck } from './agents.ts';
+import { gatewayClassCheck, routesAcceptedCheck } from './gateway-status.ts';
 import { clockSkewCheck } from './clock-skew.ts';
 import { leaderCheck } from './leader.ts';
+import { proxiesCheck } from './proxies.ts';
 import type { Check, CheckContext } from './result.ts';
 import { webhookReachableCheck } from './webhook-reachable.ts';
 
@@ -51,9 +53,21 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
     async run(ctx) {
       const w = await getOrNull<Webhook>(ctx, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/meshlet-injector');
       if (!w) return { ok: false, detail: 'no MutatingWebhookConfiguration meshlet-injector', hint: 'the chart creates it: is meshlet installed?' };
-      const bundle = b64(w.webhooks?.[0]?.clientConfig?.caBundle);
-      if (!bundle.includes('BEGIN CERTIFICATE')) return { ok: false, detail: 'caBundle is empty', hint: 'the controller fills it once its CA is loaded: check its logs' };
-      return { ok: true, detail: 'filled by the controller' };
+      // Every webhook of the configuration, each with a certificate the API server can use
+      // now: an empty, garbled or expired bundle fails every injection just the same.
+      for (const hook of w.webhooks ?? []) {
+        const bundle = b64(hook.clientConfig?.caBundle);
+        if (!bundle.includes('BEGIN CERTIFICATE')) return { ok: false, detail: `caBundle of ${hook.name} is empty`, hint: 'the controller fills it once its CA is loaded: check its logs' };
+        let cert: X509Certificate;
+        try {
+          cert = new X509Certificate(bundle);
+        } catch (err) {
+          return { ok: false, detail: `caBundle of ${hook.name} is not a certificate: ${(err as Error).message}`, hint: 'the controller rewrites it within seconds: check its logs; something else may be patching it' };
+        }
+        if (Date.parse(cert.validTo) <= ctx.now.getTime()) return { ok: false, detail: `caBundle of ${hook.name} expired ${new Date(cert.validTo).toISOString()}`, hint: 'rotate the mesh CA (docs/security.md); the controller then republishes the bundle' };
+      }
+      if ((w.webhooks ?? []).length === 0) return { ok: false, detail: 'meshlet-injector has no webhook', hint: 'helm upgrade meshlet restores it' };
+      return { ok: true, detail: 'filled by the controller, a valid certificate' };
     },
   },
   {
@@ -91,5 +105,8 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
   },
   webhookReachableCheck,
   agentsCheck,
+  proxiesCheck,
+  gatewayClassCheck,
+  routesAcceptedCheck,
   clockSkewCheck,
 ];
