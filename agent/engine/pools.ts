@@ -44,7 +44,10 @@ export function poolKey(endpoint: Endpoint): string {
 /** Per protocol; beyond it the oldest pools are closed (gracefully) as new ones open. */
 const MAX_POOLS = 4096;
 
-export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 256, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024 };
+// 1024 connections per endpoint, Envoy's default circuit-breaker bound: a slow upload holds
+// its connection while the body streams, and 256 slow uploaders must not empty the pool for
+// everyone else (issue 15); the h2 stream limit (100) keeps one client connection below it.
+export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024 };
 
 export class UpstreamPools {
   readonly #h1 = new Map<string, Pool>();

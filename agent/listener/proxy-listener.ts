@@ -24,8 +24,12 @@ export const DEFAULT_DETECT_TIMEOUT_MS = 1_000;
 /** The whole request head within this time, else 408 (and the wait of silent HTTP clients). */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 
-/** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (Envoy and Go use 100-1000). */
-export const H2_MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (nginx 128, Go 250). Each open
+ * stream can hold an upstream HTTP/1.1 connection, so it stays well below the per-endpoint pool
+ * (pools.ts, 1024): one client connection cannot take a backend away from the others (issue 15).
+ */
+export const H2_MAX_CONCURRENT_STREAMS = 100;
 
 /**
  * Streams an HTTP/2 client may reset before their response, per connection and second, before

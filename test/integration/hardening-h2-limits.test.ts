@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { H2_MAX_CONCURRENT_STREAMS } from '../../agent/listener/proxy-listener.ts';
 import * as T from '../support/routing-tables.ts';
 import { quiet, rawExchange, rawUpstream } from './hardening-helpers.ts';
 
@@ -33,7 +34,7 @@ describe('listener and pool limits', () => {
     const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound!}`);
     session.on('error', () => undefined);
     const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
-    assert.equal(settings.maxConcurrentStreams, 1000);
+    assert.equal(settings.maxConcurrentStreams, H2_MAX_CONCURRENT_STREAMS);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('session still open after 3 s')), 3_000);
       session.once('close', () => {
