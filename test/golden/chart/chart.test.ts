@@ -183,11 +183,30 @@ test('RBAC has no wildcard, no destructive verb, and writes only the status of G
 test('every container runs as non-root, without privilege escalation, with a read-only root and no capabilities', async () => {
   const objs = objects(await template([...GATEWAY_API, '-f', join(CHART, 'values-ha.yaml')]));
   const pods = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'Pod').map((o) => (o.kind === 'Pod' ? get(o, 'spec') : get(o, 'spec', 'template', 'spec')));
-  assert.equal(pods.length, 3);
+  assert.equal(pods.length, 4);
   for (const pod of pods) {
     assert.equal(get(pod, 'securityContext', 'runAsNonRoot'), true);
     for (const c of get(pod, 'containers') as Obj[]) {
       assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, String(c.name));
     }
   }
+});
+
+test('helm test: the readiness pod and the caBundle pod, whose identity may only get that one webhook configuration', async () => {
+  const objs = objects(await template([...GATEWAY_API, '--set', 'webhook.name=mesh-injector']));
+  const tests = objs.filter((o) => get(o, 'metadata', 'annotations', 'helm.sh/hook') === 'test');
+  const pods = tests.filter((o) => o.kind === 'Pod');
+  assert.deepEqual(pods.map((p) => get(p, 'spec', 'containers', 0, 'args')), [
+    ['check', '--only', 'injection webhook caBundle', '--namespace', 'meshlet-system'],
+    ['wait', '--timeout', '60', '--url', 'http://meshlet-controller.meshlet-system.svc:15014/ready'],
+  ]);
+  const { POST_INSTALL_CHECKS } = await import('../../../cli/check/index.ts');
+  assert.ok(POST_INSTALL_CHECKS.some((c) => c.name === 'injection webhook caBundle'), 'the check the pod names exists');
+  const role = find(tests, 'ClusterRole', 'meshlet-test-ca-bundle');
+  assert.deepEqual(get(role, 'rules'), [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['mesh-injector'], verbs: ['get'] }]);
+  const binding = find(tests, 'ClusterRoleBinding', 'meshlet-test-ca-bundle');
+  assert.deepEqual(get(binding, 'subjects'), [{ kind: 'ServiceAccount', name: 'meshlet-test-ca-bundle', namespace: 'meshlet-system' }]);
+  assert.equal(get(find(tests, 'Pod', 'meshlet-test-ca-bundle'), 'spec', 'serviceAccountName'), 'meshlet-test-ca-bundle');
+  // The identity exists before the pod that uses it: lower hook weights are created first.
+  for (const kind of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding']) assert.equal(get(find(tests, kind, 'meshlet-test-ca-bundle'), 'metadata', 'annotations', 'helm.sh/hook-weight'), '-1', kind);
 });
