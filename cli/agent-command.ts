@@ -207,7 +207,7 @@ export const agentCommand: Command = {
       ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
-      metrics: [telemetry.metrics], // telemetry (issue 11)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();
       throw err;

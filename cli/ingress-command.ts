@@ -108,7 +108,7 @@ export const ingressCommand: Command = {
       log: logger,
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
-      metrics: [telemetry.metrics], // telemetry (issue 11)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.
       await certificates?.stop();

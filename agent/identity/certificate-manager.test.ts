@@ -107,6 +107,10 @@ describe('CertificateManager', () => {
     assert.equal(m.current(), first, 'still serving with the current certificate');
     assert.equal(m.secondsLeft(), Math.floor((first.notAfter.getTime() - Date.now()) / 1000));
     assert.match(lines[1]!, /certificate request failed, keeping the current certificate \(\d+ s left\); retrying in 1 s: config channel closed/);
+    // Past half the lifetime with the controller away: the seconds left are exported for alerting.
+    assert.match(m.metrics(), new RegExp(`^meshlet_workload_certificate_expiry_seconds ${m.secondsLeft()}$`, 'm'));
+    assert.ok(m.secondsLeft() < (first.notAfter.getTime() - first.notBefore.getTime()) / 2000, 'more than half the lifetime has passed');
+    assert.match(m.metrics(), /^meshlet_workload_certificate_request_failures_total 6$/m);
     c.fail = null;
     mock.timers.tick(8000);
     await settle();

@@ -6,6 +6,7 @@
 // is invisible to traffic. Listeners hear of each new certificate; secondsLeft() feeds metrics.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { CertificateErrorMessage, CertificateMessage } from '../../api/identity.ts';
+import { metric } from '../../common/prometheus.ts';
 import { Backoff } from '../controller-client/backoff.ts';
 import { buildCsr, generateWorkloadKey, type WorkloadKey } from './csr.ts';
 import { CertificateAnswerInvalidError, CertificateRequestError } from './errors.ts';
@@ -55,6 +56,7 @@ export class CertificateManager {
   #firstWaiters: ((cert: WorkloadCertificate) => void)[] = [];
   /** renewNow() during an attempt: another one right after it. */
   #again = false;
+  #failures = 0;
 
   constructor(o: CertificateManagerOptions) {
     this.#o = o;
@@ -91,6 +93,12 @@ export class CertificateManager {
   /** Whole seconds until the current certificate expires; 0 without one or once expired. */
   secondsLeft(): number {
     return this.#current ? Math.max(0, Math.floor((this.#current.notAfter.getTime() - this.#now()) / 1000)) : 0;
+  }
+
+  /** Prometheus text: seconds left (alerting on it catches a controller away for too long) and failed requests. */
+  metrics(): string {
+    return metric('meshlet_workload_certificate_expiry_seconds', 'gauge', 'Seconds until this workload\'s certificate expires (0: none yet, or expired).', this.secondsLeft())
+      + metric('meshlet_workload_certificate_request_failures_total', 'counter', 'Certificate requests that failed (the current certificate stayed in use).', this.#failures);
   }
 
   onChange(listener: (cert: WorkloadCertificate) => void): () => void {
@@ -142,6 +150,7 @@ export class CertificateManager {
       this.#backoff.reset();
       return this.#renewalDelay(cert);
     } catch (err) {
+      this.#failures++;
       const retryable = !(err instanceof CertificateRequestError) || err.retryable;
       // A final refusal (pod gone, token refused) will not heal quickly: wait the longest step.
       const next = retryable ? this.#backoff.next() : (this.#o.retry?.maxMs ?? 60_000);

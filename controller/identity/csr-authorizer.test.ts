@@ -98,6 +98,23 @@ describe('CsrAuthorizer', () => {
     assert.match(lines[0]!, /refused a CSR from pod cart-0: E_CSR_REVIEW_UNAVAILABLE/);
   });
 
+  test('a TokenReview the apiserver answers with 500, or not within the timeout, is "try later" with the reason logged', async () => {
+    // The real client against the fake apiserver: the failure is on the wire, not a stand-in.
+    const lines: string[] = [];
+    const direct = new CsrAuthorizer({ client: kubeClientFor(api), ca: () => ca, trustDomain: 'cluster.local', now: () => NOW, timeoutMs: 300, log: (l) => lines.push(l) });
+    api.injectFailure({ method: 'POST', path: '/tokenreviews', code: 500 });
+    const err500 = await refused(direct, 'tok-cart', 'cart-0');
+    assert.deepEqual([err500.code, err500.retryable], ['E_CSR_REVIEW_UNAVAILABLE', true]);
+    assert.match(err500.message, /could not be reviewed: .*500/);
+    api.injectFailure({ method: 'POST', path: '/tokenreviews', delayMs: 3000 });
+    const started = Date.now();
+    const slow = await refused(direct, 'tok-cart', 'cart-0');
+    assert.deepEqual([slow.code, slow.retryable], ['E_CSR_REVIEW_UNAVAILABLE', true]);
+    assert.ok(Date.now() - started < 1500, 'answered at the 300 ms timeout, not when the apiserver got round to it');
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.match(l, /refused a CSR from pod cart-0: E_CSR_REVIEW_UNAVAILABLE/);
+  });
+
   test('a pod lookup the apiserver fails is "try later" too', async () => {
     api.injectFailure({ method: 'GET', path: '/pods/cart-0', code: 500 });
     const out = await refused(authorizer(), 'tok-cart');
