@@ -10,13 +10,16 @@ import { eventually, installGatewayApiCrds } from './box/index.ts';
 import { condition, create, describePod, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster, type PodObj } from './journey/cluster.ts';
 import { helm } from './journey/helm.ts';
 import { meshlet } from './journey/meshlet-cli.ts';
-import { clientDeployment, collectionOf, echoDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
+import { echoOf, getFromPod } from './journey/pod-exec.ts';
+import { allowServiceAccounts, clientDeployment, collectionOf, echoDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
 
 const system = 'meshlet-system';
 /** The user's injected namespace: labelled before `meshlet check`, so its webhook check is real. */
 const app = 'journey';
 /** A namespace without the label: its pods are the cluster's business, not the mesh's. */
 const plain = 'journey-plain';
+/** STRICT mTLS and an AuthorizationPolicy guard Service ratings here. */
+const secure = 'journey-secure';
 const controllerSelector = 'app.kubernetes.io/component=controller';
 let cluster: JourneyCluster | undefined;
 
@@ -145,14 +148,134 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     try {
       await eventually('no controller pods', async () => ((await listPods(box.admin, system, controllerSelector)).length === 0 ? true : undefined), 60_000);
       await create(box.admin, '/api/v1/namespaces', { metadata: { name: plain } });
-      const o = echoDeployment(plain, 'web', { app: 'web' });
-      await create(box.admin, collectionOf(o), o);
+      for (const o of [echoDeployment(plain, 'web', { app: 'web' }), clientDeployment(plain, 'outsider')]) await create(box.admin, collectionOf(o), o);
       const [pod] = await readyPods(box.admin, plain, 'app=web', 1, 60_000);
       assert.ok(pod && !injected(pod), `not injected: ${pod ? describePod(pod) : ''}`);
       assert.equal(pod.spec.initContainers, undefined);
+      await readyPods(box.admin, plain, 'app=outsider', 1, 60_000);
     } finally {
       await scale(2);
     }
     await readyPods(box.admin, system, controllerSelector, 2, 120_000);
+    // Every proxy that lost the controllers reconnects to the new ones (the Service's new
+    // endpoints), well within the agent's 15 s maximum backoff.
+    const proxies = await listPods(box.admin, app, '');
+    await eventually('every proxy in the namespace reconnected', () => Promise.resolve(
+      proxies.every((p) => (containerLog(app, p.metadata.name, 'meshlet-proxy').match(/connected to controller/g) ?? []).length >= 2) ? true : undefined), 60_000, 500);
   }, 4 * 60_000);
+
+  step("4a. GAMMA: a meshed client's calls to Service reviews all land on reviews-v1, over mTLS (the app sees the caller's SPIFFE ID)", async () => {
+    const { box, kubelet } = c();
+    const [client] = await listPods(box.admin, app, 'app=productpage');
+    assert.ok(client);
+    const v1 = new Set((await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name));
+    // The route reaches the client's proxy moments after it is written: wait for the first
+    // routed answer (bounded), then every answer must be routed.
+    const url = `http://reviews.${app}.svc.cluster.local:9080/`;
+    let last = '';
+    await eventually('the route applied by the client proxy', async () => {
+      const [r] = await getFromPod(kubelet, app, client.metadata.name, url);
+      last = JSON.stringify(r).slice(0, 500);
+      return r?.status === 200 && v1.has(echoOf(r).pod) ? true : undefined;
+    }, 60_000, 500).catch((err: Error) => assert.fail(`${err.message}; last answer ${last}`));
+    const answers = await getFromPod(kubelet, app, client.metadata.name, url, 20);
+    const failures = answers.filter((r) => r.status !== 200);
+    assert.deepEqual(failures, [], 'every request answered');
+    const pods = answers.map((r) => echoOf(r).pod);
+    assert.deepEqual(pods.filter((p) => !v1.has(p)), [], `all on reviews-v1 (${[...v1].join(', ')})`);
+    const seen = echoOf(answers[0] ?? { status: 0, body: '{}' }).headers;
+    const xfcc = seen['X-Forwarded-Client-Cert']?.[0] ?? '';
+    assert.match(xfcc, new RegExp(`URI=spiffe://cluster\\.local/ns/${app}/sa/productpage(;|$)`), `x-forwarded-client-cert: '${xfcc}' in ${JSON.stringify(seen)}`);
+    assert.match(xfcc, new RegExp(`By=spiffe://cluster\\.local/ns/${app}/sa/reviews(;|$)`));
+  });
+
+  /** The first pod of a Deployment (by its app label). */
+  const podOf = async (ns: string, appLabel: string): Promise<string> => {
+    const [p] = await listPods(c().box.admin, ns, `app=${appLabel}`);
+    assert.ok(p, `a pod app=${appLabel} in ${ns}`);
+    return p.metadata.name;
+  };
+
+  step('4b. a namespace labelled for injection gets the mesh root (meshlet-root-ca) within 15 s', async () => {
+    const { box } = c();
+    const labelled = Date.now();
+    await create(box.admin, '/api/v1/namespaces', { metadata: { name: secure, labels: { 'meshlet.dev/inject': 'enabled' } } });
+    // Its pods' proxies mount it: until it exists they wait in ContainerCreating.
+    await eventually(`meshlet-root-ca in ${secure}`, async () => ((await box.admin.get(`/api/v1/namespaces/${secure}/configmaps/meshlet-root-ca`)).status === 200 ? true : undefined), 90_000, 200);
+    const took = Date.now() - labelled;
+    process.stdout.write(`# meshlet-root-ca published into a newly labelled namespace after ${took} ms\n`);
+    assert.ok(took < 15_000, `meshlet-root-ca appeared ${took} ms after the namespace was labelled (RootPublisher.syncNamespace is never called: only the 60 s resync publishes)`);
+  }, 2 * 60_000);
+
+  step('4c. a STRICT workload refuses a plaintext pod; an AuthorizationPolicy admits one ServiceAccount and denies another', async () => {
+    const { box, kubelet } = c();
+    await eventually(`default ServiceAccount in ${secure}`, async () => ((await box.admin.get(`/api/v1/namespaces/${secure}/serviceaccounts/default`)).status === 200 ? true : undefined), 60_000);
+    const objects = [
+      serviceAccount(app, 'details'),
+      clientDeployment(app, 'details', 'details'),
+      serviceAccount(secure, 'ratings'),
+      echoDeployment(secure, 'ratings', { app: 'ratings' }, { serviceAccount: 'ratings', annotations: { 'meshlet.dev/mtls-mode': 'STRICT' } }),
+      service(secure, 'ratings', { app: 'ratings' }, 9080),
+      allowServiceAccounts(secure, 'ratings-callers', 'ratings', [[app, 'productpage']]),
+    ];
+    for (const o of objects) await create(box.admin, collectionOf(o), o);
+    await readyPods(box.admin, secure, 'app=ratings', 1, 120_000);
+    await readyPods(box.admin, app, 'app=details', 1, 120_000);
+    const url = `http://ratings.${secure}.svc.cluster.local:9080/`;
+    const from = async (ns: string, appLabel: string): Promise<{ status: number; reason: string; body: string }> => {
+      const [r] = await getFromPod(kubelet, ns, await podOf(ns, appLabel), url);
+      assert.ok(r);
+      return { status: r.status, reason: r.headers?.['x-meshlet-denied-reason'] ?? '', body: r.error ?? r.body.slice(0, 300) };
+    };
+    // The policy reaches the ratings proxy moments after it is written: wait (bounded) until
+    // the denied caller is denied, then every verdict must hold.
+    let last = '';
+    await eventually('the policy enforced on details', async () => {
+      const r = await from(app, 'details');
+      last = JSON.stringify(r);
+      return r.status === 403 ? true : undefined;
+    }, 60_000, 500).catch(async (err: Error) => {
+      const policy = await box.admin.get(`/apis/policy.meshlet.dev/v1alpha1/namespaces/${secure}/authorizationpolicies/ratings-callers`);
+      assert.fail(`${err.message}; details got ${last}; the policy's status: ${JSON.stringify((policy.body as { status?: unknown }).status)}`);
+    });
+    const allowed = await from(app, 'productpage');
+    assert.equal(allowed.status, 200, `productpage is allowed: ${JSON.stringify(allowed)}`);
+    assert.match((JSON.parse(allowed.body) as { pod: string }).pod, /^ratings-/);
+    const denied = await from(app, 'details');
+    assert.equal(denied.status, 403, JSON.stringify(denied));
+    assert.match(denied.reason, /ratings-callers/, 'the denial names the policy');
+    assert.match(denied.reason, new RegExp(`spiffe://cluster\\.local/ns/${app}/sa/details`), 'and the caller');
+    const plaintext = await from(plain, 'outsider');
+    assert.equal(plaintext.status, 403, `a plaintext pod is refused: ${JSON.stringify(plaintext)}`);
+    assert.match(plaintext.reason, /STRICT mTLS: plaintext is refused/);
+  }, 4 * 60_000);
+
+  type RouteStatus = { metadata: { generation: number }; status?: { parents?: { controllerName: string; parentRef: { kind?: string; name: string }; conditions: Condition[] }[] } };
+  /** Our entry in a route's status for its parent Service, once it has every wanted condition True. */
+  const routeEntry = async (ns: string, name: string, wanted: string[], timeoutMs: number): Promise<{ conditions: Condition[]; generation: number }> => {
+    let last = '';
+    return eventually(`HTTPRoute ${ns}/${name}: ${wanted.join(', ')}`, async () => {
+      const route = (await c().box.admin.get(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${name}`)).body as RouteStatus;
+      const entry = route.status?.parents?.find((p) => p.controllerName === 'meshlet.dev/mesh-controller');
+      last = JSON.stringify(route.status ?? null);
+      return entry && wanted.every((t) => condition(entry.conditions, t)?.status === 'True') ? { conditions: entry.conditions, generation: route.metadata.generation } : undefined;
+    }, timeoutMs, 500).catch((err: Error) => assert.fail(`${err.message}; status: ${last}`));
+  };
+
+  step('5a. the GAMMA route\'s status as the API shows it: Accepted, ResolvedRefs and meshlet.dev/Propagated counting the real proxies', async () => {
+    const entry = await routeEntry(app, 'reviews', ['Accepted', 'ResolvedRefs', 'meshlet.dev/Propagated'], 60_000);
+    const propagated = condition(entry.conditions, 'meshlet.dev/Propagated');
+    const m = /^(\d+)\/(\d+) proxies at generation (\d+)$/.exec(propagated?.message ?? '');
+    assert.ok(m, `Propagated message: ${propagated?.message}`);
+    assert.equal(m[1], m[2], 'every proxy that uses the route runs it');
+    assert.ok(Number(m[2]) >= 1, 'the client proxy that called reviews counts');
+    assert.equal(Number(m[3]), entry.generation);
+  }, 90_000);
+
+  step('5b. a route written while the controllers run is Accepted within 30 s (the watch, not a restart, brings it)', async () => {
+    const { box } = c();
+    const route = meshRoute(app, 'reviews-v1-pin', 'reviews-v1', 'reviews-v1', 9080);
+    await create(box.admin, collectionOf(route), route);
+    await routeEntry(app, 'reviews-v1-pin', ['Accepted', 'ResolvedRefs'], 30_000);
+  }, 60_000);
 });

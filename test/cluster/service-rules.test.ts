@@ -3,7 +3,7 @@
 // not-ready endpoints skipped.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dnatRules, hostsLines, type EndpointSliceLike, type ServiceLike } from './net/index.ts';
+import { dnatRules, hostsLines, rejectRules, type EndpointSliceLike, type ServiceLike } from './net/index.ts';
 
 const svc = (name: string, clusterIP: string, ports: ServiceLike['spec']['ports']): ServiceLike => ({ metadata: { name, namespace: 'shop' }, spec: { clusterIP, ports } });
 const slice = (service: string, ports: EndpointSliceLike['ports'], endpoints: EndpointSliceLike['endpoints']): EndpointSliceLike => ({
@@ -50,6 +50,15 @@ describe('service rules', () => {
       assert.deepEqual(dnatRules(c.services, c.slices).map((r) => r.join(' ')), c.rules);
     });
   }
+
+  it('ClusterIP ports without a ready endpoint are rejected (as kube-proxy does); served ports and headless Services are not', () => {
+    const services = [svc('web', '10.96.1.10', [{ name: 'http', port: 80 }, { name: 'admin', port: 9000 }]), svc('empty', '10.96.1.12', [{ port: 80 }]), svc('headless', 'None', [{ port: 80 }])];
+    const slices = [slice('web', [{ name: 'http', port: 8080 }], [{ addresses: ['10.244.1.3'] }]), slice('empty', [{ port: 80 }], [{ addresses: ['10.244.1.9'], conditions: { ready: false } }])];
+    assert.deepEqual(rejectRules(services, slices).map((r) => r.join(' ')), [
+      '-d 10.96.1.10/32 -p tcp --dport 9000 -j REJECT --reject-with icmp-port-unreachable',
+      '-d 10.96.1.12/32 -p tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+  });
 
   it('hosts lines name every ClusterIP Service with and without the cluster domain', () => {
     assert.deepEqual(hostsLines([svc('web', '10.96.1.10', []), svc('headless', 'None', [])]), ['10.96.1.10 web.shop.svc.cluster.local web.shop.svc']);

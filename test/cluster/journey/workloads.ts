@@ -11,7 +11,7 @@ export function serviceAccount(ns: string, name: string): unknown {
 }
 
 /** A Deployment of the echo image with a readiness probe, under its own ServiceAccount. */
-export function echoDeployment(ns: string, name: string, labels: Record<string, string>, opts: { replicas?: number; serviceAccount?: string } = {}): unknown {
+export function echoDeployment(ns: string, name: string, labels: Record<string, string>, opts: { replicas?: number; serviceAccount?: string; annotations?: Record<string, string> } = {}): unknown {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -20,7 +20,7 @@ export function echoDeployment(ns: string, name: string, labels: Record<string, 
       replicas: opts.replicas ?? 1,
       selector: { matchLabels: labels },
       template: {
-        metadata: { labels },
+        metadata: { labels, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
         spec: {
           ...(opts.serviceAccount ? { serviceAccountName: opts.serviceAccount } : {}),
           terminationGracePeriodSeconds: 10,
@@ -85,11 +85,26 @@ export function meshRoute(ns: string, name: string, parent: string, backend: str
   };
 }
 
+/** meshlet's AuthorizationPolicy: only these ServiceAccounts (namespace/name) may call Service target. */
+export function allowServiceAccounts(ns: string, name: string, target: string, callers: [string, string][]): unknown {
+  return {
+    apiVersion: 'policy.meshlet.dev/v1alpha1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace: ns },
+    spec: {
+      targetRefs: [{ group: '', kind: 'Service', name: target }],
+      action: 'ALLOW',
+      rules: [{ sources: callers.map(([namespace, sa]) => ({ type: 'ServiceAccount', serviceAccount: { namespace, name: sa } })) }],
+    },
+  };
+}
+
 const collections: Record<string, (ns: string) => string> = {
   ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
   Service: (ns) => `/api/v1/namespaces/${ns}/services`,
   Deployment: (ns) => `/apis/apps/v1/namespaces/${ns}/deployments`,
   HTTPRoute: (ns) => `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`,
+  AuthorizationPolicy: (ns) => `/apis/policy.meshlet.dev/v1alpha1/namespaces/${ns}/authorizationpolicies`,
 };
 
 /** The collection path an object is created in. */

@@ -30,11 +30,13 @@ function writeFile(root: string, rel: string, content: string): void {
 }
 
 async function configMapData(api: BoxApi, ns: string, name: string): Promise<Record<string, string>> {
-  // The Node authorizer learns of the pod's reference moments after binding: retry, bounded.
+  // The Node authorizer learns of the pod's reference moments after binding, and a ConfigMap may
+  // be created after the pod (a real kubelet keeps the pod ContainerCreating until it exists):
+  // retry, bounded.
   return eventually(`ConfigMap ${ns}/${name} readable by the node`, async () => {
     const res = await api.get(`/api/v1/namespaces/${ns}/configmaps/${name}`);
     return res.status === 200 ? ((res.body as { data?: Record<string, string> }).data ?? {}) : undefined;
-  }, 30_000);
+  }, 180_000, 500);
 }
 
 function writeConfigMap(dir: string, data: Record<string, string>, items?: KeyToPath[]): void {

@@ -4,4 +4,4 @@
 // EndpointSlices, and per-pod hosts files (bind-mounted by `ip netns exec`) naming every Service.
 export { createNodeNetwork, type NodeNetwork, type PodNetwork } from './node-network.ts';
 export { startServiceProxy, type ServiceProxy } from './service-proxy.ts';
-export { dnatRules, hostsLines, type EndpointSliceLike, type ServiceLike } from './service-rules.ts';
+export { dnatRules, hostsLines, rejectRules, type EndpointSliceLike, type ServiceLike } from './service-rules.ts';

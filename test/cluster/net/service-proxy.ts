@@ -1,5 +1,6 @@
 // The box's kube-proxy and DNS: polls Services and EndpointSlices (as system:kube-proxy), keeps a
-// per-run nat chain of ClusterIP DNAT rules hooked into PREROUTING and OUTPUT, masquerades DNATed
+// per-run nat chain of ClusterIP DNAT rules hooked into PREROUTING and OUTPUT (and a filter chain
+// refusing ClusterIP ports without endpoints, as kube-proxy does), masquerades DNATed
 // traffic onto the bridge (no br_netfilter: without it the reply would bypass conntrack), and
 // rewrites every pod's hosts file in place so names follow Services created after a pod started.
 import { execFileSync } from 'node:child_process';
@@ -7,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxApi } from '../box/index.ts';
 import { execCommand } from '../../support/netns-exec.ts';
-import { dnatRules, hostsLines, type EndpointSliceLike, type ServiceLike } from './service-rules.ts';
+import { dnatRules, hostsLines, rejectRules, type EndpointSliceLike, type ServiceLike } from './service-rules.ts';
 import type { NodeNetwork } from './node-network.ts';
 
 export interface ServiceProxy {
@@ -20,10 +21,18 @@ export interface ServiceProxy {
 }
 
 const iptables = (args: string[]): Promise<unknown> => execCommand(['iptables', '-w', '5', '-t', 'nat', ...args]);
+const filter = (args: string[]): Promise<unknown> => execCommand(['iptables', '-w', '5', '-t', 'filter', ...args]);
 
 export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalMs = 300): Promise<ServiceProxy> {
   const chain = `${net.tag.toUpperCase()}-SVC`;
   const post = `${net.tag.toUpperCase()}-POST`;
+  const reject = `${net.tag.toUpperCase()}-REJ`;
+  // New connections to a ClusterIP port without endpoints are refused (from pods: FORWARD; from
+  // the node: OUTPUT). DNATed ones no longer carry the ClusterIP by then, so they pass.
+  const filterHooks: [string, string[]][] = [
+    ['FORWARD', ['-m', 'conntrack', '--ctstate', 'NEW', '-j', reject]],
+    ['OUTPUT', ['-m', 'conntrack', '--ctstate', 'NEW', '-j', reject]],
+  ];
   const hooks: [string, string[]][] = [
     ['PREROUTING', ['-j', chain]],
     ['OUTPUT', ['-j', chain]],
@@ -33,17 +42,21 @@ export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalM
   await iptables(['-N', post]);
   await iptables(['-A', post, '-o', net.bridge, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE']);
   for (const [from, jump] of hooks) await iptables(['-I', from, ...jump]);
+  await filter(['-N', reject]);
+  for (const [from, jump] of filterHooks) await filter(['-I', from, ...jump]);
   // If the test process ends without stop(), the host must not keep our rules.
   const removeNow = (): void => {
-    const run = (args: string[]): void => {
+    const run = (args: string[], table = 'nat'): void => {
       try {
-        execFileSync('iptables', ['-w', '5', '-t', 'nat', ...args], { stdio: 'ignore', timeout: 5000 });
+        execFileSync('iptables', ['-w', '5', '-t', table, ...args], { stdio: 'ignore', timeout: 5000 });
       } catch {
         // already gone
       }
     };
     for (const [from, jump] of hooks) run(['-D', from, ...jump]);
     for (const c of [chain, post]) for (const op of ['-F', '-X']) run([op, c]);
+    for (const [from, jump] of filterHooks) run(['-D', from, ...jump], 'filter');
+    for (const op of ['-F', '-X']) run([op, reject], 'filter');
   };
   process.once('exit', removeNow);
   const hostsFiles = new Map<string, string>();
@@ -58,11 +71,14 @@ export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalM
     const services = (svcRes.body as { items: ServiceLike[] }).items;
     const slices = (sliceRes.body as { items: EndpointSliceLike[] }).items;
     const rules = dnatRules(services, slices);
-    const key = JSON.stringify(rules);
+    const rejects = rejectRules(services, slices);
+    const key = JSON.stringify([rules, rejects]);
     if (key !== lastRules) {
       // Flush and refill: a short window without rules is acceptable in a test box.
       await iptables(['-F', chain]);
       for (const r of rules) await iptables(['-A', chain, ...r]);
+      await filter(['-F', reject]);
+      for (const r of rejects) await filter(['-A', reject, ...r]);
       lastRules = key;
     }
     const hosts = hostsLines(services).join('\n');

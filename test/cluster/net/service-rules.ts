@@ -41,6 +41,26 @@ export function dnatRules(services: ServiceLike[], slices: EndpointSliceLike[]):
   return rules;
 }
 
+/**
+ * iptables arguments (filter table) refusing ClusterIP ports that have no ready endpoint, as
+ * kube-proxy does: a client gets "connection refused" at once instead of a SYN sent nowhere
+ * (which would hang until the kernel's connect timeout, minutes later).
+ */
+export function rejectRules(services: ServiceLike[], slices: EndpointSliceLike[]): string[][] {
+  const served = new Set(dnatRules(services, slices).map((r) => `${r[1]} ${r[3]} ${r[5]}`));
+  const rules: string[][] = [];
+  for (const svc of services) {
+    const ip = svc.spec.clusterIP;
+    if (!ip || ip === 'None') continue;
+    for (const port of svc.spec.ports ?? []) {
+      const protocol = (port.protocol ?? 'TCP').toLowerCase();
+      if (served.has(`${ip}/32 ${protocol} ${port.port}`)) continue;
+      rules.push(['-d', `${ip}/32`, '-p', protocol, '--dport', String(port.port), '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+    }
+  }
+  return rules;
+}
+
 /** /etc/hosts lines for every Service with a ClusterIP (headless ones have no single address). */
 export function hostsLines(services: ServiceLike[]): string[] {
   return services
