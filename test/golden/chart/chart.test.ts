@@ -210,3 +210,33 @@ test('helm test: the readiness pod and the caBundle pod, whose identity may only
   // The identity exists before the pod that uses it: lower hook weights are created first.
   for (const kind of ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding']) assert.equal(get(find(tests, kind, 'meshlet-test-ca-bundle'), 'metadata', 'annotations', 'helm.sh/hook-weight'), '-1', kind);
 });
+
+test('Gateway TLS Secrets: cluster-wide only with access=cluster (ADR 0010), else Roles per namespace, by name when listed', async () => {
+  const secretRules = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind)
+    .flatMap((r) => (get(r, 'rules') as Obj[]).filter((rule) => (rule.resources as string[]).includes('secrets')).map((rule) => ({ ns: get(r, 'metadata', 'namespace'), name: get(r, 'metadata', 'name'), rule })));
+  const cluster = objects(await template(GATEWAY_API));
+  assert.deepEqual(secretRules(cluster, 'ClusterRole').map((x) => x.rule), [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }]);
+  assert.match(await readFile(join(CHART, 'templates/controller-rbac.yaml'), 'utf8'), /# TLS Secrets Gateway listeners name, in any namespace[^\n]*\n[^\n]*docs\/adr\/0010-gateway-tls-secret-access\.md/);
+
+  const named = objects(await template([...GATEWAY_API, '--set', 'gatewaySecrets.access=names', '--set', 'gatewaySecrets.names={shop/tls-b,shop/tls-a,edge/wild}']));
+  assert.deepEqual(secretRules(named, 'ClusterRole'), [], 'no cluster-wide Secret rule');
+  assert.deepEqual(secretRules(named, 'Role').filter((x) => x.name === 'meshlet-controller-gateway-secrets').map((x) => [x.ns, x.rule.resourceNames]), [['edge', ['wild']], ['shop', ['tls-a', 'tls-b']]]);
+  const bindings = named.filter((o) => o.kind === 'RoleBinding' && get(o, 'metadata', 'name') === 'meshlet-controller-gateway-secrets');
+  assert.deepEqual(bindings.map((b) => [get(b, 'metadata', 'namespace'), get(b, 'subjects', 0, 'name'), get(b, 'subjects', 0, 'namespace')]), [['edge', 'meshlet-controller', 'meshlet-system'], ['shop', 'meshlet-controller', 'meshlet-system']]);
+
+  const spaces = objects(await template([...GATEWAY_API, '--set', 'gatewaySecrets.access=namespaces', '--set', 'gatewaySecrets.namespaces={shop}']));
+  assert.deepEqual(secretRules(spaces, 'ClusterRole'), []);
+  assert.deepEqual(secretRules(spaces, 'Role').filter((x) => x.name === 'meshlet-controller-gateway-secrets').map((x) => [x.ns, x.rule.resourceNames]), [['shop', undefined]]);
+
+  for (const [set, complaint] of [
+    ['gatewaySecrets.access=namespaces', /gatewaySecrets\.access=namespaces needs gatewaySecrets\.namespaces/],
+    ['gatewaySecrets.access=names', /gatewaySecrets\.access=names needs gatewaySecrets\.names/],
+    ['gatewaySecrets.access=everywhere', /access/],
+    ['gatewaySecrets.names={tls-without-namespace}', /names/],
+  ] as const) {
+    await assert.rejects(template([...GATEWAY_API, '--set', set]), (err: Error & { stderr: string }) => {
+      assert.match(err.stderr, complaint, set);
+      return true;
+    });
+  }
+});
