@@ -11,6 +11,7 @@ import { DEFAULT_CONNECT } from './connect.ts';
 import type { SecureContextCache } from '../identity/tls-options.ts';
 import { RetryBudgets, type RetryBudgetOptions } from './retry-budget.ts';
 import { InflightTracker } from './inflight.ts';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from './stream-idle.ts';
 import { createLogger, toLogger, type Logger, type LogSink } from '../../common/logger.ts';
 
 export interface CoreOptions {
@@ -29,6 +30,11 @@ export interface CoreOptions {
    * fires. Default DEFAULT_REQUEST_TIMEOUT_MS; 0 disables it.
    */
   defaultRequestTimeoutMs?: number;
+  /**
+   * No request or response byte for this long ends the exchange (408 before the response,
+   * else a reset): stream-idle.ts. Default DEFAULT_STREAM_IDLE_TIMEOUT_MS; 0 disables it.
+   */
+  streamIdleTimeoutMs?: number;
 }
 
 /** ADR 0006: Envoy's route timeout (15 s), but only until the response head, so streams live on. */
@@ -61,6 +67,8 @@ export class ProxyCore {
   readonly random: () => number;
   /** null: no default request timeout. */
   readonly defaultRequestTimeoutMs: number | null;
+  /** null: no stream idle timeout. */
+  readonly streamIdleTimeoutMs: number | null;
   readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
   readonly #loggedOnce = new Set<string>();
 
@@ -71,6 +79,8 @@ export class ProxyCore {
     this.random = opts.random ?? Math.random;
     const defaultTimeout = opts.defaultRequestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.defaultRequestTimeoutMs = defaultTimeout > 0 ? defaultTimeout : null;
+    const idle = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+    this.streamIdleTimeoutMs = idle > 0 ? idle : null;
     this.pools = new UpstreamPools({ ...opts.pool, connect: { ...DEFAULT_CONNECT, ...opts.pool?.connect, mtls: opts.mtls ?? null } });
     this.balancer = new EndpointBalancer({ random: this.random });
     this.budgets = new RetryBudgets(opts.retryBudget);

@@ -18,6 +18,7 @@ import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from '
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
 import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
 import { countResponseBytes, countStreamedBytes } from './count-bytes.ts';
+import { watchStreamIdle } from './stream-idle.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -90,6 +91,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     return;
   }
   const overall = new AbortController();
+  if (core.streamIdleTimeoutMs !== null) watchStreamIdle(req, res, core.streamIdleTimeoutMs, (err) => overall.abort(err));
   // A route's own timeout covers the whole exchange (Gateway API). The default one (ADR 0006)
   // runs, as Envoy's route timeout does, from the end of the request body, and only until the
   // response head: uploads and streamed responses are never cut by it. gRPC is left alone (its
@@ -139,6 +141,8 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
+    // Already answered (the stream idle timeout's 408): a second answer would cut it short.
+    if (res.writableEnded) return;
     answer(core, req, res, outcome.status, outcome.reason, {}, ev);
     return;
   }
