@@ -1,4 +1,5 @@
-// Static checks of the Dockerfile (hadolint is not packaged for this Debian): what review
+// Static checks of the Dockerfile (hadolint is not packaged for this Debian: `apt-cache policy
+// hadolint` finds no candidate, so there is no linter to run here): what review
 // would otherwise have to remember. The build itself needs a container runtime and is not run.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,11 +19,27 @@ const stages = lines.reduce<string[][]>((acc, l) => {
 const final = stages.at(-1) ?? [];
 const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-test('two stages whose bases are build arguments without a default (pinned by digest at build)', () => {
+test('two stages whose bases are build arguments pinned by digest, same Node major and Debian release', () => {
   assert.equal(stages.length, 2);
   const args = lines.filter((l) => l.startsWith('ARG ') && lines.indexOf(l) < lines.findIndex((x) => x.startsWith('FROM ')));
-  assert.deepEqual(args, ['ARG BUILD_IMAGE', 'ARG RUNTIME_IMAGE']);
+  const pinned = /^ARG (BUILD_IMAGE|RUNTIME_IMAGE)=node:(\d+)-([a-z]+)(-slim)?@sha256:[0-9a-f]{64}$/;
+  assert.deepEqual(args.map((a) => pinned.exec(a)?.[1]), ['BUILD_IMAGE', 'RUNTIME_IMAGE'], `not pinned by digest: ${args.join(' | ')}`);
+  const [build, runtime] = args.map((a) => pinned.exec(a) ?? []);
+  assert.equal(build?.[2], '24', 'Node 24, the version the project tests with');
+  assert.equal(runtime?.[2], build?.[2], 'the addon is built for the Node ABI it runs on');
+  assert.equal(runtime?.[3], build?.[3], 'the addon links against the same Debian release');
+  assert.equal(runtime?.[4], '-slim', 'the runtime is the slim image, without compilers');
   assert.deepEqual(stages.map((s) => s[0]), ['FROM ${BUILD_IMAGE} AS build', 'FROM ${RUNTIME_IMAGE}']);
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  assert.match(text, /docker buildx imagetools inspect node:24-bookworm-slim/, 'the comment says how to refresh the digests');
+});
+
+test('no stage runs as root at the end: the runtime switches to a numeric non-root user before the entrypoint', () => {
+  const users = final.filter((l) => l.startsWith('USER '));
+  assert.ok(users.length > 0);
+  assert.ok(final.indexOf(users.at(-1) ?? '') < final.length - 1);
+  assert.match(users.at(-1) ?? '', /^USER [1-9]\d*:[1-9]\d*$/);
+  assert.ok(!final.slice(final.indexOf(users.at(-1) ?? '')).some((l) => l.startsWith('RUN ')), 'nothing runs after dropping root that would need it');
 });
 
 test('the runtime runs as uid 1337, the binary from dist/, production dependencies only', () => {
