@@ -32,6 +32,8 @@ export const MESHLET_ENV = {
   appProbers: 'MESHLET_APP_PROBERS',
   /** Seconds; the request timeout of routes that set none (ADR 0006), 0 for none. */
   defaultRequestTimeout: 'MESHLET_DEFAULT_REQUEST_TIMEOUT',
+  /** Seconds without a byte either way before an exchange is ended (issue 15), 0 for none. */
+  streamIdleTimeout: 'MESHLET_STREAM_IDLE_TIMEOUT',
 } as const;
 
 export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;

@@ -25,7 +25,7 @@ import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
@@ -75,6 +75,7 @@ Flags:
                         no endpoint, no tracing); the other OTEL_* variables are honoured
   --trace-sampling R    root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
 ${DEFAULT_REQUEST_TIMEOUT_HELP}
+${STREAM_IDLE_TIMEOUT_HELP}
 ${LOG_HELP}
 
 Environment (set by the injector): MESHLET_APP_PROBERS, the app's original probes, run against
@@ -111,12 +112,14 @@ export const agentCommand: Command = {
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
+        'stream-idle-timeout': { type: 'string' }, // issue 15
       },
       strict: true,
     });
     const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
     const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
+    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout]);
     const logger = commandLogger('meshlet agent', values, io);
     const log = (line: string): void => logger.info(line);
     // ---- injected pod (issue 10): the kubelet's rewritten probes and the shutdown order ----
@@ -207,6 +210,7 @@ export const agentCommand: Command = {
       ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
+      streamIdleTimeoutMs,
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();

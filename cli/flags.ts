@@ -39,6 +39,23 @@ export function defaultRequestTimeoutFlag(flag: string | undefined, env: string 
   return Math.round(ms);
 }
 
+/**
+ * `--stream-idle-timeout SECONDS` (or $MESHLET_STREAM_IDLE_TIMEOUT) in milliseconds: how long
+ * an exchange may move no byte either way (issue 15, stream-idle.ts); 0 turns it off.
+ */
+export function streamIdleTimeoutFlag(flag: string | undefined, env: string | undefined): number | undefined {
+  const value = flag ?? (env === '' ? undefined : env);
+  if (value === undefined) return undefined;
+  const ms = Number(value) * 1000;
+  const from = flag !== undefined ? '--stream-idle-timeout' : 'MESHLET_STREAM_IDLE_TIMEOUT';
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`${from} wants a number of seconds (0: no stream idle timeout), got '${value}'`);
+  return Math.round(ms);
+}
+
+export const STREAM_IDLE_TIMEOUT_HELP = `  --stream-idle-timeout S  end a request whose body and response move no byte for S seconds
+                        (408 before the response, else reset; default 300; 0: none)
+                        (default: $MESHLET_STREAM_IDLE_TIMEOUT)`;
+
 export const DEFAULT_REQUEST_TIMEOUT_HELP = `  --default-request-timeout S  routes without a timeout answer 504 when the backend has not
                         begun its response S seconds after the request ended (default 15;
                         0: none; gRPC is exempt) (default: $MESHLET_DEFAULT_REQUEST_TIMEOUT)`;

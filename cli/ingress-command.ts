@@ -14,7 +14,7 @@ import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -48,6 +48,7 @@ Flags:
                       no endpoint, no tracing); the other OTEL_* variables are honoured
   --trace-sampling R  root sampling ratio in [0, 1] (default: $OTEL_TRACES_SAMPLER_ARG or 0.01)
 ${DEFAULT_REQUEST_TIMEOUT_HELP}
+${STREAM_IDLE_TIMEOUT_HELP}
 ${LOG_HELP}
 `;
 
@@ -70,6 +71,7 @@ export const ingressCommand: Command = {
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
+        'stream-idle-timeout': { type: 'string' }, // issue 15
       },
       strict: true,
     });
@@ -77,6 +79,7 @@ export const ingressCommand: Command = {
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
     const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
+    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout]);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     const log = (line: string): void => logger.info(line);
@@ -108,6 +111,7 @@ export const ingressCommand: Command = {
       log: logger,
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
+      streamIdleTimeoutMs,
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.
