@@ -183,7 +183,7 @@ export const controllerCommand: Command = {
           },
         } },
         publish: values['no-publish'] ? null : {
-          ...listen, controllerId: identity, ingressToken,
+          ...listen, controllerId: identity, ingressToken, ingressIdentity: { namespace: ingressNs, serviceAccount: ingressSa },
           ...(authenticate ? { authenticate, ingressProven: (hello: HelloMessage) => authenticate.provenIngress(hello) } : {}),
         },
         admin,

@@ -18,7 +18,8 @@ export interface ControlPlaneConfig {
   /** The Kubernetes API (cluster mode) or a started, ready manifest directory (file mode). */
   source: { kind: 'cluster'; controller: Omit<ControllerOptions, 'publisher' | 'log'> } | { kind: 'file'; files: FileTableSource };
   /** The agent config server; null: no agents served (status writing only). */
-  publish: Omit<PublisherOptions, 'log'> | null;
+  /** ingressIdentity: the certificate identity that may subscribe to Gateways (with the mesh CA). */
+  publish: (Omit<PublisherOptions, 'log'> & { ingressIdentity?: { namespace: string; serviceAccount: string } }) | null;
   /** The admin port; null: none. */
   admin: { host: string; port: number } | null;
   /** The mesh CA (cluster mode): certificates for agents, wss on 15012, the root bundle published. */
@@ -45,7 +46,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const { log } = config;
   const identity = config.identity ? new IdentityRunner({ ...config.identity, log }) : null;
   const publisher = config.publish
-    ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate } : {}) })
+    ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate, clientCa: () => identity.rootsPem, trustDomain: config.identity!.trustDomain } : {}) })
     : null;
   identity?.setTrustPush((rootsPem, renew) => publisher?.publisher?.pushTrustBundle(rootsPem, renew) ?? 0);
   const tables = () => publisher?.publisher ?? null;

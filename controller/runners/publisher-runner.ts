@@ -3,6 +3,7 @@
 // answers CSRs. Other runners reach the Publisher through `publisher` once this one started.
 import https from 'node:https';
 import type net from 'node:net';
+import { clientCertificateAuthenticator } from '../publish/client-cert-auth.ts';
 import { Publisher, type PublisherOptions } from '../publish/index.ts';
 import type { Runner } from './runner.ts';
 
@@ -11,6 +12,14 @@ export interface PublisherRunnerOptions extends PublisherOptions {
    * (a CA rotation re-issues it); new connections get the new one, open ones keep theirs. */
   tls?: () => { certPem: string; keyPem: string };
   tlsReloadMs?: number;
+  /**
+   * The mesh trust bundle: agents may then authenticate with their workload certificate (hello
+   * auth client-certificate, see client-cert-auth.ts). Re-read with the serving certificate.
+   */
+  clientCa?: () => string;
+  trustDomain?: string;
+  /** The ingress's ServiceAccount, the one certificate identity that may subscribe to Gateways. */
+  ingressIdentity?: { namespace: string; serviceAccount: string };
 }
 
 export class PublisherRunner implements Runner {
@@ -19,6 +28,7 @@ export class PublisherRunner implements Runner {
   #publisher: Publisher | null = null;
   #server: https.Server | null = null;
   #servedCert = '';
+  #servedCa = '';
   #reload: NodeJS.Timeout | undefined;
 
   constructor(opts: PublisherRunnerOptions) {
@@ -30,12 +40,18 @@ export class PublisherRunner implements Runner {
   }
 
   async start(): Promise<void> {
-    const { tls, tlsReloadMs, ...opts } = this.#opts;
+    const { tls, tlsReloadMs, clientCa, trustDomain, ingressIdentity, ...opts } = this.#opts;
+    if (tls && clientCa) {
+      const auth = clientCertificateAuthenticator({ trustDomain: trustDomain ?? 'cluster.local', ingressIdentity, next: opts.authenticate, nextProven: opts.ingressProven });
+      opts.authenticate = auth;
+      opts.ingressProven = (hello) => auth.provenIngress(hello);
+    }
     const host = opts.host ?? '0.0.0.0';
     if (tls) {
       const { certPem, keyPem } = tls();
       this.#servedCert = certPem;
-      const server = https.createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+      this.#servedCa = clientCa?.() ?? '';
+      const server = https.createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ...this.#clientAuth() });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.port ?? 15012, host, () => {
@@ -58,10 +74,18 @@ export class PublisherRunner implements Runner {
     const server = this.#server;
     if (!server || !this.#opts.tls) return;
     const { certPem, keyPem } = this.#opts.tls();
-    if (certPem === this.#servedCert) return;
-    server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
+    const ca = this.#opts.clientCa?.() ?? '';
+    if (certPem === this.#servedCert && ca === this.#servedCa) return;
+    server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ...this.#clientAuth() });
     this.#servedCert = certPem;
+    this.#servedCa = ca;
     this.#opts.log?.('config channel: serving the re-issued controller certificate (CA rotation)');
+  }
+
+  /** Ask for a client certificate, optional (a new pod's first connection has only its token). */
+  #clientAuth(): { requestCert?: boolean; rejectUnauthorized?: boolean; ca?: string } {
+    const ca = this.#opts.clientCa?.();
+    return ca ? { requestCert: true, rejectUnauthorized: false, ca } : {};
   }
 
   get port(): number {
