@@ -22,8 +22,9 @@ check passes, 1 otherwise.
     dry-run Pod there is injected (the API server reaches the webhook); agents connected to
     each controller replica (its /metrics via the pod proxy); every running injected pod's
     proxy answers /ready (connected, a routing table in force); the GatewayClasses meshlet
-    controls are accepted; every route meshlet reports on is Accepted at its generation; this
-    machine's clock is within 30 s of the API server's
+    controls are accepted; every route meshlet reports on is Accepted at its generation and
+    every connected proxy runs its latest version (meshlet.dev/Propagated); this machine's
+    clock is within 30 s of the API server's
 
 Flags:
   --pre              only the pre-install checks

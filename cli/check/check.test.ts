@@ -23,8 +23,9 @@ before(async () => { dir = await mkdtemp(join(tmpdir(), 'meshlet-check-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const accepted = (generation: number, status = 'True', reason = 'Accepted') => [{ type: 'Accepted', status, reason, message: status === 'True' ? '' : 'backend Service shop/nope not found', observedGeneration: generation }];
+const propagated = (upToDate: number, total: number, generation = 1) => ({ type: 'meshlet.dev/Propagated', status: upToDate >= total ? 'True' : 'False', reason: upToDate >= total ? 'Propagated' : 'Propagating', message: `${upToDate}/${total} proxies at generation 4`, observedGeneration: generation });
 
-function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string; classStatus?: string; routeStatus?: string } = {}): FakeObject[] {
+function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string; classStatus?: string; routeStatus?: string; upToDate?: number } = {}): FakeObject[] {
   const ca = opts.ca ?? root;
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
@@ -37,7 +38,7 @@ function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeo
     ...['a', 'b'].map((x) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `meshlet-controller-${x}`, namespace: 'meshlet-system', labels: { 'app.kubernetes.io/component': 'controller' } }, status: { phase: 'Running' } })),
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'meshlet' }, spec: { controllerName: 'meshlet.dev/gateway-controller' }, status: { conditions: accepted(1, opts.classStatus ?? 'True') } },
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'other' }, spec: { controllerName: 'example.com/other' }, status: { conditions: accepted(1, 'False', 'Unsupported') } },
-    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'cart', namespace: 'shop' }, spec: {}, status: { parents: [{ controllerName: 'meshlet.dev/mesh-controller', parentRef: { name: 'cart' }, conditions: accepted(1, opts.routeStatus ?? 'True', opts.routeStatus === 'False' ? 'BackendNotFound' : 'Accepted') }] } },
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'cart', namespace: 'shop' }, spec: {}, status: { parents: [{ controllerName: 'meshlet.dev/mesh-controller', parentRef: { name: 'cart' }, conditions: [...accepted(1, opts.routeStatus ?? 'True', opts.routeStatus === 'False' ? 'BackendNotFound' : 'Accepted'), propagated(opts.upToDate ?? 2, 2)] }] } },
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'elsewhere', namespace: 'shop' }, spec: {}, status: { parents: [{ controllerName: 'example.com/other', parentRef: { name: 'x' }, conditions: accepted(1, 'False') }] } },
     ...['web-1', 'web-2'].map((name) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop' }, spec: { initContainers: [{ name: 'meshlet-proxy' }], containers: [{ name: 'app' }] }, status: { phase: 'Running' } })),
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-3', namespace: 'shop' }, spec: { initContainers: [{ name: 'meshlet-proxy' }], containers: [{ name: 'app' }] }, status: { phase: 'Pending' } },
@@ -133,7 +134,8 @@ test('a working install: every check ✔', async () => {
     assert.match(out, /✔ GatewayClass accepted: meshlet accepted/);
     assert.match(out, /✔ routes Accepted: 1 route\(s\) Accepted/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
-    assert.match(out, /all 15 checks passed/);
+    assert.match(out, /✔ routes propagated to proxies: every connected proxy runs the latest version of 1 route parent\(s\)/);
+    assert.match(out, /all 16 checks passed/);
   });
 });
 
@@ -148,7 +150,8 @@ test('before install, the post-install checks fail with what to do', async () =>
     assert.match(out, /✖ controller leader: no Lease meshlet-system\/meshlet-controller/);
     assert.match(out, /✖ GatewayClass accepted: no GatewayClass with controllerName meshlet\.dev\/gateway-controller/);
     assert.match(out, /✔ routes Accepted: no route attached to meshlet yet/);
-    assert.match(out, /6 of 15 checks failed/);
+    assert.match(out, /✔ routes propagated to proxies: no route counted by the controller yet/);
+    assert.match(out, /6 of 16 checks failed/);
   });
 });
 
@@ -285,5 +288,13 @@ test('--only runs just the named checks; an unknown name is a usage error', asyn
     const bad = await check(api, '--only', 'webhook');
     assert.equal(bad.code, 1, bad.out);
     assert.match(bad.out, /--only: no check named 'webhook' \(known: .*injection webhook caBundle/);
+  });
+});
+
+test('proxies behind the latest version of a route fail, with the controller\'s count', async () => {
+  await withApi({ objects: installed({ upToDate: 1 }), podProxy: metrics, admit: injectPods }, async (api) => {
+    const { code, out } = await check(api);
+    assert.equal(code, 1);
+    assert.match(out, /✖ routes propagated to proxies: proxies behind: httproute shop\/cart \(1\/2 proxies at generation 4\)\n {4}hint: .*NACK/);
   });
 });

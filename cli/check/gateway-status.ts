@@ -1,9 +1,12 @@
 // What the controller wrote back into the Gateway API: the GatewayClasses it controls accepted,
 // and every route it reports on Accepted at the route's current generation. A route stuck
 // without Accepted is the first thing a user meets ("my route does nothing"), and its
-// condition message already says why, so the hint repeats it.
+// condition message already says why, so the hint repeats it. Proxies at the latest config:
+// the controller's own route condition meshlet.dev/Propagated counts, per route, the connected
+// proxies that acknowledged the table holding its current generation.
 import { GATEWAY_CONTROLLER_NAME, MESH_CONTROLLER_NAME } from '../../api/names.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
+import { PROPAGATED_CONDITION } from '../../controller/status/propagation.ts';
 import type { Check, CheckContext } from './result.ts';
 
 const GROUP = '/apis/gateway.networking.k8s.io/v1';
@@ -70,5 +73,27 @@ export const routesAcceptedCheck: Check = {
     }
     if (refused.length > 0) return { ok: false, detail: `not Accepted: ${refused.join('; ')}`, hint: 'kubectl describe the route: its status names the parentRef or backendRef at fault' };
     return { ok: true, detail: total === 0 ? 'no route attached to meshlet yet' : `${total} route(s) Accepted` };
+  },
+};
+
+export const routesPropagatedCheck: Check = {
+  name: 'routes propagated to proxies',
+  async run(ctx) {
+    let counted = 0;
+    const behind: string[] = [];
+    for (const plural of ROUTE_PLURALS) {
+      for (const r of (await listOrNone<Route>(ctx, `${GROUP}/${plural}`)) ?? []) {
+        for (const p of (r.status?.parents ?? []).filter((x) => OURS.has(x.controllerName ?? ''))) {
+          const c = p.conditions?.find((x) => x.type === PROPAGATED_CONDITION);
+          // Without the condition the controller has nothing to say yet (no proxy uses the route).
+          if (c === undefined) continue;
+          counted++;
+          const stale = r.metadata.generation !== undefined && c.observedGeneration !== undefined && c.observedGeneration < r.metadata.generation;
+          if (c.status !== 'True' || stale) behind.push(`${plural.slice(0, -1)} ${r.metadata.namespace ?? ''}/${r.metadata.name} (${stale ? `counted for generation ${c.observedGeneration}, the route is at ${r.metadata.generation}` : c.message ?? c.status})`);
+        }
+      }
+    }
+    if (behind.length > 0) return { ok: false, detail: `proxies behind: ${behind.join('; ')}`, hint: `a count that does not reach the total within seconds means proxies refused the table (NACK): kubectl -n ${ctx.namespace} logs deploy/meshlet-controller | grep -i nack` };
+    return { ok: true, detail: counted === 0 ? 'no route counted by the controller yet' : `every connected proxy runs the latest version of ${counted} route parent(s)` };
   },
 };

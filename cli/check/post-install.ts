@@ -7,7 +7,7 @@ import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import { loadCa } from '../../controller/identity/ca.ts';
 import { isStatus } from '../../controller/provider/kubernetes/index.ts';
 import { agentsCheck } from './agents.ts';
-import { gatewayClassCheck, routesAcceptedCheck } from './gateway-status.ts';
+import { gatewayClassCheck, routesAcceptedCheck, routesPropagatedCheck } from './gateway-status.ts';
 import { clockSkewCheck } from './clock-skew.ts';
 import { leaderCheck } from './leader.ts';
 import { proxiesCheck } from './proxies.ts';
@@ -108,5 +108,6 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
   proxiesCheck,
   gatewayClassCheck,
   routesAcceptedCheck,
+  routesPropagatedCheck,
   clockSkewCheck,
 ];
