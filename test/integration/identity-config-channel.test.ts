@@ -30,6 +30,7 @@ before(async () => {
     log: (l) => void lines.push(l),
     source: { kind: 'cluster', controller: { client: kube, leaderElection: false, debounceMs: 10, defaultMesh: false } },
     publish: { host: '127.0.0.1', port: 0, ingressIdentity: { namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' } },
+    admin: null,
     identity: { client: withTokenReviews(kube, {}), trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'] },
   });
   const d = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system')!.data as Record<string, string>;
