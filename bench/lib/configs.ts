@@ -68,6 +68,13 @@ export const CONFIGS: BenchConfig[] = [
     start: (ctx) => startSimple(ctx, (port) => startHaproxy(ctx.dir, port, ctx.upstreamPort, ctx.proxyCpus)),
   },
   {
+    // The Node floor (issue 16): a 12-line node:http proxy with a keep-alive agent, so each report
+    // shows what Node gives for free next to nginx and meshlet.
+    id: 'node-floor', label: 'plain node:http proxy (the Node floor), 1 hop', kind: 'reference', hops: 1,
+    start: (ctx) => startSimple(ctx, (port) => startPinned('node floor', ctx.proxyCpus, process.execPath,
+      [...(ctx.nodeArgs ?? []), join(PROTOTYPES, 'node-http.ts'), '--port', String(port), '--upstream', String(ctx.upstreamPort)])),
+  },
+  {
     id: 'meshlet-ingress', label: 'meshlet ingress, 1 hop', kind: 'meshlet', hops: 1,
     start: (ctx) => startIngress(ctx, join(ctx.dir, 'meshlet-ingress')),
   },
@@ -93,7 +100,7 @@ function prototype(id: string, file: string, label: string): BenchConfig {
 
 /** Hot-path candidates (bench/prototypes), measured only with --prototypes. */
 export const PROTOTYPE_CONFIGS: BenchConfig[] = [
-  prototype('node-http', 'node-http.ts', 'node:http + http.Agent'),
+  // node:http + http.Agent is no longer a prototype: it always runs, as the Node floor (CONFIGS).
   prototype('undici-stream', 'undici-stream.ts', 'node:http + undici Pool.stream'),
   prototype('http-proxy', 'http-proxy.ts', 'http-proxy library'),
   prototype('net-pipe', 'net-pipe.ts', 'L4 byte pipe'),

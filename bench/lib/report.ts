@@ -11,7 +11,7 @@ import { targetsTable } from './report-targets.ts';
 import { findings, microSection, profileSection, propagationSection, scaleSection, streamSection } from './report-sections.ts';
 
 const COLORS: Record<string, string> = {
-  nginx: '#2e7d32', haproxy: '#1565c0', 'meshlet-ingress': '#ef6c00', 'meshlet-sidecars': '#c62828',
+  nginx: '#2e7d32', haproxy: '#1565c0', 'node-floor': '#5e35b1', 'meshlet-ingress': '#ef6c00', 'meshlet-sidecars': '#c62828',
   'proto-node-http': '#8e24aa', 'proto-undici-stream': '#00838f', 'proto-http-proxy': '#6d4c41', 'proto-net-pipe': '#9e9d24',
 };
 
