@@ -2,6 +2,8 @@
 // is written when nothing changed, conflicts are re-read and re-merged, other controllers'
 // route entries survive, the default XMesh is created, and only the leader writes.
 import { test, describe, afterEach } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import assert from 'node:assert/strict';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
 import { kubeClientFor } from '../../test/support/kube-client-for.ts';
@@ -107,5 +109,22 @@ describe('StatusWriter', () => {
     await writer.idle();
     await round();
     assert.deepEqual([read().status, read().message], ['True', '2/2 proxies at generation 4']);
+  });
+
+  test('an AuthorizationPolicy gets its status (ancestors, Accepted) through its subresource', async () => {
+    const crd = parse(readFileSync(new URL('../../charts/meshlet/crds/policy.meshlet.dev_authorizationpolicies.yaml', import.meta.url), 'utf8')) as FakeObject;
+    const POL = 'policy.meshlet.dev/v1alpha1';
+    const api = await startFakeApiServer({ objects: [...objects, crd, { apiVersion: POL, kind: 'AuthorizationPolicy', metadata: { name: 'cart-callers', namespace: 'shop', generation: 1 }, spec: { targetRefs: [{ group: '', kind: 'Service', name: 'cart' }], action: 'ALLOW', rules: [{ sources: [{ type: 'ServiceAccount', serviceAccount: { name: 'web' } }] }] } }] });
+    const writer = new StatusWriter({ client: kubeClientFor(api), defaultMesh: false, now: () => new Date('2026-11-22T01:02:03Z') });
+    cleanup.push(async () => { writer.close(); await api.close(); });
+    writer.setLeader(true);
+    const s = buildSnapshot([...KINDS, [POL, 'AuthorizationPolicy'] as [string, string]].flatMap(([v, k]) => api.list(v, k) as KubeObject[]), { gatewayApiBundleVersion: 'v1.6.0' }).snapshot;
+    const statuses = translate(s).statuses;
+    assert.ok(statuses.some((u) => u.kind === 'AuthorizationPolicy'), 'translation has a status for the policy');
+    writer.submit(s, statuses);
+    await writer.idle();
+    const ancestors = (api.get(POL, 'AuthorizationPolicy', 'cart-callers', 'shop')?.status as { ancestors?: { conditions: { type: string; status: string; lastTransitionTime: string }[] }[] } | undefined)?.ancestors;
+    assert.ok(ancestors, 'the status was written');
+    assert.deepEqual(ancestors[0]!.conditions.map((c) => [c.type, c.status, c.lastTransitionTime]), [['Accepted', 'True', '2026-11-22T01:02:03Z']]);
   });
 });

@@ -32,7 +32,9 @@ export interface StatusWriterStats {
   errors: number;
 }
 
-const BUCKET: Record<string, keyof Snapshot> = { GatewayClass: 'gatewayClasses', Gateway: 'gateways', HTTPRoute: 'httpRoutes', GRPCRoute: 'grpcRoutes', XMesh: 'meshes' };
+// Every kind translation reports a status for must be here: a missing kind is silently never
+// written (AuthorizationPolicy was, until the cluster journey showed it).
+const BUCKET: Record<string, keyof Snapshot> = { GatewayClass: 'gatewayClasses', Gateway: 'gateways', HTTPRoute: 'httpRoutes', GRPCRoute: 'grpcRoutes', XMesh: 'meshes', AuthorizationPolicy: 'authorizationPolicies' };
 const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute']);
 
 type Rec = Record<string, unknown>;
