@@ -1,0 +1,82 @@
+// The Grafana dashboard shipped with the chart (charts/meshlet/dashboards/): it parses as JSON,
+// and every PromQL expression in it names only metrics meshlet exports and, on each metric,
+// only the labels that metric carries. The exported set is read from the running code (a
+// telemetry instance's /metrics text), so renaming a metric or label fails here.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { REQUEST_LABELS, TCP_LABELS } from '../../../agent/telemetry/metrics/index.ts';
+import { startTelemetry } from '../../../agent/telemetry/index.ts';
+
+const DASHBOARD = new URL('../../../charts/meshlet/dashboards/meshlet-mesh.json', import.meta.url);
+const PROMQL_WORDS = new Set(['sum', 'rate', 'increase', 'histogram_quantile', 'by', 'without', 'label_values']);
+
+/** Metric name → the labels its samples carry, from what meshlet actually renders. */
+function exported(): Map<string, Set<string>> {
+  const tel = startTelemetry({
+    role: 'sidecar', self: { name: 'w', namespace: 'n', pod: 'w-0', principal: '' }, env: {}, metrics: true, accessLog: null,
+    // An endpoint nothing listens on: the trace counters are rendered; no span is ever exported.
+    otlpEndpoint: 'http://127.0.0.1:9', defaultSamplingRatio: 0, log: () => undefined,
+  });
+  const text = tel.metrics();
+  void tel.shutdown();
+  const out = new Map<string, Set<string>>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const labels = new Set<string>(name!.startsWith('meshlet_tcp_') ? TCP_LABELS : /^meshlet_(request|response)/.test(name!) ? REQUEST_LABELS : []);
+    if (type === 'histogram') {
+      out.set(`${name}_bucket`, new Set([...labels, 'le']));
+      out.set(`${name}_sum`, labels);
+      out.set(`${name}_count`, labels);
+    } else out.set(name!, labels);
+  }
+  return out;
+}
+
+/** Problems with one expression: unknown identifiers, metrics, or labels a metric does not have. */
+export function checkExpr(expr: string, metrics: Map<string, Set<string>>): string[] {
+  const problems: string[] = [];
+  const e = expr.replace(/\$\{?\w+\}?/g, '');
+  const used: string[] = [];
+  // Selectors: `metric{label op "value", ...}`; values are strings and say nothing about names.
+  for (const [, name, body] of e.matchAll(/([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}/g)) {
+    used.push(name!);
+    const labels = metrics.get(name!);
+    if (!labels) { problems.push(`unknown metric ${name}`); continue; }
+    for (const [, l] of body!.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*"/g)) if (!labels.has(l!)) problems.push(`${name} has no label ${l}`);
+  }
+  const bare = e.replace(/(?:[a-zA-Z_:][\w:]*\s*)?\{[^}]*\}/g, ' ').replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '');
+  const grouping = [...bare.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()).filter(Boolean));
+  const labelValuesArg = /label_values\([^,]*,\s*([a-zA-Z_]\w*)\s*\)/.exec(bare)?.[1];
+  const known = new Set([...grouping, ...(labelValuesArg ? [labelValuesArg] : [])]);
+  for (const [w] of bare.matchAll(/[a-zA-Z_][\w:]*/g)) {
+    if (PROMQL_WORDS.has(w) || known.has(w)) continue;
+    if (!metrics.has(w)) problems.push(`unknown name ${w}`);
+    else used.push(w);
+  }
+  const onUsed = new Set(used.flatMap((m) => [...(metrics.get(m) ?? [])]));
+  for (const l of known) if (!onUsed.has(l)) problems.push(`no metric in the expression has label ${l}`);
+  return [...new Set(problems)];
+}
+
+interface Panel { title?: string; targets?: { expr: string }[]; panels?: Panel[] }
+
+test('the dashboard parses and names only what meshlet exports', async () => {
+  const dash = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: { name: string; query: unknown }[] } };
+  assert.equal(dash.uid, 'meshlet-mesh');
+  const metrics = exported();
+  assert.ok(metrics.has('meshlet_requests_total') && metrics.has('meshlet_request_duration_seconds_bucket'), [...metrics.keys()].join(', '));
+  const exprs: [string, string][] = [];
+  const walk = (ps: Panel[]): void => { for (const p of ps) { for (const t of p.targets ?? []) exprs.push([p.title ?? '', t.expr]); walk(p.panels ?? []); } };
+  walk(dash.panels);
+  for (const v of dash.templating.list) if (typeof v.query === 'object' && v.query) exprs.push([`variable ${v.name}`, (v.query as { query: string }).query]);
+  assert.ok(exprs.length >= 15, `expressions found: ${exprs.length}`);
+  for (const [where, expr] of exprs) assert.deepEqual(checkExpr(expr, metrics), [], `${where}: ${expr}`);
+});
+
+test('the check itself catches a wrong metric, a wrong label and a wrong grouping', () => {
+  const metrics = exported();
+  assert.deepEqual(checkExpr('sum(rate(meshlet_request_total{reporter="source"}[1m]))', metrics), ['unknown metric meshlet_request_total']);
+  assert.deepEqual(checkExpr('sum(rate(meshlet_tcp_sent_bytes_total{response_code="200"}[1m]))', metrics), ['meshlet_tcp_sent_bytes_total has no label response_code']);
+  assert.deepEqual(checkExpr('sum by (pod) (rate(meshlet_requests_total[$__rate_interval]))', metrics), ['no metric in the expression has label pod']);
+  assert.deepEqual(checkExpr('istio_requests_total', metrics), ['unknown name istio_requests_total']);
+});
