@@ -21,7 +21,8 @@ check passes, 1 otherwise.
     expiry; meshlet-root-ca is in every namespace labelled meshlet.dev/inject=enabled; a
     dry-run Pod there is injected (the API server reaches the webhook); agents connected to
     each controller replica (its /metrics via the pod proxy); every running injected pod's
-    proxy answers /ready (connected, a routing table in force); the GatewayClasses meshlet
+    proxy answers /ready (connected, a routing table in force) and, with a mesh identity, has
+    a certificate with time left; the GatewayClasses meshlet
     controls are accepted; every route meshlet reports on is Accepted at its generation and
     every connected proxy runs its latest version (meshlet.dev/Propagated); this machine's
     clock is within 30 s of the API server's

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { CA_SECRET, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
+import { metric } from '../../common/prometheus.ts';
 import { generateRoot } from '../../controller/identity/root.ts';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
 import { main } from '../main.ts';
@@ -55,6 +56,8 @@ function injectPods(o: FakeObject): FakeObject {
 /** Each controller replica's /metrics: 3 agents on -a, 4 on -b; each shop proxy's /ready. */
 function metrics(ns: string, pod: string, port: number, path: string): { status: number; body: string } {
   if (ns === 'shop' && port === 15020 && path === '/ready') return { status: 200, body: JSON.stringify({ ready: true, version: `v-${pod}` }) };
+  // web-1 holds a mesh certificate (an hour left); web-2 runs without mesh certificates (no gauge).
+  if (ns === 'shop' && port === 15020 && path === '/metrics') return { status: 200, body: pod === 'web-1' ? metric('meshlet_workload_certificate_expiry_seconds', 'gauge', 'as the agent renders it', 3600) : '' };
   if (ns !== 'meshlet-system' || port !== 15014 || path !== '/metrics') return { status: 404, body: '' };
   const agents = { 'meshlet-controller-a': 3, 'meshlet-controller-b': 4 }[pod];
   return agents === undefined ? { status: 404, body: '' } : { status: 200, body: `# TYPE meshlet_publisher_agents gauge\nmeshlet_publisher_agents ${agents}\nmeshlet_publisher_agents_total_x 9\n` };
@@ -130,7 +133,7 @@ test('a working install: every check ✔', async () => {
     assert.match(out, /✔ injection webhook reachable: a dry-run Pod in shop was injected/);
     assert.equal(api.store.list('/pods', (o) => o.metadata.name === 'meshlet-check-probe').length, 0, 'the dry run stored nothing');
     assert.match(out, /✔ agents connected: 7 agent\(s\) across 2 controller replica\(s\)/);
-    assert.match(out, /✔ injected proxies ready: 2 proxy\(ies\) ready, 2 table version\(s\) in force/);
+    assert.match(out, /✔ injected proxies ready: 2 proxy\(ies\) ready, 2 table version\(s\) in force, 1 with a valid certificate/);
     assert.match(out, /✔ GatewayClass accepted: meshlet accepted/);
     assert.match(out, /✔ routes Accepted: 1 route\(s\) Accepted/);
     assert.match(out, /✔ clock skew: (within a second of|1 s (ahead of|behind)) the API server/);
@@ -296,5 +299,15 @@ test('proxies behind the latest version of a route fail, with the controller\'s 
     const { code, out } = await check(api);
     assert.equal(code, 1);
     assert.match(out, /✖ routes propagated to proxies: proxies behind: httproute shop\/cart \(1\/2 proxies at generation 4\)\n {4}hint: .*NACK/);
+  });
+});
+
+test('a proxy whose certificate expired (or never came) fails the proxies check', async () => {
+  const podProxy = (ns: string, pod: string, port: number, path: string) => (pod === 'web-1' && path === '/metrics'
+    ? { status: 200, body: metric('meshlet_workload_certificate_expiry_seconds', 'gauge', 'none yet, or expired', 0) } : metrics(ns, pod, port, path));
+  await withApi({ objects: installed(), podProxy, admit: injectPods }, async (api) => {
+    const { code, out } = await check(api, '--only', 'injected proxies ready');
+    assert.equal(code, 1);
+    assert.match(out, /✖ injected proxies ready: not ready: shop\/web-1 \(no valid certificate\)\n {4}hint: .*CSRs fail/);
   });
 });
