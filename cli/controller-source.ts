@@ -105,7 +105,11 @@ export function workloadCertificates(client: ControllerClient, tokenFile: string
     manager.setRoots(rootsPem);
     if (renew) manager.renewNow();
   });
-  manager.onChange((cert) => client.trustRoots(cert.rootsPem));
+  manager.onChange((cert) => {
+    client.trustRoots(cert.rootsPem);
+    // From now on the config channel is authenticated by this certificate (the token stays for CSRs).
+    client.useClientCertificate({ certPem: cert.chainPem.join(''), keyPem: cert.keyPem, notAfter: cert.notAfter });
+  });
   void manager.start();
   return manager;
 }

@@ -73,6 +73,8 @@ export class ControllerClient implements TableSource {
   readonly #requests = new Map<number, string[]>();
   readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0, evictions: 0 };
   #ws: WebSocket | null = null;
+  #clientCert: { certPem: string; keyPem: string; notAfter: Date } | null = null;
+  #sentAuth: AgentAuth['type'] | null = null;
   #welcomed = false;
   /** Hello sent on the open connection: later subscribe requests queue behind it. */
   #helloSent = false;
@@ -236,6 +238,30 @@ export class ControllerClient implements TableSource {
     return (typeof a === 'function' ? a() : a) ?? { type: 'none' };
   }
 
+  #clientCertValid(): boolean {
+    return this.#clientCert !== null && Date.now() < this.#clientCert.notAfter.getTime();
+  }
+
+  /** How the current (or last) connection authenticated: what the hello said. */
+  get authType(): AgentAuth['type'] | null {
+    return this.#sentAuth;
+  }
+
+  /**
+   * Authenticate the config channel with this workload certificate from now on (the controller
+   * then takes our identity from it). A connection that authenticated otherwise (the first one,
+   * with the token, that obtained the certificate) is replaced at once; renewals only change what
+   * the next connection presents. An expired certificate is not presented: the token is.
+   */
+  useClientCertificate(cert: { certPem: string; keyPem: string; notAfter: Date }): void {
+    this.#clientCert = cert;
+    const ws = this.#ws;
+    if (ws && this.#sentAuth !== 'client-certificate' && this.#clientCertValid()) {
+      this.#log('reconnecting to the controller with our workload certificate');
+      ws.close();
+    }
+  }
+
   #request(type: 'subscribe' | 'unsubscribe', targets: SubscriptionTarget[], keys: string[]): void {
     const id = this.#nextId++;
     if (keys.length > 0) this.#requests.set(id, keys);
@@ -247,14 +273,17 @@ export class ControllerClient implements TableSource {
   }
 
   #connect(): void {
-    const ws = new WebSocket(this.#url, { ...this.#opts.wsOptions, perMessageDeflate: false });
+    const cert = this.#clientCertValid() ? { cert: this.#clientCert!.certPem, key: this.#clientCert!.keyPem } : {};
+    const ws = new WebSocket(this.#url, { ...this.#opts.wsOptions, ...cert, perMessageDeflate: false });
     this.#ws = ws;
     this.#requests.clear();
     ws.on('open', () => {
       this.#alive();
       this.#helloSent = true;
       this.#helloKeys = [...this.#pending.keys()];
-      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth: this.#auth(), targets: [...this.#targets.values()] });
+      const auth = 'cert' in cert ? { type: 'client-certificate' as const } : this.#auth();
+      this.#sentAuth = auth.type;
+      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()] });
     });
     ws.on('ping', () => this.#alive());
     ws.on('message', (data: Buffer) => {

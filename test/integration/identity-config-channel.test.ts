@@ -4,6 +4,11 @@
 // clients play the agents so each refusal is seen exactly as an agent would (the error frame).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controllerSource, workloadCertificates } from '../../cli/controller-source.ts';
+import { waitFor } from '../support/wait-for.ts';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, type AgentMode, type SubscriptionTarget } from '../../api/wire.ts';
 import { issueWorkloadCertificate, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
@@ -23,6 +28,7 @@ before(async () => {
     objects: [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop' }, spec: { serviceAccountName: 'web' } },
     ],
   });
   const kube = kubeClientFor(api);
@@ -31,7 +37,7 @@ before(async () => {
     source: { kind: 'cluster', controller: { client: kube, leaderElection: false, debounceMs: 10, defaultMesh: false } },
     publish: { host: '127.0.0.1', port: 0, ingressIdentity: { namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' } },
     admin: null,
-    identity: { client: withTokenReviews(kube, {}), trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'] },
+    identity: { client: withTokenReviews(kube, { 'tok-web': { username: 'system:serviceaccount:shop:web', pod: 'web-0' } }), trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'] },
   });
   const d = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system')!.data as Record<string, string>;
   const un = (k: string): string => Buffer.from(d[k]!, 'base64').toString();
@@ -105,4 +111,29 @@ test('an expired, a foreign-CA or a missing client certificate is refused', asyn
   assert.match(other.text, /^E_WIRE_AGENT_UNAUTHENTICATED: client certificate refused: UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)/);
   const none = await hello(null, sidecar('shop'), dest);
   assert.match(none.text, /^E_WIRE_AGENT_UNAUTHENTICATED: client certificate refused: the hello says client-certificate but none was presented/);
+});
+
+test('a real agent: the first connection uses the token and gets a certificate, then it reconnects presenting it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-cc-'));
+  const agentLines: string[] = [];
+  try {
+    writeFileSync(join(dir, 'root.pem'), plane.identity!.rootsPem);
+    writeFileSync(join(dir, 'web.token'), 'tok-web\n');
+    const client = controllerSource({
+      controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod: 'web-0', namespace: 'shop', serviceAccount: 'web',
+      tokenFile: join(dir, 'web.token'), rootCaFile: join(dir, 'root.pem'), log: (l) => void agentLines.push(l),
+    });
+    const certs = workloadCertificates(client, join(dir, 'web.token'), (l) => void agentLines.push(l));
+    try {
+      await certs.ready();
+      await waitFor('reconnected with the certificate', () => client.authType === 'client-certificate' && client.connected, { timeoutMs: 10_000, describe: () => agentLines.join('\n') });
+      assert.ok(agentLines.some((l) => /reconnecting to the controller with our workload certificate/.test(l)));
+      await client.ready(5_000);
+    } finally {
+      client.close();
+      await certs.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
