@@ -42,6 +42,13 @@ export interface ControlPlane extends RunningRunners {
   admin: AdminRunner | null;
 }
 
+/** The CA publishes meshlet-root-ca into a namespace as soon as the watch sees it labelled. */
+function withNamespaceWatch<T extends Pick<ControllerOptions, 'onTranslated'>>(controller: T, identity: IdentityRunner | null): T {
+  if (!identity) return controller;
+  const next = controller.onTranslated;
+  return { ...controller, onTranslated: (result, snapshot) => { identity.observeNamespaces(snapshot.namespaces); next?.(result, snapshot); } };
+}
+
 export async function startControlPlane(config: ControlPlaneConfig): Promise<ControlPlane> {
   const { log } = config;
   const identity = config.identity ? new IdentityRunner({ ...config.identity, log }) : null;
@@ -50,7 +57,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     : null;
   identity?.setTrustPush((rootsPem, renew) => publisher?.publisher?.pushTrustBundle(rootsPem, renew) ?? 0);
   const tables = () => publisher?.publisher ?? null;
-  const translation = config.source.kind === 'cluster' ? new TranslationRunner({ ...config.source.controller, log, publisher: publisher ? tables : undefined }) : null;
+  const translation = config.source.kind === 'cluster' ? new TranslationRunner({ ...withNamespaceWatch(config.source.controller, identity), log, publisher: publisher ? tables : undefined }) : null;
   const source: Runner = translation ?? new FileSourceRunner((config.source as { files: FileTableSource }).files, tables);
   const w = config.webhook;
   if (w && !identity) throw new Error('the injection webhook needs the mesh CA (its serving certificate)');

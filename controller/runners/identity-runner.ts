@@ -6,6 +6,7 @@ import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '..
 import type { HelloMessage } from '../../api/wire.ts';
 import { bootstrapCa, CaWatcher, controllerDnsNames, CsrAuthorizer, issueServingCertificate, RootPublisher, type CertificateAuthority, type IdentityKubeClient, type ServingCertificate } from '../identity/index.ts';
 import { metric } from '../../common/prometheus.ts';
+import { INJECT_LABEL, INJECT_LABEL_ENABLED } from '../../api/names.ts';
 import type { Runner } from './runner.ts';
 
 export interface IdentityRunnerOptions {
@@ -33,6 +34,8 @@ export class IdentityRunner implements Runner {
   #serving: ServingCertificate | null = null;
   #authorizer: CsrAuthorizer | null = null;
   #roots: RootPublisher | null = null;
+  /** Labelled namespaces at the last observeNamespaces(). */
+  #labelled = new Set<string>();
   #watcher: CaWatcher | null = null;
   #rotations = 0;
   #pending: NodeJS.Timeout | undefined;
@@ -112,6 +115,21 @@ export class IdentityRunner implements Runner {
 
   ready(): boolean {
     return this.#ca !== null;
+  }
+
+  /**
+   * The namespaces as the controller's watch sees them: one labelled for injection since the
+   * last call gets meshlet-root-ca now, not at the next resync (its first pods cannot start
+   * without the ConfigMap: the kubelet waits for it).
+   */
+  observeNamespaces(namespaces: { metadata: { name?: string; labels?: Record<string, string> } }[]): void {
+    const labelled = new Set<string>();
+    for (const n of namespaces) if (n.metadata.name && n.metadata.labels?.[INJECT_LABEL] === INJECT_LABEL_ENABLED) labelled.add(n.metadata.name);
+    // The first observation checks every labelled namespace once (a read each when current): one
+    // may have been labelled between start()'s round and the watch's first list.
+    const fresh = [...labelled].filter((n) => !this.#labelled.has(n));
+    this.#labelled = labelled;
+    for (const name of fresh) void this.#roots?.syncNamespace(name);
   }
 
   /** The trust bundle agents verify peers (and this controller) against. */

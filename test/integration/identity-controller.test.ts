@@ -114,6 +114,13 @@ test('the CA Secret is created on the API server and meshlet-root-ca published i
   assert.equal(api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'plain'), undefined, 'an unlabelled namespace gets nothing');
 });
 
+test('a namespace labelled while the controller runs gets meshlet-root-ca from the watch, not at the next resync (60 s)', async () => {
+  const ns = api.get('v1', 'Namespace', 'plain')!;
+  api.update({ ...ns, metadata: { ...ns.metadata, labels: { 'meshlet.dev/inject': 'enabled' } } });
+  await waitFor('root CA published in the newly labelled namespace', () => api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'plain'), { timeoutMs: 10_000 });
+  assert.equal((api.get('v1', 'ConfigMap', 'meshlet-root-ca', 'plain') as unknown as { data: Record<string, string> }).data['root-cert.pem'], plane.identity!.rootsPem);
+});
+
 test('agents get certificates over wss:// for the identity their token proves, and the hop between them is mTLS', async () => {
   const server = await agent('reviews-0', 'reviews', { inbound: reviewsInbound }, (s) => (s.localPort === reviewsInbound ? { address: '127.0.0.1', port: app.port } : null));
   const client = await agent('productpage-0', 'productpage', { inbound: 0 }, () => ({ address: '10.96.0.30', port: 9080 }));
