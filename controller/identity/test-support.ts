@@ -31,11 +31,13 @@ export interface PluginOptions {
   /** Lifetime of the intermediate (default 1 year). */
   intermediateMs?: number;
   intermediateExtensions?: Extension[];
+  /** Sign the intermediate under this root (a second intermediate of the same user PKI). */
+  root?: CaMaterial;
 }
 
 /** A user's PKI: their root (ca.crt) and an intermediate under it (tls.crt, tls.key). */
-export function makePluginCa(o: PluginOptions): CaMaterial & { userRootPem: string } {
-  const root = generateRoot({ now: o.now, trustDomain: 'corp.example' });
+export function makePluginCa(o: PluginOptions): CaMaterial & { userRootPem: string; root: CaMaterial } {
+  const root = o.root ?? generateRoot({ now: o.now, trustDomain: 'corp.example' });
   const keys = generateRsaKeyPair();
   const certPem = buildCertificate({
     publicKeyPem: keys.publicKeyPem,
@@ -48,7 +50,7 @@ export function makePluginCa(o: PluginOptions): CaMaterial & { userRootPem: stri
     ],
     issuer: { certPem: root.certPem, keyPem: root.keyPem },
   });
-  return { caPem: root.certPem, certPem, keyPem: keys.privateKeyPem, userRootPem: root.certPem };
+  return { caPem: root.certPem, certPem, keyPem: keys.privateKeyPem, userRootPem: root.certPem, root };
 }
 
 /** What the stand-in TokenReview says about one token. */
