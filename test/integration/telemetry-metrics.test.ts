@@ -57,6 +57,8 @@ describe('telemetry: metrics and access logs', () => {
     source.push(T.table({
       backends: [be],
       services: [T.service({ name: 'reviews', clusterIP: '10.96.0.9', port: 9080, rules: [
+        // Table order is match order (the controller sorts by precedence): the longer prefix first.
+        T.rule({ route: 'reviews', index: 1, path: { type: 'PathPrefix', value: '/retry' }, backends: [{ backend: be.name }], retry: { codes: [503], attempts: 2, backoffMs: 1 } }),
         T.rule({ route: 'reviews', path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: be.name }] }),
       ] })],
     }));
@@ -108,6 +110,16 @@ describe('telemetry: metrics and access logs', () => {
     assert.equal(res.status, 200);
     const reqs = parse(await scrape(sidecar.ports.admin!)).filter((s) => s.name === 'meshlet_requests_total' && s.labels.request_protocol === 'grpc');
     assert.deepEqual(reqs.map((s) => [s.labels.reporter, s.labels.grpc_response_status, s.value]).sort(), [['destination', '5', 1], ['source', '5', 1]]);
+  });
+
+  test('retries are counted per backend; first attempts are not', async () => {
+    await use(config({}));
+    await send({ port: sidecar.ports.outbound!, path: '/retry/a', authority: 'reviews:9080', headers: { 'x-echo-status': '503' } });
+    await send({ port: sidecar.ports.outbound!, path: '/retry/b', authority: 'reviews:9080' });
+    const samples = parse(await scrape(sidecar.ports.admin!));
+    const retries = samples.filter((s) => s.name === 'meshlet_upstream_retries_total');
+    assert.deepEqual(retries.map((s) => [s.labels.backend, s.value]), [['service/default/reviews/9080', 2]], 'a 503 retried twice; a 200 not at all');
+    assert.ok(samples.some((s) => s.name === 'meshlet_requests_total'), 'beside the request metrics');
   });
 
   test('past the series cap, new label sets are folded into "overflow" and counted', async () => {

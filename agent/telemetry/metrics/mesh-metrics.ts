@@ -2,7 +2,7 @@
 // capped series tables, and a render function for the admin port's /metrics.
 import dc from 'node:diagnostics_channel';
 import { metric } from '../../../common/prometheus.ts';
-import { CHANNELS, type RequestEvent, type TunnelEvent } from '../events.ts';
+import { CHANNELS, type AttemptEvent, type RequestEvent, type TunnelEvent } from '../events.ts';
 import type { Workload } from '../workload.ts';
 import { REQUEST_LABELS, TCP_LABELS, requestLabels, tunnelLabels } from './labels.ts';
 import { renderTable, type MetricSpec } from './render.ts';
@@ -23,6 +23,12 @@ const TCP_SPECS: MetricSpec[] = [
   { name: 'meshlet_tcp_received_bytes_total', type: 'counter', help: 'Bytes received from the upstream over tunnels.' },
 ];
 
+const UPSTREAM_SPECS: MetricSpec[] = [
+  { name: 'meshlet_upstream_retries_total', type: 'counter', help: 'Retry attempts sent to a backend (attempts after the first of a request).' },
+  { name: 'meshlet_upstream_mirror_requests_total', type: 'counter', help: 'Mirrored copies sent to a backend.' },
+  { name: 'meshlet_upstream_mirror_failures_total', type: 'counter', help: 'Mirrored copies that got no answer (connect error, reset, timeout).' },
+];
+
 export interface MeshMetrics {
   render: () => string;
   stop: () => void;
@@ -31,6 +37,8 @@ export interface MeshMetrics {
 export function startMeshMetrics(self: Workload, maxSeries = DEFAULT_MAX_SERIES): MeshMetrics {
   const requests = new SeriesTable(REQUEST_LABELS, maxSeries);
   const tcp = new SeriesTable(TCP_LABELS, maxSeries);
+  // Keyed by backend only (a name from the routing table), so bounded by configuration.
+  const upstream = new SeriesTable(['backend'], maxSeries);
 
   const onRequestEnd = (m: unknown): void => {
     const ev = m as RequestEvent;
@@ -39,6 +47,16 @@ export function startMeshMetrics(self: Workload, maxSeries = DEFAULT_MAX_SERIES)
     observeIn(s, 'meshlet_request_duration_seconds', DURATION_BUCKETS, Number(ev.endNs - ev.startNs) / 1e9);
     observeIn(s, 'meshlet_request_bytes', SIZE_BUCKETS, ev.requestBytes);
     observeIn(s, 'meshlet_response_bytes', SIZE_BUCKETS, ev.responseBytes);
+  };
+  // First attempts are the common case and are already counted as requests: they cost one test.
+  const onAttemptEnd = (m: unknown): void => {
+    const at = m as AttemptEvent;
+    if (at.attempt <= 1 && !at.mirror) return;
+    const s = upstream.get({ backend: at.backend });
+    if (at.mirror) {
+      addCounter(s, 'meshlet_upstream_mirror_requests_total', 1);
+      if (at.error !== null) addCounter(s, 'meshlet_upstream_mirror_failures_total', 1);
+    } else addCounter(s, 'meshlet_upstream_retries_total', 1);
   };
   // Opened is counted at start so a long-lived tunnel shows before it closes.
   const onTunnelStart = (m: unknown): void => {
@@ -52,14 +70,16 @@ export function startMeshMetrics(self: Workload, maxSeries = DEFAULT_MAX_SERIES)
     addCounter(s, 'meshlet_tcp_received_bytes_total', ev.bytesOut);
   };
   dc.subscribe(CHANNELS.requestEnd, onRequestEnd);
+  dc.subscribe(CHANNELS.attemptEnd, onAttemptEnd);
   dc.subscribe(CHANNELS.tunnelStart, onTunnelStart);
   dc.subscribe(CHANNELS.tunnelEnd, onTunnelEnd);
 
   return {
-    render: () => renderTable(requests, REQUEST_SPECS) + renderTable(tcp, TCP_SPECS)
-      + metric('meshlet_metrics_series_overflow_total', 'counter', `Samples folded into the "overflow" series past the cap of ${maxSeries} series per table.`, requests.overflowed + tcp.overflowed),
+    render: () => renderTable(requests, REQUEST_SPECS) + renderTable(tcp, TCP_SPECS) + renderTable(upstream, UPSTREAM_SPECS)
+      + metric('meshlet_metrics_series_overflow_total', 'counter', `Samples folded into the "overflow" series past the cap of ${maxSeries} series per table.`, requests.overflowed + tcp.overflowed + upstream.overflowed),
     stop: () => {
       dc.unsubscribe(CHANNELS.requestEnd, onRequestEnd);
+      dc.unsubscribe(CHANNELS.attemptEnd, onAttemptEnd);
       dc.unsubscribe(CHANNELS.tunnelStart, onTunnelStart);
       dc.unsubscribe(CHANNELS.tunnelEnd, onTunnelEnd);
     },
