@@ -139,7 +139,7 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '- Load: open loop at a fixed rate on up to ' + `${res.profile.maxConnections}` + ' keep-alive connections; latency from the intended send time (no coordinated omission), recorded in µs in an HDR histogram.',
     '- Configurations interleaved round by round, start order rotated; a run is flagged noisy when a reference (direct, nginx, haproxy) p50 moves more than 10% between rounds.',
     '- Reproduce: `npm run bench -- --quick` (under 5 minutes) or `npm run bench` (under 20). `--prototypes` adds the hot-path candidates of bench/prototypes ' +
-      '(node:http, undici stream, http-proxy, L4 pipe) as configurations; their runs are kept as bench/results/*-prototypes.json.',
+      '(undici stream, http-proxy, L4 pipe; the plain node:http proxy always runs, as the Node floor) as configurations; their runs are kept as bench/results/*-prototypes.json.',
     '',
   ];
   if (s.noise.noisy) out.push('### Noise details', '', ...s.noise.details.map((d) => `- ${d}`), '');
