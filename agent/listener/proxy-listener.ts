@@ -176,7 +176,11 @@ export class ProxyListener<C> {
         res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       }
-      h.request(ctx, req, res);
+      // One turn later: a RST_STREAM read in the same chunk as its HEADERS (rapid reset) has
+      // closed the stream by then, and no routing or upstream work is started for it.
+      setImmediate(() => {
+        if (!req.stream.destroyed && !req.stream.closed) h.request(ctx, req, res);
+      });
     });
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#onConnection(socket);
