@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
   const propagation = await measurePropagation(ctx, profile.propagationRoutes, profile.propagationChanges, log);
-  const streamConfigs = [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...configs.filter((c) => c.id === 'meshlet-sidecars' && !unavailable.has(c.id))];
+  const streamConfigs = [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...configs.filter((c) => (c.id === 'meshlet-sidecars' || c.id === 'proto-sidecars-young-1mb') && !unavailable.has(c.id))];
   const streaming = await measureStreaming(ctx, streamConfigs, log);
   const bareNodeMB = await bareNodeRssMB(PROXY_CPUS, dir);
   const bareNodeTsMB = await bareNodeRssMB(PROXY_CPUS, dir, true);

@@ -105,6 +105,12 @@ export const PROTOTYPE_CONFIGS: BenchConfig[] = [
   prototype('http-proxy', 'http-proxy.ts', 'http-proxy library'),
   prototype('net-pipe', 'net-pipe.ts', 'L4 byte pipe'),
   {
+    // ADR 0012: a 1 MB young generation frees the per-read buffers in scavenges instead of
+    // letting them pile up to V8's external-memory limit; measured here for CPU and streaming.
+    id: 'proto-sidecars-young-1mb', label: 'prototype: meshlet sidecar → sidecar, node --max-semi-space-size=1, 2 hops', kind: 'prototype', hops: 2,
+    start: (ctx) => startSidecarPair({ ...ctx, nodeArgs: ['--max-semi-space-size=1', ...(ctx.nodeArgs ?? [])] }, join(ctx.dir, 'proto-sidecars-young-1mb')),
+  },
+  {
     id: 'proto-sidecars-mtls-h2', label: 'prototype: meshlet sidecar → sidecar, mTLS, h1 multiplexed on one h2 connection, 2 hops', kind: 'prototype', hops: 2,
     start: (ctx) => startSidecarPair(ctx, join(ctx.dir, 'proto-sidecars-mtls-h2'), true, true),
   },
