@@ -139,7 +139,13 @@ export class TranslationRunner implements Runner {
     const leader = this.elector ? (this.elector.isLeader ? 1 : 0) : 1;
     return metric('meshlet_controller_translations_total', 'counter', 'Snapshots translated into a routing table.', this.#translations)
       + metric('meshlet_controller_endpoint_patches_total', 'counter', 'Snapshots where only EndpointSlices or Pods changed, answered by patching endpoints without re-translating routes.', this.#endpointPatches)
-      + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader);
+      + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader)
+      + metric('meshlet_controller_status_writes_total', 'counter', 'Status writes by outcome: written, unchanged (skipped, nothing to change), conflict (retried on a newer object), error.', [
+        { labels: { result: 'written' }, value: this.writer.stats.writes },
+        { labels: { result: 'unchanged' }, value: this.writer.stats.unchanged },
+        { labels: { result: 'conflict' }, value: this.writer.stats.conflicts },
+        { labels: { result: 'error' }, value: this.writer.stats.errors },
+      ]);
   }
 
   async stop(): Promise<void> {
@@ -158,6 +164,8 @@ export interface Controller {
   elector: LeaderElector | undefined;
   readonly translations: number;
   readonly endpointPatches: number;
+  /** Prometheus text of the translation side (what the admin port's /metrics serves). */
+  metrics(): string;
   close(): Promise<void>;
 }
 
@@ -173,6 +181,7 @@ export function startController(opts: ControllerOptions): Controller {
     get endpointPatches() {
       return runner.endpointPatches;
     },
+    metrics: () => runner.metrics(),
     close: () => runner.stop(),
   };
 }
