@@ -75,6 +75,7 @@ export class ControllerClient implements TableSource {
   #ws: WebSocket | null = null;
   #clientCert: { certPem: string; keyPem: string; notAfter: Date } | null = null;
   #sentAuth: AgentAuth['type'] | null = null;
+  #certRefused = false;
   #welcomed = false;
   /** Hello sent on the open connection: later subscribe requests queue behind it. */
   #helloSent = false;
@@ -239,7 +240,7 @@ export class ControllerClient implements TableSource {
   }
 
   #clientCertValid(): boolean {
-    return this.#clientCert !== null && Date.now() < this.#clientCert.notAfter.getTime();
+    return this.#clientCert !== null && !this.#certRefused && Date.now() < this.#clientCert.notAfter.getTime();
   }
 
   /** How the current (or last) connection authenticated: what the hello said. */
@@ -255,6 +256,7 @@ export class ControllerClient implements TableSource {
    */
   useClientCertificate(cert: { certPem: string; keyPem: string; notAfter: Date }): void {
     this.#clientCert = cert;
+    this.#certRefused = false;
     const ws = this.#ws;
     if (ws && this.#sentAuth !== 'client-certificate' && this.#clientCertValid()) {
       this.#log('reconnecting to the controller with our workload certificate');
@@ -348,6 +350,12 @@ export class ControllerClient implements TableSource {
         return;
       case 'error':
         this.#log(`controller refused us: ${msg.code}: ${msg.message}`);
+        // A controller that will not take our certificate (e.g. we are not the identity it
+        // expects for an ingress): go back to the token rather than be refused forever.
+        if (this.#sentAuth === 'client-certificate' && msg.code === 'E_WIRE_AGENT_UNAUTHENTICATED') {
+          this.#certRefused = true;
+          this.#log('authenticating to the controller with the token again (our certificate was refused)');
+        }
         return;
       case 'ping':
         this.#send({ type: 'pong', nonce: msg.nonce });

@@ -29,6 +29,7 @@ before(async () => {
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop' }, spec: { serviceAccountName: 'web' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gw-0', namespace: 'meshlet-system' }, spec: { serviceAccountName: 'custom-gw' } },
     ],
   });
   const kube = kubeClientFor(api);
@@ -37,7 +38,7 @@ before(async () => {
     source: { kind: 'cluster', controller: { client: kube, leaderElection: false, debounceMs: 10, defaultMesh: false } },
     publish: { host: '127.0.0.1', port: 0, ingressIdentity: { namespace: 'meshlet-system', serviceAccount: 'meshlet-ingress' } },
     admin: null,
-    identity: { client: withTokenReviews(kube, { 'tok-web': { username: 'system:serviceaccount:shop:web', pod: 'web-0' } }), trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'] },
+    identity: { client: withTokenReviews(kube, { 'tok-web': { username: 'system:serviceaccount:shop:web', pod: 'web-0' }, 'tok-gw': { username: 'system:serviceaccount:meshlet-system:custom-gw', pod: 'gw-0' } }), trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'] },
   });
   const d = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system')!.data as Record<string, string>;
   const un = (k: string): string => Buffer.from(d[k]!, 'base64').toString();
@@ -129,6 +130,31 @@ test('a real agent: the first connection uses the token and gets a certificate, 
       await waitFor('reconnected with the certificate', () => client.authType === 'client-certificate' && client.connected, { timeoutMs: 10_000, describe: () => agentLines.join('\n') });
       assert.ok(agentLines.some((l) => /reconnecting to the controller with our workload certificate/.test(l)));
       await client.ready(5_000);
+    } finally {
+      client.close();
+      await certs.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an ingress whose certificate is not the ingress identity goes back to the token instead of being refused forever', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-cc-'));
+  const agentLines: string[] = [];
+  try {
+    writeFileSync(join(dir, 'root.pem'), plane.identity!.rootsPem);
+    writeFileSync(join(dir, 'gw.token'), 'tok-gw\n');
+    // Loopback admits the token-authenticated ingress here (no shared token configured).
+    const client = controllerSource({
+      controller: `wss://localhost:${plane.publisher!.port}`, mode: 'ingress', pod: 'gw-0', namespace: 'meshlet-system', serviceAccount: 'custom-gw',
+      tokenFile: join(dir, 'gw.token'), rootCaFile: join(dir, 'root.pem'), log: (l) => void agentLines.push(l),
+    });
+    const certs = workloadCertificates(client, join(dir, 'gw.token'), (l) => void agentLines.push(l));
+    try {
+      await certs.ready();
+      await waitFor('back on the token', () => agentLines.some((l) => /with the token again/.test(l)) && client.connected && client.authType === 'token', { timeoutMs: 15_000, describe: () => agentLines.join('\n') });
+      assert.ok(agentLines.some((l) => /controller refused us: E_WIRE_AGENT_UNAUTHENTICATED: client certificate refused: spiffe:\/\/cluster.local\/ns\/meshlet-system\/sa\/custom-gw may not be the ingress/.test(l)), agentLines.join('\n'));
     } finally {
       client.close();
       await certs.stop();
