@@ -281,4 +281,41 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     await create(box.admin, collectionOf(route), route);
     await routeEntry(app, 'reviews-v1-pin', ['Accepted', 'ResolvedRefs'], 30_000);
   }, 60_000);
+
+  step('7a. a Job with an injected pod completes: its app calls through the mesh and exits 0, and the native sidecar stops with it', async () => {
+    const { box } = c();
+    const script = `fetch('http://reviews.${app}.svc.cluster.local:9080/', { signal: AbortSignal.timeout(5000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))`;
+    await create(box.admin, `/apis/batch/v1/namespaces/${app}/jobs`, {
+      metadata: { name: 'once' },
+      spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', serviceAccountName: 'productpage', containers: [{ name: 'work', image: 'meshlet/toolbox:dev', command: [process.execPath, '-e', script] }] } } },
+    });
+    type Job = { status: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] } };
+    const job = await eventually('the Job finished', async () => {
+      const j = (await box.admin.get(`/apis/batch/v1/namespaces/${app}/jobs/once`)).body as Job;
+      return j.status.conditions?.some((k) => (k.type === 'Complete' || k.type === 'Failed') && k.status === 'True') ? j : undefined;
+    }, 120_000);
+    const [pod] = await listPods(box.admin, app, 'batch.kubernetes.io/job-name=once');
+    assert.ok(pod, 'the Job pod');
+    assert.ok(injected(pod), `the Job pod is injected: ${describePod(pod)}`);
+    assert.equal(job.status.succeeded, 1, `the Job completed: ${JSON.stringify(job.status)}; ${describePod(pod)}`);
+    assert.equal(pod.status.phase, 'Succeeded');
+  }, 3 * 60_000);
+
+  step('7b. after a kube-apiserver restart the mesh keeps working: routing answers, a new route is Accepted, the Lease is held', async () => {
+    const { box, kubelet } = c();
+    await box.restart('kube-apiserver');
+    const client = await podOf(app, 'productpage');
+    const answers = await getFromPod(kubelet, app, client, `http://reviews.${app}.svc.cluster.local:9080/`, 5);
+    assert.deepEqual(answers.filter((r) => r.status !== 200), [], 'routing never depended on the API server being up');
+    const route = meshRoute(app, 'after-restart', 'reviews-v1', 'reviews-v1', 9080);
+    await eventually('the route created after the restart', async () => ((await box.admin.post(collectionOf(route), route)).status === 201 ? true : undefined), 30_000);
+    // The controllers' watches resume on the new API server process: the route gets its status.
+    await routeEntry(app, 'after-restart', ['Accepted', 'ResolvedRefs'], 60_000);
+    const lease = (await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { holderIdentity?: string; renewTime?: string } };
+    assert.ok(lease.spec?.holderIdentity, 'a leader holds the Lease');
+    await eventually('the Lease renewed after the restart', async () => {
+      const l = (await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { renewTime?: string } };
+      return l.spec?.renewTime && l.spec.renewTime !== lease.spec?.renewTime ? true : undefined;
+    }, 60_000, 500);
+  }, 3 * 60_000);
 });
