@@ -93,6 +93,7 @@ test('10 000 routes load, and one of them is edited, while a 50 rps probe sees n
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-h15b-reload-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'shop' });
   let agent: ChildProcess | null = null;
+  let p: ReturnType<typeof probe> | null = null;
   try {
     await writeFile(join(dir, 'shop.yaml'), small(echo.port));
     agent = spawn(process.execPath, [bin, 'agent', '--config', dir, '--namespace', 'shop', '--no-mtls', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--drain-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -114,7 +115,7 @@ test('10 000 routes load, and one of them is edited, while a 50 rps probe sees n
     // Generated before the probe starts: building 9 MB of text here would stall the probe itself.
     const first = big(echo.port, 'first');
     const second = big(echo.port, 'second');
-    let p = probe(port, 50);
+    p = probe(port, 50);
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(join(dir, 'bench.yaml'), first);
     const loadMs = await until('10 000 routes applied', () => ok(`svc-${ROUTES - 1}.bench`), 60_000);
@@ -145,6 +146,7 @@ test('10 000 routes load, and one of them is edited, while a 50 rps probe sees n
     assert.ok(max(load.latencies) < BOUND_MS, `slowest probe request while 10 000 routes loaded: ${max(load.latencies)} ms`);
     assert.ok(max(edit.latencies) < BOUND_MS, `slowest probe request while the edit applied: ${max(edit.latencies)} ms`);
   } finally {
+    await p?.stop(); // a failed wait must not leave the probe running
     agent?.kill('SIGTERM');
     if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
     await echo.close();
