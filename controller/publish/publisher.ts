@@ -16,7 +16,7 @@ import { emptyMetrics, renderMetrics, type PublisherMetrics } from './metrics.ts
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
 import { checkIngress } from './ingress-auth.ts';
-import { routeKey, routesIn, sliceTable } from './slice.ts';
+import { policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 
 const NACK_LOG_LINES = 5;
 
@@ -84,6 +84,8 @@ export class Publisher {
   // Replicas of a Deployment subscribe alike: their slices (and the patches between two
   // slices) are computed once per table, not once per agent. Both are emptied by setTable().
   readonly #slices = new Map<string, { slice: RoutingTable; routes: Set<string> }>();
+  /** policyPods() of the current table, computed at the first slice after it changed. */
+  #policyPods: Set<string> | null = null;
   readonly #diffs = new Map<string, TableChanges>();
   /** Refusals logged per table version (see logNack). */
   readonly #nackLog = new Map<string, number>();
@@ -174,6 +176,7 @@ export class Publisher {
     this.#metrics.tablesTotal++;
     this.#counts = null;
     this.#slices.clear();
+    this.#policyPods = null;
     this.#diffs.clear();
     for (const s of this.#sessions) s.refresh();
     this.#scheduleNotify();
@@ -260,8 +263,10 @@ export class Publisher {
 
   #slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> } {
     const keys = [...targets.keys()].sort();
-    // Inbound subscriptions select backends by pod name, so those slices are the pod's own.
-    const pod = keys.some((k) => k.startsWith('inbound|')) ? agent.pod : '';
+    // Inbound subscriptions select backends by pod name, and policies are chosen by pod name,
+    // so those slices are the pod's own; the others are shared within the namespace.
+    this.#policyPods ??= policyPods(this.#table!);
+    const pod = keys.some((k) => k.startsWith('inbound|')) || this.#policyPods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
     const key = `${agent.namespace}|${pod}|${keys.join(',')}`;
     let hit = this.#slices.get(key);
     if (!hit) {

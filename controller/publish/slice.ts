@@ -73,10 +73,12 @@ function routeSetBackends(set: RouteSetIR | null, out: Set<string>): void {
 
 /**
  * A sidecar enforces the policies governing its own pod, and sees only those endpoints of them
- * (another pod's addresses are none of its business); the ingress enforces none.
+ * (another pod's addresses are none of its business). Chosen by pod name, not by inbound
+ * subscriptions: an injected sidecar subscribes none (its inbound traffic goes straight to the
+ * app), and a policy must reach it all the same.
  */
-function ownPolicies(table: RoutingTable, agent: Subscriptions['agent'], hasInbound: boolean): PolicyIR[] {
-  if (!agent || !hasInbound) return [];
+function ownPolicies(table: RoutingTable, agent: Subscriptions['agent']): PolicyIR[] {
+  if (!agent) return [];
   const out: PolicyIR[] = [];
   for (const p of table.policies) {
     const endpoints = p.endpoints.filter((e) => e.namespace === agent.namespace && e.podName === agent.pod);
@@ -148,8 +150,15 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTab
     services: services.sort(byName),
     backends: pick(backendNames, ix.backends).sort(byName),
     secrets: pick(secretNames, ix.secrets).sort(byName),
-    policies: ownPolicies(table, subs.agent, inbound.size > 0),
+    policies: ownPolicies(table, subs.agent),
   });
+}
+
+/** The pods (`namespace/pod`) some policy of the table governs: their slices are their own. */
+export function policyPods(table: RoutingTable): Set<string> {
+  const out = new Set<string>();
+  for (const p of table.policies) for (const e of p.endpoints) if (e.podName) out.add(`${e.namespace}/${e.podName}`);
+  return out;
 }
 
 /** Keys (`Kind/namespace/name`) of the routes whose rules appear in a table. */

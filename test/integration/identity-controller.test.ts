@@ -6,7 +6,8 @@
 // sees both SPIFFE IDs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ let plane: ControlPlane;
 let app: EchoServer;
 let dir: string;
 const stops: (() => unknown)[] = [];
+let clientOutbound = 0;
 let reviewsInbound: number;
 
 before(async () => {
@@ -86,7 +88,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function agent(pod: string, sa: string, ports: { inbound: number }, originalDestination: Parameters<typeof startSidecar>[0]['originalDestination']): Promise<{ proxy: RunningProxy; certificates: CertificateManager }> {
+async function agent(pod: string, sa: string, ports: { inbound: number }, originalDestination: Parameters<typeof startSidecar>[0]['originalDestination'], inboundAppPortFor?: (port: number) => number): Promise<{ proxy: RunningProxy; certificates: CertificateManager }> {
   const client = controllerSource({
     controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod, namespace: 'shop', serviceAccount: sa,
     rootCaFile: join(dir, 'root.pem'), log: quiet,
@@ -95,7 +97,7 @@ async function agent(pod: string, sa: string, ports: { inbound: number }, origin
   const proxy = await startSidecar({
     namespace: 'shop', source: client, host: '127.0.0.1', ports: { outbound: 0, inbound: ports.inbound, admin: 0 }, log: quiet, originalDestination,
     onUnknownDestination: (address, port) => client.ensureDestination(address, port),
-    identity: { certificates },
+    identity: { certificates }, ...(inboundAppPortFor ? { inboundAppPortFor } : {}),
   });
   stops.push(() => client.close(), () => certificates.stop(), () => proxy.close());
   await client.ready(5_000);
@@ -122,8 +124,10 @@ test('a namespace labelled while the controller runs gets meshlet-root-ca from t
 });
 
 test('agents get certificates over wss:// for the identity their token proves, and the hop between them is mTLS', async () => {
-  const server = await agent('reviews-0', 'reviews', { inbound: reviewsInbound }, (s) => (s.localPort === reviewsInbound ? { address: '127.0.0.1', port: app.port } : null));
+  // As in a pod: the original destination is the endpoint (the pod's port); the app listens behind it.
+  const server = await agent('reviews-0', 'reviews', { inbound: reviewsInbound }, (s) => (s.localPort === reviewsInbound ? { address: '127.0.0.1', port: reviewsInbound, redirected: true } : null), () => app.port);
   const client = await agent('productpage-0', 'productpage', { inbound: 0 }, () => ({ address: '10.96.0.30', port: 9080 }));
+  clientOutbound = client.proxy.ports.outbound!;
   const [sc, cc] = await Promise.all([server.certificates.ready(), client.certificates.ready()]);
   assert.equal(sc.spiffeId, 'spiffe://cluster.local/ns/shop/sa/reviews');
   assert.equal(cc.spiffeId, 'spiffe://cluster.local/ns/shop/sa/productpage');
@@ -132,6 +136,31 @@ test('agents get certificates over wss:// for the identity their token proves, a
   assert.deepEqual(r.echo?.headers['X-Forwarded-Client-Cert'], ['By=spiffe://cluster.local/ns/shop/sa/reviews;URI=spiffe://cluster.local/ns/shop/sa/productpage']);
   const metrics = await send({ port: plane.admin!.port!, path: '/metrics' });
   assert.match(metrics.text, /^meshlet_ca_certificates_issued_total 2$/m);
+});
+
+test('an AuthorizationPolicy created while everything runs (its CRD too) reaches the destination sidecar, which subscribed no inbound port, and is enforced; its status is written', async () => {
+  assert.ok(clientOutbound > 0, 'the previous test started the agents');
+  const crd = parse(readFileSync(new URL('../../charts/meshlet/crds/policy.meshlet.dev_authorizationpolicies.yaml', import.meta.url), 'utf8')) as Parameters<FakeApiServer['create']>[0];
+  api.create(crd);
+  api.create({ apiVersion: 'policy.meshlet.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'reviews-callers', namespace: 'shop' }, spec: { targetRefs: [{ group: '', kind: 'Service', name: 'reviews' }], action: 'ALLOW', rules: [{ sources: [{ type: 'ServiceAccount', serviceAccount: { name: 'ratings' } }] }] } });
+  const call = () => send({ port: clientOutbound, path: '/who', authority: 'reviews.shop:9080' });
+  /** The first answer with this status within 10 s (100 tries at most). */
+  const until = async (status: number): Promise<Awaited<ReturnType<typeof call>>> => {
+    let last = -1;
+    for (let i = 0, end = Date.now() + 10_000; i < 100 && Date.now() < end; i++) {
+      const r = await call();
+      if (r.status === status) return r;
+      last = r.status;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    return assert.fail(`no ${status} within 10 s (last ${last})`);
+  };
+  const denied = await until(403);
+  assert.match(String(denied.headers['x-meshlet-denied-reason']), /authorizationpolicy\/shop\/reviews-callers/);
+  const status = await waitFor('the policy\'s status', () => (api.get('policy.meshlet.dev/v1alpha1', 'AuthorizationPolicy', 'reviews-callers', 'shop')?.status as { ancestors?: { conditions: { type: string; status: string; message: string }[] }[] } | undefined)?.ancestors);
+  assert.deepEqual(status[0]!.conditions.map((c) => [c.type, c.status, c.message]), [['Accepted', 'True', 'enforced on 1 endpoint(s) by their sidecars']]);
+  api.delete('policy.meshlet.dev/v1alpha1', 'AuthorizationPolicy', 'reviews-callers', 'shop');
+  await until(200);
 });
 
 test('an agent that does not trust the controller\'s root cannot connect (the config channel is verified TLS)', async () => {
