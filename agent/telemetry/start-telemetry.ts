@@ -83,7 +83,8 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
     tracing: p ? `${c.otlpEndpoint ?? c.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? c.env.OTEL_EXPORTER_OTLP_ENDPOINT} (${p.protocol})` : null,
     metrics: () => (metrics?.render() ?? '')
       + (p ? metric('meshlet_trace_spans_exported_total', 'counter', 'Spans the collector accepted.', p.exported())
-        + metric('meshlet_trace_spans_failed_total', 'counter', 'Spans lost because an export failed (collector unreachable or refusing).', p.failed()) : '')
+        + metric('meshlet_trace_spans_failed_total', 'counter', 'Spans lost because an export failed (collector unreachable or refusing).', p.failed())
+        + metric('meshlet_trace_spans_dropped_total', 'counter', 'Spans dropped because the export queue (OTEL_BSP_MAX_QUEUE_SIZE) was full.', p.dropped()) : '')
       + (access ? metric('meshlet_access_log_dropped_total', 'counter', 'Access log lines dropped because stdout could not keep up.', access.dropped()) : ''),
     shutdown: async () => {
       metrics?.stop();

@@ -234,6 +234,23 @@ describe('telemetry: traces over OTLP/HTTP', () => {
     assert.ok(collector.spans.length > 0 && collector.spans.every((s) => s.traceId !== '0af7651916cd43dd8448eb211c80319c'));
   });
 
+  test('a collector slower than traffic: the queue stays bounded, drops are counted, requests unaffected', async () => {
+    // Accepts the export and never answers: one export is in flight and the queue fills behind it.
+    const stuck = http.createServer(() => undefined);
+    await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
+    const tel = startTelemetry(config({ otlpEndpoint: url, env: {
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+    } }));
+    for (let i = 0; i < 4; i++) assert.equal((await send({ port: sidecar.ports.outbound!, path: '/api/slow', authority: 'reviews:9080' })).status, 200);
+    const dropped = Number(/meshlet_trace_spans_dropped_total (\d+)/.exec(tel.metrics())?.[1]);
+    await tel.shutdown();
+    stuck.closeAllConnections();
+    await new Promise((r) => stuck.close(r));
+    // 4 requests × 4 spans; 2 went out in the stuck export and at most 2 more fit the queue.
+    assert.ok(dropped >= 12, `dropped ${dropped}`);
+  });
+
   test('a dead collector loses no request and is counted', async () => {
     const dead = await startCollector();
     await dead.close();

@@ -4,7 +4,7 @@
 // runners and tests pass their own); BatchSpanProcessor reads OTEL_BSP_*. Export never blocks a request:
 // the batch queue is bounded and drops when full; failures are counted and logged at most
 // once a minute.
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -32,6 +32,8 @@ export interface TraceProvider {
   protocol: string;
   exported: () => number;
   failed: () => number;
+  /** Spans dropped because the export queue was full (collector slower than traffic). */
+  dropped: () => number;
   shutdown: () => Promise<void>;
 }
 
@@ -57,6 +59,11 @@ export function resourceFromEnv(env: Record<string, string | undefined>): Record
   return name ? { ...attrs, 'service.name': name } : attrs;
 }
 
+function positiveInt(v: string | undefined): number | null {
+  const n = Number(v);
+  return v !== undefined && Number.isInteger(n) && n > 0 ? n : null;
+}
+
 const LOG_EVERY_MS = 60_000;
 
 export function startTraceProvider(opts: ProviderOptions): TraceProvider {
@@ -72,9 +79,16 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
   const inner: SpanExporter = protocol === 'http/json' ? new JsonExporter(cfg) : new ProtoExporter(cfg);
   let exported = 0;
   let failed = 0;
+  // The batch processor drops when its queue is full but only logs it, so the bound is kept
+  // here, with the same size: spans ended and not yet handed to the exporter are the queue.
+  const maxQueue = positiveInt(opts.env.OTEL_BSP_MAX_QUEUE_SIZE) ?? 2048;
+  const batch = Math.min(positiveInt(opts.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE) ?? 512, maxQueue);
+  const delay = positiveInt(opts.env.OTEL_BSP_SCHEDULE_DELAY) ?? 5000;
+  let queued = 0;
+  let dropped = 0;
   let lastLog = 0;
   const counting: SpanExporter = {
-    export: (spans: ReadableSpan[], done) => inner.export(spans, (r) => {
+    export: (spans: ReadableSpan[], done) => { queued -= spans.length; inner.export(spans, (r) => {
       if (r.code === ExportResultCode.SUCCESS) exported += spans.length;
       else {
         failed += spans.length;
@@ -82,9 +96,20 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
         if (now - lastLog >= LOG_EVERY_MS) { lastLog = now; opts.log(`trace export failed (${spans.length} spans): ${r.error?.message ?? 'unknown error'}`); }
       }
       done(r);
-    }),
+    }); },
     shutdown: () => inner.shutdown(),
     forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+  const bsp = new BatchSpanProcessor(counting, { maxQueueSize: maxQueue, maxExportBatchSize: batch, scheduledDelayMillis: delay });
+  const bounded: SpanProcessor = {
+    onStart: (span, ctx) => bsp.onStart(span, ctx),
+    onEnd: (span) => {
+      if (queued >= maxQueue) { dropped++; return; }
+      queued++;
+      bsp.onEnd(span);
+    },
+    forceFlush: () => bsp.forceFlush(),
+    shutdown: () => bsp.shutdown(),
   };
   const resource = resourceFromAttributes({ ...opts.resource, ...resourceFromEnv(opts.env) });
   const provider = new BasicTracerProvider({
@@ -92,13 +117,14 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
     // The sampling decision is taken before a span is asked for (sampling.ts): every span
     // the tracer is asked to start is one we want.
     sampler: new AlwaysOnSampler(),
-    spanProcessors: [new BatchSpanProcessor(counting)],
+    spanProcessors: [bounded],
   });
   return {
     tracer: provider.getTracer('meshlet'),
     protocol,
     exported: () => exported,
     failed: () => failed,
+    dropped: () => dropped,
     // Spans still queued at exit are best effort: a collector that is down must not fail a stop.
     shutdown: () => provider.shutdown().catch((e: unknown) => { opts.log(`trace export at shutdown failed: ${(e as Error).message}`); }),
   };
