@@ -1,6 +1,6 @@
 // The hot-path cost of recording one request's metrics (a counter and three histograms under
 // Istio's 13 labels) with meshlet's own series table versus the OpenTelemetry metrics SDK (the
-// backend of its Prometheus exporter). Both record the same event; rounds interleave the two and
+// backend of its Prometheus exporter, with a pull reader as that exporter is). Both record the same event; rounds interleave the two and
 // report the ratio within the round. prom-client is not a dependency: point PROM_CLIENT at an
 // installed copy (`npm i --prefix /tmp/p prom-client`, PROM_CLIENT=/tmp/p/node_modules/prom-client)
 // to include it. Usage: npx node bench/telemetry-metrics-library.ts [--quick]
@@ -35,18 +35,20 @@ function ours(): () => void {
   };
 }
 
-// The OTel metrics packages are not meshlet dependencies (ADR 0009): measured when installed.
+// sdk-metrics is not a meshlet dependency (ADR 0009; today it comes with the OTLP exporters):
+// measured when installed. A pull reader like the Prometheus exporter's, so records aggregate.
 async function otel(): Promise<(() => void) | null> {
-  let MeterProvider: typeof import('@opentelemetry/sdk-metrics').MeterProvider;
-  let PrometheusExporter: typeof import('@opentelemetry/exporter-prometheus').PrometheusExporter;
+  let sdk: typeof import('@opentelemetry/sdk-metrics');
   try {
-    ({ MeterProvider } = await import('@opentelemetry/sdk-metrics'));
-    ({ PrometheusExporter } = await import('@opentelemetry/exporter-prometheus'));
+    sdk = await import('@opentelemetry/sdk-metrics');
   } catch {
     return null;
   }
-  const exporter = new PrometheusExporter({ preventServerStart: true });
-  const meter = new MeterProvider({ readers: [exporter] }).getMeter('meshlet');
+  class PullReader extends sdk.MetricReader {
+    protected onForceFlush(): Promise<void> { return Promise.resolve(); }
+    protected onShutdown(): Promise<void> { return Promise.resolve(); }
+  }
+  const meter = new sdk.MeterProvider({ readers: [new PullReader()] }).getMeter('meshlet');
   const requests = meter.createCounter('meshlet_requests_total');
   const duration = meter.createHistogram('meshlet_request_duration_seconds', { advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
   const reqBytes = meter.createHistogram('meshlet_request_bytes', { advice: { explicitBucketBoundaries: SIZE_BUCKETS } });
