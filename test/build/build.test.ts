@@ -2,7 +2,8 @@
 // the TypeScript sources, so a specifier the compiler did not rewrite, a runtime import of a
 // devDependency or a file missing from the build shows up here rather than on a cluster.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ test('the build has no test files and no .ts specifier left', async () => {
   assert.deepEqual(files.filter((f) => f.endsWith('.test.js')), []);
   const leftover: string[] = [];
   for (const f of files) {
-    if (/(from|import\()\s*['"]\.{1,2}\/[^'"]*\.ts['"]/.test(await readFile(f, 'utf8'))) leftover.push(f);
+    if (/(from|import\(|new URL\()\s*['"`]\.{1,2}\/[^'"`]*\.ts['"`]/.test(await readFile(f, 'utf8'))) leftover.push(f);
   }
   assert.deepEqual(leftover, []);
 });
@@ -70,6 +71,26 @@ test('every subcommand answers --help from the built output', async () => {
     assert.match(top.stdout, new RegExp(`\\b${c.name}\\b`));
     const { stdout } = await meshlet(c.name, '--help');
     assert.match(stdout, /Usage|usage/, `${c.name} --help printed: ${stdout.slice(0, 200)}`);
+  }
+});
+
+test('an agent in file mode (its translation runs in a worker thread) becomes ready from the built output', async () => {
+  const admin = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+  const child = spawn(process.execPath, [join(out, 'bin/meshlet.js'), 'agent', '--config', join(ROOT, 'examples'), '--namespace', 'default', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', String(admin)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  try {
+    let status = 0;
+    for (let i = 0, end = Date.now() + 30_000; i < 300 && Date.now() < end && status !== 200 && child.exitCode === null; i++) {
+      status = await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.status, () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200, `the built agent never became ready: ${output.slice(-1500)}`);
+  } finally {
+    child.kill('SIGTERM');
   }
 });
 

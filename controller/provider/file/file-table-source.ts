@@ -40,7 +40,9 @@ export class FileTableSource {
   start(): this {
     if (this.#worker || this.#closed) return this;
     const { log: _log, ...translatorOptions } = this.#opts;
-    const worker = new Worker(new URL('./file-source-worker.ts', import.meta.url), { workerData: translatorOptions });
+    // The worker's file has this module's extension: .ts from the sources, .js from dist/ (the
+    // compiler rewrites import specifiers, not URLs).
+    const worker = new Worker(new URL(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: translatorOptions });
     // Like the watcher it replaces on this thread, it does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FileSourceMessage) => this.#onMessage(m));
