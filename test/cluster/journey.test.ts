@@ -202,7 +202,8 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
   step('4b. a namespace labelled for injection gets the mesh root (meshlet-root-ca) within 15 s', async () => {
     const { box } = c();
     const labelled = Date.now();
-    await create(box.admin, '/api/v1/namespaces', { metadata: { name: secure, labels: { 'meshlet.dev/inject': 'enabled' } } });
+    // STRICT for the whole namespace: its pods' default (a pod annotation could still override it).
+    await create(box.admin, '/api/v1/namespaces', { metadata: { name: secure, labels: { 'meshlet.dev/inject': 'enabled' }, annotations: { 'meshlet.dev/mtls-mode': 'STRICT' } } });
     // Its pods' proxies mount it: until it exists they wait in ContainerCreating.
     await eventually(`meshlet-root-ca in ${secure}`, async () => ((await box.admin.get(`/api/v1/namespaces/${secure}/configmaps/meshlet-root-ca`)).status === 200 ? true : undefined), 90_000, 200);
     const took = Date.now() - labelled;
@@ -210,16 +211,15 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.ok(took < 15_000, `meshlet-root-ca appeared ${took} ms after the namespace was labelled (RootPublisher.syncNamespace is never called: only the 60 s resync publishes)`);
   }, 2 * 60_000);
 
-  step('4c. a STRICT workload refuses a plaintext pod; an AuthorizationPolicy admits one ServiceAccount and denies another', async () => {
+  step('4c. a STRICT namespace refuses a plaintext pod; an AuthorizationPolicy admits one ServiceAccount and denies another', async () => {
     const { box, kubelet } = c();
     await eventually(`default ServiceAccount in ${secure}`, async () => ((await box.admin.get(`/api/v1/namespaces/${secure}/serviceaccounts/default`)).status === 200 ? true : undefined), 60_000);
     const objects = [
       serviceAccount(app, 'details'),
       clientDeployment(app, 'details', 'details'),
       serviceAccount(secure, 'ratings'),
-      echoDeployment(secure, 'ratings', { app: 'ratings' }, { serviceAccount: 'ratings', annotations: { 'meshlet.dev/mtls-mode': 'STRICT' } }),
+      echoDeployment(secure, 'ratings', { app: 'ratings' }, { serviceAccount: 'ratings' }),
       service(secure, 'ratings', { app: 'ratings' }, 9080),
-      allowServiceAccounts(secure, 'ratings-callers', 'ratings', [[app, 'productpage']]),
     ];
     for (const o of objects) await create(box.admin, collectionOf(o), o);
     await readyPods(box.admin, secure, 'app=ratings', 1, 120_000);
@@ -228,11 +228,21 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     const from = async (ns: string, appLabel: string): Promise<{ status: number; reason: string; body: string }> => {
       const [r] = await getFromPod(kubelet, ns, await podOf(ns, appLabel), url);
       assert.ok(r);
-      return { status: r.status, reason: r.headers?.['x-meshlet-denied-reason'] ?? '', body: r.error ?? r.body.slice(0, 300) };
+      return { status: r.status, reason: r.headers?.['x-meshlet-denied-reason'] ?? '', body: r.error ?? r.body };
     };
-    const plaintext = await from(plain, 'outsider');
+    // The EndpointSlice follows the pod's readiness moments later; until then the ClusterIP
+    // refuses every caller (kube-proxy's REJECT): wait for an answer, bounded.
+    const plaintext = await eventually('ratings answering the plaintext pod', async () => {
+      const r = await from(plain, 'outsider');
+      return r.status !== 0 ? r : undefined;
+    }, 30_000, 250);
     assert.equal(plaintext.status, 403, `a plaintext pod is refused: ${JSON.stringify(plaintext)}`);
+    const [ratings] = await listPods(box.admin, secure, 'app=ratings');
+    const proxyEnv = (ratings?.spec.initContainers ?? []).find((k) => k.name === 'meshlet-proxy') as { env?: { name: string; value?: string }[] } | undefined;
+    assert.equal(proxyEnv?.env?.find((e) => e.name === 'MESHLET_MTLS_MODE')?.value, 'STRICT', 'the namespace annotation made the injected proxy STRICT');
     assert.match(plaintext.reason, /STRICT mTLS: plaintext is refused/);
+    const policy = allowServiceAccounts(secure, 'ratings-callers', 'ratings', [[app, 'productpage']]);
+    await create(box.admin, collectionOf(policy), policy);
     // The policy reaches the ratings proxy moments after it is written: wait (bounded) until
     // the denied caller is denied, then every verdict must hold.
     let last = '';
@@ -266,7 +276,12 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
   };
 
   step('5a. the GAMMA route\'s status as the API shows it: Accepted, ResolvedRefs and meshlet.dev/Propagated counting the real proxies', async () => {
-    const entry = await routeEntry(app, 'reviews', ['Accepted', 'ResolvedRefs', 'meshlet.dev/Propagated'], 60_000);
+    // The count follows proxies (re)subscribing after the controllers came back: wait for it to
+    // name at least the client proxy, bounded.
+    const entry = await eventually('Propagated counting the client proxy', async () => {
+      const e = await routeEntry(app, 'reviews', ['Accepted', 'ResolvedRefs', 'meshlet.dev/Propagated'], 60_000);
+      return /^[1-9]\d*\//.test(condition(e.conditions, 'meshlet.dev/Propagated')?.message ?? '') ? e : undefined;
+    }, 60_000, 1000);
     const propagated = condition(entry.conditions, 'meshlet.dev/Propagated');
     const m = /^(\d+)\/(\d+) proxies at generation (\d+)$/.exec(propagated?.message ?? '');
     assert.ok(m, `Propagated message: ${propagated?.message}`);
