@@ -47,6 +47,31 @@ test('with the controller away, the first ask for a destination waits at most th
   }
 });
 
+test('a connection attempt nobody answers is given up after the handshake timeout and tried again', async () => {
+  // Accepts TCP and never answers the upgrade: what a SYN into a dead pod looks like once it
+  // does connect, and the same timer covers both.
+  let connections = 0;
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => { connections++; sockets.push(s); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const logs: string[] = [];
+  const client = new ControllerClient({
+    url: `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+    agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    handshakeTimeoutMs: 200, backoff: { initialMs: 20, maxMs: 50 }, log: (l) => void logs.push(l),
+  }).start();
+  try {
+    const end = Date.now() + 5_000;
+    while (connections < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(connections >= 3, `attempts: ${connections} in 5 s (logs: ${logs.join(' | ')})`);
+    assert.equal(client.connected, false);
+  } finally {
+    client.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
 test('close() releases waiting asks at once', async () => {
   const client = new ControllerClient({
     url: `ws://127.0.0.1:${await closedPort()}`,

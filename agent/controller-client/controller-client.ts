@@ -30,6 +30,10 @@ export interface ControllerClientOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Reconnect when nothing (not even a WebSocket ping) arrived for this long (default 35 s). */
   silenceMs?: number;
+  /** Give up a connection attempt whose opening handshake (TCP, TLS, upgrade) has not finished
+   * in this long and try again (default 10 s). Without it a SYN nobody answers (a controller pod
+   * gone behind a stale Service rule) holds the agent for the kernel's minutes of retries. */
+  handshakeTimeoutMs?: number;
   /** TLS material and the like for the WebSocket (mTLS comes with the identity capability). */
   wsOptions?: ClientOptions;
   random?: () => number;
@@ -276,7 +280,7 @@ export class ControllerClient implements TableSource {
 
   #connect(): void {
     const cert = this.#clientCertValid() ? { cert: this.#clientCert!.certPem, key: this.#clientCert!.keyPem } : {};
-    const ws = new WebSocket(this.#url, { ...this.#opts.wsOptions, ...cert, perMessageDeflate: false });
+    const ws = new WebSocket(this.#url, { handshakeTimeout: this.#opts.handshakeTimeoutMs ?? 10_000, ...this.#opts.wsOptions, ...cert, perMessageDeflate: false });
     this.#ws = ws;
     this.#requests.clear();
     ws.on('open', () => {
