@@ -137,6 +137,8 @@ export const controllerCommand: Command = {
     const admin = values['admin-port'] === '-1' ? null : { host: values['admin-host'], port: portFlag(values['admin-port'], PORTS.controllerAdmin, 'admin-port') };
     const listen = { host: values['listen-host'], port: portFlag(values['listen-port'], PORTS.controller, 'listen-port') };
     let config: ControlPlaneConfig;
+    /** The running translation's namespace cache, once started (the webhook asks it first). */
+    const watched: { namespaceMeta?: (name: string) => { labels: Record<string, string>; annotations: Record<string, string> } | undefined } = {};
     if (values.config !== undefined) {
       if (values.kubeconfig !== undefined) throw new UsageError('give --config DIR or --kubeconfig FILE, not both');
       if (values['agent-auth'] === 'tokenreview') throw new UsageError('--agent-auth tokenreview needs the Kubernetes API, not --config DIR');
@@ -192,6 +194,8 @@ export const controllerCommand: Command = {
           host: values['listen-host'], port: webhookPort, meshConfig: mesh, configName: mesh.webhookName, namespace: ownNamespace,
           failurePolicy: mesh.failurePolicy, client,
           getNamespace: async (name) => {
+            const cached = watched.namespaceMeta?.(name);
+            if (cached) return cached;
             const { metadata } = await client.request<{ metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }>('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { timeoutMs: 2_000 });
             return { labels: metadata?.labels ?? {}, annotations: metadata?.annotations ?? {} };
           },
@@ -201,6 +205,8 @@ export const controllerCommand: Command = {
     let plane;
     try {
       plane = await startControlPlane(config);
+      const translation = plane.translation;
+      if (translation) watched.namespaceMeta = (name) => translation.namespaceMeta(name);
     } catch (err) {
       // Nothing may keep a failed process alive (the directory watcher would).
       if (config.source.kind === 'file') config.source.files.close();

@@ -93,6 +93,16 @@ export class TranslationRunner implements Runner {
     return this.#translations;
   }
 
+  /**
+   * A namespace's labels and annotations as the watch last saw them (undefined: not seen yet).
+   * The injection webhook asks here first: a GET per admission can time out on a busy API
+   * server, and the namespace's annotations (its pods' mTLS mode) must not be lost to that.
+   */
+  namespaceMeta(name: string): { labels: Record<string, string>; annotations: Record<string, string> } | undefined {
+    const ns = this.#last?.snapshot.namespaces.find((n) => n.metadata.name === name);
+    return ns ? { labels: ns.metadata.labels ?? {}, annotations: ns.metadata.annotations ?? {} } : undefined;
+  }
+
   /** Snapshots where only endpoints changed, answered by patching the last result. */
   get endpointPatches(): number {
     return this.#endpointPatches;
@@ -166,6 +176,8 @@ export interface Controller {
   readonly endpointPatches: number;
   /** Prometheus text of the translation side (what the admin port's /metrics serves). */
   metrics(): string;
+  /** TranslationRunner.namespaceMeta(). */
+  namespaceMeta(name: string): { labels: Record<string, string>; annotations: Record<string, string> } | undefined;
   close(): Promise<void>;
 }
 
@@ -182,6 +194,7 @@ export function startController(opts: ControllerOptions): Controller {
       return runner.endpointPatches;
     },
     metrics: () => runner.metrics(),
+    namespaceMeta: (name) => runner.namespaceMeta(name),
     close: () => runner.stop(),
   };
 }

@@ -106,3 +106,12 @@ test('meshlet controller rejects bad flags with exit code 1', async () => {
   assert.equal(await main(['controller', '--lease-duration', '5', '--renew-deadline', '9'], io2), 1);
   assert.match(io2.err(), /renew-deadline must be shorter/);
 });
+
+test('the watch\'s namespace cache answers labels and annotations (the injection webhook asks it before the API)', async () => {
+  const { api, ctl } = await world();
+  const shop = api.get('v1', 'Namespace', 'shop')!;
+  api.update({ ...shop, metadata: { ...shop.metadata, labels: { 'meshlet.dev/inject': 'enabled' }, annotations: { 'meshlet.dev/mtls-mode': 'STRICT' } } });
+  const meta = await waitFor('the namespace as the watch saw it', () => (ctl.namespaceMeta('shop')?.annotations['meshlet.dev/mtls-mode'] === 'STRICT' ? ctl.namespaceMeta('shop') : undefined), { describe: () => ctl.logs.join('\n') });
+  assert.equal(meta.labels['meshlet.dev/inject'], 'enabled');
+  assert.equal(ctl.namespaceMeta('nowhere'), undefined, 'an unknown namespace is not invented');
+});
