@@ -88,6 +88,8 @@ export class ControllerClient implements TableSource {
   #nextId = 1;
   #configuredCa: string[] | undefined;
   readonly #trustListeners = new Set<(rootsPem: string[], renew: boolean) => void>();
+  /** The last trust bundle the controller sent (sorted roots joined); null before the first. */
+  #trustKey: string | null = null;
   readonly #csr = new Map<number, { csrPem: string; token: string; sent: boolean; resolve: (a: CertificateAnswer) => void; reject: (e: Error) => void }>();
   #retry: NodeJS.Timeout | null = null;
   #silence: NodeJS.Timeout | null = null;
@@ -366,10 +368,16 @@ export class ControllerClient implements TableSource {
         return;
       case 'pong':
         return;
-      case 'trust-bundle':
-        this.#log(`controller: the mesh trust bundle changed (${msg.rootsPem.length} root(s)${msg.renew ? '; renewing our certificate' : ''})`);
+      case 'trust-bundle': {
+        // Sent after every welcome too: only a different bundle (or a renewal) is news.
+        const key = [...msg.rootsPem].sort().join('');
+        if (key === this.#trustKey && !msg.renew) return;
+        const first = this.#trustKey === null;
+        this.#trustKey = key;
+        if (!first || msg.renew) this.#log(`controller: the mesh trust bundle changed (${msg.rootsPem.length} root(s)${msg.renew ? '; renewing our certificate' : ''})`);
         for (const l of this.#trustListeners) l(msg.rootsPem, msg.renew);
         return;
+      }
       case 'certificate':
       case 'certificate-error': {
         const w = this.#csr.get(msg.id);

@@ -34,6 +34,8 @@ export interface SessionHost {
   changed(): void;
   /** Answers a CSR (the CA); null when this controller issues no certificates. */
   certificate: ((csr: CsrMessage, hello: HelloMessage) => Promise<CertificateMessage | CertificateErrorMessage>) | null;
+  /** The current trust bundle; empty without a CA. */
+  trustBundle(): string[];
 }
 
 /** What /debug and tests see of an agent. */
@@ -201,6 +203,9 @@ export class AgentSession {
       this.#host.metrics.agents++;
       for (const t of msg.targets) this.targets.set(targetKey(t), t);
       this.#send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: this.#host.controllerId });
+      // A rotation pushed while this agent was away must not wait for its next certificate.
+      const roots = this.#host.trustBundle();
+      if (roots.length > 0) this.#send({ type: 'trust-bundle', id: 0, rootsPem: roots, renew: false });
       this.refresh();
       this.#host.changed();
       return;

@@ -51,6 +51,9 @@ export interface PublisherOptions {
    * gets a certificate-error saying this controller issues no certificates.
    */
   certificate?: (csr: CsrMessage, hello: HelloMessage) => Promise<CertificateMessage | CertificateErrorMessage>;
+  /** The mesh's current trust bundle (the CA's roots), sent to every agent right after its
+   * welcome: an agent that was away during a rotation's push learns the new roots at once. */
+  trustBundle?: () => string[];
 }
 
 export interface RouteRef {
@@ -107,6 +110,7 @@ export class Publisher {
       },
       log,
       certificate: opts.certificate ?? null,
+      trustBundle: opts.trustBundle ?? (() => []),
       logNack: (label, version, reason) => {
         // The first few refusals of a version name the agents; the rest are counted only, so a
         // table that every agent refuses costs a handful of lines, not one per agent.

@@ -53,7 +53,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const { log } = config;
   const identity = config.identity ? new IdentityRunner({ ...config.identity, log }) : null;
   const publisher = config.publish
-    ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate, clientCa: () => identity.rootsPem, trustDomain: config.identity!.trustDomain } : {}) })
+    ? new PublisherRunner({ ...config.publish, log, ...(identity ? { tls: () => identity.serving(), certificate: identity.certificate, trustBundle: () => identity.roots, clientCa: () => identity.rootsPem, trustDomain: config.identity!.trustDomain } : {}) })
     : null;
   identity?.setTrustPush((rootsPem, renew) => publisher?.publisher?.pushTrustBundle(rootsPem, renew) ?? 0);
   const tables = () => publisher?.publisher ?? null;

@@ -132,6 +132,11 @@ export class IdentityRunner implements Runner {
     for (const name of fresh) void this.#roots?.syncNamespace(name);
   }
 
+  /** The trust bundle as a list of root certificates (PEM each). */
+  get roots(): string[] {
+    return [...(this.#ca?.rootsPem ?? [])];
+  }
+
   /** The trust bundle agents verify peers (and this controller) against. */
   get rootsPem(): string {
     return (this.#ca?.rootsPem ?? []).join('');

@@ -65,7 +65,8 @@ function hello(cert: Cert | null, agent: { namespace: string; serviceAccount: st
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p-0', ...agent }, auth: { type: 'client-certificate' }, targets })));
     ws.on('message', (data: Buffer) => {
       const msg = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
-      if (msg.type === 'welcome') return;
+      // The welcome and the trust bundle that follows it come to every accepted agent.
+      if (msg.type === 'welcome' || msg.type === 'trust-bundle') return;
       clearTimeout(timer);
       ws.close();
       resolve({ type: msg.type, text: msg.type === 'error' ? `${msg.code}: ${msg.message}` : msg.type });

@@ -163,6 +163,21 @@ test('an AuthorizationPolicy created while everything runs (its CRD too) reaches
   await until(200);
 });
 
+test('every agent gets the current trust bundle right after its welcome (one away during a rotation\'s push is not left behind), logged only when it changes', async () => {
+  const lines: string[] = [];
+  const c = controllerSource({ controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod: 'productpage-0', namespace: 'shop', serviceAccount: 'productpage', tokenFile: join(dir, 'productpage.token'), rootCaFile: join(dir, 'root.pem'), log: (l) => lines.push(l) });
+  const bundles: string[][] = [];
+  c.onTrustBundle((roots) => bundles.push(roots));
+  try {
+    await waitFor('the trust bundle after the welcome', () => bundles.length > 0, { timeoutMs: 5_000, describe: () => lines.join('\n') });
+    assert.deepEqual(bundles[0], plane.identity!.roots);
+    assert.equal(plane.identity!.roots.join(''), plane.identity!.rootsPem);
+    assert.deepEqual(lines.filter((l) => /trust bundle changed/.test(l)), [], 'the same bundle is no news');
+  } finally {
+    c.close();
+  }
+});
+
 test('an agent that does not trust the controller\'s root cannot connect (the config channel is verified TLS)', async () => {
   const lines: string[] = [];
   writeFileSync(join(dir, 'other.pem'), (await import('../support/mesh-identity.ts')).testMeshCa().rootsPem.join(''));
