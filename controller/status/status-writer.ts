@@ -5,7 +5,7 @@
 // translate) unless its spec moved on, in which case the next snapshot brings a new translation.
 import { DEFAULT_MESH_NAME, GATEWAY_API_X_GROUP, MESH_CONTROLLER_NAME } from '../../api/names.ts';
 import { collectionPath, isStatus, WATCHED_RESOURCES, type KubeClient } from '../provider/kubernetes/index.ts';
-import type { KubeObject, Snapshot, StatusUpdate } from '../translate/snapshot.ts';
+import { SNAPSHOT_BUCKETS, type KubeObject, type Snapshot, type StatusUpdate } from '../translate/snapshot.ts';
 import { withPropagation, type PropagationHook } from './propagation.ts';
 import { mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
 
@@ -32,9 +32,6 @@ export interface StatusWriterStats {
   errors: number;
 }
 
-// Every kind translation reports a status for must be here: a missing kind is silently never
-// written (AuthorizationPolicy was, until the cluster journey showed it).
-const BUCKET: Record<string, keyof Snapshot> = { GatewayClass: 'gatewayClasses', Gateway: 'gateways', HTTPRoute: 'httpRoutes', GRPCRoute: 'grpcRoutes', XMesh: 'meshes', AuthorizationPolicy: 'authorizationPolicies' };
 const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute']);
 
 type Rec = Record<string, unknown>;
@@ -120,8 +117,9 @@ export class StatusWriter {
   }
 
   private async writeOne(u: StatusUpdate, snapshot: Snapshot): Promise<void> {
-    const bucket = BUCKET[u.kind];
-    const current = bucket && (snapshot[bucket] as KubeObject[]).find((o) => o.metadata.name === u.name && (o.metadata.namespace ?? undefined) === u.namespace);
+    // The snapshot's own kind map: a second list here once left AuthorizationPolicy unwritten.
+    const bucket = SNAPSHOT_BUCKETS[u.kind];
+    const current = bucket && snapshot[bucket].find((o) => o.metadata.name === u.name && (o.metadata.namespace ?? undefined) === u.namespace);
     const resource = WATCHED_RESOURCES.find((r) => r.kind === u.kind);
     if (!current || !resource) return; // not from this snapshot: nothing to compare or write against
     const isRoute = ROUTE_KINDS.has(u.kind);

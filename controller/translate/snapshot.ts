@@ -86,7 +86,8 @@ export interface TranslateResult {
   ir: RoutingTable;
 }
 
-const BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain' | 'gatewayApiBundleVersion'>> = {
+/** Which snapshot list holds each kind: also how the status writer finds the object it writes to. */
+export const SNAPSHOT_BUCKETS: Record<string, keyof Omit<Snapshot, 'gatewayAddresses' | 'trustDomain' | 'gatewayApiBundleVersion'>> = {
   GatewayClass: 'gatewayClasses',
   Gateway: 'gateways',
   HTTPRoute: 'httpRoutes',
@@ -110,7 +111,7 @@ export function buildSnapshot(objects: KubeObject[], extra: Partial<Pick<Snapsho
   const ignored: KubeObject[] = [];
   for (const obj of objects) {
     const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.lastIndexOf('/')) : '';
-    const bucket = BUCKETS[obj.kind];
+    const bucket = SNAPSHOT_BUCKETS[obj.kind];
     const groupOk = bucket === undefined ? false
       : ['Namespace', 'Service', 'Secret', 'Pod'].includes(obj.kind) ? group === ''
         : obj.kind === 'EndpointSlice' ? group === 'discovery.k8s.io'
