@@ -7,40 +7,10 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { RunningProxy } from '../../agent/sidecar.ts';
-import { rawExchange, sidecarFor } from './hardening-helpers.ts';
+import { rawExchange, rawUpstream, sidecarFor } from './hardening-helpers.ts';
 
 /** An upstream that reads request heads and never answers; counts heads and closed sockets. */
-function silentUpstream(): Promise<{ port: number; heads: string[]; closed: () => number; open: () => number; close: () => void }> {
-  const heads: string[] = [];
-  const sockets = new Set<net.Socket>();
-  let closed = 0;
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (let i = buf.indexOf('\r\n\r\n'); i >= 0; i = buf.indexOf('\r\n\r\n')) {
-        heads.push(buf.slice(0, i));
-        buf = buf.slice(i + 4);
-      }
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      sockets.delete(s);
-      closed++;
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    port: (server.address() as net.AddressInfo).port,
-    heads,
-    closed: () => closed,
-    open: () => sockets.size,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  })));
-}
+const silentUpstream = () => rawUpstream(() => undefined);
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

@@ -20,11 +20,16 @@ export async function sidecarFor(upstreamPort: number, rules?: (backend: string)
 }
 
 /** Raw upstream: `reply` is called with each complete request head seen on a connection. */
-export function rawUpstream(reply: (head: string, socket: net.Socket) => void): Promise<{ port: number; heads: string[]; close: () => void }> {
+export function rawUpstream(reply: (head: string, socket: net.Socket) => void): Promise<{ port: number; heads: string[]; closed: () => number; open: () => number; close: () => void }> {
   const heads: string[] = [];
   const sockets = new Set<net.Socket>();
+  let closed = 0;
   const server = net.createServer((s) => {
     sockets.add(s);
+    s.on('close', () => {
+      sockets.delete(s);
+      closed++;
+    });
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
@@ -40,6 +45,9 @@ export function rawUpstream(reply: (head: string, socket: net.Socket) => void): 
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
     port: (server.address() as net.AddressInfo).port,
     heads,
+    /** Upstream connections closed so far (by either side), and those still open. */
+    closed: () => closed,
+    open: () => sockets.size,
     close: () => {
       for (const s of sockets) s.destroy();
       server.close();
