@@ -42,6 +42,9 @@ before(async () => {
   pub = await startPublisher();
   ctl = controllerFor(api, 'one', { publisher: pub });
   await waitFor('first table published', () => pub.table !== null, { describe: () => ctl.logs.join('\n') });
+  // The first translation makes the status writer create the default XMesh; that new object
+  // comes back through the watch and is translated in full. Count from after it.
+  await waitFor('the default XMesh translated', () => ctl.translations >= 2 || undefined, { describe: () => ctl.logs.join('\n') });
 });
 
 after(async () => {
