@@ -15,8 +15,8 @@ export const PORTS = {
   inbound: 15006,
   admin: 15020,
   controller: 15012,
-  /** The controller's admin port: /live, /ready, /metrics (istiod's monitoring port number). */
-  controllerAdmin: 15014,
+  /** The controller's admin port: /live, /ready, /metrics. The agent's admin number: the two never share a pod. */
+  controllerAdmin: 15020,
   webhook: 15017,
 } as const;
 

@@ -1,6 +1,7 @@
 // Agents connected to the controller, summed over its replicas' /metrics read through the
 // apiserver's pod proxy (every replica serves agents; a Service would reach only one). A
 // replica whose metrics cannot be read fails the check: agents routed to it are unaccounted.
+import { PORTS } from '../../api/names.ts';
 import { rawGet } from './raw-get.ts';
 import type { Check } from './result.ts';
 
@@ -22,12 +23,12 @@ export const agentsCheck: Check = {
     let total = 0;
     const unreadable: string[] = [];
     for (const pod of running) {
-      const r = await rawGet(client, `/api/v1/namespaces/${namespace}/pods/${pod}:15014/proxy/metrics`);
+      const r = await rawGet(client, `/api/v1/namespaces/${namespace}/pods/${pod}:${PORTS.controllerAdmin}/proxy/metrics`);
       const v = r.status === 200 ? gaugeValue(r.text, METRIC) : undefined;
       if (v === undefined) unreadable.push(`${pod} (${r.status})`);
       else total += v;
     }
-    if (unreadable.length > 0) return { ok: false, detail: `cannot read ${METRIC} from ${unreadable.join(', ')}`, hint: 'is the admin port 15014 up? kubectl logs on that pod' };
+    if (unreadable.length > 0) return { ok: false, detail: `cannot read ${METRIC} from ${unreadable.join(', ')}`, hint: `is the admin port ${PORTS.controllerAdmin} up? kubectl logs on that pod` };
     return { ok: true, detail: `${total} agent(s) across ${running.length} controller replica(s)` };
   },
 };

@@ -58,7 +58,7 @@ function metrics(ns: string, pod: string, port: number, path: string): { status:
   if (ns === 'shop' && port === 15020 && path === '/ready') return { status: 200, body: JSON.stringify({ ready: true, version: `v-${pod}` }) };
   // web-1 holds a mesh certificate (an hour left); web-2 runs without mesh certificates (no gauge).
   if (ns === 'shop' && port === 15020 && path === '/metrics') return { status: 200, body: pod === 'web-1' ? metric('meshlet_workload_certificate_expiry_seconds', 'gauge', 'as the agent renders it', 3600) : '' };
-  if (ns !== 'meshlet-system' || port !== 15014 || path !== '/metrics') return { status: 404, body: '' };
+  if (ns !== 'meshlet-system' || port !== 15020 || path !== '/metrics') return { status: 404, body: '' };
   const agents = { 'meshlet-controller-a': 3, 'meshlet-controller-b': 4 }[pod];
   return agents === undefined ? { status: 404, body: '' } : { status: 200, body: `# TYPE meshlet_publisher_agents gauge\nmeshlet_publisher_agents ${agents}\nmeshlet_publisher_agents_total_x 9\n` };
 }

@@ -1,4 +1,4 @@
-// The controller's admin port (15014, as istiod's monitoring port): /live, /ready (every
+// The controller's admin port (15020, the agent's admin number; they never share a pod): /live, /ready (every
 // runner ready: kubelet's readiness probe and the chart key on it) and /metrics (each runner's
 // Prometheus text plus the process's own).
 import http from 'node:http';

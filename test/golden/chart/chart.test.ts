@@ -89,12 +89,12 @@ test('the webhook is the one injector/webhook-config.ts describes, without a caB
   }
 });
 
-test('the controller Service has the config, webhook and admin ports; readiness is /ready on 15014', async () => {
+test('the controller Service has the config, webhook and admin ports; readiness is /ready on 15020', async () => {
   const objs = objects(await template(GATEWAY_API));
   const svc = find(objs, 'Service', 'meshlet-controller');
-  assert.deepEqual((get(svc, 'spec', 'ports') as Obj[]).map((p) => p.port), [15012, 15017, 15014]);
+  assert.deepEqual((get(svc, 'spec', 'ports') as Obj[]).map((p) => p.port), [15012, 15017, 15020]);
   const pod = get(find(objs, 'Deployment', 'meshlet-controller'), 'spec', 'template', 'spec');
-  assert.deepEqual(get(pod, 'containers', 0, 'readinessProbe', 'httpGet'), { path: '/ready', port: 15014 });
+  assert.deepEqual(get(pod, 'containers', 0, 'readinessProbe', 'httpGet'), { path: '/ready', port: 15020 });
   assert.equal(get(pod, 'securityContext', 'runAsNonRoot'), true);
 });
 
@@ -198,7 +198,7 @@ test('helm test: the readiness pod and the caBundle pod, whose identity may only
   const pods = tests.filter((o) => o.kind === 'Pod');
   assert.deepEqual(pods.map((p) => get(p, 'spec', 'containers', 0, 'args')), [
     ['check', '--only', 'injection webhook caBundle', '--namespace', 'meshlet-system'],
-    ['wait', '--timeout', '60', '--url', 'http://meshlet-controller.meshlet-system.svc:15014/ready'],
+    ['wait', '--timeout', '60', '--url', 'http://meshlet-controller.meshlet-system.svc:15020/ready'],
   ]);
   const { POST_INSTALL_CHECKS } = await import('../../../cli/check/index.ts');
   assert.ok(POST_INSTALL_CHECKS.some((c) => c.name === 'injection webhook caBundle'), 'the check the pod names exists');
