@@ -118,9 +118,10 @@ export const agentCommand: Command = {
     });
     const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
-    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
-    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout]);
     const logger = commandLogger('meshlet agent', values, io);
+    // The mesh config reaches a sidecar as these variables: a bad one is logged, the default kept.
+    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout], (m) => logger.warn(m));
+    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout], (m) => logger.warn(m));
     const log = (line: string): void => logger.info(line);
     // ---- injected pod (issue 10): the kubelet's rewritten probes and the shutdown order ----
     // Read before anything starts: a bad value must stop the agent before it holds sockets.

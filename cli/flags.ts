@@ -27,29 +27,39 @@ export function drainFlag(value: string): number {
 }
 
 /**
- * `--default-request-timeout SECONDS` (or $MESHLET_DEFAULT_REQUEST_TIMEOUT) in milliseconds:
- * the request timeout of routes that set none (ADR 0006); 0 turns it off, unset keeps the default.
+ * A timeout in seconds from a flag or, failing that, its environment variable, in milliseconds;
+ * 0 turns it off, unset keeps the default (undefined). A bad flag is a usage error: someone just
+ * typed it. A bad variable is the mesh config's runtime channel (the injector sets it on every
+ * sidecar): with `warn` it is reported, naming the variable, and the default is kept, because a
+ * sidecar that refuses to start holds its whole pod back.
  */
-export function defaultRequestTimeoutFlag(flag: string | undefined, env: string | undefined): number | undefined {
+function timeoutSeconds(flagName: string, envName: string, what: string, flag: string | undefined, env: string | undefined, warn?: (msg: string) => void): number | undefined {
   const value = flag ?? (env === '' ? undefined : env);
   if (value === undefined) return undefined;
   const ms = Number(value) * 1000;
-  const from = flag !== undefined ? '--default-request-timeout' : 'MESHLET_DEFAULT_REQUEST_TIMEOUT';
-  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`${from} wants a number of seconds (0: no default timeout), got '${value}'`);
-  return Math.round(ms);
+  if (value.trim() !== '' && Number.isFinite(ms) && ms >= 0) return Math.round(ms);
+  const complaint = `wants a number of seconds (0: no ${what}), got '${value}'`;
+  if (flag === undefined && warn) {
+    warn(`${envName} ${complaint}; keeping the default`);
+    return undefined;
+  }
+  throw new UsageError(`${flag !== undefined ? flagName : envName} ${complaint}`);
+}
+
+/**
+ * `--default-request-timeout SECONDS` (or $MESHLET_DEFAULT_REQUEST_TIMEOUT) in milliseconds:
+ * the request timeout of routes that set none (ADR 0006); 0 turns it off, unset keeps the default.
+ */
+export function defaultRequestTimeoutFlag(flag: string | undefined, env: string | undefined, warn?: (msg: string) => void): number | undefined {
+  return timeoutSeconds('--default-request-timeout', 'MESHLET_DEFAULT_REQUEST_TIMEOUT', 'default timeout', flag, env, warn);
 }
 
 /**
  * `--stream-idle-timeout SECONDS` (or $MESHLET_STREAM_IDLE_TIMEOUT) in milliseconds: how long
  * an exchange may move no byte either way (issue 15, stream-idle.ts); 0 turns it off.
  */
-export function streamIdleTimeoutFlag(flag: string | undefined, env: string | undefined): number | undefined {
-  const value = flag ?? (env === '' ? undefined : env);
-  if (value === undefined) return undefined;
-  const ms = Number(value) * 1000;
-  const from = flag !== undefined ? '--stream-idle-timeout' : 'MESHLET_STREAM_IDLE_TIMEOUT';
-  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`${from} wants a number of seconds (0: no stream idle timeout), got '${value}'`);
-  return Math.round(ms);
+export function streamIdleTimeoutFlag(flag: string | undefined, env: string | undefined, warn?: (msg: string) => void): number | undefined {
+  return timeoutSeconds('--stream-idle-timeout', 'MESHLET_STREAM_IDLE_TIMEOUT', 'stream idle timeout', flag, env, warn);
 }
 
 export const STREAM_IDLE_TIMEOUT_HELP = `  --stream-idle-timeout S  end a request whose body and response move no byte for S seconds

@@ -78,10 +78,11 @@ export const ingressCommand: Command = {
     const namespace = checkProxySource(values);
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
-    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout]);
-    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout]);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
+    // The mesh config reaches a sidecar as these variables: a bad one is logged, the default kept.
+    const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout], (m) => logger.warn(m));
+    const streamIdleTimeoutMs = streamIdleTimeoutFlag(values['stream-idle-timeout'], process.env[MESHLET_ENV.streamIdleTimeout], (m) => logger.warn(m));
     const log = (line: string): void => logger.info(line);
     // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
     let telemetry: ReturnType<typeof startTelemetry>;

@@ -37,6 +37,9 @@ describe('mesh config', () => {
       [{ imag: 'x' }, /unknown key 'imag'/],
       [{ defaultRequestTimeoutSeconds: -1 }, /defaultRequestTimeoutSeconds must be a number of seconds/],
       [{ defaultRequestTimeoutSeconds: '15s' }, /defaultRequestTimeoutSeconds must be a number of seconds/],
+      [{ streamIdleTimeoutSeconds: -5 }, /streamIdleTimeoutSeconds must be a number of seconds, 0 for no stream idle timeout/],
+      [{ streamIdleTimeoutSeconds: '5m' }, /streamIdleTimeoutSeconds must be a number of seconds/],
+      [{ streamIdleTimeoutSeconds: null }, /streamIdleTimeoutSeconds must be a number of seconds/],
       [[], /must be a mapping/],
     ] as const) {
       assert.throws(() => resolveMeshConfig(over), (e: Error & { code?: string }) => e.code === 'E_MESH_CONFIG_INVALID' && re.test(e.message), JSON.stringify(over));
@@ -72,6 +75,14 @@ describe('inject', () => {
     const envOf = (m: typeof mesh): string | undefined => inject(pod(), { name: 'shop' }, m).pod.spec.initContainers![1]!.env!.find((e) => e.name === 'MESHLET_DEFAULT_REQUEST_TIMEOUT')?.value;
     assert.equal(envOf(resolveMeshConfig({ defaultRequestTimeoutSeconds: 0 })), '0');
     assert.equal(envOf(resolveMeshConfig({ defaultRequestTimeoutSeconds: 60 })), '60');
+    assert.equal(envOf(mesh), undefined);
+  });
+
+  test('the mesh stream idle timeout reaches the proxy as MESHLET_STREAM_IDLE_TIMEOUT when it is not the built-in 300 s', () => {
+    const envOf = (m: typeof mesh): string | undefined => inject(pod(), { name: 'shop' }, m).pod.spec.initContainers![1]!.env!.find((e) => e.name === 'MESHLET_STREAM_IDLE_TIMEOUT')?.value;
+    assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 0 })), '0');
+    assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 90.5 })), '90.5');
+    assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 300 })), undefined);
     assert.equal(envOf(mesh), undefined);
   });
 

@@ -22,6 +22,9 @@ export interface Resources {
 /** The agent's own default (agent/engine/core.ts DEFAULT_REQUEST_TIMEOUT_MS), which it applies without the variable. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15;
 
+/** The agent's own default (agent/engine/stream-idle.ts DEFAULT_STREAM_IDLE_TIMEOUT_MS, Envoy's). */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 300;
+
 export interface MeshConfig {
   /** One image for every role; its entrypoint is the `meshlet` binary. */
   image: string;
@@ -35,6 +38,8 @@ export interface MeshConfig {
   defaultInboundPolicy: DefaultInboundPolicy;
   /** Request timeout of routes that set none, in seconds (ADR 0006); 0: none. */
   defaultRequestTimeoutSeconds: number;
+  /** No request or response byte on an exchange for this long ends it (issue 15); 0: none. */
+  streamIdleTimeoutSeconds: number;
   accessLog: AccessLogFormat;
   logLevel: LogLevel;
   sidecarMode: SidecarMode;
@@ -59,6 +64,7 @@ export function defaultMeshConfig(): MeshConfig {
     mtlsMode: 'PERMISSIVE',
     defaultInboundPolicy: 'allow',
     defaultRequestTimeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    streamIdleTimeoutSeconds: DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS,
     accessLog: 'off',
     logLevel: 'info',
     sidecarMode: 'native',
@@ -83,6 +89,11 @@ function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[])
 
 function text(key: string, v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw new MeshConfigInvalidError(`${key} must be a non-empty string`);
+  return v;
+}
+
+function seconds(key: string, v: unknown, zero: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MeshConfigInvalidError(`${key} must be a number of seconds, 0 for ${zero}`);
   return v;
 }
 
@@ -123,10 +134,8 @@ export function resolveMeshConfig(overrides: unknown = {}): MeshConfig {
       case 'failurePolicy': c.failurePolicy = oneOf(key, v, ['Fail', 'Ignore'] as const); break;
       case 'proxyResources': c.proxyResources = resources(key, v, c.proxyResources); break;
       case 'initResources': c.initResources = resources(key, v, c.initResources); break;
-      case 'defaultRequestTimeoutSeconds':
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MeshConfigInvalidError('defaultRequestTimeoutSeconds must be a number of seconds, 0 for no default timeout');
-        c.defaultRequestTimeoutSeconds = v;
-        break;
+      case 'defaultRequestTimeoutSeconds': c.defaultRequestTimeoutSeconds = seconds(key, v, 'no default timeout'); break;
+      case 'streamIdleTimeoutSeconds': c.streamIdleTimeoutSeconds = seconds(key, v, 'no stream idle timeout'); break;
       case 'tokenExpirationSeconds':
         if (!Number.isInteger(v) || (v as number) < 600) throw new MeshConfigInvalidError('tokenExpirationSeconds must be a whole number of seconds, at least 600 (the Kubernetes minimum)');
         c.tokenExpirationSeconds = v as number;

@@ -8,7 +8,7 @@ import {
   CONTAINER_NAMES, MESHLET_ENV, POD_ENV, ROOT_CA_DIR, ROOT_CA_PATH, TOKEN_DIR, TOKEN_PATH, VOLUME_NAMES, type AppProbers,
 } from '../../api/pod-env.ts';
 import type { PodSettings } from './annotations.ts';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, type MeshConfig } from './mesh-config.ts';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS, type MeshConfig } from './mesh-config.ts';
 import type { Container, Volume } from './types.ts';
 
 const ready = (): { httpGet: { path: string; port: number } } => ({ httpGet: { path: '/ready', port: PORTS.admin } });
@@ -69,6 +69,7 @@ export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppPro
   ];
   // Only when it differs from the agent's own default, so pods injected before it existed are unchanged.
   if (mesh.defaultRequestTimeoutSeconds !== DEFAULT_REQUEST_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.defaultRequestTimeout, value: String(mesh.defaultRequestTimeoutSeconds) });
+  if (mesh.streamIdleTimeoutSeconds !== DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.streamIdleTimeout, value: String(mesh.streamIdleTimeoutSeconds) });
   if (Object.keys(probers).length > 0) env.push({ name: MESHLET_ENV.appProbers, value: JSON.stringify(probers) });
   const native = s.sidecarMode === 'native';
   return {

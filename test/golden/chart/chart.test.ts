@@ -122,6 +122,18 @@ test('the mesh configuration the chart renders is one the controller accepts; de
   assert.equal(resolveMeshConfig(parse(get(strict, 'data', 'mesh.yaml') as string)).mtlsMode, 'STRICT');
 });
 
+test('the mesh timeouts reach the mesh config and the ingress flags, and both read back as set', async () => {
+  const objs = objects(await render(join(DIR, 'request-timeouts.in.yaml')));
+  const mesh = resolveMeshConfig(parse(get(find(objs, 'ConfigMap', 'meshlet-mesh-config'), 'data', 'mesh.yaml') as string));
+  assert.equal(mesh.defaultRequestTimeoutSeconds, 0);
+  assert.equal(mesh.streamIdleTimeoutSeconds, 90.5);
+  const args = get(find(objs, 'Deployment', 'meshlet-ingress'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+  const { defaultRequestTimeoutFlag, streamIdleTimeoutFlag } = await import('../../../cli/flags.ts');
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  assert.equal(defaultRequestTimeoutFlag(flag('--default-request-timeout'), undefined), 0);
+  assert.equal(streamIdleTimeoutFlag(flag('--stream-idle-timeout'), undefined), 90_500);
+});
+
 test('every flag the chart passes is one its subcommand documents', async () => {
   const objs = objects(await template([...GATEWAY_API, '--set', 'tests.image=x', '--set', 'tracing.otlpEndpoint=http://collector:4318', '--set', 'mesh.accessLog=json']));
   const pods = objs.flatMap((o) => {
@@ -154,6 +166,8 @@ test('a misspelt or out-of-range value is refused by values.schema.json', async 
     ['webhook.failurePolicy=Never', /failurePolicy/],
     ['controller.replicas=0', /replicas/],
     ['image.digest=latest', /digest/],
+    ['mesh.streamIdleTimeoutSeconds=-1', /streamIdleTimeoutSeconds': minimum: got -1, want 0/],
+    ['mesh.defaultRequestTimeoutSeconds=15s', /defaultRequestTimeoutSeconds': got string, want number/],
   ] as const) {
     await assert.rejects(template([...GATEWAY_API, '--set', set]), (err: Error & { stderr: string }) => {
       assert.match(err.stderr, complaint, set);
