@@ -4,11 +4,15 @@
 import { parseArgs } from 'node:util';
 import { MESHLET_SYSTEM_NAMESPACE } from '../api/identity.ts';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../controller/provider/kubernetes/index.ts';
+import { defaultMeshConfig } from '../injector/inject/index.ts';
 import { POST_INSTALL_CHECKS, PRE_INSTALL_CHECKS, formatResult, runChecks } from './check/index.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './usage-error.ts';
 
-const HELP = `Usage: meshlet check [--pre] [--only NAME]... [--kubeconfig FILE] [--namespace NS] [-o text|json]
+/** The chart's default webhook.name, which is also the controller's (mesh config webhookName). */
+const DEFAULT_WEBHOOK_NAME = defaultMeshConfig().webhookName;
+
+const HELP = `Usage: meshlet check [--pre] [--only NAME]... [--kubeconfig FILE] [--namespace NS] [--webhook-name NAME] [-o text|json]
 
 Checks a cluster, one line per check (✔ passed, ✖ failed, with a hint). Exit 0 when every
 check passes, 1 otherwise.
@@ -33,6 +37,9 @@ Flags:
                      runs --only 'injection webhook caBundle'
   --kubeconfig FILE  kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --namespace NS     meshlet's namespace (default ${MESHLET_SYSTEM_NAMESPACE})
+  --webhook-name NAME
+                     the MutatingWebhookConfiguration, the chart's webhook.name
+                     (default ${DEFAULT_WEBHOOK_NAME})
   -o, --output FMT   text (default) or json: {"ok": bool, "checks": [{name, ok, detail, hint?}]}
 `;
 
@@ -48,6 +55,7 @@ export const checkCommand: Command = {
         only: { type: 'string', multiple: true, default: [] },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', default: MESHLET_SYSTEM_NAMESPACE },
+        'webhook-name': { type: 'string', default: DEFAULT_WEBHOOK_NAME },
         output: { type: 'string', short: 'o', default: 'text' },
       },
       strict: true,
@@ -61,7 +69,7 @@ export const checkCommand: Command = {
       if (err instanceof KubeConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const ctx = { client: new KubeClient(loaded.config, 10_000), namespace: values.namespace, now: new Date() };
+    const ctx = { client: new KubeClient(loaded.config, 10_000), namespace: values.namespace, webhookName: values['webhook-name'], now: new Date() };
     const all = values.pre ? PRE_INSTALL_CHECKS : [...PRE_INSTALL_CHECKS, ...POST_INSTALL_CHECKS];
     const unknown = values.only.filter((n) => !all.some((c) => c.name === n));
     if (unknown.length > 0) throw new UsageError(`--only: no check named ${unknown.map((n) => `'${n}'`).join(', ')} (known: ${all.map((c) => c.name).join(', ')})`);

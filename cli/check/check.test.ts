@@ -26,12 +26,12 @@ after(async () => { await rm(dir, { recursive: true, force: true }); });
 const accepted = (generation: number, status = 'True', reason = 'Accepted') => [{ type: 'Accepted', status, reason, message: status === 'True' ? '' : 'backend Service shop/nope not found', observedGeneration: generation }];
 const propagated = (upToDate: number, total: number, generation = 1) => ({ type: 'meshlet.dev/Propagated', status: upToDate >= total ? 'True' : 'False', reason: upToDate >= total ? 'Propagated' : 'Propagating', message: `${upToDate}/${total} proxies at generation 4`, observedGeneration: generation });
 
-function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string; classStatus?: string; routeStatus?: string; upToDate?: number } = {}): FakeObject[] {
+function installed(opts: { caBundle?: string; readyReplicas?: number; ca?: typeof root; renewTime?: string; classStatus?: string; routeStatus?: string; upToDate?: number; webhookName?: string } = {}): FakeObject[] {
   const ca = opts.ca ?? root;
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'meshlet-controller', namespace: 'meshlet-system' }, spec: { replicas: 2 }, status: { readyReplicas: opts.readyReplicas ?? 2 } },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'meshlet-injector' }, webhooks: [{ name: 'sidecar-injector.meshlet.dev', clientConfig: { caBundle: opts.caBundle ?? b64(ca.caPem) } }] },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: opts.webhookName ?? 'meshlet-injector' }, webhooks: [{ name: 'sidecar-injector.meshlet.dev', clientConfig: { caBundle: opts.caBundle ?? b64(ca.caPem) } }] },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_SECRET.name, namespace: 'meshlet-system' }, data: { [CA_SECRET.caKey]: b64(ca.caPem), [CA_SECRET.certKey]: b64(ca.certPem), [CA_SECRET.keyKey]: b64(ca.keyPem) } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP.name, namespace: 'shop' }, data: { [ROOT_CA_CONFIGMAP.key]: ca.caPem } },
@@ -184,13 +184,13 @@ test('a clock minutes off the API server fails; a second off passes', async () =
     const kubeconfig = join(dir, 'kubeconfig-skew');
     await api.writeKubeconfig(kubeconfig);
     const client = new KubeClient(loadKubeConfig({ kubeconfig }).config);
-    const ahead = await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date(Date.now() + 300_000) });
+    const ahead = await clockSkewCheck.run({ client, namespace: 'meshlet-system', webhookName: 'meshlet-injector', now: new Date(Date.now() + 300_000) });
     assert.equal(ahead.ok, false);
     assert.match(ahead.detail, /^(299|300|301) s ahead of the API server$/);
-    const behind = await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date(Date.now() - 120_000) });
+    const behind = await clockSkewCheck.run({ client, namespace: 'meshlet-system', webhookName: 'meshlet-injector', now: new Date(Date.now() - 120_000) });
     assert.match(behind.detail, /behind/);
     assert.equal(behind.ok, false);
-    assert.equal((await clockSkewCheck.run({ client, namespace: 'meshlet-system', now: new Date() })).ok, true);
+    assert.equal((await clockSkewCheck.run({ client, namespace: 'meshlet-system', webhookName: 'meshlet-injector', now: new Date() })).ok, true);
   });
 });
 
@@ -309,5 +309,24 @@ test('a proxy whose certificate expired (or never came) fails the proxies check'
     const { code, out } = await check(api, '--only', 'injected proxies ready');
     assert.equal(code, 1);
     assert.match(out, /✖ injected proxies ready: not ready: shop\/web-1 \(no valid certificate\)\n {4}hint: .*CSRs fail/);
+  });
+});
+
+test('a release whose webhook is renamed (webhook.name): --webhook-name names it; the default name is not consulted', async () => {
+  // Another MutatingWebhookConfiguration under the default name, with an empty bundle: a check
+  // that still read meshlet-injector would fail, one that reads the named webhook passes.
+  const decoy: FakeObject = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'meshlet-injector' }, webhooks: [{ name: 'other.example.com', clientConfig: { caBundle: '' } }] };
+  await withApi({ objects: [...installed({ webhookName: 'mesh-injector' }), decoy] }, async (api) => {
+    const named = await check(api, '--only', 'injection webhook caBundle', '--webhook-name', 'mesh-injector');
+    assert.equal(named.code, 0, named.out);
+    assert.match(named.out, /✔ injection webhook caBundle: filled by the controller, a valid certificate/);
+    const unnamed = await check(api, '--only', 'injection webhook caBundle');
+    assert.equal(unnamed.code, 1);
+    assert.match(unnamed.out, /✖ injection webhook caBundle: caBundle of other\.example\.com is empty/);
+  });
+  await withApi({ objects: installed({ webhookName: 'mesh-injector' }) }, async (api) => {
+    const { code, out } = await check(api, '--only', 'injection webhook caBundle');
+    assert.equal(code, 1);
+    assert.match(out, /✖ injection webhook caBundle: no MutatingWebhookConfiguration meshlet-injector\n {4}hint: .*pass --webhook-name/);
   });
 });

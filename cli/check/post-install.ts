@@ -51,8 +51,8 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
   {
     name: 'injection webhook caBundle',
     async run(ctx) {
-      const w = await getOrNull<Webhook>(ctx, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/meshlet-injector');
-      if (!w) return { ok: false, detail: 'no MutatingWebhookConfiguration meshlet-injector', hint: 'the chart creates it: is meshlet installed?' };
+      const w = await getOrNull<Webhook>(ctx, `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(ctx.webhookName)}`);
+      if (!w) return { ok: false, detail: `no MutatingWebhookConfiguration ${ctx.webhookName}`, hint: 'the chart creates it: is meshlet installed? Installed with another webhook.name: pass --webhook-name' };
       // Every webhook of the configuration, each with a certificate the API server can use
       // now: an empty, garbled or expired bundle fails every injection just the same.
       for (const hook of w.webhooks ?? []) {
@@ -66,7 +66,7 @@ export const POST_INSTALL_CHECKS: readonly Check[] = [
         }
         if (Date.parse(cert.validTo) <= ctx.now.getTime()) return { ok: false, detail: `caBundle of ${hook.name} expired ${new Date(cert.validTo).toISOString()}`, hint: 'rotate the mesh CA (docs/security.md); the controller then republishes the bundle' };
       }
-      if ((w.webhooks ?? []).length === 0) return { ok: false, detail: 'meshlet-injector has no webhook', hint: 'helm upgrade meshlet restores it' };
+      if ((w.webhooks ?? []).length === 0) return { ok: false, detail: `${ctx.webhookName} has no webhook`, hint: 'helm upgrade meshlet restores it' };
       return { ok: true, detail: 'filled by the controller, a valid certificate' };
     },
   },

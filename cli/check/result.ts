@@ -6,6 +6,8 @@ export interface CheckContext {
   client: KubeClient;
   /** meshlet's namespace (the release's). */
   namespace: string;
+  /** The MutatingWebhookConfiguration's name (the chart's webhook.name; `--webhook-name`). */
+  webhookName: string;
   now: Date;
 }
 

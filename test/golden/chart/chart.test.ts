@@ -211,7 +211,7 @@ test('helm test: the readiness pod and the caBundle pod, whose identity may only
   const tests = objs.filter((o) => get(o, 'metadata', 'annotations', 'helm.sh/hook') === 'test');
   const pods = tests.filter((o) => o.kind === 'Pod');
   assert.deepEqual(pods.map((p) => get(p, 'spec', 'containers', 0, 'args')), [
-    ['check', '--only', 'injection webhook caBundle', '--namespace', 'meshlet-system'],
+    ['check', '--only', 'injection webhook caBundle', '--namespace', 'meshlet-system', '--webhook-name', 'mesh-injector'],
     ['wait', '--timeout', '60', '--url', 'http://meshlet-controller.meshlet-system.svc:15020/ready'],
   ]);
   const { POST_INSTALL_CHECKS } = await import('../../../cli/check/index.ts');
