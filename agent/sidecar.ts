@@ -37,7 +37,7 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
   /** Where inbound traffic is delivered to the app (default: the original destination). */
   inboundAppAddress?: string;
   /** Controller mode: awaited before routing a destination the table does not know yet. */
-  onUnknownDestination?: (address: string, port: number) => Promise<void>;
+  onUnknownDestination?: (address: string, port: number) => Promise<boolean>;
   /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
   metrics?: readonly (() => string)[];
   /**

@@ -20,7 +20,7 @@ test('controllerUrl adds the stream path only when the URL has none', () => {
   assert.equal(controllerUrl('wss://c.example/custom'), 'wss://c.example/custom');
 });
 
-test('with the controller away, the first ask for a destination waits at most the bound, later asks not at all', async () => {
+test('with the controller away, an ask waits at most the bound and reports no answer; so does every later ask', async () => {
   const logs: string[] = [];
   const client = new ControllerClient({
     url: `ws://127.0.0.1:${await closedPort()}`,
@@ -29,21 +29,101 @@ test('with the controller away, the first ask for a destination waits at most th
   }).start();
   try {
     const t0 = Date.now();
-    await Promise.all([client.ensureDestination('::ffff:10.0.0.1', 80), client.ensureDestination('10.0.0.1', 80)]);
+    const answers = await Promise.all([client.ensureDestination('::ffff:10.0.0.1', 80), client.ensureDestination('10.0.0.1', 80)]);
     const waited = Date.now() - t0;
+    assert.deepEqual(answers, [false, false], 'no controller answered');
     assert.ok(waited >= 590 && waited < 5_000, `waited ${waited} ms`);
     assert.equal(client.stats.onDemandTimeouts, 1, 'both callers shared one pending ask');
-    // Asked again: no second wait of 600 ms (the destination is already subscribed).
-    const t1 = Date.now();
-    await client.ensureDestination('10.0.0.1', 80);
-    assert.ok(Date.now() - t1 < 400);
-    assert.equal(client.stats.onDemandTimeouts, 1);
+    // Asked again: still unanswered, so not taken as known (the sidecar must not pass it
+    // through): another bounded wait, the same verdict.
+    assert.equal(await client.ensureDestination('10.0.0.1', 80), false);
+    assert.equal(client.stats.onDemandTimeouts, 2);
+    assert.equal(client.answered('10.0.0.1', 80), false);
     assert.deepEqual(client.subscriptions, ['destination|10.0.0.1|80'], 'kept for the next hello');
     assert.equal(client.connected, false);
     assert.equal(client.current, null);
     await assert.rejects(client.ready(100), /no routing table/);
   } finally {
     client.close();
+  }
+});
+
+/** A scripted controller: welcome, then what `onMessage` sends back for each agent message. */
+async function fakeController(onMessage: (msg: { type: string; id?: number; targets?: unknown[] }, send: (m: Parameters<typeof encodeMessage>[0]) => void) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', (ws) => {
+    const send = (m: Parameters<typeof encodeMessage>[0]): void => ws.send(encodeMessage(m));
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { type: string; id?: number };
+      if (msg.type === 'hello') send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'fake' });
+      onMessage(msg, send);
+    });
+  });
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+const emptyTable = withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], backends: [], secrets: [], policies: [] });
+
+test('an answered destination stays known across a lost controller; one asked while it is away does not', async () => {
+  const ctl = await fakeController((msg, send) => {
+    if (msg.type === 'hello') send({ type: 'update', version: emptyTable.version, table: emptyTable });
+    if (msg.type === 'subscribe') send({ type: 'subscribed', id: msg.id!, version: emptyTable.version });
+  });
+  const client = new ControllerClient({
+    url: ctl.url, agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    onDemandTimeoutMs: 400, backoff: { initialMs: 5_000, maxMs: 5_000 }, log: () => undefined,
+  }).start();
+  try {
+    await client.ready(2_000);
+    assert.equal(await client.ensureDestination('10.0.0.7', 80), true, 'the controller answered');
+    assert.equal(client.answered('10.0.0.7', 80), true);
+    await ctl.close();
+    const deadline = Date.now() + 2_000;
+    while (client.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(client.connected, false);
+    const t0 = Date.now();
+    assert.equal(await client.ensureDestination('10.0.0.7', 80), true, 'still known: the table in force reflects it');
+    assert.ok(Date.now() - t0 < 100, 'no wait for a known destination');
+    assert.equal(await client.ensureDestination('10.0.0.8', 80), false, 'a new one has no answer while the controller is away');
+  } finally {
+    client.close();
+    await ctl.close();
+  }
+});
+
+test('a controller without a table yet answers a subscription only with its first table', async () => {
+  let sendLater: (() => void) | undefined;
+  const ctl = await fakeController((msg, send) => {
+    // No table: the hello gets no update, the subscribe an empty version.
+    if (msg.type === 'subscribe') {
+      send({ type: 'subscribed', id: msg.id!, version: '' });
+      sendLater = () => send({ type: 'update', version: emptyTable.version, table: emptyTable });
+    }
+  });
+  const client = new ControllerClient({
+    url: ctl.url, agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    onDemandTimeoutMs: 3_000, backoff: { initialMs: 50, maxMs: 50 }, log: () => undefined,
+  }).start();
+  try {
+    const deadline = Date.now() + 2_000;
+    while (!client.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    let settled: boolean | undefined;
+    const ask = client.ensureDestination('10.0.0.9', 80).then((a) => (settled = a));
+    while (!sendLater && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(settled, undefined, 'an empty "subscribed" is not an answer');
+    sendLater!();
+    assert.equal(await ask, true, 'the first table answers it');
+  } finally {
+    client.close();
+    await ctl.close();
   }
 });
 
@@ -124,7 +204,7 @@ test('at the subscription limit the oldest destination makes room: a new Service
     onDemandTimeoutMs: 1, backoff: { initialMs: 1_000, maxMs: 1_000 }, log: (l) => void logs.push(l),
   }).start();
   try {
-    const asks: Promise<void>[] = [];
+    const asks: Promise<boolean>[] = [];
     for (let i = 0; i < 10_000; i++) asks.push(client.ensureDestination(`10.1.${Math.floor(i / 250)}.${i % 250}`, 80));
     await Promise.all(asks);
     assert.equal(client.subscriptions.length, 10_000);

@@ -2,8 +2,12 @@
 // hello with the pod's identity and every subscription it holds (so a reconnect resyncs in one
 // step), validates each update and acks or nacks it by version, and subscribes on demand: the
 // first connection to an unknown destination waits, bounded, for the controller's answer, later
-// ones find it in the cache. While the controller is away nothing is pushed, so the agent keeps
-// serving its last good table; reconnects back off exponentially with jitter.
+// ones find it in the cache. Only an answer makes a destination known: until the controller has
+// answered for it (away, or not answering in time), every ask reports "unanswered" and the sidecar
+// refuses the connection rather than pass it through in plaintext, since the destination may
+// be a meshed Service whose workloads expect mTLS (Linkerd's proxy fails such requests fast too).
+// While the controller is away nothing is pushed, so the agent keeps serving its last good table
+// and the destinations already answered; reconnects back off exponentially with jitter.
 import type { CertificateAnswer } from '../identity/certificate-manager.ts';
 import WebSocket, { type ClientOptions } from 'ws';
 import { RoutingTableInvalidError } from '../../api/errors.ts';
@@ -25,7 +29,7 @@ export interface ControllerClientOptions {
   auth?: AgentAuth | (() => AgentAuth);
   /** Subscribed from the start: the pod's inbound ports, the ingress's Gateways. */
   targets?: SubscriptionTarget[];
-  /** How long the first request to an unknown destination waits for the answer (default 1 s). */
+  /** How long a request to a destination the controller has not answered for waits (default 3 s). */
   onDemandTimeoutMs?: number;
   backoff?: { initialMs?: number; maxMs?: number };
   /** Reconnect when nothing (not even a WebSocket ping) arrived for this long (default 35 s). */
@@ -52,9 +56,12 @@ export interface ControllerClientStats {
 }
 
 interface Pending {
-  promise: Promise<void>;
-  resolve: () => void;
+  promise: Promise<boolean>;
+  resolve: (answered: boolean) => void;
 }
+
+/** The default wait for an on-demand answer; then the connection is refused (see the header). */
+export const ON_DEMAND_TIMEOUT_MS = 3_000;
 
 export function controllerUrl(url: string): string {
   const u = new URL(url);
@@ -73,6 +80,13 @@ export class ControllerClient implements TableSource {
   readonly #targets = new Map<string, SubscriptionTarget>();
   /** On-demand keys still waiting for their first answer. */
   readonly #pending = new Map<string, Pending>();
+  /**
+   * Subscriptions a controller has answered: the table in force reflects them (the destination
+   * is in it, or is not a mesh destination). Kept across reconnects, as the table is.
+   */
+  readonly #answered = new Set<string>();
+  /** Keys a controller acknowledged before it had any table: its first update answers them. */
+  #awaitingTable: string[] = [];
   /** Subscribe request id → the on-demand keys it answers. */
   readonly #requests = new Map<number, string[]>();
   readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0, evictions: 0 };
@@ -130,8 +144,13 @@ export class ControllerClient implements TableSource {
     this.#ws = null;
     this.#welcomed = false;
     this.#helloSent = false;
-    for (const p of this.#pending.values()) p.resolve();
+    for (const p of [...this.#pending.values()]) p.resolve(false);
     this.#pending.clear();
+  }
+
+  /** Whether a controller has answered for this destination (see the header). */
+  answered(address: string, port: number): boolean {
+    return this.#answered.has(targetKey({ kind: 'destination', address: canonicalAddress(address), port }));
   }
 
   subscribe(onTable: (t: RoutingTable) => void): () => void {
@@ -144,24 +163,29 @@ export class ControllerClient implements TableSource {
   }
 
   /**
-   * On-demand subscription for a destination the app dialled. Resolves at once when it is
-   * already subscribed; otherwise once the controller answered (its update, if any, is then in
-   * force) or after onDemandTimeoutMs, whichever comes first. Never rejects.
+   * On-demand subscription for a destination the app dialled. Resolves true at once when a
+   * controller has answered for it; otherwise true once the controller answers (its update, if
+   * any, is then in force), or false after onDemandTimeoutMs without an answer (controller away
+   * or slow: the caller must not treat the destination as outside the mesh). Never rejects.
    */
-  ensureDestination(address: string, port: number): Promise<void> {
+  ensureDestination(address: string, port: number): Promise<boolean> {
     return this.ensure({ kind: 'destination', address: canonicalAddress(address), port });
   }
 
-  ensure(target: SubscriptionTarget): Promise<void> {
+  ensure(target: SubscriptionTarget): Promise<boolean> {
     const key = targetKey(target);
+    if (this.#answered.has(key)) return Promise.resolve(true);
     const pending = this.#pending.get(key);
     if (pending) return pending.promise;
-    if (this.#targets.has(key) || this.#closed) return Promise.resolve();
+    if (this.#closed) return Promise.resolve(false);
+    // Subscribed but never answered (asked while the controller was away or slow): the next
+    // hello carries it, or the request already sent answers it; wait for that again, bounded.
+    if (this.#targets.has(key)) return this.#wait(key);
     if (this.#targets.size >= WIRE_LIMITS.subscriptionsPerAgent) {
       // Full: drop the oldest destination subscription rather than silently ignore a new
       // Service's routes. A destination still in use is asked for again on its next connection.
       const oldest = [...this.#targets.entries()].find(([k, t]) => t.kind === 'destination' && !this.#pending.has(k));
-      if (!oldest) return Promise.resolve();
+      if (!oldest) return Promise.resolve(false); // every one still waiting: nothing to drop
       if (!this.#evictionLogged) {
         this.#evictionLogged = true;
         this.#log(`${WIRE_LIMITS.subscriptionsPerAgent} subscriptions held: dropping the oldest destinations to make room (logged once)`);
@@ -170,26 +194,42 @@ export class ControllerClient implements TableSource {
       this.unsubscribeTargets([oldest[1]]);
     }
     this.#targets.set(key, target);
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    const timer = setTimeout(() => {
-      this.stats.onDemandTimeouts++;
-      done();
-    }, this.#opts.onDemandTimeoutMs ?? 1_000);
-    const done = (): void => {
-      clearTimeout(timer);
-      this.#pending.delete(key);
-      resolve();
-    };
-    this.#pending.set(key, { promise, resolve: done });
+    const promise = this.#wait(key);
     // Not connected: the hello of the next connection carries it.
     if (this.#helloSent) this.#request('subscribe', [target], [key]);
     return promise;
   }
 
+  /** A bounded wait for the controller's answer about `key` (shared by concurrent askers). */
+  #wait(key: string): Promise<boolean> {
+    let resolve!: (answered: boolean) => void;
+    const promise = new Promise<boolean>((r) => (resolve = r));
+    const timer = setTimeout(() => {
+      this.stats.onDemandTimeouts++;
+      done(false);
+    }, this.#opts.onDemandTimeoutMs ?? ON_DEMAND_TIMEOUT_MS);
+    const done = (answered: boolean): void => {
+      clearTimeout(timer);
+      if (this.#pending.get(key)?.promise === promise) this.#pending.delete(key);
+      resolve(answered);
+    };
+    this.#pending.set(key, { promise, resolve: done });
+    return promise;
+  }
+
+  /** The controller answered for these keys: the table in force now reflects them. */
+  #answer(keys: Iterable<string>): void {
+    for (const key of keys) {
+      if (!this.#targets.has(key)) continue; // unsubscribed meanwhile
+      this.#answered.add(key);
+      this.#pending.get(key)?.resolve(true);
+    }
+  }
+
   /** Drops subscriptions (e.g. destinations the app stopped using). */
   unsubscribeTargets(targets: SubscriptionTarget[]): void {
     const gone = targets.filter((t) => this.#targets.delete(targetKey(t)));
+    for (const t of gone) this.#answered.delete(targetKey(t));
     for (let i = 0; i < gone.length; i += WIRE_LIMITS.targetsPerMessage) {
       if (this.#helloSent) this.#request('unsubscribe', gone.slice(i, i + WIRE_LIMITS.targetsPerMessage), []);
     }
@@ -288,7 +328,8 @@ export class ControllerClient implements TableSource {
     ws.on('open', () => {
       this.#alive();
       this.#helloSent = true;
-      this.#helloKeys = [...this.#pending.keys()];
+      this.#helloKeys = [...this.#targets.keys()];
+      this.#awaitingTable = [];
       const auth = 'cert' in cert ? { type: 'client-certificate' as const } : this.#auth();
       this.#sentAuth = auth.type;
       this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()] });
@@ -337,8 +378,8 @@ export class ControllerClient implements TableSource {
         this.#flushCsrs();
         return;
       case 'update':
-        this.#apply(msg.table);
-        for (const key of this.#helloKeys.splice(0)) this.#pending.get(key)?.resolve();
+        // The connection's first update is the slice of every target the hello carried.
+        if (this.#apply(msg.table)) this.#answer([...this.#helloKeys.splice(0), ...this.#awaitingTable.splice(0)]);
         return;
       case 'patch': {
         this.stats.patches++;
@@ -347,13 +388,18 @@ export class ControllerClient implements TableSource {
           this.#nack(msg.version, `patch base ${msg.base} is not the table in force (${base?.version ?? 'none'})`, true);
           return;
         }
-        this.#apply(applyPatch(base, msg));
+        if (this.#apply(applyPatch(base, msg))) this.#answer(this.#awaitingTable.splice(0));
         return;
       }
-      case 'subscribed':
-        for (const key of this.#requests.get(msg.id) ?? []) this.#pending.get(key)?.resolve();
+      case 'subscribed': {
+        // The controller refreshed our slice before saying so: the table in force reflects the
+        // request, unless the controller had no table yet (version ''): then its first update does.
+        const keys = this.#requests.get(msg.id) ?? [];
         this.#requests.delete(msg.id);
+        if (msg.version === '') this.#awaitingTable.push(...keys);
+        else this.#answer(keys);
         return;
+      }
       case 'error':
         this.#log(`controller refused us: ${msg.code}: ${msg.message}`);
         // A controller that will not take our certificate (e.g. we are not the identity it
@@ -389,7 +435,8 @@ export class ControllerClient implements TableSource {
     }
   }
 
-  #apply(table: RoutingTable): void {
+  /** Validates, swaps in and acks a table; false when it was refused (nacked). */
+  #apply(table: RoutingTable): boolean {
     this.stats.updates++;
     try {
       validate(table);
@@ -397,7 +444,7 @@ export class ControllerClient implements TableSource {
       // Only a content hash mismatch can be the patch's fault; anything else is the table's.
       const issues = err instanceof RoutingTableInvalidError ? err.issues : [];
       this.#nack(table.version, (err as Error).message, issues.length > 0 && issues.every((i) => i.path === 'version'));
-      return;
+      return false;
     }
     // A reconnect resends the slice we already run: acknowledge it without a second swap.
     if (this.#tables.current?.version !== table.version) {
@@ -405,6 +452,7 @@ export class ControllerClient implements TableSource {
     }
     this.stats.acks++;
     this.#send({ type: 'ack', version: table.version });
+    return true;
   }
 
   #nack(version: string, why: string, resend = false): void {

@@ -25,7 +25,10 @@ export function publicReason(status: number, detail: string): string {
   if (status < 500) return detail;
   switch (status) {
     case 503:
-      return /no (ready|healthy) endpoints?|no healthy upstream/i.test(detail) ? 'no healthy upstream' : 'upstream connect error or disconnect/reset before headers';
+      if (/no (ready|healthy) endpoints?|no healthy upstream/i.test(detail)) return 'no healthy upstream';
+      // Says nothing about the cluster, and tells the caller a retry may succeed shortly.
+      if (/no routing answer/i.test(detail)) return 'destination not resolved yet: no answer from the mesh controller';
+      return 'upstream connect error or disconnect/reset before headers';
     case 504:
       return 'upstream request timeout';
     case 500:

@@ -18,6 +18,11 @@ export interface ConnCtx {
   remoteAddress: string;
   /** On-demand subscription in flight for this connection's destination (outbound only). */
   asking?: Promise<void> | null;
+  /**
+   * Why this connection's destination is unresolved (the controller has not answered for it):
+   * set when an on-demand ask ended unanswered; requests are refused until an answer comes.
+   */
+  unresolved?: string | null;
   /** The caller's verified SPIFFE ID, on an inbound connection that arrived over mesh mTLS. */
   peer?: string | null;
 }

@@ -2,7 +2,9 @@
 // (a Service ClusterIP:port), routed with the pod's namespace for consumer routes. In explicit
 // mode the listener also serves requests addressed to itself: by Service name or ClusterIP in
 // the Host header, as an HTTP proxy (absolute-form), or through CONNECT. In controller mode a
-// destination the table does not know yet is subscribed to before the connection is routed.
+// destination the table does not know yet is subscribed to before the connection is routed, and
+// refused (503, or closed for TCP) while the controller has not answered for it: passing it
+// through would send plaintext to a Service whose workloads may be meshed.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { RoutingTable } from '../../api/routing-table.ts';
@@ -26,6 +28,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   const baseContext = connectionContext(opts.originalDestination);
 
   const destination = (ctx: ConnCtx, authority: string): Destination => {
+    if (ctx.original && ctx.unresolved) return { kind: 'reject', status: 503, reason: ctx.unresolved };
     if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
     const t = table();
     if (!opts.explicit) return { kind: 'reject', status: 400, reason: 'connection was not redirected to the sidecar (explicit mode is off)' };
@@ -59,14 +62,23 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   };
 
   // On-demand subscription: asked at accept time (overlapping protocol detection); the
-  // connection's first handler waits for the answer, later ones run at once.
+  // connection's first handler waits for the answer, later ones run at once. Unanswered, each
+  // later request on the connection asks again (bounded), so a controller that comes back
+  // unblocks a kept-alive connection too.
+  const ask = opts.onUnknownDestination;
+  const askFor = (ctx: ConnCtx, od: OriginalDst): void => {
+    ctx.asking = ask!(od.address, od.port).catch(() => false).then((answered) => {
+      ctx.unresolved = answered || servicePort(od) ? null
+        : `no routing answer from the controller for ${od.address}:${od.port} yet (refused rather than sent outside the mesh)`;
+    });
+  };
   const context = (socket: net.Socket): ConnCtx => {
     const ctx = baseContext(socket);
-    const ask = opts.onUnknownDestination;
-    if (ask && ctx.original && !servicePort(ctx.original)) ctx.asking = ask(ctx.original.address, ctx.original.port).catch(() => undefined);
+    if (ask && ctx.original && !servicePort(ctx.original)) askFor(ctx, ctx.original);
     return ctx;
   };
   const whenKnown = (ctx: ConnCtx, run: () => void): void => {
+    if (!ctx.asking && ctx.unresolved && ask && ctx.original) askFor(ctx, ctx.original);
     if (!ctx.asking) return run();
     void ctx.asking.then(() => {
       ctx.asking = null;
@@ -77,7 +89,8 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   // Opaque TCP: a known Service port is balanced over its endpoints; anything else goes
   // straight to where the app was connecting.
   const tcp = (ctx: ConnCtx, socket: net.Socket): void => {
-    if (!ctx.original) {
+    if (!ctx.original || ctx.unresolved) {
+      if (ctx.unresolved) core.logger.warn(`outbound TCP to ${ctx.original!.address}:${ctx.original!.port} closed: ${ctx.unresolved}`);
       socket.destroy();
       return;
     }

@@ -25,7 +25,10 @@ export interface OutboundOptions extends ListenerTimeouts {
   /**
    * Controller mode (on-demand subscription): awaited before routing an outbound connection
    * whose original destination is not in the table, so the first call to a Service waits for
-   * its routes; it must settle quickly (bounded by the caller) and never reject.
+   * its routes; it must settle in bounded time and never reject. It resolves true once the
+   * controller has answered for the destination (in the table, or not a mesh destination: then
+   * passed through), false when no answer came: the connection is refused (503 / closed), never
+   * passed through, since a meshed Service's workloads may require mTLS (fail closed).
    */
-  onUnknownDestination?: (address: string, port: number) => Promise<void>;
+  onUnknownDestination?: (address: string, port: number) => Promise<boolean>;
 }
