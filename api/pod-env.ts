@@ -34,6 +34,8 @@ export const MESHLET_ENV = {
   defaultRequestTimeout: 'MESHLET_DEFAULT_REQUEST_TIMEOUT',
   /** Seconds without a byte either way before an exchange is ended (issue 15), 0 for none. */
   streamIdleTimeout: 'MESHLET_STREAM_IDLE_TIMEOUT',
+  /** The pod's workload (Deployment, Job, CronJob… name), derived by the injector from the pod's owner (issue 11). */
+  workloadName: 'MESHLET_WORKLOAD_NAME',
 } as const;
 
 export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;

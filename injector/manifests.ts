@@ -55,7 +55,7 @@ function injectObject(obj: unknown, where: string, ctx: Ctx): boolean {
   if (!template) return false;
   const pod = { metadata: template.metadata, spec: template.spec } as Pod;
   try {
-    const r = inject(pod, { name: namespace }, ctx.mesh);
+    const r = inject(pod, { name: namespace }, ctx.mesh, obj.kind === 'Pod' ? undefined : { kind: String(obj.kind), name: typeof meta.name === 'string' ? meta.name : '' });
     for (const w of r.warnings) ctx.messages.push(`${label}: warning: ${w}`);
     if (!r.injected) {
       if (r.warnings.length === 0) ctx.messages.push(`${label}: skipped: ${r.skipped ?? ''}`);

@@ -16,6 +16,7 @@ import { ProxyListener } from '../listener/proxy-listener.ts';
 import { sideListenerOptions } from '../listener/side-options.ts';
 import type { InboundMtls } from './mesh-mtls.ts';
 import { forwardedClientCert, XFCC } from './xfcc.ts';
+import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-workload.ts';
 import { authorize, type DefaultInboundPolicy } from './authorize.ts';
 
 export interface InboundOptions {
@@ -71,9 +72,11 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     scheme: 'http',
     peerIdentity: ctx.peer ?? null,
     destination: () => destination(ctx),
-    // Whatever a client claims is dropped; only a verified mTLS peer is named.
+    // Whatever a client claims is dropped; only a verified mTLS peer is named. The caller's
+    // workload header is for this proxy's metrics (telemetry/peer-workload.ts), not the app.
     decorate: (_req, headers) => {
       delete headers[XFCC];
+      delete headers[PEER_WORKLOAD_HEADER];
       const own = mtls?.ownIdentity();
       if (ctx.peer && own) headers[XFCC] = forwardedClientCert(own, ctx.peer);
     },

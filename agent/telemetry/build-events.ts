@@ -17,7 +17,7 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     headers: h,
     remoteAddress: req.socket?.remoteAddress ?? '',
     startNs: process.hrtime.bigint(),
-    rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, peerIdentity: null,
+    rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: null,
     attempts: 0, status: 0,
     requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
     responseBytes: 0, endNs: 0n, error: null, grpcStatus: null,
@@ -38,6 +38,8 @@ export interface AttemptTarget {
   address: string;
   port: number;
   identity?: string | null;
+  /** The endpoint's pod (routing table), for destination_workload. */
+  podName?: string | null;
 }
 
 export function startAttemptEvent(
@@ -57,6 +59,7 @@ export function startAttemptEvent(
     request.backend = target.backend;
     request.upstream = ev.upstream;
     request.upstreamIdentity = ev.upstreamIdentity;
+    request.upstreamPod = target.podName ?? null;
   }
   attemptStart.publish(ev);
   return ev;

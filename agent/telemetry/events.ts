@@ -35,6 +35,8 @@ export interface RequestEvent {
   upstream: string | null;
   /** Expected SPIFFE ID of that endpoint, when meshed. */
   upstreamIdentity: string | null;
+  /** Pod behind that endpoint, when the routing table names it (for destination_workload). */
+  upstreamPod?: string | null;
   /** The caller's SPIFFE ID (inbound over mTLS), when known. */
   peerIdentity: string | null;
   attempts: number;

@@ -7,3 +7,4 @@ export { startRequestEvent, startAttemptEvent, endAttemptEvent, startTunnelEvent
 export { startTelemetry, telemetryConfigFromEnv, type Telemetry, type TelemetryConfig, type TelemetryFlags } from './start-telemetry.ts';
 export { parseAccessLogFormat, AccessLogFormatInvalidError, type AccessLogFormat } from './access-log.ts';
 export { workloadFromPodName, type Workload } from './workload.ts';
+export { PEER_WORKLOAD_HEADER } from './peer-workload.ts';

@@ -5,6 +5,7 @@ import { metric } from '../../common/prometheus.ts';
 import { parseAccessLogFormat, startAccessLog, type AccessLog, type AccessLogFormat } from './access-log.ts';
 import { startMeshMetrics, type MeshMetrics } from './metrics/index.ts';
 import { propagationFromEnv, samplingPolicy, startRequestTracer, startTraceProvider, type RequestTracer, type TraceProvider } from './tracing/index.ts';
+import { startPeerWorkload } from './peer-workload.ts';
 import { workloadFromPodName, type Workload } from './workload.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -43,7 +44,9 @@ export interface TelemetryFlags {
 export function telemetryConfigFromEnv(role: TelemetryConfig['role'], env: Env, flags: TelemetryFlags, defaultSamplingRatio: number, log: (l: string) => void): TelemetryConfig {
   const pod = env[POD_ENV.podName] ?? env.HOSTNAME ?? '';
   const namespace = env[POD_ENV.podNamespace] ?? 'default';
-  const name = env.OTEL_SERVICE_NAME || (pod ? workloadFromPodName(pod) : `meshlet-${role}`);
+  // The injector's name from the pod's owner; else a guess from the pod name. OTEL_SERVICE_NAME
+  // renames the trace resource only (provider.ts): metric labels keep the workload.
+  const name = env[MESHLET_ENV.workloadName] || (pod ? workloadFromPodName(pod) : `meshlet-${role}`);
   const sa = env[POD_ENV.serviceAccount];
   const td = env[MESHLET_ENV.trustDomain] ?? 'cluster.local';
   return {
@@ -63,6 +66,8 @@ function tracingWanted(c: TelemetryConfig): boolean {
 
 export function startTelemetry(c: TelemetryConfig): Telemetry {
   const metrics: MeshMetrics | null = c.metrics ? startMeshMetrics(c.self, c.maxSeries) : null;
+  // Peers label requests with this workload only if it tells them (peer-workload.ts).
+  const stopPeerWorkload = startPeerWorkload(c.self);
   let provider: TraceProvider | null = null;
   let tracer: RequestTracer | null = null;
   // Parsed even when nothing is exported, so a bad setting is refused at start, not later.
@@ -88,6 +93,7 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
       + (access ? metric('meshlet_access_log_dropped_total', 'counter', 'Access log lines dropped because stdout could not keep up.', access.dropped()) : ''),
     shutdown: async () => {
       metrics?.stop();
+      stopPeerWorkload();
       tracer?.stop();
       access?.stop();
       await p?.shutdown();

@@ -3,6 +3,7 @@
 // the JSON Patch between them, validating meshlet.dev/* annotations and re-checking selection.
 // No I/O: the webhook (injector/webhook) and `meshlet inject` (cli/) are its two front doors.
 export { inject, type InjectResult, type PatchOperation } from './inject.ts';
+export { workloadOf, type TemplateOwner } from './workload.ts';
 export { defaultMeshConfig, resolveMeshConfig, MESHLET_VERSION, type MeshConfig, type Resources } from './mesh-config.ts';
 export { podSettings, type PodSettings } from './annotations.ts';
 export { skipReason, type NamespaceInfo, type Skip } from './selection.ts';

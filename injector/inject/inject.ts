@@ -17,6 +17,7 @@ import { skipReason, type NamespaceInfo } from './selection.ts';
 import { formatStatus, type InjectionStatus } from './status.ts';
 import { stripInjection } from './strip.ts';
 import type { Pod } from './types.ts';
+import { workloadOf, type TemplateOwner } from './workload.ts';
 
 export type { Operation as PatchOperation } from 'fast-json-patch';
 
@@ -62,7 +63,8 @@ function reservedNames(pod: Pod): void {
   if (clash !== undefined) throw new PodInvalidError(`the name ${clash} is reserved for what meshlet injects; rename the pod's container or volume`);
 }
 
-export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfig): InjectResult {
+/** `template`: the workload whose pod template this is (`meshlet inject -f`); the webhook's pods name their owner themselves. */
+export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfig, template?: TemplateOwner): InjectResult {
   const original = checkPod(input);
   const skip = skipReason(original, namespace, mesh);
   if (skip) return { pod: original, patch: [], warnings: skip.warn ? [`not injected: ${skip.reason}`] : [], injected: false, skipped: skip.reason };
@@ -78,7 +80,7 @@ export function inject(input: unknown, namespace: NamespaceInfo, mesh: MeshConfi
   const userInit = spec.initContainers ?? [];
   const probers = rewriteProbes([...userInit, ...spec.containers], settings.excludeInboundPorts, warnings);
   const init = initContainer(mesh, settings);
-  const proxy = proxyContainer(mesh, settings, probers);
+  const proxy = proxyContainer(mesh, settings, probers, workloadOf(original, template));
   const status: InjectionStatus = {
     version: mesh.version, sidecarMode: settings.sidecarMode,
     initContainers: [CONTAINER_NAMES.init], containers: [], volumes: [], labels: [], annotations: [],

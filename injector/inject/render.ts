@@ -49,7 +49,7 @@ function fieldEnv(name: string, fieldPath: string): { name: string; valueFrom: u
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
 
-export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppProbers): Container {
+export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppProbers, workload: string | null = null): Container {
   const env: Container['env'] = [
     fieldEnv(POD_ENV.podName, 'metadata.name'),
     fieldEnv(POD_ENV.podNamespace, 'metadata.namespace'),
@@ -71,6 +71,8 @@ export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppPro
   if (mesh.defaultRequestTimeoutSeconds !== DEFAULT_REQUEST_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.defaultRequestTimeout, value: String(mesh.defaultRequestTimeoutSeconds) });
   if (mesh.streamIdleTimeoutSeconds !== DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.streamIdleTimeout, value: String(mesh.streamIdleTimeoutSeconds) });
   if (Object.keys(probers).length > 0) env.push({ name: MESHLET_ENV.appProbers, value: JSON.stringify(probers) });
+  // Metric labels and the trace resource name the workload, not the pod (issue 11); without it the agent guesses from the pod name.
+  if (workload !== null) env.push({ name: MESHLET_ENV.workloadName, value: workload });
   const native = s.sidecarMode === 'native';
   return {
     name: CONTAINER_NAMES.proxy,

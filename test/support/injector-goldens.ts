@@ -68,7 +68,9 @@ export function parseGolden(text: string): GoldenOutput {
   return out;
 }
 
-// The pods inside manifests: a Pod as is, a workload's pod template as a Pod in its namespace.
+// The pods inside manifests: a Pod as is, a workload's pod template as a Pod in its namespace
+// with the name, generateName, labels and controller reference its controller gives it, so the
+// webhook derives the same workload from the pod as `meshlet inject` from the manifest.
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -92,6 +94,23 @@ function template(o: Obj): { t: Obj; path: string[] } | null {
   return isObj(spec.template) ? { t: spec.template, path: ['spec', 'template'] } : null;
 }
 
+const HASH = '7d9c8b6f4d';
+
+function admitted(kind: string, name: string, meta: Obj, namespace: string): Obj {
+  const labels = isObj(meta.labels) ? meta.labels : {};
+  const owner = (k: string, n: string): Obj[] => [{ apiVersion: 'apps/v1', kind: k, name: n, uid: 'u', controller: true }];
+  switch (kind) {
+    case 'Deployment':
+      return { ...meta, namespace, generateName: `${name}-${HASH}-`, labels: { ...labels, 'pod-template-hash': HASH }, ownerReferences: owner('ReplicaSet', `${name}-${HASH}`) };
+    case 'CronJob':
+      return { ...meta, namespace, generateName: `${name}-29412345-`, ownerReferences: owner('Job', `${name}-29412345`) };
+    case 'StatefulSet':
+      return { ...meta, namespace, name: `${name}-0`, ownerReferences: owner(kind, name) };
+    default:
+      return { ...meta, namespace, generateName: `${name}-`, ownerReferences: owner(kind, name) };
+  }
+}
+
 function collect(o: unknown, where: string, out: ManifestPod[]): void {
   if (!isObj(o)) return;
   if (o.kind === 'List' && Array.isArray(o.items)) {
@@ -104,7 +123,7 @@ function collect(o: unknown, where: string, out: ManifestPod[]): void {
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
   const pod: Pod = o.kind === 'Pod'
     ? o as Pod
-    : { apiVersion: 'v1', kind: 'Pod', metadata: { ...(isObj(found.t.metadata) ? found.t.metadata : {}), namespace }, spec: found.t.spec as Pod['spec'] };
+    : { apiVersion: 'v1', kind: 'Pod', metadata: admitted(String(o.kind), typeof meta.name === 'string' ? meta.name : '', isObj(found.t.metadata) ? found.t.metadata : {}, namespace), spec: found.t.spec as Pod['spec'] };
   out.push({ where, namespace, pod, path: found.path });
 }
 

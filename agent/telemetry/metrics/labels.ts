@@ -3,6 +3,7 @@
 // number of series stays bounded by the routing table, not by traffic.
 import type { RequestEvent, SiteKind, TunnelEvent } from '../events.ts';
 import { namespaceOfSpiffeId, type Workload } from '../workload.ts';
+import { calleeWorkload, callerWorkload } from '../peer-workload.ts';
 
 export const REQUEST_LABELS = [
   'reporter', 'source_workload', 'source_namespace', 'source_principal',
@@ -44,10 +45,10 @@ export function requestLabels(ev: RequestEvent, self: Workload): Labels {
   const otherNs = namespaceOfSpiffeId(other) || UNKNOWN;
   return {
     reporter: reporterOf(ev.site),
-    source_workload: inbound ? UNKNOWN : self.name,
+    source_workload: inbound ? callerWorkload(ev) ?? UNKNOWN : self.name,
     source_namespace: inbound ? otherNs : self.namespace,
     source_principal: inbound ? other || UNKNOWN : self.principal || UNKNOWN,
-    destination_workload: inbound ? self.name : UNKNOWN,
+    destination_workload: inbound ? self.name : calleeWorkload(ev.upstreamPod ?? null) ?? UNKNOWN,
     destination_namespace: inbound ? self.namespace : otherNs,
     destination_service: inbound ? (ev.backend ? serviceOf(ev.backend) : `${self.name}.${self.namespace}.svc.cluster.local`) : serviceOf(ev.backend),
     destination_principal: inbound ? self.principal || UNKNOWN : other || UNKNOWN,

@@ -1,0 +1,56 @@
+// Which workload is on the other end of a hop, for the source_workload / destination_workload
+// labels (ADR 0009). A SPIFFE ID names only the peer's namespace and ServiceAccount, so:
+// - the caller's workload travels in one request header, x-meshlet-peer-workload, that the
+//   client-side proxy sets on every attempt to a meshed endpoint (replacing whatever the app or
+//   an external client sent) and removes on every other attempt. The receiving sidecar believes
+//   it only when the connection was mutual TLS with a verified peer certificate (a plaintext
+//   caller can write anything), and never passes it to the app (inbound-listener.ts strips it).
+//   Istio's metadata exchange does the same with x-envoy-peer-metadata; one short name is all
+//   the labels need.
+// - the callee's workload is known before the request leaves: the routing table names the pod
+//   behind each endpoint (EndpointSlice targetRef), and the workload follows from the pod name.
+import dc from 'node:diagnostics_channel';
+import { CHANNELS, type AttemptEvent, type RequestEvent } from './events.ts';
+import { workloadFromPodName, type Workload } from './workload.ts';
+
+export const PEER_WORKLOAD_HEADER = 'x-meshlet-peer-workload';
+
+// A Kubernetes object name (DNS subdomain): anything else is not a workload we would have sent.
+const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Tags this proxy's attempts with its workload on meshed hops; returns the unsubscribe. */
+export function startPeerWorkload(self: Workload): () => void {
+  const name = OBJECT_NAME.test(self.name) ? self.name : null;
+  const onAttemptStart = (m: unknown): void => {
+    const at = m as AttemptEvent;
+    // upstreamIdentity set: the connection is mutual TLS or fails (agent/engine/connect.ts).
+    if (at.upstreamIdentity && name) at.headers[PEER_WORKLOAD_HEADER] = name;
+    else if (at.headers[PEER_WORKLOAD_HEADER] !== undefined) delete at.headers[PEER_WORKLOAD_HEADER];
+  };
+  dc.subscribe(CHANNELS.attemptStart, onAttemptStart);
+  return () => dc.unsubscribe(CHANNELS.attemptStart, onAttemptStart);
+}
+
+/** The caller's workload on an inbound request: only from a verified mTLS peer, else null. */
+export function callerWorkload(ev: RequestEvent): string | null {
+  if (!ev.peerIdentity) return null;
+  const v = ev.headers[PEER_WORKLOAD_HEADER];
+  return typeof v === 'string' && OBJECT_NAME.test(v) ? v : null;
+}
+
+// Pod names repeat (a handful of endpoints per destination): derive each once. Bounded, since
+// pods come and go over an agent's life.
+const byPod = new Map<string, string>();
+const MAX_PODS = 4096;
+
+/** The workload behind the endpoint an outbound request went to, when the table named its pod. */
+export function calleeWorkload(pod: string | null): string | null {
+  if (!pod) return null;
+  let w = byPod.get(pod);
+  if (w === undefined) {
+    if (byPod.size >= MAX_PODS) byPod.clear();
+    w = workloadFromPodName(pod);
+    byPod.set(pod, w);
+  }
+  return w;
+}
