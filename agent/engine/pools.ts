@@ -6,7 +6,7 @@
 // node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
 import http2 from 'node:http2';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
@@ -23,6 +23,12 @@ export interface PoolOptions {
    * at once (503): an upstream that accepts and never answers must not grow memory unbounded.
    */
   maxQueuedPerEndpoint: number;
+  /**
+   * How long a request may wait for a free connection (issue 15): a backend that holds every
+   * connection must not leave the requests queued behind them waiting for good (undici only
+   * lets a queued request go once a connection takes it, whatever its signal says). 0: no bound.
+   */
+  maxQueueWaitMs: number;
 }
 
 /** The endpoint's HTTP/1.1 queue is full: 503 (and another endpoint may be tried). */
@@ -30,6 +36,59 @@ export class UpstreamQueueFullError extends MeshletError {
   constructor(key: string, queued: number) {
     super('E_UPSTREAM_QUEUE_FULL', `${queued} requests already queued for ${key}`);
   }
+}
+
+/** A request waited longer than maxQueueWaitMs for a connection: 503 (another endpoint may be tried). */
+export class UpstreamQueueTimeoutError extends MeshletError {
+  constructor(key: string, ms: number) {
+    super('E_UPSTREAM_QUEUE_TIMEOUT', `no connection to ${key} free within ${ms} ms`);
+  }
+}
+
+/**
+ * A request admitted to an endpoint's HTTP/1.1 pool. `waitMs` is set when every connection was
+ * busy at admission, so the request queues (and must be taken within that time, 0: no bound,
+ * but it still leaves as soon as its attempt is aborted); `done` gives
+ * the slot back once undici has finished with the request (its promise failed, or the response
+ * body closed).
+ */
+export interface H1Admission {
+  pool: Dispatcher;
+  key: string;
+  waitMs: number | null;
+  done: () => void;
+}
+
+interface H1Entry {
+  /** The pool, composed with the interceptor that reports when a queued request starts. */
+  dispatcher: Dispatcher;
+  pool: Pool;
+  /** Requests admitted and not yet done: beyond the connection count, they are queued. */
+  busy: number;
+}
+
+/** Option name a request carries to learn when undici takes it from the queue (onStarted). */
+const ON_STARTED = Symbol('meshlet.onStarted');
+export type StartAwareOptions = Dispatcher.RequestOptions & { [ON_STARTED]?: () => void };
+
+/** Calls the request's ON_STARTED callback when undici writes it to a connection. */
+function startHook(dispatch: Dispatcher.Dispatch): Dispatcher.Dispatch {
+  return (opts, handler) => {
+    const onStarted = (opts as StartAwareOptions)[ON_STARTED];
+    if (onStarted) {
+      const original = handler.onRequestStart?.bind(handler);
+      handler.onRequestStart = (...args) => {
+        onStarted();
+        original?.(...args);
+      };
+    }
+    return dispatch(opts, handler);
+  };
+}
+
+/** Options for a request that must know when it leaves the queue. */
+export function onStarted(opts: Dispatcher.RequestOptions, callback: () => void): StartAwareOptions {
+  return { ...opts, [ON_STARTED]: callback };
 }
 
 /**
@@ -47,10 +106,13 @@ const MAX_POOLS = 4096;
 // 1024 connections per endpoint, Envoy's default circuit-breaker bound: a slow upload holds
 // its connection while the body streams, and 256 slow uploaders must not empty the pool for
 // everyone else (issue 15); the h2 stream limit (100) keeps one client connection below it.
-export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024 };
+// A queued request waits at most 3 s for a connection (Linkerd's outbound fail-fast timeout):
+// with every connection held that long, the endpoint is saturated and another one, or a 503
+// the client can retry, is better than waiting on.
+export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024, maxQueueWaitMs: 3_000 };
 
 export class UpstreamPools {
-  readonly #h1 = new Map<string, Pool>();
+  readonly #h1 = new Map<string, H1Entry>();
   readonly #h2 = new Map<string, http2.ClientHttp2Session>();
   readonly #opts: PoolOptions;
 
@@ -63,19 +125,34 @@ export class UpstreamPools {
     return this.#opts.connect;
   }
 
-  /** The endpoint's pool, or UpstreamQueueFullError when its wait queue is at the bound. */
-  h1Admit(endpoint: Endpoint): Pool {
-    const pool = this.h1(endpoint);
-    const queued = pool.stats.queued;
+  /**
+   * Admits a request to the endpoint's pool, or throws UpstreamQueueFullError when its wait
+   * queue is at the bound. Counted here rather than read from pool.stats, which walks every
+   * connection of the pool on each read.
+   */
+  h1Admit(endpoint: Endpoint): H1Admission {
+    const entry = this.#h1Entry(endpoint);
+    const queued = entry.busy - this.#opts.connectionsPerEndpoint;
     if (queued >= this.#opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(endpoint), queued);
-    return pool;
+    entry.busy++;
+    let released = false;
+    return {
+      pool: entry.dispatcher,
+      key: endpointKey(endpoint),
+      waitMs: queued >= 0 ? this.#opts.maxQueueWaitMs : null,
+      done: () => {
+        if (released) return;
+        released = true;
+        entry.busy--;
+      },
+    };
   }
 
-  h1(endpoint: Endpoint): Pool {
+  #h1Entry(endpoint: Endpoint): H1Entry {
     const key = poolKey(endpoint);
-    let pool = this.#h1.get(key);
-    if (!pool) {
-      pool = new Pool(`http://${endpointKey(endpoint)}`, {
+    let entry = this.#h1.get(key);
+    if (!entry) {
+      const pool = new Pool(`http://${endpointKey(endpoint)}`, {
         connections: this.#opts.connectionsPerEndpoint,
         pipelining: 1,
         keepAliveTimeout: this.#opts.keepAliveMs,
@@ -86,10 +163,11 @@ export class UpstreamPools {
         connect: undiciConnector(endpoint, this.#opts.connect),
         allowH2: false,
       });
-      this.#h1.set(key, pool);
+      entry = { pool, dispatcher: pool.compose(startHook), busy: 0 };
+      this.#h1.set(key, entry);
       this.#cap();
     }
-    return pool;
+    return entry;
   }
 
   h2(endpoint: Endpoint): http2.ClientHttp2Session {
@@ -134,10 +212,10 @@ export class UpstreamPools {
   }
 
   #closeH1(key: string): void {
-    const pool = this.#h1.get(key);
-    if (!pool) return;
+    const entry = this.#h1.get(key);
+    if (!entry) return;
     this.#h1.delete(key);
-    pool.close().catch(() => undefined);
+    entry.pool.close().catch(() => undefined);
   }
 
   #closeH2(key: string): void {
@@ -148,7 +226,7 @@ export class UpstreamPools {
   }
 
   async close(): Promise<void> {
-    const h1 = [...this.#h1.values()];
+    const h1 = [...this.#h1.values()].map((e) => e.pool);
     const h2 = [...this.#h2.values()];
     this.#h1.clear();
     this.#h2.clear();

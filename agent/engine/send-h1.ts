@@ -1,8 +1,10 @@
-// One HTTP/1.1 attempt through the endpoint's undici pool.
+// One HTTP/1.1 attempt through the endpoint's undici pool. A request admitted while every
+// connection is busy waits in the pool's queue at most the pool's queue wait bound, and gives up
+// at once when its attempt is aborted (undici itself would hold it until a connection takes it).
 import type { Dispatcher } from 'undici';
 import type { Endpoint } from './connect.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
-import type { UpstreamPools } from './pools.ts';
+import { onStarted, UpstreamQueueTimeoutError, type UpstreamPools } from './pools.ts';
 import type { AttemptRequest, UpstreamResponse } from './upstream-types.ts';
 
 function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
@@ -13,16 +15,49 @@ function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
   return b.stream as Dispatcher.DispatchOptions['body'];
 }
 
+/**
+ * For a request that must first wait for a connection: rejects with UpstreamQueueTimeoutError
+ * after `waitMs` in the queue (0: never), or with the attempt's abort reason, without waiting for undici;
+ * `giveUp` then aborts the undici request too (dropped when a connection takes it). `started`
+ * is called when undici takes the request from the queue: from there the attempt's own signal
+ * and timeouts govern it, as for any request.
+ */
+function queueBound(key: string, signal: AbortSignal, waitMs: number, giveUp: AbortController): { started: () => void; expired: Promise<never> } {
+  let started = (): void => undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    const fail = (err: unknown): void => {
+      started();
+      giveUp.abort(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const onAbort = (): void => fail(signal.reason);
+    const timer = waitMs > 0 ? setTimeout(() => fail(new UpstreamQueueTimeoutError(key, waitMs)), waitMs) : null;
+    started = () => {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  expired.catch(() => undefined);
+  return { started: () => started(), expired };
+}
+
 export async function sendH1(pools: UpstreamPools, endpoint: Endpoint, req: AttemptRequest): Promise<UpstreamResponse> {
   const headers: Headers = { ...req.headers, host: req.authority };
   if (req.body.kind === 'buffered') headers['content-length'] = String(req.body.data.length);
-  const res = await pools.h1Admit(endpoint).request({
-    method: req.method,
-    path: req.pathAndQuery,
-    headers,
-    body: bodyFor(req),
-    signal: req.signal,
-  });
+  const admission = pools.h1Admit(endpoint);
+  const opts: Dispatcher.RequestOptions = { method: req.method, path: req.pathAndQuery, headers, body: bodyFor(req), signal: req.signal };
+  let sent: Promise<Dispatcher.ResponseData>;
+  let bound: ReturnType<typeof queueBound> | null = null;
+  if (admission.waitMs === null) sent = admission.pool.request(opts);
+  else {
+    const giveUp = new AbortController();
+    bound = queueBound(admission.key, req.signal, admission.waitMs, giveUp);
+    sent = admission.pool.request(onStarted({ ...opts, signal: AbortSignal.any([req.signal, giveUp.signal]) }, bound.started));
+  }
+  // The slot is undici's until it is done with the request, even one this attempt gave up on.
+  sent.then((r) => r.body.once('close', admission.done), admission.done);
+  const res = await (bound ? Promise.race([sent, bound.expired]) : sent);
   return {
     status: res.statusCode,
     headers: stripHopByHop(res.headers),
