@@ -146,10 +146,11 @@ describe('mTLS between two meshlet workloads', () => {
     });
   }
 
-  test('a client with a foreign-CA, expired or no certificate is refused by the inbound side, which says why', async () => {
+  test('a client with a foreign-CA, expired, not yet valid or no certificate is refused by the inbound side, which says why', async () => {
     const clients: [string, () => Promise<unknown>, RegExp][] = [
       ['foreign', () => dial(cart.port, new SecureContextCache(holder(workload(foreign, 'web', 'frontend'))), CART), /not issued by this mesh's CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/],
       ['expired', () => dial(cart.port, new SecureContextCache(holder(workload(mesh, 'web', 'frontend', { now: new Date(Date.now() - 3 * H), lifetimeMs: H }))), CART), /has expired \(its sidecar could not renew it\) \(CERT_HAS_EXPIRED\)$/],
+      ['not yet valid', () => dial(cart.port, new SecureContextCache(holder(workload(mesh, 'web', 'frontend', { now: new Date(Date.now() + H) }))), CART), /is not valid yet \(clocks differ by more than the CA's allowance\) \(CERT_NOT_YET_VALID\)$/],
       ['no SPIFFE ID', () => {
         const s = issueServingCertificate(mesh, { dnsNames: ['web.example'], now: new Date() });
         return dial(cart.port, new SecureContextCache(holder({ keyPem: s.keyPem, chainPem: s.chainPem, rootsPem: mesh.rootsPem, notBefore: s.notBefore, notAfter: s.notAfter, spiffeId: '' })), CART);
