@@ -26,8 +26,10 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 300;
 
 export interface MeshConfig {
-  /** One image for every role; its entrypoint is the `meshlet` binary. */
+  /** The sidecar's image (distroless); its entrypoint is the `meshlet` binary. */
   image: string;
+  /** The init container's image: the same binary on Debian slim with iptables (ADR 0015). */
+  initImage: string;
   /** The agent's version, recorded in meshlet.dev/injection-status. */
   version: string;
   controllerAddress: string;
@@ -57,6 +59,7 @@ export interface MeshConfig {
 export function defaultMeshConfig(): MeshConfig {
   return {
     image: `meshlet/meshlet:${MESHLET_VERSION}`,
+    initImage: `meshlet/meshlet-init:${MESHLET_VERSION}`,
     version: MESHLET_VERSION,
     controllerAddress: `wss://meshlet-controller.${MESHLET_SYSTEM_NAMESPACE}.svc:${PORTS.controller}`,
     meshletNamespace: MESHLET_SYSTEM_NAMESPACE,
@@ -124,7 +127,7 @@ export function resolveMeshConfig(overrides: unknown = {}): MeshConfig {
   const c = defaultMeshConfig();
   for (const [key, v] of Object.entries(overrides)) {
     switch (key) {
-      case 'image': case 'version': case 'controllerAddress': case 'meshletNamespace': case 'trustDomain': case 'webhookName':
+      case 'image': case 'initImage': case 'version': case 'controllerAddress': case 'meshletNamespace': case 'trustDomain': case 'webhookName':
         c[key] = text(key, v); break;
       case 'mtlsMode': c.mtlsMode = oneOf(key, v, MTLS_MODES); break;
       case 'defaultInboundPolicy': c.defaultInboundPolicy = oneOf(key, v, DEFAULT_INBOUND_POLICIES); break;

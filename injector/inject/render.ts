@@ -29,7 +29,8 @@ export function initArgs(s: PodSettings): string[] {
 export function initContainer(mesh: MeshConfig, s: PodSettings): Container {
   return {
     name: CONTAINER_NAMES.init,
-    image: mesh.image,
+    // Its own image: iptables is not in the sidecar's distroless one (ADR 0015).
+    image: mesh.initImage,
     args: initArgs(s),
     resources: structuredClone(mesh.initResources),
     securityContext: {

@@ -94,6 +94,23 @@ test('an agent in file mode (its translation runs in a worker thread) becomes re
   }
 });
 
+test('the image\'s `meshlet` command (the Dockerfile\'s /out/meshlet, node by absolute path) runs the build with its arguments', async () => {
+  // The script as the Dockerfile writes it, with this machine's node and build in place of the
+  // image's paths; executed directly, so the kernel reads its interpreter line (no shell, no env).
+  const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+  const script = (/printf '([^']*)' > \/out\/meshlet/.exec(dockerfile)?.[1] ?? '').replace(/\\n/g, '\n')
+    .replace('#!/nodejs/bin/node', `#!${process.execPath}`).replace('/opt/meshlet/dist/', `${out}/`);
+  assert.match(script, /^#!\//);
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-bin-'));
+  try {
+    await writeFile(join(dir, 'meshlet'), script, { mode: 0o755 });
+    const { stdout } = await run(join(dir, 'meshlet'), ['version'], { cwd: dir, timeout: 30_000 });
+    assert.match(stdout, /\d+\.\d+\.\d+/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('translate -f examples/ runs from the built output', async () => {
   const { stdout } = await meshlet('translate', '-f', join(ROOT, 'examples'));
   assert.match(stdout, /kind: (HTTPRoute|Gateway)/);

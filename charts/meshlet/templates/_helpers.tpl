@@ -7,6 +7,15 @@
 {{- end -}}
 {{- end -}}
 
+{{/* The injected init container's image (iptables; Debian slim, not distroless): digest, else tag. */}}
+{{- define "meshlet.initImage" -}}
+{{- if .Values.image.init.digest -}}
+{{ .Values.image.init.repository }}@{{ .Values.image.init.digest }}
+{{- else -}}
+{{ .Values.image.init.repository }}:{{ .Values.image.init.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
 {{- define "meshlet.labels" -}}
 app.kubernetes.io/name: meshlet
 app.kubernetes.io/instance: {{ .Release.Name }}

@@ -1,5 +1,5 @@
 // Images are not pulled: each image name maps to a local command. The meshlet image (what the
-// injector renders, meshlet/meshlet:<version>) runs the repository's meshlet with this Node;
+// injector renders, meshlet/meshlet:<version>, and its init image meshlet/meshlet-init) runs the repository's meshlet with this Node;
 // meshlet/echo runs the echo workload; meshlet/toolbox runs the container's command as a host
 // program (sh, node...), which is how tests write Jobs and one-off clients.
 import { existsSync } from 'node:fs';
@@ -21,7 +21,8 @@ export function containerArgv(c: ContainerSpec): string[] | undefined {
   const repo = c.image.split(/[:@]/)[0];
   const args = c.args ?? [];
   switch (repo) {
-    case 'meshlet/meshlet': {
+    case 'meshlet/meshlet':
+    case 'meshlet/meshlet-init': {
       // The image's entrypoint is the meshlet binary: `command: [meshlet, ...]` names it.
       const command = c.command ?? ['meshlet'];
       const rest = command[0] === 'meshlet' ? command.slice(1) : command;

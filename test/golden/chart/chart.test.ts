@@ -122,6 +122,18 @@ test('the mesh configuration the chart renders is one the controller accepts; de
   assert.equal(resolveMeshConfig(parse(get(strict, 'data', 'mesh.yaml') as string)).mtlsMode, 'STRICT');
 });
 
+test('the init container has its own image (image.init: iptables is not in the distroless runtime), pinned by digest when given', async () => {
+  const mesh = async (...sets: string[]) => resolveMeshConfig(parse(get(find(objects(await template([...GATEWAY_API, ...sets.flatMap((x) => ['--set', x])])), 'ConfigMap', 'meshlet-mesh-config'), 'data', 'mesh.yaml') as string));
+  const plain = await mesh();
+  assert.equal(plain.initImage, 'meshlet/meshlet-init:0.1.0');
+  assert.equal(plain.image, 'meshlet/meshlet:0.1.0');
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const pinned = await mesh('image.init.repository=registry.example/meshlet-init', 'image.init.tag=9.9.9', `image.init.digest=${digest}`, 'image.tag=2.0.0');
+  assert.equal(pinned.initImage, `registry.example/meshlet-init@${digest}`, 'a digest wins over the tag');
+  assert.equal(pinned.image, 'meshlet/meshlet:2.0.0', 'the runtime image is set apart');
+  for (const set of ['image.init.digest=latest', 'image.init.registry=x']) await assert.rejects(template([...GATEWAY_API, '--set', set]), /values don't meet the specifications of the schema|schema/, set);
+});
+
 test('the mesh timeouts reach the mesh config and the ingress flags, and both read back as set', async () => {
   const objs = objects(await render(join(DIR, 'request-timeouts.in.yaml')));
   const mesh = resolveMeshConfig(parse(get(find(objs, 'ConfigMap', 'meshlet-mesh-config'), 'data', 'mesh.yaml') as string));
