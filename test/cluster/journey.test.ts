@@ -154,6 +154,7 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
       assert.equal(res.status, 200, JSON.stringify(res.body));
     };
     await scale(0);
+    const stopped = new Date().toISOString();
     try {
       await eventually('no controller pods', async () => ((await listPods(box.admin, system, controllerSelector)).length === 0 ? true : undefined), 60_000);
       await create(box.admin, '/api/v1/namespaces', { metadata: { name: plain } });
@@ -167,10 +168,13 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     }
     await readyPods(box.admin, system, controllerSelector, CONTROLLER_REPLICAS, 120_000);
     // Every proxy that lost the controllers reconnects to the new ones (the Service's new
-    // endpoints), well within the agent's 15 s maximum backoff.
+    // endpoints), well within the agent's 15 s maximum backoff. Only connections logged after
+    // the scale-down count (a proxy's first start already logs two: token, then certificate).
     const proxies = await listPods(box.admin, app, '');
+    const reconnected = (pod: string): boolean => containerLog(app, pod, 'meshlet-proxy').split('\n')
+      .some((l) => l.includes('connected to controller') && l.slice(0, 24) > stopped);
     await eventually('every proxy in the namespace reconnected', () => Promise.resolve(
-      proxies.every((p) => (containerLog(app, p.metadata.name, 'meshlet-proxy').match(/connected to controller/g) ?? []).length >= 2) ? true : undefined), 60_000, 500);
+      proxies.every((p) => reconnected(p.metadata.name)) ? true : undefined), 60_000, 500);
   }, 4 * 60_000);
 
   step("4a. GAMMA: a meshed client's calls to Service reviews all land on reviews-v1, over mTLS (the app sees the caller's SPIFFE ID)", async () => {
@@ -179,18 +183,19 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.ok(client);
     const v1 = new Set((await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name));
     // The route reaches the client's proxy moments after it is written: wait for the first
-    // routed answer (bounded), then every answer must be routed.
+    // routed answer (bounded), then every answer must be routed. No answer may ever arrive in
+    // plaintext: a proxy that cannot get the controller's answer for a destination refuses
+    // (503), it never passes the call through (the fail-open fixed on 2026-12-06).
     const url = `http://reviews.${app}.svc.cluster.local:9080/`;
     let last = '';
+    const plaintext: string[] = [];
     await eventually('the route applied by the client proxy', async () => {
       const [r] = await getFromPod(kubelet, app, client.metadata.name, url);
       last = JSON.stringify(r).slice(0, 500);
-      // KNOWN BUG (closing note 2026-12-06): right after the proxies reconnect (step 3b) a client
-      // proxy has been seen sending plaintext to a meshed endpoint for a while (the app saw no
-      // x-forwarded-client-cert); the wait covers that window, bounded, and every answer after
-      // it must be mTLS. Remove the XFCC condition here once the cause is fixed.
-      return r?.status === 200 && v1.has(echoOf(r).pod) && (echoOf(r).headers['X-Forwarded-Client-Cert']?.[0] ?? '') !== '' ? true : undefined;
+      if (r?.status === 200 && (echoOf(r).headers['X-Forwarded-Client-Cert']?.[0] ?? '') === '') plaintext.push(last);
+      return r?.status === 200 && v1.has(echoOf(r).pod) ? true : undefined;
     }, 60_000, 500).catch((err: Error) => assert.fail(`${err.message}; last answer ${last}`));
+    assert.deepEqual(plaintext, [], 'no answer arrived without mTLS');
     const answers = await getFromPod(kubelet, app, client.metadata.name, url, 20);
     const failures = answers.filter((r) => r.status !== 200);
     assert.deepEqual(failures, [], 'every request answered');
@@ -264,11 +269,15 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
       const policy = await box.admin.get(`/apis/policy.meshlet.dev/v1alpha1/namespaces/${secure}/authorizationpolicies/ratings-callers`);
       assert.fail(`${err.message}; details got ${last}; the policy's status: ${JSON.stringify((policy.body as { status?: unknown }).status)}`);
     });
-    // The same known plaintext window as in 4a (a plaintext caller meets STRICT): bounded wait.
+    // ratings is new to productpage's proxy: its first call may wait for (or, unanswered, be
+    // refused with 503 until) the controller's answer, but is never sent in plaintext (a 403).
+    const refused: string[] = [];
     const allowed = await eventually('productpage answered over mTLS', async () => {
       const r = await from(app, 'productpage');
+      if (r.status === 403) refused.push(JSON.stringify(r));
       return r.status === 200 ? r : undefined;
-    }, 60_000, 500).catch(async () => from(app, 'productpage'));
+    }, 30_000, 500).catch(async () => from(app, 'productpage'));
+    assert.deepEqual(refused, [], 'productpage was never refused (a 403 here is plaintext meeting STRICT)');
     assert.equal(allowed.status, 200, `productpage is allowed: ${JSON.stringify(allowed)}`);
     assert.match((JSON.parse(allowed.body) as { pod: string }).pod, /^ratings-/);
     const denied = await from(app, 'details');
