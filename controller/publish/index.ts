@@ -6,7 +6,7 @@
 // loopback when no token is configured) may subscribe to Gateways: they carry private keys;
 // tokenReviewAuthenticator() optionally ties sidecars to their ServiceAccount tokens. The wire format lives in api/wire.ts.
 export { sliceTable, routesIn, routeKey, canonicalIp, type Subscriptions } from './slice.ts';
-export { Publisher, type PublisherOptions, type Propagation, type RouteRef } from './publisher.ts';
+export { Publisher, type PublisherOptions, type Propagation, type RouteRef, type AgentAcks } from './publisher.ts';
 export { IngressUnauthenticatedError, checkIngress, isLoopbackAddress, tokensEqual, type IngressAuthOptions } from './ingress-auth.ts';
 export { AgentUnauthenticatedError, tokenReviewAuthenticator, type TokenReviewClient, type TokenReviewOptions } from './token-review.ts';
 export type { AgentStatus } from './agent-session.ts';

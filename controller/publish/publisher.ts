@@ -71,6 +71,15 @@ export interface Propagation {
   generation: number;
 }
 
+/** A connected agent for summing acks across replicas (controller/status/ack-record.ts). */
+export interface AgentAcks {
+  /** `namespace/pod` */
+  agent: string;
+  /** Route key → the route's fingerprint in the table its slice came from. */
+  routes: ReadonlyMap<string, string>;
+  upToDate: boolean;
+}
+
 export class Publisher {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<AgentSession>();
@@ -84,6 +93,10 @@ export class Publisher {
   #notifyScheduled = false;
   /** route key → counts, rebuilt on the first propagation() after any change. */
   #counts: Map<string, { upToDate: number; total: number }> | null = null;
+  /** Bumped with every change propagation() or agentAcks() could see. */
+  #ackEpoch = 0;
+  /** A slice's route set → its routes with fingerprints; slices are shared, so are these. */
+  #fingerprinted = new WeakMap<ReadonlySet<string>, Map<string, string>>();
   // Replicas of a Deployment subscribe alike: their slices (and the patches between two
   // slices) are computed once per table, not once per agent. Both are emptied by setTable().
   readonly #slices = new Map<string, { slice: RoutingTable; routes: Set<string> }>();
@@ -124,6 +137,7 @@ export class Publisher {
       checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback, proven: opts.ingressProven }),
       changed: () => {
         this.#counts = null;
+        this.#ackEpoch++;
         this.#scheduleNotify();
       },
     };
@@ -179,6 +193,8 @@ export class Publisher {
     this.#table = table;
     this.#metrics.tablesTotal++;
     this.#counts = null;
+    this.#ackEpoch++;
+    this.#fingerprinted = new WeakMap();
     this.#slices.clear();
     this.#policyPods = null;
     this.#diffs.clear();
@@ -213,6 +229,34 @@ export class Publisher {
     }
     const c = this.#counts.get(key);
     return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(key) ?? 0 };
+  }
+
+  /** Changes whenever propagation() or agentAcks() may answer differently (synchronously). */
+  get ackEpoch(): number {
+    return this.#ackEpoch;
+  }
+
+  /** The fingerprint of route `Kind/namespace/name` in the current table (equal on replicas that translated alike). */
+  routeFingerprint(key: string): string | null {
+    return this.#generations.fingerprintOf(key);
+  }
+
+  /**
+   * Every agent that was sent a slice, newest connection first (an agent reconnecting to the
+   * same replica may briefly have two): what other replicas' leader needs to count them.
+   */
+  agentAcks(): AgentAcks[] {
+    const out: AgentAcks[] = [];
+    for (const s of [...this.#sessions].reverse()) {
+      if (!s.hello || !s.sent) continue;
+      let routes = this.#fingerprinted.get(s.sent.routes);
+      if (!routes) {
+        routes = new Map([...s.sent.routes].map((k) => [k, this.#generations.fingerprintOf(k) ?? '']));
+        this.#fingerprinted.set(s.sent.routes, routes);
+      }
+      out.push({ agent: `${s.hello.agent.namespace}/${s.hello.agent.pod}`, routes, upToDate: s.upToDate });
+    }
+    return out;
   }
 
   /** Called (coalesced, asynchronously) whenever a propagation() answer may have changed. */
@@ -258,6 +302,7 @@ export class Publisher {
       session.closed();
       this.#sessions.delete(session);
       this.#counts = null;
+      this.#ackEpoch++;
       if (session.hello) {
         this.#metrics.agents--;
         this.#scheduleNotify();

@@ -56,6 +56,11 @@ export class RouteGenerations {
     return true;
   }
 
+  /** The hash of the route's rules in the current table (the same on every replica), or null. */
+  fingerprintOf(key: string): string | null {
+    return this.#routes.get(key)?.fingerprint ?? null;
+  }
+
   /** The generation in which the route last changed, or null if it is not in the table. */
   of(key: string): number | null {
     return this.#routes.get(key)?.generation ?? null;

@@ -4,7 +4,7 @@
 // route statuses with `meshlet.dev/Propagated` counts, throttled.
 import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
 import type { Publisher } from '../publish/index.ts';
-import { LeaderElector, StatusWriter, type PropagationHook } from '../status/index.ts';
+import { LeaderElector, ReplicaPropagation, StatusWriter, type PropagationHook } from '../status/index.ts';
 import { endpointOnlyChange, patchEndpoints, translate } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
@@ -28,6 +28,12 @@ export interface ControllerOptions {
   onTranslated?: (result: TranslateResult, snapshot: Snapshot) => void;
   /** Overrides the publisher's counts (tests). */
   propagation?: PropagationHook;
+  /**
+   * With leader election and a publisher: every replica publishes its agents' acks on a Lease of
+   * its own and the leader sums them into Propagated (status/replica-propagation.ts). Timings
+   * default to a 5 s renewal, stale after 15 s, records read every 1 s, written at most 1/s.
+   */
+  replicaAcks?: { renewMs?: number; staleAfterMs?: number; pollMs?: number; minWriteIntervalMs?: number } | false;
   /** Passed to the provider's informers (tests shorten them). */
   backoff?: { initialMs?: number; maxMs?: number };
   missingRetryMs?: number;
@@ -60,6 +66,8 @@ export class TranslationRunner implements Runner {
   readonly provider: KubernetesProvider;
   readonly writer: StatusWriter;
   readonly elector: LeaderElector | undefined;
+  /** Propagated summed across replicas (with leader election and a publisher). */
+  readonly replicaAcks: ReplicaPropagation | undefined;
   readonly #opts: ControllerOptions;
   readonly #publisher: () => Publisher | null;
   #translations = 0;
@@ -73,14 +81,18 @@ export class TranslationRunner implements Runner {
     this.#opts = opts;
     const p = opts.publisher;
     this.#publisher = typeof p === 'function' ? p : () => p ?? null;
-    const propagation = opts.propagation ?? (p ? publisherPropagation(this.#publisher) : undefined);
+    const le = opts.leaderElection;
+    this.replicaAcks = p && le && opts.replicaAcks !== false && !opts.propagation ? new ReplicaPropagation({
+      client: opts.client, namespace: le.namespace, identity: le.identity, log: opts.log, ...opts.replicaAcks,
+      own: this.#publisher, leading: () => this.writer.leading, onChange: () => this.#scheduleResync(),
+    }) : undefined;
+    const propagation = opts.propagation ?? this.replicaAcks?.hook ?? (p ? publisherPropagation(this.#publisher) : undefined);
     this.writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
     this.provider = new KubernetesProvider({
       client: opts.client, log: opts.log, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, trustDomain: opts.trustDomain,
       backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
       onSnapshot: (raw) => this.#translate(raw),
     });
-    const le = opts.leaderElection;
     this.elector = le === false || le === undefined ? undefined : new LeaderElector({
       client: opts.client, ...le, log: opts.log,
       onStartedLeading: () => this.writer.setLeader(true),
@@ -129,16 +141,22 @@ export class TranslationRunner implements Runner {
 
   start(): Promise<void> {
     if (!this.elector) this.writer.setLeader(true);
-    // Acks move the Propagated counts: rewrite statuses, throttled.
+    // Acks move the Propagated counts: rewrite statuses, throttled, and tell the other replicas.
     this.#stopWatchingAcks = this.#publisher()?.onChange(() => {
-      this.#resyncTimer ??= setTimeout(() => {
-        this.#resyncTimer = undefined;
-        this.writer.resync();
-      }, this.#opts.propagationResyncMs ?? 1000);
+      this.replicaAcks?.ownChanged();
+      this.#scheduleResync();
     });
+    this.replicaAcks?.start();
     this.provider.start();
     this.elector?.start();
     return Promise.resolve();
+  }
+
+  #scheduleResync(): void {
+    this.#resyncTimer ??= setTimeout(() => {
+      this.#resyncTimer = undefined;
+      this.writer.resync();
+    }, this.#opts.propagationResyncMs ?? 1000);
   }
 
   ready(): boolean {
@@ -163,6 +181,8 @@ export class TranslationRunner implements Runner {
     clearTimeout(this.#resyncTimer);
     this.provider.close();
     this.writer.close();
+    await this.replicaAcks?.stop();
+    clearTimeout(this.#resyncTimer); // its reader may have asked for one while stopping
     await this.elector?.stop();
     await this.writer.idle();
   }
@@ -172,6 +192,7 @@ export interface Controller {
   provider: KubernetesProvider;
   writer: StatusWriter;
   elector: LeaderElector | undefined;
+  replicaAcks: ReplicaPropagation | undefined;
   readonly translations: number;
   readonly endpointPatches: number;
   /** Prometheus text of the translation side (what the admin port's /metrics serves). */
@@ -186,7 +207,7 @@ export function startController(opts: ControllerOptions): Controller {
   const runner = new TranslationRunner(opts);
   void runner.start();
   return {
-    provider: runner.provider, writer: runner.writer, elector: runner.elector,
+    provider: runner.provider, writer: runner.writer, elector: runner.elector, replicaAcks: runner.replicaAcks,
     get translations() {
       return runner.translations;
     },
