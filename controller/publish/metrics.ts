@@ -45,3 +45,80 @@ export function renderMetrics(m: PublisherMetrics, prefix = 'meshlet_publisher_'
     return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${m[k]}\n`;
   }).join('');
 }
+
+/** Seconds: 10 ms (loopback) to 2 min (a slow agent or a big table). */
+export const PROPAGATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** What PropagationLatency needs of a connected agent's session. */
+export interface AckState {
+  readonly upToDate: boolean;
+}
+
+/**
+ * meshlet_controller_propagation_seconds: from the start of the translation that produced a
+ * table to the moment every agent whose slice it changed has acknowledged (Istio's
+ * pilot_proxy_convergence_time). A table published before the previous one finished
+ * propagating keeps the older start: what is measured is how long a change waited until every
+ * agent ran it. Agents that disconnect are no longer waited for; agents that connect later get
+ * the table in their first update and are not counted. A table that changes no connected agent's
+ * slice is not observed. Checks are coalesced to one per event-loop turn and walk only the
+ * agents still behind, so a table reaching thousands of agents costs little per ack.
+ */
+export class PropagationLatency {
+  readonly #counts = new Array<number>(PROPAGATION_BUCKETS.length).fill(0);
+  #sum = 0;
+  #count = 0;
+  #startedAt: number | null = null;
+  #behind = new Set<AckState>();
+  #scheduled = false;
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /**
+   * A table was published; its translation started at `startedAt` (performance.now() ms).
+   * `sessions`: the connected agents that were sent a slice, after it was sent.
+   */
+  published(startedAt: number, sessions: Iterable<AckState>, connected: (s: AckState) => boolean): void {
+    // A previous table whose last ack is still to be checked is observed first.
+    this.check(connected);
+    for (const s of sessions) if (!s.upToDate) this.#behind.add(s);
+    if (this.#behind.size > 0) this.#startedAt = Math.min(this.#startedAt ?? startedAt, startedAt);
+  }
+
+  /** An agent acknowledged or left: checked once this event-loop turn ends. */
+  changed(connected: (s: AckState) => boolean): void {
+    if (this.#startedAt === null || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.check(connected);
+    });
+  }
+
+  /** Drops the agents that caught up or left; observes the time once none is behind. */
+  check(connected: (s: AckState) => boolean): void {
+    if (this.#startedAt === null) return;
+    for (const s of this.#behind) if (s.upToDate || !connected(s)) this.#behind.delete(s);
+    if (this.#behind.size > 0) return;
+    const seconds = Math.max(0, this.#now() - this.#startedAt) / 1000;
+    this.#startedAt = null;
+    this.#sum += seconds;
+    this.#count++;
+    const i = PROPAGATION_BUCKETS.findIndex((b) => seconds <= b);
+    if (i >= 0) this.#counts[i]!++;
+  }
+
+  render(name = 'meshlet_controller_propagation_seconds'): string {
+    const lines = [`# HELP ${name} From translating a change to every agent whose slice it changed acknowledging it.`, `# TYPE ${name} histogram`];
+    let acc = 0;
+    PROPAGATION_BUCKETS.forEach((b, i) => {
+      acc += this.#counts[i]!;
+      lines.push(`${name}_bucket{le="${b}"} ${acc}`);
+    });
+    lines.push(`${name}_bucket{le="+Inf"} ${this.#count}`, `${name}_sum ${this.#sum}`, `${name}_count ${this.#count}`);
+    return `${lines.join('\n')}\n`;
+  }
+}

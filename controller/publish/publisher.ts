@@ -12,7 +12,7 @@ import { PORTS } from '../../api/names.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { WIRE_LIMITS, WIRE_PATH, type HelloMessage, type SubscriptionTarget, type TableChanges } from '../../api/wire.ts';
 import { AgentSession, type AgentStatus, type SessionHost } from './agent-session.ts';
-import { emptyMetrics, renderMetrics, type PublisherMetrics } from './metrics.ts';
+import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
 import { checkIngress } from './ingress-auth.ts';
@@ -86,6 +86,9 @@ export class Publisher {
   readonly #listeners = new Set<() => void>();
   readonly #generations = new RouteGenerations();
   readonly #metrics = emptyMetrics();
+  /** meshlet_controller_propagation_seconds (issue 11). */
+  readonly #latency = new PropagationLatency();
+  readonly #connected = (s: AckState): boolean => this.#sessions.has(s as AgentSession);
   readonly #opts: PublisherOptions;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #host: SessionHost;
@@ -138,6 +141,7 @@ export class Publisher {
       changed: () => {
         this.#counts = null;
         this.#ackEpoch++;
+        this.#latency.changed(this.#connected);
         this.#scheduleNotify();
       },
     };
@@ -187,8 +191,12 @@ export class Publisher {
     return this.#generations.generation;
   }
 
-  /** Publishes a table: every agent whose slice changed gets an update, the others nothing. */
-  setTable(table: RoutingTable): void {
+  /**
+   * Publishes a table: every agent whose slice changed gets an update, the others nothing.
+   * `startedAt` (performance.now()): when the translation that made it began, for the
+   * propagation latency; default now.
+   */
+  setTable(table: RoutingTable, startedAt = performance.now()): void {
     if (!this.#generations.update(table)) return;
     this.#table = table;
     this.#metrics.tablesTotal++;
@@ -199,6 +207,7 @@ export class Publisher {
     this.#policyPods = null;
     this.#diffs.clear();
     for (const s of this.#sessions) s.refresh();
+    this.#latency.published(startedAt, [...this.#sessions].filter((s) => s.hello && s.sent), this.#connected);
     this.#scheduleNotify();
   }
 
@@ -275,7 +284,7 @@ export class Publisher {
 
   /** Prometheus text exposition of metrics(). */
   renderMetrics(): string {
-    return renderMetrics(this.#metrics);
+    return renderMetrics(this.#metrics) + this.#latency.render();
   }
 
   /** Disconnects every agent (they keep their last table and reconnect elsewhere). */
@@ -301,6 +310,7 @@ export class Publisher {
       clearTimeout(helloTimer);
       session.closed();
       this.#sessions.delete(session);
+      this.#latency.changed(this.#connected);
       this.#counts = null;
       this.#ackEpoch++;
       if (session.hello) {

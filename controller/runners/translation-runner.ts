@@ -121,6 +121,7 @@ export class TranslationRunner implements Runner {
   }
 
   #translate(raw: Snapshot): void {
+    const startedAt = performance.now();
     const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
     // Only EndpointSlices or Pods changed (a pod became ready): patch the endpoints of the last
     // result instead of re-translating every route (controller/translate/endpoint-patch.ts).
@@ -134,7 +135,7 @@ export class TranslationRunner implements Runner {
       this.#translations++;
     }
     this.#last = { snapshot, result };
-    this.#publisher()?.setTable(result.ir);
+    this.#publisher()?.setTable(result.ir, startedAt);
     this.#opts.onTranslated?.(result, snapshot);
     this.writer.submit(snapshot, result.statuses);
   }
