@@ -11,6 +11,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isWebSocketUpgrade, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
 import { detectProtocol, type DetectedProtocol } from './detect.ts';
+import { SourceResetBudget } from './source-budget.ts';
 
 /** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */
 export const DEFAULT_KEEPALIVE_MS = 300_000;
@@ -74,24 +75,32 @@ export interface ListenerOptions<C> {
   log?: (msg: string) => void;
 }
 
-/** GOAWAY(ENHANCE_YOUR_CALM) and close a session whose client resets too many streams early. */
-function capPrematureResets(session: http2.ServerHttp2Session): void {
+/** GOAWAY first (the client learns why), then close without waiting for its streams. */
+function calmDown(session: http2.ServerHttp2Session): void {
+  if (session.destroyed) return;
+  session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  setImmediate(() => session.destroy());
+}
+
+/**
+ * GOAWAY(ENHANCE_YOUR_CALM) and close a session whose client resets too many streams early;
+ * every premature reset is also reported to `onPrematureReset` (the per-source budget).
+ */
+function capPrematureResets(session: http2.ServerHttp2Session, onPrematureReset: () => void): void {
   let windowStart = 0;
   let resets = 0;
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
     stream.once('close', () => {
       // Reset by the client before any response: work started for nobody.
       if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      onPrematureReset();
+      if (session.destroyed) return;
       const now = Date.now();
       if (now - windowStart >= 1_000) {
         windowStart = now;
         resets = 0;
       }
-      if (++resets > H2_MAX_PREMATURE_RESETS_PER_SECOND) {
-        // GOAWAY first (the client learns why), then close without waiting for its streams.
-        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        setImmediate(() => session.destroy());
-      }
+      if (++resets > H2_MAX_PREMATURE_RESETS_PER_SECOND) calmDown(session);
     });
   });
 }
@@ -104,11 +113,13 @@ export class ProxyListener<C> {
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #contexts = new WeakMap<object, C>();
+  readonly #sourceBudget: SourceResetBudget;
   #pending: C | null = null;
   #draining = false;
 
   private constructor(opts: ListenerOptions<C>) {
     this.#opts = opts;
+    this.#sourceBudget = new SourceResetBudget();
     const h = opts.handlers;
     const requestTimeout = opts.requestTimeoutMs ?? 0;
     // node insists that the head arrives no later than the whole request.
@@ -168,7 +179,10 @@ export class ProxyListener<C> {
       session.once('stream', () => clearTimeout(firstRequest));
       session.once('close', () => clearTimeout(firstRequest));
       session.setTimeout(idleMs, () => session.close());
-      capPrematureResets(session);
+      const source = session.socket?.remoteAddress ?? '';
+      capPrematureResets(session, () => {
+        if (this.#sourceBudget.reset(source)) this.#calmSource(source);
+      });
     });
     this.#h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const ctx = this.#contexts.get(req.stream.session as object);
@@ -262,6 +276,12 @@ export class ProxyListener<C> {
         socket.resume();
         break;
       case 'h2c':
+        // An address over its reset budget is refused HTTP/2 for its calm-down period: before
+        // the session exists, so none of what it sends is parsed.
+        if (this.#sourceBudget.calmed(socket.remoteAddress ?? '')) {
+          socket.destroy();
+          break;
+        }
         // Issue 15: a client that sends FIN with streams open (no RST_STREAM, no GOAWAY) is
         // gone; node's http2 keeps such a half-open session (and every upstream request behind
         // it) until the peer times out. Destroying the socket closes the session, which
@@ -281,6 +301,12 @@ export class ProxyListener<C> {
       default:
         h.tcp(ctx, socket);
     }
+  }
+
+  /** An address went over its reset budget: GOAWAY every session it holds on this listener. */
+  #calmSource(address: string): void {
+    this.#opts.log?.(`HTTP/2 client ${address} reset more than its budget of streams per second; refusing its HTTP/2 connections for a while (rapid reset)`);
+    for (const s of this.#sessions) if (s.socket?.remoteAddress === address) calmDown(s);
   }
 
   /** Stops accepting and asks clients to go away gracefully (keep-alive off, GOAWAY). */
