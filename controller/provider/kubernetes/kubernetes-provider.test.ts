@@ -6,6 +6,7 @@ import { waitFor } from '../../../test/support/wait-for.ts';
 import type { Snapshot } from '../../translate/snapshot.ts';
 import { kubeClientFor } from '../../../test/support/kube-client-for.ts';
 import { KubernetesProvider } from './kubernetes-provider.ts';
+import { MESHED_POD_LABEL } from '../../../api/pod-annotations.ts';
 
 const GW_V1 = 'gateway.networking.k8s.io/v1';
 const ns = (name: string): FakeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -146,5 +147,23 @@ describe('KubernetesProvider', () => {
     const latest = h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!;
     h.api.update({ ...latest, spec: { ...(latest.spec as Record<string, unknown>), hostnames: ['a.example'] } });
     await waitFor('spec change seen', () => (h.latest()?.httpRoutes[0]?.spec as { hostnames?: string[] } | undefined)?.hostnames?.[0] === 'a.example');
+  });
+
+  test('a Pod\'s status churn does not re-translate, but its IP appearing does (AuthorizationPolicy pod targets read it)', async () => {
+    const pod: FakeObject = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cart-0', namespace: 'shop', labels: { app: 'cart', [MESHED_POD_LABEL]: 'meshlet' } },
+      spec: { serviceAccountName: 'cart', containers: [{ name: 'app', image: 'cart' }] }, status: { phase: 'Pending' },
+    };
+    const h = await harness({ objects: [ns('shop'), pod] });
+    await waitFor('first snapshot', () => h.latest());
+    const before = h.snapshots.length;
+    const current = h.api.get('v1', 'Pod', 'cart-0', 'shop')!;
+    h.api.updateStatus({ ...current, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } });
+    await new Promise((r) => setTimeout(r, 400)); // several debounce periods
+    assert.equal(h.snapshots.length, before, 'no snapshot for a condition change');
+    const latest = h.api.get('v1', 'Pod', 'cart-0', 'shop')!;
+    h.api.updateStatus({ ...latest, status: { phase: 'Running', podIP: '10.244.0.7', podIPs: [{ ip: '10.244.0.7' }] } });
+    await waitFor('the pod IP in a snapshot', () => (h.latest()?.pods[0]?.status as { podIP?: string } | undefined)?.podIP === '10.244.0.7' || undefined,
+      { describe: () => `${h.snapshots.length} snapshots` });
   });
 });

@@ -18,13 +18,16 @@ export type InformerState = 'starting' | 'synced' | 'missing' | 'failing' | 'sto
 
 /**
  * Kinds whose status-only updates do not re-trigger translation: those meshlet writes status to,
- * and Pods (translation reads only their labels and service account; their status churns).
+ * and Pods (their status churns: conditions, container states). Of a Pod's status translation
+ * reads only the IPs (AuthorizationPolicy pod targets), which the informer's transform keeps
+ * and the fingerprint therefore covers: a pod getting its IP is a change.
  */
 const STATUS_WRITTEN_KINDS = new Set(['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'XMesh', 'Pod']);
 
-function fingerprint(o: KubernetesObject): string {
+function fingerprint(o: KubernetesObject, withStatus: boolean): string {
   const m = o.metadata ?? {};
-  return JSON.stringify([m.generation, m.labels, m.annotations, m.deletionTimestamp, m.creationTimestamp, (o as { spec?: unknown }).spec]);
+  const read = withStatus ? (o as { status?: unknown }).status : undefined; // stripPod left only the IPs
+  return JSON.stringify([m.generation, m.labels, m.annotations, m.deletionTimestamp, m.creationTimestamp, (o as { spec?: unknown }).spec, read]);
 }
 
 export interface ResourceInformerOptions {
@@ -152,8 +155,10 @@ export class ResourceInformer {
       // reads besides the spec is kept in the fingerprint; the status writer's optimistic
       // concurrency (PUT with resourceVersion, re-read on 409) keeps foreign entries safe.
       const skipStatusOnly = STATUS_WRITTEN_KINDS.has(this.resource.kind);
+      // Not o.kind: items of a List response carry no kind.
+      const podIps = this.resource.kind === 'Pod';
       const seen = (o: KubernetesObject): void => {
-        if (o.metadata?.uid) this.fingerprints.set(o.metadata.uid, fingerprint(o));
+        if (o.metadata?.uid) this.fingerprints.set(o.metadata.uid, fingerprint(o, podIps));
       };
       const lw: WatchLoop = new WatchLoop({
         path, fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector,
@@ -162,7 +167,7 @@ export class ResourceInformer {
         onDelete: (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); },
         onUpdate: (o) => {
           const uid = o.metadata?.uid;
-          const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o);
+          const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o, podIps);
           seen(o);
           if (!unchanged) this.opts.onChange();
         },
