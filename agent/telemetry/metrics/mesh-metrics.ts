@@ -4,9 +4,9 @@ import dc from 'node:diagnostics_channel';
 import { metric } from '../../../common/prometheus.ts';
 import { CHANNELS, type AttemptEvent, type RequestEvent, type TunnelEvent } from '../events.ts';
 import type { Workload } from '../workload.ts';
-import { REQUEST_LABELS, TCP_LABELS, requestLabels, tunnelLabels } from './labels.ts';
+import { REQUEST_LABELS, TCP_LABELS, requestLabels, requestLabelsKey, tunnelLabels } from './labels.ts';
 import { renderTable, type MetricSpec } from './render.ts';
-import { DURATION_BUCKETS, SIZE_BUCKETS, SeriesTable, addCounter, observeIn } from './series.ts';
+import { DURATION_BUCKETS, SIZE_BUCKETS, SeriesTable, addCounter, histogramIn, observe, type Histogram, type Series } from './series.ts';
 
 export const DEFAULT_MAX_SERIES = 2_000;
 
@@ -29,6 +29,13 @@ const UPSTREAM_SPECS: MetricSpec[] = [
   { name: 'meshlet_upstream_mirror_failures_total', type: 'counter', help: 'Mirrored copies that got no answer (connect error, reset, timeout).' },
 ];
 
+interface RequestSeries {
+  series: Series;
+  duration: Histogram;
+  requestBytes: Histogram;
+  responseBytes: Histogram;
+}
+
 export interface MeshMetrics {
   render: () => string;
   stop: () => void;
@@ -40,13 +47,33 @@ export function startMeshMetrics(self: Workload, maxSeries = DEFAULT_MAX_SERIES)
   // Keyed by backend only (a name from the routing table), so bounded by configuration.
   const upstream = new SeriesTable(['backend'], maxSeries);
 
+  // A request's series and histograms, found by requestLabelsKey: one short key and one Map
+  // lookup per request; the labels are derived on the first request of a kind. Bounded like the
+  // table; series folded into "overflow" are not kept here, so each such sample is still counted.
+  const bound = new Map<string, RequestSeries>();
+  const bind = (ev: RequestEvent, key: string): RequestSeries => {
+    const overflowed = requests.overflowed;
+    const series = requests.get(requestLabels(ev, self));
+    const b: RequestSeries = {
+      series,
+      duration: histogramIn(series, 'meshlet_request_duration_seconds', DURATION_BUCKETS),
+      requestBytes: histogramIn(series, 'meshlet_request_bytes', SIZE_BUCKETS),
+      responseBytes: histogramIn(series, 'meshlet_response_bytes', SIZE_BUCKETS),
+    };
+    if (requests.overflowed === overflowed) {
+      if (bound.size >= maxSeries) bound.clear();
+      bound.set(key, b);
+    }
+    return b;
+  };
   const onRequestEnd = (m: unknown): void => {
     const ev = m as RequestEvent;
-    const s = requests.get(requestLabels(ev, self));
-    addCounter(s, 'meshlet_requests_total', 1);
-    observeIn(s, 'meshlet_request_duration_seconds', DURATION_BUCKETS, Number(ev.endNs - ev.startNs) / 1e9);
-    observeIn(s, 'meshlet_request_bytes', SIZE_BUCKETS, ev.requestBytes);
-    observeIn(s, 'meshlet_response_bytes', SIZE_BUCKETS, ev.responseBytes);
+    const key = requestLabelsKey(ev);
+    const b = bound.get(key) ?? bind(ev, key);
+    addCounter(b.series, 'meshlet_requests_total', 1);
+    observe(b.duration, Number(ev.endNs - ev.startNs) / 1e9);
+    observe(b.requestBytes, ev.requestBytes);
+    observe(b.responseBytes, ev.responseBytes);
   };
   // First attempts are the common case and are already counted as requests: they cost one test.
   const onAttemptEnd = (m: unknown): void => {

@@ -77,8 +77,13 @@ export function addCounter(s: Series, metric: string, by: number): void {
   s.values.set(metric, ((s.values.get(metric) as number | undefined) ?? 0) + by);
 }
 
-export function observeIn(s: Series, metric: string, bounds: readonly number[], v: number): void {
+/** The series' histogram for `metric`, created empty the first time. */
+export function histogramIn(s: Series, metric: string, bounds: readonly number[]): Histogram {
   let h = s.values.get(metric) as Histogram | undefined;
   if (!h) { h = newHistogram(bounds); s.values.set(metric, h); }
-  observe(h, v);
+  return h;
+}
+
+export function observeIn(s: Series, metric: string, bounds: readonly number[], v: number): void {
+  observe(histogramIn(s, metric, bounds), v);
 }
