@@ -15,7 +15,7 @@ test('ClusterIPs are distinct valid IPv4 addresses inside 10.96.0.0/12 up to 10 
 
 test('endpoint addresses are valid IPv4 for every Service', () => {
   for (const o of world(10_000).filter((x) => x.kind === 'EndpointSlice')) {
-    for (const e of (o as unknown as { endpoints: { addresses: string[] }[] }).endpoints) assert.ok(isIPv4(e.addresses[0]!), e.addresses[0]);
+    for (const e of (o as unknown as { endpoints: { addresses: string[] }[] }).endpoints) assert.ok(isIPv4(e.addresses[0]!), String(e.addresses[0]));
   }
 });
 
