@@ -5,12 +5,15 @@
 // Component and pod logs are kept on failure (the path is printed by the box's stop()).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { eventually, installGatewayApiCrds } from './box/index.ts';
 import { condition, create, describePod, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster, type PodObj } from './journey/cluster.ts';
 import { helm } from './journey/helm.ts';
 import { meshlet } from './journey/meshlet-cli.ts';
-import { echoOf, getFromPod } from './journey/pod-exec.ts';
+import { SHOP_HOST, UNGRANTED_HOST, edgeGet, edgeSetup, type EdgeResponse } from './journey/ingress.ts';
+import { echoOf, getFromPod, loadFromPod } from './journey/pod-exec.ts';
+import { configDump, percentile, revisedRules, tableMentions } from './journey/route-change.ts';
 import { allowServiceAccounts, clientDeployment, collectionOf, echoDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
 
 // One controller replica, not the chart's two: the leader's meshlet.dev/Propagated count covers
@@ -27,6 +30,11 @@ const plain = 'journey-plain';
 /** STRICT mTLS and an AuthorizationPolicy guard Service ratings here. */
 const secure = 'journey-secure';
 const controllerSelector = 'app.kubernetes.io/component=controller';
+const ingressSelector = 'app.kubernetes.io/component=ingress';
+/** The Gateway's certificate Secrets live here, readable by Gateways in `app` through a ReferenceGrant. */
+const certs = 'journey-certs';
+/** The Gateway (in `app`) the shared ingress serves, and its HTTPRoute's name. */
+const shop = 'shop';
 let cluster: JourneyCluster | undefined;
 
 const c = (): JourneyCluster => {
@@ -286,6 +294,48 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.match(denied.reason, new RegExp(`spiffe://cluster\\.local/ns/${app}/sa/details`), 'and the caller');
   }, 4 * 60_000);
 
+  /** The test CA the Gateway's certificates are signed by (set by 4d). */
+  let edgeCa = '';
+  /** The address the box's load balancer gave the chart's ingress Service (set by 4d). */
+  let edgeAddress = '';
+  const fromEdge = (port: number, extra: { path?: string } = {}): Promise<EdgeResponse> =>
+    edgeGet({ address: edgeAddress, port, host: SHOP_HOST, ...extra, ...(port === 443 ? { ca: edgeCa } : {}) });
+
+  step("4d. the shared ingress serves a Gateway's HTTP listener and its HTTPS listener (certificate from another namespace by ReferenceGrant) to the meshed backend", async () => {
+    const { box } = c();
+    const edge = edgeSetup(app, certs, shop, 'reviews-v1', 9080);
+    edgeCa = edge.ca.cert;
+    for (const o of edge.objects) await create(box.admin, o.path, o.body);
+    await readyPods(box.admin, system, ingressSelector, 1, 60_000);
+    type Svc = { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
+    edgeAddress = await eventually('the ingress Service\'s LoadBalancer address', async () =>
+      ((await box.admin.get(`/api/v1/namespaces/${system}/services/meshlet-ingress`)).body as Svc).status?.loadBalancer?.ingress?.[0]?.ip, 30_000);
+    const v1 = new Set((await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name));
+    const ingressId = `URI=spiffe://cluster\\.local/ns/${system}/sa/meshlet-ingress(;|$)`;
+    // The Gateway reaches the ingress moments after it is written: wait (bounded) for the first
+    // routed answer on each listener, then every answer must be routed, over mTLS to the sidecar.
+    for (const port of [80, 443]) {
+      let last = '';
+      await eventually(`the ingress answering on ${port}`, async () => {
+        const r = await fromEdge(port);
+        last = JSON.stringify(r).slice(0, 500);
+        return r.status === 200 ? true : undefined;
+      }, 60_000, 500).catch((err: Error) => assert.fail(`${err.message}; last answer ${last}`));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fromEdge(port)));
+      assert.deepEqual(answers.filter((r) => r.status !== 200), [], `every request on ${port} answered`);
+      for (const r of answers) {
+        const echo = JSON.parse(r.body) as { pod: string; headers: Record<string, string[]> };
+        assert.ok(v1.has(echo.pod), `port ${port} reached ${echo.pod}, not reviews-v1 (${[...v1].join(', ')})`);
+        const xfcc = echo.headers['X-Forwarded-Client-Cert']?.[0] ?? '';
+        assert.match(xfcc, new RegExp(ingressId), `port ${port}: the backend's sidecar saw the ingress's identity over mTLS: '${xfcc}'`);
+      }
+    }
+    // The certificate was verified against the test CA for SNI shop.journey.test (edgeGet sets
+    // both); the listener whose Secret no grant covers serves no certificate for its host.
+    const ungranted = await edgeGet({ address: edgeAddress, port: 443, host: UNGRANTED_HOST, ca: edgeCa });
+    assert.equal(ungranted.status, 0, `no verified TLS for ${UNGRANTED_HOST}: ${JSON.stringify(ungranted).slice(0, 300)}`);
+  }, 3 * 60_000);
+
   type RouteStatus = { metadata: { generation: number }; status?: { parents?: { controllerName: string; parentRef: { kind?: string; name: string }; conditions: Condition[] }[] } };
   /** Our entry in a route's status for its parent Service, once it has every wanted condition True. */
   const routeEntry = async (ns: string, name: string, wanted: string[], timeoutMs: number): Promise<{ conditions: Condition[]; generation: number }> => {
@@ -319,6 +369,48 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     await create(box.admin, collectionOf(route), route);
     await routeEntry(app, 'reviews-v1-pin', ['Accepted', 'ResolvedRefs'], 30_000);
   }, 60_000);
+
+  step("5c. the Gateway's status as `kubectl get gateway` shows it: Accepted, Programmed at the load balancer's address, attachedRoutes per listener, the ungranted Secret RefNotPermitted; the GatewayClass Accepted", async () => {
+    const { box } = c();
+    type Listener = { name: string; attachedRoutes: number; conditions: Condition[] };
+    type Gw = { metadata: { generation: number }; status?: { addresses?: { type: string; value: string }[]; conditions?: Condition[]; listeners?: Listener[] } };
+    let last = '';
+    const gw = await eventually(`Gateway ${app}/${shop} Programmed`, async () => {
+      const g = (await box.admin.get(`/apis/gateway.networking.k8s.io/v1/namespaces/${app}/gateways/${shop}`)).body as Gw;
+      last = JSON.stringify(g.status ?? null);
+      return condition(g.status?.conditions, 'Programmed')?.status === 'True' ? g : undefined;
+    }, 30_000, 500).catch((err: Error) => assert.fail(`${err.message}; status: ${last}`));
+    const status = gw.status ?? {};
+    assert.equal(condition(status.conditions, 'Accepted')?.status, 'True', last);
+    for (const k of status.conditions ?? []) assert.equal(k.observedGeneration, gw.metadata.generation, `${k.type} observedGeneration`);
+    assert.deepEqual(status.addresses, [{ type: 'IPAddress', value: edgeAddress }], "the ingress Service's LoadBalancer address");
+    const listener = (name: string): Listener => {
+      const l = status.listeners?.find((x) => x.name === name);
+      assert.ok(l, `listener ${name} in ${last}`);
+      return l;
+    };
+    const summary = (l: Listener): Record<string, string> => Object.fromEntries(['Accepted', 'ResolvedRefs', 'Programmed'].map((t) => [t, `${condition(l.conditions, t)?.status}/${condition(l.conditions, t)?.reason}`]));
+    for (const name of ['http', 'https']) {
+      const l = listener(name);
+      assert.equal(l.attachedRoutes, 1, `${name} attachedRoutes`);
+      assert.deepEqual(summary(l), { Accepted: 'True/Accepted', ResolvedRefs: 'True/ResolvedRefs', Programmed: 'True/Programmed' }, name);
+    }
+    const ungranted = listener('https-ungranted');
+    assert.equal(ungranted.attachedRoutes, 0);
+    assert.equal(summary(ungranted).ResolvedRefs, 'False/RefNotPermitted', JSON.stringify(ungranted.conditions));
+    assert.equal(condition(ungranted.conditions, 'Programmed')?.status, 'False');
+    // The route's own status names the Gateway controller for both listeners it attached to.
+    type Route = { status?: { parents?: { controllerName: string; parentRef: { sectionName?: string }; conditions: Condition[] }[] } };
+    const route = (await box.admin.get(`/apis/gateway.networking.k8s.io/v1/namespaces/${app}/httproutes/${shop}`)).body as Route;
+    const parents = (route.status?.parents ?? []).filter((p) => p.controllerName === 'meshlet.dev/gateway-controller');
+    assert.deepEqual(parents.map((p) => [p.parentRef.sectionName, condition(p.conditions, 'Accepted')?.status, condition(p.conditions, 'ResolvedRefs')?.status]).sort(),
+      [['http', 'True', 'True'], ['https', 'True', 'True']], JSON.stringify(route.status));
+    type Gc = { metadata: { generation: number }; status?: { conditions?: Condition[] } };
+    const gc = (await box.admin.get('/apis/gateway.networking.k8s.io/v1/gatewayclasses/meshlet')).body as Gc;
+    const accepted = condition(gc.status?.conditions, 'Accepted');
+    assert.equal(accepted?.status, 'True', JSON.stringify(gc.status));
+    assert.equal(accepted.observedGeneration, gc.metadata.generation);
+  });
 
   step('7a. a Job with an injected pod completes: its app calls through the mesh and exits 0, and the native sidecar stops with it', async () => {
     const { box } = c();
@@ -355,5 +447,74 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
       const l = (await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { renewTime?: string } };
       return l.spec?.renewTime && l.spec.renewTime !== lease.spec?.renewTime ? true : undefined;
     }, 60_000, 500);
+  }, 3 * 60_000);
+  step('7c. rolling reviews-v1 (a new pod template, as `kubectl rollout restart` writes it) under steady traffic fails no request', async () => {
+    const { box, kubelet } = c();
+    const client = await podOf(app, 'productpage');
+    const before = (await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name);
+    const url = `http://reviews.${app}.svc.cluster.local:9080/`;
+    const loadMs = 45_000;
+    const started = Date.now();
+    const load = loadFromPod(kubelet, app, client, url, loadMs, 2);
+    await sleep(3000);
+    const res = await box.admin.request('PATCH', `/apis/apps/v1/namespaces/${app}/deployments/reviews-v1`,
+      { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, { contentType: 'application/strategic-merge-patch+json' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    // The rollout is done when the old pod is gone and a new one is Ready (maxSurge 1, maxUnavailable 0).
+    const after = await eventually('the rollout of reviews-v1 complete', async () => {
+      const pods = await listPods(box.admin, app, 'app=reviews,version=v1');
+      return pods.length === 1 && !before.includes(pods[0]!.metadata.name) && pods[0]!.status.phase === 'Running' ? pods.map((p) => p.metadata.name) : undefined;
+    }, loadMs - 8000, 250);
+    const rolledAfterMs = Date.now() - started;
+    const report = await load;
+    process.stdout.write(`# rollout of reviews-v1 under traffic: ${report.total} requests, by status ${JSON.stringify(report.byStatus)}, by pod ${JSON.stringify(report.byPod)}; old pod gone ${rolledAfterMs} ms into ${loadMs} ms of traffic\n`);
+    assert.ok(rolledAfterMs + 3000 < loadMs, 'traffic kept flowing after the rollout finished');
+    assert.ok(report.total > 20, `steady traffic: ${report.total} requests`);
+    assert.deepEqual(report.failures, [], `no failed request during the rollout: ${JSON.stringify(report.byStatus)}`);
+    assert.ok(before.every((p) => (report.byPod[p] ?? 0) > 0) && after.every((p) => (report.byPod[p] ?? 0) > 0), `the old pod and the new one both answered: ${JSON.stringify(report.byPod)}`);
+  }, 2 * 60_000);
+
+  step('7d. a route change reaches every proxy that uses the route (delay from write to applied reported, p99 bounded)', async () => {
+    const { box, kubelet } = c();
+    // The proxies using the two routes changed here: the sidecars that call reviews and the
+    // ingress (route shop): each one whose table in force names either route.
+    const injectedPods = (await listPods(box.admin, app)).filter((p) => injected(p) && p.status.phase === 'Running' && p.status.podIP);
+    const [ingress] = await listPods(box.admin, system, ingressSelector);
+    const candidates = [...injectedPods, ...(ingress ? [ingress] : [])].map((p) => ({ name: p.metadata.name, ip: p.status.podIP! }));
+    const proxies: typeof candidates = [];
+    for (const p of candidates) {
+      const dump = await configDump(p.ip).catch(() => undefined);
+      if (dump && (tableMentions(dump, `httproute/${app}/reviews/`) || tableMentions(dump, `httproute/${app}/${shop}/`))) proxies.push(p);
+    }
+    assert.ok(proxies.length >= 3, `at least the ingress and two client sidecars use the routes: ${proxies.map((p) => p.name).join(', ')}`);
+    assert.ok(proxies.some((p) => p.name === ingress?.metadata.name), 'the ingress is among them');
+    const rounds = 8;
+    const delays: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const revision = `journey-revision-${round}`;
+      const writtenAt = Date.now();
+      for (const route of ['reviews', shop]) {
+        const res = await box.admin.request('PATCH', `/apis/gateway.networking.k8s.io/v1/namespaces/${app}/httproutes/${route}`,
+          { spec: { rules: revisedRules('reviews-v1', 9080, revision) } }, { contentType: 'application/merge-patch+json' });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+      for (const p of proxies) {
+        const dump = await eventually(`${p.name} running ${revision}`, async () => {
+          const d = await configDump(p.ip);
+          return tableMentions(d, revision) ? d : undefined;
+        }, 30_000, 100);
+        delays.push(Date.parse(dump.appliedAt ?? '') - writtenAt);
+      }
+    }
+    const p50 = percentile(delays, 50);
+    const p99 = percentile(delays, 99);
+    const max = Math.max(...delays);
+    process.stdout.write(`# route change to ${proxies.length} proxies x ${rounds} changes: p50 ${p50} ms, p99 ${p99} ms, max ${max} ms\n`);
+    assert.ok(delays.every(Number.isFinite), `every proxy reported when it applied the change: ${delays.join(', ')}`);
+    assert.ok(p99 < 5000, `p99 ${p99} ms from write to applied (bound 5 s)`);
+    // And the behaviour follows the table: a request from productpage carries the last revision.
+    const [r] = await getFromPod(kubelet, app, await podOf(app, 'productpage'), `http://reviews.${app}.svc.cluster.local:9080/`);
+    assert.ok(r);
+    assert.deepEqual(echoOf(r).headers['X-Journey-Revision'], [`journey-revision-${rounds}`], JSON.stringify(echoOf(r).headers));
   }, 3 * 60_000);
 });

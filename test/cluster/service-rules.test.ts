@@ -3,7 +3,7 @@
 // not-ready endpoints skipped.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dnatRules, hostsLines, rejectRules, type EndpointSliceLike, type ServiceLike } from './net/index.ts';
+import { assignLoadBalancerIps, dnatRules, hostsLines, rejectRules, type EndpointSliceLike, type ServiceLike } from './net/index.ts';
 
 const svc = (name: string, clusterIP: string, ports: ServiceLike['spec']['ports']): ServiceLike => ({ metadata: { name, namespace: 'shop' }, spec: { clusterIP, ports } });
 const slice = (service: string, ports: EndpointSliceLike['ports'], endpoints: EndpointSliceLike['endpoints']): EndpointSliceLike => ({
@@ -39,6 +39,15 @@ describe('service rules', () => {
       ],
     },
     {
+      name: "a LoadBalancer Service's ingress IPs get the ClusterIP's rules (hostnames are skipped)",
+      services: [{ ...svc('edge', '10.96.1.13', [{ name: 'http', port: 80 }]), status: { loadBalancer: { ingress: [{ ip: '10.245.1.1' }, { hostname: 'lb.example' }] } } }],
+      slices: [slice('edge', [{ name: 'http', port: 8080 }], [{ addresses: ['10.244.1.6'] }])],
+      rules: [
+        '-d 10.96.1.13/32 -p tcp --dport 80 -j DNAT --to-destination 10.244.1.6:8080',
+        '-d 10.245.1.1/32 -p tcp --dport 80 -j DNAT --to-destination 10.244.1.6:8080',
+      ],
+    },
+    {
       name: 'headless Services and Services without endpoints get no rules',
       services: [svc('headless', 'None', [{ port: 80 }]), svc('empty', '10.96.1.12', [{ port: 80 }])],
       slices: [slice('headless', [{ port: 80 }], [{ addresses: ['10.244.1.5'] }])],
@@ -57,6 +66,15 @@ describe('service rules', () => {
     assert.deepEqual(rejectRules(services, slices).map((r) => r.join(' ')), [
       '-d 10.96.1.10/32 -p tcp --dport 9000 -j REJECT --reject-with icmp-port-unreachable',
       '-d 10.96.1.12/32 -p tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+    ]);
+  });
+
+  it("the box's load balancer gives each LoadBalancer Service without an address the lowest free one; others keep theirs", () => {
+    const lb = (name: string, ips: string[]): ServiceLike => ({ ...svc(name, '10.96.1.20', []), spec: { type: 'LoadBalancer', clusterIP: '10.96.1.20' }, status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } } });
+    const services = [lb('a', []), svc('plain', '10.96.1.21', []), lb('b', ['10.245.1.1']), lb('c', []), lb('d', ['10.245.1.3'])];
+    assert.deepEqual(assignLoadBalancerIps(services, '10.245.1'), [
+      { namespace: 'shop', name: 'a', ip: '10.245.1.2' },
+      { namespace: 'shop', name: 'c', ip: '10.245.1.4' },
     ]);
   });
 

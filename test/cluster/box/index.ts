@@ -12,4 +12,4 @@ export { locateComponents, type Components, type ComponentVersions } from './com
 export { ComponentProcess, type ComponentSpec, type Readiness } from './component-process.ts';
 export { ClusterComponentsMissingError, ComponentStartError } from './errors.ts';
 export type { JaegerEndpoints } from './jaeger.ts';
-export { issueClientCert, type KeyPairPem } from './pki.ts';
+export { createCa, issueClientCert, issueServingCert, type KeyPairPem } from './pki.ts';

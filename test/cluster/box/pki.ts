@@ -67,12 +67,26 @@ export function issueClientCert(ca: KeyPairPem, commonName: string, groups: stri
   return sign(subject, rsaKeys(), [{ name: 'basicConstraints', cA: false }, leafUsage, { name: 'extKeyUsage', clientAuth: true }], issuerOf(ca));
 }
 
-export function createBoxPki(opts: PkiOptions): BoxPki {
-  const caKeys = rsaKeys();
-  const ca = sign([{ name: 'commonName', value: 'meshlet-box-ca' }], caKeys, [
+/** A serving certificate for dnsNames signed by ca: e.g. a Gateway listener's, verified against the box CA. */
+export function issueServingCert(ca: KeyPairPem, dnsNames: string[]): KeyPairPem {
+  return sign([{ name: 'commonName', value: dnsNames[0] ?? 'server' }], rsaKeys(), [
+    { name: 'basicConstraints', cA: false },
+    leafUsage,
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: dnsNames.map((value) => ({ type: 2, value })) },
+  ], issuerOf(ca));
+}
+
+/** A self-signed CA (its certificate and key), e.g. a test's own CA for Gateway certificates. */
+export function createCa(commonName: string): KeyPairPem {
+  return sign([{ name: 'commonName', value: commonName }], rsaKeys(), [
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
   ]);
+}
+
+export function createBoxPki(opts: PkiOptions): BoxPki {
+  const ca = createCa('meshlet-box-ca');
   const issuer = issuerOf(ca);
   const altNames = [...opts.dnsNames.map((value) => ({ type: 2, value })), ...opts.ips.map((ip) => ({ type: 7, ip }))];
   const serving = sign([{ name: 'commonName', value: 'kube-apiserver' }], rsaKeys(), [

@@ -1,12 +1,12 @@
 // The journey's cluster: the box (real control plane and Jaeger) with the node network, the
-// service proxy and the test kubelet on it, started together and stopped together (each layer
+// service proxy, the load balancer and the test kubelet on it, started together and stopped together (each layer
 // stopped even when another fails to), plus the few reads every journey step repeats.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBox, type Box, type BoxApi } from '../box/index.ts';
 import { startKubelet, type Kubelet } from '../kubelet/index.ts';
-import { createNodeNetwork, startServiceProxy, type NodeNetwork, type ServiceProxy } from '../net/index.ts';
+import { createNodeNetwork, startLoadBalancer, startServiceProxy, type NodeNetwork, type ServiceProxy } from '../net/index.ts';
 
 export interface JourneyCluster {
   box: Box;
@@ -43,6 +43,9 @@ export async function startJourneyCluster(): Promise<JourneyCluster> {
     stops.push(() => box.stop());
     const proxy = await startServiceProxy(box.clientFor('system:kube-proxy', []).api, net);
     stops.push(() => proxy.stop());
+    // The ingress's LoadBalancer Service gets an address, as a cloud would give it one.
+    const lb = startLoadBalancer(box.admin, net.loadBalancerPrefix);
+    stops.push(() => lb.stop());
     const kubelet = await startKubelet({ box, net, proxy, podsDir: join(box.logsDir, 'pods') });
     stops.push(() => kubelet.stop());
     return { box, net, proxy, kubelet, stop };

@@ -37,3 +37,48 @@ export interface EchoAnswer {
 }
 
 export const echoOf = (r: PodResponse): EchoAnswer => JSON.parse(r.body) as EchoAnswer;
+
+export interface LoadReport {
+  total: number;
+  /** Answers by status code; 0 counts requests that got no HTTP answer. */
+  byStatus: Record<string, number>;
+  /** Answers by the echo pod that gave them. */
+  byPod: Record<string, number>;
+  /** The first few failures (non-200 or no answer), with when they happened (ms since start). */
+  failures: { atMs: number; status: number; detail: string }[];
+}
+
+/**
+ * Steady traffic from inside a pod: `concurrency` loops of sequential GETs of url for durationMs,
+ * each request bounded by 5 s. Every answer is counted; nothing is retried by the client.
+ */
+export async function loadFromPod(kubelet: Kubelet, ns: string, pod: string, url: string, durationMs: number, concurrency = 2): Promise<LoadReport> {
+  const runner = kubelet.runner(ns, pod);
+  if (!runner) throw new Error(`pod ${ns}/${pod} does not run on the test kubelet`);
+  const script = `
+const start = Date.now();
+const end = start + ${durationMs};
+const report = { total: 0, byStatus: {}, byPod: {}, failures: [] };
+const count = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
+async function loop() {
+  while (Date.now() < end) {
+    let status = 0, detail = '';
+    try {
+      const r = await fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) });
+      status = r.status;
+      const body = await r.text();
+      if (status === 200) count(report.byPod, JSON.parse(body).pod ?? '?');
+      else detail = body.slice(0, 200);
+    } catch (err) {
+      detail = String(err.cause ?? err);
+    }
+    report.total++;
+    count(report.byStatus, String(status));
+    if (status !== 200 && report.failures.length < 10) report.failures.push({ atMs: Date.now() - start, status, detail });
+  }
+}
+await Promise.all(Array.from({ length: ${concurrency} }, loop));
+process.stdout.write(JSON.stringify(report));`;
+  const r = await execCommand(['ip', 'netns', 'exec', runner.ctx.net.netns, process.execPath, '--input-type=module', '-e', script], { timeoutMs: durationMs + 15_000 });
+  return JSON.parse(r.stdout) as LoadReport;
+}

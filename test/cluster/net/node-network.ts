@@ -17,6 +17,8 @@ export interface NodeNetwork {
   gateway: string;
   podCidr: string;
   serviceCidr: string;
+  /** Addresses the box's load balancer hands to LoadBalancer Services, e.g. 10.245.37 (a /24). */
+  loadBalancerPrefix: string;
   addPod(index: number): Promise<PodNetwork>;
   destroy(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function createNodeNetwork(): Promise<NodeNetwork> {
     gateway,
     podCidr: `${subnet}.0/24`,
     serviceCidr: `10.96.${octet}.0/24`,
+    loadBalancerPrefix: `10.245.${octet}`,
     async addPod(index) {
       if (index < 2 || index > 254) throw new Error(`pod index ${index} outside the /24`);
       const netns = `${tag}-p${index}`;

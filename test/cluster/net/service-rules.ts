@@ -1,9 +1,17 @@
 // What kube-proxy would program, computed purely from Services and EndpointSlices: one DNAT
 // rule per ready endpoint of each ClusterIP port (spread with the statistic match, as kube-proxy's
-// iptables mode does), and the hosts-file lines that resolve <svc>.<ns>.svc(.cluster.local).
+// iptables mode does), the same for each LoadBalancer ingress IP in the Service's status (as
+// kube-proxy does, so traffic to the load balancer's address never leaves the node), and the
+// hosts-file lines that resolve <svc>.<ns>.svc(.cluster.local).
 export interface ServiceLike {
   metadata: { name: string; namespace: string };
-  spec: { clusterIP?: string; ports?: { name?: string; port: number; protocol?: string; targetPort?: number | string }[] };
+  spec: { type?: string; clusterIP?: string; ports?: { name?: string; port: number; protocol?: string; targetPort?: number | string }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+}
+
+/** The LoadBalancer ingress IPs in a Service's status (hostnames are not addresses to DNAT). */
+export function loadBalancerIps(svc: ServiceLike): string[] {
+  return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
 }
 
 export interface EndpointSliceLike {
@@ -16,8 +24,8 @@ export interface EndpointSliceLike {
 export function dnatRules(services: ServiceLike[], slices: EndpointSliceLike[]): string[][] {
   const rules: string[][] = [];
   for (const svc of services) {
-    const ip = svc.spec.clusterIP;
-    if (!ip || ip === 'None') continue;
+    const clusterIp = svc.spec.clusterIP;
+    if (!clusterIp || clusterIp === 'None') continue;
     const own = slices.filter((s) => s.metadata.namespace === svc.metadata.namespace && s.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
     for (const port of svc.spec.ports ?? []) {
       const protocol = (port.protocol ?? 'TCP').toLowerCase();
@@ -31,11 +39,13 @@ export function dnatRules(services: ServiceLike[], slices: EndpointSliceLike[]):
         }
       }
       targets.sort();
-      targets.forEach((to, i) => {
-        const left = targets.length - i;
-        const spread = left > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', (1 / left).toFixed(5)] : [];
-        rules.push(['-d', `${ip}/32`, '-p', protocol, '--dport', String(port.port), ...spread, '-j', 'DNAT', '--to-destination', to]);
-      });
+      for (const ip of [clusterIp, ...loadBalancerIps(svc)]) {
+        targets.forEach((to, i) => {
+          const left = targets.length - i;
+          const spread = left > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', (1 / left).toFixed(5)] : [];
+          rules.push(['-d', `${ip}/32`, '-p', protocol, '--dport', String(port.port), ...spread, '-j', 'DNAT', '--to-destination', to]);
+        });
+      }
     }
   }
   return rules;
