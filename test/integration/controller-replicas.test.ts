@@ -5,9 +5,9 @@
 // survivor, are counted again, never twice.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../support/fake-apiserver/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
+import { switchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
 import type { Publisher } from '../../controller/publish/index.ts';
 import { ACK_LEASE_LABEL, ackLeaseName } from '../../controller/status/index.ts';
@@ -33,43 +33,6 @@ function objects(port: number): FakeObject[] {
     { apiVersion: GW, kind: 'HTTPRoute', metadata: { name: 'reviews', namespace: 'default' },
       spec: { parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }], rules: [{ backendRefs: [{ name: 'reviews', port: 9080 }] }] } },
   ];
-}
-
-/** The controller Service: forwards config-channel connections to whichever replica it points at (null: refuses them). */
-async function switchableService(): Promise<{ port: number; target: number | null; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const state = { target: null as number | null };
-  const server = net.createServer((down) => {
-    sockets.add(down);
-    down.on('close', () => sockets.delete(down));
-    if (state.target === null) return void down.destroy();
-    const up = net.connect(state.target, '127.0.0.1');
-    sockets.add(up);
-    up.on('close', () => sockets.delete(up));
-    down.pipe(up).pipe(down);
-    const end = (): void => {
-      down.destroy();
-      up.destroy();
-    };
-    up.on('error', end);
-    down.on('error', end);
-    up.on('close', end);
-    down.on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    get target() {
-      return state.target;
-    },
-    set target(t: number | null) {
-      state.target = t;
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
 }
 
 interface World {

@@ -1,0 +1,72 @@
+// Agent failover between controller replicas: agents reach the controller through its Service;
+// when the replica they were on goes away they reconnect, through the same Service, to another
+// one, with the production backoff (first retry after 125-250 ms, equal jitter), so they do not
+// arrive in the same millisecond. The survivor sends each of them its slice once (the hello
+// carries every subscription, so nothing follows it), and an agent whose slice did not change
+// acknowledges the same version without swapping its table.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { ControllerClient } from '../../agent/controller-client/index.ts';
+import type { RoutingTable } from '../../api/routing-table.ts';
+import { switchableService } from '../support/switchable-service.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { reviewsTable, startPublisher } from './distribution-world.ts';
+
+const AGENTS = 20;
+const dest = { address: '10.96.0.10', port: 80 };
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+test(`${AGENTS} agents on a replica that goes away reconnect to the survivor within a bound, spread out, each sent one table, none swapping`, async () => {
+  const table = reviewsTable('v1', { v1: 1, v2: 2 });
+  const a = await startPublisher();
+  cleanup.push(() => a.close());
+  const b = await startPublisher();
+  cleanup.push(() => b.close());
+  a.setTable(table);
+  b.setTable(table);
+  const svc = await switchableService();
+  cleanup.push(() => svc.close());
+  svc.target = b.port;
+
+  const clients = Array.from({ length: AGENTS }, (_, i) => {
+    const logs: string[] = [];
+    const client = new ControllerClient({
+      url: `ws://127.0.0.1:${svc.port}`, agent: { pod: `client-${i}`, namespace: 'default', serviceAccount: 'default', mode: 'sidecar' }, log: (l) => void logs.push(l),
+    }).start();
+    cleanup.push(() => client.close());
+    const swaps: RoutingTable[] = [];
+    client.subscribe((t) => void swaps.push(t));
+    return { client, swaps, logs, reconnectedAt: 0 };
+  });
+  for (const c of clients) await c.client.ensureDestination(dest.address, dest.port);
+  await waitFor('every agent runs b\'s slice', () => b.agents().length === AGENTS && b.agents().every((s) => s.ackedVersion !== null && s.ackedVersion === s.sentVersion));
+  const before = clients.map((c) => ({ version: c.client.current!.version, swaps: c.swaps.length, updates: c.client.stats.updates, connects: c.client.stats.connects }));
+  const sentBefore = a.metrics();
+
+  // b goes away; the Service now leads to a only.
+  svc.target = a.port;
+  const gone = Date.now();
+  await b.close();
+  await waitFor('every agent reconnected to a', () => {
+    for (const [i, c] of clients.entries()) if (!c.reconnectedAt && c.client.connected && c.client.stats.connects > before[i]!.connects) c.reconnectedAt = Date.now() - gone;
+    return clients.every((c) => c.reconnectedAt > 0);
+  }, { timeoutMs: 3000, intervalMs: 2, describe: () => clients.map((c) => c.logs.join(' | ')).join('\n') });
+  await waitFor('a counts them all up to date', () => a.agents().length === AGENTS && a.agents().every((s) => s.ackedVersion !== null && s.ackedVersion === s.sentVersion));
+
+  const times = clients.map((c) => c.reconnectedAt).sort((x, y) => x - y);
+  assert.ok(times.at(-1)! < 1_000, `all back within 1 s (first retry at most 250 ms): ${times.join(', ')}`);
+  // Without jitter every first retry would wait the whole 250 ms step; with it they spread over
+  // 125-250 ms, so the earliest of 20 is back well before 250 ms.
+  assert.ok(times[0]! < 240 && times.at(-1)! - times[0]! >= 20, `jittered, not all at once: ${times.join(', ')}`);
+  const sent = a.metrics();
+  assert.equal(sent.updatesSentTotal + sent.patchesSentTotal - sentBefore.updatesSentTotal - sentBefore.patchesSentTotal, AGENTS, 'one table per agent from the survivor');
+  for (const [i, c] of clients.entries()) {
+    assert.equal(c.client.current!.version, before[i]!.version, 'same slice');
+    assert.equal(c.swaps.length, before[i]!.swaps, `${i}: no table swap for the same version`);
+    assert.equal(c.client.stats.updates, before[i]!.updates + 1, `${i}: one table received`);
+  }
+});
