@@ -23,6 +23,7 @@ import { openFileSource } from './open-file-source.ts';
 import { fileModeCertificates } from './file-identity.ts';
 import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
+import { controllerClientMetrics } from '../agent/controller-client/index.ts'; // config-channel health (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
 import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
@@ -212,7 +213,7 @@ export const agentCommand: Command = {
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();
       throw err;

@@ -11,6 +11,7 @@ import { SecureContextCache } from '../agent/identity/index.ts';
 import { MESHLET_ENV } from '../api/pod-env.ts';
 import { openFileSource } from './open-file-source.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
+import { controllerClientMetrics } from '../agent/controller-client/index.ts'; // config-channel health (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
@@ -113,7 +114,7 @@ export const ingressCommand: Command = {
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : [])], // telemetry (issue 11); certificate expiry (issue 9)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.
       await certificates?.stop();

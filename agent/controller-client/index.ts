@@ -6,3 +6,4 @@
 // reconnects with backoff and jitter that resubscribe everything in the hello.
 export { ControllerClient, controllerUrl, type ControllerClientOptions, type ControllerClientStats } from './controller-client.ts';
 export { Backoff, type BackoffOptions } from './backoff.ts';
+export { controllerClientMetrics } from './client-metrics.ts';
