@@ -11,7 +11,7 @@ import { DEFAULT_CONNECT } from './connect.ts';
 import type { SecureContextCache } from '../identity/tls-options.ts';
 import { RetryBudgets, type RetryBudgetOptions } from './retry-budget.ts';
 import { InflightTracker } from './inflight.ts';
-import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from './stream-idle.ts';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, StreamIdleSweep } from './stream-idle.ts';
 import { createLogger, toLogger, type Logger, type LogSink } from '../../common/logger.ts';
 
 export interface CoreOptions {
@@ -69,6 +69,8 @@ export class ProxyCore {
   readonly defaultRequestTimeoutMs: number | null;
   /** null: no stream idle timeout. */
   readonly streamIdleTimeoutMs: number | null;
+  /** Watches every exchange for the stream idle timeout (null when there is none). */
+  readonly streamIdle: StreamIdleSweep | null;
   readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
   readonly #loggedOnce = new Set<string>();
 
@@ -81,6 +83,7 @@ export class ProxyCore {
     this.defaultRequestTimeoutMs = defaultTimeout > 0 ? defaultTimeout : null;
     const idle = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     this.streamIdleTimeoutMs = idle > 0 ? idle : null;
+    this.streamIdle = idle > 0 ? new StreamIdleSweep(idle) : null;
     this.pools = new UpstreamPools({ ...opts.pool, connect: { ...DEFAULT_CONNECT, ...opts.pool?.connect, mtls: opts.mtls ?? null } });
     this.balancer = new EndpointBalancer({ random: this.random });
     this.budgets = new RetryBudgets(opts.retryBudget);

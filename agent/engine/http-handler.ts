@@ -18,7 +18,6 @@ import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from '
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
 import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
 import { countResponseBytes, countStreamedBytes } from './count-bytes.ts';
-import { watchStreamIdle } from './stream-idle.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -91,7 +90,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     return;
   }
   const overall = new AbortController();
-  if (core.streamIdleTimeoutMs !== null) watchStreamIdle(req, res, core.streamIdleTimeoutMs, (err) => overall.abort(err));
+  const idle = core.streamIdle?.watch(req, res, (err) => overall.abort(err)) ?? null;
   // A route's own timeout covers the whole exchange (Gateway API). The default one (ADR 0006)
   // runs, as Envoy's route timeout does, from the end of the request body, and only until the
   // response head: uploads and streamed responses are never cut by it. gRPC is left alone (its
@@ -114,6 +113,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     // its upstream attempt (issue 15).
     if (!res.writableEnded) overall.abort(new Error('client closed the connection'));
     if (timer) clearTimeout(timer);
+    if (idle) core.streamIdle!.forget(idle);
   });
   const protocol = upstreamProtocol(req, p.backend.appProtocol);
   const budget = p.group && p.retry ? core.budgets.for(p.group) : null;

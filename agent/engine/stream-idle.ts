@@ -23,34 +23,77 @@ function progress(req: DownstreamRequest): number {
   return socket ? socket.bytesRead + socket.bytesWritten : 0;
 }
 
+interface Watch {
+  req: DownstreamRequest;
+  res: DownstreamResponse;
+  abort: (err: Error) => void;
+  seen: number;
+  quietSince: number;
+}
+
 /**
- * Watches one exchange; after `ms` without a byte read or written on its connection, answers
- * (408 or reset) and calls `abort` so the upstream attempt is cancelled. Progress is sampled
- * (a quarter of `ms` apart) rather than counted per chunk: a 'data' listener on the request
- * would start the body flowing before the upstream reads it. On h2 the session's bytes count,
- * so streams of a busy connection share its activity.
+ * Watches the exchanges of one proxy: after `ms` without a byte read or written on its
+ * connection, an exchange is answered (408 or reset) and `abort` is called so its upstream
+ * attempt is cancelled. One interval per proxy samples every watched exchange (a quarter of `ms`
+ * apart) instead of a timer and a listener per request, which the hot path paid on every
+ * request for a timeout that almost never fires. Progress is sampled rather than counted per
+ * chunk: a 'data' listener on the request would start the body flowing before the upstream
+ * reads it. On h2 the session's bytes count, so streams of a busy connection share its activity.
  */
-export function watchStreamIdle(req: DownstreamRequest, res: DownstreamResponse, ms: number, abort: (err: Error) => void): void {
-  const step = Math.max(Math.floor(ms / 4), 10);
-  let seen = progress(req);
-  let quietSince = Date.now();
-  const timer = setInterval(() => {
-    if (res.closed || res.writableEnded) {
-      clearInterval(timer);
-      return;
+export class StreamIdleSweep {
+  readonly ms: number;
+  readonly #watches = new Set<Watch>();
+  readonly #step: number;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.#step = Math.max(Math.floor(ms / 4), 10);
+  }
+
+  /** Starts watching an exchange; pass the result to forget() once its response closed. */
+  watch(req: DownstreamRequest, res: DownstreamResponse, abort: (err: Error) => void): object {
+    const w: Watch = { req, res, abort, seen: progress(req), quietSince: Date.now() };
+    this.#watches.add(w);
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#sweep(), this.#step);
+      this.#timer.unref();
     }
-    const now = progress(req);
-    if (now !== seen) {
-      seen = now;
-      quietSince = Date.now();
-      return;
+    return w;
+  }
+
+  forget(w: object): void {
+    this.#watches.delete(w as Watch);
+  }
+
+  /** Exchanges watched now (tests). */
+  get size(): number {
+    return this.#watches.size;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const w of this.#watches) {
+      if (w.res.closed || w.res.writableEnded) {
+        this.#watches.delete(w);
+        continue;
+      }
+      const bytes = progress(w.req);
+      if (bytes !== w.seen) {
+        w.seen = bytes;
+        w.quietSince = now;
+        continue;
+      }
+      if (now - w.quietSince < this.ms) continue;
+      this.#watches.delete(w);
+      if (!w.res.headersSent && !isH2(w.req)) sendStatus(w.res, 408, 'stream idle timeout', { connection: 'close' });
+      else abortResponse(w.res);
+      w.abort(new StreamIdleTimeoutError(this.ms));
     }
-    if (Date.now() - quietSince < ms) return;
-    clearInterval(timer);
-    if (!res.headersSent && !isH2(req)) sendStatus(res, 408, 'stream idle timeout', { connection: 'close' });
-    else abortResponse(res);
-    abort(new StreamIdleTimeoutError(ms));
-  }, step);
-  timer.unref();
-  res.once('close', () => clearInterval(timer));
+    // Idle proxies keep no timer; the next watch() starts it again.
+    if (this.#watches.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
 }

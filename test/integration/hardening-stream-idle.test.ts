@@ -18,10 +18,11 @@ describe('stream idle timeout', () => {
   let upClosed = 0;
   let proxy: RunningProxy;
   before(async () => {
-    // /stall: head and 2 of 10 body bytes, then silence; anything else: never answered.
+    // /stall: head and 2 of 10 body bytes, then silence; /ok: answered; anything else: never.
     up = await rawUpstream((head, s) => {
       s.once('close', () => upClosed++);
       if (head.startsWith('GET /stall')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nok');
+      if (head.startsWith('GET /ok')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     });
     const be = T.backend('default', 'svc', 80, [{ port: up.port }]);
     const svc = T.service({ name: 'svc', clusterIP: '10.96.0.1', port: 80, rules: [T.rule({ backends: [{ backend: be.name }] })] });
@@ -90,5 +91,22 @@ describe('stream idle timeout', () => {
     });
     assert.notEqual(code, http2.constants.NGHTTP2_NO_ERROR);
     session.destroy();
+  });
+
+  test('exchanges that end are no longer watched: the sweep holds none of them', async (t) => {
+    // One shared sweep watches every exchange (no timer or listener per request); a finished one
+    // must leave it when its response closes, not at the next sample: with a 60 s timeout that
+    // is 15 s away, and every request of that span would be retained.
+    const be = T.backend('default', 'svc', 80, [{ port: up.port }]);
+    const svc = T.service({ name: 'svc', clusterIP: '10.96.0.1', port: 80, rules: [T.rule({ backends: [{ backend: be.name }] })] });
+    const slowSweep = await startSidecar({
+      namespace: 'default', source: new ManualTableSource(T.table({ services: [svc], backends: [be] })), host: '127.0.0.1',
+      ports: { outbound: 0, inbound: 0, admin: 0 }, explicit: false, log: quiet, streamIdleTimeoutMs: 60_000,
+      originalDestination: () => ({ address: '10.96.0.1', port: 80 }),
+    });
+    t.after(() => slowSweep.close());
+    const answers = await Promise.all(Array.from({ length: 20 }, () => rawExchange(slowSweep.ports.outbound!, 'GET /ok HTTP/1.1\r\nHost: svc.default\r\nConnection: close\r\n\r\n', 3_000)));
+    assert.ok(answers.every((r) => r.text.startsWith('HTTP/1.1 200')), answers.map((r) => r.text.slice(0, 20)).join(' | '));
+    assert.equal(slowSweep.core.streamIdle!.size, 0, 'every exchange was forgotten when it closed');
   });
 });
