@@ -7,9 +7,26 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { REQUEST_LABELS, TCP_LABELS } from '../../../agent/telemetry/metrics/index.ts';
 import { startTelemetry } from '../../../agent/telemetry/index.ts';
+import { proxyMetrics } from '../../../agent/admin/proxy-metrics.ts';
+import { ControllerClient, controllerClientMetrics } from '../../../agent/controller-client/index.ts';
+import type { ProxyCore } from '../../../agent/engine/core.ts';
+import { CertificateManager } from '../../../agent/identity/index.ts';
+import { PropagationLatency } from '../../../controller/publish/metrics.ts';
 
 const DASHBOARD = new URL('../../../charts/meshlet/dashboards/meshlet-mesh.json', import.meta.url);
-const PROMQL_WORDS = new Set(['sum', 'rate', 'increase', 'histogram_quantile', 'by', 'without', 'label_values']);
+const PROMQL_WORDS = new Set(['sum', 'min', 'max', 'rate', 'increase', 'histogram_quantile', 'time', 'by', 'without', 'label_values']);
+
+/**
+ * The health metrics beside the request metrics, as rendered by the code that serves them: a
+ * proxy's own (an empty core), its config channel's (a client never started), its certificate's,
+ * and the controller's propagation histogram.
+ */
+function healthText(): string {
+  const core = { holder: { current: null, rejected: 0 }, inflight: { count: 0 } } as unknown as ProxyCore;
+  const client = new ControllerClient({ url: 'ws://127.0.0.1:9', agent: { pod: 'w-0', namespace: 'n', serviceAccount: 'default', mode: 'sidecar' }, log: () => undefined });
+  const certs = new CertificateManager({ requestCertificate: () => Promise.reject(new Error('no CA in this test')), log: () => undefined });
+  return proxyMetrics(core, 'sidecar') + controllerClientMetrics(client) + certs.metrics() + new PropagationLatency().render();
+}
 
 /** Metric name → the labels its samples carry, from what meshlet actually renders. */
 function exported(): Map<string, Set<string>> {
@@ -18,11 +35,14 @@ function exported(): Map<string, Set<string>> {
     // An endpoint nothing listens on: the trace counters are rendered; no span is ever exported.
     otlpEndpoint: 'http://127.0.0.1:9', defaultSamplingRatio: 0, log: () => undefined,
   });
-  const text = tel.metrics();
+  const health = healthText();
+  const text = tel.metrics() + health;
   void tel.shutdown();
   const out = new Map<string, Set<string>>();
+  // Labels of the health metrics: those on their rendered samples.
+  const sampled = (name: string): string[] => [...health.matchAll(new RegExp(`^${name}\\{([^}]*)\\}`, 'gm'))].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!));
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-    const labels = new Set<string>(name!.startsWith('meshlet_tcp_') ? TCP_LABELS : /^meshlet_(request|response)/.test(name!) ? REQUEST_LABELS : []);
+    const labels = new Set<string>(name!.startsWith('meshlet_tcp_') ? TCP_LABELS : /^meshlet_(request|response)/.test(name!) ? REQUEST_LABELS : sampled(name!).filter((l) => l !== 'le'));
     if (type === 'histogram') {
       out.set(`${name}_bucket`, new Set([...labels, 'le']));
       out.set(`${name}_sum`, labels);
@@ -79,4 +99,8 @@ test('the check itself catches a wrong metric, a wrong label and a wrong groupin
   assert.deepEqual(checkExpr('sum(rate(meshlet_tcp_sent_bytes_total{response_code="200"}[1m]))', metrics), ['meshlet_tcp_sent_bytes_total has no label response_code']);
   assert.deepEqual(checkExpr('sum by (pod) (rate(meshlet_requests_total[$__rate_interval]))', metrics), ['no metric in the expression has label pod']);
   assert.deepEqual(checkExpr('istio_requests_total', metrics), ['unknown name istio_requests_total']);
+  // Health metrics carry the labels their samples show, no more.
+  assert.deepEqual(checkExpr('sum(increase(meshlet_agent_config_updates_total{result="nack"}[5m]))', metrics), []);
+  assert.deepEqual(checkExpr('max(meshlet_agent_subscriptions{result="ack"})', metrics), ['meshlet_agent_subscriptions has no label result']);
+  assert.deepEqual(checkExpr('histogram_quantile(0.99, sum by (le) (rate(meshlet_controller_propagation_seconds_bucket[5m])))', metrics), []);
 });
