@@ -30,7 +30,11 @@ interface Lease {
 
 interface Seen {
   resourceVersion: string;
+  /** Last time the record was written (renewed or changed), by our clock: staleness. */
   observedAt: number;
+  /** Last time its content changed: which record speaks for an agent named in two. */
+  changedAt: number;
+  value: string;
   agents: AgentAck[];
   stale: boolean;
 }
@@ -66,7 +70,7 @@ export class AckLeaseReader {
 
   /** The live records' agents, the most recently changed record first. */
   records(): AgentAck[][] {
-    return [...this.#seen.values()].filter((s) => !s.stale).sort((a, b) => b.observedAt - a.observedAt).map((s) => s.agents);
+    return [...this.#seen.values()].filter((s) => !s.stale).sort((a, b) => b.changedAt - a.changedAt).map((s) => s.agents);
   }
 
   /** Names of the records counted now (tests, /debug). */
@@ -108,8 +112,16 @@ export class AckLeaseReader {
         if (name === this.#opts.ownName) continue;
         present.add(name);
         const rv = lease.metadata.resourceVersion ?? '';
-        if (this.#seen.get(name)?.resourceVersion === rv) continue;
-        this.#seen.set(name, { resourceVersion: rv, observedAt: now, agents: this.#decode(name, rv, lease), stale: false });
+        const prev = this.#seen.get(name);
+        if (prev?.resourceVersion === rv) continue;
+        const value = lease.metadata.annotations?.[ACK_LEASE_ANNOTATION] ?? '';
+        if (prev && prev.value === value && !prev.stale) {
+          // A renewal: alive, nothing to recount (statuses are not re-compared every 5 s per replica).
+          prev.resourceVersion = rv;
+          prev.observedAt = now;
+          continue;
+        }
+        this.#seen.set(name, { resourceVersion: rv, observedAt: now, changedAt: now, value, agents: this.#decode(name, rv, value), stale: false });
         changed = true;
       }
       for (const name of this.#seen.keys()) {
@@ -135,9 +147,9 @@ export class AckLeaseReader {
     }
   }
 
-  #decode(name: string, rv: string, lease: Lease): AgentAck[] {
+  #decode(name: string, rv: string, value: string): AgentAck[] {
     try {
-      return decodeAckRecord(lease.metadata.annotations?.[ACK_LEASE_ANNOTATION] ?? '').agents;
+      return decodeAckRecord(value).agents;
     } catch (err) {
       this.#log(`replica record ${name} (version ${rv}) not counted: ${(err as Error).message}`);
       return [];

@@ -99,3 +99,21 @@ test('a reader sees another replica\'s agents, skips its own record and an unrea
   await waitFor('the leader deleted it', () => !api.get('coordination.k8s.io/v1', 'Lease', 'meshlet-acks-garbled', NS), { timeoutMs: 2000 });
   assert.deepEqual(reader.live(), [ackLeaseName('meshlet-controller-7c9f-x2x')], 'the renewed record stays');
 });
+
+test('a reader tells of a record\'s changes, not of its renewals (statuses are not re-compared every renewal)', async () => {
+  const api = await server();
+  let n = 2;
+  const w = writer(api, () => ack(n), { renewMs: 50, minWriteIntervalMs: 20 });
+  let changes = 0;
+  const reader = new AckLeaseReader({ client: kubeClientFor(api), namespace: NS, ownName: 'meshlet-acks-self', pollMs: 20, staleAfterMs: 5_000, leading: () => true, onChange: () => void changes++ }).start();
+  cleanup.push(() => reader.stop());
+  await waitFor('read', () => reader.records()[0]?.length === 2);
+  const mark = api.requests.length;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(writesTo(api, mark) >= 4, 'the writer renewed meanwhile');
+  assert.equal(changes, 1, 'only the first read was a change');
+  n = 3;
+  w.changed();
+  await waitFor('the new agent read', () => reader.records()[0]?.length === 3);
+  assert.equal(changes, 2);
+});
