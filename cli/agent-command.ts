@@ -15,15 +15,12 @@ import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
 import { MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
 import type { Command } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
-import { controllerSource, workloadCertificates } from './controller-source.ts';
 import { parseMtlsMode, type MtlsMode } from '../agent/inbound/mesh-mtls.ts';
 import { parseDefaultInboundPolicy, type DefaultInboundPolicy } from '../agent/inbound/authorize.ts';
-import { openFileSource } from './open-file-source.ts';
 // ---- file-mode mTLS and --app-port (issue 9 measured) ----
-import { fileModeCertificates } from './file-identity.ts';
+import type { fileModeCertificates } from './file-identity.ts';
 import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
-import { controllerClientMetrics } from '../agent/controller-client/index.ts'; // config-channel health (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
 import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
@@ -164,16 +161,21 @@ export const agentCommand: Command = {
     }
     if (telemetry.tracing) log(`tracing: exporting spans to ${telemetry.tracing}`);
     // ---- end telemetry ----
-    const client = values.controller
-      ? controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
+    // Each source's modules are loaded only in its mode (ADR 0012: idle memory): the controller
+    // channel (ws, the identity client), the file source (yaml, translation), the file-mode CA.
+    // All before the privilege drop below.
+    const controllerMode = values.controller ? await import('./controller-source.ts') : null;
+    const controllerClientMetrics = values.controller ? (await import('../agent/controller-client/index.ts')).controllerClientMetrics : null;
+    const client = controllerMode && values.controller
+      ? controllerMode.controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
       : null;
-    const certificates = client && values['token-file'] && !values['no-mtls'] ? workloadCertificates(client, values['token-file'], log) : null;
+    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? controllerMode.workloadCertificates(client, values['token-file'], log) : null;
     // ---- file-mode mTLS and --app-port (issue 9 measured) ----
     let fileCertificates: Awaited<ReturnType<typeof fileModeCertificates>> = null;
     if (!client && !values['no-mtls']) {
       const sa = values['service-account'] ?? process.env[POD_ENV.serviceAccount] ?? 'default';
       try {
-        fileCertificates = await fileModeCertificates(values.config!, namespace, sa, log);
+        fileCertificates = await (await import('./file-identity.ts')).fileModeCertificates(values.config!, namespace, sa, log);
       } catch (err) {
         throw new InputError(`Secret meshlet-system/meshlet-ca in ${values.config!}: ${(err as Error).message}`);
       }
@@ -185,7 +187,7 @@ export const agentCommand: Command = {
     let inboundPortNow = portFlag(values['inbound-port'], PORTS.inbound, 'inbound-port');
     const originalDestination = withAppPort(nativeAddonAvailable() ? tryOriginalDestination : undefined, appPort, appHostFor(values.host), () => inboundPortNow);
     // ---- end file-mode mTLS and --app-port ----
-    const source = client ?? await openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
+    const source = client ?? await (await import('./open-file-source.ts')).openFileSource({ dir: values.config!, log, reportKinds: ['HTTPRoute', 'GRPCRoute'] });
     // Issue 15: if a port cannot be bound, release everything else started so far and fail
     // (exit 2 with the reason), rather than linger half-started without /ready.
     const stopSources = async (): Promise<void> => {
@@ -213,7 +215,7 @@ export const agentCommand: Command = {
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();
       throw err;

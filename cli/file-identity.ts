@@ -2,11 +2,11 @@
 // `meshlet dev` issue them in process, straight from the mesh CA the manifests carry in Secret
 // meshlet-system/meshlet-ca (the cert-manager layout). In a cluster the agent asks the
 // controller over the config channel instead; here the directory stands in for it.
-import { CertificateManager } from '../agent/identity/index.ts';
+import type { CertificateManager } from '../agent/identity/index.ts';
 import { CA_SECRET, parseSpiffeId } from '../api/identity.ts';
 import { spiffeId } from '../api/names.ts';
 import { readManifests } from '../controller/provider/file/index.ts';
-import { issueWorkloadCertificate, loadCa, type CaMaterial, type CertificateAuthority } from '../controller/identity/index.ts';
+import type { CaMaterial, CertificateAuthority } from '../controller/identity/index.ts';
 import type { KubeObject } from '../controller/translate/snapshot.ts';
 
 /** The CA material of Secret meshlet-system/meshlet-ca among `objects`, or null when it is absent. */
@@ -23,6 +23,8 @@ export function secretCa(objects: readonly KubeObject[]): CaMaterial | null {
  * half life like any other (the CA stays in memory for the process's lifetime).
  */
 export async function issuedCertificates(ca: CertificateAuthority, namespace: string, serviceAccount: string, log: (line: string) => void = () => undefined): Promise<CertificateManager> {
+  // The CA and CSR code (node-forge) is loaded only when a certificate is issued (ADR 0012).
+  const [{ CertificateManager }, { issueWorkloadCertificate }] = await Promise.all([import('../agent/identity/index.ts'), import('../controller/identity/index.ts')]);
   const identity = parseSpiffeId(spiffeId(namespace, serviceAccount));
   const manager = new CertificateManager({
     requestCertificate: (csrPem) => {
@@ -51,5 +53,6 @@ export async function fileModeCertificates(dir: string, namespace: string, servi
   const { objects } = await readManifests(dir);
   const material = secretCa(objects.map((o) => o.object));
   if (!material) return null;
+  const { loadCa } = await import('../controller/identity/index.ts');
   return issuedCertificates(loadCa(material, new Date()), namespace, serviceAccount, log);
 }

@@ -4,7 +4,11 @@ import { POD_ENV, MESHLET_ENV } from '../../api/pod-env.ts';
 import { metric } from '../../common/prometheus.ts';
 import { parseAccessLogFormat, startAccessLog, type AccessLog, type AccessLogFormat } from './access-log.ts';
 import { startMeshMetrics, type MeshMetrics } from './metrics/index.ts';
-import { propagationFromEnv, samplingPolicy, startRequestTracer, startTraceProvider, type RequestTracer, type TraceProvider } from './tracing/index.ts';
+import { createRequire } from 'node:module';
+import type * as TracingModule from './tracing/index.ts';
+import type { RequestTracer, TraceProvider } from './tracing/index.ts';
+import { propagatorNames } from './tracing/propagator-names.ts';
+import { samplingPolicy } from './tracing/sampling.ts';
 import { startPeerWorkload } from './peer-workload.ts';
 import { workloadFromPodName, type Workload } from './workload.ts';
 
@@ -59,6 +63,21 @@ export function telemetryConfigFromEnv(role: TelemetryConfig['role'], env: Env, 
   };
 }
 
+type Tracing = typeof TracingModule;
+let tracingModule: Tracing | null = null;
+
+/**
+ * The OpenTelemetry SDK and exporters (~600 module files, ~20 MB of an agent's idle RSS, ADR
+ * 0012) are loaded only when spans are exported. require() of the ES module keeps
+ * startTelemetry synchronous for its callers; runners call it before dropping privileges, so
+ * the files are read while they are readable (agent/engine/preload.ts). The module's own
+ * extension: .ts from the sources, .js from dist/.
+ */
+function loadTracing(): Tracing {
+  tracingModule ??= createRequire(import.meta.url)(`./tracing/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`) as Tracing;
+  return tracingModule;
+}
+
 function tracingWanted(c: TelemetryConfig): boolean {
   if (c.env.OTEL_SDK_DISABLED === 'true' || c.env.OTEL_TRACES_EXPORTER === 'none') return false;
   return Boolean(c.otlpEndpoint || c.env.OTEL_EXPORTER_OTLP_ENDPOINT || c.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
@@ -72,8 +91,10 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
   let tracer: RequestTracer | null = null;
   // Parsed even when nothing is exported, so a bad setting is refused at start, not later.
   const policy = samplingPolicy(c.env, c.defaultSamplingRatio);
-  const propagation = propagationFromEnv(c.env);
+  propagatorNames(c.env);
   if (tracingWanted(c)) {
+    const { propagationFromEnv, startRequestTracer, startTraceProvider } = loadTracing();
+    const propagation = propagationFromEnv(c.env);
     provider = startTraceProvider({
       env: c.env, log: c.log, ...(c.otlpEndpoint ? { endpoint: c.otlpEndpoint } : {}),
       resource: { 'service.name': c.self.name, 'k8s.namespace.name': c.self.namespace, 'k8s.pod.name': c.self.pod, 'meshlet.role': c.role },

@@ -5,7 +5,9 @@ import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, trace, type S
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import type { HeaderValues } from '../events.ts';
-import { MeshletError } from '../../../api/errors.ts';
+import { propagatorNames, TracePropagatorUnsupportedError } from './propagator-names.ts';
+
+export { TracePropagatorUnsupportedError };
 
 export type B3Form = 'single' | 'multi' | null;
 
@@ -63,12 +65,6 @@ export function inject(headers: Record<string, string | string[]>, sc: SpanConte
   }
 }
 
-export class TracePropagatorUnsupportedError extends MeshletError {
-  constructor(name: string) {
-    super('E_TRACE_PROPAGATOR_UNSUPPORTED', `OTEL_PROPAGATORS "${name}" is not one meshlet supports (tracecontext, baggage, b3, b3multi, none)`);
-  }
-}
-
 /** How a hop reads and writes trace context: the default (W3C, B3 echoed) or OTEL_PROPAGATORS. */
 export interface Propagation {
   extract: (headers: Readonly<HeaderValues>) => Incoming;
@@ -84,10 +80,8 @@ export const DEFAULT_PROPAGATION: Propagation = { extract, inject };
  * neither reads nor writes context, so every hop starts its own trace.
  */
 export function propagationFromEnv(env: Record<string, string | undefined>): Propagation {
-  const raw = env.OTEL_PROPAGATORS?.trim();
-  if (!raw) return DEFAULT_PROPAGATION;
-  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
-  for (const n of names) if (!['tracecontext', 'baggage', 'b3', 'b3multi', 'none'].includes(n)) throw new TracePropagatorUnsupportedError(n);
+  const names = propagatorNames(env);
+  if (!names) return DEFAULT_PROPAGATION;
   const w = names.includes('tracecontext');
   const single = names.includes('b3');
   const multi = names.includes('b3multi');

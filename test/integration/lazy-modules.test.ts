@@ -1,0 +1,88 @@
+// Issue 16 / ADR 0012: feature-only modules are loaded only when the feature is on. A file-mode
+// agent without the mesh CA and without an OTLP endpoint must not load OpenTelemetry, node-forge
+// or the controller channel (ws); given an endpoint, it loads OpenTelemetry (synchronously in
+// startTelemetry, before the listeners open and so before a privilege drop). The real binary
+// runs with a hook recording every module resolved.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
+const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+// Records resolved modules (ES and CommonJS) and writes them out when the process exits.
+const HOOK = `
+import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+const seen = [];
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });
+if (isMainThread) process.on('exit', () => writeFileSync(process.env.LOADS_FILE, seen.join('\\n')));
+`;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function ready(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/ready', agent: false, timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    }).on('error', () => resolve(false));
+  });
+}
+
+/** Starts `meshlet agent`, waits for /ready (≤ 30 s), stops it; returns the modules it resolved. */
+async function loadedBy(extra: string[]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
+  try {
+    writeFileSync(join(dir, 'hook.mjs'), HOOK);
+    const [outbound, inbound, admin] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, 'agent', '--config', examples, '--host', '127.0.0.1',
+      '--outbound-port', String(outbound), '--inbound-port', String(inbound), '--admin-port', String(admin), '--drain-seconds', '0', ...extra],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOADS_FILE: join(dir, 'loads.txt'), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 30_000;
+    let ok = false;
+    while (!ok && Date.now() < deadline && child.exitCode === null) {
+      ok = await ready(admin);
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    await exited;
+    assert.ok(ok, `the agent never became ready: ${stderr.slice(-500)}`);
+    return readFileSync(join(dir, 'loads.txt'), 'utf8').split('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const from = (loads: string[], pkg: string): string[] => loads.filter((u) => u.includes(`/node_modules/${pkg}/`));
+
+describe('feature-only modules (ADR 0012)', () => {
+  test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {
+    const loads = await loadedBy(['--no-mtls']);
+    assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
+    assert.deepEqual(from(loads, '@opentelemetry'), []);
+    assert.deepEqual(from(loads, 'node-forge'), []);
+    assert.deepEqual(from(loads, 'ws'), []);
+  });
+
+  test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
+    const loads = await loadedBy(['--no-mtls', '--otlp', 'http://127.0.0.1:9']);
+    assert.ok(from(loads, '@opentelemetry/sdk-trace-base').length > 0);
+  });
+});
