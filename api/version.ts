@@ -20,6 +20,16 @@ export function computeVersion(table: Omit<RoutingTable, 'version'> & { version?
   return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 16);
 }
 
+/**
+ * computeVersion() from the canonical JSON already cut into pieces (their concatenation is
+ * canonicalJson(content)): the same digest, for callers that reuse the JSON of unchanged parts.
+ */
+export function versionOfChunks(chunks: Iterable<string>): string {
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  return hash.digest('hex').slice(0, 16);
+}
+
 /** Returns the table with `version` set from its content. */
 export function withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable {
   return { ...table, version: computeVersion(table) };

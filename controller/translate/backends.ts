@@ -12,23 +12,30 @@ import { compareStrings, int, namespaceOf, specOf, str, type Rec } from './util.
 
 export type RefMode = 'gateway' | 'mesh';
 
+/** Builds the BackendIR of a Service port (incremental translation hands back unchanged ones). */
+export type BackendMaker = (name: string, svc: KubeObject, port: ServicePort, lookup: Lookup) => BackendIR;
+
+export function makeBackend(name: string, svc: KubeObject, port: ServicePort, lookup: Lookup): BackendIR {
+  return {
+    name, namespace: namespaceOf(svc), serviceName: svc.metadata.name, port: port.port, appProtocol: port.appProtocol,
+    endpoints: endpointsFor(lookup, svc, port),
+  };
+}
+
 export class BackendCatalog {
   private readonly byName = new Map<string, BackendIR>();
   private readonly lookup: Lookup;
+  private readonly make: BackendMaker;
 
-  constructor(lookup: Lookup) {
+  constructor(lookup: Lookup, make: BackendMaker = makeBackend) {
     this.lookup = lookup;
+    this.make = make;
   }
 
   register(svc: KubeObject, port: ServicePort): string {
     const namespace = namespaceOf(svc);
     const name = `service/${namespace}/${svc.metadata.name}/${port.port}`;
-    if (!this.byName.has(name)) {
-      this.byName.set(name, {
-        name, namespace, serviceName: svc.metadata.name, port: port.port, appProtocol: port.appProtocol,
-        endpoints: endpointsFor(this.lookup, svc, port),
-      });
-    }
+    if (!this.byName.has(name)) this.byName.set(name, this.make(name, svc, port, this.lookup));
     return name;
   }
 
@@ -58,7 +65,9 @@ export function resolveBackendRef(ref: Rec, ctx: RefContext, field: string): Bac
   const name = str(ref.name);
   if (!name) return { ok: false, reason: 'BackendNotFound', message: `${field}: backendRef has no name` };
   const namespace = str(ref.namespace) ?? ctx.routeNamespace;
-  if (ctx.mode === 'gateway' && !isReferenceAllowed(ctx.lookup.grants,
+  // Only grants in the target namespace can allow the reference (and none is needed within one):
+  // asking for exactly those lets incremental translation know which grants a route read.
+  if (ctx.mode === 'gateway' && namespace !== ctx.routeNamespace && !isReferenceAllowed(ctx.lookup.grantsInto(namespace),
     { group: GATEWAY_API_GROUP, kind: ctx.routeKind, namespace: ctx.routeNamespace },
     { group: '', kind: 'Service', namespace, name })) {
     return { ok: false, reason: 'RefNotPermitted', message: `${field}: no ReferenceGrant allows ${ctx.routeKind}s in ${ctx.routeNamespace} to reference Service ${namespace}/${name}` };

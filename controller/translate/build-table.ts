@@ -13,6 +13,8 @@ import { servicePorts } from './endpoints.ts';
 import type { GatewayState } from './gateways.ts';
 import { compareSpecificity } from './hostnames.ts';
 import type { Lookup } from './lookup.ts';
+import type { TranslationMemo } from './memo.ts';
+import type { KubeObject } from './snapshot.ts';
 import { sortRules } from './precedence.ts';
 import type { RankedRule } from './rules.ts';
 import { compareStrings, namespaceOf, nsName } from './util.ts';
@@ -74,7 +76,7 @@ function routeSet(entries: Attached<MeshParentResult>[]): RouteSetIR | null {
   return { kind: entries.some((e) => e.route.meta.kind === 'GRPCRoute') ? 'GRPCRoute' : 'HTTPRoute', virtualHosts: virtualHosts(byHost) };
 }
 
-function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attached<MeshParentResult>[]): ServiceFrontendIR[] {
+function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attached<MeshParentResult>[], memo: TranslationMemo | undefined): ServiceFrontendIR[] {
   const byService = new Map<string, Attached<MeshParentResult>[]>();
   for (const a of attached) {
     if (!isLive(a)) continue;
@@ -82,37 +84,45 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
   }
   const out: ServiceFrontendIR[] = [];
   for (const svc of lookup.services.values()) {
-    const ips = clusterIPs(svc);
-    if (ips.length === 0) continue;
-    const namespace = namespaceOf(svc);
-    const key = nsName(namespace, svc.metadata.name);
-    const ports = servicePorts(svc);
-    out.push({
-      name: `service/${namespace}/${svc.metadata.name}`,
-      source: { kind: 'Service', namespace, name: svc.metadata.name },
-      namespace,
-      serviceName: svc.metadata.name,
-      clusterIPs: ips,
-      ports: ports.map((p) => {
-        const here = (byService.get(key) ?? []).filter((a) => a.parent.ports.some((x) => x.port === p.port));
-        const consumerNs = [...new Set(here.map((a) => a.parent.consumerNamespace).filter((n): n is string => n !== null))].sort(compareStrings);
-        const consumers: ConsumerRouteSetIR[] = [];
-        for (const ns of consumerNs) {
-          const set = routeSet(here.filter((a) => a.parent.consumerNamespace === ns));
-          if (set) consumers.push({ namespace: ns, routes: set });
-        }
-        return {
-          port: p.port,
-          portName: p.name,
-          appProtocol: p.appProtocol,
-          defaultBackend: catalog.register(svc, p),
-          producer: routeSet(here.filter((a) => a.parent.consumerNamespace === null)),
-          consumers,
-        };
-      }),
-    });
+    const live = byService.get(nsName(namespaceOf(svc), svc.metadata.name)) ?? [];
+    const fe = memo ? memo.frontend(svc, live, () => frontend(svc, live, catalog)) : frontend(svc, live, catalog);
+    if (!fe) continue;
+    // A frontend handed back by the memo registered its default backends when it was built.
+    if (memo) for (const p of fe.ports) catalog.register(svc, { port: p.port, name: p.portName, appProtocol: p.appProtocol });
+    out.push(fe);
   }
   return out.sort((a, b) => compareStrings(a.name, b.name));
+}
+
+function frontend(svc: KubeObject, live: Attached<MeshParentResult>[], catalog: BackendCatalog): ServiceFrontendIR | null {
+  const ips = clusterIPs(svc);
+  if (ips.length === 0) return null;
+  const namespace = namespaceOf(svc);
+  const ports = servicePorts(svc);
+  return {
+    name: `service/${namespace}/${svc.metadata.name}`,
+    source: { kind: 'Service', namespace, name: svc.metadata.name },
+    namespace,
+    serviceName: svc.metadata.name,
+    clusterIPs: ips,
+    ports: ports.map((p) => {
+      const here = live.filter((a) => a.parent.ports.some((x) => x.port === p.port));
+      const consumerNs = [...new Set(here.map((a) => a.parent.consumerNamespace).filter((n): n is string => n !== null))].sort(compareStrings);
+      const consumers: ConsumerRouteSetIR[] = [];
+      for (const ns of consumerNs) {
+        const set = routeSet(here.filter((a) => a.parent.consumerNamespace === ns));
+        if (set) consumers.push({ namespace: ns, routes: set });
+      }
+      return {
+        port: p.port,
+        portName: p.name,
+        appProtocol: p.appProtocol,
+        defaultBackend: catalog.register(svc, p),
+        producer: routeSet(here.filter((a) => a.parent.consumerNamespace === null)),
+        consumers,
+      };
+    }),
+  };
 }
 
 function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
@@ -131,10 +141,11 @@ function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
 export function buildTable(
   lookup: Lookup, catalog: BackendCatalog, gateways: GatewayState[],
   gatewayAttached: Attached<GatewayParentResult>[], meshAttached: Attached<MeshParentResult>[], policies: PolicyIR[] = [],
+  memo?: TranslationMemo,
 ): RoutingTable {
   const secrets = new Map<string, SecretIR>();
   const gatewayIR = buildGateways(gateways, gatewayAttached, secrets);
-  const services = buildServices(lookup, catalog, meshAttached);
+  const services = buildServices(lookup, catalog, meshAttached, memo);
   const used = new Set<string>();
   for (const g of gatewayIR) for (const p of g.ports) for (const l of p.listeners) for (const vh of l.virtualHosts) collectBackends(vh.rules, used);
   for (const s of services) {
@@ -144,7 +155,7 @@ export function buildTable(
       for (const set of sets) for (const vh of set?.virtualHosts ?? []) collectBackends(vh.rules, used);
     }
   }
-  return withVersion({
+  return (memo?.withVersion ?? withVersion)({
     apiVersion: ROUTING_TABLE_API_VERSION,
     gateways: gatewayIR,
     services,

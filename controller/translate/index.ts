@@ -19,6 +19,7 @@ import { parentRefKey, routeStatus, type ParentOutcome } from './route-status.ts
 import { compileRoute, type CompiledRoute, type RouteKind } from './rules.ts';
 import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
 import { translateMeshes } from './xmesh.ts';
+import type { RouteUnit, TranslationMemo } from './memo.ts';
 import { compareStatuses } from './status-order.ts';
 import { nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
 
@@ -48,10 +49,40 @@ function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | 
 }
 
 export { patchEndpoints, endpointOnlyChange } from './endpoint-patch.ts';
+export { IncrementalTranslator } from './incremental.ts';
 
-export function translate(snapshot: Snapshot): TranslateResult {
+/** A route's parents in order, compiled once per mode (see memo.ts: incremental.ts may reuse it). */
+function routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog): RouteUnit {
+  const ns = namespaceOf(obj);
+  const seen = new Set<string>();
+  const refs = recs(specOf(obj).parentRefs).filter((r) => {
+    const k = parentRefKey(r, ns);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  let gwRoute: CompiledRoute | null = null;
+  let meshRoute: CompiledRoute | null = null;
+  const unit: RouteUnit = { parents: [] };
+  for (const ref of refs) {
+    if (isMeshParentRef(ref)) {
+      meshRoute ??= compileRoute(obj, kind, { lookup, catalog, mode: 'mesh' });
+      unit.parents.push({ type: 'mesh', route: meshRoute, parent: attachToService(meshRoute, ref, lookup) });
+    } else if (isGatewayParentRef(ref)) {
+      gwRoute ??= compileRoute(obj, kind, { lookup, catalog, mode: 'gateway' });
+      unit.parents.push({ type: 'gateway', route: gwRoute, ref });
+    }
+  }
+  return unit;
+}
+
+/**
+ * Translates a snapshot. `memo` (incremental.ts) lets unchanged parts be reused from the last
+ * round; the result is the same with or without it.
+ */
+export function translate(snapshot: Snapshot, memo?: TranslationMemo): TranslateResult {
   const lookup = new Lookup(snapshot);
-  const catalog = new BackendCatalog(lookup);
+  const catalog = new BackendCatalog(lookup, memo?.backend);
   const classes = translateGatewayClasses(snapshot.gatewayClasses, snapshot.gatewayApiBundleVersion);
   const gateways = evaluateGateways(snapshot, classes.owned, lookup);
   const gatewayMap = new Map(gateways.map((g) => [nsName(g.namespace, g.name), g]));
@@ -65,28 +96,17 @@ export function translate(snapshot: Snapshot): TranslateResult {
   ];
   for (const [obj, kind] of routes) {
     if (!nameOf(obj)) continue; // nothing to report a status on
-    const ns = namespaceOf(obj);
-    const seen = new Set<string>();
-    const refs = recs(specOf(obj).parentRefs).filter((r) => {
-      const k = parentRefKey(r, ns);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-    let gwRoute: CompiledRoute | null = null;
-    let meshRoute: CompiledRoute | null = null;
+    const unit = memo ? memo.routeUnit(obj, kind, lookup, catalog, (l, c) => routeUnit(obj, kind, l, c)) : routeUnit(obj, kind, lookup, catalog);
     const item: RouteWork = { obj, parents: [] };
-    for (const ref of refs) {
-      if (isMeshParentRef(ref)) {
-        meshRoute ??= compileRoute(obj, kind, { lookup, catalog, mode: 'mesh' });
-        const entry = { route: meshRoute, parent: attachToService(meshRoute, ref, lookup), conflict: null };
+    for (const p of unit.parents) {
+      if (p.type === 'mesh') {
+        const entry = { route: p.route, parent: p.parent, conflict: null };
         meshAttached.push(entry);
         item.parents.push({ type: 'mesh', entry });
-      } else if (isGatewayParentRef(ref)) {
-        gwRoute ??= compileRoute(obj, kind, { lookup, catalog, mode: 'gateway' });
-        const parent = attachToGateway(gwRoute, ref, gatewayMap, lookup);
+      } else {
+        const parent = attachToGateway(p.route, p.ref, gatewayMap, lookup);
         if (!parent) continue; // not one of our Gateways
-        const entry = { route: gwRoute, parent, conflict: null };
+        const entry = { route: p.route, parent, conflict: null };
         gatewayAttached.push(entry);
         item.parents.push({ type: 'gateway', entry });
       }
@@ -123,5 +143,5 @@ export function translate(snapshot: Snapshot): TranslateResult {
   // Sorted, so the result does not depend on the order the provider listed objects in.
   statuses.sort(compareStatuses);
 
-  return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir) };
+  return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir, memo) };
 }

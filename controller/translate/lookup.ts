@@ -41,6 +41,20 @@ export class Lookup {
     this.trustDomain = snapshot.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   }
 
+  #grantsByNamespace: Map<string, KubeObject[]> | undefined;
+
+  /** The ReferenceGrants in one namespace (the only ones that can allow a reference into it). */
+  grantsInto(namespace: string): KubeObject[] {
+    if (!this.#grantsByNamespace) {
+      this.#grantsByNamespace = new Map();
+      for (const g of this.grants) {
+        const ns = namespaceOf(g);
+        this.#grantsByNamespace.set(ns, [...(this.#grantsByNamespace.get(ns) ?? []), g]);
+      }
+    }
+    return this.#grantsByNamespace.get(namespace) ?? [];
+  }
+
   service(namespace: string, name: string): KubeObject | undefined {
     return this.services.get(nsName(namespace, name));
   }

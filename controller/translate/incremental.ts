@@ -1,0 +1,209 @@
+// Incremental translation: translate() again, but each unit of work whose inputs are the same
+// objects as last round hands back last round's result instead of being computed again (the
+// idea of Istio's krt collections and Envoy Gateway's per-resource translation, reduced to
+// what meshlet's translation reads). The units and what each reads:
+// - a route (its compiled forms and its Service parents): the route object, the Services it
+//   looked up (present or absent) and the ReferenceGrants of the namespaces it referenced into,
+//   recorded while it was built;
+// - a Service frontend: the Service object and its live mesh attachments (the route units'
+//   results, compared by identity: a reused unit gives the same objects);
+// - a backend: the Service object, its EndpointSlices, the Pods (any Pod change rebuilds them
+//   all, as the endpoint fast path does) and the trust domain;
+// - the table's version: the canonical JSON of each unchanged top-level entry is kept, so only
+//   new entries are serialised (the digest is the same, api/version.ts versionOfChunks).
+// Everything that spans routes (Gateways, conflicts, precedence, statuses, policies) is computed
+// afresh every round, so it stays correct by construction. Objects are compared by identity: the
+// provider hands out the same object while it is unchanged. incremental.test.ts checks the
+// result deep-equals translate() over random edit sequences.
+import type { BackendIR, RoutingTable, ServiceFrontendIR } from '../../api/routing-table.ts';
+import { canonicalJson, versionOfChunks } from '../../api/version.ts';
+import type { MeshParentResult } from './attach-mesh.ts';
+import { makeBackend, type BackendCatalog } from './backends.ts';
+import type { Attached } from './conflicts.ts';
+import type { ServicePort } from './endpoints.ts';
+import { translate } from './index.ts';
+import type { Lookup } from './lookup.ts';
+import type { RouteUnit, TranslationMemo } from './memo.ts';
+import type { RouteKind } from './rules.ts';
+import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
+import { namespaceOf, nsName } from './util.ts';
+
+interface RouteDeps {
+  services: Map<string, KubeObject | undefined>;
+  grants: Map<string, KubeObject[]>;
+  registered: [KubeObject, ServicePort][];
+}
+
+interface KeptUnit {
+  kind: RouteKind;
+  unit: RouteUnit;
+  deps: RouteDeps;
+}
+
+interface KeptFrontend {
+  svc: KubeObject;
+  live: Attached<MeshParentResult>[];
+  ir: ServiceFrontendIR | null;
+}
+
+interface KeptBackend {
+  svc: KubeObject;
+  slices: KubeObject[];
+  ir: BackendIR;
+}
+
+/** Units computed afresh versus handed back, in the last translation. */
+export interface IncrementalStats {
+  routesBuilt: number;
+  routesReused: number;
+  frontendsBuilt: number;
+  frontendsReused: number;
+  backendsBuilt: number;
+  backendsReused: number;
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+function sameLive(a: Attached<MeshParentResult>[], b: Attached<MeshParentResult>[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.route === b[i]!.route && x.parent === b[i]!.parent);
+}
+
+function depsHold(deps: RouteDeps, lookup: Lookup): boolean {
+  for (const [key, svc] of deps.services) if (lookup.services.get(key) !== svc) return false;
+  for (const [ns, grants] of deps.grants) if (!sameItems(lookup.grantsInto(ns), grants)) return false;
+  return true;
+}
+
+/** A lookup and catalog that note what a route's build read and registered. */
+function recording(lookup: Lookup, catalog: BackendCatalog, deps: RouteDeps): { lookup: Lookup; catalog: BackendCatalog } {
+  const l = Object.create(lookup) as Lookup;
+  l.service = (namespace, name) => {
+    const svc = lookup.service(namespace, name);
+    deps.services.set(nsName(namespace, name), svc);
+    return svc;
+  };
+  l.grantsInto = (namespace) => {
+    const grants = lookup.grantsInto(namespace);
+    deps.grants.set(namespace, grants);
+    return grants;
+  };
+  // Route builds read only the two above; anything else would be an unrecorded input.
+  l.namespaceLabels = () => {
+    throw new Error('incremental translation: a route unit read namespace labels, which it does not record');
+  };
+  const c = Object.create(catalog) as BackendCatalog;
+  c.register = (svc, port) => {
+    deps.registered.push([svc, port]);
+    return catalog.register(svc, port);
+  };
+  return { lookup: l, catalog: c };
+}
+
+export class IncrementalTranslator {
+  #units = new Map<KubeObject, KeptUnit>();
+  #frontends = new Map<string, KeptFrontend>();
+  #backends = new Map<string, KeptBackend>();
+  #json = new WeakMap<object, string>();
+  #pods: KubeObject[] = [];
+  #trustDomain: string | undefined;
+  #stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0 };
+
+  /** What the last translate() computed afresh and what it reused. */
+  get stats(): IncrementalStats {
+    return { ...this.#stats };
+  }
+
+  /** translate(snapshot), reusing every unit whose inputs did not change since the last call. */
+  translate(snapshot: Snapshot): TranslateResult {
+    const stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0 };
+    const prevUnits = this.#units;
+    const prevFrontends = this.#frontends;
+    // Pods give endpoints their identity, and the trust domain spells it: either changing rebuilds every backend.
+    const prevBackends = sameItems(this.#pods, snapshot.pods) && this.#trustDomain === snapshot.trustDomain ? this.#backends : new Map<string, KeptBackend>();
+    const units = new Map<KubeObject, KeptUnit>();
+    const frontends = new Map<string, KeptFrontend>();
+    const backends = new Map<string, KeptBackend>();
+    const memo: TranslationMemo = {
+      routeUnit: (obj, kind, lookup, catalog, build) => {
+        const kept = prevUnits.get(obj);
+        if (kept && kept.kind === kind && depsHold(kept.deps, lookup)) {
+          for (const [svc, port] of kept.deps.registered) catalog.register(svc, port);
+          units.set(obj, kept);
+          stats.routesReused++;
+          return kept.unit;
+        }
+        const deps: RouteDeps = { services: new Map(), grants: new Map(), registered: [] };
+        const r = recording(lookup, catalog, deps);
+        const unit = build(r.lookup, r.catalog);
+        units.set(obj, { kind, unit, deps });
+        stats.routesBuilt++;
+        return unit;
+      },
+      backend: (name, svc, port, lookup) => {
+        const slices = lookup.slices.get(nsName(namespaceOf(svc), svc.metadata.name)) ?? [];
+        const kept = prevBackends.get(name);
+        if (kept && kept.svc === svc && sameItems(kept.slices, slices)) {
+          backends.set(name, kept);
+          stats.backendsReused++;
+          return kept.ir;
+        }
+        const ir = makeBackend(name, svc, port, lookup);
+        backends.set(name, { svc, slices, ir });
+        stats.backendsBuilt++;
+        return ir;
+      },
+      frontend: (svc, live, build) => {
+        const key = nsName(namespaceOf(svc), svc.metadata.name);
+        const kept = prevFrontends.get(key);
+        if (kept && kept.svc === svc && sameLive(kept.live, live)) {
+          frontends.set(key, kept);
+          stats.frontendsReused++;
+          return kept.ir;
+        }
+        const ir = build();
+        frontends.set(key, { svc, live, ir });
+        stats.frontendsBuilt++;
+        return ir;
+      },
+      withVersion: (table) => this.#withVersion(table),
+    };
+    const result = translate(snapshot, memo);
+    this.#units = units;
+    this.#frontends = frontends;
+    this.#backends = backends;
+    this.#pods = snapshot.pods;
+    this.#trustDomain = snapshot.trustDomain;
+    this.#stats = stats;
+    return result;
+  }
+
+  /** withVersion() with each top-level entry's canonical JSON kept for as long as the entry lives. */
+  #withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable {
+    const json = (v: unknown): string => {
+      if (v === null || typeof v !== 'object') return canonicalJson(v);
+      let s = this.#json.get(v);
+      if (s === undefined) {
+        s = canonicalJson(v);
+        this.#json.set(v, s);
+      }
+      return s;
+    };
+    const chunks: string[] = [];
+    const content = table as unknown as Record<string, unknown>;
+    for (const key of Object.keys(content).filter((k) => k !== 'version' && content[k] !== undefined).sort()) {
+      chunks.push(chunks.length === 0 ? '{' : ',', JSON.stringify(key), ':');
+      const value = content[key];
+      if (Array.isArray(value)) {
+        chunks.push('[');
+        value.forEach((v, i) => chunks.push(i === 0 ? '' : ',', json(v)));
+        chunks.push(']');
+      } else {
+        chunks.push(canonicalJson(value));
+      }
+    }
+    chunks.push(chunks.length === 0 ? '{}' : '}');
+    return { ...table, version: versionOfChunks(chunks) };
+  }
+}

@@ -1,0 +1,27 @@
+// The seams where incremental translation (incremental.ts) may hand back a previous round's
+// result instead of computing it again. translate() without a memo computes everything; with
+// one, each seam asks the memo, which either returns what it kept (when nothing that part read
+// has changed) or calls `build`. Every seam returns exactly what `build` would: the memo only
+// decides whether to call it.
+import type { RoutingTable, ServiceFrontendIR } from '../../api/routing-table.ts';
+import type { MeshParentResult } from './attach-mesh.ts';
+import type { BackendCatalog, BackendMaker } from './backends.ts';
+import type { Attached } from './conflicts.ts';
+import type { Lookup } from './lookup.ts';
+import type { CompiledRoute, RouteKind } from './rules.ts';
+import type { KubeObject } from './snapshot.ts';
+import type { Rec } from './util.ts';
+
+/** One route's work that does not depend on Gateways: its compiled forms and its Service parents. */
+export interface RouteUnit {
+  /** Its parentRefs in order (duplicates removed); Gateway ones are attached afresh every round. */
+  parents: ({ type: 'mesh'; route: CompiledRoute; parent: MeshParentResult } | { type: 'gateway'; route: CompiledRoute; ref: Rec })[];
+}
+
+export interface TranslationMemo {
+  routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog, build: (lookup: Lookup, catalog: BackendCatalog) => RouteUnit): RouteUnit;
+  backend: BackendMaker;
+  /** A Service's frontend from its live mesh attachments (null: not a frontend, no ClusterIP). */
+  frontend(svc: KubeObject, live: Attached<MeshParentResult>[], build: () => ServiceFrontendIR | null): ServiceFrontendIR | null;
+  withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable;
+}
