@@ -8,19 +8,19 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { eventually, installGatewayApiCrds } from './box/index.ts';
+import { parentOf, spanKind, traceIdOf, waitForTrace, type JaegerSpan } from './box/jaeger-query.ts';
 import { condition, create, describePod, listPods, readyPods, startJourneyCluster, type Condition, type JourneyCluster, type PodObj } from './journey/cluster.ts';
 import { helm } from './journey/helm.ts';
 import { meshlet } from './journey/meshlet-cli.ts';
 import { SHOP_HOST, UNGRANTED_HOST, edgeGet, edgeSetup, type EdgeResponse } from './journey/ingress.ts';
 import { echoOf, getFromPod, loadFromPod } from './journey/pod-exec.ts';
 import { configDump, percentile, revisedRules, tableMentions } from './journey/route-change.ts';
-import { allowServiceAccounts, clientDeployment, collectionOf, echoDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
+import { requestsTotal, scrape } from './journey/proxy-metrics.ts';
+import { allowServiceAccounts, clientDeployment, collectionOf, echoDeployment, forwarderDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
 
-// One controller replica, not the chart's two: the leader's meshlet.dev/Propagated count covers
-// only the agents connected to it, so with two replicas step 5a depends on which replica each
-// proxy happened to reach. Counting across replicas is issue 14's open part; when it lands this
-// goes back to 2 (and the leader-kill fault of step 7 needs it).
-const CONTROLLER_REPLICAS = 1;
+// The chart's two controller replicas: proxies reach either one, and the leader's
+// meshlet.dev/Propagated count sums both (each replica's agents on a Lease of its own, ADR 0014).
+const CONTROLLER_REPLICAS = 2;
 
 const system = 'meshlet-system';
 /** The user's injected namespace: labelled before `meshlet check`, so its webhook check is real. */
@@ -76,7 +76,9 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     // MESHLET_JOURNEY_CHART runs the journey against another chart directory (e.g. a copy with
     // one RBAC rule removed, to see which step fails).
     const chart = process.env.MESHLET_JOURNEY_CHART ?? 'charts/meshlet';
-    const out = await helm(box.kubeconfigPath, ['install', 'meshlet', chart, '--namespace', system, '--create-namespace', '--set', `controller.replicas=${CONTROLLER_REPLICAS}`]);
+    // Traces go to the box's Jaeger, every request sampled (step 6 looks one up).
+    const tracing = ['--set', `tracing.otlpEndpoint=${box.jaeger.otlpUrl}`, '--set', 'tracing.sampling=1'];
+    const out = await helm(box.kubeconfigPath, ['install', 'meshlet', chart, '--namespace', system, '--create-namespace', '--set', `controller.replicas=${CONTROLLER_REPLICAS}`, ...tracing]);
     assert.match(out.stdout, /STATUS: deployed/, out.stdout);
   }, 5 * 60_000);
 
@@ -298,7 +300,7 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
   let edgeCa = '';
   /** The address the box's load balancer gave the chart's ingress Service (set by 4d). */
   let edgeAddress = '';
-  const fromEdge = (port: number, extra: { path?: string } = {}): Promise<EdgeResponse> =>
+  const fromEdge = (port: number, extra: { path?: string; headers?: Record<string, string> } = {}): Promise<EdgeResponse> =>
     edgeGet({ address: edgeAddress, port, host: SHOP_HOST, ...extra, ...(port === 443 ? { ca: edgeCa } : {}) });
 
   step("4d. the shared ingress serves a Gateway's HTTP listener and its HTTPS listener (certificate from another namespace by ReferenceGrant) to the meshed backend", async () => {
@@ -334,6 +336,8 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     // both); the listener whose Secret no grant covers serves no certificate for its host.
     const ungranted = await edgeGet({ address: edgeAddress, port: 443, host: UNGRANTED_HOST, ca: edgeCa });
     assert.equal(ungranted.status, 0, `no verified TLS for ${UNGRANTED_HOST}: ${JSON.stringify(ungranted).slice(0, 300)}`);
+    // ...refused in the handshake, by the same listener port that just served shop.journey.test.
+    assert.doesNotMatch(ungranted.error ?? '', /ECONNREFUSED|no answer within/, 'a TLS failure, not a connection failure');
   }, 3 * 60_000);
 
   type RouteStatus = { metadata: { generation: number }; status?: { parents?: { controllerName: string; parentRef: { kind?: string; name: string }; conditions: Condition[] }[] } };
@@ -412,6 +416,103 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.equal(accepted.observedGeneration, gc.metadata.generation);
   });
 
+  step("6. one request ingress → sidecar → sidecar: each proxy's /metrics counts it once; in Jaeger it is one trace, each span under the hop before (the sidecars' spans: known gap)", async () => {
+    const { box } = c();
+    // frontpage calls reviews for every request it gets (passing the trace context on, as apps
+    // must); the Gateway sends /front to it.
+    const front = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'front', namespace: app },
+      spec: {
+        parentRefs: [{ name: shop, sectionName: 'http' }],
+        hostnames: [SHOP_HOST],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/front' } }], backendRefs: [{ name: 'frontpage', port: 9080 }] }],
+      },
+    };
+    const objects = [serviceAccount(app, 'frontpage'), forwarderDeployment(app, 'frontpage', `http://reviews.${app}.svc.cluster.local:9080/`, 'frontpage'), service(app, 'frontpage', { app: 'frontpage' }, 9080), front];
+    for (const o of objects) await create(box.admin, collectionOf(o), o);
+    const [frontpage] = await readyPods(box.admin, app, 'app=frontpage', 1, 120_000);
+    const [ingress] = await readyPods(box.admin, system, ingressSelector, 1, 10_000);
+    const [reviews] = await listPods(box.admin, app, 'app=reviews,version=v1');
+    assert.ok(frontpage?.status.podIP && ingress?.status.podIP && reviews?.status.podIP, 'pod IPs');
+    // The route reaches the ingress moments after it is written: wait for the first answer that
+    // came through frontpage from reviews-v1 (bounded).
+    let last = '';
+    const viaFrontpage = new RegExp(`URI=spiffe://cluster\\.local/ns/${app}/sa/frontpage(;|$)`);
+    await eventually('/front answered by reviews-v1 through frontpage', async () => {
+      const r = await fromEdge(80, { path: '/front' });
+      last = JSON.stringify(r).slice(0, 600);
+      if (r.status !== 200) return undefined;
+      const echo = JSON.parse(r.body) as { pod: string; headers: Record<string, string[]> };
+      return echo.pod === reviews.metadata.name && viaFrontpage.test(echo.headers['X-Forwarded-Client-Cert']?.[0] ?? '') ? true : undefined;
+    }, 60_000, 500).catch((err: Error) => assert.fail(`${err.message}; last answer ${last}`));
+
+    const proxies = { ingress: ingress.status.podIP, frontpage: frontpage.status.podIP, reviews: reviews.status.podIP };
+    const counts = async (): Promise<Record<string, number>> => {
+      const [i, f, r] = await Promise.all([scrape(proxies.ingress), scrape(proxies.frontpage), scrape(proxies.reviews)]);
+      const ok = { response_code: '200' };
+      return {
+        'ingress (reporter=ingress)': requestsTotal(i, { ...ok, reporter: 'ingress', destination_service: `frontpage.${app}.svc.cluster.local` }),
+        'frontpage inbound (reporter=destination)': requestsTotal(f, { ...ok, reporter: 'destination' }),
+        'frontpage outbound (reporter=source)': requestsTotal(f, { ...ok, reporter: 'source', destination_service: `reviews-v1.${app}.svc.cluster.local` }),
+        'reviews-v1 inbound from frontpage (reporter=destination)': requestsTotal(r, { ...ok, reporter: 'destination', source_principal: `spiffe://cluster.local/ns/${app}/sa/frontpage` }),
+      };
+    };
+    const before = await counts();
+    const r = await fromEdge(80, { path: '/front/one' });
+    assert.equal(r.status, 200, JSON.stringify(r));
+    const traceparent = (JSON.parse(r.body) as { headers: Record<string, string[]> }).headers.Traceparent?.[0] ?? '';
+    const traceId = traceIdOf(traceparent);
+    // Each proxy counts the request once it has answered; the ingress's count may land a moment
+    // after the response reached us.
+    const delta = await eventually('every proxy counted the request', async () => {
+      const after = await counts();
+      const d = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+      return Object.values(d).every((n) => n >= 1) ? d : undefined;
+    }, 10_000, 250).catch(async () => Object.fromEntries(Object.entries(await counts()).map(([k, v]) => [k, v - (before[k] ?? 0)])));
+    assert.deepEqual(delta, Object.fromEntries(Object.keys(before).map((k) => [k, 1])), 'each proxy counted the one request once');
+
+    // The whole trace, each span under the one before: ingress SERVER + CLIENT; frontpage's
+    // inbound SERVER + CLIENT to the app; frontpage's outbound CLIENT (under the context the app
+    // passed on); reviews-v1's inbound SERVER + CLIENT.
+    const expected: [kind: string, proxy: string][] = [
+      ['server', 'ingress'], ['client', 'ingress'], ['server', 'frontpage'], ['client', 'frontpage'], ['client', 'frontpage'], ['server', 'reviews-v1'], ['client', 'reviews-v1'],
+    ];
+    // KNOWN GAP (c13's report, 2026-12-06): injected sidecars export no spans, because the
+    // injector gives the proxy container no OTLP endpoint (injector/inject/render.ts
+    // proxyContainer's env; MeshConfig has no tracing field; the chart's tracing.otlpEndpoint
+    // reaches the ingress only). Jaeger then holds the ingress's two spans, and the trace
+    // context still crosses both sidecars (the trace id above is the one reviews-v1's app got).
+    // Once sidecars export, the chain below must be all 7 spans: make `complete` required.
+    const trace = await waitForTrace(box.jaeger.queryUrl, traceId, expected.length, 10_000);
+    assert.ok(trace, `trace ${traceId} is in Jaeger`);
+    const serviceOf = (s: JaegerSpan): string => trace.processes[s.processID]?.serviceName ?? '?';
+    const describe = trace.spans.map((s) => `${serviceOf(s)} ${String(spanKind(s))} ${s.operationName} ${s.spanID}<-${parentOf(s) ?? 'root'}`).join('\n');
+    const roots = trace.spans.filter((s) => parentOf(s) === undefined);
+    assert.equal(roots.length, 1, `one root:\n${describe}`);
+    const chain: JaegerSpan[] = [roots[0]!];
+    for (let i = 0; i < trace.spans.length; i++) {
+      const parent: JaegerSpan = chain.at(-1)!;
+      const kids: JaegerSpan[] = trace.spans.filter((s) => parentOf(s) === parent.spanID);
+      if (kids.length === 0) break;
+      assert.equal(kids.length, 1, `one child of ${parent.spanID}:\n${describe}`);
+      chain.push(kids[0]!);
+    }
+    assert.equal(chain.length, trace.spans.length, `every span is in the one chain:\n${describe}`);
+    const complete = chain.length === expected.length;
+    process.stdout.write(`# trace ${traceId}: ${chain.length} of ${expected.length} spans${complete ? '' : ' (sidecars export none: known gap)'}\n${chain.map((s) => `#   ${serviceOf(s)} ${String(spanKind(s))} ${s.operationName}`).join('\n')}\n`);
+    assert.ok(chain.length >= 2 && chain.length <= expected.length, describe);
+    assert.deepEqual(chain.map((s) => spanKind(s)), expected.slice(0, chain.length).map(([kind]) => kind), describe);
+    // One process per proxy: spans of the same hop share a service, different hops do not.
+    const services = chain.map(serviceOf);
+    for (let i = 0; i < chain.length; i++) {
+      for (let j = i + 1; j < chain.length; j++) {
+        assert.equal(services[i] === services[j], expected[i]![1] === expected[j]![1], `spans ${i} and ${j}: ${services.join(', ')}`);
+      }
+    }
+  }, 3 * 60_000);
+
   step('7a. a Job with an injected pod completes: its app calls through the mesh and exits 0, and the native sidecar stops with it', async () => {
     const { box } = c();
     const script = `fetch('http://reviews.${app}.svc.cluster.local:9080/', { signal: AbortSignal.timeout(5000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))`;
@@ -455,7 +556,8 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     const url = `http://reviews.${app}.svc.cluster.local:9080/`;
     const loadMs = 45_000;
     const started = Date.now();
-    const load = loadFromPod(kubelet, app, client, url, loadMs, 2);
+    // Two loops, each starting a request at most every 20 ms: steady, not a flood on a shared machine.
+    const load = loadFromPod(kubelet, app, client, url, loadMs, 2, 20);
     await sleep(3000);
     const res = await box.admin.request('PATCH', `/apis/apps/v1/namespaces/${app}/deployments/reviews-v1`,
       { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, { contentType: 'application/strategic-merge-patch+json' });

@@ -17,16 +17,10 @@ import * as T from '../support/routing-tables.ts';
 import type { ComponentProcess } from './box/component-process.ts';
 import { locateComponents } from './box/components.ts';
 import { startJaeger, type JaegerEndpoints } from './box/jaeger.ts';
+import { parentOf, spanKind as kind, traceIdOf, waitForTrace } from './box/jaeger-query.ts';
 import { freePorts } from './box/ports.ts';
 
 const quiet = (): void => undefined;
-
-interface JaegerSpan {
-  traceID: string; spanID: string; operationName: string; processID: string;
-  references: { refType: string; spanID: string }[];
-  tags: { key: string; value: unknown }[];
-}
-interface JaegerTrace { traceID: string; spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }
 
 let dir = '';
 let jaeger: { process: ComponentProcess; endpoints: JaegerEndpoints } | null = null;
@@ -86,21 +80,14 @@ test('ingress → sidecar → sidecar → app is one trace in Jaeger, a span per
   const res = await send({ port: gatewayPort, path: '/api/items', authority: 'shop.example.com' });
   await tel.shutdown();
   assert.equal(res.status, 200);
-  const traceId = /^00-([0-9a-f]{32})-/.exec(res.echo!.headers.Traceparent![0]!)![1]!;
+  const traceId = traceIdOf(res.echo!.headers.Traceparent![0]!);
 
   // Jaeger batches (100 ms) before the trace is queryable: poll, bounded in count and time.
-  let trace: JaegerTrace | undefined;
-  for (let i = 0; i < 50 && (trace?.spans.length ?? 0) < 5; i++) {
-    const r = await fetch(`${jaeger!.endpoints.queryUrl}/api/traces/${traceId}`, { signal: AbortSignal.timeout(2000) });
-    if (r.ok) trace = ((await r.json()) as { data: JaegerTrace[] }).data[0];
-    if ((trace?.spans.length ?? 0) < 5) await new Promise((r2) => setTimeout(r2, 200));
-  }
+  const trace = await waitForTrace(jaeger!.endpoints.queryUrl, traceId, 5);
   assert.ok(trace, `trace ${traceId} not found in Jaeger`);
   const spans = trace.spans;
   assert.equal(spans.length, 5, spans.map((s) => s.operationName).join(', '));
   assert.ok(spans.every((s) => s.traceID === traceId));
-  const parentOf = (s: JaegerSpan): string | undefined => s.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
-  const kind = (s: JaegerSpan): unknown => s.tags.find((t) => t.key === 'span.kind')?.value;
   const root = spans.filter((s) => parentOf(s) === undefined);
   assert.equal(root.length, 1, 'one root');
   const chain = [root[0]!];

@@ -50,9 +50,10 @@ export interface LoadReport {
 
 /**
  * Steady traffic from inside a pod: `concurrency` loops of sequential GETs of url for durationMs,
- * each request bounded by 5 s. Every answer is counted; nothing is retried by the client.
+ * each loop starting a request at most every intervalMs, each request bounded by 5 s. Every
+ * answer is counted; nothing is retried by the client.
  */
-export async function loadFromPod(kubelet: Kubelet, ns: string, pod: string, url: string, durationMs: number, concurrency = 2): Promise<LoadReport> {
+export async function loadFromPod(kubelet: Kubelet, ns: string, pod: string, url: string, durationMs: number, concurrency = 2, intervalMs = 0): Promise<LoadReport> {
   const runner = kubelet.runner(ns, pod);
   if (!runner) throw new Error(`pod ${ns}/${pod} does not run on the test kubelet`);
   const script = `
@@ -62,6 +63,7 @@ const report = { total: 0, byStatus: {}, byPod: {}, failures: [] };
 const count = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 async function loop() {
   while (Date.now() < end) {
+    const next = Date.now() + ${intervalMs};
     let status = 0, detail = '';
     try {
       const r = await fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(5000) });
@@ -75,6 +77,7 @@ async function loop() {
     report.total++;
     count(report.byStatus, String(status));
     if (status !== 200 && report.failures.length < 10) report.failures.push({ atMs: Date.now() - start, status, detail });
+    if (next > Date.now()) await new Promise((r) => setTimeout(r, next - Date.now()));
   }
 }
 await Promise.all(Array.from({ length: ${concurrency} }, loop));

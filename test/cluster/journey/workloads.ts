@@ -63,6 +63,56 @@ export function clientDeployment(ns: string, name: string, serviceAccount?: stri
   };
 }
 
+/**
+ * An app that calls another service, as bookinfo's productpage calls reviews: every request is
+ * answered with what `target` answered (status and body), the trace context headers passed on
+ * (apps must propagate them for a trace to span more than one hop). /ready answers itself.
+ */
+export function forwarderDeployment(ns: string, name: string, target: string, serviceAccount: string): unknown {
+  const labels = { app: name };
+  const script = `
+const http = require('node:http');
+const pass = ['traceparent', 'tracestate', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled'];
+http.createServer(async (req, res) => {
+  if (req.url === '/ready') return res.end('ok');
+  try {
+    const headers = Object.fromEntries(pass.filter((h) => req.headers[h]).map((h) => [h, req.headers[h]]));
+    const r = await fetch(${JSON.stringify(target)}, { headers, signal: AbortSignal.timeout(5000) });
+    console.log(req.method, req.url, JSON.stringify(headers), '->', r.status);
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' });
+    res.end(await r.text());
+  } catch (err) {
+    console.log(req.method, req.url, '->', String(err.cause ?? err));
+    res.writeHead(502);
+    res.end(String(err.cause ?? err));
+  }
+}).listen(${ECHO_PORT}, '0.0.0.0');
+process.once('SIGTERM', () => process.exit(0));`;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: serviceAccount,
+          terminationGracePeriodSeconds: 2,
+          containers: [{
+            name: 'app',
+            image: TOOLBOX_IMAGE,
+            command: [process.execPath, '-e', script],
+            ports: [{ name: 'http', containerPort: ECHO_PORT }],
+            readinessProbe: { httpGet: { path: '/ready', port: ECHO_PORT }, periodSeconds: 1 },
+          }],
+        },
+      },
+    },
+  };
+}
+
 export function service(ns: string, name: string, selector: Record<string, string>, port: number): unknown {
   return {
     apiVersion: 'v1',
