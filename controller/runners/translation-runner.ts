@@ -5,7 +5,7 @@
 import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
 import type { Publisher } from '../publish/index.ts';
 import { LeaderElector, ReplicaPropagation, StatusWriter, type PropagationHook } from '../status/index.ts';
-import { endpointOnlyChange, patchEndpoints, translate } from '../translate/index.ts';
+import { endpointOnlyChange, IncrementalTranslator, patchEndpoints } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
@@ -72,6 +72,11 @@ export class TranslationRunner implements Runner {
   readonly #publisher: () => Publisher | null;
   #translations = 0;
   #endpointPatches = 0;
+  #incremental = 0;
+  /** Translates again only what depends on what changed (controller/translate/incremental.ts). */
+  readonly #translator = new IncrementalTranslator();
+  #unitsBuilt = 0;
+  #unitsReused = 0;
   /** The last snapshot and its result, for the endpoint fast path. */
   #last: { snapshot: Snapshot; result: TranslateResult } | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -100,7 +105,7 @@ export class TranslationRunner implements Runner {
     });
   }
 
-  /** Full translations of a snapshot. */
+  /** Translations of a snapshot (not endpoint patches), incremental ones included. */
   get translations(): number {
     return this.#translations;
   }
@@ -113,6 +118,11 @@ export class TranslationRunner implements Runner {
   namespaceMeta(name: string): { labels: Record<string, string>; annotations: Record<string, string> } | undefined {
     const ns = this.#last?.snapshot.namespaces.find((n) => n.metadata.name === name);
     return ns ? { labels: ns.metadata.labels ?? {}, annotations: ns.metadata.annotations ?? {} } : undefined;
+  }
+
+  /** Translations that reused the previous one's unchanged parts (every one after the first). */
+  get incrementalTranslations(): number {
+    return this.#incremental;
   }
 
   /** Snapshots where only endpoints changed, answered by patching the last result. */
@@ -131,8 +141,13 @@ export class TranslationRunner implements Runner {
       result = patchEndpoints(this.#last.result, snapshot, change);
       this.#endpointPatches++;
     } else {
-      result = translate(snapshot);
+      // Equal to translate(snapshot) (incremental.test.ts); only the changed route units rebuilt.
+      result = this.#translator.translate(snapshot);
       this.#translations++;
+      const st = this.#translator.stats;
+      if (st.routesReused + st.frontendsReused + st.backendsReused > 0) this.#incremental++;
+      this.#unitsBuilt += st.routesBuilt;
+      this.#unitsReused += st.routesReused;
     }
     this.#last = { snapshot, result };
     this.#publisher()?.setTable(result.ir, startedAt);
@@ -167,6 +182,11 @@ export class TranslationRunner implements Runner {
   metrics(): string {
     const leader = this.elector ? (this.elector.isLeader ? 1 : 0) : 1;
     return metric('meshlet_controller_translations_total', 'counter', 'Snapshots translated into a routing table.', this.#translations)
+      + metric('meshlet_controller_incremental_translations_total', 'counter', 'Translations that reused the unchanged parts of the previous one (a subset of translations_total).', this.#incremental)
+      + metric('meshlet_controller_translated_routes_total', 'counter', 'Route units across translations, by whether they were rebuilt or reused unchanged.', [
+        { labels: { result: 'built' }, value: this.#unitsBuilt },
+        { labels: { result: 'reused' }, value: this.#unitsReused },
+      ])
       + metric('meshlet_controller_endpoint_patches_total', 'counter', 'Snapshots where only EndpointSlices or Pods changed, answered by patching endpoints without re-translating routes.', this.#endpointPatches)
       + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader)
       + metric('meshlet_controller_status_writes_total', 'counter', 'Status writes by outcome: written, unchanged (skipped, nothing to change), conflict (retried on a newer object), error.', [
@@ -195,6 +215,7 @@ export interface Controller {
   elector: LeaderElector | undefined;
   replicaAcks: ReplicaPropagation | undefined;
   readonly translations: number;
+  readonly incrementalTranslations: number;
   readonly endpointPatches: number;
   /** Prometheus text of the translation side (what the admin port's /metrics serves). */
   metrics(): string;
@@ -211,6 +232,9 @@ export function startController(opts: ControllerOptions): Controller {
     provider: runner.provider, writer: runner.writer, elector: runner.elector, replicaAcks: runner.replicaAcks,
     get translations() {
       return runner.translations;
+    },
+    get incrementalTranslations() {
+      return runner.incrementalTranslations;
     },
     get endpointPatches() {
       return runner.endpointPatches;

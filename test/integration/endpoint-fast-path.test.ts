@@ -70,8 +70,12 @@ test('a pod becoming ready reaches the agent without re-translating routes', asy
   await eventually('the agent routes to the pod that became ready', async () => (await agent!.get()).echo?.pod === 'ratings-new');
   assert.equal(ctl.translations, translations, 'no route was re-translated');
   assert.ok(ctl.endpointPatches > patches, 'the endpoints were patched');
-  // A route change still takes the full path.
+  // A route change is translated again, incrementally: only the changed route is rebuilt.
+  const incremental = ctl.incrementalTranslations;
   const route = api.get(GW, 'HTTPRoute', 'ratings', 'default')!;
   api.update({ ...route, metadata: { ...route.metadata, labels: { touched: 'yes' } } });
-  await waitFor('a full translation for the route change', () => ctl.translations > translations || undefined);
+  await waitFor('a translation for the route change', () => ctl.translations > translations || undefined);
+  assert.ok(ctl.incrementalTranslations > incremental, 'it reused the previous translation');
+  const counted = Number(/meshlet_controller_incremental_translations_total (\d+)/.exec(ctl.metrics())?.[1]);
+  assert.equal(counted, ctl.incrementalTranslations, 'on /metrics');
 });
