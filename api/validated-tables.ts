@@ -1,7 +1,8 @@
 // Tables already validated off the serving thread (file mode validates in its translation
 // worker, issue 15): the agent's TableHolder skips its own validate() for them, which on a
 // 10 000-route table would otherwise stall requests for a third of a second. Only an in-process
-// source that ran validate() itself may mark a table; tables from the wire never are.
+// source that ran validate() itself may mark a table: a table from the wire only once the
+// controller client's decoding worker validated it (agent/controller-client/wire-decoder.ts).
 import type { RoutingTable } from './routing-table.ts';
 
 const validated = new WeakSet<RoutingTable>();

@@ -1,6 +1,6 @@
 // The agent's side of distribution: a TableSource fed by the controller's publisher. It says
 // hello with the pod's identity and every subscription it holds (so a reconnect resyncs in one
-// step), validates each update and acks or nacks it by version, and subscribes on demand: the
+// step), validates each update (off the serving thread: wire-decoder.ts) and acks or nacks it by version, and subscribes on demand: the
 // first connection to an unknown destination waits, bounded, for the controller's answer, later
 // ones find it in the cache. Only an answer makes a destination known: until the controller has
 // answered for it (away, or not answering in time), every ask reports "unanswered" and the sidecar
@@ -10,16 +10,15 @@
 // and the destinations already answered; reconnects back off exponentially with jitter.
 import type { CertificateAnswer } from '../identity/certificate-manager.ts';
 import WebSocket, { type ClientOptions } from 'ws';
-import { RoutingTableInvalidError } from '../../api/errors.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
-import { validate } from '../../api/validate.ts';
 import {
-  WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, applyPatch, encodeMessage, parseMessage, targetKey,
+  WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, encodeMessage, targetKey,
   type AgentAuth, type AgentIdentity, type AgentMessage, type ControllerMessage, type SubscriptionTarget,
 } from '../../api/wire.ts';
 import { canonicalAddress } from '../route/compile.ts';
 import { ManualTableSource, type TableSource } from '../table-source.ts';
 import { Backoff } from './backoff.ts';
+import { WireDecoder, type Decoded } from './wire-decoder.ts';
 
 export interface ControllerClientOptions {
   /** ws:// or wss:// address of the controller; WIRE_PATH is added when the URL has no path. */
@@ -108,6 +107,16 @@ export class ControllerClient implements TableSource {
   #retry: NodeJS.Timeout | null = null;
   #silence: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Parses frames and validates tables off the serving thread (issue 15), in frame order. */
+  readonly #decoder = new WireDecoder({
+    onResult: (r) => this.#decoded(r),
+    onFailure: (err) => {
+      this.#log(`decoding the controller's messages failed: ${err.message}; reconnecting to resync`);
+      this.#ws?.terminate();
+    },
+  });
+  /** Counts connections, so that results of frames from a closed one are not answered on the next. */
+  #conn = 0;
 
   constructor(opts: ControllerClientOptions) {
     this.#opts = opts;
@@ -138,6 +147,7 @@ export class ControllerClient implements TableSource {
 
   close(): void {
     this.#closed = true;
+    this.#decoder.close();
     if (this.#retry) clearTimeout(this.#retry);
     if (this.#silence) clearTimeout(this.#silence);
     this.#ws?.terminate();
@@ -335,17 +345,10 @@ export class ControllerClient implements TableSource {
       this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()] });
     });
     ws.on('ping', () => this.#alive());
+    const conn = ++this.#conn;
     ws.on('message', (data: Buffer) => {
       this.#alive();
-      let msg: ControllerMessage;
-      try {
-        msg = parseMessage(data, 'controller') as ControllerMessage;
-      } catch (err) {
-        this.#log(`controller sent an invalid frame, reconnecting: ${(err as Error).message}`);
-        ws.terminate();
-        return;
-      }
-      this.#receive(msg);
+      this.#decoder.decode(conn, data);
     });
     ws.on('error', (err) => {
       if (this.#welcomed || this.stats.connects === 0) this.#log(`controller ${this.#url}: ${err.message}`);
@@ -378,19 +381,9 @@ export class ControllerClient implements TableSource {
         this.#flushCsrs();
         return;
       case 'update':
-        // The connection's first update is the slice of every target the hello carried.
-        if (this.#apply(msg.table)) this.#answer([...this.#helloKeys.splice(0), ...this.#awaitingTable.splice(0)]);
+      case 'patch':
+        // Decoded and validated by the worker: #decoded() applies them.
         return;
-      case 'patch': {
-        this.stats.patches++;
-        const base = this.#tables.current;
-        if (base?.version !== msg.base) {
-          this.#nack(msg.version, `patch base ${msg.base} is not the table in force (${base?.version ?? 'none'})`, true);
-          return;
-        }
-        if (this.#apply(applyPatch(base, msg))) this.#answer(this.#awaitingTable.splice(0));
-        return;
-      }
       case 'subscribed': {
         // The controller refreshed our slice before saying so: the table in force reflects the
         // request, unless the controller had no table yet (version ''): then its first update does.
@@ -435,24 +428,37 @@ export class ControllerClient implements TableSource {
     }
   }
 
-  /** Validates, swaps in and acks a table; false when it was refused (nacked). */
-  #apply(table: RoutingTable): boolean {
-    this.stats.updates++;
-    try {
-      validate(table);
-    } catch (err) {
-      // Only a content hash mismatch can be the patch's fault; anything else is the table's.
-      const issues = err instanceof RoutingTableInvalidError ? err.issues : [];
-      this.#nack(table.version, (err as Error).message, issues.length > 0 && issues.every((i) => i.path === 'version'));
-      return false;
+  /** A frame the worker decoded (in frame order); results of a closed connection are not answered. */
+  #decoded(r: Decoded): void {
+    const live = r.conn === this.#conn && this.#ws !== null;
+    switch (r.kind) {
+      case 'message':
+        if (live) this.#receive(r.msg);
+        return;
+      case 'invalid':
+        if (!live) return;
+        this.#log(`controller sent an invalid frame, reconnecting: ${r.message}`);
+        this.#ws?.terminate();
+        return;
+      case 'refused':
+        if (r.type === 'patch') this.stats.patches++;
+        this.stats.updates++;
+        if (live) this.#nack(r.version, r.reason, r.resend);
+        return;
+      case 'table':
+        if (r.type === 'patch') this.stats.patches++;
+        this.stats.updates++;
+        // Swapped in even from a closed connection: the worker patches the next table onto it.
+        // A reconnect resends the slice we already run: acknowledge it without a second swap.
+        if (this.#tables.current?.version !== r.version) this.#tables.push(r.table);
+        if (!live) return;
+        this.stats.acks++;
+        this.#send({ type: 'ack', version: r.version });
+        // The connection's first update is the slice of every target the hello carried.
+        if (r.type === 'update') this.#answer([...this.#helloKeys.splice(0), ...this.#awaitingTable.splice(0)]);
+        else this.#answer(this.#awaitingTable.splice(0));
+        return;
     }
-    // A reconnect resends the slice we already run: acknowledge it without a second swap.
-    if (this.#tables.current?.version !== table.version) {
-      this.#tables.push(table);
-    }
-    this.stats.acks++;
-    this.#send({ type: 'ack', version: table.version });
-    return true;
   }
 
   #nack(version: string, why: string, resend = false): void {
