@@ -221,7 +221,9 @@ test('a webhook the API server does not reach (pods come back uninjected) fails'
   await withApi({ objects: installed(), podProxy: metrics }, async (api) => {
     const { code, out } = await check(api);
     assert.equal(code, 1);
-    assert.match(out, /✖ injection webhook reachable: a dry-run Pod in shop came back without meshlet-proxy\n {4}hint: webhook\.failurePolicy=Ignore/);
+    assert.match(out, /✖ injection webhook reachable: a dry-run Pod in shop came back without meshlet-proxy\n {4}hint: webhook\.failurePolicy=Ignore.*kubectl -n meshlet-system logs/);
+    const elsewhere = await check(api, '--only', 'injection webhook reachable', '--namespace', 'mesh');
+    assert.match(elsewhere.out, /hint: .*kubectl -n mesh logs deploy\/meshlet-controller/, 'the hint names the namespace meshlet runs in');
   });
 });
 
