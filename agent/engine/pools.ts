@@ -6,11 +6,12 @@
 // node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
 import http2 from 'node:http2';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
+import { Pool } from './undici-pool.ts';
 
 export interface PoolOptions {
   connect: ConnectOptions;
@@ -62,7 +63,7 @@ export interface H1Admission {
 interface H1Entry {
   /** The pool, composed with the interceptor that reports when a queued request starts. */
   dispatcher: Dispatcher;
-  pool: Pool;
+  pool: UndiciPool;
   /** Requests admitted and not yet done: beyond the connection count, they are queued. */
   busy: number;
 }

@@ -1,6 +1,6 @@
 // Issue 16 / ADR 0012: feature-only modules are loaded only when the feature is on. A file-mode
-// agent without the mesh CA and without an OTLP endpoint must not load OpenTelemetry, node-forge
-// or the controller channel (ws); given an endpoint, it loads OpenTelemetry (synchronously in
+// agent without the mesh CA and without an OTLP endpoint must not load OpenTelemetry, node-forge,
+// the controller channel (ws) or undici beyond its Pool; given an endpoint, it loads OpenTelemetry (synchronously in
 // startTelemetry, before the listeners open and so before a privilege drop). The real binary
 // runs with a hook recording every module resolved.
 import { describe, test } from 'node:test';
@@ -73,12 +73,14 @@ async function loadedBy(extra: string[]): Promise<string[]> {
 const from = (loads: string[], pkg: string): string[] => loads.filter((u) => u.includes(`/node_modules/${pkg}/`));
 
 describe('feature-only modules (ADR 0012)', () => {
-  test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {
+  test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge, ws nor undici\'s fetch', async () => {
     const loads = await loadedBy(['--no-mtls']);
     assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
     assert.deepEqual(from(loads, '@opentelemetry'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 'ws'), []);
+    // undici's index (fetch, WebSocket, caches) is not loaded: the proxy uses its Pool alone.
+    assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/') || u.endsWith('/undici/index.js')), []);
   });
 
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
