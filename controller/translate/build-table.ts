@@ -80,7 +80,9 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
   const byService = new Map<string, Attached<MeshParentResult>[]>();
   for (const a of attached) {
     if (!isLive(a)) continue;
-    byService.set(a.parent.serviceKey, [...(byService.get(a.parent.serviceKey) ?? []), a]);
+    const list = byService.get(a.parent.serviceKey);
+    if (list) list.push(a);
+    else byService.set(a.parent.serviceKey, [a]);
   }
   const out: ServiceFrontendIR[] = [];
   for (const svc of lookup.services.values()) {

@@ -9,10 +9,13 @@
 //   results, compared by identity: a reused unit gives the same objects);
 // - a backend: the Service object, its EndpointSlices, the Pods (any Pod change rebuilds them
 //   all, as the endpoint fast path does) and the trust domain;
+// - a route's status: the route object and its parents' outcomes (conditions), compared by value;
+// - the snapshot's indexes (Lookup): reused while Services, slices, Pods, Namespaces and grants
+//   are all the same objects, and then every route unit holds without checking its reads;
 // - the table's version: the canonical JSON of each unchanged top-level entry is kept, so only
 //   new entries are serialised (the digest is the same, api/version.ts versionOfChunks).
-// Everything that spans routes (Gateways, conflicts, precedence, statuses, policies) is computed
-// afresh every round, so it stays correct by construction. Objects are compared by identity: the
+// Everything that spans routes (Gateways, conflicts, precedence, the status list, policies) is
+// computed afresh every round, so it stays correct by construction. Objects are compared by identity: the
 // provider hands out the same object while it is unchanged. incremental.test.ts checks the
 // result deep-equals translate() over random edit sequences.
 import type { BackendIR, RoutingTable, ServiceFrontendIR } from '../../api/routing-table.ts';
@@ -21,11 +24,13 @@ import type { MeshParentResult } from './attach-mesh.ts';
 import { makeBackend, type BackendCatalog } from './backends.ts';
 import type { Attached } from './conflicts.ts';
 import type { ServicePort } from './endpoints.ts';
+import type { CondState } from './listeners.ts';
+import type { ParentOutcome } from './route-status.ts';
 import { translate } from './index.ts';
 import type { Lookup } from './lookup.ts';
 import type { RouteUnit, TranslationMemo } from './memo.ts';
 import type { RouteKind } from './rules.ts';
-import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
+import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
 import { namespaceOf, nsName } from './util.ts';
 
 interface RouteDeps {
@@ -44,6 +49,11 @@ interface KeptFrontend {
   svc: KubeObject;
   live: Attached<MeshParentResult>[];
   ir: ServiceFrontendIR | null;
+}
+
+interface KeptStatus {
+  outcomes: ParentOutcome[];
+  status: StatusUpdate | null;
 }
 
 interface KeptBackend {
@@ -69,6 +79,22 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
 function sameLive(a: Attached<MeshParentResult>[], b: Attached<MeshParentResult>[]): boolean {
   return a.length === b.length && a.every((x, i) => x.route === b[i]!.route && x.parent === b[i]!.parent);
 }
+
+function sameCond(a: CondState | null | undefined, b: CondState | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return a.status === b.status && a.reason === b.reason && a.message === b.message;
+}
+
+function sameOutcomes(a: ParentOutcome[], b: ParentOutcome[]): boolean {
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i]!;
+    return x.parentRef === y.parentRef && x.controllerName === y.controllerName && sameCond(x.accepted, y.accepted)
+      && sameCond(x.resolvedRefs, y.resolvedRefs) && sameCond(x.partiallyInvalid, y.partiallyInvalid);
+  });
+}
+
+/** The snapshot fields Lookup indexes: unchanged, the last Lookup serves again. */
+const LOOKUP_FIELDS = ['services', 'endpointSlices', 'pods', 'namespaces', 'referenceGrants'] as const;
 
 function depsHold(deps: RouteDeps, lookup: Lookup): boolean {
   for (const [key, svc] of deps.services) if (lookup.services.get(key) !== svc) return false;
@@ -106,6 +132,8 @@ export class IncrementalTranslator {
   #frontends = new Map<string, KeptFrontend>();
   #backends = new Map<string, KeptBackend>();
   #json = new WeakMap<object, string>();
+  #statuses = new Map<KubeObject, KeptStatus>();
+  #lookup: { snapshot: Snapshot; lookup: Lookup } | undefined;
   #pods: KubeObject[] = [];
   #trustDomain: string | undefined;
   #stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0 };
@@ -122,13 +150,28 @@ export class IncrementalTranslator {
     const prevFrontends = this.#frontends;
     // Pods give endpoints their identity, and the trust domain spells it: either changing rebuilds every backend.
     const prevBackends = sameItems(this.#pods, snapshot.pods) && this.#trustDomain === snapshot.trustDomain ? this.#backends : new Map<string, KeptBackend>();
+    const prevStatuses = this.#statuses;
+    const statuses = new Map<KubeObject, KeptStatus>();
+    const prevLookup = this.#lookup;
+    let lookupReused = false;
+    let lookupUsed: Lookup | undefined;
     const units = new Map<KubeObject, KeptUnit>();
     const frontends = new Map<string, KeptFrontend>();
     const backends = new Map<string, KeptBackend>();
     const memo: TranslationMemo = {
+      lookup: (snap, build) => {
+        if (prevLookup && prevLookup.snapshot.trustDomain === snap.trustDomain && LOOKUP_FIELDS.every((f) => sameItems(prevLookup.snapshot[f], snap[f]))) {
+          lookupReused = true;
+          lookupUsed = prevLookup.lookup;
+        } else {
+          lookupUsed = build();
+        }
+        return lookupUsed;
+      },
       routeUnit: (obj, kind, lookup, catalog, build) => {
         const kept = prevUnits.get(obj);
-        if (kept && kept.kind === kind && depsHold(kept.deps, lookup)) {
+        // With the same Lookup, nothing a unit can read has changed.
+        if (kept && kept.kind === kind && (lookupReused || depsHold(kept.deps, lookup))) {
           for (const [svc, port] of kept.deps.registered) catalog.register(svc, port);
           units.set(obj, kept);
           stats.routesReused++;
@@ -168,9 +211,17 @@ export class IncrementalTranslator {
         return ir;
       },
       withVersion: (table) => this.#withVersion(table),
+      routeStatus: (obj, outcomes, build) => {
+        const kept = prevStatuses.get(obj);
+        const status = kept && sameOutcomes(kept.outcomes, outcomes) ? kept.status : build();
+        statuses.set(obj, { outcomes, status });
+        return status;
+      },
     };
     const result = translate(snapshot, memo);
     this.#units = units;
+    this.#statuses = statuses;
+    this.#lookup = lookupUsed && { snapshot, lookup: lookupUsed };
     this.#frontends = frontends;
     this.#backends = backends;
     this.#pods = snapshot.pods;

@@ -81,7 +81,7 @@ function routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: Ba
  * round; the result is the same with or without it.
  */
 export function translate(snapshot: Snapshot, memo?: TranslationMemo): TranslateResult {
-  const lookup = new Lookup(snapshot);
+  const lookup = memo ? memo.lookup(snapshot, () => new Lookup(snapshot)) : new Lookup(snapshot);
   const catalog = new BackendCatalog(lookup, memo?.backend);
   const classes = translateGatewayClasses(snapshot.gatewayClasses, snapshot.gatewayApiBundleVersion);
   const gateways = evaluateGateways(snapshot, classes.owned, lookup);
@@ -134,7 +134,7 @@ export function translate(snapshot: Snapshot, memo?: TranslationMemo): Translate
       controllerName: p.type === 'gateway' ? GATEWAY_CONTROLLER_NAME : MESH_CONTROLLER_NAME,
       ...outcome(p.entry.route, p.entry.parent.attach, p.entry.conflict),
     }));
-    const s = routeStatus(w.obj, outcomes);
+    const s = memo ? memo.routeStatus(w.obj, outcomes, () => routeStatus(w.obj, outcomes)) : routeStatus(w.obj, outcomes);
     if (s) statuses.push(s);
   }
   statuses.push(...translateMeshes(snapshot.meshes));

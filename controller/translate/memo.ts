@@ -9,7 +9,8 @@ import type { BackendCatalog, BackendMaker } from './backends.ts';
 import type { Attached } from './conflicts.ts';
 import type { Lookup } from './lookup.ts';
 import type { CompiledRoute, RouteKind } from './rules.ts';
-import type { KubeObject } from './snapshot.ts';
+import type { ParentOutcome } from './route-status.ts';
+import type { KubeObject, Snapshot, StatusUpdate } from './snapshot.ts';
 import type { Rec } from './util.ts';
 
 /** One route's work that does not depend on Gateways: its compiled forms and its Service parents. */
@@ -19,9 +20,11 @@ export interface RouteUnit {
 }
 
 export interface TranslationMemo {
+  lookup(snapshot: Snapshot, build: () => Lookup): Lookup;
   routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog, build: (lookup: Lookup, catalog: BackendCatalog) => RouteUnit): RouteUnit;
   backend: BackendMaker;
   /** A Service's frontend from its live mesh attachments (null: not a frontend, no ClusterIP). */
   frontend(svc: KubeObject, live: Attached<MeshParentResult>[], build: () => ServiceFrontendIR | null): ServiceFrontendIR | null;
   withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable;
+  routeStatus(obj: KubeObject, outcomes: ParentOutcome[], build: () => StatusUpdate | null): StatusUpdate | null;
 }
