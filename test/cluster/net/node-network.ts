@@ -33,7 +33,7 @@ export interface PodNetwork {
 
 async function usedThirdOctets(): Promise<Set<number>> {
   const r = await execCommand(['ip', '-4', 'route', 'show'], { allowFail: true });
-  return new Set([...r.stdout.matchAll(/^10\.(?:244|96)\.(\d+)\.0\/24/gm)].map((m) => Number(m[1])));
+  return new Set([...r.stdout.matchAll(/^10\.(?:244|96|245)\.(\d+)\.0\/24/gm)].map((m) => Number(m[1])));
 }
 
 export async function createNodeNetwork(): Promise<NodeNetwork> {
@@ -51,6 +51,9 @@ export async function createNodeNetwork(): Promise<NodeNetwork> {
   try {
     await execCommand(['ip', 'addr', 'add', `${gateway}/24`, 'dev', bridge]);
     await execCommand(['ip', 'link', 'set', bridge, 'up']);
+    // Service and load-balancer addresses route onto the bridge too: one without a DNAT rule
+    // (not programmed yet) then goes nowhere instead of out of the default route, off the box.
+    for (const cidr of [`10.96.${octet}.0/24`, `10.245.${octet}.0/24`]) await execCommand(['ip', 'route', 'add', cidr, 'dev', bridge]);
     // ClusterIP traffic from pods is DNATed and routed back onto the bridge by the host.
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
   } catch (err) {

@@ -22,6 +22,9 @@ export interface ServiceProxy {
 
 const iptables = (args: string[]): Promise<unknown> => execCommand(['iptables', '-w', '5', '-t', 'nat', ...args]);
 const filter = (args: string[]): Promise<unknown> => execCommand(['iptables', '-w', '5', '-t', 'filter', ...args]);
+/** Replaces a chain's rules atomically (the other chains of the table are left alone). */
+const restore = (table: string, chain: string, rules: string[][]): Promise<unknown> =>
+  execCommand(['iptables-restore', '-w', '5', '--noflush'], { input: [`*${table}`, `-F ${chain}`, ...rules.map((r) => `-A ${chain} ${r.join(' ')}`), 'COMMIT', ''].join('\n') });
 
 export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalMs = 300): Promise<ServiceProxy> {
   const chain = `${net.tag.toUpperCase()}-SVC`;
@@ -74,11 +77,11 @@ export async function startServiceProxy(api: BoxApi, net: NodeNetwork, intervalM
     const rejects = rejectRules(services, slices);
     const key = JSON.stringify([rules, rejects]);
     if (key !== lastRules) {
-      // Flush and refill: a short window without rules is acceptable in a test box.
-      await iptables(['-F', chain]);
-      for (const r of rules) await iptables(['-A', chain, ...r]);
-      await filter(['-F', reject]);
-      for (const r of rejects) await filter(['-A', reject, ...r]);
+      // Flush and refill each chain in one iptables-restore transaction: a connection made
+      // between a flush and the refill would meet no rule (to a load-balancer address it then
+      // left by the default route; the journey saw a foreign server answer).
+      await restore('nat', chain, rules);
+      await restore('filter', reject, rejects);
       lastRules = key;
     }
     const hosts = hostsLines(services).join('\n');
