@@ -553,11 +553,13 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     const { box, kubelet } = c();
     const client = await podOf(app, 'productpage');
     const before = (await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name);
-    const url = `http://reviews.${app}.svc.cluster.local:9080/`;
+    // Each answer takes 100 ms (the echo app's delay), so requests are always in flight at the
+    // old pod while it is told to stop: it must finish them and get no new ones. Two loops of
+    // sequential requests: steady, not a flood on a shared machine.
+    const url = `http://reviews.${app}.svc.cluster.local:9080/?delay_ms=100`;
     const loadMs = 45_000;
     const started = Date.now();
-    // Two loops, each starting a request at most every 20 ms: steady, not a flood on a shared machine.
-    const load = loadFromPod(kubelet, app, client, url, loadMs, 2, 20);
+    const load = loadFromPod(kubelet, app, client, url, loadMs, 2);
     await sleep(3000);
     const res = await box.admin.request('PATCH', `/apis/apps/v1/namespaces/${app}/deployments/reviews-v1`,
       { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, { contentType: 'application/strategic-merge-patch+json' });
