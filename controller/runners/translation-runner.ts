@@ -189,6 +189,8 @@ export class TranslationRunner implements Runner {
       ])
       + metric('meshlet_controller_endpoint_patches_total', 'counter', 'Snapshots where only EndpointSlices or Pods changed, answered by patching endpoints without re-translating routes.', this.#endpointPatches)
       + metric('meshlet_controller_leader', 'gauge', 'Whether this replica writes statuses (holds the Lease).', leader)
+      + (this.replicaAcks ? metric('meshlet_controller_propagation_replicas', 'gauge', 'Replicas whose agents Propagated counts: this one and the others with a live propagation record (ADR 0014).', 1 + this.replicaAcks.reader.live().length)
+        + metric('meshlet_controller_propagation_record_writes_total', 'counter', 'Writes of this replica\'s propagation record (its agents\' acks, on its own Lease).', this.replicaAcks.writer.writes) : '')
       + metric('meshlet_controller_status_writes_total', 'counter', 'Status writes by outcome: written, unchanged (skipped, nothing to change), conflict (retried on a newer object), error.', [
         { labels: { result: 'written' }, value: this.writer.stats.writes },
         { labels: { result: 'unchanged' }, value: this.writer.stats.unchanged },

@@ -105,6 +105,7 @@ test('agents split over two replicas: the leader counts all of them; a vanished 
   await waitFor('the leader counts the 4 proxies of both replicas', () => propagated(api)?.startsWith('4/4 proxies'), { describe });
   assert.ok(a.elector?.isLeader && !b.elector?.isLeader, 'a writes statuses, b does not');
   assert.deepEqual(leases(api), [ackLeaseName('a'), ackLeaseName('b')]);
+  assert.match(a.metrics(), /^meshlet_controller_propagation_replicas 2$/m);
 
   // b vanishes: no Lease release, no record deletion; its agents cannot reach any controller.
   svc.target = null;
@@ -118,6 +119,8 @@ test('agents split over two replicas: the leader counts all of them; a vanished 
   assert.ok(took >= STALE_MS * 0.9, `not before the record went stale (${took} ms)`);
   assert.ok(took < STALE_MS + 1500, `within the bound plus a read and a write (${took} ms)`);
   await waitFor('the leader deleted the stale record', () => leases(api).join() === ackLeaseName('a'), { describe: () => leases(api).join() });
+  assert.match(a.metrics(), /^meshlet_controller_propagation_replicas 1$/m);
+  assert.match(a.metrics(), /^meshlet_controller_propagation_record_writes_total [1-9]\d*$/m);
 
   // The Service now leads to the survivor: b's agents reconnect there and are counted again.
   svc.target = pubA.port;
