@@ -6,10 +6,12 @@
 // median over many rounds is readable. The app is a minimal node:http server (fixed 2-byte
 // answer), so the figure is the proxy's work, not an app's.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--rate R] [--against DIR]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--rate R] [--against DIR] [--node-flags F,F]
 //   --against DIR: also runs the four modes from another checkout (e.g. `git archive <sha> | tar
 //   -x -C DIR` plus a node_modules symlink, and this file copied into DIR/bench/), interleaved in
 //   the same rounds, and prints this tree's CPU per request over DIR's, mode by mode.
+//   --node-flags F,F: Node/V8 flags for this tree's children only (e.g. --max-semi-space-size=1
+//   with --against this same checkout: the flag's cost in the same run).
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,8 +95,8 @@ async function load(port: number, ms: number, rate: number): Promise<number> {
 
 interface Subject { tree: string; mode: Mode; proc: ChildProcess; port: number }
 
-async function spawn(file: string, tree: string, mode: Mode, otlp: string): Promise<Subject> {
-  const proc = fork(file, ['--child', mode, otlp], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function spawn(file: string, tree: string, mode: Mode, otlp: string, flags: string[]): Promise<Subject> {
+  const proc = fork(file, ['--child', mode, otlp], { execArgv: [...process.execArgv, ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await new Promise<{ port: number }>((resolve) => proc.once('message', (m) => resolve(m as { port: number })));
   return { tree, mode, proc, port };
 }
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds') ?? (quick ? 5 : 15));
   const against = arg('--against');
   const rate = Number(arg('--rate') ?? 1000);
+  const flags = arg('--node-flags')?.split(',') ?? [];
   const [warmMs, ms] = quick ? [1000, 1000] : [2000, 2000];
   let spans = 0;
   const sink = http.createServer((req, res) => { req.on('data', () => { spans++; }); req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()); });
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   const trees: [string, string][] = [['this', fileURLToPath(import.meta.url)]];
   if (against) trees.push(['against', path.resolve(against, 'bench/telemetry-cost.ts')]);
   const subjects: Subject[] = [];
-  for (const [tree, file] of trees) for (const m of MODES) subjects.push(await spawn(file, tree, m, otlp));
+  for (const [tree, file] of trees) for (const m of MODES) subjects.push(await spawn(file, tree, m, otlp, tree === 'this' ? flags : []));
   for (const s of subjects) await load(s.port, warmMs, rate);
   const key = (s: Subject): string => `${s.tree}:${s.mode}`;
   const abs = new Map<string, number[]>(subjects.map((s) => [key(s), []]));
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
     const vs = against && s.tree === 'this' ? ` ${median(vsAgainst.get(s.mode)!).toFixed(3)}× [${range(vsAgainst.get(s.mode)!)}] |` : against ? ' |' : '';
     console.log(`| ${against ? key(s) : s.mode} | ${median(abs.get(key(s))!).toFixed(0)} | ${median(ratios.get(key(s))!).toFixed(3)}× [${range(ratios.get(key(s))!)}] |${vs}`);
   }
-  console.log(`\n(${rounds} rounds, ${ms} ms per measurement, children kept across rounds after ${warmMs} ms warm-up each, ${rate} requests/s open loop over keep-alive connections; OTLP posts received: ${spans > 0 ? 'yes' : 'no'})`);
+  console.log(`\n(${rounds} rounds,${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${ms} ms per measurement, children kept across rounds after ${warmMs} ms warm-up each, ${rate} requests/s open loop over keep-alive connections; OTLP posts received: ${spans > 0 ? 'yes' : 'no'})`);
   for (const s of subjects) s.proc.send('exit');
   await Promise.all(subjects.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)))));
   sink.close();
