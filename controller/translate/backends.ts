@@ -32,9 +32,8 @@ export class BackendCatalog {
     this.make = make;
   }
 
-  register(svc: KubeObject, port: ServicePort): string {
-    const namespace = namespaceOf(svc);
-    const name = `service/${namespace}/${svc.metadata.name}/${port.port}`;
+  /** `name`: the name this Service port registered under before (incremental translation replays it). */
+  register(svc: KubeObject, port: ServicePort, name = `service/${namespaceOf(svc)}/${svc.metadata.name}/${port.port}`): string {
     if (!this.byName.has(name)) this.byName.set(name, this.make(name, svc, port, this.lookup));
     return name;
   }

@@ -90,7 +90,7 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
     const fe = memo ? memo.frontend(svc, live, () => frontend(svc, live, catalog)) : frontend(svc, live, catalog);
     if (!fe) continue;
     // A frontend handed back by the memo registered its default backends when it was built.
-    if (memo) for (const p of fe.ports) catalog.register(svc, { port: p.port, name: p.portName, appProtocol: p.appProtocol });
+    if (memo) for (const p of fe.ports) catalog.register(svc, { port: p.port, name: p.portName, appProtocol: p.appProtocol }, p.defaultBackend);
     out.push(fe);
   }
   return out.sort((a, b) => compareStrings(a.name, b.name));

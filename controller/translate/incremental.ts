@@ -36,7 +36,7 @@ import { namespaceOf, nsName } from './util.ts';
 interface RouteDeps {
   services: Map<string, KubeObject | undefined>;
   grants: Map<string, KubeObject[]>;
-  registered: [KubeObject, ServicePort][];
+  registered: [KubeObject, ServicePort, string][];
 }
 
 interface KeptUnit {
@@ -121,8 +121,9 @@ function recording(lookup: Lookup, catalog: BackendCatalog, deps: RouteDeps): { 
   };
   const c = Object.create(catalog) as BackendCatalog;
   c.register = (svc, port) => {
-    deps.registered.push([svc, port]);
-    return catalog.register(svc, port);
+    const name = catalog.register(svc, port);
+    deps.registered.push([svc, port, name]);
+    return name;
   };
   return { lookup: l, catalog: c };
 }
@@ -172,7 +173,7 @@ export class IncrementalTranslator {
         const kept = prevUnits.get(obj);
         // With the same Lookup, nothing a unit can read has changed.
         if (kept && kept.kind === kind && (lookupReused || depsHold(kept.deps, lookup))) {
-          for (const [svc, port] of kept.deps.registered) catalog.register(svc, port);
+          for (const [svc, port, name] of kept.deps.registered) catalog.register(svc, port, name);
           units.set(obj, kept);
           stats.routesReused++;
           return kept.unit;
@@ -185,8 +186,9 @@ export class IncrementalTranslator {
         return unit;
       },
       backend: (name, svc, port, lookup) => {
-        const slices = lookup.slices.get(nsName(namespaceOf(svc), svc.metadata.name)) ?? [];
         const kept = prevBackends.get(name);
+        // The same Lookup (and Pods) means the same slices: no need to look them up.
+        const slices = lookupReused && kept ? kept.slices : lookup.slices.get(nsName(namespaceOf(svc), svc.metadata.name)) ?? [];
         if (kept && kept.svc === svc && sameItems(kept.slices, slices)) {
           backends.set(name, kept);
           stats.backendsReused++;
