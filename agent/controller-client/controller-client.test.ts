@@ -6,6 +6,7 @@ import { ROUTING_TABLE_API_VERSION } from '../../api/routing-table.ts';
 import { withVersion } from '../../api/version.ts';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage } from '../../api/wire.ts';
 import { ControllerClient, controllerUrl } from './controller-client.ts';
+import { backend } from '../../test/support/routing-tables.ts';
 
 async function closedPort(): Promise<number> {
   const s = net.createServer();
@@ -217,5 +218,46 @@ test('at the subscription limit the oldest destination makes room: a new Service
     assert.equal(logs.filter((l) => l.includes('dropping the oldest')).length, 1, 'logged once');
   } finally {
     client.close();
+  }
+});
+
+test('the decoding worker is let go when the controller is quiet, and a patch after that still applies', async () => {
+  // The worker's heap, grown by a big table, goes back to the system when it is let go; the next
+  // worker gets the table in force first, so a patch on it is acked, not nacked.
+  const be = (port: number) => backend('default', 'web', 80, [{ port }]);
+  const v1 = withVersion({ apiVersion: ROUTING_TABLE_API_VERSION, gateways: [], services: [], backends: [be(8080)], secrets: [], policies: [] });
+  const v2 = withVersion({ ...v1, backends: [be(8081)] });
+  const got: { type: string; version?: string }[] = [];
+  let send: ((m: Parameters<typeof encodeMessage>[0]) => void) | undefined;
+  const ctl = await fakeController((msg, s) => {
+    got.push(msg);
+    if (msg.type === 'hello') {
+      send = s;
+      s({ type: 'update', version: v1.version, table: v1 });
+    }
+  });
+  const client = new ControllerClient({
+    url: ctl.url, agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    backoff: { initialMs: 50, maxMs: 50 }, log: () => undefined, decoderIdleMs: 200,
+  }).start();
+  try {
+    // Generous bounds: starting a worker takes 0.2-0.4 s on a busy machine.
+    await client.ready(10_000);
+    let deadline = Date.now() + 10_000;
+    while (client.decoding && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(client.decoding, false, 'let go after 200 ms without a frame');
+    const none = { upsert: [], remove: [] };
+    deadline = Date.now() + 10_000;
+    send!({ type: 'patch', version: v2.version, base: v1.version, changes: { gateways: none, services: none, backends: { upsert: v2.backends, remove: [] }, secrets: none, policies: none } });
+    while (client.current?.version !== v2.version && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(client.current?.version, v2.version);
+    assert.equal(client.current.backends[0]!.endpoints[0]!.port, 8081);
+    const answers = () => got.filter((m) => m.type === 'ack' || m.type === 'nack');
+    while (answers().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(answers().map((m) => `${m.type} ${m.version}`), [`ack ${v1.version}`, `ack ${v2.version}`]);
+    assert.equal(client.stats.nacks, 0);
+  } finally {
+    client.close();
+    await ctl.close();
   }
 });

@@ -41,6 +41,8 @@ export interface ControllerClientOptions {
   wsOptions?: ClientOptions;
   random?: () => number;
   log?: (line: string) => void;
+  /** The decoding worker is let go after this long without a frame (wire-decoder.ts, default 30 s). */
+  decoderIdleMs?: number;
 }
 
 export interface ControllerClientStats {
@@ -108,13 +110,7 @@ export class ControllerClient implements TableSource {
   #silence: NodeJS.Timeout | null = null;
   #closed = false;
   /** Parses frames and validates tables off the serving thread (issue 15), in frame order. */
-  readonly #decoder = new WireDecoder({
-    onResult: (r) => this.#decoded(r),
-    onFailure: (err) => {
-      this.#log(`decoding the controller's messages failed: ${err.message}; reconnecting to resync`);
-      this.#ws?.terminate();
-    },
-  });
+  readonly #decoder: WireDecoder;
   /** Counts connections, so that results of frames from a closed one are not answered on the next. */
   #conn = 0;
 
@@ -124,6 +120,19 @@ export class ControllerClient implements TableSource {
     this.#log = opts.log ?? ((line) => void process.stderr.write(`meshlet agent: ${line}\n`));
     this.#backoff = new Backoff({ initialMs: opts.backoff?.initialMs ?? 250, maxMs: opts.backoff?.maxMs ?? 15_000, random: opts.random ?? Math.random });
     for (const t of opts.targets ?? []) this.#targets.set(targetKey(t), t);
+    this.#decoder = new WireDecoder({
+      onResult: (r) => this.#decoded(r),
+      onFailure: (err) => {
+        this.#log(`decoding the controller's messages failed: ${err.message}; reconnecting to resync`);
+        this.#ws?.terminate();
+      },
+      idleMs: opts.decoderIdleMs,
+    });
+  }
+
+  /** Whether the decoding worker is running (it is let go when the controller is quiet). */
+  get decoding(): boolean {
+    return this.#decoder.running;
   }
 
   /** Connected and greeted by a controller. */

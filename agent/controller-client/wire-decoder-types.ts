@@ -1,11 +1,13 @@
 // What crosses between the controller client and its decoding worker (wire-decoder-worker.ts).
 import type { ControllerMessage } from '../../api/wire.ts';
 
-/** One frame as received, tagged with the connection it came on. */
-export interface DecoderRequest {
-  conn: number;
-  frame: Uint8Array;
-}
+/**
+ * One frame as received, tagged with the connection it came on; or, first thing for a worker
+ * started again after it was let go, the table in force (the base of the next patch).
+ */
+export type DecoderRequest =
+  | { kind: 'frame'; conn: number; frame: Uint8Array }
+  | { kind: 'base'; parts: TableParts };
 
 /**
  * A table as JSON text in slices: `head` is the table without its services and backends, which

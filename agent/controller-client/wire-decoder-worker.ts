@@ -2,7 +2,8 @@
 // parsed and checked here, and every routing table (a whole update, or a patch applied to the
 // table this worker decoded last) is validated here, so none of it runs on the thread that
 // serves requests: for 10 000 routes that was ~0.25 s of JSON.parse and ~0.75 s of validate()
-// per update or patch, twice over. Tables go back as JSON text in slices (TableParts) that the
+// per update or patch, twice over. A worker started again after being let go gets the table in
+// force first ('base'), so patches still apply. Tables go back as JSON text in slices (TableParts) that the
 // serving thread parses one at a time between requests. Messages: DecoderRequest in,
 // DecoderResult out, in frame order.
 import { parentPort } from 'node:worker_threads';
@@ -43,6 +44,13 @@ function decodeTable(conn: number, type: 'update' | 'patch', table: RoutingTable
 }
 
 port.on('message', (req: DecoderRequest) => {
+  if (req.kind === 'base') {
+    const table = JSON.parse(req.parts.head) as RoutingTable;
+    for (const slice of req.parts.services) table.services.push(...(JSON.parse(slice) as RoutingTable['services']));
+    for (const slice of req.parts.backends) table.backends.push(...(JSON.parse(slice) as RoutingTable['backends']));
+    current = table;
+    return;
+  }
   let msg: ControllerMessage;
   try {
     msg = parseMessage(Buffer.from(req.frame.buffer, req.frame.byteOffset, req.frame.byteLength), 'controller') as ControllerMessage;

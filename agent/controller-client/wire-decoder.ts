@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { markValidated } from '../../api/validated-tables.ts';
+import { parseMessage, type ControllerMessage } from '../../api/wire.ts';
 import type { DecoderRequest, DecoderResult, TableParts } from './wire-decoder-types.ts';
 
 export type Decoded =
@@ -18,7 +19,22 @@ export interface WireDecoderOptions {
   onResult: (r: Decoded) => void;
   /** The worker died: frames in flight are lost (the caller reconnects to resync). */
   onFailure: (err: Error) => void;
+  /**
+   * The worker is let go after this long without a frame (default 30 s), and started again with
+   * the next one: its heap, grown by the last big table, is then given back to the system. The
+   * table in force is handed to the new worker as text, so patches still apply.
+   */
+  idleMs?: number;
 }
+
+/** Default DecoderOptions.idleMs. */
+export const DECODER_IDLE_MS = 30_000;
+
+/**
+ * Frames below this size that are not tables are parsed here when nothing is queued ahead of
+ * them: an on-demand answer must not wait for a worker to start (0.2-0.4 s on a busy node).
+ */
+const INLINE_BYTES = 64 * 1024;
 
 async function assemble(parts: TableParts): Promise<RoutingTable> {
   const table = JSON.parse(parts.head) as RoutingTable;
@@ -34,6 +50,11 @@ async function assemble(parts: TableParts): Promise<RoutingTable> {
 export class WireDecoder {
   readonly #opts: WireDecoderOptions;
   #worker: Worker | null = null;
+  #idle: NodeJS.Timeout | null = null;
+  /** Frames given to the worker and not yet answered: it is never let go with any. */
+  #inFlight = 0;
+  /** The last table decoded, as its worker sent it: the base a new worker starts from. */
+  #lastParts: TableParts | null = null;
   readonly #results: DecoderResult[] = [];
   #draining = false;
   #closed = false;
@@ -44,13 +65,54 @@ export class WireDecoder {
 
   decode(conn: number, frame: Buffer): void {
     if (this.#closed) return;
-    const req: DecoderRequest = { conn, frame };
+    if (frame.length < INLINE_BYTES && this.#inFlight === 0 && !this.#draining && this.#results.length === 0) {
+      let msg: ControllerMessage;
+      try {
+        msg = parseMessage(frame, 'controller') as ControllerMessage;
+      } catch (err) {
+        this.#deliver({ kind: 'invalid', conn, message: (err as Error).message });
+        return;
+      }
+      // Tables always go to the worker: it holds the base of the next patch.
+      if (msg.type !== 'update' && msg.type !== 'patch') {
+        this.#deliver({ kind: 'message', conn, msg });
+        return;
+      }
+    }
+    const req: DecoderRequest = { kind: 'frame', conn, frame };
     this.#start().postMessage(req);
+    this.#inFlight++;
+    this.#armIdle();
+  }
+
+  /** (Re)starts the quiet period after which the worker is let go. */
+  #armIdle(): void {
+    if (this.#idle) this.#idle.refresh();
+    else {
+      this.#idle = setTimeout(() => {
+        this.#idle = null;
+        if (this.#inFlight > 0) this.#armIdle();
+        else this.#letGo();
+      }, this.#opts.idleMs ?? DECODER_IDLE_MS);
+      this.#idle.unref();
+    }
+  }
+
+  /** Whether a worker is running (tests). */
+  get running(): boolean {
+    return this.#worker !== null;
   }
 
   close(): void {
     this.#closed = true;
+    this.#letGo();
+  }
+
+  #letGo(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
     void this.#worker?.terminate();
+    this.#inFlight = 0;
     this.#worker = null;
   }
 
@@ -61,18 +123,29 @@ export class WireDecoder {
     // The WebSocket keeps the process alive while connected; the worker need not.
     worker.unref();
     worker.on('message', (r: DecoderResult) => {
-      this.#results.push(r);
-      if (!this.#draining) this.#drain().catch((err: unknown) => this.#opts.onFailure(err as Error));
+      if (this.#worker !== worker) return;
+      this.#inFlight--;
+      if (r.kind === 'table') this.#lastParts = r.parts;
+      this.#deliver(r);
     });
     worker.on('error', (err: Error) => {
       if (this.#worker !== worker) return;
-      // A new worker starts with the next frame; it has no previous table, so a patch is
-      // refused (resend) until the controller sends the whole table again.
+      // A new worker starts with the next frame, from the last table decoded.
       this.#worker = null;
+      this.#inFlight = 0;
       this.#opts.onFailure(err);
     });
+    if (this.#lastParts) {
+      const base: DecoderRequest = { kind: 'base', parts: this.#lastParts };
+      worker.postMessage(base);
+    }
     this.#worker = worker;
     return worker;
+  }
+
+  #deliver(r: DecoderResult): void {
+    this.#results.push(r);
+    if (!this.#draining) this.#drain().catch((err: unknown) => this.#opts.onFailure(err as Error));
   }
 
   async #drain(): Promise<void> {
