@@ -40,6 +40,10 @@ describe('mesh config', () => {
       [{ streamIdleTimeoutSeconds: -5 }, /streamIdleTimeoutSeconds must be a number of seconds, 0 for no stream idle timeout/],
       [{ streamIdleTimeoutSeconds: '5m' }, /streamIdleTimeoutSeconds must be a number of seconds/],
       [{ streamIdleTimeoutSeconds: null }, /streamIdleTimeoutSeconds must be a number of seconds/],
+      [{ otlpEndpoint: 'otel-collector:4318' }, /otlpEndpoint must be an http\(s\) URL/],
+      [{ otlpEndpoint: 'grpc://otel:4317' }, /otlpEndpoint must be an http\(s\) URL/],
+      [{ traceSampling: 1.5 }, /traceSampling must be a ratio in \[0, 1\]/],
+      [{ traceSampling: '0.1' }, /traceSampling must be a ratio in \[0, 1\]/],
       [[], /must be a mapping/],
     ] as const) {
       assert.throws(() => resolveMeshConfig(over), (e: Error & { code?: string }) => e.code === 'E_MESH_CONFIG_INVALID' && re.test(e.message), JSON.stringify(over));
@@ -84,6 +88,17 @@ describe('inject', () => {
     assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 90.5 })), '90.5');
     assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 300 })), undefined);
     assert.equal(envOf(mesh), undefined);
+  });
+
+  test('the mesh OTLP endpoint and sampling reach every injected proxy as the standard OTel variables; none, no tracing', () => {
+    const envOf = (m: typeof mesh): Record<string, string | undefined> => {
+      const e = inject(pod(), { name: 'shop' }, m).pod.spec.initContainers![1]!.env!;
+      return { endpoint: e.find((x) => x.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, ratio: e.find((x) => x.name === 'OTEL_TRACES_SAMPLER_ARG')?.value };
+    };
+    assert.deepEqual(envOf(mesh), { endpoint: undefined, ratio: undefined });
+    assert.deepEqual(envOf(resolveMeshConfig({ otlpEndpoint: 'http://jaeger.observability:4318', traceSampling: 1 })), { endpoint: 'http://jaeger.observability:4318', ratio: '1' });
+    assert.deepEqual(envOf(resolveMeshConfig({ otlpEndpoint: 'https://otel.example:4318' })), { endpoint: 'https://otel.example:4318', ratio: undefined }, "the agent's own 0.01 needs no variable");
+    assert.deepEqual(envOf(resolveMeshConfig({ otlpEndpoint: '', traceSampling: 1 })), { endpoint: undefined, ratio: undefined });
   });
 
   test('a namespace\'s mtls-mode and default-inbound-policy annotations are its pods\' defaults; the pod\'s own win; a bad namespace value warns and keeps the mesh default', () => {

@@ -25,6 +25,9 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 15;
 /** The agent's own default (agent/engine/stream-idle.ts DEFAULT_STREAM_IDLE_TIMEOUT_MS, Envoy's). */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 300;
 
+/** The agent's own root sampling ratio in a cluster (cli/agent-command.ts), which it applies without the variable. */
+export const DEFAULT_TRACE_SAMPLING = 0.01;
+
 export interface MeshConfig {
   /** The sidecar's image (distroless); its entrypoint is the `meshlet` binary. */
   image: string;
@@ -43,6 +46,10 @@ export interface MeshConfig {
   /** No request or response byte on an exchange for this long ends it (issue 15); 0: none. */
   streamIdleTimeoutSeconds: number;
   accessLog: AccessLogFormat;
+  /** OTLP/HTTP base URL every injected proxy exports spans to ('' : no tracing). */
+  otlpEndpoint: string;
+  /** Root sampling ratio in [0, 1] for the injected proxies (the agent's own default: 0.01). */
+  traceSampling: number;
   logLevel: LogLevel;
   sidecarMode: SidecarMode;
   proxyResources: Resources;
@@ -69,6 +76,8 @@ export function defaultMeshConfig(): MeshConfig {
     defaultRequestTimeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
     streamIdleTimeoutSeconds: DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS,
     accessLog: 'off',
+    otlpEndpoint: '',
+    traceSampling: DEFAULT_TRACE_SAMPLING,
     logLevel: 'info',
     sidecarMode: 'native',
     // Istio's proxy defaults: enough for a busy pod, limits that keep a leak from taking a node.
@@ -93,6 +102,18 @@ function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[])
 function text(key: string, v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw new MeshConfigInvalidError(`${key} must be a non-empty string`);
   return v;
+}
+
+/** '' (off) or an http(s) URL: the proxies' exporter would otherwise fail on every pod, later. */
+function url(key: string, v: unknown): string {
+  if (v === '' || v === null) return '';
+  if (typeof v === 'string') {
+    try {
+      const u = new URL(v);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return v;
+    } catch { /* reported below */ }
+  }
+  throw new MeshConfigInvalidError(`${key} must be an http(s) URL (an OTLP/HTTP collector, e.g. http://otel-collector.observability:4318) or '' for none, got ${JSON.stringify(v)}`);
 }
 
 function seconds(key: string, v: unknown, zero: string): number {
@@ -139,6 +160,11 @@ export function resolveMeshConfig(overrides: unknown = {}): MeshConfig {
       case 'initResources': c.initResources = resources(key, v, c.initResources); break;
       case 'defaultRequestTimeoutSeconds': c.defaultRequestTimeoutSeconds = seconds(key, v, 'no default timeout'); break;
       case 'streamIdleTimeoutSeconds': c.streamIdleTimeoutSeconds = seconds(key, v, 'no stream idle timeout'); break;
+      case 'otlpEndpoint': c.otlpEndpoint = url(key, v); break;
+      case 'traceSampling':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw new MeshConfigInvalidError(`traceSampling must be a ratio in [0, 1], got ${JSON.stringify(v)}`);
+        c.traceSampling = v;
+        break;
       case 'tokenExpirationSeconds':
         if (!Number.isInteger(v) || (v as number) < 600) throw new MeshConfigInvalidError('tokenExpirationSeconds must be a whole number of seconds, at least 600 (the Kubernetes minimum)');
         c.tokenExpirationSeconds = v as number;

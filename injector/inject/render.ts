@@ -8,7 +8,7 @@ import {
   CONTAINER_NAMES, MESHLET_ENV, POD_ENV, ROOT_CA_DIR, ROOT_CA_PATH, TOKEN_DIR, TOKEN_PATH, VOLUME_NAMES, type AppProbers,
 } from '../../api/pod-env.ts';
 import type { PodSettings } from './annotations.ts';
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS, type MeshConfig } from './mesh-config.ts';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS, DEFAULT_TRACE_SAMPLING, type MeshConfig } from './mesh-config.ts';
 import type { Container, Volume } from './types.ts';
 
 const ready = (): { httpGet: { path: string; port: number } } => ({ httpGet: { path: '/ready', port: PORTS.admin } });
@@ -71,6 +71,11 @@ export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppPro
   // Only when it differs from the agent's own default, so pods injected before it existed are unchanged.
   if (mesh.defaultRequestTimeoutSeconds !== DEFAULT_REQUEST_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.defaultRequestTimeout, value: String(mesh.defaultRequestTimeoutSeconds) });
   if (mesh.streamIdleTimeoutSeconds !== DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.streamIdleTimeout, value: String(mesh.streamIdleTimeoutSeconds) });
+  // Traces (issue 11): the standard OTel variables, which the agent honours like any SDK.
+  if (mesh.otlpEndpoint !== '') {
+    env.push({ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: mesh.otlpEndpoint });
+    if (mesh.traceSampling !== DEFAULT_TRACE_SAMPLING) env.push({ name: 'OTEL_TRACES_SAMPLER_ARG', value: String(mesh.traceSampling) });
+  }
   if (Object.keys(probers).length > 0) env.push({ name: MESHLET_ENV.appProbers, value: JSON.stringify(probers) });
   // Metric labels and the trace resource name the workload, not the pod (issue 11); without it the agent guesses from the pod name.
   if (workload !== null) env.push({ name: MESHLET_ENV.workloadName, value: workload });
