@@ -6,12 +6,9 @@ import { parseArgs } from 'node:util';
 import { PORTS } from '../api/names.ts';
 import { startIngress } from '../ingress/index.ts';
 import type { Command } from './command.ts';
-import { controllerSource, workloadCertificates } from './controller-source.ts';
-import { SecureContextCache } from '../agent/identity/index.ts';
+import { SecureContextCache } from '../agent/identity/tls-options.ts';
 import { MESHLET_ENV } from '../api/pod-env.ts';
-import { openFileSource } from './open-file-source.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
-import { controllerClientMetrics } from '../agent/controller-client/index.ts'; // config-channel health (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
@@ -96,15 +93,19 @@ export const ingressCommand: Command = {
     }
     if (telemetry.tracing) log(`tracing: exporting spans to ${telemetry.tracing}`);
     // ---- end telemetry ----
-    const client = values.controller
-      ? controllerSource({
+    // Each source's modules are loaded only in its mode (ADR 0012: idle memory): the controller
+    // channel (ws, the identity client with node-forge) or the file source (yaml, translation).
+    const controllerMode = values.controller ? await import('./controller-source.ts') : null;
+    const controllerClientMetrics = values.controller ? (await import('../agent/controller-client/index.ts')).controllerClientMetrics : null;
+    const client = controllerMode && values.controller
+      ? controllerMode.controllerSource({
         controller: values.controller, mode: 'ingress', pod: values.pod, namespace,
         targets: [{ kind: 'gateways' }], tokenFile: values['token-file'], rootCaFile: values['root-ca-file'] ?? process.env[MESHLET_ENV.rootCaFile], log,
       })
       : null;
-    const source = client ?? await openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
+    const source = client ?? await (await import('./open-file-source.ts')).openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
     // The ingress's own identity: mTLS to meshed backends, like any sidecar.
-    const certificates = client && values['token-file'] && !values['no-mtls'] ? workloadCertificates(client, values['token-file'], log) : null;
+    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? controllerMode.workloadCertificates(client, values['token-file'], log) : null;
     const ingress = await startIngress({
       source,
       host: values.host,
@@ -114,7 +115,7 @@ export const ingressCommand: Command = {
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
+      metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.
       await certificates?.stop();

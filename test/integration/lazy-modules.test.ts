@@ -43,14 +43,17 @@ function ready(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `meshlet agent`, waits for /ready (≤ 30 s), stops it; returns the modules it resolved. */
-async function loadedBy(extra: string[]): Promise<string[]> {
+/** Starts `meshlet agent` (or the ingress), waits for /ready (≤ 30 s), stops it; returns the modules it resolved. */
+async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent'): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
   try {
     writeFileSync(join(dir, 'hook.mjs'), HOOK);
     const [outbound, inbound, admin] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, 'agent', '--config', examples, '--host', '127.0.0.1',
-      '--outbound-port', String(outbound), '--inbound-port', String(inbound), '--admin-port', String(admin), '--drain-seconds', '0', ...extra],
+    const ports = command === 'agent'
+      ? ['--outbound-port', String(outbound), '--inbound-port', String(inbound)]
+      : ['--port-offset', String(outbound - 80)]; // the examples' Gateway listens on 80
+    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, command, '--config', examples, '--host', '127.0.0.1',
+      ...ports, '--admin-port', String(admin), '--drain-seconds', '0', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOADS_FILE: join(dir, 'loads.txt'), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -81,6 +84,14 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'ws'), []);
     // undici's index (fetch, WebSocket, caches) is not loaded: the proxy uses its Pool alone.
     assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/') || u.endsWith('/undici/index.js')), []);
+  });
+
+  test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {
+    const loads = await loadedBy([], 'ingress');
+    assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
+    assert.deepEqual(from(loads, '@opentelemetry'), []);
+    assert.deepEqual(from(loads, 'node-forge'), []);
+    assert.deepEqual(from(loads, 'ws'), []);
   });
 
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
