@@ -10,7 +10,8 @@ import { ControllerClient } from '../../agent/controller-client/index.ts';
 import type { RoutingTable } from '../../api/routing-table.ts';
 import { switchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { reviewsTable, startPublisher } from './distribution-world.ts';
+import { Publisher } from '../../controller/publish/index.ts';
+import { quiet, reviewsTable } from './distribution-world.ts';
 
 const AGENTS = 20;
 const dest = { address: '10.96.0.10', port: 80 };
@@ -22,9 +23,10 @@ afterEach(async () => {
 
 test(`${AGENTS} agents on a replica that goes away reconnect to the survivor within a bound, spread out, each sent one table, none swapping`, async () => {
   const table = reviewsTable('v1', { v1: 1, v2: 2 });
-  const a = await startPublisher();
+  // Pings every 10 s (the default): a loaded test process must not drop agents on its own.
+  const a = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
   cleanup.push(() => a.close());
-  const b = await startPublisher();
+  const b = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
   cleanup.push(() => b.close());
   a.setTable(table);
   b.setTable(table);
@@ -32,15 +34,30 @@ test(`${AGENTS} agents on a replica that goes away reconnect to the survivor wit
   cleanup.push(() => svc.close());
   svc.target = b.port;
 
+  let failedOver = false;
   const clients = Array.from({ length: AGENTS }, (_, i) => {
     const logs: string[] = [];
+    const seen = { lostAt: 0, backAt: 0, firstDraw: -1 };
     const client = new ControllerClient({
-      url: `ws://127.0.0.1:${svc.port}`, agent: { pod: `client-${i}`, namespace: 'default', serviceAccount: 'default', mode: 'sidecar' }, log: (l) => void logs.push(l),
+      url: `ws://127.0.0.1:${svc.port}`, agent: { pod: `client-${i}`, namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+      // The production jitter source, watched: the first draw after b goes is this agent's first retry.
+      random: () => {
+        const r = Math.random();
+        if (failedOver && seen.firstDraw < 0) seen.firstDraw = r;
+        return r;
+      },
+      log: (l) => {
+        logs.push(l);
+        // The agent's own view: when it saw its controller go, and when one welcomed it again.
+        if (!failedOver) return;
+        if (l.startsWith('lost the controller')) seen.lostAt ||= performance.now();
+        else if (l.startsWith('connected to controller') && seen.lostAt > 0) seen.backAt ||= performance.now();
+      },
     }).start();
     cleanup.push(() => client.close());
     const swaps: RoutingTable[] = [];
     client.subscribe((t) => void swaps.push(t));
-    return { client, swaps, logs, reconnectedAt: 0 };
+    return { client, swaps, logs, seen, reconnectedAt: 0 };
   });
   for (const c of clients) await c.client.ensureDestination(dest.address, dest.port);
   await waitFor('every agent runs b\'s slice', () => b.agents().length === AGENTS && b.agents().every((s) => s.ackedVersion !== null && s.ackedVersion === s.sentVersion));
@@ -49,6 +66,7 @@ test(`${AGENTS} agents on a replica that goes away reconnect to the survivor wit
 
   // b goes away; the Service now leads to a only.
   svc.target = a.port;
+  failedOver = true;
   const gone = Date.now();
   await b.close();
   await waitFor('every agent reconnected to a', () => {
@@ -59,9 +77,15 @@ test(`${AGENTS} agents on a replica that goes away reconnect to the survivor wit
 
   const times = clients.map((c) => c.reconnectedAt).sort((x, y) => x - y);
   assert.ok(times.at(-1)! < 1_000, `all back within 1 s (first retry at most 250 ms): ${times.join(', ')}`);
-  // Without jitter every first retry would wait the whole 250 ms step; with it they spread over
-  // 125-250 ms, so the earliest of 20 is back well before 250 ms.
-  assert.ok(times[0]! < 240 && times.at(-1)! - times[0]! >= 20, `jittered, not all at once: ${times.join(', ')}`);
+  // Each agent's first retry waits a delay drawn from 125-250 ms (equal jitter on the 250 ms
+  // step): the draws differ between agents, and no agent was back before its own delay. (Wall-clock
+  // spreads alone are squeezed by a loaded event loop, so the draws are checked too.)
+  const drawn = clients.map((c) => 125 + 125 * c.seen.firstDraw);
+  for (const [i, c] of clients.entries()) {
+    assert.ok(c.seen.firstDraw >= 0, `${i}: drew a delay`);
+    assert.ok(c.seen.backAt - c.seen.lostAt >= drawn[i]! - 2, `${i}: back after ${Math.round(c.seen.backAt - c.seen.lostAt)} ms, its delay was ${Math.round(drawn[i]!)} ms`);
+  }
+  assert.ok(Math.max(...drawn) - Math.min(...drawn) >= 60, `jittered, not all at once: ${drawn.map(Math.round).join(', ')}`);
   const sent = a.metrics();
   assert.equal(sent.updatesSentTotal + sent.patchesSentTotal - sentBefore.updatesSentTotal - sentBefore.patchesSentTotal, AGENTS, 'one table per agent from the survivor');
   for (const [i, c] of clients.entries()) {
