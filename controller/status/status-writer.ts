@@ -41,6 +41,28 @@ function groupVersion(apiVersion: string): [string, string] {
   return i < 0 ? ['', apiVersion] : [apiVersion.slice(0, i), apiVersion.slice(i + 1)];
 }
 
+/**
+ * Per snapshot and kind, its objects by namespace/name, built on first use. A find() per status
+ * made every pass quadratic: 0.7 s of CPU at 10 000 routes, on every submit and every
+ * Propagated resync (about once a second while agents ack).
+ */
+const byName = new WeakMap<Snapshot, Map<string, Map<string, KubeObject>>>();
+
+function objectIn(snapshot: Snapshot, bucket: NonNullable<(typeof SNAPSHOT_BUCKETS)[string]>, namespace: string | undefined, name: string): KubeObject | undefined {
+  let kinds = byName.get(snapshot);
+  if (!kinds) byName.set(snapshot, (kinds = new Map<string, Map<string, KubeObject>>()));
+  let index = kinds.get(bucket);
+  if (!index) {
+    index = new Map<string, KubeObject>();
+    for (const o of snapshot[bucket]) {
+      const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      if (!index.has(key)) index.set(key, o); // the first, as find() did
+    }
+    kinds.set(bucket, index);
+  }
+  return index.get(`${namespace ?? ''}/${name}`);
+}
+
 export class StatusWriter {
   readonly stats: StatusWriterStats = { writes: 0, unchanged: 0, conflicts: 0, errors: 0 };
   private readonly opts: StatusWriterOptions;
@@ -119,7 +141,7 @@ export class StatusWriter {
   private async writeOne(u: StatusUpdate, snapshot: Snapshot): Promise<void> {
     // The snapshot's own kind map: a second list here once left AuthorizationPolicy unwritten.
     const bucket = SNAPSHOT_BUCKETS[u.kind];
-    const current = bucket && snapshot[bucket].find((o) => o.metadata.name === u.name && (o.metadata.namespace ?? undefined) === u.namespace);
+    const current = bucket && objectIn(snapshot, bucket, u.namespace, u.name);
     const resource = WATCHED_RESOURCES.find((r) => r.kind === u.kind);
     if (!current || !resource) return; // not from this snapshot: nothing to compare or write against
     const isRoute = ROUTE_KINDS.has(u.kind);
