@@ -42,12 +42,20 @@ interface Wire {
 }
 
 function toWire(agents: readonly AgentAck[]): Wire {
+  // Agents of one slice share their routes map (the publisher's, per slice): index each distinct
+  // map once, not once per agent.
+  const byMap = new Map<ReadonlyMap<string, string>, [string, 0 | 1][]>();
+  for (const a of [...agents].sort((x, y) => (x.agent < y.agent ? -1 : x.agent > y.agent ? 1 : 0))) {
+    let members = byMap.get(a.routes);
+    if (!members) byMap.set(a.routes, (members = []));
+    members.push([a.agent, a.upToDate ? 1 : 0]);
+  }
   const routeIndex = new Map<string, number>();
   const routes: [string, string][] = [];
   const groups = new Map<string, [number[], [string, 0 | 1][]]>();
-  for (const a of [...agents].sort((x, y) => (x.agent < y.agent ? -1 : x.agent > y.agent ? 1 : 0))) {
+  for (const [map, members] of byMap) {
     const idx: number[] = [];
-    for (const [key, fp] of [...a.routes].sort(([x], [y]) => (x < y ? -1 : 1))) {
+    for (const [key, fp] of [...map].sort(([x], [y]) => (x < y ? -1 : 1))) {
       const rk = `${key}\n${fp}`;
       let i = routeIndex.get(rk);
       if (i === undefined) {
@@ -57,9 +65,9 @@ function toWire(agents: readonly AgentAck[]): Wire {
       idx.push(i);
     }
     const gk = idx.join(',');
-    let g = groups.get(gk);
-    if (!g) groups.set(gk, (g = [idx, []]));
-    g[1].push([a.agent, a.upToDate ? 1 : 0]);
+    const g = groups.get(gk);
+    if (g) g[1].push(...members);
+    else groups.set(gk, [idx, members]);
   }
   return { v: 1, routes, groups: [...groups.values()], dropped: 0 };
 }
