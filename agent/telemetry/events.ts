@@ -3,8 +3,10 @@
 // subscribe; the proxy knows none of them. When nobody subscribes, no event object is built
 // (`active()` is checked first), so an unobserved proxy pays one boolean test per request.
 //
-// One event object travels from start to end: subscribers may keep per-request state keyed by
-// it (a WeakMap), and an attempt's `headers` may be extended at attempt:start (trace context).
+// One event object travels from start to end: subscribers may keep per-request state on it
+// (under a symbol of their own: a WeakMap entry per request costs the GC more than the rest of
+// an unsampled request's tracing), and an attempt's `headers` may be extended at attempt:start
+// (trace context).
 import dc from 'node:diagnostics_channel';
 
 /** Where a request entered: the sidecar's inbound or outbound side, or a Gateway listener. */
