@@ -615,4 +615,39 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     assert.ok(r);
     assert.deepEqual(echoOf(r).headers['X-Journey-Revision'], [`journey-revision-${rounds}`], JSON.stringify(echoOf(r).headers));
   }, 3 * 60_000);
+
+  step('7e. killing the leader controller under steady traffic fails no request; the other replica takes the Lease and writes status', async () => {
+    const { box, kubelet } = c();
+    assert.ok(CONTROLLER_REPLICAS >= 2, 'a second replica to take over');
+    const leaseOf = async (): Promise<{ holderIdentity?: string }> =>
+      ((await box.admin.get(`/apis/coordination.k8s.io/v1/namespaces/${system}/leases/meshlet-controller`)).body as { spec?: { holderIdentity?: string } }).spec ?? {};
+    const holder = (await leaseOf()).holderIdentity ?? '';
+    const leader = (await listPods(box.admin, system, controllerSelector)).find((p) => holder.startsWith(p.metadata.name));
+    assert.ok(leader, `the Lease holder ${holder} is a running controller pod`);
+    const client = await podOf(app, 'productpage');
+    const loadMs = 40_000;
+    const load = loadFromPod(kubelet, app, client, `http://reviews.${app}.svc.cluster.local:9080/`, loadMs, 2, 50);
+    await sleep(3000);
+    // `kubectl delete pod --grace-period=0 --force`: SIGKILL at once, so the Lease is not
+    // released; the survivor takes it once it expires. The proxies on the killed replica
+    // reconnect to the survivor meanwhile.
+    const killedAt = Date.now();
+    const del = await box.admin.request('DELETE', `/api/v1/namespaces/${system}/pods/${leader.metadata.name}`, { gracePeriodSeconds: 0 });
+    assert.ok(del.status === 200 || del.status === 202, JSON.stringify(del.body));
+    const newHolder = await eventually('another replica holds the Lease', async () => {
+      const h = (await leaseOf()).holderIdentity;
+      return h && !h.startsWith(leader.metadata.name) ? h : undefined;
+    }, 60_000, 250);
+    const takeoverMs = Date.now() - killedAt;
+    // The new leader writes status: a route created now is Accepted.
+    const route = meshRoute(app, 'after-leader-kill', 'reviews-v1', 'reviews-v1', 9080);
+    await create(box.admin, collectionOf(route), route);
+    await routeEntry(app, 'after-leader-kill', ['Accepted', 'ResolvedRefs'], 60_000);
+    const report = await load;
+    process.stdout.write(`# leader ${leader.metadata.name} killed: ${newHolder} took the Lease after ${takeoverMs} ms; traffic ${report.total} requests, by status ${JSON.stringify(report.byStatus)}\n`);
+    assert.ok(report.total > 20, `steady traffic: ${report.total} requests`);
+    assert.deepEqual(report.failures, [], `no failed request while the leader was killed: ${JSON.stringify(report.byStatus)}`);
+    // The Deployment replaces the killed replica.
+    await readyPods(box.admin, system, controllerSelector, CONTROLLER_REPLICAS, 120_000);
+  }, 4 * 60_000);
 });
