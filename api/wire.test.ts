@@ -78,6 +78,20 @@ describe('parseMessage', () => {
     assert.equal(parseMessage(JSON.stringify({ ...hello, auth: { type: 'token', token: 'jwt' } }), 'agent').type, 'hello');
   });
 
+  test('a hello may name the version the agent runs, and a welcome may say it is current: both optional, both checked', () => {
+    // Without the fields (an agent or controller from before resume): still valid.
+    assert.equal((parseMessage(JSON.stringify(hello), 'agent') as { version?: string }).version, undefined);
+    assert.equal((parseMessage(JSON.stringify({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'c' }), 'controller') as { current?: string }).current, undefined);
+    const resuming = { ...hello, version: 'a'.repeat(64) };
+    assert.deepEqual(parseMessage(JSON.stringify(resuming), 'agent'), resuming);
+    const welcome = { type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'c', current: 'a'.repeat(64) };
+    assert.deepEqual(parseMessage(JSON.stringify(welcome), 'controller'), welcome);
+    for (const bad of [5, '', 'x'.repeat(129), null]) {
+      assert.deepEqual(invalid({ ...hello, version: bad }, 'agent').issues.map((i) => i.path), ['version'], `hello version ${JSON.stringify(bad)}`);
+      assert.deepEqual(invalid({ ...welcome, current: bad }, 'controller').issues.map((i) => i.path), ['current'], `welcome current ${JSON.stringify(bad)}`);
+    }
+  });
+
   test('refuses a hello in another protocol with its own error', () => {
     assert.throws(() => parseMessage(JSON.stringify({ ...hello, protocol: 'meshlet.dev/wire/v9' }), 'agent'), (err: unknown) =>
       err instanceof WireProtocolUnsupportedError && err.code === 'E_WIRE_PROTOCOL_UNSUPPORTED' && err.protocol === 'meshlet.dev/wire/v9');

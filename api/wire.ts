@@ -57,7 +57,16 @@ export type SubscriptionTarget =
  * resends all of its own), so the first update already holds them and an agent never swaps in
  * an empty slice between a reconnect and its resubscription.
  */
-export interface HelloMessage { type: 'hello'; protocol: string; agent: AgentIdentity; auth: AgentAuth; targets: SubscriptionTarget[] }
+export interface HelloMessage {
+  type: 'hello'; protocol: string; agent: AgentIdentity; auth: AgentAuth; targets: SubscriptionTarget[];
+  /**
+   * The version of the table the agent runs (a reconnect, to the same or another replica): a
+   * controller whose slice for these targets has that version sends nothing and says so in the
+   * welcome. Optional, so that agents and controllers of either age still talk: one that does not
+   * know the field ignores it and the slice is sent whole, as before.
+   */
+  version?: string;
+}
 export interface SubscribeMessage { type: 'subscribe'; id: number; targets: SubscriptionTarget[] }
 export interface UnsubscribeMessage { type: 'unsubscribe'; id: number; targets: SubscriptionTarget[] }
 export interface AckMessage { type: 'ack'; version: string }
@@ -69,7 +78,12 @@ export interface NackMessage { type: 'nack'; version: string; reason: string; re
 export interface PingMessage { type: 'ping'; nonce: number }
 export interface PongMessage { type: 'pong'; nonce: number }
 
-export interface WelcomeMessage { type: 'welcome'; protocol: string; controller: string }
+/**
+ * `current`: the hello's `version`, echoed when the agent's slice is that version. No update
+ * follows; the agent's table already reflects every target the hello carried (it answers them
+ * as it would on the connection's first update), and the controller counts it as acknowledged.
+ */
+export interface WelcomeMessage { type: 'welcome'; protocol: string; controller: string; current?: string }
 /** The agent's whole slice; sent only when it differs from the last one sent on this connection. */
 export interface UpdateMessage { type: 'update'; version: string; table: RoutingTable }
 /** Named entries of one list of the table that were added or changed, and names removed. */
@@ -192,6 +206,7 @@ class Shape {
       else if (o.auth.type !== 'none' && o.auth.type !== 'client-certificate') this.fail('auth.type', `unknown auth type '${String(o.auth.type)}'`);
     }
     this.targets(o, WIRE_LIMITS.subscriptionsPerAgent);
+    if (o.version !== undefined) this.str(o, 'version', '', 128);
   }
 }
 
@@ -211,7 +226,10 @@ function check(s: Shape, o: Obj): void {
       return s.str(o, 'reason', '', WIRE_LIMITS.reasonLength, true);
     case 'ping':
     case 'pong': return s.int(o, 'nonce', '', 0, Number.MAX_SAFE_INTEGER);
-    case 'welcome': s.str(o, 'protocol', '', 100); return s.str(o, 'controller', '');
+    case 'welcome':
+      s.str(o, 'protocol', '', 100);
+      if (o.current !== undefined) s.str(o, 'current', '', 128);
+      return s.str(o, 'controller', '');
     case 'update':
       s.str(o, 'version', '', 128);
       if (s.obj(o.table, 'table') && o.table.version !== o.version) s.fail('table.version', 'differs from the update version');

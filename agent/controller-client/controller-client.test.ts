@@ -261,3 +261,86 @@ test('the decoding worker is let go when the controller is quiet, and a patch af
     await ctl.close();
   }
 });
+
+/** A controller that resumes: a hello naming `table`'s version gets `welcome {current}` and nothing else. */
+async function resumingController(table: typeof emptyTable, current: (helloVersion: string | undefined) => string | undefined) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const hellos: { version?: string; targets: unknown[] }[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { type: string; version?: string; targets: unknown[] };
+      if (msg.type !== 'hello') return;
+      hellos.push(msg);
+      const c = current(msg.version);
+      ws.send(encodeMessage({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: 'fake', ...(c ? { current: c } : {}) }));
+      if (!c) ws.send(encodeMessage({ type: 'update', version: table.version, table }));
+    });
+  });
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`,
+    hellos,
+    drop: () => { for (const ws of wss.clients) ws.terminate(); },
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('a reconnect names the table it runs; a welcome saying it is current answers an ask pending across the reconnect, with no update', async () => {
+  const ctl = await resumingController(emptyTable, (v) => (v === emptyTable.version ? v : undefined));
+  const client = new ControllerClient({
+    url: ctl.url, agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    onDemandTimeoutMs: 3_000, backoff: { initialMs: 200, maxMs: 200 }, log: () => undefined,
+  }).start();
+  try {
+    await client.ready(2_000);
+    assert.equal(ctl.hellos[0]!.version, undefined, 'the first hello runs no table yet');
+    assert.equal(client.stats.updates, 1);
+    ctl.drop();
+    await until('the agent sees the connection go', () => !client.connected);
+    // Asked while away: the next hello carries it, and only the controller's answer settles it.
+    const ask = client.ensureDestination('10.0.0.7', 80);
+    assert.equal(await ask, true, 'answered by the welcome: the table in force reflects the hello');
+    assert.equal(ctl.hellos.length, 2);
+    assert.equal(ctl.hellos[1]!.version, emptyTable.version, 'the hello names the version it runs');
+    assert.deepEqual(ctl.hellos[1]!.targets, [{ kind: 'destination', address: '10.0.0.7', port: 80 }]);
+    assert.equal(client.stats.updates, 1, 'no table was sent again');
+    assert.equal(client.stats.resumes, 1);
+    assert.equal(client.answered('10.0.0.7', 80), true);
+    assert.equal(client.current?.version, emptyTable.version);
+  } finally {
+    client.close();
+    await ctl.close();
+  }
+});
+
+test('a welcome that claims another version than the one we run is not trusted: the agent reconnects', async () => {
+  let claims = 1;
+  // Claims a wrong version once, then behaves.
+  const ctl = await resumingController(emptyTable, (v) => (v && claims-- > 0 ? 'not-what-the-agent-runs' : undefined));
+  const logs: string[] = [];
+  const client = new ControllerClient({
+    url: ctl.url, agent: { pod: 'p', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    onDemandTimeoutMs: 3_000, backoff: { initialMs: 50, maxMs: 50 }, log: (l) => void logs.push(l),
+  }).start();
+  try {
+    await client.ready(2_000);
+    ctl.drop();
+    await until('the wrong claim, then a fresh connection with an update', () => ctl.hellos.length >= 3 && client.stats.updates >= 2 && client.connected);
+    assert.ok(logs.some((l) => l.includes('controller resumed table not-what-the-agent-runs but we run')), logs.join('\n'));
+    assert.equal(client.stats.resumes, 0);
+  } finally {
+    client.close();
+    await ctl.close();
+  }
+});

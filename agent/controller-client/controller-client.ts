@@ -54,6 +54,8 @@ export interface ControllerClientStats {
   onDemandTimeouts: number;
   /** Destination subscriptions dropped to stay under the per-agent limit. */
   evictions: number;
+  /** Reconnects where the controller said the table we run is current (nothing was sent). */
+  resumes: number;
 }
 
 interface Pending {
@@ -90,7 +92,7 @@ export class ControllerClient implements TableSource {
   #awaitingTable: string[] = [];
   /** Subscribe request id → the on-demand keys it answers. */
   readonly #requests = new Map<number, string[]>();
-  readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0, evictions: 0 };
+  readonly stats: ControllerClientStats = { connects: 0, updates: 0, patches: 0, acks: 0, nacks: 0, onDemandTimeouts: 0, evictions: 0, resumes: 0 };
   #ws: WebSocket | null = null;
   #clientCert: { certPem: string; keyPem: string; notAfter: Date } | null = null;
   #sentAuth: AgentAuth['type'] | null = null;
@@ -351,7 +353,9 @@ export class ControllerClient implements TableSource {
       this.#awaitingTable = [];
       const auth = 'cert' in cert ? { type: 'client-certificate' as const } : this.#auth();
       this.#sentAuth = auth.type;
-      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()] });
+      // The version we run lets the controller skip sending the same slice again (resume).
+      const version = this.#tables.current?.version;
+      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()], ...(version ? { version } : {}) });
     });
     ws.on('ping', () => this.#alive());
     const conn = ++this.#conn;
@@ -386,7 +390,8 @@ export class ControllerClient implements TableSource {
         this.#welcomed = true;
         this.#backoff.reset();
         this.stats.connects++;
-        this.#log(`connected to controller ${msg.controller} at ${this.#url} (${this.#targets.size} subscriptions)`);
+        this.#log(`connected to controller ${msg.controller} at ${this.#url} (${this.#targets.size} subscriptions${msg.current ? `, resuming table ${msg.current}` : ''})`);
+        if (msg.current !== undefined) this.#resumed(msg.current);
         this.#flushCsrs();
         return;
       case 'update':
@@ -468,6 +473,23 @@ export class ControllerClient implements TableSource {
         else this.#answer(this.#awaitingTable.splice(0));
         return;
     }
+  }
+
+  /**
+   * The controller's slice for our hello is the version we named, so no update follows: the
+   * table in force reflects every target the hello carried, as the first update would have.
+   * A table from the old connection may have been swapped in after the hello left (its frames
+   * are decoded in order, before this welcome); then the controller counts a version we no
+   * longer run, so start over with a hello that names the right one.
+   */
+  #resumed(version: string): void {
+    if (this.#tables.current?.version !== version) {
+      this.#log(`controller resumed table ${version} but we run ${this.#tables.current?.version ?? '(none)'}; reconnecting`);
+      this.#ws?.close();
+      return;
+    }
+    this.stats.resumes++;
+    this.#answer(this.#helloKeys.splice(0));
   }
 
   #nack(version: string, why: string, resend = false): void {

@@ -124,6 +124,25 @@ export class AgentSession {
     this.#host.changed();
   }
 
+  /**
+   * A reconnecting agent that names the version it runs (its replica went away, or the
+   * connection dropped): when its slice here has that version, it is recorded as sent and
+   * acknowledged without sending it, so a failover of many agents costs no slices and
+   * Propagated counts them at once. Versions are content hashes, the same on every replica
+   * that computes the same slice, so this holds across replicas. Returns the version to echo in
+   * the welcome, or undefined (no table yet, another slice): refresh() then sends it as before.
+   */
+  #resume(version: string | undefined): string | undefined {
+    const table = this.#host.table();
+    if (!version || !this.hello || !table) return undefined;
+    const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
+    if (slice.version !== version) return undefined;
+    this.sent = { version, routes, table: slice, asPatch: false };
+    this.acked = version;
+    this.#host.metrics.resumesTotal++;
+    return version;
+  }
+
   #sendWhole(): void {
     if (!this.sent) return;
     this.sent.asPatch = false;
@@ -202,7 +221,8 @@ export class AgentSession {
       this.hello = msg;
       this.#host.metrics.agents++;
       for (const t of msg.targets) this.targets.set(targetKey(t), t);
-      this.#send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: this.#host.controllerId });
+      const current = this.#resume(msg.version);
+      this.#send({ type: 'welcome', protocol: WIRE_PROTOCOL, controller: this.#host.controllerId, ...(current ? { current } : {}) });
       // A rotation pushed while this agent was away must not wait for its next certificate.
       const roots = this.#host.trustBundle();
       if (roots.length > 0) this.#send({ type: 'trust-bundle', id: 0, rootsPem: roots, renew: false });

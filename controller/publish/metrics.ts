@@ -13,12 +13,14 @@ export interface PublisherMetrics {
   acksTotal: number;
   nacksTotal: number;
   tablesTotal: number;
+  /** Reconnecting agents whose hello named the version of their slice here: nothing sent. */
+  resumesTotal: number;
 }
 
 export function emptyMetrics(): PublisherMetrics {
   return {
     agents: 0, connectionsTotal: 0, helloRejectedTotal: 0, protocolErrorsTotal: 0, subscribeRequestsTotal: 0,
-    updatesSentTotal: 0, patchesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0,
+    updatesSentTotal: 0, patchesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0, resumesTotal: 0,
   };
 }
 
@@ -34,6 +36,7 @@ const HELP: Record<keyof PublisherMetrics, [string, 'gauge' | 'counter']> = {
   acksTotal: ['Versions acknowledged by agents.', 'counter'],
   nacksTotal: ['Versions refused by agents (see the controller log for their reasons).', 'counter'],
   tablesTotal: ['Distinct routing tables published.', 'counter'],
+  resumesTotal: ['Reconnecting agents that already ran their slice (hello named its version): counted as acknowledged, nothing sent.', 'counter'],
 };
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

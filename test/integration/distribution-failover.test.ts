@@ -1,9 +1,9 @@
 // Agent failover between controller replicas: agents reach the controller through its Service;
 // when the replica they were on goes away they reconnect, through the same Service, to another
 // one, with the production backoff (first retry after 125-250 ms, equal jitter), so they do not
-// arrive in the same millisecond. The survivor sends each of them its slice once (the hello
-// carries every subscription, so nothing follows it), and an agent whose slice did not change
-// acknowledges the same version without swapping its table.
+// arrive in the same millisecond. Their hellos name the version they run (resume): the survivor
+// sends nothing to an agent whose slice there is that version, and counts it as acknowledged at
+// once (no ack round trip); an agent whose slice changed meanwhile gets exactly one table.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControllerClient } from '../../agent/controller-client/index.ts';
@@ -21,14 +21,18 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-test(`${AGENTS} agents on a replica that goes away reconnect to the survivor within a bound, spread out, each sent one table, none swapping`, async () => {
+test(`${AGENTS} agents on a replica that goes away reconnect to the survivor within a bound, spread out; only the one whose slice changed is sent a table`, async () => {
   const table = reviewsTable('v1', { v1: 1, v2: 2 });
+  // The survivor also knows a Service (10.97.0.1:80, the first filler) that b did not: only
+  // agent 0 calls it, so only agent 0's slice differs between the replicas.
+  const tableA = reviewsTable('v1', { v1: 1, v2: 2 }, 1);
+  const extra = { address: '10.97.0.1', port: 80 };
   // Pings every 10 s (the default): a loaded test process must not drop agents on its own.
   const a = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
   cleanup.push(() => a.close());
   const b = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
   cleanup.push(() => b.close());
-  a.setTable(table);
+  a.setTable(tableA);
   b.setTable(table);
   const svc = await switchableService();
   cleanup.push(() => svc.close());
@@ -60,6 +64,7 @@ test(`${AGENTS} agents on a replica that goes away reconnect to the survivor wit
     return { client, swaps, logs, seen, reconnectedAt: 0 };
   });
   for (const c of clients) await c.client.ensureDestination(dest.address, dest.port);
+  assert.equal(await clients[0]!.client.ensureDestination(extra.address, extra.port), true, 'b answers: not a Service there');
   await waitFor('every agent runs b\'s slice', () => b.agents().length === AGENTS && b.agents().every((s) => s.ackedVersion !== null && s.ackedVersion === s.sentVersion));
   const before = clients.map((c) => ({ version: c.client.current!.version, swaps: c.swaps.length, updates: c.client.stats.updates, connects: c.client.stats.connects }));
   const sentBefore = a.metrics();
@@ -87,10 +92,26 @@ test(`${AGENTS} agents on a replica that goes away reconnect to the survivor wit
   }
   assert.ok(Math.max(...drawn) - Math.min(...drawn) >= 60, `jittered, not all at once: ${drawn.map(Math.round).join(', ')}`);
   const sent = a.metrics();
-  assert.equal(sent.updatesSentTotal + sent.patchesSentTotal - sentBefore.updatesSentTotal - sentBefore.patchesSentTotal, AGENTS, 'one table per agent from the survivor');
+  assert.equal(sent.updatesSentTotal + sent.patchesSentTotal - sentBefore.updatesSentTotal - sentBefore.patchesSentTotal, 1, 'one table from the survivor: agent 0\'s, whose slice changed');
+  assert.equal(sent.resumesTotal - sentBefore.resumesTotal, AGENTS - 1, 'the others resumed');
+  // Counted as acknowledged without an ack round trip: only agent 0 acked anything on a.
+  assert.equal(sent.acksTotal - sentBefore.acksTotal, 1, 'one ack on the survivor');
+  const route = { kind: 'HTTPRoute', namespace: 'default', name: 'reviews' } as const;
+  assert.deepEqual({ ...a.propagation(route), generation: 0 }, { upToDate: AGENTS, total: AGENTS, generation: 0 }, 'Propagated counts every agent up to date');
   for (const [i, c] of clients.entries()) {
-    assert.equal(c.client.current!.version, before[i]!.version, 'same slice');
-    assert.equal(c.swaps.length, before[i]!.swaps, `${i}: no table swap for the same version`);
-    assert.equal(c.client.stats.updates, before[i]!.updates + 1, `${i}: one table received`);
+    const session = a.agents().find((s) => s.pod === `client-${i}`)!;
+    assert.equal(session.ackedVersion, c.client.current!.version, `${i}: the survivor counts the version the agent runs`);
+    if (i === 0) {
+      assert.notEqual(c.client.current!.version, before[i]!.version, '0: a new slice');
+      assert.equal(c.swaps.length, before[i]!.swaps + 1, '0: swapped in once');
+      assert.equal(c.client.stats.updates, before[i]!.updates + 1, '0: one table received');
+      assert.equal(c.client.stats.resumes, 0);
+      assert.ok(c.client.current!.services.some((sv) => sv.name.includes('filler-0000')), '0: the Service b did not know');
+      continue;
+    }
+    assert.equal(c.client.current!.version, before[i]!.version, `${i}: same slice`);
+    assert.equal(c.swaps.length, before[i]!.swaps, `${i}: no table swap`);
+    assert.equal(c.client.stats.updates, before[i]!.updates, `${i}: no table received`);
+    assert.equal(c.client.stats.resumes, 1, `${i}: resumed`);
   }
 });
