@@ -1,6 +1,6 @@
 // The agent's side of distribution: a TableSource fed by the controller's publisher. It says
-// hello with the pod's identity and every subscription it holds (so a reconnect resyncs in one
-// step), validates each update (off the serving thread: wire-decoder.ts) and acks or nacks it by version, and subscribes on demand: the
+// hello with the pod's identity, every subscription it holds (so a reconnect resyncs in one
+// step) and the version it runs (a controller whose slice is that version sends nothing), validates each update (off the serving thread: wire-decoder.ts) and acks or nacks it by version, and subscribes on demand: the
 // first connection to an unknown destination waits, bounded, for the controller's answer, later
 // ones find it in the cache. Only an answer makes a destination known: until the controller has
 // answered for it (away, or not answering in time), every ask reports "unanswered" and the sidecar
