@@ -13,5 +13,16 @@ export function proxyMetrics(core: ProxyCore, mode: string, extra: readonly (() 
     // The version (a content hash) says which table runs: compare across agents, or with the
     // controller's; its age is time() - meshlet_proxy_table_applied_timestamp_seconds.
     + metric('meshlet_proxy_table_info', 'gauge', 'The routing table in force, by version (1 while it is; no sample before the first).', t ? [{ labels: { ...labels, version: t.table.version }, value: 1 }] : []);
-  return text + extra.map((f) => f()).join('') + processMetrics();
+  return text + upstreamMetrics(core, labels) + extra.map((f) => f()).join('') + processMetrics();
+}
+
+/** Retry budget refusals and connection pool state: is the proxy holding back, or saturated? */
+function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): string {
+  const p = core.pools.stats();
+  return metric('meshlet_proxy_retry_budget_exhausted_total', 'counter', 'Retries not sent because the retry budget of the route (its backend group) was spent.',
+    core.budgets.exhaustion().map((e) => ({ labels: { ...labels, route: e.group }, value: e.count })))
+    + metric('meshlet_proxy_upstream_connections', 'gauge', 'Open HTTP/1.1 connections to upstreams, carrying a request (active) or kept alive (idle).',
+      [{ labels: { ...labels, state: 'active' }, value: p.active }, { labels: { ...labels, state: 'idle' }, value: p.idle }])
+    + metric('meshlet_proxy_upstream_pending_requests', 'gauge', 'HTTP/1.1 requests waiting for a free upstream connection.', [{ labels, value: p.queued }])
+    + metric('meshlet_proxy_upstream_h2_sessions', 'gauge', 'Open HTTP/2 sessions to upstreams (one per endpoint, multiplexed).', [{ labels, value: p.h2Sessions }]);
 }

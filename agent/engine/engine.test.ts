@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { distinctHeaders, parseTarget } from './downstream.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { bufferUpTo } from './request-body.ts';
-import { RetryBudget } from './retry-budget.ts';
+import { RetryBudget, RetryBudgets } from './retry-budget.ts';
 
 describe('hop-by-hop headers', () => {
   test('removes RFC 9110 hop-by-hop headers and those named by Connection', () => {
@@ -38,6 +38,15 @@ describe('retry budget', () => {
     assert.equal(allowed, 30);
     now = 20_000;
     assert.equal(budget.tryRetry(), true, 'old retries aged out of the window');
+  });
+
+  test('refusals are counted per group; groups never refused are not listed', () => {
+    const budgets = new RetryBudgets({ ratio: 0, minPerSecond: 0.2, windowMs: 10_000, now: () => 0 });
+    const a = budgets.for('rule/a');
+    budgets.for('rule/b').tryRetry();
+    const got = Array.from({ length: 5 }, () => a.tryRetry());
+    assert.deepEqual(got, [true, true, false, false, false], '0.2/s over 10 s: two retries');
+    assert.deepEqual(budgets.exhaustion(), [{ group: 'rule/a', count: 3 }]);
   });
 });
 

@@ -6,7 +6,7 @@
 // node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
 import http2 from 'node:http2';
-import type { Dispatcher, Pool as UndiciPool } from 'undici';
+import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
@@ -112,10 +112,30 @@ const MAX_POOLS = 4096;
 // the client can retry, is better than waiting on.
 export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024, maxQueueWaitMs: 3_000 };
 
+/**
+ * Upstream connection pool state for /metrics, kept as running totals (a scrape reads four
+ * numbers instead of walking every pool and connection, which undici's pool.stats does).
+ */
+export interface PoolStats {
+  /** HTTP/1.1 connections carrying a request (pipelining is 1: one request each). */
+  active: number;
+  /** Open HTTP/1.1 connections waiting for a request (kept alive). */
+  idle: number;
+  /** HTTP/1.1 requests waiting for a free connection, over all endpoints. */
+  queued: number;
+  /** Open HTTP/2 sessions (each multiplexes that endpoint's requests). */
+  h2Sessions: number;
+}
+
 export class UpstreamPools {
   readonly #h1 = new Map<string, H1Entry>();
   readonly #h2 = new Map<string, http2.ClientHttp2Session>();
   readonly #opts: PoolOptions;
+  /** HTTP/1.1 sockets open (pools closed by eviction included until their sockets close). */
+  #open = 0;
+  /** Requests admitted and not done, and of them those beyond their pool's connection count. */
+  #busy = 0;
+  #queued = 0;
 
   constructor(opts: Partial<PoolOptions> = {}) {
     this.#opts = { ...DEFAULT_POOL, ...opts };
@@ -136,6 +156,8 @@ export class UpstreamPools {
     const queued = entry.busy - this.#opts.connectionsPerEndpoint;
     if (queued >= this.#opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(endpoint), queued);
     entry.busy++;
+    this.#busy++;
+    if (queued >= 0) this.#queued++;
     let released = false;
     return {
       pool: entry.dispatcher,
@@ -144,7 +166,10 @@ export class UpstreamPools {
       done: () => {
         if (released) return;
         released = true;
+        // The pool's queue shrinks by one whenever it had one, whichever request leaves.
+        if (entry.busy > this.#opts.connectionsPerEndpoint) this.#queued--;
         entry.busy--;
+        this.#busy--;
       },
     };
   }
@@ -161,7 +186,7 @@ export class UpstreamPools {
         // The proxy applies route timeouts itself; these only catch wedged peers.
         headersTimeout: 300_000,
         bodyTimeout: 300_000,
-        connect: undiciConnector(endpoint, this.#opts.connect),
+        connect: this.#counted(undiciConnector(endpoint, this.#opts.connect)),
         allowH2: false,
       });
       entry = { pool, dispatcher: pool.compose(startHook), busy: 0 };
@@ -169,6 +194,25 @@ export class UpstreamPools {
       this.#cap();
     }
     return entry;
+  }
+
+  /** Counts the sockets a pool opens until they close, for stats(). */
+  #counted(connector: buildConnector.connector): buildConnector.connector {
+    return (options, callback) => connector(options, (...args) => {
+      const socket = args[1];
+      if (socket) {
+        this.#open++;
+        socket.once('close', () => this.#open--);
+      }
+      callback(...args);
+    });
+  }
+
+  stats(): PoolStats {
+    // A request is admitted before its connection is made: while connecting it is counted
+    // active and that connection not yet open, hence the floor at 0.
+    const active = Math.min(this.#busy - this.#queued, this.#open);
+    return { active, idle: Math.max(0, this.#open - active), queued: this.#queued, h2Sessions: this.#h2.size };
   }
 
   h2(endpoint: Endpoint): http2.ClientHttp2Session {

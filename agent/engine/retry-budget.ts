@@ -51,6 +51,8 @@ export class RetryBudget {
   readonly #requests: WindowCounter;
   readonly #retries: WindowCounter;
   readonly #opts: RetryBudgetOptions;
+  /** Retries refused because the budget was spent (meshlet_proxy_retry_budget_exhausted_total). */
+  exhausted = 0;
 
   constructor(opts: RetryBudgetOptions = DEFAULT_RETRY_BUDGET) {
     this.#opts = opts;
@@ -67,7 +69,10 @@ export class RetryBudget {
   tryRetry(): boolean {
     const now = this.#opts.now();
     const allowance = this.#opts.ratio * this.#requests.sum(now) + this.#opts.minPerSecond * (this.#opts.windowMs / 1000);
-    if (this.#retries.sum(now) + 1 > allowance) return false;
+    if (this.#retries.sum(now) + 1 > allowance) {
+      this.exhausted++;
+      return false;
+    }
     this.#retries.add(now);
     return true;
   }
@@ -89,5 +94,15 @@ export class RetryBudgets {
       this.#budgets.set(group, b);
     }
     return b;
+  }
+
+  /**
+   * Refusals per group that has had any, for /metrics. Groups are rule names from the routing
+   * table, so the label stays bounded by configuration, not by traffic.
+   */
+  exhaustion(): { group: string; count: number }[] {
+    const out: { group: string; count: number }[] = [];
+    for (const [group, b] of this.#budgets) if (b.exhausted > 0) out.push({ group, count: b.exhausted });
+    return out;
   }
 }

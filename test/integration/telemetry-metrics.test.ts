@@ -157,3 +157,69 @@ describe('telemetry: metrics and access logs', () => {
     });
   }
 });
+
+describe('proxy health metrics: retry budget and upstream pools', () => {
+  let app: EchoServer;
+  let sidecar: RunningProxy;
+  let inboundPort = -1;
+
+  before(async () => {
+    app = await startEchoServer({ pod: 'reviews-0', namespace: 'default' });
+    const source = new ManualTableSource();
+    sidecar = await startSidecar({
+      namespace: 'default', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, detectTimeoutMs: 100,
+      originalDestination: (socket) => (socket.localPort === inboundPort ? { address: '127.0.0.1', port: app.port } : { address: '10.96.0.9', port: 9080 }),
+      // One retry per 10 s whatever the traffic: the second failing attempt already finds the budget spent.
+      retryBudget: { ratio: 0, minPerSecond: 0.1, windowMs: 10_000 },
+      // Two connections per endpoint, so four held requests leave two queued on the outbound hop.
+      pool: { connectionsPerEndpoint: 2 },
+    });
+    inboundPort = sidecar.ports.inbound!;
+    const be = T.backend('default', 'reviews', 9080, [{ port: inboundPort }]);
+    source.push(T.table({
+      backends: [be],
+      services: [T.service({ name: 'reviews', clusterIP: '10.96.0.9', port: 9080, rules: [
+        T.rule({ route: 'reviews', index: 1, path: { type: 'PathPrefix', value: '/retry' }, backends: [{ backend: be.name }], retry: { codes: [503], attempts: 2, backoffMs: 1 } }),
+        T.rule({ route: 'reviews', path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: be.name }] }),
+      ] })],
+    }));
+  });
+  after(async () => {
+    await sidecar.close();
+    await app.close();
+  });
+
+  const gauge = (samples: ReturnType<typeof parse>, name: string, state?: string): number | undefined =>
+    samples.find((s) => s.name === name && (state === undefined || s.labels.state === state))?.value;
+
+  test('retries refused for budget are counted per route', async () => {
+    const before = parse(await scrape(sidecar.ports.admin!));
+    assert.deepEqual(before.filter((s) => s.name === 'meshlet_proxy_retry_budget_exhausted_total'), [], 'no sample before any refusal');
+    for (let i = 0; i < 3; i++) {
+      const r = await send({ port: sidecar.ports.outbound!, path: '/retry/x', authority: 'reviews:9080', headers: { 'x-echo-status': '503' } });
+      assert.equal(r.status, 503);
+    }
+    const samples = parse(await scrape(sidecar.ports.admin!));
+    const exhausted = samples.filter((s) => s.name === 'meshlet_proxy_retry_budget_exhausted_total');
+    // The first request's first retry fits the budget; its second, and every later one, do not.
+    assert.deepEqual(exhausted.map((s) => [s.labels.route, s.value]), [['httproute/default/reviews/rule/1/match/0', 3]]);
+  });
+
+  test('connections in use, kept alive, and requests queued for one', async () => {
+    const held = Array.from({ length: 4 }, () => send({ port: sidecar.ports.outbound!, path: '/', authority: 'reviews:9080', headers: { 'x-echo-delay-ms': '1500' } }));
+    // Outbound hop: 2 connections busy, 2 requests queued; inbound hop to the app: 2 busy.
+    let samples = parse(await scrape(sidecar.ports.admin!));
+    for (let i = 0; i < 50 && gauge(samples, 'meshlet_proxy_upstream_pending_requests') !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      samples = parse(await scrape(sidecar.ports.admin!));
+    }
+    assert.equal(gauge(samples, 'meshlet_proxy_upstream_pending_requests'), 2);
+    assert.equal(gauge(samples, 'meshlet_proxy_upstream_connections', 'active'), 4);
+    for (const r of await Promise.all(held)) assert.equal(r.status, 200);
+    samples = parse(await scrape(sidecar.ports.admin!));
+    assert.equal(gauge(samples, 'meshlet_proxy_upstream_pending_requests'), 0);
+    assert.equal(gauge(samples, 'meshlet_proxy_upstream_connections', 'active'), 0);
+    // Both hops keep their two connections alive (the app's keep-alive hint is 5 s).
+    assert.equal(gauge(samples, 'meshlet_proxy_upstream_connections', 'idle'), 4);
+  });
+});

@@ -10,6 +10,8 @@ import { startTelemetry } from '../../../agent/telemetry/index.ts';
 import { proxyMetrics } from '../../../agent/admin/proxy-metrics.ts';
 import { ControllerClient, controllerClientMetrics } from '../../../agent/controller-client/index.ts';
 import type { ProxyCore } from '../../../agent/engine/core.ts';
+import { RetryBudgets } from '../../../agent/engine/index.ts';
+import { UpstreamPools } from '../../../agent/engine/pools.ts';
 import { CertificateManager } from '../../../agent/identity/index.ts';
 import { PropagationLatency } from '../../../controller/publish/metrics.ts';
 
@@ -22,7 +24,7 @@ const PROMQL_WORDS = new Set(['sum', 'min', 'max', 'rate', 'increase', 'histogra
  * and the controller's propagation histogram.
  */
 function healthText(): string {
-  const core = { holder: { current: null, rejected: 0 }, inflight: { count: 0 } } as unknown as ProxyCore;
+  const core = { holder: { current: null, rejected: 0 }, inflight: { count: 0 }, pools: new UpstreamPools(), budgets: new RetryBudgets() } as unknown as ProxyCore;
   const client = new ControllerClient({ url: 'ws://127.0.0.1:9', agent: { pod: 'w-0', namespace: 'n', serviceAccount: 'default', mode: 'sidecar' }, log: () => undefined });
   const certs = new CertificateManager({ requestCertificate: () => Promise.reject(new Error('no CA in this test')), log: () => undefined });
   return proxyMetrics(core, 'sidecar') + controllerClientMetrics(client) + certs.metrics() + new PropagationLatency().render();
