@@ -235,6 +235,41 @@ describe('Publisher', async () => {
     assert.deepEqual((await a.next('update')).table.services.map((s) => s.name), ['service/default/ratings']);
   });
 
+  test('a hello naming the version of its slice resumes: nothing sent, counted as acknowledged; any other version gets the slice', async () => {
+    pub.setTable(twoServices());
+    const targets = [{ kind: 'destination', address: '10.0.0.1', port: 80 }] as const;
+    const hello = (pod: string, version?: string) => ({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets, ...(version ? { version } : {}) });
+    const first = await agent();
+    first.send(hello('first'));
+    assert.equal((await first.next('welcome')).current, undefined);
+    const u = await first.next('update');
+    const resumesBefore = pub.metrics().resumesTotal;
+    const route = { kind: 'HTTPRoute', namespace: 'default', name: 'split' };
+    await settle();
+    const before = pub.propagation(route);
+
+    const back = await agent();
+    back.send(hello('back', u.version));
+    assert.equal((await back.next('welcome')).current, u.version, 'the welcome says the version is current');
+    const stale = await agent();
+    stale.send(hello('stale', 'a-version-of-another-table'));
+    assert.equal((await stale.next('welcome')).current, undefined);
+    assert.equal((await stale.next('update')).version, u.version, 'another version: the slice, as before');
+    await settle();
+    assert.equal(back.inbox.some((m) => m.type === 'update' || m.type === 'patch'), false, 'nothing sent to the resumed agent');
+    assert.equal(pub.metrics().resumesTotal - resumesBefore, 1);
+    const byPod = new Map(pub.agents().map((s) => [s.pod, s]));
+    assert.deepEqual([byPod.get('back')?.sentVersion, byPod.get('back')?.ackedVersion], [u.version, u.version], 'counted as acknowledged without an ack');
+    assert.deepEqual([byPod.get('stale')?.sentVersion, byPod.get('stale')?.ackedVersion], [u.version, null], 'not counted until it acks');
+    const split = pub.propagation(route);
+    assert.deepEqual([split.upToDate - before.upToDate, split.total - before.total], [1, 2], 'of the two, only the resumed agent is up to date');
+
+    // The next change reaches the resumed agent as changes to the version it runs.
+    pub.setTable(twoServices(1));
+    const p = await back.next('patch');
+    assert.equal(p.base, u.version);
+  });
+
   test('a sidecar may not subscribe to Gateways (their TLS keys are for the ingress)', async () => {
     const a = await agent();
     a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: [{ kind: 'gateways' }] });
