@@ -4,12 +4,17 @@
 import type { Socket } from 'node:net';
 import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
 import { tunnelsObserved, type SiteKind } from '../telemetry/events.ts';
-import { connectSocket, type Endpoint } from './connect.ts';
+import { connectSocket, isMutualTls, type Endpoint } from './connect.ts';
 import type { ProxyCore } from './core.ts';
 
-export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket, endpoint: Endpoint): Promise<void> {
+/** `peer`: the caller's verified SPIFFE ID when the client connection is mesh mTLS (inbound). */
+export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket, endpoint: Endpoint, peer: string | null = null): Promise<void> {
   const release = core.inflight.start();
-  const ev = tunnelsObserved() ? startTunnelEvent(site, 'tcp', client.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`) : null;
+  const ev = tunnelsObserved()
+    ? startTunnelEvent(site, 'tcp', client.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`, {
+      peerIdentity: peer, upstreamIdentity: isMutualTls(endpoint, core.pools.connectOptions) ? endpoint.identity : null,
+    })
+    : null;
   let upstream: Socket | null = null;
   client.once('close', () => {
     release();

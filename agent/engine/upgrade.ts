@@ -8,7 +8,7 @@
 // filters cannot (the 101 is relayed as the upstream wrote it).
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { connectSocket } from './connect.ts';
+import { connectSocket, isMutualTls } from './connect.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import type { ProxyCore } from './core.ts';
 import { BadRequestError, describe } from './downstream.ts';
@@ -148,7 +148,9 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     if (head.length > 0) upSocket.write(head);
     splice(socket, upSocket);
     if (tunnelsObserved()) {
-      const ev = startTunnelEvent(site.kind, 'websocket', req.socket?.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`);
+      const ev = startTunnelEvent(site.kind, 'websocket', req.socket?.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`, {
+        peerIdentity: site.peerIdentity ?? null, upstreamIdentity: isMutualTls(endpoint, core.pools.connectOptions) ? endpoint.identity ?? null : null,
+      });
       const up = upSocket as Partial<Socket>;
       socket.once('close', () => endTunnelEvent(ev, up.bytesWritten ?? 0, up.bytesRead ?? 0, null));
     }

@@ -72,8 +72,17 @@ export function endAttemptEvent(ev: AttemptEvent, status: number, error: string 
   attemptEnd.publish(ev);
 }
 
-export function startTunnelEvent(site: SiteKind, kind: TunnelEvent['kind'], remoteAddress: string, upstream: string): TunnelEvent {
-  const ev: TunnelEvent = { site, kind, remoteAddress, upstream, startNs: process.hrtime.bigint(), bytesIn: 0, bytesOut: 0, endNs: 0n, error: null };
+/** Who is on either end of a tunnel, when the mesh identity says (mTLS); null otherwise. */
+export interface TunnelPeers {
+  peerIdentity?: string | null;
+  upstreamIdentity?: string | null;
+}
+
+export function startTunnelEvent(site: SiteKind, kind: TunnelEvent['kind'], remoteAddress: string, upstream: string, peers: TunnelPeers = {}): TunnelEvent {
+  const ev: TunnelEvent = {
+    site, kind, remoteAddress, upstream, peerIdentity: peers.peerIdentity ?? null, upstreamIdentity: peers.upstreamIdentity ?? null,
+    startNs: process.hrtime.bigint(), bytesIn: 0, bytesOut: 0, endNs: 0n, error: null,
+  };
   tunnelStart.publish(ev);
   return ev;
 }

@@ -76,6 +76,10 @@ export interface TunnelEvent {
   kind: 'tcp' | 'websocket';
   remoteAddress: string;
   upstream: string;
+  /** The caller's verified SPIFFE ID (inbound over mTLS), when known. */
+  peerIdentity: string | null;
+  /** The upstream's expected SPIFFE ID when the tunnel to it is mutual TLS. */
+  upstreamIdentity: string | null;
   startNs: bigint;
   /** Bytes from the client to the upstream, and back. */
   bytesIn: number;

@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { WebSocket } from 'ws';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +31,10 @@ data: { ca.crt: ${b64(ca.caPem)}, tls.crt: ${b64(ca.certPem)}, tls.key: ${b64(ca
 `;
 }
 
-/** Service shop/reviews whose one endpoint is the server agent's inbound port, on pod SERVER_POD. */
+/**
+ * Service shop/reviews whose one endpoint is the server agent's inbound port, on pod SERVER_POD:
+ * port 9080 declared HTTP, port 9091 opaque TCP (the same endpoint).
+ */
 const clientManifests = (inboundPort: number): string => `apiVersion: v1
 kind: Namespace
 metadata: { name: shop }
@@ -37,7 +42,7 @@ metadata: { name: shop }
 apiVersion: v1
 kind: Service
 metadata: { name: reviews, namespace: shop }
-spec: { clusterIP: 10.96.0.40, ports: [{ name: http, port: 9080, targetPort: ${inboundPort}, appProtocol: http }] }
+spec: { clusterIP: 10.96.0.40, ports: [{ name: http, port: 9080, targetPort: ${inboundPort}, appProtocol: http }, { name: tcp, port: 9091, targetPort: ${inboundPort}, appProtocol: tcp }] }
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -47,7 +52,7 @@ endpoints:
   - addresses: [127.0.0.1]
     conditions: { ready: true }
     targetRef: { kind: Pod, name: ${SERVER_POD}, namespace: shop }
-ports: [{ name: http, port: ${inboundPort}, protocol: TCP, appProtocol: http }]
+ports: [{ name: http, port: ${inboundPort}, protocol: TCP, appProtocol: http }, { name: tcp, port: ${inboundPort}, protocol: TCP, appProtocol: tcp }]
 ---
 apiVersion: v1
 kind: Pod
@@ -71,8 +76,8 @@ async function agent(args: string[], env: Record<string, string>): Promise<Agent
   return { child, err: () => err, outbound: Number(m[1]), inbound: Number(m[2]), admin: Number(m[3]) };
 }
 
-/** meshlet_requests_total samples, as label sets with their value. */
-async function requests(admin: number): Promise<{ labels: Record<string, string>; value: number }[]> {
+/** Samples of one metric (meshlet_requests_total unless named), as label sets with their value. */
+async function requests(admin: number, name = 'meshlet_requests_total'): Promise<{ labels: Record<string, string>; value: number }[]> {
   const res = await send({ port: admin, path: '/metrics' });
   assert.equal(res.status, 200);
   const out: { labels: Record<string, string>; value: number }[] = [];
@@ -80,7 +85,7 @@ async function requests(admin: number): Promise<{ labels: Record<string, string>
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     assert.ok(m, `not Prometheus text: ${line}`);
-    if (m[1] !== 'meshlet_requests_total') continue;
+    if (m[1] !== name) continue;
     const labels: Record<string, string> = {};
     for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
     out.push({ labels, value: Number(m[3]) });
@@ -91,6 +96,13 @@ async function requests(admin: number): Promise<{ labels: Record<string, string>
 const pick = (l: Record<string, string>): Record<string, string | undefined> => ({
   reporter: l.reporter, source_workload: l.source_workload, source_namespace: l.source_namespace,
   destination_workload: l.destination_workload, destination_namespace: l.destination_namespace, connection_security_policy: l.connection_security_policy,
+});
+
+const PRINCIPALS = { productpage: 'spiffe://cluster.local/ns/shop/sa/productpage', reviews: 'spiffe://cluster.local/ns/shop/sa/reviews' };
+const tunnelLabels = (s: { labels: Record<string, string> }): Record<string, string | undefined> => ({
+  reporter: s.labels.reporter, source_namespace: s.labels.source_namespace, source_principal: s.labels.source_principal,
+  destination_namespace: s.labels.destination_namespace, destination_principal: s.labels.destination_principal,
+  connection_security_policy: s.labels.connection_security_policy,
 });
 
 describe('workload labels across a meshed hop (two agent processes)', () => {
@@ -108,10 +120,10 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     await writeFile(join(serverDir, 'mesh.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n---\n${secret}`);
     // PERMISSIVE: plaintext callers reach the app too, so the spoofing test has something to spoof.
     server = await agent(['--config', serverDir, '--namespace', 'shop', '--service-account', 'reviews', '--app-port', String(app.port)],
-      { POD_NAME: SERVER_POD, MESHLET_WORKLOAD_NAME: 'reviews-v1' });
+      { POD_NAME: SERVER_POD, POD_SERVICE_ACCOUNT: 'reviews', MESHLET_WORKLOAD_NAME: 'reviews-v1' });
     await writeFile(join(clientDir, 'mesh.yaml'), `${clientManifests(server.inbound)}---\n${secret}`);
     client = await agent(['--config', clientDir, '--namespace', 'shop', '--service-account', 'productpage'],
-      { POD_NAME: 'productpage-v1-5f6d7c8b9d-k8w4z', MESHLET_WORKLOAD_NAME: 'productpage-v1' });
+      { POD_NAME: 'productpage-v1-5f6d7c8b9d-k8w4z', POD_SERVICE_ACCOUNT: 'productpage', MESHLET_WORKLOAD_NAME: 'productpage-v1' });
   });
   after(async () => {
     for (const c of children) {
@@ -124,6 +136,25 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     await app.close();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
+
+  /** Both sidecars have closed `n` tunnels, all labelled with both principals over mTLS. */
+  async function expectMeshTunnels(n: number): Promise<void> {
+    const want = {
+      source_namespace: 'shop', source_principal: PRINCIPALS.productpage,
+      destination_namespace: 'shop', destination_principal: PRINCIPALS.reviews, connection_security_policy: 'mutual_tls',
+    };
+    const total = (xs: { value: number }[]): number => xs.reduce((a, x) => a + x.value, 0);
+    // Closed is recorded when each sidecar sees its side close: bounded poll.
+    let src: { labels: Record<string, string>; value: number }[] = [];
+    let dst: { labels: Record<string, string>; value: number }[] = [];
+    for (let i = 0; i < 50 && (total(src) < n || total(dst) < n); i++) {
+      if (i > 0) await new Promise((res) => setTimeout(res, 20));
+      src = await requests(client.admin, 'meshlet_tcp_connections_closed_total');
+      dst = await requests(server.admin, 'meshlet_tcp_connections_closed_total');
+    }
+    assert.deepEqual(src.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'source', ...want }, n]]);
+    assert.deepEqual(dst.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'destination', ...want }, n]]);
+  }
 
   test('both reporters name both workloads; the app never sees the workload header', async () => {
     // The app claims to be someone else: the client sidecar replaces the claim with its own workload.
@@ -146,6 +177,42 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     const dst = (await requests(server.admin)).filter((s) => s.labels.reporter === 'destination' && s.labels.connection_security_policy === 'mutual_tls');
     assert.deepEqual(dst.map((s) => pick(s.labels)), [{ reporter: 'destination', ...want }]);
     assert.equal(dst[0]!.value, 1);
+  });
+
+  test('an opaque TCP tunnel over the mesh hop carries both principals and mutual_tls', async () => {
+    // CONNECT (explicit mode) to the Service's TCP port: the client sidecar tunnels what follows
+    // over mTLS (ALPN meshlet/tcp), the server sidecar splices it to the app (HTTP, which
+    // answers the bytes it cannot parse with a 400 and closes).
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(client.outbound, '127.0.0.1');
+      let text = '';
+      const timer = setTimeout(() => { socket.destroy(); reject(new Error(`tunnel still open after 5 s: ${JSON.stringify(text)}`)); }, 5_000);
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        const established = !text.includes('\r\n\r\n');
+        text += d;
+        if (established && text.includes('\r\n\r\n')) socket.write(Buffer.from([0, 1, 2, 0x6d, 0x73, 0x68, 10]));
+      });
+      socket.on('error', reject);
+      socket.on('close', () => { clearTimeout(timer); resolve(text); });
+      socket.write('CONNECT reviews.shop:9091 HTTP/1.1\r\nhost: reviews.shop:9091\r\n\r\n');
+    });
+    assert.match(reply, /^HTTP\/1\.1 200 /, reply);
+    assert.match(reply, /HTTP\/1\.1 400 /, `the app answered the bytes it got: ${reply}`);
+    await expectMeshTunnels(1);
+  });
+
+  test('a WebSocket over the mesh hop is a tunnel with the same labels', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${client.outbound}/chat`, { headers: { host: 'reviews.shop:9080' } });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error('no echo within 5 s')); }, 5_000);
+      ws.once('open', () => ws.send('hi'));
+      ws.once('message', (m: Buffer) => { clearTimeout(timer); resolve(m.toString()); });
+      ws.once('error', reject);
+    });
+    assert.match(echoed, /hi/);
+    await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
+    await expectMeshTunnels(2); // the opaque TCP test's tunnel and this one
   });
 
   test('a plaintext caller claiming a workload is recorded as unknown, and its claim does not reach the app', async () => {

@@ -11,8 +11,8 @@ export const REQUEST_LABELS = [
   'request_protocol', 'response_code', 'grpc_response_status', 'connection_security_policy', 'route',
 ] as const;
 export const TCP_LABELS = [
-  'reporter', 'source_workload', 'source_namespace', 'destination_workload', 'destination_namespace',
-  'destination_service', 'connection_security_policy',
+  'reporter', 'source_workload', 'source_namespace', 'source_principal', 'destination_workload', 'destination_namespace',
+  'destination_service', 'destination_principal', 'connection_security_policy',
 ] as const;
 
 export type Labels = Record<string, string>;
@@ -73,15 +73,23 @@ export function requestLabelsKey(ev: RequestEvent): string {
     + `\u0000${isGrpc(ev.headers) ? 'g' : ''}\u0000${ev.status}\u0000${ev.grpcStatus ?? ''}`;
 }
 
+/**
+ * A tunnel's peer is known only from the mesh identity (no header travels in opaque bytes), so
+ * its namespace and principal are labelled and its workload stays `unknown`.
+ */
 export function tunnelLabels(ev: TunnelEvent, self: Workload): Labels {
   const inbound = ev.site === 'inbound';
+  const other = peer(ev, ev.site);
+  const otherNs = namespaceOfSpiffeId(other) || UNKNOWN;
   return {
     reporter: reporterOf(ev.site),
     source_workload: inbound ? UNKNOWN : self.name,
-    source_namespace: inbound ? UNKNOWN : self.namespace,
+    source_namespace: inbound ? otherNs : self.namespace,
+    source_principal: inbound ? other || UNKNOWN : self.principal || UNKNOWN,
     destination_workload: inbound ? self.name : UNKNOWN,
-    destination_namespace: inbound ? self.namespace : UNKNOWN,
+    destination_namespace: inbound ? self.namespace : otherNs,
     destination_service: inbound ? `${self.name}.${self.namespace}.svc.cluster.local` : UNKNOWN,
-    connection_security_policy: 'none',
+    destination_principal: inbound ? self.principal || UNKNOWN : other || UNKNOWN,
+    connection_security_policy: other ? 'mutual_tls' : 'none',
   };
 }

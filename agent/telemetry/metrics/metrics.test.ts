@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestEvent } from '../events.ts';
-import { DURATION_BUCKETS, SeriesTable, newHistogram, observe, renderTable, requestLabels, serviceOf } from './index.ts';
+import type { RequestEvent, TunnelEvent } from '../events.ts';
+import { DURATION_BUCKETS, SeriesTable, newHistogram, observe, renderTable, requestLabels, serviceOf, tunnelLabels } from './index.ts';
 import { addCounter, observeIn } from './series.ts';
 
 const self = { name: 'reviews', namespace: 'shop', pod: 'reviews-7d9c8-x2bqz', principal: 'spiffe://cluster.local/ns/shop/sa/reviews' };
@@ -64,6 +64,38 @@ describe('request labels (Istio standard set)', () => {
     assert.equal(serviceOf('service/default/echo/80'), 'echo.default.svc.cluster.local');
     assert.equal(serviceOf(null), 'unknown');
   });
+});
+
+describe('tunnel labels', () => {
+  const tunnel = (over: Partial<TunnelEvent>): TunnelEvent => ({
+    site: 'inbound', kind: 'tcp', remoteAddress: '10.0.0.3', upstream: '10.0.0.9:5432', peerIdentity: null, upstreamIdentity: null,
+    startNs: 0n, bytesIn: 0, bytesOut: 0, endNs: 0n, error: null, ...over,
+  });
+  const front = 'spiffe://cluster.local/ns/web/sa/front';
+  const db = 'spiffe://cluster.local/ns/data/sa/postgres';
+  const cases: [string, TunnelEvent, Record<string, string>][] = [
+    ['inbound over mTLS: the caller\'s namespace and principal, its workload unknown (no header in opaque bytes)', tunnel({ peerIdentity: front }), {
+      reporter: 'destination', source_workload: 'unknown', source_namespace: 'web', source_principal: front,
+      destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
+      destination_principal: self.principal, connection_security_policy: 'mutual_tls',
+    }],
+    ['inbound plaintext', tunnel({}), {
+      reporter: 'destination', source_workload: 'unknown', source_namespace: 'unknown', source_principal: 'unknown',
+      destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
+      destination_principal: self.principal, connection_security_policy: 'none',
+    }],
+    ['outbound over mTLS: the callee\'s namespace and principal', tunnel({ site: 'outbound', upstreamIdentity: db }), {
+      reporter: 'source', source_workload: 'reviews', source_namespace: 'shop', source_principal: self.principal,
+      destination_workload: 'unknown', destination_namespace: 'data', destination_service: 'unknown',
+      destination_principal: db, connection_security_policy: 'mutual_tls',
+    }],
+    ['outbound plaintext; a peer identity on the outbound side is not the callee\'s', tunnel({ site: 'outbound', peerIdentity: front }), {
+      reporter: 'source', source_workload: 'reviews', source_namespace: 'shop', source_principal: self.principal,
+      destination_workload: 'unknown', destination_namespace: 'unknown', destination_service: 'unknown',
+      destination_principal: 'unknown', connection_security_policy: 'none',
+    }],
+  ];
+  for (const [name, e, want] of cases) test(name, () => assert.deepEqual(tunnelLabels(e, self), want));
 });
 
 describe('histogram', () => {
