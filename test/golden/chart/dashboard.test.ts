@@ -24,7 +24,10 @@ const PROMQL_WORDS = new Set(['sum', 'min', 'max', 'rate', 'increase', 'histogra
  * and the controller's propagation histogram.
  */
 function healthText(): string {
-  const core = { holder: { current: null, rejected: 0 }, inflight: { count: 0 }, pools: new UpstreamPools(), budgets: new RetryBudgets() } as unknown as ProxyCore;
+  // A budget with no allowance, refused once: the exhaustion counter renders with its labels.
+  const budgets = new RetryBudgets({ ratio: 0, minPerSecond: 0 });
+  budgets.for('httproute/n/r/rule/0').tryRetry();
+  const core = { holder: { current: null, rejected: 0 }, inflight: { count: 0 }, pools: new UpstreamPools(), budgets } as unknown as ProxyCore;
   const client = new ControllerClient({ url: 'ws://127.0.0.1:9', agent: { pod: 'w-0', namespace: 'n', serviceAccount: 'default', mode: 'sidecar' }, log: () => undefined });
   const certs = new CertificateManager({ requestCertificate: () => Promise.reject(new Error('no CA in this test')), log: () => undefined });
   return proxyMetrics(core, 'sidecar') + controllerClientMetrics(client) + certs.metrics() + new PropagationLatency().render();
