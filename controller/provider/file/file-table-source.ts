@@ -3,18 +3,35 @@
 // change, translates and validates it; this side only parses the table it posts and pushes it,
 // so a 10 MB manifest or 10 000 routes never stall requests (issue 15). The agent swaps tables
 // atomically. Broken documents and routes that are not accepted are logged with their file and
-// reason, and the valid rest still applies.
+// reason, and the valid rest still applies. The worker does not live for the process: once it
+// has been idle for `recycleIdleMs` after a read with no broken file, it is terminated (a V8
+// isolate holding the parsed manifests and the YAML parser's and translator's garbage: hundreds
+// of MB after 10 000 routes, ~29 MB for a few) and a cheap fingerprint watch on this thread
+// starts a fresh one at the next change (ADR 0012).
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { ManualTableSource } from '../../../api/table-source.ts';
 import { markValidated } from '../../../api/validated-tables.ts';
-import type { FileSourceMessage, TableParts } from './file-source-worker.ts';
-import type { FileTranslatorOptions } from './file-translator.ts';
+import type { FileSourceMessage, FileSourceWorkerData, TableParts } from './file-source-worker.ts';
+import type { FileTranslatorOptions, TranslatorResume } from './file-translator.ts';
+import { listManifestFiles } from './read-manifests.ts';
+import { manifestFingerprint, watchForChange, type ManifestWatcher } from './watch-manifests.ts';
 
 export { unhealthyConditions } from './file-translator.ts';
 
+const gzip = promisify(gzipCallback);
+
 export interface FileTableSourceOptions extends FileTranslatorOptions {
   log?: (line: string) => void;
+  /**
+   * Stop the translation worker after this long without a change once a read with no broken
+   * file is applied (0: keep it for the process). A broken file keeps the worker, which holds
+   * that file's last good content. Default 3 s.
+   */
+  recycleIdleMs?: number;
 }
 
 export class FileTableSource {
@@ -28,6 +45,16 @@ export class FileTableSource {
   /** The newest table posted and not yet assembled; an older one still waiting is dropped. */
   #next: { parts: TableParts; valid: boolean } | null = null;
   #assembling = false;
+  /** Armed by a clean 'settled' message; any other message from the worker disarms it. */
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** While the worker is stopped: watches for the change that starts the next one. */
+  #changeWatch: ManifestWatcher | null = null;
+  /** Where the last worker left off, for the next one (see TranslatorResume). */
+  #resume: TranslatorResume | undefined;
+  /** Counts messages from the worker: one arriving while #recycle awaits cancels that recycle. */
+  #messages = 0;
+  /** Workers started so far (the first, restarts after failures, and after recycling). */
+  #started = 0;
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -37,12 +64,21 @@ export class FileTableSource {
     return this.#tables.current;
   }
 
+  /** Whether a translation worker is running now (false while recycled), and how many were started. */
+  get worker(): { running: boolean; started: number } {
+    return { running: this.#worker !== null, started: this.#started };
+  }
+
   start(): this {
     if (this.#worker || this.#closed) return this;
-    const { log: _log, ...translatorOptions } = this.#opts;
+    this.#changeWatch?.close();
+    this.#changeWatch = null;
+    const { log: _log, recycleIdleMs: _recycle, ...options } = this.#opts;
+    const workerData: FileSourceWorkerData = { options, ...(this.#resume ? { resume: this.#resume } : {}) };
     // The worker's file has this module's extension: .ts from the sources, .js from dist/ (the
     // compiler rewrites import specifiers, not URLs).
-    const worker = new Worker(new URL(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: translatorOptions });
+    const worker = new Worker(new URL(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData });
+    this.#started++;
     // Like the watcher it replaces on this thread, it does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FileSourceMessage) => this.#onMessage(m));
@@ -51,6 +87,7 @@ export class FileTableSource {
       // off), so edits are followed once the directory no longer triggers it.
       if (this.#worker !== worker) return;
       this.#worker = null;
+      clearTimeout(this.#idleTimer);
       this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
       for (const reject of this.#failures) reject(err);
       setTimeout(() => this.start(), this.#restartMs).unref();
@@ -62,8 +99,43 @@ export class FileTableSource {
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#changeWatch?.close();
+    this.#changeWatch = null;
     void this.#worker?.terminate();
     this.#worker = null;
+  }
+
+  /**
+   * Stops the idle worker and watches the directory from this thread until it changes. The
+   * files' text as the worker last read them is kept gzipped (off the V8 heap, compressed on
+   * libuv's pool) for the next worker, so a file broken by the next edit keeps its last good
+   * content. `print` is the fingerprint the worker read: a change since then leaves the worker
+   * running (it is reading that change), or starts a new one at once.
+   */
+  async #recycle(print: string, resume: { version: string | null; report: string }): Promise<void> {
+    const worker = this.#worker;
+    if (this.#closed || !worker) return;
+    if (this.#assembling || this.#next) {
+      // Its last table is still being parsed here: wait for that, then try again.
+      this.#idleTimer = setTimeout(() => void this.#recycle(print, resume), 100).unref();
+      return;
+    }
+    const seen = this.#messages;
+    const saved: Record<string, Uint8Array> = {};
+    try {
+      for (const file of await listManifestFiles(this.#opts.dir)) saved[file] = await gzip(await readFile(file));
+      if (await manifestFingerprint(this.#opts.dir) !== print) return;
+    } catch {
+      return; // the directory is changing under us: the worker will read it
+    }
+    if (this.#closed || this.#worker !== worker || this.#messages !== seen) return;
+    this.#worker = null;
+    this.#resume = { ...resume, saved };
+    void worker.terminate();
+    this.#changeWatch = watchForChange(this.#opts.dir, print, () => this.start(), {
+      onError: (err) => process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${err.message}\n`),
+    });
   }
 
   subscribe(onTable: (t: RoutingTable) => void): () => void {
@@ -87,7 +159,15 @@ export class FileTableSource {
   }
 
   #onMessage(m: FileSourceMessage): void {
-    if (m.kind === 'report') this.#log(m.text);
+    clearTimeout(this.#idleTimer);
+    this.#messages++;
+    if (m.kind === 'settled') {
+      const idleMs = this.#opts.recycleIdleMs ?? 3_000;
+      if (m.clean && idleMs > 0) {
+        const resume = { version: m.version, report: m.report };
+        this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
+      }
+    } else if (m.kind === 'report') this.#log(m.text);
     else if (m.kind === 'error') process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${m.message}\n`);
     else {
       this.#next = { parts: m.parts, valid: m.valid };

@@ -4,7 +4,20 @@
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { translate } from '../../translate/index.ts';
 import { buildSnapshot, type KubeObject, type StatusUpdate } from '../../translate/snapshot.ts';
-import { formatProblem, type ReadResult } from './read-manifests.ts';
+import { gunzipSync } from 'node:zlib';
+import { formatProblem, parseManifestFile, type ReadResult } from './read-manifests.ts';
+
+/**
+ * Where a previous translator of the same directory left off (a recycled worker, see
+ * file-table-source.ts): its last table's version and report, so an unchanged result is neither
+ * pushed nor reported again, and the gzipped text of every file as of its last clean read, so a
+ * file broken by the next edit still keeps its last good content.
+ */
+export interface TranslatorResume {
+  version: string | null;
+  report: string;
+  saved: Record<string, Uint8Array>;
+}
 
 /** Everything of FileTableSourceOptions that crosses to the worker (no callbacks). */
 export interface FileTranslatorOptions {
@@ -44,8 +57,32 @@ export class FileTranslator {
   #lastReport = '';
   #lastVersion: string | null = null;
 
-  constructor(opts: FileTranslatorOptions) {
+  /** Files' last good text from a previous translator, parsed only if that file is broken now. */
+  readonly #saved = new Map<string, Uint8Array>();
+
+  constructor(opts: FileTranslatorOptions, resume?: TranslatorResume) {
     this.#opts = opts;
+    if (resume) {
+      this.#lastVersion = resume.version;
+      this.#lastReport = resume.report;
+      for (const [file, gz] of Object.entries(resume.saved)) this.#saved.set(file, gz);
+    }
+  }
+
+  #savedObjects(file: string): KubeObject[] | undefined {
+    const gz = this.#saved.get(file);
+    if (!gz) return undefined;
+    this.#saved.delete(file);
+    const parsed = parseManifestFile(gunzipSync(gz).toString('utf8'), file);
+    if (parsed.problems.length > 0) return undefined;
+    const objects = parsed.objects.map((o) => o.object);
+    this.#lastGood.set(file, objects);
+    return objects;
+  }
+
+  /** The report of the last apply() (empty when all is well). */
+  get report(): string {
+    return this.#lastReport;
   }
 
   /**
@@ -62,13 +99,18 @@ export class FileTranslator {
     }
     const kept: string[] = [];
     for (const file of broken) {
-      const last = this.#lastGood.get(file);
+      const last = this.#lastGood.get(file) ?? this.#savedObjects(file);
       if (last) {
         byFile.set(file, last);
         kept.push(file);
       }
     }
-    for (const [file, objects] of byFile) if (!broken.has(file)) this.#lastGood.set(file, objects);
+    for (const [file, objects] of byFile) {
+      if (broken.has(file)) continue;
+      this.#lastGood.set(file, objects);
+      this.#saved.delete(file);
+    }
+    for (const file of this.#saved.keys()) if (!read.files.includes(file)) this.#saved.delete(file);
     for (const file of this.#lastGood.keys()) if (!read.files.includes(file)) this.#lastGood.delete(file);
     return { objects: [...byFile.values()].flat(), kept };
   }

@@ -112,11 +112,16 @@ export async function readManifests(path: string): Promise<ReadResult> {
       result.problems.push({ file, document: 0, message: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    const parsed = extname(file) === '.json' ? parseJson(text, file) : parseManifests(text, file);
+    const parsed = parseManifestFile(text, file);
     result.objects.push(...parsed.objects);
     result.problems.push(...parsed.problems);
   }
   return result;
+}
+
+/** One file's text, parsed as its extension says (.json, else YAML). */
+export function parseManifestFile(text: string, file: string): { objects: LoadedObject[]; problems: ManifestProblem[] } {
+  return extname(file) === '.json' ? parseJson(text, file) : parseManifests(text, file);
 }
 
 function parseJson(text: string, file: string): { objects: LoadedObject[]; problems: ManifestProblem[] } {

@@ -1,0 +1,92 @@
+// The translation worker is recycled when idle (ADR 0012): after a clean read it stops, a cheap
+// watch on this thread starts a new one at the next change, and nothing a user sees changes:
+// edits are followed, an unchanged directory pushes no new table, and a file broken by the
+// first edit after a recycle keeps its last good content. A broken file keeps the worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RoutingTable } from '../../../api/routing-table.ts';
+import { FileTableSource } from './file-table-source.ts';
+
+const IDLE_MS = 150;
+
+function manifest(services: string[]): string {
+  return services.map((name, i) => [
+    'apiVersion: v1', 'kind: Service', `metadata: {name: ${name}, namespace: shop}`,
+    `spec: {clusterIP: 10.96.0.${i + 10}, ports: [{name: http, port: 80, protocol: TCP}]}`,
+  ].join('\n')).join('\n---\n');
+}
+
+const names = (t: RoutingTable | null): string[] => (t?.services ?? []).map((s) => s.name.split('/').at(-1)!).sort();
+
+async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  for (let i = 0; i < 2_000 && Date.now() - start < ms; i++) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+test('an idle worker is stopped, and edits, broken files and unchanged rewrites are still handled as before', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-m15-recycle-'));
+  const file = join(dir, 'shop.yaml');
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS });
+  const tables: RoutingTable[] = [];
+  try {
+    await writeFile(file, manifest(['cart']));
+    source.start();
+    source.subscribe((t) => tables.push(t));
+    await source.ready();
+    assert.deepEqual(names(source.current), ['cart']);
+    await until('the first worker is stopped', () => !source.worker.running);
+    assert.equal(source.worker.started, 1);
+
+    // An edit starts a worker again, and is applied.
+    await writeFile(file, manifest(['cart', 'pay']));
+    await until('the edit applied', () => names(source.current).join() === 'cart,pay');
+    assert.equal(source.worker.started, 2);
+    await until('the second worker is stopped', () => !source.worker.running);
+
+    // The same content with a new mtime: a worker reads it, but the same table is not pushed again.
+    const pushed = tables.length;
+    const later = new Date(Date.now() + 5_000);
+    await utimes(file, later, later);
+    await until('a worker read the touched file', () => source.worker.started === 3);
+    await until('and was stopped', () => !source.worker.running);
+    assert.equal(tables.length, pushed, 'no table pushed for an unchanged directory');
+
+    // A broken edit right after a recycle: the new worker has not read the file's good version,
+    // yet that version stays in force; and the worker is kept while the file is broken.
+    await writeFile(file, `${manifest(['cart'])}\n---\nkind: [unclosed\n`);
+    await until('the broken file reported', () => logs.some((l) => l.includes('keeping its last good version')));
+    assert.deepEqual(names(source.current), ['cart', 'pay'], 'the last good content of the broken file stays');
+    await new Promise((r) => setTimeout(r, IDLE_MS * 4));
+    assert.ok(source.worker.running, 'a worker holding a broken file\'s last good content is kept');
+
+    // Fixed: applied, and the worker is stopped again.
+    await writeFile(file, manifest(['pay']));
+    await until('the fix applied', () => names(source.current).join() === 'pay');
+    await until('the worker is stopped after the fix', () => !source.worker.running);
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('recycleIdleMs 0 keeps the worker for the life of the source', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-m15-keep-'));
+  const source = new FileTableSource({ dir, log: () => undefined, recycleIdleMs: 0 });
+  try {
+    await writeFile(join(dir, 'shop.yaml'), manifest(['cart']));
+    await source.start().ready();
+    await new Promise((r) => setTimeout(r, IDLE_MS * 4));
+    assert.deepEqual(source.worker, { running: true, started: 1 });
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
