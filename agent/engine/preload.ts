@@ -2,9 +2,11 @@
 // has not seen. The agent drops to uid 1337 after binding its ports; files it has not opened by
 // then must still be readable by that user, which a checkout or image laid out for root alone
 // is not. Loading them before the drop makes the agent independent of where its files live.
+// Not undici's web/fetch/body.js (+3 MB RSS): undici loads it only for a FormData request body,
+// and the proxy's bodies are always the downstream's streams (issue 16).
 import { createRequire } from 'node:module';
 
-const LAZY = ['undici/lib/llhttp/llhttp_simd-wasm.js', 'undici/lib/llhttp/llhttp-wasm.js', 'undici/lib/web/fetch/body.js'];
+const LAZY = ['undici/lib/llhttp/llhttp_simd-wasm.js', 'undici/lib/llhttp/llhttp-wasm.js'];
 
 export function preloadLazyModules(): void {
   const require = createRequire(import.meta.url);

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,7 @@ function ready(port: number): Promise<boolean> {
 /** Starts `meshlet agent` (or the ingress), waits for /ready (≤ 30 s), stops it; returns the modules it resolved. */
 async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent'): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
+  chmodSync(dir, 0o777); // the hook writes its list at exit, after a --uid drop
   try {
     writeFileSync(join(dir, 'hook.mjs'), HOOK);
     const [outbound, inbound, admin] = [await freePort(), await freePort(), await freePort()];
@@ -97,5 +98,11 @@ describe('feature-only modules (ADR 0012)', () => {
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
     const loads = await loadedBy(['--no-mtls', '--otlp', 'http://127.0.0.1:9']);
     assert.ok(from(loads, '@opentelemetry/sdk-trace-base').length > 0);
+  });
+
+  test('dropping privileges (--uid), the agent preloads undici\'s parsers but not its fetch body code (FormData only)', async () => {
+    const loads = await loadedBy(['--no-mtls', '--uid', '1337']);
+    assert.ok(from(loads, 'undici').some((u) => u.endsWith('/llhttp/llhttp-wasm.js')), 'the parser is preloaded before the drop');
+    assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/')), []);
   });
 });
