@@ -153,7 +153,11 @@ export const agentCommand: Command = {
     // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
     let telemetry: ReturnType<typeof startTelemetry>;
     try {
-      telemetry = startTelemetry(telemetryConfigFromEnv('sidecar', { ...process.env, ...(values.pod ? { [POD_ENV.podName]: values.pod } : {}), [POD_ENV.podNamespace]: namespace },
+      telemetry = startTelemetry(telemetryConfigFromEnv('sidecar', {
+        ...process.env, ...(values.pod ? { [POD_ENV.podName]: values.pod } : {}), [POD_ENV.podNamespace]: namespace,
+        // The proxy's own principal in its metric labels: the flag, as for the certificate.
+        ...(values['service-account'] ? { [POD_ENV.serviceAccount]: values['service-account'] } : {}),
+      },
         { accessLog: values['access-log'], otlp: values.otlp, traceSampling: values['trace-sampling'] }, 0.01, log));
     } catch (err) {
       if (err instanceof MeshletError) throw new UsageError(err.message);
@@ -169,7 +173,7 @@ export const agentCommand: Command = {
     const client = controllerMode && values.controller
       ? controllerMode.controllerSource({ controller: values.controller, mode: 'sidecar', pod: values.pod, namespace, serviceAccount: values['service-account'], tokenFile: values['token-file'], rootCaFile, log })
       : null;
-    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? controllerMode.workloadCertificates(client, values['token-file'], log) : null;
+    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? await controllerMode.workloadCertificates(client, values['token-file'], log) : null;
     // ---- file-mode mTLS and --app-port (issue 9 measured) ----
     let fileCertificates: Awaited<ReturnType<typeof fileModeCertificates>> = null;
     if (!client && !values['no-mtls']) {

@@ -120,10 +120,10 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     await writeFile(join(serverDir, 'mesh.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n---\n${secret}`);
     // PERMISSIVE: plaintext callers reach the app too, so the spoofing test has something to spoof.
     server = await agent(['--config', serverDir, '--namespace', 'shop', '--service-account', 'reviews', '--app-port', String(app.port)],
-      { POD_NAME: SERVER_POD, POD_SERVICE_ACCOUNT: 'reviews', MESHLET_WORKLOAD_NAME: 'reviews-v1' });
+      { POD_NAME: SERVER_POD, MESHLET_WORKLOAD_NAME: 'reviews-v1' });
     await writeFile(join(clientDir, 'mesh.yaml'), `${clientManifests(server.inbound)}---\n${secret}`);
     client = await agent(['--config', clientDir, '--namespace', 'shop', '--service-account', 'productpage'],
-      { POD_NAME: 'productpage-v1-5f6d7c8b9d-k8w4z', POD_SERVICE_ACCOUNT: 'productpage', MESHLET_WORKLOAD_NAME: 'productpage-v1' });
+      { POD_NAME: 'productpage-v1-5f6d7c8b9d-k8w4z', MESHLET_WORKLOAD_NAME: 'productpage-v1' });
   });
   after(async () => {
     for (const c of children) {
