@@ -16,5 +16,6 @@ export function controllerClientMetrics(c: ControllerClient): string {
       { labels: { result: 'ack' }, value: s.acks },
       { labels: { result: 'nack' }, value: s.nacks },
     ])
-    + metric('meshlet_agent_config_patches_total', 'counter', 'Routing tables received as changes to the one in force rather than whole.', s.patches);
+    + metric('meshlet_agent_config_patches_total', 'counter', 'Routing tables received as changes to the one in force rather than whole.', s.patches)
+    + metric('meshlet_agent_config_resumes_total', 'counter', 'Reconnects where the controller confirmed the table in force (named in the hello) instead of sending it again.', s.resumes);
 }

@@ -45,7 +45,8 @@ test('config channel and table in force: connected, subscriptions, acks, version
   const v1: EchoServer = await startEchoServer({ pod: 'reviews-v1-0', namespace: 'default' });
   const v2: EchoServer = await startEchoServer({ pod: 'reviews-v2-0', namespace: 'default' });
   cleanup.push(() => v1.close(), () => v2.close());
-  const pub: Publisher = await startPublisher();
+  let pub: Publisher = await startPublisher();
+  const pubPort = pub.port;
   let pubClosed = false;
   cleanup.push(() => (pubClosed ? undefined : pub.close()));
   pub.setTable(reviewsTable('v1', { v1: v1.port, v2: v2.port }));
@@ -92,4 +93,15 @@ test('config channel and table in force: connected, subscriptions, acks, version
   m = await scrape(proxy);
   assert.equal(m.find((s) => s.name === 'meshlet_proxy_table_info')?.labels.version, second[0]!.labels.version, 'the last good table stays in force');
   assert.equal((await get()).echo?.pod, 'reviews-v2-0');
+
+  // Back with the same table: the hello names the version in force, the controller confirms it
+  // instead of sending it again, and the agent counts a resume.
+  assert.equal(value(m, 'meshlet_agent_config_resumes_total'), 0);
+  pub = await startPublisher(pubPort);
+  pubClosed = false;
+  pub.setTable(reviewsTable('v2', { v1: v1.port, v2: v2.port }));
+  await eventually('the agent reconnected', async () => value(await scrape(proxy), 'meshlet_agent_controller_connected') === 1);
+  m = await scrape(proxy);
+  assert.equal(value(m, 'meshlet_agent_config_resumes_total'), 1);
+  assert.equal(m.find((s) => s.name === 'meshlet_proxy_table_info')?.labels.version, second[0]!.labels.version, 'the same table, not swapped');
 });
