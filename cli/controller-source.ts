@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentAuth, AgentMode, SubscriptionTarget } from '../api/wire.ts';
 import { ControllerClient } from '../agent/controller-client/index.ts';
-import { CertificateManager } from '../agent/identity/index.ts';
+// A type only: the identity module loads node-forge (~10 MB RSS), which an agent started with
+// --no-mtls never needs; workloadCertificates imports it when mTLS is on (issue 16).
+import type { CertificateManager } from '../agent/identity/index.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface ControllerSourceFlags {
@@ -93,23 +95,31 @@ function readPemFile(file: string, flag: string): string {
  * renewed at half life. Started; the first certificate arrives in the background (until then
  * meshed endpoints fail with 503 and inbound mTLS is refused, never downgraded to plaintext).
  */
-export function workloadCertificates(client: ControllerClient, tokenFile: string, log: (line: string) => void): CertificateManager {
-  const manager = new CertificateManager({
-    requestCertificate: (csrPem) => client.requestCertificate(csrPem, readTokenFile(tokenFile, '--token-file')),
-    log,
-  });
+export async function workloadCertificates(client: ControllerClient, tokenFile: string, log: (line: string) => void): Promise<CertificateManager> {
+  // The client is already connecting: its trust-bundle listener is registered before the
+  // identity module is imported, so a bundle pushed meanwhile is still trusted at once.
+  let manager: CertificateManager | null = null;
   // A root rotation: trust the pushed bundle for peers and the config channel at once; when the
   // CA issues from the new issuer, re-issue now rather than at half life.
   client.onTrustBundle((rootsPem, renew) => {
     client.trustRoots(rootsPem);
+    // No manager yet: it holds no certificate to re-root, and its first request, just ahead,
+    // is issued by the current issuer.
+    if (!manager) return;
     manager.setRoots(rootsPem);
     if (renew) manager.renewNow();
   });
-  manager.onChange((cert) => {
+  const { CertificateManager } = await import('../agent/identity/index.ts');
+  const started = new CertificateManager({
+    requestCertificate: (csrPem) => client.requestCertificate(csrPem, readTokenFile(tokenFile, '--token-file')),
+    log,
+  });
+  manager = started;
+  started.onChange((cert) => {
     client.trustRoots(cert.rootsPem);
     // From now on the config channel is authenticated by this certificate (the token stays for CSRs).
     client.useClientCertificate({ certPem: cert.chainPem.join(''), keyPem: cert.keyPem, notAfter: cert.notAfter });
   });
-  void manager.start();
-  return manager;
+  void started.start();
+  return started;
 }

@@ -105,7 +105,7 @@ export const ingressCommand: Command = {
       : null;
     const source = client ?? await (await import('./open-file-source.ts')).openFileSource({ dir: values.config!, log, ingressAddresses: addresses });
     // The ingress's own identity: mTLS to meshed backends, like any sidecar.
-    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? controllerMode.workloadCertificates(client, values['token-file'], log) : null;
+    const certificates = controllerMode && client && values['token-file'] && !values['no-mtls'] ? await controllerMode.workloadCertificates(client, values['token-file'], log) : null;
     const ingress = await startIngress({
       source,
       host: values.host,

@@ -125,7 +125,7 @@ test('a real agent: the first connection uses the token and gets a certificate, 
       controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod: 'web-0', namespace: 'shop', serviceAccount: 'web',
       tokenFile: join(dir, 'web.token'), rootCaFile: join(dir, 'root.pem'), log: (l) => void agentLines.push(l),
     });
-    const certs = workloadCertificates(client, join(dir, 'web.token'), (l) => void agentLines.push(l));
+    const certs = await workloadCertificates(client, join(dir, 'web.token'), (l) => void agentLines.push(l));
     try {
       await certs.ready();
       await waitFor('reconnected with the certificate', () => client.authType === 'client-certificate' && client.connected, { timeoutMs: 10_000, describe: () => agentLines.join('\n') });
@@ -151,7 +151,7 @@ test('an ingress whose certificate is not the ingress identity goes back to the 
       controller: `wss://localhost:${plane.publisher!.port}`, mode: 'ingress', pod: 'gw-0', namespace: 'meshlet-system', serviceAccount: 'custom-gw',
       tokenFile: join(dir, 'gw.token'), rootCaFile: join(dir, 'root.pem'), log: (l) => void agentLines.push(l),
     });
-    const certs = workloadCertificates(client, join(dir, 'gw.token'), (l) => void agentLines.push(l));
+    const certs = await workloadCertificates(client, join(dir, 'gw.token'), (l) => void agentLines.push(l));
     try {
       await certs.ready();
       await waitFor('back on the token', () => agentLines.some((l) => /with the token again/.test(l)) && client.connected && client.authType === 'token', { timeoutMs: 15_000, describe: () => agentLines.join('\n') });

@@ -93,7 +93,7 @@ async function agent(pod: string, sa: string, ports: { inbound: number }, origin
     controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod, namespace: 'shop', serviceAccount: sa,
     rootCaFile: join(dir, 'root.pem'), log: (l) => log(`${pod}: ${l}`),
   });
-  const certificates = workloadCertificates(client, join(dir, `${sa}.token`), (l) => log(`${pod}: ${l}`));
+  const certificates = await workloadCertificates(client, join(dir, `${sa}.token`), (l) => log(`${pod}: ${l}`));
   const proxy = await startSidecar({
     namespace: 'shop', source: client, host: '127.0.0.1', ports: { outbound: 0, inbound: ports.inbound, admin: 0 }, log: () => undefined, originalDestination,
     onUnknownDestination: (address, port) => client.ensureDestination(address, port),

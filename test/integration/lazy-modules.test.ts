@@ -43,8 +43,12 @@ function ready(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `meshlet agent` (or the ingress), waits for /ready (≤ 30 s), stops it; returns the modules it resolved. */
+/**
+ * Starts `meshlet agent` (or the ingress), waits for /ready (or, with a controller that is not
+ * there, for its listeners: ≤ 30 s), stops it; returns the modules it resolved.
+ */
 async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent'): Promise<string[]> {
+  const controllerMode = extra.includes('--controller');
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
   chmodSync(dir, 0o777); // the hook writes its list at exit, after a --uid drop
   try {
@@ -53,7 +57,7 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent')
     const ports = command === 'agent'
       ? ['--outbound-port', String(outbound), '--inbound-port', String(inbound)]
       : ['--port-offset', String(outbound - 80)]; // the examples' Gateway listens on 80
-    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, command, '--config', examples, '--host', '127.0.0.1',
+    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, command, ...(controllerMode ? [] : ['--config', examples]), '--host', '127.0.0.1',
       ...ports, '--admin-port', String(admin), '--drain-seconds', '0', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOADS_FILE: join(dir, 'loads.txt'), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } });
     let stderr = '';
@@ -62,7 +66,7 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent')
     const deadline = Date.now() + 30_000;
     let ok = false;
     while (!ok && Date.now() < deadline && child.exitCode === null) {
-      ok = await ready(admin);
+      ok = controllerMode ? /listening on/.test(stderr) : await ready(admin);
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGTERM');
@@ -93,6 +97,13 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, '@opentelemetry'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 'ws'), []);
+  });
+
+  test('in controller mode with --no-mtls the agent does not load node-forge (the certificate code is imported only with mTLS)', async () => {
+    const unreachable = await freePort();
+    const loads = await loadedBy(['--no-mtls', '--controller', `ws://127.0.0.1:${unreachable}`, '--namespace', 'shop']);
+    assert.ok(from(loads, 'ws').length > 0, 'the hook saw the controller channel\'s modules');
+    assert.deepEqual(from(loads, 'node-forge'), []);
   });
 
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
