@@ -56,6 +56,8 @@ export class FileTableSource {
   #messages = 0;
   /** Workers started so far (the first, restarts after failures, and after recycling). */
   #started = 0;
+  /** The process's uid when the first worker started (see #recycle). */
+  #uid: number | undefined;
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -80,6 +82,7 @@ export class FileTableSource {
     // compiler rewrites import specifiers, not URLs).
     const worker = new Worker(new URL(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData });
     this.#started++;
+    this.#uid ??= process.getuid?.();
     // Like the watcher it replaces on this thread, it does not keep the process alive.
     worker.unref();
     worker.on('message', (m: FileSourceMessage) => this.#onMessage(m));
@@ -117,6 +120,11 @@ export class FileTableSource {
   async #recycle(print: string, resume: { version: string | null; report: string }): Promise<void> {
     const worker = this.#worker;
     if (this.#closed || !worker) return;
+    // The agent drops privileges (--uid) after the first worker started: a fresh worker must
+    // load its modules again, from files the new user may not be able to read (see
+    // agent/engine/preload.ts). Such a process keeps its worker rather than risk never
+    // following an edit again.
+    if (process.getuid?.() !== this.#uid) return;
     if (this.#assembling || this.#next) {
       // Its last table is still being parsed here: wait for that, then try again.
       this.#idleTimer = setTimeout(() => void this.#recycle(print, resume), 100).unref();
