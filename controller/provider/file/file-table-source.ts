@@ -171,6 +171,9 @@ export class FileTableSource {
     clearTimeout(this.#idleTimer);
     this.#messages++;
     if (m.kind === 'settled') {
+      // The running worker has read the directory: texts saved for an earlier one are stale (a
+      // restart after a failure resumes from the version and report alone, as before recycling).
+      this.#resume = { version: m.version, report: m.report, saved: {} };
       const idleMs = this.#opts.recycleIdleMs ?? 10_000;
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
