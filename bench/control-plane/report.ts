@@ -38,7 +38,7 @@ function findings(r: CpBenchResult): string[] {
   if (big && Number.isFinite(big.cpuToAck.p50)) {
     const after = 1 - big.cpuToAck.p50 / big.cpuPerChange.p50;
     out.push(`- At ${num(big.routes)} routes × ${num(big.agents)} agents, ${f(after * 100, 0)} % of the controller's CPU per change comes *after* every agent acked: ` +
-      'the `meshlet.dev/Propagated` status writes, each of which comes back as a watch event and (today) triggers a whole new translation of an unchanged spec.');
+      'the `meshlet.dev/Propagated` status pass over every route (throttled to one a second while acks arrive) and its writes (their watch events are not re-translated: status-only updates are filtered).');
   }
   const worst = configs(r).filter((c) => Number.isFinite(c.latency.p99)).sort((a, b) => b.latency.p99 - a.latency.p99)[0];
   if (worst) out.push(`- Slowest configuration: ${num(worst.routes)} routes × ${num(worst.agents)} agents, p99 ${ms(worst.latency.p99)} ms from the API write until the last agent acked.`);
