@@ -9,6 +9,7 @@ import type { Publisher } from '../../controller/publish/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import { eventually, quiet, reviewsTable, startPublisher } from './distribution-world.ts';
+import { parsePrometheus as parse, type Sample } from '../support/prometheus-text.ts';
 
 const dest = { address: '10.96.0.10', port: 80 };
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -16,21 +17,7 @@ after(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-type Sample = { name: string; labels: Record<string, string>; value: number };
 
-/** Prometheus text → samples; fails on any line that is neither a comment nor a sample. */
-function parse(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not Prometheus text: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 async function scrape(proxy: RunningProxy): Promise<Sample[]> {
   const res = await send({ port: proxy.ports.admin!, path: '/metrics' });

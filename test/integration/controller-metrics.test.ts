@@ -4,25 +4,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/wait-for.ts';
 import { controllerFor, fakeCluster, routeConds, statusWrites } from './controller-harness.ts';
+import { parsePrometheus as parse } from '../support/prometheus-text.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** Prometheus text → samples; fails on any line that is neither a comment nor a sample. */
-function parse(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not Prometheus text: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 test('status writes are counted by result, translations and leadership shown', async () => {
   const api = await fakeCluster();

@@ -6,22 +6,10 @@ import assert from 'node:assert/strict';
 import type { Publisher } from '../../controller/publish/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { eventually, reviewsTable, startAgent, startPublisher, type MeshAgent } from './distribution-world.ts';
+import { parsePrometheus as parse } from '../support/prometheus-text.ts';
 
 const dest = { address: '10.96.0.10', port: 80 };
 
-/** Prometheus text → samples; fails on any line that is neither a comment nor a sample. */
-function parse(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not Prometheus text: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 function histogram(pub: Publisher): { count: number; sum: number; buckets: [string, number][] } {
   const samples = parse(pub.renderMetrics());

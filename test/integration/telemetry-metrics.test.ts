@@ -9,22 +9,10 @@ import { startTelemetry, type Telemetry, type TelemetryConfig } from '../../agen
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import * as T from '../support/routing-tables.ts';
+import { parsePrometheus as parse } from '../support/prometheus-text.ts';
 
 const quiet = (): void => undefined;
 
-/** Prometheus text → samples; throws on a line that is not a comment or `name{labels} value`. */
-function parse(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not Prometheus text: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 async function scrape(port: number): Promise<string> {
   const res = await send({ port, path: '/metrics' });
