@@ -6,12 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
+import { maxMs, p99Ms, probe, rssMb, until } from './reload-probe.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const ROUTES = 10_000;
@@ -49,48 +50,6 @@ function big(echoPort: number, marker: string): string {
     }));
   }
   return docs.join('\n---\n');
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-/** Sends GETs through the agent at `rps` until stopped; every latency, and failures. */
-function probe(port: number, rps: number): { stop: () => Promise<{ latencies: number[]; failures: string[] }> } {
-  const latencies: number[] = [];
-  const failures: string[] = [];
-  const inflight = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    const t0 = performance.now();
-    const p = send({ port, authority: 'cart.shop', timeoutMs: 10_000 }).then(
-      (r) => {
-        latencies.push(performance.now() - t0);
-        if (r.status !== 200) failures.push(`status ${r.status}`);
-      },
-      (err: Error) => {
-        latencies.push(performance.now() - t0);
-        failures.push(err.message);
-      },
-    ).finally(() => inflight.delete(p));
-    inflight.add(p);
-  }, 1000 / rps);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await Promise.all(inflight);
-      return { latencies, failures };
-    },
-  };
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms: number): Promise<number> {
-  const start = Date.now();
-  for (let i = 0; i < 1_000 && Date.now() - start < ms; i++) {
-    if (await fn()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
 }
 
 test('10 000 routes load, and one of them is edited, while a 50 rps probe sees no request slower than 500 ms', async (t) => {
@@ -153,16 +112,14 @@ test('10 000 routes load, and one of them is edited, while a 50 rps probe sees n
       return rssRemoved - rssBefore <= (1 - RSS_RETURNED) * (rssAfter - rssBefore);
     }, 45_000).catch(() => undefined);
 
-    const max = (l: number[]): number => Math.round(Math.max(...l));
-    const p99 = (l: number[]): number => Math.round([...l].sort((a, b) => a - b)[Math.floor(l.length * 0.99)] ?? 0);
-    t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${max(load.latencies)} ms, p99 ${p99(load.latencies)} ms`);
-    t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${max(edit.latencies)} ms, p99 ${p99(edit.latencies)} ms`);
+    t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${maxMs(load.latencies)} ms, p99 ${p99Ms(load.latencies)} ms`);
+    t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${maxMs(edit.latencies)} ms, p99 ${p99Ms(edit.latencies)} ms`);
     t.diagnostic(`agent RSS: ${rssBefore} MB before, ${rssLoaded} MB loaded, ${rssAfter} MB after the edit, ${rssRemoved} MB with the routes removed`);
     assert.deepEqual(load.failures, []);
     assert.deepEqual(edit.failures, []);
     assert.ok(load.latencies.length >= 20 && edit.latencies.length >= 20, 'the probe ran through both reloads');
-    assert.ok(max(load.latencies) < BOUND_MS, `slowest probe request while 10 000 routes loaded: ${max(load.latencies)} ms`);
-    assert.ok(max(edit.latencies) < BOUND_MS, `slowest probe request while the edit applied: ${max(edit.latencies)} ms`);
+    assert.ok(maxMs(load.latencies) < BOUND_MS, `slowest probe request while 10 000 routes loaded: ${maxMs(load.latencies)} ms`);
+    assert.ok(maxMs(edit.latencies) < BOUND_MS, `slowest probe request while the edit applied: ${maxMs(edit.latencies)} ms`);
     assert.ok(rssRemoved - rssBefore <= (1 - RSS_RETURNED) * (rssAfter - rssBefore), `RSS with the routes removed: ${rssRemoved} MB (before ${rssBefore} MB, after the edit ${rssAfter} MB)`);
   } finally {
     await p?.stop(); // a failed wait must not leave the probe running
