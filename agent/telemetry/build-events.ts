@@ -20,7 +20,7 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: null,
     attempts: 0, status: 0,
     requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
-    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null,
+    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
   };
   requestStart.publish(ev);
   return ev;

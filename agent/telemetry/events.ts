@@ -50,6 +50,11 @@ export interface RequestEvent {
   error: string | null;
   /** grpc-status of a gRPC answer (trailers, or headers when trailers-only); null otherwise. */
   grpcStatus: string | null;
+  /**
+   * The tracer's per-request state (tracing/tracer.ts), declared with the event so storing it
+   * does not grow the object: for an unsampled request it is just the traceparent to forward.
+   */
+  tracing?: unknown;
 }
 
 export interface AttemptEvent {

@@ -25,11 +25,13 @@ export function b3FormOf(headers: Readonly<HeaderValues>): B3Form {
   return headers.b3 !== undefined ? 'single' : headers['x-b3-traceid'] !== undefined ? 'multi' : null;
 }
 
+const NOTHING: Incoming = Object.freeze({ parent: null, b3: null });
+
 export function extract(headers: Readonly<HeaderValues>): Incoming {
   const form = b3FormOf(headers);
   // Cheap test first: most unsampled-in-cluster requests still carry a header, but a request
   // with none at all allocates nothing here.
-  if (headers.traceparent === undefined && form === null) return { parent: null, b3: null };
+  if (headers.traceparent === undefined && form === null) return NOTHING;
   let parent = typeof headers.traceparent === 'string' ? parseTraceparent(headers.traceparent) : null;
   if (parent && typeof headers.tracestate === 'string') {
     parent = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)) ?? parent;
@@ -41,6 +43,36 @@ export function extract(headers: Readonly<HeaderValues>): Incoming {
 // The common case (a version-00 traceparent, no tracestate) is parsed here without building an
 // OTel Context: it is on every request's path, sampled or not.
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_DIGIT['0123456789abcdef'.charCodeAt(i)] = i;
+
+/**
+ * The sampled flag of a traceparent already in the exact form this hop writes (version 00,
+ * lowercase hex, non-zero IDs, flags 00 or 01, no spaces): 0 or 1; -1 for anything else, which
+ * goes through the full parser. Reads characters only, so the unsampled request that forwards
+ * the caller's context unchanged allocates nothing here.
+ */
+export function canonicalTraceparentFlag(v: string): number {
+  if (v.length !== 55 || v.charCodeAt(0) !== 48 || v.charCodeAt(1) !== 48 || v.charCodeAt(2) !== 45
+    || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45 || v.charCodeAt(53) !== 48) return -1;
+  let trace = 0;
+  let span = 0;
+  for (let i = 3; i < 35; i++) {
+    const c = v.charCodeAt(i);
+    const d = c < 128 ? HEX_DIGIT[c]! : -1;
+    if (d < 0) return -1;
+    trace |= d;
+  }
+  for (let i = 36; i < 52; i++) {
+    const c = v.charCodeAt(i);
+    const d = c < 128 ? HEX_DIGIT[c]! : -1;
+    if (d < 0) return -1;
+    span |= d;
+  }
+  const f = v.charCodeAt(54);
+  return trace === 0 || span === 0 || (f !== 48 && f !== 49) ? -1 : f - 48;
+}
 
 function parseTraceparent(v: string): SpanContext | null {
   const m = TRACEPARENT.exec(v.trim());
