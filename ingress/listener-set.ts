@@ -14,6 +14,7 @@ import { ProxyListener } from '../agent/listener/proxy-listener.ts';
 import type { ProxyCore } from '../agent/engine/core.ts';
 import { serveHttp, sitePerConnection, type HttpSite } from '../agent/engine/http-handler.ts';
 import type { Destination } from '../agent/engine/plan.ts';
+import { clientError, noRoutingTable } from '../agent/engine/rejection.ts';
 import { handleUpgrade } from '../agent/engine/upgrade.ts';
 import { addForwardedHeaders } from './forwarded.ts';
 import { selectGateway } from './gateway-select.ts';
@@ -129,13 +130,13 @@ export class ListenerSet {
       scheme,
       destination: (_req, desc): Destination => {
         const table = core.holder.current?.table;
-        if (!table) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
+        if (!table) return { kind: 'reject', rejection: noRoutingTable() };
         // On a TLS connection the SNI chose the certificate, so it also chooses the Gateway and
         // listener; route() answers 421 when the Host is outside that listener (GEP-3567: a
         // client coalescing connections must open a new one for another listener's host).
         const by = ctx.servername ?? desc.authority;
         const gateway = selectGateway(table.gateways, ctx.gatewayPort, by);
-        if (!gateway) return { kind: 'reject', status: 404, reason: `no Gateway listens on port ${ctx.gatewayPort}` };
+        if (!gateway) return { kind: 'reject', rejection: clientError(404, `no Gateway listens on port ${ctx.gatewayPort}`) };
         return { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort, serverName: ctx.servername } };
       },
       decorate: (_req, headers) => addForwardedHeaders(headers, ctx.remoteAddress, scheme),

@@ -10,6 +10,7 @@ import type { Endpoint } from './connect.ts';
 import type { UpstreamPools } from './pools.ts';
 import { replayable, type BodySource } from './request-body.ts';
 import type { RetryBudget } from './retry-budget.ts';
+import { noHealthyUpstream, upstreamTimeout, upstreamUnavailable, type Rejection } from './rejection.ts';
 import { sendH1 } from './send-h1.ts';
 import { sendH2 } from './send-h2.ts';
 import type { AttemptRequest, UpstreamProtocol, UpstreamResponse } from './upstream-types.ts';
@@ -68,12 +69,21 @@ export type AttemptOutcome =
     /** Aborted when the attempt's backendRequest timeout fires while streaming. */
     attemptSignal: AbortSignal;
   }
-  | { kind: 'error'; status: 503 | 504; reason: string; attempts: number };
+  | { kind: 'error'; rejection: Rejection; attempts: number };
 
-function errorStatus(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal): { status: 503 | 504; retriable: boolean; reason: string } {
-  if (signal.aborted) return { status: 504, retriable: false, reason: String((signal.reason as Error | undefined)?.message ?? 'request aborted') };
-  if (attemptSignal.reason instanceof BackendTimeoutError) return { status: 504, retriable: true, reason: attemptSignal.reason.message };
-  return { status: 503, retriable: true, reason: `upstream connect error or reset: ${(err as Error)?.message ?? String(err)}` };
+interface Failure {
+  rejection: Rejection;
+  retriable: boolean;
+}
+
+function aborted(signal: AbortSignal): Rejection {
+  return upstreamTimeout(String((signal.reason as Error | undefined)?.message ?? 'request aborted'));
+}
+
+function failureOf(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal): Failure {
+  if (signal.aborted) return { rejection: aborted(signal), retriable: false };
+  if (attemptSignal.reason instanceof BackendTimeoutError) return { rejection: upstreamTimeout(attemptSignal.reason.message), retriable: true };
+  return { rejection: upstreamUnavailable(`upstream connect error or reset: ${(err as Error)?.message ?? String(err)}`), retriable: true };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -104,9 +114,9 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
   let failed: EndpointIR | undefined;
   for (let attempt = 0; ; attempt++) {
     const attempts = attempt + 1;
-    if (plan.signal.aborted) return { kind: 'error', status: 504, reason: String((plan.signal.reason as Error | undefined)?.message ?? 'request aborted'), attempts: attempt };
+    if (plan.signal.aborted) return { kind: 'error', rejection: aborted(plan.signal), attempts: attempt };
     const endpoint = deps.balancer.pick(plan.backend, failed);
-    if (!endpoint) return { kind: 'error', status: 503, reason: `no ready endpoints for ${plan.backend.name}`, attempts: attempt };
+    if (!endpoint) return { kind: 'error', rejection: noHealthyUpstream(`no ready endpoints for ${plan.backend.name}`), attempts: attempt };
 
     const ctrl = new AbortController();
     const onOuterAbort = (): void => ctrl.abort(plan.signal.reason);
@@ -127,17 +137,17 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     };
     const done = deps.balancer.stats(endpoint).start();
     let response: UpstreamResponse | null = null;
-    let failure: { status: 503 | 504; retriable: boolean; reason: string } | null = null;
+    let failure: Failure | null = null;
     try {
       response = plan.protocol === 'h2'
         ? await sendH2(deps.pools, endpointOf(endpoint), request)
         : await sendH1(deps.pools, endpointOf(endpoint), request);
     } catch (err) {
-      failure = errorStatus(err, plan.signal, ctrl.signal);
+      failure = failureOf(err, plan.signal, ctrl.signal);
     }
     // Connect failures and resets count against the endpoint; timeouts already do by their RTT.
-    done(failure !== null && failure.status === 503);
-    if (ev) endAttemptEvent(ev, response?.status ?? failure!.status, failure?.reason ?? null);
+    done(failure !== null && failure.rejection.status === 503);
+    if (ev) endAttemptEvent(ev, response?.status ?? failure!.rejection.status, failure?.rejection.detail ?? null);
 
     const retriableStatus = response !== null && (plan.retry?.codes.includes(response.status) ?? false);
     const retriable = failure ? failure.retriable : retriableStatus;
@@ -146,7 +156,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     if (!canRetry) {
       if (response) return { kind: 'response', response, endpoint, attempts, finish, attemptSignal: ctrl.signal };
       finish();
-      return { kind: 'error', status: failure!.status, reason: failure!.reason, attempts };
+      return { kind: 'error', rejection: failure!.rejection, attempts };
     }
     response?.discard();
     finish();

@@ -14,6 +14,7 @@ import { fireMirrors } from './mirror.ts';
 import { upstreamHeaders, upstreamProtocol } from './upstream-protocol.ts';
 import { relayBody } from './relay.ts';
 import { plan, type Destination, type Plan } from './plan.ts';
+import { clientError, internalError, type Rejection } from './rejection.ts';
 import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from './request-body.ts';
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
 import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
@@ -33,16 +34,17 @@ export interface HttpSite {
 
 /**
  * The proxy's own answer, in gRPC form for gRPC callers (errors only, not redirects). A 5xx's
- * detail goes to the log: the client only gets a generic reason (error-response.ts).
+ * detail goes to the log: the client only gets the rejection's public reason (rejection.ts).
  */
-function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, status: number, reason: string, headers: Record<string, string> = {}, ev: RequestEvent | null = null): void {
-  if (status >= 500) core.logger.warn(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}`, { status, reason });
-  if (ev) ev.error = reason;
+function answer(core: ProxyCore, req: DownstreamRequest, res: DownstreamResponse, rejection: Rejection, headers: Record<string, string> = {}, ev: RequestEvent | null = null): void {
+  const { status, detail } = rejection;
+  if (status >= 500) core.logger.warn(`${status} for ${req.method ?? '?'} ${req.url ?? '?'}`, { status, reason: detail });
+  if (ev) ev.error = detail;
   if (status >= 400 && isGrpc(req)) {
-    const code = sendGrpcStatus(res, status, reason);
+    const code = sendGrpcStatus(res, rejection);
     if (ev) ev.grpcStatus = code;
   }
-  else sendStatus(res, status, reason, headers);
+  else sendStatus(res, rejection, headers);
 }
 
 async function readBody(core: ProxyCore, req: DownstreamRequest, p: Extract<Plan, { kind: 'forward' }>, signal: AbortSignal): Promise<BodySource> {
@@ -74,7 +76,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (!(err instanceof BadRequestError)) throw err;
     core.logger.info(`rejected ${req.method ?? '?'} ${req.url ?? '?'}`, { status: 400, reason: err.message });
     req.resume();
-    answer(core, req, res, 400, err.message, {}, ev);
+    answer(core, req, res, clientError(400, err.message), {}, ev);
     return;
   }
   site.decorate?.(req, desc.headers);
@@ -86,7 +88,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   if (p.kind === 'respond') {
     // Drain any body so the connection can be reused for the next request.
     req.resume();
-    answer(core, req, res, p.status, p.reason, p.headers, p.status >= 400 ? ev : null);
+    answer(core, req, res, p.answer, p.headers, p.answer.status >= 400 ? ev : null);
     return;
   }
   const overall = new AbortController();
@@ -143,7 +145,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (body.kind === 'stream' && !body.used) req.resume();
     // Already answered (the stream idle timeout's 408): a second answer would cut it short.
     if (res.writableEnded) return;
-    answer(core, req, res, outcome.status, outcome.reason, {}, ev);
+    answer(core, req, res, outcome.rejection, {}, ev);
     return;
   }
   const { response, finish, attemptSignal } = outcome;
@@ -186,7 +188,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
 export function serveHttp(core: ProxyCore, site: HttpSite, req: DownstreamRequest, res: DownstreamResponse): void {
   handleHttp(core, site, req, res).catch((err: unknown) => {
     core.logger.error(`internal error on ${req.method ?? '?'} ${req.url ?? '?'}`, { error: (err as Error)?.stack ?? String(err) });
-    sendStatus(res, 500, 'internal proxy error');
+    sendStatus(res, internalError('internal proxy error'));
   });
 }
 

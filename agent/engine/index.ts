@@ -4,8 +4,9 @@
 // buffered only within the retry bound); attempts.ts is the retry/timeout loop; send-h1.ts
 // (undici pools) and send-h2.ts (one HTTP/2 session per endpoint) send one attempt; upgrade.ts
 // and tcp-proxy.ts splice WebSocket and opaque TCP. connect.ts is the single place upstream
-// connections are opened, where mTLS is originated. Each request, attempt and tunnel is
-// published to telemetry/ events.
+// connections are opened, where mTLS is originated. rejection.ts names each refusal's status and
+// the reason a client may read (error-response.ts writes it). Each request, attempt and tunnel
+// is published to telemetry/ events.
 export { ProxyCore, type CoreOptions } from './core.ts';
 export { serveHttp, sitePerConnection, handleHttp, type HttpSite } from './http-handler.ts';
 export { handleUpgrade } from './upgrade.ts';
@@ -14,3 +15,4 @@ export { connectSocket, openSocket, UpstreamConnectError, type Endpoint } from '
 export { BackendTimeoutError, RequestTimeoutError } from './attempts.ts';
 export { RetryBudget, RetryBudgets, DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './retry-budget.ts';
 export type { Destination, Plan } from './plan.ts';
+export type { Rejection } from './rejection.ts';

@@ -6,13 +6,15 @@ import { applyBackendFilters, route } from '../route/index.ts';
 import type { MirrorDecision, RequestDescriptor, RouteTarget, UpstreamRequest } from '../route/types.ts';
 import type { Endpoint } from './connect.ts';
 import type { ProxyCore } from './core.ts';
+import { clientError, internalError, noRoutingTable, routeAnswer, type Rejection } from './rejection.ts';
 
 /** Where a request is headed, as the listener's composition determined it. */
 export type Destination =
   | { kind: 'route'; target: RouteTarget }
   /** Straight to one address (inbound to the local app, traffic outside the mesh). */
   | { kind: 'direct'; endpoint: Endpoint; reason: string }
-  | { kind: 'reject'; status: number; reason: string };
+  /** Refused by the listener's composition, with the reason a client may read. */
+  | { kind: 'reject'; rejection: Rejection };
 
 /** The rule a request met (telemetry names spans and labels metrics by it). */
 interface PlanRule {
@@ -23,7 +25,8 @@ interface PlanRule {
 }
 
 export type Plan =
-  | ({ kind: 'respond'; status: number; reason: string; headers: Record<string, string> } & PlanRule)
+  /** The proxy answers itself: a refusal, a rule's Respond action, a redirect. */
+  | ({ kind: 'respond'; answer: Rejection; headers: Record<string, string> } & PlanRule)
   | ({
     kind: 'forward';
     backend: BackendIR;
@@ -71,22 +74,23 @@ function direct(endpoint: Endpoint, desc: RequestDescriptor): Plan {
 }
 
 export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor): Plan {
-  if (dest.kind === 'reject') return { kind: 'respond', status: dest.status, reason: dest.reason, headers: {}, ...NO_RULE };
+  if (dest.kind === 'reject') return { kind: 'respond', answer: dest.rejection, headers: {}, ...NO_RULE };
   if (dest.kind === 'direct') return direct(dest.endpoint, desc);
   const snapshot = core.holder.current;
-  if (!snapshot) return { kind: 'respond', status: 503, reason: 'no routing table yet', headers: {}, ...NO_RULE };
+  if (!snapshot) return { kind: 'respond', answer: noRoutingTable(), headers: {}, ...NO_RULE };
   const decision = route(snapshot.compiled, dest.target, desc);
-  if (decision.type === 'respond') return { kind: 'respond', status: decision.status, reason: decision.reason, headers: decision.headers, ...ruleOf(decision.rule) };
+  // The matcher (pure, shared with `meshlet explain`) names a status; its public text is set here.
+  if (decision.type === 'respond') return { kind: 'respond', answer: routeAnswer(decision.status, decision.reason), headers: decision.headers, ...ruleOf(decision.rule) };
   if (decision.type === 'passthrough') {
-    if (dest.target.kind !== 'mesh') return { kind: 'respond', status: 404, reason: decision.reason, headers: {}, ...NO_RULE };
+    if (dest.target.kind !== 'mesh') return { kind: 'respond', answer: clientError(404, decision.reason), headers: {}, ...NO_RULE };
     return direct({ address: dest.target.address, port: dest.target.port }, desc);
   }
   const rule = ruleOf(decision.rule);
   const weighted = core.pickers.pick(decision.backends);
-  if (!weighted) return { kind: 'respond', status: 500, reason: 'all backends have weight 0', headers: {}, ...rule };
-  if (weighted.backend === null) return { kind: 'respond', status: 500, reason: `invalid backend: ${weighted.invalidReason ?? 'unknown'}`, headers: {}, ...rule };
+  if (!weighted) return { kind: 'respond', answer: internalError('all backends have weight 0'), headers: {}, ...rule };
+  if (weighted.backend === null) return { kind: 'respond', answer: internalError(`invalid backend: ${weighted.invalidReason ?? 'unknown'}`), headers: {}, ...rule };
   const backend = core.backends(snapshot.table).get(weighted.backend);
-  if (!backend) return { kind: 'respond', status: 500, reason: `unknown backend ${weighted.backend}`, headers: {}, ...rule };
+  if (!backend) return { kind: 'respond', answer: internalError(`unknown backend ${weighted.backend}`), headers: {}, ...rule };
   const filtered = applyBackendFilters(decision.request, weighted);
   return {
     kind: 'forward',

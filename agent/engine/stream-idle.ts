@@ -6,6 +6,7 @@
 import { MeshletError } from '../../api/errors.ts';
 import { isH2, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
 import { abortResponse, sendStatus } from './error-response.ts';
+import { clientError } from './rejection.ts';
 
 /** Envoy's default stream_idle_timeout. */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
@@ -86,7 +87,7 @@ export class StreamIdleSweep {
       }
       if (now - w.quietSince < this.ms) continue;
       this.#watches.delete(w);
-      if (!w.res.headersSent && !isH2(w.req)) sendStatus(w.res, 408, 'stream idle timeout', { connection: 'close' });
+      if (!w.res.headersSent && !isH2(w.req)) sendStatus(w.res, clientError(408, 'stream idle timeout'), { connection: 'close' });
       else abortResponse(w.res);
       w.abort(new StreamIdleTimeoutError(this.ms));
     }

@@ -15,7 +15,7 @@ import { BadRequestError, describe } from './downstream.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { HttpSite } from './http-handler.ts';
 import { plan } from './plan.ts';
-import { publicReason } from './error-response.ts';
+import { clientError, noHealthyUpstream, upstreamTimeout, upstreamUnavailable, type Rejection } from './rejection.ts';
 import type { Socket } from 'node:net';
 import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
 import { tunnelsObserved } from '../telemetry/events.ts';
@@ -25,11 +25,12 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
-function refuseRaw(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
-  if (socket.destroyed) return;
-  const body = `${publicReason(status, reason)}\n`;
+/** The refusal of a handshake as raw HTTP/1.1 bytes (the socket is closed after it). */
+export function refusalBytes(rejection: Rejection, headers: Record<string, string> = {}): string {
+  const { status } = rejection;
+  const body = `${rejection.reason}\n`;
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 /** The upstream's response head, re-serialized from node's parse (never raw upstream bytes). */
@@ -61,9 +62,10 @@ function splice(client: Duplex, upstream: Duplex): void {
 }
 
 export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
-  const refuse = (sock: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void => {
-    if (status >= 500) core.logger.warn(`${status} for upgrade ${req.url ?? '?'}`, { status, reason });
-    refuseRaw(sock, status, reason, headers);
+  const refuse = (sock: Duplex, rejection: Rejection, headers: Record<string, string> = {}): void => {
+    const { status, detail } = rejection;
+    if (status >= 500) core.logger.warn(`${status} for upgrade ${req.url ?? '?'}`, { status, reason: detail });
+    if (!sock.destroyed) sock.end(refusalBytes(rejection, headers));
   };
   const release = core.inflight.start();
   socket.once('close', release);
@@ -73,20 +75,20 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     desc = describe(req, site.scheme);
   } catch (err) {
     if (!(err instanceof BadRequestError)) throw err;
-    refuse(socket, 400, err.message);
+    refuse(socket, clientError(400, err.message));
     return;
   }
   site.decorate?.(req, desc.headers);
   const p = plan(core, site.destination(req, desc), desc);
   if (p.kind === 'respond') {
-    if (p.status >= 400) core.logger.info(`upgrade ${req.url ?? '?'} answered by the proxy`, { status: p.status, reason: p.reason });
-    refuse(socket, p.status, p.reason, p.headers);
+    if (p.answer.status >= 400) core.logger.info(`upgrade ${req.url ?? '?'} answered by the proxy`, { status: p.answer.status, reason: p.answer.detail });
+    refuse(socket, p.answer, p.headers);
     return;
   }
   const endpoint = core.balancer.pick(p.backend);
   if (!endpoint) {
     core.logger.warn(`upgrade ${req.url ?? '?'}: no ready endpoints`, { backend: p.backend.name });
-    refuse(socket, 503, `no ready endpoints for ${p.backend.name}`);
+    refuse(socket, noHealthyUpstream(`no ready endpoints for ${p.backend.name}`));
     return;
   }
   let upstream;
@@ -94,7 +96,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     upstream = await connectSocket({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity }, core.pools.connectOptions, MESHLET_ALPN.http1);
   } catch (err) {
     core.logger.warn(`upgrade ${req.url ?? '?'}: upstream connect failed`, { upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
-    refuse(socket, 503, (err as Error).message);
+    refuse(socket, upstreamUnavailable((err as Error).message));
     return;
   }
   if (socket.destroyed) {
@@ -119,14 +121,14 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     createConnection: () => conn,
   });
   let settled = false;
-  const fail = (status: number, detail: string): void => {
+  const fail = (rejection: (detail: string) => Rejection, detail: string): void => {
     if (settled) return;
     settled = true;
     out.destroy();
     conn.destroy();
-    refuse(socket, status, `${endpoint.address}:${endpoint.port}: ${detail}`);
+    refuse(socket, rejection(`${endpoint.address}:${endpoint.port}: ${detail}`));
   };
-  const timer = setTimeout(() => fail(504, `no handshake answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
+  const timer = setTimeout(() => fail(upstreamTimeout, `no handshake answer within ${handshakeTimeoutMs} ms`), handshakeTimeoutMs);
   socket.once('close', () => {
     clearTimeout(timer);
     if (!settled) {
@@ -135,7 +137,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
       conn.destroy();
     }
   });
-  out.on('error', (err) => fail(503, `handshake failed: ${err.message}`));
+  out.on('error', (err) => fail(upstreamUnavailable, `handshake failed: ${err.message}`));
   out.on('upgrade', (res: http.IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
     clearTimeout(timer);
     if (settled) {

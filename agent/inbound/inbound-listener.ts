@@ -9,6 +9,7 @@ import type { ProxyCore } from '../engine/core.ts';
 import { serveHttp, sitePerConnection, type HttpSite } from '../engine/http-handler.ts';
 import type { Destination } from '../engine/plan.ts';
 import { sendStatus } from '../engine/error-response.ts';
+import { clientError } from '../engine/rejection.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
 import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestinationFn } from '../listener/connection-context.ts';
@@ -66,7 +67,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
   };
   const destination = (ctx: ConnCtx): Destination => ctx.original
     ? { kind: 'direct', endpoint: app(ctx.original), reason: 'inbound' }
-    : { kind: 'reject', status: 400, reason: 'inbound connection without an original destination' };
+    : { kind: 'reject', rejection: clientError(400, 'inbound connection without an original destination') };
   const site = sitePerConnection((ctx: ConnCtx): HttpSite => ({
     kind: 'inbound',
     scheme: 'http',
@@ -98,13 +99,13 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
         if (refused(ctx)) {
           req.resume();
           // The same header as a policy denial: one place to look for why a 403 came from the mesh.
-          sendStatus(res, 403, MTLS_REQUIRED, { connection: 'close', [DENIED_HEADER]: MTLS_REQUIRED });
+          sendStatus(res, clientError(403, MTLS_REQUIRED), { connection: 'close', [DENIED_HEADER]: MTLS_REQUIRED });
           return;
         }
         const reason = denied(ctx);
         if (reason !== null) {
           req.resume();
-          sendStatus(res, 403, `RBAC: access denied: ${reason}`, { [DENIED_HEADER]: reason });
+          sendStatus(res, clientError(403, `RBAC: access denied: ${reason}`), { [DENIED_HEADER]: reason });
           return;
         }
         serveHttp(core, site(ctx), req, res);

@@ -11,6 +11,7 @@ import type { RoutingTable } from '../../api/routing-table.ts';
 import type { ProxyCore } from '../engine/core.ts';
 import { serveHttp, sitePerConnection } from '../engine/http-handler.ts';
 import type { Destination } from '../engine/plan.ts';
+import { clientError, noRoutingTable, notResolvedYet } from '../engine/rejection.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
 import { connectionContext, type ConnCtx, type OriginalDst } from '../listener/connection-context.ts';
@@ -28,16 +29,16 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   const baseContext = connectionContext(opts.originalDestination);
 
   const destination = (ctx: ConnCtx, authority: string): Destination => {
-    if (ctx.original && ctx.unresolved) return { kind: 'reject', status: 503, reason: ctx.unresolved };
+    if (ctx.original && ctx.unresolved) return { kind: 'reject', rejection: notResolvedYet(ctx.unresolved) };
     if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
     const t = table();
-    if (!opts.explicit) return { kind: 'reject', status: 400, reason: 'connection was not redirected to the sidecar (explicit mode is off)' };
-    if (!isLoopbackPeer(ctx.remoteAddress)) return { kind: 'reject', status: 403, reason: 'explicit mode serves only clients on this host' };
-    if (!t) return { kind: 'reject', status: 503, reason: 'no routing table yet' };
+    if (!opts.explicit) return { kind: 'reject', rejection: clientError(400, 'connection was not redirected to the sidecar (explicit mode is off)') };
+    if (!isLoopbackPeer(ctx.remoteAddress)) return { kind: 'reject', rejection: clientError(403, 'explicit mode serves only clients on this host') };
+    if (!t) return { kind: 'reject', rejection: noRoutingTable() };
     const r = resolveExplicit(t, authority, opts.namespace);
-    if (r.kind === 'unknown') return { kind: 'reject', status: 404, reason: r.reason };
-    if (isSelf(opts.host, r.address, r.port)) return { kind: 'reject', status: 400, reason: 'request addressed to the sidecar itself' };
-    if (!servicePort(r)) return { kind: 'reject', status: 404, reason: `${r.address}:${r.port} is not a mesh Service port` };
+    if (r.kind === 'unknown') return { kind: 'reject', rejection: clientError(404, r.reason) };
+    if (isSelf(opts.host, r.address, r.port)) return { kind: 'reject', rejection: clientError(400, 'request addressed to the sidecar itself') };
+    if (!servicePort(r)) return { kind: 'reject', rejection: clientError(404, `${r.address}:${r.port} is not a mesh Service port`) };
     return { kind: 'route', target: { kind: 'mesh', address: r.address, port: r.port, clientNamespace: opts.namespace } };
   };
   const site = sitePerConnection((ctx: ConnCtx) => ({
