@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ControllerClient } from '../../agent/controller-client/index.ts';
@@ -20,6 +19,7 @@ import { send } from '../support/http-client.ts';
 import { backend, backendName, gateway, rule, table } from '../support/routing-tables.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { eventually } from './distribution-world.ts';
+import { freePort } from '../support/free-port.ts';
 
 const BIN = path.join(import.meta.dirname, '../../bin/meshlet.js');
 const TOKEN = 'ingress-token-7d1c0f';
@@ -41,14 +41,6 @@ async function stop(p: Proc): Promise<void> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function answers(port: number): Promise<boolean> {

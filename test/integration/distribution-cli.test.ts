@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import type { Publisher } from '../../controller/publish/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import { backend, backendName, gateway, rule, table } from '../support/routing-tables.ts';
 import { eventually, startPublisher } from './distribution-world.ts';
+import { freePort } from '../support/free-port.ts';
 
 const BIN = path.join(import.meta.dirname, '../../bin/meshlet.js');
 
@@ -26,13 +26,6 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
 }
 
 /** A port that was free a moment ago: the Gateway's listener port must be known in advance. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function stop(p: Proc): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;

@@ -6,103 +6,35 @@
 // sees both SPIFFE IDs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CertificateManager } from '../../agent/identity/index.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
-import { controllerSource, workloadCertificates } from '../../cli/controller-source.ts';
-import { withTokenReviews } from '../../controller/identity/test-support.ts';
-import { startControlPlane, type ControlPlane } from '../../controller/runners/index.ts';
+import { controllerSource } from '../../cli/controller-source.ts';
+import type { ControlPlane } from '../../controller/runners/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
-import { startFakeApiServer, type FakeApiServer } from '../support/fake-apiserver/index.ts';
+import type { FakeApiServer } from '../support/fake-apiserver/index.ts';
 import { send } from '../support/http-client.ts';
-import { kubeClientFor } from '../support/kube-client-for.ts';
+import { startIdentityWorld, type IdentityWorld } from '../support/identity-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const quiet = (): void => undefined;
-const MESHED = { 'meshlet.dev/mesh': 'meshlet' };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
+let world: IdentityWorld;
 let api: FakeApiServer;
 let plane: ControlPlane;
 let app: EchoServer;
 let dir: string;
-const stops: (() => unknown)[] = [];
 let clientOutbound = 0;
 let reviewsInbound: number;
 
 before(async () => {
-  reviewsInbound = await freePort();
-  api = await startFakeApiServer({
-    gatewayApi: false,
-    objects: [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'meshlet.dev/inject': 'enabled' } } },
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'reviews-0', namespace: 'shop', labels: MESHED }, spec: { serviceAccountName: 'reviews' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'productpage-0', namespace: 'shop', labels: MESHED }, spec: { serviceAccountName: 'productpage' } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { clusterIP: '10.96.0.30', ports: [{ name: 'http', port: 9080, protocol: 'TCP' }] } },
-      {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-        metadata: { name: 'reviews-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'reviews' } },
-        addressType: 'IPv4', ports: [{ name: 'http', port: reviewsInbound, protocol: 'TCP' }],
-        endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'reviews-0', namespace: 'shop' } }],
-      },
-    ],
-  });
-  const kube = kubeClientFor(api);
-  plane = await startControlPlane({
-    log: quiet,
-    source: { kind: 'cluster', controller: { client: kube, leaderElection: false, debounceMs: 10, defaultMesh: false } },
-    publish: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    identity: {
-      client: withTokenReviews(kube, {
-        'tok-reviews': { username: 'system:serviceaccount:shop:reviews', pod: 'reviews-0' },
-        'tok-productpage': { username: 'system:serviceaccount:shop:productpage', pod: 'productpage-0' },
-      }),
-      trustDomain: 'cluster.local', namespace: 'meshlet-system', extraDnsNames: ['localhost'],
-    },
-  });
-  dir = mkdtempSync(join(tmpdir(), 'meshlet-identity-'));
-  writeFileSync(join(dir, 'root.pem'), plane.identity!.rootsPem);
-  for (const sa of ['reviews', 'productpage']) writeFileSync(join(dir, `${sa}.token`), `tok-${sa}\n`);
+  world = await startIdentityWorld({ extraObjects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } }] });
+  ({ api, plane, dir, reviewsInbound } = world);
   app = await startEchoServer({ pod: 'reviews-0', namespace: 'shop' });
 });
 
 after(async () => {
-  for (const stop of stops.reverse()) await stop();
+  await world.close();
   await app.close();
-  await plane.stop();
-  await api.close();
-  rmSync(dir, { recursive: true, force: true });
 });
-
-async function agent(pod: string, sa: string, ports: { inbound: number }, originalDestination: Parameters<typeof startSidecar>[0]['originalDestination'], inboundAppPortFor?: (port: number) => number): Promise<{ proxy: RunningProxy; certificates: CertificateManager }> {
-  const client = controllerSource({
-    controller: `wss://localhost:${plane.publisher!.port}`, mode: 'sidecar', pod, namespace: 'shop', serviceAccount: sa,
-    rootCaFile: join(dir, 'root.pem'), log: quiet,
-  });
-  const certificates = await workloadCertificates(client, join(dir, `${sa}.token`), quiet);
-  const proxy = await startSidecar({
-    namespace: 'shop', source: client, host: '127.0.0.1', ports: { outbound: 0, inbound: ports.inbound, admin: 0 }, log: quiet, originalDestination,
-    onUnknownDestination: (address, port) => client.ensureDestination(address, port),
-    identity: { certificates }, ...(inboundAppPortFor ? { inboundAppPortFor } : {}),
-  });
-  stops.push(() => client.close(), () => certificates.stop(), () => proxy.close());
-  await client.ready(5_000);
-  return { proxy, certificates };
-}
 
 test('the CA Secret is created on the API server and meshlet-root-ca published in the injected namespace and the controller\'s own only', async () => {
   const secret = api.get('v1', 'Secret', 'meshlet-ca', 'meshlet-system');
@@ -125,8 +57,12 @@ test('a namespace labelled while the controller runs gets meshlet-root-ca from t
 
 test('agents get certificates over wss:// for the identity their token proves, and the hop between them is mTLS', async () => {
   // As in a pod: the original destination is the endpoint (the pod's port); the app listens behind it.
-  const server = await agent('reviews-0', 'reviews', { inbound: reviewsInbound }, (s) => (s.localPort === reviewsInbound ? { address: '127.0.0.1', port: reviewsInbound, redirected: true } : null), () => app.port);
-  const client = await agent('productpage-0', 'productpage', { inbound: 0 }, () => ({ address: '10.96.0.30', port: 9080 }));
+  const server = await world.agent('reviews-0', 'reviews', {
+    inbound: reviewsInbound,
+    originalDestination: (s) => (s.localPort === reviewsInbound ? { address: '127.0.0.1', port: reviewsInbound, redirected: true } : null),
+    inboundAppPortFor: () => app.port,
+  });
+  const client = await world.agent('productpage-0', 'productpage', { inbound: 0, originalDestination: () => ({ address: '10.96.0.30', port: 9080 }) });
   clientOutbound = client.proxy.ports.outbound!;
   const [sc, cc] = await Promise.all([server.certificates.ready(), client.certificates.ready()]);
   assert.equal(sc.spiffeId, 'spiffe://cluster.local/ns/shop/sa/reviews');

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/free-port.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -25,14 +25,6 @@ const seen = [];
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });
 if (isMainThread) process.on('exit', () => writeFileSync(process.env.LOADS_FILE, seen.join('\\n')));
 `;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function ready(port: number): Promise<boolean> {
   return new Promise((resolve) => {
