@@ -104,6 +104,9 @@ export const PROTOTYPE_CONFIGS: BenchConfig[] = [
   prototype('undici-stream', 'undici-stream.ts', 'node:http + undici Pool.stream'),
   prototype('http-proxy', 'http-proxy.ts', 'http-proxy library'),
   prototype('net-pipe', 'net-pipe.ts', 'L4 byte pipe'),
+  // issue 16 / ADR 0017: HTTP/1.1 on raw sockets with llhttp, keep-alive upstream pool (prototypes/h1-raw/)
+  prototype('llhttp-native', 'llhttp-native.ts', 'raw sockets + llhttp via Node\'s C++ binding'),
+  prototype('llhttp-wasm', 'llhttp-wasm.ts', 'raw sockets + llhttp WebAssembly (undici\'s build)'),
   {
     // ADR 0012: a 1 MB young generation frees the per-read buffers in scavenges instead of
     // letting them pile up to V8's external-memory limit; measured here for CPU and streaming.
