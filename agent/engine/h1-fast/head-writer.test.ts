@@ -1,0 +1,100 @@
+// What the fast path puts on the wire: request and response heads (exact bytes), framing from
+// the descriptor rather than the sender, chunked re-framing, and fields the proxy adds refused
+// when they could split a head. Every written message is parsed back by llhttp, so our output
+// is something the next hop's parser reads as the same message.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chunkHeader, CRLF, lastChunk } from './chunked.ts';
+import { InvalidFieldError, writeRequestHead, writeResponseHead } from './head-writer.ts';
+import { LlhttpParser } from './llhttp.ts';
+import { describeRequest, type RequestHead } from './request-head.ts';
+import { describeResponse } from './response-head.ts';
+
+function fastHead(bytes: string): RequestHead {
+  let head: RequestHead | undefined;
+  const p = new LlhttpParser('request', {
+    onHead(major, minor, fields, method, target, _s, _r, upgrade, keepAlive) {
+      const d = describeRequest(major, minor, fields, method, target, upgrade, keepAlive);
+      assert.equal(d.kind, 'fast');
+      if (d.kind === 'fast') head = d.head;
+      return 0;
+    },
+    onBody() { /* not needed */ }, onTrailers() { /* none */ }, onComplete() { /* done */ },
+  });
+  assert.equal(p.execute(Buffer.from(bytes, 'latin1')).kind, 'ok');
+  p.close();
+  assert.ok(head);
+  return head;
+}
+
+/** Parses `bytes` as one message of `kind`; returns its fields, body and trailers as llhttp sees them. */
+function reparse(kind: 'request' | 'response', bytes: Buffer, method = 'GET'): { fields: string[]; body: string; trailers: string[]; complete: boolean } {
+  const seen = { fields: [] as string[], body: '', trailers: [] as string[], complete: false };
+  const p = new LlhttpParser(kind, {
+    onHead(_a, _b, fields) { seen.fields = fields; return method === 'HEAD' ? 1 : 0; },
+    onBody(piece) { seen.body += piece.toString('latin1'); },
+    onTrailers(fields) { seen.trailers = fields; },
+    onComplete() { seen.complete = true; },
+  });
+  const r = p.execute(bytes);
+  p.close();
+  assert.equal(r.kind, 'ok', JSON.stringify(r));
+  return seen;
+}
+
+describe('h1-fast head writer', () => {
+  test('request head: Host first, fields in order, framing from the descriptor', () => {
+    const head = fastHead('POST /p?q=1 HTTP/1.1\r\nX-A: 1\r\nHost: svc.ns\r\nContent-Length: 3\r\nConnection: keep-alive\r\nX-B: 2\r\n\r\nabc');
+    const out = writeRequestHead(head, ['x-forwarded-for', '10.0.0.1']);
+    assert.equal(out.toString('latin1'), 'POST /p?q=1 HTTP/1.1\r\nhost: svc.ns\r\nX-A: 1\r\nX-B: 2\r\nx-forwarded-for: 10.0.0.1\r\ncontent-length: 3\r\n\r\n');
+  });
+
+  test('a chunked request goes out chunked, with our chunk sizes, and parses back to the same body', () => {
+    const head = fastHead('POST / HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: Chunked\r\n\r\n1;x=y\r\na\r\n0\r\n\r\n');
+    const wire = Buffer.concat([writeRequestHead(head), chunkHeader(3), Buffer.from('abc'), CRLF, chunkHeader(300), Buffer.alloc(300, 'z'), CRLF, lastChunk(['X-Sum', '9', 'Content-Length', '5'])]);
+    assert.ok(wire.toString('latin1').startsWith('POST / HTTP/1.1\r\nhost: svc\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n12c\r\n'));
+    const back = reparse('request', wire);
+    assert.equal(back.body, `abc${'z'.repeat(300)}`);
+    assert.deepEqual(back.trailers, ['X-Sum', '9'], 'framing fields are never written as trailers');
+    assert.equal(back.complete, true);
+  });
+
+  test('fields the proxy adds cannot split the head', () => {
+    const head = fastHead('GET / HTTP/1.1\r\nHost: svc\r\n\r\n');
+    for (const added of [['x-a', 'v\r\nX-Evil: 1'], ['x-a', 'v\nb'], ['x-a', 'v\0'], ['x a', 'v'], ['x:a', 'v'], ['', 'v']]) {
+      assert.throws(() => writeRequestHead(head, added), InvalidFieldError, JSON.stringify(added));
+    }
+    assert.throws(() => writeResponseHead({ status: 200, reason: 'OK\r\nX: 1', fields: [] }, { kind: 'none' }, false), InvalidFieldError);
+    assert.throws(() => writeResponseHead({ status: 20, reason: 'OK', fields: [] }, { kind: 'none' }, false), InvalidFieldError);
+  });
+
+  test('chunk sizes are positive integers', () => {
+    assert.equal(chunkHeader(255).toString('latin1'), 'ff\r\n');
+    for (const n of [0, -1, 1.5, Number.NaN]) assert.throws(() => chunkHeader(n), RangeError, String(n));
+  });
+});
+
+describe('h1-fast response heads', () => {
+  const cases: Array<[name: string, status: number, fields: string[], method: string, framing: string, keepAlive: boolean, wire: string]> = [
+    ['Content-Length passes', 200, ['Content-Length', '5', 'Connection', 'keep-alive', 'X-A', '1'], 'GET', 'length', true, 'HTTP/1.1 200 OK\r\nX-A: 1\r\ncontent-length: 5\r\n\r\n'],
+    ['chunked is re-framed by us', 200, ['Transfer-Encoding', 'chunked', 'Trailer', 'X-Sum'], 'GET', 'chunked', true, 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n'],
+    ['no length: until close, chunked to the client, upstream not reused', 200, ['X-A', '1'], 'GET', 'until-close', false, 'HTTP/1.1 200 OK\r\nX-A: 1\r\ntransfer-encoding: chunked\r\n\r\n'],
+    ['HEAD keeps the Content-Length, no body', 200, ['Content-Length', '5'], 'HEAD', 'none', true, 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n'],
+    ['204 has no body', 204, [], 'GET', 'none', true, 'HTTP/1.1 204 OK\r\n\r\n'],
+    ['304 keeps the Content-Length, no body', 304, ['Content-Length', '5', 'ETag', '"x"'], 'GET', 'none', true, 'HTTP/1.1 304 OK\r\nETag: "x"\r\ncontent-length: 5\r\n\r\n'],
+  ];
+  for (const [name, status, fields, method, framing, keepAlive, wire] of cases) {
+    test(name, () => {
+      const r = describeResponse(status, 'OK', fields, true, method);
+      assert.equal(r.framing.kind, framing);
+      assert.equal(r.keepAlive, keepAlive);
+      assert.equal(writeResponseHead(r, r.framing, false).toString('latin1'), wire);
+    });
+  }
+
+  test('connection: close is written when the client connection ends after the response', () => {
+    const out = writeResponseHead({ status: 200, reason: 'OK', fields: [] }, { kind: 'length', length: 2 }, true);
+    assert.equal(out.toString('latin1'), 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n');
+    assert.equal(reparse('response', Buffer.concat([out, Buffer.from('ok')])).body, 'ok');
+  });
+});

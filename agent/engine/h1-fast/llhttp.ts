@@ -1,0 +1,126 @@
+// llhttp through Node's C++ binding: `HTTPParser` of `node:_http_common`, the parser node:http
+// itself runs. It is undocumented, so `llhttpAvailable()` checks its shape once; when it is
+// missing or changed, the fast path stays off and every request takes the general path.
+// Strict flags (no leniency) and the same 16 KB head limit as node:http, so a request is
+// accepted or refused here exactly as on the general path. Callbacks go to one long-lived
+// `H1Events` object per connection (no closure per request). A head split over reads, or with
+// more than 32 fields, arrives in parts (kOnHeaders) and is joined here; kOnHeaders after the
+// head carries trailers. `onHead` may return PAUSE: `execute` then stops right after the head
+// and reports `paused` with the offset, so the caller can hand the rest of the bytes to the
+// general path (or hold a pipelined request) and `resume()` later.
+import { createRequire } from 'node:module';
+
+/** llhttp's method enum (llhttp.h HTTP_METHOD_MAP): index = the number llhttp reports. */
+const METHODS: readonly string[] = [
+  'DELETE', 'GET', 'HEAD', 'POST', 'PUT', 'CONNECT', 'OPTIONS', 'TRACE', 'COPY', 'LOCK', 'MKCOL', 'MOVE',
+  'PROPFIND', 'PROPPATCH', 'SEARCH', 'UNLOCK', 'BIND', 'REBIND', 'UNBIND', 'ACL', 'REPORT', 'MKACTIVITY',
+  'CHECKOUT', 'MERGE', 'M-SEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PATCH', 'PURGE', 'MKCALENDAR',
+  'LINK', 'UNLINK', 'SOURCE', 'PRI', 'DESCRIBE', 'ANNOUNCE', 'SETUP', 'PLAY', 'PAUSE', 'TEARDOWN',
+  'GET_PARAMETER', 'SET_PARAMETER', 'REDIRECT', 'RECORD', 'FLUSH', 'QUERY',
+];
+
+/** Returned by `onHead` to stop parsing right after this head (llhttp's HPE_PAUSED). */
+export const PAUSE = 21;
+/** Returned by `onHead` for a message without a body (the response to HEAD). */
+export const SKIP_BODY = 1;
+
+export interface H1Events {
+  /** `fields` is [name, value, …] as received (latin1). Requests: method, target; responses: status, reason. */
+  onHead(major: number, minor: number, fields: string[], method: string, target: string, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number;
+  /** A piece of the body with chunk framing removed. */
+  onBody(piece: Buffer): void;
+  onTrailers(fields: string[]): void;
+  onComplete(): void;
+}
+
+export interface LlhttpError { code: string; reason: string }
+export type ExecuteResult = { kind: 'ok' } | { kind: 'paused'; offset: number } | { kind: 'error'; error: LlhttpError };
+
+type NativeResult = number | (Error & { code: string; reason: string; bytesParsed: number }) | undefined;
+interface NativeParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): NativeResult;
+  finish(): NativeResult;
+  resume(): void;
+  close(): void;
+  [k: number]: unknown;
+}
+interface NativeParserClass { new(): NativeParser; REQUEST: number; RESPONSE: number; kOnHeaders: number; kOnHeadersComplete: number; kOnBody: number; kOnMessageComplete: number }
+
+let cached: NativeParserClass | null | undefined;
+function binding(): NativeParserClass | null {
+  if (cached !== undefined) return cached;
+  try {
+    const c = (createRequire(import.meta.url)('node:_http_common') as { HTTPParser?: NativeParserClass }).HTTPParser;
+    const ok = typeof c === 'function' && ['initialize', 'execute', 'finish', 'resume', 'close'].every((m) => typeof (c.prototype as Record<string, unknown>)[m] === 'function')
+      && [c.REQUEST, c.RESPONSE, c.kOnHeaders, c.kOnHeadersComplete, c.kOnBody, c.kOnMessageComplete].every((n) => typeof n === 'number');
+    cached = ok ? c : null;
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
+
+/** Whether this Node exposes the llhttp binding in the shape the fast path was written for. */
+export function llhttpAvailable(): boolean {
+  return binding() !== null;
+}
+
+const RESOURCE = {};
+const HEAD_LIMIT = 16 * 1024;
+
+function result(r: NativeResult): ExecuteResult {
+  if (r === undefined || typeof r === 'number') return { kind: 'ok' };
+  if (r.code === 'HPE_PAUSED') return { kind: 'paused', offset: r.bytesParsed };
+  return { kind: 'error', error: { code: r.code, reason: r.reason } };
+}
+
+export class LlhttpParser {
+  private readonly p: NativeParser;
+  private readonly events: H1Events;
+  private partial: string[] = [];
+  private partialTarget = '';
+  private inBody = false;
+
+  constructor(kind: 'request' | 'response', events: H1Events) {
+    const C = binding();
+    if (C === null) throw new Error('llhttp binding unavailable (check llhttpAvailable() first)');
+    this.events = events;
+    this.p = new C();
+    this.p.initialize(kind === 'request' ? C.REQUEST : C.RESPONSE, RESOURCE, HEAD_LIMIT, 0);
+    this.p[C.kOnHeaders] = this.onHeaders.bind(this);
+    this.p[C.kOnHeadersComplete] = this.onHeadersComplete.bind(this);
+    this.p[C.kOnBody] = this.onBody.bind(this);
+    this.p[C.kOnMessageComplete] = this.onComplete.bind(this);
+  }
+
+  private onHeaders(fields: string[], target: string): void {
+    for (const f of fields) this.partial.push(f);
+    if (!this.inBody) this.partialTarget += target;
+  }
+
+  private onHeadersComplete(major: number, minor: number, fields: string[] | undefined, method: number | undefined, target: string | undefined,
+    status: number | undefined, reason: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    if (fields === undefined) { fields = this.partial; this.partial = []; }
+    if (target === undefined) { target = this.partialTarget; this.partialTarget = ''; }
+    this.inBody = true;
+    return this.events.onHead(major, minor, fields, method === undefined ? '' : (METHODS[method] ?? ''), target, status ?? 0, reason ?? '', upgrade, keepAlive);
+  }
+
+  private onBody(piece: Buffer): void { this.events.onBody(piece); }
+
+  private onComplete(): void {
+    this.inBody = false;
+    if (this.partial.length > 0) { const t = this.partial; this.partial = []; this.events.onTrailers(t); }
+    this.events.onComplete();
+  }
+
+  execute(data: Buffer): ExecuteResult { return result(this.p.execute(data)); }
+
+  /** The peer closed: completes a read-until-close response, or reports a truncated message. */
+  finish(): ExecuteResult { return result(this.p.finish()); }
+
+  resume(): void { this.p.resume(); }
+
+  close(): void { this.p.close(); }
+}

@@ -1,0 +1,40 @@
+// One pass over a response head from the upstream (parsed by llhttp in response mode): the
+// end-to-end fields and the framing of the body as received, which decides how it is framed
+// to the client. No body for HEAD, 1xx, 204 and 304 (RFC 9112 §6.3); without Content-Length or
+// chunked, the body runs until the upstream closes (re-framed as chunked for an HTTP/1.1 client).
+
+import type { Framing } from './request-head.ts';
+
+export type ResponseFraming = Framing | { kind: 'until-close' };
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  framing: ResponseFraming;
+  /** The upstream connection may be reused after this response. */
+  keepAlive: boolean;
+  /** End-to-end fields [name, value, …]: no hop-by-hop and no framing fields. */
+  fields: string[];
+}
+
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
+
+export function describeResponse(status: number, reason: string, raw: readonly string[], keepAlive: boolean, requestMethod: string): ResponseHead {
+  let length: string | undefined;
+  let chunked = false;
+  const fields: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower === 'content-length') length = raw[i + 1]!.trim();
+    else if (lower === 'transfer-encoding') chunked = true;
+    if (!HOP.has(lower)) fields.push(raw[i]!, raw[i + 1]!);
+  }
+  let framing: ResponseFraming;
+  if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = { kind: 'none' };
+  else if (chunked) framing = { kind: 'chunked' }; // llhttp decodes; a Content-Length beside it is ignored (RFC 9112 §6.3 ¶3)
+  else if (length !== undefined) framing = { kind: 'length', length: Number(length) };
+  else framing = { kind: 'until-close' };
+  // HEAD and 304: Content-Length describes the representation, not this message; kept as sent
+  if ((requestMethod === 'HEAD' || status === 304) && length !== undefined) fields.push('content-length', length);
+  return { status, reason, framing, keepAlive: keepAlive && framing.kind !== 'until-close', fields };
+}
