@@ -7,35 +7,20 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { ManualTableSource } from '../../agent/table-source.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
-import { backend, service, table } from '../support/routing-tables.ts';
+import { pump } from '../support/pump.ts';
+import { SINK, startSidecarChain, type SidecarChain } from '../support/sidecar-chain.ts';
 
 const TOTAL = 256 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 // Four loopback sockets' kernel buffers and the proxies' stream buffers: a few MB each at most.
 const IN_FLIGHT_BOUND = 32 * 1024 * 1024;
-const quiet = (): void => undefined;
 
 /** Streams TOTAL bytes per request, honouring back-pressure, and counts what write() accepted. */
 function startBackend(): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
   let accepted = 0;
   const server = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-length': String(TOTAL) });
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < TOTAL) {
-        sent += CHUNK.length;
-        accepted += CHUNK.length;
-        if (!res.write(CHUNK)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end();
-    };
-    res.on('close', () => res.off('drain', pump));
-    pump();
+    pump(res, CHUNK, TOTAL, { onChunk: (c) => void (accepted += c.length) });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
     port: (server.address() as net.AddressInfo).port,
@@ -65,33 +50,20 @@ async function settled(value: () => number, quietMs: number, maxMs: number): Pro
 
 describe('back-pressure through two agents', () => {
   let app: Awaited<ReturnType<typeof startBackend>>;
-  let a: RunningProxy;
-  let b: RunningProxy;
+  let chain: SidecarChain;
 
   before(async () => {
     app = await startBackend();
-    b = await startSidecar({
-      namespace: 'default', source: new ManualTableSource(table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
-      originalDestination: () => ({ address: '127.0.0.1', port: app.port }), log: quiet,
-    });
-    a = await startSidecar({
-      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      source: new ManualTableSource(table({
-        backends: [backend('default', 'sink', 80, [{ port: b.ports.inbound! }])],
-        services: [service({ name: 'sink', clusterIP: '10.96.0.99', port: 80 })],
-      })),
-      originalDestination: () => ({ address: '10.96.0.99', port: 80 }),
-    });
+    chain = await startSidecarChain(app.port);
   });
   after(async () => {
-    await a.close();
-    await b.close();
+    await chain.close();
     await app.close();
   });
 
   test('a client that stops reading stalls the backend within a bounded number of bytes, and reading again finishes the body', async () => {
     // A raw socket as the client so that nothing on the client side reads ahead once paused.
-    const client = net.connect(a.ports.outbound!, '127.0.0.1');
+    const client = net.connect(chain.a.ports.outbound!, '127.0.0.1');
     await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
     let received = 0;
     let stopped = false;
@@ -106,7 +78,7 @@ describe('back-pressure through two agents', () => {
         }
       });
     });
-    client.write('GET /download HTTP/1.1\r\nhost: sink\r\nconnection: close\r\n\r\n');
+    client.write(`GET /download HTTP/1.1\r\nhost: ${SINK.host}\r\nconnection: close\r\n\r\n`);
     await resumed;
 
     const stalledAt = await settled(app.accepted, 500, 15_000);

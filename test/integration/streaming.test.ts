@@ -7,14 +7,12 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ManualTableSource } from '../../agent/table-source.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startEchoServer, type CapturedRequest, type EchoServer } from '../support/echo-server.ts';
-import { backend, service, table } from '../support/routing-tables.ts';
+import { pump } from '../support/pump.ts';
+import { startSidecarChain, type SidecarChain } from '../support/sidecar-chain.ts';
 
 const TOTAL = 100 * 1024 * 1024;
 const CHUNK = Buffer.alloc(256 * 1024, 0x5a);
-const quiet = (): void => undefined;
 
 // Live memory (heap + Buffers) after a forced GC, sampled while the transfer runs: garbage from
 // per-chunk allocations does not count, anything the proxies hold on to does.
@@ -42,28 +40,16 @@ function peakLiveMemory(): { stop: () => number } {
 
 describe('streaming through two agents', () => {
   let app: EchoServer;
-  let a: RunningProxy;
-  let b: RunningProxy;
+  let chain: SidecarChain;
+  let a: SidecarChain['a'];
 
   before(async () => {
     app = await startEchoServer({ pod: 'sink', namespace: 'default' });
-    b = await startSidecar({
-      namespace: 'default', source: new ManualTableSource(table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
-      // The "pod IP" of b is loopback here: the app listens on 127.0.0.1.
-      originalDestination: () => ({ address: '127.0.0.1', port: app.port }), log: quiet,
-    });
-    a = await startSidecar({
-      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      source: new ManualTableSource(table({
-        backends: [backend('default', 'sink', 80, [{ port: b.ports.inbound! }])],
-        services: [service({ name: 'sink', clusterIP: '10.96.0.99', port: 80 })],
-      })),
-      originalDestination: () => ({ address: '10.96.0.99', port: 80 }),
-    });
+    chain = await startSidecarChain(app.port);
+    a = chain.a;
   });
   after(async () => {
-    await a.close();
-    await b.close();
+    await chain.close();
     await app.close();
   });
 
@@ -79,19 +65,7 @@ describe('streaming through two agents', () => {
         res.on('end', () => resolve(JSON.parse(body) as CapturedRequest));
       });
       req.on('error', reject);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < TOTAL) {
-          sent += CHUNK.length;
-          expected.update(CHUNK);
-          if (!req.write(CHUNK)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
+      pump(req, CHUNK, TOTAL, { onChunk: (c) => void expected.update(c) });
     });
     const growth = mem.stop();
     assert.equal(result.bodyBytes, TOTAL);
