@@ -17,6 +17,8 @@ export interface Endpoint {
   port: number;
   /** SPIFFE ID of the workload behind the endpoint: set for meshed endpoints (mTLS). */
   identity?: string | null;
+  /** The pod behind the endpoint, when the routing table names it (metrics only). */
+  podName?: string | null;
 }
 
 export interface ConnectOptions {
@@ -46,14 +48,17 @@ export function readyEvent(socket: net.Socket): 'secureConnect' | 'connect' {
 
 /**
  * Opens a socket (still connecting) with TCP_NODELAY and a connect timeout covering the TLS
- * handshake too. `alpn` names what will travel inside when the connection is mutual TLS.
+ * handshake too. `alpn` names what will travel inside when the connection is mutual TLS;
+ * `prefer`, an ALPN offered ahead of it that the peer may select instead (newer hop variants;
+ * the caller reads `alpnProtocol` to see which one it got).
  */
-export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp): net.Socket {
+export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp, prefer: string | null = null): net.Socket {
   let socket: net.Socket;
   if (isMutualTls(endpoint, opts)) {
     let options: tls.ConnectionOptions;
     try {
       options = outboundTlsOptions(opts.mtls!, { expectedSpiffeId: endpoint.identity!, alpn });
+      if (prefer) options = { ...options, ALPNProtocols: [prefer, alpn] };
     } catch (err) {
       // No workload certificate yet: fail this connection, never fall back to plaintext.
       socket = new net.Socket();
@@ -78,9 +83,9 @@ export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CO
 }
 
 /** Resolves once connected (and, for mTLS, the peer verified); rejects with UpstreamConnectError. */
-export function connectSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp): Promise<net.Socket> {
+export function connectSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp, prefer: string | null = null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = openSocket(endpoint, opts, alpn);
+    const socket = openSocket(endpoint, opts, alpn, prefer);
     const onError = (err: Error): void => {
       reject(new UpstreamConnectError(endpoint, err));
     };

@@ -89,7 +89,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
   };
   const tcp = (ctx: ConnCtx, socket: net.Socket): void => {
     if (!ctx.original || refused(ctx) || denied(ctx) !== null) socket.destroy();
-    else void spliceTcp(core, 'inbound', socket, app(ctx.original), ctx.peer ?? null);
+    else void spliceTcp(core, 'inbound', socket, app(ctx.original), ctx.peer ?? null, ctx.peer ? mtls?.peerWorkload(socket) ?? null : null);
   };
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...sideListenerOptions<ConnCtx>(opts, (msg) => core.logger.warn(msg)),

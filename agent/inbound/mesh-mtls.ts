@@ -11,7 +11,9 @@ import type { CertificateSource } from '../identity/tls-options.ts';
 import { createInboundTlsServer } from '../identity/tls-options.ts';
 import type { WorkloadCertificate } from '../identity/certificate-manager.ts';
 import type { DetectedProtocol } from '../listener/detect.ts';
+import { TCP_WORKLOAD_ALPN, workloadFromPreamble } from '../telemetry/peer-workload.ts';
 import { peekClientHelloAlpn } from './client-hello.ts';
+import { readWorkloadPreamble } from './workload-preamble.ts';
 
 /** PERMISSIVE: plaintext still accepted (migration); STRICT: only mesh mTLS. */
 export type MtlsMode = 'PERMISSIVE' | 'STRICT';
@@ -30,6 +32,10 @@ export interface InboundMtlsOptions {
   helloTimeoutMs?: number;
 }
 
+// What this side selects, in preference order (the server's order decides): the TCP hop with
+// the caller's workload first, so a new caller offering both gets it and an old one `meshlet/tcp`.
+const SERVER_ALPNS = [MESHLET_ALPN.h2, MESHLET_ALPN.http1, TCP_WORKLOAD_ALPN, MESHLET_ALPN.tcp] as readonly string[] as readonly MeshletAlpn[];
+
 const INNER: Record<MeshletAlpn, DetectedProtocol> = {
   [MESHLET_ALPN.h2]: 'h2c',
   [MESHLET_ALPN.http1]: 'http1',
@@ -46,6 +52,8 @@ export class InboundMtls {
   #server: { server: Server; close: () => void } | null = null;
   #refused = 0;
   #terminated = 0;
+  /** TCP hops whose caller named its workload (verified mTLS peers only). */
+  readonly #workloads = new WeakMap<net.Socket, string>();
 
   constructor(o: InboundMtlsOptions) {
     this.#o = o;
@@ -85,6 +93,11 @@ export class InboundMtls {
     });
   }
 
+  /** The workload a mesh TCP caller named in its preamble (peer-workload.ts), else null. */
+  peerWorkload(socket: net.Socket): string | null {
+    return this.#workloads.get(socket) ?? null;
+  }
+
   /** Plaintext arrived on an inbound connection: under STRICT it is refused (and counted). */
   refusesPlaintext(): boolean {
     return this.mode === 'STRICT';
@@ -102,6 +115,7 @@ export class InboundMtls {
     if (!this.#o.certificates.current()) return null;
     this.#server = createInboundTlsServer({
       source: this.#o.certificates,
+      alpn: SERVER_ALPNS,
       onConnection: (tlsSocket, peer) => {
         const key = connKey(tlsSocket);
         const onMesh = this.#pending.get(key);
@@ -112,6 +126,17 @@ export class InboundMtls {
         }
         this.#terminated++;
         const alpn = tlsSocket.alpnProtocol;
+        if (alpn === TCP_WORKLOAD_ALPN) {
+          readWorkloadPreamble(tlsSocket, this.#o.helloTimeoutMs ?? 10_000).then((name) => {
+            const workload = workloadFromPreamble(name);
+            if (workload) this.#workloads.set(tlsSocket, workload);
+            onMesh(tlsSocket, 'tcp', peer);
+          }, (err: Error) => {
+            this.countRefusal(`mTLS TCP hop: ${err.message}`, tlsSocket.remoteAddress ?? '');
+            tlsSocket.destroy();
+          });
+          return;
+        }
         const inner = typeof alpn === 'string' && isMeshletAlpn(alpn) ? INNER[alpn] : 'tcp';
         onMesh(tlsSocket, inner, peer);
       },

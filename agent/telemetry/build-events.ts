@@ -76,11 +76,16 @@ export function endAttemptEvent(ev: AttemptEvent, status: number, error: string 
 export interface TunnelPeers {
   peerIdentity?: string | null;
   upstreamIdentity?: string | null;
+  /** The caller's workload, from a verified mTLS peer's preamble (inbound TCP). */
+  peerWorkload?: string | null;
+  /** The upstream endpoint's pod, from the routing table (outbound). */
+  upstreamPod?: string | null;
 }
 
 export function startTunnelEvent(site: SiteKind, kind: TunnelEvent['kind'], remoteAddress: string, upstream: string, peers: TunnelPeers = {}): TunnelEvent {
   const ev: TunnelEvent = {
     site, kind, remoteAddress, upstream, peerIdentity: peers.peerIdentity ?? null, upstreamIdentity: peers.upstreamIdentity ?? null,
+    peerWorkload: peers.peerWorkload ?? null, upstreamPod: peers.upstreamPod ?? null,
     startNs: process.hrtime.bigint(), bytesIn: 0, bytesOut: 0, endNs: 0n, error: null,
   };
   tunnelStart.publish(ev);

@@ -85,6 +85,10 @@ export interface TunnelEvent {
   peerIdentity: string | null;
   /** The upstream's expected SPIFFE ID when the tunnel to it is mutual TLS. */
   upstreamIdentity: string | null;
+  /** The caller's workload as its proxy named it over mTLS (TCP preamble, peer-workload.ts). */
+  peerWorkload?: string | null;
+  /** Pod behind the upstream endpoint, when the routing table names it (destination_workload). */
+  upstreamPod?: string | null;
   startNs: bigint;
   /** Bytes from the client to the upstream, and back. */
   bytesIn: number;

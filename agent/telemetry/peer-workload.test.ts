@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attemptStart, type AttemptEvent } from './events.ts';
-import { PEER_WORKLOAD_HEADER, startPeerWorkload } from './peer-workload.ts';
+import { announcedWorkload, PEER_WORKLOAD_HEADER, startPeerWorkload, workloadFromPreamble, workloadPreamble } from './peer-workload.ts';
 
 function attempt(identity: string | null, headers: Record<string, string | string[]>): AttemptEvent {
   return {
@@ -30,4 +30,18 @@ test('attempts to meshed endpoints carry this workload; others carry no such hea
   const after = attempt('spiffe://cluster.local/ns/shop/sa/ratings', {});
   attemptStart.publish(after);
   assert.equal(after.headers[PEER_WORKLOAD_HEADER], undefined, 'stopped: no longer tagged');
+});
+
+test('the TCP preamble: one length byte and the name; announced only while started; names checked on arrival', () => {
+  assert.deepEqual([...workloadPreamble('db-v1')], [5, 0x64, 0x62, 0x2d, 0x76, 0x31]);
+  assert.throws(() => workloadPreamble('a'.repeat(254)), /longer than 253/);
+  assert.equal(announcedWorkload(), null);
+  const stop = startPeerWorkload({ name: 'reviews-v1', namespace: 'shop', pod: '', principal: '' });
+  assert.equal(announcedWorkload(), 'reviews-v1');
+  stop();
+  assert.equal(announcedWorkload(), null);
+  const bad = startPeerWorkload({ name: 'Not A Name', namespace: 'shop', pod: '', principal: '' });
+  assert.equal(announcedWorkload(), null, 'a name a peer would refuse is not announced');
+  bad();
+  assert.deepEqual(['reviews-v1', '', 'Reviews', 'a/b', 'x'.repeat(254)].map(workloadFromPreamble), ['reviews-v1', null, null, null, null]);
 });

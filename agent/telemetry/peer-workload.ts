@@ -7,6 +7,12 @@
 //   caller can write anything), and never passes it to the app (inbound-listener.ts strips it).
 //   Istio's metadata exchange does the same with x-envoy-peer-metadata; one short name is all
 //   the labels need.
+// - opaque TCP has no header to carry it: when the hop is mesh mTLS and both ends are new enough,
+//   the client also offers ALPN `meshlet/tcp+workload` ahead of `meshlet/tcp`; a server that
+//   selects it reads a one-byte length and the name before the tunnel's bytes (Istio's TCP
+//   metadata exchange, reduced to the one name). Older servers select `meshlet/tcp` and get no
+//   preamble; older clients never offer it. Trusted, like the header, only because the hop is
+//   mutual TLS with a verified peer.
 // - the callee's workload is known before the request leaves: the routing table names the pod
 //   behind each endpoint (EndpointSlice targetRef), and the workload follows from the pod name.
 import dc from 'node:diagnostics_channel';
@@ -18,9 +24,34 @@ export const PEER_WORKLOAD_HEADER = 'x-meshlet-peer-workload';
 // A Kubernetes object name (DNS subdomain): anything else is not a workload we would have sent.
 const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
 
+/** ALPN of a meshlet/tcp hop whose client sends its workload first (workloadPreamble). */
+export const TCP_WORKLOAD_ALPN = 'meshlet/tcp+workload';
+/** The longest name a preamble carries (one length byte; a DNS subdomain is at most 253). */
+const MAX_NAME = 253;
+
+let announced: string | null = null;
+
+/** The workload this process names to its mTLS peers on TCP hops; null when it names none. */
+export function announcedWorkload(): string | null {
+  return announced;
+}
+
+/** The bytes a `meshlet/tcp+workload` client sends first: one length byte, then the name. */
+export function workloadPreamble(name: string): Buffer {
+  const body = Buffer.from(name, 'latin1');
+  if (body.length > MAX_NAME) throw new Error(`workload name longer than ${MAX_NAME} bytes`);
+  return Buffer.concat([Buffer.from([body.length]), body]);
+}
+
+/** A name read from a preamble, if it is one a meshlet peer would send; null otherwise. */
+export function workloadFromPreamble(name: string): string | null {
+  return OBJECT_NAME.test(name) ? name : null;
+}
+
 /** Tags this proxy's attempts with its workload on meshed hops; returns the unsubscribe. */
 export function startPeerWorkload(self: Workload): () => void {
   const name = OBJECT_NAME.test(self.name) ? self.name : null;
+  announced = name;
   const onAttemptStart = (m: unknown): void => {
     const at = m as AttemptEvent;
     // upstreamIdentity set: the connection is mutual TLS or fails (agent/engine/connect.ts).
@@ -28,7 +59,10 @@ export function startPeerWorkload(self: Workload): () => void {
     else if (at.headers[PEER_WORKLOAD_HEADER] !== undefined) delete at.headers[PEER_WORKLOAD_HEADER];
   };
   dc.subscribe(CHANNELS.attemptStart, onAttemptStart);
-  return () => dc.unsubscribe(CHANNELS.attemptStart, onAttemptStart);
+  return () => {
+    if (announced === name) announced = null;
+    dc.unsubscribe(CHANNELS.attemptStart, onAttemptStart);
+  };
 }
 
 /** The caller's workload on an inbound request: only from a verified mTLS peer, else null. */

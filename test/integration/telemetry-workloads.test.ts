@@ -2,7 +2,8 @@
 // process (telemetry listens on process-wide channels, so two agents in one process would
 // mix their metrics): the client sidecar learns the callee's workload from the endpoint's pod
 // in its routing table, the server sidecar the caller's from x-meshlet-peer-workload, which it
-// believes only over mTLS and never hands to the app. A plaintext caller's claim is ignored.
+// believes only over mTLS and never hands to the app (on an opaque TCP hop, from the preamble
+// of ALPN meshlet/tcp+workload instead). A plaintext caller's claim is ignored.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -100,7 +101,7 @@ const pick = (l: Record<string, string>): Record<string, string | undefined> => 
 
 const PRINCIPALS = { productpage: 'spiffe://cluster.local/ns/shop/sa/productpage', reviews: 'spiffe://cluster.local/ns/shop/sa/reviews' };
 const tunnelLabels = (s: { labels: Record<string, string> }): Record<string, string | undefined> => ({
-  reporter: s.labels.reporter, source_namespace: s.labels.source_namespace, source_principal: s.labels.source_principal,
+  reporter: s.labels.reporter, source_workload: s.labels.source_workload, destination_workload: s.labels.destination_workload, source_namespace: s.labels.source_namespace, source_principal: s.labels.source_principal,
   destination_namespace: s.labels.destination_namespace, destination_principal: s.labels.destination_principal,
   connection_security_policy: s.labels.connection_security_policy,
 });
@@ -137,8 +138,13 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  /** Both sidecars have closed `n` tunnels, all labelled with both principals over mTLS. */
-  async function expectMeshTunnels(n: number): Promise<void> {
+  /**
+   * Both sidecars have closed `n` tunnels, all labelled with both principals over mTLS. `tcp`
+   * opaque TCP tunnels name both workloads (the client's in the mTLS hop's preamble, the
+   * server's from the endpoint's pod); `ws` WebSocket tunnels name the reporter's own only.
+   */
+  async function expectMeshTunnels(tcp: number, ws: number): Promise<void> {
+    const n = tcp + ws;
     const want = {
       source_namespace: 'shop', source_principal: PRINCIPALS.productpage,
       destination_namespace: 'shop', destination_principal: PRINCIPALS.reviews, connection_security_policy: 'mutual_tls',
@@ -152,8 +158,16 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
       src = await requests(client.admin, 'meshlet_tcp_connections_closed_total');
       dst = await requests(server.admin, 'meshlet_tcp_connections_closed_total');
     }
-    assert.deepEqual(src.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'source', ...want }, n]]);
-    assert.deepEqual(dst.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'destination', ...want }, n]]);
+    const both = { source_workload: 'productpage-v1', destination_workload: 'reviews-v1' };
+    const series = (reporter: string, own: Record<string, string>): unknown[] => [
+      ...(tcp ? [[{ reporter, ...both, ...want }, tcp]] : []),
+      ...(ws ? [[{ reporter, ...both, ...own, ...want }, ws]] : []),
+    ];
+    const sorted = (xs: { labels: Record<string, string>; value: number }[]): unknown[] => xs.map((x) => [tunnelLabels(x), x.value])
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    const order = (xs: unknown[]): unknown[] => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    assert.deepEqual(sorted(src), order(series('source', { destination_workload: 'unknown' })));
+    assert.deepEqual(sorted(dst), order(series('destination', { source_workload: 'unknown' })));
   }
 
   test('both reporters name both workloads; the app never sees the workload header', async () => {
@@ -179,7 +193,7 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     assert.equal(dst[0]!.value, 1);
   });
 
-  test('an opaque TCP tunnel over the mesh hop carries both principals and mutual_tls', async () => {
+  test('an opaque TCP tunnel over the mesh hop carries both workloads, both principals and mutual_tls', async () => {
     // CONNECT (explicit mode) to the Service's TCP port: the client sidecar tunnels what follows
     // over mTLS (ALPN meshlet/tcp), the server sidecar splices it to the app (HTTP, which
     // answers the bytes it cannot parse with a 400 and closes).
@@ -199,10 +213,10 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     });
     assert.match(reply, /^HTTP\/1\.1 200 /, reply);
     assert.match(reply, /HTTP\/1\.1 400 /, `the app answered the bytes it got: ${reply}`);
-    await expectMeshTunnels(1);
+    await expectMeshTunnels(1, 0);
   });
 
-  test('a WebSocket over the mesh hop is a tunnel with the same labels', async () => {
+  test('a WebSocket over the mesh hop is a tunnel with both principals; only the reporter\'s own workload is named', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${client.outbound}/chat`, { headers: { host: 'reviews.shop:9080' } });
     const echoed = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => { ws.terminate(); reject(new Error('no echo within 5 s')); }, 5_000);
@@ -212,7 +226,7 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     });
     assert.match(echoed, /hi/);
     await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
-    await expectMeshTunnels(2); // the opaque TCP test's tunnel and this one
+    await expectMeshTunnels(1, 1); // the opaque TCP test's tunnel and this one
   });
 
   test('a plaintext caller claiming a workload is recorded as unknown, and its claim does not reach the app', async () => {

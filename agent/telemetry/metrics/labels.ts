@@ -3,7 +3,7 @@
 // number of series stays bounded by the routing table, not by traffic.
 import type { RequestEvent, SiteKind, TunnelEvent } from '../events.ts';
 import { namespaceOfSpiffeId, type Workload } from '../workload.ts';
-import { calleeWorkload, callerWorkload, PEER_WORKLOAD_HEADER } from '../peer-workload.ts';
+import { calleeWorkload, callerWorkload, PEER_WORKLOAD_HEADER, workloadFromPreamble } from '../peer-workload.ts';
 
 export const REQUEST_LABELS = [
   'reporter', 'source_workload', 'source_namespace', 'source_principal',
@@ -74,8 +74,9 @@ export function requestLabelsKey(ev: RequestEvent): string {
 }
 
 /**
- * A tunnel's peer is known only from the mesh identity (no header travels in opaque bytes), so
- * its namespace and principal are labelled and its workload stays `unknown`.
+ * A tunnel's peer namespace and principal come from the mesh identity. Its workload: the
+ * caller's when its proxy named it in the TCP preamble over mTLS (peer-workload.ts; a WebSocket
+ * or an older peer names none: `unknown`), the callee's from the endpoint's pod.
  */
 export function tunnelLabels(ev: TunnelEvent, self: Workload): Labels {
   const inbound = ev.site === 'inbound';
@@ -83,10 +84,10 @@ export function tunnelLabels(ev: TunnelEvent, self: Workload): Labels {
   const otherNs = namespaceOfSpiffeId(other) || UNKNOWN;
   return {
     reporter: reporterOf(ev.site),
-    source_workload: inbound ? UNKNOWN : self.name,
+    source_workload: inbound ? (ev.peerIdentity && ev.peerWorkload ? workloadFromPreamble(ev.peerWorkload) ?? UNKNOWN : UNKNOWN) : self.name,
     source_namespace: inbound ? otherNs : self.namespace,
     source_principal: inbound ? other || UNKNOWN : self.principal || UNKNOWN,
-    destination_workload: inbound ? self.name : UNKNOWN,
+    destination_workload: inbound ? self.name : calleeWorkload(ev.upstreamPod ?? null) ?? UNKNOWN,
     destination_namespace: inbound ? self.namespace : otherNs,
     destination_service: inbound ? `${self.name}.${self.namespace}.svc.cluster.local` : UNKNOWN,
     destination_principal: inbound ? self.principal || UNKNOWN : other || UNKNOWN,

@@ -79,7 +79,17 @@ describe('tunnel labels', () => {
       destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
       destination_principal: self.principal, connection_security_policy: 'mutual_tls',
     }],
-    ['inbound plaintext', tunnel({}), {
+    ['inbound over mTLS, the caller\'s proxy named its workload (TCP preamble)', tunnel({ peerIdentity: front, peerWorkload: 'front-v2' }), {
+      reporter: 'destination', source_workload: 'front-v2', source_namespace: 'web', source_principal: front,
+      destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
+      destination_principal: self.principal, connection_security_policy: 'mutual_tls',
+    }],
+    ['inbound over mTLS, a named workload that is no object name is not believed', tunnel({ peerIdentity: front, peerWorkload: 'Front V2' }), {
+      reporter: 'destination', source_workload: 'unknown', source_namespace: 'web', source_principal: front,
+      destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
+      destination_principal: self.principal, connection_security_policy: 'mutual_tls',
+    }],
+    ['inbound plaintext: a workload without a verified peer is ignored', tunnel({ peerWorkload: 'front-v2' }), {
       reporter: 'destination', source_workload: 'unknown', source_namespace: 'unknown', source_principal: 'unknown',
       destination_workload: 'reviews', destination_namespace: 'shop', destination_service: 'reviews.shop.svc.cluster.local',
       destination_principal: self.principal, connection_security_policy: 'none',
@@ -87,6 +97,11 @@ describe('tunnel labels', () => {
     ['outbound over mTLS: the callee\'s namespace and principal', tunnel({ site: 'outbound', upstreamIdentity: db }), {
       reporter: 'source', source_workload: 'reviews', source_namespace: 'shop', source_principal: self.principal,
       destination_workload: 'unknown', destination_namespace: 'data', destination_service: 'unknown',
+      destination_principal: db, connection_security_policy: 'mutual_tls',
+    }],
+    ['outbound over mTLS to an endpoint whose pod the table names', tunnel({ site: 'outbound', upstreamIdentity: db, upstreamPod: 'postgres-7d9c8b6f4d-x2bqz' }), {
+      reporter: 'source', source_workload: 'reviews', source_namespace: 'shop', source_principal: self.principal,
+      destination_workload: 'postgres', destination_namespace: 'data', destination_service: 'unknown',
       destination_principal: db, connection_security_policy: 'mutual_tls',
     }],
     ['outbound plaintext; a peer identity on the outbound side is not the callee\'s', tunnel({ site: 'outbound', peerIdentity: front }), {
