@@ -12,6 +12,9 @@ import net from 'node:net';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { rssOf, processTree } from './proc-stats.ts';
 import type { Live } from './configs.ts';
+// The tests' frame builders: the attack sends exactly the frames the hardening tests prove are
+// handled (DESIGN.md lets bench/ import test/support/, as bench/control-plane does).
+import { cancelFrame, CLIENT_PREFACE, getRequestBlock, headersFrame } from '../../test/support/h2-frames.ts';
 
 export type AttackId = 'none' | 'rapid-reset' | 'slow-uploads' | 'idle';
 export const ATTACKS: AttackId[] = ['none', 'rapid-reset', 'slow-uploads', 'idle'];
@@ -31,19 +34,8 @@ export interface HostileResult {
 
 interface Attack { stop(): void; note(): string }
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-
 function rapidReset(port: number, host: string): Attack {
-  const authority = Buffer.from(host);
-  const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x01, authority.length]), authority]);
-  const cancel = Buffer.from([0, 0, 0, 8]);
+  const block = getRequestBlock(host);
   let stopped = false;
   let streams = 0;
   let connections = 0;
@@ -60,12 +52,12 @@ function rapidReset(port: number, host: string): Attack {
       // Reconnect a little later, as an attacker would.
       setTimeout(connect, 10);
     });
-    s.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))]));
+    s.write(CLIENT_PREFACE);
     let id = 1;
     const batch = (): void => {
       if (stopped || s.destroyed) return;
       const out: Buffer[] = [];
-      for (let i = 0; i < 50 && id < 2 ** 31 - 2; i++, id += 2) out.push(frame(1, 0x5, id, block), frame(3, 0, id, cancel));
+      for (let i = 0; i < 50 && id < 2 ** 31 - 2; i++, id += 2) out.push(headersFrame(id, block), cancelFrame(id));
       streams += out.length / 2;
       if (s.write(Buffer.concat(out))) setTimeout(batch, 2);
       else s.once('drain', batch);

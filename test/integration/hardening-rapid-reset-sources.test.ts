@@ -10,22 +10,10 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { RunningProxy } from '../../agent/sidecar.ts';
 import { H2_MAX_PREMATURE_RESETS_PER_SOURCE_PER_SECOND } from '../../agent/listener/source-budget.ts';
+import { cancelFrame, CLIENT_PREFACE, getRequestBlock, headersFrame } from '../support/h2-frames.ts';
 import { rawUpstream, sidecarFor } from './hardening-helpers.ts';
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-
-// HPACK: :method GET, :scheme http, :path / (static table), :authority as an unindexed literal.
-const authority = Buffer.from('svc.default');
-const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x01, authority.length]), authority]);
-const cancel = Buffer.from([0, 0, 0, 8]);
-const PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))]);
+const block = getRequestBlock('svc.default');
 
 /**
  * One attacking connection from `localAddress`: 90 HEADERS, their RST_STREAMs 30 ms later, then
@@ -48,10 +36,10 @@ function oneConnection(port: number, localAddress: string): Promise<{ served: bo
       const heads: Buffer[] = [];
       const resets: Buffer[] = [];
       for (let i = 0, id = 1; i < 90; i++, id += 2) {
-        heads.push(frame(1, 0x5, id, block));
-        resets.push(frame(3, 0, id, cancel));
+        heads.push(headersFrame(id, block));
+        resets.push(cancelFrame(id));
       }
-      s.write(Buffer.concat([PREFACE, ...heads]));
+      s.write(Buffer.concat([CLIENT_PREFACE, ...heads]));
       setTimeout(() => {
         if (!s.destroyed) s.write(Buffer.concat(resets));
         setTimeout(() => s.destroy(), 20);

@@ -8,22 +8,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { RunningProxy } from '../../agent/sidecar.ts';
 import { H2_MAX_PREMATURE_RESETS_PER_SECOND } from '../../agent/listener/proxy-listener.ts';
+import { cancelFrame, CLIENT_PREFACE, getRequestBlock, headersFrame } from '../support/h2-frames.ts';
 import { rawUpstream, sidecarFor } from './hardening-helpers.ts';
 
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
-
-// HPACK: :method GET (2), :scheme http (6), :path / (4) from the static table, :authority as a
-// literal without indexing (name index 1), so every block is independent of the others.
-const authority = Buffer.from('svc.default');
-const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x01, authority.length]), authority]);
-const cancel = Buffer.from([0, 0, 0, 8]);
+const block = getRequestBlock('svc.default');
 
 /** Sends `pairs` HEADERS+RST_STREAM(CANCEL) pairs in batches; resolves how the connection ended. */
 function attack(port: number, pairs: number): Promise<{ goaway: boolean; closed: boolean; sent: number }> {
@@ -43,15 +31,15 @@ function attack(port: number, pairs: number): Promise<{ goaway: boolean; closed:
       clearTimeout(end);
       resolve({ goaway, closed, sent });
     });
-    s.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))]));
+    s.write(CLIENT_PREFACE);
     let id = 1;
     const batch = (): void => {
       if (closed || s.destroyed) return;
       const heads: Buffer[] = [];
       const resets: Buffer[] = [];
       for (let i = 0; i < 50 && sent < pairs; i++, sent++, id += 2) {
-        heads.push(frame(1, 0x5, id, block));
-        resets.push(frame(3, 0, id, cancel));
+        heads.push(headersFrame(id, block));
+        resets.push(cancelFrame(id));
       }
       // The resets follow their requests a moment later, once the proxy has forwarded them.
       s.write(Buffer.concat(heads));
