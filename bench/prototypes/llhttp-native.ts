@@ -5,4 +5,6 @@ import { nativeParser } from './h1-raw/native-parser.ts';
 import { startProxy } from './h1-raw/proxy.ts';
 
 const { port, upstream } = ports();
+// a clean exit on the harness's SIGTERM, so `node --cpu-prof` writes its profile
+process.on('SIGTERM', () => process.exit(0));
 startProxy(port, upstream, nativeParser, false);

@@ -5,4 +5,6 @@ import { wasmParser } from './h1-raw/wasm-parser.ts';
 import { startProxy } from './h1-raw/proxy.ts';
 
 const { port, upstream } = ports();
+// a clean exit on the harness's SIGTERM, so `node --cpu-prof` writes its profile
+process.on('SIGTERM', () => process.exit(0));
 startProxy(port, upstream, wasmParser, true);

@@ -8,7 +8,7 @@ import { LLHTTP_METHODS, type H1Handler, type H1Parser, type ParseError } from '
 
 interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | (Error & { code: string; reason: string });
+  execute(data: Buffer): number | (Error & { code: string; reason: string; bytesParsed: number });
   finish(): number | (Error & { code: string; reason: string }) | undefined;
   close(): void;
   [k: number]: unknown;
@@ -24,11 +24,13 @@ class Native implements H1Parser {
   private partial: string[] = [];
   private partialUrl = '';
   private inBody = false;
+  private readonly type: number;
 
   constructor(kind: 'request' | 'response', handler: H1Handler) {
     this.h = handler;
     this.p = new HTTPParser();
-    this.p.initialize(kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, RESOURCE, 0, 0);
+    this.type = kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE;
+    this.p.initialize(this.type, RESOURCE, 0, 0);
     this.p[HTTPParser.kOnHeaders] = this.onHeaders.bind(this);
     this.p[HTTPParser.kOnHeadersComplete] = this.onHeadersComplete.bind(this);
     this.p[HTTPParser.kOnBody] = this.onBody.bind(this);
@@ -57,9 +59,15 @@ class Native implements H1Parser {
     this.h.onComplete();
   }
 
-  execute(data: Buffer): ParseError | undefined {
+  execute(data: Buffer): ParseError | number | undefined {
     const r = this.p.execute(data);
-    return typeof r === 'number' ? undefined : { code: r.code, reason: r.reason };
+    if (typeof r === 'number') return undefined;
+    return r.code === 'HPE_PAUSED' ? r.bytesParsed : { code: r.code, reason: r.reason };
+  }
+
+  reset(): void {
+    this.p.initialize(this.type, RESOURCE, 0, 0);
+    this.inBody = false;
   }
 
   finish(): ParseError | undefined {

@@ -7,7 +7,8 @@ export interface H1Handler {
   /**
    * The head is complete. `headers` is [name, value, name, value, …] as received (latin1).
    * Requests carry `method` and `url`; responses `status` and `reason`. Return 1 to tell
-   * llhttp the message has no body (a response to HEAD), 0 otherwise.
+   * llhttp the message has no body (a response to HEAD), PAUSE to stop right after the head
+   * (the caller then relays a Content-Length body itself, without copies), 0 otherwise.
    */
   onHead(versionMinor: number, headers: string[], method: string, url: string, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number;
   /** A piece of the de-framed body (chunk framing removed); valid only during the call. */
@@ -18,12 +19,20 @@ export interface H1Handler {
 }
 
 export interface H1Parser {
-  /** Parses `data`; returns an error (llhttp's code and reason) when the bytes are not HTTP/1.1. */
-  execute(data: Buffer): ParseError | undefined;
+  /**
+   * Parses `data`; returns an error (llhttp's code and reason) when the bytes are not HTTP/1.1,
+   * or, when onHead returned PAUSE, the offset just after that head (the body is the caller's).
+   */
+  execute(data: Buffer): ParseError | number | undefined;
+  /** Back to "expecting a new message" (after the caller consumed a body itself). */
+  reset(): void;
   /** The peer closed: completes a read-until-close message, or reports a truncated one. */
   finish(): ParseError | undefined;
   close(): void;
 }
+
+/** llhttp's HPE_PAUSED, returned from onHead. */
+export const PAUSE = 21;
 
 export interface ParseError { code: string; reason: string }
 

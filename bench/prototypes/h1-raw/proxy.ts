@@ -12,7 +12,7 @@
 // telemetry or retries (a request on a pooled connection the upstream closed at the same
 // moment gets a 502); upgrades and CONNECT get 501 (production: the general path).
 import net from 'node:net';
-import type { H1Handler, H1Parser, ParseError, ParserFactory } from './parser.ts';
+import { PAUSE, type H1Handler, type H1Parser, type ParseError, type ParserFactory } from './parser.ts';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const CRLF = Buffer.from('\r\n');
@@ -29,9 +29,9 @@ function flushAll(): void {
 }
 
 /** Removes hop-by-hop fields (and those the Connection field names) and serialises the rest. */
-function endToEndFields(fields: string[]): { text: string; te: string; connection: string; length: boolean } {
+function endToEndFields(fields: string[]): { text: string; te: string; connection: string; length: number } {
   let text = '';
-  let length = false;
+  let length = -1;
   let te = '';
   let connection = '';
   for (let i = 0; i < fields.length; i += 2) {
@@ -42,7 +42,7 @@ function endToEndFields(fields: string[]): { text: string; te: string; connectio
       else if (lower === 'connection') connection = connection === '' ? fields[i + 1]!.toLowerCase() : `${connection}, ${fields[i + 1]!.toLowerCase()}`;
       continue;
     }
-    if (lower === 'content-length') length = true;
+    if (lower === 'content-length') length = Number(fields[i + 1]!.trim()); // one, digits only: llhttp checked
     text += `${name}: ${fields[i + 1]!}\r\n`;
   }
   if (connection !== '') {
@@ -103,6 +103,34 @@ abstract class Conn {
 
   /** The socket whose data is being written to this one (paused under back-pressure). */
   abstract feeder(): net.Socket | null;
+
+  /** Bytes of a Content-Length body still to relay as they are (the parser paused after the head). */
+  protected bodyLeft = 0;
+
+  /**
+   * Parses a read; a Content-Length body after a paused head is relayed as slices of the read
+   * buffer (no copy, no parser), and the parser is reset for the next message once it is done.
+   */
+  protected consume(parser: H1Parser, d: Buffer): ParseError | undefined {
+    let data = d;
+    while (data.length > 0) {
+      if (this.bodyLeft > 0) {
+        const n = Math.min(this.bodyLeft, data.length);
+        this.bodyPiece(n === data.length ? data : data.subarray(0, n));
+        this.bodyLeft -= n;
+        data = data.subarray(n);
+        if (this.bodyLeft === 0) { parser.reset(); this.onComplete(); }
+        continue;
+      }
+      const r = parser.execute(data);
+      if (typeof r !== 'number') return r;
+      data = data.subarray(r);
+    }
+    return undefined;
+  }
+
+  protected abstract bodyPiece(piece: Buffer): void;
+  abstract onComplete(): void;
 }
 
 class Exchange {
@@ -178,10 +206,12 @@ class Upstream extends Conn implements H1Handler {
   private onDrain(): void { this.ex?.ds.socket.resume(); }
 
   private onData(d: Buffer): void {
-    const err = this.parser.execute(d);
+    const err = this.consume(this.parser, d);
     if (err !== undefined) this.broken();
     flushAll();
   }
+
+  protected bodyPiece(piece: Buffer): void { this.ex?.ds.push(piece); }
 
   private onClose(): void {
     const i = this.pool.idle.indexOf(this);
@@ -217,7 +247,7 @@ class Upstream extends Conn implements H1Handler {
     }
     ex.resStarted = true;
     const noBody = ex.method === 'HEAD' || status === 204 || status === 304;
-    const hasLength = !noBody && te === '' && length;
+    const hasLength = !noBody && te === '' && length >= 0;
     if (!noBody && !hasLength) {
       // chunked, or read-until-close: re-framed as chunked to an HTTP/1.1 client
       if (ex.clientMinor >= 1) { ex.resChunked = true; head += te !== '' ? `transfer-encoding: ${te}\r\n` : 'transfer-encoding: chunked\r\n'; } else ex.ds.endAfterFlush();
@@ -225,7 +255,9 @@ class Upstream extends Conn implements H1Handler {
     if (ex.clientClose) head += 'connection: close\r\n';
     else if (ex.clientMinor === 0) head += 'connection: keep-alive\r\n';
     ex.ds.push(Buffer.from(`${head}\r\n`, 'latin1'));
-    return ex.method === 'HEAD' ? 1 : 0;
+    if (ex.method === 'HEAD') return 1;
+    if (hasLength && length > 0) { this.bodyLeft = length; return PAUSE; }
+    return 0;
   }
 
   onBody(piece: Buffer): void {
@@ -258,6 +290,7 @@ class Upstream extends Conn implements H1Handler {
   start(ex: Exchange): void {
     this.ex = ex;
     this.keepAlive = true;
+    this.bodyLeft = 0;
     ex.up = this;
     this.push(ex.head);
     const held = ex.held!;
@@ -292,10 +325,12 @@ class Downstream extends Conn implements H1Handler {
 
   private onData(d: Buffer): void {
     if (this.failed) return;
-    const err = this.parser.execute(d);
+    const err = this.consume(this.parser, d);
     if (err !== undefined) this.reject(err);
     flushAll();
   }
+
+  protected bodyPiece(piece: Buffer): void { this.queue[this.queue.length - 1]?.toUpstream(piece, false); }
 
   private reject(_err: ParseError): void {
     // a malformed request: 400 when no response is owed on this connection; otherwise our 400
@@ -318,13 +353,14 @@ class Downstream extends Conn implements H1Handler {
       if (this.queue.length === 0) { this.push(NOT_IMPLEMENTED); this.endAfterFlush(); } else this.socket.destroy();
       return 0;
     }
-    const { text, te } = endToEndFields(fields);
+    const { text, te, length } = endToEndFields(fields);
     const chunked = te !== '';
     const head = Buffer.from(`${method} ${url} HTTP/1.1\r\n${text}${chunked ? `transfer-encoding: ${te}\r\n` : ''}\r\n`, 'latin1');
     const ex = new Exchange(this, method, head, chunked, !keepAlive, minor);
     this.queue.push(ex);
     if (this.queue.length === 1) this.pool.acquire().start(ex);
     else this.socket.pause(); // pipelined: hold this one until the one ahead is done
+    if (!chunked && length > 0) { this.bodyLeft = length; return PAUSE; }
     return 0;
   }
 

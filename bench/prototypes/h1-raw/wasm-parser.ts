@@ -14,6 +14,8 @@ interface LlhttpExports {
   malloc(n: number): number;
   free(p: number): void;
   llhttp_execute(p: number, data: number, len: number): number;
+  llhttp_reset(p: number): void;
+  llhttp_get_error_pos(p: number): number;
   llhttp_finish(p: number): number;
   llhttp_get_method(p: number): number;
   llhttp_get_http_minor(p: number): number;
@@ -21,6 +23,7 @@ interface LlhttpExports {
   llhttp_errno_name(e: number): number;
 }
 
+const HPE_PAUSED = 21;
 const HPE_PAUSED_UPGRADE = 22;
 const TYPE_REQUEST = 1;
 const TYPE_RESPONSE = 2;
@@ -110,7 +113,7 @@ class Wasm implements H1Parser {
     return { code: `HPE_${cString(ll.llhttp_errno_name(ret)).replace(/^HPE_/, '')}`, reason: cString(ll.llhttp_get_error_reason(this.ptr)) };
   }
 
-  execute(data: Buffer): ParseError | undefined {
+  execute(data: Buffer): ParseError | number | undefined {
     if (data.length > inSize) {
       if (inPtr !== 0) ll.free(inPtr);
       inSize = Math.max(data.length, 64 * 1024);
@@ -118,7 +121,13 @@ class Wasm implements H1Parser {
     }
     if (mem.buffer !== ll.memory.buffer) mem = Buffer.from(ll.memory.buffer);
     mem.set(data, inPtr);
-    return this.error(ll.llhttp_execute(this.ptr, inPtr, data.length));
+    const ret = ll.llhttp_execute(this.ptr, inPtr, data.length);
+    return ret === HPE_PAUSED ? ll.llhttp_get_error_pos(this.ptr) - inPtr : this.error(ret);
+  }
+
+  reset(): void {
+    ll.llhttp_reset(this.ptr);
+    this.inBody = false;
   }
 
   finish(): ParseError | undefined { return this.error(ll.llhttp_finish(this.ptr)); }
