@@ -3,31 +3,23 @@
 // over and writes the statuses of a change made afterwards.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FakeApiServer } from '../support/fake-apiserver/index.ts';
+import { runMeshlet, type MeshletProcess } from '../support/meshlet-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { fakeCluster, GW, routeConds } from './controller-harness.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/meshlet.js');
 const KEY = 'meshlet.dev/mesh-controller cart';
-
-interface Proc { child: ChildProcess; output: () => string; exit: Promise<number | null> }
 
 let api: FakeApiServer;
 let dir: string;
-const procs: Proc[] = [];
+const procs: MeshletProcess[] = [];
 
-function controller(identity: string, kubeconfig: string): Proc {
-  const child = spawn(process.execPath, [BIN, 'controller', '--kubeconfig', kubeconfig, '--identity', identity, '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0', '--webhook-port', '0',
-    '--lease-namespace', 'default', '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const p = { child, output: () => out, exit };
+function controller(identity: string, kubeconfig: string): MeshletProcess {
+  const p = runMeshlet(['controller', '--kubeconfig', kubeconfig, '--identity', identity, '--listen-host', '127.0.0.1', '--listen-port', '0', '--admin-port', '0', '--webhook-port', '0',
+    '--lease-namespace', 'default', '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.2']);
   procs.push(p);
   return p;
 }

@@ -6,7 +6,6 @@
 // --ingress-token-file` is checked in-process the same way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,28 +19,9 @@ import { backend, backendName, gateway, rule, table } from '../support/routing-t
 import { waitFor } from '../support/wait-for.ts';
 import { eventually } from './distribution-world.ts';
 import { freePort } from '../support/free-port.ts';
+import { runMeshlet, stopMeshlet, type MeshletProcess } from '../support/meshlet-process.ts';
 
-const BIN = path.join(import.meta.dirname, '../../bin/meshlet.js');
 const TOKEN = 'ingress-token-7d1c0f';
-
-interface Proc { child: ChildProcess; output: () => string }
-
-function run(args: string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function answers(port: number): Promise<boolean> {
   try {
@@ -56,7 +36,7 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
   let echo: EchoServer;
   let dir: string;
   const logs: string[] = [];
-  const procs: Proc[] = [];
+  const procs: MeshletProcess[] = [];
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'meshlet-auth-'));
     await writeFile(path.join(dir, 'good'), `${TOKEN}\n`);
@@ -65,7 +45,7 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
     pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => void logs.push(l), ingressToken: () => TOKEN, isLoopback: () => false });
   });
   after(async () => {
-    for (const p of procs) await stop(p);
+    for (const p of procs) await stopMeshlet(p);
     await pub.close();
     await echo.close();
     await rm(dir, { recursive: true, force: true });
@@ -76,8 +56,8 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
     backends: [backend('default', 'web', 80, [{ port: echo.port, podName: 'web-0' }])],
   }));
 
-  const ingress = (pod: string, extra: string[]): Proc => {
-    const p = run(['ingress', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--admin-port', '0', '--pod', pod, '--drain-seconds', '0', ...extra]);
+  const ingress = (pod: string, extra: string[]): MeshletProcess => {
+    const p = runMeshlet(['ingress', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--admin-port', '0', '--pod', pod, '--drain-seconds', '0', ...extra]);
     procs.push(p);
     return p;
   };
@@ -92,7 +72,7 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
       assert.equal(pub.agents().some((a) => a.pod === pod), false);
       assert.equal(await answers(gatewayPort), false);
       assert.ok(!p.output().includes(TOKEN));
-      await stop(p);
+      await stopMeshlet(p);
     });
   }
 
@@ -108,7 +88,7 @@ describe('meshlet ingress --token-file against a publisher that demands a token'
 
   test('--token-file without --controller, or naming a missing file, is a usage error', async () => {
     for (const args of [['--config', dir, '--token-file', path.join(dir, 'good')], ['--controller', 'ws://127.0.0.1:1', '--token-file', path.join(dir, 'missing')]]) {
-      const p = run(['ingress', ...args]);
+      const p = runMeshlet(['ingress', ...args]);
       const code = await new Promise<number | null>((r) => p.child.once('exit', (c) => r(c)));
       assert.notEqual(code, 0, args.join(' '));
       assert.match(p.output(), /--token-file/);
@@ -131,9 +111,9 @@ describe('meshlet agent --token-file against a publisher reviewing ServiceAccoun
     await writeFile(path.join(dir, 'token'), 'sa-token-cart\n');
     const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined, authenticate: tokenReviewAuthenticator({ client: reviews }) });
     pub.setTable(table({}));
-    const procs: Proc[] = [];
-    const agent = (namespace: string, pod: string): Proc => {
-      const p = run(['agent', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0',
+    const procs: MeshletProcess[] = [];
+    const agent = (namespace: string, pod: string): MeshletProcess => {
+      const p = runMeshlet(['agent', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0',
         '--namespace', namespace, '--pod', pod, '--service-account', 'cart', '--token-file', path.join(dir, 'token'), '--drain-seconds', '0']);
       procs.push(p);
       return p;
@@ -145,7 +125,7 @@ describe('meshlet agent --token-file against a publisher reviewing ServiceAccoun
       await eventually('the forged claim is refused', () => forged.output().includes('E_WIRE_AGENT_UNAUTHENTICATED'), 15_000);
       assert.equal(pub.agents().some((a) => a.pod === 'evil-0'), false);
     } finally {
-      for (const p of procs) await stop(p);
+      for (const p of procs) await stopMeshlet(p);
       await pub.close();
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,42 +4,19 @@
 // Gateway listener the controller sent it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Publisher } from '../../controller/publish/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import { backend, backendName, gateway, rule, table } from '../support/routing-tables.ts';
 import { eventually, startPublisher } from './distribution-world.ts';
 import { freePort } from '../support/free-port.ts';
+import { runMeshlet, stopMeshlet, type MeshletProcess } from '../support/meshlet-process.ts';
 
-const BIN = path.join(import.meta.dirname, '../../bin/meshlet.js');
-
-interface Proc { child: ChildProcess; output: () => string }
-
-function run(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-/** A port that was free a moment ago: the Gateway's listener port must be known in advance. */
-
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 describe('meshlet agent / ingress --controller', () => {
   let pub: Publisher;
   let echo: EchoServer;
-  const procs: Proc[] = [];
+  const procs: MeshletProcess[] = [];
   let gatewayPort = 0;
   before(async () => {
     gatewayPort = await freePort();
@@ -51,13 +28,13 @@ describe('meshlet agent / ingress --controller', () => {
     }));
   });
   after(async () => {
-    for (const p of procs) await stop(p);
+    for (const p of procs) await stopMeshlet(p);
     await pub.close();
     await echo.close();
   });
 
   test('the agent identifies itself and becomes ready on its first table', async () => {
-    const p = run(['agent', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--namespace', 'shop'],
+    const p = runMeshlet(['agent', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--namespace', 'shop'],
       { POD_NAME: 'cart-7f9', POD_SERVICE_ACCOUNT: 'cart' });
     procs.push(p);
     await eventually('the agent says hello', () => pub.agents().some((a) => a.pod === 'cart-7f9'), 15_000);
@@ -70,7 +47,7 @@ describe('meshlet agent / ingress --controller', () => {
   });
 
   test('the ingress subscribes to the Gateways and serves their listeners', async () => {
-    const p = run(['ingress', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--admin-port', '0', '--pod', 'ingress-0']);
+    const p = runMeshlet(['ingress', '--controller', `ws://127.0.0.1:${pub.port}`, '--host', '127.0.0.1', '--admin-port', '0', '--pod', 'ingress-0']);
     procs.push(p);
     await eventually('the ingress says hello', () => pub.agents().some((a) => a.pod === 'ingress-0' && a.mode === 'ingress'), 15_000);
     await eventually('the Gateway listener answers', async () => {
@@ -84,7 +61,7 @@ describe('meshlet agent / ingress --controller', () => {
   });
 
   test('--config and --controller together are refused', async () => {
-    const p = run(['agent', '--controller', 'ws://127.0.0.1:1', '--config', '.']);
+    const p = runMeshlet(['agent', '--controller', 'ws://127.0.0.1:1', '--config', '.']);
     const code = await new Promise<number | null>((r) => p.child.once('exit', (c) => r(c)));
     assert.equal(code, 1);
     assert.match(p.output(), /exactly one of --config DIR and --controller URL/);
