@@ -21,6 +21,20 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
+/** An h2c session whose TCP socket the test holds, to half-close it (FIN) behind the session's back. */
+function h2cHoldingSocket(port: number): { session: http2.ClientHttp2Session; socket: () => net.Socket } {
+  let sock: net.Socket | null = null;
+  const session = http2.connect(`http://127.0.0.1:${port}`, {
+    createConnection: () => {
+      sock = net.connect(port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      return sock;
+    },
+  });
+  session.on('error', () => undefined);
+  return { session, socket: () => sock! };
+}
+
 describe('downstream close cancels upstream work', () => {
   let up: Awaited<ReturnType<typeof silentUpstream>>;
   let proxy: RunningProxy;
@@ -36,21 +50,13 @@ describe('downstream close cancels upstream work', () => {
   test('h2: FIN with 20 streams open aborts all 20 upstream requests at once; in-flight 0; drain immediate', async () => {
     const n = 20;
     const before = up.heads.length;
-    let sock: net.Socket | null = null;
-    const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound!}`, {
-      createConnection: () => {
-        sock = net.connect(proxy.ports.outbound!, '127.0.0.1');
-        sock.on('error', () => undefined);
-        return sock;
-      },
-    });
-    session.on('error', () => undefined);
+    const { session, socket } = h2cHoldingSocket(proxy.ports.outbound!);
     for (let i = 0; i < n; i++) session.request({ ':path': `/s${i}`, ':authority': 'svc.default' }).on('error', () => undefined);
     assert.ok(await until(() => up.heads.length - before >= n, 5_000), `upstream saw ${up.heads.length - before} of ${n} requests`);
     assert.equal(proxy.core.inflight.count, n);
     const closedBefore = up.closed();
     // Half-close: FIN from the client, no RST_STREAM, no GOAWAY.
-    sock!.end();
+    socket().end();
     assert.ok(await until(() => up.closed() - closedBefore >= n, 2_000), `only ${up.closed() - closedBefore} of ${n} upstream requests aborted within 2 s`);
     assert.ok(await until(() => proxy.core.inflight.count === 0, 1_000), `in-flight still ${proxy.core.inflight.count}`);
     session.destroy();
@@ -96,19 +102,11 @@ describe('downstream close cancels upstream work', () => {
   });
 
   test('a drain after a client went away with streams open does not wait its deadline', async () => {
-    let sock: net.Socket | null = null;
-    const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound!}`, {
-      createConnection: () => {
-        sock = net.connect(proxy.ports.outbound!, '127.0.0.1');
-        sock.on('error', () => undefined);
-        return sock;
-      },
-    });
-    session.on('error', () => undefined);
+    const { session, socket } = h2cHoldingSocket(proxy.ports.outbound!);
     const before = up.heads.length;
     for (let i = 0; i < 5; i++) session.request({ ':path': `/d${i}`, ':authority': 'svc.default' }).on('error', () => undefined);
     assert.ok(await until(() => up.heads.length - before >= 5, 5_000));
-    sock!.end();
+    socket().end();
     await until(() => proxy.core.inflight.count === 0, 1_000);
     const t0 = Date.now();
     const clean = await proxy.drain(10_000);
