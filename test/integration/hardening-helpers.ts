@@ -55,8 +55,11 @@ export function rawUpstream(reply: (head: string, socket: net.Socket) => void): 
   })));
 }
 
-/** Sends `data`, collects the answer until the proxy closes or `waitMs` passes. */
-export function rawExchange(port: number, data: string, waitMs = 1_000): Promise<{ text: string; closed: boolean }> {
+/**
+ * Sends `data`, collects the answer until the proxy closes or `waitMs` passes. `writeAfterMs`
+ * holds the data back that long after connecting (a client whose first byte comes late).
+ */
+export function rawExchange(port: number, data: string, waitMs = 1_000, writeAfterMs = 0): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let text = '';
@@ -72,6 +75,11 @@ export function rawExchange(port: number, data: string, waitMs = 1_000): Promise
       clearTimeout(t);
       resolve({ text, closed: true });
     });
-    s.write(data);
+    if (writeAfterMs === 0) s.write(data);
+    else {
+      s.on('connect', () => setTimeout(() => {
+        if (!s.destroyed) s.write(data);
+      }, writeAfterMs));
+    }
   });
 }

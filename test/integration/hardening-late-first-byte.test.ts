@@ -10,31 +10,14 @@ import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { startIngress, type RunningIngress } from '../../ingress/index.ts';
 import * as T from '../support/routing-tables.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
-import { quiet } from './hardening-helpers.ts';
+import { quiet, rawExchange } from './hardening-helpers.ts';
 
 const LATE_MS = 1_500;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Opens a connection, stays silent for `lateMs`, then sends one HTTP/1.1 request; the raw answer. */
-function lateRequest(port: number, lateMs: number, host: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let text = '';
-    s.on('data', (d: Buffer) => {
-      text += d.toString('latin1');
-    });
-    s.on('error', () => undefined);
-    const cap = setTimeout(() => s.destroy(), lateMs + 4_000);
-    s.on('close', () => {
-      clearTimeout(cap);
-      resolve(text);
-    });
-    s.on('connect', () => {
-      setTimeout(() => {
-        if (!s.destroyed) s.write(`GET /late HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
-      }, lateMs);
-    });
-  });
+async function lateRequest(port: number, lateMs: number, host: string): Promise<string> {
+  return (await rawExchange(port, `GET /late HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, lateMs + 4_000, lateMs)).text;
 }
 
 describe('late first byte', () => {
