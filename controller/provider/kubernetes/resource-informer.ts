@@ -4,7 +4,8 @@
 // from where it was, no relist); a resource the cluster does not serve (Gateway API CRDs not
 // installed) is reported as missing and retried, and the served version is chosen from the
 // candidates (v1, falling back to v1beta1). Cached objects are stripped of what translation never
-// reads first (strip-unread.ts).
+// reads first, carry their apiVersion and kind and share their short strings (strip-unread.ts):
+// the cached object is the one every snapshot holds, never a copy.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../../translate/snapshot.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -46,10 +47,6 @@ export class ResourceInformer {
   private readonly opts: ResourceInformerOptions;
   private readonly backoff: Backoff;
   private lw: WatchLoop | undefined;
-  /** uid → what translation reads of the object, to recognise status-only updates. */
-  private readonly fingerprints = new Map<string, string>();
-  /** Cached object → the same with apiVersion and kind filled in (see objects()). */
-  private filled = new WeakMap<KubernetesObject, KubeObject>();
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private runId = 0;
@@ -103,14 +100,10 @@ export class ResourceInformer {
   /** Current objects, with apiVersion and kind filled in (list items may lack them). */
   objects(): KubeObject[] {
     if (!this.lw || this.version === undefined) return [];
-    const apiVersion = apiVersionOf(this.resource.group, this.version);
-    // The same object for as long as the cached one is unchanged: translation's endpoint fast
-    // path tells what changed between two snapshots by identity, and nothing is copied twice.
-    return this.lw.list().map((o) => {
-      let k = this.filled.get(o);
-      if (!k) this.filled.set(o, (k = { ...(o as unknown as KubeObject), apiVersion, kind: this.resource.kind }));
-      return k;
-    });
+    // The cached objects themselves (the transform filled in apiVersion and kind): the same
+    // object for as long as it is unchanged, so translation's endpoint fast path and
+    // incremental memo tell what changed by identity, and no layer holds a copy.
+    return this.lw.list() as unknown as KubeObject[];
   }
 
   private async run(): Promise<void> {
@@ -139,7 +132,6 @@ export class ResourceInformer {
     if (this.lw && this.version !== version) {
       void this.lw.stop();
       this.lw = undefined;
-      this.filled = new WeakMap();
     }
     this.version = version;
     if (!this.lw) {
@@ -157,18 +149,15 @@ export class ResourceInformer {
       const skipStatusOnly = STATUS_WRITTEN_KINDS.has(this.resource.kind);
       // Not o.kind: items of a List response carry no kind.
       const podIps = this.resource.kind === 'Pod';
-      const seen = (o: KubernetesObject): void => {
-        if (o.metadata?.uid) this.fingerprints.set(o.metadata.uid, fingerprint(o, podIps));
-      };
+      // The previous cached object is at hand on every update, so the comparison needs no
+      // per-object fingerprint kept between events.
       const lw: WatchLoop = new WatchLoop({
         path, fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector,
-        list: listFn, watcher: this.client.watcher, transform: transformFor(this.resource.kind),
-        onAdd: (o) => { seen(o); this.opts.onChange(); },
-        onDelete: (o) => { if (o.metadata?.uid) this.fingerprints.delete(o.metadata.uid); this.opts.onChange(); },
-        onUpdate: (o) => {
-          const uid = o.metadata?.uid;
-          const unchanged = skipStatusOnly && uid !== undefined && this.fingerprints.get(uid) === fingerprint(o, podIps);
-          seen(o);
+        list: listFn, watcher: this.client.watcher, transform: transformFor(this.resource.kind, apiVersionOf(this.resource.group, version)),
+        onAdd: () => this.opts.onChange(),
+        onDelete: () => this.opts.onChange(),
+        onUpdate: (o, old) => {
+          const unchanged = skipStatusOnly && fingerprint(o, podIps) === fingerprint(old, podIps);
           if (!unchanged) this.opts.onChange();
         },
         onError: (err) => {
