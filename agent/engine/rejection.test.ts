@@ -96,7 +96,7 @@ describe('the public reason of each rejection', () => {
       assert.equal(w.status, row.status);
       assert.equal(w.headers['meshlet-reason'], row.reason);
       assert.equal(w.body, `${row.reason}\n`);
-      if (row.status >= 500) assert.ok(row.reason === row.detail || !w.body.includes(row.detail), 'a 5xx never shows its log detail');
+      if (row.status >= 500) assert.ok(!w.body.includes(row.detail), 'a 5xx never shows its log detail');
     });
   }
 
