@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROUTING_TABLE_API_VERSION, withVersion, type RoutingTable } from '../api/index.ts';
-import { TableHolder } from './table-holder.ts';
+import { HeapReclaimer } from '../common/heap-reclaim.ts';
+import { TableHolder, tableSize } from './table-holder.ts';
 import { ManualTableSource } from './table-source.ts';
 
 function tableWith(backendName: string): RoutingTable {
@@ -55,5 +56,20 @@ describe('TableHolder', () => {
     } });
     assert.equal(holder.apply(tableWith('service/ns/a/80')), false);
     assert.equal(holder.current, null);
+  });
+
+  test('each swap tells the reclaimer the sizes it replaced (services + backends + virtual hosts), refusals do not', () => {
+    const swaps: string[] = [];
+    const reclaimer = new HeapReclaimer({ collect: () => undefined });
+    reclaimer.noteSwap = (previous, next) => void swaps.push(`${previous}->${next}`);
+    const holder = new TableHolder<null>({ compile: () => null, reclaimer });
+    const backends = (n: number): RoutingTable['backends'] => Array.from({ length: n }, (_, i) => ({ name: `service/ns/s${i}/80`, namespace: 'ns', serviceName: `s${i}`, port: 80, appProtocol: null, endpoints: [] }));
+    const big = withVersion({ ...tableWith('service/ns/a/80'), backends: backends(3) });
+    holder.apply(tableWith('service/ns/a/80'));
+    holder.apply(big);
+    holder.apply({ ...big, version: 'forged' });
+    holder.apply(tableWith('service/ns/b/80'));
+    assert.deepEqual(swaps, ['0->1', '1->3', '3->1']);
+    assert.equal(tableSize(big), 3);
   });
 });

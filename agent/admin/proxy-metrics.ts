@@ -1,8 +1,14 @@
 // The proxy's own state as Prometheus metrics: which table is in force, refusals, in-flight
 // work, plus the process's. Per-request metrics are telemetry subscribers that add their text.
+import { EventLoopStalls } from '../../common/event-loop-stalls.ts';
+import { heapReclaimer } from '../../common/heap-reclaim.ts';
 import { processMetrics } from '../../common/process-metrics.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { ProxyCore } from '../engine/core.ts';
+
+// Started when the proxy's admin side is loaded, so it covers the process from before its first
+// table: a reload that holds the serving thread shows in these histograms (issue 15 item 5).
+const stalls = new EventLoopStalls().start();
 
 export function proxyMetrics(core: ProxyCore, mode: string, extra: readonly (() => string)[] = []): string {
   const t = core.holder.current;
@@ -13,7 +19,7 @@ export function proxyMetrics(core: ProxyCore, mode: string, extra: readonly (() 
     // The version (a content hash) says which table runs: compare across agents, or with the
     // controller's; its age is time() - meshlet_proxy_table_applied_timestamp_seconds.
     + metric('meshlet_proxy_table_info', 'gauge', 'The routing table in force, by version (1 while it is; no sample before the first).', t ? [{ labels: { ...labels, version: t.table.version }, value: 1 }] : []);
-  return text + upstreamMetrics(core, labels) + extra.map((f) => f()).join('') + processMetrics();
+  return text + upstreamMetrics(core, labels) + extra.map((f) => f()).join('') + stalls.metrics() + reclaimMetrics() + processMetrics();
 }
 
 /** Retry budget refusals and connection pool state: is the proxy holding back, or saturated? */
@@ -25,4 +31,11 @@ function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): strin
       [{ labels: { ...labels, state: 'active' }, value: p.active }, { labels: { ...labels, state: 'idle' }, value: p.idle }])
     + metric('meshlet_proxy_upstream_pending_requests', 'gauge', 'HTTP/1.1 requests waiting for a free upstream connection.', [{ labels, value: p.queued }])
     + metric('meshlet_proxy_upstream_h2_sessions', 'gauge', 'Open HTTP/2 sessions to upstreams (one per endpoint, multiplexed).', [{ labels, value: p.h2Sessions }]);
+}
+
+/** The memory-reducing GCs run after a big table was dropped (ADR 0016), and what they cost. */
+function reclaimMetrics(): string {
+  const r = heapReclaimer.stats;
+  return metric('meshlet_heap_reclaims_total', 'counter', 'Full memory-reducing GCs run after a large routing table was replaced by a much smaller one.', r.runs)
+    + metric('meshlet_heap_reclaim_pause_seconds_total', 'counter', 'Time the serving thread spent in those GCs.', r.pauseSeconds);
 }

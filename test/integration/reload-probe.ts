@@ -1,8 +1,11 @@
-// Shared by the reload-under-traffic tests (file mode and controller mode): a fixed-rate probe
-// through a proxy that records every latency and failure, a bounded poll that says how long a
-// condition took, a process's RSS from /proc, and the figures the tests report and assert on.
+// Shared by the reload tests (file mode and controller mode, under traffic and memory): a
+// fixed-rate probe through a proxy that records every latency and failure, a bounded poll that
+// says how long a condition took, a process's RSS from /proc, its event-loop histograms from the
+// admin /metrics, the file-mode manifests, and the figures the tests report and assert on.
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { send } from '../support/http-client.ts';
+import { parsePrometheus } from '../support/prometheus-text.ts';
 
 export interface ProbeResult {
   latencies: number[];
@@ -54,3 +57,67 @@ export async function rssMb(pid: number): Promise<number> {
 
 export const maxMs = (l: number[]): number => Math.round(Math.max(...l));
 export const p99Ms = (l: number[]): number => Math.round([...l].sort((a, b) => a - b)[Math.floor(l.length * 0.99)] ?? 0);
+
+/** A proxy's event-loop histograms (common/event-loop-stalls.ts), read from its admin /metrics. */
+export interface LoopStalls {
+  /** Observations of how long the serving thread itself held its loop, by bucket bound (s). */
+  blocked: Map<string, number>;
+  /** How late its 100 ms timer ran (includes CPU starvation by machine load). */
+  delay: Map<string, number>;
+}
+
+export async function loopStalls(adminPort: number): Promise<LoopStalls> {
+  const r = await send({ port: adminPort, path: '/metrics', timeoutMs: 10_000 });
+  assert.equal(r.status, 200, r.text);
+  const samples = parsePrometheus(r.text);
+  const buckets = (name: string): Map<string, number> => new Map(samples.filter((x) => x.name === `${name}_bucket`).map((x) => [x.labels.le!, x.value]));
+  const out = { blocked: buckets('meshlet_event_loop_blocked_seconds'), delay: buckets('meshlet_event_loop_delay_seconds') };
+  assert.ok(out.blocked.has('0.5') && out.blocked.has('+Inf'), 'the proxy exposes meshlet_event_loop_blocked_seconds');
+  return out;
+}
+
+/** Between two readings: how many observations were above `le` seconds, and the largest bucket reached. */
+export function stallsBetween(before: Map<string, number>, after: Map<string, number>, le: string): { above: number; worst: string } {
+  const d = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const bounds = [...after.keys()];
+  // The first bucket whose count equals the total holds every observation: the worst one is under it.
+  const worst = bounds.find((k) => d(k) === d('+Inf')) ?? '+Inf';
+  return { above: d('+Inf') - d(le), worst: worst === '+Inf' ? '> the largest bound' : `<= ${worst} s` };
+}
+
+/** The admin port a `meshlet agent` or `meshlet ingress` logged. */
+export function adminPortOf(log: string): number | null {
+  const m = /admin (?:127\.0\.0\.1:)?(\d+)/.exec(log);
+  return m ? Number(m[1]) : null;
+}
+
+/** A file-mode directory's small part: Service cart.shop and its endpoint (the echo server). */
+export function smallManifest(echoPort: number): string {
+  return [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart', namespace: 'shop' }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, targetPort: echoPort, protocol: 'TCP' }] } },
+    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'cart-x', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'cart' } }, addressType: 'IPv4', ports: [{ name: 'http', port: echoPort, protocol: 'TCP' }], endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }] },
+  ].map((o) => JSON.stringify(o)).join('\n---\n');
+}
+
+/** `routes` Services in namespace `bench`, each with an EndpointSlice (the echo server) and an HTTPRoute of two rules. */
+export function bigManifest(echoPort: number, marker: string, routes: number): string {
+  const docs: string[] = [];
+  for (let i = 0; i < routes; i++) {
+    const n = i + 1;
+    const ip = `10.${100 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+    docs.push(JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: 'bench' }, spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, targetPort: echoPort, protocol: 'TCP' }] } }));
+    docs.push(JSON.stringify({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `svc-${i}-a`, namespace: 'bench', labels: { 'kubernetes.io/service-name': `svc-${i}` } }, addressType: 'IPv4', ports: [{ name: 'http', port: echoPort, protocol: 'TCP' }], endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }] }));
+    docs.push(JSON.stringify({
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: `route-${i}`, namespace: 'bench' },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: `svc-${i}`, port: 80 }],
+        // Route 0 has only its header rule, so a request carrying the marker tells which edit is in force.
+        rules: [
+          { matches: [{ headers: [{ name: 'x-bench', value: i === 0 ? marker : 'initial' }] }], backendRefs: [{ name: `svc-${i}`, port: 80 }] },
+          ...(i === 0 ? [] : [{ backendRefs: [{ name: `svc-${i}`, port: 80 }] }]),
+        ],
+      },
+    }));
+  }
+  return docs.join('\n---\n');
+}
