@@ -5,8 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chunkHeader, CRLF, lastChunk } from './chunked.ts';
-import { InvalidFieldError, writeRequestHead, writeResponseHead } from './head-writer.ts';
-import { LlhttpParser } from './llhttp.ts';
+import { InvalidFieldError, writeReceivedHead, writeRequestHead, writeResponseHead } from './head-writer.ts';
+import { LlhttpParser, PAUSE } from './llhttp.ts';
 import { describeRequest, type RequestHead } from './request-head.ts';
 import { describeResponse } from './response-head.ts';
 
@@ -66,6 +66,28 @@ describe('h1-fast head writer', () => {
     }
     assert.throws(() => writeResponseHead({ status: 200, reason: 'OK\r\nX: 1', fields: [] }, { kind: 'none' }, false), InvalidFieldError);
     assert.throws(() => writeResponseHead({ status: 20, reason: 'OK', fields: [] }, { kind: 'none' }, false), InvalidFieldError);
+  });
+
+  test('a head handed to the general path on a fallback parses to the same request, body after it', () => {
+    const sent = 'GET /ws?x=1 HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Caf: caf\xe9 \r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\nrest';
+    let handed: Buffer | undefined;
+    let fields: string[] = [];
+    const p = new LlhttpParser('request', {
+      onHead(major, minor, raw, method, target) { fields = raw; handed = writeReceivedHead(major, minor, method, target, raw); return PAUSE; },
+      onBody() { /* not reached */ }, onTrailers() { /* none */ }, onComplete() { /* not reached */ },
+    });
+    const data = Buffer.from(sent, 'latin1');
+    const r = p.execute(data);
+    p.close();
+    assert.equal(r.kind, 'paused');
+    assert.ok(handed);
+    assert.equal(handed.toString('latin1'), 'GET /ws?x=1 HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Caf: caf\xe9\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n');
+    assert.equal(r.kind === 'paused' && data.subarray(r.offset).toString('latin1'), 'rest');
+    let again: string[] = [];
+    const q = new LlhttpParser('request', { onHead(_a, _b, raw) { again = raw; return 0; }, onBody() { /* none */ }, onTrailers() { /* none */ }, onComplete() { /* done */ } });
+    assert.equal(q.execute(handed).kind, 'ok');
+    q.close();
+    assert.deepEqual(again, fields);
   });
 
   test('chunk sizes are positive integers', () => {

@@ -65,3 +65,12 @@ export function writeResponseHead(head: StatusLine, framing: Framing | ResponseF
   if (close) out += 'connection: close\r\n';
   return Buffer.from(`${out}\r\n`, 'latin1');
 }
+
+/**
+ * A request head exactly as llhttp reported it (method, target, version, every field in order,
+ * values without the surrounding whitespace llhttp trimmed): what the general path is handed,
+ * unshifted in front of the rest of the read, when a request falls back after its head was parsed.
+ */
+export function writeReceivedHead(major: number, minor: number, method: string, target: string, raw: readonly string[]): Buffer {
+  return Buffer.from(`${appendFields(`${method} ${target} HTTP/${major}.${minor}\r\n`, raw)}\r\n`, 'latin1');
+}

@@ -7,7 +7,8 @@
 // more than 32 fields, arrives in parts (kOnHeaders) and is joined here; kOnHeaders after the
 // head carries trailers. `onHead` may return PAUSE: `execute` then stops right after the head
 // and reports `paused` with the offset, so the caller can hand the rest of the bytes to the
-// general path (or hold a pipelined request) and `resume()` later.
+// general path (or hold a pipelined request) and `resume()` later. An upgrade or CONNECT head
+// stops llhttp by itself and is reported the same way.
 import { createRequire } from 'node:module';
 
 /** llhttp's method enum (llhttp.h HTTP_METHOD_MAP): index = the number llhttp reports. */
@@ -69,8 +70,11 @@ export function llhttpAvailable(): boolean {
 const RESOURCE = {};
 const HEAD_LIMIT = 16 * 1024;
 
-function result(r: NativeResult): ExecuteResult {
-  if (r === undefined || typeof r === 'number') return { kind: 'ok' };
+function result(r: NativeResult, length: number): ExecuteResult {
+  if (r === undefined) return { kind: 'ok' };
+  // an upgrade request (or CONNECT) stops llhttp after its head: the binding then returns the
+  // bytes parsed, fewer than given, and the rest belongs to the upgraded protocol
+  if (typeof r === 'number') return r < length ? { kind: 'paused', offset: r } : { kind: 'ok' };
   if (r.code === 'HPE_PAUSED') return { kind: 'paused', offset: r.bytesParsed };
   return { kind: 'error', error: { code: r.code, reason: r.reason } };
 }
@@ -115,10 +119,10 @@ export class LlhttpParser {
     this.events.onComplete();
   }
 
-  execute(data: Buffer): ExecuteResult { return result(this.p.execute(data)); }
+  execute(data: Buffer): ExecuteResult { return result(this.p.execute(data), data.length); }
 
   /** The peer closed: completes a read-until-close response, or reports a truncated message. */
-  finish(): ExecuteResult { return result(this.p.finish()); }
+  finish(): ExecuteResult { return result(this.p.finish(), 0); }
 
   resume(): void { this.p.resume(); }
 
