@@ -2,7 +2,10 @@
 // fails is refused whole (the agent keeps its last good one and reports why), so this checks
 // everything the data plane would otherwise trip over at request time: dangling references,
 // out-of-range numbers, regexes our engine cannot compile, unsorted lists the matcher relies on.
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type * as Re2js from 're2js';
+import type { RE2JS } from 're2js';
 import { RoutingTableInvalidError, type ValidationIssue } from './errors.ts';
 import {
   ROUTING_TABLE_API_VERSION,
@@ -16,9 +19,22 @@ const FILTER_TYPES = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier',
 /** Headers a filter must never touch: they frame the message or manage the connection. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
+let re2js: typeof Re2js | null = null;
+
+/**
+ * The regex engine, loaded with the first regular expression (issue 16, ADR 0012: ~2 MB of an
+ * idle agent's RSS, and most tables have none). Synchronously, as compileRegex is: the package's
+ * ES module (the one `import` gives the controller's translator) through require(esm), so a
+ * process that has both keeps one copy.
+ */
+export function loadRegexEngine(): typeof Re2js {
+  re2js ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve('re2js'))) as typeof Re2js;
+  return re2js;
+}
+
 /** Compiles a RegularExpression match value the way the matcher will (RE2 syntax, linear time). */
 export function compileRegex(pattern: string): RE2JS {
-  return RE2JS.compile(pattern);
+  return loadRegexEngine().RE2JS.compile(pattern);
 }
 
 class Checker {

@@ -91,11 +91,12 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'ws'), []);
   });
 
-  test('in controller mode with --no-mtls the agent does not load node-forge (the certificate code is imported only with mTLS)', async () => {
+  test('in controller mode with --no-mtls the agent loads neither node-forge (imported only with mTLS) nor re2js (no table with a regular expression yet)', async () => {
     const unreachable = await freePort();
     const loads = await loadedBy(['--no-mtls', '--controller', `ws://127.0.0.1:${unreachable}`, '--namespace', 'shop']);
     assert.ok(from(loads, 'ws').length > 0, 'the hook saw the controller channel\'s modules');
     assert.deepEqual(from(loads, 'node-forge'), []);
+    assert.deepEqual(from(loads, 're2js'), []);
   });
 
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
