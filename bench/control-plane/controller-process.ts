@@ -21,8 +21,10 @@ export interface ControllerProcess {
 
 export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000): Promise<ControllerProcess> {
   // No leader election: a single replica that always writes statuses, as the only replica does.
+  // CP_BENCH_CPU_PROF=<dir>: the controller writes a V8 CPU profile there when it stops.
+  const prof = process.env.CP_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CP_BENCH_CPU_PROF}`] : [];
   const proc = startPinned('controller', cpus, process.execPath, [
-    BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-port', '0',
+    ...prof, BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-port', '0',
   ]);
   const deadline = Date.now() + timeoutMs;
   let port: string | undefined;

@@ -23,6 +23,14 @@ export interface SessionHost {
   slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> };
   /** diffTables(), shared by agents that move between the same two slices. */
   diff(base: RoutingTable, next: RoutingTable): TableChanges;
+  /**
+   * The encoded frame carrying a slice whole, or as a patch from `base` (with `changes`, its
+   * diff): shared by every agent sent the same, so a change reaching many agents is encoded once
+   * per distinct slice, not once per agent.
+   */
+  frame(slice: RoutingTable, patch?: { base: RoutingTable; changes: TableChanges }): { text: string; bytes: number };
+  /** The slice sent to a session changed (the publisher's backend → sessions index follows it). */
+  sent(session: AgentSession, before: RoutingTable | null, after: RoutingTable | null): void;
   log(line: string): void;
   /** Logs an agent's refusal (rate-limited: a bad table can be refused by every agent). */
   logNack(label: string, version: string, reason: string): void;
@@ -107,17 +115,21 @@ export class AgentSession {
     const table = this.#host.table();
     if (!this.hello || !table || this.#closed) return;
     const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
-    if (slice.version === this.sent?.version) return;
+    if (slice.version === this.sent?.version) {
+      this.#host.sent(this, this.sent.table, this.sent.table); // its subscriptions may have changed
+      return;
+    }
     // A patch only on top of a version the agent confirmed running, and only when it touches
     // at most half of the slice's entries; otherwise the whole slice.
     const base = this.sent && this.acked === this.sent.version ? this.sent.table : null;
     const changes = base ? this.#host.diff(base, slice) : null;
     const size = changes ? changeSize(changes, slice) : null;
     const asPatch = !!(size && size.touched * 2 <= size.total);
+    this.#host.sent(this, this.sent?.table ?? null, slice);
     this.sent = { version: slice.version, routes, table: slice, asPatch };
     if (base && changes && asPatch) {
       this.#host.metrics.patchesSentTotal++;
-      this.#host.metrics.updateBytesTotal += this.#send({ type: 'patch', version: slice.version, base: base.version, changes });
+      this.#host.metrics.updateBytesTotal += this.#sendFrame(this.#host.frame(slice, { base, changes }));
     } else {
       this.#sendWhole();
     }
@@ -137,6 +149,7 @@ export class AgentSession {
     if (!version || !this.hello || !table) return undefined;
     const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
     if (slice.version !== version) return undefined;
+    this.#host.sent(this, this.sent?.table ?? null, slice);
     this.sent = { version, routes, table: slice, asPatch: false };
     this.acked = version;
     this.#host.metrics.resumesTotal++;
@@ -147,11 +160,12 @@ export class AgentSession {
     if (!this.sent) return;
     this.sent.asPatch = false;
     this.#host.metrics.updatesSentTotal++;
-    this.#host.metrics.updateBytesTotal += this.#send({ type: 'update', version: this.sent.version, table: this.sent.table });
+    this.#host.metrics.updateBytesTotal += this.#sendFrame(this.#host.frame(this.sent.table));
   }
 
   closed(): void {
     this.#closed = true;
+    this.#host.sent(this, this.sent?.table ?? null, null);
   }
 
   /** A root rotation: the new trust bundle, to an agent that said hello. */
@@ -161,6 +175,11 @@ export class AgentSession {
   }
 
   #send(msg: ControllerMessage): number {
+    const text = encodeMessage(msg);
+    return this.#sendFrame({ text, bytes: Buffer.byteLength(text) });
+  }
+
+  #sendFrame(frame: { text: string; bytes: number }): number {
     if (this.#closed) return 0;
     // An agent that stopped reading would make us buffer every later slice: drop it instead
     // (it reconnects and resyncs when it recovers).
@@ -170,9 +189,8 @@ export class AgentSession {
       this.#ws.terminate();
       return 0;
     }
-    const text = encodeMessage(msg);
-    this.#ws.send(text);
-    return Buffer.byteLength(text);
+    this.#ws.send(frame.text);
+    return frame.bytes;
   }
 
   #refuse(code: string, message: string, label = this.label): void {

@@ -15,12 +15,17 @@ export interface PublisherMetrics {
   tablesTotal: number;
   /** Reconnecting agents whose hello named the version of their slice here: nothing sent. */
   resumesTotal: number;
+  /** Tables that changed only endpoints: sent only to the agents whose slice holds a changed backend. */
+  endpointTablesTotal: number;
+  /** Slices computed or patched (once per distinct subscription set and table). */
+  slicesComputedTotal: number;
 }
 
 export function emptyMetrics(): PublisherMetrics {
   return {
     agents: 0, connectionsTotal: 0, helloRejectedTotal: 0, protocolErrorsTotal: 0, subscribeRequestsTotal: 0,
     updatesSentTotal: 0, patchesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0, resumesTotal: 0,
+    endpointTablesTotal: 0, slicesComputedTotal: 0,
   };
 }
 
@@ -36,6 +41,8 @@ const HELP: Record<keyof PublisherMetrics, [string, 'gauge' | 'counter']> = {
   acksTotal: ['Versions acknowledged by agents.', 'counter'],
   nacksTotal: ['Versions refused by agents (see the controller log for their reasons).', 'counter'],
   tablesTotal: ['Distinct routing tables published.', 'counter'],
+  endpointTablesTotal: ['Tables that changed only endpoints: only the agents whose slice holds a changed backend got work.', 'counter'],
+  slicesComputedTotal: ['Slices computed, or patched for an endpoint change, once per distinct subscription set and table.', 'counter'],
   resumesTotal: ['Reconnecting agents that already ran their slice (hello named its version): counted as acknowledged, nothing sent.', 'counter'],
 };
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessage, type ControllerMessage } from '../../api/wire.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
+import { withVersion, type RoutingTable } from '../../api/index.ts';
 import { Publisher } from './publisher.ts';
+import { sliceTable } from './slice.ts';
 
 // A raw protocol client: every frame the publisher sends, in order, with bounded waits.
 class RawAgent {
@@ -344,4 +346,143 @@ test('a table every agent refuses costs a handful of log lines, all refusals cou
     for (const a of agents) a.ws.terminate();
     await pub.close();
   }
+});
+
+describe('the endpoint fast path (issue 14)', () => {
+  /** twoServices() with the endpoints of one backend replaced, the rest the same objects: what an endpoint patch publishes. */
+  const withEndpoints = (t: RoutingTable, service: string, ports: number[], podName?: string): RoutingTable => {
+    const { version: _v, ...rest } = t;
+    return withVersion({ ...rest, backends: t.backends.map((b) => (b.serviceName === service ? backend('default', service, 80, ports.map((port) => ({ port, podName }))) : b)) });
+  };
+  const subscribe = async (a: RawAgent, pod: string, address: string | null): Promise<string> => {
+    a.hello('default', pod);
+    let u = await a.next('update');
+    if (address) {
+      a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address, port: 80 }] });
+      u = await a.next('update');
+      await a.next('subscribed');
+    }
+    a.send({ type: 'ack', version: u.version });
+    return u.version;
+  };
+
+  test('an endpoint change reaches exactly the agents whose slice holds the backend, patched once per shared slice', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const agents = Array.from({ length: 4 }, () => new RawAgent(pub.port));
+    try {
+      const t1 = twoServices();
+      pub.setTable(t1);
+      for (const a of agents) await a.open();
+      const [r1, r2, reviews, idle] = agents as [RawAgent, RawAgent, RawAgent, RawAgent];
+      const base = await subscribe(r1, 'r1', '10.0.0.2');
+      assert.equal(await subscribe(r2, 'r2', '10.0.0.2'), base, 'the two ratings callers share a slice');
+      await subscribe(reviews, 'rv', '10.0.0.1');
+      await subscribe(idle, 'idle', null);
+      await settle();
+      const m0 = pub.metrics();
+      pub.setTable(withEndpoints(t1, 'ratings', [7, 8]));
+      for (const a of [r1, r2]) {
+        const p = await a.next('patch');
+        assert.equal(p.base, base);
+        assert.deepEqual(p.changes.backends.upsert.map((b) => [b.name, b.endpoints.map((e) => e.port)]), [[backendName('default', 'ratings', 80), [7, 8]]]);
+        assert.deepEqual([p.changes.services, p.changes.backends.remove], [{ upsert: [], remove: [] }, []]);
+      }
+      await settle();
+      const tables = (a: RawAgent) => a.inbox.filter((m) => m.type === 'update' || m.type === 'patch');
+      assert.deepEqual([tables(reviews), tables(idle)], [[], []], 'agents without the backend got nothing');
+      const m1 = pub.metrics();
+      assert.equal(m1.endpointTablesTotal - m0.endpointTablesTotal, 1);
+      assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 1, 'one patched slice for both ratings callers; no other slice computed');
+      assert.equal(pub.generation, 2);
+      assert.equal(pub.propagation({ kind: 'HTTPRoute', namespace: 'default', name: 'split' }).generation, 1, 'no route changed');
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
+  test('an agent that subscribes after an endpoint change gets the current endpoints', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
+    try {
+      const t1 = twoServices();
+      pub.setTable(t1);
+      for (const a of agents) await a.open();
+      const [early, late, again] = agents as [RawAgent, RawAgent, RawAgent];
+      await subscribe(early, 'early', '10.0.0.2');
+      await subscribe(again, 'again', null);
+      await settle();
+      const t2 = withEndpoints(t1, 'ratings', [9]);
+      pub.setTable(t2);
+      await early.next('patch');
+      late.hello('default', 'late');
+      await late.next('update');
+      late.send({ type: 'subscribe', id: 1, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] });
+      const u = await late.next('update');
+      assert.deepEqual(u.table.backends.map((b) => b.endpoints.map((e) => e.port)), [[9]]);
+      // An agent that was connected but subscribes only now, after a second change.
+      const t3 = withEndpoints(t2, 'ratings', [10]);
+      pub.setTable(t3);
+      again.send({ type: 'subscribe', id: 2, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] });
+      const v = await again.next('update');
+      assert.deepEqual(v.table.backends.map((b) => b.endpoints.map((e) => e.port)), [[10]]);
+      assert.equal(v.version, sliceTable(t3, { agent: { namespace: 'default', pod: 'again' }, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] }).version);
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
+  test('an endpoint change racing a route change ends with every agent on the slice of the last table', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
+    const targets: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.1' };
+    try {
+      const t1 = twoServices(0);
+      pub.setTable(t1);
+      for (const a of agents) await a.open();
+      for (const [i, a] of agents.entries()) await subscribe(a, 'abc'[i]!, targets['abc'[i]!]!);
+      await settle();
+      const t2 = twoServices(3); // a route change: new Service frontends
+      pub.setTable(t2);
+      pub.setTable(withEndpoints(t2, 'v2', [5])); // endpoints patched on top of it, before any ack
+      pub.setTable(withEndpoints(t1, 'reviews', [6])); // a patch of an older table: not an endpoint delta of the one in force
+      const last = withEndpoints(withEndpoints(t1, 'reviews', [6]), 'ratings', [4]);
+      pub.setTable(last);
+      await settle();
+      for (const [i, a] of agents.entries()) {
+        const pod = 'abc'[i]!;
+        const frames = a.inbox.filter((m) => m.type === 'update' || m.type === 'patch');
+        const final = frames.at(-1) as { version: string } | undefined;
+        const want = sliceTable(last, { agent: { namespace: 'default', pod }, targets: [{ kind: 'destination', address: targets[pod]!, port: 80 }] });
+        assert.equal(final?.version, want.version, `agent ${pod} ends on the last table's slice`);
+      }
+      assert.equal(pub.propagation({ kind: 'HTTPRoute', namespace: 'default', name: 'split' }).generation, 4, 'the route changed in table 2 and back in table 4');
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
+  test('an agent subscribed to an inbound port gets the backend its pod newly serves', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const a = new RawAgent(pub.port);
+    try {
+      const t1 = twoServices();
+      pub.setTable(t1);
+      await a.open();
+      a.hello('default', 'ratings-pod');
+      const u = await a.next('update');
+      a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'inbound', port: 9090 }] });
+      assert.equal((await a.next('subscribed')).version, u.version, 'no backend serves the pod yet: the empty slice');
+      a.send({ type: 'ack', version: u.version });
+      await settle();
+      pub.setTable(withEndpoints(t1, 'ratings', [9090], 'ratings-pod'));
+      const whole = await a.next('update'); // one entry of one: whole, not a patch
+      assert.deepEqual(whole.table.backends.map((b) => b.name), [backendName('default', 'ratings', 80)]);
+    } finally {
+      a.ws.terminate();
+      await pub.close();
+    }
+  });
 });

@@ -9,14 +9,34 @@ import type http from 'node:http';
 import type https from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PORTS } from '../../api/names.ts';
-import type { RoutingTable } from '../../api/routing-table.ts';
-import { WIRE_LIMITS, WIRE_PATH, type HelloMessage, type SubscriptionTarget, type TableChanges } from '../../api/wire.ts';
+import type { BackendIR, RoutingTable } from '../../api/routing-table.ts';
+import { WIRE_LIMITS, WIRE_PATH, encodeMessage, type HelloMessage, type SubscriptionTarget, type TableChanges } from '../../api/wire.ts';
 import { AgentSession, type AgentStatus, type SessionHost } from './agent-session.ts';
 import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
 import { checkIngress } from './ingress-auth.ts';
-import { policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
+import { derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
+import { TableVersioner } from '../translate/table-version.ts';
+
+/**
+ * The backends of `next` that differ from `prev`'s when nothing else does (same Gateways, Service
+ * frontends, secrets and policies, by identity, and the same backends by name): what an endpoint
+ * patch (controller/translate/endpoint-patch.ts) produces. Null for any other change.
+ */
+export function endpointDelta(prev: RoutingTable, next: RoutingTable): Map<string, BackendIR> | null {
+  if (prev.apiVersion !== next.apiVersion || prev.gateways !== next.gateways || prev.services !== next.services
+    || prev.secrets !== next.secrets || prev.policies !== next.policies || prev.backends.length !== next.backends.length) return null;
+  const out = new Map<string, BackendIR>();
+  for (let i = 0; i < next.backends.length; i++) {
+    const a = prev.backends[i]!;
+    const b = next.backends[i]!;
+    if (a === b) continue;
+    if (a.name !== b.name) return null;
+    out.set(b.name, b);
+  }
+  return out;
+}
 
 const NACK_LOG_LINES = 5;
 
@@ -106,6 +126,21 @@ export class Publisher {
   /** policyPods() of the current table, computed at the first slice after it changed. */
   #policyPods: Set<string> | null = null;
   readonly #diffs = new Map<string, TableChanges>();
+  /** Encoded patch frames by `base>next` version, emptied with the diffs; whole slices by slice. */
+  readonly #patchFrames = new Map<string, { text: string; bytes: number }>();
+  #updateFrames = new WeakMap<RoutingTable, { text: string; bytes: number }>();
+  /** Slices' versions, serialising each table entry once for all the slices holding it. */
+  readonly #versioner = new TableVersioner();
+  // The endpoint fast path (the EDS idea): which agents and which cached slices hold each
+  // backend, so an endpoint change reaches exactly the agents whose slice holds it.
+  /** Backend name → sessions whose last sent slice holds it. */
+  readonly #sessionsByBackend = new Map<string, Set<AgentSession>>();
+  /** Sessions subscribed to inbound ports: their slices pick backends by endpoint, so any endpoint change re-slices them. */
+  readonly #inbound = new Set<AgentSession>();
+  /** Backend name → keys of cached slices holding it. */
+  readonly #sliceKeysByBackend = new Map<string, Set<string>>();
+  /** Keys of cached slices with inbound subscriptions. */
+  readonly #inboundKeys = new Set<string>();
   /** Refusals logged per table version (see logNack). */
   readonly #nackLog = new Map<string, number>();
 
@@ -124,6 +159,19 @@ export class Publisher {
         if (!d) this.#diffs.set(key, (d = diffTables(base, next)));
         return d;
       },
+      frame: (slice, patch) => {
+        const encode = (text: string) => ({ text, bytes: Buffer.byteLength(text) });
+        if (!patch) {
+          let f = this.#updateFrames.get(slice);
+          if (!f) this.#updateFrames.set(slice, (f = encode(encodeMessage({ type: 'update', version: slice.version, table: slice }))));
+          return f;
+        }
+        const key = `${patch.base.version}>${slice.version}`;
+        let f = this.#patchFrames.get(key);
+        if (!f) this.#patchFrames.set(key, (f = encode(encodeMessage({ type: 'patch', version: slice.version, base: patch.base.version, changes: patch.changes }))));
+        return f;
+      },
+      sent: (session, before, after) => this.#track(session, before, after),
       log,
       certificate: opts.certificate ?? null,
       trustBundle: opts.trustBundle ?? (() => []),
@@ -197,18 +245,79 @@ export class Publisher {
    * propagation latency; default now.
    */
   setTable(table: RoutingTable, startedAt = performance.now()): void {
-    if (!this.#generations.update(table)) return;
+    const prev = this.#table;
+    // Only endpoints changed: no route did, and only the agents holding a changed backend get work.
+    const delta = prev ? endpointDelta(prev, table) : null;
+    if (!this.#generations.update(table, delta !== null)) return;
     this.#table = table;
     this.#metrics.tablesTotal++;
     this.#counts = null;
     this.#ackEpoch++;
-    this.#fingerprinted = new WeakMap();
-    this.#slices.clear();
-    this.#policyPods = null;
     this.#diffs.clear();
-    for (const s of this.#sessions) s.refresh();
-    this.#latency.published(startedAt, [...this.#sessions].filter((s) => s.hello && s.sent), this.#connected);
+    this.#patchFrames.clear();
+    let touched: Iterable<AgentSession>;
+    if (prev && delta) {
+      this.#metrics.endpointTablesTotal++;
+      touched = this.#patchEndpoints(prev, table, delta);
+    } else {
+      this.#fingerprinted = new WeakMap();
+      this.#clearSlices();
+      this.#policyPods = null;
+      touched = this.#sessions;
+    }
+    const refreshed = [...touched];
+    for (const s of refreshed) s.refresh();
+    this.#latency.published(startedAt, refreshed.filter((s) => s.hello && s.sent), this.#connected);
     this.#scheduleNotify();
+  }
+
+  /**
+   * An endpoint patch of the table in force: the cached slices holding a changed backend are
+   * patched (once for all the agents sharing one), inbound slices are dropped to be sliced again,
+   * and the sessions to refresh are those whose slice holds a changed backend, plus the inbound
+   * ones. Every other agent, slice and route is left alone.
+   */
+  #patchEndpoints(prev: RoutingTable, table: RoutingTable, delta: Map<string, BackendIR>): Set<AgentSession> {
+    derivedTable(table, prev, delta);
+    const keys = new Set<string>();
+    for (const name of delta.keys()) for (const k of this.#sliceKeysByBackend.get(name) ?? []) keys.add(k);
+    for (const k of keys) {
+      const hit = this.#slices.get(k);
+      if (!hit) continue;
+      this.#slices.set(k, { slice: patchSlice(hit.slice, delta, this.#versioner), routes: hit.routes });
+      this.#metrics.slicesComputedTotal++;
+    }
+    for (const k of this.#inboundKeys) this.#slices.delete(k);
+    this.#inboundKeys.clear();
+    const sessions = new Set<AgentSession>(this.#inbound);
+    for (const name of delta.keys()) for (const s of this.#sessionsByBackend.get(name) ?? []) sessions.add(s);
+    return sessions;
+  }
+
+  /** Keeps the backend → sessions index in step with the slice each session was last sent. */
+  #track(session: AgentSession, before: RoutingTable | null, after: RoutingTable | null): void {
+    if (after && [...session.targets.keys()].some((k) => k.startsWith('inbound|'))) this.#inbound.add(session);
+    else this.#inbound.delete(session);
+    if (before === after) return;
+    const keep = new Set(after?.backends.map((b) => b.name));
+    for (const b of before?.backends ?? []) {
+      if (keep.has(b.name)) continue;
+      const set = this.#sessionsByBackend.get(b.name);
+      set?.delete(session);
+      if (set?.size === 0) this.#sessionsByBackend.delete(b.name);
+    }
+    for (const name of keep) {
+      let set = this.#sessionsByBackend.get(name);
+      if (!set) this.#sessionsByBackend.set(name, (set = new Set()));
+      set.add(session);
+    }
+  }
+
+  #clearSlices(): void {
+    this.#slices.clear();
+    this.#sliceKeysByBackend.clear();
+    this.#inboundKeys.clear();
+    this.#updateFrames = new WeakMap();
   }
 
   /** A root rotation: every connected agent gets the trust bundle (and, with renew, re-issues its certificate). Returns how many were told. */
@@ -329,11 +438,18 @@ export class Publisher {
     const key = `${agent.namespace}|${pod}|${keys.join(',')}`;
     let hit = this.#slices.get(key);
     if (!hit) {
-      const slice = sliceTable(this.#table!, { agent, targets: targets.values() });
+      const slice = sliceTable(this.#table!, { agent, targets: targets.values() }, this.#versioner);
+      this.#metrics.slicesComputedTotal++;
       hit = { slice, routes: routesIn(slice) };
       // Between two tables, subscriptions keep adding keys: stay within a few per agent.
-      if (this.#slices.size > 2 * this.#sessions.size + 100) this.#slices.clear();
+      if (this.#slices.size > 2 * this.#sessions.size + 100) this.#clearSlices();
       this.#slices.set(key, hit);
+      for (const b of slice.backends) {
+        let set = this.#sliceKeysByBackend.get(b.name);
+        if (!set) this.#sliceKeysByBackend.set(b.name, (set = new Set()));
+        set.add(key);
+      }
+      if (keys.some((k) => k.startsWith('inbound|'))) this.#inboundKeys.add(key);
     }
     return hit;
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
-import { RouteGenerations } from './route-generations.ts';
+import { RouteGenerations, routeFingerprints } from './route-generations.ts';
 
 const build = (opts: { weight: number; endpointPort: number }) => table({
   services: [
@@ -23,4 +23,28 @@ test('a route\'s generation moves only when its own rules change', () => {
   assert.deepEqual([g.generation, g.of('HTTPRoute/default/ra'), g.of('HTTPRoute/default/rb')], [3, 3, 1]);
   g.update(table({ services: [service({ name: 'b', clusterIP: '10.0.0.2', port: 80 })], backends: [backend('default', 'b', 80, [{ port: 1 }])] }));
   assert.deepEqual([g.of('HTTPRoute/default/ra'), g.of('HTTPRoute/default/rb')], [null, null]);
+});
+
+test('fingerprints kept per Service frontend equal fresh ones when tables share unchanged entries', () => {
+  const be = [backend('default', 'a', 80, [{ port: 1 }]), backend('default', 'b', 80, [{ port: 1 }]), backend('default', 'c', 80, [{ port: 1 }])];
+  const svc = (name: string, ip: string, weight: number, route = `r${name}`) => service({ name, clusterIP: ip, port: 80, rules: [rule({ route, backends: [{ backend: backendName('default', name, 80), weight }] })] });
+  const a = svc('a', '10.0.0.1', 1);
+  const b = svc('b', '10.0.0.2', 1);
+  const shared = svc('c', '10.0.0.3', 1, 'ra'); // route ra also sits on Service c
+  const tables = [
+    table({ services: [a, b], backends: be }),
+    table({ services: [a, b, shared], backends: be }), // ra gains a part on a new frontend
+    table({ services: [a, svc('b', '10.0.0.2', 4), shared], backends: be }), // rb changed
+    table({ services: [a, svc('b', '10.0.0.2', 4), shared], backends: [...be.slice(1), backend('default', 'a', 80, [{ port: 2 }])] }), // endpoints moved; an equal, new frontend object
+    table({ services: [b], backends: be }), // ra removed
+  ];
+  const g = new RouteGenerations();
+  const seen: number[][] = [];
+  for (const t of tables) {
+    g.update(t);
+    const fresh = routeFingerprints(t);
+    for (const key of ['HTTPRoute/default/ra', 'HTTPRoute/default/rb']) assert.equal(g.fingerprintOf(key), fresh.get(key) ?? null, `${key} in table ${g.generation}`);
+    seen.push([g.of('HTTPRoute/default/ra') ?? 0, g.of('HTTPRoute/default/rb') ?? 0]);
+  }
+  assert.deepEqual(seen, [[1, 1], [2, 1], [2, 3], [2, 3], [0, 5]]);
 });

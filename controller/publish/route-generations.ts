@@ -4,13 +4,15 @@
 // alone, so the status writer only rewrites a route's condition when the route itself changed
 // or its proxies caught up.
 import { createHash } from 'node:crypto';
-import type { RoutingTable, VirtualHostIR } from '../../api/routing-table.ts';
+import type { GatewayIR, RoutingTable, ServiceFrontendIR, VirtualHostIR } from '../../api/routing-table.ts';
 import { canonicalJson } from '../../api/version.ts';
 import { routeKey } from './slice.ts';
 
-/** `Kind/namespace/name` → a hash of every rule of that route, with where it sits in the table. */
-export function routeFingerprints(table: RoutingTable): Map<string, string> {
-  const parts = new Map<string, string[]>();
+type Parts = Map<string, string[]>;
+
+/** The fingerprint parts of every route in one Gateway or Service frontend, in table order. */
+function partsOf(container: GatewayIR | ServiceFrontendIR): Parts {
+  const parts: Parts = new Map();
   const add = (where: string, vhosts: VirtualHostIR[]): void => {
     for (const vh of vhosts) {
       for (const r of vh.rules) {
@@ -21,15 +23,36 @@ export function routeFingerprints(table: RoutingTable): Map<string, string> {
       }
     }
   };
-  for (const g of table.gateways) for (const p of g.ports) for (const l of p.listeners) add(`${l.name}|${p.port}`, l.virtualHosts);
-  for (const s of table.services) {
+  if (container.source.kind === 'Gateway') {
+    for (const p of (container as GatewayIR).ports) for (const l of p.listeners) add(`${l.name}|${p.port}`, l.virtualHosts);
+  } else {
+    const s = container as ServiceFrontendIR;
     for (const p of s.ports) {
       if (p.producer) add(`${s.name}|${p.port}`, p.producer.virtualHosts);
       for (const c of p.consumers) add(`${s.name}|${p.port}|${c.namespace}`, c.routes.virtualHosts);
     }
   }
+  return parts;
+}
+
+function containersOf(table: RoutingTable): (GatewayIR | ServiceFrontendIR)[] {
+  return [...table.gateways, ...table.services];
+}
+
+const digest = (list: string[]): string => createHash('sha256').update(list.join('\n')).digest('hex').slice(0, 16);
+
+/** `Kind/namespace/name` → a hash of every rule of that route, with where it sits in the table. */
+export function routeFingerprints(table: RoutingTable): Map<string, string> {
+  const all = new Map<string, string[]>();
+  for (const c of containersOf(table)) {
+    for (const [key, list] of partsOf(c)) {
+      const acc = all.get(key);
+      if (acc) acc.push(...list);
+      else all.set(key, [...list]);
+    }
+  }
   const out = new Map<string, string>();
-  for (const [key, list] of parts) out.set(key, createHash('sha256').update(list.join('\n')).digest('hex').slice(0, 16));
+  for (const [key, list] of all) out.set(key, digest(list));
   return out;
 }
 
@@ -37,20 +60,58 @@ export class RouteGenerations {
   #generation = 0;
   #version: string | null = null;
   readonly #routes = new Map<string, { fingerprint: string; generation: number }>();
+  /**
+   * Each Gateway and Service frontend of the current table with its routes' parts. Translation
+   * hands back unchanged entries as the same objects, so only the routes of new entries are
+   * serialised and hashed again: a table change costs what changed, not every route (issue 14).
+   */
+  #parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
 
   /** The number of the table in force (0 before the first). */
   get generation(): number {
     return this.#generation;
   }
 
-  /** Records a new table; returns false when it is the same version as the current one. */
-  update(table: RoutingTable): boolean {
+  /**
+   * Records a new table; returns false when it is the same version as the current one.
+   * `sameRoutes`: the caller knows every Gateway and Service frontend is the current table's
+   * (an endpoint patch): no route can have changed.
+   */
+  update(table: RoutingTable, sameRoutes = false): boolean {
     if (table.version === this.#version) return false;
     this.#version = table.version;
     this.#generation++;
-    const prints = routeFingerprints(table);
-    for (const key of this.#routes.keys()) if (!prints.has(key)) this.#routes.delete(key);
-    for (const [key, fingerprint] of prints) {
+    if (sameRoutes) return true;
+    const prev = this.#parts;
+    const parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
+    const changed = new Set<string>();
+    for (const c of containersOf(table)) {
+      let p = prev.get(c);
+      if (!p) {
+        p = partsOf(c);
+        for (const key of p.keys()) changed.add(key);
+      }
+      parts.set(c, p);
+    }
+    for (const [c, p] of prev) if (!parts.has(c)) for (const key of p.keys()) changed.add(key);
+    this.#parts = parts;
+    if (changed.size === 0) return true;
+    const lists = new Map<string, string[]>();
+    for (const p of parts.values()) {
+      for (const [key, list] of p) {
+        if (!changed.has(key)) continue;
+        const acc = lists.get(key);
+        if (acc) acc.push(...list);
+        else lists.set(key, [...list]);
+      }
+    }
+    for (const key of changed) {
+      const list = lists.get(key);
+      if (!list) {
+        this.#routes.delete(key);
+        continue;
+      }
+      const fingerprint = digest(list);
       if (this.#routes.get(key)?.fingerprint !== fingerprint) this.#routes.set(key, { fingerprint, generation: this.#generation });
     }
     return true;

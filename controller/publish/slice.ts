@@ -8,6 +8,7 @@ import type {
 } from '../../api/routing-table.ts';
 import { withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
+import type { TableVersioner } from '../translate/table-version.ts';
 
 export interface Subscriptions {
   /** The agent's pod: selects consumer routes (namespace) and inbound backends (pod). */
@@ -35,10 +36,29 @@ interface TableIndex {
 // Built once per table and shared by every agent's slice: slicing then costs what the agent
 // subscribed to, not what the table holds.
 const indexes = new WeakMap<RoutingTable, TableIndex>();
+/** A table that differs from another only in some backends (see derivedTable()). */
+const derived = new WeakMap<RoutingTable, { from: RoutingTable; backends: Map<string, BackendIR> }>();
+
+/**
+ * Says that `next` is `from` with only `backends` replaced (an endpoint patch): its index, if
+ * ever needed, is `from`'s with those backends swapped in, not a walk over the whole table.
+ */
+export function derivedTable(next: RoutingTable, from: RoutingTable, backends: Map<string, BackendIR>): void {
+  derived.set(next, { from, backends });
+}
 
 function indexOf(table: RoutingTable): TableIndex {
   let ix = indexes.get(table);
   if (ix) return ix;
+  const d = derived.get(table);
+  const base = d && indexes.get(d.from);
+  if (d && base) {
+    const backends = new Map(base.backends);
+    for (const [name, b] of d.backends) backends.set(name, b);
+    ix = { ...base, backends };
+    indexes.set(table, ix);
+    return ix;
+  }
   ix = { frontends: new Map(), backends: new Map(), secrets: new Map(), gateways: new Map() };
   for (const frontend of table.services) {
     for (const ip of frontend.clusterIPs) for (const port of frontend.ports) ix.frontends.set(`${canonicalIp(ip)}|${port.port}`, { frontend, port });
@@ -94,7 +114,7 @@ const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.n
  * consumer routes only for its own namespace), the backends behind its inbound ports, the
  * Gateways it subscribed to, and every backend and secret those reference.
  */
-export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTable {
+export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?: TableVersioner): RoutingTable {
   const ix = indexOf(table);
   const ns = subs.agent?.namespace ?? null;
   const ports = new Map<ServiceFrontendIR, Set<number>>();
@@ -124,7 +144,10 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTab
       for (const c of consumers) routeSetBackends(c.routes, backendNames);
       return consumers === p.consumers ? p : { ...p, consumers };
     });
-    services.push({ ...frontend, ports: kept });
+    // The table's own entry when nothing was cut from it: every slice holding it shares it (and
+    // its JSON, with a versioner).
+    const whole = kept.length === frontend.ports.length && kept.every((p, i) => p === frontend.ports[i]);
+    services.push(whole ? frontend : { ...frontend, ports: kept });
   }
   for (const g of gateways) {
     for (const p of g.ports) {
@@ -144,14 +167,28 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions): RoutingTab
     const v = from.get(n);
     return v === undefined ? [] : [v];
   });
-  return withVersion({
+  const content = {
     apiVersion: table.apiVersion,
     gateways: [...gateways].sort(byName),
     services: services.sort(byName),
     backends: pick(backendNames, ix.backends).sort(byName),
     secrets: pick(secretNames, ix.secrets).sort(byName),
     policies: ownPolicies(table, subs.agent),
-  });
+  };
+  return versioner ? versioner.withVersion(content) : withVersion(content);
+}
+
+/**
+ * A slice with some backends replaced by their new versions (an endpoint patch of the table it
+ * came from), or the slice itself when it holds none of them. Equal to slicing the patched table
+ * again unless the slice selected backends by endpoint (inbound subscriptions): the caller slices
+ * those afresh.
+ */
+export function patchSlice(slice: RoutingTable, backends: Map<string, BackendIR>, versioner?: TableVersioner): RoutingTable {
+  if (!slice.backends.some((b) => backends.has(b.name))) return slice;
+  const { version: _old, ...rest } = slice;
+  const content = { ...rest, backends: slice.backends.map((b) => backends.get(b.name) ?? b) };
+  return versioner ? versioner.withVersion(content) : withVersion(content);
 }
 
 /** The pods (`namespace/pod`) some policy of the table governs: their slices are their own. */

@@ -5,7 +5,7 @@
 import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
 import type { Publisher } from '../publish/index.ts';
 import { LeaderElector, ReplicaPropagation, StatusWriter, type PropagationHook } from '../status/index.ts';
-import { endpointOnlyChange, IncrementalTranslator, patchEndpoints } from '../translate/index.ts';
+import { EndpointPatcher, endpointOnlyChange, IncrementalTranslator, sameExceptEndpoints } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
@@ -75,6 +75,8 @@ export class TranslationRunner implements Runner {
   #incremental = 0;
   /** Translates again only what depends on what changed (controller/translate/incremental.ts). */
   readonly #translator = new IncrementalTranslator();
+  /** The endpoint fast path, sharing the translator's indexes and entry JSON. */
+  readonly #patcher = new EndpointPatcher(this.#translator.versioner);
   #unitsBuilt = 0;
   #unitsReused = 0;
   /** The last snapshot and its result, for the endpoint fast path. */
@@ -137,8 +139,9 @@ export class TranslationRunner implements Runner {
     // result instead of re-translating every route (controller/translate/endpoint-patch.ts).
     const change = this.#last ? endpointOnlyChange(this.#last.snapshot, snapshot) : null;
     let result: TranslateResult;
-    if (this.#last && change) {
-      result = patchEndpoints(this.#last.result, snapshot, change);
+    const last = this.#last;
+    if (last && change) {
+      result = this.#patcher.patch(last.result, snapshot, change);
       this.#endpointPatches++;
     } else {
       // Equal to translate(snapshot) (incremental.test.ts); only the changed route units rebuilt.
@@ -148,10 +151,14 @@ export class TranslationRunner implements Runner {
       if (st.routesReused + st.frontendsReused + st.backendsReused > 0) this.#incremental++;
       this.#unitsBuilt += st.routesBuilt;
       this.#unitsReused += st.routesReused;
+      this.#patcher.rebase(this.#translator.lookup);
     }
     this.#last = { snapshot, result };
     this.#publisher()?.setTable(result.ir, startedAt);
     this.#opts.onTranslated?.(result, snapshot);
+    // Endpoints alone changed and the statuses are the very same: the writer's snapshot holds the
+    // same objects it would be given, so a pass over every status (O(routes)) would find nothing.
+    if (last && change && result.statuses === last.result.statuses && sameExceptEndpoints(last.snapshot, snapshot)) return;
     this.writer.submit(snapshot, result.statuses);
   }
 

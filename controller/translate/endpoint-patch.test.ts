@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { translate } from './index.ts';
-import { endpointOnlyChange, patchEndpoints } from './endpoint-patch.ts';
+import { EndpointPatcher, endpointOnlyChange, patchEndpoints } from './endpoint-patch.ts';
+import { IncrementalTranslator } from './incremental.ts';
 import * as f from './test-fixtures.ts';
 import type { KubeObject, Snapshot } from './snapshot.ts';
 
@@ -92,6 +93,42 @@ test('patched results equal full translations over random endpoint-only edit seq
     }
     assert.ok(result.ir.backends.some((b) => b.endpoints.length > 0), `seed ${seed}: the sequence produced endpoints at all`);
   }
+});
+
+test('the runner\'s patcher (kept indexes, kept entry JSON, statuses handed back) equals full translations too', () => {
+  for (let seed = 21; seed <= 40; seed++) {
+    const rnd = prng(seed);
+    // Half the sequences without policies: those patches skip the full indexes and hand statuses back.
+    const withPolicies = seed % 2 === 0;
+    let snap = withPolicies ? base() : { ...base(), authorizationPolicies: [] };
+    const translator = new IncrementalTranslator();
+    let result = translator.translate(snap);
+    const patcher = new EndpointPatcher(translator.versioner);
+    patcher.rebase(translator.lookup);
+    let patched = 0;
+    for (let step = 0; step < 40; step++) {
+      const next = edit(snap, rnd);
+      const change = endpointOnlyChange(snap, next);
+      assert.ok(change, `seed ${seed} step ${step}: an endpoint-only edit is recognised`);
+      const before = result;
+      result = patcher.patch(result, next, change);
+      if (result.ir !== before.ir) patched++;
+      assert.deepEqual(result, translate(next), `seed ${seed} step ${step}`);
+      if (!withPolicies) assert.equal(result.statuses, before.statuses, `seed ${seed} step ${step}: statuses handed back as they were`);
+      snap = next;
+    }
+    assert.ok(patched > 5, `seed ${seed}: ${patched} patches changed the table`);
+  }
+});
+
+test('a Pod rewritten without changing what endpoints read of it (readiness, IP) is not a Pod change', () => {
+  const p0 = pod('p0', '10.1.0.1', true, 'cart');
+  const s = { ...base(), pods: [p0, pod('p1', '10.1.0.2', false, 'cart')] };
+  const ready = { ...p0, status: { podIP: '10.1.0.1', conditions: [{ type: 'Ready', status: 'True' }] } };
+  assert.deepEqual(endpointOnlyChange(s, { ...s, pods: [ready, s.pods[1]!] }), { services: new Set(), pods: false });
+  assert.deepEqual(endpointOnlyChange(s, { ...s, pods: [pod('p0', '10.1.0.1', false, 'cart'), s.pods[1]!] }), { services: new Set(), pods: true }, 'unmeshed');
+  assert.deepEqual(endpointOnlyChange(s, { ...s, pods: [pod('p0', '10.1.0.1', true, 'stock'), s.pods[1]!] }), { services: new Set(), pods: true }, 'another service account');
+  assert.deepEqual(endpointOnlyChange(s, { ...s, pods: [s.pods[1]!] }), { services: new Set(), pods: true }, 'removed');
 });
 
 test('any other change is not endpoint-only; unchanged snapshots are, with nothing to patch', () => {

@@ -7,14 +7,23 @@
 // Pod gives endpoints their identity), policies are re-resolved, and the version recomputed.
 // Unchanged backends keep their object, so slices built from them stay shared. The result is
 // byte-for-byte what translate() would return (endpoint-patch.test.ts checks it over random edits).
+// What a patch costs grows with what changed, not with the mesh (issue 14): an EndpointPatcher
+// keeps the last full translation's indexes (Services, Pods) and looks up only the changed
+// Services' slices; the version is hashed from the JSON of unchanged entries kept since they were
+// first serialised (table-version.ts); statuses are handed back as they were unless
+// AuthorizationPolicies exist (their resolved endpoints read slices and Pods). A Pod counts as
+// changed only when what endpoints read of it changed (its meshed label, service account,
+// existence): a Pod becoming ready rewrites the Pod but leaves every endpoint's identity alone.
 import type { BackendIR, RoutingTable } from '../../api/routing-table.ts';
+import { MESHED_POD_LABEL } from '../../api/pod-annotations.ts';
 import { withVersion } from '../../api/version.ts';
 import { endpointsFor, servicePorts } from './endpoints.ts';
 import { Lookup } from './lookup.ts';
 import { translatePolicies } from './policies.ts';
 import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
 import { compareStatuses } from './status-order.ts';
-import { namespaceOf, nsName, str } from './util.ts';
+import type { TableVersioner } from './table-version.ts';
+import { nameOf, namespaceOf, nsName, specOf, str } from './util.ts';
 
 type Field = keyof Snapshot;
 const ENDPOINT_FIELDS = new Set<Field>(['endpointSlices', 'pods']);
@@ -43,12 +52,73 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The Service (`ns/name`) an EndpointSlice belongs to, or null. */
+function owner(es: KubeObject): string | null {
+  const svc = str(es.metadata?.labels?.['kubernetes.io/service-name']);
+  return svc ? nsName(namespaceOf(es), svc) : null;
+}
+
+/** What endpointsFor() reads of a Pod (see endpoints.ts): meshed or not, and its service account. */
+function podView(p: KubeObject): string {
+  return `${p.metadata.labels?.[MESHED_POD_LABEL] !== undefined}|${str(specOf(p).serviceAccountName) ?? ''}`;
+}
+
+function podIndex(pods: KubeObject[]): Map<string, KubeObject> {
+  const out = new Map<string, KubeObject>();
+  for (const p of pods) {
+    const name = nameOf(p);
+    if (name) out.set(nsName(namespaceOf(p), name), p); // the last, as Lookup keeps
+  }
+  return out;
+}
+
+/** Whether endpoints could read anything different of the Pods (ready flags and IPs they do not read). */
+function podsDiffer(prev: KubeObject[], next: KubeObject[]): boolean {
+  if (sameList(prev, next)) return false;
+  const before = podIndex(prev);
+  const after = podIndex(next);
+  if (before.size !== after.size) return true;
+  for (const [key, p] of after) {
+    const q = before.get(key);
+    if (!q || (q !== p && podView(q) !== podView(p))) return true;
+  }
+  return false;
+}
+
+/** The Services whose slices differ between two lists (a superset when the order shifted). */
+function changedOwners(prev: KubeObject[], next: KubeObject[]): Set<string> {
+  const services = new Set<string>();
+  if (prev.length === next.length) {
+    // The informer keeps its objects in a stable order: one walk finds the rewritten slices.
+    for (let i = 0; i < next.length; i++) {
+      if (prev[i] === next[i]) continue;
+      services.add(owner(prev[i]!) ?? '');
+      services.add(owner(next[i]!) ?? '');
+    }
+  } else {
+    const before = new Set(prev);
+    const after = new Set(next);
+    for (const es of prev) if (!after.has(es)) services.add(owner(es) ?? '');
+    for (const es of next) if (!before.has(es)) services.add(owner(es) ?? '');
+  }
+  services.delete('');
+  return services;
+}
+
+export interface EndpointChange {
+  /** Services (`ns/name`) whose EndpointSlices changed. */
+  services: Set<string>;
+  /** Some Pod changed in what endpoints read of it: every backend is recomputed. */
+  pods: boolean;
+}
+
 /**
  * What changed between two snapshots, if only endpoints did: the Service keys (`ns/name`) whose
- * slices changed and whether any Pod did; null when anything else changed. Objects are compared
- * by identity, so the provider must hand out the same object while it is unchanged.
+ * slices changed and whether any Pod did (as endpoints see it); null when anything else changed.
+ * Objects are compared by identity, so the provider must hand out the same object while it is
+ * unchanged.
  */
-export function endpointOnlyChange(prev: Snapshot, next: Snapshot): { services: Set<string>; pods: boolean } | null {
+export function endpointOnlyChange(prev: Snapshot, next: Snapshot): EndpointChange | null {
   const fields = new Set([...Object.keys(prev), ...Object.keys(next)] as Field[]);
   for (const f of fields) {
     if (ENDPOINT_FIELDS.has(f)) continue;
@@ -56,44 +126,103 @@ export function endpointOnlyChange(prev: Snapshot, next: Snapshot): { services: 
     const b = next[f];
     if (Array.isArray(a) || Array.isArray(b) ? !sameList(a, b, STATUS_WRITTEN_FIELDS.has(f)) : !sameValue(a, b)) return null;
   }
-  const pods = !sameList(prev.pods, next.pods);
-  const services = new Set<string>();
-  if (!sameList(prev.endpointSlices, next.endpointSlices)) {
-    const before = new Set(prev.endpointSlices);
-    const after = new Set(next.endpointSlices);
-    const owner = (es: KubeObject): string | null => {
-      const svc = str(es.metadata?.labels?.['kubernetes.io/service-name']);
-      return svc ? nsName(namespaceOf(es), svc) : null;
-    };
-    for (const es of prev.endpointSlices) if (!after.has(es)) services.add(owner(es) ?? '');
-    for (const es of next.endpointSlices) if (!before.has(es)) services.add(owner(es) ?? '');
-    services.delete('');
-  }
+  const pods = podsDiffer(prev.pods, next.pods);
+  const services = sameList(prev.endpointSlices, next.endpointSlices) ? new Set<string>() : changedOwners(prev.endpointSlices, next.endpointSlices);
   return { services, pods };
+}
+
+/**
+ * Whether two snapshots hold the very same objects apart from EndpointSlices and Pods (a status
+ * write coming back does not count as the same here): whoever keeps the older one, such as the
+ * status writer, sees nothing different in it.
+ */
+export function sameExceptEndpoints(prev: Snapshot, next: Snapshot): boolean {
+  const fields = new Set([...Object.keys(prev), ...Object.keys(next)] as Field[]);
+  for (const f of fields) {
+    if (ENDPOINT_FIELDS.has(f)) continue;
+    const a = prev[f];
+    const b = next[f];
+    if (Array.isArray(a) || Array.isArray(b) ? !sameList(a, b) : !sameValue(a, b)) return false;
+  }
+  return true;
 }
 
 function sameEndpoints(a: BackendIR['endpoints'], b: BackendIR['endpoints']): boolean {
   return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** `base` with the EndpointSlices of `services` as they are in `snapshot` (endpointsFor reads no others). */
+function sliceLookup(base: Lookup, snapshot: Snapshot, services: Set<string>): Lookup {
+  const slices = new Map<string, KubeObject[]>();
+  for (const es of snapshot.endpointSlices) {
+    const key = owner(es);
+    if (key === null || !services.has(key)) continue;
+    const list = slices.get(key);
+    if (list) list.push(es);
+    else slices.set(key, [es]);
+  }
+  const l = Object.create(base) as Lookup;
+  Object.defineProperty(l, 'slices', { value: slices });
+  return l;
+}
+
+/**
+ * Patches translation results for endpoint-only changes, keeping what it can between calls:
+ * the indexes of the last full translation (rebase()) and, with a versioner, the JSON of every
+ * table entry. patch() returns exactly what patchEndpoints() does.
+ */
+export class EndpointPatcher {
+  #base: Lookup | undefined;
+  readonly #versioner: TableVersioner | undefined;
+
+  constructor(versioner?: TableVersioner) {
+    this.#versioner = versioner;
+  }
+
+  /** The indexes of a full translation of the snapshot patches will follow from. */
+  rebase(lookup: Lookup | undefined): void {
+    this.#base = lookup;
+  }
+
+  /** The previous result with endpoints and policies recomputed from `snapshot` (see above). */
+  patch(prev: TranslateResult, snapshot: Snapshot, change: EndpointChange): TranslateResult {
+    const policiesInPlay = snapshot.authorizationPolicies.length > 0 || prev.ir.policies.length > 0;
+    let lookup: Lookup;
+    if (change.pods || policiesInPlay || !this.#base) {
+      // Policies select Pods by label and resolve Services' slices: they need every index fresh.
+      lookup = new Lookup(snapshot);
+      this.#base = lookup;
+    } else {
+      lookup = sliceLookup(this.#base, snapshot, change.services);
+    }
+    let changed = false;
+    const backends = prev.ir.backends.map((b) => {
+      if (!change.pods && !change.services.has(nsName(b.namespace, b.serviceName))) return b;
+      const svc = lookup.service(b.namespace, b.serviceName);
+      const port = svc ? servicePorts(svc).find((p) => p.port === b.port) : undefined;
+      const endpoints = svc && port ? endpointsFor(lookup, svc, port) : [];
+      if (sameEndpoints(endpoints, b.endpoints)) return b;
+      changed = true;
+      return { ...b, endpoints };
+    });
+    let statuses = prev.statuses;
+    let policiesChanged = false;
+    let policies = prev.ir.policies;
+    if (policiesInPlay) {
+      const resolved = translatePolicies(snapshot.authorizationPolicies, lookup);
+      policiesChanged = JSON.stringify(resolved.ir) !== JSON.stringify(prev.ir.policies);
+      if (policiesChanged) policies = resolved.ir;
+      statuses = [...prev.statuses.filter((s) => s.kind !== 'AuthorizationPolicy'), ...resolved.statuses].sort(compareStatuses);
+    }
+    if (!changed && !policiesChanged) return { statuses, ir: prev.ir };
+    const { version: _old, ...rest } = prev.ir;
+    const next = { ...rest, backends, policies };
+    const ir: RoutingTable = this.#versioner ? this.#versioner.withVersion(next) : withVersion(next);
+    return { statuses, ir };
+  }
+}
+
 /** The previous result with endpoints and policies recomputed from `snapshot` (see above). */
-export function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, change: { services: Set<string>; pods: boolean }): TranslateResult {
-  const lookup = new Lookup(snapshot);
-  let changed = false;
-  const backends = prev.ir.backends.map((b) => {
-    if (!change.pods && !change.services.has(nsName(b.namespace, b.serviceName))) return b;
-    const svc = lookup.service(b.namespace, b.serviceName);
-    const port = svc ? servicePorts(svc).find((p) => p.port === b.port) : undefined;
-    const endpoints = svc && port ? endpointsFor(lookup, svc, port) : [];
-    if (sameEndpoints(endpoints, b.endpoints)) return b;
-    changed = true;
-    return { ...b, endpoints };
-  });
-  const policies = translatePolicies(snapshot.authorizationPolicies, lookup);
-  const policiesChanged = JSON.stringify(policies.ir) !== JSON.stringify(prev.ir.policies);
-  const statuses = [...prev.statuses.filter((s) => s.kind !== 'AuthorizationPolicy'), ...policies.statuses].sort(compareStatuses);
-  if (!changed && !policiesChanged) return { statuses, ir: prev.ir };
-  const { version: _old, ...rest } = prev.ir;
-  const ir: RoutingTable = withVersion({ ...rest, backends, policies: policiesChanged ? policies.ir : prev.ir.policies });
-  return { statuses, ir };
+export function patchEndpoints(prev: TranslateResult, snapshot: Snapshot, change: EndpointChange): TranslateResult {
+  return new EndpointPatcher().patch(prev, snapshot, change);
 }

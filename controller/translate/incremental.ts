@@ -18,8 +18,7 @@
 // computed afresh every round, so it stays correct by construction. Objects are compared by identity: the
 // provider hands out the same object while it is unchanged. incremental.test.ts checks the
 // result deep-equals translate() over random edit sequences.
-import type { BackendIR, RoutingTable, ServiceFrontendIR } from '../../api/routing-table.ts';
-import { canonicalJson, versionOfChunks } from '../../api/version.ts';
+import type { BackendIR, ServiceFrontendIR } from '../../api/routing-table.ts';
 import type { MeshParentResult } from './attach-mesh.ts';
 import { makeBackend, type BackendCatalog } from './backends.ts';
 import type { Attached } from './conflicts.ts';
@@ -31,6 +30,7 @@ import type { Lookup } from './lookup.ts';
 import type { RouteUnit, TranslationMemo } from './memo.ts';
 import type { RouteKind } from './rules.ts';
 import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
+import { TableVersioner } from './table-version.ts';
 import { namespaceOf, nsName } from './util.ts';
 
 interface RouteDeps {
@@ -132,7 +132,8 @@ export class IncrementalTranslator {
   #units = new Map<KubeObject, KeptUnit>();
   #frontends = new Map<string, KeptFrontend>();
   #backends = new Map<string, KeptBackend>();
-  #json = new WeakMap<object, string>();
+  /** Versions tables serialising only new entries; the runner's endpoint patches share it. */
+  readonly versioner = new TableVersioner();
   #statuses = new Map<KubeObject, KeptStatus>();
   #lookup: { snapshot: Snapshot; lookup: Lookup } | undefined;
   #pods: KubeObject[] = [];
@@ -142,6 +143,14 @@ export class IncrementalTranslator {
   /** What the last translate() computed afresh and what it reused. */
   get stats(): IncrementalStats {
     return { ...this.#stats };
+  }
+
+  /**
+   * The indexes of the last translation: its Services, Pods, Namespaces and grants (EndpointSlices
+   * as they were then). The endpoint fast path reuses them while only endpoints change.
+   */
+  get lookup(): Lookup | undefined {
+    return this.#lookup?.lookup;
   }
 
   /** translate(snapshot), reusing every unit whose inputs did not change since the last call. */
@@ -212,7 +221,7 @@ export class IncrementalTranslator {
         stats.frontendsBuilt++;
         return ir;
       },
-      withVersion: (table) => this.#withVersion(table),
+      withVersion: (table) => this.versioner.withVersion(table),
       routeStatus: (obj, outcomes, build) => {
         const kept = prevStatuses.get(obj);
         const status = kept && sameOutcomes(kept.outcomes, outcomes) ? kept.status : build();
@@ -230,33 +239,5 @@ export class IncrementalTranslator {
     this.#trustDomain = snapshot.trustDomain;
     this.#stats = stats;
     return result;
-  }
-
-  /** withVersion() with each top-level entry's canonical JSON kept for as long as the entry lives. */
-  #withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable {
-    const json = (v: unknown): string => {
-      if (v === null || typeof v !== 'object') return canonicalJson(v);
-      let s = this.#json.get(v);
-      if (s === undefined) {
-        s = canonicalJson(v);
-        this.#json.set(v, s);
-      }
-      return s;
-    };
-    const chunks: string[] = [];
-    const content = table as unknown as Record<string, unknown>;
-    for (const key of Object.keys(content).filter((k) => k !== 'version' && content[k] !== undefined).sort()) {
-      chunks.push(chunks.length === 0 ? '{' : ',', JSON.stringify(key), ':');
-      const value = content[key];
-      if (Array.isArray(value)) {
-        chunks.push('[');
-        value.forEach((v, i) => chunks.push(i === 0 ? '' : ',', json(v)));
-        chunks.push(']');
-      } else {
-        chunks.push(canonicalJson(value));
-      }
-    }
-    chunks.push(chunks.length === 0 ? '{}' : '}');
-    return { ...table, version: versionOfChunks(chunks) };
   }
 }

@@ -48,7 +48,8 @@ function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | 
   return { accepted, resolvedRefs, partiallyInvalid };
 }
 
-export { patchEndpoints, endpointOnlyChange } from './endpoint-patch.ts';
+export { EndpointPatcher, patchEndpoints, endpointOnlyChange, sameExceptEndpoints, type EndpointChange } from './endpoint-patch.ts';
+export { TableVersioner } from './table-version.ts';
 export { IncrementalTranslator } from './incremental.ts';
 
 /** A route's parents in order, compiled once per mode (see memo.ts: incremental.ts may reuse it). */
