@@ -3,9 +3,12 @@
 // the harness). One child process per mode, all started first and kept for the whole run,
 // pinned to one CPU with taskset; the load generator, the app (a minimal node:http server with
 // a fixed 2-byte answer, so the figure is the proxy's work, not an app's) and the sink run in
-// the harness, pinned to the other CPU. Each round measures every child in turn over a long
-// window at a fixed rate (order rotated per round: A/B/C/D, B/C/D/A, ...), so the modes are
-// interleaved in time and a shared machine's drift falls on all of them.
+// the harness, pinned to the other CPU. By default each round loads every child at once, each at
+// its own fixed rate, over one window: the modes share the same seconds of a shared machine, so
+// what other work does to the CPU falls on all of them alike (run one after another, windows
+// of the same mode moved 300-1000 µs per request between rounds at a load average of 10).
+// `--sequential` measures the children in turn instead (order rotated per round: A/B/C/D,
+// B/C/D/A, ...), each alone on its CPU.
 //
 // CPU is read by the harness from /proc/<pid>/task/*/schedstat (nanoseconds on CPU, every
 // thread of the child), before and after the window: nothing inside the child measures itself.
@@ -15,7 +18,10 @@
 // met when the interval lies below it, not met when the interval lies above it, and "within
 // noise" when it straddles it.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--against DIR] [--node-flags F,F]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--against DIR] [--node-flags F,F]
+//   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
+//   process's luck (heap layout, JIT) is not read as the configuration's cost.
+//   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
 //   --against DIR: also runs the four modes from another checkout (e.g. `git archive <sha> | tar
 //   -x -C DIR` plus a node_modules symlink, and this file copied into DIR/bench/), interleaved in
 //   the same rounds, and prints this tree's CPU per request over DIR's, mode by mode.
@@ -58,6 +64,8 @@ async function child(mode: Mode, otlp: string, appPort: number): Promise<void> {
   const be = T.backend('default', 'svc', 9080, [{ port: inboundPort }]);
   source.push(T.table({ backends: [be], services: [T.service({ name: 'svc', clusterIP: '10.96.0.9', port: 9080, rules: [
     T.rule({ route: 'svc', path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: be.name }] })] })] }));
+  // The harness gone (killed, crashed): nothing left to serve.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m: string) => {
     if (m === 'exit') void (tel ? tel.shutdown() : Promise.resolve()).finally(() => process.exit(0));
   });
@@ -106,9 +114,9 @@ async function load(port: number, ms: number, rate: number): Promise<number> {
   return done;
 }
 
-interface Subject { tree: string; mode: Mode; proc: ChildProcess; pid: number; port: number }
+interface Subject { tree: string; mode: Mode; replica: number; proc: ChildProcess; pid: number; port: number }
 
-async function start(file: string, tree: string, mode: Mode, otlp: string, appPort: number, flags: string[]): Promise<Subject> {
+async function start(file: string, tree: string, mode: Mode, replica: number, otlp: string, appPort: number, flags: string[]): Promise<Subject> {
   // taskset execs node, so the pid is the measured process and the IPC channel is inherited.
   const proc = spawn('taskset', ['-c', PROXY_CPU, process.execPath, ...process.execArgv, ...flags, file, '--child', mode, otlp, String(appPort)],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -116,7 +124,7 @@ async function start(file: string, tree: string, mode: Mode, otlp: string, appPo
     proc.once('message', (m) => resolve(m as { port: number }));
     proc.once('exit', (code) => reject(new Error(`${tree}:${mode} child exited ${code} before it listened`)));
   });
-  return { tree, mode, proc, pid: proc.pid!, port };
+  return { tree, mode, replica, proc, pid: proc.pid!, port };
 }
 
 /** CPU µs per request of one window. */
@@ -127,20 +135,36 @@ async function measure(s: Subject, ms: number, rate: number): Promise<number> {
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
-/** The ratio of summed CPU per request over the rounds, with a paired bootstrap 95 % interval. */
-function ratioWithInterval(num: number[], den: number[], draws = 4000): { ratio: number; lo: number; hi: number } {
-  const n = num.length;
+/** CPU per request of one configuration: [replica][round]. */
+type Readings = number[][];
+
+/** Sum over `rounds` of the mean over `replicas` (indices, repeats allowed). */
+function total(x: Readings, replicas: number[], rounds: number[]): number {
+  let t = 0;
+  for (const k of rounds) for (const p of replicas) t += x[p]![k]! / replicas.length;
+  return t;
+}
+
+const draw = (n: number): number[] => Array.from({ length: n }, () => Math.floor(Math.random() * n));
+const every = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The ratio of summed CPU per request over the rounds (replicas averaged), with a 95 % interval
+ * from a two-level bootstrap: each draw resamples the rounds (the same rounds for both sides,
+ * keeping the pairing in time) and, per side, the replica processes. The second level matters:
+ * two processes of the same code read up to 1.2x apart for a whole run (heap layout, JIT), which
+ * resampling rounds alone cannot see.
+ */
+function ratioWithInterval(num: Readings, den: Readings, draws = 4000): { ratio: number; lo: number; hi: number } {
+  const n = num[0]!.length;
   const rs: number[] = [];
   for (let d = 0; d < draws; d++) {
-    let a = 0;
-    let b = 0;
-    for (let i = 0; i < n; i++) { const k = Math.floor(Math.random() * n); a += num[k]!; b += den[k]!; }
-    rs.push(a / b);
+    const rounds = draw(n);
+    rs.push(total(num, draw(num.length), rounds) / total(den, draw(den.length), rounds));
   }
   rs.sort((x, y) => x - y);
-  return { ratio: sum(num) / sum(den), lo: quantile(rs, 0.025), hi: quantile(rs, 0.975) };
+  return { ratio: total(num, every(num.length), every(n)) / total(den, every(den.length), every(n)), lo: quantile(rs, 0.025), hi: quantile(rs, 0.975) };
 }
 
 function verdict(lo: number, hi: number, target: number | null): string {
@@ -154,11 +178,16 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3] as Mode, process.argv[4]!, Number(process.argv[5]));
   const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
   const quick = process.argv.includes('--quick');
-  const rounds = Number(arg('--rounds') ?? (quick ? 4 : 12));
+  const sequential = process.argv.includes('--sequential');
+  const rounds = Number(arg('--rounds') ?? (quick ? 4 : sequential ? 12 : 40));
   const against = arg('--against');
-  const rate = Number(arg('--rate') ?? 1000);
+  const replicas = Number(arg('--replicas') ?? (sequential ? 1 : 3));
+  const children = MODES.length * (against ? 2 : 1) * replicas;
+  // At once, 1000 requests/s in all: the proxies' CPU stays well below saturation (8 children at
+  // 250/s each saturated it and moved CPU per request 2x).
+  const rate = Number(arg('--rate') ?? (sequential ? 1000 : Math.floor(1000 / children)));
   const flags = arg('--node-flags')?.split(',') ?? [];
-  const ms = Number(arg('--window-ms') ?? (quick ? 1500 : 5000));
+  const ms = Number(arg('--window-ms') ?? (quick ? 1500 : sequential ? 5000 : 4000));
   const warmMs = quick ? 1500 : 3000;
   spawnSync('taskset', ['-a', '-p', '-c', HARNESS_CPU, String(process.pid)], { stdio: 'ignore' });
   let posts = 0;
@@ -174,27 +203,38 @@ async function main(): Promise<void> {
   const trees: [string, string][] = [['this', fileURLToPath(import.meta.url)]];
   if (against) trees.push(['against', path.resolve(against, 'bench/telemetry-cost.ts')]);
   const subjects: Subject[] = [];
-  for (const [tree, file] of trees) for (const m of MODES) subjects.push(await start(file, tree, m, otlp, appPort, tree === 'this' ? flags : []));
-  for (const s of subjects) await load(s.port, warmMs, rate);
+  for (let p = 0; p < replicas; p++) {
+    for (const [tree, file] of trees) for (const m of MODES) subjects.push(await start(file, tree, m, p, otlp, appPort, tree === 'this' ? flags : []));
+  }
+  // Warm-up: every child at the measured rate, then one full round thrown away (the first
+  // measured round read up to 2.5x the later ones: code paths still being optimised).
+  await Promise.all(subjects.map((s) => load(s.port, warmMs, rate)));
+  if (!sequential) await Promise.all(subjects.map((s) => load(s.port, ms, rate)));
   const key = (s: Subject): string => `${s.tree}:${s.mode}`;
-  const abs = new Map<string, number[]>(subjects.map((s) => [key(s), []]));
+  const name = (s: Subject): string => `${key(s)}${replicas > 1 ? `#${s.replica}` : ''}`;
+  const abs = new Map<string, Readings>(subjects.map((s) => [key(s), Array.from({ length: replicas }, () => [])]));
   for (let r = 0; r < rounds; r++) {
     const us = new Map<string, number>();
-    const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
-    for (const s of order) us.set(key(s), await measure(s, ms, rate));
-    for (const s of subjects) abs.get(key(s))!.push(us.get(key(s))!);
-    console.log(`round ${r + 1}: ${subjects.map((s) => `${key(s)} ${us.get(key(s))!.toFixed(1)} µs`).join(', ')}`);
+    if (sequential) {
+      const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
+      for (const s of order) us.set(name(s), await measure(s, ms, rate));
+    } else {
+      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate)));
+      subjects.forEach((s, i) => us.set(name(s), got[i]!));
+    }
+    for (const s of subjects) abs.get(key(s))![s.replica]!.push(us.get(name(s))!);
+    console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.toFixed(1)} µs`).join(', ')}`);
   }
   const fmt = (x: { ratio: number; lo: number; hi: number }): string => `${x.ratio.toFixed(3)}× [${x.lo.toFixed(3)}–${x.hi.toFixed(3)}]`;
   console.log(`\n| configuration | proxy CPU µs per request (2 hops), mean | ratio to off [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
   console.log(`|---|---|---|---|${against ? '---|' : ''}`);
-  for (const s of subjects) {
+  for (const s of subjects.filter((x) => x.replica === 0)) {
     const xs = abs.get(key(s))!;
     const r = ratioWithInterval(xs, abs.get(`${s.tree}:off`)!);
     const vs = against && s.tree === 'this' ? ` ${fmt(ratioWithInterval(xs, abs.get(`against:${s.mode}`)!))} |` : against ? ' |' : '';
-    console.log(`| ${against ? key(s) : s.mode} | ${(sum(xs) / xs.length).toFixed(1)} | ${s.mode === 'off' ? '1' : fmt(r)} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
+    console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : fmt(r)} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
   }
-  console.log(`\n(${rounds} rounds,${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up each, ${rate} requests/s open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up, ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${rate} requests/s per child open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   for (const s of subjects) s.proc.send('exit');
   await Promise.all(subjects.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)))));
   sink.close();
