@@ -6,7 +6,10 @@
 // write per read: head + body + terminator of a small message go out together). Bodies are
 // streamed: Content-Length bodies pass through, chunked bodies are de-framed by llhttp and
 // re-framed here (so what reaches the next hop is always framing we wrote). Back-pressure: a
-// write that returns false pauses the socket feeding it until 'drain'.
+// write that leaves anything queued pauses the socket feeding it until the write completes.
+// Upstream sockets read into one reused buffer per connection (`onread`), so a streamed
+// download allocates nothing per read; accepted client sockets cannot be given `onread` through
+// a public API, so uploads still allocate per read.
 //
 // Prototype limits (what the production module adds, ADR 0017): no routing, filters, timeouts,
 // telemetry or retries (a request on a pooled connection the upstream closed at the same
@@ -16,6 +19,13 @@ import { PAUSE, type H1Handler, type H1Parser, type ParseError, type ParserFacto
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 const CRLF = Buffer.from('\r\n');
+/**
+ * Content-Length bodies at least this long bypass the parser (relayed as slices of the read
+ * buffer). Smaller ones go through llhttp's body callback: pausing the native parser costs an
+ * Error object per message (HPE_PAUSED is reported as one), more than copying a small body.
+ */
+const BYPASS_MIN = 16 * 1024;
+const READ_BUFFER = 64 * 1024;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
 const BAD_GATEWAY = Buffer.from('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -78,6 +88,13 @@ abstract class Conn {
     socket.setNoDelay(true);
   }
 
+  private blocked = false;
+  private readonly written = this.onWritten.bind(this);
+
+  private onWritten(): void {
+    if (this.blocked && this.socket.writableLength === 0) { this.blocked = false; this.feeder()?.resume(); }
+  }
+
   push(b: Buffer): void {
     this.out.push(b);
     if (!this.queued) { this.queued = true; dirty.push(this); }
@@ -90,8 +107,10 @@ abstract class Conn {
     const data = n === 1 ? this.out[0]! : Buffer.concat(this.out);
     this.out = [];
     if (this.socket.destroyed) return;
-    const ok = this.socket.write(data);
-    if (!ok) this.feeder()?.pause();
+    this.socket.write(data, this.written);
+    // Anything left queued may still point into the feeder's reused read buffer (upstream
+    // sockets read into one fixed buffer): stop reading until it is written.
+    if (this.socket.writableLength > 0) { this.blocked = true; this.feeder()?.pause(); }
     if (this.closeAfterFlush) this.socket.end();
   }
 
@@ -192,10 +211,13 @@ class Upstream extends Conn implements H1Handler {
   private interim = false;
 
   constructor(pool: Pool, factory: ParserFactory) {
-    super(net.connect({ host: '127.0.0.1', port: pool.port }));
+    // reads go into one buffer per connection, reused (no 64 KB allocation per read): what is
+    // relayed from it is written before the next read (see flush)
+    const target: { up: Upstream | null } = { up: null };
+    super(net.connect({ host: '127.0.0.1', port: pool.port, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: (n: number, b: Uint8Array) => { target.up!.onData(Buffer.from(b.buffer, b.byteOffset, n)); return true; } } }));
+    target.up = this;
     this.pool = pool;
     this.parser = factory('response', this);
-    this.socket.on('data', this.onData.bind(this));
     this.socket.on('drain', this.onDrain.bind(this));
     this.socket.on('error', () => { /* 'close' follows */ });
     this.socket.on('close', this.onClose.bind(this));
@@ -205,7 +227,7 @@ class Upstream extends Conn implements H1Handler {
 
   private onDrain(): void { this.ex?.ds.socket.resume(); }
 
-  private onData(d: Buffer): void {
+  onData(d: Buffer): void {
     const err = this.consume(this.parser, d);
     if (err !== undefined) this.broken();
     flushAll();
@@ -256,7 +278,7 @@ class Upstream extends Conn implements H1Handler {
     else if (ex.clientMinor === 0) head += 'connection: keep-alive\r\n';
     ex.ds.push(Buffer.from(`${head}\r\n`, 'latin1'));
     if (ex.method === 'HEAD') return 1;
-    if (hasLength && length > 0) { this.bodyLeft = length; return PAUSE; }
+    if (hasLength && length >= BYPASS_MIN) { this.bodyLeft = length; return PAUSE; }
     return 0;
   }
 
@@ -330,7 +352,7 @@ class Downstream extends Conn implements H1Handler {
     flushAll();
   }
 
-  protected bodyPiece(piece: Buffer): void { this.queue[this.queue.length - 1]?.toUpstream(piece, false); }
+  protected bodyPiece(piece: Buffer): void { this.queue[this.queue.length - 1]?.toUpstream(piece, true); }
 
   private reject(_err: ParseError): void {
     // a malformed request: 400 when no response is owed on this connection; otherwise our 400
@@ -360,7 +382,7 @@ class Downstream extends Conn implements H1Handler {
     this.queue.push(ex);
     if (this.queue.length === 1) this.pool.acquire().start(ex);
     else this.socket.pause(); // pipelined: hold this one until the one ahead is done
-    if (!chunked && length > 0) { this.bodyLeft = length; return PAUSE; }
+    if (!chunked && length >= BYPASS_MIN) { this.bodyLeft = length; return PAUSE; }
     return 0;
   }
 
