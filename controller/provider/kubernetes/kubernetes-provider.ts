@@ -3,9 +3,12 @@
 // nudge to look for Gateway API kinds again when CRDs appear). Changes are coalesced and each
 // settled state of the caches is handed out as one Snapshot; nothing is emitted until every
 // informer has synced (or is known to be missing), so a half-filled cache never yields statuses.
+// While it runs, the garbage the controller makes between idle spells is given back to the system
+// (idle-heap-reclaim.ts): the provider lives as long as the controller process does.
 import { buildSnapshot, type KubeObject, type Snapshot } from '../../translate/snapshot.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { Coalescer, type CoalescerOptions } from './coalescer.ts';
+import { IdleHeapReclaim, type IdleHeapReclaimOptions } from './idle-heap-reclaim.ts';
 import type { KubeClient } from './kube-client.ts';
 import { ResourceInformer } from './resource-informer.ts';
 import { referencedSecrets } from './secret-refs.ts';
@@ -21,6 +24,8 @@ export interface KubernetesProviderOptions extends CoalescerOptions {
   backoff?: BackoffOptions;
   gatewayAddresses?: Record<string, string[]>;
   trustDomain?: string;
+  /** Memory-reducing GC when idle after heap growth (default on; false: off). */
+  idleHeapReclaim?: IdleHeapReclaimOptions | false;
 }
 
 export class KubernetesProvider {
@@ -30,6 +35,7 @@ export class KubernetesProvider {
   private readonly secrets = new Map<string, ResourceInformer>();
   private readonly crd: ResourceInformer;
   private readonly coalescer: Coalescer;
+  private readonly reclaim: IdleHeapReclaim | undefined;
   private pendingSince: number | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private lastCrdVersion: string | undefined;
@@ -40,6 +46,7 @@ export class KubernetesProvider {
     this.opts = opts;
     this.log = opts.log ?? (() => {});
     this.coalescer = new Coalescer(() => this.flush(), opts);
+    if (opts.idleHeapReclaim !== false) this.reclaim = new IdleHeapReclaim({ log: this.log, ...opts.idleHeapReclaim });
     const common = { onChange: () => this.coalescer.trigger(), log: this.log, backoff: opts.backoff, missingRetryMs: opts.missingRetryMs };
     for (const r of WATCHED_RESOURCES) this.informers.push(new ResourceInformer(opts.client, r, common));
     this.crd = new ResourceInformer(opts.client, CRD_RESOURCE, {
@@ -55,12 +62,14 @@ export class KubernetesProvider {
   start(): this {
     this.crd.start();
     for (const i of this.informers) i.start();
+    this.reclaim?.start();
     return this;
   }
 
   close(): void {
     this.closed = true;
     this.coalescer.close();
+    this.reclaim?.stop();
     clearTimeout(this.deadlineTimer);
     this.crd.stop();
     for (const i of [...this.informers, ...this.secrets.values()]) i.stop();

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IdleHeapReclaim } from './idle-heap-reclaim.ts';
+
+const MB = 2 ** 20;
+
+/** A reclaimer over a fake heap and event loop: what it decides, not V8's GC, is under test. */
+function fake(): { r: IdleHeapReclaim; heap: { committed: number; util: number; t: number; collected: number }; logs: string[] } {
+  const heap = { committed: 100 * MB, util: 0, t: 0, collected: 0 };
+  const logs: string[] = [];
+  const r = new IdleHeapReclaim({
+    heapCommitted: () => heap.committed, utilization: () => heap.util, now: () => heap.t, log: (l) => logs.push(l),
+    collect: () => { heap.collected++; heap.committed = 120 * MB; heap.t += 300; },
+  });
+  return { r, heap, logs };
+}
+
+test('collects when idle and the heap grew past what the last collection left', () => {
+  const { r, heap, logs } = fake();
+  assert.equal(r.check(), false, 'no growth: nothing to give back');
+  heap.committed = 160 * MB; // +60 MB: under the 64 MB floor
+  assert.equal(r.check(), false);
+  heap.committed = 900 * MB;
+  heap.util = 0.6;
+  assert.equal(r.check(), false, 'busy: translating or serving, the pause would delay it');
+  heap.util = 0.02;
+  assert.equal(r.check(), true);
+  assert.equal(heap.collected, 1);
+  assert.equal(r.runs, 1);
+  assert.equal(r.pauseMs, 300);
+  assert.match(logs[0] ?? '', /^idle: heap reclaimed, committed 900 -> 120 MB in 300 ms$/);
+});
+
+test('at most one collection per interval, and growth is measured from what the last one left', () => {
+  const { r, heap } = fake();
+  heap.committed = 900 * MB;
+  assert.equal(r.check(), true);
+  heap.committed = 900 * MB;
+  heap.t += 30_000;
+  assert.equal(r.check(), false, 'within 60 s of the last one');
+  heap.t += 31_000;
+  heap.committed = 170 * MB; // 120 MB left last time: +50 MB is under the floor
+  assert.equal(r.check(), false);
+  heap.committed = 200 * MB; // +80 MB and over half again
+  assert.equal(r.check(), true);
+  assert.equal(heap.collected, 2);
+});
+
+test('a failing collector is logged and retried later, not thrown into the timer', () => {
+  const logs: string[] = [];
+  let committed = 900 * MB;
+  let t = 0;
+  const r = new IdleHeapReclaim({ heapCommitted: () => committed, utilization: () => 0, now: () => t, log: (l) => logs.push(l), collect: () => { throw new Error('no gc'); } });
+  committed = 2000 * MB;
+  assert.equal(r.check(), false);
+  assert.match(logs[0] ?? '', /heap reclaim failed: no gc/);
+  t += 61_000;
+  assert.equal(r.check(), false);
+  assert.equal(logs.length, 2);
+});
+
+test('the real collector gives committed heap back (V8 last-resort GC)', () => {
+  const r = new IdleHeapReclaim({ utilization: () => 0, minGrowthBytes: 1 });
+  // ~60 MB that lives long enough to be promoted to the old generation, then becomes garbage
+  const build = (): number => {
+    const keep = Array.from({ length: 300 }, (_, i) => Array.from({ length: 25_000 }, (_, j) => ({ i, j })));
+    return keep.length;
+  };
+  assert.equal(build(), 300);
+  const before = process.memoryUsage().heapTotal;
+  assert.equal(r.check(), true, 'the heap grew since the reclaimer was made');
+  assert.ok(process.memoryUsage().heapTotal < before - 20 * MB, `committed heap fell: ${Math.round(before / MB)} -> ${Math.round(process.memoryUsage().heapTotal / MB)} MB`);
+});
