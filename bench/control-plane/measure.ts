@@ -11,9 +11,17 @@ import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
 import { idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
 import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
+import { sleep } from '../lib/procs.ts';
 import { Swarm } from './swarm-client.ts';
 import { nowMs } from './swarm-protocol.ts';
 import { agentTargets, endpointSliceObject, routeObject, world } from './world.ts';
+
+/**
+ * RSS is also sampled this long after the controller went quiet: the controller gives its
+ * garbage back once idle (a memory-reducing GC after a 2 s idle check, ADR 0019), so this is what
+ * it holds at rest; the sample at quiet shows what a busy spell left.
+ */
+const SETTLE_MS = 8_000;
 
 /** An agent that has no first slice this long after dialling is counted as failed, and left out. */
 const CONNECT_BOUND_MS = 20_000;
@@ -54,6 +62,8 @@ export interface ConfigResult {
   connectFailures: number;
   connectFirstSync: Percentiles;
   rssMB: number;
+  /** RSS SETTLE_MS after the last measurement went quiet (absent in results written before). */
+  rssSettledMB?: number;
   idleCpuShare: number;
   /**
    * Endpoint-only changes (an EndpointSlice of Service 0 rewritten, the marker in an endpoint's
@@ -74,6 +84,8 @@ export interface ScaleResult {
   startupSettleMs: number;
   /** RSS after startup, no agent connected. */
   rssIdleMB: number;
+  /** The same SETTLE_MS later (absent in results written before it was measured). */
+  rssIdleSettledMB?: number;
   configs: ConfigResult[];
   noise: MachineNoise;
   problems: string[];
@@ -102,7 +114,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     result.startupSettleMs = nowMs() - spawnedAt;
     result.startupCpuMs = controller.cpuNs() / 1e6;
     result.rssIdleMB = controller.rssMB();
-    o.log(`${o.routes} routes: controller synced a probe agent in ${result.startupMs.toFixed(0)} ms, quiet after ${(result.startupSettleMs / 1000).toFixed(1)} s (${settled.quiet ? 'quiet' : 'NOT quiet'}), RSS ${result.rssIdleMB.toFixed(0)} MB`);
+    await sleep(SETTLE_MS);
+    result.rssIdleSettledMB = controller.rssMB();
+    o.log(`${o.routes} routes: controller synced a probe agent in ${result.startupMs.toFixed(0)} ms, quiet after ${(result.startupSettleMs / 1000).toFixed(1)} s (${settled.quiet ? 'quiet' : 'NOT quiet'}), RSS ${result.rssIdleMB.toFixed(0)} MB, ${result.rssIdleSettledMB.toFixed(0)} MB settled`);
     let connected = 0;
     let change = 0;
     for (const agents of o.agentCounts) {
@@ -159,15 +173,19 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       for (let f = 0; f < o.freshAgents; f++) {
         firstSyncMs.push(await swarm.fresh(controller.url, { index: 2_000_000 + f, targets: agentTargets(agents + f, o.routes) }, o.timeoutMs));
       }
+      const rssMB = controller.rssMB();
+      await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
+      await sleep(SETTLE_MS);
+      const rssSettledMB = controller.rssMB();
       const r: ConfigResult = {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
-        connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB: controller.rssMB(), idleCpuShare: idle,
+        connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle,
         endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
-        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB; endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB (${rssSettledMB.toFixed(0)} MB settled); endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
     }
   } catch (err) {
     result.error = (err as Error).message;

@@ -9,13 +9,13 @@ function config(routes: number, agents: number, latency: number[], cpu: number[]
   return {
     routes, agents, latencyMs: latency, latency: percentiles(latency), incompleteChanges: 0,
     cpuMsPerChange: cpu, cpuPerChange: percentiles(cpu), cpuToAckMs: cpu.map((c) => c / 4), cpuToAck: percentiles(cpu.map((c) => c / 4)),
-    firstSyncMs: [3], firstSync: percentiles([3]), connectWallMs: 50, connected: agents, connectFailures: 0, connectFirstSync: percentiles([2, 4]), rssMB: 200, idleCpuShare: 0.01,
+    firstSyncMs: [3], firstSync: percentiles([3]), connectWallMs: 50, connected: agents, connectFailures: 0, connectFirstSync: percentiles([2, 4]), rssMB: 200, rssSettledMB: 180, idleCpuShare: 0.01,
   };
 }
 
 function scale(routes: number, configs: ConfigResult[], otherCores: number): ScaleResult {
   return {
-    routes, startupMs: 1000, startupCpuMs: 800, startupQuiet: true, startupSettleMs: 2000, rssIdleMB: 150, configs,
+    routes, startupMs: 1000, startupCpuMs: 800, startupQuiet: true, startupSettleMs: 2000, rssIdleMB: 150, rssIdleSettledMB: 120, configs,
     noise: { cores: 2, otherCores, benchCores: 0.2, loadavg1: 1 }, problems: [],
   };
 }
@@ -38,6 +38,7 @@ test('the report tabulates every configuration with its scaling ratios', () => {
   assert.match(md, /\| 10 \| 3\.4× \| 5\.0× \|/); // 1 000 / 100 agents at 10 routes: 220 / 64 and 120 / 24
   assert.match(md, /\| 100 \| 18\.8× \| 175\.0× \|/); // 10 000 / 10 routes at 100 agents
   assert.match(md, /75 % of the controller's CPU per change comes \*after\*/);
+  assert.match(md, /\| 150 \/ 120 MB \| 200 \/ 180 MB at 100, /, 'RSS at quiet and settled');
   assert.doesNotMatch(md, /NaN|undefined/);
   assert.doesNotMatch(md, /flagged noisy/);
 });

@@ -114,11 +114,12 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
   }
 
   out.push('## Controller start and memory', '');
-  out.push('| routes | spawn → first agent synced | quiet after (initial statuses written) | CPU until quiet | RSS idle (no agents) | RSS with agents (per count) |');
+  const settled = (mb: number | undefined): string => (mb === undefined ? '' : ` / ${f(mb, 0)}`);
+  out.push('| routes | spawn → first agent synced | quiet after (initial statuses written) | CPU until quiet | RSS idle (no agents), at quiet / settled | RSS with agents (per count), after the changes / settled |');
   out.push('|---:|---:|---:|---:|---:|---:|');
   for (const s of r.scales) {
     out.push(`| ${num(s.routes)} | ${ms(s.startupMs)} ms | ${f(s.startupSettleMs / 1000)} s${s.startupQuiet ? '' : ' (still busy at the bound)'} | ${ms(s.startupCpuMs)} ms | ` +
-      `${f(s.rssIdleMB, 0)} MB | ${s.configs.map((c) => `${f(c.rssMB, 0)} MB at ${num(c.agents)}`).join(', ') || 'n/a'} |`);
+      `${f(s.rssIdleMB, 0)}${settled(s.rssIdleSettledMB)} MB | ${s.configs.map((c) => `${f(c.rssMB, 0)}${settled(c.rssSettledMB)} MB at ${num(c.agents)}`).join(', ') || 'n/a'} |`);
   }
   out.push('');
   out.push('Connecting the agents (50 handshakes at a time), wall time and each agent\'s first sync:', '');
