@@ -17,6 +17,7 @@ import type { OriginalDst } from './listener/connection-context.ts';
 import type { ProxyListener } from './listener/proxy-listener.ts';
 import { startOutbound } from './outbound/outbound-listener.ts';
 import type { ListenerTimeouts } from './outbound/types.ts';
+import type { ClusterNetworks } from './outbound/cluster-networks.ts';
 import type { TableSource } from './table-source.ts';
 
 export type { RunningProxy } from './lifecycle/run-proxy.ts';
@@ -38,6 +39,8 @@ export interface SidecarOptions extends CoreOptions, ListenerTimeouts {
   inboundAppAddress?: string;
   /** Controller mode: awaited before routing a destination the table does not know yet. */
   onUnknownDestination?: (address: string, port: number) => Promise<boolean>;
+  /** Only destinations inside these ranges are asked about (Linkerd's clusterNetworks); unset: all. */
+  clusterNetworks?: ClusterNetworks;
   /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
   metrics?: readonly (() => string)[];
   /**
@@ -83,6 +86,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   const outbound = await startOutbound(core, {
     ...timeouts, namespace: opts.namespace, port: outboundPort, host: self,
     originalDestination: opts.originalDestination, explicit: opts.explicit, onUnknownDestination: opts.onUnknownDestination,
+    clusterNetworks: opts.clusterNetworks,
   }).catch((err: unknown) => abandon(new ListenFailedError('outbound port', host, outboundPort, err)));
   opened.push(outbound);
   const inboundPort = opts.ports?.inbound ?? PORTS.inbound;

@@ -36,7 +36,16 @@ export const MESHLET_ENV = {
   streamIdleTimeout: 'MESHLET_STREAM_IDLE_TIMEOUT',
   /** The pod's workload (Deployment, Job, CronJob… name), derived by the injector from the pod's owner (issue 11). */
   workloadName: 'MESHLET_WORKLOAD_NAME',
+  /** Comma-separated CIDRs: outbound destinations inside them wait for the controller's answer, others pass straight through. */
+  clusterNetworks: 'MESHLET_CLUSTER_NETWORKS',
 } as const;
+
+/**
+ * Where the cluster's pods and Services may live (Linkerd's `clusterNetworks` default: the
+ * RFC 1918 private ranges, RFC 6598 shared space and IPv6 unique-local addresses). Only an
+ * outbound destination inside them can be a mesh Service, so only those wait for the controller.
+ */
+export const DEFAULT_CLUSTER_NETWORKS: readonly string[] = ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8'];
 
 export const CONTAINER_NAMES = { init: 'meshlet-init', proxy: 'meshlet-proxy' } as const;
 export const VOLUME_NAMES = { token: 'meshlet-token', rootCa: 'meshlet-root-ca' } as const;

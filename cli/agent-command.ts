@@ -13,7 +13,8 @@ import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/in
 import { dropPrivileges } from '../agent/intercept/index.ts';
 import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
 import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
-import { MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
+import { DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
+import { ClusterNetworksInvalidError, parseClusterNetworks, type ClusterNetworks } from '../agent/outbound/cluster-networks.ts';
 import type { Command } from './command.ts';
 import { InputError, UsageError } from './usage-error.ts';
 import { parseMtlsMode, type MtlsMode } from '../agent/inbound/mesh-mtls.ts';
@@ -58,6 +59,10 @@ Flags:
   --no-mtls             no workload certificate even with --controller and --token-file
                         (with both, the agent gets a SPIFFE certificate from the controller's
                         CA and speaks mTLS to meshed endpoints)
+  --cluster-networks CIDRS  comma-separated ranges where mesh Services live (default:
+                        $MESHLET_CLUSTER_NETWORKS or ${DEFAULT_CLUSTER_NETWORKS.join(',')});
+                        with --controller, an unknown destination inside them waits for the
+                        controller's answer (refused while it is away), one outside goes straight through
   --app-port N          inbound connections nothing redirected (no iptables: loopback, VMs)
                         go to the app on this port at --host (127.0.0.1 for a wildcard host)
                         instead of getting 400
@@ -107,6 +112,7 @@ export const agentCommand: Command = {
         'no-mtls': { type: 'boolean', default: false },
         'default-inbound-policy': { type: 'string' },
         'app-port': { type: 'string' },
+        'cluster-networks': { type: 'string' },
         'access-log': { type: 'string' }, // telemetry (issue 11)
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
@@ -151,6 +157,15 @@ export const agentCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     // ---- end identity ----
+    // Cluster networks (Linkerd's clusterNetworks): a bad range stops the agent before it holds sockets.
+    let clusterNetworks: ClusterNetworks;
+    try {
+      const given = values['cluster-networks'] ?? process.env[MESHLET_ENV.clusterNetworks];
+      clusterNetworks = parseClusterNetworks(given ?? DEFAULT_CLUSTER_NETWORKS, values['cluster-networks'] !== undefined ? '--cluster-networks' : given !== undefined ? MESHLET_ENV.clusterNetworks : 'cluster networks');
+    } catch (err) {
+      if (err instanceof ClusterNetworksInvalidError) throw new UsageError(err.message);
+      throw err;
+    }
     // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
     let telemetry: ReturnType<typeof startTelemetry>;
     try {
@@ -214,7 +229,7 @@ export const agentCommand: Command = {
       originalDestination,
       explicit: !values['no-explicit'],
       log: logger,
-      ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port) } : {}),
+      ...(client ? { onUnknownDestination: (address: string, port: number) => client.ensureDestination(address, port), clusterNetworks } : {}),
       ...(certificates ? { identity: { certificates, mode: mtlsMode } } : {}),
       ...(fileCertificates ? { identity: { certificates: fileCertificates, mode: mtlsMode } } : {}),
       defaultInboundPolicy,

@@ -6,4 +6,5 @@
 export { startOutbound } from './outbound-listener.ts';
 export { isLoopbackPeer } from './explicit-access.ts';
 export { resolveExplicit, splitAuthority } from './explicit-target.ts';
+export { parseClusterNetworks, ClusterNetworksInvalidError, type ClusterNetworks } from './cluster-networks.ts';
 export type { OutboundOptions, ProxyListenerHost, ListenerTimeouts } from './types.ts';

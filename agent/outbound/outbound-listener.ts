@@ -4,7 +4,9 @@
 // the Host header, as an HTTP proxy (absolute-form), or through CONNECT. In controller mode a
 // destination the table does not know yet is subscribed to before the connection is routed, and
 // refused (503, or closed for TCP) while the controller has not answered for it: passing it
-// through would send plaintext to a Service whose workloads may be meshed.
+// through would send plaintext to a Service whose workloads may be meshed. Only destinations
+// inside the cluster networks are asked about; one outside them cannot be a Service of this
+// cluster and goes straight to where the app was connecting, with no wait.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { RoutingTable } from '../../api/routing-table.ts';
@@ -67,6 +69,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   // later request on the connection asks again (bounded), so a controller that comes back
   // unblocks a kept-alive connection too.
   const ask = opts.onUnknownDestination;
+  const inCluster = (od: OriginalDst): boolean => !opts.clusterNetworks || opts.clusterNetworks.contains(od.address);
   const askFor = (ctx: ConnCtx, od: OriginalDst): void => {
     ctx.asking = ask!(od.address, od.port).catch(() => false).then((answered) => {
       ctx.unresolved = answered || servicePort(od) ? null
@@ -75,7 +78,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   };
   const context = (socket: net.Socket): ConnCtx => {
     const ctx = baseContext(socket);
-    if (ask && ctx.original && !servicePort(ctx.original)) askFor(ctx, ctx.original);
+    if (ask && ctx.original && !servicePort(ctx.original) && inCluster(ctx.original)) askFor(ctx, ctx.original);
     return ctx;
   };
   const whenKnown = (ctx: ConnCtx, run: () => void): void => {

@@ -1,5 +1,6 @@
 // Options of the sidecar's outbound side, and the little it must know about its own listeners.
 import type { OriginalDestinationFn } from '../listener/connection-context.ts';
+import type { ClusterNetworks } from './cluster-networks.ts';
 
 export interface ProxyListenerHost {
   /** Bind address of the sidecar's listeners. */
@@ -31,4 +32,9 @@ export interface OutboundOptions extends ListenerTimeouts {
    * passed through, since a meshed Service's workloads may require mTLS (fail closed).
    */
   onUnknownDestination?: (address: string, port: number) => Promise<boolean>;
+  /**
+   * Where mesh Services can live: only a destination inside these ranges is asked about (and
+   * refused while unanswered); one outside passes straight through. Unset: every destination.
+   */
+  clusterNetworks?: ClusterNetworks;
 }

@@ -4,7 +4,8 @@
 
 function ipv4(s: string): boolean {
   const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+  // No leading zeros: node:net (the agent, `meshlet init`) refuses 010.0.0.1 (octal or decimal?).
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
 }
 
 function ipv6(s: string): boolean {

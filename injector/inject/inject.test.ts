@@ -18,7 +18,9 @@ describe('quantities and CIDRs', () => {
   }
   for (const bad of ['', 'm', '1mi', '-1', '1 Gi', '0x10']) test(`'${bad}' is not a quantity`, () => assert.equal(parseQuantity(bad), null));
   for (const [cidr, ok] of [['10.0.0.0/8', true], ['1.2.3.4', true], ['fd00::/8', true], ['::1', true], ['::ffff:10.0.0.1/128', true], ['2001:db8:0:0:0:0:0:1', true],
-    ['10.0.0.0/33', false], ['256.0.0.1', false], ['fd00::/129', false], ['1:2:3:4:5:6:7:8:9', false], ['example.com', false], ['10.0.0.0/8/1', false], ['1::2::3', false]] as const) {
+    ['10.0.0.0/33', false], ['256.0.0.1', false], ['fd00::/129', false], ['1:2:3:4:5:6:7:8:9', false], ['example.com', false], ['10.0.0.0/8/1', false], ['1::2::3', false],
+    // node:net (the agent, `meshlet init`) refuses leading zeros: refused here too, not at the pod's start
+    ['010.0.0.0/8', false], ['10.0.0.01', false], ['::ffff:10.0.0.01', false], ['0.0.0.0/0', true]] as const) {
     test(`${cidr} ${ok ? 'is' : 'is not'} a CIDR`, () => assert.equal(isCidr(cidr), ok));
   }
 });
@@ -44,6 +46,13 @@ describe('mesh config', () => {
       [{ otlpEndpoint: 'grpc://otel:4317' }, /otlpEndpoint must be an http\(s\) URL/],
       [{ traceSampling: 1.5 }, /traceSampling must be a ratio in \[0, 1\]/],
       [{ traceSampling: '0.1' }, /traceSampling must be a ratio in \[0, 1\]/],
+      [{ clusterNetworks: ['10.0.0.0/33'] }, /clusterNetworks: '10\.0\.0\.0\/33' is not a CIDR/],
+      [{ clusterNetworks: '10.0.0.0/8,fd00::/129' }, /clusterNetworks: 'fd00::\/129' is not a CIDR/],
+      [{ clusterNetworks: ['cluster.local'] }, /'cluster\.local' is not a CIDR/],
+      [{ clusterNetworks: [] }, /clusterNetworks must list at least one CIDR/],
+      [{ clusterNetworks: '' }, /clusterNetworks must list at least one CIDR/],
+      [{ clusterNetworks: [10] }, /clusterNetworks must be a list of CIDRs/],
+      [{ clusterNetworks: null }, /clusterNetworks must be a list of CIDRs/],
       [[], /must be a mapping/],
     ] as const) {
       assert.throws(() => resolveMeshConfig(over), (e: Error & { code?: string }) => e.code === 'E_MESH_CONFIG_INVALID' && re.test(e.message), JSON.stringify(over));
@@ -88,6 +97,15 @@ describe('inject', () => {
     assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 90.5 })), '90.5');
     assert.equal(envOf(resolveMeshConfig({ streamIdleTimeoutSeconds: 300 })), undefined);
     assert.equal(envOf(mesh), undefined);
+  });
+
+  test('the mesh cluster networks reach the proxy as MESHLET_CLUSTER_NETWORKS when they are not the built-in private ranges', () => {
+    const envOf = (m: typeof mesh): string | undefined => inject(pod(), { name: 'shop' }, m).pod.spec.initContainers![1]!.env!.find((e) => e.name === 'MESHLET_CLUSTER_NETWORKS')?.value;
+    assert.deepEqual(mesh.clusterNetworks, ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8']);
+    assert.equal(envOf(mesh), undefined);
+    assert.equal(envOf(resolveMeshConfig({ clusterNetworks: ['10.0.0.0/8', '203.0.113.0/24', '2001:db8::/32'] })), '10.0.0.0/8,203.0.113.0/24,2001:db8::/32');
+    assert.equal(envOf(resolveMeshConfig({ clusterNetworks: ' 10.0.0.0/8 , 198.51.100.7' })), '10.0.0.0/8,198.51.100.7', "Linkerd's comma-separated form");
+    assert.equal(envOf(resolveMeshConfig({ clusterNetworks: ['0.0.0.0/0', '::/0'] })), '0.0.0.0/0,::/0');
   });
 
   test('the mesh OTLP endpoint and sampling reach every injected proxy as the standard OTel variables; none, no tracing', () => {

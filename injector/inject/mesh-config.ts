@@ -9,6 +9,8 @@ import {
   type AccessLogFormat, type DefaultInboundPolicy, type LogLevel, type MtlsMode, type SidecarMode,
 } from '../../api/pod-annotations.ts';
 import { DEFAULT_TRUST_DOMAIN } from '../../api/names.ts';
+import { DEFAULT_CLUSTER_NETWORKS } from '../../api/pod-env.ts';
+import { isCidr } from './cidr.ts';
 import { MeshConfigInvalidError } from './errors.ts';
 import { parseQuantity } from './quantity.ts';
 
@@ -56,6 +58,11 @@ export interface MeshConfig {
   initResources: Resources;
   /** Lifetime of the projected token (the kubelet renews it at 80%; Kubernetes' minimum is 600). */
   tokenExpirationSeconds: number;
+  /**
+   * CIDRs where the cluster's pods and Services live (Linkerd's clusterNetworks): a sidecar asks
+   * the controller about, and refuses while unanswered, only outbound destinations inside them.
+   */
+  clusterNetworks: string[];
   /** Namespaces never injected, besides kube-system, kube-public, kube-node-lease and meshletNamespace. */
   ignoredNamespaces: string[];
   /** Name of the MutatingWebhookConfiguration the controller keeps current. */
@@ -85,6 +92,7 @@ export function defaultMeshConfig(): MeshConfig {
     // `meshlet init` runs for a second: Node's start-up plus one iptables-restore per family.
     initResources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     tokenExpirationSeconds: 3600,
+    clusterNetworks: [...DEFAULT_CLUSTER_NETWORKS],
     ignoredNamespaces: [],
     webhookName: 'meshlet-injector',
     failurePolicy: 'Fail',
@@ -169,6 +177,17 @@ export function resolveMeshConfig(overrides: unknown = {}): MeshConfig {
         if (!Number.isInteger(v) || (v as number) < 600) throw new MeshConfigInvalidError('tokenExpirationSeconds must be a whole number of seconds, at least 600 (the Kubernetes minimum)');
         c.tokenExpirationSeconds = v as number;
         break;
+      case 'clusterNetworks': {
+        // A list, or Linkerd's comma-separated string. Checked here so a typo is reported by the
+        // controller and `meshlet inject` rather than stopping every injected sidecar.
+        const items = typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v;
+        if (!Array.isArray(items) || !items.every((n) => typeof n === 'string')) throw new MeshConfigInvalidError('clusterNetworks must be a list of CIDRs (e.g. [10.0.0.0/8, fd00::/8])');
+        const bad = items.find((n) => !isCidr(n.trim()));
+        if (bad !== undefined) throw new MeshConfigInvalidError(`clusterNetworks: '${bad.slice(0, 100)}' is not a CIDR (e.g. 10.0.0.0/8 or fd00::/8)`);
+        if (items.length === 0) throw new MeshConfigInvalidError('clusterNetworks must list at least one CIDR (0.0.0.0/0 and ::/0 to ask the controller about every destination)');
+        c.clusterNetworks = items.map((n) => n.trim());
+        break;
+      }
       case 'ignoredNamespaces':
         if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new MeshConfigInvalidError('ignoredNamespaces must be a list of names');
         c.ignoredNamespaces = [...v];

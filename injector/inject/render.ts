@@ -5,7 +5,7 @@ import { AGENT_UID, PORTS } from '../../api/names.ts';
 import { CA_TOKEN_AUDIENCE, ROOT_CA_CONFIGMAP } from '../../api/identity.ts';
 import { INIT_FLAGS } from '../../api/init-args.ts';
 import {
-  CONTAINER_NAMES, MESHLET_ENV, POD_ENV, ROOT_CA_DIR, ROOT_CA_PATH, TOKEN_DIR, TOKEN_PATH, VOLUME_NAMES, type AppProbers,
+  CONTAINER_NAMES, DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, ROOT_CA_DIR, ROOT_CA_PATH, TOKEN_DIR, TOKEN_PATH, VOLUME_NAMES, type AppProbers,
 } from '../../api/pod-env.ts';
 import type { PodSettings } from './annotations.ts';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS, DEFAULT_TRACE_SAMPLING, type MeshConfig } from './mesh-config.ts';
@@ -71,6 +71,7 @@ export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppPro
   // Only when it differs from the agent's own default, so pods injected before it existed are unchanged.
   if (mesh.defaultRequestTimeoutSeconds !== DEFAULT_REQUEST_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.defaultRequestTimeout, value: String(mesh.defaultRequestTimeoutSeconds) });
   if (mesh.streamIdleTimeoutSeconds !== DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS) env.push({ name: MESHLET_ENV.streamIdleTimeout, value: String(mesh.streamIdleTimeoutSeconds) });
+  if (mesh.clusterNetworks.join(',') !== DEFAULT_CLUSTER_NETWORKS.join(',')) env.push({ name: MESHLET_ENV.clusterNetworks, value: mesh.clusterNetworks.join(',') });
   // Traces (issue 11): the standard OTel variables, which the agent honours like any SDK.
   if (mesh.otlpEndpoint !== '') {
     env.push({ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: mesh.otlpEndpoint });
