@@ -79,6 +79,26 @@ describe('tracer, unsampled', () => {
   });
 });
 
+describe('tracer, root sampling ratio', () => {
+  test('a root is sampled at the ratio, not its square (one draw per request)', () => {
+    let started = 0;
+    const span = {
+      spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
+      setAttributes: () => span, setStatus: () => span, updateName: () => span, end: () => undefined,
+    };
+    const fake = { startSpan: () => { started++; return span; } } as unknown as Parameters<typeof startRequestTracer>[0];
+    const t = startRequestTracer(fake, { parentBased: true, ratio: 0.5 });
+    try {
+      // Outbound roots: a sampled one starts exactly one SERVER span (no attempt here).
+      for (let i = 0; i < 2000; i++) request('outbound', {});
+    } finally {
+      t.stop();
+    }
+    // Binomial(2000, 0.5): mean 1000, sd 22; ratio² would give ~500.
+    assert.ok(started > 850 && started < 1150, `sampled ${started} of 2000 at ratio 0.5`);
+  });
+});
+
 describe('canonicalTraceparentFlag', () => {
   const id = '0af7651916cd43dd8448eb211c80319c';
   const span = 'b7ad6b7169203331';

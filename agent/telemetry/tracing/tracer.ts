@@ -94,11 +94,15 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
     const ev = m as RequestEvent;
     const h = ev.headers;
     const needsRequestId = ev.site === 'gateway' && h['x-request-id'] === undefined;
+    // A root's decision, when the fast path already drew it (drawn once: a second draw would
+    // sample at ratio²).
+    let rootSampled: boolean | null = null;
     if (fast && !needsRequestId && h.tracestate === undefined && !hasB3(h)) {
       const tp = h.traceparent;
       if (tp === undefined) {
         // No context came in: this hop is the root. Unsampled, it only writes a fresh traceparent.
-        if (!shouldSample(policy, null)) { requests.set(ev, unsampledTraceparent()); return; }
+        rootSampled = shouldSample(policy, null);
+        if (!rootSampled) { requests.set(ev, unsampledTraceparent()); return; }
       } else if (typeof tp === 'string' && policy.parentBased && canonicalTraceparentFlag(tp) === 0) {
         // The caller said "not sampled" in the form we write: forward its header unchanged.
         requests.set(ev, tp);
@@ -107,7 +111,7 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
     }
     const incoming = extract(h);
     const parentSampled = incoming.parent ? (incoming.parent.traceFlags & 1) === 1 : null;
-    const sampled = shouldSample(policy, parentSampled);
+    const sampled = rootSampled ?? shouldSample(policy, parentSampled);
     const requestId = needsRequestId ? randomUUID() : null;
     let span: Span | null = null;
     let parent = incoming.parent;
