@@ -4,12 +4,14 @@
 // request-head.ts turns a parsed head into one descriptor in one pass — framing, Host, the
 // end-to-end fields — or says why the request must go to the general path (upgrades, CONNECT,
 // Expect, transfer codings other than chunked, trailers, other versions and target forms) or be
-// refused with 400; response-head.ts does the same for an upstream's response; head-writer.ts
-// writes each head as one buffer with the framing we chose (and re-serialises a received head
-// for the general path on a fallback); chunked.ts re-frames de-chunked
-// bodies. Pure except llhttp.ts, which holds a native parser.
+// refused with 400; route-request.ts gives the matcher the same RequestDescriptor the general
+// path builds; response-head.ts reads an upstream response's framing; head-writer.ts writes
+// each head as one buffer with the framing we chose (and re-serialises a received head for the
+// general path on a fallback); chunked.ts re-frames de-chunked bodies. Pure except llhttp.ts,
+// which holds a native parser.
 export { LlhttpParser, llhttpAvailable, PAUSE, type H1Events, type LlhttpError } from './llhttp.ts';
 export { describeRequest, type RequestHead, type RequestDecision, type FallbackReason, type Framing } from './request-head.ts';
 export { describeResponse, type ResponseHead } from './response-head.ts';
+export { toRouteRequest } from './route-request.ts';
 export { writeRequestHead, writeResponseHead, writeReceivedHead, InvalidFieldError } from './head-writer.ts';
 export { chunkHeader, lastChunk, CRLF } from './chunked.ts';

@@ -16,6 +16,8 @@ export interface RequestHead {
   versionMinor: number;
   host: string;
   framing: Framing;
+  /** The Content-Length field as received (trimmed), '' when absent: routing matches on it as the general path does. */
+  lengthField: string;
   keepAlive: boolean;
   /** End-to-end fields [name, value, …] in arrival order: no hop-by-hop, no framing, no Host. */
   fields: string[];
@@ -92,7 +94,7 @@ export function describeRequest(major: number, minor: number, raw: readonly stri
   const named = connectionNamed(connection);
   return {
     kind: 'fast',
-    head: { method, target, versionMinor: minor, host: host ?? '', framing, keepAlive, fields: named === null ? fields : fields.filter((_, i) => !named.has(fields[i - (i % 2)]!.toLowerCase())) },
+    head: { method, target, versionMinor: minor, host: host ?? '', framing, lengthField: length?.trim() ?? '', keepAlive, fields: named === null ? fields : fields.filter((_, i) => !named.has(fields[i - (i % 2)]!.toLowerCase())) },
   };
 }
 
