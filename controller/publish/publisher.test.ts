@@ -464,6 +464,39 @@ describe('the endpoint fast path (issue 14)', () => {
     }
   });
 
+  test('propagationKey() comes back to its value once agents acked an endpoint change, and moves with a route change', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const a = new RawAgent(pub.port);
+    try {
+      const t1 = twoServices();
+      pub.setTable(t1);
+      await a.open();
+      await subscribe(a, 'k', '10.0.0.1');
+      await settle();
+      const acked = pub.propagationKey();
+      const sent = async (): Promise<{ version: string }> => {
+        await settle();
+        const f = a.inbox.filter((m) => m.type === 'update' || m.type === 'patch').at(-1) as { version: string } | undefined;
+        assert.ok(f, 'a slice was sent');
+        return f;
+      };
+      pub.setTable(withEndpoints(t1, 'reviews', [5]));
+      const u = await sent();
+      assert.notEqual(pub.propagationKey(), acked, 'the agent is behind');
+      a.send({ type: 'ack', version: u.version });
+      await settle();
+      assert.equal(pub.propagationKey(), acked, 'caught up, no route changed: nothing for a status pass to write');
+      pub.setTable(twoServices(4));
+      const v = await sent();
+      a.send({ type: 'ack', version: v.version });
+      await settle();
+      assert.notEqual(pub.propagationKey(), acked, 'the route changed: its generation moved');
+    } finally {
+      a.ws.terminate();
+      await pub.close();
+    }
+  });
+
   test('an agent subscribed to an inbound port gets the backend its pod newly serves', async () => {
     const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const a = new RawAgent(pub.port);

@@ -328,7 +328,22 @@ export class Publisher {
   }
 
   propagation(route: RouteRef): Propagation {
-    const key = routeKey(route);
+    const c = this.#countAll().get(routeKey(route));
+    return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(routeKey(route)) ?? 0 };
+  }
+
+  /**
+   * Equal to an earlier answer exactly when every propagation() answer is as it was then (the
+   * same counts for every route, no route's generation moved). Costs (agents × their routes):
+   * a caller can skip a pass over every route's status when nothing it would write changed,
+   * such as after an endpoint change that every agent has acknowledged again.
+   */
+  propagationKey(): string {
+    const parts = [...this.#countAll()].map(([k, c]) => `${k}=${c.upToDate}/${c.total}`).sort();
+    return `${this.#generations.routesGeneration}|${parts.join(',')}`;
+  }
+
+  #countAll(): Map<string, { upToDate: number; total: number }> {
     // The status writer asks for every route in a row: count all of them in one pass over the
     // agents, so a resync costs (agents × their routes), not (routes × agents).
     if (!this.#counts) {
@@ -345,8 +360,7 @@ export class Publisher {
       }
       this.#counts = counts;
     }
-    const c = this.#counts.get(key);
-    return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(key) ?? 0 };
+    return this.#counts;
   }
 
   /** Changes whenever propagation() or agentAcks() may answer differently (synchronously). */

@@ -67,9 +67,16 @@ export class RouteGenerations {
    */
   #parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
 
+  #routesChangedAt = 0;
+
   /** The number of the table in force (0 before the first). */
   get generation(): number {
     return this.#generation;
+  }
+
+  /** The number of the last table in which some route's generation or presence changed. */
+  get routesGeneration(): number {
+    return this.#routesChangedAt;
   }
 
   /**
@@ -108,11 +115,14 @@ export class RouteGenerations {
     for (const key of changed) {
       const list = lists.get(key);
       if (!list) {
-        this.#routes.delete(key);
+        if (this.#routes.delete(key)) this.#routesChangedAt = this.#generation;
         continue;
       }
       const fingerprint = digest(list);
-      if (this.#routes.get(key)?.fingerprint !== fingerprint) this.#routes.set(key, { fingerprint, generation: this.#generation });
+      if (this.#routes.get(key)?.fingerprint !== fingerprint) {
+        this.#routes.set(key, { fingerprint, generation: this.#generation });
+        this.#routesChangedAt = this.#generation;
+      }
     }
     return true;
   }

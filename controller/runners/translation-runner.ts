@@ -82,6 +82,8 @@ export class TranslationRunner implements Runner {
   /** The last snapshot and its result, for the endpoint fast path. */
   #last: { snapshot: Snapshot; result: TranslateResult } | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
+  /** The publisher's propagationKey() when statuses were last submitted or resynced. */
+  #passKey: string | undefined;
   #stopWatchingAcks: (() => void) | undefined;
 
   constructor(opts: ControllerOptions) {
@@ -159,6 +161,7 @@ export class TranslationRunner implements Runner {
     // Endpoints alone changed and the statuses are the very same: the writer's snapshot holds the
     // same objects it would be given, so a pass over every status (O(routes)) would find nothing.
     if (last && change && result.statuses === last.result.statuses && sameExceptEndpoints(last.snapshot, snapshot)) return;
+    this.#passKey = this.#ownCountsOnly() ? this.#publisher()?.propagationKey() : undefined;
     this.writer.submit(snapshot, result.statuses);
   }
 
@@ -178,8 +181,18 @@ export class TranslationRunner implements Runner {
   #scheduleResync(): void {
     this.#resyncTimer ??= setTimeout(() => {
       this.#resyncTimer = undefined;
+      // With this replica's own counts only: when they are what the last status pass saw (an
+      // endpoint change every agent acknowledged again), a pass over every route finds nothing.
+      const key = this.#ownCountsOnly() ? this.#publisher()?.propagationKey() : undefined;
+      if (key !== undefined && key === this.#passKey) return;
+      this.#passKey = key;
       this.writer.resync();
     }, this.#opts.propagationResyncMs ?? 1000);
+  }
+
+  /** Whether Propagated is this replica's publisher's counts (no other replicas' records, no test hook). */
+  #ownCountsOnly(): boolean {
+    return !this.replicaAcks && !this.#opts.propagation;
   }
 
   ready(): boolean {
