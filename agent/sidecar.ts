@@ -110,6 +110,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
     info: () => ({
       namespace: opts.namespace, explicit: opts.explicit ?? false, identity: mtls?.ownIdentity() ?? null, mtlsMode: mtls?.mode ?? null, mtls: mtls?.stats ?? null,
       defaultInboundPolicy: opts.defaultInboundPolicy ?? 'allow', authorization: inboundSide.authz,
+      // Which unknown destinations wait for the controller (null: all of them, or none asked: file mode).
+      clusterNetworks: opts.clusterNetworks?.cidrs ?? null,
     }),
     unfollow: () => {
       unfollow();

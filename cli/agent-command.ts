@@ -166,6 +166,7 @@ export const agentCommand: Command = {
       if (err instanceof ClusterNetworksInvalidError) throw new UsageError(err.message);
       throw err;
     }
+    if (values.controller) log(`cluster networks ${clusterNetworks.cidrs.join(',')}: a new destination inside them waits for the controller, any other goes straight through`);
     // ---- telemetry (issue 11): metrics on /metrics, traces over OTLP, access logs ----
     let telemetry: ReturnType<typeof startTelemetry>;
     try {

@@ -95,6 +95,12 @@ test('with the controller away, HTTP outside the cluster networks passes straigh
   assert.deepEqual(asked, [`127.0.0.1:${inside.port}`]);
 });
 
+test('/config_dump shows the cluster networks in force', async () => {
+  const dump = await send({ port: proxy.ports.admin!, path: '/config_dump', timeoutMs: 5_000 });
+  assert.equal(dump.status, 200);
+  assert.deepEqual((JSON.parse(dump.text) as { clusterNetworks: unknown }).clusterNetworks, ['127.0.0.1/32']);
+});
+
 test('with the controller away, opaque TCP outside the cluster networks is spliced through; inside, it is closed unanswered', async () => {
   const echo = (): net.Server => net.createServer((s) => s.pipe(s));
   const outside = await listen(echo(), '127.0.0.2');
