@@ -7,9 +7,8 @@
 // streamed: Content-Length bodies pass through, chunked bodies are de-framed by llhttp and
 // re-framed here (so what reaches the next hop is always framing we wrote). Back-pressure: a
 // write that leaves anything queued pauses the socket feeding it until the write completes.
-// Upstream sockets read into one reused buffer per connection (`onread`), so a streamed
-// download allocates nothing per read; accepted client sockets cannot be given `onread` through
-// a public API, so uploads still allocate per read.
+// Every socket reads into one reused buffer per connection (`onread`), so streaming allocates
+// nothing per read; accepted sockets get it by re-wrapping their handle (see startProxy).
 //
 // Prototype limits (what the production module adds, ADR 0017): no routing, filters, timeouts,
 // telemetry or retries (a request on a pooled connection the upstream closed at the same
@@ -335,7 +334,6 @@ class Downstream extends Conn implements H1Handler {
     this.pool = pool;
     this.copyBodies = copyBodies;
     this.parser = factory('request', this);
-    socket.on('data', this.onData.bind(this));
     socket.on('drain', this.onDrain.bind(this));
     socket.on('error', () => { /* 'close' follows */ });
     socket.on('close', this.onClose.bind(this));
@@ -345,7 +343,7 @@ class Downstream extends Conn implements H1Handler {
 
   private onDrain(): void { this.queue[0]?.up?.socket.resume(); }
 
-  private onData(d: Buffer): void {
+  onData(d: Buffer): void {
     if (this.failed) return;
     const err = this.consume(this.parser, d);
     if (err !== undefined) this.reject(err);
@@ -421,5 +419,16 @@ class Downstream extends Conn implements H1Handler {
 
 export function startProxy(port: number, upstreamPort: number, factory: ParserFactory, copyBodies: boolean): net.Server {
   const pool = new Pool(upstreamPort, factory);
-  return net.createServer((socket) => { new Downstream(socket, pool, factory, copyBodies); }).listen(port, '127.0.0.1');
+  // A net.Server cannot give accepted sockets `onread`; the accepted handle is re-wrapped in a
+  // Socket that reads into one reused buffer (internal `_handle`: a prototype-only shortcut).
+  return net.createServer({ pauseOnConnect: true }, (accepted) => {
+    const a = accepted as unknown as { _handle: object | null };
+    const handle = a._handle;
+    a._handle = null;
+    accepted.destroy();
+    const target: { ds: Downstream | null } = { ds: null };
+    const socket = new net.Socket({ handle, onread: { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: (n: number, b: Uint8Array) => { target.ds!.onData(Buffer.from(b.buffer, b.byteOffset, n)); return true; } } } as net.SocketConstructorOpts);
+    target.ds = new Downstream(socket, pool, factory, copyBodies);
+    socket.resume();
+  }).listen(port, '127.0.0.1');
 }
