@@ -31,19 +31,36 @@ test('collects when idle and the heap grew past what the last collection left', 
   assert.match(logs[0] ?? '', /^idle: heap reclaimed, committed 900 -> 120 MB in 300 ms$/);
 });
 
-test('at most one collection per interval, and growth is measured from what the last one left', () => {
+test('collections at least 10 s and ten pauses apart, growth measured from what the last one left', () => {
   const { r, heap } = fake();
   heap.committed = 900 * MB;
   assert.equal(r.check(), true);
   heap.committed = 900 * MB;
-  heap.t += 30_000;
-  assert.equal(r.check(), false, 'within 60 s of the last one');
-  heap.t += 31_000;
+  heap.t += 9_000;
+  assert.equal(r.check(), false, 'within 10 s of the last one');
+  heap.t += 2_000;
+  assert.equal(r.check(), true, '11 s later: 300 ms pauses may come every 10 s');
+  heap.t += 20_000;
   heap.committed = 170 * MB; // 120 MB left last time: +50 MB is under the floor
   assert.equal(r.check(), false);
   heap.committed = 200 * MB; // +80 MB and over half again
   assert.equal(r.check(), true);
-  assert.equal(heap.collected, 2);
+  assert.equal(heap.collected, 3);
+});
+
+test('a long pause spaces the next collection out to keep them under a tenth of the time', () => {
+  const heap = { committed: 100 * MB, t: 0 };
+  const r = new IdleHeapReclaim({
+    heapCommitted: () => heap.committed, utilization: () => 0, now: () => heap.t,
+    collect: () => { heap.committed = 120 * MB; heap.t += 3_000; },
+  });
+  heap.committed = 900 * MB;
+  assert.equal(r.check(), true);
+  heap.committed = 900 * MB;
+  heap.t += 20_000;
+  assert.equal(r.check(), false, 'a 3 s pause: not again within 30 s');
+  heap.t += 11_000;
+  assert.equal(r.check(), true);
 });
 
 test('a failing collector is logged and retried later, not thrown into the timer', () => {
@@ -54,7 +71,7 @@ test('a failing collector is logged and retried later, not thrown into the timer
   committed = 2000 * MB;
   assert.equal(r.check(), false);
   assert.match(logs[0] ?? '', /heap reclaim failed: no gc/);
-  t += 61_000;
+  t += 11_000;
   assert.equal(r.check(), false);
   assert.equal(logs.length, 2);
 });

@@ -9,9 +9,10 @@
 // hold: the heap committed has grown well past what the last collection left (at least
 // `minGrowthBytes` and half again), the event loop has been nearly idle for a whole check
 // interval (no translation, slicing or acks in flight, so the pause delays nobody), and the last
-// collection is `minIntervalMs` ago. The pause is proportional to the live set (~0.2-0.5 s at
-// 10 000 routes), never to the garbage; a controller under constant churn pays at most one per
-// interval.
+// collection is long enough ago: `minIntervalMs`, and ten times its pause, so collections never
+// take more than a tenth of the controller's time. The pause is proportional to the live set
+// (~0.2-0.5 s at 10 000 routes on a quiet machine, seconds on a loaded one), never to the
+// garbage.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -21,8 +22,10 @@ export interface IdleHeapReclaimOptions {
   checkMs?: number;
   /** Event-loop utilisation over the last check interval below which the process is idle (default 0.25). */
   idleUtilization?: number;
-  /** Never two collections closer than this (default 60 s, as the agent's reclaimer). */
+  /** Never two collections closer than this (default 10 s), nor than `1 / maxPauseShare` times the last pause. */
   minIntervalMs?: number;
+  /** Share of wall time collections may take (default 0.1). */
+  maxPauseShare?: number;
   /** Committed heap growth since the last collection that makes one worth it (default 64 MB). */
   minGrowthBytes?: number;
   /** Tests: the committed heap, the event loop's utilisation since the last call, the collector. */
@@ -59,12 +62,13 @@ export class IdleHeapReclaim {
   #timer: NodeJS.Timeout | undefined;
   #baseline: number;
   #lastRun = -Infinity;
+  #lastPauseMs = 0;
   runs = 0;
   pauseMs = 0;
 
   constructor(opts: IdleHeapReclaimOptions = {}) {
     this.#o = {
-      checkMs: 2_000, idleUtilization: 0.25, minIntervalMs: 60_000, minGrowthBytes: 64 * 2 ** 20,
+      checkMs: 2_000, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, minGrowthBytes: 64 * 2 ** 20,
       heapCommitted: () => process.memoryUsage().heapTotal, utilization: loopUtilization(), collect: memoryReducingGc,
       now: () => performance.now(), ...opts,
     };
@@ -86,7 +90,8 @@ export class IdleHeapReclaim {
     const busy = this.#o.utilization() >= this.#o.idleUtilization;
     const committed = this.#o.heapCommitted();
     const grown = committed - this.#baseline >= Math.max(this.#o.minGrowthBytes, this.#baseline / 2);
-    if (busy || !grown || this.#o.now() - this.#lastRun < this.#o.minIntervalMs) return false;
+    const gap = Math.max(this.#o.minIntervalMs, this.#lastPauseMs / this.#o.maxPauseShare);
+    if (busy || !grown || this.#o.now() - this.#lastRun < gap) return false;
     const t0 = this.#o.now();
     try {
       this.#o.collect();
@@ -97,6 +102,7 @@ export class IdleHeapReclaim {
       this.#lastRun = this.#o.now();
     }
     const ms = this.#lastRun - t0;
+    this.#lastPauseMs = ms;
     this.runs++;
     this.pauseMs += ms;
     this.#baseline = this.#o.heapCommitted();
