@@ -124,6 +124,14 @@ test('the mesh configuration the chart renders is one the controller accepts; de
   assert.equal(resolveMeshConfig(parse(get(strict, 'data', 'mesh.yaml') as string)).mtlsMode, 'STRICT');
 });
 
+test('mesh.clusterNetworks reaches the mesh config and reads back as set; an empty list or a name is refused at install', async () => {
+  const mesh = async (...sets: string[]) => resolveMeshConfig(parse(get(find(objects(await template([...GATEWAY_API, ...sets])), 'ConfigMap', 'meshlet-mesh-config'), 'data', 'mesh.yaml') as string));
+  assert.deepEqual((await mesh('--set', 'mesh.clusterNetworks={10.0.0.0/8,203.0.113.0/24,2001:db8::/32}')).clusterNetworks, ['10.0.0.0/8', '203.0.113.0/24', '2001:db8::/32']);
+  for (const set of [['--set-json', 'mesh.clusterNetworks=[]'], ['--set', 'mesh.clusterNetworks={cluster.local}']]) {
+    await assert.rejects(template([...GATEWAY_API, ...set]), /values don't meet the specifications of the schema|schema/, set.join(' '));
+  }
+});
+
 test('the init container has its own image (image.init: iptables is not in the distroless runtime), pinned by digest when given', async () => {
   const mesh = async (...sets: string[]) => resolveMeshConfig(parse(get(find(objects(await template([...GATEWAY_API, ...sets.flatMap((x) => ['--set', x])])), 'ConfigMap', 'meshlet-mesh-config'), 'data', 'mesh.yaml') as string));
   const plain = await mesh();
