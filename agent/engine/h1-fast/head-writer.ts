@@ -4,18 +4,17 @@
 // always comes from the descriptor, never from the sender. Fields the proxy adds are checked:
 // a name must be a token and a value free of CR, LF and NUL (RFC 9110 §5.5), or nothing is
 // written (the received fields were checked by llhttp already).
+import { MeshletError } from '../../../api/errors.ts';
 import type { Framing } from './request-head.ts';
 import type { ResponseFraming } from './response-head.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
-/** A field the proxy was asked to add is not valid HTTP: stable code `invalid-field`. */
-export class InvalidFieldError extends Error {
-  readonly code = 'invalid-field';
+/** A field (or status line) the proxy was asked to write is not valid HTTP: code E_INVALID_FIELD. */
+export class InvalidFieldError extends MeshletError {
   constructor(name: string) {
-    super(`refusing to write header field ${JSON.stringify(name)}: invalid name or value`);
-    this.name = 'InvalidFieldError';
+    super('E_INVALID_FIELD', `refusing to write header field ${JSON.stringify(name)}: invalid name or value`);
   }
 }
 
