@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessage, type ControllerMessage } from '../../api/wire.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
-import { withVersion, type RoutingTable } from '../../api/index.ts';
+import { withVersion, type BackendIR, type RoutingTable, type ServiceFrontendIR } from '../../api/index.ts';
 import { Publisher } from './publisher.ts';
 import { sliceTable } from './slice.ts';
 
@@ -464,6 +464,33 @@ describe('the endpoint fast path (issue 14)', () => {
     }
   });
 
+  test('a route change re-slices only the agents whose slice holds a changed entry', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
+    try {
+      const t1 = twoServices(0);
+      pub.setTable(t1);
+      for (const a of agents) await a.open();
+      const [reviews, ratings, idle] = agents as [RawAgent, RawAgent, RawAgent];
+      await subscribe(reviews, 'rv', '10.0.0.1');
+      await subscribe(ratings, 'rt', '10.0.0.2');
+      await subscribe(idle, 'idle', null);
+      await settle();
+      const before = pub.metrics().slicesComputedTotal;
+      // The reviews frontend is a new object; ratings and every backend are the same objects.
+      const { version: _v, ...rest } = t1;
+      const reviewsV2 = twoServices(5).services.find((x) => x.serviceName === 'reviews')!;
+      pub.setTable(withVersion({ ...rest, services: t1.services.map((x) => (x.serviceName === 'reviews' ? reviewsV2 : x)) }));
+      await settle();
+      assert.equal(pub.metrics().slicesComputedTotal - before, 1, 'only the reviews caller\'s slice was computed again');
+      assert.equal(reviews.inbox.filter((m) => m.type === 'patch' || m.type === 'update').length, 1);
+      assert.deepEqual([ratings, idle].map((a) => a.inbox.filter((m) => m.type === 'patch' || m.type === 'update').length), [0, 0]);
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
   test('propagationKey() comes back to its value once agents acked an endpoint change, and moves with a route change', async () => {
     const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const a = new RawAgent(pub.port);
@@ -493,6 +520,69 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.notEqual(pub.propagationKey(), acked, 'the route changed: its generation moved');
     } finally {
       a.ws.terminate();
+      await pub.close();
+    }
+  });
+
+  test('over random route, Service and endpoint changes, every agent ends each step on the slice of the table in force', async () => {
+    // Tables built from kept entry objects, as translation hands them back: an unchanged
+    // Service or backend is the same object, so only agents holding a changed one get work.
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const names = ['a', 'b', 'c', 'd'];
+    const ip = (n: string): string => `10.0.1.${names.indexOf(n) + 1}`;
+    const frontends = new Map<string, ServiceFrontendIR>();
+    const backends = new Map<string, BackendIR>();
+    const newFrontend = (n: string): ServiceFrontendIR => service({ name: n, clusterIP: ip(n), port: 80, rules: [rule({ route: `r-${n}`, backends: [{ backend: backendName('default', pick(names), 80), weight: Math.floor(rnd() * 5) }] })] });
+    const newBackend = (n: string): BackendIR => backend('default', n, 80, [{ port: 1 + Math.floor(rnd() * 3), podName: pick(['p0', 'p1', 'p2']) }]);
+    for (const n of names.slice(0, 3)) frontends.set(n, newFrontend(n));
+    for (const n of names) backends.set(n, newBackend(n));
+    const build = (): RoutingTable => table({ services: [...frontends.values()], backends: [...backends.values()] });
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const specs = Array.from({ length: 6 }, (_, i) => ({
+      pod: `p${i % 3}`, ns: 'default',
+      targets: i === 5 ? [{ kind: 'inbound' as const, port: 2 }] : [...new Set([pick(names), pick(names)])].map((n) => ({ kind: 'destination' as const, address: ip(n), port: 80 })),
+    }));
+    const agents = specs.map(() => new RawAgent(pub.port));
+    let current = build();
+    pub.setTable(current);
+    try {
+      for (const [i, a] of agents.entries()) {
+        await a.open();
+        a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
+      }
+      let endpointOnly = 0;
+      for (let step = 0; step < 40; step++) {
+        const r = rnd();
+        const n = pick(names);
+        if (r < 0.4) {
+          // An endpoint patch of the table in force: the same arrays but for the backends.
+          const b = newBackend(n);
+          backends.set(n, b);
+          const { version: _v, ...rest } = current;
+          current = withVersion({ ...rest, backends: current.backends.map((x) => (x.name === b.name ? b : x)) });
+          endpointOnly++;
+        } else {
+          if (r < 0.55 && frontends.has(n)) frontends.delete(n);
+          else frontends.set(n, newFrontend(n));
+          const moved = pick(names);
+          if (rnd() < 0.5) backends.set(moved, newBackend(moved)); // a backend changes with it
+          current = build();
+        }
+        pub.setTable(current);
+        await settle();
+        for (const [i, a] of agents.entries()) {
+          const frames = a.inbox.filter((m) => m.type === 'update' || m.type === 'patch') as { version: string }[];
+          const want = sliceTable(current, { agent: { namespace: 'default', pod: specs[i]!.pod }, targets: specs[i]!.targets });
+          assert.equal(frames.at(-1)?.version, want.version, `step ${step}: agent ${i} (${JSON.stringify(specs[i]!.targets)})`);
+          // Acknowledge, so the next change may come as a patch.
+          if (frames.length > 0) a.send({ type: 'ack', version: frames.at(-1)!.version });
+        }
+      }
+      assert.ok(endpointOnly > 5 && pub.metrics().endpointTablesTotal > 0, 'endpoint patches were exercised');
+    } finally {
+      for (const a of agents) a.ws.terminate();
       await pub.close();
     }
   });

@@ -16,8 +16,32 @@ import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type Pu
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
 import { checkIngress } from './ingress-auth.ts';
-import { derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
+import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 import { TableVersioner } from '../translate/table-version.ts';
+
+const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
+
+/** `section/name` of every entry of a table (policies aside). */
+function entryKeys(table: RoutingTable): string[] {
+  return SECTIONS.flatMap((sec) => (table[sec] as { name: string }[]).map((x) => `${sec}/${x.name}`));
+}
+
+/** `section/name` of every entry added, removed or replaced (a new object) between two tables. */
+export function changedEntries(prev: RoutingTable, next: RoutingTable): Set<string> {
+  const out = new Set<string>();
+  for (const sec of SECTIONS) {
+    const a = prev[sec] as { name: string }[];
+    const b = next[sec] as { name: string }[];
+    if (a === b) continue;
+    const before = new Map(a.map((x) => [x.name, x]));
+    for (const x of b) {
+      if (before.get(x.name) !== x) out.add(`${sec}/${x.name}`);
+      before.delete(x.name);
+    }
+    for (const name of before.keys()) out.add(`${sec}/${name}`);
+  }
+  return out;
+}
 
 /**
  * The backends of `next` that differ from `prev`'s when nothing else does (same Gateways, Service
@@ -133,10 +157,14 @@ export class Publisher {
   readonly #versioner = new TableVersioner();
   // The endpoint fast path (the EDS idea): which agents and which cached slices hold each
   // backend, so an endpoint change reaches exactly the agents whose slice holds it.
-  /** Backend name → sessions whose last sent slice holds it. */
-  readonly #sessionsByBackend = new Map<string, Set<AgentSession>>();
-  /** Sessions subscribed to inbound ports: their slices pick backends by endpoint, so any endpoint change re-slices them. */
+  /** `section/name` of a table entry (`backends/service/ns/name/80`) → sessions whose last sent slice holds it. */
+  readonly #holders = new Map<string, Set<AgentSession>>();
+  /** Sessions subscribed to inbound ports: their slices pick backends by endpoint, so any backend change re-slices them. */
   readonly #inbound = new Set<AgentSession>();
+  /** Sessions with a destination no frontend answers yet: a new or changed frontend may. */
+  readonly #unresolved = new Set<AgentSession>();
+  /** Sessions subscribed to Gateways (the ingress): a new Gateway may be theirs. */
+  readonly #gatewayUsers = new Set<AgentSession>();
   /** Backend name → keys of cached slices holding it. */
   readonly #sliceKeysByBackend = new Map<string, Set<string>>();
   /** Keys of cached slices with inbound subscriptions. */
@@ -263,7 +291,7 @@ export class Publisher {
       this.#fingerprinted = new WeakMap();
       this.#clearSlices();
       this.#policyPods = null;
-      touched = this.#sessions;
+      touched = prev ? this.#affectedBy(prev, table) : this.#sessions;
     }
     const refreshed = [...touched];
     for (const s of refreshed) s.refresh();
@@ -290,25 +318,49 @@ export class Publisher {
     for (const k of this.#inboundKeys) this.#slices.delete(k);
     this.#inboundKeys.clear();
     const sessions = new Set<AgentSession>(this.#inbound);
-    for (const name of delta.keys()) for (const s of this.#sessionsByBackend.get(name) ?? []) sessions.add(s);
+    for (const name of delta.keys()) for (const s of this.#holders.get(`backends/${name}`) ?? []) sessions.add(s);
     return sessions;
   }
 
-  /** Keeps the backend → sessions index in step with the slice each session was last sent. */
+  /**
+   * The sessions a new table can change the slice of: those holding an entry that is new, gone
+   * or replaced (translation hands back unchanged entries as the same objects), the inbound ones
+   * when a backend changed, those with an unanswered destination when a frontend did, the
+   * Gateway subscribers when a Gateway did, and every one when the policies changed. The others'
+   * slices are the same in the new table: they get no work.
+   */
+  #affectedBy(prev: RoutingTable, table: RoutingTable): Iterable<AgentSession> {
+    if (prev.policies !== table.policies && (prev.policies.length !== table.policies.length
+      || prev.policies.some((p, i) => this.#versioner.json(p) !== this.#versioner.json(table.policies[i])))) return this.#sessions;
+    const out = new Set<AgentSession>();
+    const changed = changedEntries(prev, table);
+    for (const key of changed) for (const s of this.#holders.get(key) ?? []) out.add(s);
+    const any = (section: string): boolean => [...changed].some((k) => k.startsWith(`${section}/`));
+    if (any('backends')) for (const s of this.#inbound) out.add(s);
+    if (any('services')) for (const s of this.#unresolved) out.add(s);
+    if (any('gateways') || any('secrets')) for (const s of this.#gatewayUsers) out.add(s);
+    return out;
+  }
+
+  /** Keeps the entry → sessions index (and the sets above) in step with the slice each session was last sent. */
   #track(session: AgentSession, before: RoutingTable | null, after: RoutingTable | null): void {
-    if (after && [...session.targets.keys()].some((k) => k.startsWith('inbound|'))) this.#inbound.add(session);
-    else this.#inbound.delete(session);
+    const targets = [...session.targets.values()];
+    const mark = (set: Set<AgentSession>, on: boolean): void => void (on ? set.add(session) : set.delete(session));
+    mark(this.#inbound, !!after && targets.some((t) => t.kind === 'inbound'));
+    mark(this.#gatewayUsers, !!after && targets.some((t) => t.kind === 'gateway' || t.kind === 'gateways'));
+    mark(this.#unresolved, !!after && targets.some((t) => t.kind === 'destination'
+      && !after.services.some((f) => f.ports.some((p) => p.port === t.port) && f.clusterIPs.some((ip) => canonicalIp(ip) === canonicalIp(t.address)))));
     if (before === after) return;
-    const keep = new Set(after?.backends.map((b) => b.name));
-    for (const b of before?.backends ?? []) {
-      if (keep.has(b.name)) continue;
-      const set = this.#sessionsByBackend.get(b.name);
+    const keep = new Set(after ? entryKeys(after) : []);
+    for (const key of before ? entryKeys(before) : []) {
+      if (keep.has(key)) continue;
+      const set = this.#holders.get(key);
       set?.delete(session);
-      if (set?.size === 0) this.#sessionsByBackend.delete(b.name);
+      if (set?.size === 0) this.#holders.delete(key);
     }
-    for (const name of keep) {
-      let set = this.#sessionsByBackend.get(name);
-      if (!set) this.#sessionsByBackend.set(name, (set = new Set()));
+    for (const key of keep) {
+      let set = this.#holders.get(key);
+      if (!set) this.#holders.set(key, (set = new Set()));
       set.add(session);
     }
   }
