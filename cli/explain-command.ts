@@ -11,6 +11,9 @@ import { translate } from '../controller/translate/index.ts';
 import type { Command } from './command.ts';
 import { loadInput, parseAddresses } from './load-input.ts';
 import { resolveGatewayTarget, resolveMeshTarget } from './resolve-target.ts';
+import { explainOutbound } from './explain-outbound.ts';
+import { ClusterNetworksInvalidError, parseClusterNetworks } from '../agent/outbound/cluster-networks.ts';
+import { DEFAULT_CLUSTER_NETWORKS } from '../api/pod-env.ts';
 import { UsageError } from './usage-error.ts';
 
 const HELP = `Usage: meshlet explain -f PATH 'METHOD URL' [-H 'name: value']... (--gateway NS/NAME | --from NS)
@@ -26,6 +29,9 @@ presents (mTLS) and whether AuthorizationPolicies there admit the caller.
   --address A         an address the environment gave a Gateway (see 'meshlet translate')
   --as [NS/]SA        the caller's service account (default: NS's 'default' with --from, the
                       ingress's meshlet-system/meshlet-ingress with --gateway)
+  --cluster-networks CIDRS  with --from and an IP address that is no Service: the mesh's
+                      clusterNetworks, which decide whether a sidecar asks the controller about
+                      it or passes it straight through (default: ${DEFAULT_CLUSTER_NETWORKS.join(',')})
 
 Example:
   meshlet explain -f examples/ 'GET http://reviews:9080/' --from default
@@ -149,6 +155,7 @@ export const explainCommand: Command = {
         from: { type: 'string' },
         address: { type: 'string', multiple: true, default: [] },
         as: { type: 'string' },
+        'cluster-networks': { type: 'string' },
       },
       strict: true,
       allowPositionals: true,
@@ -158,6 +165,20 @@ export const explainCommand: Command = {
     const { request, url } = parseRequest(positionals[0], values.header);
     const input = await loadInput(values.filename, io, parseAddresses(values.address));
     const { ir } = translate(input.snapshot);
+    if (values.from !== undefined) {
+      let networks;
+      try {
+        networks = parseClusterNetworks(values['cluster-networks'] ?? DEFAULT_CLUSTER_NETWORKS, '--cluster-networks');
+      } catch (err) {
+        if (err instanceof ClusterNetworksInvalidError) throw new UsageError(err.message);
+        throw err;
+      }
+      const outbound = explainOutbound(ir, request.method, url, values.from, networks);
+      if (outbound) {
+        io.stdout.write(`${outbound.join('\n')}\n`);
+        return input.problems.length > 0 ? 1 : 0;
+      }
+    }
     const target = values.gateway !== undefined ? resolveGatewayTarget(ir, values.gateway, url) : resolveMeshTarget(ir, values.from!, url);
     const compiled = compileTable(ir);
     const explanation = explain(compiled, target, request);
