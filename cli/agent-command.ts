@@ -10,7 +10,6 @@ import { startSidecar } from '../agent/sidecar.ts';
 import { preloadLazyModules } from '../agent/engine/preload.ts';
 import { loadRegexEngine } from '../api/validate.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
-import { dropPrivileges } from '../agent/intercept/index.ts';
 import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
 import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
 import { DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
@@ -246,7 +245,8 @@ export const agentCommand: Command = {
       // What the agent may still load lazily is loaded while it can read anything.
       preloadLazyModules();
       loadRegexEngine(); // otherwise loaded with the first regular expression a table brings
-      dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
+      // Imported here: the rest of agent/intercept is `meshlet init`'s (iptables, child_process).
+      (await import('../agent/intercept/index.ts')).dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     }
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
     return serveUntilStopped(io, log, proxy, drainMs, async () => {

@@ -91,12 +91,14 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'ws'), []);
   });
 
-  test('in controller mode with --no-mtls the agent loads neither node-forge (imported only with mTLS) nor re2js (no table with a regular expression yet)', async () => {
+  test('in controller mode with --no-mtls and no --uid the agent loads neither node-forge (imported only with mTLS), re2js (no table with a regular expression yet) nor the iptables code', async () => {
     const unreachable = await freePort();
     const loads = await loadedBy(['--no-mtls', '--controller', `ws://127.0.0.1:${unreachable}`, '--namespace', 'shop']);
     assert.ok(from(loads, 'ws').length > 0, 'the hook saw the controller channel\'s modules');
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 're2js'), []);
+    // Without --uid nothing of `meshlet init`'s iptables code (agent/intercept, child_process).
+    assert.deepEqual(loads.filter((u) => u.includes('/agent/intercept/') || u === 'node:child_process'), []);
   });
 
   test('with an OTLP endpoint the agent loads the OpenTelemetry SDK', async () => {
@@ -108,5 +110,6 @@ describe('feature-only modules (ADR 0012)', () => {
     const loads = await loadedBy(['--no-mtls', '--uid', '1337']);
     assert.ok(from(loads, 'undici').some((u) => u.endsWith('/llhttp/llhttp-wasm.js')), 'the parser is preloaded before the drop');
     assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/')), []);
+    assert.ok(loads.some((u) => u.endsWith('/agent/intercept/drop-privileges.ts')), 'the privilege drop is imported for --uid');
   });
 });
