@@ -2,9 +2,12 @@
 // agent parsed every frame and validated each table twice on the thread that serves requests
 // (~0.25 s + 2 × ~0.75 s for 10 000 routes, on each update and on each patch). Here a real
 // `meshlet controller --config DIR` serves a `meshlet ingress`, both in their own processes;
-// 10 000 HTTPRoutes are added to its Gateway, then one of them is edited, while a 50 rps probe
-// through the Gateway must see no request slower than 500 ms. The ingress's RSS is reported
-// before, loaded, and after the edit.
+// 10 000 HTTPRoutes are added to its Gateway, then one of them is edited: the ingress's serving
+// thread must never be held for 500 ms (the issue's bound), as it measures itself
+// (meshlet_event_loop_blocked_seconds, which excludes time spent waiting for a CPU on a busy
+// machine), and a 50 rps probe through the Gateway must see no failed request and, as a looser
+// sanity bound that machine load does inflate, no request slower than 3 s. The ingress's RSS is
+// reported before, loaded, and after the edit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,11 +18,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
-import { maxMs, p99Ms, probe, rssMb, until } from './reload-probe.ts';
+import { adminPortOf, loopStalls, maxMs, p99Ms, probe, rssMb, stallsBetween, until } from './reload-probe.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const ROUTES = 10_000;
 const BOUND_MS = 500;
+const BOUND_LE = String(BOUND_MS / 1000); // the histogram bucket that bound is
+const PROBE_SANITY_MS = 3_000;
 
 const doc = (o: unknown): string => JSON.stringify(o);
 
@@ -77,7 +82,7 @@ async function stop(child: ChildProcess | null): Promise<void> {
   clearTimeout(t);
 }
 
-test('controller mode: 10 000 routes arrive, and one is edited, while a 50 rps probe sees no request slower than 500 ms', async (t) => {
+test('controller mode: 10 000 routes arrive, and one is edited: the serving thread is never held for 500 ms and a 50 rps probe sees no failed request', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-h15-ctl-reload-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'bench' });
   const gatewayPort = await freePort();
@@ -98,37 +103,45 @@ test('controller mode: 10 000 routes arrive, and one is edited, while a 50 rps p
       throw new Error(`${err.message}\n${controller!.output()}\n${ingress!.output()}`);
     });
     const pid = ingress.child.pid!;
+    const admin = adminPortOf(ingress.output());
+    assert.ok(admin, ingress.output());
     const rssBefore = await rssMb(pid);
 
     // Generated before the probe starts: building the text here would stall the probe itself.
     const first = big('first');
     const second = big('second');
+    const beforeLoad = await loopStalls(admin);
     p = probe(gatewayPort, 50);
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(join(dir, 'bench.yaml'), first);
     const loadMs = await until('10 000 routes applied', () => ok(`svc-${ROUTES - 1}.bench`, {}, `/p${ROUTES - 1}`), 120_000);
     await new Promise((r) => setTimeout(r, 500));
     const load = await p.stop();
+    const loadStalls = stallsBetween(beforeLoad.blocked, (await loopStalls(admin)).blocked, BOUND_LE);
     const rssLoaded = await rssMb(pid);
 
     assert.ok(await ok('svc-0.bench', { 'x-bench': 'first' }), 'route 0 answers its first marker');
+    const beforeEdit = await loopStalls(admin);
     p = probe(gatewayPort, 50);
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(join(dir, 'bench.yaml'), second);
     const editMs = await until('the edit applied', () => ok('svc-0.bench', { 'x-bench': 'second' }), 120_000);
     await new Promise((r) => setTimeout(r, 500));
     const edit = await p.stop();
+    const editStalls = stallsBetween(beforeEdit.blocked, (await loopStalls(admin)).blocked, BOUND_LE);
     await new Promise((r) => setTimeout(r, 2_000));
     const rssAfter = await rssMb(pid);
 
-    t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${maxMs(load.latencies)} ms, p99 ${p99Ms(load.latencies)} ms`);
-    t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${maxMs(edit.latencies)} ms, p99 ${p99Ms(edit.latencies)} ms`);
+    t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${maxMs(load.latencies)} ms, p99 ${p99Ms(load.latencies)} ms; serving thread held: worst ${loadStalls.worst}`);
+    t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${maxMs(edit.latencies)} ms, p99 ${p99Ms(edit.latencies)} ms; serving thread held: worst ${editStalls.worst}`);
     t.diagnostic(`ingress RSS: ${rssBefore} MB before, ${rssLoaded} MB loaded, ${rssAfter} MB after the edit`);
     assert.deepEqual(load.failures, []);
     assert.deepEqual(edit.failures, []);
     assert.ok(load.latencies.length >= 20 && edit.latencies.length >= 20, 'the probe ran through both updates');
-    assert.ok(maxMs(load.latencies) < BOUND_MS, `slowest probe request while 10 000 routes arrived: ${maxMs(load.latencies)} ms`);
-    assert.ok(maxMs(edit.latencies) < BOUND_MS, `slowest probe request while the edit arrived: ${maxMs(edit.latencies)} ms`);
+    assert.equal(loadStalls.above, 0, `the serving thread was held for ${BOUND_MS} ms or more while 10 000 routes arrived (worst ${loadStalls.worst})`);
+    assert.equal(editStalls.above, 0, `the serving thread was held for ${BOUND_MS} ms or more while the edit arrived (worst ${editStalls.worst})`);
+    assert.ok(maxMs(load.latencies) < PROBE_SANITY_MS, `slowest probe request while 10 000 routes arrived: ${maxMs(load.latencies)} ms`);
+    assert.ok(maxMs(edit.latencies) < PROBE_SANITY_MS, `slowest probe request while the edit arrived: ${maxMs(edit.latencies)} ms`);
   } finally {
     await p?.stop();
     await stop(ingress?.child ?? null);

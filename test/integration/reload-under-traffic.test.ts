@@ -59,7 +59,7 @@ test('10 000 routes load, and one of them is edited: the serving thread is never
     p = probe(port, 50);
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(join(dir, 'bench.yaml'), first);
-    const loadMs = await until('10 000 routes applied', () => ok(`svc-${ROUTES - 1}.bench`), 60_000);
+    const loadMs = await until('10 000 routes applied', () => ok(`svc-${ROUTES - 1}.bench`), 120_000);
     await new Promise((r) => setTimeout(r, 500));
     const load = await p.stop();
     const loadStalls = stallsBetween(beforeLoad.blocked, (await loopStalls(admin)).blocked, BOUND_LE);
@@ -72,7 +72,7 @@ test('10 000 routes load, and one of them is edited: the serving thread is never
     p = probe(port, 50);
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(join(dir, 'bench.yaml'), second);
-    const editMs = await until('the edit applied', () => ok('svc-0.bench', { 'x-bench': 'second' }), 60_000);
+    const editMs = await until('the edit applied', () => ok('svc-0.bench', { 'x-bench': 'second' }), 120_000);
     await new Promise((r) => setTimeout(r, 500));
     const edit = await p.stop();
     const editStalls = stallsBetween(beforeEdit.blocked, (await loopStalls(admin)).blocked, BOUND_LE);
@@ -96,8 +96,9 @@ test('10 000 routes load, and one of them is edited: the serving thread is never
     t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${maxMs(load.latencies)} ms, p99 ${p99Ms(load.latencies)} ms; serving thread held: worst ${loadStalls.worst}`);
     t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${maxMs(edit.latencies)} ms, p99 ${p99Ms(edit.latencies)} ms; serving thread held: worst ${editStalls.worst}`);
     t.diagnostic(`agent RSS: ${rssBefore} MB before, ${rssLoaded} MB loaded, ${rssAfter} MB after the edit, ${rssRemoved} MB with the routes removed`);
-    assert.deepEqual(load.failures, []);
-    assert.deepEqual(edit.failures, []);
+    const logTail = stderr.split('\n').slice(-20).join('\n');
+    assert.deepEqual(load.failures, [], logTail);
+    assert.deepEqual(edit.failures, [], logTail);
     assert.ok(load.latencies.length >= 20 && edit.latencies.length >= 20, 'the probe ran through both reloads');
     assert.equal(loadStalls.above, 0, `the serving thread was held for ${BOUND_MS} ms or more while 10 000 routes loaded (worst ${loadStalls.worst})`);
     assert.equal(editStalls.above, 0, `the serving thread was held for ${BOUND_MS} ms or more while the edit applied (worst ${editStalls.worst})`);
