@@ -6,7 +6,7 @@
 import type { BackendIR, EndpointIR, RetryIR } from '../../api/routing-table.ts';
 import type { EndpointBalancer } from '../balance/endpoint-balancer.ts';
 import { MeshletError } from '../../api/errors.ts';
-import type { Endpoint } from './connect.ts';
+import { isMutualTls, type Endpoint } from './connect.ts';
 import type { UpstreamPools } from './pools.ts';
 import { replayable, type BodySource } from './request-body.ts';
 import type { RetryBudget } from './retry-budget.ts';
@@ -17,6 +17,7 @@ import type { AttemptRequest, UpstreamProtocol, UpstreamResponse } from './upstr
 import type { Headers } from './hop-by-hop.ts';
 import type { RequestEvent } from '../telemetry/events.ts';
 import { endAttemptEvent, startAttemptEvent } from '../telemetry/build-events.ts';
+import { markPeerWorkload } from '../telemetry/peer-workload.ts';
 
 /** A backendRequest timeout fired for one attempt (retriable; 504 if it was the last). */
 export class BackendTimeoutError extends MeshletError {
@@ -128,6 +129,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     };
     // Observed attempts get their own header copy: a subscriber may add trace context per attempt.
     const headers = plan.event ? { ...plan.headers } : plan.headers;
+    markPeerWorkload(headers, isMutualTls(endpoint, deps.pools.connectOptions));
     const ev = plan.event
       ? startAttemptEvent(plan.event, attempts, false, { backend: plan.backend.name, ...endpoint }, { method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery, headers })
       : null;

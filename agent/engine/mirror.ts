@@ -11,6 +11,8 @@ import { sendH1 } from './send-h1.ts';
 import { sendH2 } from './send-h2.ts';
 import type { Headers } from './hop-by-hop.ts';
 import { upstreamHeaders } from './upstream-protocol.ts';
+import { isMutualTls } from './connect.ts';
+import { markPeerWorkload } from '../telemetry/peer-workload.ts';
 import type { UpstreamProtocol } from './upstream-types.ts';
 import type { RequestEvent } from '../telemetry/events.ts';
 import { endAttemptEvent, startAttemptEvent } from '../telemetry/build-events.ts';
@@ -64,6 +66,7 @@ export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[]
     const protocol = req.protocolFor(backend);
     const send = protocol === 'h2' ? sendH2 : sendH1;
     const headers = upstreamHeaders(req.headers, protocol);
+    markPeerWorkload(headers, isMutualTls(endpoint, deps.pools.connectOptions));
     const ev = deps.event
       ? startAttemptEvent(deps.event, 1, true, { backend: backend.name, ...endpoint }, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers })
       : null;

@@ -19,6 +19,7 @@ import { clientError, noHealthyUpstream, upstreamTimeout, upstreamUnavailable, t
 import type { Socket } from 'node:net';
 import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
 import { tunnelsObserved } from '../telemetry/events.ts';
+import { markPeerWorkload, PEER_WORKLOAD_HEADER } from '../telemetry/peer-workload.ts';
 
 /** How long the upstream has to answer the handshake before the client gets a 504. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -111,6 +112,8 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   delete headers.host;
   headers.connection = 'Upgrade';
   headers.upgrade = 'websocket';
+  const mtls = isMutualTls(endpoint, core.pools.connectOptions);
+  markPeerWorkload(headers, mtls);
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const conn = upstream;
   const out = http.request({
@@ -151,7 +154,10 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
     splice(socket, upSocket);
     if (tunnelsObserved()) {
       const ev = startTunnelEvent(site.kind, 'websocket', req.socket?.remoteAddress ?? '', `${endpoint.address}:${endpoint.port}`, {
-        peerIdentity: site.peerIdentity ?? null, upstreamIdentity: isMutualTls(endpoint, core.pools.connectOptions) ? endpoint.identity ?? null : null,
+        peerIdentity: site.peerIdentity ?? null, upstreamIdentity: mtls ? endpoint.identity ?? null : null,
+        // The caller's workload header, as for requests: believed only from a verified peer.
+        peerWorkload: site.kind === 'inbound' && site.peerIdentity ? (typeof req.headers[PEER_WORKLOAD_HEADER] === 'string' ? req.headers[PEER_WORKLOAD_HEADER] : null) : null,
+        upstreamPod: endpoint.podName ?? null,
       });
       const up = upSocket as Partial<Socket>;
       socket.once('close', () => endTunnelEvent(ev, up.bytesWritten ?? 0, up.bytesRead ?? 0, null));

@@ -1,35 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attemptStart, type AttemptEvent } from './events.ts';
-import { announcedWorkload, PEER_WORKLOAD_HEADER, startPeerWorkload, workloadFromPreamble, workloadPreamble } from './peer-workload.ts';
+import { announcedWorkload, markPeerWorkload, PEER_WORKLOAD_HEADER, startPeerWorkload, workloadFromPreamble, workloadPreamble } from './peer-workload.ts';
 
-function attempt(identity: string | null, headers: Record<string, string | string[]>): AttemptEvent {
-  return {
-    request: null, attempt: 1, mirror: false, backend: 'service/shop/ratings/9080', upstream: '10.0.0.7:9080', upstreamIdentity: identity,
-    method: 'GET', authority: 'ratings:9080', pathAndQuery: '/', headers, startNs: 0n, status: 0, endNs: 0n, error: null,
-  };
-}
-
-test('attempts to meshed endpoints carry this workload; others carry no such header, whatever the app sent', () => {
+test('meshed mTLS hops carry this workload; others carry no such header, whatever the app sent', () => {
   const stop = startPeerWorkload({ name: 'reviews-v1', namespace: 'shop', pod: 'reviews-v1-7d9c8b6f4d-x2bqz', principal: '' });
+  const cases: [string, boolean, Record<string, string>, string | undefined][] = [
+    ['mTLS', true, {}, 'reviews-v1'],
+    ['mTLS, the app claimed another workload', true, { [PEER_WORKLOAD_HEADER]: 'admin' }, 'reviews-v1'],
+    ['plaintext, the app claimed one', false, { [PEER_WORKLOAD_HEADER]: 'admin' }, undefined],
+    ['plaintext', false, { accept: '*/*' }, undefined],
+  ];
   try {
-    const cases: [string, string | null, Record<string, string>, string | undefined][] = [
-      ['meshed', 'spiffe://cluster.local/ns/shop/sa/ratings', {}, 'reviews-v1'],
-      ['meshed, the app claimed another workload', 'spiffe://cluster.local/ns/shop/sa/ratings', { [PEER_WORKLOAD_HEADER]: 'admin' }, 'reviews-v1'],
-      ['outside the mesh, the app claimed one', null, { [PEER_WORKLOAD_HEADER]: 'admin' }, undefined],
-      ['outside the mesh', null, { accept: '*/*' }, undefined],
-    ];
-    for (const [name, identity, headers, want] of cases) {
-      const at = attempt(identity, { ...headers });
-      attemptStart.publish(at);
-      assert.equal(at.headers[PEER_WORKLOAD_HEADER], want, name);
+    for (const [name, mtls, headers, want] of cases) {
+      const h: Record<string, unknown> = { ...headers };
+      markPeerWorkload(h, mtls);
+      assert.equal(h[PEER_WORKLOAD_HEADER], want, name);
     }
   } finally {
     stop();
   }
-  const after = attempt('spiffe://cluster.local/ns/shop/sa/ratings', {});
-  attemptStart.publish(after);
-  assert.equal(after.headers[PEER_WORKLOAD_HEADER], undefined, 'stopped: no longer tagged');
+  const after: Record<string, unknown> = { [PEER_WORKLOAD_HEADER]: 'admin' };
+  markPeerWorkload(after, true);
+  assert.equal(after[PEER_WORKLOAD_HEADER], undefined, 'stopped: nothing announced, and the app\'s claim still removed');
 });
 
 test('the TCP preamble: one length byte and the name; announced only while started; names checked on arrival', () => {

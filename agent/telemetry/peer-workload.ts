@@ -1,8 +1,9 @@
 // Which workload is on the other end of a hop, for the source_workload / destination_workload
 // labels (ADR 0009). A SPIFFE ID names only the peer's namespace and ServiceAccount, so:
 // - the caller's workload travels in one request header, x-meshlet-peer-workload, that the
-//   client-side proxy sets on every attempt to a meshed endpoint (replacing whatever the app or
-//   an external client sent) and removes on every other attempt. The receiving sidecar believes
+//   client-side proxy's engine sets on every attempt, mirror and WebSocket handshake over mesh
+//   mTLS (replacing whatever the app or an external client sent) and removes on every other
+//   (markPeerWorkload; a mesh protocol header, so the engine writes it, not a subscriber). The receiving sidecar believes
 //   it only when the connection was mutual TLS with a verified peer certificate (a plaintext
 //   caller can write anything), and never passes it to the app (inbound-listener.ts strips it).
 //   Istio's metadata exchange does the same with x-envoy-peer-metadata; one short name is all
@@ -15,8 +16,7 @@
 //   mutual TLS with a verified peer.
 // - the callee's workload is known before the request leaves: the routing table names the pod
 //   behind each endpoint (EndpointSlice targetRef), and the workload follows from the pod name.
-import dc from 'node:diagnostics_channel';
-import { CHANNELS, type AttemptEvent, type RequestEvent } from './events.ts';
+import type { RequestEvent } from './events.ts';
 import { workloadFromPodName, type Workload } from './workload.ts';
 
 export const PEER_WORKLOAD_HEADER = 'x-meshlet-peer-workload';
@@ -48,21 +48,22 @@ export function workloadFromPreamble(name: string): string | null {
   return OBJECT_NAME.test(name) ? name : null;
 }
 
-/** Tags this proxy's attempts with its workload on meshed hops; returns the unsubscribe. */
+/** Names this proxy's workload to its mTLS peers (header and TCP preamble); returns the undo. */
 export function startPeerWorkload(self: Workload): () => void {
   const name = OBJECT_NAME.test(self.name) ? self.name : null;
   announced = name;
-  const onAttemptStart = (m: unknown): void => {
-    const at = m as AttemptEvent;
-    // upstreamIdentity set: the connection is mutual TLS or fails (agent/engine/connect.ts).
-    if (at.upstreamIdentity && name) at.headers[PEER_WORKLOAD_HEADER] = name;
-    else if (at.headers[PEER_WORKLOAD_HEADER] !== undefined) delete at.headers[PEER_WORKLOAD_HEADER];
-  };
-  dc.subscribe(CHANNELS.attemptStart, onAttemptStart);
   return () => {
     if (announced === name) announced = null;
-    dc.unsubscribe(CHANNELS.attemptStart, onAttemptStart);
   };
+}
+
+/**
+ * Upstream request headers as the engine sends them: this workload's name when the hop is mesh
+ * mTLS and a name is announced, and never a value the app or an outside client wrote.
+ */
+export function markPeerWorkload(headers: Record<string, unknown>, mutualTls: boolean): void {
+  if (mutualTls && announced !== null) headers[PEER_WORKLOAD_HEADER] = announced;
+  else if (headers[PEER_WORKLOAD_HEADER] !== undefined) delete headers[PEER_WORKLOAD_HEADER];
 }
 
 /** The caller's workload on an inbound request: only from a verified mTLS peer, else null. */

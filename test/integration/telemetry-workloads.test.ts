@@ -3,7 +3,7 @@
 // mix their metrics): the client sidecar learns the callee's workload from the endpoint's pod
 // in its routing table, the server sidecar the caller's from x-meshlet-peer-workload, which it
 // believes only over mTLS and never hands to the app (on an opaque TCP hop, from the preamble
-// of ALPN meshlet/tcp+workload instead). A plaintext caller's claim is ignored.
+// of ALPN meshlet/tcp+workload instead; a WebSocket's from its handshake's header). A plaintext caller's claim is ignored.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -139,12 +139,11 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
   });
 
   /**
-   * Both sidecars have closed `n` tunnels, all labelled with both principals over mTLS. `tcp`
-   * opaque TCP tunnels name both workloads (the client's in the mTLS hop's preamble, the
-   * server's from the endpoint's pod); `ws` WebSocket tunnels name the reporter's own only.
+   * Both sidecars have closed `n` tunnels, all labelled with both principals over mTLS and both
+   * workloads: the client's from the mTLS hop's preamble (opaque TCP) or its workload header
+   * (WebSocket handshake), the server's from the endpoint's pod.
    */
-  async function expectMeshTunnels(tcp: number, ws: number): Promise<void> {
-    const n = tcp + ws;
+  async function expectMeshTunnels(n: number): Promise<void> {
     const want = {
       source_namespace: 'shop', source_principal: PRINCIPALS.productpage,
       destination_namespace: 'shop', destination_principal: PRINCIPALS.reviews, connection_security_policy: 'mutual_tls',
@@ -159,15 +158,8 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
       dst = await requests(server.admin, 'meshlet_tcp_connections_closed_total');
     }
     const both = { source_workload: 'productpage-v1', destination_workload: 'reviews-v1' };
-    const series = (reporter: string, own: Record<string, string>): unknown[] => [
-      ...(tcp ? [[{ reporter, ...both, ...want }, tcp]] : []),
-      ...(ws ? [[{ reporter, ...both, ...own, ...want }, ws]] : []),
-    ];
-    const sorted = (xs: { labels: Record<string, string>; value: number }[]): unknown[] => xs.map((x) => [tunnelLabels(x), x.value])
-      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    const order = (xs: unknown[]): unknown[] => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    assert.deepEqual(sorted(src), order(series('source', { destination_workload: 'unknown' })));
-    assert.deepEqual(sorted(dst), order(series('destination', { source_workload: 'unknown' })));
+    assert.deepEqual(src.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'source', ...both, ...want }, n]]);
+    assert.deepEqual(dst.map((x) => [tunnelLabels(x), x.value]), [[{ reporter: 'destination', ...both, ...want }, n]]);
   }
 
   test('both reporters name both workloads; the app never sees the workload header', async () => {
@@ -213,10 +205,10 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     });
     assert.match(reply, /^HTTP\/1\.1 200 /, reply);
     assert.match(reply, /HTTP\/1\.1 400 /, `the app answered the bytes it got: ${reply}`);
-    await expectMeshTunnels(1, 0);
+    await expectMeshTunnels(1);
   });
 
-  test('a WebSocket over the mesh hop is a tunnel with both principals; only the reporter\'s own workload is named', async () => {
+  test('a WebSocket over the mesh hop is a tunnel with the same labels', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${client.outbound}/chat`, { headers: { host: 'reviews.shop:9080' } });
     const echoed = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => { ws.terminate(); reject(new Error('no echo within 5 s')); }, 5_000);
@@ -226,7 +218,7 @@ describe('workload labels across a meshed hop (two agent processes)', () => {
     });
     assert.match(echoed, /hi/);
     await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
-    await expectMeshTunnels(1, 1); // the opaque TCP test's tunnel and this one
+    await expectMeshTunnels(2); // the opaque TCP test's tunnel and this one
   });
 
   test('a plaintext caller claiming a workload is recorded as unknown, and its claim does not reach the app', async () => {
