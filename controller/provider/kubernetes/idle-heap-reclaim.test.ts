@@ -20,7 +20,7 @@ test('collects when idle and the heap grew past what the last collection left', 
   assert.equal(r.check(), false, 'no growth: nothing to give back');
   heap.committed = 160 * MB; // +60 MB: under the 64 MB floor
   assert.equal(r.check(), false);
-  heap.committed = 900 * MB;
+  heap.committed = 350 * MB;
   heap.util = 0.6;
   assert.equal(r.check(), false, 'busy: translating or serving, the pause would delay it');
   heap.util = 0.02;
@@ -28,7 +28,7 @@ test('collects when idle and the heap grew past what the last collection left', 
   assert.equal(heap.collected, 1);
   assert.equal(r.runs, 1);
   assert.equal(r.pauseMs, 300);
-  assert.match(logs[0] ?? '', /^idle: heap reclaimed, committed 900 -> 120 MB in 300 ms$/);
+  assert.match(logs[0] ?? '', /^idle: heap reclaimed, committed 350 -> 120 MB in 300 ms$/);
 });
 
 test('collections at least 10 s and ten pauses apart, growth measured from what the last one left', () => {
@@ -46,6 +46,19 @@ test('collections at least 10 s and ten pauses apart, growth measured from what 
   heap.committed = 200 * MB; // +80 MB and over half again
   assert.equal(r.check(), true);
   assert.equal(heap.collected, 3);
+});
+
+test('busy for good: collects anyway once the heap is four times what the last collection left', () => {
+  const { r, heap, logs } = fake();
+  heap.util = 0.9;
+  heap.committed = 390 * MB; // baseline 100 MB: 3.9 times
+  assert.equal(r.check(), false, 'busy and under the bound: the pause would delay work');
+  heap.committed = 400 * MB;
+  assert.equal(r.check(), true);
+  assert.match(logs[0] ?? '', /^busy: heap reclaimed, committed 400 -> 120 MB in 300 ms$/);
+  heap.t += 11_000;
+  heap.committed = 370 * MB; // 120 MB left: 3.1 times, and < 256 MB more
+  assert.equal(r.check(), false);
 });
 
 test('a long pause spaces the next collection out to keep them under a tenth of the time', () => {

@@ -12,7 +12,9 @@
 // collection is long enough ago: `minIntervalMs`, and ten times its pause, so collections never
 // take more than a tenth of the controller's time. The pause is proportional to the live set
 // (~0.2-0.5 s at 10 000 routes on a quiet machine, seconds on a loaded one), never to the
-// garbage.
+// garbage. On a machine so loaded that the loop never looks idle, the same collection runs
+// anyway once the committed heap is `busyFactor` times what the last one left (and 256 MB
+// more): a pause in the middle of work, but RSS stays bounded.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -26,6 +28,8 @@ export interface IdleHeapReclaimOptions {
   minIntervalMs?: number;
   /** Share of wall time collections may take (default 0.1). */
   maxPauseShare?: number;
+  /** Collect even when busy once the committed heap is this many times the last baseline (default 4). */
+  busyFactor?: number;
   /** Committed heap growth since the last collection that makes one worth it (default 64 MB). */
   minGrowthBytes?: number;
   /** Tests: the committed heap, the event loop's utilisation since the last call, the collector. */
@@ -68,7 +72,7 @@ export class IdleHeapReclaim {
 
   constructor(opts: IdleHeapReclaimOptions = {}) {
     this.#o = {
-      checkMs: 2_000, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, minGrowthBytes: 64 * 2 ** 20,
+      checkMs: 2_000, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, busyFactor: 4, minGrowthBytes: 64 * 2 ** 20,
       heapCommitted: () => process.memoryUsage().heapTotal, utilization: loopUtilization(), collect: memoryReducingGc,
       now: () => performance.now(), ...opts,
     };
@@ -90,8 +94,9 @@ export class IdleHeapReclaim {
     const busy = this.#o.utilization() >= this.#o.idleUtilization;
     const committed = this.#o.heapCommitted();
     const grown = committed - this.#baseline >= Math.max(this.#o.minGrowthBytes, this.#baseline / 2);
+    const bloated = committed >= this.#baseline * this.#o.busyFactor && committed - this.#baseline >= 256 * 2 ** 20;
     const gap = Math.max(this.#o.minIntervalMs, this.#lastPauseMs / this.#o.maxPauseShare);
-    if (busy || !grown || this.#o.now() - this.#lastRun < gap) return false;
+    if ((busy && !bloated) || !grown || this.#o.now() - this.#lastRun < gap) return false;
     const t0 = this.#o.now();
     try {
       this.#o.collect();
@@ -107,7 +112,7 @@ export class IdleHeapReclaim {
     this.pauseMs += ms;
     this.#baseline = this.#o.heapCommitted();
     const mb = (n: number): number => Math.round(n / 2 ** 20);
-    this.#o.log?.(`idle: heap reclaimed, committed ${mb(committed)} -> ${mb(this.#baseline)} MB in ${Math.round(ms)} ms`);
+    this.#o.log?.(`${busy ? 'busy' : 'idle'}: heap reclaimed, committed ${mb(committed)} -> ${mb(this.#baseline)} MB in ${Math.round(ms)} ms`);
     return true;
   }
 }
