@@ -12,6 +12,7 @@ import { loadRegexEngine } from '../api/validate.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
 import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
 import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
+import { scheduleStartupReclaim } from '../agent/lifecycle/startup-reclaim.ts';
 import { DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
 import { ClusterNetworksInvalidError, parseClusterNetworks, type ClusterNetworks } from '../agent/outbound/cluster-networks.ts';
 import type { Command } from './command.ts';
@@ -249,7 +250,10 @@ export const agentCommand: Command = {
       (await import('../agent/intercept/index.ts')).dropPrivileges(portFlag(values.uid, AGENT_UID, 'uid'));
     }
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
+    // Idle memory (ADR 0012): one GC once the start's garbage and workers are gone.
+    const reclaim = scheduleStartupReclaim({ log });
     return serveUntilStopped(io, log, proxy, drainMs, async () => {
+      reclaim.cancel();
       await certificates?.stop();
       await fileCertificates?.stop(); // file-mode mTLS
       await proxy.close();

@@ -43,7 +43,7 @@ let fullGc: ((opts: object) => void) | null = null;
  * process that never drops a big table never has it; the function lives in a fresh context and
  * is never visible to the application's globals.
  */
-function memoryReducingGc(): void {
+export function memoryReducingGc(): void {
   if (!fullGc) {
     v8.setFlagsFromString('--expose-gc');
     fullGc = vm.runInNewContext('gc') as (opts: object) => void;
