@@ -19,15 +19,16 @@ import { adminPortOf, bigManifest, loopStalls, maxMs, probe, rssMb, smallManifes
 
 const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const ROUTES = 10_000;
-// RSS with the routes removed, over the agent's RSS before they came (ADR 0016, same shared
-// 2-core machine): +25 to +45 MB with the reclaim, +155 to +190 MB without it (the worker
-// already recycled), so 90 MB separates the two with room for the allocator's noise.
-const RSS_SLACK_MB = 90;
+// RSS with the routes removed, over the agent's RSS before they came (ADR 0016, shared 2-core
+// machine, load average 6-15): -4 to +82 MB at the first reading under the bound with the reclaim
+// (the worker's isolate is torn down some seconds after it stops), +188 to +197 MB without it (the
+// worker already recycled), so 120 MB separates the two with room for a busy machine.
+const RSS_SLACK_MB = 120;
 // The worker recycles 10 s after its last clean read and the reclaim runs 5 s after the drop;
 // teardown of a terminated isolate takes some seconds more on a busy machine.
 const RETURN_WITHIN_MS = 60_000;
 
-test('10 000 routes loaded and removed again: the agent\'s RSS comes back within 90 MB of its start, with no failed request and no 500 ms stall', async (t) => {
+test('10 000 routes loaded and removed again: the agent\'s RSS comes back within 120 MB of its start, with no failed request and no 500 ms stall', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-g15-reload-memory-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'shop' });
   let agent: ChildProcess | null = null;
