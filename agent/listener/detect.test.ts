@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classify } from './detect.ts';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { classify, detectProtocol, type Detection } from './detect.ts';
 
 const b = (s: string | number[]): Buffer => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s));
 
@@ -29,5 +31,37 @@ describe('protocol classification', () => {
   test('an undecided prefix asks for more', () => {
     assert.equal(classify(b('')), null);
     assert.equal(classify(b('POS')), null);
+  });
+});
+
+describe('detection after the serving thread was held', () => {
+  // The client is another process, so its request is in the socket while this thread is held
+  // past the detection timeout; the expired timer must not classify the connection as silent TCP.
+  test('a request sent in time is HTTP even when the timer fires before the socket is read', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const seen = new Promise<Detection>((resolve) => {
+      server.once('connection', (socket) => {
+        const detection = detectProtocol(socket, 100);
+        // Hold the thread 400 ms (bounded): the client's request (queued before its connect
+        // completed, so written at once) arrives meanwhile, and the 100 ms timer expires.
+        const until = Date.now() + 400;
+        while (Date.now() < until) { /* held, as a long GC or compile would */ }
+        void detection.then((d) => { socket.destroy(); resolve(d); });
+      });
+    });
+    const client = spawn(process.execPath, ['-e',
+      `const s=require('node:net').connect(${port},'127.0.0.1');s.write('GET / HTTP/1.1\\r\\nhost: x\\r\\n\\r\\n');s.on('error',()=>{});s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),5000);`],
+    { stdio: 'ignore' });
+    try {
+      const d = await seen;
+      assert.equal(d.protocol, 'http1');
+      assert.equal(d.silent, false);
+      assert.match(d.head.toString('latin1'), /^GET \/ HTTP\/1\.1/);
+    } finally {
+      client.kill();
+      server.close();
+    }
   });
 });

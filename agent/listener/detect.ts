@@ -73,10 +73,14 @@ export function detectProtocol(socket: Socket, timeoutMs: number, httpWaitMs = 0
       if (p) finish(p);
     };
     const onEnd = (): void => finish('tcp');
-    let timer = setTimeout(() => {
-      if (httpWaitMs > 0) timer = setTimeout(() => finish('tcp'), httpWaitMs);
+    // A timer that expired while the thread was busy runs before the loop polls sockets, so
+    // bytes the client sent in time may be unread: decide one poll phase later (setImmediate
+    // runs after it), and only if those bytes did not settle it.
+    const later = (decide: () => void): void => void setImmediate(() => { if (!settled) decide(); });
+    let timer = setTimeout(() => later(() => {
+      if (httpWaitMs > 0) timer = setTimeout(() => later(() => finish('tcp')), httpWaitMs);
       else finish('tcp');
-    }, timeoutMs);
+    }), timeoutMs);
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onEnd);
