@@ -16,8 +16,7 @@
 // anyway once the committed heap is `busyFactor` times what the last one left (and 256 MB
 // more): a pause in the middle of work, but RSS stays bounded.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
 
 export interface IdleHeapReclaimOptions {
   /** How often to look (default 2 s). */
@@ -38,17 +37,6 @@ export interface IdleHeapReclaimOptions {
   collect?: () => void;
   now?: () => number;
   log?: (line: string) => void;
-}
-
-let fullGc: ((opts: object) => void) | null = null;
-
-/** V8's full GC in its "last resort" flavour (ADR 0016): memory-reducing, pooled pages released. */
-function memoryReducingGc(): void {
-  if (!fullGc) {
-    v8.setFlagsFromString('--expose-gc');
-    fullGc = vm.runInNewContext('gc') as (opts: object) => void;
-  }
-  fullGc({ type: 'major', flavor: 'last-resort' });
 }
 
 function loopUtilization(): () => number {
