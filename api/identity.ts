@@ -32,6 +32,12 @@ export const MESHLET_ALPN = {
   tcp: 'meshlet/tcp',
 } as const;
 export type MeshletAlpn = (typeof MESHLET_ALPN)[keyof typeof MESHLET_ALPN];
+/**
+ * A `meshlet/tcp` hop whose client first sends its workload name (one length byte, then the
+ * name) before the tunnel's bytes. Clients offer it ahead of `meshlet/tcp`; a server that does
+ * not know it selects `meshlet/tcp`, so either side may be older (ADR 0009).
+ */
+export const MESHLET_TCP_WORKLOAD_ALPN = 'meshlet/tcp+workload';
 export const MESHLET_ALPNS: readonly MeshletAlpn[] = [MESHLET_ALPN.h2, MESHLET_ALPN.http1, MESHLET_ALPN.tcp];
 
 export function isMeshletAlpn(name: string | false | null | undefined): name is MeshletAlpn {

@@ -3,10 +3,10 @@
 // does not terminate, and anything detection could not classify.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { MESHLET_ALPN } from '../../api/identity.ts';
+import { MESHLET_ALPN, MESHLET_TCP_WORKLOAD_ALPN } from '../../api/identity.ts';
 import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
 import { tunnelsObserved, type SiteKind } from '../telemetry/events.ts';
-import { announcedWorkload, TCP_WORKLOAD_ALPN, workloadPreamble } from '../telemetry/peer-workload.ts';
+import { announcedWorkload, workloadPreamble } from '../telemetry/peer-workload.ts';
 import { connectSocket, isMutualTls, type Endpoint } from './connect.ts';
 import type { ProxyCore } from './core.ts';
 
@@ -31,7 +31,7 @@ export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket,
   });
   client.on('error', () => undefined);
   try {
-    upstream = await connectSocket(endpoint, core.pools.connectOptions, MESHLET_ALPN.tcp, announce ? TCP_WORKLOAD_ALPN : null);
+    upstream = await connectSocket(endpoint, core.pools.connectOptions, MESHLET_ALPN.tcp, announce ? MESHLET_TCP_WORKLOAD_ALPN : null);
   } catch (err) {
     core.logger.warn('tcp: upstream connect failed', { site, upstream: `${endpoint.address}:${endpoint.port}`, error: (err as Error).message });
     client.destroy();
@@ -41,7 +41,7 @@ export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket,
     upstream.destroy();
     return;
   }
-  if (announce && upstream instanceof TLSSocket && upstream.alpnProtocol === TCP_WORKLOAD_ALPN) upstream.write(workloadPreamble(announce));
+  if (announce && upstream instanceof TLSSocket && upstream.alpnProtocol === MESHLET_TCP_WORKLOAD_ALPN) upstream.write(workloadPreamble(announce));
   upstream.on('error', () => client.destroy());
   client.on('error', () => upstream.destroy());
   upstream.once('close', () => client.destroy());

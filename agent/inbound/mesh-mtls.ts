@@ -5,13 +5,13 @@
 // app's own and passes through untouched (PERMISSIVE) or is refused (STRICT), as is plaintext.
 import type net from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
-import { MESHLET_ALPN, isMeshletAlpn, type MeshletAlpn } from '../../api/identity.ts';
+import { MESHLET_ALPN, MESHLET_TCP_WORKLOAD_ALPN, isMeshletAlpn, type MeshletAlpn } from '../../api/identity.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { CertificateSource } from '../identity/tls-options.ts';
 import { createInboundTlsServer } from '../identity/tls-options.ts';
 import type { WorkloadCertificate } from '../identity/certificate-manager.ts';
 import type { DetectedProtocol } from '../listener/detect.ts';
-import { TCP_WORKLOAD_ALPN, workloadFromPreamble } from '../telemetry/peer-workload.ts';
+import { workloadFromPreamble } from '../telemetry/peer-workload.ts';
 import { peekClientHelloAlpn } from './client-hello.ts';
 import { readWorkloadPreamble } from './workload-preamble.ts';
 
@@ -34,7 +34,7 @@ export interface InboundMtlsOptions {
 
 // What this side selects, in preference order (the server's order decides): the TCP hop with
 // the caller's workload first, so a new caller offering both gets it and an old one `meshlet/tcp`.
-const SERVER_ALPNS = [MESHLET_ALPN.h2, MESHLET_ALPN.http1, TCP_WORKLOAD_ALPN, MESHLET_ALPN.tcp] as readonly string[] as readonly MeshletAlpn[];
+const SERVER_ALPNS = [MESHLET_ALPN.h2, MESHLET_ALPN.http1, MESHLET_TCP_WORKLOAD_ALPN, MESHLET_ALPN.tcp] as readonly string[] as readonly MeshletAlpn[];
 
 const INNER: Record<MeshletAlpn, DetectedProtocol> = {
   [MESHLET_ALPN.h2]: 'h2c',
@@ -126,7 +126,7 @@ export class InboundMtls {
         }
         this.#terminated++;
         const alpn = tlsSocket.alpnProtocol;
-        if (alpn === TCP_WORKLOAD_ALPN) {
+        if (alpn === MESHLET_TCP_WORKLOAD_ALPN) {
           readWorkloadPreamble(tlsSocket, this.#o.helloTimeoutMs ?? 10_000).then((name) => {
             const workload = workloadFromPreamble(name);
             if (workload) this.#workloads.set(tlsSocket, workload);

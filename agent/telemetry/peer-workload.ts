@@ -24,8 +24,6 @@ export const PEER_WORKLOAD_HEADER = 'x-meshlet-peer-workload';
 // A Kubernetes object name (DNS subdomain): anything else is not a workload we would have sent.
 const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/** ALPN of a meshlet/tcp hop whose client sends its workload first (workloadPreamble). */
-export const TCP_WORKLOAD_ALPN = 'meshlet/tcp+workload';
 /** The longest name a preamble carries (one length byte; a DNS subdomain is at most 253). */
 const MAX_NAME = 253;
 
