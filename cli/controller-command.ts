@@ -55,6 +55,7 @@ Flags:
   --renew-deadline S        seconds the leader keeps trying to renew before stepping down (default 10)
   --retry-period S          seconds between election attempts and renewals (default 2)
   --debounce-ms N           wait this long for more changes before translating (default 50)
+  --endpoint-debounce-ms N  the same for a batch of EndpointSlice/Pod changes alone (default 5)
   --max-delay-ms N          never delay a translation longer than this (default 500)
   --ingress-service NS/NAME the shared ingress Service: its LoadBalancer addresses are reported
                             as every Gateway's address
@@ -105,6 +106,7 @@ export const controllerCommand: Command = {
         'renew-deadline': { type: 'string', default: '10' },
         'retry-period': { type: 'string', default: '2' },
         'debounce-ms': { type: 'string', default: '50' },
+        'endpoint-debounce-ms': { type: 'string', default: '5' },
         'max-delay-ms': { type: 'string', default: '500' },
         'ingress-service': { type: 'string' },
         'gateway-address': { type: 'string', multiple: true, default: [] },
@@ -178,6 +180,7 @@ export const controllerCommand: Command = {
           gatewayAddresses: values['gateway-address'],
           defaultMesh: !values['no-default-mesh'],
           debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
+          endpointDebounceMs: countFlag(values['endpoint-debounce-ms'], 'endpoint-debounce-ms'),
           maxDelayMs: countFlag(values['max-delay-ms'], 'max-delay-ms'),
           leaderElection: values['leader-elect'] === 'false' ? false : {
             namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',

@@ -15,6 +15,8 @@ export interface ControllerOptions {
   log: (line: string) => void;
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | false;
   debounceMs?: number;
+  /** The window of a batch of EndpointSlice/Pod changes alone (default 5 ms). */
+  endpointDebounceMs?: number;
   maxDelayMs?: number;
   gatewayAddresses?: string[];
   ingressService?: { namespace: string; name: string };
@@ -98,7 +100,8 @@ export class TranslationRunner implements Runner {
     const propagation = opts.propagation ?? this.replicaAcks?.hook ?? (p ? publisherPropagation(this.#publisher) : undefined);
     this.writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
     this.provider = new KubernetesProvider({
-      client: opts.client, log: opts.log, debounceMs: opts.debounceMs, maxDelayMs: opts.maxDelayMs, trustDomain: opts.trustDomain,
+      client: opts.client, log: opts.log, debounceMs: opts.debounceMs, endpointDebounceMs: opts.endpointDebounceMs, maxDelayMs: opts.maxDelayMs,
+      trustDomain: opts.trustDomain,
       backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
       onSnapshot: (raw) => this.#translate(raw),
     });

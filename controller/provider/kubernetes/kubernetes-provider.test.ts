@@ -6,6 +6,7 @@ import { waitFor } from '../../../test/support/wait-for.ts';
 import type { Snapshot } from '../../translate/snapshot.ts';
 import { kubeClientFor } from '../../../test/support/kube-client-for.ts';
 import { KubernetesProvider } from './kubernetes-provider.ts';
+import type { CoalescerOptions } from './coalescer.ts';
 import { MESHED_POD_LABEL } from '../../../api/pod-annotations.ts';
 
 const GW_V1 = 'gateway.networking.k8s.io/v1';
@@ -25,13 +26,13 @@ afterEach(async () => {
   }
 });
 
-async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}, missingRetryMs = 5000): Promise<Harness> {
+async function harness(opts: Parameters<typeof startFakeApiServer>[0] = {}, missingRetryMs = 5000, coalesce: CoalescerOptions = {}): Promise<Harness> {
   const api = await startFakeApiServer(opts);
   const snapshots: Snapshot[] = [];
   const logs: string[] = [];
   const provider = new KubernetesProvider({
     client: kubeClientFor(api), onSnapshot: (s) => snapshots.push(s), log: (l) => logs.push(l),
-    debounceMs: 20, maxDelayMs: 200, missingRetryMs, backoff: { initialMs: 50, maxMs: 400 },
+    debounceMs: 20, maxDelayMs: 200, missingRetryMs, backoff: { initialMs: 50, maxMs: 400 }, ...coalesce,
   }).start();
   const h = { api, provider, snapshots, logs, latest: () => snapshots[snapshots.length - 1] };
   open.push(h);
@@ -165,5 +166,26 @@ describe('KubernetesProvider', () => {
     h.api.updateStatus({ ...latest, status: { phase: 'Running', podIP: '10.244.0.7', podIPs: [{ ip: '10.244.0.7' }] } });
     await waitFor('the pod IP in a snapshot', () => (h.latest()?.pods[0]?.status as { podIP?: string } | undefined)?.podIP === '10.244.0.7' || undefined,
       { describe: () => `${h.snapshots.length} snapshots` });
+  });
+
+  test('an EndpointSlice change reaches a snapshot after the short endpoint window, a route change after the long one', async () => {
+    const slice = (ip: string): FakeObject => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'cart-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'cart' } },
+      addressType: 'IPv4', endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    });
+    // A long route window, so that the endpoint batch beating it is not down to timing noise.
+    const h = await harness({ objects: [ns('shop'), route('a'), slice('10.244.0.1')] }, 5000, { debounceMs: 1000, endpointDebounceMs: 5, maxDelayMs: 2000 });
+    await waitFor('first snapshot', () => h.latest(), { timeoutMs: 5000 });
+    const ips = (s: Snapshot | undefined): string => JSON.stringify(s?.endpointSlices[0]?.endpoints);
+    let t0 = Date.now();
+    h.api.update(slice('10.244.0.2'));
+    await waitFor('the new endpoint in a snapshot', () => ips(h.latest()).includes('10.244.0.2') || undefined, { timeoutMs: 5000 });
+    const endpointMs = Date.now() - t0;
+    t0 = Date.now();
+    h.api.create(route('b'));
+    await waitFor('route b in a snapshot', () => routeNames(h.latest()) === 'a,b' || undefined, { timeoutMs: 5000 });
+    const routeMs = Date.now() - t0;
+    assert.ok(routeMs >= 1000, `a route change waits the 1000 ms debounce (${routeMs} ms)`);
+    assert.ok(endpointMs < 1000, `an endpoint-only change does not wait for it (${endpointMs} ms)`);
   });
 });

@@ -1,13 +1,15 @@
 // The Kubernetes provider: resilient informers for every watched kind, per-Secret watches for
 // the Secrets Gateways reference, and the GatewayClass CRD (its bundle-version annotation, and a
 // nudge to look for Gateway API kinds again when CRDs appear). Changes are coalesced and each
-// settled state of the caches is handed out as one Snapshot; nothing is emitted until every
-// informer has synced (or is known to be missing), so a half-filled cache never yields statuses.
+// settled state of the caches is handed out as one Snapshot (a batch of EndpointSlice and Pod
+// changes alone after a shorter window: the runner patches endpoints without re-translating
+// routes, coalescer.ts); nothing is emitted until every informer has synced (or is known to be
+// missing), so a half-filled cache never yields statuses.
 // While it runs, the garbage the controller makes between idle spells is given back to the system
 // (idle-heap-reclaim.ts): the provider lives as long as the controller process does.
 import { buildSnapshot, type KubeObject, type Snapshot } from '../../translate/snapshot.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { Coalescer, type CoalescerOptions } from './coalescer.ts';
+import { Coalescer, type ChangeKind, type CoalescerOptions } from './coalescer.ts';
 import { IdleHeapReclaim, type IdleHeapReclaimOptions } from './idle-heap-reclaim.ts';
 import type { KubeClient } from './kube-client.ts';
 import { ResourceInformer } from './resource-informer.ts';
@@ -48,7 +50,10 @@ export class KubernetesProvider {
     this.coalescer = new Coalescer(() => this.flush(), opts);
     if (opts.idleHeapReclaim !== false) this.reclaim = new IdleHeapReclaim({ log: this.log, ...opts.idleHeapReclaim });
     const common = { onChange: () => this.coalescer.trigger(), log: this.log, backoff: opts.backoff, missingRetryMs: opts.missingRetryMs };
-    for (const r of WATCHED_RESOURCES) this.informers.push(new ResourceInformer(opts.client, r, common));
+    for (const r of WATCHED_RESOURCES) {
+      const kind = changeKindOf(r.kind);
+      this.informers.push(new ResourceInformer(opts.client, r, { ...common, onChange: () => this.coalescer.trigger(kind) }));
+    }
     this.crd = new ResourceInformer(opts.client, CRD_RESOURCE, {
       ...common,
       fieldSelector: `metadata.name=${GATEWAY_CLASS_CRD}`,
@@ -140,4 +145,11 @@ export class KubernetesProvider {
       inf.start();
     }
   }
+}
+
+/** The kinds whose changes the runner can answer with an endpoint patch (by kind alone). */
+const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
+
+function changeKindOf(kind: string): ChangeKind {
+  return ENDPOINT_KINDS.has(kind) ? 'endpoint' : 'other';
 }
