@@ -127,16 +127,19 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
       if (timer) clearTimeout(timer);
       plan.signal.removeEventListener('abort', onOuterAbort);
     };
-    // Observed attempts get their own header copy: a subscriber may add trace context per attempt.
-    const headers = plan.event ? { ...plan.headers } : plan.headers;
+    // Every attempt, observed or not, writes into the request's one upstream header object (built
+    // for this request by upstreamHeaders, and copied again by sendH1/sendH2, so an attempt in
+    // flight never sees a later one's changes). No copy per observed attempt: what a subscriber
+    // adds at attempt:start (the tracer's traceparent, x-request-id) it writes on every attempt,
+    // as markPeerWorkload does.
+    const headers = plan.headers;
     markPeerWorkload(headers, isMutualTls(endpoint, deps.pools.connectOptions));
-    const ev = plan.event
-      ? startAttemptEvent(plan.event, attempts, false, { backend: plan.backend.name, ...endpoint }, { method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery, headers })
-      : null;
     const request: AttemptRequest = {
       method: plan.method, authority: plan.authority, pathAndQuery: plan.pathAndQuery,
       headers, body: plan.body, signal: ctrl.signal,
     };
+    // The attempt request doubles as the event's view of it (method, authority, path, headers).
+    const ev = plan.event ? startAttemptEvent(plan.event, attempts, false, { backend: plan.backend.name, ...endpoint }, request) : null;
     const done = deps.balancer.stats(endpoint).start();
     let response: UpstreamResponse | null = null;
     let failure: Failure | null = null;

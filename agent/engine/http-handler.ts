@@ -18,7 +18,7 @@ import { clientError, internalError, type Rejection } from './rejection.ts';
 import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from './request-body.ts';
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
 import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
-import { countResponseBytes, countStreamedBytes } from './count-bytes.ts';
+import { countStreamedBytes } from './count-bytes.ts';
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -65,10 +65,23 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   const release = core.inflight.start();
   const ev = requestsObserved() ? startRequestEvent(site.kind, site.scheme, req) : null;
   if (ev) ev.peerIdentity = site.peerIdentity ?? null;
-  res.once('close', ev ? () => {
+  // Set once the request is forwarded; the one 'close' listener below reads them.
+  let overall: AbortController | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let idle: ReturnType<NonNullable<ProxyCore['streamIdle']>['watch']> | null = null;
+  // One listener per request, observed or not ('on': a response closes once, and once() would
+  // wrap it in another closure and state object).
+  res.on('close', () => {
     release();
-    endRequest(ev, res.statusCode, ev.error ?? (res.writableFinished ? null : 'downstream closed before the response completed'));
-  } : release);
+    if (ev) endRequest(ev, res.statusCode, ev.error ?? (res.writableFinished ? null : 'downstream closed before the response completed'));
+    if (overall === null) return;
+    // writableEnded, not writableFinished: node's Http2ServerResponse reports writableFinished
+    // true once its stream closed, reset or not, so an h2 client that went away never aborted
+    // its upstream attempt (issue 15).
+    if (!res.writableEnded) overall.abort(new Error('client closed the connection'));
+    if (timer) clearTimeout(timer);
+    if (idle) core.streamIdle!.forget(idle);
+  });
   let desc: RequestDescriptor;
   try {
     desc = describe(req, site.scheme);
@@ -91,17 +104,17 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     answer(core, req, res, p.answer, p.headers, p.answer.status >= 400 ? ev : null);
     return;
   }
-  const overall = new AbortController();
-  const idle = core.streamIdle?.watch(req, res, (err) => overall.abort(err)) ?? null;
+  const ctrl = new AbortController();
+  overall = ctrl;
+  idle = core.streamIdle?.watch(req, res, (err) => ctrl.abort(err)) ?? null;
   // A route's own timeout covers the whole exchange (Gateway API). The default one (ADR 0006)
   // runs, as Envoy's route timeout does, from the end of the request body, and only until the
   // response head: uploads and streamed responses are never cut by it. gRPC is left alone (its
   // clients send deadlines, and its streams may be silent for long).
   const routeMs = p.timeouts?.requestMs ?? null;
-  let timer: NodeJS.Timeout | null = null;
   let headSeen = false;
   const arm = (ms: number): void => {
-    if (!headSeen && !overall.signal.aborted && !res.closed) timer = setTimeout(() => overall.abort(new RequestTimeoutError(ms)), ms);
+    if (!headSeen && !ctrl.signal.aborted && !res.closed) timer = setTimeout(() => ctrl.abort(new RequestTimeoutError(ms)), ms);
   };
   const defaultMs = routeMs === null && !isGrpc(req) ? core.defaultRequestTimeoutMs : null;
   if (routeMs) arm(routeMs);
@@ -109,18 +122,10 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     if (req.complete || !hasBody(req)) arm(defaultMs);
     else req.once('end', () => arm(defaultMs));
   }
-  res.once('close', () => {
-    // writableEnded, not writableFinished: node's Http2ServerResponse reports writableFinished
-    // true once its stream closed, reset or not, so an h2 client that went away never aborted
-    // its upstream attempt (issue 15).
-    if (!res.writableEnded) overall.abort(new Error('client closed the connection'));
-    if (timer) clearTimeout(timer);
-    if (idle) core.streamIdle!.forget(idle);
-  });
   const protocol = upstreamProtocol(req, p.backend.appProtocol);
   const budget = p.group && p.retry ? core.budgets.for(p.group) : null;
   budget?.request();
-  const body = await readBody(core, req, p, overall.signal);
+  const body = await readBody(core, req, p, ctrl.signal);
   if (ev && body.kind === 'stream' && ev.requestBytes === 0) body.stream = countStreamedBytes(body.stream, ev);
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const headers = upstreamHeaders(p.request.headers, protocol);
@@ -139,7 +144,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
   }
   const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
-    headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: overall.signal, event: ev,
+    headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: ctrl.signal, event: ev,
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
@@ -166,8 +171,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
       return;
     }
     (res as http.ServerResponse).writeHead(response.status, out);
-    if (ev) countResponseBytes(response.body, ev);
-    await relayBody(response.body, res);
+    await relayBody(response.body, res, ev);
     const trailers = response.trailers();
     if (ev) ev.grpcStatus = grpcStatusOf(trailers, response.headers);
     if (trailers && isH2(req)) res.addTrailers(trailers);

@@ -67,10 +67,10 @@ export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[]
     const send = protocol === 'h2' ? sendH2 : sendH1;
     const headers = upstreamHeaders(req.headers, protocol);
     markPeerWorkload(headers, isMutualTls(endpoint, deps.pools.connectOptions));
-    const ev = deps.event
-      ? startAttemptEvent(deps.event, 1, true, { backend: backend.name, ...endpoint }, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers })
-      : null;
-    send(deps.pools, endpoint, { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers, body: req.body, signal })
+    const request = { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers, body: req.body, signal };
+    // One object for the send and the event's view of it (method, authority, path, headers).
+    const ev = deps.event ? startAttemptEvent(deps.event, 1, true, { backend: backend.name, ...endpoint }, request) : null;
+    send(deps.pools, endpoint, request)
       .then((res) => {
         if (ev) endAttemptEvent(ev, res.status, null);
         res.body.resume();

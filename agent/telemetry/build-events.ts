@@ -13,7 +13,8 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     method: req.method ?? '',
     authority: typeof authority === 'string' ? authority : '',
     path: q < 0 ? url : url.slice(0, q),
-    protocol: req.httpVersionMajor >= 2 ? 'h2' : `http/${req.httpVersion}`,
+    // The common versions as constants: a template literal built a new string per request.
+    protocol: req.httpVersionMajor >= 2 ? 'h2' : req.httpVersion === '1.1' ? 'http/1.1' : `http/${req.httpVersion}`,
     headers: h,
     remoteAddress: req.socket?.remoteAddress ?? '',
     startNs: process.hrtime.bigint(),
