@@ -19,6 +19,7 @@
 // provider hands out the same object while it is unchanged. incremental.test.ts checks the
 // result deep-equals translate() over random edit sequences.
 import type { BackendIR, ServiceFrontendIR } from '../../api/routing-table.ts';
+import { intern } from '../../common/intern.ts';
 import type { MeshParentResult } from './attach-mesh.ts';
 import { makeBackend, type BackendCatalog } from './backends.ts';
 import type { Attached } from './conflicts.ts';
@@ -107,7 +108,8 @@ function recording(lookup: Lookup, catalog: BackendCatalog, deps: RouteDeps): { 
   const l = Object.create(lookup) as Lookup;
   l.service = (namespace, name) => {
     const svc = lookup.service(namespace, name);
-    deps.services.set(nsName(namespace, name), svc);
+    // Kept as long as the unit: the one interned key, not a fresh concatenation per route.
+    deps.services.set(intern(nsName(namespace, name)), svc);
     return svc;
   };
   l.grantsInto = (namespace) => {
@@ -209,7 +211,7 @@ export class IncrementalTranslator {
         return ir;
       },
       frontend: (svc, live, build) => {
-        const key = nsName(namespaceOf(svc), svc.metadata.name);
+        const key = intern(nsName(namespaceOf(svc), svc.metadata.name));
         const kept = prevFrontends.get(key);
         if (kept && kept.svc === svc && sameLive(kept.live, live)) {
           frontends.set(key, kept);

@@ -1,6 +1,9 @@
 // Indexes over the snapshot that several translation steps share: Services, EndpointSlices by
-// Service, Pods and Namespace labels by name. Built once per translate() call.
+// Service, Pods and Namespace labels by name. Built once per translate() call. A Lookup lives
+// until the next one (the incremental translator keeps it), so its keys are interned: one flat
+// copy of each `namespace/name`, shared with every other holder (common/intern.ts).
 import { DEFAULT_TRUST_DOMAIN } from '../../api/names.ts';
+import { intern } from '../../common/intern.ts';
 import type { KubeObject, Snapshot } from './snapshot.ts';
 import { isRec, nameOf, namespaceOf, nsName, str } from './util.ts';
 
@@ -15,19 +18,19 @@ export class Lookup {
   constructor(snapshot: Snapshot) {
     for (const s of snapshot.services) {
       const name = nameOf(s);
-      if (name) this.services.set(nsName(namespaceOf(s), name), s);
+      if (name) this.services.set(intern(nsName(namespaceOf(s), name)), s);
     }
     for (const es of snapshot.endpointSlices) {
       const svc = str(es.metadata?.labels?.['kubernetes.io/service-name']);
       if (!svc) continue;
-      const key = nsName(namespaceOf(es), svc);
+      const key = intern(nsName(namespaceOf(es), svc));
       const list = this.slices.get(key) ?? [];
       list.push(es);
       this.slices.set(key, list);
     }
     for (const p of snapshot.pods) {
       const name = nameOf(p);
-      if (name) this.pods.set(nsName(namespaceOf(p), name), p);
+      if (name) this.pods.set(intern(nsName(namespaceOf(p), name)), p);
     }
     for (const n of snapshot.namespaces) {
       const name = nameOf(n);
