@@ -37,9 +37,10 @@ function ready(port: number): Promise<boolean> {
 
 /**
  * Starts `meshlet agent` (or the ingress), waits for /ready (or, with a controller that is not
- * there, for its listeners: ≤ 30 s), stops it; returns the modules it resolved.
+ * there, for its listeners: ≤ 30 s), lets it idle `idleMs`, stops it; returns the modules its
+ * serving (main) thread resolved.
  */
-async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent'): Promise<string[]> {
+async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent', idleMs = 0): Promise<string[]> {
   const controllerMode = extra.includes('--controller');
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
   chmodSync(dir, 0o777); // the hook writes its list at exit, after a --uid drop
@@ -61,6 +62,7 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent')
       ok = controllerMode ? /listening on/.test(stderr) : await ready(admin);
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
+    if (ok && idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
     child.kill('SIGTERM');
     await exited;
     assert.ok(ok, `the agent never became ready: ${stderr.slice(-500)}`);
@@ -81,6 +83,16 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'ws'), []);
     // undici's index (fetch, WebSocket, caches) is not loaded: the proxy uses its Pool alone.
     assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/') || u.endsWith('/undici/index.js')), []);
+  });
+
+  test('a file-mode agent\'s serving thread, idle past its translation worker\'s recycling, loads neither yaml nor the translator', async () => {
+    // 11.5 s: past the worker's 10 s idle recycling, which lists, gzips and watches the
+    // directory from the serving thread. Reading and translating are the worker's alone.
+    const loads = await loadedBy(['--no-mtls'], 'agent', 11_500);
+    assert.ok(loads.some((u) => u.includes('/controller/provider/file/file-table-source.')), 'the hook saw the file source');
+    assert.deepEqual(from(loads, 'yaml'), []);
+    assert.deepEqual(loads.filter((u) => u.includes('/controller/translate/')), []);
+    assert.deepEqual(loads.filter((u) => /\/controller\/provider\/file\/(read-manifests|file-translator|file-source-worker)\./.test(u)), []);
   });
 
   test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {

@@ -17,10 +17,11 @@ import { ManualTableSource } from '../../../api/table-source.ts';
 import { markValidated } from '../../../api/validated-tables.ts';
 import type { FileSourceMessage, FileSourceWorkerData, TableParts } from './file-source-worker.ts';
 import type { FileTranslatorOptions, TranslatorResume } from './file-translator.ts';
-import { listManifestFiles } from './read-manifests.ts';
-import { manifestFingerprint, watchForChange, type ManifestWatcher } from './watch-manifests.ts';
+// Only the light modules: the YAML parser and the translator are the worker's (ADR 0012).
+import { manifestFingerprint, watchForChange, type ManifestWatcher } from './change-watch.ts';
+import { listManifestFiles } from './manifest-files.ts';
 
-export { unhealthyConditions } from './file-translator.ts';
+export { unhealthyConditions } from './unhealthy-conditions.ts';
 
 const gzip = promisify(gzipCallback);
 

@@ -3,9 +3,10 @@
 // worker (file-source-worker.ts), never on the thread that serves requests (issue 15).
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { translate } from '../../translate/index.ts';
-import { buildSnapshot, type KubeObject, type StatusUpdate } from '../../translate/snapshot.ts';
+import { buildSnapshot, type KubeObject } from '../../translate/snapshot.ts';
 import { gunzipSync } from 'node:zlib';
 import { formatProblem, parseManifestFile, type ReadResult } from './read-manifests.ts';
+import { unhealthyConditions } from './unhealthy-conditions.ts';
 
 /**
  * Where a previous translator of the same directory left off (a recycled worker, see
@@ -29,26 +30,6 @@ export interface FileTranslatorOptions {
   reportKinds?: string[];
   /** Objects added to the directory's (`meshlet dev` describes its own pods: meshed, with a service account). */
   extraObjects?: KubeObject[];
-}
-
-interface Condition { type?: string; status?: string; reason?: string; message?: string }
-
-/** One line per condition that is not healthy, e.g. "HTTPRoute default/r: Accepted=False (NotAllowedByListeners) ...". */
-export function unhealthyConditions(statuses: StatusUpdate[]): string[] {
-  const out: string[] = [];
-  const bad = (c: Condition): boolean => c.status === 'False' && c.type !== 'Conflicted' || c.type === 'Conflicted' && c.status === 'True';
-  for (const s of statuses) {
-    const who = `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
-    const own = (s.status.conditions ?? []) as Condition[];
-    for (const c of own.filter(bad)) out.push(`${who}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
-    for (const p of (s.status.parents ?? []) as { parentRef?: { name?: string }; conditions?: Condition[] }[]) {
-      for (const c of (p.conditions ?? []).filter(bad)) out.push(`${who} → ${p.parentRef?.name ?? '?'}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
-    }
-    for (const l of (s.status.listeners ?? []) as { name?: string; conditions?: Condition[] }[]) {
-      for (const c of (l.conditions ?? []).filter(bad)) out.push(`${who} listener ${l.name ?? '?'}: ${c.type}=${c.status} (${c.reason}) ${c.message ?? ''}`.trim());
-    }
-  }
-  return out;
 }
 
 export class FileTranslator {

@@ -1,51 +1,13 @@
 // Reads Kubernetes manifests from a file or a directory (recursively, *.yaml/*.yml/*.json) as
 // multi-document YAML. A broken document is reported with its file and index and skipped; the
 // other documents still load, so one typo never hides a whole directory.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, extname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../translate/snapshot.ts';
+import { listManifestFiles, type LoadedObject, type ManifestProblem, type ReadResult } from './manifest-files.ts';
 
-export interface ManifestProblem {
-  file: string;
-  /** 0-based index of the YAML document in the file. */
-  document: number;
-  message: string;
-}
-
-/** `file: document N: message`, as every command reports a broken manifest. */
-export function formatProblem(p: ManifestProblem): string {
-  return `${p.file}: document ${p.document + 1}: ${p.message}`;
-}
-
-export interface LoadedObject {
-  object: KubeObject;
-  file: string;
-  document: number;
-}
-
-export interface ReadResult {
-  objects: LoadedObject[];
-  problems: ManifestProblem[];
-  files: string[];
-}
-
-const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-/** Lists manifest files under `path` (a file is returned as is), sorted for determinism. */
-export async function listManifestFiles(path: string): Promise<string[]> {
-  const info = await stat(path);
-  if (info.isFile()) return [path];
-  const out: string[] = [];
-  const entries = await readdir(path, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name.startsWith('.')) continue;
-    const full = join(path, e.name);
-    if (e.isDirectory()) out.push(...(await listManifestFiles(full)));
-    else if (e.isFile() && EXTENSIONS.has(extname(e.name))) out.push(full);
-  }
-  return out;
-}
+export { formatProblem, listManifestFiles, type LoadedObject, type ManifestProblem, type ReadResult } from './manifest-files.ts';
 
 /** Parses one file's text; pure apart from the name it reports. */
 export function parseManifests(text: string, file: string): { objects: LoadedObject[]; problems: ManifestProblem[] } {
