@@ -5,19 +5,16 @@
 // short string as a key and reading the key back yields the shared copy. V8's string table is
 // weak: a string no cached object uses any more is collected, so unlike a Map of our own this
 // never grows with churn (pods, endpoints and timestamps come and go). Interning is
-// value-preserving: nothing that reads the object can tell, only the heap shrinks.
+// value-preserving: nothing that reads the object can tell, only the heap shrinks. The
+// interning itself is common/intern.ts (translation's long-lived keys use it too); this file
+// walks a cached object's tree with it.
 
-/** Longer strings are rarely repeated (certificates, JSON in annotations): not worth a lookup. */
-export const MAX_INTERNED_LENGTH = 64;
+import { intern, MAX_INTERNED_LENGTH } from '../../../common/intern.ts';
+
+export { intern, MAX_INTERNED_LENGTH };
+
 /** Cached objects are JSON trees a few levels deep; anything deeper is left as it is. */
 const MAX_DEPTH = 24;
-
-export function intern(s: string): string {
-  if (s.length > MAX_INTERNED_LENGTH) return s;
-  const holder: Record<string, 0> = { [s]: 0 };
-  for (const k in holder) return k; // integer-like strings ("80") come back as a fresh copy: still equal
-  return s;
-}
 
 /** Replaces, in place, every short string value in a JSON tree by its interned copy. */
 export function internStrings<T>(value: T, depth = 0): T {
