@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ConfigResult, ScaleResult } from './measure.ts';
 import { percentiles } from './percentiles.ts';
 import { QUICK } from './profile.ts';
-import { isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
+import { HAND_BEGIN, HAND_END, handWritten, isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
 
 function config(routes: number, agents: number, latency: number[], cpu: number[]): ConfigResult {
   return {
@@ -54,4 +54,16 @@ test('the chart draws one bar per configuration and marks missing ones n/a', () 
   assert.match(svg, /^<svg /);
   assert.equal(svg.match(/<rect x="\d/g)?.length, 3 + 2); // three bars + two legend swatches
   assert.equal(svg.match(/>n\/a</g)?.length, 1); // 10 000 routes × 1 000 agents is absent
+});
+
+test('a regeneration keeps the hand-written part of the previous report, before Reproduce', () => {
+  const notes = `${HAND_BEGIN}\n## Before/after (by hand)\n\n| a | b |\n${HAND_END}`;
+  const previous = renderReport(result(0.1), 'a.json', 'a.svg', notes);
+  const kept = handWritten(previous);
+  assert.equal(kept, notes);
+  const next = renderReport(result(0.1), 'b.json', 'b.svg', kept);
+  assert.ok(next.indexOf('## Before/after (by hand)') < next.indexOf('## Reproduce'));
+  assert.equal(next.split(HAND_BEGIN).length, 2, 'kept once, not duplicated');
+  assert.equal(handWritten('# a report with no hand-written part'), '');
+  assert.equal(handWritten(`${HAND_BEGIN} but never closed`), '');
 });

@@ -46,7 +46,18 @@ function findings(r: CpBenchResult): string[] {
   return out;
 }
 
-export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string): string {
+/** Marks the hand-written part of docs/benchmarks-control-plane.md that a regeneration keeps. */
+export const HAND_BEGIN = '<!-- by hand: kept as it is when this report is regenerated -->';
+export const HAND_END = '<!-- end of the part by hand -->';
+
+/** The hand-written part of a previous report, markers included, or '' (dated before/after notes outlive a run). */
+export function handWritten(previous: string): string {
+  const begin = previous.indexOf(HAND_BEGIN);
+  const end = previous.indexOf(HAND_END, begin);
+  return begin >= 0 && end > begin ? previous.slice(begin, end + HAND_END.length) : '';
+}
+
+export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string, kept = ''): string {
   const v = r.versions;
   const out: string[] = [];
   out.push('# Control-plane benchmarks', '');
@@ -141,6 +152,7 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
   if (isNoisy(r)) out.push('**This run is flagged noisy**: absolute figures carry the neighbours\' load; the ratios between configurations measured in the same run hold better.', '');
   const problems = r.scales.flatMap((s) => [...(s.error ? [`${num(s.routes)} routes: ${s.error}`] : []), ...s.problems.slice(0, 5).map((p) => `${num(s.routes)} routes: ${p}`)]);
   if (problems.length > 0) out.push('## Problems', '', ...problems.map((p) => `- ${p}`), '');
+  if (kept) out.push(kept, '');
   out.push('## Reproduce', '', '```', 'npm run bench:control-plane -- --quick   # under 5 minutes', 'npm run bench:control-plane             # full: more changes per configuration, under 15 minutes',
     'npm run bench:control-plane -- --routes 1000 --agents 100,1000 --changes 10 --no-docs', '```', '');
   return out.join('\n');

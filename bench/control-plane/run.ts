@@ -3,14 +3,14 @@
 // controller` process, controller CPU per change and RSS, at each route scale × agent count.
 // Writes bench/results/<date>-<sha>-control-plane.json and regenerates
 // docs/benchmarks-control-plane.md (with an SVG chart) unless --no-docs.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from '../lib/procs.ts';
 import { collectVersions } from '../lib/versions.ts';
 import { runScale, type ScaleResult } from './measure.ts';
 import { FULL, QUICK } from './profile.ts';
-import { renderReport, propagationChart, type CpBenchResult } from './report.ts';
+import { handWritten, renderReport, propagationChart, type CpBenchResult } from './report.ts';
 import { nowMs } from './swarm-protocol.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -75,7 +75,9 @@ async function main(): Promise<number> {
   if (!values['no-docs']) {
     const svg = join(BENCH, 'results', `${stem}.svg`);
     writeFileSync(svg, propagationChart(result));
-    writeFileSync(join(ROOT, 'docs', 'benchmarks-control-plane.md'), renderReport(result, `../bench/results/${stem}.json`, `../bench/results/${stem}.svg`));
+    const doc = join(ROOT, 'docs', 'benchmarks-control-plane.md');
+    const kept = existsSync(doc) ? handWritten(readFileSync(doc, 'utf8')) : '';
+    writeFileSync(doc, renderReport(result, `../bench/results/${stem}.json`, `../bench/results/${stem}.svg`, kept));
     log('regenerated docs/benchmarks-control-plane.md');
   }
   return scales.some((s) => s.error !== undefined) ? 1 : 0;
