@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { ConfigResult, ScaleResult } from './measure.ts';
 import { percentiles } from './percentiles.ts';
 import { QUICK } from './profile.ts';
-import { HAND_BEGIN, HAND_END, handWritten, isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
+import { HAND_BEGIN, HAND_END, handWritten } from '../lib/hand-written.ts';
+import { isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
 
 function config(routes: number, agents: number, latency: number[], cpu: number[]): ConfigResult {
   return {

@@ -46,17 +46,6 @@ function findings(r: CpBenchResult): string[] {
   return out;
 }
 
-/** Marks the hand-written part of docs/benchmarks-control-plane.md that a regeneration keeps. */
-export const HAND_BEGIN = '<!-- by hand: kept as it is when this report is regenerated -->';
-export const HAND_END = '<!-- end of the part by hand -->';
-
-/** The hand-written part of a previous report, markers included, or '' (dated before/after notes outlive a run). */
-export function handWritten(previous: string): string {
-  const begin = previous.indexOf(HAND_BEGIN);
-  const end = previous.indexOf(HAND_END, begin);
-  return begin >= 0 && end > begin ? previous.slice(begin, end + HAND_END.length) : '';
-}
-
 export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string, kept = ''): string {
   const v = r.versions;
   const out: string[] = [];

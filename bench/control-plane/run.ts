@@ -3,14 +3,15 @@
 // controller` process, controller CPU per change and RSS, at each route scale × agent count.
 // Writes bench/results/<date>-<sha>-control-plane.json and regenerates
 // docs/benchmarks-control-plane.md (with an SVG chart) unless --no-docs.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from '../lib/procs.ts';
 import { collectVersions } from '../lib/versions.ts';
 import { runScale, type ScaleResult } from './measure.ts';
 import { FULL, QUICK } from './profile.ts';
-import { handWritten, renderReport, propagationChart, type CpBenchResult } from './report.ts';
+import { handWrittenIn } from '../lib/hand-written.ts';
+import { renderReport, propagationChart, type CpBenchResult } from './report.ts';
 import { nowMs } from './swarm-protocol.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -76,7 +77,7 @@ async function main(): Promise<number> {
     const svg = join(BENCH, 'results', `${stem}.svg`);
     writeFileSync(svg, propagationChart(result));
     const doc = join(ROOT, 'docs', 'benchmarks-control-plane.md');
-    const kept = existsSync(doc) ? handWritten(readFileSync(doc, 'utf8')) : '';
+    const kept = handWrittenIn(doc);
     writeFileSync(doc, renderReport(result, `../bench/results/${stem}.json`, `../bench/results/${stem}.svg`, kept));
     log('regenerated docs/benchmarks-control-plane.md');
   }

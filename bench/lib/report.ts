@@ -8,6 +8,7 @@ import type { BenchResult } from './result.ts';
 import { latencyChart, type ChartSeries } from './svg-chart.ts';
 import { ratio, sp } from './report-format.ts';
 import { targetsTable } from './report-targets.ts';
+import { handWrittenIn } from './hand-written.ts';
 import { findings, microSection, profileSection, propagationSection, scaleSection, streamSection } from './report-sections.ts';
 
 const COLORS: Record<string, string> = {
@@ -29,7 +30,7 @@ function scenarioTable(res: BenchResult, title: string, cell: (s: ScenarioSummar
   return lines;
 }
 
-export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: string): string {
+export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: string, kept = ''): string {
   const v = res.versions;
   const s = res.summary;
   const proxies = (c: ConfigSummary): boolean => c.kind !== 'floor';
@@ -143,6 +144,7 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '',
   ];
   if (s.noise.noisy) out.push('### Noise details', '', ...s.noise.details.map((d) => `- ${d}`), '');
+  if (kept) out.push(kept, '');
   return out.join('\n');
 }
 
@@ -154,6 +156,7 @@ export function writeReport(res: BenchResult, root: string, resultPath: string):
     .map((c) => ({ id: c.config, label: c.available ? c.label : `${c.label} (not available)`, color: COLORS[c.config] ?? '#777' }));
   const title = `Added latency per hop, ${res.versions.commit} (${res.profile.name}${res.summary.noise.noisy ? ', noisy' : ''})`;
   writeFileSync(join(root, svgRel), latencyChart(res.summary.scenarios, series, title));
-  writeFileSync(join(root, 'docs', 'benchmarks.md'), renderMarkdown(res, resultPath, `../${svgRel}`));
+  const doc = join(root, 'docs', 'benchmarks.md');
+  writeFileSync(doc, renderMarkdown(res, resultPath, `../${svgRel}`, handWrittenIn(doc)));
   return [svgRel, 'docs/benchmarks.md'];
 }
