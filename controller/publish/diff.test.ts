@@ -44,3 +44,13 @@ test('a patch applied to the wrong base fails validation on the content hash onl
   assert.throws(() => validate(applyPatch(wrongBase, patchOf(prev, next))), (err: unknown) =>
     (err as { issues?: { path: string }[] }).issues?.every((i) => i.path === 'version') === true);
 });
+
+test('entries are compared through the serialiser given (the publisher passes its per-object cache)', () => {
+  const prev = mesh(['a', 'b']);
+  const next = mesh(['a', 'b'], 2);
+  const seen: unknown[] = [];
+  const json = (v: unknown): string => { seen.push(v); return JSON.stringify(v); };
+  const changes = diffTables(prev, next, json);
+  assert.deepEqual(changes.backends.upsert.map((b) => b.name), ['service/default/a/80']);
+  assert.ok(seen.includes(next.backends.find((b) => b.name === 'service/default/a/80')), 'the changed backend went through it');
+});

@@ -6,25 +6,28 @@ import type { RoutingTable } from '../../api/routing-table.ts';
 import { canonicalJson } from '../../api/version.ts';
 import type { SectionChanges, TableChanges } from '../../api/wire.ts';
 
-function diffSection<T extends { name: string }>(prev: T[], next: T[]): SectionChanges<T> {
+/** Serialises an entry for comparison; a caching one (TableVersioner.json) makes a changed entry shared by many slices cost one serialisation, not one per agent. */
+export type EntryJson = (entry: unknown) => string;
+
+function diffSection<T extends { name: string }>(prev: T[], next: T[], json: EntryJson): SectionChanges<T> {
   const before = new Map(prev.map((x) => [x.name, x]));
   const upsert: T[] = [];
   for (const x of next) {
     const old = before.get(x.name);
     before.delete(x.name);
     // Slices share entries with the table they came from, so identity settles most cases.
-    if (old !== x && (old === undefined || canonicalJson(old) !== canonicalJson(x))) upsert.push(x);
+    if (old !== x && (old === undefined || json(old) !== json(x))) upsert.push(x);
   }
   return { upsert, remove: [...before.keys()] };
 }
 
-export function diffTables(prev: RoutingTable, next: RoutingTable): TableChanges {
+export function diffTables(prev: RoutingTable, next: RoutingTable, json: EntryJson = canonicalJson): TableChanges {
   return {
-    gateways: diffSection(prev.gateways, next.gateways),
-    services: diffSection(prev.services, next.services),
-    backends: diffSection(prev.backends, next.backends),
-    secrets: diffSection(prev.secrets, next.secrets),
-    policies: diffSection(prev.policies, next.policies),
+    gateways: diffSection(prev.gateways, next.gateways, json),
+    services: diffSection(prev.services, next.services, json),
+    backends: diffSection(prev.backends, next.backends, json),
+    secrets: diffSection(prev.secrets, next.secrets, json),
+    policies: diffSection(prev.policies, next.policies, json),
   };
 }
 

@@ -184,7 +184,7 @@ export class Publisher {
       diff: (base, next) => {
         const key = `${base.version}>${next.version}`;
         let d = this.#diffs.get(key);
-        if (!d) this.#diffs.set(key, (d = diffTables(base, next)));
+        if (!d) this.#diffs.set(key, (d = diffTables(base, next, (v) => this.#versioner.json(v))));
         return d;
       },
       frame: (slice, patch) => {

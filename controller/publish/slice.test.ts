@@ -50,6 +50,20 @@ describe('sliceTable', () => {
     assert.deepEqual(s.gateways, []);
   });
 
+  test('agents that see the same cut of a frontend share one object; another cut is another object', () => {
+    const t = mesh();
+    const of = (namespace: string, pod: string) => sliceTable(t, { agent: { namespace, pod }, targets: [dest('10.0.0.1', 9080)] }).services[0];
+    // Consumer routes of namespace zz are cut for every agent in web: one shared view, so a
+    // versioner serialises it once for all of them.
+    assert.equal(of('web', 'a'), of('web', 'b'));
+    assert.notEqual(of('web', 'a'), of('zz', 'c'));
+    assert.deepEqual(of('zz', 'c')?.ports[0]?.consumers.map((c) => c.namespace), ['zz']);
+    // Nothing cut (no namespace filter): the table's own entry.
+    assert.equal(sliceTable(t, { targets: [dest('10.0.0.1', 9080)] }).services[0], t.services.find((x) => x.name === 'service/default/reviews'));
+    // A new table's entry is a new object: its views are not the old one's.
+    assert.notEqual(sliceTable(mesh(), { agent: { namespace: 'web', pod: 'a' }, targets: [dest('10.0.0.1', 9080)] }).services[0], of('web', 'a'));
+  });
+
   test('consumer routes of other namespaces are left out; the agent\'s own stay', () => {
     const web = sliceTable(mesh(), { agent: { namespace: 'web', pod: 'p' }, targets: [dest('10.0.0.1', 9080)] });
     assert.deepEqual(web.services[0]?.ports[0]?.consumers.map((c) => c.namespace), ['web']);

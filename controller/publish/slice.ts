@@ -109,6 +109,30 @@ function ownPolicies(table: RoutingTable, agent: Subscriptions['agent']): Policy
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** Cut frontends per table entry, by namespace and ports wanted: dropped with the entry. */
+const cuts = new WeakMap<ServiceFrontendIR, Map<string, ServiceFrontendIR>>();
+
+/**
+ * A frontend as one agent sees it: only the ports it subscribed to, consumer routes only from
+ * its own namespace. The table's own entry when nothing is cut, and otherwise one cut object per
+ * (entry, namespace, ports), so every slice that holds the same view shares the object — and its
+ * JSON, with a versioner: a change to a Service that 1 000 agents call is serialised once, not
+ * once per agent.
+ */
+function cutFrontend(frontend: ServiceFrontendIR, wanted: Set<number>, ns: string | null): ServiceFrontendIR {
+  const kept = frontend.ports.filter((p) => wanted.has(p.port)).map((p): ServicePortIR => {
+    if (ns === null || p.consumers.every((c) => c.namespace === ns)) return p;
+    return { ...p, consumers: p.consumers.filter((c) => c.namespace === ns) };
+  });
+  if (kept.length === frontend.ports.length && kept.every((p, i) => p === frontend.ports[i])) return frontend;
+  const key = `${ns ?? ''}|${kept.map((p) => p.port).join(',')}`;
+  let views = cuts.get(frontend);
+  if (!views) cuts.set(frontend, (views = new Map<string, ServiceFrontendIR>()));
+  let view = views.get(key);
+  if (!view) views.set(key, (view = { ...frontend, ports: kept }));
+  return view;
+}
+
 /**
  * The slice for one agent: the Service frontends it subscribed to (only the subscribed ports,
  * consumer routes only for its own namespace), the backends behind its inbound ports, the
@@ -137,17 +161,13 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
   }
   const services: ServiceFrontendIR[] = [];
   for (const [frontend, wanted] of ports) {
-    const kept = frontend.ports.filter((p) => wanted.has(p.port)).map((p): ServicePortIR => {
-      const consumers = ns === null ? p.consumers : p.consumers.filter((c) => c.namespace === ns);
+    const entry = cutFrontend(frontend, wanted, ns);
+    for (const p of entry.ports) {
       backendNames.add(p.defaultBackend);
       routeSetBackends(p.producer, backendNames);
-      for (const c of consumers) routeSetBackends(c.routes, backendNames);
-      return consumers === p.consumers ? p : { ...p, consumers };
-    });
-    // The table's own entry when nothing was cut from it: every slice holding it shares it (and
-    // its JSON, with a versioner).
-    const whole = kept.length === frontend.ports.length && kept.every((p, i) => p === frontend.ports[i]);
-    services.push(whole ? frontend : { ...frontend, ports: kept });
+      for (const c of p.consumers) routeSetBackends(c.routes, backendNames);
+    }
+    services.push(entry);
   }
   for (const g of gateways) {
     for (const p of g.ports) {
