@@ -7,17 +7,14 @@
 // failure, and the agent's own serving thread must not have been held for 500 ms or more.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
 import { parsePrometheus } from '../support/prometheus-text.ts';
-import { adminPortOf, bigManifest, loopStalls, maxMs, probe, rssMb, smallManifest, stallsBetween, until } from './reload-probe.ts';
+import { fileAgentReady, spawnFileAgent, stopFileAgent, type FileAgent, bigManifest, loopStalls, maxMs, probe, rssMb, smallManifest, stallsBetween, until } from './reload-probe.ts';
 
-const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const ROUTES = 10_000;
 // RSS with the routes removed, over the agent's RSS before they came (ADR 0016, shared 2-core
 // machine, load average 6-15): -4 to +82 MB at the first reading under the bound with the reclaim
@@ -31,22 +28,13 @@ const RETURN_WITHIN_MS = 60_000;
 test('10 000 routes loaded and removed again: the agent\'s RSS comes back within 120 MB of its start, with no failed request and no 500 ms stall', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-g15-reload-memory-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'shop' });
-  let agent: ChildProcess | null = null;
+  let agent: FileAgent | null = null;
   let p: ReturnType<typeof probe> | null = null;
   try {
     await writeFile(join(dir, 'shop.yaml'), smallManifest(echo.port));
-    agent = spawn(process.execPath, [bin, 'agent', '--config', dir, '--namespace', 'shop', '--no-mtls', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--drain-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    agent.stderr!.setEncoding('utf8');
-    agent.stderr!.on('data', (d: string) => {
-      stderr += d;
-    });
-    await until('the agent listens', () => Promise.resolve(/outbound 127\.0\.0\.1:\d+/.test(stderr) && adminPortOf(stderr) !== null), 20_000);
-    const port = Number(/outbound 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-    const admin = adminPortOf(stderr)!;
-    const pid = agent.pid!;
-    const ok = async (authority: string): Promise<boolean> => (await send({ port, authority, timeoutMs: 10_000 }).catch(() => null))?.status === 200;
-    assert.ok(await ok('cart.shop'), stderr);
+    agent = spawnFileAgent(dir);
+    const { port, admin, pid, ok } = await fileAgentReady(agent);
+    assert.ok(await ok('cart.shop'), agent.log());
     await new Promise((r) => setTimeout(r, 1_000)); // start-up garbage settles before the baseline
     const rssStart = await rssMb(pid);
 
@@ -74,15 +62,14 @@ test('10 000 routes loaded and removed again: the agent\'s RSS comes back within
 
     t.diagnostic(`agent RSS: ${rssStart} MB at start, ${rssLoaded} MB loaded, ${rssNow} MB ${returnedMs >= 0 ? `${returnedMs} ms` : 'not'} after the removal applied`);
     t.diagnostic(`heap reclaims: ${reclaims}, pause ${pause === undefined ? '?' : Math.round(pause * 1000)} ms; serving thread held: worst ${blocked.worst}; timer late: worst ${delay.worst}; probe: ${result.latencies.length} requests, max ${maxMs(result.latencies)} ms`);
-    assert.deepEqual(result.failures, [], stderr.split('\n').slice(-20).join('\n'));
+    assert.deepEqual(result.failures, [], agent.log().split('\n').slice(-20).join('\n'));
     assert.ok(result.latencies.length >= 100, 'the probe ran throughout');
     assert.ok(returnedMs >= 0, `RSS with the routes removed: ${rssNow} MB, started at ${rssStart} MB (bound +${RSS_SLACK_MB} MB within ${RETURN_WITHIN_MS} ms)`);
     assert.equal(reclaims, 1, 'one memory-reducing GC, after the drop');
     assert.equal(blocked.above, 0, `the serving thread was held for more than 0.5 s (worst ${blocked.worst})`);
   } finally {
     await p?.stop();
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopFileAgent(agent);
     await echo.close();
     await rm(dir, { recursive: true, force: true });
   }

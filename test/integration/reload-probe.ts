@@ -3,7 +3,9 @@
 // says how long a condition took, a process's RSS from /proc, its event-loop histograms from the
 // admin /metrics, the file-mode manifests, and the figures the tests report and assert on.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { send } from '../support/http-client.ts';
 import { parsePrometheus } from '../support/prometheus-text.ts';
 
@@ -120,4 +122,38 @@ export function bigManifest(echoPort: number, marker: string, routes: number): s
     }));
   }
   return docs.join('\n---\n');
+}
+
+const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
+
+/** A file-mode agent (no mTLS, ports chosen by the kernel) started on `dir`, its log collected. */
+export interface FileAgent {
+  child: ChildProcess;
+  log(): string;
+}
+
+export function spawnFileAgent(dir: string): FileAgent {
+  const child = spawn(process.execPath, [bin, 'agent', '--config', dir, '--namespace', 'shop', '--no-mtls', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--drain-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    stderr += d;
+  });
+  return { child, log: () => stderr };
+}
+
+/** Waits until the agent listens; its ports, pid, and a request that says whether it got a 200. */
+export async function fileAgentReady(a: FileAgent): Promise<{ port: number; admin: number; pid: number; ok: (authority: string, headers?: Record<string, string>) => Promise<boolean> }> {
+  await until('the agent listens', () => Promise.resolve(/outbound 127\.0\.0\.1:\d+/.test(a.log()) && adminPortOf(a.log()) !== null), 20_000);
+  const port = Number(/outbound 127\.0\.0\.1:(\d+)/.exec(a.log())![1]);
+  const ok = async (authority: string, headers: Record<string, string> = {}): Promise<boolean> =>
+    (await send({ port, authority, headers, timeoutMs: 10_000 }).catch(() => null))?.status === 200;
+  return { port, admin: adminPortOf(a.log())!, pid: a.child.pid!, ok };
+}
+
+/** SIGTERM, and wait for the exit. */
+export async function stopFileAgent(a: FileAgent | null): Promise<void> {
+  if (!a) return;
+  a.child.kill('SIGTERM');
+  if (a.child.exitCode === null) await new Promise((r) => a.child.once('exit', r));
 }

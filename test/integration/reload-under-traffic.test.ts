@@ -8,16 +8,12 @@
 // the echo server and the agent share 2 cores with other tests), is kept as a looser sanity bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEchoServer } from '../support/echo-server.ts';
-import { send } from '../support/http-client.ts';
-import { adminPortOf, bigManifest, loopStalls, maxMs, p99Ms, probe, rssMb, smallManifest, stallsBetween, until } from './reload-probe.ts';
+import { fileAgentReady, spawnFileAgent, stopFileAgent, type FileAgent, bigManifest, loopStalls, maxMs, p99Ms, probe, rssMb, smallManifest, stallsBetween, until } from './reload-probe.ts';
 
-const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const ROUTES = 10_000;
 const BOUND_MS = 500;
 const BOUND_LE = String(BOUND_MS / 1000); // the histogram bucket that bound is
@@ -31,25 +27,13 @@ const RSS_RETURNED = 0.5;
 test('10 000 routes load, and one of them is edited: the serving thread is never held for 500 ms and a 50 rps probe sees no failed request', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-h15b-reload-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'shop' });
-  let agent: ChildProcess | null = null;
+  let agent: FileAgent | null = null;
   let p: ReturnType<typeof probe> | null = null;
   try {
     await writeFile(join(dir, 'shop.yaml'), smallManifest(echo.port));
-    agent = spawn(process.execPath, [bin, 'agent', '--config', dir, '--namespace', 'shop', '--no-mtls', '--host', '127.0.0.1', '--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0', '--drain-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    agent.stderr!.setEncoding('utf8');
-    agent.stderr!.on('data', (d: string) => {
-      stderr += d;
-    });
-    await until('the agent listens', () => Promise.resolve(/outbound 127\.0\.0\.1:\d+/.test(stderr) && adminPortOf(stderr) !== null), 20_000);
-    const port = Number(/outbound 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-    const admin = adminPortOf(stderr)!;
-    const pid = agent.pid!;
-    const ok = async (authority: string, headers: Record<string, string> = {}): Promise<boolean> => {
-      const r = await send({ port, authority, headers, timeoutMs: 10_000 }).catch(() => null);
-      return r?.status === 200;
-    };
-    assert.ok(await ok('cart.shop'), stderr);
+    agent = spawnFileAgent(dir);
+    const { port, admin, pid, ok } = await fileAgentReady(agent);
+    assert.ok(await ok('cart.shop'), agent.log());
     const rssBefore = await rssMb(pid);
 
     // Generated before the probe starts: building 9 MB of text here would stall the probe itself.
@@ -96,7 +80,7 @@ test('10 000 routes load, and one of them is edited: the serving thread is never
     t.diagnostic(`load: ${load.latencies.length} probe requests over ${loadMs} ms, max ${maxMs(load.latencies)} ms, p99 ${p99Ms(load.latencies)} ms; serving thread held: worst ${loadStalls.worst}`);
     t.diagnostic(`edit: ${edit.latencies.length} probe requests over ${editMs} ms, max ${maxMs(edit.latencies)} ms, p99 ${p99Ms(edit.latencies)} ms; serving thread held: worst ${editStalls.worst}`);
     t.diagnostic(`agent RSS: ${rssBefore} MB before, ${rssLoaded} MB loaded, ${rssAfter} MB after the edit, ${rssRemoved} MB with the routes removed`);
-    const logTail = stderr.split('\n').slice(-20).join('\n');
+    const logTail = agent.log().split('\n').slice(-20).join('\n');
     assert.deepEqual(load.failures, [], logTail);
     assert.deepEqual(edit.failures, [], logTail);
     assert.ok(load.latencies.length >= 20 && edit.latencies.length >= 20, 'the probe ran through both reloads');
@@ -107,8 +91,7 @@ test('10 000 routes load, and one of them is edited: the serving thread is never
     assert.ok(rssRemoved - rssBefore <= (1 - RSS_RETURNED) * (rssAfter - rssBefore), `RSS with the routes removed: ${rssRemoved} MB (before ${rssBefore} MB, after the edit ${rssAfter} MB)`);
   } finally {
     await p?.stop(); // a failed wait must not leave the probe running
-    agent?.kill('SIGTERM');
-    if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+    await stopFileAgent(agent);
     await echo.close();
     await rm(dir, { recursive: true, force: true });
   }
