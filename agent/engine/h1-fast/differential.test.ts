@@ -17,6 +17,7 @@ import { BadRequestError, describe as describeGeneral } from '../downstream.ts';
 import { LlhttpParser, PAUSE } from './llhttp.ts';
 import { describeRequest } from './request-head.ts';
 import { toRouteRequest } from './route-request.ts';
+import { prng } from '../../route/test-support.ts'; // seeded, so every run tries the same cases
 
 const BASES = [
   'GET /a?b=1 HTTP/1.1\r\nHost: svc\r\nAccept: */*\r\nX-A: 1\r\n\r\n',
@@ -28,18 +29,6 @@ const INSERTS = ['\r', '\n', '\0', ' ', '\t', ':', ',', '\r\n ', '\r\n', 'Conten
 const FIELD_LINES = ['Expect: 100-continue', 'Upgrade: websocket', 'TE: trailers', 'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: chunked', 'Content-Length: 3', 'Content-Length: 0', 'Host: other', 'Host:', 'Connection: close, X-A', 'X-A: 2', 'cookie: c=1'];
 const CASES = 240;
 const BUDGET_MS = 10_000;
-
-/** mulberry32: a small seeded PRNG, so every run tries the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(base: string, rnd: () => number): string {
   let s = base;
