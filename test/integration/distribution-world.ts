@@ -84,3 +84,30 @@ export function reviewsTable(to: 'v1' | 'v2', ports: { v1: number; v2: number },
 export async function startPublisher(port = 0, logs: string[] = []): Promise<Publisher> {
   return Publisher.start({ host: '127.0.0.1', port, log: (l) => void logs.push(l), heartbeatMs: 1_000 });
 }
+
+/**
+ * A transparent-mode sidecar (original destination from `destination()`) fed by a controller
+ * client of the publisher on `pubPort`, asking it on demand about destinations with a 300 ms
+ * bound: the world of the fail-closed tests. `ask` wraps the client's answer (to record asks).
+ */
+export async function onDemandSidecar(pubPort: number, o: {
+  destination: () => { address: string; port: number };
+  log: (line: string) => void;
+  ask?: (address: string, port: number, answer: () => Promise<boolean>) => Promise<boolean>;
+  clusterNetworks?: Parameters<typeof startSidecar>[0]['clusterNetworks'];
+}): Promise<{ client: ControllerClient; proxy: RunningProxy }> {
+  const client = new ControllerClient({
+    url: `ws://127.0.0.1:${pubPort}`,
+    agent: { pod: 'client', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
+    backoff: { initialMs: 50, maxMs: 200 }, onDemandTimeoutMs: 300, log: o.log,
+  }).start();
+  await client.ready(5_000);
+  const answer = (address: string, port: number): Promise<boolean> => client.ensureDestination(address, port);
+  const proxy = await startSidecar({
+    namespace: 'default', source: client, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
+    originalDestination: o.destination, explicit: false, log: o.log,
+    onUnknownDestination: (address, port) => (o.ask ? o.ask(address, port, () => answer(address, port)) : answer(address, port)),
+    ...(o.clusterNetworks ? { clusterNetworks: o.clusterNetworks } : {}),
+  });
+  return { client, proxy };
+}

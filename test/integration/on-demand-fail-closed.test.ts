@@ -9,12 +9,12 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { ControllerClient } from '../../agent/controller-client/index.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import type { ControllerClient } from '../../agent/controller-client/index.ts';
+import type { RunningProxy } from '../../agent/sidecar.ts';
 import type { Publisher } from '../../controller/publish/index.ts';
 import { send } from '../support/http-client.ts';
 import { backend, table, service } from '../support/routing-tables.ts';
-import { eventually, startPublisher } from './distribution-world.ts';
+import { eventually, onDemandSidecar, startPublisher } from './distribution-world.ts';
 
 const routingTable = table({ services: [service({ name: 'other', clusterIP: '10.96.0.99', port: 80 })], backends: [backend('default', 'other', 80, [{ port: 1 }])] });
 
@@ -50,17 +50,7 @@ before(async () => {
   pub = await startPublisher();
   pubPort = pub.port;
   pub.setTable(routingTable);
-  client = new ControllerClient({
-    url: `ws://127.0.0.1:${pubPort}`,
-    agent: { pod: 'client', namespace: 'default', serviceAccount: 'default', mode: 'sidecar' },
-    backoff: { initialMs: 50, maxMs: 200 }, onDemandTimeoutMs: 300, log: (l) => void logs.push(l),
-  }).start();
-  await client.ready(5_000);
-  proxy = await startSidecar({
-    namespace: 'default', source: client, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 },
-    originalDestination: () => dest, explicit: false, log: (l) => void logs.push(l),
-    onUnknownDestination: (address, port) => client.ensureDestination(address, port),
-  });
+  ({ client, proxy } = await onDemandSidecar(pubPort, { destination: () => dest, log: (l) => void logs.push(l) }));
 });
 
 after(async () => {
