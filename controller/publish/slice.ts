@@ -120,16 +120,18 @@ const cuts = new WeakMap<ServiceFrontendIR, Map<string, ServiceFrontendIR>>();
  * once per agent.
  */
 function cutFrontend(frontend: ServiceFrontendIR, wanted: Set<number>, ns: string | null): ServiceFrontendIR {
-  const kept = frontend.ports.filter((p) => wanted.has(p.port)).map((p): ServicePortIR => {
-    if (ns === null || p.consumers.every((c) => c.namespace === ns)) return p;
-    return { ...p, consumers: p.consumers.filter((c) => c.namespace === ns) };
-  });
-  if (kept.length === frontend.ports.length && kept.every((p, i) => p === frontend.ports[i])) return frontend;
-  const key = `${ns ?? ''}|${kept.map((p) => p.port).join(',')}`;
+  const ownOnly = (p: ServicePortIR): boolean => ns === null || p.consumers.every((c) => c.namespace === ns);
+  if (frontend.ports.every((p) => wanted.has(p.port) && ownOnly(p))) return frontend;
+  // The view is built once per key; later agents with the same view only look it up.
+  const key = `${ns ?? ''}|${frontend.ports.filter((p) => wanted.has(p.port)).map((p) => p.port).join(',')}`;
   let views = cuts.get(frontend);
   if (!views) cuts.set(frontend, (views = new Map<string, ServiceFrontendIR>()));
   let view = views.get(key);
-  if (!view) views.set(key, (view = { ...frontend, ports: kept }));
+  if (!view) {
+    const ports = frontend.ports.filter((p) => wanted.has(p.port))
+      .map((p): ServicePortIR => (ownOnly(p) ? p : { ...p, consumers: p.consumers.filter((c) => c.namespace === ns) }));
+    views.set(key, (view = { ...frontend, ports }));
+  }
   return view;
 }
 
