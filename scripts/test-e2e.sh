@@ -13,7 +13,12 @@ for tool in ip iptables ip6tables; do
   command -v "$tool" >/dev/null 2>&1 || { echo "test:e2e: '$tool' missing: run bash scripts/install-system-deps.sh" >&2; exit 1; }
 done
 shopt -s nullglob
-files=(test/e2e/*.test.ts)
+# `npm run test:e2e -- test/e2e/x.test.ts` runs only the files named; no argument runs them all.
+if [ $# -gt 0 ]; then files=("$@"); else files=(test/e2e/*.test.ts); fi
 if [ ${#files[@]} -eq 0 ]; then echo "test:e2e: no e2e tests" >&2; exit 0; fi
+# The project's Node 24 (a devDependency), also when this script is run directly rather than
+# through `npm run`, which is what puts node_modules/.bin first on PATH.
+node=node_modules/.bin/node
+[ -x "$node" ] || { echo "test:e2e: $node missing: run npm ci first" >&2; exit 1; }
 # One file at a time: each builds its own namespaces and the machine has few cores.
-exec node --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
+exec "$node" --test --test-reporter=spec --test-concurrency=1 "${files[@]}"
