@@ -76,3 +76,10 @@ test('the version is a content hash independent of key order', () => {
   changed.backends[0]!.port = 81;
   assert.notEqual(computeVersion(changed), t.version);
 });
+
+test('{ version: false } skips only the content hash: a stale version passes, every other check still runs', () => {
+  const stale = { ...table(), version: '0000000000000000' };
+  assert.deepEqual(checkRoutingTable(stale, { version: false }), []);
+  const bad = { ...table(rule({ action: { type: 'Forward', backends: [{ backend: 'nope', weight: 1, filters: [], invalidReason: null }] } })), version: '0000000000000000' };
+  assert.throws(() => validate(bad, { version: false }), /unknown backend 'nope'/);
+});

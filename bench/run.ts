@@ -41,11 +41,14 @@ const { values } = parseArgs({
     nice: { type: 'string' },
     prototypes: { type: 'boolean', default: false },
     report: { type: 'string' },
+    scenario: { type: 'string' },
+    'propagation-routes': { type: 'string' },
+    'propagation-changes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -83,6 +86,12 @@ async function main(): Promise<void> {
   if (!up.ok) throw new Error(`upstream did not start: ${upstream.tail()}`);
 
   const ctx: BenchContext = { dir, root: ROOT, upstreamPort, proxyCpus: PROXY_CPUS, probe };
+  if (values.scenario !== undefined) {
+    await runScenario(values.scenario, ctx, profile, log);
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   const env: MeasureEnv = { dir, hostHeader: SERVICE_HOST, upstream, upstreamPort, generatorCpus: GENERATOR_CPUS, proxyCpus: PROXY_CPUS, profile, log };
 
   const validations: Validation[] = [];
@@ -172,6 +181,23 @@ async function main(): Promise<void> {
   }
   if (summary.noise.noisy) log(`NOISY run: ${summary.noise.details.length} reference figure(s) moved more than 10% between rounds`);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * One stage alone (`--scenario propagation`), for measuring a change to it by hand: prints its
+ * figures and writes results/<date>-<sha>-<scenario>.json; never rewrites the docs.
+ */
+async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL, log: (s: string) => void): Promise<void> {
+  if (name !== 'propagation') throw new Error(`unknown --scenario ${name} (known: propagation)`);
+  const routes = values['propagation-routes']?.split(',').map(Number) ?? profile.propagationRoutes;
+  const changes = values['propagation-changes'] !== undefined ? Number(values['propagation-changes']) : profile.propagationChanges;
+  const propagation = await measurePropagation(ctx, routes, changes, log);
+  const versions = collectVersions(ROOT, BENCH);
+  const resultsDir = join(BENCH, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString().slice(0, 10)}-${versions.commit}-${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ schema: 1, date: new Date().toISOString(), scenario: name, versions, propagation }, null, 1)}\n`);
+  log(`wrote ${file}`);
 }
 
 await main().catch(async (e: unknown) => {

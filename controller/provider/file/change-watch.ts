@@ -2,8 +2,8 @@
 // watch that fires once at the first change, reading no manifest. File mode's serving thread
 // uses it while its translation worker is stopped; it is kept apart from watch-manifests.ts,
 // which reads the manifests (the YAML parser), so that thread never loads the parser (ADR 0012).
-import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { watchTree } from './directory-watch.ts';
 import { listManifestFiles } from './manifest-files.ts';
 
 export interface WatchOptions {
@@ -18,14 +18,30 @@ export interface ManifestWatcher {
   close(): void;
 }
 
+/** One manifest as the fingerprint sees it (null size and mtime: gone between listing and stat). */
+export interface ManifestStat {
+  file: string;
+  size: number | null;
+  mtimeMs: number | null;
+}
+
+/** Sizes and modification times of the directory's manifests, in listing order. */
+export async function manifestStats(path: string): Promise<ManifestStat[]> {
+  const files = await listManifestFiles(path);
+  return Promise.all(files.map(async (file) => {
+    const s = await stat(file).catch(() => null);
+    return { file, size: s?.size ?? null, mtimeMs: s?.mtimeMs ?? null };
+  }));
+}
+
+/** The fingerprint of stats: equal prints mean nothing to re-read. */
+export function printOf(stats: ManifestStat[]): string {
+  return stats.map((s) => (s.size === null ? `${s.file}:gone` : `${s.file}:${s.size}:${s.mtimeMs}`)).join('|');
+}
+
 /** Names, sizes and mtimes of the directory's manifests: equal prints mean nothing to re-read. */
 export async function manifestFingerprint(path: string): Promise<string> {
-  const files = await listManifestFiles(path);
-  const parts = await Promise.all(files.map(async (f) => {
-    const s = await stat(f).catch(() => null);
-    return s ? `${f}:${s.size}:${s.mtimeMs}` : `${f}:gone`;
-  }));
-  return parts.join('|');
+  return printOf(await manifestStats(path));
 }
 
 /**
@@ -46,22 +62,16 @@ export function watchForChange(path: string, since: string, onChange: () => void
   const check = (): void => {
     manifestFingerprint(path).then((p) => { if (p !== since) fire(); }, (err: Error) => onError(err));
   };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(path, { recursive: true, persistent: false }, fire);
-    watcher.on('error', (err) => onError(err));
-  } catch (err) {
-    onError(err as Error);
-  }
+  const tree = watchTree(path, fire, onError);
   const poll = setInterval(check, pollMs > 0 ? pollMs : 1000);
   poll.unref();
   // A change between the fingerprint and the watch's start is caught here rather than a poll later.
-  check();
+  void tree.sync().then(check);
   const handle: ManifestWatcher = {
     close(): void {
       closed = true;
       clearInterval(poll);
-      watcher?.close();
+      tree.close();
     },
   };
   return handle;

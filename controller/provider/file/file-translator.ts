@@ -2,7 +2,7 @@
 // files that no longer parse, translate, and say what is unhealthy. Runs inside the translation
 // worker (file-source-worker.ts), never on the thread that serves requests (issue 15).
 import type { RoutingTable } from '../../../api/routing-table.ts';
-import { translate } from '../../translate/index.ts';
+import { IncrementalTranslator } from '../../translate/index.ts';
 import { buildSnapshot, type KubeObject } from '../../translate/snapshot.ts';
 import { gunzipSync } from 'node:zlib';
 import { formatProblem, parseManifestFile, type ReadResult } from './read-manifests.ts';
@@ -37,6 +37,11 @@ export class FileTranslator {
   readonly #lastGood = new Map<string, KubeObject[]>();
   #lastReport = '';
   #lastVersion: string | null = null;
+  /**
+   * Translates again only the routes, frontends and backends whose objects changed: the
+   * ManifestCache hands back the same object for every document whose text did not change.
+   */
+  readonly #translator = new IncrementalTranslator();
 
   /** Files' last good text from a previous translator, parsed only if that file is broken now. */
   readonly #saved = new Map<string, Uint8Array>();
@@ -105,7 +110,7 @@ export class FileTranslator {
       for (const o of objects) if (o.kind === 'Gateway') gatewayAddresses[`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`] ??= this.#opts.ingressAddresses;
     }
     const { snapshot } = buildSnapshot(objects, { gatewayAddresses });
-    const { ir, statuses } = translate(snapshot);
+    const { ir, statuses } = this.#translator.translate(snapshot);
     const shown = this.#opts.reportKinds ? statuses.filter((st) => this.#opts.reportKinds!.includes(st.kind)) : statuses;
     const report = [
       ...read.problems.map((p) => `${formatProblem(p)}`),

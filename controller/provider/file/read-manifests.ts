@@ -62,8 +62,17 @@ function shapeProblem(value: unknown): string | null {
   return null;
 }
 
-/** Reads every manifest under `path`. Rejects only when `path` itself cannot be read. */
-export async function readManifests(path: string): Promise<ReadResult> {
+/** Parses a file's text; manifest-cache.ts's ManifestCache reuses unchanged documents. */
+export interface ManifestParser {
+  parse(text: string, file: string): { objects: LoadedObject[]; problems: ManifestProblem[] };
+  retain?(files: readonly string[]): void;
+}
+
+/**
+ * Reads every manifest under `path`. Rejects only when `path` itself cannot be read. `parser`
+ * (default: each file parsed whole) is told which files were listed.
+ */
+export async function readManifests(path: string, parser?: ManifestParser): Promise<ReadResult> {
   const files = await listManifestFiles(path);
   const result: ReadResult = { objects: [], problems: [], files };
   for (const file of files) {
@@ -74,10 +83,11 @@ export async function readManifests(path: string): Promise<ReadResult> {
       result.problems.push({ file, document: 0, message: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    const parsed = parseManifestFile(text, file);
+    const parsed = parser ? parser.parse(text, file) : parseManifestFile(text, file);
     result.objects.push(...parsed.objects);
     result.problems.push(...parsed.problems);
   }
+  parser?.retain?.(files);
   return result;
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, rm, unlink } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, writeFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchManifests } from './watch-manifests.ts';
@@ -33,6 +34,77 @@ test('changes to the directory are picked up within a second, additions and remo
     await nextResult(results, [], 1000);
     // Three edits, each a burst of fs events: debouncing keeps the re-reads close to one per edit.
     assert.ok(results.length <= 8, `expected debounced reloads, got ${results.length}`);
+  } finally {
+    w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Writes `text` to a temporary name, then renames it over `file` (an atomic save), back to back
+ * as a tool does: the temporary name is gone before the watcher looks at the directory.
+ */
+function replaceByRename(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+const ns = (...names: string[]): string => names.map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}\n`).join('---\n');
+
+test('a manifest replaced by rename again and again is re-read each time from the watch alone (no poll)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
+  const results: ReadResult[] = [];
+  await writeFile(join(dir, 'a.yaml'), ns('v0'));
+  // pollMs 0: only fs events can tell. Node's recursive watch on Linux lost every replacement after the first.
+  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
+  try {
+    await nextResult(results, ['v0'], 2000);
+    for (let i = 1; i <= 4; i++) {
+      replaceByRename(join(dir, 'a.yaml'), ns(`v${i}`));
+      await nextResult(results, [`v${i}`], 2000);
+    }
+  } finally {
+    w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file written in place in two halves, with a pause between them, is applied only whole', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
+  const results: ReadResult[] = [];
+  const file = join(dir, 'a.yaml');
+  await writeFile(file, ns('old'));
+  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
+  try {
+    await nextResult(results, ['old'], 2000);
+    const whole = ns('first', 'second');
+    const cut = whole.indexOf('---');
+    const h = await open(file, 'w');
+    await h.write(whole.slice(0, cut));
+    // The first half alone is a valid file holding `first` only; a reader must not take it.
+    await new Promise((r) => setTimeout(r, 100));
+    await h.write(whole.slice(cut));
+    await h.close();
+    await nextResult(results, ['first', 'second'], 3000);
+    const seen = results.map((r) => r.objects.map((o) => o.object.metadata.name).join(','));
+    assert.deepEqual(seen.filter((s) => s !== 'old' && s !== 'first,second'), [], `reads: ${seen.join(' | ')}`);
+  } finally {
+    w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a new file moved into place is read without waiting for it to be stable', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
+  const results: ReadResult[] = [];
+  const file = join(dir, 'a.yaml');
+  await writeFile(file, ns('old'));
+  // A stability wait far longer than the bound below: a renamed file must not pay it.
+  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0, stableMs: 60_000 });
+  try {
+    await nextResult(results, ['old'], 2000);
+    replaceByRename(file, ns('new'));
+    await nextResult(results, ['new'], 5000);
   } finally {
     w.close();
     await rm(dir, { recursive: true, force: true });

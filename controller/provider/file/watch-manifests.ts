@@ -1,30 +1,79 @@
 // Watches a manifest directory and re-reads it after changes settle. fs.watch events come in
 // bursts (an editor's save is often delete + create + write), so changes are debounced and the
-// whole directory is re-read: manifests are small and a full read keeps the result exactly what
-// a fresh start would see. A periodic fingerprint check backs fs.watch up, because inotify
-// misses changes on some filesystems (bind mounts, network file systems, atomic renames of a
-// watched directory).
-import { watch, type FSWatcher } from 'node:fs';
-import { manifestFingerprint, type ManifestWatcher, type WatchOptions } from './change-watch.ts';
+// whole directory is re-read: a full read keeps the result exactly what a fresh start would see,
+// and the ManifestCache makes it cheap (only documents whose text changed are parsed again). A
+// periodic fingerprint check backs the watch up, because inotify misses changes on some
+// filesystems (bind mounts, network file systems, atomic renames of a watched directory).
+//
+// A file written in place can be read half-written: a writer that truncates it, or writes it in
+// two parts, leaves a shorter file that may still parse, with objects missing, and applying it
+// withdraws their routes (404s) until the next read. So a changed file that was written in place
+// is read only once it is stable: its modification time is `stableMs` old, or the same size and
+// time were seen `stableMs` ago. A file moved into place (written elsewhere, then renamed over the
+// manifest: editors' and tools' atomic save) is complete when it appears and is read at once.
+import { manifestStats, printOf, type ManifestStat, type ManifestWatcher, type WatchOptions } from './change-watch.ts';
+import { watchTree, type TreeEvent } from './directory-watch.ts';
+import { ManifestCache } from './manifest-cache.ts';
 import { readManifests, type ReadResult } from './read-manifests.ts';
 
 export { manifestFingerprint, watchForChange, type ManifestWatcher, type WatchOptions } from './change-watch.ts';
+
+export interface ManifestWatchOptions extends WatchOptions {
+  /** How long a file written in place must stay unchanged before it is read (default 200 ms). */
+  stableMs?: number;
+  /** Wall clock in ms, compared with files' mtimes (tests). */
+  now?: () => number;
+}
 
 /**
  * Calls `onChange` with the initial read, then after every settled change; `print` is the
  * directory's fingerprint taken just before that read (see watchForChange).
  */
-export function watchManifests(path: string, onChange: (result: ReadResult, print: string) => void, options: WatchOptions = {}): ManifestWatcher {
+export function watchManifests(path: string, onChange: (result: ReadResult, print: string) => void, options: ManifestWatchOptions = {}): ManifestWatcher {
   // 25 ms: long enough to fold an editor's save (write + rename land within a few ms), short
   // enough not to dominate propagation (the benchmark's target is 100 ms p99 end to end).
   const debounceMs = options.debounceMs ?? 25;
   const pollMs = options.pollMs ?? 1000;
+  // 200 ms: a writer's pause between two writes of one file is microseconds to a few ms even on
+  // a loaded machine; an interactive edit's save is not slowed enough to notice.
+  const stableMs = options.stableMs ?? 200;
+  const now = options.now ?? Date.now;
   const onError = options.onError ?? ((err: Error) => process.stderr.write(`meshlet: watching ${path}: ${err.message}\n`));
+  const cache = new ManifestCache();
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let again = false;
   let lastPrint = '';
+  let first = true;
+  /** Each manifest's stat at the last read. */
+  let applied = new Map<string, ManifestStat>();
+  /** The last event per file since the last read: 'rename' = moved into place whole. */
+  const events = new Map<string, TreeEvent>();
+  /** Changed files waiting to be stable: the stat first seen and when. */
+  const waiting = new Map<string, { stat: ManifestStat; since: number }>();
+
+  /** Milliseconds until every changed, written-in-place file is stable (0: read now). */
+  const unstableFor = (stats: ManifestStat[]): number => {
+    let wait = 0;
+    const t = now();
+    for (const s of stats) {
+      const before = applied.get(s.file);
+      const same = (a: ManifestStat | undefined): boolean => a !== undefined && a.size === s.size && a.mtimeMs === s.mtimeMs;
+      if (same(before) || s.mtimeMs === null || events.get(s.file) === 'rename') {
+        waiting.delete(s.file);
+        continue;
+      }
+      const seen = waiting.get(s.file);
+      const since = seen && same(seen.stat) ? seen.since : t;
+      if (!seen || !same(seen.stat)) waiting.set(s.file, { stat: s, since });
+      // Either measure of quiet will do: the mtime's age (a clock set back, or a file from an
+      // archive dated in the future, cannot hold it forever: the second one is ours).
+      const quiet = Math.max(t - s.mtimeMs, t - since);
+      if (quiet < stableMs) wait = Math.max(wait, stableMs - quiet);
+    }
+    return wait;
+  };
 
   const reload = async (): Promise<void> => {
     if (running) { again = true; return; }
@@ -32,9 +81,20 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
     try {
       do {
         again = false;
-        const print = await manifestFingerprint(path);
-        const result = await readManifests(path);
+        await tree.sync();
+        const stats = await manifestStats(path);
+        const wait = first ? 0 : unstableFor(stats);
+        if (wait > 0) {
+          if (!closed) schedule(wait);
+          return;
+        }
+        first = false;
+        events.clear();
+        waiting.clear();
+        const print = printOf(stats);
+        const result = await readManifests(path, cache);
         lastPrint = print;
+        applied = new Map(stats.map((s) => [s.file, s]));
         if (!closed) onChange(result, print);
       } while (again && !closed);
     } catch (err) {
@@ -43,21 +103,18 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
       running = false;
     }
   };
-  const schedule = (): void => {
+  function schedule(ms = debounceMs): void {
     if (closed) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void reload(), debounceMs);
-  };
-
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(path, { recursive: true, persistent: false }, schedule);
-    watcher.on('error', (err) => onError(err));
-  } catch (err) {
-    onError(err as Error);
+    timer = setTimeout(() => void reload(), ms);
   }
+
+  const tree = watchTree(path, (kind, file) => {
+    if (file !== null) events.set(file, kind);
+    schedule();
+  }, onError);
   const poll = pollMs > 0 ? setInterval(() => {
-    manifestFingerprint(path).then((p) => { if (p !== lastPrint) schedule(); }, (err: Error) => onError(err));
+    manifestStats(path).then((s) => { if (printOf(s) !== lastPrint) schedule(); }, (err: Error) => onError(err));
   }, pollMs) : undefined;
   poll?.unref();
   void reload();
@@ -67,7 +124,7 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
       closed = true;
       clearTimeout(timer);
       clearInterval(poll);
-      watcher?.close();
+      tree.close();
     },
   };
 }
