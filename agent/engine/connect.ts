@@ -50,9 +50,11 @@ export function readyEvent(socket: net.Socket): 'secureConnect' | 'connect' {
  * Opens a socket (still connecting) with TCP_NODELAY and a connect timeout covering the TLS
  * handshake too. `alpn` names what will travel inside when the connection is mutual TLS;
  * `prefer`, an ALPN offered ahead of it that the peer may select instead (newer hop variants;
- * the caller reads `alpnProtocol` to see which one it got).
+ * the caller reads `alpnProtocol` to see which one it got). `onread`: a plaintext socket reads
+ * into the caller's reused buffer instead of a fresh one per read (the HTTP/1.1 fast path, ADR
+ * 0017); ignored under mTLS, where TLS hands over decrypted data itself.
  */
-export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp, prefer: string | null = null): net.Socket {
+export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CONNECT, alpn: MeshletAlpn = MESHLET_ALPN.tcp, prefer: string | null = null, onread: net.OnReadOpts | null = null): net.Socket {
   let socket: net.Socket;
   if (isMutualTls(endpoint, opts)) {
     let options: tls.ConnectionOptions;
@@ -71,7 +73,7 @@ export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CO
     // tls.connect over a given socket does not forward its errors before the handshake starts.
     tcp.once('error', (err) => socket.destroy(err));
   } else {
-    socket = net.connect({ host: endpoint.address, port: endpoint.port, noDelay: true });
+    socket = net.connect(onread ? { host: endpoint.address, port: endpoint.port, noDelay: true, onread } : { host: endpoint.address, port: endpoint.port, noDelay: true });
   }
   if (opts.timeoutMs > 0) {
     socket.setTimeout(opts.timeoutMs, () => {

@@ -127,8 +127,20 @@ export interface PoolStats {
   h2Sessions: number;
 }
 
+/**
+ * Another HTTP/1.1 pool kept beside these (the fast path's raw connections, ADR 0017): its
+ * connections count in stats() (so the meshlet_proxy_upstream_* gauges cover both paths), and
+ * it is evicted and closed with these.
+ */
+export interface CompanionPool {
+  counts(): { active: number; idle: number; queued: number };
+  evict(keys: ReadonlySet<string>): void;
+  close(): void;
+}
+
 export class UpstreamPools {
   readonly #h1 = new Map<string, H1Entry>();
+  readonly #companions: CompanionPool[] = [];
   readonly #h2 = new Map<string, http2.ClientHttp2Session>();
   readonly #opts: PoolOptions;
   /** HTTP/1.1 sockets open (pools closed by eviction included until their sockets close). */
@@ -144,6 +156,15 @@ export class UpstreamPools {
   /** How connections are opened (timeout, mTLS): tunnels and TCP use the same. */
   get connectOptions(): ConnectOptions {
     return this.#opts.connect;
+  }
+
+  /** The limits a companion pool applies per endpoint too. */
+  get options(): Readonly<PoolOptions> {
+    return this.#opts;
+  }
+
+  attach(companion: CompanionPool): void {
+    this.#companions.push(companion);
   }
 
   /**
@@ -212,7 +233,14 @@ export class UpstreamPools {
     // A request is admitted before its connection is made: while connecting it is counted
     // active and that connection not yet open, hence the floor at 0.
     const active = Math.min(this.#busy - this.#queued, this.#open);
-    return { active, idle: Math.max(0, this.#open - active), queued: this.#queued, h2Sessions: this.#h2.size };
+    const stats = { active, idle: Math.max(0, this.#open - active), queued: this.#queued, h2Sessions: this.#h2.size };
+    for (const c of this.#companions) {
+      const n = c.counts();
+      stats.active += n.active;
+      stats.idle += n.idle;
+      stats.queued += n.queued;
+    }
+    return stats;
   }
 
   h2(endpoint: Endpoint): http2.ClientHttp2Session {
@@ -242,6 +270,7 @@ export class UpstreamPools {
   evict(keys: ReadonlySet<string>): void {
     for (const key of keys) this.#closeH1(key);
     for (const key of keys) this.#closeH2(key);
+    for (const c of this.#companions) c.evict(keys);
   }
 
   /** Bounds pools for destinations no table lists (passthrough, inbound app ports). */
@@ -276,6 +305,7 @@ export class UpstreamPools {
     this.#h1.clear();
     this.#h2.clear();
     for (const s of h2) s.close();
+    for (const c of this.#companions) c.close();
     await Promise.all(h1.map((p) => p.destroy().catch(() => undefined)));
   }
 }

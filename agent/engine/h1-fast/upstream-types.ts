@@ -38,17 +38,22 @@ export interface UpstreamSink {
    */
   onResponseBody(piece: Buffer): void;
   /**
-   * The response is complete (trailers [name, value, …], empty when none). The lease is over
-   * for the sink: when the request was ended too, the connection goes back to the pool by
-   * itself (or is closed, when the upstream asked for that), so a forgotten call cannot leak it.
+   * The response is complete (trailers [name, value, …], empty when none); `onReadDone` still
+   * follows for this read. Once the request was ended too (`lease.end`) and the read released,
+   * the connection goes back to the pool by itself (or is closed, when the upstream asked for
+   * that), so no release call exists to be forgotten.
    */
   onResponseEnd(trailers: string[]): void;
   /**
    * The end of one read. Return false while what it produced is still queued downstream (it
-   * may reference the read buffer): the pool stops reading until `lease.resume()`.
+   * may reference the read buffer): the pool stops reading, and does not reuse the connection
+   * even after `onResponseEnd`, until `lease.resume()`.
    */
   onReadDone(): boolean;
-  /** Every request byte written so far has left this process: `write` may be called again. */
+  /**
+   * Every request byte written so far has left this process: `write` may be called again.
+   * May come when nothing waits for it (after a resend); treat it as "reading may go on".
+   */
   onRequestDrain(): void;
   /**
    * The exchange failed; the connection is already destroyed and nothing more is called.

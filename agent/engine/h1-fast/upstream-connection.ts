@@ -1,0 +1,276 @@
+// One raw HTTP/1.1 connection to an upstream endpoint: a long-lived object whose bound methods
+// are the socket's and the response parser's callbacks (nothing allocated per request but the
+// lease). Plaintext sockets read into one reused buffer per connection; pieces handed to the
+// sink may be views of it, so a read whose output is still queued downstream (`onReadDone`
+// false) stops reading until the lease resumes, and the connection is reused only after that.
+// Responses are parsed by llhttp (response mode, strict); Content-Length bodies of 16 KB and
+// more skip the parser (paused after the head) and go out as slices of the read. The lease
+// (upstream-lease.ts) is the request in flight; the pool (upstream-pool.ts) owns the rest.
+import type net from 'node:net';
+import { MeshletError } from '../../../api/errors.ts';
+import { MESHLET_ALPN } from '../../../api/identity.ts';
+import { openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
+import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
+import { describeResponse } from './response-head.ts';
+import { idleAllowanceMs } from './upstream-keep-alive.ts';
+import type { Lease } from './upstream-lease.ts';
+
+/** Content-Length bodies at least this long bypass llhttp (ADR 0017: pausing costs an Error). */
+export const BYPASS_MIN = 16 * 1024;
+const READ_BUFFER = 64 * 1024;
+
+/** What a connection needs from its pool (upstream-pool.ts). */
+export interface ConnectionHome {
+  readonly endpoint: Endpoint;
+  readonly connect: ConnectOptions;
+  readonly keepAliveMs: number;
+  /** The exchange on `conn` is over and the connection may be reused (or was closed). */
+  finished(conn: UpstreamConnection, reusable: boolean): void;
+  /** The socket closed (whatever state it was in). */
+  closed(conn: UpstreamConnection): void;
+}
+
+/** An upstream answered in a way the fast path cannot relay (a 101, a response nobody asked for). */
+export class UpstreamProtocolError extends MeshletError {
+  constructor(message: string) {
+    super('E_UPSTREAM_PROTOCOL', message);
+  }
+}
+
+/** The connection closed or failed before the response was complete. */
+export class UpstreamClosedError extends MeshletError {
+  constructor(message: string) {
+    super('E_UPSTREAM_CLOSED', message);
+  }
+}
+
+export class UpstreamConnection implements H1Events {
+  readonly socket: net.Socket;
+  readonly home: ConnectionHome;
+  #parser: LlhttpParser;
+  lease: Lease | null = null;
+  ready = false;
+  /** Exchanges completed on this connection: a lease on a used one may meet the keep-alive race. */
+  served = 0;
+  /** Monotonic ms after which an idle connection is not handed out (the upstream may close it). */
+  idleUntil = 0;
+  #keepAlive = true;
+  #idleMs = 0;
+  #interim = false;
+  #bodyLeft = 0;
+  #failure: Error | null = null;
+  /** A read's output is still queued downstream: reading stopped until the lease resumes. */
+  #held = false;
+  #needDrain = false;
+  readonly #written = this.#onWritten.bind(this);
+
+  constructor(home: ConnectionHome) {
+    this.home = home;
+    this.#parser = new LlhttpParser('response', this);
+    const onread: net.OnReadOpts = { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
+    this.socket = openSocket(home.endpoint, home.connect, MESHLET_ALPN.http1, null, onread);
+    // TLS sockets (mesh mTLS) deliver decrypted data as 'data' events; plaintext ones call onread
+    this.socket.on('data', this.#onData.bind(this));
+    this.socket.once(readyEvent(this.socket), this.#onReady.bind(this));
+    this.socket.on('error', this.#onError.bind(this));
+    this.socket.once('close', this.#onClose.bind(this));
+  }
+
+  #onReady(): void {
+    this.ready = true;
+    this.lease?.connected(this);
+  }
+
+  #onError(err: Error): void {
+    // before the connection (and, for mTLS, the peer's identity) was ready: a connect failure
+    this.#failure ??= this.ready ? err : new UpstreamConnectError(this.home.endpoint, err);
+  }
+
+  #onRead(n: number, buf: Uint8Array): boolean {
+    this.#onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+    return !this.#held;
+  }
+
+  #onData(data: Buffer): void {
+    const lease = this.lease;
+    if (lease === null) {
+      // bytes on an idle connection answer nothing we asked: never reuse it
+      this.socket.destroy();
+      return;
+    }
+    lease.responseBytes = true;
+    // a refused head stops llhttp (PAUSE) and is reported through #failure
+    const err = this.#consume(data) ?? this.#failure;
+    if (err !== null) {
+      lease.fail(this, err);
+      return;
+    }
+    if (this.lease !== lease) return;
+    if (!lease.sink.onReadDone()) {
+      this.#held = true;
+      this.socket.pause();
+      return;
+    }
+    lease.readReleased(this);
+  }
+
+  /** Parses a read; a large Content-Length body after a paused head is relayed as slices. */
+  #consume(d: Buffer): Error | null {
+    let data = d;
+    while (data.length > 0) {
+      if (this.lease === null) return null;
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(this.#bodyLeft, data.length);
+        this.lease.sink.onResponseBody(n === data.length ? data : data.subarray(0, n));
+        this.#bodyLeft -= n;
+        data = data.subarray(n);
+        if (this.#bodyLeft === 0) {
+          // the parser stopped after the head: a fresh one reads the next message
+          this.#parser.close();
+          this.#parser = new LlhttpParser('response', this);
+          this.onComplete();
+        }
+        continue;
+      }
+      const r = this.#parser.execute(data);
+      if (r.kind === 'error') return new UpstreamProtocolError(`invalid response from ${this.home.endpoint.address}:${this.home.endpoint.port}: ${r.error.code} ${r.error.reason}`);
+      if (r.kind === 'ok') return null;
+      // paused after a head: a large body follows, or the head was refused (below)
+      if (this.#failure !== null) return this.#failure;
+      if (this.#bodyLeft === 0) return null; // a response nobody asked for: the rest is dropped, the connection not reused
+      data = data.subarray(r.offset);
+    }
+    return null;
+  }
+
+  onHead(_major: number, _minor: number, fields: string[], _method: string, _target: string, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
+    const lease = this.lease;
+    if (lease === null || lease.responseDone) {
+      this.#keepAlive = false;
+      return PAUSE;
+    }
+    if (status === 101 || upgrade) {
+      this.#failure = new UpstreamProtocolError(`upstream answered ${status} with an upgrade to a request that asked for none`);
+      this.#keepAlive = false;
+      return PAUSE;
+    }
+    const head = describeResponse(status, reason, fields, keepAlive, lease.req.method);
+    if (status < 200) this.#interim = true;
+    else {
+      this.#keepAlive = head.keepAlive;
+      this.#idleMs = idleAllowanceMs(fields, this.home.keepAliveMs);
+      if (this.#idleMs === 0) this.#keepAlive = false;
+    }
+    lease.responseStarted = true;
+    lease.sink.onResponseHead(head);
+    if (status >= 200 && lease.req.method === 'HEAD') return SKIP_BODY;
+    if (head.framing.kind === 'length' && head.framing.length >= BYPASS_MIN) {
+      this.#bodyLeft = head.framing.length;
+      return PAUSE;
+    }
+    return 0;
+  }
+
+  onBody(piece: Buffer): void {
+    this.lease?.sink.onResponseBody(piece);
+  }
+
+  onTrailers(fields: string[]): void {
+    this.lease?.trailers(fields);
+  }
+
+  onComplete(): void {
+    if (this.#interim) {
+      this.#interim = false;
+      return;
+    }
+    this.lease?.responseComplete();
+  }
+
+  /** A lease takes this connection: it writes through `send` from now on. */
+  attach(lease: Lease): void {
+    this.lease = lease;
+    this.#keepAlive = true;
+    this.#bodyLeft = 0;
+    this.#held = false;
+    this.#needDrain = false;
+  }
+
+  /** Writes request bytes; false when they stay queued (still referenced): wait for onRequestDrain. */
+  send(a: Buffer, b: Buffer | null = null, c: Buffer | null = null): boolean {
+    const s = this.socket;
+    if (b === null) s.write(a, this.#written);
+    else {
+      s.cork();
+      s.write(a);
+      if (c === null) s.write(b, this.#written);
+      else {
+        s.write(b);
+        s.write(c, this.#written);
+      }
+      s.uncork();
+    }
+    if (s.writableLength === 0) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  #onWritten(): void {
+    if (this.#needDrain && this.socket.writableLength === 0) {
+      this.#needDrain = false;
+      this.lease?.sink.onRequestDrain();
+    }
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Reading may go on: the sink wrote what the last read produced, or asked to resume. */
+  resume(): void {
+    if (this.#held) {
+      this.#held = false;
+      this.lease?.readReleased(this);
+    }
+    if (this.lease !== null) this.socket.resume();
+  }
+
+  /** Both directions of the exchange are done: back to the pool, or closed. */
+  done(): void {
+    this.lease = null;
+    this.served++;
+    const reusable = this.#keepAlive && this.ready && !this.socket.destroyed && this.#failure === null;
+    if (reusable) {
+      this.idleUntil = performance.now() + this.#idleMs;
+      this.socket.resume();
+    } else this.socket.destroy();
+    this.home.finished(this, reusable);
+  }
+
+  /** Detaches the lease and closes the socket (abandoned or failed exchange). */
+  destroy(): void {
+    this.lease = null;
+    this.socket.destroy();
+  }
+
+  /** Whether the read that is being handled is still pending downstream. */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  #onClose(): void {
+    const lease = this.lease;
+    if (lease !== null && !lease.responseDone) {
+      // a body read until close ends here (llhttp completes it); anything else is truncated
+      if (lease.responseStarted && this.#failure === null && this.#parser.finish().kind !== 'error' && lease.responseDone) {
+        lease.sink.onReadDone();
+        lease.closedAfterResponse(this);
+      } else if (this.lease === lease) {
+        const why = this.#failure ?? (this.ready ? null : new UpstreamConnectError(this.home.endpoint, new Error('closed while connecting'))) ?? new UpstreamClosedError(`upstream ${this.home.endpoint.address}:${this.home.endpoint.port} closed the connection before the response was complete`);
+        lease.lost(this, why);
+      }
+    }
+    this.#parser.close();
+    this.home.closed(this);
+  }
+}

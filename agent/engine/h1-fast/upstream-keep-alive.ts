@@ -1,0 +1,26 @@
+// How long an upstream connection may sit idle before we stop trusting it, from the response
+// that just ended. A server announcing `Keep-Alive: timeout=N` closes idle connections after N
+// seconds; a request sent at that moment is lost on a closing socket (the keep-alive race), so
+// the connection is retired a margin earlier, as undici does (timeout − 1 s, at most 600 s;
+// nothing left: not reused). Without a hint the pool's own keep-alive time applies.
+
+/** Retire this much before the server's announced timeout (undici's keepAliveTimeoutThreshold). */
+export const KEEP_ALIVE_MARGIN_MS = 1_000;
+/** Never trust a hint beyond this (undici's maxKeepAliveTimeout). */
+export const KEEP_ALIVE_MAX_MS = 600_000;
+
+/**
+ * Idle ms allowed after a response with fields `raw` ([name, value, …]); `fallbackMs` when it
+ * carries no usable `timeout=` parameter; 0 means "do not reuse".
+ */
+export function idleAllowanceMs(raw: readonly string[], fallbackMs: number): number {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    const m = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,9})"?\s*(?:[,;]|$)/i.exec(raw[i + 1]!);
+    if (m === null) continue;
+    const ms = Number(m[1]) * 1000 - KEEP_ALIVE_MARGIN_MS;
+    return ms <= 0 ? 0 : Math.min(ms, KEEP_ALIVE_MAX_MS);
+  }
+  return fallbackMs;
+}

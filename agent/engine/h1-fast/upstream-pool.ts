@@ -1,0 +1,215 @@
+// The fast path's upstream pools (ADR 0017): per endpoint and expected identity (`poolKey`, as
+// the general path, so a pod IP reused by another workload never inherits a verified
+// connection), raw HTTP/1.1 connections opened through connect.ts (mesh mTLS with the peer's
+// SPIFFE ID checked, ALPN meshlet/http1.1, plain TCP otherwise). Idle connections are a LIFO
+// stack (the warmest first); each carries the time after which it is not handed out (the
+// upstream's `Keep-Alive: timeout=` minus a margin, else the pool's keep-alive time), and a
+// shared unref'd sweep closes those left idle past it. The general path's limits apply per
+// endpoint: connections, queued requests, queue wait; counts go into UpstreamPools.stats()
+// (the meshlet_proxy_upstream_* gauges) as a companion pool, evicted and closed with it.
+import type { ConnectOptions, Endpoint } from '../connect.ts';
+import { endpointKey } from '../../balance/endpoint-balancer.ts';
+import { poolKey, UpstreamQueueFullError, UpstreamQueueTimeoutError, type CompanionPool, type PoolOptions, type UpstreamPools } from '../pools.ts';
+import { UpstreamClosedError, UpstreamConnection, type ConnectionHome } from './upstream-connection.ts';
+import { Lease, type LeaseHome } from './upstream-lease.ts';
+import type { FastRequest, FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
+
+/** Endpoints with a pool at most; beyond it the least recently created pool is closed. */
+const MAX_POOLS = 4096;
+const SWEEP_MS = 1_000;
+
+class EndpointPool implements ConnectionHome, LeaseHome {
+  readonly endpoint: Endpoint;
+  readonly key: string;
+  readonly #owner: FastPool;
+  readonly idle: UpstreamConnection[] = [];
+  readonly waiting: Lease[] = [];
+  /** Connections not yet closed (connecting, busy or idle). */
+  readonly all = new Set<UpstreamConnection>();
+  open = 0;
+  closing = false;
+
+  constructor(owner: FastPool, endpoint: Endpoint, key: string) {
+    this.#owner = owner;
+    this.endpoint = endpoint;
+    this.key = key;
+  }
+
+  get connect(): ConnectOptions {
+    return this.#owner.opts.connect;
+  }
+
+  get keepAliveMs(): number {
+    return this.#owner.opts.keepAliveMs;
+  }
+
+  send(req: FastRequest, sink: UpstreamSink): Lease {
+    const lease = new Lease(this, req, sink);
+    const now = performance.now();
+    for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
+      this.#owner.idle--;
+      if (conn.idleUntil > now && !conn.socket.destroyed) {
+        lease.take(conn);
+        return lease;
+      }
+      conn.destroy(); // past the upstream's keep-alive time: it may be closing it right now
+    }
+    if (this.open < this.#owner.opts.connectionsPerEndpoint) {
+      lease.take(this.#open());
+      return lease;
+    }
+    const opts = this.#owner.opts;
+    if (this.waiting.length >= opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(this.endpoint), this.waiting.length);
+    this.waiting.push(lease);
+    this.#owner.queued++;
+    if (opts.maxQueueWaitMs > 0) {
+      lease.timer = setTimeout(() => {
+        lease.timer = null;
+        this.unqueue(lease);
+        lease.fail(null, new UpstreamQueueTimeoutError(endpointKey(this.endpoint), opts.maxQueueWaitMs));
+      }, opts.maxQueueWaitMs);
+    }
+    return lease;
+  }
+
+  #open(): UpstreamConnection {
+    this.open++;
+    this.#owner.open++;
+    const conn = new UpstreamConnection(this);
+    this.all.add(conn);
+    return conn;
+  }
+
+  fresh(lease: Lease): void {
+    // the slot of the connection that was lost is free (its close is counted later): a resend
+    // may exceed the bound by that one connection for a moment, never more
+    lease.take(this.#open());
+  }
+
+  unqueue(lease: Lease): void {
+    const i = this.waiting.indexOf(lease);
+    if (i < 0) return;
+    this.waiting.splice(i, 1);
+    this.#owner.queued--;
+    lease.dequeued();
+  }
+
+  #next(): Lease | undefined {
+    const lease = this.waiting.shift();
+    if (lease !== undefined) {
+      this.#owner.queued--;
+      lease.dequeued();
+    }
+    return lease;
+  }
+
+  finished(conn: UpstreamConnection, reusable: boolean): void {
+    if (!reusable) return; // its close frees the slot
+    if (this.closing) {
+      conn.destroy();
+      return;
+    }
+    const next = this.#next();
+    if (next !== undefined) next.take(conn);
+    else {
+      this.idle.push(conn);
+      this.#owner.idle++;
+    }
+  }
+
+  closed(conn: UpstreamConnection): void {
+    this.open--;
+    this.#owner.open--;
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) {
+      this.idle.splice(i, 1);
+      this.#owner.idle--;
+    }
+    if (this.closing) return;
+    if (this.waiting.length > 0 && this.open < this.#owner.opts.connectionsPerEndpoint) this.#next()!.take(this.#open());
+  }
+
+  /** Closes idle connections past their time; true when this pool holds nothing any more. */
+  sweep(now: number): boolean {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const conn = this.idle[i]!;
+      if (conn.idleUntil <= now) conn.destroy(); // closed() takes it off the stack
+    }
+    return this.open === 0 && this.waiting.length === 0;
+  }
+
+  /** No new requests; idle connections close now, busy ones after their exchange. */
+  close(destroyBusy = false): void {
+    this.closing = true;
+    if (destroyBusy) {
+      for (const conn of this.all) {
+        if (conn.lease !== null) conn.lease.fail(conn, new UpstreamClosedError('the proxy is shutting down'));
+        else conn.destroy();
+      }
+    }
+    for (const conn of [...this.idle]) conn.destroy();
+    for (const lease of [...this.waiting]) {
+      this.unqueue(lease);
+      lease.fail(null, new UpstreamQueueTimeoutError(endpointKey(this.endpoint), 0));
+    }
+  }
+}
+
+export class FastPool implements FastUpstreamPool, CompanionPool {
+  readonly opts: Readonly<PoolOptions>;
+  readonly #pools = new Map<string, EndpointPool>();
+  #sweeper: NodeJS.Timeout | null = null;
+  /** Running totals over every endpoint (a scrape reads three numbers). */
+  open = 0;
+  idle = 0;
+  queued = 0;
+
+  /** A pool with the general path's limits, reporting into `pools`' stats and evicted with them. */
+  constructor(pools: UpstreamPools) {
+    this.opts = pools.options;
+    pools.attach(this);
+  }
+
+  send(endpoint: Endpoint, req: FastRequest, sink: UpstreamSink): UpstreamLease {
+    const key = poolKey(endpoint);
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = new EndpointPool(this, endpoint, key);
+      this.#pools.set(key, pool);
+      if (this.#pools.size > MAX_POOLS) this.#closePool(this.#pools.keys().next().value!);
+      this.#sweeper ??= setInterval(this.#sweep.bind(this), SWEEP_MS).unref();
+    }
+    return pool.send(req, sink);
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const [key, pool] of this.#pools) if (pool.sweep(now)) this.#pools.delete(key);
+    if (this.#pools.size === 0 && this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
+  }
+
+  counts(): { active: number; idle: number; queued: number } {
+    return { active: this.open - this.idle, idle: this.idle, queued: this.queued };
+  }
+
+  evict(keys: ReadonlySet<string>): void {
+    for (const key of keys) this.#closePool(key);
+  }
+
+  #closePool(key: string, destroyBusy = false): void {
+    const pool = this.#pools.get(key);
+    if (pool === undefined) return;
+    this.#pools.delete(key);
+    pool.close(destroyBusy);
+  }
+
+  close(): void {
+    for (const key of [...this.#pools.keys()]) this.#closePool(key, true);
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+  }
+}
