@@ -98,7 +98,7 @@ export class UpstreamConnection implements H1Events {
       this.socket.destroy();
       return;
     }
-    lease.responseBytes = true;
+    if (!lease.responseBytes) lease.firstResponseBytes();
     // a refused head stops llhttp (PAUSE) and is reported through #failure
     const err = this.#consume(data) ?? this.#failure;
     if (err !== null) {

@@ -132,6 +132,12 @@ export class Lease implements UpstreamLease {
     this.#trailers = fields;
   }
 
+  /** From the first response byte a resend could duplicate the request: the copy goes. */
+  firstResponseBytes(): void {
+    this.responseBytes = true;
+    this.#copy = null;
+  }
+
   /** The response is complete; the connection is reused once the read is released and the request ended. */
   responseComplete(): void {
     if (this.responseDone) return;

@@ -151,7 +151,7 @@ class EndpointPool implements ConnectionHome, LeaseHome {
     for (const conn of [...this.idle]) conn.destroy();
     for (const lease of [...this.waiting]) {
       this.unqueue(lease);
-      lease.fail(null, new UpstreamQueueTimeoutError(endpointKey(this.endpoint), 0));
+      lease.fail(null, new UpstreamClosedError(`the pool of ${endpointKey(this.endpoint)} was closed (the endpoint left the routing table, or shutdown)`));
     }
   }
 }
