@@ -15,15 +15,21 @@ import { AgentSession, type AgentStatus, type SessionHost } from './agent-sessio
 import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
+import { PatchFrames } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 import { TableVersioner } from '../translate/table-version.ts';
 
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
 
+/** A slice's entry keys, built once per slice: a slice is tracked when sent and again when replaced. */
+const entryKeysOf = new WeakMap<RoutingTable, string[]>();
+
 /** `section/name` of every entry of a table (policies aside). */
 function entryKeys(table: RoutingTable): string[] {
-  return SECTIONS.flatMap((sec) => (table[sec] as { name: string }[]).map((x) => `${sec}/${x.name}`));
+  let keys = entryKeysOf.get(table);
+  if (!keys) entryKeysOf.set(table, (keys = SECTIONS.flatMap((sec) => (table[sec] as { name: string }[]).map((x) => `${sec}/${x.name}`))));
+  return keys;
 }
 
 /** `section/name` of every entry added, removed or replaced (a new object) between two tables. */
@@ -63,6 +69,8 @@ export function endpointDelta(prev: RoutingTable, next: RoutingTable): Map<strin
 }
 
 const NACK_LOG_LINES = 5;
+/** Each agent is pinged once per heartbeat interval, in one of this many groups spread over it. */
+const HEARTBEAT_SLOTS = 10;
 
 export interface PublisherOptions {
   /** Default 0.0.0.0; ignored when `server` is given. */
@@ -152,6 +160,8 @@ export class Publisher {
   readonly #diffs = new Map<string, TableChanges>();
   /** Encoded patch frames by `base>next` version, emptied with the diffs; whole slices by slice. */
   readonly #patchFrames = new Map<string, { text: string; bytes: number }>();
+  /** The changes of patch frames, serialised once per distinct set of changed entries. */
+  readonly #patchEncoder = new PatchFrames();
   #updateFrames = new WeakMap<RoutingTable, { text: string; bytes: number }>();
   /** Slices' versions, serialising each table entry once for all the slices holding it. */
   readonly #versioner = new TableVersioner();
@@ -196,7 +206,7 @@ export class Publisher {
         }
         const key = `${patch.base.version}>${slice.version}`;
         let f = this.#patchFrames.get(key);
-        if (!f) this.#patchFrames.set(key, (f = encode(encodeMessage({ type: 'patch', version: slice.version, base: patch.base.version, changes: patch.changes }))));
+        if (!f) this.#patchFrames.set(key, (f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes)));
         return f;
       },
       sent: (session, before, after) => this.#track(session, before, after),
@@ -223,12 +233,20 @@ export class Publisher {
     };
     wss.on('connection', (ws, req) => this.#accept(ws, req));
     const alive = new WeakSet<WebSocket>();
+    // Pings are spread over the interval, a tenth of the agents every tenth of it: pinging 1 000
+    // agents at once is 1 000 writes in one turn, which a route change arriving then waits behind.
+    const slotOf = new WeakMap<WebSocket, number>();
+    let connections = 0;
+    let turn = 0;
     wss.on('connection', (ws) => {
       alive.add(ws);
+      slotOf.set(ws, connections++ % HEARTBEAT_SLOTS);
       ws.on('pong', () => alive.add(ws));
     });
     this.#heartbeat = setInterval(() => {
+      const slot = turn++ % HEARTBEAT_SLOTS;
       for (const ws of wss.clients) {
+        if (slotOf.get(ws) !== slot) continue;
         if (!alive.has(ws)) {
           ws.terminate();
           continue;
@@ -236,7 +254,7 @@ export class Publisher {
         alive.delete(ws);
         ws.ping();
       }
-    }, opts.heartbeatMs ?? 10_000);
+    }, (opts.heartbeatMs ?? 10_000) / HEARTBEAT_SLOTS);
     this.#heartbeat.unref();
   }
 
@@ -262,6 +280,11 @@ export class Publisher {
     return this.#table;
   }
 
+  /** Patch `changes` serialised so far: once per distinct set of changed entries per table, however many agents get them. */
+  get patchChangesEncoded(): number {
+    return this.#patchEncoder.encoded;
+  }
+
   /** Number of the table in force: 1 for the first published, +1 for each different one. */
   get generation(): number {
     return this.#generations.generation;
@@ -283,6 +306,7 @@ export class Publisher {
     this.#ackEpoch++;
     this.#diffs.clear();
     this.#patchFrames.clear();
+    this.#patchEncoder.clear();
     let touched: Iterable<AgentSession>;
     if (prev && delta) {
       this.#metrics.endpointTablesTotal++;

@@ -5,7 +5,8 @@ import { withVersion } from '../../api/version.ts';
 import { ROUTING_TABLE_API_VERSION, type RoutingTable } from '../../api/routing-table.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import { backend, backendName, gateway, rule, service, table } from '../../test/support/routing-tables.ts';
-import { routesIn, sliceTable } from './slice.ts';
+import { TableVersioner } from '../translate/table-version.ts';
+import { patchSlice, routesIn, sliceTable } from './slice.ts';
 
 // Three Services: reviews (producer route splitting to v1/v2 with a mirror to shadow, and a
 // consumer route from namespace `web`), ratings (no routes) and a Gateway routing to ratings.
@@ -147,5 +148,22 @@ describe('sliceTable', () => {
     // A change to its own backend's endpoints does change it.
     const t3 = table({ services: t1.services, gateways: t1.gateways, backends: t1.backends.map((b) => (b.serviceName === 'ratings' ? backend('default', 'ratings', 8080, [{ port: 9 }]) : b)) });
     assert.notEqual(sliceTable(t3, subs).version, before);
+  });
+
+  test('with a versioner (kept entry JSON, one hash call) the version is the content hash an agent checks', () => {
+    const t = mesh();
+    const versioner = new TableVersioner();
+    const agent = { namespace: 'web', pod: 'ratings-0' };
+    const cases: SubscriptionTarget[][] = [
+      [], [dest('10.0.0.1', 9080)], [dest('10.0.0.2', 8080), dest('10.0.0.1', 9080)], [{ kind: 'gateways' }],
+      [{ kind: 'inbound', port: 5 }, dest('10.0.0.1', 9080)], [dest('10.9.9.9', 1)],
+    ];
+    for (const targets of cases) {
+      const s = sliceTable(t, { agent, targets }, versioner);
+      assert.equal(s.version, sliceTable(t, { agent, targets }).version, JSON.stringify(targets));
+      validate(s); // throws unless version === computeVersion(content)
+      const patched = patchSlice(s, new Map([[backendName('default', 'reviews-v2', 9080), backend('default', 'reviews-v2', 9080, [{ port: 33 }])]]), versioner);
+      validate(patched);
+    }
   });
 });

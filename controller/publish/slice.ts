@@ -6,7 +6,8 @@
 import type {
   BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
-import { withVersion } from '../../api/version.ts';
+import { hash } from 'node:crypto';
+import { canonicalJson, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 
@@ -197,7 +198,25 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
     secrets: pick(secretNames, ix.secrets).sort(byName),
     policies: ownPolicies(table, subs.agent),
   };
-  return versioner ? versioner.withVersion(content) : withVersion(content);
+  return versioner ? { ...content, version: sliceVersion(content, versioner) } : withVersion(content);
+}
+
+/**
+ * computeVersion(content) from each entry's kept JSON, hashed in one call: a slice is a few KB,
+ * and one native call for its joined JSON costs about half of one per piece (a route change
+ * reaching 1 000 agents hashes 1 000 slices).
+ */
+function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
+  const parts: string[] = [];
+  const fields = content as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields).sort()) {
+    const value = fields[key];
+    if (value === undefined || key === 'version') continue;
+    const json = Array.isArray(value) ? `[${value.map((v) => versioner.json(v)).join(',')}]` : canonicalJson(value);
+    parts.push(parts.length === 0 ? '{' : ',', JSON.stringify(key), ':', json);
+  }
+  parts.push(parts.length === 0 ? '{}' : '}');
+  return hash('sha256', parts.join(''), 'hex').slice(0, 16);
 }
 
 /**
@@ -210,7 +229,7 @@ export function patchSlice(slice: RoutingTable, backends: Map<string, BackendIR>
   if (!slice.backends.some((b) => backends.has(b.name))) return slice;
   const { version: _old, ...rest } = slice;
   const content = { ...rest, backends: slice.backends.map((b) => backends.get(b.name) ?? b) };
-  return versioner ? versioner.withVersion(content) : withVersion(content);
+  return versioner ? { ...content, version: sliceVersion(content, versioner) } : withVersion(content);
 }
 
 /** The pods (`namespace/pod`) some policy of the table governs: their slices are their own. */

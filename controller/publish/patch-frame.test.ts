@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type ControllerMessage, type TableChanges } from '../../api/wire.ts';
+import { withVersion, type RoutingTable } from '../../api/index.ts';
+import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
+import { PatchFrames } from './patch-frame.ts';
+import { Publisher } from './publisher.ts';
+
+const none = { upsert: [], remove: [] };
+const reviews = service({ name: 'reviews', clusterIP: '10.0.0.1', port: 80, rules: [rule({ route: 'r', headers: [{ type: 'Exact', name: 'x-"quoted"', value: 'é\u2028' }], backends: [{ backend: backendName('default', 'reviews', 80) }] })] });
+const ratings = backend('default', 'ratings', 80, [{ port: 3 }]);
+const changes = (c: Partial<TableChanges>): TableChanges => ({ gateways: none, services: none, backends: none, secrets: none, policies: none, ...c });
+
+test('a patch frame is the bytes encodeMessage gives, for changes of every kind', () => {
+  const cases: TableChanges[] = [
+    changes({}),
+    changes({ services: { upsert: [reviews], remove: [] } }),
+    changes({ backends: { upsert: [ratings], remove: ['service/default/"gone"/80'] }, services: { upsert: [], remove: ['x'] } }),
+  ];
+  const frames = new PatchFrames();
+  for (const c of cases) {
+    const f = frames.frame('v2', 'v1', c);
+    const expected = encodeMessage({ type: 'patch', version: 'v2', base: 'v1', changes: c });
+    assert.equal(f.text, expected);
+    assert.equal(f.bytes, Buffer.byteLength(expected));
+  }
+});
+
+test('changes holding the same entries are serialised once, whatever the versions around them; others, or after clear(), again', () => {
+  const frames = new PatchFrames();
+  for (let i = 0; i < 100; i++) frames.frame(`v${i}`, `b${i}`, changes({ services: { upsert: [reviews], remove: [] } }));
+  assert.equal(frames.encoded, 1);
+  frames.frame('v', 'b', changes({ services: { upsert: [{ ...reviews }], remove: [] } })); // equal content, another object: not assumed equal
+  frames.frame('v', 'b', changes({ services: { upsert: [reviews], remove: ['other'] } }));
+  assert.equal(frames.encoded, 3);
+  frames.clear();
+  frames.frame('v', 'b', changes({ services: { upsert: [reviews], remove: [] } }));
+  assert.equal(frames.encoded, 4);
+});
+
+test('a route change reaching 100 agents with 100 different slices serialises the changed Service once; each agent gets its own versions', async () => {
+  const N = 100;
+  // Every agent calls the shared Service `shared` and one of its own (as the control-plane bench's agents do).
+  const mesh = (weight: number): RoutingTable => table({
+    services: [
+      service({ name: 'shared', clusterIP: '10.1.0.1', port: 80, rules: [rule({ route: 'shared', backends: [{ backend: backendName('default', 'shared', 80), weight }] })] }),
+      ...Array.from({ length: N }, (_, i) => service({ name: `own-${i}`, clusterIP: `10.2.${i >> 8}.${i & 255}`, port: 80 })),
+    ],
+    backends: [backend('default', 'shared', 80, [{ port: 1 }]), ...Array.from({ length: N }, (_, i) => backend('default', `own-${i}`, 80, [{ port: 2 }]))],
+  });
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+  const t1 = mesh(1);
+  pub.setTable(t1);
+  const sockets: WebSocket[] = [];
+  try {
+    const frames = await Promise.all(Array.from({ length: N }, (_, i) => new Promise<ControllerMessage[]>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${pub.port}${WIRE_PATH}`);
+      sockets.push(ws);
+      const got: ControllerMessage[] = [];
+      ws.on('error', reject);
+      ws.on('open', () => ws.send(JSON.stringify({
+        type: 'hello', protocol: WIRE_PROTOCOL, auth: { type: 'none' }, agent: { pod: `p-${i}`, namespace: 'default', serviceAccount: 'sa', mode: 'sidecar' },
+        targets: [{ kind: 'destination', address: '10.1.0.1', port: 80 }, { kind: 'destination', address: `10.2.${i >> 8}.${i & 255}`, port: 80 }],
+      })));
+      ws.on('message', (d: Buffer) => {
+        const m = parseMessage(d, 'controller') as ControllerMessage;
+        got.push(m);
+        if (m.type === 'update' || m.type === 'patch') ws.send(JSON.stringify({ type: 'ack', version: m.version }));
+        if (m.type === 'update') resolve(got);
+      });
+      setTimeout(() => reject(new Error(`agent ${i}: no first slice within 10 s`)), 10_000).unref();
+    })));
+    const firsts = new Set(frames.map((f) => (f.find((m) => m.type === 'update') as { version: string }).version));
+    assert.equal(firsts.size, N, 'every agent has a slice of its own');
+    // Until every ack arrived (bounded): a patch is only sent on top of an acknowledged version.
+    for (let i = 0; i < 200 && pub.agents().some((a) => a.ackedVersion !== a.sentVersion); i++) await new Promise((r) => setTimeout(r, 10));
+    const before = pub.patchChangesEncoded;
+    const sent = pub.metrics().patchesSentTotal;
+    // The shared Service's route changes: a new frontend object; every other entry the same.
+    const { version: _v, ...rest } = t1;
+    const shared = mesh(2).services.find((s) => s.serviceName === 'shared')!;
+    pub.setTable(withVersion({ ...rest, services: t1.services.map((s) => (s.serviceName === 'shared' ? shared : s)) }));
+    assert.equal(pub.metrics().patchesSentTotal - sent, N, 'every agent was sent a patch');
+    assert.equal(pub.patchChangesEncoded - before, 1, 'the changed Service serialised once for all agents');
+    for (let i = 0; i < 200 && frames.some((f) => !f.some((m) => m.type === 'patch')); i++) await new Promise((r) => setTimeout(r, 10));
+    const patches = frames.map((f) => f.find((m) => m.type === 'patch') as Extract<ControllerMessage, { type: 'patch' }>);
+    assert.equal(new Set(patches.map((p) => p.version)).size, N, 'each agent its own new version');
+    for (const p of patches) assert.deepEqual(p.changes, changes({ services: { upsert: [shared], remove: [] } }));
+  } finally {
+    for (const ws of sockets) ws.terminate();
+    await pub.close();
+  }
+});
