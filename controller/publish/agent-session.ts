@@ -82,6 +82,8 @@ export class AgentSession {
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #csrInFlight = false;
+  /** The slice it last acknowledged (or resumed): what it runs. */
+  #running: RoutingTable | null = null;
 
   constructor(ws: WebSocket, request: IncomingMessage, host: SessionHost) {
     this.#ws = ws;
@@ -101,6 +103,22 @@ export class AgentSession {
     return this.sent !== null && this.acked === this.sent.version;
   }
 
+  /**
+   * Running the routes of the latest slice it was sent: it acknowledged that slice, or one with
+   * the same Gateways and Service frontends, where routes live (the same objects: translation
+   * hands back unchanged entries as they were, and slices share their cut views). Propagated
+   * counts this: a pod becoming ready changes no route, and must not count every proxy that calls
+   * the Service as behind on it until the proxy acknowledges the new endpoints (issue 14).
+   */
+  get routesUpToDate(): boolean {
+    if (this.sent === null) return false;
+    if (this.acked === this.sent.version) return true;
+    const r = this.#running;
+    const t = this.sent.table;
+    const same = <T>(x: readonly T[], y: readonly T[]): boolean => x === y || (x.length === y.length && x.every((e, i) => e === y[i]));
+    return r !== null && same(r.services, t.services) && same(r.gateways, t.gateways);
+  }
+
   status(): AgentStatus | null {
     if (!this.hello) return null;
     const a = this.hello.agent;
@@ -117,6 +135,10 @@ export class AgentSession {
     const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
     if (slice.version === this.sent?.version) {
       this.#host.sent(this, this.sent.table, this.sent.table); // its subscriptions may have changed
+      // The same content (the same entries: the index above holds), maybe in new objects: keep
+      // the current ones, which routesUpToDate compares with the next slice's.
+      if (this.#running === this.sent.table) this.#running = slice;
+      this.sent = { ...this.sent, routes, table: slice };
       return;
     }
     // A patch only on top of a version the agent confirmed running, and only when it touches
@@ -152,6 +174,7 @@ export class AgentSession {
     this.#host.sent(this, this.sent?.table ?? null, slice);
     this.sent = { version, routes, table: slice, asPatch: false };
     this.acked = version;
+    this.#running = slice;
     this.#host.metrics.resumesTotal++;
     return version;
   }
@@ -278,6 +301,7 @@ export class AgentSession {
         this.#host.metrics.acksTotal++;
         if (msg.version === this.sent?.version && this.acked !== msg.version) {
           this.acked = msg.version;
+          this.#running = this.sent.table;
           this.#host.changed();
         }
         return;

@@ -115,7 +115,7 @@ export interface RouteRef {
 }
 
 export interface Propagation {
-  /** Connected agents whose slice holds the route and that acknowledged their latest slice. */
+  /** Connected agents whose slice holds the route and that run its routes (AgentSession.routesUpToDate). */
   upToDate: number;
   /** Connected agents whose slice holds the route. */
   total: number;
@@ -129,6 +129,7 @@ export interface AgentAcks {
   agent: string;
   /** Route key → the route's fingerprint in the table its slice came from. */
   routes: ReadonlyMap<string, string>;
+  /** Runs the routes of its latest slice (an endpoint patch not yet acknowledged leaves it so). */
   upToDate: boolean;
 }
 
@@ -426,7 +427,7 @@ export class Publisher {
       const counts = new Map<string, { upToDate: number; total: number }>();
       for (const s of this.#sessions) {
         if (!s.hello || !s.sent) continue;
-        const ok = s.upToDate;
+        const ok = s.routesUpToDate;
         for (const r of s.sent.routes) {
           let c = counts.get(r);
           if (!c) counts.set(r, (c = { upToDate: 0, total: 0 }));
@@ -462,7 +463,7 @@ export class Publisher {
         routes = new Map([...s.sent.routes].map((k) => [k, this.#generations.fingerprintOf(k) ?? '']));
         this.#fingerprinted.set(s.sent.routes, routes);
       }
-      out.push({ agent: `${s.hello.agent.namespace}/${s.hello.agent.pod}`, routes, upToDate: s.upToDate });
+      out.push({ agent: `${s.hello.agent.namespace}/${s.hello.agent.pod}`, routes, upToDate: s.routesUpToDate });
     }
     return out;
   }

@@ -17,7 +17,7 @@ export interface AgentAck {
   agent: string;
   /** Route key (`Kind/namespace/name`) → the route's fingerprint in the table the agent was sent. */
   routes: ReadonlyMap<string, string>;
-  /** Acknowledged the latest slice it was sent. */
+  /** Runs the routes of the latest slice it was sent (endpoints aside: publisher AgentAcks). */
   upToDate: boolean;
 }
 
