@@ -48,3 +48,27 @@ test('fingerprints kept per Service frontend equal fresh ones when tables share 
   }
   assert.deepEqual(seen, [[1, 1], [2, 1], [2, 3], [2, 3], [0, 5]]);
 });
+
+test('two replicas that batch the same changes differently agree on every route\'s fingerprint, a fresh table\'s', () => {
+  const be = (port: number) => [backend('default', 'a', 80, [{ port }]), backend('default', 'b', 80, [{ port: 1 }])];
+  const svc = (name: string, ip: string, weight: number) => service({ name, clusterIP: ip, port: 80, rules: [rule({ route: `r${name}`, backends: [{ backend: backendName('default', name, 80), weight }] })] });
+  const a = svc('a', '10.0.0.1', 1);
+  const b = svc('b', '10.0.0.2', 1);
+  const t1 = table({ services: [a, b], backends: be(1) });
+  // Endpoint patches of t1: the same frontends (the same array), other backends.
+  const patched = (port: number) => ({ ...t1, backends: be(port), version: `${t1.version}-${port}` });
+  // Then rb changes, translated with the endpoints as they are by then.
+  const t2 = table({ services: [a, svc('b', '10.0.0.2', 5)], backends: be(3) });
+  const keys = ['HTTPRoute/default/ra', 'HTTPRoute/default/rb'];
+  const run = (steps: [typeof t1, boolean][]): (string | null)[] => {
+    const g = new RouteGenerations();
+    for (const [t, sameRoutes] of steps) g.update(t, sameRoutes);
+    return keys.map((k) => g.fingerprintOf(k));
+  };
+  const fresh = keys.map((k) => routeFingerprints(t2).get(k) ?? null);
+  assert.ok(fresh.every((f) => f !== null));
+  assert.deepEqual(run([[t1, false], [t2, false]]), fresh, 'straight to t2');
+  assert.deepEqual(run([[t1, false], [patched(2), true], [patched(3), true], [t2, false]]), fresh, 'two endpoint patches between');
+  assert.deepEqual(run([[t1, false], [patched(2), true], [t2, false]]), fresh, 'one endpoint patch between');
+  assert.deepEqual(run([[t2, false]]), fresh, 'a replica started at t2');
+});
