@@ -81,7 +81,7 @@ export class FileTableSource {
     const workerData: FileSourceWorkerData = { options, ...(this.#resume ? { resume: this.#resume } : {}) };
     // The worker's file has this module's extension: .ts from the sources, .js from dist/ (the
     // compiler rewrites import specifiers, not URLs).
-    const worker = new Worker(new URL(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData });
+    const worker = new Worker(new URL(`./file-source-worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData });
     this.#started++;
     this.#uid ??= process.getuid?.();
     // Like the watcher it replaces on this thread, it does not keep the process alive.
