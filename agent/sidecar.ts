@@ -67,7 +67,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningProxy> 
   const mtls = id ? new InboundMtls({ certificates: id.certificates, mode: id.mode ?? 'PERMISSIVE', logger: core.logger }) : null;
   const unfollow = core.holder.follow(opts.source);
   const host = opts.host ?? '0.0.0.0';
-  const timeouts: ListenerTimeouts = { detectTimeoutMs: opts.detectTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs };
+  const timeouts: ListenerTimeouts = { detectTimeoutMs: opts.detectTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs, h1Fast: opts.h1Fast };
   const self = { bind: host, ownPorts: new Set<number>() };
   // Issue 15: a port that cannot be bound stops the whole start, and what was already opened is
   // closed again, so the caller can exit instead of running half-started.

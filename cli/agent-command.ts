@@ -74,6 +74,8 @@ Flags:
                         new inbound connections are refused at once, the app's outbound calls
                         are served until nothing is in flight (MESHLET_SIDECAR_MODE=legacy:
                         nothing for 5 s, as the app is draining at the same time)
+  --h1-fast             serve HTTP/1.1 on the fast path (raw sockets + llhttp, ADR 0017); requests
+                        it does not take go to the general path (default: $MESHLET_H1_FAST=1, off)
   --access-log FORMAT   json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL            export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                         no endpoint, no tracing); the other OTEL_* variables are honoured
@@ -114,6 +116,7 @@ export const agentCommand: Command = {
         'app-port': { type: 'string' },
         'cluster-networks': { type: 'string' },
         'access-log': { type: 'string' }, // telemetry (issue 11)
+        'h1-fast': { type: 'boolean' }, // issue 16: unset falls back to $MESHLET_H1_FAST
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
@@ -236,6 +239,7 @@ export const agentCommand: Command = {
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
+      h1Fast: values['h1-fast'],
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();

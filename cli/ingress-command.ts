@@ -41,6 +41,8 @@ Flags:
                       running without root; the Gateway's own ports are unchanged
   --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump, /metrics)
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+  --h1-fast           serve HTTP/1.1 on the fast path (raw sockets + llhttp, ADR 0017); requests it
+                      does not take go to the general path (default: $MESHLET_H1_FAST=1, off)
   --access-log FORMAT json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL          export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                       no endpoint, no tracing); the other OTEL_* variables are honoured
@@ -66,6 +68,7 @@ export const ingressCommand: Command = {
         'root-ca-file': { type: 'string' },
         'no-mtls': { type: 'boolean', default: false },
         'access-log': { type: 'string' }, // telemetry (issue 11)
+        'h1-fast': { type: 'boolean' }, // issue 16: unset falls back to $MESHLET_H1_FAST
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
@@ -115,6 +118,7 @@ export const ingressCommand: Command = {
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
+      h1Fast: values['h1-fast'],
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.

@@ -17,6 +17,8 @@ export interface IngressOptions extends CoreOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  h1Fast?: boolean;
   /** More Prometheus text for the admin port's /metrics (telemetry subscribers). */
   metrics?: readonly (() => string)[];
 }
@@ -38,6 +40,7 @@ export async function startIngress(opts: IngressOptions): Promise<RunningIngress
     detectTimeoutMs: opts.detectTimeoutMs,
     headersTimeoutMs: opts.headersTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs,
+    h1Fast: opts.h1Fast,
   });
   const unfollow = core.holder.follow(opts.source);
   // Subscribed after the holder, so it sees the table the holder just accepted (or kept).

@@ -16,6 +16,7 @@ import { serveHttp, sitePerConnection, type HttpSite } from '../agent/engine/htt
 import type { Destination } from '../agent/engine/plan.ts';
 import { clientError, noRoutingTable } from '../agent/engine/rejection.ts';
 import { handleUpgrade } from '../agent/engine/upgrade.ts';
+import { fastPathWanted, http1Handler } from '../agent/engine/h1-fast/downstream-hook.ts';
 import { addForwardedHeaders } from './forwarded.ts';
 import { selectGateway } from './gateway-select.ts';
 import { CertificateStore, terminateTls } from './tls-termination.ts';
@@ -26,6 +27,8 @@ export interface ListenerSetOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  h1Fast?: boolean;
 }
 
 interface GatewayConn {
@@ -185,6 +188,7 @@ export class ListenerSet {
         },
         // Gateway listeners carry HTTP(S) only.
         tcp: (_ctx, socket) => socket.destroy(),
+        http1: fastPathWanted(this.#opts.h1Fast) ? http1Handler(core, this.#siteOf, { remoteAddress: (ctx) => ctx.remoteAddress }) : undefined,
       },
     });
     return listening.then((l) => {

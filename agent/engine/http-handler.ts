@@ -25,9 +25,10 @@ export interface HttpSite {
   /** Which side of the proxy this is, for telemetry (inbound, outbound, gateway). */
   kind: SiteKind;
   scheme: 'http' | 'https';
-  destination(req: DownstreamRequest, desc: RequestDescriptor): Destination;
+  /** `req` is null on the HTTP/1.1 fast path (h1-fast), which has no node:http request. */
+  destination(req: DownstreamRequest | null, desc: RequestDescriptor): Destination;
   /** Adds headers before routing (X-Forwarded-For/-Proto at the ingress, XFCC inbound). */
-  decorate?(req: DownstreamRequest, headers: Headers): void;
+  decorate?(req: DownstreamRequest | null, headers: Headers): void;
   /** The caller's verified SPIFFE ID (inbound over mesh mTLS), for telemetry. */
   peerIdentity?: string | null;
 }

@@ -12,6 +12,8 @@ import { sendStatus } from '../engine/error-response.ts';
 import { clientError } from '../engine/rejection.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
+import { fastPathWanted, http1Handler } from '../engine/h1-fast/downstream-hook.ts';
+import type { Admission } from '../engine/h1-fast/engine-bridge.ts';
 import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestinationFn } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
 import { sideListenerOptions } from '../listener/side-options.ts';
@@ -35,6 +37,8 @@ export interface InboundOptions {
   defaultPolicy?: DefaultInboundPolicy;
   /** The app's port for a connection's original port (`meshlet dev` shifts them; default: the same). */
   appPortFor?: (port: number) => number;
+  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  h1Fast?: boolean;
 }
 
 /** Why a request was denied, for the caller (HTTP) and its logs. */
@@ -91,6 +95,12 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     if (!ctx.original || refused(ctx) || denied(ctx) !== null) socket.destroy();
     else void spliceTcp(core, 'inbound', socket, app(ctx.original), ctx.peer ?? null, ctx.peer ? mtls?.peerWorkload(socket) ?? null : null);
   };
+  // The fast path answers the same refusals as `request` below, with the same headers.
+  const admit = (ctx: ConnCtx): Admission | null => {
+    if (refused(ctx)) return { rejection: clientError(403, MTLS_REQUIRED), headers: { [DENIED_HEADER]: MTLS_REQUIRED }, close: true };
+    const reason = denied(ctx);
+    return reason === null ? null : { rejection: clientError(403, `RBAC: access denied: ${reason}`), headers: { [DENIED_HEADER]: reason }, close: false };
+  };
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...sideListenerOptions<ConnCtx>(opts, (msg) => core.logger.warn(msg)),
     handlers: {
@@ -118,6 +128,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
         handleUpgrade(core, site(ctx), req, socket, head).catch(() => socket.destroy());
       },
       tcp,
+      http1: fastPathWanted(opts.h1Fast) ? http1Handler(core, site, { admit, remoteAddress: (ctx) => ctx.remoteAddress }) : undefined,
       tls: (ctx, socket) => {
         if (!mtls) return tcp(ctx, socket);
         mtls.handle(

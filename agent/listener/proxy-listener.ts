@@ -41,6 +41,25 @@ export const H2_MAX_CONCURRENT_STREAMS = 100;
  */
 export const H2_MAX_PREMATURE_RESETS_PER_SECOND = 100;
 
+/** What the listener offers a fast HTTP/1.1 handler (agent/engine/h1-fast, ADR 0017). */
+export interface Http1Env {
+  /** Back to the general path (node:http) with `replay` read first; the connection stays there. */
+  fallback: (socket: net.Socket, replay: Buffer) => void;
+  /** The handler now serves the connection through this socket (tracked for drain). */
+  adopted: (socket: net.Socket) => void;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  draining: () => boolean;
+}
+
+/** A connection served by a fast HTTP/1.1 handler, as drain sees it. */
+export interface Http1Connection {
+  /** The socket serving the connection (after any re-wrap). */
+  readonly socket: net.Socket;
+  /** Closes the connection if idle, else after its exchange. */
+  closeIdle(): void;
+}
+
 export interface ListenerHandlers<C> {
   /** Per-connection context, computed at accept time (SO_ORIGINAL_DST must be read early). */
   context(socket: net.Socket): C;
@@ -58,6 +77,11 @@ export interface ListenerHandlers<C> {
   connect?(ctx: C, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void;
   /** TLS ClientHello seen. Default: opaque TCP (the sidecar does not terminate app TLS). */
   tls?(ctx: C, socket: net.Socket): void;
+  /**
+   * HTTP/1.x on the fast path (off unless the composition enables it): returns the connection,
+   * or null when it did not take the socket (it then goes to node:http as usual).
+   */
+  http1?(ctx: C, socket: net.Socket, env: Http1Env): Http1Connection | null;
 }
 
 export interface ListenerOptions<C> {
@@ -113,6 +137,8 @@ export class ProxyListener<C> {
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #contexts = new WeakMap<object, C>();
+  readonly #fast = new Set<Http1Connection>();
+  readonly #headersTimeoutMs: number;
   readonly #sourceBudget: SourceResetBudget;
   #pending: C | null = null;
   #draining = false;
@@ -124,6 +150,7 @@ export class ProxyListener<C> {
     const requestTimeout = opts.requestTimeoutMs ?? 0;
     // node insists that the head arrives no later than the whole request.
     const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout > 0 ? requestTimeout : Infinity);
+    this.#headersTimeoutMs = headersTimeout;
     this.#h1 = http.createServer({
       headersTimeout,
       requestTimeout,
@@ -271,9 +298,8 @@ export class ProxyListener<C> {
     const h = this.#opts.handlers;
     switch (protocol) {
       case 'http1':
-        this.#contexts.set(socket, ctx);
-        this.#h1.emit('connection', socket);
-        socket.resume();
+        if (h.http1 && this.#fastHttp1(socket, ctx, h)) break;
+        this.#toNodeHttp(socket, ctx);
         break;
       case 'h2c':
         // An address over its reset budget is refused HTTP/2 for its calm-down period: before
@@ -303,6 +329,43 @@ export class ProxyListener<C> {
     }
   }
 
+  #toNodeHttp(socket: net.Socket, ctx: C): void {
+    this.#contexts.set(socket, ctx);
+    this.#h1.emit('connection', socket);
+    socket.resume();
+  }
+
+  #track(socket: net.Socket): void {
+    if (this.#sockets.has(socket)) return;
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => undefined);
+  }
+
+  #fastHttp1(socket: net.Socket, ctx: C, h: ListenerHandlers<C>): boolean {
+    let served: Http1Connection | null = null;
+    const env: Http1Env = {
+      fallback: (s, replay) => {
+        if (served) this.#fast.delete(served);
+        if (s.destroyed) return;
+        this.#track(s);
+        if (replay.length > 0) s.unshift(replay);
+        this.#toNodeHttp(s, ctx);
+      },
+      adopted: (s) => this.#track(s),
+      headersTimeoutMs: this.#headersTimeoutMs,
+      keepAliveTimeoutMs: this.#opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS,
+      draining: () => this.#draining,
+    };
+    served = h.http1?.(ctx, socket, env) ?? null;
+    if (served === null) return false;
+    const conn = served;
+    this.#fast.add(conn);
+    if (conn.socket.destroyed) this.#fast.delete(conn);
+    else conn.socket.once('close', () => this.#fast.delete(conn));
+    return true;
+  }
+
   /** An address went over its reset budget: GOAWAY every session it holds on this listener. */
   #calmSource(address: string): void {
     this.#opts.log?.(`HTTP/2 client ${address} reset more than its budget of streams per second; refusing its HTTP/2 connections for a while (rapid reset)`);
@@ -313,6 +376,7 @@ export class ProxyListener<C> {
   stopAccepting(): Promise<void> {
     this.#draining = true;
     this.#h1.closeIdleConnections();
+    for (const c of this.#fast) c.closeIdle();
     for (const s of this.#sessions) s.close();
     return new Promise((resolve) => {
       if (!this.server.listening) {
@@ -327,6 +391,7 @@ export class ProxyListener<C> {
   /** Closes idle HTTP/1.1 connections again (call periodically while draining). */
   closeIdle(): void {
     this.#h1.closeIdleConnections();
+    for (const c of this.#fast) c.closeIdle();
   }
 
   destroyAll(): void {

@@ -13,6 +13,8 @@ export interface ListenerTimeouts {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  h1Fast?: boolean;
 }
 
 export interface OutboundOptions extends ListenerTimeouts {

@@ -42,7 +42,7 @@ export interface ReadBufferSocket {
   /** Bytes the old socket held, to handle before the first read. */
   buffered: Buffer[];
   /** From now on every read is copied and pushed as ordinary 'data' (general-path hand-off). */
-  handOff(): void;
+  handOff: () => void;
 }
 
 export function adoptReadBuffer(socket: net.Socket, sink: ReadSink, size = READ_BUFFER_BYTES): ReadBufferSocket | null {

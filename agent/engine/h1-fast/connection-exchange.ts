@@ -1,0 +1,403 @@
+// One request on the fast path, from its head to the end of its answer: the attempt loop of
+// attempts.ts (endpoint by P2C, retries per GEP-1731 on the listed statuses, connect failures
+// and backend timeouts, exponential backoff with jitter, the group's retry budget; only a body
+// held within the retry bound is resent), the route and default request timeouts of
+// http-handler.ts (the default one from the end of the request body to the response head), the
+// response head with the route's header modifiers and the framing the client can read (chunked
+// for HTTP/1.1, close-delimited for HTTP/1.0), and the attempt and request telemetry events.
+// It is the upstream pool's sink (upstream-types.ts): body pieces it is handed may be views of
+// a reused read buffer, so they are written before the next read (`onReadDone`) and copied
+// only when they must be kept for a retry.
+import type { EndpointIR } from '../../../api/routing-table.ts';
+import { applyHeaderModifier } from '../../route/index.ts';
+import { BackendTimeoutError, DEFAULT_BACKOFF_MS, RequestTimeoutError } from '../attempts.ts';
+import { isMutualTls } from '../connect.ts';
+import type { ProxyCore } from '../core.ts';
+import type { Headers } from '../hop-by-hop.ts';
+import { noHealthyUpstream, upstreamTimeout, upstreamUnavailable, internalError, type Rejection } from '../rejection.ts';
+import type { RetryBudget } from '../retry-budget.ts';
+import { upstreamHeaders } from '../upstream-protocol.ts';
+import { endRequest, type AttemptEvent, type RequestEvent } from '../../telemetry/events.ts';
+import { endAttemptEvent, startAttemptEvent } from '../../telemetry/build-events.ts';
+import { markPeerWorkload } from '../../telemetry/peer-workload.ts';
+import { CRLF, chunkHeader, lastChunk } from './chunked.ts';
+import { rejectionBytes } from './downstream-answer.ts';
+import type { ForwardPlan } from './engine-bridge.ts';
+import { writeRequestHead, writeResponseHead } from './head-writer.ts';
+import type { Framing, RequestHead } from './request-head.ts';
+import type { ResponseFraming, ResponseHead } from './response-head.ts';
+import type { FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
+
+const MAX_BACKOFF_FACTOR = 10;
+
+/** What an exchange needs from its downstream connection. */
+export interface ExchangeHost {
+  push(b: Buffer): void;
+  /** Writes what was pushed; false while some of it is still queued in the socket. */
+  flush(): boolean;
+  /** The client's reading stops until `unblockReads` (a body piece is still referenced upstream). */
+  blockReads(): void;
+  unblockReads(): void;
+  /** Resumes `lease` once everything queued for the client is written. */
+  resumeWhenWritten(lease: UpstreamLease): void;
+  /** Ends the connection at once (a response cannot be completed). */
+  destroy(): void;
+  draining(): boolean;
+  exchangeDone(ex: Exchange): void;
+}
+
+/** Fields to write; `framing`: keep content-length (a HEAD or 304 answer's, describing the representation). */
+function fieldsOf(headers: Headers, framing = false): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    if (!framing && (name === 'content-length' || name === 'transfer-encoding')) continue;
+    const v = headers[name]!;
+    if (Array.isArray(v)) for (const x of v) out.push(name, x);
+    else out.push(name, v);
+  }
+  return out;
+}
+
+function recordOf(fields: readonly string[]): Headers {
+  const out: Headers = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toLowerCase();
+    const prev = out[name];
+    out[name] = prev === undefined ? fields[i + 1]! : Array.isArray(prev) ? [...prev, fields[i + 1]!] : [prev, fields[i + 1]!];
+  }
+  return out;
+}
+
+export class Exchange implements UpstreamSink {
+  readonly host: ExchangeHost;
+  readonly core: ProxyCore;
+  readonly head: RequestHead;
+  readonly ev: RequestEvent | null;
+  /** The connection ends after this exchange (client's choice, close-delimited answer, 400). */
+  closeAfter: boolean;
+  reqDone = false;
+  resDone = false;
+  /** The final response head (or our own answer) went to the client. */
+  answered = false;
+  status = 0;
+  #finished = false;
+  readonly #release: () => void;
+  readonly #plan: ForwardPlan | null;
+  readonly #pool: FastUpstreamPool | null;
+  #budget: RetryBudget | null = null;
+  /** Body copies held for a retry (null: the body is not replayable). */
+  #kept: Buffer[] | null = null;
+  #trailers: readonly string[] = [];
+  #lease: UpstreamLease | null = null;
+  /** The lease whose read is being handled: kept past the response's end for `onReadDone`. */
+  #reading: UpstreamLease | null = null;
+  #attempt = 0;
+  #endpoint: EndpointIR | null = null;
+  #failed: EndpointIR | undefined;
+  #attemptEv: AttemptEvent | null = null;
+  #statsDone: ((failed: boolean) => void) | null = null;
+  #requestTimer: NodeJS.Timeout | null = null;
+  #attemptTimer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #toClient: 'none' | 'length' | 'chunked' | 'close' = 'none';
+  #aborted = false;
+
+  constructor(host: ExchangeHost, core: ProxyCore, head: RequestHead, ev: RequestEvent | null, plan: ForwardPlan | null, pool: FastUpstreamPool | null) {
+    this.host = host;
+    this.core = core;
+    this.head = head;
+    this.ev = ev;
+    this.#plan = plan;
+    this.#pool = pool;
+    this.closeAfter = !head.keepAlive;
+    this.#release = core.inflight.start();
+  }
+
+  /** Answers with the proxy's own response (a refusal, a redirect); the request body is discarded. */
+  respond(rejection: Rejection, headers: Readonly<Record<string, string | string[]>>, close: boolean): void {
+    if (close) this.closeAfter = true;
+    this.#answer(rejection, headers);
+  }
+
+  /** Starts forwarding: budgets, timeouts, the first attempt. */
+  forward(): void {
+    const p = this.#plan!;
+    this.#budget = p.group && p.retry ? this.core.budgets.for(p.group) : null;
+    this.#budget?.request();
+    const framing = this.head.framing;
+    if ((p.retry?.attempts ?? 0) > 0) {
+      if (framing.kind === 'none' || (framing.kind === 'length' && framing.length <= this.core.retryBufferBytes)) this.#kept = [];
+      else this.core.logOnce(`stream:${p.group ?? p.backend.name}`, `${p.group ?? p.backend.name}: requests without a Content-Length within ${this.core.retryBufferBytes} bytes are streamed and not retried; mirrors get a copy once such a body completes within that bound`);
+    }
+    const routeMs = p.timeouts?.requestMs ?? null;
+    if (routeMs) this.#requestTimer = setTimeout(() => this.#timedOut(new RequestTimeoutError(routeMs).message), routeMs);
+    else if (this.head.framing.kind === 'none') this.#armDefault();
+    this.#startAttempt();
+  }
+
+  /** Whether the body may be relayed outside the parser as views of the read buffer (never copied). */
+  get streamsBody(): boolean {
+    return this.#kept === null && this.#plan !== null;
+  }
+
+  #armDefault(): void {
+    const ms = this.core.defaultRequestTimeoutMs;
+    if (ms === null || this.answered || this.#plan?.timeouts?.requestMs) return;
+    this.#requestTimer = setTimeout(() => this.#timedOut(new RequestTimeoutError(ms).message), ms);
+  }
+
+  #clearTimers(): void {
+    if (this.#requestTimer) clearTimeout(this.#requestTimer);
+    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#requestTimer = this.#attemptTimer = this.#retryTimer = null;
+  }
+
+  #startAttempt(): void {
+    const p = this.#plan!;
+    this.#retryTimer = null;
+    if (this.#aborted) return;
+    const endpoint = this.core.balancer.pick(p.backend, this.#failed);
+    if (!endpoint) {
+      this.#answer(noHealthyUpstream(`no ready endpoints for ${p.backend.name}`));
+      return;
+    }
+    this.#attempt++;
+    this.#endpoint = endpoint;
+    const headers = upstreamHeaders(p.request.headers, 'h1');
+    markPeerWorkload(headers, isMutualTls(endpoint, this.core.pools.connectOptions));
+    const request = { method: p.request.method, authority: p.request.authority, pathAndQuery: p.request.pathAndQuery, headers };
+    this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, { backend: p.backend.name, ...endpoint }, request) : null;
+    this.#statsDone = this.core.balancer.stats(endpoint).start();
+    const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
+    let head: Buffer;
+    try {
+      head = writeRequestHead({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing, fields: fieldsOf(headers) });
+    } catch (err) {
+      this.#endAttempt(500, (err as Error).message, false);
+      this.#answer(internalError(`cannot write the upstream request: ${(err as Error).message}`));
+      return;
+    }
+    const ms = p.timeouts?.backendRequestMs ?? null;
+    if (ms) this.#attemptTimer = setTimeout(() => this.#attemptTimedOut(ms), ms);
+    try {
+      this.#lease = this.#pool!.send({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity }, { method: request.method, head, framing: this.head.framing }, this);
+    } catch (err) {
+      this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), true);
+      return;
+    }
+    this.#reading = this.#lease;
+    if (this.#kept !== null) for (const piece of this.#kept) this.#lease.write(piece);
+    if (this.reqDone) this.#lease.end(this.#trailers);
+  }
+
+  #endAttempt(status: number, error: string | null, failed: boolean): void {
+    this.#statsDone?.(failed);
+    this.#statsDone = null;
+    if (this.#attemptEv) endAttemptEvent(this.#attemptEv, status, error);
+    this.#attemptEv = null;
+    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
+    this.#attemptTimer = null;
+  }
+
+  #canRetry(): boolean {
+    const p = this.#plan!;
+    return this.#kept !== null && this.#attempt <= (p.retry?.attempts ?? 0) && !this.#aborted && !this.answered && (this.#budget?.tryRetry() ?? true);
+  }
+
+  #retryLater(): void {
+    const p = this.#plan!;
+    this.#failed = this.#endpoint ?? undefined;
+    const base = p.retry?.backoffMs ?? DEFAULT_BACKOFF_MS;
+    const capped = Math.min(base * 2 ** (this.#attempt - 1), base * MAX_BACKOFF_FACTOR);
+    this.#retryTimer = setTimeout(() => this.#startAttempt(), capped * (0.5 + this.core.random() / 2));
+  }
+
+  #attemptFailed(rejection: Rejection, retriable: boolean): void {
+    this.#lease = null;
+    this.#endAttempt(rejection.status, rejection.detail, rejection.status === 503);
+    if (retriable && this.#canRetry()) this.#retryLater();
+    else this.#answer(rejection);
+  }
+
+  #attemptTimedOut(ms: number): void {
+    this.#attemptTimer = null;
+    this.#lease?.destroy();
+    if (this.answered) {
+      this.#abortMidResponse('backend timeout while relaying the body');
+      return;
+    }
+    this.#attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), true);
+  }
+
+  #timedOut(detail: string): void {
+    this.#requestTimer = null;
+    this.#lease?.destroy();
+    this.#lease = null;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    if (this.answered) {
+      this.#abortMidResponse(detail);
+      return;
+    }
+    this.#endAttempt(504, detail, false);
+    this.#answer(upstreamTimeout(detail));
+    this.host.flush();
+  }
+
+  #abortMidResponse(error: string): void {
+    if (this.ev) this.ev.error = error;
+    this.abort(error);
+    this.host.destroy();
+  }
+
+  #answer(rejection: Rejection, headers: Readonly<Record<string, string | string[]>> = {}): void {
+    if (this.answered) return;
+    const { status, detail } = rejection;
+    if (status >= 500) this.core.logger.warn(`${status} for ${this.head.method} ${this.head.target}`, { status, reason: detail });
+    if (this.ev && status >= 400) this.ev.error = detail;
+    // A malformed request leaves the connection's framing in doubt (error-response.ts does the same).
+    if (status === 400) this.closeAfter = true;
+    const close = this.closeAfter || this.host.draining();
+    this.host.push(rejectionBytes(rejection, headers, close, !close && this.head.versionMinor === 0));
+    this.answered = true;
+    this.status = status;
+    this.resDone = true;
+    this.#lease = null;
+    this.#maybeDone();
+  }
+
+  // ---- the request body, from the connection's parser ----
+
+  /** A body piece; `view`: it lives in the connection's reused read buffer. */
+  onRequestBody(piece: Buffer, view: boolean): void {
+    if (this.ev && this.head.framing.kind === 'chunked') this.ev.requestBytes += piece.length;
+    if (this.#kept !== null) {
+      piece = view ? Buffer.from(piece) : piece;
+      this.#kept.push(piece);
+    }
+    if (this.#lease !== null && !this.resDone && !this.#lease.write(piece)) this.host.blockReads();
+  }
+
+  onRequestEnd(trailers: readonly string[]): void {
+    this.reqDone = true;
+    this.#trailers = trailers;
+    if (this.#lease !== null && !this.resDone) this.#lease.end(trailers);
+    if (this.#plan !== null && !this.answered && this.#requestTimer === null) this.#armDefault();
+    this.#maybeDone();
+  }
+
+  // ---- UpstreamSink ----
+
+  onResponseHead(h: ResponseHead): void {
+    if (h.status < 200) {
+      // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client
+      if (h.status !== 101 && this.head.versionMinor === 1 && !this.answered) this.host.push(writeResponseHead(h, { kind: 'none' }, false));
+      return;
+    }
+    const p = this.#plan!;
+    if (p.retry?.codes.includes(h.status) && this.#canRetry()) {
+      this.#lease?.destroy();
+      this.#lease = null;
+      this.#endAttempt(h.status, null, false);
+      this.#retryLater();
+      return;
+    }
+    this.#endAttempt(h.status, null, false);
+    if (!p.timeouts?.requestMs && this.#requestTimer) {
+      clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
+    let fields = h.fields;
+    if (p.responseHeaders.length > 0) {
+      let record = recordOf(fields);
+      for (const mod of p.responseHeaders) record = applyHeaderModifier(record, mod);
+      fields = fieldsOf(record, true);
+    }
+    let framing: Framing | ResponseFraming = h.framing;
+    if (h.framing.kind === 'chunked' || h.framing.kind === 'until-close') {
+      if (this.head.versionMinor === 1) this.#toClient = 'chunked';
+      else {
+        this.#toClient = 'close';
+        this.closeAfter = true;
+        framing = { kind: 'none' };
+      }
+    } else this.#toClient = h.framing.kind === 'length' ? 'length' : 'none';
+    const close = this.closeAfter || this.host.draining();
+    if (close) this.closeAfter = true;
+    const added = !close && this.head.versionMinor === 0 ? ['connection', 'keep-alive'] : [];
+    try {
+      this.host.push(writeResponseHead({ status: h.status, reason: h.reason, fields }, framing, close, added));
+    } catch (err) {
+      this.#lease?.destroy();
+      this.#lease = null;
+      this.#answer(internalError(`cannot write the response head: ${(err as Error).message}`));
+      return;
+    }
+    this.answered = true;
+    this.status = h.status;
+  }
+
+  onResponseBody(piece: Buffer): void {
+    if (!this.answered || this.resDone) return;
+    if (this.ev) this.ev.responseBytes += piece.length;
+    if (this.#toClient === 'chunked') {
+      this.host.push(chunkHeader(piece.length));
+      this.host.push(piece);
+      this.host.push(CRLF);
+    } else this.host.push(piece);
+  }
+
+  onResponseEnd(trailers: string[]): void {
+    if (!this.answered || this.resDone) return;
+    if (this.#toClient === 'chunked') this.host.push(lastChunk(trailers));
+    this.#lease = null;
+    this.resDone = true;
+    this.#maybeDone();
+  }
+
+  onReadDone(): boolean {
+    if (this.host.flush()) return true;
+    // what this read produced is still queued (and may point into the upstream's read buffer)
+    if (this.#reading !== null) this.host.resumeWhenWritten(this.#reading);
+    return false;
+  }
+
+  onRequestDrain(): void {
+    this.host.unblockReads();
+  }
+
+  onUpstreamError(err: Error, responseStarted: boolean): void {
+    this.#lease = null;
+    if (this.answered) {
+      this.#abortMidResponse(`upstream reset while relaying the body: ${err.message}`);
+      return;
+    }
+    this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), !responseStarted);
+    this.host.flush();
+  }
+
+  // ---- end ----
+
+  #maybeDone(): void {
+    if (this.#finished || !this.reqDone || !this.resDone) return;
+    this.#finished = true;
+    this.#clearTimers();
+    this.#release();
+    if (this.ev) endRequest(this.ev, this.status, this.ev.error);
+    this.host.exchangeDone(this);
+  }
+
+  /** The client went away, or the connection failed: the upstream side is abandoned. */
+  abort(error: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#aborted = true;
+    this.#clearTimers();
+    this.#lease?.destroy();
+    this.#lease = null;
+    this.#endAttempt(this.status || 0, error, false);
+    this.#release();
+    if (this.ev) endRequest(this.ev, this.status, this.ev.error ?? error);
+  }
+}

@@ -1,0 +1,439 @@
+// The fast path's downstream connection (ADR 0017, production version of
+// bench/prototypes/h1-raw/proxy.ts): one object per client connection, whose methods are the
+// socket's and llhttp's callbacks, so a request costs one Exchange and its heads, no
+// IncomingMessage, ServerResponse, EventEmitter or closure. Reads go into one reused buffer
+// (read-buffer.ts) when the socket allows it; everything a read produces for the client is
+// written once at the end of that read.
+//
+// One exchange at a time: a pipelined request's head stops the parser (PAUSE) and waits,
+// copied, until the one before it is answered. A request the fast path does not take (upgrades,
+// Expect, mirrors, … — request-head.ts, engine-bridge.ts) is handed to the general path at head
+// time, only when nothing is in flight: the head re-serialised (writeReceivedHead) and the rest
+// of the read go back into the socket, and node:http serves the connection from there on.
+// Content-Length bodies of 16 KB or more bypass the parser (relayed as views of the read buffer,
+// then a fresh parser for the next message), unless kept for a retry.
+//
+// The general path's limits hold here too: a request head must arrive within the headers
+// timeout (else 408 and close, the slowloris bound), heads are capped at 16 KB by llhttp (431),
+// an idle kept-alive connection closes after the keep-alive timeout, a malformed request gets
+// node:http's 400 and the connection closes; a parse error after a request was dispatched
+// (a bad chunk) abandons the upstream request, then answers 400 if nothing was answered yet,
+// else resets the connection.
+import type net from 'node:net';
+import { clientError } from '../rejection.ts';
+import type { ProxyCore } from '../core.ts';
+import type { HttpSite } from '../http-handler.ts';
+import { Exchange, type ExchangeHost } from './connection-exchange.ts';
+import { parseErrorBytes, REQUEST_TIMEOUT } from './downstream-answer.ts';
+import { decide, type Admission } from './engine-bridge.ts';
+import { writeReceivedHead } from './head-writer.ts';
+import { LlhttpParser, PAUSE, type H1Events, type LlhttpError } from './llhttp.ts';
+import { adoptReadBuffer, type ReadSink } from './read-buffer.ts';
+import { describeRequest } from './request-head.ts';
+import type { FastUpstreamPool, UpstreamLease } from './upstream-types.ts';
+
+/** Content-Length bodies at least this long bypass the parser (a pause costs llhttp an Error). */
+export const BYPASS_MIN = 16 * 1024;
+
+export interface FastConnectionOptions {
+  core: ProxyCore;
+  site: HttpSite;
+  pool: FastUpstreamPool;
+  remoteAddress: string;
+  /** The listener's per-request refusal (inbound authorization); 'fallback' lets the general path answer. */
+  admit?: () => Admission | 'fallback' | null;
+  /** Hands the connection to the general path with `replay` to be read first. */
+  fallback: (socket: net.Socket, replay: Buffer) => void;
+  /** The socket serving the connection changed (re-wrapped for the reused read buffer). */
+  adopted?: (socket: net.Socket) => void;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  draining: () => boolean;
+}
+
+interface ParkedHead { major: number; minor: number; fields: string[]; method: string; target: string; upgrade: boolean; keepAlive: boolean }
+
+export class FastConnection implements H1Events, ReadSink, ExchangeHost {
+  socket: net.Socket;
+  readonly #opts: FastConnectionOptions;
+  #parser: LlhttpParser;
+  #handOff: (() => void) | null = null;
+  #out: Buffer[] = [];
+  /** The exchange whose request or response is not done yet. */
+  #busy: Exchange | null = null;
+  /** The exchange whose request body is being parsed (null once complete). */
+  #reading: Exchange | null = null;
+  #parked: ParkedHead | null = null;
+  #rest: Buffer | null = null;
+  #pause: 'park' | 'fallback' | 'bypass' | 'stop' | null = null;
+  #fallbackHead: Buffer | null = null;
+  #bodyLeft = 0;
+  #readBlocked = false;
+  #writeBlocked = false;
+  #stopped = false;
+  #closeAfterFlush = false;
+  /** Bytes of a head arrived and the head is not complete: the headers timeout runs. */
+  #inHead = false;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #written = this.#onWritten.bind(this);
+
+  constructor(socket: net.Socket, opts: FastConnectionOptions) {
+    this.#opts = opts;
+    this.#parser = new LlhttpParser('request', this);
+    const adopted = adoptReadBuffer(socket, this);
+    let buffered: Buffer[] = [];
+    if (adopted !== null) {
+      this.socket = adopted.socket;
+      this.#handOff = adopted.handOff;
+      buffered = adopted.buffered;
+      opts.adopted?.(adopted.socket);
+    } else {
+      this.socket = socket;
+      socket.on('data', this.#onData);
+    }
+    this.socket.setNoDelay(true);
+    this.socket.on('error', this.#onError);
+    this.socket.on('close', this.#onClose);
+    this.socket.on('end', this.#onEnd);
+    this.#arm('idle');
+    for (const b of buffered) if (!this.#stopped) this.onRead(b);
+    if (!this.#stopped && !this.#readBlocked) this.socket.resume();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (!this.onRead(chunk)) this.socket.pause();
+  };
+
+  readonly #onError = (): void => { /* 'close' follows */ };
+
+  readonly #onEnd = (): void => {
+    // The client sent all it will: answer what is in flight, then close (allowHalfOpen).
+    if (this.#stopped) return;
+    if (this.#busy === null) this.socket.end();
+    else this.#closeAfterFlush = true;
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#stopped) return;
+    this.#stop();
+    this.#busy?.abort('downstream closed before the response completed');
+    this.#busy = null;
+    // nothing queued for this client is referenced any more: their connections may go on
+    const leases = this.#waitingLeases;
+    this.#waitingLeases = [];
+    for (const l of leases) l.resume();
+  };
+
+  #stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    // never inside one of its own callbacks
+    const parser = this.#parser;
+    queueMicrotask(() => parser.close());
+  }
+
+  // ---- timeouts ----
+
+  #arm(kind: 'idle' | 'head' | 'none'): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (kind === 'idle') this.#timer = setTimeout(() => this.socket.destroy(), this.#opts.keepAliveTimeoutMs);
+    else if (kind === 'head') this.#timer = setTimeout(() => this.#headTimedOut(), this.#opts.headersTimeoutMs);
+    this.#timer?.unref();
+  }
+
+  #headTimedOut(): void {
+    this.#timer = null;
+    if (this.#stopped || this.#busy !== null) return;
+    this.#stop();
+    this.socket.end(REQUEST_TIMEOUT);
+  }
+
+  // ---- reading ----
+
+  onRead(chunk: Buffer): boolean {
+    if (this.#stopped) return false;
+    if (!this.#inHead && this.#busy === null && this.#bodyLeft === 0 && chunk.length > 0) {
+      this.#inHead = true;
+      this.#arm('head');
+    }
+    this.#consume(chunk);
+    if (!this.#stopped) this.flush();
+    return !this.#readBlocked && !this.#stopped;
+  }
+
+  #consume(chunk: Buffer): void {
+    let data = chunk;
+    while (data.length > 0 && !this.#stopped) {
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(this.#bodyLeft, data.length);
+        this.#bodyLeft -= n;
+        const ex = this.#reading;
+        ex?.onRequestBody(n === data.length ? data : data.subarray(0, n), true);
+        data = data.subarray(n);
+        if (this.#bodyLeft === 0) {
+          // llhttp still expects this body: the next message gets a fresh parser
+          const old = this.#parser;
+          queueMicrotask(() => old.close());
+          this.#parser = new LlhttpParser('request', this);
+          this.onComplete();
+        }
+        continue;
+      }
+      if (this.#parked !== null) {
+        this.#rest = this.#rest === null ? Buffer.from(data) : Buffer.concat([this.#rest, data]);
+        this.blockReads();
+        return;
+      }
+      const r = this.#parser.execute(data);
+      if (r.kind === 'ok') return;
+      if (r.kind === 'error') {
+        this.#parseError(r.error);
+        return;
+      }
+      const rest = data.subarray(r.offset);
+      const why = this.#pause;
+      this.#pause = null;
+      if (why === 'bypass') {
+        data = rest;
+        continue;
+      }
+      if (why === 'park') {
+        if (rest.length > 0) this.#rest = Buffer.from(rest);
+        this.blockReads();
+        return;
+      }
+      if (why === 'fallback') {
+        this.#toGeneralPath(rest);
+        return;
+      }
+      // 'stop' (refused), or llhttp stopped by itself (upgrade/CONNECT after a PAUSE we did not ask)
+      return;
+    }
+  }
+
+  onHead(major: number, minor: number, fields: string[], method: string, target: string, _s: number, _r: string, upgrade: boolean, keepAlive: boolean): number {
+    if (this.#busy !== null) {
+      // pipelined: this one waits until the exchange before it is answered
+      this.#parked = { major, minor, fields, method, target, upgrade, keepAlive };
+      this.#pause = 'park';
+      return PAUSE;
+    }
+    return this.#startHead(major, minor, fields, method, target, upgrade, keepAlive);
+  }
+
+  #startHead(major: number, minor: number, fields: string[], method: string, target: string, upgrade: boolean, keepAlive: boolean): number {
+    this.#inHead = false;
+    this.#arm('none');
+    const d = describeRequest(major, minor, fields, method, target, upgrade, keepAlive);
+    if (d.kind === 'fallback' || (d.kind === 'fast' && this.#opts.draining())) {
+      this.#fallbackHead = writeReceivedHead(major, minor, method, target, fields);
+      this.#pause = 'fallback';
+      return PAUSE;
+    }
+    const o = this.#opts;
+    if (d.kind === 'reject') {
+      const ex = new Exchange(this, o.core, { method, target, versionMinor: minor, host: '', framing: { kind: 'none' }, lengthField: '', keepAlive: false, fields: [] }, null, null, null);
+      o.core.logger.info(`rejected ${method} ${target}`, { status: 400, reason: d.reason });
+      this.#busy = ex;
+      ex.reqDone = true;
+      this.#pause = 'stop';
+      ex.respond(clientError(400, d.reason), {}, true);
+      return PAUSE;
+    }
+    const decision = decide(o.core, o.site, d.head, o.remoteAddress, o.admit);
+    if (decision.kind === 'fallback') {
+      this.#fallbackHead = writeReceivedHead(major, minor, method, target, fields);
+      this.#pause = 'fallback';
+      return PAUSE;
+    }
+    const ex = new Exchange(this, o.core, d.head, decision.ev, decision.kind === 'forward' ? decision.plan : null, o.pool);
+    this.#busy = ex;
+    this.#reading = ex;
+    if (decision.kind === 'respond') ex.respond(decision.rejection, decision.headers, decision.close);
+    else ex.forward();
+    const framing = d.head.framing;
+    if (framing.kind === 'length' && framing.length >= BYPASS_MIN && ex.streamsBody && !this.#stopped) {
+      this.#bodyLeft = framing.length;
+      this.#pause = 'bypass';
+      return PAUSE;
+    }
+    return 0;
+  }
+
+  onBody(piece: Buffer): void {
+    // llhttp's body pieces are copies (the binding's Buffer::Copy)
+    this.#reading?.onRequestBody(piece, false);
+  }
+
+  onTrailers(fields: string[]): void {
+    this.#pendingTrailers = fields;
+  }
+
+  #pendingTrailers: string[] = [];
+
+  onComplete(): void {
+    const ex = this.#reading;
+    this.#reading = null;
+    const trailers = this.#pendingTrailers;
+    this.#pendingTrailers = [];
+    ex?.onRequestEnd(trailers);
+  }
+
+  #parseError(err: LlhttpError): void {
+    const ex = this.#busy;
+    if (ex !== null && !ex.reqDone) {
+      // llhttp found the fault after the head went upstream (a bad chunk): abandon that request
+      ex.abort(`malformed request body: ${err.code}`);
+      this.#busy = null;
+      this.#reading = null;
+      if (!ex.answered) {
+        this.#stop();
+        this.push(parseErrorBytes(err.code));
+        this.flush();
+        this.socket.end();
+      } else this.destroy();
+      return;
+    }
+    this.#stop();
+    if (ex !== null) {
+      // the bad bytes follow a request whose answer is still on its way: send it, then close
+      this.#closeAfterFlush = true;
+      ex.closeAfter = true;
+      this.#afterBusy = parseErrorBytes(err.code);
+      return;
+    }
+    this.push(parseErrorBytes(err.code));
+    this.flush();
+    this.socket.end();
+  }
+
+  #afterBusy: Buffer | null = null;
+
+  #toGeneralPath(rest: Buffer): void {
+    const replay = Buffer.concat([this.#fallbackHead!, rest]);
+    this.#fallbackHead = null;
+    this.#stop();
+    this.flush();
+    this.socket.off('data', this.#onData);
+    this.socket.off('error', this.#onError);
+    this.socket.off('close', this.#onClose);
+    this.socket.off('end', this.#onEnd);
+    this.#handOff?.();
+    this.socket.pause();
+    this.#opts.fallback(this.socket, replay);
+  }
+
+  // ---- ExchangeHost ----
+
+  push(b: Buffer): void {
+    this.#out.push(b);
+  }
+
+  flush(): boolean {
+    const n = this.#out.length;
+    if (n === 0) return !this.#writeBlocked;
+    const data = n === 1 ? this.#out[0]! : Buffer.concat(this.#out);
+    this.#out = [];
+    if (this.socket.destroyed) return true;
+    this.socket.write(data, this.#written);
+    // what is still queued may reference an upstream read buffer: that side waits for the write
+    if (this.socket.writableLength > 0) this.#writeBlocked = true;
+    return !this.#writeBlocked;
+  }
+
+  #onWritten(): void {
+    if (!this.#writeBlocked || this.socket.writableLength > 0) return;
+    this.#writeBlocked = false;
+    const leases = this.#waitingLeases;
+    this.#waitingLeases = [];
+    for (const l of leases) l.resume();
+  }
+
+  #waitingLeases: UpstreamLease[] = [];
+
+  resumeWhenWritten(lease: UpstreamLease): void {
+    if (!this.#writeBlocked) lease.resume();
+    else this.#waitingLeases.push(lease);
+  }
+
+  blockReads(): void {
+    if (this.#readBlocked) return;
+    this.#readBlocked = true;
+    this.socket.pause();
+  }
+
+  unblockReads(): void {
+    if (!this.#readBlocked || this.#parked !== null || this.#stopped) return;
+    this.#readBlocked = false;
+    this.socket.resume();
+  }
+
+  destroy(): void {
+    this.#stop();
+    this.socket.destroy();
+  }
+
+  draining(): boolean {
+    return this.#opts.draining();
+  }
+
+  /** Drain: an idle connection (no exchange, no head under way) closes now; a busy one after its exchange. */
+  closeIdle(): void {
+    if (this.#stopped) return;
+    if (this.#busy === null && !this.#inHead) {
+      this.#stop();
+      this.socket.end();
+    } else this.#closeAfterFlush = true;
+  }
+
+  exchangeDone(ex: Exchange): void {
+    if (this.#busy !== ex) return;
+    this.#busy = null;
+    if (this.#reading === ex) this.#reading = null;
+    if (this.#afterBusy !== null) this.push(this.#afterBusy);
+    if (ex.closeAfter || this.#closeAfterFlush || this.#stopped) {
+      this.#stop();
+      this.flush();
+      this.socket.end();
+      return;
+    }
+    this.#arm('idle');
+    const parked = this.#parked;
+    if (parked === null) {
+      this.unblockReads();
+      return;
+    }
+    // the next request waited behind this one; it starts once the upstream callback that ended
+    // this exchange returned (so its connection is back in the pool first)
+    queueMicrotask(() => this.#resumeParked(parked));
+  }
+
+  #resumeParked(p: ParkedHead): void {
+    if (this.#stopped) return;
+    this.#parked = null;
+    const rest = this.#rest;
+    this.#rest = null;
+    const r = this.#startHead(p.major, p.minor, p.fields, p.method, p.target, p.upgrade, p.keepAlive);
+    if (r === PAUSE) {
+      const why = this.#pause;
+      this.#pause = null;
+      if (why === 'fallback') {
+        this.#toGeneralPath(rest ?? Buffer.alloc(0));
+        return;
+      }
+      // 'bypass': the body is relayed before the (paused) parser sees bytes again
+      if (why === 'stop') {
+        this.flush();
+        return;
+      }
+    } else this.#parser.resume();
+    if (rest !== null) this.#consume(rest);
+    if (!this.#stopped) {
+      this.flush();
+      this.unblockReads();
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// The fast path's own answers, byte for byte what the general path sends for the same cause:
+// a Rejection (rejection.ts) in error-response.ts's form (text body, content-length,
+// meshlet-reason), and node:http's bare answers to broken requests (400, 408 head timeout,
+// 431 head too large), which close the connection. Each is one buffer, written with whatever
+// else the current read produced.
+import { STATUS_CODES } from 'node:http';
+import type { Rejection } from '../rejection.ts';
+
+/** The public reason as a header value: printable ASCII, bounded (as error-response.ts). */
+function reasonHeader(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}
+
+const SAFE_VALUE = /^[^\r\n\0]*$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * A rejection as an HTTP/1.1 response. `close`: the connection ends after it (`connection:
+ * close`); `keepAlive10`: an HTTP/1.0 client that asked to keep the connection is told so.
+ */
+export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<string, string | string[]>>, close: boolean, keepAlive10 = false): Buffer {
+  const body = `${rejection.reason}\n`;
+  let out = `HTTP/1.1 ${rejection.status} ${STATUS_CODES[rejection.status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-type' || lower === 'content-length' || lower === 'meshlet-reason' || lower === 'connection' || !TOKEN.test(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) if (SAFE_VALUE.test(v)) out += `${name}: ${v}\r\n`;
+  }
+  out += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nmeshlet-reason: ${reasonHeader(rejection.reason)}\r\n`;
+  if (close) out += 'connection: close\r\n';
+  else if (keepAlive10) out += 'connection: keep-alive\r\n';
+  return Buffer.from(`${out}\r\n${body}`, 'utf8');
+}
+
+/** node:http's answers to requests it cannot parse or that come too slowly; the connection closes. */
+export const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', 'latin1');
+export const HEAD_TOO_LARGE = Buffer.from('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n', 'latin1');
+export const REQUEST_TIMEOUT = Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', 'latin1');
+
+/** The bare answer node:http gives for an llhttp error code. */
+export function parseErrorBytes(code: string): Buffer {
+  return code === 'HPE_HEADER_OVERFLOW' ? HEAD_TOO_LARGE : BAD_REQUEST;
+}

@@ -1,0 +1,81 @@
+// From a request head the fast path accepted to what the engine decides, with the general
+// path's own layers: the matcher's RequestDescriptor (toRouteRequest, identical to describe()),
+// the site's decorations (X-Forwarded-*, XFCC), `plan()` (route, weights, header modifiers,
+// URL rewrites, redirects and the other direct answers), and the request telemetry event
+// (the same fields startRequestEvent fills, so spans, metrics and access logs do not depend on
+// the path). What the fast path does not implement goes back to the general path at head time,
+// before any byte left: request mirrors, upstreams spoken to in HTTP/2 (an appProtocol of h2c
+// or grpc), gRPC requests. The general path then plans the request again by itself.
+import type { RequestDescriptor } from '../../route/types.ts';
+import type { ProxyCore } from '../core.ts';
+import type { HttpSite } from '../http-handler.ts';
+import { plan, type Plan } from '../plan.ts';
+import { internalError, type Rejection } from '../rejection.ts';
+import { requestsObserved, requestStart, type RequestEvent } from '../../telemetry/events.ts';
+import type { RequestHead } from './request-head.ts';
+import { toRouteRequest } from './route-request.ts';
+
+export type ForwardPlan = Extract<Plan, { kind: 'forward' }>;
+
+/** A refusal the listener's composition makes before routing (inbound authorization). */
+export interface Admission {
+  rejection: Rejection;
+  headers: Record<string, string>;
+  /** The connection closes after the answer. */
+  close: boolean;
+}
+
+export type FastDecision =
+  | { kind: 'fallback'; reason: 'mirror' | 'h2-upstream' | 'grpc' | 'admission' }
+  | { kind: 'respond'; rejection: Rejection; headers: Record<string, string | string[]>; close: boolean; ev: RequestEvent | null }
+  | { kind: 'forward'; plan: ForwardPlan; ev: RequestEvent | null };
+
+const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
+
+/** The request event as startRequestEvent builds it for node:http, from the fast path's head. */
+function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, remoteAddress: string): RequestEvent {
+  const ev: RequestEvent = {
+    site: site.kind, scheme: site.scheme, method: head.method, authority: head.host, path: desc.path,
+    protocol: head.versionMinor === 1 ? 'http/1.1' : 'http/1.0',
+    headers: desc.headers, remoteAddress, startNs: process.hrtime.bigint(),
+    rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: site.peerIdentity ?? null,
+    attempts: 0, status: 0, requestBytes: head.framing.kind === 'length' ? head.framing.length : 0,
+    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
+  };
+  requestStart.publish(ev);
+  return ev;
+}
+
+/**
+ * Decides one request. `admit` is the composition's per-request refusal (null: admitted); a
+ * refusal it wants answered its own way (with a header the general path adds) falls back.
+ */
+export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remoteAddress: string, admit?: () => Admission | 'fallback' | null): FastDecision {
+  const desc = toRouteRequest(head, site.scheme);
+  const ct = desc.headers['content-type'];
+  if (typeof ct === 'string' && ct.startsWith('application/grpc')) return { kind: 'fallback', reason: 'grpc' };
+  const refusal = admit?.() ?? null;
+  if (refusal === 'fallback') return { kind: 'fallback', reason: 'admission' };
+  site.decorate?.(null, desc.headers);
+  let p: Plan;
+  try {
+    p = refusal === null ? plan(core, site.destination(null, desc), desc) : { kind: 'respond', answer: refusal.rejection, headers: refusal.headers, rule: null, routePath: null };
+  } catch (err) {
+    core.logger.error(`internal error on ${head.method} ${head.target}`, { error: (err as Error)?.stack ?? String(err) });
+    p = { kind: 'respond', answer: internalError('internal proxy error'), headers: {}, rule: null, routePath: null };
+  }
+  if (p.kind === 'forward') {
+    if (p.mirrors.length > 0) return { kind: 'fallback', reason: 'mirror' };
+    if (p.backend.appProtocol !== null && H2_APP_PROTOCOLS.has(p.backend.appProtocol)) return { kind: 'fallback', reason: 'h2-upstream' };
+  }
+  const ev = requestsObserved() ? startEvent(site, head, desc, remoteAddress) : null;
+  if (ev) {
+    ev.rule = p.rule;
+    ev.routePath = p.routePath;
+  }
+  if (p.kind === 'forward') return { kind: 'forward', plan: p, ev };
+  const { status, detail } = p.answer;
+  if (status >= 500) core.logger.warn(`${status} for ${head.method} ${head.target}`, { status, reason: detail });
+  if (ev && status >= 400) ev.error = detail;
+  return { kind: 'respond', rejection: p.answer, headers: p.headers, close: refusal?.close ?? p.answer.status === 400, ev };
+}
