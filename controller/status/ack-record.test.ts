@@ -71,3 +71,18 @@ test('sums count each agent once, from the first source that names it, up to dat
     assert.deepEqual(got, c.want, c.name);
   }
 });
+
+test('an agent with two connections on one replica is recorded from the newest (listed first), whatever the other agents\' routes', () => {
+  // The publisher lists the newest connection first. Its old connection may share a route map
+  // with an agent sorted before it, whose group would come first in the record.
+  const shared = new Map([[CART, 'f1']]);
+  const agents: AgentAck[] = [
+    { agent: 'shop/b', routes: new Map([[CART, 'f2'], [PAY, 'p1']]), upToDate: true },
+    { agent: 'shop/a', routes: shared, upToDate: true },
+    { agent: 'shop/b', routes: shared, upToDate: false },
+  ];
+  const back = decodeAckRecord(encodeAckRecord(agents).value).agents;
+  assert.deepEqual(plain(back), plain(agents.slice(0, 2)), 'one entry per agent, the newest');
+  const got = Object.fromEntries([...sumAcks([back], (k) => ({ [CART]: 'f2', [PAY]: 'p1' } as Record<string, string>)[k] ?? null)].map(([k, v]) => [k, [v.upToDate, v.total]]));
+  assert.deepEqual(got, { [CART]: [1, 2], [PAY]: [1, 1] });
+});

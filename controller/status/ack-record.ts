@@ -81,10 +81,15 @@ function pack(w: Wire): string {
  * out (the last by id first) and counted in `dropped`, so the reader knows the record is partial.
  */
 export function encodeAckRecord(agents: readonly AgentAck[], maxBytes = ACK_RECORD_MAX_BYTES): { value: string; dropped: number } {
-  let kept = [...agents];
+  // An agent reconnecting to this replica may briefly have two connections, the newest listed
+  // first: only that one is recorded. Kept both, the older could come first in the record (its
+  // group placed by another agent sharing its routes) and be the one the leader counts.
+  const seen = new Set<string>();
+  const unique = agents.filter((a) => !seen.has(a.agent) && !!seen.add(a.agent));
+  let kept = unique;
   for (;;) {
     const w = toWire(kept);
-    w.dropped = agents.length - kept.length;
+    w.dropped = unique.length - kept.length;
     const value = pack(w);
     if (value.length <= maxBytes || kept.length === 0) return { value, dropped: w.dropped };
     // Shrink in proportion to the overshoot (a few rounds at most), not one agent at a time.
