@@ -101,3 +101,30 @@ test('the real collector gives committed heap back (V8 last-resort GC)', () => {
   assert.equal(r.check(), true, 'the heap grew since the reclaimer was made');
   assert.ok(process.memoryUsage().heapTotal < before - 20 * MB, `committed heap fell: ${Math.round(before / MB)} -> ${Math.round(process.memoryUsage().heapTotal / MB)} MB`);
 });
+
+test('a change is never kept waiting: no collection while one is pending, and the idle one only after 5 s without a change', () => {
+  const heap = { committed: 100 * MB, util: 0, t: 0, collected: 0, pending: false };
+  const r = new IdleHeapReclaim({
+    heapCommitted: () => heap.committed, utilization: () => heap.util, now: () => heap.t, pending: () => heap.pending,
+    collect: () => { heap.collected++; heap.committed = 120 * MB; heap.t += 300; },
+  });
+  // Steps: [ms since the start, a change handled then, a change pending at the check, heap MB, expected]
+  const steps: [number, boolean, boolean, number, boolean, string][] = [
+    [0, true, false, 350, false, 'a change just handled: a series may go on'],
+    [2_000, true, false, 350, false, 'another 2 s later'],
+    [4_000, false, false, 350, false, '2 s after the last change'],
+    [6_000, false, true, 350, false, '4 s quiet, but a change waits for its translation'],
+    [7_000, false, false, 350, true, '5 s quiet, nothing waiting: collected'],
+    [20_000, true, false, 400, false, 'the next change'],
+    [21_000, false, true, 600, false, 'bloated (5x what was left), but a change waits: not even then'],
+    [22_000, false, false, 600, true, 'bloated and nothing waiting: collected, quiet or not (RSS stays bounded)'],
+  ];
+  for (const [t, handled, pending, mb, expected, why] of steps) {
+    heap.t = t;
+    if (handled) r.activity();
+    heap.pending = pending;
+    heap.committed = mb * MB;
+    assert.equal(r.check(), expected, `${t} ms: ${why}`);
+  }
+  assert.equal(heap.collected, 2);
+});

@@ -15,6 +15,10 @@
 // garbage. On a machine so loaded that the loop never looks idle, the same collection runs
 // anyway once the committed heap is `busyFactor` times what the last one left (and 256 MB
 // more): a pause in the middle of work, but RSS stays bounded.
+// A change must not wait behind the pause (issue 14: one route change waited 3.7 s): the
+// collection is skipped while a change waits for its translation (`pending`), and the idle one
+// runs only after `quietMs` without a change handled (`activity()`), so a series of changes a
+// few seconds apart is never interrupted; it runs once they stop.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
 
@@ -31,6 +35,10 @@ export interface IdleHeapReclaimOptions {
   busyFactor?: number;
   /** Committed heap growth since the last collection that makes one worth it (default 64 MB). */
   minGrowthBytes?: number;
+  /** No idle collection until this long after the last change handled (activity(); default 5 s). */
+  quietMs?: number;
+  /** A change is waiting to be translated: no collection, busy or not (default: never). */
+  pending?: () => boolean;
   /** Tests: the committed heap, the event loop's utilisation since the last call, the collector. */
   heapCommitted?: () => number;
   utilization?: () => number;
@@ -55,12 +63,13 @@ export class IdleHeapReclaim {
   #baseline: number;
   #lastRun = -Infinity;
   #lastPauseMs = 0;
+  #lastActivity = -Infinity;
   runs = 0;
   pauseMs = 0;
 
   constructor(opts: IdleHeapReclaimOptions = {}) {
     this.#o = {
-      checkMs: 2_000, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, busyFactor: 4, minGrowthBytes: 64 * 2 ** 20,
+      checkMs: 2_000, quietMs: 5_000, pending: () => false, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, busyFactor: 4, minGrowthBytes: 64 * 2 ** 20,
       heapCommitted: () => process.memoryUsage().heapTotal, utilization: loopUtilization(), collect: memoryReducingGc,
       now: () => performance.now(), ...opts,
     };
@@ -77,14 +86,19 @@ export class IdleHeapReclaim {
     this.#timer = undefined;
   }
 
+  /** A change was handled (a snapshot translated): the idle collection waits `quietMs` from now. */
+  activity(): void {
+    this.#lastActivity = this.#o.now();
+  }
+
   /** One look (the timer calls it; tests call it directly). True when it collected. */
   check(): boolean {
-    const busy = this.#o.utilization() >= this.#o.idleUtilization;
+    const busy = this.#o.utilization() >= this.#o.idleUtilization || this.#o.now() - this.#lastActivity < this.#o.quietMs;
     const committed = this.#o.heapCommitted();
     const grown = committed - this.#baseline >= Math.max(this.#o.minGrowthBytes, this.#baseline / 2);
     const bloated = committed >= this.#baseline * this.#o.busyFactor && committed - this.#baseline >= 256 * 2 ** 20;
     const gap = Math.max(this.#o.minIntervalMs, this.#lastPauseMs / this.#o.maxPauseShare);
-    if ((busy && !bloated) || !grown || this.#o.now() - this.#lastRun < gap) return false;
+    if ((busy && !bloated) || !grown || this.#o.now() - this.#lastRun < gap || this.#o.pending()) return false;
     const t0 = this.#o.now();
     try {
       this.#o.collect();

@@ -48,7 +48,8 @@ export class KubernetesProvider {
     this.opts = opts;
     this.log = opts.log ?? (() => {});
     this.coalescer = new Coalescer(() => this.flush(), opts);
-    if (opts.idleHeapReclaim !== false) this.reclaim = new IdleHeapReclaim({ log: this.log, ...opts.idleHeapReclaim });
+    // Never while a change waits for its snapshot; the idle one only once changes stopped.
+    if (opts.idleHeapReclaim !== false) this.reclaim = new IdleHeapReclaim({ log: this.log, pending: () => this.coalescer.pending, ...opts.idleHeapReclaim });
     const common = { onChange: () => this.coalescer.trigger(), log: this.log, backoff: opts.backoff, missingRetryMs: opts.missingRetryMs };
     for (const r of WATCHED_RESOURCES) {
       const kind = changeKindOf(r.kind);
@@ -124,6 +125,7 @@ export class KubernetesProvider {
     clearTimeout(this.deadlineTimer);
     this.emitted++;
     this.opts.onSnapshot(this.snapshot());
+    this.reclaim?.activity();
   }
 
   /** Starts watches for newly referenced Secrets and stops those no Gateway names any more. */
