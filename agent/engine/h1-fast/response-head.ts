@@ -19,16 +19,32 @@ export interface ResponseHead {
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
 
+function withoutNamed(fields: string[], connection: string): string[] {
+  const named = new Set<string>();
+  for (const t of connection.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') named.add(name);
+  }
+  if (named.size === 0) return fields;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (!named.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
+  return out;
+}
+
 export function describeResponse(status: number, reason: string, raw: readonly string[], keepAlive: boolean, requestMethod: string): ResponseHead {
   let length: string | undefined;
   let chunked = false;
-  const fields: string[] = [];
+  let connection = '';
+  let fields: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
     if (lower === 'content-length') length = raw[i + 1]!.trim();
     else if (lower === 'transfer-encoding') chunked = true;
+    else if (lower === 'connection') connection = connection === '' ? raw[i + 1]! : `${connection},${raw[i + 1]!}`;
     if (!HOP.has(lower)) fields.push(raw[i]!, raw[i + 1]!);
   }
+  // fields the Connection field names are hop-by-hop too (RFC 9110 §7.6.1), as stripHopByHop drops them on the general path
+  if (connection !== '') fields = withoutNamed(fields, connection);
   let framing: ResponseFraming;
   if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304) framing = { kind: 'none' };
   else if (chunked) framing = { kind: 'chunked' }; // llhttp decodes; a Content-Length beside it is ignored (RFC 9112 §6.3 ¶3)

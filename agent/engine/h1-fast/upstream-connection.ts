@@ -102,8 +102,12 @@ export class UpstreamConnection implements H1Events {
     // a refused head stops llhttp (PAUSE) and is reported through #failure
     const err = this.#consume(data) ?? this.#failure;
     if (err !== null) {
-      lease.fail(this, err);
-      return;
+      if (!lease.responseDone) {
+        lease.fail(this, err);
+        return;
+      }
+      // bytes after a complete response that are no response: the answer stands, the connection goes
+      this.#failure = err;
     }
     if (this.lease !== lease) return;
     if (!lease.sink.onReadDone()) {
