@@ -3,7 +3,9 @@
 // AbortController and aborts it on every completion, which costs a DOMException per request.
 // Hand-rolled rather than src.pipe too: the relay's own 'data' listener is where an observed
 // request's response bytes are counted, so telemetry adds no second listener per request.
+// Every chunk also counts toward the process's young-buffer collection (relay-gc.ts).
 import type { Readable, Writable } from 'node:stream';
+import { relayGc } from './relay-gc.ts';
 
 /** Where a relay adds the bytes it copied (the request's telemetry event), when observed. */
 export interface ByteCounter {
@@ -31,6 +33,7 @@ export function relayBody(src: Readable, dst: Writable, counter: ByteCounter | n
     };
     const onData = (chunk: Buffer | string): void => {
       if (counter) counter.responseBytes += chunk.length;
+      relayGc.note(chunk.length);
       // As pipe does: a full destination pauses the source until it drains.
       if (!dst.write(chunk)) src.pause();
     };

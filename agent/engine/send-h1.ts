@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Endpoint } from './connect.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import { onStarted, UpstreamQueueTimeoutError, type UpstreamPools } from './pools.ts';
+import { meteredBody } from './relay-gc.ts';
 import type { AttemptRequest, UpstreamResponse } from './upstream-types.ts';
 
 function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
@@ -12,7 +13,7 @@ function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
   if (b.kind === 'none') return null;
   if (b.kind === 'buffered') return b.data;
   b.used = true;
-  return b.stream as Dispatcher.DispatchOptions['body'];
+  return meteredBody(b.stream, req.headers['content-length']) as Dispatcher.DispatchOptions['body'];
 }
 
 /**

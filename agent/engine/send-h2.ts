@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Endpoint } from './connect.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { UpstreamPools } from './pools.ts';
+import { meteredBody } from './relay-gc.ts';
 import type { AttemptRequest, UpstreamResponse } from './upstream-types.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -57,7 +58,8 @@ export function sendH2(pools: UpstreamPools, endpoint: Endpoint, req: AttemptReq
     if (body.kind === 'buffered') stream.end(body.data);
     else if (body.kind === 'stream') {
       body.used = true;
-      const source = body.stream instanceof Readable ? body.stream : Readable.from(body.stream);
+      const metered = meteredBody(body.stream, req.headers['content-length']);
+    const source = metered instanceof Readable ? metered : Readable.from(metered);
       pipeline(source, stream).catch((err: unknown) => {
         if (!stream.destroyed) stream.destroy(err as Error);
       });
