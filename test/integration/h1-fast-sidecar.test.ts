@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { WebSocket, WebSocketServer } from 'ws';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { backend, backendName, rule, service, table } from '../support/routing-tables.ts';
@@ -72,6 +73,8 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
 
   before(async () => {
     upstream = http.createServer(record(seen));
+    const wss = new WebSocketServer({ noServer: true });
+    upstream.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d: Buffer) => ws.send(`echo: ${d.toString()}`))));
     upstream.on('connection', () => { upstreamConnections++; });
     mirror = http.createServer(record(mirrored));
     upstream.listen(0, '127.0.0.1');
@@ -191,6 +194,20 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       const next = await readUntil(s, (t) => t.includes('"url":"/after"'));
       assert.match(next, /keep-alive: timeout/i);
     } finally { s.destroy(); }
+  });
+
+  test('a WebSocket upgrade falls back to the general path and is spliced end to end', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.ports.outbound!}/chat`, { headers: { host: 'a' } });
+    try {
+      const replies: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`replies so far: ${JSON.stringify(replies)}`)), 5_000);
+        ws.on('open', () => { ws.send('one'); ws.send('two'); });
+        ws.on('message', (d: Buffer) => { replies.push(d.toString()); if (replies.length === 2) { clearTimeout(timer); resolve(); } });
+        ws.on('error', (err) => { clearTimeout(timer); reject(err); });
+      });
+      assert.deepEqual(replies, ['echo: one', 'echo: two']);
+    } finally { ws.terminate(); }
   });
 
   test('a large Content-Length body bypasses the parser and arrives byte-exact', async () => {

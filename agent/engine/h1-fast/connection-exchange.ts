@@ -14,7 +14,8 @@ import { BackendTimeoutError, DEFAULT_BACKOFF_MS, RequestTimeoutError } from '..
 import { isMutualTls } from '../connect.ts';
 import type { ProxyCore } from '../core.ts';
 import type { Headers } from '../hop-by-hop.ts';
-import { noHealthyUpstream, upstreamTimeout, upstreamUnavailable, internalError, type Rejection } from '../rejection.ts';
+import { clientError, noHealthyUpstream, upstreamTimeout, upstreamUnavailable, internalError, type Rejection } from '../rejection.ts';
+import { StreamIdleTimeoutError } from '../stream-idle.ts';
 import type { RetryBudget } from '../retry-budget.ts';
 import { upstreamHeaders } from '../upstream-protocol.ts';
 import { endRequest, type AttemptEvent, type RequestEvent } from '../../telemetry/events.ts';
@@ -243,6 +244,22 @@ export class Exchange implements UpstreamSink {
     this.#endAttempt(504, detail, false);
     this.#answer(upstreamTimeout(detail));
     this.host.flush();
+  }
+
+  /** The stream idle timeout fired: 408 if nothing was answered (the connection then closes), else a reset. */
+  idleTimeout(): void {
+    const error = new StreamIdleTimeoutError(this.core.streamIdleTimeoutMs ?? 0).message;
+    if (this.answered) {
+      this.#abortMidResponse(error);
+      return;
+    }
+    this.#lease?.destroy();
+    this.#lease = null;
+    this.#endAttempt(408, error, false);
+    this.closeAfter = true;
+    this.#answer(clientError(408, 'stream idle timeout'));
+    if (this.ev) this.ev.error = error;
+    this.abort(error);
   }
 
   #abortMidResponse(error: string): void {

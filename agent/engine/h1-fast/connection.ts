@@ -136,12 +136,45 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   // ---- timeouts ----
 
-  #arm(kind: 'idle' | 'head' | 'none'): void {
+  #arm(kind: 'idle' | 'head' | 'stream'): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (kind === 'idle') this.#timer = setTimeout(() => this.socket.destroy(), this.#opts.keepAliveTimeoutMs);
     else if (kind === 'head') this.#timer = setTimeout(() => this.#headTimedOut(), this.#opts.headersTimeoutMs);
+    else {
+      // stream-idle.ts's rule: no byte either way for the stream idle timeout ends the exchange;
+      // progress is sampled a quarter of the timeout apart (one timer per busy connection)
+      const ms = this.#opts.core.streamIdleTimeoutMs;
+      if (ms === null) return;
+      this.#progress = this.socket.bytesRead + this.socket.bytesWritten;
+      this.#quietSince = Date.now();
+      this.#timer = setTimeout(() => this.#sampleIdle(ms), Math.max(Math.floor(ms / 4), 10));
+    }
     this.#timer?.unref();
+  }
+
+  #progress = 0;
+  #quietSince = 0;
+
+  #sampleIdle(ms: number): void {
+    const ex = this.#busy;
+    if (this.#stopped || ex === null) return;
+    const bytes = this.socket.bytesRead + this.socket.bytesWritten;
+    const now = Date.now();
+    if (bytes !== this.#progress) {
+      this.#progress = bytes;
+      this.#quietSince = now;
+    } else if (now - this.#quietSince >= ms) {
+      this.#timer = null;
+      this.#busy = null;
+      this.#reading = null;
+      ex.idleTimeout();
+      this.#stop();
+      this.flush();
+      this.socket.end();
+      return;
+    }
+    this.#timer!.refresh();
   }
 
   #headTimedOut(): void {
@@ -188,12 +221,14 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
         return;
       }
       const r = this.#parser.execute(data);
-      if (r.kind === 'ok') return;
       if (r.kind === 'error') {
         this.#parseError(r.error);
         return;
       }
-      const rest = data.subarray(r.offset);
+      // an upgrade head that ends the read stops llhttp by itself: it reports the whole read
+      // parsed, not a pause, so the pause we asked for is read from #pause
+      if (r.kind === 'ok' && this.#pause === null) return;
+      const rest = r.kind === 'ok' ? data.subarray(data.length) : data.subarray(r.offset);
       const why = this.#pause;
       this.#pause = null;
       if (why === 'bypass') {
@@ -226,7 +261,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   #startHead(major: number, minor: number, fields: string[], method: string, target: string, upgrade: boolean, keepAlive: boolean): number {
     this.#inHead = false;
-    this.#arm('none');
+    this.#arm('stream');
     const d = describeRequest(major, minor, fields, method, target, upgrade, keepAlive);
     if (d.kind === 'fallback' || (d.kind === 'fast' && this.#opts.draining())) {
       this.#fallbackHead = writeReceivedHead(major, minor, method, target, fields);
