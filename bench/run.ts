@@ -8,7 +8,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONFIGS, PROTOTYPE_CONFIGS, type BenchContext } from './lib/configs.ts';
+import { CONFIGS, PROTOTYPE_CONFIGS, type BenchConfig, type BenchContext } from './lib/configs.ts';
 import { buildRequest } from './lib/http1-conn.ts';
 import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
 import { SERVICE_HOST } from './lib/meshlet.ts';
@@ -30,6 +30,8 @@ import type { MicroResult } from './lib/route-micro.ts';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
 const GENERATOR_CPUS = '0';
+/** The meshlet pairs of the streaming stage: plaintext and mTLS hops, and with --prototypes the two-hop prototypes. */
+const STREAM_IDS = new Set(['meshlet-sidecars', 'meshlet-sidecars-mtls']);
 const PROXY_CPUS = '1';
 
 const { values } = parseArgs({
@@ -48,7 +50,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
 
   const ctx: BenchContext = { dir, root: ROOT, upstreamPort, proxyCpus: PROXY_CPUS, probe };
   if (values.scenario !== undefined) {
-    await runScenario(values.scenario, ctx, profile, log);
+    await runScenario(values.scenario, ctx, profile, configs, log);
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
     return;
@@ -133,8 +135,7 @@ async function main(): Promise<void> {
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
   const scale = await measureScale(ctx, profile.scaleRoutes, profile.soakS, log);
   const propagation = await measurePropagation(ctx, profile.propagationRoutes, profile.propagationChanges, log);
-  const streamConfigs = [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...configs.filter((c) => (c.id === 'meshlet-sidecars' || c.id === 'proto-sidecars-young-1mb') && !unavailable.has(c.id))];
-  const streaming = await measureStreaming(ctx, streamConfigs, log);
+  const streaming = await measureStreaming(ctx, streamConfigs(configs.filter((c) => !unavailable.has(c.id))), log);
   const bareNodeMB = await bareNodeRssMB(PROXY_CPUS, dir);
   const bareNodeTsMB = await bareNodeRssMB(PROXY_CPUS, dir, true);
   log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB (${bareNodeTsMB.toFixed(1)} MB running a .ts file)`);
@@ -183,20 +184,30 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The streaming stage's configurations: direct, two chained nginx, the meshlet pairs (issue 16's 100 MB target). */
+function streamConfigs(configs: BenchConfig[]): BenchConfig[] {
+  const pairs = configs.filter((c) => STREAM_IDS.has(c.id) || (c.kind === 'prototype' && c.hops === 2));
+  return [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...pairs];
+}
+
 /**
- * One stage alone (`--scenario propagation`), for measuring a change to it by hand: prints its
+ * One stage alone (`--scenario propagation`, `--scenario streaming`), for measuring a change to it by hand: prints its
  * figures and writes results/<date>-<sha>-<scenario>.json; never rewrites the docs.
  */
-async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL, log: (s: string) => void): Promise<void> {
-  if (name !== 'propagation') throw new Error(`unknown --scenario ${name} (known: propagation)`);
-  const routes = values['propagation-routes']?.split(',').map(Number) ?? profile.propagationRoutes;
-  const changes = values['propagation-changes'] !== undefined ? Number(values['propagation-changes']) : profile.propagationChanges;
-  const propagation = await measurePropagation(ctx, routes, changes, log);
+async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL, configs: BenchConfig[], log: (s: string) => void): Promise<void> {
+  let figures: object;
+  if (name === 'propagation') {
+    const routes = values['propagation-routes']?.split(',').map(Number) ?? profile.propagationRoutes;
+    const changes = values['propagation-changes'] !== undefined ? Number(values['propagation-changes']) : profile.propagationChanges;
+    figures = { propagation: await measurePropagation(ctx, routes, changes, log) };
+  } else if (name === 'streaming') {
+    figures = { streaming: await measureStreaming(ctx, streamConfigs(configs), log) };
+  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming)`);
   const versions = collectVersions(ROOT, BENCH);
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${new Date().toISOString().slice(0, 10)}-${versions.commit}-${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ schema: 1, date: new Date().toISOString(), scenario: name, versions, propagation }, null, 1)}\n`);
+  writeFileSync(file, `${JSON.stringify({ schema: 1, date: new Date().toISOString(), scenario: name, versions, ...figures }, null, 1)}\n`);
   log(`wrote ${file}`);
 }
 
