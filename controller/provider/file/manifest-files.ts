@@ -32,6 +32,14 @@ export interface ReadResult {
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
+/**
+ * Whether a symlink leads to a file: a mounted ConfigMap's keys are symlinks into `..data` (which
+ * the kubelet swaps atomically on an update). Symlinks to directories are not followed (loops).
+ */
+async function isFileBehind(link: string): Promise<boolean> {
+  return (await stat(link).catch(() => null))?.isFile() ?? false;
+}
+
 /** Lists manifest files under `path` (a file is returned as is), sorted for determinism. */
 export async function listManifestFiles(path: string): Promise<string[]> {
   const info = await stat(path);
@@ -42,7 +50,7 @@ export async function listManifestFiles(path: string): Promise<string[]> {
     if (e.name.startsWith('.')) continue;
     const full = join(path, e.name);
     if (e.isDirectory()) out.push(...(await listManifestFiles(full)));
-    else if (e.isFile() && EXTENSIONS.has(extname(e.name))) out.push(full);
+    else if (EXTENSIONS.has(extname(e.name)) && (e.isFile() || (e.isSymbolicLink() && await isFileBehind(full)))) out.push(full);
   }
   return out;
 }

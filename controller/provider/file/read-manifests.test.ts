@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, symlink, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseManifests, readManifests } from './read-manifests.ts';
@@ -56,6 +56,22 @@ test('readManifests walks a directory recursively in a stable order and skips ot
     assert.deepEqual(result.objects.map((o) => o.object.metadata.name), ['b', 'c', 'a']);
     assert.equal(result.problems.length, 1);
     assert.match(result.problems[0]!.file, /bad\.json$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a directory laid out as a mounted ConfigMap (each key a symlink into ..data) is read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-read-'));
+  try {
+    // What the kubelet writes: a timestamped directory, ..data pointing at it, one symlink per key.
+    await mkdir(join(dir, '..2026_12_06_23_00_00.1'));
+    await writeFile(join(dir, '..2026_12_06_23_00_00.1', 'shop.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n');
+    await symlink('..2026_12_06_23_00_00.1', join(dir, '..data'));
+    await symlink(join('..data', 'shop.yaml'), join(dir, 'shop.yaml'));
+    const result = await readManifests(dir);
+    assert.deepEqual(result.objects.map((o) => o.object.metadata.name), ['shop']);
+    assert.deepEqual(result.problems, []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
