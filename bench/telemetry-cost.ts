@@ -18,7 +18,16 @@
 // met when the interval lies below it, not met when the interval lies above it, and "within
 // noise" when it straddles it.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--against DIR] [--node-flags F,F]
+// `--instructions` counts instructions executed per request instead (bench/lib/instruction-count.ts:
+// the CPU's counter through perf where the machine has one, else Valgrind's callgrind): a count
+// that other load does not move, so it resolves a few per cent where CPU time on a shared
+// machine does not. The children then run under callgrind (~50-100x slower, so not pinned and
+// not comparable in CPU time), each window is a fixed number of requests sent one at a time
+// (`--requests N`), and the verdict is on instructions with the same bootstrap. The CPU-time
+// mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
+// tree) gives either mode's noise floor.
+//
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F]
 //   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
@@ -34,6 +43,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CallgrindCounter, perfInstructionsUnavailable } from './lib/instruction-count.ts';
 
 const MODES = ['off', 'metrics', 'trace-1%', 'trace-100%'] as const;
 type Mode = typeof MODES[number];
@@ -116,9 +126,30 @@ async function load(port: number, ms: number, rate: number): Promise<number> {
 
 interface Subject { tree: string; mode: Mode; replica: number; proc: ChildProcess; pid: number; port: number }
 
-async function start(file: string, tree: string, mode: Mode, replica: number, otlp: string, appPort: number, flags: string[]): Promise<Subject> {
-  // taskset execs node, so the pid is the measured process and the IPC channel is inherited.
-  const proc = spawn('taskset', ['-c', PROXY_CPU, process.execPath, ...process.execArgv, ...flags, file, '--child', mode, otlp, String(appPort)],
+/**
+ * `count` requests one after another (one in flight): under callgrind a child is too slow for a
+ * fixed rate, and with one request at a time none shares an event-loop turn with another.
+ */
+async function loadSerial(port: number, count: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => {
+      http.get({ port, host: '127.0.0.1', path: '/api', agent, headers: { host: 'svc:9080' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', reject);
+    });
+  }
+  agent.destroy();
+  return count;
+}
+
+async function start(file: string, tree: string, mode: Mode, replica: number, otlp: string, appPort: number, flags: string[], counter: CallgrindCounter | null): Promise<Subject> {
+  // taskset and valgrind exec in place, so the pid is the measured process and the IPC channel
+  // is inherited. Under callgrind the child is not pinned: its count does not depend on the CPU.
+  // (The harness pinned itself to HARNESS_CPU, which a child would inherit.)
+  const pre = ['-c', counter ? `${HARNESS_CPU},${PROXY_CPU}` : PROXY_CPU, ...(counter ? counter.prefix() : [])];
+  const proc = spawn('taskset', [...pre, process.execPath, ...process.execArgv, ...flags, file, '--child', mode, otlp, String(appPort)],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number }));
@@ -127,8 +158,13 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
   return { tree, mode, replica, proc, pid: proc.pid!, port };
 }
 
-/** CPU µs per request of one window. */
-async function measure(s: Subject, ms: number, rate: number): Promise<number> {
+/** CPU µs per request of one window, or thousands of instructions per request with a counter. */
+async function measure(s: Subject, ms: number, rate: number, counter: CallgrindCounter | null, requests: number, keepAs?: string): Promise<number> {
+  if (counter) {
+    await counter.zero(s.pid);
+    const n = await loadSerial(s.port, requests);
+    return (await counter.read(s.pid, keepAs)) / 1000 / n;
+  }
   const before = cpuNs(s.pid);
   const n = await load(s.port, ms, rate);
   return (cpuNs(s.pid) - before) / 1000 / n;
@@ -179,9 +215,21 @@ async function main(): Promise<void> {
   const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
   const quick = process.argv.includes('--quick');
   const sequential = process.argv.includes('--sequential');
-  const rounds = Number(arg('--rounds') ?? (quick ? 4 : sequential ? 12 : 40));
+  let counter: CallgrindCounter | null = null;
+  if (process.argv.includes('--instructions')) {
+    const why = perfInstructionsUnavailable();
+    // perf's hardware counter would let both measures come from one run of native children;
+    // not written until a machine with a PMU can test it.
+    console.log(why === null ? 'perf counts instructions on this machine, but this bench counts them with callgrind' : `no hardware instruction counter (${why}); counting with callgrind`);
+    counter = new CallgrindCounter();
+  }
+  const requests = Number(arg('--requests') ?? (quick ? 20 : 100));
+  const warmRequests = Number(arg('--warm-requests') ?? (quick ? 100 : 400));
+  // --keep-dumps DIR (with --instructions): every window's callgrind dump, named by child and round.
+  const keep = counter ? arg('--keep-dumps') : undefined;
+  const rounds = Number(arg('--rounds') ?? (quick ? 4 : counter ? 8 : sequential ? 12 : 40));
   const against = arg('--against');
-  const replicas = Number(arg('--replicas') ?? (sequential ? 1 : 3));
+  const replicas = Number(arg('--replicas') ?? (sequential ? 1 : counter ? 2 : 3));
   const children = MODES.length * (against ? 2 : 1) * replicas;
   // At once, 1000 requests/s in all: the proxies' CPU stays well below saturation (8 children at
   // 250/s each saturated it and moved CPU per request 2x).
@@ -202,31 +250,46 @@ async function main(): Promise<void> {
   const appPort = (app.address() as AddressInfo).port;
   const trees: [string, string][] = [['this', fileURLToPath(import.meta.url)]];
   if (against) trees.push(['against', path.resolve(against, 'bench/telemetry-cost.ts')]);
-  const subjects: Subject[] = [];
+  const starting: (Subject | Promise<Subject>)[] = [];
   for (let p = 0; p < replicas; p++) {
-    for (const [tree, file] of trees) for (const m of MODES) subjects.push(await start(file, tree, m, p, otlp, appPort, tree === 'this' ? flags : []));
+    for (const [tree, file] of trees) {
+      for (const m of MODES) {
+        const s = start(file, tree, m, p, otlp, appPort, tree === 'this' ? flags : [], counter);
+        // Under callgrind a child takes a minute to start: start them side by side.
+        starting.push(counter ? s : await s);
+      }
+    }
+  }
+  const subjects = await Promise.all(starting);
+  if (counter) {
+    // Warm-up: enough requests that the hot functions are optimised (V8 tiers up by
+    // invocation counts), then one window thrown away.
+    await Promise.all(subjects.map((s) => loadSerial(s.port, warmRequests)));
+    await Promise.all(subjects.map((s) => counter.instrument(s.pid)));
+    await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests)));
   }
   // Warm-up: every child at the measured rate, then one full round thrown away (the first
   // measured round read up to 2.5x the later ones: code paths still being optimised).
-  await Promise.all(subjects.map((s) => load(s.port, warmMs, rate)));
-  if (!sequential) await Promise.all(subjects.map((s) => load(s.port, ms, rate)));
+  if (!counter) await Promise.all(subjects.map((s) => load(s.port, warmMs, rate)));
+  if (!sequential && !counter) await Promise.all(subjects.map((s) => load(s.port, ms, rate)));
   const key = (s: Subject): string => `${s.tree}:${s.mode}`;
   const name = (s: Subject): string => `${key(s)}${replicas > 1 ? `#${s.replica}` : ''}`;
+  const unit = counter ? 'k instr' : 'µs';
   const abs = new Map<string, Readings>(subjects.map((s) => [key(s), Array.from({ length: replicas }, () => [])]));
   for (let r = 0; r < rounds; r++) {
     const us = new Map<string, number>();
     if (sequential) {
       const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
-      for (const s of order) us.set(name(s), await measure(s, ms, rate));
+      for (const s of order) us.set(name(s), await measure(s, ms, rate, counter, requests, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`));
     } else {
-      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate)));
+      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`)));
       subjects.forEach((s, i) => us.set(name(s), got[i]!));
     }
     for (const s of subjects) abs.get(key(s))![s.replica]!.push(us.get(name(s))!);
-    console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.toFixed(1)} µs`).join(', ')}`);
+    console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.toFixed(1)} ${unit}`).join(', ')}`);
   }
   const fmt = (x: { ratio: number; lo: number; hi: number }): string => `${x.ratio.toFixed(3)}× [${x.lo.toFixed(3)}–${x.hi.toFixed(3)}]`;
-  console.log(`\n| configuration | proxy CPU µs per request (2 hops), mean | ratio to off [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
+  console.log(`\n| configuration | ${counter ? 'proxy user-space instructions per request (2 hops), thousands' : 'proxy CPU µs per request (2 hops)'}, mean | ratio to off [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
   console.log(`|---|---|---|---|${against ? '---|' : ''}`);
   for (const s of subjects.filter((x) => x.replica === 0)) {
     const xs = abs.get(key(s))!;
@@ -234,11 +297,15 @@ async function main(): Promise<void> {
     const vs = against && s.tree === 'this' ? ` ${fmt(ratioWithInterval(xs, abs.get(`against:${s.mode}`)!))} |` : against ? ' |' : '';
     console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : fmt(r)} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
   }
-  console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up, ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${rate} requests/s per child open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  const how = counter
+    ? `instructions counted by callgrind, ${requests} requests per window one at a time, children kept across rounds after ${warmRequests} warm-up requests and one discarded window`
+    : `${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up, ${rate} requests/s per child open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}`;
+  console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${how}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   for (const s of subjects) s.proc.send('exit');
   await Promise.all(subjects.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)))));
   sink.close();
   app.close();
+  counter?.close();
 }
 
 await main();

@@ -1,0 +1,74 @@
+// Instructions retired per request, a measure that other load on a shared machine does not
+// move (CPU time from schedstat moved identical code 1.14x between processes of one run).
+//
+// The first choice is the CPU's own counter (`perf stat -e instructions:u`); in a container on
+// a virtual machine without a virtual PMU the kernel has no hardware event source and perf
+// answers "<not supported>". The fallback counts the same thing in software: the child runs
+// under Valgrind's callgrind, which counts every user-space instruction it executes (Ir), JIT
+// code included (callgrind's default --smc-check=all-non-file retranslates code written to the
+// heap). The count is exact and independent of scheduling, but it is user space only (the
+// kernel's side of a syscall is not counted) and the child runs ~50-100x slower, so requests
+// are sent one at a time and the rates of the CPU-time mode do not apply.
+//
+// A window is read from outside the child through Valgrind's gdbserver (`vgdb`): `zero` before
+// the window, `dump` after it, and the dump file's `summary:` line is the window's count.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Why the hardware counter cannot be used here, or null when `perf stat` counts instructions. */
+export function perfInstructionsUnavailable(): string | null {
+  const r = spawnSync('perf', ['stat', '-x,', '-e', 'instructions:u', 'true'], { encoding: 'utf8' });
+  if (r.error) return `perf: ${r.error.message}`;
+  const line = r.stderr.split('\n').find((l) => l.includes('instructions')) ?? r.stderr.trim();
+  return /^\d+,/.test(line) ? null : `perf stat -e instructions:u: ${line || `exit ${r.status}`}`;
+}
+
+export class CallgrindCounter {
+  readonly dir = mkdtempSync(path.join(tmpdir(), 'meshlet-bench-callgrind-'));
+
+  /** Words to put before the child's command line. */
+  prefix(): string[] {
+    if (spawnSync('valgrind', ['--version']).error) throw new Error('valgrind not found: apt-get install valgrind (or run without --instructions)');
+    // No per-line or per-instruction data: a dump is only read for its total.
+    // Start-up and warm-up run uninstrumented (several times faster): `instrument` switches
+    // counting on once the child's code is warm.
+    return ['valgrind', '--tool=callgrind', '--quiet', '--instr-atstart=no', `--callgrind-out-file=${this.dir}/cg.%p`, '--dump-line=no', '--dump-instr=no', '--compress-strings=no'];
+  }
+
+  /** Switches counting on (it starts off); the windows that follow are counted. */
+  async instrument(pid: number): Promise<void> {
+    await run('vgdb', [`--pid=${pid}`, 'instrumentation', 'on'], { timeout: 120_000 });
+  }
+
+  /** Starts a window: the child's counters go back to zero. */
+  async zero(pid: number): Promise<void> {
+    await run('vgdb', [`--pid=${pid}`, 'zero'], { timeout: 60_000 });
+  }
+
+  /**
+   * Ends a window: the instructions the child executed since `zero`. `keepAs` keeps the window's
+   * dump (per-function counts: callgrind_annotate, with V8's --perf-basic-prof map for JIT code).
+   */
+  async read(pid: number, keepAs?: string): Promise<number> {
+    await run('vgdb', [`--pid=${pid}`, 'dump'], { timeout: 60_000 });
+    // callgrind writes each dump to cg.<pid>.<n>, n counting up from 1.
+    const prefix = `cg.${pid}.`;
+    const last = readdirSync(this.dir).filter((f) => f.startsWith(prefix)).map((f) => Number(f.slice(prefix.length))).reduce((a, b) => Math.max(a, b), 0);
+    if (last === 0) throw new Error(`callgrind wrote no dump for ${pid} in ${this.dir}`);
+    const file = path.join(this.dir, `${prefix}${last}`);
+    const m = /^summary: (\d+)/m.exec(readFileSync(file, 'utf8'));
+    if (keepAs) renameSync(file, keepAs);
+    else rmSync(file);
+    if (!m) throw new Error(`no summary line in ${file}`);
+    return Number(m[1]);
+  }
+
+  close(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
