@@ -298,7 +298,8 @@ export class ProxyListener<C> {
     const h = this.#opts.handlers;
     switch (protocol) {
       case 'http1':
-        if (h.http1 && this.#fastHttp1(socket, ctx, h)) break;
+        // the fast path keeps the head and idle bounds, not a whole-request one (set by tests only)
+        if (h.http1 && (this.#opts.requestTimeoutMs ?? 0) === 0 && this.#fastHttp1(socket, ctx, h)) break;
         this.#toNodeHttp(socket, ctx);
         break;
       case 'h2c':

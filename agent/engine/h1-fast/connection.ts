@@ -107,10 +107,16 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   readonly #onError = (): void => { /* 'close' follows */ };
 
   readonly #onEnd = (): void => {
-    // The client sent all it will: answer what is in flight, then close (allowHalfOpen).
+    // A client that sends FIN with a request open is gone, as on the general path (issue 15):
+    // its upstream request is abandoned rather than left running for nobody.
     if (this.#stopped) return;
-    if (this.#busy === null) this.socket.end();
-    else this.#closeAfterFlush = true;
+    const ex = this.#busy;
+    this.#busy = null;
+    this.#reading = null;
+    ex?.abort('client closed the connection');
+    this.#stop();
+    if (ex === null) this.socket.end();
+    else this.socket.destroy();
   };
 
   readonly #onClose = (): void => {
