@@ -192,7 +192,7 @@ function streamConfigs(configs: BenchConfig[]): BenchConfig[] {
 
 /**
  * One stage alone (`--scenario propagation`, `--scenario streaming`), for measuring a change to it by hand: prints its
- * figures and writes results/<date>-<sha>-<scenario>.json; never rewrites the docs.
+ * figures and writes results/<date>-<sha>-<scenario>-partial.json (not kept in git); never the docs.
  */
 async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL, configs: BenchConfig[], log: (s: string) => void): Promise<void> {
   let figures: object;
@@ -206,7 +206,7 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
   const versions = collectVersions(ROOT, BENCH);
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString().slice(0, 10)}-${versions.commit}-${name}.json`);
+  const file = join(resultsDir, `${new Date().toISOString().slice(0, 10)}-${versions.commit}-${name}-partial.json`);
   writeFileSync(file, `${JSON.stringify({ schema: 1, date: new Date().toISOString(), scenario: name, versions, ...figures }, null, 1)}\n`);
   log(`wrote ${file}`);
 }
