@@ -72,3 +72,18 @@ test('two replicas that batch the same changes differently agree on every route\
   assert.deepEqual(run([[t1, false], [patched(2), true], [t2, false]]), fresh, 'one endpoint patch between');
   assert.deepEqual(run([[t2, false]]), fresh, 'a replica started at t2');
 });
+
+test('an endpoint patch is a new generation without its version being read (hashed lazily, issue 14); the same table again is not', () => {
+  const g = new RouteGenerations();
+  const t1 = build({ weight: 1, endpointPort: 1 });
+  g.update(t1);
+  const { version: _v, ...content } = build({ weight: 1, endpointPort: 2 });
+  const patched = Object.defineProperty({ ...content, services: t1.services }, 'version', {
+    enumerable: true, get: () => assert.fail('an endpoint patch\'s version was read'),
+  }) as typeof t1;
+  assert.equal(g.update(patched, true), true);
+  assert.deepEqual([g.generation, g.of('HTTPRoute/default/ra')], [2, 1]);
+  assert.equal(g.update(patched, true), false, 'the table in force again');
+  assert.equal(g.update(build({ weight: 3, endpointPort: 2 })), true);
+  assert.deepEqual([g.generation, g.of('HTTPRoute/default/ra'), g.of('HTTPRoute/default/rb')], [3, 3, 1]);
+});

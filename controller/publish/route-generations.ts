@@ -72,6 +72,7 @@ export function routeFingerprints(table: RoutingTable): Map<string, string> {
 export class RouteGenerations {
   #generation = 0;
   #version: string | null = null;
+  #table: RoutingTable | null = null;
   readonly #routes = new Map<string, { fingerprint: string; generation: number }>();
   /**
    * Each Gateway and Service frontend of the current table with its routes' parts. Translation
@@ -98,10 +99,19 @@ export class RouteGenerations {
    * (an endpoint patch): no route can have changed.
    */
   update(table: RoutingTable, sameRoutes = false): boolean {
+    if (table === this.#table) return false;
+    this.#table = table;
+    if (sameRoutes) {
+      // An endpoint patch replaced some backend, so it is a new version; its version is hashed
+      // from the whole table only when read (translate/table-version.ts), so it is not read here.
+      // Unknown until the next full table, which then counts as new even if equal to this one.
+      this.#version = null;
+      this.#generation++;
+      return true;
+    }
     if (table.version === this.#version) return false;
     this.#version = table.version;
     this.#generation++;
-    if (sameRoutes) return true;
     const prev = this.#parts;
     const parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
     const changed = new Set<string>();

@@ -10,7 +10,9 @@
 // What a patch costs grows with what changed, not with the mesh (issue 14): an EndpointPatcher
 // keeps the last full translation's indexes (Services, Pods) and looks up only the changed
 // Services' slices; the version is hashed from the JSON of unchanged entries kept since they were
-// first serialised (table-version.ts); statuses are handed back as they were unless
+// first serialised, and hashed only if something reads it (table-version.ts withLazyVersion:
+// nothing in the controller does, so a patch no longer hashes the whole table); statuses are
+// handed back as they were unless
 // AuthorizationPolicies exist (their resolved endpoints read slices and Pods). A Pod counts as
 // changed only when what endpoints read of it changed (its meshed label, service account,
 // existence): a Pod becoming ready rewrites the Pod but leaves every endpoint's identity alone.
@@ -22,7 +24,7 @@ import { Lookup } from './lookup.ts';
 import { translatePolicies } from './policies.ts';
 import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
 import { compareStatuses } from './status-order.ts';
-import type { TableVersioner } from './table-version.ts';
+import { contentOf, type TableVersioner } from './table-version.ts';
 import { nameOf, namespaceOf, nsName, specOf, str } from './util.ts';
 
 type Field = keyof Snapshot;
@@ -215,9 +217,9 @@ export class EndpointPatcher {
       statuses = [...prev.statuses.filter((s) => s.kind !== 'AuthorizationPolicy'), ...resolved.statuses].sort(compareStatuses);
     }
     if (!changed && !policiesChanged) return { statuses, ir: prev.ir };
-    const { version: _old, ...rest } = prev.ir;
-    const next = { ...rest, backends, policies };
-    const ir: RoutingTable = this.#versioner ? this.#versioner.withVersion(next) : withVersion(next);
+    // contentOf: the previous table's version may be lazy and unread; copying it would hash it.
+    const next = { ...contentOf(prev.ir), backends, policies };
+    const ir: RoutingTable = this.#versioner ? this.#versioner.withLazyVersion(next) : withVersion(next);
     return { statuses, ir };
   }
 }
