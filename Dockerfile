@@ -87,7 +87,10 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /out/meshlet /usr/local/bin/meshlet
 # uid 1337 has no passwd entry here; HOME keeps os.homedir() from looking one up.
-ENV NODE_ENV=production HOME=/tmp
+# MALLOC_ARENA_MAX=2: glibc's main arena and one shared by Node's helper threads (GC, compiler,
+# libuv) instead of up to 8 per core, each keeping what it freed; an agent pair starts ~15 MB
+# smaller and grows ~8 MB less on its first 100 MB stream, CPU per request unchanged (ADR 0012).
+ENV NODE_ENV=production HOME=/tmp MALLOC_ARENA_MAX=2
 # 1337 is the proxy's uid: `meshlet init` exempts it from interception.
 USER 1337:1337
 ENTRYPOINT ["/nodejs/bin/node", "/opt/meshlet/dist/bin/meshlet.js"]
