@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import assert from 'node:assert/strict';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../../test/support/fake-apiserver/index.ts';
 import { kubeClientFor } from '../../test/support/kube-client-for.ts';
-import { translate, PLACEHOLDER_TIME } from '../translate/index.ts';
+import { IncrementalTranslator, translate, PLACEHOLDER_TIME } from '../translate/index.ts';
 import { buildSnapshot, type KubeObject, type Snapshot } from '../translate/snapshot.ts';
 import { StatusWriter, type StatusWriterOptions } from './status-writer.ts';
 import { PROPAGATED_CONDITION } from './propagation.ts';
@@ -109,6 +109,52 @@ describe('StatusWriter', () => {
     await writer.idle();
     await round();
     assert.deepEqual([read().status, read().message], ['True', '2/2 proxies at generation 4']);
+  });
+
+  test('a pass compares only the statuses whose status, object or Propagated count moved (issue 14)', async () => {
+    const ROUTES = 40;
+    const routes: FakeObject[] = Array.from({ length: ROUTES }, (_, i) => ({
+      apiVersion: GW, kind: 'HTTPRoute', metadata: { name: `r${i}`, namespace: 'shop' },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
+    }));
+    const counts = new Map<string, number>();
+    const api = await startFakeApiServer({ objects: [...objects.filter((o) => o.kind !== 'HTTPRoute'), ...routes] });
+    const writer = new StatusWriter({
+      client: kubeClientFor(api), defaultMesh: false, now: () => new Date('2026-11-22T01:02:03Z'),
+      propagation: (r) => ({ upToDate: counts.get(r.name) ?? 1, total: 1, generation: 1 }),
+    });
+    cleanup.push(async () => { writer.close(); await api.close(); });
+    writer.setLeader(true);
+    const translator = new IncrementalTranslator();
+    const pass = async (s: Snapshot): Promise<{ compared: number; writes: number; conflicts: number }> => {
+      const before = { ...writer.stats };
+      writer.submit(s, translator.translate(s).statuses);
+      await writer.idle();
+      return { compared: writer.stats.compared - before.compared, writes: writer.stats.writes - before.writes, conflicts: writer.stats.conflicts - before.conflicts };
+    };
+    const s1 = snapshotOf(api);
+    const first = await pass(s1);
+    assert.equal(first.writes, ROUTES + 1, 'every route and the GatewayClass written');
+    // The same snapshot again (an endpoint change: the writer's objects predate its own writes):
+    // nothing is compared, so nothing is written again and refused as a conflict.
+    assert.deepEqual(await pass(s1), { compared: 0, writes: 0, conflicts: 0 });
+    // One route's count moves: that route alone is compared and written.
+    counts.set('r5', 0);
+    const before = writer.stats.compared;
+    writer.resync();
+    await writer.idle();
+    assert.equal(writer.stats.compared - before, 1);
+    assert.equal(((api.get(GW, 'HTTPRoute', 'r5', 'shop')!.status as { parents: { conditions: { type: string; message: string }[] }[] }).parents[0]!.conditions.find((c) => c.type === PROPAGATED_CONDITION))?.message, '0/1 proxies at generation 1');
+    // The objects as the API holds them now (our writes came back): each is compared once, none written.
+    const s2 = snapshotOf(api);
+    assert.deepEqual(await pass(s2), { compared: ROUTES + 1, writes: 0, conflicts: 0 });
+    // One route edited: its status (a new one) is compared and written; the others are not looked at.
+    const r9 = api.get(GW, 'HTTPRoute', 'r9', 'shop')!;
+    const edited = api.update({ ...r9, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'nowhere', port: 80 }], rules: [] } }) as unknown as KubeObject;
+    const s3 = { ...s2, httpRoutes: s2.httpRoutes.map((r) => (r.metadata.name === 'r9' ? edited : r)) };
+    assert.deepEqual(await pass(s3), { compared: 1, writes: 1, conflicts: 0 });
+    const r9Status = api.get(GW, 'HTTPRoute', 'r9', 'shop')!.status as { parents: { conditions: { type: string; status: string }[] }[] };
+    assert.equal(r9Status.parents[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'False', 'r9 now names a Service that does not exist');
   });
 
   test('an AuthorizationPolicy gets its status (ancestors, Accepted) through its subresource', async () => {
