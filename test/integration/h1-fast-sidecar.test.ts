@@ -30,6 +30,19 @@ function readUntil(socket: net.Socket, done: (text: string) => boolean, ms = 5_0
   });
 }
 
+/** A chunked body's content (sizes checked against the data). */
+function dechunk(body: string): string {
+  let out = '';
+  for (let at = 0; ;) {
+    const eol = body.indexOf('\r\n', at);
+    const size = parseInt(body.slice(at, eol), 16);
+    if (size === 0) return out;
+    out += body.slice(eol + 2, eol + 2 + size);
+    assert.equal(body.slice(eol + 2 + size, eol + 4 + size), '\r\n');
+    at = eol + 4 + size;
+  }
+}
+
 function count(text: string, what: string): number {
   return text.split(what).length - 1;
 }
@@ -37,6 +50,7 @@ function count(text: string, what: string): number {
 describe('HTTP/1.1 fast path in the sidecar', () => {
   let upstream: http.Server;
   let mirror: http.Server;
+  let raw: net.Server;
   let proxy: RunningProxy;
   const seen: Seen[] = [];
   const mirrored: Seen[] = [];
@@ -65,6 +79,11 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
         return;
       }
       if (req.url?.startsWith('/hold')) return; // never answers
+      if (req.url?.startsWith('/hints')) {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+        res.writeHead(200, { 'content-length': '2' }).end('ok');
+        return;
+      }
       const out = JSON.stringify({ method: s.method, url: s.url, length: s.body.length });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(out)), 'x-from': 'upstream' });
       res.end(out);
@@ -79,18 +98,24 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
     mirror = http.createServer(record(mirrored));
     upstream.listen(0, '127.0.0.1');
     mirror.listen(0, '127.0.0.1');
-    await Promise.all([once(upstream, 'listening'), once(mirror, 'listening')]);
+    // an upstream whose answer has neither Content-Length nor chunked: its body runs until it closes
+    raw = net.createServer((c) => c.once('data', () => c.end('HTTP/1.1 200 OK\r\nx-raw: 1\r\n\r\nuntil the upstream closes')));
+    raw.listen(0, '127.0.0.1');
+    await Promise.all([once(upstream, 'listening'), once(mirror, 'listening'), once(raw, 'listening')]);
     const A = backendName('default', 'a', 80);
     const M = backendName('default', 'm', 80);
+    const R = backendName('default', 'raw', 80);
     source.push(table({
       backends: [
         backend('default', 'a', 80, [{ port: (upstream.address() as net.AddressInfo).port, podName: 'a-0' }]),
         backend('default', 'm', 80, [{ port: (mirror.address() as net.AddressInfo).port, podName: 'm-0' }]),
+        backend('default', 'raw', 80, [{ port: (raw.address() as net.AddressInfo).port, podName: 'raw-0' }]),
       ],
       services: [service({
         name: 'a', clusterIP: '10.96.0.10', port: 80,
         rules: [
           rule({ route: 'mirror', index: 0, path: { type: 'PathPrefix', value: '/mirror' }, backends: [{ backend: A }], filters: [{ type: 'RequestMirror', backend: M, percent: 100 }] }),
+          rule({ route: 'raw', index: 0, path: { type: 'PathPrefix', value: '/raw' }, backends: [{ backend: R }] }),
           rule({ route: 'retry', index: 0, path: { type: 'PathPrefix', value: '/retry' }, backends: [{ backend: A }], retry: { codes: [503], attempts: 2, backoffMs: 1 } }),
           rule({ route: 'hdr', index: 0, path: { type: 'PathPrefix', value: '/hdr' }, backends: [{ backend: A }], filters: [
             { type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-set', value: 'one' }], add: [], remove: ['x-remove'] } },
@@ -113,6 +138,7 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
     mirror.closeAllConnections();
     upstream.close();
     mirror.close();
+    raw.close();
   });
 
   const connect = async (): Promise<net.Socket> => {
@@ -160,8 +186,7 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       const text = await readUntil(s, (t) => t.endsWith('0\r\n\r\n'));
       assert.match(text, /transfer-encoding: chunked/i);
       assert.doesNotMatch(text, /keep-alive: timeout/i, 'the fast path answered');
-      const body = text.slice(text.indexOf('\r\n\r\n') + 4).replace(/[0-9a-f]+\r\n/g, '').replace(/\r\n/g, '');
-      assert.equal(body, 'got 7:abcdefg');
+      assert.equal(dechunk(text.slice(text.indexOf('\r\n\r\n') + 4)), 'got 7:abcdefg');
       assert.equal(seen[seen.length - 1]!.headers['transfer-encoding'], 'chunked');
     } finally { s.destroy(); }
   });
@@ -175,6 +200,28 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       assert.doesNotMatch(text, /transfer-encoding/i);
       assert.match(text, /connection: close/i);
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'got 2:hi');
+    } finally { s.destroy(); }
+  });
+
+  test('an interim 103 is forwarded before the final answer', async () => {
+    const s = await connect();
+    try {
+      s.write('GET /hints HTTP/1.1\r\nHost: a\r\n\r\n');
+      const text = await readUntil(s, (t) => t.endsWith('\r\n\r\nok'));
+      assert.match(text, /^HTTP\/1\.1 103 Early Hints\r\nlink: <\/style\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 OK\r\n/i);
+    } finally { s.destroy(); }
+  });
+
+  test('an answer delimited by the upstream closing is re-framed as chunked; the client connection stays open', async () => {
+    const s = await connect();
+    try {
+      s.write('GET /raw HTTP/1.1\r\nHost: a\r\n\r\n');
+      const text = await readUntil(s, (t) => t.endsWith('0\r\n\r\n'));
+      assert.match(text, /transfer-encoding: chunked/i);
+      assert.match(text, /x-raw: 1/);
+      assert.equal(dechunk(text.slice(text.indexOf('\r\n\r\n') + 4)), 'until the upstream closes');
+      s.write('GET /still-open HTTP/1.1\r\nHost: a\r\n\r\n');
+      assert.match(await readUntil(s, (t) => t.includes('"url":"/still-open"')), /HTTP\/1\.1 200/);
     } finally { s.destroy(); }
   });
 
