@@ -30,6 +30,8 @@ export interface ScaleOptions {
   routes: number;
   agentCounts: number[];
   changes: number;
+  /** Measure only this kind of change (both when absent): `--only endpoint` profiles the fast path alone. */
+  only?: 'route' | 'endpoint';
   freshAgents: number;
   controllerCpus: string;
   swarmCpus: string;
@@ -132,7 +134,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const cpuMsPerChange: number[] = [];
       const cpuToAckMs: number[] = [];
       let incomplete = 0;
-      for (let k = 0; k < o.changes; k++) {
+      for (let k = 0; k < (o.only === 'endpoint' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
         const marker = `chg-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
         const acks = await swarm.arm(marker, o.timeoutMs);
@@ -156,7 +158,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       }
       const endpointLatencyMs: number[] = [];
       const endpointCpuMs: number[] = [];
-      for (let k = 0; k < o.changes; k++) {
+      for (let k = 0; k < (o.only === 'route' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
         const marker = `ep-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
         const acks = await swarm.arm(marker, o.timeoutMs);

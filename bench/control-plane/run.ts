@@ -1,4 +1,4 @@
-// `npm run bench:control-plane -- [--quick] [--routes 10,1000] [--agents 100] [--changes N] [--no-docs]`
+// `npm run bench:control-plane -- [--quick] [--routes 10,1000] [--agents 100] [--changes N] [--only route|endpoint] [--no-docs]`
 // Propagation from a Kubernetes API change to simulated agents through a real `meshlet
 // controller` process, controller CPU per change and RSS, at each route scale × agent count.
 // Writes bench/results/<date>-<sha>-control-plane.json and regenerates
@@ -30,11 +30,14 @@ async function main(): Promise<number> {
       routes: { type: 'string' },
       agents: { type: 'string' },
       changes: { type: 'string' },
+      only: { type: 'string' },
       'timeout-ms': { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
     },
     strict: true,
   });
+  const only = values.only;
+  if (only !== undefined && only !== 'route' && only !== 'endpoint') throw new Error(`--only takes 'route' or 'endpoint', not '${only}'`);
   installCleanup();
   // procs.ts stops our children on a signal; this stops us from starting the next scale meanwhile
   let aborted = false;
@@ -46,17 +49,18 @@ async function main(): Promise<number> {
     agentCounts: (list(values.agents) ?? base.agentCounts).sort((a, b) => a - b),
     changes: values.changes === undefined ? base.changes : Number(values.changes),
     timeoutMs: values['timeout-ms'] === undefined ? base.timeoutMs : Number(values['timeout-ms']),
+    ...(only ? { only } : {}),
   };
-  const custom = values.routes !== undefined || values.agents !== undefined || values.changes !== undefined;
+  const custom = values.routes !== undefined || values.agents !== undefined || values.changes !== undefined || only !== undefined;
   const log = (l: string): void => void process.stderr.write(`bench:control-plane: ${l}\n`);
   const versions = collectVersions(ROOT, BENCH);
-  log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × agents ${profile.agentCounts.join(', ')}, ${profile.changes} changes each; commit ${versions.commit}`);
+  log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × agents ${profile.agentCounts.join(', ')}, ${profile.changes} ${only ?? 'route and endpoint'} changes each; commit ${versions.commit}`);
   const started = nowMs();
   const scales: ScaleResult[] = [];
   for (const routes of profile.routeCounts) {
     if (aborted) break;
     scales.push(await runScale({
-      routes, agentCounts: profile.agentCounts, changes: profile.changes, freshAgents: profile.freshAgents,
+      routes, agentCounts: profile.agentCounts, changes: profile.changes, ...(only ? { only } : {}), freshAgents: profile.freshAgents,
       controllerCpus: '1', swarmCpus: '0', timeoutMs: profile.timeoutMs, log,
     }));
   }
@@ -73,7 +77,9 @@ async function main(): Promise<number> {
   const json = join(BENCH, 'results', `${stem}.json`);
   writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${json} (${result.durationS.toFixed(0)} s)`);
-  if (!values['no-docs']) {
+  // A run of one kind of change leaves the other's columns empty: never the report's source.
+  if (only) log('--only: docs/benchmarks-control-plane.md left as it is');
+  if (!values['no-docs'] && !only) {
     const svg = join(BENCH, 'results', `${stem}.svg`);
     writeFileSync(svg, propagationChart(result));
     const doc = join(ROOT, 'docs', 'benchmarks-control-plane.md');

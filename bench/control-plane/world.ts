@@ -1,5 +1,6 @@
 // The cluster the control-plane benchmark runs against: R Services in namespace `bench`, each
-// with an EndpointSlice (two ready endpoints) and one Service-parented HTTPRoute (GAMMA
+// with an EndpointSlice (five ready endpoints: 50 000 at 10 000 routes, the size issue 14 names)
+// and one Service-parented HTTPRoute (GAMMA
 // producer route) with a header-matched rule and a default rule. Route 0 is the one that
 // changes: each change writes a new header value, a marker the simulated agents look for in the
 // frames they receive, so "this agent runs the change" needs no table parsing.
@@ -9,6 +10,8 @@ import type { SubscriptionTarget } from '../../api/wire.ts';
 export const NAMESPACE = 'bench';
 export const GW = 'gateway.networking.k8s.io/v1';
 export const SERVICE_PORT = 80;
+/** Ready endpoints in each Service's slice. */
+export const ENDPOINTS_PER_SERVICE = 5;
 
 /** ClusterIP of Service i: 10.96.0.1 upwards, inside the default 10.96.0.0/12 range. */
 export function clusterIp(i: number): string {
@@ -30,19 +33,25 @@ export function routeObject(i: number, headerValue: string): FakeObject {
   };
 }
 
+/** Pod IP of endpoint e of Service i: 10.1.0.1 upwards, distinct up to 65 535 endpoints in all. */
+export function endpointIp(i: number, e: number): string {
+  const n = i * ENDPOINTS_PER_SERVICE + e + 1;
+  return `10.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
 /**
- * Service i's EndpointSlice (two ready endpoints). An endpoint-only change rewrites it with a
- * marker as the first endpoint's nodeName, which agents see in the endpoints they are sent.
+ * Service i's EndpointSlice (ENDPOINTS_PER_SERVICE ready endpoints). An endpoint-only change
+ * rewrites it with a marker as the first endpoint's nodeName, which agents see in the endpoints
+ * they are sent.
  */
 export function endpointSliceObject(i: number, nodeName?: string): FakeObject {
   return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
     metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
     addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: [
-      { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 1}`], conditions: { ready: true }, ...(nodeName ? { nodeName } : {}) },
-      { addresses: [`10.1.${(i >> 6) & 255}.${(i & 63) * 2 + 2}`], conditions: { ready: true } },
-    ],
+    endpoints: Array.from({ length: ENDPOINTS_PER_SERVICE }, (_, e) => ({
+      addresses: [endpointIp(i, e)], conditions: { ready: true }, ...(e === 0 && nodeName ? { nodeName } : {}),
+    })),
   };
 }
 
