@@ -1,0 +1,117 @@
+// The HTTP/1.1 fast path across a mesh mTLS hop between two real agents (identity world: a
+// controller with the mesh CA, certificates over the config channel): productpage's outbound
+// side sends through the fast path's upstream pool (connect.ts: TLS 1.3, ALPN meshlet/http1.1,
+// reviews' SPIFFE ID required) to reviews' inbound side, which terminates the mTLS and serves
+// the app. The app sees the verified caller (x-forwarded-client-cert), the answer comes back
+// on the fast path, the mTLS connection is kept and reused, and the pool's connections show in
+// the agent's meshlet_proxy_upstream_connections gauge.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { startIdentityWorld, type IdentityWorld } from '../support/identity-world.ts';
+import { parsePrometheus } from '../support/prometheus-text.ts';
+
+/** Polls an async check until it returns a value, bounded in time. */
+async function poll<T>(what: string, check: () => Promise<T | null>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// both agents take HTTP/1.1 on the fast path (set before they start; this file runs in its own process)
+process.env.MESHLET_H1_FAST = '1';
+
+let world: IdentityWorld;
+let app: http.Server;
+let appConnections = 0;
+const seen: { url: string; xfcc: string | undefined; peerWorkload: string | undefined }[] = [];
+let outbound = 0;
+
+async function gauge(state: string): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+  return parsePrometheus(text).find((x) => x.name === 'meshlet_proxy_upstream_connections' && x.labels.state === state)?.value ?? null;
+}
+let admin = 0;
+let serverAdmin = 0;
+
+/** mTLS connections reviews' inbound side has terminated so far. */
+async function terminated(): Promise<number> {
+  return ((await (await fetch(`http://127.0.0.1:${serverAdmin}/config_dump`)).json()) as { mtls: { terminated: number } }).mtls.terminated;
+}
+
+before(async () => {
+  app = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', xfcc: req.headers['x-forwarded-client-cert'] as string | undefined, peerWorkload: req.headers['x-meshlet-peer-workload'] as string | undefined });
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '6' }).end('served'));
+  });
+  app.on('connection', () => { appConnections++; });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  world = await startIdentityWorld();
+  const appPort = (app.address() as AddressInfo).port;
+  const server = await world.agent('reviews-0', 'reviews', {
+    inbound: world.reviewsInbound,
+    originalDestination: (s) => (s.localPort === world.reviewsInbound ? { address: '127.0.0.1', port: world.reviewsInbound, redirected: true } : null),
+    inboundAppPortFor: () => appPort,
+  });
+  const client = await world.agent('productpage-0', 'productpage', { inbound: 0, originalDestination: () => ({ address: '10.96.0.30', port: 9080 }) });
+  await client.certificates.ready();
+  outbound = client.proxy.ports.outbound!;
+  serverAdmin = server.proxy.ports.admin!;
+  admin = client.proxy.ports.admin!;
+});
+
+after(async () => {
+  await world?.close();
+  app.closeAllConnections();
+  app.close();
+});
+
+/** One request on a fresh client connection; the raw answer (head and body), bounded in time. */
+function rawGet(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(outbound, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no answer within 5 s: ${JSON.stringify(text)}`)); }, 5_000);
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n') && text.endsWith('served')) { clearTimeout(timer); s.destroy(); resolve(text); }
+    });
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.write(`GET ${path} HTTP/1.1\r\nHost: reviews.shop:9080\r\n\r\n`);
+  });
+}
+
+test('requests over the mesh mTLS hop on the fast path: the caller verified, the connection reused, the gauge counting it', async () => {
+  // the first request to the service subscribes to it on demand (served by the general path meanwhile)
+  await poll('a first answer through the mesh', async () => {
+    try { return await rawGet('/warm'); } catch { return null; }
+  }, 10_000);
+  const connectionsBefore = appConnections;
+  const idleBefore = await poll('the warm-up connection idle', async () => ((await gauge('idle')) ?? 0) >= 1 ? gauge('idle') : null, 3_000);
+  const handshakesBefore = await terminated();
+  for (const path of ['/one', '/two', '/three']) {
+    const answer = await rawGet(path);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    // node:http (the general path) adds `Keep-Alive: timeout=…` to kept-alive answers; the fast path does not
+    assert.doesNotMatch(answer, /keep-alive: timeout/i, `the outbound side answered ${path} on the fast path`);
+  }
+  const last = seen.at(-1)!;
+  assert.equal(last.url, '/three');
+  assert.equal(last.xfcc, 'By=spiffe://cluster.local/ns/shop/sa/reviews;URI=spiffe://cluster.local/ns/shop/sa/productpage');
+  // one mTLS connection carried both requests: the agent's pool holds it idle afterwards
+  // the warm-up's connection (general or fast path) plus at most one the fast pool opened for all three
+  const idle = await poll('the kept mTLS connection in the gauge', async () => gauge('idle'), 3_000);
+  assert.ok(idle - idleBefore <= 1 && idle >= 1, `idle connections ${idleBefore} -> ${idle}: one kept mTLS connection carried the three requests`);
+  assert.equal(await gauge('active'), 0);
+  assert.ok(await terminated() - handshakesBefore <= 1, 'at most one new mTLS connection for the three requests');
+  // reviews' inbound kept its own connection to the app too: both requests on it
+  assert.equal(appConnections, connectionsBefore, 'no new app connection for the fast-path requests');
+});
