@@ -25,6 +25,9 @@ const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
 /** A slice's entry keys, built once per slice: a slice is tracked when sent and again when replaced. */
 const entryKeysOf = new WeakMap<RoutingTable, string[]>();
 
+/** What a session holding a slice subscribed to, by kind (Publisher.#track). */
+const sliceFlags = new WeakMap<RoutingTable, { inbound: boolean; gateways: boolean; unresolved: boolean }>();
+
 /** `section/name` of every entry of a table (policies aside). */
 function entryKeys(table: RoutingTable): string[] {
   let keys = entryKeysOf.get(table);
@@ -369,15 +372,31 @@ export class Publisher {
 
   /** Keeps the entry → sessions index (and the sets above) in step with the slice each session was last sent. */
   #track(session: AgentSession, before: RoutingTable | null, after: RoutingTable | null): void {
-    const targets = [...session.targets.values()];
+    // A new slice was computed for the session's current targets, and every session holding
+    // that slice object has the same targets (the slice cache's key), so its flags are the
+    // slice's; the same slice again means the subscriptions may have changed: computed afresh.
+    let flags = after && before !== after ? sliceFlags.get(after) : undefined;
+    if (after && !flags) {
+      const targets = [...session.targets.values()];
+      flags = {
+        inbound: targets.some((t) => t.kind === 'inbound'),
+        gateways: targets.some((t) => t.kind === 'gateway' || t.kind === 'gateways'),
+        unresolved: targets.some((t) => t.kind === 'destination'
+          && !after.services.some((f) => f.ports.some((p) => p.port === t.port) && f.clusterIPs.some((ip) => canonicalIp(ip) === canonicalIp(t.address)))),
+      };
+      if (before !== after) sliceFlags.set(after, flags);
+    }
     const mark = (set: Set<AgentSession>, on: boolean): void => void (on ? set.add(session) : set.delete(session));
-    mark(this.#inbound, !!after && targets.some((t) => t.kind === 'inbound'));
-    mark(this.#gatewayUsers, !!after && targets.some((t) => t.kind === 'gateway' || t.kind === 'gateways'));
-    mark(this.#unresolved, !!after && targets.some((t) => t.kind === 'destination'
-      && !after.services.some((f) => f.ports.some((p) => p.port === t.port) && f.clusterIPs.some((ip) => canonicalIp(ip) === canonicalIp(t.address)))));
+    mark(this.#inbound, !!flags?.inbound);
+    mark(this.#gatewayUsers, !!flags?.gateways);
+    mark(this.#unresolved, !!flags?.unresolved);
     if (before === after) return;
-    const keep = new Set(after ? entryKeys(after) : []);
-    for (const key of before ? entryKeys(before) : []) {
+    const afterKeys = after ? entryKeys(after) : [];
+    const beforeKeys = before ? entryKeys(before) : [];
+    // The same entries by name (a route change replaces objects, not names): the index holds.
+    if (before && after && afterKeys.length === beforeKeys.length && afterKeys.every((k, i) => k === beforeKeys[i])) return;
+    const keep = new Set(afterKeys);
+    for (const key of beforeKeys) {
       if (keep.has(key)) continue;
       const set = this.#holders.get(key);
       set?.delete(session);
