@@ -24,6 +24,7 @@ import { Lookup } from './lookup.ts';
 import { translatePolicies } from './policies.ts';
 import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
 import { compareStatuses } from './status-order.ts';
+import { SlicePositions, sliceOwner } from './slice-positions.ts';
 import { contentOf, type TableVersioner } from './table-version.ts';
 import { nameOf, namespaceOf, nsName, specOf, str } from './util.ts';
 
@@ -52,12 +53,6 @@ function sameList(a: unknown, b: unknown, statusOnlyIsSame = false): boolean {
 
 function sameValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** The Service (`ns/name`) an EndpointSlice belongs to, or null. */
-function owner(es: KubeObject): string | null {
-  const svc = str(es.metadata?.labels?.['kubernetes.io/service-name']);
-  return svc ? nsName(namespaceOf(es), svc) : null;
 }
 
 /** What endpointsFor() reads of a Pod (see endpoints.ts): meshed or not, and its service account. */
@@ -94,14 +89,14 @@ function changedOwners(prev: KubeObject[], next: KubeObject[]): Set<string> {
     // The informer keeps its objects in a stable order: one walk finds the rewritten slices.
     for (let i = 0; i < next.length; i++) {
       if (prev[i] === next[i]) continue;
-      services.add(owner(prev[i]!) ?? '');
-      services.add(owner(next[i]!) ?? '');
+      services.add(sliceOwner(prev[i]!) ?? '');
+      services.add(sliceOwner(next[i]!) ?? '');
     }
   } else {
     const before = new Set(prev);
     const after = new Set(next);
-    for (const es of prev) if (!after.has(es)) services.add(owner(es) ?? '');
-    for (const es of next) if (!before.has(es)) services.add(owner(es) ?? '');
+    for (const es of prev) if (!after.has(es)) services.add(sliceOwner(es) ?? '');
+    for (const es of next) if (!before.has(es)) services.add(sliceOwner(es) ?? '');
   }
   services.delete('');
   return services;
@@ -154,14 +149,11 @@ function sameEndpoints(a: BackendIR['endpoints'], b: BackendIR['endpoints']): bo
 }
 
 /** `base` with the EndpointSlices of `services` as they are in `snapshot` (endpointsFor reads no others). */
-function sliceLookup(base: Lookup, snapshot: Snapshot, services: Set<string>): Lookup {
+function sliceLookup(base: Lookup, snapshot: Snapshot, services: Set<string>, positions: SlicePositions): Lookup {
   const slices = new Map<string, KubeObject[]>();
-  for (const es of snapshot.endpointSlices) {
-    const key = owner(es);
-    if (key === null || !services.has(key)) continue;
-    const list = slices.get(key);
-    if (list) list.push(es);
-    else slices.set(key, [es]);
+  for (const key of services) {
+    const list = positions.slicesOf(snapshot.endpointSlices, key);
+    if (list.length > 0) slices.set(key, list);
   }
   const l = Object.create(base) as Lookup;
   Object.defineProperty(l, 'slices', { value: slices });
@@ -176,6 +168,10 @@ function sliceLookup(base: Lookup, snapshot: Snapshot, services: Set<string>): L
 export class EndpointPatcher {
   #base: Lookup | undefined;
   readonly #versioner: TableVersioner | undefined;
+  /** Each Service's slices, followed across snapshots (only changed slices are looked at). */
+  readonly #slices = new SlicePositions();
+  /** The positions of each Service's backends in a table's backends (patches keep positions). */
+  #backendIndex: { backends: BackendIR[]; byService: Map<string, number[]> } | undefined;
 
   constructor(versioner?: TableVersioner) {
     this.#versioner = versioner;
@@ -184,6 +180,18 @@ export class EndpointPatcher {
   /** The indexes of a full translation of the snapshot patches will follow from. */
   rebase(lookup: Lookup | undefined): void {
     this.#base = lookup;
+  }
+
+  #backendsByService(backends: BackendIR[]): Map<string, number[]> {
+    if (this.#backendIndex?.backends === backends) return this.#backendIndex.byService;
+    const byService = new Map<string, number[]>();
+    backends.forEach((b, i) => {
+      const key = nsName(b.namespace, b.serviceName);
+      const at = byService.get(key);
+      if (at) at.push(i);
+      else byService.set(key, [i]);
+    });
+    return byService;
   }
 
   /** The previous result with endpoints and policies recomputed from `snapshot` (see above). */
@@ -195,18 +203,35 @@ export class EndpointPatcher {
       lookup = new Lookup(snapshot);
       this.#base = lookup;
     } else {
-      lookup = sliceLookup(this.#base, snapshot, change.services);
+      lookup = sliceLookup(this.#base, snapshot, change.services, this.#slices);
     }
     let changed = false;
-    const backends = prev.ir.backends.map((b) => {
-      if (!change.pods && !change.services.has(nsName(b.namespace, b.serviceName))) return b;
+    const recompute = (b: BackendIR): BackendIR => {
       const svc = lookup.service(b.namespace, b.serviceName);
       const port = svc ? servicePorts(svc).find((p) => p.port === b.port) : undefined;
       const endpoints = svc && port ? endpointsFor(lookup, svc, port) : [];
       if (sameEndpoints(endpoints, b.endpoints)) return b;
       changed = true;
       return { ...b, endpoints };
-    });
+    };
+    let backends: BackendIR[];
+    if (change.pods) {
+      backends = prev.ir.backends.map(recompute);
+    } else {
+      // Only the changed Services' backends, found by position: the others are not looked at.
+      backends = prev.ir.backends;
+      const byService = this.#backendsByService(prev.ir.backends);
+      for (const key of change.services) {
+        for (const i of byService.get(key) ?? []) {
+          const b = backends[i]!;
+          const next = recompute(b);
+          if (next === b) continue;
+          if (backends === prev.ir.backends) backends = backends.slice();
+          backends[i] = next;
+        }
+      }
+      this.#backendIndex = { backends, byService };
+    }
     let statuses = prev.statuses;
     let policiesChanged = false;
     let policies = prev.ir.policies;
