@@ -101,8 +101,11 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    if (!this.onRead(chunk)) this.socket.pause();
+    if (!this.onRead(chunk) && !this.#handedOver) this.socket.pause();
   };
+
+  /** The connection went to the general path: its reading is node:http's business now. */
+  #handedOver = false;
 
   readonly #onError = (): void => { /* 'close' follows */ };
 
@@ -200,7 +203,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     }
     this.#consume(chunk);
     if (!this.#stopped) this.flush();
-    return !this.#readBlocked && !this.#stopped;
+    return this.#handedOver || (!this.#readBlocked && !this.#stopped);
   }
 
   #consume(chunk: Buffer): void {
@@ -356,6 +359,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #toGeneralPath(rest: Buffer): void {
     const replay = Buffer.concat([this.#fallbackHead!, rest]);
     this.#fallbackHead = null;
+    this.#handedOver = true;
     this.#stop();
     this.flush();
     this.socket.off('data', this.#onData);

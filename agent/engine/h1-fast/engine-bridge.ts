@@ -33,11 +33,11 @@ export type FastDecision =
 const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
 
 /** The request event as startRequestEvent builds it for node:http, from the fast path's head. */
-function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, remoteAddress: string): RequestEvent {
+function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, received: RequestDescriptor['headers'], remoteAddress: string): RequestEvent {
   const ev: RequestEvent = {
     site: site.kind, scheme: site.scheme, method: head.method, authority: head.host, path: desc.path,
     protocol: head.versionMinor === 1 ? 'http/1.1' : 'http/1.0',
-    headers: desc.headers, remoteAddress, startNs: process.hrtime.bigint(),
+    headers: received, remoteAddress, startNs: process.hrtime.bigint(),
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: site.peerIdentity ?? null,
     attempts: 0, status: 0, requestBytes: head.framing.kind === 'length' ? head.framing.length : 0,
     responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
@@ -56,6 +56,9 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
   if (typeof ct === 'string' && ct.startsWith('application/grpc')) return { kind: 'fallback', reason: 'grpc' };
   const refusal = admit?.() ?? null;
   if (refusal === 'fallback') return { kind: 'fallback', reason: 'admission' };
+  // the event carries the headers as received (telemetry reads what the caller claimed before
+  // the site's decorations replace it: the peer workload header, XFCC)
+  const received = requestsObserved() ? { ...desc.headers } : null;
   site.decorate?.(null, desc.headers);
   let p: Plan;
   try {
@@ -68,7 +71,7 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
     if (p.mirrors.length > 0) return { kind: 'fallback', reason: 'mirror' };
     if (p.backend.appProtocol !== null && H2_APP_PROTOCOLS.has(p.backend.appProtocol)) return { kind: 'fallback', reason: 'h2-upstream' };
   }
-  const ev = requestsObserved() ? startEvent(site, head, desc, remoteAddress) : null;
+  const ev = received !== null ? startEvent(site, head, desc, received, remoteAddress) : null;
   if (ev) {
     ev.rule = p.rule;
     ev.routePath = p.routePath;
