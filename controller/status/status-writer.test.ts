@@ -157,6 +157,28 @@ describe('StatusWriter', () => {
     assert.equal(r9Status.parents[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'False', 'r9 now names a Service that does not exist');
   });
 
+  test('a count that dips and comes back is written both ways, with no snapshot after the dip (route status updates make none)', async () => {
+    let upToDate = 2;
+    const { api, writer, round } = await setup({ defaultMesh: false, propagation: (r) => (r.name === 'r' ? { upToDate, total: 2, generation: 4 } : null) });
+    writer.setLeader(true);
+    await round();
+    await round(); // this snapshot holds the route with "2/2" written
+    const read = (): unknown[] => {
+      const c = ((api.get(GW, 'HTTPRoute', 'r', 'shop')!.status as { parents: { conditions: Record<string, unknown>[] }[] }).parents[0]!.conditions.find((x) => x.type === PROPAGATED_CONDITION))!;
+      return [c.status, c.message];
+    };
+    assert.deepEqual(read(), ['True', '2/2 proxies at generation 4']);
+    const writes = statusWrites(api);
+    for (const [n, want] of [[1, ['False', '1/2 proxies at generation 4']], [2, ['True', '2/2 proxies at generation 4']], [0, ['False', '0/2 proxies at generation 4']], [2, ['True', '2/2 proxies at generation 4']]] as const) {
+      upToDate = n;
+      writer.resync();
+      await writer.idle();
+      assert.deepEqual(read(), want, `${n}/2`);
+    }
+    assert.equal(statusWrites(api) - writes, 4, 'one write per change');
+    assert.equal(writer.stats.conflicts, 0, 'each write on top of the last one, not on the snapshot\'s older copy');
+  });
+
   test('an AuthorizationPolicy gets its status (ancestors, Accepted) through its subresource', async () => {
     const crd = parse(readFileSync(new URL('../../charts/meshlet/crds/policy.meshlet.dev_authorizationpolicies.yaml', import.meta.url), 'utf8')) as FakeObject;
     const POL = 'policy.meshlet.dev/v1alpha1';

@@ -86,6 +86,16 @@ export class StatusWriter {
   private readonly objects = new ObjectIndex();
   /** Statuses known to be in place, by object (`Kind namespace/name`; see pending()). */
   private readonly settled = new Map<string, Settled>();
+  /**
+   * The status last written (or found on a conflict's re-read) over a snapshot's copy of an
+   * object, with the resourceVersion it got. Status updates of the kinds written here make no
+   * snapshot (resource-informer.ts), so until a newer copy arrives the copy's status predates our
+   * writes. Compared with it, a status going back to what the copy holds was taken as in place
+   * while the API kept ours: issue 14, Propagated stuck at a "0/1" written while an agent was
+   * between slices, the "1/1" after it never written. Keyed by the copy: a newer snapshot's copy
+   * (with our write, or a newer one) is compared as it is.
+   */
+  private written = new WeakMap<KubeObject, { status: Rec; resourceVersion: string | undefined }>();
 
   constructor(opts: StatusWriterOptions) {
     this.opts = opts;
@@ -101,6 +111,7 @@ export class StatusWriter {
     if (active) {
       // Another replica may have written while we were not leading: compare everything once.
       this.settled.clear();
+      this.written = new WeakMap();
       this.resync();
     }
     else {
@@ -185,8 +196,9 @@ export class StatusWriter {
       return null;
     }
     this.stats.compared++;
-    const desired = count ? withPropagation(u.status, count, generation, current.status) : u.status;
-    if (sameStatus(desired, current.status ?? {})) {
+    const stored = this.written.get(current)?.status ?? current.status;
+    const desired = count ? withPropagation(u.status, count, generation, stored) : u.status;
+    if (sameStatus(desired, stored ?? {})) {
       this.settle(u, current, count);
       this.stats.unchanged++;
       return null;
@@ -213,10 +225,14 @@ export class StatusWriter {
     let desired = p.desired;
     const [group, version] = groupVersion(current.apiVersion);
     const path = `${collectionPath(group, version, resource.plural, resource.namespaced ? u.namespace : undefined)}/${encodeURIComponent(u.name)}/status`;
-    let base: KubeObject = current;
+    // On top of our last write when there is one: its resourceVersion, not the copy's (a 409).
+    const ours = this.written.get(current)?.resourceVersion;
+    let base: KubeObject = ours !== undefined ? { ...current, metadata: { ...current.metadata, resourceVersion: ours } } : current;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.opts.client.replace(path, { ...base, apiVersion: current.apiVersion, kind: u.kind, status: stampTimes(desired, this.now()) });
+        const status = stampTimes(desired, this.now()) as Rec;
+        const res = await this.opts.client.replace<KubeObject | undefined>(path, { ...base, apiVersion: current.apiVersion, kind: u.kind, status });
+        this.written.set(current, { status, resourceVersion: res?.metadata?.resourceVersion });
         this.stats.writes++;
         // What the API server now holds is this status: until the status, the object in our
         // snapshot or the count moves, a pass has nothing to compare (our own write comes back
@@ -239,6 +255,7 @@ export class StatusWriter {
       if ((fresh.metadata.generation ?? 0) !== generation) return; // spec changed: a newer translation is coming
       desired = isRoute ? desiredFor(fresh.status, mergeRouteStatus(u.status, fresh.status)) : desired;
       if (sameStatus(desired, fresh.status ?? {})) {
+        this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion });
         this.settle(u, current, count);
         return;
       }

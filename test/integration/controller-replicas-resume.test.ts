@@ -1,8 +1,12 @@
 // Issue 14's "0/1 proxies at generation 1" (journey step 5a). The client proxy sits on the
 // replica that does not lead, got there by a resume with no subscriptions (its table version
 // unchanged, nothing sent), then subscribed on demand to a Service whose HTTPRoute came later.
-// An endpoint-only change re-sends the proxy's slice, and until it acknowledged, its replica
-// recorded it as behind on the route (whose rules had not changed): the leader wrote "0/1".
+// Two things kept the leader's count from being right:
+// - an endpoint-only change re-sends the proxy's slice, and until it acknowledged, its replica
+//   recorded it as behind on the route (whose rules had not changed): the leader wrote "0/1";
+// - once such a dip ("0/1", or "0/0" while the proxy reconnects) was written, the way back to the
+//   "1/1" the status writer's snapshot still held (route status updates make no snapshot) was
+//   skipped as unchanged: the API kept the dip until some other change made a snapshot.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../support/fake-apiserver/index.ts';
@@ -147,4 +151,19 @@ test('endpoint-only changes on the non-leader: its proxy counts as running the r
   }
   assert.equal(w.pubA.propagation(ROUTE).generation, generation, 'endpoint changes left the route\'s generation alone');
   assert.equal(propagated(w.api), `1/1 proxies at generation ${generation}`);
+});
+
+test('the proxy on the non-leader loses its replica and resumes there: Propagated comes back from the dip to 1/1, with no other change to bring a snapshot', async () => {
+  const w = await world();
+  for (let round = 0; round < ROUNDS; round++) {
+    await unrelatedChange(w, round);
+    // The agent loses b and cannot reach a replica for a while: b's record no longer names it.
+    w.svc.target = null;
+    w.svc.drop();
+    await waitFor(`round ${round}: the leader wrote the dip`, () => propagated(w.api)?.startsWith('0/0 proxies'), { timeoutMs: 3000, describe: w.describe });
+    w.svc.target = w.pubB.port;
+    await waitFor(`round ${round}: the agent resumed on b`, () => w.agent.client.stats.resumes === round + 2 && w.pubB.agents().length === 1, { timeoutMs: 5000, describe: w.describe });
+    // Nothing else changes from here: the record naming it again must bring the count back.
+    await waitFor(`round ${round}: Propagated back to 1/1`, () => propagated(w.api) === w.settled(), { timeoutMs: 3000, describe: w.describe });
+  }
 });
