@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import dc from 'node:diagnostics_channel';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ManualTableSource } from '../../agent/table-source.ts';
+import { CHANNELS, type RequestEvent } from '../../agent/telemetry/events.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { backend, backendName, rule, service, table } from '../support/routing-tables.ts';
 
@@ -323,6 +325,28 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       s.write('GET /ok HTTP/1.1\r\nHost: a\r\n\r\n');
       assert.match(await readUntil(s, (t) => t.includes('"url":"/ok"')), /^HTTP\/1\.1 200/);
     } finally { s.destroy(); }
+  });
+
+  test('request events: one per request with the routed rule and the received headers, a head refused with 400 included', async () => {
+    const ended: RequestEvent[] = [];
+    const onEnd = (m: unknown): void => { ended.push(m as RequestEvent); };
+    dc.subscribe(CHANNELS.requestEnd, onEnd);
+    try {
+      const s = await connect();
+      try {
+        s.write('GET /ev HTTP/1.1\r\nHost: a\r\nTraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n');
+        await readUntil(s, (t) => t.includes('"url":"/ev"'));
+        s.write('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
+        await readUntil(s, () => false);
+      } finally { s.destroy(); }
+      const deadline = Date.now() + 2_000;
+      while (ended.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(ended.map((e) => [e.site, e.method, e.path, e.status, e.protocol]), [['outbound', 'GET', '/ev', 200, 'http/1.1'], ['outbound', 'GET', '/', 400, 'http/1.1']]);
+      assert.equal(ended[0]!.rule, 'httproute/default/plain/rule/0/match/0');
+      assert.equal(ended[0]!.attempts, 1);
+      assert.equal(ended[0]!.headers.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+      assert.match(String(ended[1]!.error), /more than one Host/);
+    } finally { dc.unsubscribe(CHANNELS.requestEnd, onEnd); }
   });
 
   test('a slow client that never finishes its head gets 408 after the headers timeout', async () => {

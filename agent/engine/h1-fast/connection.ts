@@ -25,7 +25,7 @@ import type { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
 import { Exchange, type ExchangeHost } from './connection-exchange.ts';
 import { parseErrorBytes, REQUEST_TIMEOUT } from './downstream-answer.ts';
-import { decide, type Admission } from './engine-bridge.ts';
+import { decide, refusedEvent, type Admission } from './engine-bridge.ts';
 import { writeReceivedHead } from './head-writer.ts';
 import { LlhttpParser, PAUSE, type H1Events, type LlhttpError } from './llhttp.ts';
 import { adoptReadBuffer, type ReadSink } from './read-buffer.ts';
@@ -279,7 +279,8 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     }
     const o = this.#opts;
     if (d.kind === 'reject') {
-      const ex = new Exchange(this, o.core, { method, target, versionMinor: minor, host: '', framing: { kind: 'none' }, lengthField: '', keepAlive: false, fields: [] }, null, null, null);
+      const refused = { method, target, versionMinor: minor, host: '', framing: { kind: 'none' } as const, lengthField: '', keepAlive: false, fields: [] };
+      const ex = new Exchange(this, o.core, refused, refusedEvent(o.site, refused, o.remoteAddress), null, null);
       o.core.logger.info(`rejected ${method} ${target}`, { status: 400, reason: d.reason });
       this.#busy = ex;
       ex.reqDone = true;

@@ -46,6 +46,13 @@ function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, 
   return ev;
 }
 
+/** The event of a request refused from its head alone (400), as the general path publishes it. */
+export function refusedEvent(site: HttpSite, head: RequestHead, remoteAddress: string): RequestEvent | null {
+  if (!requestsObserved()) return null;
+  const desc = toRouteRequest(head, site.scheme);
+  return startEvent(site, head, desc, desc.headers, remoteAddress);
+}
+
 /**
  * Decides one request. `admit` is the composition's per-request refusal (null: admitted); a
  * refusal it wants answered its own way (with a header the general path adds) falls back.
