@@ -44,7 +44,8 @@ test('only the leader writes; a released Lease moves writing to the other replic
   const mark = api.requests.length;
   breakRoute(api, 'missing-a');
   await waitFor('b wrote the new status', () => resolvedReason(api) === 'BackendNotFound', { describe: () => b.logs.join('\n') });
-  assert.ok(b.writer.stats.writes > 0);
+  // The writer counts a write when its response arrives, a moment after the fake API holds it.
+  await waitFor('b counted its write', () => b.writer.stats.writes > 0, { timeoutMs: 2000 });
   assert.ok(statusWrites(api, mark) > 0);
 });
 
