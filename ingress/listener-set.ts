@@ -16,7 +16,8 @@ import { serveHttp, sitePerConnection, type HttpSite } from '../agent/engine/htt
 import type { Destination } from '../agent/engine/plan.ts';
 import { clientError, noRoutingTable } from '../agent/engine/rejection.ts';
 import { handleUpgrade } from '../agent/engine/upgrade.ts';
-import { fastPathWanted, http1Handler } from '../agent/engine/h1-fast/downstream-hook.ts';
+import { fastPathWanted } from '../agent/engine/h1-fast/downstream-switch.ts';
+import type * as FastHook from '../agent/engine/h1-fast/downstream-hook.ts';
 import { addForwardedHeaders } from './forwarded.ts';
 import { selectGateway } from './gateway-select.ts';
 import { CertificateStore, terminateTls } from './tls-termination.ts';
@@ -56,6 +57,8 @@ export class ListenerSet {
   /** Wanted Gateway listener ports that could not be bound, with the reason. */
   readonly #failed = new Map<number, string>();
   #retry: NodeJS.Timeout | null = null;
+  /** The fast path's hook module, loaded at the first reconcile when wanted (null: off). */
+  #fast: typeof FastHook | null | undefined;
   #stopped = false;
   #queue: Promise<void> = Promise.resolve();
 
@@ -94,6 +97,7 @@ export class ListenerSet {
 
   async #reconcile(table: RoutingTable | null): Promise<void> {
     if (!table) return;
+    if (this.#fast === undefined) this.#fast = fastPathWanted(this.#opts.h1Fast) ? await import('../agent/engine/h1-fast/downstream-hook.ts') : null;
     const wanted = new Set<number>();
     for (const g of table.gateways) for (const p of g.ports) wanted.add(p.port);
     for (const [port, l] of this.#open) {
@@ -188,7 +192,7 @@ export class ListenerSet {
         },
         // Gateway listeners carry HTTP(S) only.
         tcp: (_ctx, socket) => socket.destroy(),
-        http1: fastPathWanted(this.#opts.h1Fast) ? http1Handler(core, this.#siteOf, { remoteAddress: (ctx) => ctx.remoteAddress }) : undefined,
+        http1: this.#fast?.http1Handler(core, this.#siteOf, { remoteAddress: (ctx) => ctx.remoteAddress }),
       },
     });
     return listening.then((l) => {

@@ -6,7 +6,8 @@
 // and tcp-proxy.ts splice WebSocket and opaque TCP. connect.ts is the single place upstream
 // connections are opened, where mTLS is originated. rejection.ts names each refusal's status and
 // the reason a client may read (error-response.ts writes it). Each request, attempt and tunnel
-// is published to telemetry/ events.
+// is published to telemetry/ events. h1-fast/ is the HTTP/1.1 fast path on raw sockets (ADR 0017),
+// behind an option; it uses the same plan(), rejections and events.
 export { ProxyCore, type CoreOptions } from './core.ts';
 export { serveHttp, sitePerConnection, handleHttp, type HttpSite } from './http-handler.ts';
 export { handleUpgrade } from './upgrade.ts';

@@ -12,7 +12,7 @@ import { sendStatus } from '../engine/error-response.ts';
 import { clientError } from '../engine/rejection.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
-import { fastPathWanted, http1Handler } from '../engine/h1-fast/downstream-hook.ts';
+import { fastPathWanted } from '../engine/h1-fast/downstream-switch.ts';
 import type { Admission } from '../engine/h1-fast/engine-bridge.ts';
 import { connectionContext, type ConnCtx, type OriginalDst, type OriginalDestinationFn } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
@@ -101,6 +101,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
     const reason = denied(ctx);
     return reason === null ? null : { rejection: clientError(403, `RBAC: access denied: ${reason}`), headers: { [DENIED_HEADER]: reason }, close: false };
   };
+  const fast = fastPathWanted(opts.h1Fast) ? await import('../engine/h1-fast/downstream-hook.ts') : null;
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...sideListenerOptions<ConnCtx>(opts, (msg) => core.logger.warn(msg)),
     handlers: {
@@ -128,7 +129,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
         handleUpgrade(core, site(ctx), req, socket, head).catch(() => socket.destroy());
       },
       tcp,
-      http1: fastPathWanted(opts.h1Fast) ? http1Handler(core, site, { admit, remoteAddress: (ctx) => ctx.remoteAddress }) : undefined,
+      http1: fast?.http1Handler(core, site, { admit, remoteAddress: (ctx) => ctx.remoteAddress }),
       tls: (ctx, socket) => {
         if (!mtls) return tcp(ctx, socket);
         mtls.handle(

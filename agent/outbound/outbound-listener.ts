@@ -16,7 +16,7 @@ import type { Destination } from '../engine/plan.ts';
 import { clientError, noRoutingTable, notResolvedYet } from '../engine/rejection.ts';
 import { spliceTcp } from '../engine/tcp-proxy.ts';
 import { handleUpgrade } from '../engine/upgrade.ts';
-import { fastPathWanted, http1Handler } from '../engine/h1-fast/downstream-hook.ts';
+import { fastPathWanted } from '../engine/h1-fast/downstream-switch.ts';
 import { connectionContext, type ConnCtx, type OriginalDst } from '../listener/connection-context.ts';
 import { ProxyListener } from '../listener/proxy-listener.ts';
 import { sideListenerOptions } from '../listener/side-options.ts';
@@ -109,6 +109,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
     void spliceTcp(core, 'outbound', socket, ep ?? ctx.original);
   };
 
+  const fast = fastPathWanted(opts.h1Fast) ? await import('../engine/h1-fast/downstream-hook.ts') : null;
   const listener: ProxyListener<ConnCtx> = await ProxyListener.listen<ConnCtx>({
     ...sideListenerOptions<ConnCtx>({ ...opts, host: opts.host.bind }, (msg) => core.logger.warn(msg)),
     handlers: {
@@ -125,7 +126,7 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
       connect: onConnect,
       tcp: (ctx, socket) => whenKnown(ctx, () => tcp(ctx, socket)),
       // A destination still being asked about (or unanswered) stays on the general path, which waits.
-      http1: fastPathWanted(opts.h1Fast) ? http1Handler(core, site, { take: (ctx) => !ctx.asking && !ctx.unresolved, remoteAddress: (ctx) => ctx.remoteAddress }) : undefined,
+      http1: fast?.http1Handler(core, site, { take: (ctx) => !ctx.asking && !ctx.unresolved, remoteAddress: (ctx) => ctx.remoteAddress }),
     },
   });
   opts.host.ownPorts.add(listener.port);

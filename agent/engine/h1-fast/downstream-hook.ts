@@ -1,7 +1,6 @@
 // How a listener composition (the sidecar's outbound and inbound sides, the ingress) turns the
-// HTTP/1.1 fast path on: `fastPathWanted` reads the option (default: MESHLET_H1_FAST=1, so a
-// whole test suite can run on the fast path) and checks the llhttp binding; `http1Handler`
-// builds the listener's `http1` hook, which serves each accepted HTTP/1.x connection with a
+// HTTP/1.1 fast path on, once downstream-switch.ts said so (this module is then imported):
+// `http1Handler` builds the listener's `http1` hook, which serves each accepted HTTP/1.x connection with a
 // FastConnection and one fast upstream pool per ProxyCore (its connections counted, evicted and
 // closed with the core's pools). A composition can keep a connection on the general path
 // (`take`), or refuse requests before routing (`admit`, inbound authorization).
@@ -11,16 +10,8 @@ import type { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
 import { FastConnection } from './connection.ts';
 import type { Admission } from './engine-bridge.ts';
-import { llhttpAvailable } from './llhttp.ts';
 import { FastPool } from './upstream-pool.ts';
 import type { FastUpstreamPool } from './upstream-types.ts';
-
-/** The environment variable that turns the fast path on where no option says otherwise. */
-export const H1_FAST_ENV = 'MESHLET_H1_FAST';
-
-export function fastPathWanted(option: boolean | undefined): boolean {
-  return (option ?? process.env[H1_FAST_ENV] === '1') && llhttpAvailable();
-}
 
 const pools = new WeakMap<ProxyCore, FastUpstreamPool>();
 

@@ -1,5 +1,8 @@
-// agent/engine/h1-fast: the parsing and serialisation core of the HTTP/1.1 fast path (issue 16,
-// ADR 0017), not wired into the listener yet. llhttp.ts drives llhttp through Node's own C++
+// agent/engine/h1-fast: the HTTP/1.1 fast path (issue 16, ADR 0017), on when a composition
+// asks for it (`--h1-fast`, MESHLET_H1_FAST=1): downstream-hook.ts gives the listener its
+// `http1` hook; connection.ts serves a client connection on raw sockets (read-buffer.ts: one
+// reused read buffer), engine-bridge.ts routes each head with the engine's plan(), and
+// connection-exchange.ts runs the attempts against the upstream pool (upstream-*.ts). llhttp.ts drives llhttp through Node's own C++
 // binding (the parser node:http runs, so both paths accept and reject exactly the same bytes);
 // request-head.ts turns a parsed head into one descriptor in one pass — framing, Host, the
 // end-to-end fields — or says why the request must go to the general path (upgrades, CONNECT,
@@ -15,3 +18,5 @@ export { describeResponse, type ResponseHead } from './response-head.ts';
 export { toRouteRequest } from './route-request.ts';
 export { writeRequestHead, writeResponseHead, writeReceivedHead, InvalidFieldError } from './head-writer.ts';
 export { chunkHeader, lastChunk, CRLF } from './chunked.ts';
+export { fastPathWanted, H1_FAST_ENV } from './downstream-switch.ts';
+export { http1Handler } from './downstream-hook.ts';
