@@ -86,3 +86,18 @@ test('changed() coalesces the checks of one event-loop turn', async () => {
   await new Promise((r) => setImmediate(r));
   assert.deepEqual([read(latency).count, read(latency).sum], [1, 0.02]);
 });
+
+test('waiting: from a publication with an agent behind until the last one caught up or left', () => {
+  const { latency, agents, connected } = world();
+  const isConnected = (s: AckState): boolean => connected.has(s);
+  assert.equal(latency.waiting, false, 'nothing published');
+  agents.forEach((a) => { a.upToDate = false; });
+  latency.published(0, agents, isConnected);
+  assert.equal(latency.waiting, true);
+  agents[0]!.upToDate = true;
+  latency.check(isConnected);
+  assert.equal(latency.waiting, true, 'one still behind');
+  connected.delete(agents[1]!);
+  latency.check(isConnected);
+  assert.equal(latency.waiting, false, 'the other left');
+});

@@ -108,6 +108,11 @@ export class PropagationLatency {
     });
   }
 
+  /** Some agent sent a table has not acknowledged it yet (nor left). */
+  get waiting(): boolean {
+    return this.#startedAt !== null;
+  }
+
   /** Drops the agents that caught up or left; observes the time once none is behind. */
   check(connected: (s: AckState) => boolean): void {
     if (this.#startedAt === null) return;

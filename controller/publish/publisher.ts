@@ -74,6 +74,8 @@ export function endpointDelta(prev: RoutingTable, next: RoutingTable): Map<strin
 const NACK_LOG_LINES = 5;
 /** Each agent is pinged once per heartbeat interval, in one of this many groups spread over it. */
 const HEARTBEAT_SLOTS = 10;
+/** How long after a publication unacknowledged agents count as a propagation in flight. */
+const PROPAGATING_MS = 10_000;
 
 export interface PublisherOptions {
   /** Default 0.0.0.0; ignored when `server` is given. */
@@ -149,6 +151,7 @@ export class Publisher {
   readonly #heartbeat: NodeJS.Timeout;
   readonly #host: SessionHost;
   #table: RoutingTable | null = null;
+  #lastPublished = -Infinity;
   #notifyScheduled = false;
   /** route key → counts, rebuilt on the first propagation() after any change. */
   #counts: Map<string, { upToDate: number; total: number }> | null = null;
@@ -284,6 +287,15 @@ export class Publisher {
     return this.#table;
   }
 
+  /**
+   * Agents are still to acknowledge a table published in the last 10 s: a pause now (the idle
+   * heap reclaim's collection) would hold their acks and the change's propagation. Bounded in
+   * time, so that an agent that never acknowledges cannot hold the reclaim off for good.
+   */
+  get propagating(): boolean {
+    return this.#latency.waiting && performance.now() - this.#lastPublished < PROPAGATING_MS;
+  }
+
   /** Patch `changes` serialised so far: once per distinct set of changed entries per table, however many agents get them. */
   get patchChangesEncoded(): number {
     return this.#patchEncoder.encoded;
@@ -305,6 +317,7 @@ export class Publisher {
     const delta = prev ? endpointDelta(prev, table) : null;
     if (!this.#generations.update(table, delta !== null)) return;
     this.#table = table;
+    this.#lastPublished = performance.now();
     this.#metrics.tablesTotal++;
     this.#counts = null;
     this.#ackEpoch++;

@@ -104,6 +104,8 @@ export class TranslationRunner implements Runner {
       trustDomain: opts.trustDomain,
       backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
       onSnapshot: (raw) => this.#translate(raw),
+      // Nor while agents are acknowledging the last table: the pause would hold their acks.
+      idleHeapReclaim: { pending: () => this.#publisher()?.propagating ?? false },
     });
     this.elector = le === false || le === undefined ? undefined : new LeaderElector({
       client: opts.client, ...le, log: opts.log,

@@ -16,7 +16,8 @@
 // anyway once the committed heap is `busyFactor` times what the last one left (and 256 MB
 // more): a pause in the middle of work, but RSS stays bounded.
 // A change must not wait behind the pause (issue 14: one route change waited 3.7 s): the
-// collection is skipped while a change waits for its translation (`pending`), and the idle one
+// collection is skipped while a change waits for its translation or its agents' acks (`pending`:
+// the coalescer and the publisher say so), and the idle one
 // runs only after `quietMs` without a change handled (`activity()`), so a series of changes a
 // few seconds apart is never interrupted; it runs once they stop.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -37,7 +38,7 @@ export interface IdleHeapReclaimOptions {
   minGrowthBytes?: number;
   /** No idle collection until this long after the last change handled (activity(); default 5 s). */
   quietMs?: number;
-  /** A change is waiting to be translated: no collection, busy or not (default: never). */
+  /** A change is waiting to be translated or acknowledged by agents: no collection, busy or not (default: never). */
   pending?: () => boolean;
   /** Tests: the committed heap, the event loop's utilisation since the last call, the collector. */
   heapCommitted?: () => number;

@@ -49,7 +49,10 @@ export class KubernetesProvider {
     this.log = opts.log ?? (() => {});
     this.coalescer = new Coalescer(() => this.flush(), opts);
     // Never while a change waits for its snapshot; the idle one only once changes stopped.
-    if (opts.idleHeapReclaim !== false) this.reclaim = new IdleHeapReclaim({ log: this.log, pending: () => this.coalescer.pending, ...opts.idleHeapReclaim });
+    if (opts.idleHeapReclaim !== false) {
+      const alsoPending = opts.idleHeapReclaim?.pending;
+      this.reclaim = new IdleHeapReclaim({ log: this.log, ...opts.idleHeapReclaim, pending: () => this.coalescer.pending || (alsoPending?.() ?? false) });
+    }
     const common = { onChange: () => this.coalescer.trigger(), log: this.log, backoff: opts.backoff, missingRetryMs: opts.missingRetryMs };
     for (const r of WATCHED_RESOURCES) {
       const kind = changeKindOf(r.kind);
