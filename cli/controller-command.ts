@@ -54,7 +54,9 @@ Flags:
   --lease-duration S        seconds a non-renewed Lease stays valid (default 15)
   --renew-deadline S        seconds the leader keeps trying to renew before stepping down (default 10)
   --retry-period S          seconds between election attempts and renewals (default 2)
-  --debounce-ms N           wait this long for more changes before translating (default 50)
+  --debounce-ms N           wait this long for more changes before translating (default 50;
+                            the first change after as long without a translation waits only
+                            the endpoint debounce)
   --endpoint-debounce-ms N  the same for a batch of EndpointSlice/Pod changes alone (default 5)
   --max-delay-ms N          never delay a translation longer than this (default 500)
   --ingress-service NS/NAME the shared ingress Service: its LoadBalancer addresses are reported
