@@ -6,8 +6,8 @@
 //
 // What is asserted is the growth over the RSS after a first, shorter transfer through the same
 // sidecars: that one pays the process's one-time costs (V8's heap pages taken at the first bulk
-// allocation rate, code compiled for the path, the allocator's arenas), which are not held by
-// the stream and do not recur (ADR 0012, fifth slice). Bounded in time: each transfer gives up after 60 s.
+// allocation rate, the allocator's arenas), which are not held by the stream and do not recur
+// (ADR 0012, fifth slice). Bounded in time: each transfer gives up after 60 s.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
