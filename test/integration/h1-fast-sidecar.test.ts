@@ -81,6 +81,10 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
         return;
       }
       if (req.url?.startsWith('/hold')) return; // never answers
+      if (req.url?.startsWith('/late')) {
+        setTimeout(() => res.writeHead(200, { 'content-length': '4' }).end('late'), 200);
+        return;
+      }
       if (req.url?.startsWith('/hints')) {
         res.writeEarlyHints({ link: '</style.css>; rel=preload' });
         res.writeHead(200, { 'content-length': '2' }).end('ok');
@@ -358,6 +362,18 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       assert.match(text, /^HTTP\/1\.1 408/);
       assert.ok(Date.now() - started >= 300, 'not before the headers timeout');
       assert.equal(seen.some((x) => x.url === '/slow'), false);
+    } finally { s.destroy(); }
+  });
+
+  test('a head begun behind a busy exchange is still bound by the headers timeout once that exchange ends', async () => {
+    const s = await connect();
+    try {
+      s.write('GET /late HTTP/1.1\r\nHost: a\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 50));
+      s.write('GET /never-finished HTTP/1.1\r\nHost: a\r\n');
+      const text = await readUntil(s, () => false, 5_000);
+      assert.match(text, /^HTTP\/1\.1 200 OK[\s\S]*late/);
+      assert.match(text, /HTTP\/1\.1 408 Request Timeout/);
     } finally { s.destroy(); }
   });
 

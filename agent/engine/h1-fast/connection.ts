@@ -123,7 +123,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   };
 
   readonly #onClose = (): void => {
-    if (this.#stopped) return;
+    if (this.#handedOver) return;
     this.#stop();
     this.#busy?.abort('downstream closed before the response completed');
     this.#busy = null;
@@ -197,9 +197,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   onRead(chunk: Buffer): boolean {
     if (this.#stopped) return false;
-    if (!this.#inHead && this.#busy === null && this.#bodyLeft === 0 && chunk.length > 0) {
+    if (!this.#inHead && this.#bodyLeft === 0 && this.#reading === null && chunk.length > 0) {
+      // the first bytes of a head; pipelined behind a busy exchange, its timer starts when that ends
       this.#inHead = true;
-      this.#arm('head');
+      if (this.#busy === null) this.#arm('head');
     }
     this.#consume(chunk);
     if (!this.#stopped) this.flush();
@@ -446,7 +447,8 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       this.socket.end();
       return;
     }
-    this.#arm('idle');
+    // a pipelined head already begun keeps the head timeout, not the idle one
+    this.#arm(this.#inHead && this.#parked === null ? 'head' : 'idle');
     const parked = this.#parked;
     if (parked === null) {
       this.unblockReads();
