@@ -5,6 +5,7 @@ import { heapReclaimer } from '../../common/heap-reclaim.ts';
 import { processMetrics } from '../../common/process-metrics.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { ProxyCore } from '../engine/core.ts';
+import { relayGc } from '../engine/relay-gc.ts';
 
 // Started when the proxy's admin side is loaded, so it covers the process from before its first
 // table: a reload that holds the serving thread shows in these histograms (issue 15 item 5).
@@ -37,5 +38,6 @@ function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): strin
 function reclaimMetrics(): string {
   const r = heapReclaimer.stats;
   return metric('meshlet_heap_reclaims_total', 'counter', 'Full memory-reducing GCs run after a large routing table was replaced by a much smaller one.', r.runs)
-    + metric('meshlet_heap_reclaim_pause_seconds_total', 'counter', 'Time the serving thread spent in those GCs.', r.pauseSeconds);
+    + metric('meshlet_heap_reclaim_pause_seconds_total', 'counter', 'Time the serving thread spent in those GCs.', r.pauseSeconds)
+    + metric('meshlet_relay_scavenges_total', 'counter', 'Young-generation GCs run to free the read buffers of relayed bytes (one per 2 MB relayed, ADR 0012).', relayGc.runs);
 }

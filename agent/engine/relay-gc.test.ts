@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { PassThrough, Readable } from 'node:stream';
-import { countedBody, createRelayGc, meteredBody, relayGc, RELAY_GC_BYTES, scavenge, SMALL_BODY_BYTES } from './relay-gc.ts';
+import { countedBody, countPiped, createRelayGc, meteredBody, relayGc, RELAY_GC_BYTES, scavenge, SMALL_BODY_BYTES } from './relay-gc.ts';
 import { relayBody } from './relay.ts';
 
 async function collect(body: AsyncIterable<Buffer | string>): Promise<Buffer> {
@@ -91,5 +91,22 @@ describe('the process meter', () => {
     obs.disconnect();
     assert.ok(kinds.includes(constants.NODE_PERFORMANCE_GC_MINOR), `GC kinds seen: ${kinds.join(', ')}`);
     assert.equal((globalThis as { gc?: unknown }).gc, undefined);
+  });
+});
+
+describe('countPiped', () => {
+  test('counts every byte a pipe carries, the first chunk included, and leaves them unchanged', async () => {
+    let counted = 0;
+    const meter = { note: (n: number) => void (counted += n), runs: 0 };
+    const source = new PassThrough();
+    const sink = new PassThrough();
+    // Written before the pipe flows: the count must still see it, as the pipe does.
+    source.write(Buffer.alloc(1000, 1));
+    source.pipe(sink);
+    countPiped(source, meter);
+    source.end(Buffer.alloc(70_000, 2));
+    const out = await collect(sink);
+    assert.equal(out.length, 71_000);
+    assert.equal(counted, 71_000);
   });
 });

@@ -11,6 +11,7 @@
 // process moving bulk bytes pays one scavenge per few MB.
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import type { Readable } from 'node:stream';
 
 /**
  * Bytes relayed between two scavenges, about 32 reads' buffers. Measured on a sidecar pair's
@@ -68,6 +69,15 @@ async function* counted(body: AsyncIterable<Buffer | string>, meter: RelayGc): A
     meter.note(chunk.length);
     yield chunk;
   }
+}
+
+/**
+ * Counts what flows out of a piped stream (opaque TCP, WebSocket tunnels): a 'data' listener
+ * beside the pipe's own. Attached right after `pipe()`, before the stream flows, it sees every
+ * chunk the pipe does.
+ */
+export function countPiped(from: Readable, meter: RelayGc = relayGc): void {
+  from.on('data', (chunk: Buffer | string) => meter.note(chunk.length));
 }
 
 /** A request body announced below this is passed as it is: no wrapper on a small request's path. */

@@ -9,6 +9,7 @@ import { tunnelsObserved, type SiteKind } from '../telemetry/events.ts';
 import { announcedWorkload, workloadPreamble } from '../telemetry/peer-workload.ts';
 import { connectSocket, isMutualTls, type Endpoint } from './connect.ts';
 import type { ProxyCore } from './core.ts';
+import { countPiped } from './relay-gc.ts';
 
 /**
  * `peer`: the caller's verified SPIFFE ID when the client connection is mesh mTLS (inbound);
@@ -48,5 +49,8 @@ export async function spliceTcp(core: ProxyCore, site: SiteKind, client: Socket,
   client.once('close', () => upstream.destroy());
   client.pipe(upstream);
   upstream.pipe(client);
+  // Bulk bytes through a tunnel free their read buffers young, as relayed bodies do (ADR 0012).
+  countPiped(client);
+  countPiped(upstream);
   client.resume();
 }

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { connectSocket, isMutualTls } from './connect.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import type { ProxyCore } from './core.ts';
+import { countPiped } from './relay-gc.ts';
 import { BadRequestError, describe } from './downstream.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
 import type { HttpSite } from './http-handler.ts';
@@ -60,6 +61,9 @@ function splice(client: Duplex, upstream: Duplex): void {
   client.on('close', () => upstream.destroy());
   upstream.pipe(client);
   client.pipe(upstream);
+  // A WebSocket carrying bulk bytes frees its read buffers young, as relayed bodies do (ADR 0012).
+  countPiped(upstream);
+  countPiped(client);
 }
 
 export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.IncomingMessage, socket: Duplex, head: Buffer, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
