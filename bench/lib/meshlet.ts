@@ -46,9 +46,10 @@ export function inspectSubcommand(root: string, sub: string): Sub {
   return { ok: true, flags, reason: '' };
 }
 
+// The image's allocator setting (Dockerfile, ADR 0012), so the figures are the image's.
 function launch(ctx: BenchContext, name: string, args: string[]): Started {
   return startPinned(name, ctx.proxyCpus, process.execPath, [...(ctx.nodeArgs ?? []), join(ctx.root, 'bin', 'meshlet.js'), ...args],
-    { ...process.env, NODE_ENV: 'production' }, ctx.root);
+    { ...process.env, NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }, ctx.root);
 }
 
 async function ready(ctx: BenchContext, port: number, procs: Started[]): Promise<StartOutcome> {
