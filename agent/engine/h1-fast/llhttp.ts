@@ -85,6 +85,9 @@ export class LlhttpParser {
   private partial: string[] = [];
   private partialTarget = '';
   private inBody = false;
+  /** Inside execute()/finish(), that is inside one of our callbacks. */
+  private running = false;
+  private closeWhenDone = false;
 
   constructor(kind: 'request' | 'response', events: H1Events) {
     const C = binding();
@@ -119,12 +122,31 @@ export class LlhttpParser {
     this.events.onComplete();
   }
 
-  execute(data: Buffer): ExecuteResult { return result(this.p.execute(data), data.length); }
+  execute(data: Buffer): ExecuteResult { return this.run(() => result(this.p.execute(data), data.length)); }
 
   /** The peer closed: completes a read-until-close response, or reports a truncated message. */
-  finish(): ExecuteResult { return result(this.p.finish(), 0); }
+  finish(): ExecuteResult { return this.run(() => result(this.p.finish(), 0)); }
 
   resume(): void { this.p.resume(); }
 
-  close(): void { this.p.close(); }
+  /**
+   * Frees the native parser. Called from inside one of its own callbacks (a handler closing the
+   * connection on a head it refuses), freeing it at once crashes the process (the binding goes
+   * on using the freed parser when the callback returns): the close then waits for
+   * execute()/finish() to return.
+   */
+  close(): void {
+    if (this.running) { this.closeWhenDone = true; return; }
+    this.p.close();
+  }
+
+  private run(step: () => ExecuteResult): ExecuteResult {
+    this.running = true;
+    try {
+      return step();
+    } finally {
+      this.running = false;
+      if (this.closeWhenDone) { this.closeWhenDone = false; this.p.close(); }
+    }
+  }
 }
