@@ -120,6 +120,7 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       services: [service({
         name: 'a', clusterIP: '10.96.0.10', port: 80,
         rules: [
+          rule({ route: 'msplit', index: 0, path: { type: 'PathPrefix', value: '/msplit' }, backends: [{ backend: A }, { backend: R }], filters: [{ type: 'RequestMirror', backend: M, percent: 100 }] }),
           rule({ route: 'mirror', index: 0, path: { type: 'PathPrefix', value: '/mirror' }, backends: [{ backend: A }], filters: [{ type: 'RequestMirror', backend: M, percent: 100 }] }),
           rule({ route: 'raw', index: 0, path: { type: 'PathPrefix', value: '/raw' }, backends: [{ backend: R }] }),
           rule({ route: 'retry', index: 0, path: { type: 'PathPrefix', value: '/retry' }, backends: [{ backend: A }], retry: { codes: [503], attempts: 2, backoffMs: 1 } }),
@@ -261,6 +262,20 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
       });
       assert.deepEqual(replies, ['echo: one', 'echo: two']);
     } finally { ws.terminate(); }
+  });
+
+  test('a mirrored traffic split falls back without skewing the split (one weighted draw per request)', async () => {
+    let toRaw = 0;
+    for (let i = 0; i < 4; i++) {
+      const s = await connect();
+      try {
+        s.write(`GET /msplit/${i} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+        const text = await readUntil(s, () => false);
+        assert.match(text, /^HTTP\/1\.1 200/);
+        if (/x-raw: 1/i.test(text)) toRaw++;
+      } finally { s.destroy(); }
+    }
+    assert.equal(toRaw, 2, 'a 1:1 split sends two of four requests to each backend');
   });
 
   test('a large Content-Length body bypasses the parser and arrives byte-exact', async () => {

@@ -6,6 +6,9 @@
 // the path). What the fast path does not implement goes back to the general path at head time,
 // before any byte left: request mirrors, upstreams spoken to in HTTP/2 (an appProtocol of h2c
 // or grpc), gRPC requests. The general path then plans the request again by itself.
+import type { RoutingTable } from '../../../api/routing-table.ts';
+import { route } from '../../route/index.ts';
+import type { Destination } from '../plan.ts';
 import type { RequestDescriptor } from '../../route/types.ts';
 import type { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
@@ -31,6 +34,39 @@ export type FastDecision =
   | { kind: 'forward'; plan: ForwardPlan; ev: RequestEvent | null };
 
 const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
+
+const mirroring = new WeakMap<RoutingTable, boolean>();
+
+/** Whether a filter anywhere in the table mirrors requests (walked once per table). */
+function hasMirrors(table: RoutingTable): boolean {
+  let known = mirroring.get(table);
+  if (known === undefined) {
+    known = false;
+    const stack: unknown[] = [table];
+    while (stack.length > 0 && !known) {
+      const v = stack.pop();
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
+      else if (typeof v === 'object' && v !== null) {
+        if ((v as { type?: unknown }).type === 'RequestMirror') known = true;
+        else for (const k in v) stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+    mirroring.set(table, known);
+  }
+  return known;
+}
+
+/**
+ * A request the matcher sends to a mirroring rule or backend. Decided before plan(), whose
+ * weighted pick is a smooth round robin: drawing for a request the general path then plans
+ * again would skew a split (3:1 drawn twice per request sends nothing to the 1).
+ */
+function mirrored(core: ProxyCore, dest: Destination, desc: RequestDescriptor): boolean {
+  const snapshot = core.holder.current;
+  if (dest.kind !== 'route' || !snapshot || !hasMirrors(snapshot.table)) return false;
+  const d = route(snapshot.compiled, dest.target, desc);
+  return d.type === 'forward' && (d.mirrors.length > 0 || d.backends.some((b) => b.filters.some((f) => f.type === 'RequestMirror' && f.percent > 0)));
+}
 
 /** The request event as startRequestEvent builds it for node:http, from the fast path's head. */
 function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, received: RequestDescriptor['headers'], remoteAddress: string): RequestEvent {
@@ -69,7 +105,11 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
   site.decorate?.(null, desc.headers);
   let p: Plan;
   try {
-    p = refusal === null ? plan(core, site.destination(null, desc), desc) : { kind: 'respond', answer: refusal.rejection, headers: refusal.headers, rule: null, routePath: null };
+    if (refusal === null) {
+      const dest = site.destination(null, desc);
+      if (mirrored(core, dest, desc)) return { kind: 'fallback', reason: 'mirror' };
+      p = plan(core, dest, desc);
+    } else p = { kind: 'respond', answer: refusal.rejection, headers: refusal.headers, rule: null, routePath: null };
   } catch (err) {
     core.logger.error(`internal error on ${head.method} ${head.target}`, { error: (err as Error)?.stack ?? String(err) });
     p = { kind: 'respond', answer: internalError('internal proxy error'), headers: {}, rule: null, routePath: null };
