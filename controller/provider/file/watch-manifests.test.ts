@@ -110,3 +110,27 @@ test('a new file moved into place is read without waiting for it to be stable', 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a manifest deleted and created again a moment later (a non-atomic save) is never read as gone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
+  const results: ReadResult[] = [];
+  const file = join(dir, 'a.yaml');
+  await writeFile(file, ns('old'));
+  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
+  try {
+    await nextResult(results, ['old'], 2000);
+    await unlink(file);
+    // Longer than the debounce: a reader that takes the directory as it is sees no a.yaml.
+    await new Promise((r) => setTimeout(r, 60));
+    replaceByRename(file, ns('new'));
+    await nextResult(results, ['new'], 3000);
+    const seen = results.map((r) => r.objects.map((o) => o.object.metadata.name).join(','));
+    assert.deepEqual(seen.filter((x) => x !== 'old' && x !== 'new'), [], `reads: ${seen.join(' | ')}`);
+    // A removal that stays is still applied.
+    await unlink(file);
+    await nextResult(results, [], 3000);
+  } finally {
+    w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -11,6 +11,8 @@
 // is read only once it is stable: its modification time is `stableMs` old, or the same size and
 // time were seen `stableMs` ago. A file moved into place (written elsewhere, then renamed over the
 // manifest: editors' and tools' atomic save) is complete when it appears and is read at once.
+// A manifest that disappears is withdrawn only once it has stayed away `stableMs`: a save that
+// deletes the file and creates it again must not withdraw its routes in between.
 import { manifestStats, printOf, type ManifestStat, type ManifestWatcher, type WatchOptions } from './change-watch.ts';
 import { watchTree, type TreeEvent } from './directory-watch.ts';
 import { ManifestCache } from './manifest-cache.ts';
@@ -19,7 +21,7 @@ import { readManifests, type ReadResult } from './read-manifests.ts';
 export { manifestFingerprint, watchForChange, type ManifestWatcher, type WatchOptions } from './change-watch.ts';
 
 export interface ManifestWatchOptions extends WatchOptions {
-  /** How long a file written in place must stay unchanged before it is read (default 200 ms). */
+  /** How long a file written in place must stay unchanged, or a removed one away, before it is read (default 200 ms). */
   stableMs?: number;
   /** Wall clock in ms, compared with files' mtimes (tests). */
   now?: () => number;
@@ -30,9 +32,10 @@ export interface ManifestWatchOptions extends WatchOptions {
  * directory's fingerprint taken just before that read (see watchForChange).
  */
 export function watchManifests(path: string, onChange: (result: ReadResult, print: string) => void, options: ManifestWatchOptions = {}): ManifestWatcher {
-  // 25 ms: long enough to fold an editor's save (write + rename land within a few ms), short
-  // enough not to dominate propagation (the benchmark's target is 100 ms p99 end to end).
-  const debounceMs = options.debounceMs ?? 25;
+  // 10 ms: folds the events of one save (write + rename, or delete + create, land within a few
+  // ms); a half-written or briefly missing file is held back by the stability rule below, not by
+  // this wait, which every change pays (the benchmark's target is 100 ms p99 end to end).
+  const debounceMs = options.debounceMs ?? 10;
   const pollMs = options.pollMs ?? 1000;
   // 200 ms: a writer's pause between two writes of one file is microseconds to a few ms even on
   // a loaded machine; an interactive edit's save is not slowed enough to notice.
@@ -48,8 +51,8 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
   let first = true;
   /** Each manifest's stat at the last read. */
   let applied = new Map<string, ManifestStat>();
-  /** The last event per file since the last read: 'rename' = moved into place whole. */
-  const events = new Map<string, TreeEvent>();
+  /** The last event per file since the last read ('rename' = moved into place whole, or gone), and when. */
+  const events = new Map<string, { kind: TreeEvent; at: number }>();
   /** Changed files waiting to be stable: the stat first seen and when. */
   const waiting = new Map<string, { stat: ManifestStat; since: number }>();
 
@@ -60,7 +63,7 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
     for (const s of stats) {
       const before = applied.get(s.file);
       const same = (a: ManifestStat | undefined): boolean => a !== undefined && a.size === s.size && a.mtimeMs === s.mtimeMs;
-      if (same(before) || s.mtimeMs === null || events.get(s.file) === 'rename') {
+      if (same(before) || s.mtimeMs === null || events.get(s.file)?.kind === 'rename') {
         waiting.delete(s.file);
         continue;
       }
@@ -71,6 +74,13 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
       // archive dated in the future, cannot hold it forever: the second one is ours).
       const quiet = Math.max(t - s.mtimeMs, t - since);
       if (quiet < stableMs) wait = Math.max(wait, stableMs - quiet);
+    }
+    // Gone since the last read: withdrawn once it has been away stableMs (an event says when it
+    // went; one only the poll saw is withdrawn at once).
+    const present = new Set(stats.map((s) => s.file));
+    for (const file of applied.keys()) {
+      const gone = events.get(file);
+      if (!present.has(file) && gone && t - gone.at < stableMs) wait = Math.max(wait, stableMs - (t - gone.at));
     }
     return wait;
   };
@@ -110,7 +120,7 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
   }
 
   const tree = watchTree(path, (kind, file) => {
-    if (file !== null) events.set(file, kind);
+    if (file !== null) events.set(file, { kind, at: now() });
     schedule();
   }, onError);
   const poll = pollMs > 0 ? setInterval(() => {
