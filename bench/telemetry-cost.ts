@@ -60,7 +60,8 @@ async function child(mode: Mode, otlp: string, appPort: number): Promise<void> {
   const quiet = (): void => undefined;
   let inboundPort = -1;
   const tel = mode === 'off' ? null : startTelemetry({
-    role: 'sidecar', self: { name: 'bench', namespace: 'default', pod: 'bench-0', principal: '' }, env: {},
+    role: 'sidecar', self: { name: 'bench', namespace: 'default', pod: 'bench-0', principal: '' },
+    env: process.env.BENCH_OTEL_BSP_SCHEDULE_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BENCH_OTEL_BSP_SCHEDULE_DELAY } : {},
     metrics: mode === 'metrics', accessLog: null, otlpEndpoint: mode.startsWith('trace') ? otlp : null,
     defaultSamplingRatio: mode === 'trace-1%' ? 0.01 : 1, log: quiet,
   });
@@ -149,8 +150,18 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
   // is inherited. Under callgrind the child is not pinned: its count does not depend on the CPU.
   // (The harness pinned itself to HARNESS_CPU, which a child would inherit.)
   const pre = ['-c', counter ? `${HARNESS_CPU},${PROXY_CPU}` : PROXY_CPU, ...(counter ? counter.prefix() : [])];
-  const proc = spawn('taskset', [...pre, process.execPath, ...process.execArgv, ...flags, file, '--child', mode, otlp, String(appPort)],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Counted with --keep-dumps, V8 writes its perf map so a dump's JIT addresses can be named.
+  // (Tiering earlier to shorten the warm-up, TurboFan after 300 calls instead of 3000, was tried
+  // and made it worse: 75 % of a window's instructions went to the compilers, against ~30 % with
+  // V8's defaults after 400 warm-up requests.)
+  const nodeFlags = counter?.keep ? [...flags, '--perf-basic-prof-only-functions'] : flags;
+  // Under callgrind a request takes ~100x longer, so the batch processor's 5 s timer would
+  // export after a few requests instead of after thousands: each export's fixed cost (an HTTP
+  // POST) would be spread over 100x fewer requests than at any real rate. Counted, batches are
+  // exported when they fill (512 spans), as under load; at 1 % no export falls in a window.
+  const env = counter ? { ...process.env, BENCH_OTEL_BSP_SCHEDULE_DELAY: '3600000' } : process.env;
+  const proc = spawn('taskset', [...pre, process.execPath, ...process.execArgv, ...nodeFlags, file, '--child', mode, otlp, String(appPort)],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number }));
     proc.once('exit', (code) => reject(new Error(`${tree}:${mode} child exited ${code} before it listened`)));
@@ -224,9 +235,12 @@ async function main(): Promise<void> {
     counter = new CallgrindCounter();
   }
   const requests = Number(arg('--requests') ?? (quick ? 20 : 100));
-  const warmRequests = Number(arg('--warm-requests') ?? (quick ? 100 : 400));
+  // Counted, the warm-up must reach V8's steady state: TurboFan takes a function after 3000 calls,
+  // and after 400 requests ~30 % of a window's instructions were still the compilers'.
+  const warmRequests = Number(arg('--warm-requests') ?? (quick ? 100 : 4000));
   // --keep-dumps DIR (with --instructions): every window's callgrind dump, named by child and round.
   const keep = counter ? arg('--keep-dumps') : undefined;
+  if (counter && keep) counter.keep = true;
   const rounds = Number(arg('--rounds') ?? (quick ? 4 : counter ? 8 : sequential ? 12 : 40));
   const against = arg('--against');
   const replicas = Number(arg('--replicas') ?? (sequential ? 1 : counter ? 2 : 3));

@@ -30,6 +30,8 @@ export function perfInstructionsUnavailable(): string | null {
 
 export class CallgrindCounter {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'meshlet-bench-callgrind-'));
+  /** Windows' dumps are kept (the children then write V8's perf map to name JIT code). */
+  keep = false;
 
   /** Words to put before the child's command line. */
   prefix(): string[] {
