@@ -325,6 +325,21 @@ describe('HTTP/1.1 fast path in the sidecar', () => {
     } finally { s.destroy(); }
   });
 
+  test('an upstream answer without Date gets one (RFC 9110 6.6.1), one that has it keeps its own only', async () => {
+    const s = await connect();
+    try {
+      s.write('GET /raw HTTP/1.1\r\nHost: a\r\n\r\n');
+      const added = await readUntil(s, (t) => t.endsWith('0\r\n\r\n'));
+      const head = added.slice(0, added.indexOf('\r\n\r\n'));
+      assert.match(head, /x-raw: 1/);
+      assert.match(head, /^date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/im);
+      assert.ok(Math.abs(Date.parse(/^date: (.*)$/im.exec(head)![1]!) - Date.now()) < 60_000, head);
+      s.write('GET /dated HTTP/1.1\r\nHost: a\r\n\r\n');
+      const kept = await readUntil(s, (t) => t.includes('"url":"/dated"'));
+      assert.equal(count(kept.toLowerCase(), '\r\ndate: '), 1, kept);
+    } finally { s.destroy(); }
+  });
+
   test('malformed heads get a 4xx and the proxy keeps serving', async () => {
     for (const bad of [
       'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',

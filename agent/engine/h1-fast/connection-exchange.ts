@@ -25,6 +25,7 @@ import { CRLF, chunkHeader, lastChunk } from './chunked.ts';
 import { rejectionBytes } from './downstream-answer.ts';
 import type { ForwardPlan } from './engine-bridge.ts';
 import { writeRequestHead, writeResponseHead } from './head-writer.ts';
+import { hasDate, httpDate } from './http-date.ts';
 import type { Framing, RequestHead } from './request-head.ts';
 import type { ResponseFraming, ResponseHead } from './response-head.ts';
 import type { FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
@@ -343,6 +344,7 @@ export class Exchange implements UpstreamSink {
     const close = this.closeAfter || this.host.draining();
     if (close) this.closeAfter = true;
     const added = !close && this.head.versionMinor === 0 ? ['connection', 'keep-alive'] : [];
+    if (!hasDate(fields)) added.push('date', httpDate());
     try {
       this.host.push(writeResponseHead({ status: h.status, reason: h.reason, fields }, framing, close, added));
     } catch (err) {

@@ -5,6 +5,7 @@
 // else the current read produced.
 import { STATUS_CODES } from 'node:http';
 import type { Rejection } from '../rejection.ts';
+import { httpDate } from './http-date.ts';
 
 /** The public reason as a header value: printable ASCII, bounded (as error-response.ts). */
 function reasonHeader(text: string): string {
@@ -23,10 +24,10 @@ export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<st
   let out = `HTTP/1.1 ${rejection.status} ${STATUS_CODES[rejection.status] ?? 'Unknown'}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (lower === 'content-type' || lower === 'content-length' || lower === 'meshlet-reason' || lower === 'connection' || !TOKEN.test(name)) continue;
+    if (lower === 'date' || lower === 'content-type' || lower === 'content-length' || lower === 'meshlet-reason' || lower === 'connection' || !TOKEN.test(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) if (SAFE_VALUE.test(v)) out += `${name}: ${v}\r\n`;
   }
-  out += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nmeshlet-reason: ${reasonHeader(rejection.reason)}\r\n`;
+  out += `date: ${httpDate()}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nmeshlet-reason: ${reasonHeader(rejection.reason)}\r\n`;
   if (close) out += 'connection: close\r\n';
   else if (keepAlive10) out += 'connection: keep-alive\r\n';
   return Buffer.from(`${out}\r\n${body}`, 'utf8');
