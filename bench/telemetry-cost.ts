@@ -27,7 +27,7 @@
 // mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
 // tree) gives either mode's noise floor.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F]
 //   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
@@ -154,7 +154,7 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
   // (Tiering earlier to shorten the warm-up, TurboFan after 300 calls instead of 3000, was tried
   // and made it worse: 75 % of a window's instructions went to the compilers, against ~30 % with
   // V8's defaults after 400 warm-up requests.)
-  const nodeFlags = counter?.keep ? [...flags, '--perf-basic-prof-only-functions'] : flags;
+  const nodeFlags = [...flags, ...(counter?.keep ? ['--perf-basic-prof-only-functions'] : []), ...(counter?.mainThread ? ['--single-threaded-gc'] : [])];
   // Under callgrind a request takes ~100x longer, so the batch processor's 5 s timer would
   // export after a few requests instead of after thousands: each export's fixed cost (an HTTP
   // POST) would be spread over 100x fewer requests than at any real rate. Counted, batches are
@@ -232,7 +232,8 @@ async function main(): Promise<void> {
     // perf's hardware counter would let both measures come from one run of native children;
     // not written until a machine with a PMU can test it.
     console.log(why === null ? 'perf counts instructions on this machine, but this bench counts them with callgrind' : `no hardware instruction counter (${why}); counting with callgrind`);
-    counter = new CallgrindCounter();
+    // --main-thread: the first thread alone (V8's background compilers left out, GC kept on it).
+    counter = new CallgrindCounter(process.argv.includes('--main-thread'));
   }
   const requests = Number(arg('--requests') ?? (quick ? 20 : 100));
   // Counted, the warm-up must reach V8's steady state: TurboFan takes a function after 3000 calls,

@@ -9,8 +9,9 @@ test('perf probe: null, or the reason the hardware counter cannot be read', () =
   assert.ok(why === null || /perf/.test(why), String(why));
 });
 
-test('callgrind windows count the work done between zero and read, and only that', { timeout: 120_000 }, async () => {
-  const counter = new CallgrindCounter();
+for (const mainThread of [false, true]) {
+test(`callgrind windows count the work done between zero and read, and only that${mainThread ? ' (first thread alone)' : ''}`, { timeout: 120_000 }, async () => {
+  const counter = new CallgrindCounter(mainThread);
   // A shell that, for each number it reads, counts to it and answers "done": a window's work
   // is set by what the test sends, and between windows the shell waits in read(2).
   const child = spawn(counter.prefix()[0]!, [...counter.prefix().slice(1), 'sh', '-c',
@@ -44,3 +45,4 @@ test('callgrind windows count the work done between zero and read, and only that
     counter.close();
   }
 });
+}

@@ -33,13 +33,26 @@ export class CallgrindCounter {
   /** Windows' dumps are kept (the children then write V8's perf map to name JIT code). */
   keep = false;
 
+  /**
+   * mainThread: count the child's first thread alone (callgrind --separate-threads), leaving
+   * out V8's background compilers, whose share of a window depends on how far tier-up has got,
+   * not on the request (a Node child then also wants --single-threaded-gc, so that its
+   * scavenges, which are the request's cost, stay on that thread).
+   */
+  readonly mainThread: boolean;
+
+  constructor(mainThread = false) {
+    this.mainThread = mainThread;
+  }
+
   /** Words to put before the child's command line. */
   prefix(): string[] {
     if (spawnSync('valgrind', ['--version']).error) throw new Error('valgrind not found: apt-get install valgrind (or run without --instructions)');
     // No per-line or per-instruction data: a dump is only read for its total.
     // Start-up and warm-up run uninstrumented (several times faster): `instrument` switches
     // counting on once the child's code is warm.
-    return ['valgrind', '--tool=callgrind', '--quiet', '--instr-atstart=no', `--callgrind-out-file=${this.dir}/cg.%p`, '--dump-line=no', '--dump-instr=no', '--compress-strings=no'];
+    return ['valgrind', '--tool=callgrind', '--quiet', '--instr-atstart=no', `--callgrind-out-file=${this.dir}/cg.%p`, '--dump-line=no', '--dump-instr=no', '--compress-strings=no',
+      ...(this.mainThread ? ['--separate-threads=yes'] : [])];
   }
 
   /** Switches counting on (it starts off); the windows that follow are counted. */
@@ -58,14 +71,16 @@ export class CallgrindCounter {
    */
   async read(pid: number, keepAs?: string): Promise<number> {
     await run('vgdb', [`--pid=${pid}`, 'dump'], { timeout: 60_000 });
-    // callgrind writes each dump to cg.<pid>.<n>, n counting up from 1.
+    // callgrind writes each dump to cg.<pid>.<n>, n counting up from 1; with separate threads,
+    // one file per thread, cg.<pid>.<n>-<tt> (01 the first thread).
     const prefix = `cg.${pid}.`;
-    const last = readdirSync(this.dir).filter((f) => f.startsWith(prefix)).map((f) => Number(f.slice(prefix.length))).reduce((a, b) => Math.max(a, b), 0);
+    const files = readdirSync(this.dir).filter((f) => f.startsWith(prefix));
+    const last = files.map((f) => parseInt(f.slice(prefix.length), 10)).reduce((a, b) => Math.max(a, b), 0);
     if (last === 0) throw new Error(`callgrind wrote no dump for ${pid} in ${this.dir}`);
-    const file = path.join(this.dir, `${prefix}${last}`);
+    const file = path.join(this.dir, `${prefix}${last}${this.mainThread ? '-01' : ''}`);
     const m = /^summary: (\d+)/m.exec(readFileSync(file, 'utf8'));
     if (keepAs) renameSync(file, keepAs);
-    else rmSync(file);
+    for (const f of files) if (f === `${prefix}${last}` || f.startsWith(`${prefix}${last}-`)) rmSync(path.join(this.dir, f), { force: true });
     if (!m) throw new Error(`no summary line in ${file}`);
     return Number(m[1]);
   }
