@@ -19,9 +19,10 @@
 // noise" when it straddles it.
 //
 // `--instructions` counts instructions executed per request instead (bench/lib/instruction-count.ts:
-// the CPU's counter through perf where the machine has one, else Valgrind's callgrind): a count
-// that other load does not move, so it resolves a few per cent where CPU time on a shared
-// machine does not. The children then run under callgrind (~50-100x slower, so not pinned and
+// Valgrind's callgrind; perf's hardware counter is only probed and its error printed, as this
+// machine has no PMU to test a perf path on): a count that other load does not move. Its noise
+// is V8's own (compilers, tiers, scavenges per window), hence the long warm-up and
+// `--main-thread` (docs/benchmarks.md, "Telemetry cost"). The children then run under callgrind (~50-100x slower, so not pinned and
 // not comparable in CPU time), each window is a fixed number of requests sent one at a time
 // (`--requests N`), and the verdict is on instructions with the same bootstrap. The CPU-time
 // mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
