@@ -51,32 +51,39 @@ function replaceByRename(file: string, text: string): void {
 
 const ns = (...names: string[]): string => names.map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}\n`).join('---\n');
 
-test('a manifest replaced by rename again and again is re-read each time from the watch alone (no poll)', async () => {
+/**
+ * A directory holding a.yaml with `initial`, watched with fs events only (no poll) and `opts`;
+ * runs `body` once the first read is in, then closes the watch and removes the directory.
+ */
+async function withWatchedFile(initial: string, opts: Parameters<typeof watchManifests>[2], body: (file: string, results: ReadResult[]) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
   const results: ReadResult[] = [];
-  await writeFile(join(dir, 'a.yaml'), ns('v0'));
-  // pollMs 0: only fs events can tell. Node's recursive watch on Linux lost every replacement after the first.
-  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
+  const file = join(dir, 'a.yaml');
+  await writeFile(file, ns(initial));
+  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0, ...opts });
   try {
-    await nextResult(results, ['v0'], 2000);
-    for (let i = 1; i <= 4; i++) {
-      replaceByRename(join(dir, 'a.yaml'), ns(`v${i}`));
-      await nextResult(results, [`v${i}`], 2000);
-    }
+    await nextResult(results, [initial], 2000);
+    await body(file, results);
   } finally {
     w.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const namesRead = (results: ReadResult[]): string[] => results.map((r) => r.objects.map((o) => o.object.metadata.name).join(','));
+
+test('a manifest replaced by rename again and again is re-read each time from the watch alone (no poll)', async () => {
+  // pollMs 0: only fs events can tell. Node's recursive watch on Linux lost every replacement after the first.
+  await withWatchedFile('v0', {}, async (file, results) => {
+    for (let i = 1; i <= 4; i++) {
+      replaceByRename(file, ns(`v${i}`));
+      await nextResult(results, [`v${i}`], 2000);
+    }
+  });
 });
 
 test('a file written in place in two halves, with a pause between them, is applied only whole', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
-  const results: ReadResult[] = [];
-  const file = join(dir, 'a.yaml');
-  await writeFile(file, ns('old'));
-  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
-  try {
-    await nextResult(results, ['old'], 2000);
+  await withWatchedFile('old', {}, async (file, results) => {
     const whole = ns('first', 'second');
     const cut = whole.indexOf('---');
     const h = await open(file, 'w');
@@ -86,51 +93,30 @@ test('a file written in place in two halves, with a pause between them, is appli
     await h.write(whole.slice(cut));
     await h.close();
     await nextResult(results, ['first', 'second'], 3000);
-    const seen = results.map((r) => r.objects.map((o) => o.object.metadata.name).join(','));
-    assert.deepEqual(seen.filter((s) => s !== 'old' && s !== 'first,second'), [], `reads: ${seen.join(' | ')}`);
-  } finally {
-    w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+    const seen = namesRead(results);
+    assert.deepEqual(seen.filter((x) => x !== 'old' && x !== 'first,second'), [], `reads: ${seen.join(' | ')}`);
+  });
 });
 
 test('a new file moved into place is read without waiting for it to be stable', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
-  const results: ReadResult[] = [];
-  const file = join(dir, 'a.yaml');
-  await writeFile(file, ns('old'));
   // A stability wait far longer than the bound below: a renamed file must not pay it.
-  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0, stableMs: 60_000 });
-  try {
-    await nextResult(results, ['old'], 2000);
+  await withWatchedFile('old', { stableMs: 60_000 }, async (file, results) => {
     replaceByRename(file, ns('new'));
     await nextResult(results, ['new'], 5000);
-  } finally {
-    w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a manifest deleted and created again a moment later (a non-atomic save) is never read as gone', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'meshlet-watch-'));
-  const results: ReadResult[] = [];
-  const file = join(dir, 'a.yaml');
-  await writeFile(file, ns('old'));
-  const w = watchManifests(dir, (r) => results.push(r), { pollMs: 0 });
-  try {
-    await nextResult(results, ['old'], 2000);
+  await withWatchedFile('old', {}, async (file, results) => {
     await unlink(file);
     // Longer than the debounce: a reader that takes the directory as it is sees no a.yaml.
     await new Promise((r) => setTimeout(r, 60));
     replaceByRename(file, ns('new'));
     await nextResult(results, ['new'], 3000);
-    const seen = results.map((r) => r.objects.map((o) => o.object.metadata.name).join(','));
+    const seen = namesRead(results);
     assert.deepEqual(seen.filter((x) => x !== 'old' && x !== 'new'), [], `reads: ${seen.join(' | ')}`);
     // A removal that stays is still applied.
     await unlink(file);
     await nextResult(results, [], 3000);
-  } finally {
-    w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
