@@ -3,6 +3,8 @@
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions, type FakeObject } from '../support/fake-apiserver/index.ts';
 import { kubeClientFor } from '../support/kube-client-for.ts';
 import { startController, type Controller, type ControllerOptions } from '../../controller/runners/index.ts';
+import { Publisher } from '../../controller/publish/index.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 export const GW = 'gateway.networking.k8s.io/v1';
 export const XMESH = 'gateway.networking.x-k8s.io/v1alpha1';
@@ -63,4 +65,26 @@ export function routeConds(api: FakeApiServer, name: string, ns = 'shop'): Recor
 
 export function statusWrites(api: FakeApiServer, since = 0): number {
   return api.requests.slice(since).filter((r) => r.method === 'PUT' && r.path.endsWith('/status')).length;
+}
+
+export interface TwoReplicas { a: TestController; b: TestController; pubA: Publisher; pubB: Publisher }
+
+/**
+ * Two controller replicas, each with a publisher of its own, sharing `api`: `a` leads (it is
+ * started first and awaited), and both have published a table. Pings at the default 10 s, so a
+ * loaded test process does not drop agents by itself. Everything started is pushed on `cleanup`.
+ */
+export async function twoReplicas(api: FakeApiServer, replicaAcks: ControllerOptions['replicaAcks'], cleanup: (() => Promise<void> | void)[]): Promise<TwoReplicas> {
+  const quiet = (): void => undefined;
+  const pubA = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
+  cleanup.push(() => pubA.close());
+  const pubB = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
+  cleanup.push(() => pubB.close());
+  const a = controllerFor(api, 'a', { publisher: pubA, propagationResyncMs: 50, replicaAcks });
+  cleanup.push(() => a.close());
+  await waitFor('a leads', () => a.elector?.isLeader, { timeoutMs: 3000 });
+  const b = controllerFor(api, 'b', { publisher: pubB, propagationResyncMs: 50, replicaAcks });
+  cleanup.push(() => b.close());
+  await waitFor('both published a table', () => pubA.table !== null && pubB.table !== null);
+  return { a, b, pubA, pubB };
 }

@@ -13,10 +13,10 @@ import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../supp
 import { startEchoServer } from '../support/echo-server.ts';
 import { switchableService, type SwitchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { Publisher } from '../../controller/publish/index.ts';
+import type { Publisher } from '../../controller/publish/index.ts';
 import { routeFingerprints } from '../../controller/publish/route-generations.ts';
-import { controllerFor, GW, routeConds, type TestController } from './controller-harness.ts';
-import { quiet, startAgent, type MeshAgent } from './distribution-world.ts';
+import { GW, routeConds, twoReplicas, type TestController } from './controller-harness.ts';
+import { startAgent, type MeshAgent } from './distribution-world.ts';
 
 const dest = { address: '10.96.0.20', port: 9080 };
 const KEY = 'meshlet.dev/mesh-controller reviews';
@@ -71,16 +71,7 @@ async function world(): Promise<World> {
     endpointSlice(echo.port, []),
   ] });
   cleanup.push(() => api.close());
-  const pubA = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
-  cleanup.push(() => pubA.close());
-  const pubB = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
-  cleanup.push(() => pubB.close());
-  const a = controllerFor(api, 'a', { publisher: pubA, propagationResyncMs: 50, replicaAcks: REPLICA_ACKS });
-  cleanup.push(() => a.close());
-  await waitFor('a leads', () => a.elector?.isLeader, { timeoutMs: 3000 });
-  const b = controllerFor(api, 'b', { publisher: pubB, propagationResyncMs: 50, replicaAcks: REPLICA_ACKS });
-  cleanup.push(() => b.close());
-  await waitFor('both published a table', () => pubA.table !== null && pubB.table !== null);
+  const { a, b, pubA, pubB } = await twoReplicas(api, REPLICA_ACKS, cleanup);
   const messages: string[] = [];
   const timer = setInterval(() => {
     const m = propagated(api);

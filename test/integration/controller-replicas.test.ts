@@ -9,10 +9,10 @@ import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../supp
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { switchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { Publisher } from '../../controller/publish/index.ts';
+import type { Publisher } from '../../controller/publish/index.ts';
 import { ACK_LEASE_LABEL, ackLeaseName } from '../../controller/status/index.ts';
-import { controllerFor, GW, routeConds, type TestController } from './controller-harness.ts';
-import { quiet, startAgent, type MeshAgent } from './distribution-world.ts';
+import { GW, routeConds, twoReplicas, type TestController } from './controller-harness.ts';
+import { startAgent, type MeshAgent } from './distribution-world.ts';
 
 const dest = { address: '10.96.0.20', port: 9080 };
 const KEY = 'meshlet.dev/mesh-controller reviews';
@@ -50,18 +50,7 @@ async function world(): Promise<World> {
   cleanup.push(() => echo.close());
   const api = await startFakeApiServer({ objects: objects(echo.port) });
   cleanup.push(() => api.close());
-  // Pings every 10 s (the default): a loaded test process must not drop agents by itself, which
-  // would move the counts this file asserts.
-  const pubA = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
-  cleanup.push(() => pubA.close());
-  const pubB = await Publisher.start({ host: '127.0.0.1', port: 0, log: quiet });
-  cleanup.push(() => pubB.close());
-  const a = controllerFor(api, 'a', { publisher: pubA, propagationResyncMs: 50, replicaAcks: REPLICA_ACKS });
-  cleanup.push(() => a.close());
-  await waitFor('a leads', () => a.elector?.isLeader, { timeoutMs: 3000 });
-  const b = controllerFor(api, 'b', { publisher: pubB, propagationResyncMs: 50, replicaAcks: REPLICA_ACKS });
-  cleanup.push(() => b.close());
-  await waitFor('both published a table', () => pubA.table !== null && pubB.table !== null);
+  const { a, b, pubA, pubB } = await twoReplicas(api, REPLICA_ACKS, cleanup);
   return { api, a, b, pubA, pubB, echo, agents: [] };
 }
 
