@@ -277,7 +277,7 @@ export class Exchange implements UpstreamSink {
     // A malformed request leaves the connection's framing in doubt (error-response.ts does the same).
     if (status === 400) this.closeAfter = true;
     const close = this.closeAfter || this.host.draining();
-    this.host.push(rejectionBytes(rejection, headers, close, !close && this.head.versionMinor === 0));
+    this.host.push(rejectionBytes(rejection, headers, close, !close && this.head.versionMinor === 0, this.head.method === 'HEAD'));
     this.answered = true;
     this.status = status;
     this.resDone = true;
