@@ -1,8 +1,9 @@
-// The HTTP/1.1 fast path (ADR 0017) in a running sidecar, for a behaviour the gateway
+// The HTTP/1.1 fast path (ADR 0017) in a running sidecar, for two behaviours the gateway
 // conformance e2e found broken on it: answers to HEAD (no body bytes, whoever answers: a
 // node:http upstream, a raw upstream framing with Content-Length or chunked, or the proxy
-// itself, as with a 404 for a method no route matches). A raw client reads the bytes, so a
-// body where none may be shows.
+// itself, as with a 404 for a method no route matches) and a route's backendRequest timeout
+// (the 504 must reach the client, on a connection that stays usable). A raw client reads the
+// bytes, so a body where none may be, or an answer never written, shows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -38,15 +39,17 @@ function split(text: string): { head: string; rest: string } {
   return { head: text.slice(0, at + 4), rest: text.slice(at + 4) };
 }
 
-describe('HTTP/1.1 fast path: HEAD answers', () => {
+describe('HTTP/1.1 fast path: HEAD answers and backend request timeouts', () => {
   let upstream: http.Server;
   let rawLength: net.Server;
   let rawChunked: net.Server;
   let proxy: RunningProxy;
   const source = new ManualTableSource();
+  const arrived: string[] = [];
 
   before(async () => {
     upstream = http.createServer((req, res) => {
+      arrived.push(req.url ?? '');
       const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
       const answer = (): void => { res.writeHead(200, { 'content-type': 'text/plain', 'x-from': 'upstream' }).end('hello from upstream\n'); };
       if (delay > 0) setTimeout(answer, delay).unref();
@@ -81,6 +84,8 @@ describe('HTTP/1.1 fast path: HEAD answers', () => {
       services: [service({
         name: 'a', clusterIP: '10.96.0.10', port: 80,
         rules: [
+          rule({ route: 'retried', index: 0, path: { type: 'PathPrefix', value: '/retried-timeout' }, backends: [{ backend: A }], timeouts: { requestMs: null, backendRequestMs: 200 }, retry: { codes: [], attempts: 1, backoffMs: 1 } }),
+          rule({ route: 'timeout', index: 0, path: { type: 'PathPrefix', value: '/backend-timeout' }, backends: [{ backend: A }], timeouts: { requestMs: null, backendRequestMs: 300 } }),
           rule({ route: 'len', index: 0, path: { type: 'PathPrefix', value: '/raw-length' }, backends: [{ backend: L }] }),
           rule({ route: 'chunk', index: 0, path: { type: 'PathPrefix', value: '/raw-chunked' }, backends: [{ backend: C }] }),
           rule({ route: 'node', index: 0, path: { type: 'PathPrefix', value: '/node' }, backends: [{ backend: A }] }),
@@ -153,5 +158,33 @@ describe('HTTP/1.1 fast path: HEAD answers', () => {
     assert.deepEqual(statuses(head), [404]);
     assert.match(head, /^content-length: \d+\r$/im, 'the length the GET answer would have (as node:http sends it)');
     assert.match(head, /meshlet-reason: /i);
+  });
+
+  test('a backendRequest timeout shorter than the upstream\'s delay: the 504 reaches the client, the connection goes on', async () => {
+    const s = await connect();
+    try {
+      const started = performance.now();
+      s.write('GET /backend-timeout?delay=1500 HTTP/1.1\r\nHost: a\r\n\r\n');
+      const text = await readFor(s, (t) => /\r\n\r\n[^]*\n$/.test(t) && t.includes('content-length'), 3_000);
+      const took = performance.now() - started;
+      assert.deepEqual(statuses(text), [504], `got ${JSON.stringify(text)}`);
+      assert.match(text, /meshlet-reason: /i);
+      assert.ok(took < 1_400, `answered after ${Math.round(took)} ms, before the upstream would have (1500 ms)`);
+      // the same connection serves the next request (a timely answer from the same route)
+      s.write('GET /backend-timeout HTTP/1.1\r\nHost: a\r\n\r\n');
+      const next = await readFor(s, (t) => t.includes('hello from upstream\n'), 3_000);
+      assert.deepEqual(statuses(next), [200], `got ${JSON.stringify(next)}`);
+    } finally { s.destroy(); }
+  });
+
+  test('backendRequest is per attempt: a retried request times out twice, then the 504 reaches the client', async () => {
+    const s = await connect();
+    try {
+      const before = arrived.length;
+      s.write('GET /retried-timeout?delay=1500 HTTP/1.1\r\nHost: a\r\n\r\n');
+      const text = await readFor(s, (t) => /\r\n\r\n[^]*\n$/.test(t) && t.includes('content-length'), 3_000);
+      assert.deepEqual(statuses(text), [504], `got ${JSON.stringify(text)}`);
+      assert.deepEqual(arrived.slice(before), ['/retried-timeout?delay=1500', '/retried-timeout?delay=1500'], 'the first attempt and one retry reached the upstream');
+    } finally { s.destroy(); }
   });
 });

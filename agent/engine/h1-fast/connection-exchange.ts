@@ -212,7 +212,11 @@ export class Exchange implements UpstreamSink {
     this.#failed = this.#endpoint ?? undefined;
     const base = p.retry?.backoffMs ?? DEFAULT_BACKOFF_MS;
     const capped = Math.min(base * 2 ** (this.#attempt - 1), base * MAX_BACKOFF_FACTOR);
-    this.#retryTimer = setTimeout(() => this.#startAttempt(), capped * (0.5 + this.core.random() / 2));
+    this.#retryTimer = setTimeout(() => {
+      this.#startAttempt();
+      // an attempt that ends at once (no endpoint left, a connect refused) answered from a timer
+      this.host.flush();
+    }, capped * (0.5 + this.core.random() / 2));
   }
 
   #attemptFailed(rejection: Rejection, retriable: boolean): void {
@@ -230,6 +234,8 @@ export class Exchange implements UpstreamSink {
       return;
     }
     this.#attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), true);
+    // a timer, not a read, got here: nothing else writes what the answer pushed
+    this.host.flush();
   }
 
   #timedOut(detail: string): void {
