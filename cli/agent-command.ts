@@ -25,7 +25,7 @@ import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
@@ -74,8 +74,7 @@ Flags:
                         new inbound connections are refused at once, the app's outbound calls
                         are served until nothing is in flight (MESHLET_SIDECAR_MODE=legacy:
                         nothing for 5 s, as the app is draining at the same time)
-  --h1-fast             serve HTTP/1.1 on the fast path (raw sockets + llhttp, ADR 0017); requests
-                        it does not take go to the general path (default: $MESHLET_H1_FAST=1, off)
+${h1FastHelp(24)}
   --access-log FORMAT   json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL            export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                         no endpoint, no tracing); the other OTEL_* variables are honoured
@@ -116,7 +115,7 @@ export const agentCommand: Command = {
         'app-port': { type: 'string' },
         'cluster-networks': { type: 'string' },
         'access-log': { type: 'string' }, // telemetry (issue 11)
-        'h1-fast': { type: 'boolean' }, // issue 16: unset falls back to $MESHLET_H1_FAST
+        ...H1_FAST_OPTIONS, // issue 16: neither flag falls back to $MESHLET_H1_FAST
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
@@ -239,7 +238,7 @@ export const agentCommand: Command = {
       defaultInboundPolicy,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      h1Fast: values['h1-fast'],
+      h1Fast: h1FastFlag(values),
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       await stopSources();

@@ -62,6 +62,29 @@ export function streamIdleTimeoutFlag(flag: string | undefined, env: string | un
   return timeoutSeconds('--stream-idle-timeout', 'MESHLET_STREAM_IDLE_TIMEOUT', 'stream idle timeout', flag, env, warn);
 }
 
+/**
+ * `--h1-fast` / `--no-h1-fast` (issue 16, ADR 0017): HTTP/1.1 on the fast path. Unset (neither
+ * flag) leaves it to $MESHLET_H1_FAST, read where the listener starts: on unless it is `0`.
+ */
+export function h1FastFlag(values: { 'h1-fast'?: boolean; 'no-h1-fast'?: boolean }): boolean | undefined {
+  if (values['h1-fast'] && values['no-h1-fast']) throw new UsageError('--h1-fast and --no-h1-fast contradict each other: give one');
+  if (values['no-h1-fast']) return false;
+  return values['h1-fast'] ? true : undefined;
+}
+
+export const H1_FAST_OPTIONS = {
+  'h1-fast': { type: 'boolean' },
+  'no-h1-fast': { type: 'boolean' },
+} as const;
+
+/** The help lines of `--no-h1-fast`, its text starting at `column` as the command's other flags do. */
+export function h1FastHelp(column: number): string {
+  const pad = ' '.repeat(column);
+  return `${'  --no-h1-fast'.padEnd(column)}serve HTTP/1.1 on node:http only, not on the fast path (raw sockets +
+${pad}llhttp, ADR 0017; requests it does not take go to node:http anyway)
+${pad}(default: fast path on; $MESHLET_H1_FAST=0 turns it off)`;
+}
+
 export const STREAM_IDLE_TIMEOUT_HELP = `  --stream-idle-timeout S  end a request whose body and response move no byte for S seconds
                         (408 before the response, else reset; default 300; 0: none)
                         (default: $MESHLET_STREAM_IDLE_TIMEOUT)`;

@@ -12,7 +12,7 @@ import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -41,8 +41,7 @@ Flags:
                       running without root; the Gateway's own ports are unchanged
   --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump, /metrics)
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
-  --h1-fast           serve HTTP/1.1 on the fast path (raw sockets + llhttp, ADR 0017); requests it
-                      does not take go to the general path (default: $MESHLET_H1_FAST=1, off)
+${h1FastHelp(22)}
   --access-log FORMAT json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL          export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
                       no endpoint, no tracing); the other OTEL_* variables are honoured
@@ -68,7 +67,7 @@ export const ingressCommand: Command = {
         'root-ca-file': { type: 'string' },
         'no-mtls': { type: 'boolean', default: false },
         'access-log': { type: 'string' }, // telemetry (issue 11)
-        'h1-fast': { type: 'boolean' }, // issue 16: unset falls back to $MESHLET_H1_FAST
+        ...H1_FAST_OPTIONS, // issue 16: neither flag falls back to $MESHLET_H1_FAST
         'otlp': { type: 'string' }, // telemetry (issue 11)
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
@@ -118,7 +117,7 @@ export const ingressCommand: Command = {
       mtls: certificates ? new SecureContextCache(certificates) : null,
       defaultRequestTimeoutMs,
       streamIdleTimeoutMs,
-      h1Fast: values['h1-fast'],
+      h1Fast: h1FastFlag(values),
       metrics: [telemetry.metrics, ...(certificates ? [() => certificates.metrics()] : []), ...(client && controllerClientMetrics ? [() => controllerClientMetrics(client)] : [])], // telemetry and config-channel health (issue 11); certificate expiry (issue 9)
     }).catch(async (err: unknown) => {
       // The admin port could not be bound (issue 15): release the rest and exit with the reason.

@@ -28,7 +28,7 @@ export interface ListenerSetOptions {
   detectTimeoutMs?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
-  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  /** HTTP/1.1 on the fast path (ADR 0017); default: on unless MESHLET_H1_FAST=0. */
   h1Fast?: boolean;
 }
 

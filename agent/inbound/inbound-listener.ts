@@ -37,7 +37,7 @@ export interface InboundOptions {
   defaultPolicy?: DefaultInboundPolicy;
   /** The app's port for a connection's original port (`meshlet dev` shifts them; default: the same). */
   appPortFor?: (port: number) => number;
-  /** HTTP/1.1 on the fast path (ADR 0017); default: MESHLET_H1_FAST=1. */
+  /** HTTP/1.1 on the fast path (ADR 0017); default: on unless MESHLET_H1_FAST=0. */
   h1Fast?: boolean;
 }
 

@@ -1,5 +1,5 @@
-// agent/engine/h1-fast: the HTTP/1.1 fast path (issue 16, ADR 0017), on when a composition
-// asks for it (`--h1-fast`, MESHLET_H1_FAST=1): downstream-hook.ts gives the listener its
+// agent/engine/h1-fast: the HTTP/1.1 fast path (issue 16, ADR 0017), on unless a composition
+// turns it off (`--no-h1-fast`, MESHLET_H1_FAST=0): downstream-hook.ts gives the listener its
 // `http1` hook; connection.ts serves a client connection on raw sockets (read-buffer.ts: one
 // reused read buffer), engine-bridge.ts routes each head with the engine's plan(), and
 // connection-exchange.ts runs the attempts against the upstream pool (upstream-*.ts). llhttp.ts drives llhttp through Node's own C++
