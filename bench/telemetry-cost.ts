@@ -155,7 +155,10 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
   // (Tiering earlier to shorten the warm-up, TurboFan after 300 calls instead of 3000, was tried
   // and made it worse: 75 % of a window's instructions went to the compilers, against ~30 % with
   // V8's defaults after 400 warm-up requests.)
-  const nodeFlags = [...flags, ...(counter?.keep ? ['--perf-basic-prof-only-functions'] : []), ...(counter?.mainThread ? ['--single-threaded-gc'] : [])];
+  // Counted, V8's memory reducer is off: it starts full mark-compacts on wall-clock timers, which
+  // under callgrind fire every few requests (one window in three held one, ~1.6 M instructions
+  // per request of a 50-request window); allocation-driven collections still run.
+  const nodeFlags = [...flags, ...(counter ? ['--no-memory-reducer'] : []), ...(counter?.keep ? ['--perf-basic-prof-only-functions'] : []), ...(counter?.mainThread ? ['--single-threaded-gc'] : [])];
   // Under callgrind a request takes ~100x longer, so the batch processor's 5 s timer would
   // export after a few requests instead of after thousands: each export's fixed cost (an HTTP
   // POST) would be spread over 100x fewer requests than at any real rate. Counted, batches are
