@@ -27,6 +27,7 @@ async function poll<T>(what: string, check: () => Promise<T | null>, ms: number)
 // both agents take HTTP/1.1 on the fast path (set before they start; this file runs in its own process)
 process.env.MESHLET_H1_FAST = '1';
 
+const BULK = 8 * 1024 * 1024;
 let world: IdentityWorld;
 let app: http.Server;
 let appConnections = 0;
@@ -49,6 +50,10 @@ before(async () => {
   app = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', xfcc: req.headers['x-forwarded-client-cert'] as string | undefined, peerWorkload: req.headers['x-meshlet-peer-workload'] as string | undefined });
     req.resume();
+    if (req.url === '/bulk') {
+      req.on('end', () => res.writeHead(200, { 'content-length': String(BULK) }).end(Buffer.alloc(BULK, 0x62)));
+      return;
+    }
     req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '6' }).end('served'));
   });
   app.on('connection', () => { appConnections++; });
@@ -114,4 +119,23 @@ test('requests over the mesh mTLS hop on the fast path: the caller verified, the
   assert.ok(await terminated() - handshakesBefore <= 1, 'at most one new mTLS connection for the three requests');
   // reviews' inbound kept its own connection to the app too: both requests on it
   assert.equal(appConnections, connectionsBefore, 'no new app connection for the fast-path requests');
+});
+
+test('a bulk answer over the mTLS hop frees its read buffers young: the relay scavenges count it (TLS reads are fresh buffers)', async () => {
+  const scavenges = async (): Promise<number> => parsePrometheus(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text())
+    .find((x) => x.name === 'meshlet_relay_scavenges_total')?.value ?? 0;
+  const before = await scavenges();
+  const got = await new Promise<number>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: outbound, path: '/bulk', headers: { host: 'reviews.shop:9080' }, agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (d: Buffer) => void (n += d.length));
+      res.on('end', () => { clearTimeout(guard); resolve(n); });
+    });
+    const guard = setTimeout(() => req.destroy(new Error('8 MB not received within 20 s')), 20_000);
+    req.on('error', (e) => { clearTimeout(guard); reject(e); });
+  });
+  assert.equal(got, BULK);
+  // Both agents share this process's counter (one per 2 MB relayed): 8 MB read from TLS sockets
+  // by the client side alone is 4; fewer than 2 means TLS reads went uncounted.
+  assert.ok(await scavenges() - before >= 2, `relay scavenges ${before} -> ${await scavenges()}`);
 });

@@ -21,6 +21,7 @@
 // else resets the connection.
 import type net from 'node:net';
 import { clientError } from '../rejection.ts';
+import { relayGc } from '../relay-gc.ts';
 import type { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
 import { Exchange, type ExchangeHost } from './connection-exchange.ts';
@@ -100,7 +101,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     if (!this.#stopped && !this.#readBlocked) this.socket.resume();
   }
 
+  // Ordinary reads (TLS, or no re-wrap): each chunk is a fresh buffer, freed young like relayed
+  // bodies' (relay-gc.ts); the reused read buffer needs none of that.
   readonly #onData = (chunk: Buffer): void => {
+    relayGc.note(chunk.length);
     if (!this.onRead(chunk) && !this.#handedOver) this.socket.pause();
   };
 

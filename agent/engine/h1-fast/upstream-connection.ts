@@ -9,6 +9,7 @@
 import type net from 'node:net';
 import { MeshletError } from '../../../api/errors.ts';
 import { MESHLET_ALPN } from '../../../api/identity.ts';
+import { relayGc } from '../relay-gc.ts';
 import { openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
 import { describeResponse } from './response-head.ts';
@@ -69,8 +70,12 @@ export class UpstreamConnection implements H1Events {
     this.#parser = new LlhttpParser('response', this);
     const onread: net.OnReadOpts = { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
     this.socket = openSocket(home.endpoint, home.connect, MESHLET_ALPN.http1, null, onread);
-    // TLS sockets (mesh mTLS) deliver decrypted data as 'data' events; plaintext ones call onread
-    this.socket.on('data', this.#onData.bind(this));
+    // TLS sockets (mesh mTLS) deliver decrypted data as 'data' events, each a fresh buffer freed
+    // young like relayed bodies' (relay-gc.ts); plaintext ones call onread with the reused buffer
+    this.socket.on('data', (data: Buffer) => {
+      relayGc.note(data.length);
+      this.#onData(data);
+    });
     this.socket.once(readyEvent(this.socket), this.#onReady.bind(this));
     this.socket.on('error', this.#onError.bind(this));
     this.socket.once('close', this.#onClose.bind(this));
