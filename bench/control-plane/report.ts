@@ -42,7 +42,7 @@ function findings(r: CpBenchResult): string[] {
   }
   const worst = configs(r).filter((c) => Number.isFinite(c.latency.p99)).sort((a, b) => b.latency.p99 - a.latency.p99)[0];
   if (worst) out.push(`- Slowest configuration: ${num(worst.routes)} routes × ${num(worst.agents)} agents, p99 ${ms(worst.latency.p99)} ms from the API write until the last agent acked.`);
-  out.push('- The controller runs with its default coalescing (`--debounce-ms 50`, `--endpoint-debounce-ms 5`, `--max-delay-ms 500`): a route change waits at least 50 ms for more changes before it is translated, which is the floor of the small configurations; a batch of EndpointSlice/Pod changes alone waits 5 ms.');
+  out.push('- The controller runs with its default coalescing (`--debounce-ms 50`, `--endpoint-debounce-ms 5`, `--max-delay-ms 500`): a route change after a quiet spell waits 5 ms for more changes before it is translated (the leading edge), one within 50 ms of the last translation waits 50 ms, and a batch of EndpointSlice/Pod changes alone waits 5 ms; the bench writes each change once the controller is quiet again, so each takes the leading edge.');
   return out;
 }
 
