@@ -13,9 +13,8 @@ import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../supp
 import { startEchoServer } from '../support/echo-server.ts';
 import { switchableService, type SwitchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
-import type { Publisher } from '../../controller/publish/index.ts';
 import { routeFingerprints } from '../../controller/publish/route-generations.ts';
-import { GW, routeConds, twoReplicas, type TestController } from './controller-harness.ts';
+import { GW, routeConds, twoReplicas, type TwoReplicas } from './controller-harness.ts';
 import { startAgent, type MeshAgent } from './distribution-world.ts';
 
 const dest = { address: '10.96.0.20', port: 9080 };
@@ -41,12 +40,8 @@ const endpointSlice = (port: number, extra: string[]): FakeObject => ({
 const propagated = (api: FakeApiServer): string | undefined =>
   (routeConds(api, 'reviews', 'default')[KEY]?.find((c) => c.type === 'meshlet.dev/Propagated') as { message?: string } | undefined)?.message;
 
-interface World {
+interface World extends TwoReplicas {
   api: FakeApiServer;
-  a: TestController;
-  b: TestController;
-  pubA: Publisher;
-  pubB: Publisher;
   echoPort: number;
   svc: SwitchableService;
   agent: MeshAgent;

@@ -9,9 +9,8 @@ import { startFakeApiServer, type FakeApiServer, type FakeObject } from '../supp
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { switchableService } from '../support/switchable-service.ts';
 import { waitFor } from '../support/wait-for.ts';
-import type { Publisher } from '../../controller/publish/index.ts';
 import { ACK_LEASE_LABEL, ackLeaseName } from '../../controller/status/index.ts';
-import { GW, routeConds, twoReplicas, type TestController } from './controller-harness.ts';
+import { GW, routeConds, twoReplicas, type TwoReplicas } from './controller-harness.ts';
 import { startAgent, type MeshAgent } from './distribution-world.ts';
 
 const dest = { address: '10.96.0.20', port: 9080 };
@@ -35,12 +34,8 @@ function objects(port: number): FakeObject[] {
   ];
 }
 
-interface World {
+interface World extends TwoReplicas {
   api: FakeApiServer;
-  a: TestController;
-  b: TestController;
-  pubA: Publisher;
-  pubB: Publisher;
   echo: EchoServer;
   agents: MeshAgent[];
 }
