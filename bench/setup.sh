@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark prerequisites, run before every `npm run bench` (npm's prebench): nginx and haproxy
-# (the reference proxies, and nginx as the upstream), wrk (validation and saturation) and
-# taskset from Debian when missing, and the harness's own npm dependencies. Idempotent and
+# (the reference proxies, and nginx as the upstream), wrk (validation and saturation), taskset
+# and valgrind (telemetry-cost.ts --instructions counts with callgrind: no hardware counters in
+# the containers we run on) from Debian when missing, and the harness's own npm dependencies. Idempotent and
 # quiet when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")"
 need=()
-for pair in nginx:nginx haproxy:haproxy wrk:wrk taskset:util-linux; do
+for pair in nginx:nginx haproxy:haproxy wrk:wrk taskset:util-linux valgrind:valgrind; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
