@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import http2 from 'node:http2';
 import type { DownstreamResponse } from './downstream.ts';
-import type { Rejection } from './rejection.ts';
+import { reasonHeader, type Rejection } from './rejection.ts';
 
 /**
  * Ends a response mid-body so the client cannot mistake it for complete: an h2 stream destroyed
@@ -18,11 +18,6 @@ export function abortResponse(res: DownstreamResponse): void {
     const stream = res.stream;
     if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   } else res.destroy();
-}
-
-/** The public reason as a header value: printable ASCII, bounded. */
-function reasonHeader(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }
 
 export function sendStatus(res: DownstreamResponse, rejection: Rejection, headers: Record<string, string | string[]> = {}): void {

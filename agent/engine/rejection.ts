@@ -62,3 +62,8 @@ export function routeAnswer(status: number, detail: string): Rejection {
   if (status === 504) return upstreamTimeout(detail);
   return { status, reason: 'upstream error', detail };
 }
+
+/** A public reason as a header value (meshlet-reason): printable ASCII, bounded. */
+export function reasonHeader(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}

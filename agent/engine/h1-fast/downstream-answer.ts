@@ -4,13 +4,8 @@
 // 431 head too large), which close the connection. Each is one buffer, written with whatever
 // else the current read produced.
 import { STATUS_CODES } from 'node:http';
-import type { Rejection } from '../rejection.ts';
+import { reasonHeader, type Rejection } from '../rejection.ts';
 import { httpDate } from './http-date.ts';
-
-/** The public reason as a header value: printable ASCII, bounded (as error-response.ts). */
-function reasonHeader(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
-}
 
 const SAFE_VALUE = /^[^\r\n\0]*$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
