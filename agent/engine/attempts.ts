@@ -36,6 +36,16 @@ export class RequestTimeoutError extends MeshletError {
 export const DEFAULT_BACKOFF_MS = 25;
 const MAX_BACKOFF_FACTOR = 10;
 
+/**
+ * The wait before retry number `retry` (0 for the first): exponential from the route's backoff,
+ * capped at ten times it, with jitter in [50%, 100%] of that to spread synchronized retries
+ * apart. Both paths (this file and h1-fast/connection-exchange.ts) wait by it.
+ */
+export function retryDelayMs(backoffMs: number | null | undefined, retry: number, random: () => number): number {
+  const base = backoffMs ?? DEFAULT_BACKOFF_MS;
+  return Math.min(base * 2 ** retry, base * MAX_BACKOFF_FACTOR) * (0.5 + random() / 2);
+}
+
 export interface AttemptPlan {
   backend: BackendIR;
   protocol: UpstreamProtocol;
@@ -166,9 +176,6 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     response?.discard();
     finish();
     failed = endpoint;
-    const base = plan.retry?.backoffMs ?? DEFAULT_BACKOFF_MS;
-    const capped = Math.min(base * 2 ** attempt, base * MAX_BACKOFF_FACTOR);
-    // Jitter in [50%, 100%] of the capped delay: spreads synchronized retries apart.
-    await sleep(capped * (0.5 + random() / 2), plan.signal);
+    await sleep(retryDelayMs(plan.retry?.backoffMs, attempt, random), plan.signal);
   }
 }

@@ -10,7 +10,7 @@
 // only when they must be kept for a retry.
 import type { EndpointIR } from '../../../api/routing-table.ts';
 import { applyHeaderModifier } from '../../route/index.ts';
-import { BackendTimeoutError, DEFAULT_BACKOFF_MS, RequestTimeoutError } from '../attempts.ts';
+import { BackendTimeoutError, RequestTimeoutError, retryDelayMs } from '../attempts.ts';
 import { isMutualTls } from '../connect.ts';
 import type { ProxyCore } from '../core.ts';
 import type { Headers } from '../hop-by-hop.ts';
@@ -30,7 +30,6 @@ import type { Framing, RequestHead } from './request-head.ts';
 import type { ResponseFraming, ResponseHead } from './response-head.ts';
 import type { FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
 
-const MAX_BACKOFF_FACTOR = 10;
 
 /** What an exchange needs from its downstream connection. */
 export interface ExchangeHost {
@@ -210,13 +209,11 @@ export class Exchange implements UpstreamSink {
   #retryLater(): void {
     const p = this.#plan!;
     this.#failed = this.#endpoint ?? undefined;
-    const base = p.retry?.backoffMs ?? DEFAULT_BACKOFF_MS;
-    const capped = Math.min(base * 2 ** (this.#attempt - 1), base * MAX_BACKOFF_FACTOR);
     this.#retryTimer = setTimeout(() => {
       this.#startAttempt();
       // an attempt that ends at once (no endpoint left, a connect refused) answered from a timer
       this.host.flush();
-    }, capped * (0.5 + this.core.random() / 2));
+    }, retryDelayMs(p.retry?.backoffMs, this.#attempt - 1, this.core.random));
   }
 
   #attemptFailed(rejection: Rejection, retriable: boolean): void {
