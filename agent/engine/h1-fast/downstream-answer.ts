@@ -5,10 +5,9 @@
 // else the current read produced.
 import { STATUS_CODES } from 'node:http';
 import { reasonHeader, type Rejection } from '../rejection.ts';
+import { BAD_VALUE, TOKEN } from './head-writer.ts';
 import { httpDate } from './http-date.ts';
 
-const SAFE_VALUE = /^[^\r\n\0]*$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * A rejection as an HTTP/1.1 response. `close`: the connection ends after it (`connection:
@@ -23,7 +22,7 @@ export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<st
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (lower === 'date' || lower === 'content-type' || lower === 'content-length' || lower === 'meshlet-reason' || lower === 'connection' || !TOKEN.test(name)) continue;
-    for (const v of Array.isArray(value) ? value : [value]) if (SAFE_VALUE.test(v)) out += `${name}: ${v}\r\n`;
+    for (const v of Array.isArray(value) ? value : [value]) if (!BAD_VALUE.test(v)) out += `${name}: ${v}\r\n`;
   }
   out += `date: ${httpDate()}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nmeshlet-reason: ${reasonHeader(rejection.reason)}\r\n`;
   if (close) out += 'connection: close\r\n';

@@ -8,8 +8,10 @@ import { MeshletError } from '../../../api/errors.ts';
 import type { Framing } from './request-head.ts';
 import type { ResponseFraming } from './response-head.ts';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/** A field name (RFC 9110 token). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What a field value must never hold: it would split or end the head. */
+export const BAD_VALUE = /[\r\n\0]/;
 
 /** A field (or status line) the proxy was asked to write is not valid HTTP: code E_INVALID_FIELD. */
 export class InvalidFieldError extends MeshletError {
