@@ -10,6 +10,15 @@ function cmd(file: string, args: string[], cwd?: string): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
 }
 
+/**
+ * git's answer, or undefined when git failed (not a checkout, git missing): its error text must
+ * not become the commit, which names the result file.
+ */
+function git(args: string[], cwd: string): string | undefined {
+  const r = spawnSync('git', args, { encoding: 'utf8', cwd });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
 export interface Versions {
   node: string;
   nginx: string;
@@ -37,7 +46,7 @@ export function collectVersions(root: string, benchDir: string): Versions {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
-    commit: cmd('git', ['rev-parse', '--short=12', 'HEAD'], root),
-    commitDirty: cmd('git', ['status', '--porcelain', '--untracked-files=no'], root).length > 0,
+    commit: git(['rev-parse', '--short=12', 'HEAD'], root) ?? 'unknown',
+    commitDirty: (git(['status', '--porcelain', '--untracked-files=no'], root) ?? '').length > 0,
   };
 }
