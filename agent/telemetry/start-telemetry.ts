@@ -99,7 +99,7 @@ export function startTelemetry(c: TelemetryConfig): Telemetry {
       env: c.env, log: c.log, ...(c.otlpEndpoint ? { endpoint: c.otlpEndpoint } : {}),
       resource: { 'service.name': c.self.name, 'k8s.namespace.name': c.self.namespace, 'k8s.pod.name': c.self.pod, 'meshlet.role': c.role },
     });
-    tracer = startRequestTracer(provider.tracer, policy, propagation);
+    tracer = startRequestTracer(provider.sink, policy, propagation);
   }
   const access: AccessLog | null = c.accessLog
     ? startAccessLog({ format: c.accessLog, ...(c.writeAccessLog ? { write: c.writeAccessLog } : {}), ...(tracer ? { traceIdOf: tracer.traceIdOf } : {}) })

@@ -1,16 +1,18 @@
 // The OpenTelemetry side of tracing: resource, batch processor and OTLP/HTTP exporter, all
-// configured from the standard OTEL_* variables. Endpoint, headers, timeout and resource are
+// configured from the standard OTEL_* variables. Spans are meshlet's own records (span-record.ts,
+// the SDK's ReadableSpan), put straight on the batch processor's queue: no SDK tracer or span
+// objects (ADR 0018). Endpoint, headers, timeout and resource are
 // read here from the env we are given (the SDK's own readers only see process.env, and the
 // runners and tests pass their own); BatchSpanProcessor reads OTEL_BSP_*. Export never blocks a request:
 // the batch queue is bounded and drops when full; failures are counted and logged at most
 // once a minute.
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { Tracer } from '@opentelemetry/api';
 import { ExportResultCode, parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { MeshletError } from '../../../api/errors.ts';
+import type { SpanSink } from './span-record.ts';
 
 export class OtlpProtocolUnsupportedError extends MeshletError {
   constructor(protocol: string) {
@@ -28,7 +30,8 @@ export interface ProviderOptions {
 }
 
 export interface TraceProvider {
-  tracer: Tracer;
+  /** Where the tracer's ended spans go: the bounded export queue. */
+  sink: SpanSink;
   protocol: string;
   exported: () => number;
   failed: () => number;
@@ -101,31 +104,22 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
     forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
   };
   const bsp = new BatchSpanProcessor(counting, { maxQueueSize: maxQueue, maxExportBatchSize: batch, scheduledDelayMillis: delay });
-  const bounded: SpanProcessor = {
-    onStart: (span, ctx) => bsp.onStart(span, ctx),
-    onEnd: (span) => {
+  const sink: SpanSink = {
+    resource: resourceFromAttributes({ ...opts.resource, ...resourceFromEnv(opts.env) }),
+    scope: { name: 'meshlet' },
+    end: (span) => {
       if (queued >= maxQueue) { dropped++; return; }
       queued++;
       bsp.onEnd(span);
     },
-    forceFlush: () => bsp.forceFlush(),
-    shutdown: () => bsp.shutdown(),
   };
-  const resource = resourceFromAttributes({ ...opts.resource, ...resourceFromEnv(opts.env) });
-  const provider = new BasicTracerProvider({
-    resource,
-    // The sampling decision is taken before a span is asked for (sampling.ts): every span
-    // the tracer is asked to start is one we want.
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [bounded],
-  });
   return {
-    tracer: provider.getTracer('meshlet'),
+    sink,
     protocol,
     exported: () => exported,
     failed: () => failed,
     dropped: () => dropped,
     // Spans still queued at exit are best effort: a collector that is down must not fail a stop.
-    shutdown: () => provider.shutdown().catch((e: unknown) => { opts.log(`trace export at shutdown failed: ${(e as Error).message}`); }),
+    shutdown: () => bsp.shutdown().catch((e: unknown) => { opts.log(`trace export at shutdown failed: ${(e as Error).message}`); }),
   };
 }

@@ -2,40 +2,57 @@
 // the tracer's attempt:start subscriber ran. A trace this hop starts and does not sample gets a
 // fresh, valid, unsampled traceparent (the same on every retry of the request); a caller's
 // unsampled W3C context is forwarded unchanged; B3 and unusual forms still take the full path.
-import { after, describe, test } from 'node:test';
+// Sampled requests: the span records the export queue receives (ids, links, kinds, names,
+// attributes, status, Unix times), as the OTLP exporters read them (ReadableSpan).
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trace } from '@opentelemetry/api';
-import { attemptStart, requestStart, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
+import { SpanKind, TraceFlags } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { attemptEnd, attemptStart, endRequest, requestStart, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
 import { canonicalTraceparentFlag } from './propagation.ts';
+import type { SpanRecord, SpanSink } from './span-record.ts';
 import { startRequestTracer, unsampledTraceparent } from './tracer.ts';
+
+/** A sink that keeps what it is given. */
+function collecting(): SpanSink & { spans: SpanRecord[] } {
+  const spans: SpanRecord[] = [];
+  return { resource: resourceFromAttributes({ 'service.name': 'test' }), scope: { name: 'meshlet' }, spans, end: (s) => { spans.push(s); } };
+}
 
 const CANONICAL = /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/;
 
 function request(site: SiteKind, headers: HeaderValues): RequestEvent {
   const ev: RequestEvent = {
     site, method: 'GET', scheme: 'http', authority: 'svc:80', path: '/', protocol: 'http/1.1', headers,
-    remoteAddress: '127.0.0.1', startNs: 0n, rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null,
+    remoteAddress: '127.0.0.1', startNs: process.hrtime.bigint(), rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null,
     peerIdentity: null, attempts: 0, status: 0, requestBytes: 0, responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
   };
   requestStart.publish(ev);
   return ev;
 }
 
+function attemptEvent(ev: RequestEvent, n: number): AttemptEvent {
+  return {
+    request: ev, attempt: n, mirror: false, backend: 'b', upstream: '10.0.0.1:80', upstreamIdentity: null, method: 'GET',
+    authority: 'svc:80', pathAndQuery: '/', headers: { ...ev.headers } as Record<string, string | string[]>,
+    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
+  };
+}
+
 /** The upstream headers of one attempt of `ev`, starting from a copy of the downstream ones. */
 function attempt(ev: RequestEvent, n = 1): Record<string, string | string[]> {
-  const headers = { ...ev.headers } as Record<string, string | string[]>;
-  const at: AttemptEvent = {
-    request: ev, attempt: n, mirror: false, backend: 'b', upstream: '10.0.0.1:80', upstreamIdentity: null, method: 'GET',
-    authority: 'svc:80', pathAndQuery: '/', headers, startNs: 0n, status: 0, endNs: 0n, error: null,
-  };
+  const at = attemptEvent(ev, n);
   attemptStart.publish(at);
-  return headers;
+  return at.headers;
 }
 
 describe('tracer, unsampled', () => {
-  // Ratio 0: nothing this hop starts is sampled; the no-op API tracer would fail any span test.
-  const tracer = startRequestTracer(trace.getTracer('test'), { parentBased: true, ratio: 0 });
-  after(() => tracer.stop());
+  // Ratio 0: nothing this hop starts is sampled. (Each suite subscribes its own tracer for its
+  // own tests only: two tracers on the same events would overwrite each other's state.)
+  const sink = collecting();
+  let tracer: ReturnType<typeof startRequestTracer>;
+  before(() => { tracer = startRequestTracer(sink, { parentBased: true, ratio: 0 }); });
+  after(() => { tracer.stop(); assert.equal(sink.spans.length, 0, 'no unsampled request recorded a span'); });
 
   test('a root gets a fresh unsampled traceparent, the same on every retry, distinct per request', () => {
     const seen = new Set<string>();
@@ -81,21 +98,106 @@ describe('tracer, unsampled', () => {
 
 describe('tracer, root sampling ratio', () => {
   test('a root is sampled at the ratio, not its square (one draw per request)', () => {
-    let started = 0;
-    const span = {
-      spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
-      setAttributes: () => span, setStatus: () => span, updateName: () => span, end: () => undefined,
-    };
-    const fake = { startSpan: () => { started++; return span; } } as unknown as Parameters<typeof startRequestTracer>[0];
-    const t = startRequestTracer(fake, { parentBased: true, ratio: 0.5 });
+    const sink = collecting();
+    const t = startRequestTracer(sink, { parentBased: true, ratio: 0.5 });
     try {
-      // Outbound roots: a sampled one starts exactly one SERVER span (no attempt here).
-      for (let i = 0; i < 2000; i++) request('outbound', {});
+      // Outbound roots: a sampled one records exactly one SERVER span (no attempt here).
+      for (let i = 0; i < 2000; i++) endRequest(request('outbound', {}), 200, null);
     } finally {
       t.stop();
     }
+    const started = sink.spans.length;
     // Binomial(2000, 0.5): mean 1000, sd 22; ratio² would give ~500.
     assert.ok(started > 850 && started < 1150, `sampled ${started} of 2000 at ratio 0.5`);
+  });
+});
+
+describe('tracer, sampled: the records the export queue receives', () => {
+  const sink = collecting();
+  let tracer: ReturnType<typeof startRequestTracer>;
+  before(() => { tracer = startRequestTracer(sink, { parentBased: true, ratio: 1 }); });
+  after(() => tracer.stop());
+  const ID = /^[0-9a-f]{16}$/;
+
+  test('a root SERVER span and two CLIENT attempts under it: ids, links, kinds, names, attributes, times', () => {
+    sink.spans.length = 0;
+    const before = Date.now();
+    const ev = request('gateway', { 'user-agent': 'curl/8', 'x-request-id': 'r1' });
+    ev.routePath = '/api';
+    ev.rule = 'httproute/default/web/rule/0';
+    const first = attemptEvent(ev, 1);
+    attemptStart.publish(first);
+    first.status = 503;
+    first.endNs = process.hrtime.bigint();
+    attemptEnd.publish(first);
+    const second = attemptEvent(ev, 2);
+    attemptStart.publish(second);
+    second.status = 200;
+    second.endNs = process.hrtime.bigint();
+    attemptEnd.publish(second);
+    endRequest(ev, 200, null);
+    const after = Date.now();
+    const [c1, c2, server] = sink.spans;
+    assert.equal(sink.spans.length, 3);
+    assert.deepEqual([server!.kind, c1!.kind, c2!.kind], [SpanKind.SERVER, SpanKind.CLIENT, SpanKind.CLIENT]);
+    assert.deepEqual([server!.name, c1!.name], ['GET /api', 'GET /api']);
+    assert.match(server!.traceId, /^[0-9a-f]{32}$/);
+    assert.notEqual(server!.traceId, '0'.repeat(32));
+    assert.equal(server!.parentSpanContext, undefined, 'the root has no parent');
+    for (const c of [c1!, c2!]) {
+      assert.equal(c.traceId, server!.traceId);
+      assert.equal(c.parentSpanContext?.spanId, server!.spanId);
+      assert.match(c.spanId, ID);
+    }
+    assert.equal(new Set(sink.spans.map((s) => s.spanId)).size, 3, 'distinct span ids');
+    // Each attempt carried its own span's context to the upstream.
+    assert.equal(first.headers.traceparent, `00-${server!.traceId}-${c1!.spanId}-01`);
+    assert.equal(second.headers.traceparent, `00-${server!.traceId}-${c2!.spanId}-01`);
+    assert.equal(server!.spanContext().traceFlags & TraceFlags.SAMPLED, 1);
+    assert.equal(server!.attributes['http.response.status_code'], 200);
+    assert.equal(server!.attributes['user_agent.original'], 'curl/8');
+    assert.equal(server!.attributes['meshlet.route'], 'httproute/default/web/rule/0');
+    assert.equal(c2!.attributes['meshlet.retry.attempt'], 2);
+    assert.deepEqual([c1!.status.code, c2!.status.code, server!.status.code], [2, 0, 0], 'the 503 attempt is an error');
+    // Unix times from the events' hrtime stamps: within the test's wall-clock window, in order.
+    for (const s of sink.spans) {
+      const start = s.startTime[0] * 1000 + s.startTime[1] / 1e6;
+      const end = s.endTime[0] * 1000 + s.endTime[1] / 1e6;
+      assert.ok(start >= before - 5 && end <= after + 5 && start <= end, `${s.name}: ${start}..${end} outside ${before}..${after}`);
+      assert.ok(s.startTime[1] >= 0 && s.startTime[1] < 1e9 && Number.isInteger(s.startTime[1]));
+      assert.ok(s.ended);
+      assert.equal(s.duration[0] * 1e9 + s.duration[1], Number(s.endNs - s.startNs));
+    }
+    assert.equal(server!.resource, sink.resource);
+    assert.deepEqual(server!.instrumentationScope, { name: 'meshlet' });
+  });
+
+  test('a caller\'s sampled context is the SERVER span\'s parent (remote), its tracestate carried on', () => {
+    sink.spans.length = 0;
+    const ev = request('inbound', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x' });
+    const h = attempt(ev);
+    endRequest(ev, 200, null);
+    const server = sink.spans.find((s) => s.kind === SpanKind.SERVER)!;
+    assert.equal(server.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(server.parentSpanContext?.spanId, 'b7ad6b7169203331');
+    assert.equal(server.parentSpanContext?.isRemote, true);
+    assert.equal(server.traceState?.serialize(), 'vendor=x');
+    assert.equal(h.tracestate, 'vendor=x');
+    assert.match(h.traceparent as string, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+  });
+
+  test('an outbound call with the app\'s sampled context: CLIENT spans only, under the app\'s span', () => {
+    sink.spans.length = 0;
+    const ev = request('outbound', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const at = attemptEvent(ev, 1);
+    attemptStart.publish(at);
+    at.endNs = process.hrtime.bigint();
+    attemptEnd.publish(at);
+    endRequest(ev, 0, 'upstream_connect');
+    assert.equal(sink.spans.length, 1);
+    assert.equal(sink.spans[0]!.kind, SpanKind.CLIENT);
+    assert.equal(sink.spans[0]!.parentSpanContext?.spanId, 'b7ad6b7169203331');
+    assert.equal(sink.spans[0]!.status.code, 2, 'no answer is a CLIENT error');
   });
 });
 

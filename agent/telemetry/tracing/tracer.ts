@@ -4,17 +4,20 @@
 // sent, and only when the app sent none does the sidecar open a SERVER span as the root, so
 // retries of one call stay together. Unsampled requests build no span: they only carry the
 // trace context on, so the next hop agrees with this one's decision; in the common forms (no
-// context, or a W3C one already unsampled) that costs one string or nothing.
+// context, or a W3C one already unsampled) that costs one string or nothing. Sampled spans are
+// meshlet's own records (span-record.ts), handed to the export queue when they end.
 import dc from 'node:diagnostics_channel';
-import { randomFillSync, randomUUID } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
+import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
 import { clientAttributes, isClientError, isServerError, serverAttributes, spanName } from './span-attributes.ts';
+import { SpanRecord, type SpanSink } from './span-record.ts';
 
 interface RequestState {
-  span: Span | null;
+  span: SpanRecord | null;
   /** What attempts descend from: the SERVER span, the caller's context, or an unsampled root. */
   parent: SpanContext | null;
   sampled: boolean;
@@ -30,36 +33,15 @@ export interface RequestTracer {
   stop: () => void;
 }
 
-// IDs for unsampled roots come from a pooled random buffer (one getrandom call per 170
-// requests) and are written as hex straight into a traceparent template, so an unsampled root
-// costs one string: the header value itself, not IDs, a context object and a template literal.
-const pool = Buffer.alloc(24 * 170);
-let used = pool.length;
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
+// An unsampled root's IDs are written as hex straight into a traceparent template (ids.ts's
+// pooled random bytes), so it costs one string: the header value itself, not IDs, a context
+// object and a template literal.
 const line = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`, 'latin1');
 
 /** A fresh traceparent for a trace this hop starts and does not sample: `00-<trace>-<span>-00`. */
 export function unsampledTraceparent(): string {
-  for (;;) {
-    if (used === pool.length) { randomFillSync(pool); used = 0; }
-    let trace = 0;
-    let span = 0;
-    for (let i = 0; i < 16; i++) {
-      const b = pool[used + i]!;
-      trace |= b;
-      line[3 + 2 * i] = HEX[b >> 4]!;
-      line[4 + 2 * i] = HEX[b & 15]!;
-    }
-    for (let i = 0; i < 8; i++) {
-      const b = pool[used + 16 + i]!;
-      span |= b;
-      line[36 + 2 * i] = HEX[b >> 4]!;
-      line[37 + 2 * i] = HEX[b & 15]!;
-    }
-    used += 24;
-    // All-zero IDs are invalid (W3C): draw again (one chance in 2^64).
-    if (trace !== 0 && span !== 0) return line.toString('latin1');
-  }
+  // All-zero IDs are invalid (W3C): draw again (one chance in 2^64).
+  for (;;) if (writeRandomHex(line, 3, 16) && writeRandomHex(line, 36, 8)) return line.toString('latin1');
 }
 
 function contextOf(traceparent: string): SpanContext {
@@ -70,7 +52,7 @@ function hasB3(h: RequestEvent['headers']): boolean {
   return h.b3 !== undefined || h['x-b3-traceid'] !== undefined;
 }
 
-export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propagation: Propagation = DEFAULT_PROPAGATION): RequestTracer {
+export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propagation: Propagation = DEFAULT_PROPAGATION): RequestTracer {
   const { extract, inject } = propagation;
   // The unsampled fast path writes W3C traceparent alone, which is what the default propagation
   // writes when no B3 and no tracestate came in; other OTEL_PROPAGATORS take the general path.
@@ -86,8 +68,8 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
     set: (ev: RequestEvent, st: RequestState | string): void => { ev.tracing = st; },
   };
   const attempts = {
-    get: (at: AttemptEvent): Span | undefined => (at as unknown as Slots)[SPAN] as Span | undefined,
-    set: (at: AttemptEvent, span: Span): void => { (at as unknown as Slots)[SPAN] = span; },
+    get: (at: AttemptEvent): SpanRecord | undefined => (at as unknown as Slots)[SPAN] as SpanRecord | undefined,
+    set: (at: AttemptEvent, span: SpanRecord): void => { (at as unknown as Slots)[SPAN] = span; },
   };
 
   const onRequestStart = (m: unknown): void => {
@@ -113,12 +95,11 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
     const parentSampled = incoming.parent ? (incoming.parent.traceFlags & 1) === 1 : null;
     const sampled = rootSampled ?? shouldSample(policy, parentSampled);
     const requestId = needsRequestId ? randomUUID() : null;
-    let span: Span | null = null;
+    let span: SpanRecord | null = null;
     let parent = incoming.parent;
     if (sampled && (ev.site !== 'outbound' || !parent)) {
-      const ctx = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
-      span = tracer.startSpan(ev.method, { kind: SpanKind.SERVER, root: !parent }, ctx);
-      parent = span.spanContext();
+      span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, ev.startNs);
+      parent = span;
     } else if (!parent) {
       // Carry this hop's "no" on, so the next hop does not start a fragment of its own.
       parent = sampled ? null : contextOf(unsampledTraceparent());
@@ -129,11 +110,13 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
   const onRequestEnd = (m: unknown): void => {
     const ev = m as RequestEvent;
     const st = requests.get(ev);
-    if (typeof st !== 'object' || !st.span) return;
-    st.span.updateName(spanName(ev.method, ev.routePath));
-    st.span.setAttributes(serverAttributes(ev));
-    if (isServerError(ev.status, ev.error)) st.span.setStatus({ code: SpanStatusCode.ERROR, message: ev.error ?? undefined });
-    st.span.end();
+    const span = typeof st === 'object' ? st.span : null;
+    if (!span || span.endNs !== 0n) return;
+    span.name = spanName(ev.method, ev.routePath);
+    span.attributes = serverAttributes(ev);
+    if (isServerError(ev.status, ev.error)) span.status = { code: SpanStatusCode.ERROR, message: ev.error ?? undefined };
+    span.endNs = ev.endNs || process.hrtime.bigint();
+    sink.end(span);
   };
 
   const onAttemptStart = (m: unknown): void => {
@@ -149,19 +132,21 @@ export function startRequestTracer(tracer: Tracer, policy: SamplingPolicy, propa
       if (st.parent) inject(at.headers, st.parent, st.b3);
       return;
     }
-    const ctx = st.parent ? trace.setSpanContext(ROOT_CONTEXT, st.parent) : ROOT_CONTEXT;
-    const span = tracer.startSpan(spanName(at.method, at.request?.routePath ?? null), { kind: SpanKind.CLIENT }, ctx);
+    const parent = st.parent;
+    const span = new SpanRecord(sink, SpanKind.CLIENT, spanName(at.method, at.request?.routePath ?? null),
+      parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, at.startNs);
     attempts.set(at, span);
-    inject(at.headers, span.spanContext(), st.b3);
+    inject(at.headers, span, st.b3);
   };
 
   const onAttemptEnd = (m: unknown): void => {
     const at = m as AttemptEvent;
     const span = attempts.get(at);
-    if (!span) return;
-    span.setAttributes(clientAttributes(at));
-    if (isClientError(at.status)) span.setStatus({ code: SpanStatusCode.ERROR, message: at.error ?? undefined });
-    span.end();
+    if (!span || span.endNs !== 0n) return;
+    span.attributes = clientAttributes(at);
+    if (isClientError(at.status)) span.status = { code: SpanStatusCode.ERROR, message: at.error ?? undefined };
+    span.endNs = at.endNs || process.hrtime.bigint();
+    sink.end(span);
   };
 
   const subs: [string, (m: unknown) => void][] = [

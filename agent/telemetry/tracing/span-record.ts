@@ -1,0 +1,104 @@
+// A span as meshlet records it: one plain object per span, filled from the request's events and
+// handed to the batch processor whole. It is the SDK's `ReadableSpan` (what the processor and the
+// OTLP serializers read) without the SDK's `Span` behind it: no span-per-call context objects,
+// no per-attribute validation and limits (the attributes are meshlet's own, built once per span
+// by span-attributes.ts), no clock reads of its own (the events' hrtime stamps are the span's
+// times) and no second object for its context (the record is its own `SpanContext`). ADR 0018.
+import type { HrTime, Link, SpanContext, SpanKind, SpanStatus, TraceState } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { Attributes } from './span-attributes.ts';
+
+/** Where ended spans go (the export queue), and what every span of this process shares. */
+export interface SpanSink {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  /** Takes an ended span for export; never blocks and never throws (a full queue drops). */
+  end: (span: SpanRecord) => void;
+}
+
+const NONE: never[] = [];
+Object.freeze(NONE);
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+/** Status UNSET (code 0), shared by every span that ends without an error. */
+const UNSET: SpanStatus = Object.freeze({ code: 0 });
+
+// The events carry process.hrtime.bigint() stamps (monotonic); spans want Unix time. One anchor,
+// taken when this module loads, maps the one to the other, as the SDK maps performance.now()
+// through performance.timeOrigin.
+const NS_PER_S = 1_000_000_000n;
+const EPOCH_MINUS_HRTIME_NS = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+
+function hrTime(ns: bigint): HrTime {
+  const s = ns / NS_PER_S;
+  return [Number(s), Number(ns - s * NS_PER_S)];
+}
+
+/** Unix time of an hrtime stamp, as the SDK's [seconds, nanoseconds]. */
+export function unixHrTime(hrtimeNs: bigint): HrTime {
+  return hrTime(hrtimeNs + EPOCH_MINUS_HRTIME_NS);
+}
+
+export class SpanRecord implements ReadableSpan, SpanContext {
+  readonly kind: SpanKind;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceState: TraceState | undefined;
+  readonly parentSpanContext: SpanContext | undefined;
+  name: string;
+  attributes: Attributes = NO_ATTRIBUTES;
+  status: SpanStatus = UNSET;
+  /** process.hrtime.bigint() stamps of the event the span stands for; endNs 0 until it ends. */
+  readonly startNs: bigint;
+  endNs = 0n;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  // Unix times, worked out when first read (by the exporter, off the request path).
+  private start: HrTime | null = null;
+  private end: HrTime | null = null;
+
+  /** parent: the caller's context or this hop's SERVER span; null for a root. */
+  constructor(sink: SpanSink, kind: SpanKind, name: string, traceId: string, spanId: string, parent: SpanContext | null, startNs: bigint) {
+    this.kind = kind;
+    this.name = name;
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.startNs = startNs;
+    this.parentSpanContext = parent ?? undefined;
+    this.traceState = parent?.traceState;
+    this.resource = sink.resource;
+    this.instrumentationScope = sink.scope;
+  }
+
+  // What every span meshlet records has in common is read from the prototype, not stored per span.
+  /** Sampled: unsampled requests record nothing. */
+  get traceFlags(): number { return 1; }
+  /** The record is this process's own span, never a caller's. */
+  get isRemote(): boolean { return false; }
+  get links(): Link[] { return NONE; }
+  get events(): TimedEvent[] { return NONE; }
+  get droppedAttributesCount(): number { return 0; }
+  get droppedEventsCount(): number { return 0; }
+  get droppedLinksCount(): number { return 0; }
+
+  spanContext(): SpanContext {
+    return this;
+  }
+
+  get ended(): boolean {
+    return this.endNs !== 0n;
+  }
+
+  get startTime(): HrTime {
+    return (this.start ??= unixHrTime(this.startNs));
+  }
+
+  get endTime(): HrTime {
+    return (this.end ??= unixHrTime(this.endNs));
+  }
+
+  get duration(): HrTime {
+    return hrTime(this.endNs - this.startNs);
+  }
+}
