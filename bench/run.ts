@@ -20,6 +20,7 @@ import { summarize } from './lib/aggregate.ts';
 import { bareNodeRssMB, measureScale } from './lib/scale.ts';
 import { profileMeshlet } from './lib/profile-stage.ts';
 import { measurePropagation } from './lib/propagation.ts';
+import { latencySettings, measureLatency } from './lib/latency-stage.ts';
 import { NGINX_TWO_HOPS, measureStreaming } from './lib/stream.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
@@ -50,7 +51,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming|latency [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  const latency = await measureLatency(ctx, latencyConfigs(configs.filter((c) => !unavailable.has(c.id))), latencySettings(profile.name), log);
   log('CPU profiles of the meshlet configurations (node --cpu-prof, 1000 rps, 12 B):');
   const profiles = await profileMeshlet(ctx, configs.filter((c) => c.kind === 'meshlet' && !unavailable.has(c.id)), profile.cpuProfileS,
     join(BENCH, 'results', 'profiles'), `${new Date().toISOString().slice(0, 10)}-${versions.commit}`, log);
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
     upstream: 'nginx, one worker, `return 200` of a fixed 12 B / 1 KB body; requests POST the same number of bytes',
     hostHeader: SERVICE_HOST,
     durationS: Math.round((Date.now() - started) / 1000),
-    validations, scale, propagation, streaming, bareNodeMB, bareNodeTsMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
+    validations, latency, scale, propagation, streaming, bareNodeMB, bareNodeTsMB, profiles, routeMicro, ...(routeMicroError !== undefined ? { routeMicroError } : {}), unavailable: Object.fromEntries(unavailable), summary, rounds,
   };
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -190,6 +192,11 @@ function streamConfigs(configs: BenchConfig[]): BenchConfig[] {
   return [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...pairs];
 }
 
+/** The closed-loop latency stage's configurations: every one of the main table but the prototypes (its time budget is fixed). */
+function latencyConfigs(configs: BenchConfig[]): BenchConfig[] {
+  return configs.filter((c) => c.kind !== 'prototype');
+}
+
 /**
  * One stage alone (`--scenario propagation`, `--scenario streaming`), for measuring a change to it by hand: prints its
  * figures and writes results/<date>-<sha>-<scenario>-partial.json (not kept in git); never the docs.
@@ -202,7 +209,9 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
     figures = { propagation: await measurePropagation(ctx, routes, changes, log) };
   } else if (name === 'streaming') {
     figures = { streaming: await measureStreaming(ctx, streamConfigs(configs), log) };
-  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming)`);
+  } else if (name === 'latency') {
+    figures = { latency: await measureLatency(ctx, latencyConfigs(configs), latencySettings(profile.name), log) };
+  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming, latency)`);
   const versions = collectVersions(ROOT, BENCH);
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -9,6 +9,7 @@ import { latencyChart, type ChartSeries } from './svg-chart.ts';
 import { ratio, sp } from './report-format.ts';
 import { targetsTable } from './report-targets.ts';
 import { handWrittenIn } from './hand-written.ts';
+import { latencySection } from './latency-report.ts';
 import { findings, microSection, profileSection, propagationSection, scaleSection, streamSection } from './report-sections.ts';
 
 const COLORS: Record<string, string> = {
@@ -51,7 +52,8 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '## Targets (ratios within this run)',
     '',
     'Each ratio is computed inside a round (meshlet against nginx measured minutes apart), then the median over rounds is taken; ' +
-      'the worst scenario is shown. "Added" latency is the configuration\'s percentile minus the direct (no proxy) percentile of the same round, divided by the hops.',
+      'the worst scenario is shown. "Added" latency is the configuration\'s percentile minus the direct (no proxy) percentile of the same round, divided by the hops. ' +
+      'The latency rows use the closed-loop stage (its own section below) when its 95 % intervals resolve the verdict, and the open-loop rounds otherwise.',
     '',
     ...targetsTable(res),
     '',
@@ -70,6 +72,9 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '',
     ...scenarioTable(res, 'configuration', (x) => `${ratio(x.ratioP50VsNginx)} / ${ratio(x.ratioP99VsNginx)}`, proxies),
     '',
+    '## Added latency per hop, closed loop (one connection, alternating blocks)',
+    '',
+    ...latencySection(res.latency),
     '## Absolute latency (µs, open loop, from the intended send time)',
     '',
     'p50 / p99, median over rounds [min–max].',

@@ -6,6 +6,7 @@ import type { Profile } from './profile.ts';
 import type { ScaleResult } from './scale.ts';
 import type { PropagationResult } from './propagation.ts';
 import type { StreamResult } from './stream.ts';
+import type { LatencyResult } from './latency-stage.ts';
 import type { ConfigProfile } from './profile-stage.ts';
 import type { MicroResult } from './route-micro.ts';
 import type { Validation } from './validate.ts';
@@ -23,6 +24,8 @@ export interface BenchResult {
   hostHeader: string;
   durationS: number;
   validations: Validation[];
+  /** Closed-loop (ping-pong) latency in alternating blocks, with intervals and verdicts; absent in older results. */
+  latency?: LatencyResult;
   /** Agent memory with few and many routes. */
   scale: ScaleResult[];
   /** RSS of an idle `node -e` process on the same binary, MB. */

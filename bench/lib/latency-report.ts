@@ -1,0 +1,70 @@
+// docs/benchmarks.md's closed-loop latency section (latency-stage.ts) and the cells of the
+// Targets table it fills when its intervals resolve the verdict. Every figure carries its 95 %
+// interval, and the A/A checks are printed next to them so the noise floor is in plain sight.
+import type { Interval } from './latency-bootstrap.ts';
+import type { LatencyResult, LatencyRow } from './latency-stage.ts';
+import type { LatencyVerdict } from './latency-verdict.ts';
+import { num, verdict } from './report-format.ts';
+
+/** "42 [38–47]", or a dash. */
+export function ci(x: Interval | undefined, d = 0, unit = ''): string {
+  if (x === undefined || !Number.isFinite(x.point)) return '–';
+  const b = (v: number): string => (Number.isFinite(v) ? num(v, d) : v > 0 ? '∞' : '−∞');
+  return `${num(x.point, d)}${unit} [${b(x.lo)}–${b(x.hi)}]`;
+}
+
+/** The verdict column's words, in the Targets table's own wording. */
+export function verdictWords(v: LatencyVerdict, target: number): string {
+  if (v.status === 'unresolved') return `not resolved (below ±${num(v.resolutionUs)} µs)`;
+  if (v.rule === 'ratio') return verdict(v.ratio, target);
+  if (v.status === 'met') return 'met';
+  return Number.isFinite(v.ratio) ? `missed: at least ${num(v.ratio / target, 1)}× the target` : 'missed: nginx adds nothing measurable';
+}
+
+export interface TargetCell { measured: string; verdict: string; resolved: boolean }
+
+/** The Targets table's cell for one meshlet configuration and percentile, or null when the stage did not run for it. */
+export function latencyTargetCell(lat: LatencyResult | undefined, config: string, pick: 'p50' | 'p99', target: number): TargetCell | null {
+  const row = lat?.rows.find((r) => r.config === config && r.available);
+  const v = pick === 'p50' ? row?.verdictP50 : row?.verdictP99;
+  const r = pick === 'p50' ? row?.ratioP50VsNginx : row?.ratioP99VsNginx;
+  if (!row || !v || !r) return null;
+  const measured = v.rule === 'ratio' ? `${ci(r, 2, '×')} (closed loop, 95 % interval)` : `${v.text} (closed loop)`;
+  return { measured, verdict: verdictWords(v, target), resolved: v.status !== 'unresolved' };
+}
+
+function rowLine(r: LatencyRow): string {
+  if (!r.available) return `| ${r.label} | ${r.hops} | not available: ${(r.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 160)} | | | | | | |`;
+  return `| ${r.label} | ${r.hops} | ${r.samples}${r.errors > 0 ? ` (${r.errors} errors)` : ''} | ${ci(r.p50)} | ${ci(r.p99)} | ${ci(r.addedP50PerHop)} | ${ci(r.addedP99PerHop)} | ` +
+    `${ci(r.ratioP50VsNginx, 2, '×')} | ${ci(r.ratioP99VsNginx, 2, '×')} |`;
+}
+
+export function latencySection(lat: LatencyResult | undefined): string[] {
+  if (!lat) return ['Not run (a result from before this stage existed).', ''];
+  const s = lat.settings;
+  const load = (l: number[]): string => l.map((x) => x.toFixed(1)).join(', ');
+  const out = [
+    `Closed loop: one warm keep-alive connection per configuration, one request (POST ${s.bodyBytes} B, ${s.bodyBytes} B back) in flight, the next sent as soon as the answer is in. ` +
+      `All configurations run at once; ${lat.blocks} blocks of ${s.blockRequests} requests per configuration, the configurations alternating block by block (order rotated), ` +
+      `${num(lat.measureS)} s in all after ${s.warmRequests} warm-up requests each. 95 % intervals from a block bootstrap (${s.draws} draws; the same blocks drawn for every configuration, ` +
+      `so drift of the machine cancels in differences and ratios). Load average before / after: ${load(lat.loadBefore)} / ${load(lat.loadAfter)}.`,
+    '',
+    'Closed loop measures the time one request takes through the path with nothing queued: the quantity added latency is about, with far less noise than the open-loop tables. ' +
+      'Its p99 is the tail of single requests (a GC, a preempted process), not the queueing tail under load that the open-loop p99 shows.',
+    '',
+    '| configuration | hops | samples | p50 (µs) | p99 (µs) | added p50 per hop (µs) | added p99 per hop (µs) | vs nginx, p50 | vs nginx, p99 |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...lat.rows.map(rowLine),
+    '',
+    '**A/A checks** (the same thing twice in the same blocks; each interval should contain 0, and its width is the noise floor of this run):',
+    '',
+    ...lat.aa.map((a) => `- ${a.label}: p50 ${ci(a.p50, 1)} µs, p99 ${ci(a.p99, 1)} µs — ${a.passed ? 'both contain 0' : '**an interval misses 0**: the verdicts widen their bounds by it'}.`),
+    ...(lat.aa.length === 0 ? ['- none ran.'] : []),
+    '',
+    '**Verdicts** (issue 16: added p50 per hop ≤ 1.5× nginx\'s, p99 ≤ 2×; rules in bench/lib/latency-verdict.ts: the ratio\'s interval decides when nginx\'s own figure is resolved above 0 and the A/A checks hold; otherwise only bounds that clear the noise do):',
+    '',
+    ...lat.rows.filter((r) => r.verdictP50).map((r) => `- **${r.label}**: p50 — ${r.verdictP50!.text}; p99 — ${r.verdictP99?.text ?? '–'}.`),
+    '',
+  ];
+  return out;
+}
