@@ -4,14 +4,17 @@
 // --help must succeed) and the started process must answer the benchmark's request with 200;
 // otherwise the configuration is reported "not available" with the reason — never faked.
 //
-// Node is process.execPath (the pinned Node 24 the harness itself runs on) with bin/meshlet.js
+// Node is process.execPath (the pinned Node 24 the harness itself runs on) with meshlet.js
 // directly, not `npx meshlet`: npx would put a wrapper process between us and the proxy, and
-// the pid we measure must be the proxy's.
+// the pid we measure must be the proxy's. Which meshlet.js: the tree built to JavaScript once
+// per run, as the image runs it, or the sources with MESHLET_BENCH_RUNTIME=sources
+// (meshlet-runtime.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, StartOutcome } from './configs.ts';
+import { meshletRuntime } from './meshlet-runtime.ts';
 import { startPinned, type Started } from './procs.ts';
 import { freePort, waitReady } from './net-util.ts';
 import { writeScaleManifests } from './route-scale.ts';
@@ -32,23 +35,34 @@ export function renderFixtures(into: string, files: string[], vars: Record<strin
   }
 }
 
-interface Sub { ok: boolean; flags: Set<string>; reason: string }
+/** `entry`: the meshlet.js the subcommand was inspected from, and is launched from. */
+interface Sub { ok: boolean; flags: Set<string>; reason: string; entry: string }
 
-/** `meshlet <sub> --help`: does the subcommand exist, and which flags does it take. */
-export function inspectSubcommand(root: string, sub: string): Sub {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'meshlet.js'), sub, '--help'], { encoding: 'utf8', timeout: 20_000 });
+/**
+ * `meshlet <sub> --help` run from `entry` (a meshlet.js): does the subcommand exist, and which
+ * flags does it take. Without an entry (the build failed), the reason it is not available.
+ */
+export function inspectSubcommand(entry: string | { reason: string }, sub: string): Sub {
+  if (typeof entry !== 'string') return { ok: false, flags: new Set(), reason: entry.reason, entry: '' };
+  const r = spawnSync(process.execPath, [entry, sub, '--help'], { encoding: 'utf8', timeout: 20_000 });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const flags = new Set([...text.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1] ?? ''));
   if (r.status !== 0 || !flags.has('config')) {
     const first = text.trim().split('\n')[0] ?? '';
-    return { ok: false, flags, reason: `\`meshlet ${sub} --help\` exited ${r.status ?? r.signal}: ${first.slice(0, 200)}` };
+    return { ok: false, flags, reason: `\`meshlet ${sub} --help\` exited ${r.status ?? r.signal}: ${first.slice(0, 200)}`, entry };
   }
-  return { ok: true, flags, reason: '' };
+  return { ok: true, flags, reason: '', entry };
+}
+
+/** The subcommand as this run's meshlet (built once, meshlet-runtime.ts) offers it. */
+function subcommand(ctx: BenchContext, sub: string): Sub {
+  const rt = meshletRuntime(ctx.root, ctx.dir);
+  return inspectSubcommand(rt.ok ? rt.runtime.entry : rt, sub);
 }
 
 // The image's allocator setting (Dockerfile, ADR 0012), so the figures are the image's.
-function launch(ctx: BenchContext, name: string, args: string[]): Started {
-  return startPinned(name, ctx.proxyCpus, process.execPath, [...(ctx.nodeArgs ?? []), join(ctx.root, 'bin', 'meshlet.js'), ...args],
+function launch(ctx: BenchContext, sub: Sub, name: string, args: string[]): Started {
+  return startPinned(name, ctx.proxyCpus, process.execPath, [...(ctx.nodeArgs ?? []), sub.entry, ...args],
     { ...process.env, NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }, ctx.root);
 }
 
@@ -62,7 +76,7 @@ async function ready(ctx: BenchContext, port: number, procs: Started[]): Promise
 }
 
 export async function startIngress(ctx: BenchContext, dir: string): Promise<StartOutcome> {
-  const sub = inspectSubcommand(ctx.root, 'ingress');
+  const sub = subcommand(ctx, 'ingress');
   if (!sub.ok) return { ok: false, reason: sub.reason };
   const port = await freePort();
   renderFixtures(dir, ['common.yaml', 'ingress.yaml'], { UPSTREAM_PORT: ctx.upstreamPort, LISTEN_PORT: port });
@@ -71,7 +85,7 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
   if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
-  return ready(ctx, port, [launch(ctx, 'meshlet ingress', args)]);
+  return ready(ctx, port, [launch(ctx, sub, 'meshlet ingress', args)]);
 }
 
 /** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
@@ -103,7 +117,7 @@ export function meshCaVars(): Record<string, string> {
  * is a meshed Pod, so the hop between them is mutual TLS; without, the same path in plaintext.
  */
 export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = false, hopH2 = false): Promise<StartOutcome> {
-  const sub = inspectSubcommand(ctx.root, 'agent');
+  const sub = subcommand(ctx, 'agent');
   if (!sub.ok) return { ok: false, reason: sub.reason };
   for (const f of ['outbound-port', 'inbound-port', 'admin-port', 'app-port']) {
     if (!sub.flags.has(f)) return { ok: false, reason: `\`meshlet agent\` has no --${f} flag, so two agents cannot share loopback` };
@@ -112,7 +126,7 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
   const meshFiles = mtls ? ['mesh-ca.yaml'] : [];
   const server = await agentArgs(sub, join(dir, 'server'));
   renderFixtures(join(dir, 'server'), ['common.yaml', ...meshFiles], { UPSTREAM_PORT: ctx.upstreamPort, ...ca });
-  const serverProc = launch(ctx, 'meshlet agent (server)', [...server.args, '--service-account', 'echo', '--app-port', String(ctx.upstreamPort)]);
+  const serverProc = launch(ctx, sub, 'meshlet agent (server)', [...server.args, '--service-account', 'echo', '--app-port', String(ctx.upstreamPort)]);
   const first = await ready(ctx, server.inbound, [serverProc]);
   if (!first.ok) return { ok: false, reason: `server-side agent: ${first.reason}` };
   const client = await agentArgs(sub, join(dir, 'client'));
@@ -123,7 +137,7 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
     const f = join(dir, 'client', 'common.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replaceAll('appProtocol: http', 'appProtocol: kubernetes.io/h2c'));
   }
-  const clientProc = launch(ctx, 'meshlet agent (client)', [...client.args, '--service-account', 'client']);
+  const clientProc = launch(ctx, sub, 'meshlet agent (client)', [...client.args, '--service-account', 'client']);
   const both = await ready(ctx, client.outbound, [clientProc, serverProc]);
   if (!both.ok) return { ok: false, reason: `client-side agent: ${both.reason}` };
   if (mtls && !/mTLS: workload certificate/.test(clientProc.output() + serverProc.output())) {
@@ -135,12 +149,12 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
 
 /** One agent whose config holds `routes` HTTPRoutes on Service echo (memory at scale). */
 export async function startScaledAgent(ctx: BenchContext, dir: string, routes: number, rewriteTo?: number): Promise<StartOutcome & { readyMs?: number }> {
-  const sub = inspectSubcommand(ctx.root, 'agent');
+  const sub = subcommand(ctx, 'agent');
   if (!sub.ok) return { ok: false, reason: sub.reason };
   writeScaleManifests(dir, routes, ctx.upstreamPort, rewriteTo);
   const a = await agentArgs(sub, dir);
   const t0 = Date.now();
-  const proc = launch(ctx, `meshlet agent (${routes} routes)`, a.args);
+  const proc = launch(ctx, sub, `meshlet agent (${routes} routes)`, a.args);
   const out = await ready(ctx, a.outbound, [proc]);
   return out.ok ? { ...out, readyMs: Date.now() - t0 } : out;
 }
