@@ -16,6 +16,8 @@ export interface BlockOutcome {
   /** Latencies of the 2xx/3xx answers, µs (hrtime, sub-µs resolution). */
   samples: number[];
   errors: number;
+  /** Requests not sent because `stopAtMs` came first (not errors). */
+  unsent: number;
 }
 
 const now = (): bigint => process.hrtime.bigint();
@@ -23,9 +25,10 @@ const now = (): bigint => process.hrtime.bigint();
 /**
  * `n` sequential requests on `target`'s connection (opened, or reopened after a failure, first).
  * Bounded in time: after `timeoutMs` the connection is closed and the requests not yet answered
- * count as errors.
+ * count as errors. With `stopAtMs` (a Date.now() instant), no request is sent after it; the ones
+ * left count as unsent (a warm-up bounded in time rather than in count).
  */
-export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, timeoutMs: number): Promise<BlockOutcome> {
+export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, timeoutMs: number, stopAtMs = Infinity): Promise<BlockOutcome> {
   if (target.conn === null || !target.conn.alive()) target.conn = openHttp1(target.host, target.port);
   const conn = target.conn;
   const samples: number[] = [];
@@ -33,17 +36,18 @@ export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, 
   let left = n;
   let finished = false;
   return new Promise((resolve) => {
-    const finish = (): void => {
+    const finish = (unsent = 0): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      resolve({ samples, errors: errors + left });
+      resolve({ samples, errors: errors + left - unsent, unsent });
     };
     const timer = setTimeout(() => { conn.close(); finish(); }, timeoutMs);
     const spin = (): void => { if (!finished) setImmediate(spin); };
     const one = (): void => {
       if (left === 0) { finish(); return; }
       if (!conn.alive()) { finish(); return; }
+      if (Date.now() >= stopAtMs) { finish(left); return; }
       const sent = now();
       conn.send(request, (status) => {
         if (finished) return;

@@ -33,10 +33,13 @@ export function latencyTargetCell(lat: LatencyResult | undefined, config: string
   return { measured, verdict: verdictWords(v, target), resolved: v.status !== 'unresolved' };
 }
 
+/** A ratio whose interval is unbounded (nginx's figure within the noise in too many draws) has no figure worth printing. */
+const ratioCi = (x: Interval | undefined): string => (x !== undefined && !Number.isFinite(x.lo) && !Number.isFinite(x.hi) ? '–' : ci(x, 2, '×'));
+
 function rowLine(r: LatencyRow): string {
   if (!r.available) return `| ${r.label} | ${r.hops} | not available: ${(r.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 160)} | | | | | | |`;
   return `| ${r.label} | ${r.hops} | ${r.samples}${r.errors > 0 ? ` (${r.errors} errors)` : ''} | ${ci(r.p50)} | ${ci(r.p99)} | ${ci(r.addedP50PerHop)} | ${ci(r.addedP99PerHop)} | ` +
-    `${ci(r.ratioP50VsNginx, 2, '×')} | ${ci(r.ratioP99VsNginx, 2, '×')} |`;
+    `${ratioCi(r.ratioP50VsNginx)} | ${ratioCi(r.ratioP99VsNginx)} |`;
 }
 
 export function latencySection(lat: LatencyResult | undefined): string[] {
@@ -46,7 +49,7 @@ export function latencySection(lat: LatencyResult | undefined): string[] {
   const out = [
     `Closed loop: one warm keep-alive connection per configuration, one request (POST ${s.bodyBytes} B, ${s.bodyBytes} B back) in flight, the next sent as soon as the answer is in. ` +
       `All configurations run at once; ${lat.blocks} blocks of ${s.blockRequests} requests per configuration, the configurations alternating block by block (order rotated), ` +
-      `${num(lat.measureS)} s in all after ${s.warmRequests} warm-up requests each. 95 % intervals from a block bootstrap (${s.draws} draws; the same blocks drawn for every configuration, ` +
+      `${num(lat.measureS)} s in all after ${lat.warmedRequests.min === lat.warmedRequests.max ? lat.warmedRequests.min : `${lat.warmedRequests.min}–${lat.warmedRequests.max}`} warm-up requests each (at most ${s.warmRequests}, or ${s.warmMaxS} s). 95 % intervals from a block bootstrap (${s.draws} draws; the same blocks drawn for every configuration, ` +
       `so drift of the machine cancels in differences and ratios). Load average before / after: ${load(lat.loadBefore)} / ${load(lat.loadAfter)}.`,
     '',
     'Closed loop measures the time one request takes through the path with nothing queued: the quantity added latency is about, with far less noise than the open-loop tables. ' +

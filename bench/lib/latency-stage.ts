@@ -20,21 +20,26 @@ import { pathFor, startNginxProxy } from './servers.ts';
 export interface LatencySettings {
   /** Sequential requests per configuration per block. */
   blockRequests: number;
-  /** Blocks stop when this much time has been spent measuring (after at least minBlocks)… */
+  /** Blocks stop when the stage (start-up and warm-up included) has taken this long, after at least minBlocks… */
   budgetS: number;
   minBlocks: number;
   /** …or at this many blocks. */
   maxBlocks: number;
-  /** Unrecorded sequential requests per configuration before the first block (JIT warm-up). */
+  /** Unrecorded sequential requests per configuration before the first block (JIT warm-up)… */
   warmRequests: number;
+  /** …or fewer, if this many seconds pass first (a loaded machine). */
+  warmMaxS: number;
   /** Bootstrap draws. */
   draws: number;
   bodyBytes: number;
 }
 
-/** --quick: ~25 s of blocks (the stage adds under a minute in all); full: 2 minutes. */
-export const LATENCY_QUICK: LatencySettings = { blockRequests: 100, budgetS: 25, minBlocks: 20, maxBlocks: 400, warmRequests: 2000, draws: 1000, bodyBytes: 12 };
-export const LATENCY_FULL: LatencySettings = { blockRequests: 200, budgetS: 120, minBlocks: 40, maxBlocks: 2000, warmRequests: 5000, draws: 2000, bodyBytes: 12 };
+/**
+ * --quick: the stage in under a minute, whatever is left after start-up and warm-up going to
+ * blocks (~35 s at a load average of 10; start-up alone took 26 s at 33); full: 3 minutes.
+ */
+export const LATENCY_QUICK: LatencySettings = { blockRequests: 100, budgetS: 55, minBlocks: 10, maxBlocks: 400, warmRequests: 2000, warmMaxS: 8, draws: 1000, bodyBytes: 12 };
+export const LATENCY_FULL: LatencySettings = { blockRequests: 200, budgetS: 180, minBlocks: 40, maxBlocks: 2000, warmRequests: 5000, warmMaxS: 30, draws: 2000, bodyBytes: 12 };
 
 export const latencySettings = (profile: 'quick' | 'full'): LatencySettings => (profile === 'quick' ? LATENCY_QUICK : LATENCY_FULL);
 
@@ -77,6 +82,8 @@ export interface LatencyResult {
   blocks: number;
   /** Seconds spent in blocks (warm-up excluded). */
   measureS: number;
+  /** Fewest and most warm-up requests a configuration got (fewer than settings.warmRequests when warmMaxS came first). */
+  warmedRequests: { min: number; max: number };
   /** os.loadavg() before and after the stage: how shared the machine was. */
   loadBefore: number[];
   loadAfter: number[];
@@ -118,21 +125,27 @@ export async function measureLatency(ctx: BenchContext, configs: BenchConfig[], 
   const unavailable = new Map<string, string>();
   let blocks = 0;
   let measureS = 0;
+  let warmedRequests = { min: 0, max: 0 };
   try {
-    for (const cfg of all) {
-      const s = await cfg.start(ctx);
-      if (!s.ok) { unavailable.set(cfg.id, s.reason); log(`  ${cfg.id}: not available: ${s.reason.split('\n')[0]}`); continue; }
+    // started and warmed up side by side: neither is measured, and one at a time took ~40 s under load
+    const outcomes = await Promise.all(all.map(async (cfg) => ({ cfg, s: await cfg.start(ctx) })));
+    for (const { cfg, s } of outcomes) {
+      if (!s.ok) { unavailable.set(cfg.id, s.reason); log(`  ${cfg.id}: not available: ${s.reason.split('\n')[0]?.slice(0, 200)}`); continue; }
       running.push({ cfg, live: s.live, target: { host: '127.0.0.1', port: s.live.port, conn: null }, blocks: [], errors: 0 });
     }
     log(`  closed-loop latency: ${running.length} configurations started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    for (const r of running) {
-      const w = await pingPongBlock(r.target, request, settings.warmRequests, 30_000);
+    const warmEnd = Date.now() + settings.warmMaxS * 1000;
+    const warmed = await Promise.all(running.map(async (r) => {
+      const w = await pingPongBlock(r.target, request, settings.warmRequests, settings.warmMaxS * 1000 + 5000, warmEnd);
       if (w.errors > 0) log(`  ${r.cfg.id}: ${w.errors} errors in warm-up`);
-    }
-    log(`  warmed up (${settings.warmRequests} sequential requests each) after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return w.samples.length;
+    }));
+    warmedRequests = { min: Math.min(...warmed), max: Math.max(...warmed) };
+    log(`  warmed up (${warmedRequests.min}–${warmedRequests.max} sequential requests each) after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const t0 = process.hrtime.bigint();
     const elapsedS = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
-    while (blocks < settings.maxBlocks && (blocks < settings.minBlocks || elapsedS() < settings.budgetS)) {
+    const stageS = (): number => (Date.now() - started) / 1000;
+    while (blocks < settings.maxBlocks && (blocks < settings.minBlocks || stageS() < settings.budgetS)) {
       for (let i = 0; i < running.length; i++) {
         const r = running[(i + blocks) % running.length]!;
         const out = await pingPongBlock(r.target, request, settings.blockRequests, 10_000);
@@ -146,7 +159,7 @@ export async function measureLatency(ctx: BenchContext, configs: BenchConfig[], 
     for (const r of running) closeTarget(r.target);
     await Promise.all(running.map((r) => r.live.stop()));
   }
-  log(`  ${blocks} blocks of ${settings.blockRequests} requests per configuration in ${measureS.toFixed(1)} s`);
+  log(`  ${blocks} blocks of ${settings.blockRequests} requests per configuration in ${measureS.toFixed(1)} s; the stage took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const result = analyse(all, unavailable, running.map((r) => ({ config: r.cfg.id, blocks: r.blocks, errors: r.errors })), blocks, settings.draws);
   for (const row of result.rows.filter((x) => x.available)) {
     log(`  ${row.config.padEnd(22)} p50 ${row.p50.point.toFixed(0)} µs, p99 ${row.p99.point.toFixed(0)} µs` +
@@ -154,7 +167,7 @@ export async function measureLatency(ctx: BenchContext, configs: BenchConfig[], 
       (row.verdictP50 ? `; p50: ${row.verdictP50.text}; p99: ${row.verdictP99?.text ?? ''}` : ''));
   }
   for (const a of result.aa) log(`  A/A ${a.label}: p50 ${fmt(a.p50)}, p99 ${fmt(a.p99)} µs → ${a.passed ? 'contains 0' : 'OFFSET'}`);
-  return { settings, ...result, measureS: Math.round(measureS * 10) / 10, loadBefore, loadAfter: loadavg() };
+  return { settings, ...result, measureS: Math.round(measureS * 10) / 10, warmedRequests, loadBefore, loadAfter: loadavg() };
 }
 
 const fmt = (i: Interval): string => `${i.point.toFixed(1)} [${i.lo.toFixed(1)}–${i.hi.toFixed(1)}]`;
