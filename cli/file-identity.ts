@@ -5,7 +5,8 @@
 import type { CertificateManager } from '../agent/identity/index.ts';
 import { CA_SECRET, parseSpiffeId } from '../api/identity.ts';
 import { spiffeId } from '../api/names.ts';
-import { readManifests } from '../controller/provider/file/index.ts';
+import { readFile } from 'node:fs/promises';
+import { listManifestFiles, readManifests } from '../controller/provider/file/index.ts';
 import type { CaMaterial, CertificateAuthority } from '../controller/identity/index.ts';
 import type { KubeObject } from '../controller/translate/snapshot.ts';
 
@@ -46,10 +47,28 @@ export async function issuedCertificates(ca: CertificateAuthority, namespace: st
 }
 
 /**
+ * Whether any manifest under `path` may hold Secret meshlet-system/meshlet-ca, read as text, so
+ * that a directory without it is answered without the YAML parser (~70 modules, ~12 MB that
+ * file mode's serving thread otherwise never loads: ADR 0012). Sound, not a guess: YAML and JSON
+ * can spell a name other than literally only through escapes in double-quoted strings, which
+ * take a backslash; plain, single-quoted and block scalars, anchors and folded lines keep
+ * `meshlet-ca` as written. So a file with neither the name nor a backslash cannot name the
+ * Secret; any other file, or one that cannot be read here, leaves the answer to the parser.
+ */
+export async function mayHoldCaSecret(path: string): Promise<boolean> {
+  for (const file of await listManifestFiles(path)) {
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text === null || text.includes(CA_SECRET.name) || text.includes('\\')) return true;
+  }
+  return false;
+}
+
+/**
  * File mode: the workload certificate for ns/sa from the directory's CA Secret, or null (the
  * agent stays plaintext) when the directory has none.
  */
 export async function fileModeCertificates(dir: string, namespace: string, serviceAccount: string, log: (line: string) => void): Promise<CertificateManager | null> {
+  if (!(await mayHoldCaSecret(dir))) return null;
   const { objects } = await readManifests(dir);
   const material = secretCa(objects.map((o) => o.object));
   if (!material) return null;

@@ -95,6 +95,15 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(loads.filter((u) => /\/controller\/provider\/file\/(read-manifests|file-translator|file-source-worker)\./.test(u)), []);
   });
 
+  test('a file-mode agent with mTLS on (the default) and no mesh CA in its directory loads no yaml on its serving thread', async () => {
+    // examples/ holds no Secret meshlet-system/meshlet-ca: cli/file-identity.ts answers that from
+    // the files' text, without the YAML parser (which it loaded before, ~70 modules).
+    const loads = await loadedBy([], 'agent', 11_500);
+    assert.ok(loads.some((u) => u.includes('/cli/file-identity.')), 'the hook saw the mesh CA lookup');
+    assert.deepEqual(from(loads, 'yaml'), []);
+    assert.deepEqual(from(loads, 'node-forge'), []);
+  });
+
   test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {
     const loads = await loadedBy([], 'ingress');
     assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
