@@ -16,21 +16,42 @@ export interface ControllerProcess {
   /** CPU nanoseconds of the controller's process tree so far. */
   cpuNs(): number;
   rssMB(): number;
+  /** Seconds the controller spent in garbage collection so far, by kind (its /metrics: nodejs_gc_duration_seconds). */
+  gcSeconds(): Promise<GcSeconds>;
   stop(): Promise<void>;
+}
+
+export interface GcSeconds { minor: number; major: number; incremental: number; weakcb: number; /** Major collections (count). */ majorCount: number }
+
+/** The GC histogram's sums and the major count from Prometheus text; kinds absent read 0. */
+export function parseGcSeconds(text: string): GcSeconds {
+  const sum = (kind: string): number => Number(new RegExp(`^nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+  const majorCount = Number(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  return { minor: sum('minor'), major: sum('major'), incremental: sum('incremental'), weakcb: sum('weakcb'), majorCount };
+}
+
+/** GC time between two readings, ms (all kinds; `majors`: major collections that ended in between). */
+export function gcBetween(a: GcSeconds, b: GcSeconds): { ms: number; majors: number } {
+  const total = (g: GcSeconds): number => g.minor + g.major + g.incremental + g.weakcb;
+  return { ms: (total(b) - total(a)) * 1000, majors: b.majorCount - a.majorCount };
 }
 
 export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000): Promise<ControllerProcess> {
   // No leader election: a single replica that always writes statuses, as the only replica does.
   // CP_BENCH_CPU_PROF=<dir>: the controller writes a V8 CPU profile there when it stops.
   const prof = process.env.CP_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CP_BENCH_CPU_PROF}`] : [];
+  // CP_BENCH_NODE_ARGS='--trace-gc ...': more Node/V8 flags for the controller (CP_BENCH_DEBUG prints its output at the end).
+  const nodeArgs = process.env.CP_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const proc = startPinned('controller', cpus, process.execPath, [
-    ...prof, BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-port', '0',
+    ...prof, ...nodeArgs, BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-host', '127.0.0.1', '--admin-port', '0',
   ]);
   const deadline = Date.now() + timeoutMs;
   let port: string | undefined;
-  while (port === undefined) {
+  let adminPort: string | undefined;
+  for (;;) {
     port = /serving agents on (?:ws:\/\/)?127\.0\.0\.1:(\d+)/.exec(proc.output())?.[1];
-    if (port !== undefined) break;
+    adminPort = /admin \(\/ready, \/metrics\) on 127\.0\.0\.1:(\d+)/.exec(proc.output())?.[1];
+    if (port !== undefined && adminPort !== undefined) break;
     if (proc.exited()) throw new Error(`controller exited at start:\n${proc.tail()}`);
     if (Date.now() > deadline) {
       await proc.stop();
@@ -43,6 +64,7 @@ export async function startControllerProcess(kubeconfig: string, cpus: string, t
     proc, url: `ws://127.0.0.1:${port}`,
     cpuNs: () => cpuOf(tree()).ns,
     rssMB: () => rssOf(tree()) / 2 ** 20,
+    gcSeconds: async () => parseGcSeconds(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text()),
     stop: () => proc.stop(),
   };
 }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
-import { idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
+import { gcBetween, idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
 import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
 import { sleep } from '../lib/procs.ts';
@@ -74,6 +74,18 @@ export interface ConfigResult {
    */
   endpointLatency?: Percentiles;
   endpointCpuPerChange?: Percentiles;
+  /**
+   * The controller's garbage collection inside each route change's window (its
+   * nodejs_gc_duration_seconds, read before the write and once every agent acked / once quiet
+   * again), ms: a slow change says whether it was a collection. `gcMsToAck` and
+   * `majorGcsToAck` (major collections that ended before the last ack) pair with latencyMs,
+   * `gcMsPerChange` with cpuMsPerChange (absent in results written before).
+   */
+  gcMsToAck?: number[];
+  majorGcsToAck?: number[];
+  gcMsPerChange?: number[];
+  /** The same for the endpoint-only changes. */
+  endpointGcMsPerChange?: number[];
 }
 
 export interface ScaleResult {
@@ -133,35 +145,48 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const latencyMs: number[] = [];
       const cpuMsPerChange: number[] = [];
       const cpuToAckMs: number[] = [];
+      const gcMsToAck: number[] = [];
+      const gcMsPerChange: number[] = [];
+      const majorGcsToAck: number[] = [];
       let incomplete = 0;
       for (let k = 0; k < (o.only === 'endpoint' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
         const marker = `chg-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
         const acks = await swarm.arm(marker, o.timeoutMs);
+        const gc0 = await controller.gcSeconds();
         const cpu0 = controller.cpuNs();
         const t0 = nowMs();
         api.update(routeObject(0, marker));
         const ev = await acks.done;
         if (ev.missing > 0) o.log(`${o.routes} routes × ${agents} agents: change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
         const cpuAcked = controller.cpuNs();
+        const gcAcked = await controller.gcSeconds();
         if (ev.missing > 0 || ev.ackAtMs.length === 0) incomplete++;
         else {
           const latency = Math.max(...ev.ackAtMs) - t0;
           latencyMs.push(latency);
           cpuToAckMs.push((cpuAcked - cpu0) / 1e6);
+          const gc = gcBetween(gc0, gcAcked);
+          gcMsToAck.push(gc.ms);
+          majorGcsToAck.push(gc.majors);
         }
         // status writes follow acks after the controller's 1 s propagation throttle
         await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
         // Not net of the idle rate: heartbeats come in bursts (every agent pinged at once every
         // 10 s), so a short idle sample over- or under-states it; the idle share is reported beside.
         cpuMsPerChange.push((controller.cpuNs() - cpu0) / 1e6);
+        const gc = gcBetween(gc0, await controller.gcSeconds());
+        gcMsPerChange.push(gc.ms);
+        if (process.env.CP_BENCH_DEBUG) o.log(`route change ${k} at +${(t0 - spawnedAt).toFixed(0)} ms: ${latencyMs.at(-1)?.toFixed(0)} ms, CPU ${cpuMsPerChange.at(-1)!.toFixed(0)} ms, GC ${gc.ms.toFixed(0)} ms (${gc.majors} major)`);
       }
       const endpointLatencyMs: number[] = [];
       const endpointCpuMs: number[] = [];
+      const endpointGcMs: number[] = [];
       for (let k = 0; k < (o.only === 'route' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
         const marker = `ep-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
         const acks = await swarm.arm(marker, o.timeoutMs);
+        const gc0 = await controller.gcSeconds();
         const cpu0 = controller.cpuNs();
         const t0 = nowMs();
         api.update(endpointSliceObject(0, marker));
@@ -170,6 +195,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         else o.log(`${o.routes} routes × ${agents} agents: endpoint change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
         await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
         endpointCpuMs.push((controller.cpuNs() - cpu0) / 1e6);
+        endpointGcMs.push(gcBetween(gc0, await controller.gcSeconds()).ms);
       }
       const firstSyncMs: number[] = [];
       for (let f = 0; f < o.freshAgents; f++) {
@@ -184,6 +210,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
         connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle,
         endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
+        gcMsToAck, majorGcsToAck, gcMsPerChange, endpointGcMsPerChange: endpointGcMs,
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +

@@ -5,6 +5,8 @@ import { percentiles } from './percentiles.ts';
 import { QUICK } from './profile.ts';
 import { HAND_BEGIN, HAND_END, handWritten } from '../lib/hand-written.ts';
 import { isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
+import { gcBetween, parseGcSeconds } from './controller-process.ts';
+import { GcDurations } from '../../common/process-metrics.ts';
 
 function config(routes: number, agents: number, latency: number[], cpu: number[]): ConfigResult {
   return {
@@ -44,6 +46,16 @@ test('the report tabulates every configuration with its scaling ratios', () => {
   assert.doesNotMatch(md, /flagged noisy/);
 });
 
+test('each route change is listed with the GC time in its window and its major collections', () => {
+  const r = result(0.1);
+  const c = r.scales[1]!.configs[0]!;
+  c.gcMsToAck = [2, 3, 950, 4, 1.5]; // 960.5 ms of 6 000 ms of latency
+  c.majorGcsToAck = [0, 0, 1, 0, 0];
+  const md = renderReport(r, 'a.json', 'a.svg');
+  assert.match(md, /\| 10 000 \| 100 \| 1000 \(2\.0\), 1100 \(3\.0\), 1200 \(950M\), 1300 \(4\.0\), 1400 \(1\.5\) \| 16\.0 % \|/);
+  assert.equal(md.match(/^\| 10 \| 100 \| \d+ \(/gm), null, 'configurations without GC figures (older results) are left out');
+});
+
 test('other work above a quarter core flags the run noisy', () => {
   assert.equal(isNoisy(result(0.1)), false);
   assert.equal(isNoisy(result(1.6)), true);
@@ -67,4 +79,18 @@ test('a regeneration keeps the hand-written part of the previous report, before 
   assert.equal(next.split(HAND_BEGIN).length, 2, 'kept once, not duplicated');
   assert.equal(handWritten('# a report with no hand-written part'), '');
   assert.equal(handWritten(`${HAND_BEGIN} but never closed`), '');
+});
+
+test("the controller's GC histogram is read back from its exposition, and the difference of two readings is the window's GC", () => {
+  const d = new GcDurations();
+  d.observe({ duration: 12, detail: { kind: 1 } }); // minor
+  const a = parseGcSeconds(d.text());
+  d.observe({ duration: 900, detail: { kind: 4 } }); // major
+  d.observe({ duration: 3, detail: { kind: 8 } }); // incremental
+  const b = parseGcSeconds(d.text());
+  assert.deepEqual(a, { minor: 0.012, major: 0, incremental: 0, weakcb: 0, majorCount: 0 });
+  const w = gcBetween(a, b);
+  assert.equal(Math.round(w.ms), 903);
+  assert.equal(w.majors, 1);
+  assert.deepEqual(parseGcSeconds('process_resident_memory_bytes 1\n'), { minor: 0, major: 0, incremental: 0, weakcb: 0, majorCount: 0 }, 'an older controller: no histogram, no GC');
 });

@@ -84,6 +84,19 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
     }
     out.push('');
   }
+  const withGc = configs(r).filter((c) => c.gcMsToAck !== undefined && c.gcMsToAck.length === c.latencyMs.length && c.latencyMs.length > 0);
+  if (withGc.length > 0) {
+    out.push('## Each route change: latency and the controller\'s garbage collection', '',
+      'Each change in the order measured: latency in ms, then (in brackets) the controller\'s GC time from the write until the last agent acked ' +
+      '(its `nodejs_gc_duration_seconds`, all kinds), with **M** for each major collection that ended in that window: a slow change says whether it waited for a collection.', '');
+    out.push('| routes | agents | latency (GC until acked), ms | GC share of all latency |', '|---:|---:|---|---:|');
+    for (const c of withGc) {
+      const each = c.latencyMs.map((l, i) => `${ms(l)} (${ms(c.gcMsToAck![i]!)}${'M'.repeat(c.majorGcsToAck?.[i] ?? 0)})`).join(', ');
+      const share = c.gcMsToAck!.reduce((x, y) => x + y, 0) / c.latencyMs.reduce((x, y) => x + y, 0);
+      out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${each} | ${f(share * 100)} % |`);
+    }
+    out.push('');
+  }
   out.push(...findings(r), '');
 
   out.push('## Scaling (ratios of p50 latency and CPU per change)', '');
