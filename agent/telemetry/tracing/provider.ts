@@ -8,10 +8,10 @@
 // once a minute.
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ExportResultCode, parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { MeshletError } from '../../../api/errors.ts';
+import { protobufTraceExporter } from './otlp-exporter.ts';
 import type { SpanSink } from './span-record.ts';
 
 export class OtlpProtocolUnsupportedError extends MeshletError {
@@ -79,7 +79,7 @@ export function startTraceProvider(opts: ProviderOptions): TraceProvider {
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(timeout > 0 ? { timeoutMillis: timeout } : {}),
   };
-  const inner: SpanExporter = protocol === 'http/json' ? new JsonExporter(cfg) : new ProtoExporter(cfg);
+  const inner: SpanExporter = protocol === 'http/json' ? new JsonExporter(cfg) : protobufTraceExporter(cfg);
   let exported = 0;
   let failed = 0;
   // The batch processor drops when its queue is full but only logs it, so the bound is kept

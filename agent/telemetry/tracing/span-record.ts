@@ -35,9 +35,14 @@ function hrTime(ns: bigint): HrTime {
   return [Number(s), Number(ns - s * NS_PER_S)];
 }
 
+/** Unix time in nanoseconds of an hrtime stamp. */
+export function unixNs(hrtimeNs: bigint): bigint {
+  return hrtimeNs + EPOCH_MINUS_HRTIME_NS;
+}
+
 /** Unix time of an hrtime stamp, as the SDK's [seconds, nanoseconds]. */
 export function unixHrTime(hrtimeNs: bigint): HrTime {
-  return hrTime(hrtimeNs + EPOCH_MINUS_HRTIME_NS);
+  return hrTime(unixNs(hrtimeNs));
 }
 
 export class SpanRecord implements ReadableSpan, SpanContext {
