@@ -11,7 +11,7 @@ import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
-import { Pool } from './undici-pool.ts';
+import { undiciPool } from './undici-pool.ts';
 
 export interface PoolOptions {
   connect: ConnectOptions;
@@ -199,6 +199,7 @@ export class UpstreamPools {
     const key = poolKey(endpoint);
     let entry = this.#h1.get(key);
     if (!entry) {
+      const Pool = undiciPool(); // loaded with the first pool (ADR 0012)
       const pool = new Pool(`http://${endpointKey(endpoint)}`, {
         connections: this.#opts.connectionsPerEndpoint,
         pipelining: 1,

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/free-port.ts';
+import { startEchoServer } from '../support/echo-server.ts';
+import { send } from '../support/http-client.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -37,10 +39,12 @@ function ready(port: number): Promise<boolean> {
 
 /**
  * Starts `meshlet agent` (or the ingress), waits for /ready (or, with a controller that is not
- * there, for its listeners: ≤ 30 s), lets it idle `idleMs`, stops it; returns the modules its
- * serving (main) thread resolved.
+ * there, for its listeners: ≤ 30 s), lets it idle `idleMs`, runs `exercise` with its outbound
+ * port, stops it; returns the modules its serving (main) thread resolved. `config`: the
+ * directory it reads (default examples/).
  */
-async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent', idleMs = 0): Promise<string[]> {
+async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent', idleMs = 0,
+  o: { config?: string; exercise?: (outbound: number) => Promise<void> } = {}): Promise<string[]> {
   const controllerMode = extra.includes('--controller');
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-'));
   chmodSync(dir, 0o777); // the hook writes its list at exit, after a --uid drop
@@ -50,7 +54,7 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent',
     const ports = command === 'agent'
       ? ['--outbound-port', String(outbound), '--inbound-port', String(inbound)]
       : ['--port-offset', String(outbound - 80)]; // the examples' Gateway listens on 80
-    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, command, ...(controllerMode ? [] : ['--config', examples]), '--host', '127.0.0.1',
+    const child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, command, ...(controllerMode ? [] : ['--config', o.config ?? examples]), '--host', '127.0.0.1',
       ...ports, '--admin-port', String(admin), '--drain-seconds', '0', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOADS_FILE: join(dir, 'loads.txt'), OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' } });
     let stderr = '';
@@ -63,8 +67,12 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent',
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     if (ok && idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
-    child.kill('SIGTERM');
-    await exited;
+    try {
+      if (ok && o.exercise) await o.exercise(outbound);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
     assert.ok(ok, `the agent never became ready: ${stderr.slice(-500)}`);
     return readFileSync(join(dir, 'loads.txt'), 'utf8').split('\n');
   } finally {
@@ -75,14 +83,53 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent',
 const from = (loads: string[], pkg: string): string[] => loads.filter((u) => u.includes(`/node_modules/${pkg}/`));
 
 describe('feature-only modules (ADR 0012)', () => {
-  test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge, ws nor undici\'s fetch', async () => {
+  test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge, ws nor undici', async () => {
     const loads = await loadedBy(['--no-mtls']);
-    assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
+    assert.ok(loads.some((u) => u.includes('/agent/engine/pools.')), 'the hook saw the proxy\'s own modules');
     assert.deepEqual(from(loads, '@opentelemetry'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 'ws'), []);
-    // undici's index (fetch, WebSocket, caches) is not loaded: the proxy uses its Pool alone.
-    assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/') || u.endsWith('/undici/index.js')), []);
+    // Not even undici's Pool: it is loaded with the first pool, which an idle agent has not made.
+    assert.deepEqual(from(loads, 'undici'), []);
+  });
+
+  test('undici is loaded by the first request that needs a pool, which is served; the HTTP/1.1 fast path serves without it', async () => {
+    const app = await startEchoServer({ pod: 'echo-0', namespace: 'shop' });
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-undici-'));
+    try {
+      writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: v1
+kind: Namespace
+metadata: { name: shop }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: echo, namespace: shop }
+spec: { clusterIP: 10.96.0.41, ports: [{ name: http, port: 80, targetPort: ${app.port}, appProtocol: http }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: echo-1, namespace: shop, labels: { kubernetes.io/service-name: echo } }
+addressType: IPv4
+endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
+ports: [{ name: http, port: ${app.port}, protocol: TCP, appProtocol: http }]
+`);
+      const statuses: number[] = [];
+      const exercise = async (outbound: number): Promise<void> => {
+        const r = await send({ port: outbound, method: 'POST', path: '/first', authority: 'echo.shop:80', body: 'hello' });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.echo?.path, '/first');
+        assert.equal(r.echo?.bodyBytes, 5);
+        statuses.push(r.status);
+      };
+      const fast = await loadedBy(['--no-mtls', '--namespace', 'shop'], 'agent', 0, { config: dir, exercise });
+      assert.deepEqual(from(fast, 'undici'), [], 'the fast path served the request without undici');
+      const general = await loadedBy(['--no-mtls', '--namespace', 'shop', '--no-h1-fast'], 'agent', 0, { config: dir, exercise });
+      assert.ok(from(general, 'undici').some((u) => u.endsWith('/undici/lib/dispatcher/pool.js')), 'the general path loaded undici\'s Pool for its first request');
+      assert.deepEqual(statuses, [200, 200]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await app.close();
+    }
   });
 
   test('a file-mode agent\'s serving thread, idle past its translation worker\'s recycling, loads neither yaml nor the translator', async () => {
@@ -104,9 +151,10 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'node-forge'), []);
   });
 
-  test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge nor ws', async () => {
+  test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge, ws nor undici', async () => {
     const loads = await loadedBy([], 'ingress');
-    assert.ok(from(loads, 'undici').length > 0, 'the hook saw the proxy\'s own modules');
+    assert.ok(loads.some((u) => u.includes('/agent/engine/pools.')), 'the hook saw the proxy\'s own modules');
+    assert.deepEqual(from(loads, 'undici'), []);
     assert.deepEqual(from(loads, '@opentelemetry'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 'ws'), []);
@@ -130,6 +178,7 @@ describe('feature-only modules (ADR 0012)', () => {
   test('dropping privileges (--uid), the agent preloads undici\'s parsers but not its fetch body code (FormData only)', async () => {
     const loads = await loadedBy(['--no-mtls', '--uid', '1337']);
     assert.ok(from(loads, 'undici').some((u) => u.endsWith('/llhttp/llhttp-wasm.js')), 'the parser is preloaded before the drop');
+    assert.ok(from(loads, 'undici').some((u) => u.endsWith('/undici/lib/dispatcher/pool.js')), 'so is the Pool (loaded with the first pool otherwise)');
     assert.deepEqual(from(loads, 'undici').filter((u) => u.includes('/undici/lib/web/')), []);
     assert.ok(loads.some((u) => u.endsWith('/agent/intercept/drop-privileges.ts')), 'the privilege drop is imported for --uid');
   });
