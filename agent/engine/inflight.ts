@@ -9,18 +9,27 @@ export class InflightTracker {
 
   /** Returns an idempotent release function. */
   start(): () => void {
-    this.#count++;
+    this.enter();
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#count--;
-      if (this.#count === 0) {
-        const w = this.#waiters;
-        this.#waiters = [];
-        for (const f of w) f();
-      }
+      this.leave();
     };
+  }
+
+  /** One more in flight, without a release closure (the caller pairs it with exactly one `leave`). */
+  enter(): void {
+    this.#count++;
+  }
+
+  leave(): void {
+    this.#count--;
+    if (this.#count === 0) {
+      const w = this.#waiters;
+      this.#waiters = [];
+      for (const f of w) f();
+    }
   }
 
   /** Resolves true when nothing is in flight, false if `deadlineMs` passes first. */

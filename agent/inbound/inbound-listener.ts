@@ -20,7 +20,8 @@ import { sideListenerOptions } from '../listener/side-options.ts';
 import type { InboundMtls } from './mesh-mtls.ts';
 import { forwardedClientCert, XFCC } from './xfcc.ts';
 import { PEER_WORKLOAD_HEADER } from '../telemetry/peer-workload.ts';
-import { authorize, type DefaultInboundPolicy } from './authorize.ts';
+import { authorize, type AuthzDecision, type DefaultInboundPolicy } from './authorize.ts';
+import type { RoutingTable } from '../../api/routing-table.ts';
 
 export interface InboundOptions {
   port: number;
@@ -57,10 +58,20 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
   const app = (od: OriginalDst) => ({ address: opts.appAddress ?? od.address, port: opts.appPortFor?.(od.port) ?? od.port });
   const defaultPolicy = opts.defaultPolicy ?? 'allow';
   const counts = { allowed: 0, denied: 0 };
+  // A connection's caller (its verified peer) and original destination do not change, so its
+  // verdict holds until the routing table does: decided once per connection and table, not per
+  // request (authorize() walks and filters the policies each time).
+  const verdicts = new WeakMap<ConnCtx, { table: RoutingTable | null; decision: AuthzDecision }>();
   /** Authorization of the connection's caller at its original destination; logged once per (policy, caller). */
   const denied = (ctx: ConnCtx): string | null => {
     if (!ctx.original) return null;
-    const d = authorize(core.holder.current?.table ?? null, ctx.original.address, ctx.original.port, ctx.peer ?? null, defaultPolicy);
+    const table = core.holder.current?.table ?? null;
+    let v = verdicts.get(ctx);
+    if (v === undefined || v.table !== table) {
+      v = { table, decision: authorize(table, ctx.original.address, ctx.original.port, ctx.peer ?? null, defaultPolicy) };
+      verdicts.set(ctx, v);
+    }
+    const d = v.decision;
     if (d.allowed) {
       counts.allowed++;
       return null;

@@ -140,6 +140,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#kind = null;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     // never inside one of its own callbacks
@@ -148,37 +149,75 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   }
 
   // ---- timeouts ----
+  //
+  // One deadline per connection (the idle keep-alive, the head, or the next stream-idle sample)
+  // and one timer that fires at or before it. Re-arming only moves the deadline: the timer is
+  // left alone while it fires no later than the new deadline, and when it fires early it is set
+  // again for what remains. A keep-alive connection thus arms no timer per request (it armed two,
+  // each a Timeout object and a closure), only about one per timeout period.
+
+  #kind: 'idle' | 'head' | 'stream' | null = null;
+  /** performance.now() at which #kind's timeout is due. */
+  #deadline = 0;
+  /** performance.now() at which #timer fires (0: none). */
+  #timerAt = 0;
 
   #arm(kind: 'idle' | 'head' | 'stream'): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (kind === 'idle') this.#timer = setTimeout(() => this.socket.destroy(), this.#opts.keepAliveTimeoutMs);
-    else if (kind === 'head') this.#timer = setTimeout(() => this.#headTimedOut(), this.#opts.headersTimeoutMs);
+    const now = performance.now();
+    let ms: number;
+    if (kind === 'idle') ms = this.#opts.keepAliveTimeoutMs;
+    else if (kind === 'head') ms = this.#opts.headersTimeoutMs;
     else {
       // stream-idle.ts's rule: no byte either way for the stream idle timeout ends the exchange;
-      // progress is sampled a quarter of the timeout apart (one timer per busy connection)
-      const ms = this.#opts.core.streamIdleTimeoutMs;
-      if (ms === null) return;
+      // progress is sampled a quarter of the timeout apart
+      const idle = this.#opts.core.streamIdleTimeoutMs;
+      if (idle === null) {
+        this.#kind = null;
+        return;
+      }
       this.#progress = this.socket.bytesRead + this.socket.bytesWritten;
-      this.#quietSince = Date.now();
-      this.#timer = setTimeout(() => this.#sampleIdle(ms), Math.max(Math.floor(ms / 4), 10));
+      this.#quietSince = now;
+      ms = Math.max(Math.floor(idle / 4), 10);
     }
-    this.#timer?.unref();
+    this.#kind = kind;
+    this.#deadline = now + ms;
+    if (this.#timer === null || this.#timerAt > this.#deadline) this.#schedule(now, ms);
   }
+
+  #schedule(now: number, ms: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, ms);
+    this.#timer.unref();
+    this.#timerAt = now + ms;
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    if (this.#stopped || this.#kind === null) return;
+    const now = performance.now();
+    // libuv's clock is the loop's cached time: a timer may fire up to a millisecond early
+    if (now < this.#deadline - 1) {
+      this.#schedule(now, this.#deadline - now);
+      return;
+    }
+    if (this.#kind === 'idle') this.socket.destroy();
+    else if (this.#kind === 'head') this.#headTimedOut();
+    else this.#sampleIdle(now);
+  };
 
   #progress = 0;
   #quietSince = 0;
 
-  #sampleIdle(ms: number): void {
+  #sampleIdle(now: number): void {
     const ex = this.#busy;
-    if (this.#stopped || ex === null) return;
+    const ms = this.#opts.core.streamIdleTimeoutMs;
+    if (this.#stopped || ex === null || ms === null) return;
     const bytes = this.socket.bytesRead + this.socket.bytesWritten;
-    const now = Date.now();
     if (bytes !== this.#progress) {
       this.#progress = bytes;
       this.#quietSince = now;
     } else if (now - this.#quietSince >= ms) {
-      this.#timer = null;
+      this.#kind = null;
       this.#busy = null;
       this.#reading = null;
       ex.idleTimeout();
@@ -187,11 +226,13 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       this.socket.end();
       return;
     }
-    this.#timer!.refresh();
+    const step = Math.max(Math.floor(ms / 4), 10);
+    this.#deadline = now + step;
+    this.#schedule(now, step);
   }
 
   #headTimedOut(): void {
-    this.#timer = null;
+    this.#kind = null;
     if (this.#stopped || this.#busy !== null) return;
     this.#stop();
     this.socket.end(REQUEST_TIMEOUT);
@@ -207,6 +248,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       if (this.#busy === null) this.#arm('head');
     }
     this.#consume(chunk);
+    this.#reading?.endOfRead();
     if (!this.#stopped) this.flush();
     return this.#handedOver || (!this.#readBlocked && !this.#stopped);
   }
@@ -483,6 +525,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       }
     } else this.#parser.resume();
     if (rest !== null) this.#consume(rest);
+    this.#reading?.endOfRead();
     if (!this.#stopped) {
       this.flush();
       this.unblockReads();

@@ -1,0 +1,237 @@
+// The fast path's per-request work on a kept-alive connection (issue 16, ADR 0017 "per-request
+// cuts"), on real sockets: a small POST goes upstream as one write (head and body together, so
+// the upstream reads it at once); the connection's one re-armed timer still ends an idle
+// kept-alive connection after requests, and still bounds a head begun after them; an inbound
+// connection's authorization verdict, decided once per connection, follows a routing table
+// change on that same connection.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { ProxyCore } from '../../agent/engine/core.ts';
+import { http1Handler } from '../../agent/engine/h1-fast/downstream-hook.ts';
+import type { HttpSite } from '../../agent/engine/http-handler.ts';
+import { DENIED_HEADER } from '../../agent/inbound/index.ts';
+import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { ManualTableSource } from '../../agent/table-source.ts';
+import type { PolicyIR } from '../../api/routing-table.ts';
+import { spiffeId } from '../../api/names.ts';
+import * as T from '../support/routing-tables.ts';
+
+const quiet = (): void => undefined;
+
+/** Sends `req` on `s` and reads one whole answer with a Content-Length body (bounded in time). */
+function exchange(s: net.Socket, req: string, ms = 5_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => { done(); reject(new Error(`no answer within ${ms} ms; got ${JSON.stringify(text)}`)); }, ms);
+    const onData = (b: Buffer): void => {
+      text += b.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const m = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+      if (m && text.length >= end + 4 + Number(m[1])) { done(); resolve(text); }
+    };
+    const onClose = (): void => { done(); resolve(text); };
+    const done = (): void => { clearTimeout(timer); s.off('data', onData); s.off('close', onClose); };
+    s.on('data', onData);
+    s.once('close', onClose);
+    s.write(req);
+  });
+}
+
+/** Waits (bounded: 2 s) for the upstream's read reports to catch up. */
+async function settled(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  return s;
+}
+
+const UPSTREAM = `
+const net = require('node:net');
+const server = net.createServer((c) => {
+  let pending = '';
+  c.on('data', (b) => {
+    process.send({ read: b.toString('latin1') });
+    pending += b.toString('latin1');
+    for (;;) {
+      const end = pending.indexOf('\\r\\n\\r\\n');
+      if (end < 0) return;
+      const m = /\\r\\ncontent-length: *(\\d+)/i.exec(pending.slice(0, end));
+      const total = end + 4 + (m ? Number(m[1]) : 0);
+      if (pending.length < total) return;
+      pending = pending.slice(total);
+      c.write('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\n\\r\\nok');
+    }
+  });
+});
+server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+process.on('disconnect', () => process.exit(0));
+`;
+
+describe('a small POST on the fast path reaches the upstream in one write', () => {
+  let upstream: ChildProcess;
+  let upstreamPort = 0;
+  let proxy: RunningProxy;
+  /** Every read of the upstream, in order. */
+  const reads: string[] = [];
+
+  before(async () => {
+    // In its own process, so that it reads as soon as bytes arrive (in this process it would
+    // read only after the proxy's whole turn, and two writes would look like one). It answers
+    // each complete request (head and Content-Length body) with 200 ok and reports every read.
+    upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    upstream.on('message', (m: { read?: string }) => { if (m.read !== undefined) reads.push(m.read); });
+    const [ready] = await once(upstream, 'message') as [{ port: number }];
+    upstreamPort = ready.port;
+    const be = T.backend('default', 'svc', 80, [{ port: upstreamPort }]);
+    const svc = T.service({ name: 'svc', clusterIP: '10.96.0.31', port: 80, rules: [T.rule({ backends: [{ backend: be.name }] })] });
+    proxy = await startSidecar({
+      namespace: 'default', source: new ManualTableSource(T.table({ services: [svc], backends: [be] })), host: '127.0.0.1',
+      ports: { outbound: 0, inbound: 0, admin: 0 }, explicit: false, log: quiet, h1Fast: true,
+      originalDestination: () => ({ address: '10.96.0.31', port: 80 }),
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    upstream.kill();
+  });
+
+  test('ten POSTs with 12-byte bodies on one connection: ten upstream reads, each a whole request', async () => {
+    const s = await connect(proxy.ports.outbound!);
+    try {
+      for (let i = 0; i < 10; i++) {
+        const text = await exchange(s, `POST /p${i} HTTP/1.1\r\nHost: svc\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nbody-${String(i).padStart(7, '0')}`);
+        assert.match(text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+      }
+      await settled(() => reads.join('').includes('body-0000009'));
+      assert.equal(reads.length, 10, `upstream reads: ${JSON.stringify(reads)}`);
+      reads.forEach((r, i) => {
+        assert.match(r, new RegExp(`^POST /p${i} HTTP/1\\.1\\r\\n`));
+        assert.ok(r.endsWith(`\r\n\r\nbody-${String(i).padStart(7, '0')}`), r);
+      });
+    } finally { s.destroy(); }
+  });
+
+  test('a body that arrives after its head is still forwarded whole', async () => {
+    const s = await connect(proxy.ports.outbound!);
+    try {
+      const answer = exchange(s, 'POST /late-body HTTP/1.1\r\nHost: svc\r\nContent-Length: 10\r\n\r\n01234');
+      await new Promise((r) => setTimeout(r, 100));
+      s.write('56789');
+      assert.match(await answer, /^HTTP\/1\.1 200 OK/);
+      await settled(() => reads.join('').endsWith('56789'));
+      assert.ok(reads.join('').includes('POST /late-body HTTP/1.1\r\n'), 'request reached the upstream');
+      assert.ok(reads.join('').endsWith('\r\n\r\n0123456789'), 'body whole and in order');
+    } finally { s.destroy(); }
+  });
+});
+
+describe('the connection timer after requests (one timer per connection, re-armed)', () => {
+  let app: http.Server;
+  let listener: ProxyListener<{ remoteAddress: string }>;
+  const KEEP_ALIVE_MS = 300;
+  const HEADERS_MS = 300;
+
+  before(async () => {
+    app = http.createServer((_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok'));
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const appPort = (app.address() as net.AddressInfo).port;
+    const core = new ProxyCore({ log: quiet });
+    const site = (): HttpSite => ({
+      kind: 'inbound', scheme: 'http',
+      destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: appPort }, reason: 'test' }),
+    });
+    listener = await ProxyListener.listen<{ remoteAddress: string }>({
+      host: '127.0.0.1', port: 0, keepAliveTimeoutMs: KEEP_ALIVE_MS, headersTimeoutMs: HEADERS_MS, log: quiet,
+      handlers: {
+        context: (socket) => ({ remoteAddress: socket.remoteAddress ?? '' }),
+        request: (_ctx, _req, res) => { res.statusCode = 500; res.end(); },
+        upgrade: (_ctx, _req, socket) => { socket.destroy(); },
+        tcp: (_ctx, socket) => { socket.destroy(); },
+        http1: http1Handler(core, site, { remoteAddress: (ctx) => ctx.remoteAddress }),
+      },
+    });
+  });
+  after(async () => {
+    const closed = listener.stopAccepting();
+    listener.destroyAll();
+    await closed;
+    app.close();
+  });
+
+  test('an idle kept-alive connection closes after the keep-alive timeout that follows its last answer', async () => {
+    const s = await connect(listener.port);
+    try {
+      for (let i = 0; i < 3; i++) assert.match(await exchange(s, `GET /k${i} HTTP/1.1\r\nHost: a\r\n\r\n`), /^HTTP\/1\.1 200 OK/);
+      const t0 = Date.now();
+      await Promise.race([once(s, 'close'), new Promise((_r, reject) => setTimeout(() => reject(new Error('not closed within 5 s')), 5_000))]);
+      const waited = Date.now() - t0;
+      assert.ok(waited >= KEEP_ALIVE_MS - 20, `closed after ${waited} ms, before the keep-alive timeout`);
+    } finally { s.destroy(); }
+  });
+
+  test('a head begun after answered requests gets 408 after the headers timeout', async () => {
+    const s = await connect(listener.port);
+    try {
+      for (let i = 0; i < 3; i++) assert.match(await exchange(s, `GET /h${i} HTTP/1.1\r\nHost: a\r\n\r\n`), /^HTTP\/1\.1 200 OK/);
+      const t0 = Date.now();
+      const text = await exchange(s, 'GET /never-finished HTTP/1.1\r\nHost: a\r\n');
+      assert.match(text, /^HTTP\/1\.1 408/);
+      assert.ok(Date.now() - t0 >= HEADERS_MS - 20, 'not before the headers timeout');
+    } finally { s.destroy(); }
+  });
+});
+
+describe('an inbound connection\'s authorization verdict follows a table change', () => {
+  let app: http.Server;
+  let proxy: RunningProxy;
+  const source = new ManualTableSource(T.table({}));
+  let appPort = 0;
+
+  before(async () => {
+    app = http.createServer((_req, res) => res.writeHead(200, { 'content-length': '2' }).end('ok'));
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    appPort = (app.address() as net.AddressInfo).port;
+    proxy = await startSidecar({
+      namespace: 'shop', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: true,
+      originalDestination: () => ({ address: '127.0.0.1', port: appPort }),
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    app.close();
+  });
+
+  test('allowed, then denied once a policy governs the endpoint, then allowed again: all on one connection', async () => {
+    const governed: PolicyIR = {
+      name: 'authorizationpolicy/shop/only-productpage', namespace: 'shop',
+      endpoints: [{ address: '127.0.0.1', port: appPort, namespace: 'shop', podName: 'reviews-0' }],
+      rules: [{ principals: [spiffeId('shop', 'productpage')], ports: [] }],
+    };
+    const s = await connect(proxy.ports.inbound!);
+    let closed = false;
+    s.once('close', () => { closed = true; });
+    try {
+      const get = (): Promise<string> => exchange(s, 'GET / HTTP/1.1\r\nHost: reviews\r\n\r\n');
+      assert.match(await get(), /^HTTP\/1\.1 200 OK/);
+      assert.match(await get(), /^HTTP\/1\.1 200 OK/);
+      source.push(T.table({ policies: [governed] }));
+      const denied = await get();
+      assert.match(denied, /^HTTP\/1\.1 403/);
+      assert.match(denied, new RegExp(`\\r\\n${DENIED_HEADER}: no rule of authorizationpolicy/shop/only-productpage allows`, 'i'));
+      source.push(T.table({}));
+      assert.match(await get(), /^HTTP\/1\.1 200 OK/);
+      assert.equal(closed, false, 'one connection throughout');
+    } finally { s.destroy(); }
+  });
+});
