@@ -52,6 +52,17 @@ describe('closed-loop latency in the report', () => {
     assert.match(met, /1\.19× \[1\.10–1\.30\] \(closed loop, 95 % interval\) \| ≤ 1\.5× \| met \|$/);
   });
 
+  test('a verdict by the bounds rule shows the paired ratio beside what the bounds prove', () => {
+    const added = iv(97, 100.6, 104.6);
+    const ratio = iv(3.02, 3.16, 3.31);
+    const row = { ...meshRow('meshlet-ingress', added, ratio, iv(-Infinity, 12, Infinity), iv(-8000, -600, 6500)),
+      verdictP50: latencyVerdict({ target: 1.5, added, nginx: iv(30.4, 31.8, 33.2), ratio, aa: [iv(-3.9, -2.3, -0.8)] }) };
+    const cell = latencyTargetCell({ ...LAT, rows: [row] }, 'meshlet-ingress', 'p50', 1.5)!;
+    assert.equal(cell.measured, '3.16× [3.02–3.31]; missed by at least 67%: ≥ 2.51× (the A/A check is off by up to 4 µs) (closed loop)');
+    assert.equal(cell.verdict, 'missed by at least 67%');
+    assert.equal(cell.resolved, true);
+  });
+
   test('an unresolved verdict leaves the open-loop figure and says the closed loop did not resolve it', () => {
     const rows = targetsTable(result(LAT));
     const p99 = rows.find((l) => l.startsWith("| added p99 per hop vs nginx's | meshlet-ingress |"))!;

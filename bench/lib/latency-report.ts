@@ -18,7 +18,9 @@ export function verdictWords(v: LatencyVerdict, target: number): string {
   if (v.status === 'unresolved') return `not resolved (below ±${num(v.resolutionUs)} µs)`;
   if (v.rule === 'ratio') return verdict(v.ratio, target);
   if (v.status === 'met') return 'met';
-  return Number.isFinite(v.ratio) ? `missed: at least ${num(v.ratio / target, 1)}× the target` : 'missed: nginx adds nothing measurable';
+  if (!Number.isFinite(v.ratio)) return 'missed: nginx adds nothing measurable';
+  const over = v.ratio / target;
+  return over >= 2 ? `missed: at least ${num(over, 1)}× the target` : `missed by at least ${Math.round((over - 1) * 100)}%`;
 }
 
 export interface TargetCell { measured: string; verdict: string; resolved: boolean }
@@ -29,7 +31,9 @@ export function latencyTargetCell(lat: LatencyResult | undefined, config: string
   const v = pick === 'p50' ? row?.verdictP50 : row?.verdictP99;
   const r = pick === 'p50' ? row?.ratioP50VsNginx : row?.ratioP99VsNginx;
   if (!row || !v || !r) return null;
-  const measured = v.rule === 'ratio' ? `${ci(r, 2, '×')} (closed loop, 95 % interval)` : `${v.text} (closed loop)`;
+  // the bounds rule's sentence says what it could prove; the paired ratio, when bounded, is shown beside it
+  const measured = v.rule === 'ratio' ? `${ci(r, 2, '×')} (closed loop, 95 % interval)`
+    : `${Number.isFinite(r.lo) && Number.isFinite(r.hi) ? `${ci(r, 2, '×')}; ` : ''}${v.text} (closed loop)`;
   return { measured, verdict: verdictWords(v, target), resolved: v.status !== 'unresolved' };
 }
 

@@ -47,8 +47,8 @@ const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : x >
 
 function overBy(r: number, target: number, atLeast: boolean): string {
   const over = r / target;
-  const how = over >= 2 ? `${f(over, 1)}× the target` : `by ${Math.round((over - 1) * 100)}%`;
-  return `missed ${atLeast ? 'at least ' : ''}${how}`;
+  const least = atLeast ? 'at least ' : '';
+  return over >= 2 ? `missed ${least}${f(over, 1)}× the target` : `missed by ${least}${Math.round((over - 1) * 100)}%`;
 }
 
 export function latencyVerdict(v: VerdictInput): LatencyVerdict {
