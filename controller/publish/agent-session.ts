@@ -19,8 +19,12 @@ export interface SessionHost {
   controllerId: string;
   metrics: PublisherMetrics;
   table(): RoutingTable | null;
-  /** sliceTable() and routesIn() of the current table, shared by agents that subscribe alike. */
-  slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> };
+  /**
+   * sliceTable() and routesIn() of the current table, shared by agents that subscribe alike.
+   * `last`: the slice of the table before for the same subscriptions, which a route change's
+   * slice may be derived from (rebase-slice.ts).
+   */
+  slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> };
   /** diffTables(), shared by agents that move between the same two slices. */
   diff(base: RoutingTable, next: RoutingTable): TableChanges;
   /**
@@ -128,11 +132,16 @@ export class AgentSession {
     };
   }
 
-  /** Recomputes the slice and sends it if it differs from the last one sent. */
-  refresh(): void {
+  /**
+   * Recomputes the slice and sends it if it differs from the last one sent. `newTable`: called
+   * because the table changed (not the subscriptions), so the last slice sent is the previous
+   * table's slice for these very subscriptions.
+   */
+  refresh(newTable = false): void {
     const table = this.#host.table();
     if (!this.hello || !table || this.#closed) return;
-    const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.targets);
+    const agent = { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod };
+    const { slice, routes } = this.#host.slice(agent, this.targets, newTable ? this.sent?.table : undefined);
     if (slice.version === this.sent?.version) {
       this.#host.sent(this, this.sent.table, this.sent.table); // its subscriptions may have changed
       // The same content (the same entries: the index above holds), maybe in new objects: keep

@@ -19,13 +19,15 @@ export interface PublisherMetrics {
   endpointTablesTotal: number;
   /** Slices computed or patched (once per distinct subscription set and table). */
   slicesComputedTotal: number;
+  /** Of those, the slices of a route change derived from the agent's last slice (its replaced entries swapped in). */
+  slicesRebasedTotal: number;
 }
 
 export function emptyMetrics(): PublisherMetrics {
   return {
     agents: 0, connectionsTotal: 0, helloRejectedTotal: 0, protocolErrorsTotal: 0, subscribeRequestsTotal: 0,
     updatesSentTotal: 0, patchesSentTotal: 0, updateBytesTotal: 0, acksTotal: 0, nacksTotal: 0, tablesTotal: 0, resumesTotal: 0,
-    endpointTablesTotal: 0, slicesComputedTotal: 0,
+    endpointTablesTotal: 0, slicesComputedTotal: 0, slicesRebasedTotal: 0,
   };
 }
 
@@ -43,6 +45,7 @@ const HELP: Record<keyof PublisherMetrics, [string, 'gauge' | 'counter']> = {
   tablesTotal: ['Distinct routing tables published.', 'counter'],
   endpointTablesTotal: ['Tables that changed only endpoints: only the agents whose slice holds a changed backend got work.', 'counter'],
   slicesComputedTotal: ['Slices computed, or patched for an endpoint change, once per distinct subscription set and table.', 'counter'],
+  slicesRebasedTotal: ['Slices of a route change derived from the agent\'s last slice, its replaced entries swapped in (a subset of slices_computed_total).', 'counter'],
   resumesTotal: ['Reconnecting agents that already ran their slice (hello named its version): counted as acknowledged, nothing sent.', 'counter'],
 };
 

@@ -491,6 +491,53 @@ describe('the endpoint fast path (issue 14)', () => {
     }
   });
 
+  test('a route change reaching agents with slices of their own: a frame only to those whose slice changed, each slice derived from its last, the changes serialised once', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const ip = (i: number): string => `10.0.2.${i + 1}`;
+    const front = (i: number, tag: string): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, headers: [{ type: 'Exact', name: 'x', value: tag }], backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
+    const backends = Array.from({ length: 21 }, (_, i) => backend('default', `s${i}`, 80, [{ port: i + 1 }]));
+    const others = Array.from({ length: 20 }, (_, i) => front(i + 1, 'same'));
+    const t1 = table({ services: [front(0, 'v1'), ...others], backends });
+    // Ten agents call s0 and one Service of their own; ten others call only their own.
+    const specs = Array.from({ length: 20 }, (_, i) => ({ pod: `p${i}`, targets: [...(i < 10 ? [ip(0)] : []), ip(i + 1)].map((address) => ({ kind: 'destination' as const, address, port: 80 })) }));
+    const agents = specs.map(() => new RawAgent(pub.port));
+    try {
+      pub.setTable(t1);
+      await Promise.all(agents.map((a) => a.open()));
+      for (const [i, a] of agents.entries()) {
+        a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
+        a.send({ type: 'ack', version: (await a.next('update')).version });
+      }
+      await settle();
+      const m0 = pub.metrics();
+      const encoded0 = pub.patchChangesEncoded;
+      // Only s0's frontend is a new object, as translation hands it back after a route change.
+      const t2 = table({ services: [front(0, 'v2'), ...others], backends });
+      pub.setTable(t2);
+      await settle();
+      const m1 = pub.metrics();
+      assert.equal(m1.patchesSentTotal - m0.patchesSentTotal, 10, 'a patch to each of the ten agents calling s0');
+      assert.equal(m1.updatesSentTotal - m0.updatesSentTotal, 0);
+      assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 10, 'ten distinct slices');
+      assert.equal(m1.slicesRebasedTotal - m0.slicesRebasedTotal, 10, 'each derived from the agent\'s last slice');
+      assert.equal(pub.patchChangesEncoded - encoded0, 1, 'the changed frontend serialised once for the ten frames');
+      for (const [i, a] of agents.entries()) {
+        const frames = a.inbox.filter((m) => m.type === 'patch' || m.type === 'update');
+        if (i >= 10) {
+          assert.equal(frames.length, 0, `agent ${i} does not call s0: nothing sent`);
+          continue;
+        }
+        const want = sliceTable(t2, { agent: { namespace: 'default', pod: specs[i]!.pod }, targets: specs[i]!.targets });
+        assert.deepEqual(frames.map((f) => [f.type, f.version]), [['patch', want.version]], `agent ${i}`);
+        const patch = frames[0] as Extract<ControllerMessage, { type: 'patch' }>;
+        assert.deepEqual(patch.changes.services.upsert.map((x) => x.name), ['service/default/s0']);
+      }
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
   test('propagationKey() stays put over an endpoint change, acknowledged or not yet (no route moved), and moves with a route change', async () => {
     const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const a = new RawAgent(pub.port);
@@ -585,6 +632,7 @@ describe('the endpoint fast path (issue 14)', () => {
         }
       }
       assert.ok(endpointOnly > 5 && pub.metrics().endpointTablesTotal > 0, 'endpoint patches were exercised');
+      assert.ok(pub.metrics().slicesRebasedTotal > 10, `slices derived from the last one were exercised (${pub.metrics().slicesRebasedTotal})`);
     } finally {
       for (const a of agents) a.ws.terminate();
       await pub.close();

@@ -18,6 +18,7 @@ import { diffTables } from './diff.ts';
 import { PatchFrames } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
+import { entryDelta, rebaseSlice, type EntryDelta } from './rebase-slice.ts';
 import { TableVersioner } from '../translate/table-version.ts';
 
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets'] as const;
@@ -28,28 +29,23 @@ const entryKeysOf = new WeakMap<RoutingTable, string[]>();
 /** What a session holding a slice subscribed to, by kind (Publisher.#track). */
 const sliceFlags = new WeakMap<RoutingTable, { inbound: boolean; gateways: boolean; unresolved: boolean }>();
 
+/** The two tables hold entries of the same names, section by section (policies aside). */
+function sameNames(a: RoutingTable, b: RoutingTable): boolean {
+  for (const sec of SECTIONS) {
+    const x = a[sec] as { name: string }[];
+    const y = b[sec] as { name: string }[];
+    if (x === y) continue;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i]!.name !== y[i]!.name) return false;
+  }
+  return true;
+}
+
 /** `section/name` of every entry of a table (policies aside). */
 function entryKeys(table: RoutingTable): string[] {
   let keys = entryKeysOf.get(table);
   if (!keys) entryKeysOf.set(table, (keys = SECTIONS.flatMap((sec) => (table[sec] as { name: string }[]).map((x) => `${sec}/${x.name}`))));
   return keys;
-}
-
-/** `section/name` of every entry added, removed or replaced (a new object) between two tables. */
-export function changedEntries(prev: RoutingTable, next: RoutingTable): Set<string> {
-  const out = new Set<string>();
-  for (const sec of SECTIONS) {
-    const a = prev[sec] as { name: string }[];
-    const b = next[sec] as { name: string }[];
-    if (a === b) continue;
-    const before = new Map(a.map((x) => [x.name, x]));
-    for (const x of b) {
-      if (before.get(x.name) !== x) out.add(`${sec}/${x.name}`);
-      before.delete(x.name);
-    }
-    for (const name of before.keys()) out.add(`${sec}/${name}`);
-  }
-  return out;
 }
 
 /**
@@ -186,6 +182,11 @@ export class Publisher {
   readonly #sliceKeysByBackend = new Map<string, Set<string>>();
   /** Keys of cached slices with inbound subscriptions. */
   readonly #inboundKeys = new Set<string>();
+  /**
+   * While setTable() refreshes the sessions of a route change: what changed, so that a session's
+   * new slice is its last one with the replaced entries swapped in (rebase-slice.ts).
+   */
+  #rebase: { changes: EntryDelta; samePolicies: boolean } | null = null;
   /** Refusals logged per table version (see logNack). */
   readonly #nackLog = new Map<string, number>();
 
@@ -197,7 +198,7 @@ export class Publisher {
       controllerId: opts.controllerId ?? `controller-${randomUUID().slice(0, 8)}`,
       metrics: this.#metrics,
       table: () => this.#table,
-      slice: (agent, targets) => this.#slice(agent, targets),
+      slice: (agent, targets, last) => this.#slice(agent, targets, last),
       diff: (base, next) => {
         const key = `${base.version}>${next.version}`;
         let d = this.#diffs.get(key);
@@ -332,10 +333,21 @@ export class Publisher {
       this.#fingerprinted = new WeakMap();
       this.#clearSlices();
       this.#policyPods = null;
-      touched = prev ? this.#affectedBy(prev, table) : this.#sessions;
+      if (prev) {
+        const changes = entryDelta(prev, table);
+        const samePolicies = this.#samePolicies(prev, table);
+        this.#rebase = { changes, samePolicies };
+        touched = samePolicies ? this.#affectedBy(changes) : this.#sessions;
+      } else {
+        touched = this.#sessions;
+      }
     }
     const refreshed = [...touched];
-    for (const s of refreshed) s.refresh();
+    try {
+      for (const s of refreshed) s.refresh(true);
+    } finally {
+      this.#rebase = null;
+    }
     this.#latency.published(startedAt, refreshed.filter((s) => s.hello && s.sent), this.#connected);
     this.#scheduleNotify();
   }
@@ -367,20 +379,24 @@ export class Publisher {
    * The sessions a new table can change the slice of: those holding an entry that is new, gone
    * or replaced (translation hands back unchanged entries as the same objects), the inbound ones
    * when a backend changed, those with an unanswered destination when a frontend did, the
-   * Gateway subscribers when a Gateway did, and every one when the policies changed. The others'
-   * slices are the same in the new table: they get no work.
+   * Gateway subscribers when a Gateway did (every one when the policies changed: the caller). The
+   * others' slices are the same in the new table: they get no work.
    */
-  #affectedBy(prev: RoutingTable, table: RoutingTable): Iterable<AgentSession> {
-    if (prev.policies !== table.policies && (prev.policies.length !== table.policies.length
-      || prev.policies.some((p, i) => this.#versioner.json(p) !== this.#versioner.json(table.policies[i])))) return this.#sessions;
+  #affectedBy(delta: EntryDelta): Iterable<AgentSession> {
     const out = new Set<AgentSession>();
-    const changed = changedEntries(prev, table);
+    const changed = delta.keys;
     for (const key of changed) for (const s of this.#holders.get(key) ?? []) out.add(s);
     const any = (section: string): boolean => [...changed].some((k) => k.startsWith(`${section}/`));
     if (any('backends')) for (const s of this.#inbound) out.add(s);
     if (any('services')) for (const s of this.#unresolved) out.add(s);
     if (any('gateways') || any('secrets')) for (const s of this.#gatewayUsers) out.add(s);
     return out;
+  }
+
+  /** The policies of both tables are the same, by content (translation builds them afresh each time). */
+  #samePolicies(prev: RoutingTable, table: RoutingTable): boolean {
+    return prev.policies === table.policies || (prev.policies.length === table.policies.length
+      && prev.policies.every((p, i) => this.#versioner.json(p) === this.#versioner.json(table.policies[i])));
   }
 
   /** Keeps the entry → sessions index (and the sets above) in step with the slice each session was last sent. */
@@ -404,10 +420,10 @@ export class Publisher {
     mark(this.#gatewayUsers, !!flags?.gateways);
     mark(this.#unresolved, !!flags?.unresolved);
     if (before === after) return;
+    // The same entries by name (a route change replaces objects, not names): the index holds.
+    if (before && after && sameNames(before, after)) return;
     const afterKeys = after ? entryKeys(after) : [];
     const beforeKeys = before ? entryKeys(before) : [];
-    // The same entries by name (a route change replaces objects, not names): the index holds.
-    if (before && after && afterKeys.length === beforeKeys.length && afterKeys.every((k, i) => k === beforeKeys[i])) return;
     const keep = new Set(afterKeys);
     for (const key of beforeKeys) {
       if (keep.has(key)) continue;
@@ -552,7 +568,7 @@ export class Publisher {
     });
   }
 
-  #slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>): { slice: RoutingTable; routes: Set<string> } {
+  #slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
     const keys = [...targets.keys()].sort();
     // Inbound subscriptions select backends by pod name, and policies are chosen by pod name,
     // so those slices are the pod's own; the others are shared within the namespace.
@@ -561,7 +577,17 @@ export class Publisher {
     const key = `${agent.namespace}|${pod}|${keys.join(',')}`;
     let hit = this.#slices.get(key);
     if (!hit) {
-      const slice = sliceTable(this.#table!, { agent, targets: targets.values() }, this.#versioner);
+      const r = this.#rebase;
+      // The session's last slice, of the table before, with the replaced entries swapped in.
+      let slice = r && last ? rebaseSlice(last, r.changes, targets.values(), agent.namespace, r.samePolicies, this.#versioner) : null;
+      if (slice) {
+        this.#metrics.slicesRebasedTotal++;
+        // The same subscriptions picking the same frontends: what #track records of it holds.
+        const flags = sliceFlags.get(last!);
+        if (flags && slice !== last) sliceFlags.set(slice, flags);
+      } else {
+        slice = sliceTable(this.#table!, { agent, targets: targets.values() }, this.#versioner);
+      }
       this.#metrics.slicesComputedTotal++;
       hit = { slice, routes: routesIn(slice) };
       // Between two tables, subscriptions keep adding keys: stay within a few per agent.

@@ -120,7 +120,7 @@ const cuts = new WeakMap<ServiceFrontendIR, Map<string, ServiceFrontendIR>>();
  * JSON, with a versioner: a change to a Service that 1 000 agents call is serialised once, not
  * once per agent.
  */
-function cutFrontend(frontend: ServiceFrontendIR, wanted: Set<number>, ns: string | null): ServiceFrontendIR {
+export function cutFrontend(frontend: ServiceFrontendIR, wanted: ReadonlySet<number>, ns: string | null): ServiceFrontendIR {
   const ownOnly = (p: ServicePortIR): boolean => ns === null || p.consumers.every((c) => c.namespace === ns);
   if (frontend.ports.every((p) => wanted.has(p.port) && ownOnly(p))) return frontend;
   // The view is built once per key; later agents with the same view only look it up.
@@ -134,6 +134,23 @@ function cutFrontend(frontend: ServiceFrontendIR, wanted: Set<number>, ns: strin
     views.set(key, (view = { ...frontend, ports }));
   }
   return view;
+}
+
+/** Backends a frontend entry (or cut view) refers to, per entry object: shared by every slice holding it. */
+const entryBackends = new WeakMap<ServiceFrontendIR, ReadonlySet<string>>();
+
+export function frontendBackends(entry: ServiceFrontendIR): ReadonlySet<string> {
+  let out = entryBackends.get(entry) as Set<string> | undefined;
+  if (!out) {
+    out = new Set<string>();
+    for (const p of entry.ports) {
+      out.add(p.defaultBackend);
+      routeSetBackends(p.producer, out);
+      for (const c of p.consumers) routeSetBackends(c.routes, out);
+    }
+    entryBackends.set(entry, out);
+  }
+  return out;
 }
 
 /**
@@ -165,11 +182,7 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
   const services: ServiceFrontendIR[] = [];
   for (const [frontend, wanted] of ports) {
     const entry = cutFrontend(frontend, wanted, ns);
-    for (const p of entry.ports) {
-      backendNames.add(p.defaultBackend);
-      routeSetBackends(p.producer, backendNames);
-      for (const c of p.consumers) routeSetBackends(c.routes, backendNames);
-    }
+    for (const b of frontendBackends(entry)) backendNames.add(b);
     services.push(entry);
   }
   for (const g of gateways) {
@@ -206,7 +219,7 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
  * and one native call for its joined JSON costs about half of one per piece (a route change
  * reaching 1 000 agents hashes 1 000 slices).
  */
-function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
+export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
   const parts: string[] = [];
   const fields = content as unknown as Record<string, unknown>;
   for (const key of Object.keys(fields).sort()) {
@@ -246,13 +259,27 @@ export function routesIn(table: RoutingTable): Set<string> {
     for (const vh of vhosts) for (const r of vh.rules) out.add(routeKey(r.source));
   };
   for (const g of table.gateways) for (const p of g.ports) for (const l of p.listeners) add(l.virtualHosts);
-  for (const s of table.services) {
-    for (const p of s.ports) {
+  for (const s of table.services) for (const key of frontendRoutes(s)) out.add(key);
+  return out;
+}
+
+/** Route keys per frontend entry (or cut view) object: a slice's route set is the union of its entries'. */
+const entryRoutes = new WeakMap<ServiceFrontendIR, readonly string[]>();
+
+export function frontendRoutes(entry: ServiceFrontendIR): readonly string[] {
+  let keys = entryRoutes.get(entry);
+  if (!keys) {
+    const out = new Set<string>();
+    const add = (vhosts: VirtualHostIR[]): void => {
+      for (const vh of vhosts) for (const r of vh.rules) out.add(routeKey(r.source));
+    };
+    for (const p of entry.ports) {
       if (p.producer) add(p.producer.virtualHosts);
       for (const c of p.consumers) add(c.routes.virtualHosts);
     }
+    entryRoutes.set(entry, (keys = [...out]));
   }
-  return out;
+  return keys;
 }
 
 export function routeKey(r: { kind: string; namespace: string; name: string }): string {
