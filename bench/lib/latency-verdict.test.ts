@@ -17,6 +17,7 @@ const cases: { name: string; target: number; added: Interval; nginx: Interval; r
   { name: 'A/A offset: bounds widened, met only with room to spare', target: 1.5, added: iv(30, 32, 34), nginx: iv(40, 45, 50), ratio: iv(0.65, 0.71, 0.78), aa: [iv(3, 4, 5)], status: 'met', rule: 'bounds', text: /^met: at most 1\.11× \(the A\/A check is off by up to 5 µs\)$/ },
   { name: 'A/A offset: what the ratio alone would call met is not resolved', target: 1.5, added: iv(34, 36, 38), nginx: iv(28, 30, 32), ratio: iv(1.1, 1.2, 1.3), aa: [iv(-1, 1, 2), iv(6, 8, 10)], status: 'unresolved', rule: 'bounds', text: /off by up to 10 µs/ },
   { name: 'A/A offset, missed by less than twice: by at least a percentage', target: 1.5, added: iv(97, 100.6, 104.6), nginx: iv(30.4, 31.8, 33.2), ratio: iv(3.02, 3.16, 3.31), aa: [iv(-3.9, -2.3, -0.8)], status: 'missed', rule: 'bounds', text: /^missed by at least 67%: ≥ 2\.51× \(the A\/A check is off by up to 4 µs\)$/ },
+  { name: "nginx's added interval wholly below zero is noise, never 'adds nothing'", target: 2, added: iv(1026, 3333, 6009), nginx: iv(-11295, -5760, -1942), ratio: iv(-Infinity, -0.6, Infinity), aa: [iv(-6692, -387, 5389)], status: 'unresolved', rule: 'bounds', text: /^not resolved: nginx's added -5760 µs \[-11295–-1942\] is below zero/ },
   { name: 'a meshlet interval reaching below zero cannot be missed', target: 2, added: iv(-50, 40, 300), nginx: iv(-100, 10, 200), ratio: iv(-Infinity, 4, Infinity), aa: AA_OK, status: 'unresolved', rule: 'bounds', text: /not resolved below ±150 µs/ },
 ];
 

@@ -12,7 +12,9 @@
 //    meshlet's upper bound is ≤ target × nginx's lower bound (which must be above zero); missed
 //    when meshlet's lower bound is above target × nginx's upper bound (a hop that adds a
 //    resolved amount is missed against one that adds nothing measurable); else unresolved, and
-//    the verdict says below how many µs this machine cannot resolve.
+//    the verdict says below how many µs this machine cannot resolve. An nginx interval wholly
+//    below zero is never "adds nothing": a hop cannot take latency away, so that percentile is
+//    noise (seen at p99 on a loaded machine, where stalls hit direct's few tail samples).
 import type { Interval } from './latency-bootstrap.ts';
 
 export type LatencyStatus = 'met' | 'missed' | 'unresolved';
@@ -66,6 +68,11 @@ export function latencyVerdict(v: VerdictInput): LatencyVerdict {
   const nHi = n.hi + slack;
   const mLo = m.lo - slack;
   const mHi = m.hi + slack;
+  if (nHi < 0) {
+    // a hop cannot take latency away: an interval wholly below zero says this percentile is noise here, not that nginx is free
+    return { ...base, status: 'unresolved', rule: 'bounds', ratio: NaN,
+      text: `not resolved: nginx's added ${f(n.point)} µs [${f(n.lo)}–${f(n.hi)}] is below zero, so this percentile is noise on this machine (±${f(resolutionUs)} µs)` };
+  }
   const why = slack > 0 ? `the A/A check is off by up to ${f(slack)} µs` : `nginx's added ${f(n.point)} µs [${f(n.lo)}–${f(n.hi)}] is within the noise`;
   if (nLo > 0 && mHi <= t * nLo) {
     return { ...base, status: 'met', rule: 'bounds', ratio: mHi / nLo, text: `met: at most ${f(mHi / nLo, 2)}× (${why})` };
