@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
 import { gcBetween, idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
+import { cpuOf } from '../lib/proc-stats.ts';
 import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
 import { sleep } from '../lib/procs.ts';
@@ -54,6 +55,11 @@ export interface ConfigResult {
   /** The part of it spent before the last agent acked (translate, slice, send, count acks). */
   cpuToAckMs: number[];
   cpuToAck: Percentiles;
+  /**
+   * The simulated agents' CPU (the swarm process, on its own core) from the write until the last
+   * ack, per change: parsing every frame and sending every ack. Absent in results written before.
+   */
+  swarmCpuToAckMs?: number[];
   /** A new agent: dial → first slice acked, ms. */
   firstSyncMs: number[];
   firstSync: Percentiles;
@@ -148,6 +154,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const gcMsToAck: number[] = [];
       const gcMsPerChange: number[] = [];
       const majorGcsToAck: number[] = [];
+      const swarmCpuToAckMs: number[] = [];
       let incomplete = 0;
       for (let k = 0; k < (o.only === 'endpoint' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
@@ -155,11 +162,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         const acks = await swarm.arm(marker, o.timeoutMs);
         const gc0 = await controller.gcSeconds();
         const cpu0 = controller.cpuNs();
+        const swarm0 = cpuOf([swarm.pid]).ns;
         const t0 = nowMs();
         api.update(routeObject(0, marker));
         const ev = await acks.done;
         if (ev.missing > 0) o.log(`${o.routes} routes × ${agents} agents: change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
         const cpuAcked = controller.cpuNs();
+        swarmCpuToAckMs.push((cpuOf([swarm.pid]).ns - swarm0) / 1e6);
         const gcAcked = await controller.gcSeconds();
         if (ev.missing > 0 || ev.ackAtMs.length === 0) incomplete++;
         else {
@@ -207,14 +216,14 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const rssSettledMB = controller.rssMB();
       const r: ConfigResult = {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
-        cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), firstSyncMs, firstSync: percentiles(firstSyncMs),
+        cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), swarmCpuToAckMs, firstSyncMs, firstSync: percentiles(firstSyncMs),
         connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle,
         endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
         gcMsToAck, majorGcsToAck, gcMsPerChange, endpointGcMsPerChange: endpointGcMs,
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
-        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB (${rssSettledMB.toFixed(0)} MB settled); endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked; the agents' own CPU until acked ${percentiles(swarmCpuToAckMs).p50.toFixed(1)} ms); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB (${rssSettledMB.toFixed(0)} MB settled); endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
     }
   } catch (err) {
     result.error = (err as Error).message;
