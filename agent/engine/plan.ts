@@ -47,7 +47,20 @@ function ruleOf(rule: RouteRuleIR | null): PlanRule {
   return rule ? { rule: rule.name, routePath: rule.match.path.value } : NO_RULE;
 }
 
+// A listener that keeps a connection's destination (the inbound side) asks for the same
+// endpoint object on each request: its backend is built once, not per request.
+const directBackends = new WeakMap<Endpoint, BackendIR>();
+
 function directBackend(endpoint: Endpoint): BackendIR {
+  let b = directBackends.get(endpoint);
+  if (b === undefined) {
+    b = buildDirectBackend(endpoint);
+    directBackends.set(endpoint, b);
+  }
+  return b;
+}
+
+function buildDirectBackend(endpoint: Endpoint): BackendIR {
   return {
     name: `direct/${endpoint.address}:${endpoint.port}`, namespace: '', serviceName: '', port: endpoint.port, appProtocol: null,
     endpoints: [{

@@ -10,15 +10,28 @@ import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
-import { DEFAULT_CONNECT, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
+import { DEFAULT_CONNECT, isMutualTls, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
 import { undiciPool } from './undici-pool.ts';
 
 export interface PoolOptions {
   connect: ConnectOptions;
   /** Max concurrent HTTP/1.1 connections per endpoint. */
   connectionsPerEndpoint: number;
-  /** Idle keep-alive time when the server gives no hint. */
+  /** Idle keep-alive time when the server gives no hint (app-facing and unmeshed hops). */
   keepAliveMs: number;
+  /**
+   * Idle keep-alive time on a mesh mTLS hop (ADR 0020): the peer is a meshlet inbound, whose
+   * idle timeout (DEFAULT_KEEPALIVE_MS, 300 s) is known, so connections opened in a burst are
+   * kept to serve the next one instead of expiring after the app-facing time.
+   */
+  meshKeepAliveMs: number;
+  /**
+   * HTTP/1.1 fast path: with every connection of an endpoint busy, how long a request waits for
+   * one to free before a new connection opens (ADR 0020). A burst is served by the connections
+   * there are when they free within this moment; only requests still waiting after it open
+   * new ones. 0: open at once.
+   */
+  reuseWaitMs: number;
   /**
    * HTTP/1.1 requests waiting for a free connection, per endpoint. Beyond it a request fails
    * at once (503): an upstream that accepts and never answers must not grow memory unbounded.
@@ -110,7 +123,10 @@ const MAX_POOLS = 4096;
 // A queued request waits at most 3 s for a connection (Linkerd's outbound fail-fast timeout):
 // with every connection held that long, the endpoint is saturated and another one, or a 503
 // the client can retry, is better than waiting on.
-export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, maxQueuedPerEndpoint: 1024, maxQueueWaitMs: 3_000 };
+// Mesh hops keep idle connections 120 s (ADR 0020): well under the meshlet inbound's 300 s, so
+// this side always retires first (no keep-alive race between sidecars); Envoy/Istio keep upstream
+// connections 1 h by default. App-facing ones keep the conservative 4 s (Node servers close at 5 s).
+export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, meshKeepAliveMs: 120_000, reuseWaitMs: 2, maxQueuedPerEndpoint: 1024, maxQueueWaitMs: 3_000 };
 
 /**
  * Upstream connection pool state for /metrics, kept as running totals (a scrape reads four
@@ -203,7 +219,7 @@ export class UpstreamPools {
       const pool = new Pool(`http://${endpointKey(endpoint)}`, {
         connections: this.#opts.connectionsPerEndpoint,
         pipelining: 1,
-        keepAliveTimeout: this.#opts.keepAliveMs,
+        keepAliveTimeout: isMutualTls(endpoint, this.#opts.connect) ? this.#opts.meshKeepAliveMs : this.#opts.keepAliveMs,
         keepAliveTimeoutThreshold: 1_000,
         // The proxy applies route timeouts itself; these only catch wedged peers.
         headersTimeout: 300_000,

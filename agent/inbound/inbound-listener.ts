@@ -83,20 +83,25 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
   const destination = (ctx: ConnCtx): Destination => ctx.original
     ? { kind: 'direct', endpoint: app(ctx.original), reason: 'inbound' }
     : { kind: 'reject', rejection: clientError(400, 'inbound connection without an original destination') };
-  const site = sitePerConnection((ctx: ConnCtx): HttpSite => ({
-    kind: 'inbound',
-    scheme: 'http',
-    peerIdentity: ctx.peer ?? null,
-    destination: () => destination(ctx),
-    // Whatever a client claims is dropped; only a verified mTLS peer is named. The caller's
-    // workload header is for this proxy's metrics (telemetry/peer-workload.ts), not the app.
-    decorate: (_req, headers) => {
-      delete headers[XFCC];
-      delete headers[PEER_WORKLOAD_HEADER];
-      const own = mtls?.ownIdentity();
-      if (ctx.peer && own) headers[XFCC] = forwardedClientCert(own, ctx.peer);
-    },
-  }));
+  // A connection's destination is its original destination's app port: the same for each of its
+  // requests, built once (the site is built once per connection).
+  const site = sitePerConnection((ctx: ConnCtx): HttpSite => {
+    const dest = destination(ctx);
+    return {
+      kind: 'inbound',
+      scheme: 'http',
+      peerIdentity: ctx.peer ?? null,
+      destination: () => dest,
+      // Whatever a client claims is dropped; only a verified mTLS peer is named. The caller's
+      // workload header is for this proxy's metrics (telemetry/peer-workload.ts), not the app.
+      decorate: (_req, headers) => {
+        delete headers[XFCC];
+        delete headers[PEER_WORKLOAD_HEADER];
+        const own = mtls?.ownIdentity();
+        if (ctx.peer && own) headers[XFCC] = forwardedClientCert(own, ctx.peer);
+      },
+    };
+  });
   const refused = (ctx: ConnCtx): boolean => {
     if (!mtls?.refusesPlaintext() || ctx.peer) return false;
     mtls.countRefusal(MTLS_REQUIRED, ctx.remoteAddress);

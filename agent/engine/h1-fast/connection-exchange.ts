@@ -17,7 +17,6 @@ import type { Headers } from '../hop-by-hop.ts';
 import { clientError, noHealthyUpstream, upstreamTimeout, upstreamUnavailable, internalError, type Rejection } from '../rejection.ts';
 import { StreamIdleTimeoutError } from '../stream-idle.ts';
 import type { RetryBudget } from '../retry-budget.ts';
-import { upstreamHeaders } from '../upstream-protocol.ts';
 import { endRequest, type AttemptEvent, type RequestEvent } from '../../telemetry/events.ts';
 import { endAttemptEvent, startAttemptEvent } from '../../telemetry/build-events.ts';
 import { markPeerWorkload } from '../../telemetry/peer-workload.ts';
@@ -59,6 +58,18 @@ function fieldsOf(headers: Headers, framing = false): string[] {
     if (Array.isArray(v)) for (const x of v) out.push(name, x);
     else out.push(name, v);
   }
+  return out;
+}
+
+/**
+ * upstream-protocol.ts's upstreamHeaders for HTTP/1.1 (no Host, which the head writer puts first,
+ * and no TE), copied without them rather than copied and deleted: a deleted property turns the
+ * record into a slow dictionary-mode object for everything that reads it after (the attempt
+ * event's subscribers, fieldsOf).
+ */
+function upstreamFields(headers: Headers): Headers {
+  const out: Headers = {};
+  for (const name in headers) if (name !== 'host' && name !== 'te') out[name] = headers[name]!;
   return out;
 }
 
@@ -185,7 +196,7 @@ export class Exchange implements UpstreamSink {
     }
     this.#attempt++;
     this.#endpoint = endpoint;
-    const headers = upstreamHeaders(p.request.headers, 'h1');
+    const headers = upstreamFields(p.request.headers);
     markPeerWorkload(headers, isMutualTls(endpoint, this.core.pools.connectOptions));
     const request = { method: p.request.method, authority: p.request.authority, pathAndQuery: p.request.pathAndQuery, headers };
     this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, { backend: p.backend.name, ...endpoint }, request) : null;

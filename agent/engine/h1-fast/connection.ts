@@ -175,7 +175,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
         this.#kind = null;
         return;
       }
-      this.#progress = this.socket.bytesRead + this.socket.bytesWritten;
+      // the first sample records the byte count and counts as progress (reading the socket's
+      // counters here, per request, cost more than the rest of the re-arm): an exchange thus
+      // ends between one and one and a half timeouts after its last byte
+      this.#progress = -1;
       this.#quietSince = now;
       ms = Math.max(Math.floor(idle / 4), 10);
     }

@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { MeshletError } from '../../../api/errors.ts';
 import { MESHLET_ALPN } from '../../../api/identity.ts';
 import { relayGc } from '../relay-gc.ts';
-import { openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
+import { isMutualTls, openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
 import { describeResponse } from './response-head.ts';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
@@ -68,7 +68,8 @@ export class UpstreamConnection implements H1Events {
   constructor(home: ConnectionHome) {
     this.home = home;
     this.#parser = new LlhttpParser('response', this);
-    const onread: net.OnReadOpts = { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
+    // a TLS socket decrypts into buffers of its own: no read buffer for it (held as long as the connection)
+    const onread: net.OnReadOpts | null = isMutualTls(home.endpoint, home.connect) ? null : { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
     this.socket = openSocket(home.endpoint, home.connect, MESHLET_ALPN.http1, null, onread);
     // TLS sockets (mesh mTLS) deliver decrypted data as 'data' events, each a fresh buffer freed
     // young like relayed bodies' (relay-gc.ts); plaintext ones call onread with the reused buffer

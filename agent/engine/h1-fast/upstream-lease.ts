@@ -43,6 +43,8 @@ export class Lease implements UpstreamLease {
   settled = false;
   /** The queue-wait timer while queued. */
   timer: NodeJS.Timeout | null = null;
+  /** performance.now() when it queued (the pool opens a connection for it after reuseWaitMs). */
+  queuedAt = 0;
 
   constructor(home: LeaseHome, req: FastRequest, sink: UpstreamSink) {
     this.#home = home;

@@ -330,6 +330,47 @@ describe('requests and limits', () => {
     assert.deepEqual(up.requests.map((r) => r.head.split(' ')[1]), ['/1', '/4']);
   });
 
+  test('every connection busy: a burst waits a moment for one instead of opening a connection per request (ADR 0020)', async () => {
+    // a wait far longer than the upstream takes, so the outcome does not depend on the machine's speed
+    const { up, fast, ep } = await world((r) => r.socket.write(OK(`r${r.index}`)), { reuseWaitMs: 2_000 });
+    await exchange(fast, ep, request('GET', '/warm'));
+    const sinks = Array.from({ length: 8 }, (_, i) => {
+      const sink = new RecordingSink();
+      fast.send(ep, request('GET', `/b${i}`), sink).end();
+      return sink;
+    });
+    for (const sink of sinks) await settled(sink);
+    assert.deepEqual(sinks.map((s) => s.events.join()), sinks.map(() => 'head 200,end'));
+    assert.equal(up.connections.length, 1, 'the burst was served by the one warm connection');
+    // with no wait, the same burst opens a connection per request that finds none free
+    const eager = await world((r) => r.socket.write(OK(`r${r.index}`)), { reuseWaitMs: 0 });
+    await exchange(eager.fast, eager.ep, request('GET', '/warm'));
+    const more = Array.from({ length: 8 }, (_, i) => {
+      const sink = new RecordingSink();
+      eager.fast.send(eager.ep, request('GET', `/b${i}`), sink).end();
+      return sink;
+    });
+    for (const sink of more) await settled(sink);
+    assert.ok(eager.up.connections.length > 1, `${eager.up.connections.length} connections without the wait`);
+  });
+
+  test('a request still waiting after the moment gets a new connection: a held one does not stall it', async () => {
+    const held: SeenRequest[] = [];
+    const { up, pools, fast, ep } = await world((r) => { if (r.head.startsWith('GET /hold')) held.push(r); else r.socket.write(OK('b')); }, { reuseWaitMs: 30 });
+    const hold = new RecordingSink();
+    fast.send(ep, request('GET', '/hold'), hold).end();
+    await until(() => held.length === 1, 1_000, 'held request at the upstream');
+    const b = new RecordingSink();
+    fast.send(ep, request('GET', '/b'), b).end();
+    assert.equal(pools.stats().queued, 1, 'it waits for the busy connection first');
+    await settled(b);
+    assert.equal(b.body, 'b');
+    assert.equal(up.connections.length, 2);
+    held[0]!.socket.write(OK('h'));
+    await settled(hold);
+    assert.equal(hold.body, 'h');
+  });
+
   test('eviction closes an endpoint pool: idle connections close, the next request opens a new one', async () => {
     const { up, pools, fast, ep } = await world((r) => r.socket.write(OK('x')));
     await exchange(fast, ep, request('GET', '/'));

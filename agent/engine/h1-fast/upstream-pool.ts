@@ -4,10 +4,13 @@
 // SPIFFE ID checked, ALPN meshlet/http1.1, plain TCP otherwise). Idle connections are a LIFO
 // stack (the warmest first); each carries the time after which it is not handed out (the
 // upstream's `Keep-Alive: timeout=` minus a margin, else the pool's keep-alive time), and a
-// shared unref'd sweep closes those left idle past it. The general path's limits apply per
+// shared unref'd sweep closes those left idle past it; mesh mTLS hops keep theirs longer than
+// app-facing ones (ADR 0020). With every connection busy, a request waits a moment
+// (`reuseWaitMs`) for one to free before a new one opens for it, so a burst does not open
+// connections that then expire idle (the sidecar pair's churn, issue 16). The general path's limits apply per
 // endpoint: connections, queued requests, queue wait; counts go into UpstreamPools.stats()
 // (the meshlet_proxy_upstream_* gauges) as a companion pool, evicted and closed with it.
-import type { ConnectOptions, Endpoint } from '../connect.ts';
+import { isMutualTls, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { endpointKey } from '../../balance/endpoint-balancer.ts';
 import { poolKey, UpstreamQueueFullError, UpstreamQueueTimeoutError, type CompanionPool, type PoolOptions, type UpstreamPools } from '../pools.ts';
 import { UpstreamClosedError, UpstreamConnection, type ConnectionHome } from './upstream-connection.ts';
@@ -28,24 +31,31 @@ class EndpointPool implements ConnectionHome, LeaseHome {
   readonly all = new Set<UpstreamConnection>();
   open = 0;
   closing = false;
+  readonly keepAliveMs: number;
+  /** Pending check for requests that waited `reuseWaitMs` for a busy connection. */
+  #growTimer: NodeJS.Timeout | null = null;
+  readonly #growCheck = this.#grow.bind(this);
+  readonly #growFire = (): void => {
+    this.#growTimer = null;
+    // after this turn's reads: responses that arrived meanwhile free connections first
+    setImmediate(this.#growCheck);
+  };
 
   constructor(owner: FastPool, endpoint: Endpoint, key: string) {
     this.#owner = owner;
     this.endpoint = endpoint;
     this.key = key;
+    this.keepAliveMs = isMutualTls(endpoint, owner.opts.connect) ? owner.opts.meshKeepAliveMs : owner.opts.keepAliveMs;
   }
 
   get connect(): ConnectOptions {
     return this.#owner.opts.connect;
   }
 
-  get keepAliveMs(): number {
-    return this.#owner.opts.keepAliveMs;
-  }
-
   send(req: FastRequest, sink: UpstreamSink): Lease {
     const lease = new Lease(this, req, sink);
     const now = performance.now();
+    let dropped = 0;
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
       this.#owner.idle--;
       if (conn.idleUntil > now && !conn.socket.destroyed) {
@@ -53,15 +63,20 @@ class EndpointPool implements ConnectionHome, LeaseHome {
         return lease;
       }
       conn.destroy(); // past the upstream's keep-alive time: it may be closing it right now
+      dropped++; // still counted in `open` until its close event
     }
-    if (this.open < this.#owner.opts.connectionsPerEndpoint) {
+    const opts = this.#owner.opts;
+    const room = this.open < opts.connectionsPerEndpoint;
+    // nothing to wait for (no live connection, or no wait configured): open one now
+    if (room && (this.open - dropped === 0 || opts.reuseWaitMs <= 0)) {
       lease.take(this.#open());
       return lease;
     }
-    const opts = this.#owner.opts;
     if (this.waiting.length >= opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(this.endpoint), this.waiting.length);
     this.waiting.push(lease);
     this.#owner.queued++;
+    lease.queuedAt = now;
+    if (room) this.#growTimer ??= setTimeout(this.#growFire, opts.reuseWaitMs).unref();
     if (opts.maxQueueWaitMs > 0) {
       lease.timer = setTimeout(() => {
         lease.timer = null;
@@ -70,6 +85,20 @@ class EndpointPool implements ConnectionHome, LeaseHome {
       }, opts.maxQueueWaitMs);
     }
     return lease;
+  }
+
+  /** Requests that waited `reuseWaitMs` and are still waiting get a new connection each. */
+  #grow(): void {
+    if (this.closing) return;
+    const opts = this.#owner.opts;
+    const due = performance.now() - opts.reuseWaitMs;
+    const late = this.waiting.filter((l) => l.queuedAt <= due);
+    for (const lease of late) {
+      if (this.open >= opts.connectionsPerEndpoint) return; // full: they wait for a free one
+      this.unqueue(lease);
+      lease.take(this.#open());
+    }
+    if (this.waiting.length > 0 && this.open < opts.connectionsPerEndpoint) this.#growTimer ??= setTimeout(this.#growFire, opts.reuseWaitMs).unref();
   }
 
   #open(): UpstreamConnection {
@@ -142,6 +171,8 @@ class EndpointPool implements ConnectionHome, LeaseHome {
   /** No new requests; idle connections close now, busy ones after their exchange. */
   close(destroyBusy = false): void {
     this.closing = true;
+    if (this.#growTimer !== null) clearTimeout(this.#growTimer);
+    this.#growTimer = null;
     if (destroyBusy) {
       for (const conn of this.all) {
         if (conn.lease !== null) conn.lease.fail(conn, new UpstreamClosedError('the proxy is shutting down'));
