@@ -22,7 +22,7 @@ function meshRow(config: string, added: Interval, ratio: Interval, p99Ratio: Int
 }
 
 const LAT: LatencyResult = {
-  settings: { blockRequests: 100, budgetS: 55, minBlocks: 10, maxBlocks: 400, warmRequests: 2000, warmMaxS: 8, draws: 1000, bodyBytes: 12 },
+  settings: { blockRequests: 100, budgetS: 55, minBlocks: 4, maxBlocks: 400, warmRequests: 2000, warmMaxS: 8, draws: 1000, bodyBytes: 12 },
   blocks: 30, measureS: 25, warmedRequests: { min: 1200, max: 2000 }, loadBefore: [10, 9, 8], loadAfter: [11, 9, 8],
   rows: [
     // p50 missed (ratio rule), p99 unresolved (nginx's p99 within the noise)
@@ -67,6 +67,14 @@ describe('closed-loop latency in the report', () => {
     const rows = targetsTable(result(LAT));
     const p99 = rows.find((l) => l.startsWith("| added p99 per hop vs nginx's | meshlet-ingress |"))!;
     assert.match(p99, /\(open loop\); closed loop not resolved \(below ±7250 µs\) \| ≤ 2× \| not resolved \(below ±7250 µs\) \|$/);
+  });
+
+  test('too few blocks: the Targets row says so instead of a resolution', () => {
+    const row = meshRow('meshlet-ingress', iv(156, 170, 187), iv(3.49, 4.02, 4.68), iv(-Infinity, 12, Infinity), iv(-8000, -600, 6500));
+    row.verdictP50 = { ...row.verdictP50!, status: 'unresolved', ratio: NaN, resolutionUs: Infinity, text: 'not resolved: only 6 blocks were measured' };
+    const cell = latencyTargetCell({ ...LAT, rows: [row] }, 'meshlet-ingress', 'p50', 1.5)!;
+    assert.equal(cell.resolved, false);
+    assert.equal(cell.verdict, 'not resolved (too few blocks)');
   });
 
   test('a result without the stage renders as before', () => {

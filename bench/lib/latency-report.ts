@@ -15,7 +15,7 @@ export function ci(x: Interval | undefined, d = 0, unit = ''): string {
 
 /** The verdict column's words, in the Targets table's own wording. */
 export function verdictWords(v: LatencyVerdict, target: number): string {
-  if (v.status === 'unresolved') return `not resolved (below ±${num(v.resolutionUs)} µs)`;
+  if (v.status === 'unresolved') return `not resolved (${Number.isFinite(v.resolutionUs) ? `below ±${num(v.resolutionUs)} µs` : 'too few blocks'})`;
   if (v.rule === 'ratio') return verdict(v.ratio, target);
   if (v.status === 'met') return 'met';
   if (!Number.isFinite(v.ratio)) return 'missed: nginx adds nothing measurable';

@@ -69,6 +69,17 @@ describe('closed-loop latency analysis', () => {
     assert.equal(res.rows.find((x) => x.config === 'meshlet-sidecars')!.verdictP50!.status, 'missed');
   });
 
+  test('fewer blocks than a verdict needs: figures, but every verdict unresolved', () => {
+    // the same clear miss as the first test (120 µs per hop against nginx's 30), over 6 blocks
+    const m = synth(5, 6, 100, { direct: 0, 'direct-aa': 0, nginx: 30, 'nginx-aa': 30, 'meshlet-ingress': 36, 'meshlet-sidecars': 240 }, 8);
+    const res = analyse(CONFIGS, new Map(), m, 6, 400);
+    const side = res.rows.find((x) => x.config === 'meshlet-sidecars')!;
+    assert.ok(Math.abs(side.addedP50PerHop!.point - 120) < 10);
+    assert.equal(side.verdictP50!.status, 'unresolved');
+    assert.match(side.verdictP50!.text, /only 6 blocks/);
+    assert.equal(side.verdictP99!.status, 'unresolved');
+  });
+
   test('an unavailable configuration is a row with its reason, and nothing breaks without nginx', () => {
     const m = synth(4, 20, 50, { direct: 0, 'meshlet-ingress': 36 }, 8);
     const res = analyse(CONFIGS, new Map([['meshlet-sidecars', 'no agent'], ['nginx', 'no nginx']]), m, 20, 200);

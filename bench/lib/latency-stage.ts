@@ -20,7 +20,7 @@ import { pathFor, startNginxProxy } from './servers.ts';
 export interface LatencySettings {
   /** Sequential requests per configuration per block. */
   blockRequests: number;
-  /** Blocks stop when the stage (start-up and warm-up included) has taken this long, after at least minBlocks… */
+  /** Blocks stop when the stage (start-up and warm-up included) has taken this long, after at least minBlocks (even past it)… */
   budgetS: number;
   minBlocks: number;
   /** …or at this many blocks. */
@@ -36,9 +36,11 @@ export interface LatencySettings {
 
 /**
  * --quick: the stage in under a minute, whatever is left after start-up and warm-up going to
- * blocks (~35 s at a load average of 10; start-up alone took 26 s at 33); full: 3 minutes.
+ * blocks (~35 s at a load average of 25; start-up alone took 26 s at 33, and at 35 one block of
+ * all configurations took 4 s, so only 4 blocks are measured past the budget); full: 3 minutes.
+ * With fewer than VERDICT_MIN_BLOCKS blocks there is no verdict.
  */
-export const LATENCY_QUICK: LatencySettings = { blockRequests: 100, budgetS: 55, minBlocks: 10, maxBlocks: 400, warmRequests: 2000, warmMaxS: 8, draws: 1000, bodyBytes: 12 };
+export const LATENCY_QUICK: LatencySettings = { blockRequests: 100, budgetS: 55, minBlocks: 4, maxBlocks: 400, warmRequests: 2000, warmMaxS: 8, draws: 1000, bodyBytes: 12 };
 export const LATENCY_FULL: LatencySettings = { blockRequests: 200, budgetS: 180, minBlocks: 40, maxBlocks: 2000, warmRequests: 5000, warmMaxS: 30, draws: 2000, bodyBytes: 12 };
 
 export const latencySettings = (profile: 'quick' | 'full'): LatencySettings => (profile === 'quick' ? LATENCY_QUICK : LATENCY_FULL);
@@ -92,6 +94,8 @@ export interface LatencyResult {
 }
 
 export const P50_TARGET = 1.5;
+/** A block bootstrap over fewer blocks than this has too few distinct resamples to trust its 2.5 % tails. */
+export const VERDICT_MIN_BLOCKS = 10;
 export const P99_TARGET = 2;
 
 /** The A/A twins: measured like the others, never compared with a target. */
@@ -244,6 +248,11 @@ export function analyse(configs: BenchConfig[], unavailable: Map<string, string>
       const nb = 2 * k + 4 * nginxAdded;
       row.verdictP50 = latencyVerdict({ target: P50_TARGET, added: row.addedP50PerHop, nginx: get(nb), ratio: row.ratioP50VsNginx, aa: aa.map((x) => x.p50) });
       row.verdictP99 = latencyVerdict({ target: P99_TARGET, added: row.addedP99PerHop!, nginx: get(nb + 1), ratio: row.ratioP99VsNginx!, aa: aa.map((x) => x.p99) });
+      if (blocks < VERDICT_MIN_BLOCKS) {
+        const text = `not resolved: only ${blocks} blocks were measured (a verdict needs ${VERDICT_MIN_BLOCKS}; the machine was too busy for the stage's budget)`;
+        row.verdictP50 = { ...row.verdictP50, status: 'unresolved', ratio: NaN, resolutionUs: Infinity, text };
+        row.verdictP99 = { ...row.verdictP99, status: 'unresolved', ratio: NaN, resolutionUs: Infinity, text };
+      }
     }
     return row;
   });

@@ -24,7 +24,7 @@ export interface LatencyVerdict {
   rule: 'ratio' | 'bounds';
   /** The ratio the verdict rests on: the point ratio (ratio rule) or the bound it proved (bounds rule); NaN if none. */
   ratio: number;
-  /** Half the width of nginx's added-latency interval plus the slack: the smallest difference this run resolves, µs. */
+  /** Half the width of nginx's added-latency interval plus the slack: the smallest difference this run resolves, µs (Infinity: too few blocks to say). */
   resolutionUs: number;
   /** Offset of a failed A/A check, µs (0 when it passed). */
   slackUs: number;
