@@ -94,9 +94,9 @@ export interface LatencyResult {
 }
 
 export const P50_TARGET = 1.5;
+export const P99_TARGET = 2;
 /** A block bootstrap over fewer blocks than this has too few distinct resamples to trust its 2.5 % tails. */
 export const VERDICT_MIN_BLOCKS = 10;
-export const P99_TARGET = 2;
 
 /** The A/A twins: measured like the others, never compared with a target. */
 export function twins(ctx: BenchContext): BenchConfig[] {
@@ -144,12 +144,13 @@ export async function measureLatency(ctx: BenchContext, configs: BenchConfig[], 
       if (w.errors > 0) log(`  ${r.cfg.id}: ${w.errors} errors in warm-up`);
       return w.samples.length;
     }));
-    warmedRequests = { min: Math.min(...warmed), max: Math.max(...warmed) };
+    warmedRequests = warmed.length > 0 ? { min: Math.min(...warmed), max: Math.max(...warmed) } : { min: 0, max: 0 };
     log(`  warmed up (${warmedRequests.min}–${warmedRequests.max} sequential requests each) after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const t0 = process.hrtime.bigint();
     const elapsedS = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
     const stageS = (): number => (Date.now() - started) / 1000;
-    while (blocks < settings.maxBlocks && (blocks < settings.minBlocks || stageS() < settings.budgetS)) {
+    // with nothing running there is nothing to alternate: every row says why it is unavailable
+    while (running.length > 0 && blocks < settings.maxBlocks && (blocks < settings.minBlocks || stageS() < settings.budgetS)) {
       for (let i = 0; i < running.length; i++) {
         const r = running[(i + blocks) % running.length]!;
         const out = await pingPongBlock(r.target, request, settings.blockRequests, 10_000);
