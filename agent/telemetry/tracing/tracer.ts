@@ -79,24 +79,28 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     // A root's decision, when the fast path already drew it (drawn once: a second draw would
     // sample at ratio²).
     let rootSampled: boolean | null = null;
+    // A caller's context in the canonical sampled form, read without the general parser.
+    let caller: SpanContext | null = null;
     if (fast && !needsRequestId && h.tracestate === undefined && !hasB3(h)) {
       const tp = h.traceparent;
       if (tp === undefined) {
         // No context came in: this hop is the root. Unsampled, it only writes a fresh traceparent.
         rootSampled = shouldSample(policy, null);
         if (!rootSampled) { requests.set(ev, unsampledTraceparent()); return; }
-      } else if (typeof tp === 'string' && policy.parentBased && canonicalTraceparentFlag(tp) === 0) {
+      } else if (typeof tp === 'string') {
+        const flag = canonicalTraceparentFlag(tp);
         // The caller said "not sampled" in the form we write: forward its header unchanged.
-        requests.set(ev, tp);
-        return;
+        if (flag === 0 && policy.parentBased) { requests.set(ev, tp); return; }
+        if (flag === 1) caller = { traceId: tp.slice(3, 35), spanId: tp.slice(36, 52), traceFlags: TraceFlags.SAMPLED, isRemote: true };
       }
     }
-    const incoming = extract(h);
-    const parentSampled = incoming.parent ? (incoming.parent.traceFlags & 1) === 1 : null;
+    const incoming = caller ? null : extract(h);
+    let parent = caller ?? incoming!.parent;
+    const b3 = incoming ? incoming.b3 : null;
+    const parentSampled = parent ? (parent.traceFlags & 1) === 1 : null;
     const sampled = rootSampled ?? shouldSample(policy, parentSampled);
     const requestId = needsRequestId ? randomUUID() : null;
     let span: SpanRecord | null = null;
-    let parent = incoming.parent;
     if (sampled && (ev.site !== 'outbound' || !parent)) {
       span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, ev.startNs);
       parent = span;
@@ -104,7 +108,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
       // Carry this hop's "no" on, so the next hop does not start a fragment of its own.
       parent = sampled ? null : contextOf(unsampledTraceparent());
     }
-    requests.set(ev, { span, parent, sampled, b3: incoming.b3, requestId });
+    requests.set(ev, { span, parent, sampled, b3, requestId });
   };
 
   const onRequestEnd = (m: unknown): void => {
