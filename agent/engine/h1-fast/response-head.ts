@@ -19,7 +19,12 @@ export interface ResponseHead {
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
 
+/** A Connection field that names no other field: what nearly every upstream sends. */
+const PLAIN_CONNECTION = /^[ \t]*(?:keep-alive|close)[ \t]*$/i;
+
 function withoutNamed(fields: string[], connection: string): string[] {
+  // the common `Connection: keep-alive` costs one test, not a split and a set per response
+  if (PLAIN_CONNECTION.test(connection)) return fields;
   const named = new Set<string>();
   for (const t of connection.split(',')) {
     const name = t.trim().toLowerCase();
