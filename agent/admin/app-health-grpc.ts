@@ -4,7 +4,7 @@
 // is one request message with one string field and one reply with one enum field, node:http2
 // carries everything else, and the sidecar would otherwise load a gRPC stack (and proto
 // tooling) for this alone.
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import { hostPort, type ProbeOutcome, type ProbeTarget } from './app-health-types.ts';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
@@ -81,7 +81,8 @@ export function probeGrpc(service: string, t: ProbeTarget): Promise<ProbeOutcome
   const authority = hostPort(t.host, t.port);
   const label = `grpc ${authority}${service === '' ? '' : ` service '${service}'`}`;
   return new Promise((resolve) => {
-    const session = http2.connect(`http://${authority}`);
+    // node:http2 (~4 MB RSS) is loaded with the first gRPC probe, not with the admin server (ADR 0012).
+    const session = process.getBuiltinModule('node:http2').connect(`http://${authority}`);
     const finish = (o: ProbeOutcome): void => {
       clearTimeout(timer);
       session.destroy();

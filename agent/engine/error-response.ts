@@ -4,7 +4,6 @@
 // the same answer as a trailers-only gRPC response (HTTP 200, grpc-status), which is what
 // their libraries decode.
 import type http from 'node:http';
-import http2 from 'node:http2';
 import type { DownstreamResponse } from './downstream.ts';
 import { reasonHeader, type Rejection } from './rejection.ts';
 
@@ -16,7 +15,8 @@ import { reasonHeader, type Rejection } from './rejection.ts';
 export function abortResponse(res: DownstreamResponse): void {
   if ('stream' in res) {
     const stream = res.stream;
-    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    // node:http2 is loaded by whoever made the stream; looked up here, not imported (ADR 0012).
+    if (!stream.destroyed) stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_INTERNAL_ERROR);
   } else res.destroy();
 }
 

@@ -5,7 +5,7 @@
 // retriable for non-idempotent methods). HTTP/2 (gRPC, h2c backends) uses one multiplexed
 // node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
@@ -264,7 +264,8 @@ export class UpstreamPools {
     const key = poolKey(endpoint);
     const existing = this.#h2.get(key);
     if (existing && !existing.closed && !existing.destroyed) return existing;
-    const session = http2.connect(`http://${endpointKey(endpoint)}`, {
+    // node:http2 (~4 MB RSS) is loaded with the first HTTP/2 upstream session (ADR 0012).
+    const session = process.getBuiltinModule('node:http2').connect(`http://${endpointKey(endpoint)}`, {
       createConnection: () => openSocket(endpoint, this.#opts.connect, MESHLET_ALPN.h2),
     });
     const forget = (): void => {

@@ -1,5 +1,5 @@
 // One HTTP/2 attempt on the endpoint's multiplexed session (gRPC and h2c backends).
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Endpoint } from './connect.ts';
@@ -8,7 +8,8 @@ import type { UpstreamPools } from './pools.ts';
 import { meteredBody } from './relay-gc.ts';
 import type { AttemptRequest, UpstreamResponse } from './upstream-types.ts';
 
-const { NGHTTP2_CANCEL } = http2.constants;
+/** RST_STREAM's CANCEL (RFC 9113 §7), a constant, so node:http2 need not be loaded for it (ADR 0012). */
+const NGHTTP2_CANCEL = 0x8;
 
 export function sendH2(pools: UpstreamPools, endpoint: Endpoint, req: AttemptRequest): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@
 // The listener hands only `Upgrade: websocket` requests here; others are served as plain
 // requests with Upgrade/Connection stripped. Request filters apply to the handshake; response
 // filters cannot (the 101 is relayed as the upstream wrote it).
-import http from 'node:http';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connectSocket, isMutualTls } from './connect.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
@@ -21,6 +21,11 @@ import type { Socket } from 'node:net';
 import { endTunnelEvent, startTunnelEvent } from '../telemetry/build-events.ts';
 import { tunnelsObserved } from '../telemetry/events.ts';
 import { markPeerWorkload, PEER_WORKLOAD_HEADER } from '../telemetry/peer-workload.ts';
+
+// node:http through process.getBuiltinModule, not `import`: an ES import of node:http builds its
+// namespace by reading every export, and the lazy WebSocket/CloseEvent/MessageEvent getters among
+// them load Node's bundled undici, http2, zlib and more: +13 MB RSS in an idle process (ADR 0012).
+const { request } = process.getBuiltinModule('node:http');
 
 /** How long the upstream has to answer the handshake before the client gets a 504. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -120,7 +125,7 @@ export async function handleUpgrade(core: ProxyCore, site: HttpSite, req: http.I
   markPeerWorkload(headers, mtls);
   const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
   const conn = upstream;
-  const out = http.request({
+  const out = request({
     method: p.request.method,
     path: p.request.pathAndQuery,
     headers: { host, ...headers },

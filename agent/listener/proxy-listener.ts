@@ -5,13 +5,18 @@
 // decrypted socket back through `accept(socket, ctx, 'http1' | 'h2')`); everything else is
 // opaque TCP. Tracks every connection so drain can stop accepting, close idle keep-alive
 // connections, GOAWAY HTTP/2 sessions, and finally destroy what is left.
-import http from 'node:http';
-import http2 from 'node:http2';
+import type http from 'node:http';
+import type http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isWebSocketUpgrade, type DownstreamRequest, type DownstreamResponse } from './downstream.ts';
 import { detectProtocol, type DetectedProtocol } from './detect.ts';
 import { SourceResetBudget } from './source-budget.ts';
+
+// node:http through process.getBuiltinModule, not `import`: an ES import of node:http builds its
+// namespace by reading every export, and the lazy WebSocket/CloseEvent/MessageEvent getters among
+// them load Node's bundled undici, http2, zlib and more: +13 MB RSS in an idle process (ADR 0012).
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** Downstream idle keep-alive (HTTP/1.1) and idle session timeout (HTTP/2). */
 export const DEFAULT_KEEPALIVE_MS = 300_000;
@@ -99,10 +104,23 @@ export interface ListenerOptions<C> {
   log?: (msg: string) => void;
 }
 
+/**
+ * node:http2 is looked up when the first h2c connection arrives, not imported: loading it costs
+ * an idle agent or ingress ~4 MB of RSS (its binding, nghttp2's pages), and most never see an
+ * HTTP/2 client (ADR 0012). Only sessions' code calls these, so it is loaded by then.
+ */
+function nodeHttp2(): typeof http2 {
+  return process.getBuiltinModule('node:http2');
+}
+
+function h2Constants(): typeof http2.constants {
+  return nodeHttp2().constants;
+}
+
 /** GOAWAY first (the client learns why), then close without waiting for its streams. */
 function calmDown(session: http2.ServerHttp2Session): void {
   if (session.destroyed) return;
-  session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  session.goaway(h2Constants().NGHTTP2_ENHANCE_YOUR_CALM);
   setImmediate(() => session.destroy());
 }
 
@@ -116,7 +134,7 @@ function capPrematureResets(session: http2.ServerHttp2Session, onPrematureReset:
   session.on('stream', (stream: http2.ServerHttp2Stream) => {
     stream.once('close', () => {
       // Reset by the client before any response: work started for nobody.
-      if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      if (stream.headersSent || stream.rstCode === h2Constants().NGHTTP2_NO_ERROR || session.destroyed) return;
       onPrematureReset();
       if (session.destroyed) return;
       const now = Date.now();
@@ -132,7 +150,8 @@ function capPrematureResets(session: http2.ServerHttp2Session, onPrematureReset:
 export class ProxyListener<C> {
   readonly server: net.Server;
   readonly #h1: http.Server;
-  readonly #h2: http2.Http2Server;
+  /** Made with the first h2c connection (nodeHttp2). */
+  #h2: http2.Http2Server | null = null;
   readonly #opts: ListenerOptions<C>;
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
@@ -151,7 +170,7 @@ export class ProxyListener<C> {
     // node insists that the head arrives no later than the whole request.
     const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout > 0 ? requestTimeout : Infinity);
     this.#headersTimeoutMs = headersTimeout;
-    this.#h1 = http.createServer({
+    this.#h1 = createServer({
       headersTimeout,
       requestTimeout,
       // Idle keep-alive: longer than any common client pool keeps sockets (Go 90 s, Java 60 s,
@@ -190,12 +209,22 @@ export class ProxyListener<C> {
       if (ctx !== undefined && h.connect) h.connect(ctx, req, socket, head);
       else socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#onConnection(socket);
+    });
+  }
+
+  /** The h2c server, made at the first h2c connection (nodeHttp2). */
+  #h2Server(): http2.Http2Server {
+    if (this.#h2 !== null) return this.#h2;
     // HTTP/2 gets the limits HTTP/1.1 has: a bound on concurrent streams per connection (the
     // protocol default is unlimited), the same idle timeout as keep-alive, and the head timeout
     // for the first request (a client that opens a session and never asks holds a socket).
-    this.#h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS } });
-    const idleMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS;
-    this.#h2.on('session', (session: http2.ServerHttp2Session) => {
+    const server = nodeHttp2().createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS } });
+    const h = this.#opts.handlers;
+    const headersTimeout = this.#headersTimeoutMs;
+    const idleMs = this.#opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_MS;
+    server.on('session', (session: http2.ServerHttp2Session) => {
       // 'session' is emitted synchronously inside emit('connection'), so #pending is ours.
       if (this.#pending !== null) this.#contexts.set(session, this.#pending);
       this.#sessions.add(session);
@@ -211,10 +240,10 @@ export class ProxyListener<C> {
         if (this.#sourceBudget.reset(source)) this.#calmSource(source);
       });
     });
-    this.#h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       const ctx = this.#contexts.get(req.stream.session as object);
       if (ctx === undefined) {
-        res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        res.stream.close(h2Constants().NGHTTP2_REFUSED_STREAM);
         return;
       }
       // One turn later: a RST_STREAM read in the same chunk as its HEADERS (rapid reset) has
@@ -223,9 +252,8 @@ export class ProxyListener<C> {
         if (!req.stream.destroyed && !req.stream.closed) h.request(ctx, req, res);
       });
     });
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      this.#onConnection(socket);
-    });
+    this.#h2 = server;
+    return server;
   }
 
   static listen<C>(opts: ListenerOptions<C>): Promise<ProxyListener<C>> {
@@ -316,7 +344,7 @@ export class ProxyListener<C> {
         socket.once('end', () => socket.destroy());
         this.#pending = ctx;
         try {
-          this.#h2.emit('connection', socket);
+          this.#h2Server().emit('connection', socket);
         } finally {
           this.#pending = null;
         }

@@ -25,7 +25,8 @@ import { writeFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 const seen = [];
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });
-if (isMainThread) process.on('exit', () => writeFileSync(process.env.LOADS_FILE, seen.join('\\n')));
+// process.moduleLoadList names Node's own modules however they were loaded (getBuiltinModule too).
+if (isMainThread) process.on('exit', () => writeFileSync(process.env.LOADS_FILE, [...seen, ...process.moduleLoadList.map((m) => 'builtin:' + m)].join('\\n')));
 `;
 
 function ready(port: number): Promise<boolean> {
@@ -91,6 +92,10 @@ describe('feature-only modules (ADR 0012)', () => {
     assert.deepEqual(from(loads, 'ws'), []);
     // Not even undici's Pool: it is loaded with the first pool, which an idle agent has not made.
     assert.deepEqual(from(loads, 'undici'), []);
+    assert.ok(loads.includes('builtin:NativeModule _http_server'), 'the hook saw Node\'s own modules');
+    // Nor node:http2 (loaded with the first h2c client, HTTP/2 upstream or gRPC probe), nor Node's
+    // bundled undici, which an ES import of node:http would load through its WebSocket getter.
+    assert.deepEqual(loads.filter((u) => /^builtin:NativeModule (http2|internal\/http2\/|internal\/deps\/undici\/)/.test(u)), []);
   });
 
   test('undici is loaded by the first request that needs a pool, which is served; the HTTP/1.1 fast path serves without it', async () => {
@@ -155,6 +160,7 @@ ports: [{ name: http, port: ${app.port}, protocol: TCP, appProtocol: http }]
     const loads = await loadedBy([], 'ingress');
     assert.ok(loads.some((u) => u.includes('/agent/engine/pools.')), 'the hook saw the proxy\'s own modules');
     assert.deepEqual(from(loads, 'undici'), []);
+    assert.deepEqual(loads.filter((u) => /^builtin:NativeModule (http2|internal\/http2\/|internal\/deps\/undici\/)/.test(u)), []);
     assert.deepEqual(from(loads, '@opentelemetry'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
     assert.deepEqual(from(loads, 'ws'), []);

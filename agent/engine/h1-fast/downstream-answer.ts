@@ -3,10 +3,14 @@
 // meshlet-reason), and node:http's bare answers to broken requests (400, 408 head timeout,
 // 431 head too large), which close the connection. Each is one buffer, written with whatever
 // else the current read produced.
-import { STATUS_CODES } from 'node:http';
 import { reasonHeader, type Rejection } from '../rejection.ts';
 import { BAD_VALUE, TOKEN } from './head-writer.ts';
 import { httpDate } from './http-date.ts';
+
+// node:http through process.getBuiltinModule, not `import`: an ES import of node:http builds its
+// namespace by reading every export, and the lazy WebSocket/CloseEvent/MessageEvent getters among
+// them load Node's bundled undici, http2, zlib and more: +13 MB RSS in an idle process (ADR 0012).
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 
 /**
