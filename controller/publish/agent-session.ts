@@ -42,8 +42,8 @@ export interface SessionHost {
   authenticate(hello: HelloMessage, request: IncomingMessage): void | Promise<void>;
   /** Throws unless a hello claiming `mode: ingress` proved it (token, or loopback); see ingress-auth.ts. */
   checkIngress(hello: HelloMessage, request: IncomingMessage): void;
-  /** Something that propagation() reads changed (ack, nack, slice, hello, close). */
-  changed(): void;
+  /** Something that propagation() reads changed (ack, nack, slice, hello, close), for this session. */
+  changed(session: AgentSession): void;
   /** Answers a CSR (the CA); null when this controller issues no certificates. */
   certificate: ((csr: CsrMessage, hello: HelloMessage) => Promise<CertificateMessage | CertificateErrorMessage>) | null;
   /** The current trust bundle; empty without a CA. */
@@ -164,7 +164,7 @@ export class AgentSession {
     } else {
       this.#sendWhole();
     }
-    this.#host.changed();
+    this.#host.changed(this);
   }
 
   /**
@@ -277,7 +277,7 @@ export class AgentSession {
       const roots = this.#host.trustBundle();
       if (roots.length > 0) this.#send({ type: 'trust-bundle', id: 0, rootsPem: roots, renew: false });
       this.refresh();
-      this.#host.changed();
+      this.#host.changed(this);
       return;
     }
     this.#handle(msg);
@@ -311,7 +311,7 @@ export class AgentSession {
         if (msg.version === this.sent?.version && this.acked !== msg.version) {
           this.acked = msg.version;
           this.#running = this.sent.table;
-          this.#host.changed();
+          this.#host.changed(this);
         }
         return;
       case 'nack':
@@ -325,7 +325,7 @@ export class AgentSession {
           return;
         }
         this.#host.logNack(this.label, msg.version, msg.reason);
-        this.#host.changed();
+        this.#host.changed(this);
         return;
       case 'ping':
         this.#send({ type: 'pong', nonce: msg.nonce });

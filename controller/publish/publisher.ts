@@ -232,10 +232,10 @@ export class Publisher {
       },
       authenticate: opts.authenticate ?? (() => undefined),
       checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback, proven: opts.ingressProven }),
-      changed: () => {
+      changed: (session) => {
         this.#counts = null;
         this.#ackEpoch++;
-        this.#latency.changed(this.#connected);
+        this.#latency.changed(this.#connected, session);
         this.#scheduleNotify();
       },
     };
@@ -316,7 +316,14 @@ export class Publisher {
     const prev = this.#table;
     // Only endpoints changed: no route did, and only the agents holding a changed backend get work.
     const delta = prev ? endpointDelta(prev, table) : null;
-    if (!this.#generations.update(table, delta !== null)) return;
+    // Any other change: what it replaced, once for every session (its slice is derived from it).
+    const changes = prev && !delta ? entryDelta(prev, table) : null;
+    const samePolicies = prev && changes ? this.#samePolicies(prev, table) : true;
+    // The same content in new objects is not a new table; compared entry by entry, as the
+    // table's version is hashed from the whole table only when read (translate/table-version.ts).
+    const sameContent = prev && changes ? samePolicies && prev.apiVersion === table.apiVersion && !changes.addedOrRemoved
+      && changes.replaced.every(([a, b]) => this.#versioner.json(a) === this.#versioner.json(b)) : undefined;
+    if (!this.#generations.update(table, delta !== null, sameContent)) return;
     this.#table = table;
     this.#lastPublished = performance.now();
     this.#metrics.tablesTotal++;
@@ -333,9 +340,7 @@ export class Publisher {
       this.#fingerprinted = new WeakMap();
       this.#clearSlices();
       this.#policyPods = null;
-      if (prev) {
-        const changes = entryDelta(prev, table);
-        const samePolicies = this.#samePolicies(prev, table);
+      if (prev && changes) {
         this.#rebase = { changes, samePolicies };
         touched = samePolicies ? this.#affectedBy(changes) : this.#sessions;
       } else {
@@ -558,7 +563,7 @@ export class Publisher {
       clearTimeout(helloTimer);
       session.closed();
       this.#sessions.delete(session);
-      this.#latency.changed(this.#connected);
+      this.#latency.changed(this.#connected, session);
       this.#counts = null;
       this.#ackEpoch++;
       if (session.hello) {

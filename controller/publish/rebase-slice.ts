@@ -21,6 +21,10 @@ export interface EntryDelta {
   addedBackends: string[];
   /** `section/name` of every entry added, removed or replaced in any section, policies aside. */
   keys: Set<string>;
+  /** Entries replaced (the old object and the new one, same name), in any section but policies. */
+  replaced: [object, object][];
+  /** Some entry came or went. */
+  addedOrRemoved: boolean;
   /**
    * No frontend came or went and none changed its addresses or ports, so every destination
    * subscription resolves to the frontend it resolved to before; and the apiVersion is the same.
@@ -67,21 +71,32 @@ export function entryDelta(prev: RoutingTable, next: RoutingTable): EntryDelta {
   const backends = new Map<string, BackendIR | null>();
   const addedBackends: string[] = [];
   sectionDelta(prev.services, next.services, services, null, oldServices);
-  sectionDelta(prev.backends, next.backends, backends, addedBackends, new Map());
+  const oldBackends = new Map<string, BackendIR>();
+  sectionDelta(prev.backends, next.backends, backends, addedBackends, oldBackends);
   const gateways = new Map<string, Named | null>();
   const secrets = new Map<string, Named | null>();
-  sectionDelta<Named>(prev.gateways, next.gateways, gateways, null, new Map());
-  sectionDelta<Named>(prev.secrets, next.secrets, secrets, null, new Map());
+  const oldGateways = new Map<string, Named>();
+  const oldSecrets = new Map<string, Named>();
+  sectionDelta<Named>(prev.gateways, next.gateways, gateways, null, oldGateways);
+  sectionDelta<Named>(prev.secrets, next.secrets, secrets, null, oldSecrets);
   const keys = new Set<string>();
-  for (const [section, m] of [['gateways', gateways], ['services', services], ['backends', backends], ['secrets', secrets]] as const) {
-    for (const name of m.keys()) keys.add(`${section}/${name}`);
+  const replaced: [object, object][] = [];
+  let addedOrRemoved = false;
+  const sections = [['gateways', gateways, oldGateways], ['services', services, oldServices], ['backends', backends, oldBackends], ['secrets', secrets, oldSecrets]] as const;
+  for (const [section, m, old] of sections) {
+    for (const [name, x] of m) {
+      keys.add(`${section}/${name}`);
+      const a = old.get(name);
+      if (a && x) replaced.push([a, x]);
+      else addedOrRemoved = true;
+    }
   }
   let sameSelection = prev.apiVersion === next.apiVersion;
   for (const [name, b] of services) {
     const a = oldServices.get(name);
     if (!a || !b || !sameList(a.clusterIPs, b.clusterIPs) || !sameList(a.ports.map((p) => p.port), b.ports.map((p) => p.port))) sameSelection = false;
   }
-  return { services, backends, addedBackends, keys, sameSelection };
+  return { services, backends, addedBackends, keys, replaced, addedOrRemoved, sameSelection };
 }
 
 const byName = (a: Named, b: Named): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -96,9 +96,11 @@ export class RouteGenerations {
   /**
    * Records a new table; returns false when it is the same version as the current one.
    * `sameRoutes`: the caller knows every Gateway and Service frontend is the current table's
-   * (an endpoint patch): no route can have changed.
+   * (an endpoint patch): no route can have changed. `sameContent`: the caller compared the
+   * table with the current one entry by entry, so the version (hashed lazily from the whole
+   * table, translate/table-version.ts) need not be read.
    */
-  update(table: RoutingTable, sameRoutes = false): boolean {
+  update(table: RoutingTable, sameRoutes = false, sameContent?: boolean): boolean {
     if (table === this.#table) return false;
     this.#table = table;
     if (sameRoutes) {
@@ -109,8 +111,13 @@ export class RouteGenerations {
       this.#generation++;
       return true;
     }
-    if (table.version === this.#version) return false;
-    this.#version = table.version;
+    if (sameContent !== undefined) {
+      if (sameContent) return false;
+      this.#version = null;
+    } else {
+      if (table.version === this.#version) return false;
+      this.#version = table.version;
+    }
     this.#generation++;
     const prev = this.#parts;
     const parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
