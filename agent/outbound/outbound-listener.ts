@@ -31,10 +31,21 @@ export async function startOutbound(core: ProxyCore, opts: OutboundOptions): Pro
   const servicePort = (od: OriginalDst) => core.holder.current?.compiled.services.get(serviceKey(od.address, od.port)) ?? null;
   const baseContext = connectionContext(opts.originalDestination);
 
+  // A kept-alive connection asks for the same destination on each request (the same original
+  // destination; in explicit mode, nearly always the same Host): the last answer is kept per
+  // connection with what it was decided from (the table, the authority) and reused while they hold.
+  const last = new WeakMap<ConnCtx, { table: RoutingTable | null; authority: string; dest: Destination }>();
   const destination = (ctx: ConnCtx, authority: string): Destination => {
     if (ctx.original && ctx.unresolved) return { kind: 'reject', rejection: notResolvedYet(ctx.unresolved) };
-    if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
     const t = table();
+    const kept = last.get(ctx);
+    if (kept !== undefined && kept.table === t && kept.authority === authority) return kept.dest;
+    const dest = decideDestination(ctx, authority, t);
+    last.set(ctx, { table: t, authority, dest });
+    return dest;
+  };
+  const decideDestination = (ctx: ConnCtx, authority: string, t: RoutingTable | null): Destination => {
+    if (ctx.original) return { kind: 'route', target: { kind: 'mesh', ...ctx.original, clientNamespace: opts.namespace } };
     if (!opts.explicit) return { kind: 'reject', rejection: clientError(400, 'connection was not redirected to the sidecar (explicit mode is off)') };
     if (!isLoopbackPeer(ctx.remoteAddress)) return { kind: 'reject', rejection: clientError(403, 'explicit mode serves only clients on this host') };
     if (!t) return { kind: 'reject', rejection: noRoutingTable() };
