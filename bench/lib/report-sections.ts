@@ -33,6 +33,9 @@ export function propagationSection(res: BenchResult): string[] {
     ...runs.map((p) => p.available
       ? `| ${p.routes} | ${p.changes} | ${num(p.ms.median)} | ${num(p.ms.min)}–${num(p.ms.max)} | ${p.samplesMs.map((x) => num(x)).join(', ')} | ${p.failed} of ${p.requests} |`
       : `| ${p.routes} | not available: ${(p.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} | | | | |`),
+    // One more change after a pause without any: the first edit after the worker's idle period.
+    ...runs.filter((p) => p.available && p.afterIdleMs !== undefined).map((p) =>
+      `| ${p.routes}, first change after ${p.idlePauseS} s without any | 1 | ${num(p.afterIdleMs!)} | | ${num(p.afterIdleMs!)} | (same window) |`),
     '',
   ];
 }

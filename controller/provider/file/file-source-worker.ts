@@ -5,8 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { validate } from '../../../api/validate.ts';
+import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
 import { FileTranslator, type FileTranslatorOptions, type TranslatorResume } from './file-translator.ts';
-import { watchManifests } from './watch-manifests.ts';
+import { watchManifests, type ManifestWatcher } from './watch-manifests.ts';
 
 /**
  * A table as JSON text in slices: `head` is the table without its services and backends, which
@@ -22,13 +23,25 @@ export interface TableParts {
 export type FileSourceMessage =
   | { kind: 'report'; text: string }
   /** `valid`: validate() passed here, so the agent need not run it again on its thread. */
-  | { kind: 'table'; parts: TableParts; valid: boolean }
+  /** `bytes`: the parts' total length, what the table costs to hold (file-table-source.ts decides by it). */
+  | { kind: 'table'; parts: TableParts; valid: boolean; bytes: number }
   | { kind: 'error'; message: string }
   /**
    * After each read is applied: `print` is the directory's fingerprint before that read, `clean`
    * says no file was broken (so no last good content is held), `version` is the last table's.
    */
-  | { kind: 'settled'; print: string; clean: boolean; version: string | null; report: string };
+  | { kind: 'settled'; print: string; clean: boolean; version: string | null; report: string }
+  /** Answers `stop`: the worker holds nothing of the directory any more; terminate it now. */
+  | { kind: 'stopped' };
+
+/**
+ * From the source to the worker: `shrink` after it has been idle with a small table, so it stays
+ * warm (the next edit is incremental) without the garbage of its reads: one memory-reducing GC.
+ * `stop` before it is terminated: it drops the directory's parse and translation state and
+ * collects, so its pages are unmapped now. Terminated as it is, a worker's pages go to V8's
+ * process-wide pool, which frees them only 8 s after the isolate is gone (src/heap/page-pool.cc).
+ */
+export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' };
 
 /** workerData: the translator's options and, for a recycled worker, where the last one left off. */
 export interface FileSourceWorkerData {
@@ -47,13 +60,25 @@ function slices<T>(items: readonly T[]): string[] {
 const { options: opts, resume } = workerData as FileSourceWorkerData;
 const port = parentPort!;
 const post = (m: FileSourceMessage): void => port.postMessage(m);
-const translator = new FileTranslator(opts, resume);
+let translator: FileTranslator | null = new FileTranslator(opts, resume);
+let watcher: ManifestWatcher | null = null;
 let version = resume?.version ?? null;
 // The watcher's handles do not keep a process alive (persistent: false, unref'd poll); a
 // listening port does, so this worker lives until the source terminates it.
-port.on('message', () => undefined);
+port.on('message', (m: ToFileSourceWorker) => {
+  // Its pause is this thread's, not the serving thread's; a read that starts meanwhile waits for it.
+  if (m.kind === 'shrink') memoryReducingGc();
+  else if (m.kind === 'stop') {
+    watcher?.close();
+    watcher = null;
+    translator = null;
+    memoryReducingGc();
+    post({ kind: 'stopped' });
+  }
+});
 
-watchManifests(opts.dir, (read, print) => {
+watcher = watchManifests(opts.dir, (read, print) => {
+  if (!translator) return;
   const { report, table } = translator.apply(read);
   if (report) post({ kind: 'report', text: report });
   if (table) {
@@ -73,5 +98,7 @@ function postTable(table: RoutingTable): void {
     valid = false;
   }
   const parts = { head: JSON.stringify({ ...table, services: [], backends: [] }), services: slices(table.services), backends: slices(table.backends) };
-  post({ kind: 'table', parts, valid });
+  let bytes = parts.head.length;
+  for (const part of [...parts.services, ...parts.backends]) bytes += part.length;
+  post({ kind: 'table', parts, valid, bytes });
 }

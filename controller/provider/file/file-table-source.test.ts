@@ -1,7 +1,8 @@
-// The translation worker is recycled when idle (ADR 0012): after a clean read it stops, a cheap
-// watch on this thread starts a new one at the next change, and nothing a user sees changes:
-// edits are followed, an unchanged directory pushes no new table, and a file broken by the
-// first edit after a recycle keeps its last good content. A broken file keeps the worker.
+// The translation worker is recycled when its table is big (ADR 0012): after a clean read it
+// stops, a cheap watch on this thread starts a new one at the next change, and nothing a user
+// sees changes: edits are followed, an unchanged directory pushes no new table, and a file broken
+// by the first edit after a recycle keeps its last good content. A broken file keeps the worker.
+// A small table keeps its worker past the idle period, so the first edit after it is incremental.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
@@ -34,7 +35,8 @@ test('an idle worker is stopped, and edits, broken files and unchanged rewrites 
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-m15-recycle-'));
   const file = join(dir, 'shop.yaml');
   const logs: string[] = [];
-  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS });
+  // keepWarmBelowBytes 0: every table counts as big, so the worker is stopped once it is applied.
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, keepWarmBelowBytes: 0 });
   const tables: RoutingTable[] = [];
   try {
     await writeFile(file, manifest(['cart']));
@@ -85,6 +87,43 @@ test('recycleIdleMs 0 keeps the worker for the life of the source', async () => 
     await source.start().ready();
     await new Promise((r) => setTimeout(r, IDLE_MS * 4));
     assert.deepEqual(source.worker, { running: true, started: 1 });
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a small table keeps its worker past the idle period, and the first edit after it is applied by that worker', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-warm-'));
+  const file = join(dir, 'shop.yaml');
+  const source = new FileTableSource({ dir, log: () => undefined, recycleIdleMs: IDLE_MS });
+  try {
+    await writeFile(file, manifest(['cart']));
+    await source.start().ready();
+    // Past the idle period: shrunk (a GC on its own thread), not stopped.
+    await new Promise((r) => setTimeout(r, IDLE_MS * 4));
+    assert.deepEqual(source.worker, { running: true, started: 1 });
+    await writeFile(file, manifest(['cart', 'pay']));
+    await until('the edit after the idle period applied', () => names(source.current).join() === 'cart,pay');
+    assert.deepEqual(source.worker, { running: true, started: 1 }, 'no fresh worker was needed');
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a big table stops its worker once applied, without waiting for the idle period; the next edit is applied by a fresh one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-big-'));
+  const file = join(dir, 'shop.yaml');
+  // Every table counts as big here (1 byte); the idle period (60 s) is never reached.
+  const source = new FileTableSource({ dir, log: () => undefined, recycleIdleMs: 60_000, keepWarmBelowBytes: 1 });
+  try {
+    await writeFile(file, manifest(['cart', 'pay']));
+    await source.start().ready();
+    await until('the worker is stopped', () => !source.worker.running);
+    await writeFile(file, manifest(['pay', 'ship']));
+    await until('the edit applied', () => names(source.current).join() === 'pay,ship');
+    assert.equal(source.worker.started, 2);
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });

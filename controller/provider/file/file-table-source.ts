@@ -3,11 +3,14 @@
 // change, translates and validates it; this side only parses the table it posts and pushes it,
 // so a 10 MB manifest or 10 000 routes never stall requests (issue 15). The agent swaps tables
 // atomically. Broken documents and routes that are not accepted are logged with their file and
-// reason, and the valid rest still applies. The worker does not live for the process: once it
-// has been idle for `recycleIdleMs` after a read with no broken file, it is terminated (a V8
-// isolate holding the parsed manifests and the YAML parser's and translator's garbage: hundreds
-// of MB after 10 000 routes, ~29 MB for a few) and a cheap fingerprint watch on this thread
-// starts a fresh one at the next change (ADR 0012).
+// reason, and the valid rest still applies. What the worker costs depends on the table (ADR 0012):
+// with a small one (under `keepWarmBelowBytes` of JSON, ~4 000 simple routes) it is kept, so the
+// first edit after a quiet period is incremental, and once idle for `recycleIdleMs` it shrinks its
+// heap to what it holds for that; a big table's worker (a V8 isolate of 100-240 MB after 10 000
+// routes) is terminated as soon as the table is applied, a cheap fingerprint watch on this thread
+// starts a fresh one at the next change, and this thread then runs one memory-reducing GC, which
+// returns both the dead worker's pages (V8 pools them process-wide) and the garbage of assembling
+// and compiling the table.
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -15,7 +18,8 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { ManualTableSource } from '../../../api/table-source.ts';
 import { markValidated } from '../../../api/validated-tables.ts';
-import type { FileSourceMessage, FileSourceWorkerData, TableParts } from './file-source-worker.ts';
+import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
+import type { FileSourceMessage, FileSourceWorkerData, TableParts, ToFileSourceWorker } from './file-source-worker.ts';
 import type { FileTranslatorOptions, TranslatorResume } from './file-translator.ts';
 // Only the light modules: the YAML parser and the translator are the worker's (ADR 0012).
 import { manifestFingerprint, watchForChange, type ManifestWatcher } from './change-watch.ts';
@@ -25,16 +29,35 @@ export { unhealthyConditions } from './unhealthy-conditions.ts';
 
 const gzip = promisify(gzipCallback);
 
+/**
+ * Tables whose JSON is at least this long stop their worker once applied (~490 bytes per route of
+ * one path and one header match: ~4 000 such routes). Below it the worker stays warm: at 1 000
+ * such routes it holds ~15 MB once shrunk (ADR 0012), against a cold start and a full parse
+ * (0.8-1.2 s) at the first edit after a quiet period.
+ */
+export const KEEP_WARM_BELOW_BYTES = 2 * 2 ** 20;
+/** How long a worker being recycled may take to drop its state before it is terminated as it is. */
+const STOP_WAIT_MS = 5_000;
+/** Memory-reducing GCs after a big table, on the serving thread, at least this far apart. */
+const BIG_RECLAIM_INTERVAL_MS = 60_000;
+
 export interface FileTableSourceOptions extends FileTranslatorOptions {
   log?: (line: string) => void;
   /**
-   * Stop the translation worker after this long without a change once a read with no broken
-   * file is applied (0: keep it for the process). A broken file keeps the worker, which holds
-   * that file's last good content. Default 10 s: an edit session keeps a warm worker (a fresh one
-   * adds its start to the first edit after a quiet period: 0.3-0.5 s on a busy machine with its
-   * modules from the compile cache, see file-source-worker-entry.ts), and memory is back within a minute.
+   * After this long without a change once a read with no broken file is applied, a worker with
+   * a small table shrinks its heap (one memory-reducing GC on its own thread) and stays (0: the
+   * worker is kept as it is for the process, whatever the table's size). A broken file keeps the
+   * worker as it is, holding that file's last good content. Default 10 s: the worker's garbage is
+   * gone within seconds of an edit session's end.
    */
   recycleIdleMs?: number;
+  /**
+   * Tables whose JSON is at least this long stop the worker as soon as they are applied (a fresh
+   * one starts at the next change: a cold start, 0.3-0.5 s on a busy machine with its modules from
+   * the compile cache, and a full parse of the directory). Default KEEP_WARM_BELOW_BYTES; 0: every
+   * table does.
+   */
+  keepWarmBelowBytes?: number;
 }
 
 export class FileTableSource {
@@ -60,6 +83,10 @@ export class FileTableSource {
   #started = 0;
   /** The process's uid when the first worker started (see #recycle). */
   #uid: number | undefined;
+  /** The JSON length of the last table the worker posted (see keepWarmBelowBytes). */
+  #tableBytes = 0;
+  /** When this thread last ran a memory-reducing GC after a big table (performance.now()). */
+  #lastReclaim = -Infinity;
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -78,7 +105,7 @@ export class FileTableSource {
     if (this.#worker || this.#closed) return this;
     this.#changeWatch?.close();
     this.#changeWatch = null;
-    const { log: _log, recycleIdleMs: _recycle, ...options } = this.#opts;
+    const { log: _log, recycleIdleMs: _recycle, keepWarmBelowBytes: _warm, ...options } = this.#opts;
     const workerData: FileSourceWorkerData = { options, ...(this.#resume ? { resume: this.#resume } : {}) };
     // The worker's file has this module's extension: .ts from the sources, .js from dist/ (the
     // compiler rewrites import specifiers, not URLs).
@@ -143,10 +170,40 @@ export class FileTableSource {
     if (this.#closed || this.#worker !== worker || this.#messages !== seen) return;
     this.#worker = null;
     this.#resume = { ...resume, saved };
-    void worker.terminate();
+    // Asked to let go of what it holds first (see ToFileSourceWorker), for at most STOP_WAIT_MS.
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (m: FileSourceMessage) => { if (m.kind === 'stopped') resolve(); });
+      setTimeout(resolve, STOP_WAIT_MS).unref();
+    });
+    worker.postMessage({ kind: 'stop' } satisfies ToFileSourceWorker);
+    void stopped.then(() => worker.terminate()).then(() => this.#reclaim());
     this.#changeWatch = watchForChange(this.#opts.dir, print, () => this.start(), {
       onError: (err) => process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${err.message}\n`),
     });
+  }
+
+  /**
+   * Once a big table's worker has exited: one memory-reducing GC on this thread. V8 keeps a dead
+   * isolate's pages in a process-wide pool, which only such a GC releases, and assembling and
+   * compiling the table left this thread's heap grown (its young generation to 128 MB at 10 000
+   * routes) with garbage that an idle proxy's own GCs never give back (ADR 0016). The pause grows
+   * with the live table (tens to hundreds of ms), so at most one per BIG_RECLAIM_INTERVAL_MS.
+   */
+  #reclaim(): void {
+    const now = performance.now();
+    if (this.#closed || now - this.#lastReclaim < BIG_RECLAIM_INTERVAL_MS) return;
+    this.#lastReclaim = now;
+    const before = process.memoryUsage();
+    try {
+      memoryReducingGc();
+    } catch (err) {
+      this.#log(`meshlet: heap reclaim after a large table failed: ${(err as Error).message}`);
+      return;
+    }
+    const ms = performance.now() - now;
+    const after = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 2 ** 20);
+    this.#log(`meshlet: heap reclaimed after a large table was loaded: heap ${mb(before.heapTotal)} -> ${mb(after.heapTotal)} MB, RSS ${mb(before.rss)} -> ${mb(after.rss)} MB, ${Math.round(ms)} ms`);
   }
 
   subscribe(onTable: (t: RoutingTable) => void): () => void {
@@ -164,12 +221,17 @@ export class FileTableSource {
     return Promise.race([this.#tables.ready(timeoutMs, this.#opts.dir), failed]).finally(() => this.#failures.delete(onFailure));
   }
 
+  #post(m: ToFileSourceWorker): void {
+    this.#worker?.postMessage(m);
+  }
+
   #log(line: string): void {
     if (this.#opts.log) this.#opts.log(line);
     else process.stderr.write(`${line}\n`);
   }
 
   #onMessage(m: FileSourceMessage): void {
+    if (m.kind === 'stopped') return; // from a worker being recycled (see #recycle)
     clearTimeout(this.#idleTimer);
     this.#messages++;
     if (m.kind === 'settled') {
@@ -179,11 +241,13 @@ export class FileTableSource {
       const idleMs = this.#opts.recycleIdleMs ?? 10_000;
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
-        this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
+        if (this.#tableBytes >= (this.#opts.keepWarmBelowBytes ?? KEEP_WARM_BELOW_BYTES)) void this.#recycle(m.print, resume);
+        else this.#idleTimer = setTimeout(() => this.#post({ kind: 'shrink' }), idleMs).unref();
       }
     } else if (m.kind === 'report') this.#log(m.text);
     else if (m.kind === 'error') process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${m.message}\n`);
     else {
+      this.#tableBytes = m.bytes;
       this.#next = { parts: m.parts, valid: m.valid };
       if (!this.#assembling) void this.#assemble();
     }
