@@ -6,6 +6,7 @@
 // ID (checkServerIdentity; hostnames mean nothing here). Inbound: a non-listening tls.Server with
 // the same material that requires and verifies a client certificate; the caller reads the
 // identity with peerIdentity().
+import { randomBytes } from 'node:crypto';
 import { createSecureContext, createServer, type ConnectionOptions, type SecureContext, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls';
 import { MESHLET_ALPNS, type MeshletAlpn } from '../../api/identity.ts';
 import type { WorkloadCertificate } from './certificate-manager.ts';
@@ -21,10 +22,20 @@ function contextOptions(cert: WorkloadCertificate): SecureContextOptions {
   return { key: cert.keyPem, cert: cert.chainPem.join(''), ca: cert.rootsPem, minVersion: 'TLSv1.3' };
 }
 
+/** Lifetime of the session tickets the inbound side issues, and how often their keys change. */
+const TICKET_LIFETIME_S = 300;
+const TICKET_KEY_ROTATION_MS = 3_600_000;
+
+/** TLS 1.3 tickets kept per peer (each used once), and peers with tickets at most (ADR 0020). */
+const TICKETS_PER_PEER = 4;
+const MAX_PEERS = 4096;
+
 export class SecureContextCache {
   readonly #source: CertificateSource;
   #for: WorkloadCertificate | null = null;
   #context: SecureContext | null = null;
+  /** Session tickets from mesh peers, by endpoint and expected identity: a full handshake saved each. */
+  readonly #tickets = new Map<string, Buffer[]>();
 
   constructor(source: CertificateSource) {
     this.#source = source;
@@ -37,8 +48,33 @@ export class SecureContextCache {
     if (cert !== this.#for || !this.#context) {
       this.#context = createSecureContext(contextOptions(cert));
       this.#for = cert;
+      // sessions made with the previous certificate (or roots) are not resumed under this one
+      this.#tickets.clear();
     }
     return this.#context;
+  }
+
+  /**
+   * A ticket for a new connection to `peer` (endpoint and expected identity), taken out: a
+   * ticket is offered once (RFC 8446 §C.4), the connection's own tickets replace it.
+   */
+  takeTicket(peer: string): Buffer | undefined {
+    const list = this.#tickets.get(peer);
+    if (list === undefined) return undefined;
+    const ticket = list.pop();
+    if (list.length === 0) this.#tickets.delete(peer);
+    return ticket;
+  }
+
+  keepTicket(peer: string, ticket: Buffer): void {
+    let list = this.#tickets.get(peer);
+    if (list === undefined) {
+      if (this.#tickets.size >= MAX_PEERS) this.#tickets.delete(this.#tickets.keys().next().value!);
+      list = [];
+      this.#tickets.set(peer, list);
+    }
+    list.push(ticket);
+    if (list.length > TICKETS_PER_PEER) list.shift();
   }
 }
 
@@ -94,8 +130,15 @@ export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Se
     rejectUnauthorized: false,
     ALPNProtocols: [...(o.alpn ?? MESHLET_ALPNS)],
     handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
+    // TLS 1.3 tickets (resumption by mesh peers) live this long; a resumed session keeps the
+    // client certificate verified by the full handshake that made it
+    sessionTimeout: TICKET_LIFETIME_S,
   });
+  // A new context (rotation) comes with new session-ticket keys, so tickets issued under the
+  // previous certificate are not resumed; between rotations the keys change every
+  // TICKET_KEY_ROTATION_MS anyway, bounding what a leaked key could resume (ADR 0020).
   const unsubscribe = o.source.onChange((c) => server.setSecureContext(contextOptions(c)));
+  const rotate = setInterval(() => server.setTicketKeys(randomBytes(48)), TICKET_KEY_ROTATION_MS).unref();
   server.on('secureConnection', (socket: TLSSocket) => {
     const cert = socket.getPeerCertificate();
     const peer = socket.authorized ? spiffeIdOf(cert) : null;
@@ -107,5 +150,5 @@ export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Se
     socket.destroy();
     o.onRefused?.(reason, socket);
   });
-  return { server, close: () => { unsubscribe(); server.close(); } };
+  return { server, close: () => { unsubscribe(); clearInterval(rotate); server.close(); } };
 }
