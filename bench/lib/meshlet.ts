@@ -66,8 +66,8 @@ function launch(ctx: BenchContext, sub: Sub, name: string, args: string[]): Star
     { ...process.env, NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }, ctx.root);
 }
 
-async function ready(ctx: BenchContext, port: number, procs: Started[]): Promise<StartOutcome> {
-  const r = await waitReady(port, ctx.probe, 15_000, () => procs.some((p) => p.exited()));
+async function ready(ctx: BenchContext, port: number, procs: Started[], deadlineMs = 15_000): Promise<StartOutcome> {
+  const r = await waitReady(port, ctx.probe, deadlineMs, () => procs.some((p) => p.exited()));
   const stop = async (): Promise<void> => { await Promise.all(procs.map((p) => p.stop())); };
   if (r.ok) return { ok: true, live: { port, procs, stop } };
   await stop();
@@ -155,6 +155,7 @@ export async function startScaledAgent(ctx: BenchContext, dir: string, routes: n
   const a = await agentArgs(sub, dir);
   const t0 = Date.now();
   const proc = launch(ctx, sub, `meshlet agent (${routes} routes)`, a.args);
-  const out = await ready(ctx, a.outbound, [proc]);
+  // 10 000 routes take 5-10 s to load on a quiet machine, several times that on a busy one.
+  const out = await ready(ctx, a.outbound, [proc], routes >= 1000 ? 120_000 : 15_000);
   return out.ok ? { ...out, readyMs: Date.now() - t0 } : out;
 }

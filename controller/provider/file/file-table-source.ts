@@ -210,8 +210,12 @@ export class FileTableSource {
     return this.#tables.subscribe(onTable);
   }
 
-  /** Resolves with the first table (or the current one). */
-  ready(timeoutMs = 10_000): Promise<RoutingTable> {
+  /**
+   * Resolves with the first table (or the current one). 120 s by default: a directory of 10 000
+   * routes takes 5-10 s to read and translate on a quiet 2-core machine and several times that on
+   * a busy one, and giving up would stop the agent with a valid configuration.
+   */
+  ready(timeoutMs = 120_000): Promise<RoutingTable> {
     if (this.#tables.current) return Promise.resolve(this.#tables.current);
     let onFailure: (err: Error) => void = () => undefined;
     const failed = new Promise<never>((_resolve, reject) => {
