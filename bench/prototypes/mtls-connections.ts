@@ -4,7 +4,9 @@
 // the upstream through --app-port) against nginx terminating the same mutual TLS with the same
 // key type (RSA-2048 certificates from the same CA) and proxying to the same upstream.
 // Not part of the harness's rounds (issue 9 "Measured"):
-//   npm --prefix bench exec -- node prototypes/mtls-connections.ts [--seconds 8] [--concurrency 4]
+//   npm --prefix bench exec -- node prototypes/mtls-connections.ts [--seconds 8] [--concurrency 4] [--resume]
+// --resume: each client worker offers the TLS 1.3 ticket of its previous connection (session
+// resumption, ADR 0020; nginx then issues tickets too), so the figures are resumed handshakes.
 // The proxy and the upstream run on CPU 1, this generator on CPU 0; CPU is read from /proc.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,8 @@ import { startPinned, stopAll, type Started } from '../lib/procs.ts';
 import { pathFor, startUpstream } from '../lib/servers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '4' }, resume: { type: 'boolean', default: false } } });
+const RESUME = values.resume;
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 process.env.NODE_ENV = 'production';
@@ -39,16 +42,24 @@ function issue(ca: CertificateAuthority, ns: string, sa: string): Keyed {
   return { key: key.privateKeyPem, cert: issued.chainPem.join(''), roots: issued.rootsPem.join('') };
 }
 
+/** A worker's last TLS 1.3 ticket (--resume): offered by its next connection. */
+interface Worker { ticket?: Buffer; resumed: number }
+
 /** One new connection: handshake, one request, its answer's head; resolves with µs, or null on failure. */
-function oneConnection(port: number, id: Keyed, alpn: string, request: Buffer): Promise<number | null> {
+function oneConnection(port: number, id: Keyed, alpn: string, request: Buffer, w: Worker = { resumed: 0 }): Promise<number | null> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const s = tls.connect({ host: '127.0.0.1', port, key: id.key, cert: id.cert, ca: id.roots, ALPNProtocols: [alpn], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
+    const session = RESUME ? w.ticket : undefined;
+    const s = tls.connect({ host: '127.0.0.1', port, key: id.key, cert: id.cert, ca: id.roots, ALPNProtocols: [alpn], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined, ...(session ? { session } : {}) });
+    s.on('session', (t: Buffer) => { w.ticket = t; });
     let got = '';
     const done = (v: number | null): void => { s.destroy(); resolve(v); };
     s.setTimeout(5000, () => done(null));
     s.on('error', () => done(null));
-    s.on('secureConnect', () => s.write(request));
+    s.on('secureConnect', () => {
+      if (s.isSessionReused()) w.resumed++;
+      s.write(request);
+    });
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
       if (got.includes('\r\n\r\n')) done(got.startsWith('HTTP/1.1 200') ? Number(process.hrtime.bigint() - t0) / 1000 : null);
@@ -57,16 +68,18 @@ function oneConnection(port: number, id: Keyed, alpn: string, request: Buffer): 
 }
 
 async function measure(name: string, proc: Started, port: number, id: Keyed, alpn: string, request: Buffer): Promise<void> {
-  for (let i = 0; i < 50; i++) await oneConnection(port, id, alpn, request); // warm-up (JIT, pools)
+  const warm: Worker = { resumed: 0 };
+  for (let i = 0; i < 50; i++) await oneConnection(port, id, alpn, request, warm); // warm-up (JIT, pools)
+  const workers: Worker[] = Array.from({ length: CONCURRENCY }, () => ({ ticket: warm.ticket, resumed: 0 }));
   const pids = processTree(proc.pid);
   const cpu0 = cpuOf(pids).ns;
   const lat: number[] = [];
   let failed = 0;
   const end = Date.now() + SECONDS * 1000;
   const t0 = Date.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  await Promise.all(workers.map(async (w) => {
     while (Date.now() < end) {
-      const us = await oneConnection(port, id, alpn, request);
+      const us = await oneConnection(port, id, alpn, request, w);
       if (us === null) failed++;
       else lat.push(us);
     }
@@ -74,7 +87,8 @@ async function measure(name: string, proc: Started, port: number, id: Keyed, alp
   const wallS = (Date.now() - t0) / 1000;
   const cpuS = (cpuOf(pids).ns - cpu0) / 1e9;
   lat.sort((a, b) => a - b);
-  process.stdout.write(`${name}: ${lat.length} connections in ${wallS.toFixed(1)} s (${(lat.length / wallS).toFixed(0)}/s, failed ${failed}); ` +
+  const resumed = workers.reduce((n, w) => n + w.resumed, 0);
+  process.stdout.write(`${name}: ${lat.length} connections in ${wallS.toFixed(1)} s (${(lat.length / wallS).toFixed(0)}/s, failed ${failed}, resumed ${resumed}); ` +
     `proxy CPU ${(cpuS * 1e6 / lat.length).toFixed(0)} µs per connection → ${(lat.length / cpuS).toFixed(0)} new connections per core-second; ` +
     `first request p50 ${percentile(lat, 50).toFixed(0)} µs, p99 ${percentile(lat, 99).toFixed(0)} µs\n`);
 }
@@ -101,7 +115,7 @@ http {
     ssl_certificate_key ${join(dir, 'nginx-tls.key')};
     ssl_client_certificate ${join(dir, 'nginx-tls-roots.pem')};
     ssl_verify_client on;
-    ssl_session_tickets off;
+    ssl_session_tickets ${RESUME ? 'on' : 'off'};
     location / { proxy_pass http://echo; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
