@@ -235,3 +235,60 @@ describe('an inbound connection\'s authorization verdict follows a table change'
     } finally { s.destroy(); }
   });
 });
+
+describe('an outbound connection\'s destination, kept per connection, follows the Host and the table', () => {
+  const apps: http.Server[] = [];
+  let proxy: RunningProxy;
+  const source = new ManualTableSource();
+  const tables: Record<string, ReturnType<typeof T.table>> = {};
+
+  before(async () => {
+    const ports: number[] = [];
+    for (const name of ['a', 'b']) {
+      const app = http.createServer((_req, res) => res.writeHead(200, { 'content-length': '1' }).end(name));
+      app.listen(0, '127.0.0.1');
+      await once(app, 'listening');
+      apps.push(app);
+      ports.push((app.address() as net.AddressInfo).port);
+    }
+    const ba = T.backend('default', 'a', 80, [{ port: ports[0]! }]);
+    const bb = T.backend('default', 'b', 80, [{ port: ports[1]! }]);
+    const sa = T.service({ name: 'a', clusterIP: '10.96.0.41', port: 80, rules: [T.rule({ route: 'a', backends: [{ backend: ba.name }] })] });
+    const sb = T.service({ name: 'b', clusterIP: '10.96.0.42', port: 80, rules: [T.rule({ route: 'b', backends: [{ backend: bb.name }] })] });
+    tables.both = T.table({ services: [sa, sb], backends: [ba, bb] });
+    tables.onlyB = T.table({ services: [sb], backends: [bb] });
+    source.push(tables.both);
+    // explicit mode: no original destination, the Host names the Service
+    proxy = await startSidecar({
+      namespace: 'default', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: true, explicit: true,
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    for (const a of apps) a.close();
+  });
+
+  test('Host a, a, b, a on one connection reach a, a, b, a; once a leaves the table, Host a is refused on that connection, and served when it is back', async () => {
+    const s = await connect(proxy.ports.outbound!);
+    let closed = false;
+    s.once('close', () => { closed = true; });
+    try {
+      const body = async (host: string): Promise<string> => {
+        const text = await exchange(s, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        return `${text.slice(9, 12)} ${text.slice(text.indexOf('\r\n\r\n') + 4)}`;
+      };
+      assert.equal(await body('a.default:80'), '200 a');
+      assert.equal(await body('a.default:80'), '200 a');
+      assert.equal(await body('b.default:80'), '200 b');
+      assert.equal(await body('a.default:80'), '200 a');
+      source.push(tables.onlyB!);
+      assert.match(await body('a.default:80'), /^404 /);
+      assert.equal(await body('b.default:80'), '200 b');
+      assert.match(await body('a.default:80'), /^404 /);
+      // the refusal was decided from the table: a table that has a again answers again
+      source.push(tables.both!);
+      assert.equal(await body('a.default:80'), '200 a');
+      assert.equal(closed, false, 'one connection throughout');
+    } finally { s.destroy(); }
+  });
+});
