@@ -68,6 +68,7 @@ class Writer {
   /** Ends the body begun at `at`: writes its length there (minimal varint, as the SDK's). */
   end(at: number, reserve: number): void {
     const len = this.pos - at - reserve;
+    if (len < 128 && reserve === 1) { this.buf[at] = len; return; }
     const n = varintSize(len);
     if (n !== reserve) {
       this.ensure(n - reserve);
@@ -79,11 +80,21 @@ class Writer {
     this.buf[at + n - 1] = v;
   }
 
+  /** Bytes encoded once (an attribute key's field), copied. */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
+    this.pos = p + n;
+  }
+
   /** Length and UTF-8 bytes. */
   string(s: string): void {
     const n = s.length;
-    if (n < 128) {
-      // ASCII, the usual case: one length byte, the characters as bytes.
+    if (n <= 8) {
+      // Short ASCII: the characters as bytes (cheaper than a call into C++).
       this.ensure(n + 1);
       const buf = this.buf;
       const p = this.pos + 1;
@@ -99,6 +110,14 @@ class Writer {
         return;
       }
     }
+    if (n < 43) {
+      // At most 3 bytes a character: the length fits the one byte reserved before the bytes.
+      this.ensure(3 * n + 1);
+      const written = this.buf.write(s, this.pos + 1, 'utf8');
+      this.buf[this.pos] = written;
+      this.pos += written + 1;
+      return;
+    }
     const len = Buffer.byteLength(s, 'utf8');
     this.varint(len);
     this.ensure(len);
@@ -109,16 +128,10 @@ class Writer {
   hexId(hex: string, bytes: number): void {
     if (hex.length !== 2 * bytes) throw new Unsupported(`ID of ${hex.length} hex digits`);
     this.ensure(bytes + 1);
-    const buf = this.buf;
-    buf[this.pos++] = bytes;
-    for (let i = 0; i < bytes; i++) {
-      const hi = hex.charCodeAt(2 * i);
-      const lo = hex.charCodeAt(2 * i + 1);
-      const h = hi < 128 ? HEX_VALUE[hi]! : -1;
-      const l = lo < 128 ? HEX_VALUE[lo]! : -1;
-      if (h < 0 || l < 0) throw new Unsupported(`ID ${hex} is not hex`);
-      buf[this.pos++] = (h << 4) | l;
-    }
+    this.buf[this.pos] = bytes;
+    // Buffer's hex decoder stops at the first character that is not a hex digit.
+    if (this.buf.write(hex, this.pos + 1, bytes, 'hex') !== bytes) throw new Unsupported(`ID ${hex} is not hex`);
+    this.pos += bytes + 1;
   }
 
   fixed64(v: bigint): void {
@@ -138,6 +151,23 @@ class Writer {
 const LEN = 2;
 const tag = (field: number, wire: number): number => (field << 3) | wire;
 
+// Attribute keys are a small fixed set (span-attributes.ts): each key's field (tag, length,
+// bytes) is encoded once and copied. Bounded, in case some span brings keys of its own.
+const keyFields = new Map<string, Buffer>();
+const MAX_KEYS = 256;
+
+function keyField(key: string): Buffer | null {
+  let f = keyFields.get(key);
+  if (f === undefined && keyFields.size < MAX_KEYS && key.length < 100) {
+    const w = new Writer(key.length * 3 + 2);
+    w.byte(tag(1, LEN));
+    w.string(key);
+    f = Buffer.from(w.buf.subarray(0, w.pos));
+    keyFields.set(key, f);
+  }
+  return f ?? null;
+}
+
 /** KeyValue (key 1, AnyValue 2) for each attribute, under `field`. */
 function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void {
   for (const key in attrs) {
@@ -145,8 +175,12 @@ function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void 
     const value = attrs[key];
     w.varint(tag(field, LEN));
     const kv = w.begin(1);
-    w.byte(tag(1, LEN));
-    w.string(key);
+    const kf = keyField(key);
+    if (kf) w.raw(kf);
+    else {
+      w.byte(tag(1, LEN));
+      w.string(key);
+    }
     w.byte(tag(2, LEN));
     const any = w.begin(1);
     if (typeof value === 'string') {
