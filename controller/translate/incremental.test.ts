@@ -194,4 +194,15 @@ test('a status written to every route (new objects, same spec) rebuilds no route
   const third = { ...next, httpRoutes: edited };
   assert.deepEqual(inc.translate(third), translate(third));
   assert.equal(inc.stats.routesBuilt, 1);
+  // the names index follows the replaced objects: a second status write rebuilds nothing either
+  const rewritten = edited.map((r) => ({ ...r, metadata: { ...r.metadata, resourceVersion: `${Number(r.metadata.resourceVersion) + 100}` } }));
+  const fourth = { ...third, httpRoutes: rewritten };
+  assert.deepEqual(inc.translate(fourth), translate(fourth));
+  assert.equal(inc.stats.routesBuilt, 0);
+  // a route deleted, then back with the same spec the round after: built again, not last-but-one round's unit
+  const without = { ...fourth, httpRoutes: rewritten.filter((_, i) => i !== 5) };
+  assert.deepEqual(inc.translate(without), translate(without));
+  const back = { ...fourth, httpRoutes: rewritten.map((r, i) => (i === 5 ? { ...r, metadata: { ...r.metadata, resourceVersion: '999' } } : r)) };
+  assert.deepEqual(inc.translate(back), translate(back));
+  assert.equal(inc.stats.routesBuilt, 1);
 });

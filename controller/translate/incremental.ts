@@ -94,6 +94,8 @@ function sameButStatus(a: KubeObject, b: KubeObject): boolean {
   return strip(a) === strip(b);
 }
 
+const routeNameKey = (x: KubeObject): string => `${x.kind}|${namespaceOf(x)}|${x.metadata.name}`;
+
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }
@@ -153,6 +155,12 @@ function recording(lookup: Lookup, catalog: BackendCatalog, deps: RouteDeps): { 
 
 export class IncrementalTranslator {
   #units = new Map<KubeObject, KeptUnit>();
+  /**
+   * `kind|namespace|name` → the route object last translated under it, kept across rounds and
+   * updated only for the objects that were new in a round: finding last round's unit of a
+   * replaced route costs one lookup, not a map of every route built on the first change.
+   */
+  #byName = new Map<string, KubeObject>();
   #frontends = new Map<string, KeptFrontend>();
   #backends = new Map<string, KeptBackend>();
   /** Versions tables serialising only new entries; the runner's endpoint patches share it. */
@@ -189,13 +197,16 @@ export class IncrementalTranslator {
     let lookupReused = false;
     let lookupUsed: Lookup | undefined;
     const units = new Map<KubeObject, KeptUnit>();
-    // Last round's route objects by kind and name, built on the first object not found by
-    // identity: a status-only update replaced it (sameButStatus).
-    let prevByName: Map<string, [KubeObject, KeptUnit]> | undefined;
+    // Last round's route object of the same kind and name, for an object not found by identity:
+    // a status-only update replaced it (sameButStatus). An entry of #byName that is not one of
+    // last round's objects (its route was deleted) answers nothing.
+    const fresh: [string, KubeObject][] = [];
     const byName = (o: KubeObject): [KubeObject, KeptUnit] | undefined => {
-      const key = (x: KubeObject): string => `${x.kind}|${namespaceOf(x)}|${x.metadata.name}`;
-      prevByName ??= new Map([...prevUnits].map(([p, u]): [string, [KubeObject, KeptUnit]] => [key(p), [p, u]]));
-      return prevByName.get(key(o));
+      const key = routeNameKey(o);
+      fresh.push([key, o]);
+      const p = this.#byName.get(key);
+      const u = p && prevUnits.get(p);
+      return p && u ? [p, u] : undefined;
     };
     const frontends = new Map<string, KeptFrontend>();
     const backends = new Map<string, KeptBackend>();
@@ -273,6 +284,9 @@ export class IncrementalTranslator {
     };
     const result = translate(snapshot, memo);
     this.#units = units;
+    for (const [key, o] of fresh) if (units.has(o)) this.#byName.set(key, o);
+    // Deleted routes leave their names behind: rebuilt when they outnumber the live ones.
+    if (this.#byName.size > 2 * units.size + 64) this.#byName = new Map([...units.keys()].map((o) => [routeNameKey(o), o]));
     this.#statuses = statuses;
     this.#lookup = lookupUsed && { snapshot, lookup: lookupUsed };
     this.#frontends = frontends;
