@@ -7,10 +7,11 @@
 // with a small one (under `keepWarmBelowBytes` of JSON, ~4 000 simple routes) it is kept, so the
 // first edit after a quiet period is incremental, and once idle for `recycleIdleMs` it shrinks its
 // heap to what it holds for that; a big table's worker (a V8 isolate of 100-240 MB after 10 000
-// routes) is terminated as soon as the table is applied, a cheap fingerprint watch on this thread
-// starts a fresh one at the next change, and this thread then runs one memory-reducing GC, which
-// returns both the dead worker's pages (V8 pools them process-wide) and the garbage of assembling
-// and compiling the table.
+// routes) is terminated, and a cheap fingerprint watch on this thread starts a fresh one at the
+// next change. The start's big table stops it at once and is followed by one memory-reducing GC
+// here (the garbage of assembling and compiling the table); a later one waits `recycleIdleMs`, as
+// stopping a big isolate and collecting while traffic flows delayed requests by seconds on a
+// loaded machine (ADR 0012).
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -52,10 +53,10 @@ export interface FileTableSourceOptions extends FileTranslatorOptions {
    */
   recycleIdleMs?: number;
   /**
-   * Tables whose JSON is at least this long stop the worker as soon as they are applied (a fresh
-   * one starts at the next change: a cold start, 0.3-0.5 s on a busy machine with its modules from
-   * the compile cache, and a full parse of the directory). Default KEEP_WARM_BELOW_BYTES; 0: every
-   * table does.
+   * Tables whose JSON is at least this long stop the worker: at once for the start's table, after
+   * `recycleIdleMs` for a later one (a fresh worker starts at the next change: a cold start,
+   * 0.3-0.5 s on a busy machine with its modules from the compile cache, and a full parse of the
+   * directory). Default KEEP_WARM_BELOW_BYTES; 0: every table does.
    */
   keepWarmBelowBytes?: number;
 }
@@ -87,6 +88,8 @@ export class FileTableSource {
   #tableBytes = 0;
   /** When this thread last ran a memory-reducing GC after a big table (performance.now()). */
   #lastReclaim = -Infinity;
+  /** Whether a read has settled yet: the first one is the start's (see #onMessage). */
+  #settledOnce = false;
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -146,7 +149,7 @@ export class FileTableSource {
    * content. `print` is the fingerprint the worker read: a change since then leaves the worker
    * running (it is reading that change), or starts a new one at once.
    */
-  async #recycle(print: string, resume: { version: string | null; report: string }): Promise<void> {
+  async #recycle(print: string, resume: { version: string | null; report: string }, release = false): Promise<void> {
     const worker = this.#worker;
     if (this.#closed || !worker) return;
     // The agent drops privileges (--uid) after the first worker started: a fresh worker must
@@ -156,7 +159,7 @@ export class FileTableSource {
     if (process.getuid?.() !== this.#uid) return;
     if (this.#assembling || this.#next) {
       // Its last table is still being parsed here: wait for that, then try again.
-      this.#idleTimer = setTimeout(() => void this.#recycle(print, resume), 100).unref();
+      this.#idleTimer = setTimeout(() => void this.#recycle(print, resume, release), 100).unref();
       return;
     }
     const seen = this.#messages;
@@ -170,24 +173,27 @@ export class FileTableSource {
     if (this.#closed || this.#worker !== worker || this.#messages !== seen) return;
     this.#worker = null;
     this.#resume = { ...resume, saved };
-    // Asked to let go of what it holds first (see ToFileSourceWorker), for at most STOP_WAIT_MS.
-    const stopped = new Promise<void>((resolve) => {
-      worker.on('message', (m: FileSourceMessage) => { if (m.kind === 'stopped') resolve(); });
-      setTimeout(resolve, STOP_WAIT_MS).unref();
-    });
-    worker.postMessage({ kind: 'stop' } satisfies ToFileSourceWorker);
-    void stopped.then(() => worker.terminate()).then(() => this.#reclaim());
+    if (release) {
+      // Asked to let go of what it holds first (see ToFileSourceWorker), for at most STOP_WAIT_MS.
+      const stopped = new Promise<void>((resolve) => {
+        worker.on('message', (m: FileSourceMessage) => { if (m.kind === 'stopped') resolve(); });
+        setTimeout(resolve, STOP_WAIT_MS).unref();
+      });
+      worker.postMessage({ kind: 'stop' } satisfies ToFileSourceWorker);
+      void stopped.then(() => worker.terminate()).then(() => this.#reclaim());
+    } else {
+      void worker.terminate();
+    }
     this.#changeWatch = watchForChange(this.#opts.dir, print, () => this.start(), {
       onError: (err) => process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${err.message}\n`),
     });
   }
 
   /**
-   * Once a big table's worker has exited: one memory-reducing GC on this thread. V8 keeps a dead
-   * isolate's pages in a process-wide pool, which only such a GC releases, and assembling and
-   * compiling the table left this thread's heap grown (its young generation to 128 MB at 10 000
-   * routes) with garbage that an idle proxy's own GCs never give back (ADR 0016). The pause grows
-   * with the live table (tens to hundreds of ms), so at most one per BIG_RECLAIM_INTERVAL_MS.
+   * Once the start's big table's worker has exited: one memory-reducing GC on this thread.
+   * Assembling and compiling the table left this thread's heap grown (its young generation to
+   * 128 MB at 10 000 routes) with garbage that an idle proxy's own GCs never give back (ADR 0016).
+   * The pause grows with the live table (0.3-0.5 s at 10 000 routes on a loaded machine).
    */
   #reclaim(): void {
     const now = performance.now();
@@ -243,9 +249,14 @@ export class FileTableSource {
       // restart after a failure resumes from the version and report alone, as before recycling).
       this.#resume = { version: m.version, report: m.report, saved: {} };
       const idleMs = this.#opts.recycleIdleMs ?? 10_000;
+      const atStart = !this.#settledOnce;
+      this.#settledOnce = true;
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
-        if (this.#tableBytes >= (this.#opts.keepWarmBelowBytes ?? KEEP_WARM_BELOW_BYTES)) void this.#recycle(m.print, resume);
+        const big = this.#tableBytes >= (this.#opts.keepWarmBelowBytes ?? KEEP_WARM_BELOW_BYTES);
+        // At the start nothing is served yet that a stop and a GC could delay.
+        if (big && atStart) void this.#recycle(m.print, resume, true);
+        else if (big) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
         else this.#idleTimer = setTimeout(() => this.#post({ kind: 'shrink' }), idleMs).unref();
       }
     } else if (m.kind === 'report') this.#log(m.text);
