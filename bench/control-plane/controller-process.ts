@@ -36,15 +36,27 @@ export function gcBetween(a: GcSeconds, b: GcSeconds): { ms: number; majors: num
   return { ms: (total(b) - total(a)) * 1000, majors: b.majorCount - a.majorCount };
 }
 
-export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000): Promise<ControllerProcess> {
+/**
+ * The controller's environment as the chart and the image give it: the runtime image's
+ * NODE_ENV and MALLOC_ARENA_MAX (Dockerfile), and the chart's glibc thresholds for the controller
+ * (charts/meshlet/templates/controller-deployment.yaml: big list/watch bodies are mmapped and
+ * returned when freed, not kept in a fragmented heap; ADR 0019). Kept equal to the chart's so the
+ * bench measures what ships.
+ */
+export const CONTROLLER_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072',
+};
+
+/** `entry`: the meshlet the bench runs (bench/lib/meshlet-runtime.ts: the built JavaScript by default). */
+export async function startControllerProcess(kubeconfig: string, cpus: string, timeoutMs = 60_000, entry = BIN): Promise<ControllerProcess> {
   // No leader election: a single replica that always writes statuses, as the only replica does.
   // CP_BENCH_CPU_PROF=<dir>: the controller writes a V8 CPU profile there when it stops.
   const prof = process.env.CP_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CP_BENCH_CPU_PROF}`] : [];
   // CP_BENCH_NODE_ARGS='--trace-gc ...': more Node/V8 flags for the controller (CP_BENCH_DEBUG prints its output at the end).
   const nodeArgs = process.env.CP_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const proc = startPinned('controller', cpus, process.execPath, [
-    ...prof, ...nodeArgs, BIN, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-host', '127.0.0.1', '--admin-port', '0',
-  ]);
+    ...prof, ...nodeArgs, entry, 'controller', '--kubeconfig', kubeconfig, '--listen-host', '127.0.0.1', '--listen-port', '0', '--leader-elect', 'false', '--ca', 'off', '--webhook-port=-1', '--admin-host', '127.0.0.1', '--admin-port', '0',
+  ], { ...process.env, ...CONTROLLER_ENV });
   const deadline = Date.now() + timeoutMs;
   let port: string | undefined;
   let adminPort: string | undefined;

@@ -36,6 +36,8 @@ export interface ScaleOptions {
   freshAgents: number;
   controllerCpus: string;
   swarmCpus: string;
+  /** The meshlet entry the controller runs (bench/lib/meshlet-runtime.ts). */
+  entry: string;
   /** Bound on any single wait (startup, connecting, one change). */
   timeoutMs: number;
   log: (line: string) => void;
@@ -126,7 +128,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   let controller: ControllerProcess | undefined;
   try {
     const spawnedAt = nowMs();
-    controller = await startControllerProcess(kubeconfig, o.controllerCpus, o.timeoutMs);
+    controller = await startControllerProcess(kubeconfig, o.controllerCpus, o.timeoutMs, o.entry);
     await swarm.fresh(controller.url, { index: 1_000_000, targets: agentTargets(0, o.routes) }, o.timeoutMs);
     result.startupMs = nowMs() - spawnedAt;
     const settled = await waitQuiet(controller, { maxMs: o.timeoutMs });

@@ -9,7 +9,7 @@ export interface CpBenchResult {
   date: string;
   profile: CpProfile & { custom: boolean };
   versions: Versions;
-  layout: { controller: string; agents: string; apiserver: string; sharedMachine: boolean };
+  layout: { controller: string; agents: string; apiserver: string; sharedMachine: boolean; /** Which meshlet ran (bench/lib/meshlet-runtime.ts); absent in results before it was recorded. */ runtime?: string };
   durationS: number;
   scales: ScaleResult[];
 }
@@ -59,7 +59,8 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
     `A change rewrites HTTPRoute \`route-0\` (a new header-match value) through the API; **latency** is from that write until the last agent acked the frame carrying it. ` +
     `Each configuration is measured over ${r.profile.changes} changes (p99 by nearest rank: with fewer than 100 changes it is the slowest one). ` +
     '**CPU per change** is the controller\'s CPU (all threads, /proc schedstat) from the write until it is quiet again — translation, slicing, sending, counting acks and ' +
-    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share over 2 s is shown beside). **First sync** is a fresh agent dialling in until it acked its first slice.', '');
+    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share over 2 s is shown beside). **First sync** is a fresh agent dialling in until it acked its first slice.' +
+    (r.layout.runtime ? ` The controller ran the ${r.layout.runtime}.` : ''), '');
 
   out.push('![propagation latency](' + svgPath + ')', '');
   out.push('## Propagation: API change → every agent acked', '');

@@ -3,11 +3,13 @@
 // controller` process, controller CPU per change and RSS, at each route scale × agent count.
 // Writes bench/results/<date>-<sha>-control-plane.json and regenerates
 // docs/benchmarks-control-plane.md (with an SVG chart) unless --no-docs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from '../lib/procs.ts';
 import { collectVersions } from '../lib/versions.ts';
+import { meshletRuntime } from '../lib/meshlet-runtime.ts';
 import { runScale, type ScaleResult } from './measure.ts';
 import { FULL, QUICK } from './profile.ts';
 import { handWrittenIn } from '../lib/hand-written.ts';
@@ -55,20 +57,29 @@ async function main(): Promise<number> {
   const log = (l: string): void => void process.stderr.write(`bench:control-plane: ${l}\n`);
   const versions = collectVersions(ROOT, BENCH);
   log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × agents ${profile.agentCounts.join(', ')}, ${profile.changes} ${only ?? 'route and endpoint'} changes each; commit ${versions.commit}`);
+  // The controller runs as the image runs it: the tree built to JavaScript once for this run
+  // (MESHLET_BENCH_RUNTIME=sources: the TypeScript sources), so its RSS is not the type stripper's.
+  const scratch = mkdtempSync(join(tmpdir(), 'meshlet-cp-bench-build-'));
+  const rt = meshletRuntime(ROOT, scratch, log);
+  if (!rt.ok) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`bench:control-plane: ${rt.reason}`);
+  }
   const started = nowMs();
   const scales: ScaleResult[] = [];
   for (const routes of profile.routeCounts) {
     if (aborted) break;
     scales.push(await runScale({
       routes, agentCounts: profile.agentCounts, changes: profile.changes, ...(only ? { only } : {}), freshAgents: profile.freshAgents,
-      controllerCpus: '1', swarmCpus: '0', timeoutMs: profile.timeoutMs, log,
+      controllerCpus: '1', swarmCpus: '0', entry: rt.runtime.entry, timeoutMs: profile.timeoutMs, log,
     }));
   }
   await stopAll();
+  rmSync(scratch, { recursive: true, force: true });
   const date = new Date().toISOString().slice(0, 10);
   const result: CpBenchResult = {
     schema: 1, date: new Date().toISOString(), profile: { ...profile, custom }, versions,
-    layout: { controller: 'CPU 1 (taskset)', agents: 'CPU 0 (swarm child process)', apiserver: 'benchmark process (unpinned, fake kube-apiserver over HTTP)', sharedMachine: true },
+    layout: { controller: 'CPU 1 (taskset)', agents: 'CPU 0 (swarm child process)', apiserver: 'benchmark process (unpinned, fake kube-apiserver over HTTP)', sharedMachine: true, runtime: rt.runtime.note },
     durationS: (nowMs() - started) / 1000,
     scales,
   };
