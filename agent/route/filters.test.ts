@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { applyBackendFilters, applyHeaderModifier, compileTable, route, type UpstreamRequest } from './index.ts';
 import { replacePrefix } from './path-modifier.ts';
 import {
-  GATEWAY, backendName, forward, gatewayTable, listener, prng, pick, request, rule, vhost,
+  GATEWAY, backendName, forward, gatewayTable, listener, pick, request, rule, vhost,
 } from './test-support.ts';
+import { prng } from '../../test/support/prng.ts';
 import type { FilterIR, HeaderModifierIR } from '../../api/index.ts';
 
 const mod = (partial: Partial<HeaderModifierIR>): HeaderModifierIR => ({ set: [], add: [], remove: [], ...partial });

@@ -9,8 +9,9 @@ import { compileTable, route, shadowedRules, type Decision, type RequestDescript
 import { matchCovers } from './explain.ts';
 import { candidateLists, compileVirtualHost } from './rule-index.ts';
 import {
-  GATEWAY, gatewayTable, listener, pick, prng, request, rule,
+  GATEWAY, gatewayTable, listener, pick, request, rule,
 } from './test-support.ts';
+import { prng } from '../../test/support/prng.ts';
 import type { ListenerIR, MatchIR, RouteRuleIR, RoutingTable, VirtualHostIR } from '../../api/index.ts';
 
 const SEGMENTS = ['a', 'b', 'api', 'v1', 'v2', 'foo', 'foobar'];

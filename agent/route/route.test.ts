@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTable, route, type Decision, type RouteTarget } from './index.ts';
 import {
-  GATEWAY, SERVICE_IP, backendName, gatewayTable, listener, meshTable, prng, request, rule, servicePort, vhost,
+  GATEWAY, SERVICE_IP, backendName, gatewayTable, listener, meshTable, request, rule, servicePort, vhost,
 } from './test-support.ts';
+import { prng } from '../../test/support/prng.ts';
 import type { RouteRuleIR, RoutingTable } from '../../api/index.ts';
 
 const GW: RouteTarget = { kind: 'gateway', gateway: GATEWAY, port: 80 };

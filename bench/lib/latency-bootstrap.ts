@@ -5,18 +5,10 @@
 // because block b of each configuration was measured within the same fraction of a second, so
 // drift of the shared machine cancels in the differences and ratios instead of widening them.
 // A seeded generator keeps a run's intervals reproducible from its samples, and the tests exact.
+import { prng } from '../../test/support/prng.ts';
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded generator (mulberry32). */
+export const seededRandom = prng;
 
 /** One configuration's samples, sorted once, each remembering the block it was measured in. */
 export interface BlockedSamples {

@@ -9,6 +9,7 @@ import { EndpointPatcher, endpointOnlyChange, patchEndpoints } from './endpoint-
 import { IncrementalTranslator } from './incremental.ts';
 import * as f from './test-fixtures.ts';
 import type { KubeObject, Snapshot } from './snapshot.ts';
+import { prng } from '../../test/support/prng.ts';
 
 const SERVICES = ['front', 'cart', 'stock'];
 
@@ -45,16 +46,6 @@ function base(): Snapshot {
   });
 }
 
-/** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One random endpoint-only edit: new arrays for the changed kind, unchanged objects kept as they are. */
 function edit(s: Snapshot, rnd: () => number): Snapshot {

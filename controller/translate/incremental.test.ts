@@ -11,20 +11,11 @@ import { IncrementalTranslator } from './incremental.ts';
 import { translate } from './index.ts';
 import * as f from './test-fixtures.ts';
 import type { KubeObject, Snapshot } from './snapshot.ts';
+import { prng } from '../../test/support/prng.ts';
 
 const NAMESPACES = ['shop', 'web', 'infra'];
 const SERVICES = ['front', 'cart', 'stock', 'pay'];
 
-/** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rnd = () => number;
 const pick = <T>(rnd: Rnd, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

@@ -25,7 +25,7 @@ import net, { type AddressInfo } from 'node:net';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { LlhttpParser, SKIP_BODY } from '../../agent/engine/h1-fast/llhttp.ts';
-import { prng } from '../../agent/route/test-support.ts';
+import { prng } from './prng.ts';
 import { backend, backendName, rule, service, table } from './routing-tables.ts';
 
 const quiet = (): void => undefined;

@@ -17,7 +17,7 @@ import { BadRequestError, describe as describeGeneral } from '../downstream.ts';
 import { LlhttpParser, PAUSE } from './llhttp.ts';
 import { describeRequest } from './request-head.ts';
 import { toRouteRequest } from './route-request.ts';
-import { prng } from '../../route/test-support.ts'; // seeded, so every run tries the same cases
+import { prng } from '../../../test/support/prng.ts'; // seeded, so every run tries the same cases
 
 const BASES = [
   'GET /a?b=1 HTTP/1.1\r\nHost: svc\r\nAccept: */*\r\nX-A: 1\r\n\r\n',

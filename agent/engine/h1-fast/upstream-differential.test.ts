@@ -21,7 +21,7 @@ import net, { type AddressInfo } from 'node:net';
 import { stripHopByHop } from '../hop-by-hop.ts';
 import { UpstreamPools } from '../pools.ts';
 import { sendH1 } from '../send-h1.ts';
-import { prng } from '../../route/test-support.ts';
+import { prng } from '../../../test/support/prng.ts';
 import { writeRequestHead } from './head-writer.ts';
 import { FastPool } from './upstream-pool.ts';
 import { RecordingSink, settled } from './upstream-test-support.ts';

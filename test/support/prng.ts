@@ -1,0 +1,14 @@
+// A seeded pseudo-random generator for property and differential tests (and the bench's
+// bootstrap), so a failing sequence replays from its seed.
+
+/** mulberry32: a small, well-mixed 32-bit PRNG; returns floats in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
