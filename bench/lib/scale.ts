@@ -11,6 +11,10 @@ import { runOpenLoop, type Percentiles } from './open-loop.ts';
 import { processTree, rssOf } from './proc-stats.ts';
 import { sleep, startPinned } from './procs.ts';
 import { pathFor } from './servers.ts';
+import { STARTUP_RECLAIM_MS } from '../../agent/lifecycle/startup-reclaim.ts';
+
+/** How long after ready the settled reading waits: the start-up collection plus a margin for its pages to go. */
+const SETTLE_MS = STARTUP_RECLAIM_MS + 5_000;
 
 export interface ScaleResult {
   routes: number;
@@ -18,6 +22,12 @@ export interface ScaleResult {
   reason?: string;
   readyMs?: number;
   rssIdleMB?: number;
+  /**
+   * RSS once settled: idle past the agent's one start-up collection (STARTUP_RECLAIM_MS after the
+   * start) and file mode's worker let-go, i.e. what a long-lived idle pod shows. Absent in results
+   * from before it was measured.
+   */
+  rssSettledMB?: number;
   rssLoadedMB?: number;
   soakS?: number;
   latencyUs?: Percentiles;
@@ -55,13 +65,15 @@ export async function measureScale(ctx: BenchContext, routes: number[], soakS: n
       await sleep(1000);
       const pids = s.live.procs.flatMap((p) => processTree(p.pid));
       const rssIdleMB = rssOf(pids) / MB;
+      await sleep(SETTLE_MS - 1000);
+      const rssSettledMB = rssOf(pids) / MB;
       const load = await runOpenLoop({
         host: '127.0.0.1', port: s.live.port, request: buildRequest(SERVICE_HOST, pathFor(12), 12),
         rate: 1000, durationMs: soakS * 1000, warmupMs: 0, maxConnections: 64,
       });
       const rssLoadedMB = rssOf(pids) / MB;
-      log(`    ready in ${s.readyMs} ms; RSS idle ${rssIdleMB.toFixed(1)} MB, after ${soakS} s at 1000 rps ${rssLoadedMB.toFixed(1)} MB; p50 ${load.latencyUs.p50} µs, errors ${load.errors}`);
-      out.push({ routes: n, available: true, readyMs: s.readyMs, rssIdleMB, rssLoadedMB, soakS, latencyUs: load.latencyUs, errors: load.errors });
+      log(`    ready in ${s.readyMs} ms; RSS idle ${rssIdleMB.toFixed(1)} MB, settled ${rssSettledMB.toFixed(1)} MB, after ${soakS} s at 1000 rps ${rssLoadedMB.toFixed(1)} MB; p50 ${load.latencyUs.p50} µs, errors ${load.errors}`);
+      out.push({ routes: n, available: true, readyMs: s.readyMs, rssIdleMB, rssSettledMB, rssLoadedMB, soakS, latencyUs: load.latencyUs, errors: load.errors });
     } finally {
       await s.live.stop();
     }
