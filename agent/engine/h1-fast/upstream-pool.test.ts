@@ -371,6 +371,48 @@ describe('requests and limits', () => {
     assert.equal(hold.body, 'h');
   });
 
+  test('every connection busy and the queue full: with room for connections, a request opens one instead of being refused', async () => {
+    const held: SeenRequest[] = [];
+    // a long wait and a queue of 2: the burst is longer than the queue
+    const { up, fast, ep } = await world((r) => { if (r.head.startsWith('GET /hold')) held.push(r); else r.socket.write(OK('b')); }, { reuseWaitMs: 2_000, maxQueuedPerEndpoint: 2 });
+    const hold = new RecordingSink();
+    fast.send(ep, request('GET', '/hold'), hold).end();
+    await until(() => held.length === 1, 1_000, 'held request at the upstream');
+    const burst = Array.from({ length: 4 }, (_, i) => {
+      const sink = new RecordingSink();
+      fast.send(ep, request('GET', `/b${i}`), sink).end(); // threw E_UPSTREAM_QUEUE_FULL for the last two before
+      return sink;
+    });
+    for (const sink of burst.slice(2)) await settled(sink);
+    assert.deepEqual(burst.slice(2).map((s) => s.body), ['b', 'b'], 'the two beyond the queue were served on connections of their own');
+    held[0]!.socket.write(OK('h'));
+    for (const sink of [hold, ...burst.slice(0, 2)]) await settled(sink);
+    assert.deepEqual([hold, ...burst].map((s) => s.events.join()), [hold, ...burst].map(() => 'head 200,end'));
+    assert.ok(up.connections.length >= 3, `${up.connections.length} connections`);
+  });
+
+  test('a request queued just before a check still gets its connection one moment after it queued, not two', async () => {
+    // the upstream holds every request, so no connection frees: each waiter is served only by the
+    // pool's check opening a connection for it; when it reaches the upstream is the measure
+    const held: { r: SeenRequest; at: number }[] = [];
+    const { fast, ep } = await world((r) => { held.push({ r, at: performance.now() }); }, { reuseWaitMs: 1_000 });
+    const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
+    fast.send(ep, request('GET', '/hold'), sinks[0]!).end();
+    await until(() => held.length === 1, 1_000, 'held request at the upstream');
+    fast.send(ep, request('GET', '/b1'), sinks[1]!).end();
+    await new Promise((r) => setTimeout(r, 600));
+    const queuedAt = performance.now();
+    fast.send(ep, request('GET', '/b2'), sinks[2]!).end();
+    await until(() => held.length === 3, 5_000, 'both waiters at the upstream');
+    // one moment (1 s) after it queued, plus the loop and a connect; a check re-armed a whole
+    // moment after the first one's (2 s after the first queued) made it wait ~1.4 s
+    const waited = held[2]!.at - queuedAt;
+    assert.ok(waited >= 950 && waited < 1_250, `waited ${waited.toFixed(0)} ms`);
+    for (const { r } of held) r.socket.write(OK('x'));
+    for (const sink of sinks) await settled(sink);
+    assert.deepEqual(sinks.map((x) => x.body), ['x', 'x', 'x']);
+  });
+
   test('eviction closes an endpoint pool: idle connections close, the next request opens a new one', async () => {
     const { up, pools, fast, ep } = await world((r) => r.socket.write(OK('x')));
     await exchange(fast, ep, request('GET', '/'));

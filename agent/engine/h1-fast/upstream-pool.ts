@@ -72,7 +72,16 @@ class EndpointPool implements ConnectionHome, LeaseHome {
       lease.take(this.#open());
       return lease;
     }
-    if (this.waiting.length >= opts.maxQueuedPerEndpoint) throw new UpstreamQueueFullError(endpointKey(this.endpoint), this.waiting.length);
+    if (this.waiting.length >= opts.maxQueuedPerEndpoint) {
+      // The queue bounds requests waiting for a connection there is no room for; with room, a
+      // burst longer than the queue is served by opening connections, as without the wait,
+      // never refused (a GC pause can release more than the queue holds in one turn).
+      if (room) {
+        lease.take(this.#open());
+        return lease;
+      }
+      throw new UpstreamQueueFullError(endpointKey(this.endpoint), this.waiting.length);
+    }
     this.waiting.push(lease);
     this.#owner.queued++;
     lease.queuedAt = now;
@@ -98,7 +107,12 @@ class EndpointPool implements ConnectionHome, LeaseHome {
       this.unqueue(lease);
       lease.take(this.#open());
     }
-    if (this.waiting.length > 0 && this.open < opts.connectionsPerEndpoint) this.#growTimer ??= setTimeout(this.#growFire, opts.reuseWaitMs).unref();
+    // the next check when the oldest of those still waiting has waited the moment, not a whole
+    // moment from now: no request waits more than the moment and one turn of the loop
+    const oldest = this.waiting[0];
+    if (oldest !== undefined && this.open < opts.connectionsPerEndpoint) {
+      this.#growTimer ??= setTimeout(this.#growFire, Math.max(0, oldest.queuedAt + opts.reuseWaitMs - performance.now())).unref();
+    }
   }
 
   #open(): UpstreamConnection {
