@@ -92,7 +92,8 @@ export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CO
     socket = tlsSocket;
     // tls.connect over a given socket does not forward its errors before the handshake starts.
     tcp.once('error', (err) => tlsSocket.destroy(err));
-    tlsSocket.on('session', (ticket: Buffer) => cache.keepTicket(key, ticket));
+    const context = options.secureContext!;
+    tlsSocket.on('session', (ticket: Buffer) => cache.keepTicket(key, ticket, context));
     tlsSocket.once('secureConnect', () => {
       // A full handshake was checked by checkServerIdentity. A resumed one shows no certificate
       // at all (node:tls neither re-runs the check nor exposes the peer's certificate): its peer

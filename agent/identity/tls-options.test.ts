@@ -184,6 +184,22 @@ describe('mTLS between two meshlet workloads', () => {
     fresh.socket.destroy();
   });
 
+  test('session tickets: kept per peer for the certificate in use; one from a connection begun before a rotation is dropped', () => {
+    const own = holder(workload(mesh, 'web', 'frontend'));
+    const cache = new SecureContextCache(own);
+    const before = cache.context();
+    cache.keepTicket('peer', Buffer.from('t1'), before);
+    own.set(workload(mesh, 'web', 'frontend'));
+    const after = cache.context();
+    assert.equal(cache.takeTicket('peer'), undefined, 'the rotation dropped the tickets made under the previous certificate');
+    // a connection opened before the rotation hands its ticket over after it: not kept
+    cache.keepTicket('peer', Buffer.from('late'), before);
+    assert.equal(cache.takeTicket('peer'), undefined);
+    cache.keepTicket('peer', Buffer.from('t2'), after);
+    assert.equal(cache.takeTicket('peer')?.toString(), 't2');
+    assert.equal(cache.takeTicket('peer'), undefined, 'each ticket is offered once');
+  });
+
   test('plug-in CA: leaves carry the intermediate, and peers that trust only the user root accept them', async () => {
     const plug = makePluginCa({ now: new Date() });
     const pca = loadCa(plug, new Date());

@@ -66,7 +66,13 @@ export class SecureContextCache {
     return ticket;
   }
 
-  keepTicket(peer: string, ticket: Buffer): void {
+  /**
+   * Keeps `ticket` from a connection made with `context`; one from a connection that began before
+   * our certificate rotated (its ticket can arrive after the rotation cleared the others) would
+   * resume under the previous certificate, so it is dropped.
+   */
+  keepTicket(peer: string, ticket: Buffer, context: SecureContext): void {
+    if (context !== this.#context) return;
     let list = this.#tickets.get(peer);
     if (list === undefined) {
       if (this.#tickets.size >= MAX_PEERS) this.#tickets.delete(this.#tickets.keys().next().value!);
