@@ -90,6 +90,12 @@ export class FileTableSource {
   #lastReclaim = -Infinity;
   /** Whether a read has settled yet: the first one is the start's (see #onMessage). */
   #settledOnce = false;
+  /**
+   * Settles once the start's big table has let its worker go and this thread has collected (or
+   * once it is clear that will not happen): ready() waits for it with a big table, so the pause
+   * of that collection falls before the agent serves, not on its first requests.
+   */
+  readonly #startCleanup = Promise.withResolvers<void>();
 
   constructor(opts: FileTableSourceOptions) {
     this.#opts = opts;
@@ -135,6 +141,7 @@ export class FileTableSource {
 
   close(): void {
     this.#closed = true;
+    this.#startCleanup.resolve();
     clearTimeout(this.#idleTimer);
     this.#changeWatch?.close();
     this.#changeWatch = null;
@@ -151,12 +158,14 @@ export class FileTableSource {
    */
   async #recycle(print: string, resume: { version: string | null; report: string }, release = false): Promise<void> {
     const worker = this.#worker;
-    if (this.#closed || !worker) return;
+    // the start's clean-up (release) ends here unless it goes on below or is retried
+    const abandon = (): void => { if (release) this.#startCleanup.resolve(); };
+    if (this.#closed || !worker) return abandon();
     // The agent drops privileges (--uid) after the first worker started: a fresh worker must
     // load its modules again, from files the new user may not be able to read (see
     // agent/engine/preload.ts). Such a process keeps its worker rather than risk never
     // following an edit again.
-    if (process.getuid?.() !== this.#uid) return;
+    if (process.getuid?.() !== this.#uid) return abandon();
     if (this.#assembling || this.#next) {
       // Its last table is still being parsed here: wait for that, then try again.
       this.#idleTimer = setTimeout(() => void this.#recycle(print, resume, release), 100).unref();
@@ -166,11 +175,11 @@ export class FileTableSource {
     const saved: Record<string, Uint8Array> = {};
     try {
       for (const file of await listManifestFiles(this.#opts.dir)) saved[file] = await gzip(await readFile(file));
-      if (await manifestFingerprint(this.#opts.dir) !== print) return;
+      if (await manifestFingerprint(this.#opts.dir) !== print) return abandon();
     } catch {
-      return; // the directory is changing under us: the worker will read it
+      return abandon(); // the directory is changing under us: the worker will read it
     }
-    if (this.#closed || this.#worker !== worker || this.#messages !== seen) return;
+    if (this.#closed || this.#worker !== worker || this.#messages !== seen) return abandon();
     this.#worker = null;
     this.#resume = { ...resume, saved };
     if (release) {
@@ -180,7 +189,7 @@ export class FileTableSource {
         setTimeout(resolve, STOP_WAIT_MS).unref();
       });
       worker.postMessage({ kind: 'stop' } satisfies ToFileSourceWorker);
-      void stopped.then(() => worker.terminate()).then(() => this.#reclaim());
+      void stopped.then(() => worker.terminate()).then(() => this.#reclaim()).finally(() => this.#startCleanup.resolve());
     } else {
       void worker.terminate();
     }
@@ -221,14 +230,28 @@ export class FileTableSource {
    * routes takes 5-10 s to read and translate on a quiet 2-core machine and several times that on
    * a busy one, and giving up would stop the agent with a valid configuration.
    */
-  ready(timeoutMs = 120_000): Promise<RoutingTable> {
-    if (this.#tables.current) return Promise.resolve(this.#tables.current);
+  async ready(timeoutMs = 120_000): Promise<RoutingTable> {
+    if (this.#tables.current) return this.#tables.current;
     let onFailure: (err: Error) => void = () => undefined;
     const failed = new Promise<never>((_resolve, reject) => {
       onFailure = reject;
       this.#failures.add(reject);
     });
-    return Promise.race([this.#tables.ready(timeoutMs, this.#opts.dir), failed]).finally(() => this.#failures.delete(onFailure));
+    const table = await Promise.race([this.#tables.ready(timeoutMs, this.#opts.dir), failed]).finally(() => this.#failures.delete(onFailure));
+    if (this.#bigTable()) {
+      // The start's big table: its worker goes and this thread collects (#reclaim: 0.3-0.5 s at
+      // 10 000 routes) before the agent is ready, not while it serves. Bounded: a worker that
+      // never answers the stop is terminated after STOP_WAIT_MS.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([this.#startCleanup.promise, new Promise<void>((r) => { bound = setTimeout(r, STOP_WAIT_MS + 5_000); })]);
+      clearTimeout(bound);
+    }
+    return this.#tables.current ?? table;
+  }
+
+  /** Whether the last table posted is big enough that its worker is let go (keepWarmBelowBytes), with recycling on. */
+  #bigTable(): boolean {
+    return (this.#opts.recycleIdleMs ?? 10_000) > 0 && this.#tableBytes >= (this.#opts.keepWarmBelowBytes ?? KEEP_WARM_BELOW_BYTES);
   }
 
   #post(m: ToFileSourceWorker): void {
@@ -251,10 +274,11 @@ export class FileTableSource {
       const idleMs = this.#opts.recycleIdleMs ?? 10_000;
       const atStart = !this.#settledOnce;
       this.#settledOnce = true;
+      const big = this.#bigTable();
+      if (atStart && !(m.clean && big)) this.#startCleanup.resolve(); // nothing to let go at the start
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
-        const big = this.#tableBytes >= (this.#opts.keepWarmBelowBytes ?? KEEP_WARM_BELOW_BYTES);
-        // At the start nothing is served yet that a stop and a GC could delay.
+        // At the start nothing is served yet (ready() waits for this) that a stop and a GC could delay.
         if (big && atStart) void this.#recycle(m.print, resume, true);
         else if (big) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
         else this.#idleTimer = setTimeout(() => this.#post({ kind: 'shrink' }), idleMs).unref();
