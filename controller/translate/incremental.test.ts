@@ -196,4 +196,12 @@ test('a status written to every route (new objects, same spec) rebuilds no route
   const back = { ...fourth, httpRoutes: rewritten.map((r, i) => (i === 5 ? { ...r, metadata: { ...r.metadata, resourceVersion: '999' } } : r)) };
   assert.deepEqual(inc.translate(back), translate(back));
   assert.equal(inc.stats.routesBuilt, 1);
+  // same generation, but the metadata the translation may read changed (an annotation, a label):
+  // not "only its status", so rebuilt, never handed back
+  for (const meta of [{ annotations: { 'meshlet.dev/x': 'y' } }, { labels: { tier: 'b' } }]) {
+    inc.translate(back); // each from the same round
+    const touched = { ...back, httpRoutes: back.httpRoutes.map((r, i) => (i === 7 ? { ...r, metadata: { ...r.metadata, ...meta, resourceVersion: '1000' } } : r)) };
+    assert.deepEqual(inc.translate(touched), translate(touched));
+    assert.equal(inc.stats.routesBuilt, 1, JSON.stringify(meta));
+  }
 });
