@@ -245,11 +245,11 @@ export class UpstreamConnection implements H1Events {
     if (this.lease !== null) this.socket.resume();
   }
 
-  /** Both directions of the exchange are done: back to the pool, or closed. */
-  done(): void {
+  /** Both directions of the exchange are done: back to the pool, or closed (`reuse` false: the lease says so). */
+  done(reuse = true): void {
     this.lease = null;
     this.served++;
-    const reusable = this.#keepAlive && this.ready && !this.socket.destroyed && this.#failure === null;
+    const reusable = reuse && this.#keepAlive && this.ready && !this.socket.destroyed && this.#failure === null;
     if (reusable) {
       this.idleUntil = performance.now() + this.#idleMs;
       this.socket.resume();

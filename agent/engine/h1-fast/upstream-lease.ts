@@ -4,7 +4,9 @@
 // keep-alive race needs: on a reused connection, a copy of every byte written (head, framed
 // body, up to RESEND_LIMIT) until the first response byte, so a request that met a connection
 // the upstream was closing is resent once on a new connection; beyond the limit nothing is
-// held and the request is not resent (its body was streamed past what could be replayed).
+// held and the request is not resent (its body was streamed past what could be replayed). A
+// response that completes before the request's end was written ends the lease there and closes
+// the connection (the upstream still expects the rest of the body; nothing more is written).
 import { chunkHeader, CRLF, lastChunk } from './chunked.ts';
 import type { UpstreamConnection } from './upstream-connection.ts';
 import type { FastRequest, UpstreamLease, UpstreamSink } from './upstream-types.ts';
@@ -40,6 +42,8 @@ export class Lease implements UpstreamLease {
   responseBytes = false;
   responseDone = false;
   #resent = false;
+  /** The response completed before the request's end was written: the connection is not reused. */
+  #unfinished = false;
   settled = false;
   /** The queue-wait timer while queued. */
   timer: NodeJS.Timeout | null = null;
@@ -145,6 +149,16 @@ export class Lease implements UpstreamLease {
     if (this.responseDone) return;
     this.responseDone = true;
     this.#copy = null;
+    if (!this.requestEnded) {
+      // Answered before the request's end was written (an upstream that answers on the head,
+      // like nginx's `return 200`, or an early 401/413): the sink writes nothing more once it has
+      // its answer, so waiting for the request's end held the connection, counted active, for
+      // good (issue 16's leak, ADR 0020). The request ends here, unfinished, and the connection
+      // is closed rather than reused (the upstream still expects the rest of the body), as
+      // undici's client does ('Response completed before request': the socket is destroyed).
+      this.requestEnded = true;
+      this.#unfinished = true;
+    }
     const t = this.#trailers;
     this.#trailers = [];
     this.sink.onResponseEnd(t);
@@ -159,7 +173,7 @@ export class Lease implements UpstreamLease {
     const conn = this.conn!;
     this.conn = null;
     this.settled = true;
-    conn.done();
+    conn.done(!this.#unfinished);
   }
 
   /** The connection closed after the response ended (read until close): nothing more to do. */
