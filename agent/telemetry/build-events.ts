@@ -1,6 +1,6 @@
 // Builders for the events of events.ts, called by the engine only when someone subscribes.
 import type { DownstreamRequest } from '../listener/downstream.ts';
-import { attemptEnd, attemptStart, requestStart, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
+import { attemptEnd, attemptsObserved, attemptStart, mirrorEnd, requestStart, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
 
 export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req: DownstreamRequest): RequestEvent {
   const url = req.url ?? '/';
@@ -43,25 +43,50 @@ export interface AttemptTarget {
   podName?: string | null;
 }
 
+// `address:port` per endpoint rather than per attempt: a template literal built a new string
+// (and the port's digits) on every attempt. The last few endpoints are kept (a sidecar's two
+// hops alternate between two); past them it is built as before.
+const UPSTREAMS = 4;
+const upstreamAddress: string[] = [];
+const upstreamPort: number[] = [];
+const upstreamName: string[] = [];
+let nextUpstream = 0;
+function upstreamOf(address: string, port: number): string {
+  for (let i = 0; i < upstreamName.length; i++) {
+    if (upstreamPort[i] === port && upstreamAddress[i] === address) return upstreamName[i]!;
+  }
+  const name = `${address}:${port}`;
+  upstreamAddress[nextUpstream] = address;
+  upstreamPort[nextUpstream] = port;
+  upstreamName[nextUpstream] = name;
+  nextUpstream = (nextUpstream + 1) % UPSTREAMS;
+  return name;
+}
+
+/**
+ * Notes an attempt on its request (backend, endpoint, count: what metrics and access logs read
+ * at the request's end) and publishes its event, or returns null without building one when
+ * nobody listens to attempts (metrics alone: one object, two timestamps saved per attempt).
+ */
 export function startAttemptEvent(
   request: RequestEvent | null, attempt: number, mirror: boolean, target: AttemptTarget,
   req: { method: string; authority: string; pathAndQuery: string; headers: Record<string, string | string[]> },
-): AttemptEvent {
-  const ev: AttemptEvent = {
-    request, attempt, mirror,
-    backend: target.backend,
-    upstream: `${target.address}:${target.port}`,
-    upstreamIdentity: target.identity ?? null,
-    method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: req.headers,
-    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
-  };
+): AttemptEvent | null {
+  const upstream = upstreamOf(target.address, target.port);
+  const upstreamIdentity = target.identity ?? null;
   if (request && !mirror) {
     request.attempts = attempt;
     request.backend = target.backend;
-    request.upstream = ev.upstream;
-    request.upstreamIdentity = ev.upstreamIdentity;
+    request.upstream = upstream;
+    request.upstreamIdentity = upstreamIdentity;
     request.upstreamPod = target.podName ?? null;
   }
+  if (!attemptsObserved(mirror)) return null;
+  const ev: AttemptEvent = {
+    request, attempt, mirror, backend: target.backend, upstream, upstreamIdentity,
+    method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: req.headers,
+    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
+  };
   attemptStart.publish(ev);
   return ev;
 }
@@ -71,6 +96,7 @@ export function endAttemptEvent(ev: AttemptEvent, status: number, error: string 
   ev.error = error;
   ev.endNs = process.hrtime.bigint();
   attemptEnd.publish(ev);
+  if (ev.mirror) mirrorEnd.publish(ev);
 }
 
 /** Who is on either end of a tunnel, when the mesh identity says (mTLS); null otherwise. */

@@ -2,6 +2,8 @@
 // node:diagnostics_channel (what undici and Node core use). Tracing, metrics and access logs
 // subscribe; the proxy knows none of them. When nobody subscribes, no event object is built
 // (`active()` is checked first), so an unobserved proxy pays one boolean test per request.
+// Likewise no attempt event is built when nobody listens to attempts (the metrics alone count
+// retries from the request's `attempts` at its end, and mirrors on their own channel).
 //
 // One event object travels from start to end: subscribers may keep per-request state on it
 // (under a symbol of their own: a WeakMap entry per request costs the GC more than the rest of
@@ -104,6 +106,8 @@ export const CHANNELS = {
   attemptEnd: 'meshlet:attempt:end',
   tunnelStart: 'meshlet:tunnel:start',
   tunnelEnd: 'meshlet:tunnel:end',
+  /** A mirrored copy's attempt ended (also published on attemptEnd when that has listeners). */
+  mirrorEnd: 'meshlet:mirror:end',
 } as const;
 
 export const requestStart = dc.channel(CHANNELS.requestStart);
@@ -112,10 +116,16 @@ export const attemptStart = dc.channel(CHANNELS.attemptStart);
 export const attemptEnd = dc.channel(CHANNELS.attemptEnd);
 export const tunnelStart = dc.channel(CHANNELS.tunnelStart);
 export const tunnelEnd = dc.channel(CHANNELS.tunnelEnd);
+export const mirrorEnd = dc.channel(CHANNELS.mirrorEnd);
 
 /** Whether anyone listens to request or attempt events (decides whether events are built). */
 export function requestsObserved(): boolean {
-  return requestStart.hasSubscribers || requestEnd.hasSubscribers || attemptStart.hasSubscribers || attemptEnd.hasSubscribers;
+  return requestStart.hasSubscribers || requestEnd.hasSubscribers || attemptStart.hasSubscribers || attemptEnd.hasSubscribers || mirrorEnd.hasSubscribers;
+}
+
+/** Whether an attempt event is wanted: someone listens to attempts, or to mirrors and this is one. */
+export function attemptsObserved(mirror: boolean): boolean {
+  return attemptStart.hasSubscribers || attemptEnd.hasSubscribers || (mirror && mirrorEnd.hasSubscribers);
 }
 
 export function tunnelsObserved(): boolean {

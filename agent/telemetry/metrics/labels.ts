@@ -61,16 +61,54 @@ export function requestLabels(ev: RequestEvent, self: Workload): Labels {
 }
 
 /**
- * Everything requestLabels reads from an event, as one string: equal keys give equal labels, so
- * the metrics subscriber derives a label set once per route, backend, peer and code, not once
- * per request (no regexes, no 13-key object, no 13-part series key on the hot path). A field
- * requestLabels starts reading must be added here (metrics.test.ts checks the two agree).
+ * Everything requestLabels reads from an event, field by field (normalised as the key has them):
+ * equal inputs give equal labels, so the metrics subscriber derives a label set once per route,
+ * backend, peer and code, not once per request. A field requestLabels starts reading must be
+ * added here (metrics.test.ts and request-series.test.ts check that they agree).
  */
+export interface RequestLabelInputs {
+  site: SiteKind;
+  rule: string;
+  backend: string;
+  peer: string;
+  /** The peer workload field requestLabels reads: the caller's header (inbound over mTLS) or the endpoint's pod. */
+  workload: string;
+  grpc: boolean;
+  status: number;
+  grpcStatus: string;
+}
+
+function workloadField(ev: RequestEvent): string {
+  const w = ev.site === 'inbound' ? (ev.peerIdentity ? ev.headers[PEER_WORKLOAD_HEADER] : undefined) : ev.upstreamPod;
+  return typeof w === 'string' ? w : '';
+}
+
+export function requestLabelInputs(ev: RequestEvent): RequestLabelInputs {
+  return {
+    site: ev.site, rule: ev.rule ?? '', backend: ev.backend ?? '', peer: peer(ev, ev.site), workload: workloadField(ev),
+    grpc: isGrpc(ev.headers), status: ev.status, grpcStatus: ev.grpcStatus ?? '',
+  };
+}
+
+/**
+ * Whether this event has these inputs, without building anything: the strings compared come
+ * from the routing table and the identity, the same objects request after request, so each
+ * test is mostly a pointer comparison (a key string per request cost its concatenation, a
+ * flattening and a hash of ~100 characters, and garbage).
+ */
+export function hasRequestLabelInputs(ev: RequestEvent, k: RequestLabelInputs): boolean {
+  return ev.status === k.status && ev.site === k.site && (ev.rule ?? '') === k.rule && (ev.backend ?? '') === k.backend
+    && peer(ev, ev.site) === k.peer && (ev.grpcStatus ?? '') === k.grpcStatus && workloadField(ev) === k.workload
+    && isGrpc(ev.headers) === k.grpc;
+}
+
+/** The inputs as one string, for the subscriber's map of every label set seen (past its few recent ones). */
 export function requestLabelsKey(ev: RequestEvent): string {
-  const inbound = ev.site === 'inbound';
-  const w = inbound ? (ev.peerIdentity ? ev.headers[PEER_WORKLOAD_HEADER] : undefined) : ev.upstreamPod;
-  return `${ev.site}\u0000${ev.rule ?? ''}\u0000${ev.backend ?? ''}\u0000${peer(ev, ev.site)}\u0000${typeof w === 'string' ? w : ''}`
-    + `\u0000${isGrpc(ev.headers) ? 'g' : ''}\u0000${ev.status}\u0000${ev.grpcStatus ?? ''}`;
+  return inputsKey(requestLabelInputs(ev));
+}
+
+export function inputsKey(k: RequestLabelInputs): string {
+  return `${k.site}\u0000${k.rule}\u0000${k.backend}\u0000${k.peer}\u0000${k.workload}\u0000${k.grpc ? 'g' : ''}\u0000${k.status}\u0000${k.grpcStatus}`;
 }
 
 /**

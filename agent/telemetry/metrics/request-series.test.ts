@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RequestEvent } from '../events.ts';
 import { requestEnd } from '../events.ts';
-import { requestLabels, requestLabelsKey } from './labels.ts';
+import { hasRequestLabelInputs, requestLabelInputs, requestLabels, requestLabelsKey } from './labels.ts';
 import { startMeshMetrics } from './mesh-metrics.ts';
 
 const self = { name: 'reviews', namespace: 'shop', pod: 'reviews-7d9c8-x2bqz', principal: 'spiffe://cluster.local/ns/shop/sa/reviews' };
@@ -50,6 +50,24 @@ describe('requestLabelsKey', () => {
   });
 });
 
+describe('hasRequestLabelInputs (the subscriber\'s recent label sets)', () => {
+  test('an event matches remembered inputs exactly when it shares their key', () => {
+    const events = VARIANTS.map(ev);
+    for (const [i, a] of events.entries()) {
+      const inputs = requestLabelInputs(a);
+      for (const [j, b] of events.entries()) {
+        assert.equal(hasRequestLabelInputs(b, inputs), requestLabelsKey(a) === requestLabelsKey(b), `${JSON.stringify(VARIANTS[i])} vs ${JSON.stringify(VARIANTS[j])}`);
+      }
+    }
+  });
+
+  test('equal strings that are different objects still match (a table pushed again)', () => {
+    const a = ev({});
+    const b = ev({ rule: ['httproute/shop/ratings', 'rule/0'].join('/'), backend: ['service/shop/ratings', '9080'].join('/') });
+    assert.equal(hasRequestLabelInputs(b, requestLabelInputs(a)), true);
+  });
+});
+
 describe('request series in the metrics subscriber', () => {
   function line(text: string, prefix: string): string[] {
     return text.split('\n').filter((l) => l.startsWith(prefix));
@@ -67,6 +85,26 @@ describe('request series in the metrics subscriber', () => {
       assert.match(totals.find((l) => l.includes('response_code="503"'))!, / 1$/);
       assert.match(line(text, 'meshlet_response_bytes_sum{').find((l) => l.includes('response_code="200"'))!, / 15$/);
       assert.match(line(text, 'meshlet_request_duration_seconds_count{').find((l) => l.includes('response_code="200"'))!, / 3$/);
+    } finally {
+      m.stop();
+    }
+  });
+
+  test('more label sets in turn than it remembers: each request still lands in its own series', () => {
+    const m = startMeshMetrics(self, 100);
+    const codes = [200, 201, 202, 203, 204, 404, 503];
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (const [i, status] of codes.entries()) {
+          for (let k = 0; k <= i; k++) requestEnd.publish(ev({ status, site: k % 2 === 0 ? 'outbound' : 'inbound', peerIdentity: caller }));
+        }
+      }
+      const totals = line(m.render(), 'meshlet_requests_total{');
+      for (const [i, status] of codes.entries()) {
+        const count = (reporter: string): number => Number(totals.find((l) => l.includes(`response_code="${status}"`) && l.includes(`reporter="${reporter}"`))?.split(' ').pop());
+        assert.equal(count('source') + (i > 0 ? count('destination') : 0), 3 * (i + 1), `code ${status}`);
+        assert.equal(count('source'), 3 * Math.ceil((i + 1) / 2), `code ${status} outbound`);
+      }
     } finally {
       m.stop();
     }
