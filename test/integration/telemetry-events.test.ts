@@ -65,6 +65,9 @@ describe('telemetry events (diagnostics_channel)', () => {
       services: [T.service({ name: 'reviews', clusterIP: '10.96.0.9', port: 9080, rules: [
         T.rule({ route: 'reviews', path: { type: 'PathPrefix', value: '/mirrored' }, backends: [{ backend: be.name }],
           filters: [{ type: 'RequestMirror', backend: mirror.name, percent: 100 }] }),
+        // the table's rules are in precedence order: the catch-all last
+        T.rule({ route: 'reviews', index: 2, path: { type: 'Exact', value: '/modified' }, backends: [{ backend: be.name }],
+          filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'user-agent', value: 'rewritten' }], add: [], remove: ['x-remove'] } }] }),
         T.rule({ route: 'reviews', index: 1, path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: be.name }] }),
       ] })],
     }));
@@ -110,6 +113,22 @@ describe('telemetry events (diagnostics_channel)', () => {
       assert.equal(inb.status, 200);
       assert.equal(seen.starts.length, 2, 'one start per end');
       assert.equal(seen.attempts.filter((a) => !a.mirror).length, 2, 'one attempt per hop');
+    } finally {
+      stop();
+    }
+  });
+
+  test('the events carry the headers as received, not as the route\'s header modifier rewrote them', async () => {
+    const { seen, stop } = subscribeAll();
+    try {
+      const res = await send({ port: sidecar.ports.outbound!, path: '/modified', authority: 'reviews:9080', headers: { 'user-agent': 'client/1', 'x-remove': 'kept' } });
+      assert.equal(res.status, 200);
+      await until(() => seen.ends.length >= 2);
+      const out = seen.ends.find((e) => e.site === 'outbound')!;
+      const inb = seen.ends.find((e) => e.site === 'inbound')!;
+      assert.equal(out.rule, 'httproute/default/reviews/rule/2/match/0');
+      assert.deepEqual([out.headers['user-agent'], out.headers['x-remove']], ['client/1', 'kept'], 'outbound: as the client sent them');
+      assert.deepEqual([inb.headers['user-agent'], inb.headers['x-remove']], ['rewritten', undefined], 'inbound: as the outbound side forwarded them');
     } finally {
       stop();
     }
