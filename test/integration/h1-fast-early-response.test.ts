@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import * as T from '../support/routing-tables.ts';
+import { readAnswer } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
 const ROUNDS = 8;
@@ -64,24 +65,8 @@ async function answerOnHead(): Promise<{ port: number; accepted: number; openSoc
   return up;
 }
 
-/** Reads one whole answer with a Content-Length body from `s` (bounded in time). */
-function answer(s: net.Socket, ms = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => { done(); reject(new Error(`no answer within ${ms} ms; got ${JSON.stringify(text)}`)); }, ms);
-    const onData = (b: Buffer): void => {
-      text += b.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
-      if (m && text.length >= end + 4 + Number(m[1])) { done(); resolve(text); }
-    };
-    const onClose = (): void => { done(); reject(new Error(`closed before a whole answer; got ${JSON.stringify(text)}`)); };
-    const done = (): void => { clearTimeout(timer); s.off('data', onData); s.off('close', onClose); };
-    s.on('data', onData);
-    s.once('close', onClose);
-  });
-}
+/** Reads one whole answer from `s` (bounded in time; a close before it is an error). */
+const answer = (s: net.Socket): Promise<string> => readAnswer(s, { onClose: 'reject' });
 
 async function connect(port: number): Promise<net.Socket> {
   const s = net.connect(port, '127.0.0.1');

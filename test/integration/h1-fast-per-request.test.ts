@@ -20,28 +20,12 @@ import { ManualTableSource } from '../../agent/table-source.ts';
 import type { PolicyIR } from '../../api/routing-table.ts';
 import { spiffeId } from '../../api/names.ts';
 import * as T from '../support/routing-tables.ts';
+import { exchangeRaw } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
 
-/** Sends `req` on `s` and reads one whole answer with a Content-Length body (bounded in time). */
-function exchange(s: net.Socket, req: string, ms = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => { done(); reject(new Error(`no answer within ${ms} ms; got ${JSON.stringify(text)}`)); }, ms);
-    const onData = (b: Buffer): void => {
-      text += b.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
-      if (m && text.length >= end + 4 + Number(m[1])) { done(); resolve(text); }
-    };
-    const onClose = (): void => { done(); resolve(text); };
-    const done = (): void => { clearTimeout(timer); s.off('data', onData); s.off('close', onClose); };
-    s.on('data', onData);
-    s.once('close', onClose);
-    s.write(req);
-  });
-}
+/** Sends `req` on `s` and reads one whole answer (a close resolves with what arrived). */
+const exchange = (s: net.Socket, req: string): Promise<string> => exchangeRaw(s, req);
 
 /** Waits (bounded: 2 s) for the upstream's read reports to catch up. */
 async function settled(cond: () => boolean): Promise<void> {
