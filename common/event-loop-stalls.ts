@@ -10,39 +10,20 @@
 // go to Prometheus histograms, so "no stall of 500 ms or more" is a bucket that did not move
 // between two scrapes (issue 15 item 5).
 import { closeSync, openSync, readSync } from 'node:fs';
+import { BucketHistogram } from './prometheus.ts';
 
 /** Upper bounds (seconds) of the histogram buckets; 0.5 s is the issue's bound for a reload. */
 export const STALL_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 const INTERVAL_MS = 100;
 
-class Histogram {
-  readonly counts = STALL_BUCKETS.map(() => 0);
-  count = 0;
-  sum = 0;
 
-  observe(seconds: number): void {
-    this.count++;
-    this.sum += seconds;
-    for (let i = 0; i < STALL_BUCKETS.length; i++) if (seconds <= STALL_BUCKETS[i]!) this.counts[i]!++;
-  }
-
-  /** Prometheus text (common/prometheus.ts writes counters and gauges only). */
-  text(name: string, help: string): string {
-    return [
-      `# HELP ${name} ${help}`,
-      `# TYPE ${name} histogram`,
-      ...STALL_BUCKETS.map((le, i) => `${name}_bucket{le="${le}"} ${this.counts[i]!}`),
-      `${name}_bucket{le="+Inf"} ${this.count}`,
-      `${name}_sum ${this.sum.toFixed(6)}`,
-      `${name}_count ${this.count}`,
-      '',
-    ].join('\n');
-  }
+function histogramText(h: BucketHistogram, name: string, help: string): string {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.lines(name), ''].join('\n');
 }
 
 export class EventLoopStalls {
-  readonly blocked = new Histogram();
-  readonly delay = new Histogram();
+  readonly blocked = new BucketHistogram(STALL_BUCKETS);
+  readonly delay = new BucketHistogram(STALL_BUCKETS);
   #timer: NodeJS.Timeout | null = null;
   #sched: SchedStat | null = null;
 
@@ -80,8 +61,8 @@ export class EventLoopStalls {
   }
 
   metrics(): string {
-    return this.blocked.text('meshlet_event_loop_blocked_seconds', `Time between two turns of a ${INTERVAL_MS} ms timer on the serving thread, less the time it waited for a CPU: how long a task held the event loop (machine load does not count).`)
-      + this.delay.text('meshlet_event_loop_delay_seconds', `How late a ${INTERVAL_MS} ms timer on the serving thread ran (blocking and CPU starvation alike).`);
+    return histogramText(this.blocked, 'meshlet_event_loop_blocked_seconds', `Time between two turns of a ${INTERVAL_MS} ms timer on the serving thread, less the time it waited for a CPU: how long a task held the event loop (machine load does not count).`)
+      + histogramText(this.delay, 'meshlet_event_loop_delay_seconds', `How late a ${INTERVAL_MS} ms timer on the serving thread ran (blocking and CPU starvation alike).`);
   }
 }
 

@@ -5,6 +5,7 @@
 // `nodejs_gc_duration_seconds` bucket that moved (issue 14: was a slow change a collection?).
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { memoryUsage, uptime } from 'node:process';
+import { BucketHistogram } from './prometheus.ts';
 
 const START_SECONDS = Date.now() / 1000 - uptime();
 
@@ -47,8 +48,7 @@ function kindOf(kind: number): GcKind | undefined {
 
 /** Collections on this thread by kind: a Prometheus histogram of their durations. */
 export class GcDurations {
-  readonly #counts = new Map<GcKind, { buckets: number[]; count: number; sum: number }>(
-    GC_KINDS.map((k) => [k, { buckets: GC_BUCKETS.map(() => 0), count: 0, sum: 0 }]));
+  readonly #counts = new Map<GcKind, BucketHistogram>(GC_KINDS.map((k) => [k, new BucketHistogram(GC_BUCKETS)]));
   #observer: PerformanceObserver | null = null;
 
   start(): this {
@@ -68,11 +68,7 @@ export class GcDurations {
   observe(e: { duration: number; detail?: unknown }): void {
     const kind = kindOf((e.detail as { kind?: number } | undefined)?.kind ?? -1);
     if (!kind) return;
-    const h = this.#counts.get(kind)!;
-    const s = e.duration / 1000;
-    h.count++;
-    h.sum += s;
-    for (let i = 0; i < GC_BUCKETS.length; i++) if (s <= GC_BUCKETS[i]!) h.buckets[i]!++;
+    this.#counts.get(kind)!.observe(e.duration / 1000);
   }
 
   /** Total seconds of collection so far, all kinds (the bench reads it around a change). */
@@ -85,10 +81,7 @@ export class GcDurations {
   text(): string {
     const name = 'nodejs_gc_duration_seconds';
     const lines = [`# HELP ${name} Garbage collection duration by kind, one of major, minor, incremental or weakcb.`, `# TYPE ${name} histogram`];
-    for (const [kind, h] of this.#counts) {
-      GC_BUCKETS.forEach((le, i) => lines.push(`${name}_bucket{le="${le}",kind="${kind}"} ${h.buckets[i]!}`));
-      lines.push(`${name}_bucket{le="+Inf",kind="${kind}"} ${h.count}`, `${name}_sum{kind="${kind}"} ${h.sum.toFixed(6)}`, `${name}_count{kind="${kind}"} ${h.count}`);
-    }
+    for (const [kind, h] of this.#counts) lines.push(...h.lines(name, `kind="${kind}"`));
     return `${lines.join('\n')}\n`;
   }
 }
