@@ -126,6 +126,11 @@ const MAX_POOLS = 4096;
 // Mesh hops keep idle connections 120 s (ADR 0020): well under the meshlet inbound's 300 s, so
 // this side always retires first (no keep-alive race between sidecars); Envoy/Istio keep upstream
 // connections 1 h by default. App-facing ones keep the conservative 4 s (Node servers close at 5 s).
+/** The idle keep-alive time of a hop to `endpoint` without a server hint: mesh mTLS hops keep longer (ADR 0020). */
+export function keepAliveFor(endpoint: Endpoint, opts: PoolOptions): number {
+  return isMutualTls(endpoint, opts.connect) ? opts.meshKeepAliveMs : opts.keepAliveMs;
+}
+
 export const DEFAULT_POOL: PoolOptions = { connect: DEFAULT_CONNECT, connectionsPerEndpoint: 1024, keepAliveMs: 4_000, meshKeepAliveMs: 120_000, reuseWaitMs: 2, maxQueuedPerEndpoint: 1024, maxQueueWaitMs: 3_000 };
 
 /**
@@ -219,7 +224,7 @@ export class UpstreamPools {
       const pool = new Pool(`http://${endpointKey(endpoint)}`, {
         connections: this.#opts.connectionsPerEndpoint,
         pipelining: 1,
-        keepAliveTimeout: isMutualTls(endpoint, this.#opts.connect) ? this.#opts.meshKeepAliveMs : this.#opts.keepAliveMs,
+        keepAliveTimeout: keepAliveFor(endpoint, this.#opts),
         keepAliveTimeoutThreshold: 1_000,
         // The proxy applies route timeouts itself; these only catch wedged peers.
         headersTimeout: 300_000,

@@ -10,9 +10,9 @@
 // connections that then expire idle (the sidecar pair's churn, issue 16). The general path's limits apply per
 // endpoint: connections, queued requests, queue wait; counts go into UpstreamPools.stats()
 // (the meshlet_proxy_upstream_* gauges) as a companion pool, evicted and closed with it.
-import { isMutualTls, type ConnectOptions, type Endpoint } from '../connect.ts';
+import type { ConnectOptions, Endpoint } from '../connect.ts';
 import { endpointKey } from '../../balance/endpoint-balancer.ts';
-import { poolKey, UpstreamQueueFullError, UpstreamQueueTimeoutError, type CompanionPool, type PoolOptions, type UpstreamPools } from '../pools.ts';
+import { keepAliveFor, poolKey, UpstreamQueueFullError, UpstreamQueueTimeoutError, type CompanionPool, type PoolOptions, type UpstreamPools } from '../pools.ts';
 import { UpstreamClosedError, UpstreamConnection, type ConnectionHome } from './upstream-connection.ts';
 import { Lease, type LeaseHome } from './upstream-lease.ts';
 import type { FastRequest, FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
@@ -45,7 +45,7 @@ class EndpointPool implements ConnectionHome, LeaseHome {
     this.#owner = owner;
     this.endpoint = endpoint;
     this.key = key;
-    this.keepAliveMs = isMutualTls(endpoint, owner.opts.connect) ? owner.opts.meshKeepAliveMs : owner.opts.keepAliveMs;
+    this.keepAliveMs = keepAliveFor(endpoint, owner.opts);
   }
 
   get connect(): ConnectOptions {
