@@ -32,7 +32,9 @@ export type FileSourceMessage =
    */
   | { kind: 'settled'; print: string; clean: boolean; version: string | null; report: string }
   /** Answers `stop`: the worker holds nothing of the directory any more; terminate it now. */
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  /** After `shrink`: the worker's committed heap before and after its collection, bytes. */
+  | { kind: 'shrunk'; before: number; after: number };
 
 /**
  * From the source to the worker: `shrink` after it has been idle with a small table, so it stays
@@ -67,8 +69,11 @@ let version = resume?.version ?? null;
 // listening port does, so this worker lives until the source terminates it.
 port.on('message', (m: ToFileSourceWorker) => {
   // Its pause is this thread's, not the serving thread's; a read that starts meanwhile waits for it.
-  if (m.kind === 'shrink') memoryReducingGc();
-  else if (m.kind === 'stop') {
+  if (m.kind === 'shrink') {
+    const before = process.memoryUsage().heapTotal;
+    memoryReducingGc();
+    post({ kind: 'shrunk', before, after: process.memoryUsage().heapTotal });
+  } else if (m.kind === 'stop') {
     watcher?.close();
     watcher = null;
     translator = null;

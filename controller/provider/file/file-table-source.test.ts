@@ -96,12 +96,13 @@ test('recycleIdleMs 0 keeps the worker for the life of the source', async () => 
 test('a small table keeps its worker past the idle period, and the first edit after it is applied by that worker', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-warm-'));
   const file = join(dir, 'shop.yaml');
-  const source = new FileTableSource({ dir, log: () => undefined, recycleIdleMs: IDLE_MS });
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS });
   try {
     await writeFile(file, manifest(['cart']));
     await source.start().ready();
     // Past the idle period: shrunk (a GC on its own thread), not stopped.
-    await new Promise((r) => setTimeout(r, IDLE_MS * 4));
+    await until('the idle worker shrunk', () => logs.some((l) => /idle translation worker shrunk: heap \d+ -> \d+ MB/.test(l)));
     assert.deepEqual(source.worker, { running: true, started: 1 });
     await writeFile(file, manifest(['cart', 'pay']));
     await until('the edit after the idle period applied', () => names(source.current).join() === 'cart,pay');

@@ -265,6 +265,12 @@ export class FileTableSource {
 
   #onMessage(m: FileSourceMessage): void {
     if (m.kind === 'stopped') return; // from a worker being recycled (see #recycle)
+    if (m.kind === 'shrunk') {
+      // not activity: the idle worker answering the source's own request
+      const mb = (n: number): number => Math.round(n / 2 ** 20);
+      this.#log(`meshlet: idle translation worker shrunk: heap ${mb(m.before)} -> ${mb(m.after)} MB`);
+      return;
+    }
     clearTimeout(this.#idleTimer);
     this.#messages++;
     if (m.kind === 'settled') {
