@@ -13,6 +13,7 @@ import type { KubernetesObject, Watch } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import type { KubeList } from './kube-client.ts';
+import { intern } from './intern.ts';
 
 /** A watch open at least this long ended normally (the server's rotation, not a failure). */
 export const HEALTHY_WATCH_MS = 1_000;
@@ -53,7 +54,9 @@ export class WatchStatusError extends Error {
 }
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
-const keyOf = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+// Interned: one flat copy per key, shared with translation's Lookup keys (`namespace/name`), not a
+// cons string per cached object (~30 000 of them at 10 000 routes, ADR 0019).
+const keyOf = (o: KubernetesObject): string => intern(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
 
 export class WatchLoop {
   readonly counters: WatchLoopCounters = { lists: 0, watches: 0, bookmarks: 0, relistsOnGone: 0 };
