@@ -56,3 +56,41 @@ test('an endpoint-only change is patched without a status pass; a route change r
     await api.close();
   }
 });
+
+test('the first route change after every route status was written recomputes and compares only that route', async () => {
+  // What the control-plane bench's first change after its agents connect met (issue 14): the
+  // writer's pass at start wrote every route's status, the writes came back as status-only
+  // updates (new objects, cached without a snapshot), so the next snapshot held a new object for
+  // every route. Counts, not times: statuses rebuilt by translation, statuses the writer compared.
+  const N = 40;
+  const objects: FakeObject[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }];
+  for (let i = 0; i < N; i++) {
+    objects.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `s${i}`, namespace: 'shop' }, spec: { clusterIP: `10.96.1.${i + 1}`, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+    objects.push({ apiVersion: GW, kind: 'HTTPRoute', metadata: { name: `r${i}`, namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: `s${i}`, port: 80 }], rules: [{ backendRefs: [{ name: `s${i}`, port: 80 }] }] } });
+  }
+  const api = await startFakeApiServer({ objects });
+  const logs: string[] = [];
+  // Agents hold the first ten routes, all acknowledged (the Propagated condition on those).
+  const propagation = (r: { name: string }): { upToDate: number; total: number; generation: number } | null => (Number(r.name.slice(1)) < 10 ? { upToDate: 3, total: 3, generation: 1 } : null);
+  const ctl = startController({ client: kubeClientFor(api), log: (l) => logs.push(l), leaderElection: false, debounceMs: 10, maxDelayMs: 50, defaultMesh: false, propagation });
+  try {
+    await waitFor('every route status written', () => ctl.writer.stats.writes >= N || undefined, { describe: () => logs.join('\n') });
+    await ctl.writer.idle();
+    // every write back in the informer's cache (no snapshot is made for them)
+    await waitFor('the writes seen by the watch', () => ctl.provider.snapshot().httpRoutes.every((r) => r.status !== undefined) || undefined, { describe: () => logs.join('\n') });
+    const translations = ctl.translations;
+    const compared = ctl.writer.stats.compared;
+    const route = api.get(GW, 'HTTPRoute', 'r3', 'shop')!;
+    api.update({ ...route, spec: { ...route.spec as object, rules: [{ backendRefs: [{ name: 's3', port: 80, weight: 2 }] }] } });
+    await waitFor('the route change translated', () => ctl.translations > translations || undefined, { describe: () => logs.join('\n') });
+    await sleep(50);
+    await ctl.writer.idle();
+    const st = ctl.lastTranslation;
+    assert.equal(st.routesBuilt, 1, 'route units rebuilt');
+    assert.equal(st.statusesBuilt, 1, 'route statuses rebuilt');
+    assert.equal(ctl.writer.stats.compared - compared, 1, 'statuses the writer compared');
+  } finally {
+    await ctl.close();
+    await api.close();
+  }
+});

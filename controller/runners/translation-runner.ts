@@ -5,7 +5,7 @@
 import { KubernetesProvider, type KubeClient } from '../provider/kubernetes/index.ts';
 import type { Publisher } from '../publish/index.ts';
 import { LeaderElector, ReplicaPropagation, StatusWriter, type PropagationHook } from '../status/index.ts';
-import { EndpointPatcher, endpointOnlyChange, IncrementalTranslator, sameExceptEndpoints } from '../translate/index.ts';
+import { EndpointPatcher, endpointOnlyChange, IncrementalTranslator, sameExceptEndpoints, type IncrementalStats } from '../translate/index.ts';
 import type { Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
 import type { Runner } from './runner.ts';
@@ -139,6 +139,11 @@ export class TranslationRunner implements Runner {
     return this.#endpointPatches;
   }
 
+  /** What the last translation rebuilt and what it handed back (IncrementalTranslator.stats). */
+  get lastTranslation(): IncrementalStats {
+    return this.#translator.stats;
+  }
+
   #translate(raw: Snapshot): void {
     const startedAt = performance.now();
     const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
@@ -244,6 +249,8 @@ export interface Controller {
   readonly translations: number;
   readonly incrementalTranslations: number;
   readonly endpointPatches: number;
+  /** TranslationRunner.lastTranslation. */
+  readonly lastTranslation: IncrementalStats;
   /** Prometheus text of the translation side (what the admin port's /metrics serves). */
   metrics(): string;
   /** TranslationRunner.namespaceMeta(). */
@@ -265,6 +272,9 @@ export function startController(opts: ControllerOptions): Controller {
     },
     get endpointPatches() {
       return runner.endpointPatches;
+    },
+    get lastTranslation() {
+      return runner.lastTranslation;
     },
     metrics: () => runner.metrics(),
     namespaceMeta: (name) => runner.namespaceMeta(name),

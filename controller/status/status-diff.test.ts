@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PLACEHOLDER_TIME } from '../translate/index.ts';
-import { mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
+import { carryTimes, mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
 import { PROPAGATED_CONDITION, withPropagation } from './propagation.ts';
 
 const cond = (type: string, status: string, time: string): Record<string, unknown> => ({ type, status, reason: type, message: '', observedGeneration: 1, lastTransitionTime: time });
@@ -45,4 +45,23 @@ test('Propagated condition on our entries only; time kept while its status holds
   const done = withPropagation(status, { upToDate: 3, total: 3, generation: 7 }, 3, stored);
   const r = (done.parents as { conditions: Record<string, unknown>[] }[])[1]!.conditions.find((c) => c.type === PROPAGATED_CONDITION)!;
   assert.deepEqual([r.status, r.reason, r.lastTransitionTime], ['True', 'Propagated', PLACEHOLDER_TIME]);
+});
+
+test('carryTimes: a route condition keeps its stored time while its status holds, on the same entry only (parentRef defaults applied)', () => {
+  const t = '2026-05-05T05:05:05Z';
+  // the API server filled in the stored parentRef's group and kind (CRD defaults)
+  const storedEntry = { ...ours('a', [cond('Accepted', 'True', t), cond('ResolvedRefs', 'True', t)]), parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'a' } };
+  const stored = { parents: [theirs, storedEntry, ours('b', [cond('Accepted', 'True', t)])] };
+  const desired = { parents: [theirs, ours('a', [cond('Accepted', 'True', PLACEHOLDER_TIME), cond('ResolvedRefs', 'False', PLACEHOLDER_TIME)]), ours('c', [cond('Accepted', 'True', PLACEHOLDER_TIME)])] };
+  const out = carryTimes(desired, stored, 'shop').parents as { conditions: { type: string; lastTransitionTime: string }[] }[];
+  assert.deepEqual(out[0], theirs);
+  // Accepted held (stored time kept), ResolvedRefs transitioned (placeholder: stamped at the write)
+  assert.deepEqual(out[1]!.conditions.map((c) => c.lastTransitionTime), [t, PLACEHOLDER_TIME]);
+  // an entry with no stored counterpart (parentRef c) keeps the placeholder
+  assert.deepEqual(out[2]!.conditions.map((c) => c.lastTransitionTime), [PLACEHOLDER_TIME]);
+  // a desired time that is not the placeholder is never replaced
+  const explicit = { parents: [ours('a', [cond('Accepted', 'True', '2027-01-01T00:00:00Z')])] };
+  assert.deepEqual((carryTimes(explicit, stored, 'shop').parents as { conditions: { lastTransitionTime: string }[] }[])[0]!.conditions[0]!.lastTransitionTime, '2027-01-01T00:00:00Z');
+  // nothing stored: given back as it was
+  assert.equal(carryTimes(desired, undefined, 'shop'), desired);
 });

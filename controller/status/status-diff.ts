@@ -3,7 +3,7 @@
 // no clock), the placeholder replaced by the write time, and for routes the merge of our parent
 // entries into a freshly read status without disturbing other controllers' entries.
 import { GATEWAY_CONTROLLER_NAME, MESH_CONTROLLER_NAME } from '../../api/names.ts';
-import { PLACEHOLDER_TIME } from '../translate/index.ts';
+import { parentRefKey, PLACEHOLDER_TIME } from '../translate/index.ts';
 
 const OURS = new Set([GATEWAY_CONTROLLER_NAME, MESH_CONTROLLER_NAME]);
 
@@ -41,6 +41,34 @@ export function stampTimes(status: Json, now: Date): Json {
     return out;
   };
   return walk(status);
+}
+
+/**
+ * `desired` with each placeholder lastTransitionTime of our parent entries' conditions replaced
+ * by the stored time of the same condition on the same entry (same controller and parentRef)
+ * when its status did not change: translation leaves route condition times to the writer, so a
+ * write keeps the time of every condition that did not transition. Other entries are as given.
+ */
+export function carryTimes(desired: Record<string, Json>, stored: Json, routeNamespace: string): Record<string, Json> {
+  if (!Array.isArray(desired.parents) || !isObj(stored) || !Array.isArray(stored.parents)) return desired;
+  const storedParents = stored.parents.filter(isOurParentEntry) as Record<string, Json>[];
+  if (storedParents.length === 0) return desired;
+  const parents = (desired.parents as Json[]).map((p) => {
+    if (!isOurParentEntry(p) || !Array.isArray((p as Record<string, Json>).conditions)) return p;
+    const entry = p as Record<string, Json>;
+    // Compared with defaults applied: the API server fills in a stored parentRef's group and kind.
+    const key = parentRefKey(isObj(entry.parentRef) ? entry.parentRef : {}, routeNamespace);
+    const prev = storedParents.find((s) => s.controllerName === entry.controllerName && parentRefKey(isObj(s.parentRef) ? s.parentRef : {}, routeNamespace) === key);
+    const prevConds = prev && Array.isArray(prev.conditions) ? prev.conditions.filter(isObj) : [];
+    if (prevConds.length === 0) return p;
+    const conditions = (entry.conditions as Json[]).map((c) => {
+      if (!isObj(c) || c.lastTransitionTime !== PLACEHOLDER_TIME) return c;
+      const was = prevConds.find((x) => x.type === c.type);
+      return was && was.status === c.status && typeof was.lastTransitionTime === 'string' ? { ...c, lastTransitionTime: was.lastTransitionTime } : c;
+    });
+    return { ...entry, conditions };
+  });
+  return { ...desired, parents };
 }
 
 export function isOurParentEntry(entry: Json): boolean {

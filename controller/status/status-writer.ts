@@ -11,7 +11,7 @@ import { collectionPath, isStatus, WATCHED_RESOURCES, type KubeClient, type Watc
 import { SNAPSHOT_BUCKETS, type KubeObject, type Snapshot, type StatusUpdate } from '../translate/snapshot.ts';
 import { ObjectIndex, objectKey } from './object-index.ts';
 import { withPropagation, type PropagationCount, type PropagationHook } from './propagation.ts';
-import { mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
+import { carryTimes, mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
 
 export interface StatusWriterOptions {
   client: KubeClient;
@@ -52,6 +52,13 @@ function groupVersion(apiVersion: string): [string, string] {
 interface Settled {
   u: StatusUpdate;
   current: KubeObject;
+  /**
+   * The resourceVersion the object has with this status in place: our write's, or the object's
+   * own when found in place. Our write coming back through the watch is a new object with it,
+   * and holds what we wrote: no second look either (issue 14: after a pass that wrote every
+   * route's status, the next pass compared every one again).
+   */
+  resourceVersion: string | undefined;
   upToDate: number;
   total: number;
   generation: number;
@@ -64,6 +71,8 @@ interface Pending {
   resource: WatchedResource;
   count: PropagationCount | null;
   desired: Rec;
+  /** The status the write replaces (its condition times are kept where nothing transitioned). */
+  stored: unknown;
 }
 
 const RESOURCE_OF = new Map(WATCHED_RESOURCES.map((r) => [r.kind, r]));
@@ -190,8 +199,10 @@ export class StatusWriter {
     const settled = this.settled.get(`${u.kind} ${key}`);
     // Route statuses come back as the same object while unchanged; the few statuses translation
     // builds afresh every round (GatewayClasses, Gateways, XMeshes) are compared with the last.
-    if (settled && settled.current === current && sameCount(settled, count) && (settled.u === u || isDeepStrictEqual(settled.u.status, u.status))) {
+    if (settled && (settled.current === current || (settled.resourceVersion !== undefined && settled.resourceVersion === current.metadata.resourceVersion))
+      && sameCount(settled, count) && (settled.u === u || isDeepStrictEqual(settled.u.status, u.status))) {
       settled.u = u;
+      settled.current = current;
       this.stats.unchanged++;
       return null;
     }
@@ -199,15 +210,15 @@ export class StatusWriter {
     const stored = this.written.get(current)?.status ?? current.status;
     const desired = count ? withPropagation(u.status, count, generation, stored) : u.status;
     if (sameStatus(desired, stored ?? {})) {
-      this.settle(u, current, count);
+      this.settle(u, current, count, this.written.get(current)?.resourceVersion ?? current.metadata.resourceVersion);
       this.stats.unchanged++;
       return null;
     }
-    return { u, current, resource, count, desired };
+    return { u, current, resource, count, desired, stored };
   }
 
-  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null): void {
-    this.settled.set(`${u.kind} ${objectKey(u.namespace, u.name)}`, { u, current, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1 });
+  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null, resourceVersion: string | undefined): void {
+    this.settled.set(`${u.kind} ${objectKey(u.namespace, u.name)}`, { u, current, resourceVersion, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1 });
   }
 
   /** Forgets objects no status names any more (deleted routes), once they are as many as the rest. */
@@ -223,6 +234,7 @@ export class StatusWriter {
     const generation = current.metadata.generation ?? 0;
     const desiredFor = (stored: unknown, base: Rec): Rec => (count ? withPropagation(base, count, generation, stored) : base);
     let desired = p.desired;
+    let stored = p.stored;
     const [group, version] = groupVersion(current.apiVersion);
     const path = `${collectionPath(group, version, resource.plural, resource.namespaced ? u.namespace : undefined)}/${encodeURIComponent(u.name)}/status`;
     // On top of our last write when there is one: its resourceVersion, not the copy's (a 409).
@@ -230,15 +242,17 @@ export class StatusWriter {
     let base: KubeObject = ours !== undefined ? { ...current, metadata: { ...current.metadata, resourceVersion: ours } } : current;
     for (let attempt = 0; ; attempt++) {
       try {
-        const status = stampTimes(desired, this.now()) as Rec;
+        // Route condition times are ours to keep (translation gives every one the placeholder).
+        const status = stampTimes(isRoute ? carryTimes(desired, stored, u.namespace ?? '') : desired, this.now()) as Rec;
         const res = await this.opts.client.replace<KubeObject | undefined>(path, { ...base, apiVersion: current.apiVersion, kind: u.kind, status });
-        this.written.set(current, { status, resourceVersion: res?.metadata?.resourceVersion });
+        const resourceVersion = res?.metadata?.resourceVersion;
+        this.written.set(current, { status, resourceVersion });
         this.stats.writes++;
         // What the API server now holds is this status: until the status, the object in our
         // snapshot or the count moves, a pass has nothing to compare (our own write comes back
         // as a status-only update the snapshot may not carry; comparing with the older object
         // would only write again and be refused with a conflict).
-        this.settle(u, current, count);
+        this.settle(u, current, count, resourceVersion);
         return;
       } catch (err) {
         if (isStatus(err, 404)) return; // deleted meanwhile
@@ -256,9 +270,10 @@ export class StatusWriter {
       desired = isRoute ? desiredFor(fresh.status, mergeRouteStatus(u.status, fresh.status)) : desired;
       if (sameStatus(desired, fresh.status ?? {})) {
         this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion });
-        this.settle(u, current, count);
+        this.settle(u, current, count, fresh.metadata.resourceVersion);
         return;
       }
+      stored = fresh.status;
       base = fresh;
     }
   }

@@ -1,7 +1,8 @@
 // metav1.Condition construction. Translation is pure and has no clock, so lastTransitionTime is
 // either carried over from the existing condition of the same type when its status did not
 // change, or set to PLACEHOLDER_TIME, which the status writer (controller/status) replaces with
-// the time it writes. The placeholder is the Unix epoch, the same value the Gateway API CRDs use
+// the time it writes. Route conditions always take the placeholder: the writer keeps their
+// stored times (route-status.ts says why). The placeholder is the Unix epoch, the same value the Gateway API CRDs use
 // for their defaulted "Pending" conditions, so it is never mistaken for a real transition.
 import { isRec, recs, str } from './util.ts';
 

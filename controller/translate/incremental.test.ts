@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { IncrementalTranslator } from './incremental.ts';
 import { translate } from './index.ts';
 import * as f from './test-fixtures.ts';
-import type { KubeObject, Snapshot } from './snapshot.ts';
+import type { KubeObject, Snapshot, TranslateResult } from './snapshot.ts';
 import { prng } from '../../test/support/prng.ts';
+import { PLACEHOLDER_TIME } from './conditions.ts';
 
 const NAMESPACES = ['shop', 'web', 'infra'];
 const SERVICES = ['front', 'cart', 'stock', 'pay'];
@@ -121,6 +122,25 @@ function edit(s: Snapshot, rnd: Rnd): Snapshot {
   return { ...s, endpointSlices: put(s.endpointSlices, (o) => o.metadata.name === es.metadata.name && o.metadata.namespace === ns, remove ? null : es) };
 }
 
+/** A status as the writer writes it: every placeholder time stamped. */
+const written_ = (status: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(status).replaceAll(PLACEHOLDER_TIME, '2026-12-07T04:00:00Z')) as Record<string, unknown>;
+
+/** Some routes replaced by copies carrying the status `result` gave them, as written back. */
+function statusWritten(s: Snapshot, result: TranslateResult, rnd: Rnd): Snapshot {
+  const foreign = { parentRef: { name: 'elsewhere' }, controllerName: 'example.com/ctl', conditions: [{ type: 'Accepted', status: rnd() < 0.5 ? 'True' : 'False' }] };
+  const write = (o: KubeObject): KubeObject => {
+    if (rnd() < 0.5) return o;
+    const u = result.statuses.find((x) => x.kind === o.kind && x.name === o.metadata.name && x.namespace === o.metadata.namespace);
+    const status = u ? written_(u.status) : {};
+    const roll = rnd();
+    if (roll < 0.2) status.parents = [foreign, ...(Array.isArray(status.parents) ? status.parents as unknown[] : [])];
+    else if (roll < 0.3) status.note = pick(rnd, ['a', 'b']);
+    else if (roll < 0.35) delete status.parents;
+    return { ...o, metadata: { ...o.metadata, resourceVersion: String(Math.floor(rnd() * 1e6)) }, status };
+  };
+  return { ...s, httpRoutes: s.httpRoutes.map(write), grpcRoutes: s.grpcRoutes.map(write) };
+}
+
 test('incremental results equal full translations over random edit sequences of every kind', () => {
   let reused = 0;
   let routeTables = 0;
@@ -137,6 +157,9 @@ test('incremental results equal full translations over random edit sequences of 
       // the endpoint patch, so the translator's next snapshot can differ by more than one edit.
       const edits = rnd() < 0.7 ? 1 : 2 + Math.floor(rnd() * 3);
       for (let e = 0; e < edits; e++) snap = edit(snap, rnd);
+      // The status writer's writes coming back (new objects, same spec): ours as written, at
+      // times with another controller's entry or another status field beside them.
+      if (rnd() < 0.4) snap = statusWritten(snap, result, rnd);
     }
   }
   // The sequences exercised reuse and produced routes at all: otherwise equality proves little.
@@ -153,19 +176,20 @@ test('one route edited among 300 rebuilds one route unit and one frontend; the r
   const snap = f.snapshot({ services, httpRoutes: routes });
   const inc = new IncrementalTranslator();
   inc.translate(snap);
-  assert.deepEqual(inc.stats, { routesBuilt: 300, routesReused: 0, frontendsBuilt: 300, frontendsReused: 0, backendsBuilt: 300, backendsReused: 0 });
+  assert.deepEqual(inc.stats, { routesBuilt: 300, routesReused: 0, frontendsBuilt: 300, frontendsReused: 0, backendsBuilt: 300, backendsReused: 0, statusesBuilt: 300, statusesReused: 0 });
   const edited = f.httpRoute('r7', 'shop', { ...routes[7]!.spec, rules: [{ matches: [{ headers: [{ name: 'x-v', value: 'b' }] }], backendRefs: [{ name: 's7', port: 80 }] }] });
   const next = { ...snap, httpRoutes: routes.map((r, i) => (i === 7 ? edited : r)) };
   const result = inc.translate(next);
-  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 0, backendsReused: 300 });
+  // (its status is the same value: same generation and outcomes, handed back)
+  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 0, backendsReused: 300, statusesBuilt: 0, statusesReused: 300 });
   assert.deepEqual(result, translate(next));
   // A Service edit rebuilds the routes that looked it up (parent and backend) and its frontend and backend only.
   const svcEdited = { ...next, services: services.map((s, i) => (i === 9 ? f.service('s9', 'shop', [{ name: 'http', port: 80 }, { name: 'b', port: 81 }], '10.0.0.9') : s)) };
   assert.deepEqual(inc.translate(svcEdited), translate(svcEdited));
-  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 2, backendsReused: 299 });
+  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 2, backendsReused: 299, statusesBuilt: 0, statusesReused: 300 });
 });
 
-test('a status written to every route (new objects, same spec) rebuilds no route unit and no frontend', () => {
+test('a status written to every route (new objects, same spec) rebuilds no route unit, frontend or status', () => {
   const services = Array.from({ length: 50 }, (_, i) => f.service(`s${i}`, 'shop', [{ name: 'http', port: 80 }], `10.0.0.${i + 1}`));
   const routes = services.map((_, i) => ({
     ...f.httpRoute(`r${i}`, 'shop', { parentRefs: [{ group: '', kind: 'Service', name: `s${i}` }], rules: [{ backendRefs: [{ name: `s${i}`, port: 80 }] }] }),
@@ -173,13 +197,21 @@ test('a status written to every route (new objects, same spec) rebuilds no route
   }));
   const snap = f.snapshot({ services, httpRoutes: routes });
   const inc = new IncrementalTranslator();
-  inc.translate(snap);
   // what the status writer's own writes coming back leave in the informer's cache
-  const written = routes.map((r, i) => ({ ...r, metadata: { ...r.metadata, resourceVersion: `${20 + i}` }, status: { parents: [{ controllerName: 'meshlet.dev/mesh', conditions: [] }] } }));
+  const first = inc.translate(snap);
+  const written = routes.map((r, i) => ({ ...r, metadata: { ...r.metadata, resourceVersion: `${20 + i}` }, status: written_(first.statuses.find((u) => u.name === r.metadata.name)!.status) }));
   const next = { ...snap, httpRoutes: written };
   const result = inc.translate(next);
   assert.deepEqual(result, translate(next));
-  assert.deepEqual(inc.stats, { routesBuilt: 0, routesReused: 50, frontendsBuilt: 0, frontendsReused: 50, backendsBuilt: 0, backendsReused: 50 });
+  assert.deepEqual(inc.stats, { routesBuilt: 0, routesReused: 50, frontendsBuilt: 0, frontendsReused: 50, backendsBuilt: 0, backendsReused: 50, statusesBuilt: 0, statusesReused: 50 });
+  // the statuses handed back are the very objects of the round before (what the writer settles on)
+  assert.ok(result.statuses.every((u, i) => u === first.statuses[i]));
+  // another controller's entry appearing on one route is read: that status is built again
+  const foreign = { parentRef: { name: 'elsewhere' }, controllerName: 'example.com/ctl', conditions: [] };
+  const withForeign = { ...next, httpRoutes: written.map((r, i) => (i === 2 ? { ...r, status: { parents: [foreign, ...r.status.parents as unknown[]] } } : r)) };
+  assert.deepEqual(inc.translate(withForeign), translate(withForeign));
+  assert.equal(inc.stats.statusesBuilt, 1);
+  inc.translate(next);
   // a spec change under a new generation is still rebuilt, even with the same name
   const edited = written.map((r, i) => (i === 3 ? { ...r, metadata: { ...r.metadata, generation: 2 }, spec: { ...r.spec, hostnames: ['x.example.com'] } } : r));
   const third = { ...next, httpRoutes: edited };

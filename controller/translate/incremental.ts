@@ -9,7 +9,9 @@
 //   results, compared by identity: a reused unit gives the same objects);
 // - a backend: the Service object, its EndpointSlices, the Pods (any Pod change rebuilds them
 //   all, as the endpoint fast path does) and the trust domain;
-// - a route's status: the route object and its parents' outcomes (conditions), compared by value;
+// - a route's status: its parents' outcomes (conditions), compared by value, and what it reads
+//   of the route object (identity, generation, other controllers' entries: sameStatusInputs), so
+//   our own status write coming back as a new object leaves it as it was;
 // - the snapshot's indexes (Lookup): reused while Services, slices, Pods, Namespaces and grants
 //   are all the same objects, and then every route unit holds without checking its reads;
 // - the table's version: the canonical JSON of each unchanged top-level entry is kept, so only
@@ -26,7 +28,7 @@ import { makeBackend, type BackendCatalog } from './backends.ts';
 import type { Attached } from './conflicts.ts';
 import type { ServicePort } from './endpoints.ts';
 import type { CondState } from './listeners.ts';
-import type { ParentOutcome } from './route-status.ts';
+import { sameStatusInputs, type ParentOutcome } from './route-status.ts';
 import { translate } from './index.ts';
 import type { Lookup } from './lookup.ts';
 import type { RouteUnit, TranslationMemo } from './memo.ts';
@@ -56,6 +58,8 @@ interface KeptFrontend {
 }
 
 interface KeptStatus {
+  /** The route object it was built from. */
+  obj: KubeObject;
   outcomes: ParentOutcome[];
   status: StatusUpdate | null;
 }
@@ -74,6 +78,9 @@ export interface IncrementalStats {
   frontendsReused: number;
   backendsBuilt: number;
   backendsReused: number;
+  /** Route statuses built (routeStatus()) versus handed back as last round's object. */
+  statusesBuilt: number;
+  statusesReused: number;
 }
 
 /**
@@ -169,7 +176,7 @@ export class IncrementalTranslator {
   #lookup: { snapshot: Snapshot; lookup: Lookup } | undefined;
   #pods: KubeObject[] = [];
   #trustDomain: string | undefined;
-  #stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0 };
+  #stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0, statusesBuilt: 0, statusesReused: 0 };
 
   /** What the last translate() computed afresh and what it reused. */
   get stats(): IncrementalStats {
@@ -186,7 +193,7 @@ export class IncrementalTranslator {
 
   /** translate(snapshot), reusing every unit whose inputs did not change since the last call. */
   translate(snapshot: Snapshot): TranslateResult {
-    const stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0 };
+    const stats: IncrementalStats = { routesBuilt: 0, routesReused: 0, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0, statusesBuilt: 0, statusesReused: 0 };
     const prevUnits = this.#units;
     const prevFrontends = this.#frontends;
     // Pods give endpoints their identity, and the trust domain spells it: either changing rebuilds every backend.
@@ -276,9 +283,22 @@ export class IncrementalTranslator {
       // with the mesh (~25 ms at 10 000 routes, issue 14).
       withVersion: (table) => this.versioner.withLazyVersion(table),
       routeStatus: (obj, outcomes, build) => {
-        const kept = prevStatuses.get(obj);
-        const status = kept && sameOutcomes(kept.outcomes, outcomes) ? kept.status : build();
-        statuses.set(obj, { outcomes, status });
+        // A new object under the same name (our own status write coming back, or a spec change)
+        // is compared on what routeStatus() reads of it, not taken as new (sameStatusInputs).
+        let kept = prevStatuses.get(obj);
+        if (!kept) {
+          const prev = this.#byName.get(routeNameKey(obj));
+          kept = prev && prevStatuses.get(prev);
+        }
+        let status: StatusUpdate | null;
+        if (kept !== undefined && sameOutcomes(kept.outcomes, outcomes) && sameStatusInputs(kept.obj, obj, outcomes.length)) {
+          status = kept.status;
+          stats.statusesReused++;
+        } else {
+          status = build();
+          stats.statusesBuilt++;
+        }
+        statuses.set(obj, { obj, outcomes, status });
         return status;
       },
     };

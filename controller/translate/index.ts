@@ -25,6 +25,7 @@ import { nameOf, namespaceOf, nsName, recs, specOf } from './util.ts';
 
 export { SUPPORTED_FEATURES } from './features.ts';
 export { PLACEHOLDER_TIME } from './conditions.ts';
+export { parentRefKey } from './route-status.ts';
 
 type Parent =
   | { type: 'gateway'; entry: Attached<GatewayParentResult> }
@@ -50,7 +51,7 @@ function outcome(route: CompiledRoute, attach: CondState, conflict: CondState | 
 
 export { EndpointPatcher, patchEndpoints, endpointOnlyChange, sameExceptEndpoints, type EndpointChange } from './endpoint-patch.ts';
 export { TableVersioner } from './table-version.ts';
-export { IncrementalTranslator } from './incremental.ts';
+export { IncrementalTranslator, type IncrementalStats } from './incremental.ts';
 
 /** A route's parents in order, compiled once per mode (see memo.ts: incremental.ts may reuse it). */
 function routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog): RouteUnit {
