@@ -22,6 +22,8 @@ export function makeBackend(name: string, svc: KubeObject, port: ServicePort, lo
   };
 }
 
+const byName = (a: BackendIR, b: BackendIR): number => compareStrings(a.name, b.name);
+
 export class BackendCatalog {
   private readonly byName = new Map<string, BackendIR>();
   private readonly lookup: Lookup;
@@ -38,8 +40,10 @@ export class BackendCatalog {
     return name;
   }
 
-  all(): BackendIR[] {
-    return [...this.byName.values()].sort((a, b) => compareStrings(a.name, b.name));
+  /** Every registered backend by name; `sort` may sort them in its own way (incremental translation keeps last round's order). */
+  all(sort?: (items: BackendIR[], compare: (a: BackendIR, b: BackendIR) => number) => BackendIR[]): BackendIR[] {
+    const items = [...this.byName.values()];
+    return sort ? sort(items, byName) : items.sort(byName);
   }
 }
 

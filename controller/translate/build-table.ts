@@ -93,8 +93,10 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
     if (memo) for (const p of fe.ports) catalog.register(svc, { port: p.port, name: p.portName, appProtocol: p.appProtocol }, p.defaultBackend);
     out.push(fe);
   }
-  return out.sort((a, b) => compareStrings(a.name, b.name));
+  return memo ? memo.sorted('frontends', out, byEntryName) : out.sort(byEntryName);
 }
+
+const byEntryName = (a: { name: string }, b: { name: string }): number => compareStrings(a.name, b.name);
 
 function frontend(svc: KubeObject, live: Attached<MeshParentResult>[], catalog: BackendCatalog): ServiceFrontendIR | null {
   const ips = clusterIPs(svc);
@@ -161,7 +163,7 @@ export function buildTable(
     apiVersion: ROUTING_TABLE_API_VERSION,
     gateways: gatewayIR,
     services,
-    backends: catalog.all().filter((b) => used.has(b.name)),
+    backends: catalog.all(memo && ((xs, compare) => memo.sorted('backends', xs, compare))).filter((b) => used.has(b.name)),
     secrets: [...secrets.values()].sort((a, b) => compareStrings(a.name, b.name)),
     policies,
   });

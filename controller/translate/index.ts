@@ -143,7 +143,7 @@ export function translate(snapshot: Snapshot, memo?: TranslationMemo): Translate
   const policies = translatePolicies(snapshot.authorizationPolicies ?? [], lookup);
   statuses.push(...policies.statuses);
   // Sorted, so the result does not depend on the order the provider listed objects in.
-  statuses.sort(compareStatuses);
+  const sorted = memo ? memo.sorted('statuses', statuses, compareStatuses) : statuses.sort(compareStatuses);
 
-  return { statuses, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir, memo) };
+  return { statuses: sorted, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir, memo) };
 }

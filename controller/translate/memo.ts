@@ -27,4 +27,9 @@ export interface TranslationMemo {
   frontend(svc: KubeObject, live: Attached<MeshParentResult>[], build: () => ServiceFrontendIR | null): ServiceFrontendIR | null;
   withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable;
   routeStatus(obj: KubeObject, outcomes: ParentOutcome[], build: () => StatusUpdate | null): StatusUpdate | null;
+  /** `items` sorted by `compare` (stable), as a new array: the memo may reuse last round's order of the same seam. */
+  sorted<T>(seam: SortSeam, items: T[], compare: (a: T, b: T) => number): T[];
 }
+
+/** The lists translation sorts every round. */
+export type SortSeam = 'statuses' | 'frontends' | 'backends';
