@@ -1,14 +1,21 @@
-// A small JSON client for the Kubernetes REST API. client-node provides the authentication
-// (kubeconfig users, exec plugins, in-cluster service-account tokens and CAs) and the watch
-// machinery; its typed API classes are not used because they convert objects into model classes
-// (Dates, dropped unknown fields) while translation wants the plain JSON the API returned, and
-// because status writes need exact control over the subresource, patch type and resourceVersion.
+// A small JSON client for the Kubernetes REST API. The authentication is lean-kube-config.ts's
+// (in-cluster service account, token and certificate kubeconfigs) or client-node's KubeConfig
+// (exec plugins, auth providers), the watch machinery client-node's; its typed API classes are
+// not used because they convert objects into model classes (Dates, dropped unknown fields) while
+// translation wants the plain JSON the API returned, and because status writes need exact
+// control over the subresource, patch type and resourceVersion.
 // Requests share one connection pool: client-node makes a new undici Agent (pool, connections,
 // TLS sessions) for every request it authenticates, and at 10 000 routes the status writes left
 // ~530 pools and ~630 open sockets behind in the controller (ADR 0019).
-import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
+// client-node's request context and watch come from their own modules: its package index (and
+// its KubeConfig module) import its whole generated API, which the controller never calls (~30 MB
+// of RSS, ADR 0019); the configuration is lean-kube-config.ts's unless it needs client-node's.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { fetch, type Dispatcher } from 'undici';
 import { KubeApiError } from './errors.ts';
+import type { KubeAuth } from './lean-kube-config.ts';
 
 export type PatchType = 'application/merge-patch+json' | 'application/json-patch+json';
 
@@ -31,14 +38,15 @@ export interface KubeList<T = unknown> {
 export const POOL_REUSE_MS = 5 * 60_000;
 
 export class KubeClient {
-  readonly config: KubeConfig;
+  readonly config: KubeAuth;
   readonly watcher: Watch;
   readonly timeoutMs: number;
   #pool: { dispatcher: Dispatcher; since: number } | undefined;
 
-  constructor(config: KubeConfig, timeoutMs = 15_000) {
+  constructor(config: KubeAuth, timeoutMs = 15_000) {
     this.config = config;
-    this.watcher = new Watch(config);
+    // Watch reads only getCurrentCluster() and applySecurityAuthentication() of its configuration.
+    this.watcher = new Watch(config as KubeConfig);
     this.timeoutMs = timeoutMs;
   }
 

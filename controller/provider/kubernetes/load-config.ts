@@ -2,9 +2,26 @@
 // else the in-cluster service account (KUBERNETES_SERVICE_HOST and the mounted token and CA).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type * as ClientNode from '@kubernetes/client-node';
 import { KubeConfigError } from './errors.ts';
+import { inClusterConfig, leanFromFile, type KubeAuth } from './lean-kube-config.ts';
+
+// client-node's KubeConfig, loaded only for a kubeconfig lean-kube-config.ts does not handle: its
+// module imports client-node's whole generated API (~30 MB of RSS, ADR 0019).
+function clientNodeConfig(): ClientNode.KubeConfig {
+  const { KubeConfig } = createRequire(import.meta.url)('@kubernetes/client-node') as typeof ClientNode;
+  return new KubeConfig();
+}
+
+function fromFile(file: string): KubeAuth {
+  const lean = leanFromFile(file);
+  if (lean) return lean;
+  const kc = clientNodeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
 
 export interface LoadConfigOptions {
   kubeconfig?: string;
@@ -13,29 +30,16 @@ export interface LoadConfigOptions {
   home?: string;
 }
 
-export function loadKubeConfig(opts: LoadConfigOptions = {}): { config: KubeConfig; source: string } {
+export function loadKubeConfig(opts: LoadConfigOptions = {}): { config: KubeAuth; source: string } {
   const env = opts.env ?? process.env;
-  const kc = new KubeConfig();
   try {
-    if (opts.kubeconfig) {
-      kc.loadFromFile(opts.kubeconfig);
-      return { config: kc, source: opts.kubeconfig };
-    }
+    if (opts.kubeconfig) return { config: fromFile(opts.kubeconfig), source: opts.kubeconfig };
     // The first file of a $KUBECONFIG list (kubectl merges them; meshlet needs one cluster).
     const fromEnv = env.KUBECONFIG?.split(delimiter).find((p) => p !== '');
-    if (fromEnv) {
-      kc.loadFromFile(fromEnv);
-      return { config: kc, source: `$KUBECONFIG (${fromEnv})` };
-    }
-    if (env.KUBERNETES_SERVICE_HOST) {
-      kc.loadFromCluster();
-      return { config: kc, source: 'in-cluster service account' };
-    }
+    if (fromEnv) return { config: fromFile(fromEnv), source: `$KUBECONFIG (${fromEnv})` };
+    if (env.KUBERNETES_SERVICE_HOST) return { config: inClusterConfig(env), source: 'in-cluster service account' };
     const home = join(opts.home ?? homedir(), '.kube', 'config');
-    if (existsSync(home)) {
-      kc.loadFromFile(home);
-      return { config: kc, source: home };
-    }
+    if (existsSync(home)) return { config: fromFile(home), source: home };
   } catch (err) {
     throw new KubeConfigError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, { cause: err });
   }
