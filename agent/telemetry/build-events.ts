@@ -1,5 +1,6 @@
 // Builders for the events of events.ts, called by the engine only when someone subscribes.
 import type { DownstreamRequest } from '../listener/downstream.ts';
+import { PEER_WORKLOAD_HEADER } from './peer-workload.ts';
 import { attemptEnd, attemptsObserved, attemptStart, mirrorEnd, requestStart, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
 
 export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req: DownstreamRequest): RequestEvent {
@@ -16,6 +17,7 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     // The common versions as constants: a template literal built a new string per request.
     protocol: req.httpVersionMajor >= 2 ? 'h2' : req.httpVersion === '1.1' ? 'http/1.1' : `http/${req.httpVersion}`,
     headers: h,
+    peerWorkloadHeader: h[PEER_WORKLOAD_HEADER],
     remoteAddress: req.socket?.remoteAddress ?? '',
     startNs: process.hrtime.bigint(),
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: null,

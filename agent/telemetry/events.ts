@@ -25,8 +25,16 @@ export interface RequestEvent {
   path: string;
   /** Downstream protocol: 'http/1.1' or 'h2'. */
   protocol: string;
-  /** The downstream request's headers, as received (read-only for subscribers). */
+  /**
+   * The downstream request's headers as received, for what subscribers read (trace context,
+   * x-request-id, user-agent, content-type); read-only. On the fast path it is the object the
+   * hop forwards, not a copy: the site's own decorations (XFCC on the inbound side, X-Forwarded-*
+   * at the ingress) may show in it, and the caller's workload header, which the inbound side
+   * removes, is kept in `peerWorkloadHeader`.
+   */
   headers: Readonly<HeaderValues>;
+  /** The caller's x-meshlet-peer-workload header as received (unverified: see peer-workload.ts). */
+  peerWorkloadHeader?: string | string[] | undefined;
   remoteAddress: string;
   /** process.hrtime.bigint() when the request head was received. */
   startNs: bigint;

@@ -67,7 +67,7 @@ export function markPeerWorkload(headers: Record<string, unknown>, mutualTls: bo
 /** The caller's workload on an inbound request: only from a verified mTLS peer, else null. */
 export function callerWorkload(ev: RequestEvent): string | null {
   if (!ev.peerIdentity) return null;
-  const v = ev.headers[PEER_WORKLOAD_HEADER];
+  const v = ev.peerWorkloadHeader;
   return typeof v === 'string' && OBJECT_NAME.test(v) ? v : null;
 }
 

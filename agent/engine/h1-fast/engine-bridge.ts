@@ -15,6 +15,7 @@ import type { HttpSite } from '../http-handler.ts';
 import { plan, type Plan } from '../plan.ts';
 import { internalError, type Rejection } from '../rejection.ts';
 import { requestsObserved, requestStart, type RequestEvent } from '../../telemetry/events.ts';
+import { PEER_WORKLOAD_HEADER } from '../../telemetry/peer-workload.ts';
 import type { RequestHead } from './request-head.ts';
 import { toRouteRequest } from './route-request.ts';
 
@@ -69,11 +70,11 @@ function mirrored(core: ProxyCore, dest: Destination, desc: RequestDescriptor): 
 }
 
 /** The request event as startRequestEvent builds it for node:http, from the fast path's head. */
-function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, received: RequestDescriptor['headers'], remoteAddress: string): RequestEvent {
+function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, peerWorkloadHeader: string | string[] | undefined, remoteAddress: string): RequestEvent {
   const ev: RequestEvent = {
     site: site.kind, scheme: site.scheme, method: head.method, authority: head.host, path: desc.path,
     protocol: head.versionMinor === 1 ? 'http/1.1' : 'http/1.0',
-    headers: received, remoteAddress, startNs: process.hrtime.bigint(),
+    headers: desc.headers, peerWorkloadHeader, remoteAddress, startNs: process.hrtime.bigint(),
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: site.peerIdentity ?? null,
     attempts: 0, status: 0, requestBytes: head.framing.kind === 'length' ? head.framing.length : 0,
     responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
@@ -86,7 +87,7 @@ function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, 
 export function refusedEvent(site: HttpSite, head: RequestHead, remoteAddress: string): RequestEvent | null {
   if (!requestsObserved()) return null;
   const desc = toRouteRequest(head, site.scheme);
-  return startEvent(site, head, desc, desc.headers, remoteAddress);
+  return startEvent(site, head, desc, desc.headers[PEER_WORKLOAD_HEADER], remoteAddress);
 }
 
 /**
@@ -99,12 +100,13 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
   if (typeof ct === 'string' && ct.startsWith('application/grpc')) return { kind: 'fallback', reason: 'grpc' };
   const refusal = admit?.() ?? null;
   if (refusal === 'fallback') return { kind: 'fallback', reason: 'admission' };
-  // the event carries the headers as received (telemetry reads what the caller claimed before
-  // the site's decorations replace it: the peer workload header, XFCC); a site that decorates
-  // nothing (the outbound side) shares them, as nothing after this writes to desc.headers (route
-  // filters and header modifiers make new objects, the upstream's fields are a copy): ~2.5 k
-  // instructions per request with telemetry on (ADR 0009)
-  const received = requestsObserved() ? (site.decorate ? { ...desc.headers } : desc.headers) : null;
+  // the event shares the request's headers (nothing after decide writes to desc.headers: route
+  // filters and header modifiers make new objects, the upstream's fields are a copy); of what
+  // the site's decorations rewrite, telemetry reads the caller's workload header alone, so that
+  // one value is kept as received instead of a copy of every header (~2.5 k instructions per
+  // request with telemetry on; ADR 0009, ADR 0018)
+  const observed = requestsObserved();
+  const peerWorkload = observed ? desc.headers[PEER_WORKLOAD_HEADER] : undefined;
   site.decorate?.(null, desc.headers);
   let p: Plan;
   try {
@@ -121,7 +123,7 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
     if (p.mirrors.length > 0) return { kind: 'fallback', reason: 'mirror' };
     if (p.backend.appProtocol !== null && H2_APP_PROTOCOLS.has(p.backend.appProtocol)) return { kind: 'fallback', reason: 'h2-upstream' };
   }
-  const ev = received !== null ? startEvent(site, head, desc, received, remoteAddress) : null;
+  const ev = observed ? startEvent(site, head, desc, peerWorkload, remoteAddress) : null;
   if (ev) {
     ev.rule = p.rule;
     ev.routePath = p.routePath;

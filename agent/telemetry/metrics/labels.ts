@@ -3,7 +3,7 @@
 // number of series stays bounded by the routing table, not by traffic.
 import type { RequestEvent, SiteKind, TunnelEvent } from '../events.ts';
 import { namespaceOfSpiffeId, type Workload } from '../workload.ts';
-import { calleeWorkload, callerWorkload, PEER_WORKLOAD_HEADER, workloadFromPreamble } from '../peer-workload.ts';
+import { calleeWorkload, callerWorkload, workloadFromPreamble } from '../peer-workload.ts';
 
 export const REQUEST_LABELS = [
   'reporter', 'source_workload', 'source_namespace', 'source_principal',
@@ -79,7 +79,7 @@ export interface RequestLabelInputs {
 }
 
 function workloadField(ev: RequestEvent): string {
-  const w = ev.site === 'inbound' ? (ev.peerIdentity ? ev.headers[PEER_WORKLOAD_HEADER] : undefined) : ev.upstreamPod;
+  const w = ev.site === 'inbound' ? (ev.peerIdentity ? ev.peerWorkloadHeader : undefined) : ev.upstreamPod;
   return typeof w === 'string' ? w : '';
 }
 

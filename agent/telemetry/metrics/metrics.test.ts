@@ -47,10 +47,10 @@ describe('request labels (Istio standard set)', () => {
     const cases: [string, RequestEvent, [string, string]][] = [
       ['outbound: the pod behind the endpoint names the destination', ev({ upstreamPod: 'ratings-v1-7d9c8b6f4d-x2bqz' }), ['reviews', 'ratings-v1']],
       ['outbound to an endpoint without a pod', ev({ upstreamPod: null }), ['reviews', 'unknown']],
-      ['inbound over mTLS: the caller\'s header', ev({ site: 'inbound', peerIdentity: caller, headers: { 'x-meshlet-peer-workload': 'front-v2' } }), ['front-v2', 'reviews']],
-      ['inbound plaintext: the header is not believed', ev({ site: 'inbound', peerIdentity: null, upstreamIdentity: null, headers: { 'x-meshlet-peer-workload': 'front-v2' } }), ['unknown', 'reviews']],
-      ['inbound over mTLS, a value no workload has', ev({ site: 'inbound', peerIdentity: caller, headers: { 'x-meshlet-peer-workload': 'Front/../x' } }), ['unknown', 'reviews']],
-      ['inbound over mTLS, the header twice', ev({ site: 'inbound', peerIdentity: caller, headers: { 'x-meshlet-peer-workload': ['a', 'b'] } }), ['unknown', 'reviews']],
+      ['inbound over mTLS: the caller\'s header', ev({ site: 'inbound', peerIdentity: caller, peerWorkloadHeader: 'front-v2' }), ['front-v2', 'reviews']],
+      ['inbound plaintext: the header is not believed', ev({ site: 'inbound', peerIdentity: null, upstreamIdentity: null, peerWorkloadHeader: 'front-v2' }), ['unknown', 'reviews']],
+      ['inbound over mTLS, a value no workload has', ev({ site: 'inbound', peerIdentity: caller, peerWorkloadHeader: 'Front/../x' }), ['unknown', 'reviews']],
+      ['inbound over mTLS, the header twice', ev({ site: 'inbound', peerIdentity: caller, peerWorkloadHeader: ['a', 'b'] }), ['unknown', 'reviews']],
     ];
     for (const [name, e, want] of cases) assert.deepEqual(workloads(e), want, name);
   });
