@@ -11,6 +11,7 @@ import { startTelemetry, type TelemetryConfig } from '../../agent/telemetry/inde
 import { startIngress, type RunningIngress } from '../../ingress/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
+import { decodeTraceRequest } from '../support/otlp-protobuf.ts';
 import * as T from '../support/routing-tables.ts';
 
 const quiet = (): void => undefined;
@@ -22,7 +23,7 @@ interface OtlpSpan {
 }
 interface Collector { url: string; spans: OtlpSpan[]; posts: { contentType: string; bytes: number; path: string; auth: string }[]; resources: Record<string, unknown>[]; close: () => Promise<void> }
 
-/** An OTLP/HTTP receiver: decodes the JSON protocol, records what any other POST looked like. */
+/** An OTLP/HTTP receiver: decodes the JSON and protobuf protocols, records what every POST looked like. */
 async function startCollector(): Promise<Collector> {
   const c: Omit<Collector, 'url' | 'close'> = { spans: [], posts: [], resources: [] };
   const server = http.createServer((req, res) => {
@@ -31,8 +32,9 @@ async function startCollector(): Promise<Collector> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       c.posts.push({ contentType: req.headers['content-type'] ?? '', bytes: body.length, path: req.url ?? '', auth: req.headers.authorization ?? '' });
-      if (req.url?.endsWith('/traces') && req.headers['content-type'] === 'application/json') {
-        const msg = JSON.parse(body.toString()) as { resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+      const type = req.headers['content-type'];
+      if (req.url?.endsWith('/traces') && (type === 'application/json' || type === 'application/x-protobuf')) {
+        const msg = (type === 'application/json' ? JSON.parse(body.toString()) : decodeTraceRequest(body)) as { resourceSpans: { resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
         for (const rs of msg.resourceSpans) {
           c.resources.push(Object.fromEntries(rs.resource.attributes.map((a) => [a.key, Object.values(a.value)[0]])));
           for (const ss of rs.scopeSpans) c.spans.push(...ss.spans);
@@ -54,7 +56,9 @@ function attr(s: OtlpSpan, key: string): unknown {
 const SERVER = 2;
 const CLIENT = 3;
 
-describe('telemetry: traces over OTLP/HTTP', () => {
+// Both protocols: http/protobuf (the default: meshlet's encoder and span queue) and http/json
+// (the SDK's batch processor and JSON exporter).
+for (const protocol of ['http/protobuf', 'http/json'] as const) describe(`telemetry: traces over OTLP/HTTP (${protocol})`, () => {
   let app: EchoServer;
   let sidecar: RunningProxy;
   let ingress: RunningIngress;
@@ -64,7 +68,7 @@ describe('telemetry: traces over OTLP/HTTP', () => {
 
   const config = (over: Partial<TelemetryConfig> = {}): TelemetryConfig => ({
     role: 'sidecar', self: { name: 'reviews', namespace: 'default', pod: 'reviews-7d9c8-x2bqz', principal: '' },
-    env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, metrics: false, accessLog: null, otlpEndpoint: collector.url,
+    env: { OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, metrics: false, accessLog: null, otlpEndpoint: collector.url,
     defaultSamplingRatio: 1, log: quiet, ...over,
   });
 
@@ -240,7 +244,7 @@ describe('telemetry: traces over OTLP/HTTP', () => {
     await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
     const tel = startTelemetry(config({ otlpEndpoint: url, env: {
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
     } }));
     for (let i = 0; i < 4; i++) assert.equal((await send({ port: sidecar.ports.outbound!, path: '/api/slow', authority: 'reviews:9080' })).status, 200);
     const dropped = Number(/meshlet_trace_spans_dropped_total (\d+)/.exec(tel.metrics())?.[1]);
@@ -254,7 +258,7 @@ describe('telemetry: traces over OTLP/HTTP', () => {
   test('a dead collector loses no request and is counted', async () => {
     const dead = await startCollector();
     await dead.close();
-    const tel = startTelemetry(config({ otlpEndpoint: dead.url, env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TIMEOUT: '300' } }));
+    const tel = startTelemetry(config({ otlpEndpoint: dead.url, env: { OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_TIMEOUT: '300' } }));
     for (let i = 0; i < 5; i++) assert.equal((await send({ port: sidecar.ports.outbound!, path: '/api/dead', authority: 'reviews:9080' })).status, 200);
     await tel.shutdown();
     assert.match(tel.metrics(), /meshlet_trace_spans_failed_total [1-9]/);

@@ -1,17 +1,19 @@
 // The OTLP/HTTP protobuf trace exporter: the SDK's own transport (endpoint, headers, timeout,
 // retries, compression, response handling: exporter-trace-otlp-proto's OTLPTraceExporter, built
-// the same way) with meshlet's encoder for its span records (otlp-protobuf.ts) in place of the
-// SDK's serializer, which still encodes any batch the encoder declines.
+// the same way), given batches the span queue has already encoded (span-queue.ts,
+// otlp-protobuf.ts) instead of span objects for the SDK's serializer.
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { encodeTraceRequest } from './otlp-protobuf.ts';
+import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { BatchExporter, EncodedBatch } from './span-queue.ts';
 
-export const traceSerializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
-  serializeRequest: (spans) => encodeTraceRequest(spans) ?? ProtobufTraceSerializer.serializeRequest(spans),
+export const batchSerializer: ISerializer<EncodedBatch, IExportTraceServiceResponse> = {
+  serializeRequest: (batch) => batch.bytes,
   deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
 };
+
+/** The SDK's exporter self-metrics count a batch's spans (its TraceExporterMetricsHelper counts an array's). */
+const batchMetrics = { name: 'span' as const, countItems: (batch: EncodedBatch): number => batch.count };
 
 export interface ExporterConfig {
   url?: string;
@@ -19,9 +21,9 @@ export interface ExporterConfig {
   timeoutMillis?: number;
 }
 
-export function protobufTraceExporter(config: ExporterConfig): SpanExporter {
-  return new OTLPExporterBase(createOtlpHttpExportDelegate(
+export function protobufTraceExporter(config: ExporterConfig): BatchExporter {
+  return new OTLPExporterBase<EncodedBatch>(createOtlpHttpExportDelegate(
     convertLegacyHttpOptions(config, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
-    traceSerializer, 'otlp_http_span_exporter', TraceExporterMetricsHelper, undefined,
+    batchSerializer, 'otlp_http_span_exporter', batchMetrics, undefined,
   ));
 }

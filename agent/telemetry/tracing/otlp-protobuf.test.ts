@@ -1,8 +1,9 @@
 // meshlet's OTLP/protobuf encoder against the SDK's: for the same span records, the same bytes
 // (field numbers, order, value kinds, lengths), over the shapes meshlet's spans take (root and
 // child, local and remote parent, tracestate, error status, non-ASCII and long values, batches
-// large enough to grow the buffer and to need multi-byte lengths); anything else is declined,
-// and the exporter's serializer then writes the SDK's bytes.
+// large enough to grow the buffer and to need multi-byte lengths), with attributes given as an
+// object and, as the tracer records them, read from the request's and attempt's events; a batch
+// filled span by span and sealed later is the same request. Anything else is declined.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind, type SpanContext } from '@opentelemetry/api';
@@ -10,8 +11,8 @@ import { TraceState } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { traceSerializer } from './otlp-exporter.ts';
-import { encodeTraceRequest } from './otlp-protobuf.ts';
+import type { AttemptEvent, RequestEvent } from '../events.ts';
+import { batchFraming, encodeTraceRequest, SpanBatch } from './otlp-protobuf.ts';
 import { SpanRecord, type SpanSink } from './span-record.ts';
 
 const sink: SpanSink = {
@@ -41,7 +42,7 @@ describe('encodeTraceRequest: the SDK serializer\'s bytes', () => {
     ['a root SERVER span', () => [record()]],
     ['a CLIENT span under this hop\'s SERVER span', () => [server, record({ kind: SpanKind.CLIENT, traceId: server.traceId, spanId: '53995c3f42cd8ad8', parent: server })]],
     ['a remote parent with tracestate', () => [server]],
-    ['every attribute kind: string, integer, zero, boolean, double, empty string', () => [record({ attrs: { s: 'x', i: 9080, z: 0, b: true, f: false, d: 0.25, e: '' } })]],
+    ['every attribute kind: string, integer, zero, negative, 2^60, boolean, double, NaN, empty string', () => [record({ attrs: { s: 'x', i: 9080, z: 0, n: -1, big: 2 ** 60, b: true, f: false, d: 0.25, nan: NaN, e: '' } })]],
     ['error status with and without a message', () => [record({ error: 'upstream_connect' }), record({ error: null })]],
     ['non-ASCII values and keys', () => [record({ name: 'GET /café', attrs: { 'user_agent.original': 'naïve/1 ☃ 𝄞', 'ключ': 'значение' } })]],
     ['values of 127, 128 and 20 000 characters (one-, two- and three-byte lengths)', () => [record({ attrs: { a: 'a'.repeat(127), b: 'b'.repeat(128), c: 'c'.repeat(20_000) } })]],
@@ -78,7 +79,6 @@ describe('encodeTraceRequest: declined, and the SDK\'s serializer used instead',
   const other: SpanSink = { ...sink, resource: resourceFromAttributes({ 'service.name': 'other' }) };
   const cases: [string, () => ReadableSpan[]][] = [
     ['a span that is not a record (the SDK\'s own, say)', () => [plain(record())]],
-    ['a negative integer attribute', () => [record({ attrs: { n: -1 } })]],
     ['an array attribute', () => [record({ attrs: { list: ['a', 'b'] } as unknown as SpanRecord['attributes'] })]],
     ['spans from two resources', () => [record(), new SpanRecord(other, SpanKind.SERVER, 'GET', '0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203332', null, 1n)]],
     ['an ID that is not hex', () => [record({ spanId: 'b7ad6b716920333z' })]],
@@ -87,7 +87,77 @@ describe('encodeTraceRequest: declined, and the SDK\'s serializer used instead',
     test(name, () => {
       const batch = spans();
       assert.equal(encodeTraceRequest(batch), null);
-      assert.deepEqual(Buffer.from(traceSerializer.serializeRequest(batch)!), sdkBytes(batch));
     });
   }
+});
+
+function requestEvent(over: Partial<RequestEvent> = {}): RequestEvent {
+  return {
+    site: 'inbound', method: 'GET', scheme: 'http', authority: 'reviews:9080', path: '/api/items', protocol: 'http/1.1', headers: {},
+    remoteAddress: '10.1.2.3', startNs: 1n, rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null,
+    peerIdentity: null, attempts: 1, status: 200, requestBytes: 0, responseBytes: 0, endNs: 2n, error: null, grpcStatus: null, ...over,
+  };
+}
+
+function attemptEvent(over: Partial<AttemptEvent> = {}): AttemptEvent {
+  return {
+    request: requestEvent(), attempt: 1, mirror: false, backend: 'service/default/reviews/9080', upstream: '10.0.0.7:9080', upstreamIdentity: null,
+    method: 'GET', authority: 'reviews:9080', pathAndQuery: '/api/items', headers: {}, startNs: 1n, status: 200, endNs: 2n, error: null, ...over,
+  };
+}
+
+/** A record as the tracer ends it: attributes read from its event. */
+function fromEvent(source: RequestEvent | AttemptEvent, error?: string): SpanRecord {
+  const client = 'pathAndQuery' in source;
+  const s = new SpanRecord(sink, client ? SpanKind.CLIENT : SpanKind.SERVER, 'GET /api', '0af7651916cd43dd8448eb211c80319c', client ? '53995c3f42cd8ad8' : 'b7ad6b7169203331', null, process.hrtime.bigint());
+  s.source = source;
+  if (error !== undefined) s.status = { code: 2, message: error };
+  s.endNs = s.startNs + 5_000n;
+  return s;
+}
+
+describe('spans read from their events: the SDK serializer\'s bytes for the attribute objects span-attributes.ts builds', () => {
+  const cases: [string, () => SpanRecord[]][] = [
+    ['SERVER: the fewest attributes', () => [fromEvent(requestEvent())]],
+    ['SERVER: every attribute (route, backend, upstream, peer, user agent, error)', () => [fromEvent(requestEvent({
+      rule: 'httproute/default/reviews/rule/0', backend: 'service/default/reviews/9080', upstream: '10.0.0.7:9080',
+      peerIdentity: 'spiffe://cluster.local/ns/default/sa/productpage', headers: { 'user-agent': 'curl/8.5' }, status: 503, error: 'upstream_connect',
+    }), 'upstream_connect')]],
+    ['SERVER: h2, https without a port, IPv6 authority, repeated user-agent, a non-ASCII path', () => [
+      fromEvent(requestEvent({ protocol: 'h2', scheme: 'https', authority: 'reviews.default.svc' })),
+      fromEvent(requestEvent({ authority: '[fd00::1]:8443', headers: { 'user-agent': ['a/1', 'b/2'] }, path: '/café/☃' })),
+      fromEvent(requestEvent({ authority: 'odd:port:here', protocol: 'http/1.0' })),
+    ]],
+    ['CLIENT: first attempt, a query string', () => [fromEvent(attemptEvent({ pathAndQuery: '/api/items?page=2' }))]],
+    ['CLIENT: a retry, a mirror, meshed, routed, failed', () => [fromEvent(attemptEvent({
+      attempt: 3, mirror: true, upstreamIdentity: 'spiffe://cluster.local/ns/default/sa/reviews', status: 0, error: 'connect ECONNREFUSED',
+      request: requestEvent({ rule: 'httproute/default/reviews/rule/1' }),
+    }), 'connect ECONNREFUSED')]],
+    ['CLIENT: a URL of 300 characters (two-byte lengths around it), IPv6 upstream', () => [fromEvent(attemptEvent({ pathAndQuery: `/${'x'.repeat(300)}?q=1`, upstream: '[fd00::7]:9080' }))]],
+  ];
+  for (const [name, spans] of cases) {
+    test(name, () => {
+      const batch = spans();
+      const ours = encodeTraceRequest(batch);
+      assert.ok(ours, 'encoded');
+      assert.deepEqual(Buffer.from(ours), sdkBytes(batch));
+    });
+  }
+
+  test('a batch filled as spans end and sealed later is the request for all of them; each seal starts a new batch', () => {
+    const spans = [fromEvent(requestEvent()), fromEvent(attemptEvent()), fromEvent(requestEvent({ status: 404 }))];
+    const batch = new SpanBatch(batchFraming(sink.resource, sink.scope), 16); // grows as spans come
+    for (const s of spans) assert.equal(batch.add(s), true);
+    assert.equal(batch.count, 3);
+    assert.deepEqual(Buffer.from(batch.seal()), sdkBytes(spans));
+  });
+
+  test('a span that cannot be encoded is refused and leaves the batch as it was', () => {
+    const good = fromEvent(requestEvent());
+    const batch = new SpanBatch(batchFraming(sink.resource, sink.scope), 4096);
+    assert.equal(batch.add(good), true);
+    assert.equal(batch.add(record({ spanId: 'not-hex-at-all!!' })), false);
+    assert.equal(batch.count, 1);
+    assert.deepEqual(Buffer.from(batch.seal()), sdkBytes([good]));
+  });
 });

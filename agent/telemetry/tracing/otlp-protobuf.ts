@@ -1,214 +1,154 @@
-// OTLP/protobuf encoding of a batch of meshlet's span records (span-record.ts), in one pass over
-// one buffer: what the SDK's serializer does in two (a size pass, then a write pass), without
-// its per-ID byte arrays and HrTime arithmetic. The bytes are the ones the SDK's
-// ProtobufTraceSerializer writes for the same spans, field for field (same order, same
-// always-written zero counts and flags): the unit test compares the two byte for byte, so the
-// spec's field numbers and value kinds stay the SDK's. Anything this encoder does not know
-// (a span that is not a record, events or links, an attribute value that is not a string,
-// number or boolean, spans from two resources) is handed to the SDK's serializer whole.
-import type { Attributes as OtelAttributes } from '@opentelemetry/api';
+// OTLP/protobuf encoding of meshlet's spans, a span at a time: when a span ends it is written
+// into its batch's buffer (span-queue.ts), its attributes straight from the request's or the
+// attempt's event (no attribute object), its IDs as bytes; the resource and scope framing is
+// written once per batch, when the batch is sealed for export. So a queued span is bytes, not
+// objects that live through scavenges until their batch is exported (ADR 0018). The bytes are
+// the ones the SDK's ProtobufTraceSerializer writes for the same spans, field for field (same
+// order, same always-written zero counts and flags): the unit test compares the two byte for
+// byte, so the spec's field numbers and value kinds stay the SDK's.
+import { SpanKind, type Attributes as OtelAttributes } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { AttemptEvent, RequestEvent } from '../events.ts';
+import { keyField, LEN, Slot, tag, Unsupported, varintSize, Writer } from './protobuf-writer.ts';
+import { firstHeader, hostPort, protocolVersion } from './span-attributes.ts';
 import { SpanRecord, unixNs } from './span-record.ts';
 
-/** A span value this encoder does not write: the batch goes to the SDK's serializer. */
-class Unsupported extends Error {}
-
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 128) { v = Math.floor(v / 128); n++; }
-  return n;
-}
-
-/** A growable protobuf writer. Length-delimited fields reserve their length's bytes and move the body if the guess was wrong. */
-class Writer {
-  buf: Buffer;
-  pos = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A small constant (a tag, a bool): one byte, < 128. */
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-
-  /** A non-negative integer up to 2^53. */
-  varint(v: number): void {
-    this.ensure(10);
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  /** Starts a length-delimited body: `reserve` bytes for its length, returns where they are. */
-  begin(reserve: number): number {
-    this.ensure(reserve);
-    const at = this.pos;
-    this.pos += reserve;
-    return at;
-  }
-
-  /** Ends the body begun at `at`: writes its length there (minimal varint, as the SDK's). */
-  end(at: number, reserve: number): void {
-    const len = this.pos - at - reserve;
-    if (len < 128 && reserve === 1) { this.buf[at] = len; return; }
-    const n = varintSize(len);
-    if (n !== reserve) {
-      this.ensure(n - reserve);
-      this.buf.copyWithin(at + n, at + reserve, this.pos);
-      this.pos += n - reserve;
-    }
-    let v = len;
-    for (let i = 0; i < n - 1; i++) { this.buf[at + i] = (v % 128) | 128; v = Math.floor(v / 128); }
-    this.buf[at + n - 1] = v;
-  }
-
-  /** Bytes encoded once (an attribute key's field), copied. */
-  raw(bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.ensure(n);
-    const buf = this.buf;
-    const p = this.pos;
-    for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
-    this.pos = p + n;
-  }
-
-  /** Length and UTF-8 bytes. */
-  string(s: string): void {
-    const n = s.length;
-    if (n <= 8) {
-      // Short ASCII: the characters as bytes (cheaper than a call into C++).
-      this.ensure(n + 1);
-      const buf = this.buf;
-      const p = this.pos + 1;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 128) break;
-        buf[p + i] = c;
-      }
-      if (i === n) {
-        buf[this.pos] = n;
-        this.pos = p + n;
-        return;
-      }
-    }
-    if (n < 43) {
-      // At most 3 bytes a character: the length fits the one byte reserved before the bytes.
-      this.ensure(3 * n + 1);
-      const written = this.buf.write(s, this.pos + 1, 'utf8');
-      this.buf[this.pos] = written;
-      this.pos += written + 1;
-      return;
-    }
-    const len = Buffer.byteLength(s, 'utf8');
-    this.varint(len);
-    this.ensure(len);
-    this.pos += this.buf.write(s, this.pos, len, 'utf8');
-  }
-
-  /** Length and the bytes of a hex ID (`bytes` long), as the SDK's hexToBinary reads it. */
-  hexId(hex: string, bytes: number): void {
-    if (hex.length !== 2 * bytes) throw new Unsupported(`ID of ${hex.length} hex digits`);
-    this.ensure(bytes + 1);
-    this.buf[this.pos] = bytes;
-    // Buffer's hex decoder stops at the first character that is not a hex digit.
-    if (this.buf.write(hex, this.pos + 1, bytes, 'hex') !== bytes) throw new Unsupported(`ID ${hex} is not hex`);
-    this.pos += bytes + 1;
-  }
-
-  fixed64(v: bigint): void {
-    this.ensure(8);
-    this.buf.writeBigUInt64LE(v, this.pos);
-    this.pos += 8;
-  }
-
-  fixed32(v: number): void {
-    this.ensure(4);
-    this.buf.writeUInt32LE(v, this.pos);
-    this.pos += 4;
-  }
-}
-
-// Tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
-const LEN = 2;
-const tag = (field: number, wire: number): number => (field << 3) | wire;
-
-// Attribute keys are a small fixed set (span-attributes.ts): each key's field (tag, length,
-// bytes) is encoded once and copied. Bounded, in case some span brings keys of its own.
-const keyFields = new Map<string, Buffer>();
-const MAX_KEYS = 256;
-
-function keyField(key: string): Buffer | null {
-  let f = keyFields.get(key);
-  if (f === undefined && keyFields.size < MAX_KEYS && key.length < 100) {
-    const w = new Writer(key.length * 3 + 2);
+function key(w: Writer, field: number, k: string): number {
+  w.varint(tag(field, LEN));
+  const kv = w.begin(1);
+  const kf = keyField(k);
+  if (kf) w.raw(kf);
+  else {
     w.byte(tag(1, LEN));
-    w.string(key);
-    f = Buffer.from(w.buf.subarray(0, w.pos));
-    keyFields.set(key, f);
+    w.string(k);
   }
-  return f ?? null;
+  w.byte(tag(2, LEN));
+  return kv;
 }
 
-/** KeyValue (key 1, AnyValue 2) for each attribute, under `field`. */
-function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void {
-  for (const key in attrs) {
-    if (!Object.prototype.hasOwnProperty.call(attrs, key)) continue;
-    const value = attrs[key];
-    w.varint(tag(field, LEN));
-    const kv = w.begin(1);
-    const kf = keyField(key);
-    if (kf) w.raw(kf);
-    else {
-      w.byte(tag(1, LEN));
-      w.string(key);
-    }
-    w.byte(tag(2, LEN));
-    const any = w.begin(1);
-    if (typeof value === 'string') {
-      w.byte(tag(1, LEN));
-      w.string(value);
-    } else if (typeof value === 'boolean') {
-      w.byte(tag(2, 0));
-      w.byte(value ? 1 : 0);
-    } else if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
-      w.byte(tag(3, 0));
-      w.varint(value);
-    } else if (typeof value === 'number' && !Number.isInteger(value)) {
-      w.byte(tag(4, 1));
-      w.ensure(8);
-      w.buf.writeDoubleLE(value, w.pos);
-      w.pos += 8;
-    } else if (value != null) {
-      // Negative or huge integers, arrays, byte arrays: the SDK's writer knows them.
-      throw new Unsupported(`attribute ${key}`);
-    }
-    w.end(any, 1);
-    w.end(kv, 1);
+/** A string attribute: KeyValue { key, AnyValue { string_value } } under `field`; a repeat of the slot's last value is copied. */
+function str(w: Writer, field: number, k: string, v: string, slot?: Slot): void {
+  if (slot !== undefined && slot.value === v) { w.raw(slot.bytes); return; }
+  const start = w.pos;
+  const kv = key(w, field, k);
+  const any = w.begin(1);
+  w.byte(tag(1, LEN));
+  w.string(v);
+  w.end(any, 1);
+  w.end(kv, 1);
+  if (slot !== undefined) w.keep(slot, v, start);
+}
+
+function bool(w: Writer, field: number, k: string, v: boolean): void {
+  const kv = key(w, field, k);
+  w.byte(2);
+  w.byte(tag(2, 0));
+  w.byte(v ? 1 : 0);
+  w.end(kv, 1);
+}
+
+const INT64_RANGE = 2 ** 63;
+
+/** A number attribute: int_value when an integer in int64's range (as the SDK decides), else double_value. */
+function num(w: Writer, field: number, k: string, v: number): void {
+  const kv = key(w, field, k);
+  const any = w.begin(1);
+  if (Number.isInteger(v) && v >= -INT64_RANGE && v < INT64_RANGE) {
+    w.byte(tag(3, 0));
+    w.int64(v);
+  } else {
+    w.byte(tag(4, 1));
+    w.double(v);
   }
+  w.end(any, 1);
+  w.end(kv, 1);
+}
+
+/** KeyValue for each attribute of an attribute object (the resource's, or a record's own), under `field`. */
+function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void {
+  for (const k in attrs) {
+    if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+    const v = attrs[k];
+    if (typeof v === 'string') str(w, field, k, v);
+    else if (typeof v === 'boolean') bool(w, field, k, v);
+    else if (typeof v === 'number') num(w, field, k, v);
+    // Arrays, byte arrays: none of meshlet's attributes are.
+    else if (v != null) throw new Unsupported(`attribute ${k}`);
+    // (null and undefined: a KeyValue with an empty AnyValue, as the SDK writes it.)
+    else {
+      const kv = key(w, field, k);
+      w.byte(0);
+      w.end(kv, 1);
+    }
+  }
+}
+
+// The attributes of span-attributes.ts's serverAttributes and clientAttributes, written from
+// the event in the same order (the unit test holds the two to the same bytes).
+const A = 9;
+
+// One slot per attribute that usually repeats (not url.path, url.full: those vary by request).
+const S = {
+  method: new Slot(), scheme: new Slot(), host: new Slot(), version: new Slot(), peer: new Slot(), client: new Slot(), ua: new Slot(),
+  route: new Slot(), backend: new Slot(), upstream: new Slot(), identity: new Slot(), error: new Slot(),
+  cMethod: new Slot(), cHost: new Slot(), cBackend: new Slot(), cUpstream: new Slot(), cIdentity: new Slot(), cRoute: new Slot(), cError: new Slot(),
+};
+
+function writeServerAttributes(w: Writer, ev: RequestEvent): void {
+  str(w, A, 'http.request.method', ev.method, S.method);
+  str(w, A, 'url.path', ev.path);
+  str(w, A, 'url.scheme', ev.scheme, S.scheme);
+  const host = hostPort(ev.authority, ev.scheme);
+  str(w, A, 'server.address', host.host, S.host);
+  num(w, A, 'server.port', host.port);
+  str(w, A, 'network.protocol.version', protocolVersion(ev.protocol), S.version);
+  str(w, A, 'network.peer.address', ev.remoteAddress, S.peer);
+  str(w, A, 'client.address', ev.remoteAddress, S.client);
+  num(w, A, 'http.response.status_code', ev.status);
+  const ua = firstHeader(ev.headers['user-agent']);
+  if (ua) str(w, A, 'user_agent.original', ua, S.ua);
+  if (ev.rule) str(w, A, 'meshlet.route', ev.rule, S.route);
+  if (ev.backend) str(w, A, 'meshlet.backend', ev.backend, S.backend);
+  if (ev.upstream) str(w, A, 'meshlet.upstream', ev.upstream, S.upstream);
+  if (ev.peerIdentity) str(w, A, 'meshlet.peer.identity', ev.peerIdentity, S.identity);
+  if (ev.error) str(w, A, 'error.type', ev.error, S.error);
+}
+
+function writeClientAttributes(w: Writer, at: AttemptEvent): void {
+  str(w, A, 'http.request.method', at.method, S.cMethod);
+  // url.full, written in its three pieces rather than built as a string.
+  const kv = key(w, A, 'url.full');
+  const any = w.begin(1);
+  w.byte(tag(1, LEN));
+  const s = w.begin(1);
+  w.text('http://');
+  w.text(at.authority);
+  w.text(at.pathAndQuery);
+  w.end(s, 1);
+  w.end(any, 1);
+  w.end(kv, 1);
+  const q = at.pathAndQuery.indexOf('?');
+  str(w, A, 'url.path', q < 0 ? at.pathAndQuery : at.pathAndQuery.slice(0, q));
+  const colon = at.upstream.lastIndexOf(':');
+  str(w, A, 'server.address', at.upstream.slice(0, colon), S.cHost);
+  num(w, A, 'server.port', Number(at.upstream.slice(colon + 1)));
+  num(w, A, 'http.response.status_code', at.status);
+  str(w, A, 'meshlet.backend', at.backend, S.cBackend);
+  str(w, A, 'meshlet.upstream', at.upstream, S.cUpstream);
+  num(w, A, 'meshlet.retry.attempt', at.attempt);
+  if (at.attempt > 1) num(w, A, 'http.request.resend_count', at.attempt - 1);
+  if (at.mirror) bool(w, A, 'meshlet.mirror', true);
+  if (at.upstreamIdentity) str(w, A, 'meshlet.peer.identity', at.upstreamIdentity, S.cIdentity);
+  if (at.request?.rule) str(w, A, 'meshlet.route', at.request.rule, S.cRoute);
+  if (at.error) str(w, A, 'error.type', at.error, S.cError);
 }
 
 const FLAGS_HAS_IS_REMOTE = 0x100;
 const FLAGS_IS_REMOTE = 0x200;
 
+/** ScopeSpans.spans (field 2): one Span. Throws Unsupported for an ID that is not hex. */
 function writeSpan(w: Writer, s: SpanRecord): void {
   w.byte(tag(2, LEN));
   const at = w.begin(2);
@@ -235,7 +175,10 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   w.fixed64(unixNs(s.startNs));
   w.byte(tag(8, 1));
   w.fixed64(unixNs(s.endNs));
-  writeAttributes(w, 9, s.attributes);
+  const src = s.source;
+  if (src === null) writeAttributes(w, A, s.attributes);
+  else if (s.kind === SpanKind.SERVER) writeServerAttributes(w, src as RequestEvent);
+  else writeClientAttributes(w, src as AttemptEvent);
   // Dropped attributes, events and links: always written, as zeros, as the SDK does.
   w.byte(tag(10, 0));
   w.byte(0);
@@ -257,31 +200,37 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   w.end(at, 2);
 }
 
-/**
- * ExportTraceServiceRequest for `spans`, or null when a span is outside what this encoder writes
- * (the caller then uses the SDK's serializer for the whole batch).
- */
-export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array | null {
-  const first = spans[0];
-  if (!(first instanceof SpanRecord)) return null;
-  for (const s of spans) {
-    if (!(s instanceof SpanRecord) || s.resource !== first.resource || s.instrumentationScope !== first.instrumentationScope) return null;
-  }
-  const w = new Writer(256 + spans.length * 512);
-  try {
-    const { resource, instrumentationScope: scope } = first;
+/** The bytes around a batch's spans, the same for every batch of a process: written once. */
+export interface BatchFraming {
+  /** ResourceSpans.resource (field 1), whole. */
+  resource: Buffer;
+  /** ScopeSpans.scope (field 1), whole. */
+  scope: Buffer;
+  /** ScopeSpans.schema_url, ResourceSpans.schema_url (field 3 each), or empty. */
+  scopeTail: Buffer;
+  resourceTail: Buffer;
+  /** Bytes kept free before a batch's first span: the framing and its two lengths at most. */
+  headroom: number;
+}
+
+function bytesOf(size: number, write: (w: Writer) => void): Buffer {
+  const w = new Writer(size);
+  write(w);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+export function batchFraming(resource: Resource, scope: InstrumentationScope): BatchFraming {
+  const res = bytesOf(256, (w) => {
     w.byte(tag(1, LEN));
-    const rs = w.begin(3);
-    w.byte(tag(1, LEN));
-    const res = w.begin(2);
+    const at = w.begin(2);
     writeAttributes(w, 1, resource.attributes);
     w.byte(tag(2, 0));
     w.byte(0);
-    w.end(res, 2);
-    w.byte(tag(2, LEN));
-    const ss = w.begin(3);
+    w.end(at, 2);
+  });
+  const sc = bytesOf(64, (w) => {
     w.byte(tag(1, LEN));
-    const sc = w.begin(1);
+    const at = w.begin(1);
     w.byte(tag(1, LEN));
     w.string(scope.name);
     if (scope.version) {
@@ -289,21 +238,80 @@ export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array |
       w.string(scope.version);
     }
     // (InstrumentationScope's attributes, field 3, are not in the SDK's scope type: none to write.)
-    w.end(sc, 1);
-    for (const s of spans) writeSpan(w, s as SpanRecord);
-    if (scope.schemaUrl) {
-      w.byte(tag(3, LEN));
-      w.string(scope.schemaUrl);
+    w.end(at, 1);
+  });
+  const schema = (url: string | undefined): Buffer => bytesOf(16, (w) => { if (url) { w.byte(tag(3, LEN)); w.string(url); } });
+  return { resource: res, scope: sc, scopeTail: schema(scope.schemaUrl), resourceTail: schema(resource.schemaUrl), headroom: res.length + sc.length + 2 * (1 + 5) };
+}
+
+/** One batch being filled: its spans' bytes follow `framing.headroom` free bytes. */
+export class SpanBatch {
+  readonly framing: BatchFraming;
+  readonly w: Writer;
+  count = 0;
+
+  /** `reuse`: the buffer of an earlier batch whose export is over (span-queue.ts), or null. */
+  constructor(framing: BatchFraming, size: number, reuse: Buffer | null = null) {
+    this.framing = framing;
+    this.w = new Writer(framing.headroom + size, reuse);
+    this.w.pos = framing.headroom;
+  }
+
+  /** Encodes an ended span into the batch; false (and nothing written) when it cannot be encoded. */
+  add(span: SpanRecord): boolean {
+    const mark = this.w.pos;
+    try {
+      writeSpan(this.w, span);
+    } catch (e) {
+      this.w.pos = mark;
+      if (e instanceof Unsupported) return false;
+      throw e;
     }
-    w.end(ss, 3);
-    if (resource.schemaUrl) {
-      w.byte(tag(3, LEN));
-      w.string(resource.schemaUrl);
-    }
-    w.end(rs, 3);
+    this.count++;
+    return true;
+  }
+
+  /** ExportTraceServiceRequest: the framing written into the headroom, the tails after the spans. */
+  seal(): Uint8Array {
+    const f = this.framing;
+    const w = this.w;
+    const spans = w.pos - f.headroom;
+    w.raw(f.scopeTail);
+    w.raw(f.resourceTail);
+    const ssLen = f.scope.length + spans + f.scopeTail.length;
+    const rsLen = f.resource.length + 1 + varintSize(ssLen) + ssLen + f.resourceTail.length;
+    const start = f.headroom - (1 + varintSize(rsLen) + f.resource.length + 1 + varintSize(ssLen) + f.scope.length);
+    const end = w.pos;
+    w.pos = start;
+    w.byte(tag(1, LEN));
+    w.varint(rsLen);
+    w.raw(f.resource);
+    w.byte(tag(2, LEN));
+    w.varint(ssLen);
+    w.raw(f.scope);
+    w.pos = end;
+    return w.buf.subarray(start, end);
+  }
+}
+
+/**
+ * ExportTraceServiceRequest for `spans` at once (all meshlet's records of one resource and
+ * scope), or null when a span is outside what this encoder writes.
+ */
+export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array | null {
+  const first = spans[0];
+  if (!(first instanceof SpanRecord)) return null;
+  for (const s of spans) {
+    if (!(s instanceof SpanRecord) || s.resource !== first.resource || s.instrumentationScope !== first.instrumentationScope) return null;
+  }
+  let framing: BatchFraming;
+  try {
+    framing = batchFraming(first.resource, first.instrumentationScope);
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
   }
-  return w.buf.subarray(0, w.pos);
+  const batch = new SpanBatch(framing, spans.length * 512);
+  for (const s of spans) if (!batch.add(s as SpanRecord)) return null;
+  return batch.seal();
 }

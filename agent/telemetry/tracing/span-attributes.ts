@@ -1,5 +1,6 @@
 // What a span says about a hop, per the OpenTelemetry HTTP semantic conventions plus meshlet's
-// own attributes. Pure: tested by table, shared by the tracer for SERVER and CLIENT spans.
+// own attributes. Pure: tested by table; the attribute objects are what the http/json exporter
+// reads, and otlp-protobuf.ts writes the same attributes straight from the events.
 import type { AttemptEvent, RequestEvent } from '../events.ts';
 
 export type Attributes = Record<string, string | number | boolean>;
@@ -10,26 +11,34 @@ export function spanName(method: string, routePath: string | null): string {
   return routePath ? `${m} ${routePath}` : m;
 }
 
-function hostPort(authority: string, scheme: string): [string, number] {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(authority);
-  if (!m) return [authority, scheme === 'https' ? 443 : 80];
-  return [m[1]!, m[2] ? Number(m[2]) : scheme === 'https' ? 443 : 80];
+const HOST_PORT = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/;
+
+/** server.address and server.port of an authority (the scheme's port when it names none). */
+export function hostPort(authority: string, scheme: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(authority);
+  if (!m) return { host: authority, port: scheme === 'https' ? 443 : 80 };
+  return { host: m[1]!, port: m[2] ? Number(m[2]) : scheme === 'https' ? 443 : 80 };
 }
 
-function first(v: string | string[] | undefined): string | undefined {
+/** network.protocol.version: `1.1`, `2` (the common ones without building a string). */
+export function protocolVersion(protocol: string): string {
+  return protocol === 'http/1.1' ? '1.1' : protocol === 'h2' ? '2' : protocol.replace('http/', '');
+}
+
+export function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
 export function serverAttributes(ev: RequestEvent): Attributes {
-  const [host, port] = hostPort(ev.authority, ev.scheme);
+  const { host, port } = hostPort(ev.authority, ev.scheme);
   const a: Attributes = {
     'http.request.method': ev.method, 'url.path': ev.path, 'url.scheme': ev.scheme,
     'server.address': host, 'server.port': port,
-    'network.protocol.version': ev.protocol === 'h2' ? '2' : ev.protocol.replace('http/', ''),
+    'network.protocol.version': protocolVersion(ev.protocol),
     'network.peer.address': ev.remoteAddress, 'client.address': ev.remoteAddress,
     'http.response.status_code': ev.status,
   };
-  const ua = first(ev.headers['user-agent']);
+  const ua = firstHeader(ev.headers['user-agent']);
   if (ua) a['user_agent.original'] = ua;
   if (ev.rule) a['meshlet.route'] = ev.rule;
   if (ev.backend) a['meshlet.backend'] = ev.backend;

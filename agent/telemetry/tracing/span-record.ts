@@ -1,14 +1,17 @@
 // A span as meshlet records it: one plain object per span, filled from the request's events and
-// handed to the batch processor whole. It is the SDK's `ReadableSpan` (what the processor and the
+// handed to the export queue when it ends. It is the SDK's `ReadableSpan` (what the processor and the
 // OTLP serializers read) without the SDK's `Span` behind it: no span-per-call context objects,
-// no per-attribute validation and limits (the attributes are meshlet's own, built once per span
-// by span-attributes.ts), no clock reads of its own (the events' hrtime stamps are the span's
-// times) and no second object for its context (the record is its own `SpanContext`). ADR 0018.
-import type { HrTime, Link, SpanContext, SpanKind, SpanStatus, TraceState } from '@opentelemetry/api';
+// no per-attribute validation and limits, no clock reads of its own (the events' hrtime stamps
+// are the span's times) and no second object for its context (the record is its own
+// `SpanContext`). Its attributes are its event's fields: the protobuf queue encodes them from the
+// event when the span ends (otlp-protobuf.ts) and drops the record; an attribute object
+// (span-attributes.ts) is built only when read (the http/json exporter). ADR 0018.
+import { SpanKind, type HrTime, type Link, type SpanContext, type SpanStatus, type TraceState } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { Attributes } from './span-attributes.ts';
+import type { AttemptEvent, RequestEvent } from '../events.ts';
+import { clientAttributes, serverAttributes, type Attributes } from './span-attributes.ts';
 
 /** Where ended spans go (the export queue), and what every span of this process shares. */
 export interface SpanSink {
@@ -52,7 +55,12 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   readonly traceState: TraceState | undefined;
   readonly parentSpanContext: SpanContext | undefined;
   name: string;
-  attributes: Attributes = NO_ATTRIBUTES;
+  /**
+   * What the span's attributes are read from: the request's event (SERVER) or the attempt's
+   * (CLIENT), set when the span ends; null for a record given an attribute object instead.
+   */
+  source: RequestEvent | AttemptEvent | null = null;
+  private attrs: Attributes | null = null;
   status: SpanStatus = UNSET;
   /** process.hrtime.bigint() stamps of the event the span stands for; endNs 0 until it ends. */
   readonly startNs: bigint;
@@ -86,6 +94,19 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   get droppedAttributesCount(): number { return 0; }
   get droppedEventsCount(): number { return 0; }
   get droppedLinksCount(): number { return 0; }
+
+  /** The attribute object (built from the source when first read). */
+  get attributes(): Attributes {
+    if (this.attrs === null) {
+      const src = this.source;
+      this.attrs = src === null ? NO_ATTRIBUTES : this.kind === SpanKind.SERVER ? serverAttributes(src as RequestEvent) : clientAttributes(src as AttemptEvent);
+    }
+    return this.attrs;
+  }
+
+  set attributes(a: Attributes) {
+    this.attrs = a;
+  }
 
   spanContext(): SpanContext {
     return this;

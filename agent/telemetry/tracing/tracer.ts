@@ -13,7 +13,7 @@ import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
 import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
-import { clientAttributes, isClientError, isServerError, serverAttributes, spanName } from './span-attributes.ts';
+import { isClientError, isServerError, spanName } from './span-attributes.ts';
 import { SpanRecord, type SpanSink } from './span-record.ts';
 
 interface RequestState {
@@ -117,7 +117,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     const span = typeof st === 'object' ? st.span : null;
     if (!span || span.endNs !== 0n) return;
     span.name = spanName(ev.method, ev.routePath);
-    span.attributes = serverAttributes(ev);
+    span.source = ev;
     if (isServerError(ev.status, ev.error)) span.status = { code: SpanStatusCode.ERROR, message: ev.error ?? undefined };
     span.endNs = ev.endNs || process.hrtime.bigint();
     sink.end(span);
@@ -147,7 +147,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     const at = m as AttemptEvent;
     const span = attempts.get(at);
     if (!span || span.endNs !== 0n) return;
-    span.attributes = clientAttributes(at);
+    span.source = at;
     if (isClientError(at.status)) span.status = { code: SpanStatusCode.ERROR, message: at.error ?? undefined };
     span.endNs = at.endNs || process.hrtime.bigint();
     sink.end(span);
