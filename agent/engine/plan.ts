@@ -86,6 +86,11 @@ function direct(endpoint: Endpoint, desc: RequestDescriptor): Plan {
   };
 }
 
+/** Both lists in order; one of them as it is when the other is empty (nothing appends to a plan's lists). */
+function joined<T>(a: T[], b: T[]): T[] {
+  return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b];
+}
+
 export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor): Plan {
   if (dest.kind === 'reject') return { kind: 'respond', answer: dest.rejection, headers: {}, ...NO_RULE };
   if (dest.kind === 'direct') return direct(dest.endpoint, desc);
@@ -109,8 +114,8 @@ export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor
     kind: 'forward',
     backend,
     request: filtered.request,
-    responseHeaders: [...decision.responseHeaders, ...filtered.responseHeaders],
-    mirrors: [...decision.mirrors, ...filtered.mirrors],
+    responseHeaders: joined(decision.responseHeaders, filtered.responseHeaders),
+    mirrors: joined(decision.mirrors, filtered.mirrors),
     timeouts: decision.timeouts,
     retry: decision.retry,
     group: decision.rule?.name ?? null,

@@ -45,6 +45,13 @@ describe('hostOf', () => {
   for (const [raw, want] of cases) {
     test(`${JSON.stringify(raw)} → ${JSON.stringify(want)}`, () => assert.equal(hostOf(raw), want));
   }
+  test('the same answers asked twice in a row and interleaved (the last authority is remembered)', () => {
+    for (const [raw, want] of cases) {
+      assert.equal(hostOf(raw), want, raw);
+      assert.equal(hostOf(raw), want, `${raw} again`);
+    }
+    for (const [raw, want] of [...cases].reverse()) assert.equal(hostOf(raw), want, raw);
+  });
 });
 
 describe('query and header values', () => {

@@ -41,8 +41,21 @@ export interface MalformedRequest {
   reason: string;
 }
 
+// A connection's requests carry the same authority one after another: the last one checked and
+// its host are kept, so a repeat costs a string comparison instead of a match and two copies.
+let lastAuthority = '';
+let lastHost: string | null = '';
+
 /** Splits `host[:port]`, lower-cases the host and drops one trailing dot. Null if malformed. */
 export function hostOf(authority: string): string | null {
+  if (authority === lastAuthority) return lastHost;
+  const host = parseHost(authority);
+  lastAuthority = authority;
+  lastHost = host;
+  return host;
+}
+
+function parseHost(authority: string): string | null {
   if (!AUTHORITY.test(authority)) return null;
   let host = authority;
   if (host.startsWith('[')) {
@@ -141,25 +154,49 @@ export function headerValue(headers: Record<string, string | string[] | undefine
   return v.join(name === 'cookie' ? '; ' : ',');
 }
 
+/** A NormalizedRequest whose two accessors are methods (no two closures per request). */
+class Normalized implements NormalizedRequest {
+  readonly ok = true;
+  readonly method: string;
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Record<string, string | string[]>;
+  #params: Map<string, string> | null = null;
+
+  constructor(method: string, scheme: 'http' | 'https', host: string, path: string, query: string, headers: Record<string, string | string[]>) {
+    this.method = method;
+    this.scheme = scheme;
+    this.host = host;
+    this.path = path;
+    this.query = query;
+    this.headers = headers;
+  }
+
+  queryParams(): Map<string, string> {
+    return (this.#params ??= parseQuery(this.query));
+  }
+
+  header(name: string): string | undefined {
+    return headerValue(this.headers, name);
+  }
+}
+
+// A method llhttp or node:http already parsed is one of a few strings: those seen valid are kept.
+const validMethods = new Set<string>();
+
 export function normalizeRequest(req: RequestDescriptor): NormalizedRequest | MalformedRequest {
   const method = typeof req.method === 'string' ? req.method : '';
-  if (!TOKEN.test(method)) return { ok: false, status: 400, reason: `malformed method '${method}'` };
+  if (!validMethods.has(method)) {
+    if (!TOKEN.test(method)) return { ok: false, status: 400, reason: `malformed method '${method}'` };
+    if (validMethods.size < 64) validMethods.add(method);
+  }
   const host = hostOf(typeof req.authority === 'string' ? req.authority : '');
   if (host === null) return { ok: false, status: 400, reason: 'malformed authority' };
   const path = normalizePath(typeof req.path === 'string' ? req.path : '');
   if (path === null) return { ok: false, status: 400, reason: 'malformed path' };
   const query = typeof req.query === 'string' ? req.query : '';
   const headers = req.headers && typeof req.headers === 'object' ? req.headers : {};
-  let params: Map<string, string> | null = null;
-  return {
-    ok: true,
-    method,
-    scheme: req.scheme === 'https' ? 'https' : 'http',
-    host,
-    path,
-    query,
-    headers,
-    queryParams: () => (params ??= parseQuery(query)),
-    header: (name) => headerValue(headers, name),
-  };
+  return new Normalized(method, req.scheme === 'https' ? 'https' : 'http', host, path, query, headers);
 }

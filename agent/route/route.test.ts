@@ -209,6 +209,25 @@ describe('mesh targets', () => {
     assert.equal(d.type === 'forward' && d.rule, null);
     assert.deepEqual(d.type === 'forward' && d.backends, [{ backend: backendName('default'), weight: 1, filters: [], invalidReason: null }]);
   });
+  test('a port without routes: one backend list per table, so the weighted picker kept per list lives across requests', () => {
+    const compiled = compileTable(table);
+    const target = mesh(8080);
+    const lists = [route(compiled, target, request('/1')), route(compiled, mesh(8080), request('/2')), route(compiled, target, request('/3'))]
+      .map((d) => (d.type === 'forward' ? d.backends : null));
+    assert.ok(lists[0] !== null && lists[0] === lists[1] && lists[1] === lists[2], 'the same list for every request of the table');
+    const next = route(compileTable(meshTable([servicePort({ port: 8080, defaultBackend: backendName('a') })])), target, request('/4'));
+    assert.equal(outcome(next), 'a', 'a new table routes by its own default backend');
+    assert.notEqual(next.type === 'forward' && next.backends, lists[0]);
+  });
+  test('one target object across tables: each request is routed by the table it is given', () => {
+    const target = mesh(80);
+    const routed = meshTable([servicePort({ port: 80, producer })]);
+    const bare = meshTable([servicePort({ port: 80 })]);
+    const seen = [routed, bare, routed, bare].map((t) => outcome(route(compileTable(t), target, request('/p'))));
+    assert.deepEqual(seen, ['a', 'default', 'a', 'default']);
+    assert.equal(via(bare, '/q', {}, target), 'default');
+    assert.equal(outcome(route(compileTable(meshTable([])), target, request('/p'))), 'passthrough');
+  });
   test('the Service is found by address, never by Host', () => {
     assert.equal(via(table, '/p', { authority: 'unrelated.example.com' }, mesh(80)), 'a');
   });

@@ -10,7 +10,7 @@
 // listener, virtual host or rule answers, the rule's status for a Respond action, 500 for a
 // Forward rule with no backends at all, and `passthrough` for a mesh address the table does
 // not know (the caller sent to an address outside the mesh, so the proxy stays out of the way).
-import type { RouteRuleIR } from '../../api/routing-table.ts';
+import type { RouteRuleIR, ServicePortIR, WeightedBackendIR } from '../../api/routing-table.ts';
 import type { CompiledTable } from './compile.ts';
 import { serviceKey } from './compile.ts';
 import { applyFilters } from './filters.ts';
@@ -29,7 +29,7 @@ export function respond(rule: RouteRuleIR | null, status: number, reason: string
 /** Where the routes for a request come from, once the target is resolved. */
 export type Selection =
   | { kind: 'routes'; vhosts: VirtualHostIndex; where: string }
-  | { kind: 'default'; backend: string; where: string }
+  | { kind: 'default'; backend: string; where: string; port: ServicePortIR }
   | { kind: 'decided'; decision: Decision };
 
 export function select(compiled: CompiledTable, target: RouteTarget, req: NormalizedRequest): Selection {
@@ -55,7 +55,7 @@ export function select(compiled: CompiledTable, target: RouteTarget, req: Normal
   const consumer = svc.consumers.get(target.clientNamespace);
   if (consumer) return { kind: 'routes', vhosts: consumer.vhosts, where: `${where} (consumer routes of ${target.clientNamespace})` };
   if (svc.producer) return { kind: 'routes', vhosts: svc.producer.vhosts, where: `${where} (producer routes)` };
-  return { kind: 'default', backend: svc.port.defaultBackend, where };
+  return { kind: 'default', backend: svc.port.defaultBackend, where, port: svc.port };
 }
 
 function upstreamOf(request: RequestDescriptor, req: NormalizedRequest): UpstreamRequest {
@@ -87,20 +87,49 @@ export function decide(rule: RouteRuleIR, request: RequestDescriptor, req: Norma
   };
 }
 
-export function defaultForward(backend: string, request: RequestDescriptor, req: NormalizedRequest): Decision {
+// A Service port's default backend list, one per port of a table: the data plane keeps a
+// weighted picker per list identity (agent/balance/weighted.ts), and a list made per request made
+// a new picker per request, for every Service without routes.
+const defaultBackends = new WeakMap<ServicePortIR, WeightedBackendIR[]>();
+
+function defaultBackendsOf(port: ServicePortIR, backend: string): WeightedBackendIR[] {
+  let list = defaultBackends.get(port);
+  if (list === undefined || list[0]!.backend !== backend) {
+    list = [{ backend, weight: 1, filters: [], invalidReason: null }];
+    defaultBackends.set(port, list);
+  }
+  return list;
+}
+
+export function defaultForward(backend: string, request: RequestDescriptor, req: NormalizedRequest, port?: ServicePortIR): Decision {
   return {
     type: 'forward', rule: null, request: upstreamOf(request, req),
-    backends: [{ backend, weight: 1, filters: [], invalidReason: null }],
+    backends: port ? defaultBackendsOf(port, backend) : [{ backend, weight: 1, filters: [], invalidReason: null }],
     responseHeaders: [], mirrors: [], timeouts: null, retry: null,
   };
+}
+
+// A mesh target's selection depends on the table and the target alone, never on the request, and
+// a kept-alive connection keeps its target object (the outbound side's destination): its
+// requests share the selection per table instead of building the service key and texts again.
+const meshSelections = new WeakMap<RouteTarget, { compiled: CompiledTable; sel: Selection }>();
+
+function selectFor(compiled: CompiledTable, target: RouteTarget, req: NormalizedRequest): Selection {
+  if (target.kind !== 'mesh') return select(compiled, target, req);
+  const kept = meshSelections.get(target);
+  if (kept !== undefined && kept.compiled === compiled) return kept.sel;
+  const sel = select(compiled, target, req);
+  // a decided selection (passthrough) is a Decision handed out: made fresh for each request
+  if (sel.kind !== 'decided') meshSelections.set(target, { compiled, sel });
+  return sel;
 }
 
 function routeUnsafe(compiled: CompiledTable, target: RouteTarget, request: RequestDescriptor): Decision {
   const req = normalizeRequest(request);
   if (!req.ok) return respond(null, req.status, req.reason);
-  const sel = select(compiled, target, req);
+  const sel = selectFor(compiled, target, req);
   if (sel.kind === 'decided') return sel.decision;
-  if (sel.kind === 'default') return defaultForward(sel.backend, request, req);
+  if (sel.kind === 'default') return defaultForward(sel.backend, request, req, sel.port);
   const vh: CompiledVirtualHost | null = findVirtualHost(sel.vhosts, req.host);
   if (!vh) return respond(null, 404, `no virtual host for '${req.host}' on ${sel.where}`);
   const match = firstMatch(vh, req);

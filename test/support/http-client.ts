@@ -6,6 +6,8 @@ import type { CapturedRequest } from './echo-server.ts';
 export interface SimpleResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Field names and values as received (names in their case: which path wrote a head shows in it). */
+  rawHeaders: string[];
   body: Buffer;
   text: string;
   /** The echo server's captured request, when the body is its JSON. */
@@ -49,7 +51,7 @@ export function send(r: SimpleRequest): Promise<SimpleResponse> {
             echo = null;
           }
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, echo });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text, echo });
       });
       res.on('error', reject);
     });

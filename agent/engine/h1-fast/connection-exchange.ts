@@ -23,12 +23,14 @@ import { markPeerWorkload } from '../../telemetry/peer-workload.ts';
 import { CRLF, chunkHeader, lastChunk } from './chunked.ts';
 import { rejectionBytes } from './downstream-answer.ts';
 import type { ForwardPlan } from './engine-bridge.ts';
-import { writeRequestHead, writeResponseHead } from './head-writer.ts';
+import { writeRequestHeadFrom, writeResponseHead } from './head-writer.ts';
 import { hasDate, httpDate } from './http-date.ts';
 import type { Framing, RequestHead } from './request-head.ts';
 import type { ResponseFraming, ResponseHead } from './response-head.ts';
 import type { FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-types.ts';
 
+
+const NOTHING: readonly string[] = [];
 
 /** Content-Length bodies below this are gathered into the head's write (the parser's bypass starts at 16 KB). */
 const GATHER_MAX = 16 * 1024;
@@ -47,13 +49,21 @@ export interface ExchangeHost {
   destroy(): void;
   draining(): boolean;
   exchangeDone(ex: Exchange): void;
+  /** What a kept-alive answer announces (head-writer.ts keepAliveFields), built once per connection. */
+  readonly keepAliveLine: string;
+  /**
+   * The default request timeout of `ex` runs out in `ms` (`ex.defaultTimedOut()`): a deadline on
+   * the connection's one timer, as one exchange at a time runs on it, not a Timeout and a
+   * closure per request.
+   */
+  armRequestDeadline(ex: Exchange, ms: number): void;
+  clearRequestDeadline(ex: Exchange): void;
 }
 
-/** Fields to write; `framing`: keep content-length (a HEAD or 304 answer's, describing the representation). */
-function fieldsOf(headers: Headers, framing = false): string[] {
+/** A response's fields after header modifiers, content-length kept (a HEAD or 304 answer's, describing the representation). */
+function fieldsOf(headers: Headers): string[] {
   const out: string[] = [];
   for (const name in headers) {
-    if (!framing && (name === 'content-length' || name === 'transfer-encoding')) continue;
     const v = headers[name]!;
     if (Array.isArray(v)) for (const x of v) out.push(name, x);
     else out.push(name, v);
@@ -65,7 +75,7 @@ function fieldsOf(headers: Headers, framing = false): string[] {
  * upstream-protocol.ts's upstreamHeaders for HTTP/1.1 (no Host, which the head writer puts first,
  * and no TE), copied without them rather than copied and deleted: a deleted property turns the
  * record into a slow dictionary-mode object for everything that reads it after (the attempt
- * event's subscribers, fieldsOf).
+ * event's subscribers, the head writer).
  */
 function upstreamFields(headers: Headers): Headers {
   const out: Headers = {};
@@ -118,7 +128,10 @@ export class Exchange implements UpstreamSink {
   #failed: EndpointIR | undefined;
   #attemptEv: AttemptEvent | null = null;
   #statsDone: ((failed: boolean) => void) | null = null;
+  /** A route's request timeout (the default one is a deadline on the connection's timer). */
   #requestTimer: NodeJS.Timeout | null = null;
+  /** The default request timeout is armed on the host. */
+  #defaultArmed = false;
   #attemptTimer: NodeJS.Timeout | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #toClient: 'none' | 'length' | 'chunked' | 'close' = 'none';
@@ -173,10 +186,25 @@ export class Exchange implements UpstreamSink {
   #armDefault(): void {
     const ms = this.core.defaultRequestTimeoutMs;
     if (ms === null || this.answered || this.#plan?.timeouts?.requestMs) return;
-    this.#requestTimer = setTimeout(() => this.#timedOut(new RequestTimeoutError(ms).message), ms);
+    this.#defaultArmed = true;
+    this.host.armRequestDeadline(this, ms);
+  }
+
+  #clearDefault(): void {
+    if (!this.#defaultArmed) return;
+    this.#defaultArmed = false;
+    this.host.clearRequestDeadline(this);
+  }
+
+  /** The default request timeout ran out (the host's deadline): 504, as a route's timeout. */
+  defaultTimedOut(): void {
+    if (!this.#defaultArmed) return;
+    this.#defaultArmed = false;
+    this.#timedOut(new RequestTimeoutError(this.core.defaultRequestTimeoutMs ?? 0).message);
   }
 
   #clearTimers(): void {
+    this.#clearDefault();
     if (this.#requestTimer) clearTimeout(this.#requestTimer);
     if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
@@ -204,7 +232,7 @@ export class Exchange implements UpstreamSink {
     const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
     let head: Buffer;
     try {
-      head = writeRequestHead({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing, fields: fieldsOf(headers) });
+      head = writeRequestHeadFrom({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing }, headers);
     } catch (err) {
       this.#endAttempt(500, (err as Error).message, false);
       this.#answer(internalError(`cannot write the upstream request: ${(err as Error).message}`));
@@ -218,7 +246,8 @@ export class Exchange implements UpstreamSink {
     const inHead = body !== null && body.length > 0 && this.head.framing.kind === 'length';
     if (inHead) head = Buffer.concat([head, ...body]);
     try {
-      this.#lease = this.#pool!.send({ address: endpoint.address, port: endpoint.port, identity: endpoint.identity }, { method: request.method, head, framing: this.head.framing }, this);
+      // the table's endpoint object itself: the pool finds its connections by it (upstream-pool.ts)
+      this.#lease = this.#pool!.send(endpoint, { method: request.method, head, framing: this.head.framing }, this);
     } catch (err) {
       this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), true);
       return;
@@ -316,7 +345,7 @@ export class Exchange implements UpstreamSink {
     // A malformed request leaves the connection's framing in doubt (error-response.ts does the same).
     if (status === 400) this.closeAfter = true;
     const close = this.closeAfter || this.host.draining();
-    this.host.push(rejectionBytes(rejection, headers, close, !close && this.head.versionMinor === 0, this.head.method === 'HEAD'));
+    this.host.push(rejectionBytes(rejection, headers, close, this.host.keepAliveLine, this.head.method === 'HEAD'));
     this.answered = true;
     this.status = status;
     this.resDone = true;
@@ -346,7 +375,7 @@ export class Exchange implements UpstreamSink {
     // a gathering attempt starts now, the whole body in its first write (and ends the request)
     if (this.#gathered !== null && !this.answered && !this.#aborted) this.#startAttempt();
     else if (this.#lease !== null && !this.resDone) this.#lease.end(trailers);
-    if (this.#plan !== null && !this.answered && this.#requestTimer === null) this.#armDefault();
+    if (this.#plan !== null && !this.answered && this.#requestTimer === null && !this.#defaultArmed) this.#armDefault();
     this.#maybeDone();
   }
 
@@ -367,15 +396,13 @@ export class Exchange implements UpstreamSink {
       return;
     }
     this.#endAttempt(h.status, null, false);
-    if (!p.timeouts?.requestMs && this.#requestTimer) {
-      clearTimeout(this.#requestTimer);
-      this.#requestTimer = null;
-    }
+    // the default timeout runs to the response head only (a route's runs to the response's end)
+    this.#clearDefault();
     let fields = h.fields;
     if (p.responseHeaders.length > 0) {
       let record = recordOf(fields);
       for (const mod of p.responseHeaders) record = applyHeaderModifier(record, mod);
-      fields = fieldsOf(record, true);
+      fields = fieldsOf(record);
     }
     let framing: Framing | ResponseFraming = h.framing;
     if (h.framing.kind === 'chunked' || h.framing.kind === 'until-close') {
@@ -388,10 +415,9 @@ export class Exchange implements UpstreamSink {
     } else this.#toClient = h.framing.kind === 'length' ? 'length' : 'none';
     const close = this.closeAfter || this.host.draining();
     if (close) this.closeAfter = true;
-    const added = !close && this.head.versionMinor === 0 ? ['connection', 'keep-alive'] : [];
-    if (!hasDate(fields)) added.push('date', httpDate());
+    const added = hasDate(fields) ? NOTHING : ['date', httpDate()];
     try {
-      this.host.push(writeResponseHead({ status: h.status, reason: h.reason, fields }, framing, close, added));
+      this.host.push(writeResponseHead({ status: h.status, reason: h.reason, fields }, framing, close, added, this.host.keepAliveLine));
     } catch (err) {
       this.#lease?.destroy();
       this.#lease = null;

@@ -27,9 +27,10 @@ import type { HttpSite } from '../http-handler.ts';
 import { Exchange, type ExchangeHost } from './connection-exchange.ts';
 import { parseErrorBytes, REQUEST_TIMEOUT } from './downstream-answer.ts';
 import { decide, refusedEvent, type Admission } from './engine-bridge.ts';
-import { writeReceivedHead } from './head-writer.ts';
+import { keepAliveFields, writeReceivedHead } from './head-writer.ts';
 import { LlhttpParser, PAUSE, type H1Events, type LlhttpError } from './llhttp.ts';
 import { adoptReadBuffer, type ReadSink } from './read-buffer.ts';
+import { writeWatched } from './watched-write.ts';
 import { describeRequest } from './request-head.ts';
 import type { FastUpstreamPool, UpstreamLease } from './upstream-types.ts';
 
@@ -77,9 +78,11 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #inHead = false;
   #timer: NodeJS.Timeout | null = null;
   readonly #written = this.#onWritten.bind(this);
+  readonly keepAliveLine: string;
 
   constructor(socket: net.Socket, opts: FastConnectionOptions) {
     this.#opts = opts;
+    this.keepAliveLine = keepAliveFields(opts.keepAliveTimeoutMs);
     this.#parser = new LlhttpParser('request', this);
     const adopted = adoptReadBuffer(socket, this);
     let buffered: Buffer[] = [];
@@ -150,11 +153,12 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   // ---- timeouts ----
   //
-  // One deadline per connection (the idle keep-alive, the head, or the next stream-idle sample)
-  // and one timer that fires at or before it. Re-arming only moves the deadline: the timer is
-  // left alone while it fires no later than the new deadline, and when it fires early it is set
-  // again for what remains. A keep-alive connection thus arms no timer per request (it armed two,
-  // each a Timeout object and a closure), only about one per timeout period.
+  // One deadline per connection (the idle keep-alive, the head, or the next stream-idle sample),
+  // plus the exchange's default request timeout, and one timer that fires at or before the
+  // earlier of them. Re-arming only moves a deadline: the timer is left alone while it fires no
+  // later than the new deadline, and when it fires early it is set again for what remains. A
+  // keep-alive connection thus arms no timer per request (it armed three, each a Timeout object
+  // and a closure), only about one per timeout period.
 
   #kind: 'idle' | 'head' | 'stream' | null = null;
   /** performance.now() at which #kind's timeout is due. */
@@ -194,19 +198,50 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     this.#timerAt = now + ms;
   }
 
+  /** The exchange whose default request timeout runs (ExchangeHost), and when it runs out. */
+  #requestEx: Exchange | null = null;
+  #requestDeadline = 0;
+
+  armRequestDeadline(ex: Exchange, ms: number): void {
+    const now = performance.now();
+    this.#requestEx = ex;
+    this.#requestDeadline = now + ms;
+    if (!this.#stopped && (this.#timer === null || this.#timerAt > this.#requestDeadline)) this.#schedule(now, ms);
+  }
+
+  clearRequestDeadline(ex: Exchange): void {
+    // the timer stays: firing early, it is set again for what is left (#rearm)
+    if (this.#requestEx === ex) this.#requestEx = null;
+  }
+
   readonly #onTimer = (): void => {
     this.#timer = null;
-    if (this.#stopped || this.#kind === null) return;
+    if (this.#stopped) return;
     const now = performance.now();
     // libuv's clock is the loop's cached time: a timer may fire up to a millisecond early
-    if (now < this.#deadline - 1) {
-      this.#schedule(now, this.#deadline - now);
+    const ex = this.#requestEx;
+    if (ex !== null && now >= this.#requestDeadline - 1) {
+      this.#requestEx = null;
+      ex.defaultTimedOut();
+      if (this.#stopped) return;
+    }
+    if (this.#kind !== null && now >= this.#deadline - 1) {
+      if (this.#kind === 'idle') this.socket.destroy();
+      else if (this.#kind === 'head') this.#headTimedOut();
+      else this.#sampleIdle(now);
+      // a request deadline still pending keeps a timer whatever that did with the connection's
+      if (this.#timer === null && !this.#stopped) this.#rearm(now);
       return;
     }
-    if (this.#kind === 'idle') this.socket.destroy();
-    else if (this.#kind === 'head') this.#headTimedOut();
-    else this.#sampleIdle(now);
+    this.#rearm(now);
   };
+
+  /** Sets the timer for the earlier of the connection's deadline and the request's, if any. */
+  #rearm(now: number): void {
+    let due = this.#kind !== null ? this.#deadline : Infinity;
+    if (this.#requestEx !== null && this.#requestDeadline < due) due = this.#requestDeadline;
+    if (due !== Infinity) this.#schedule(now, Math.max(0, due - now));
+  }
 
   #progress = 0;
   #quietSince = 0;
@@ -231,7 +266,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     }
     const step = Math.max(Math.floor(ms / 4), 10);
     this.#deadline = now + step;
-    this.#schedule(now, step);
+    this.#rearm(now);
   }
 
   #headTimedOut(): void {
@@ -432,11 +467,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     const n = this.#out.length;
     if (n === 0) return !this.#writeBlocked;
     const data = n === 1 ? this.#out[0]! : Buffer.concat(this.#out);
-    this.#out = [];
+    this.#out.length = 0; // emptied for the next read, not replaced (concat copied; a lone buffer is written as it is)
     if (this.socket.destroyed) return true;
-    this.socket.write(data, this.#written);
     // what is still queued may reference an upstream read buffer: that side waits for the write
-    if (this.socket.writableLength > 0) this.#writeBlocked = true;
+    if (!writeWatched(this.socket, this.#written, data)) this.#writeBlocked = true;
     return !this.#writeBlocked;
   }
 

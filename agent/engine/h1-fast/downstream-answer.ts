@@ -15,12 +15,12 @@ const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /**
  * A rejection as an HTTP/1.1 response. `close`: the connection ends after it (`connection:
- * close`); `keepAlive10`: an HTTP/1.0 client that asked to keep the connection is told so.
+ * close`); otherwise `keepAlive` (head-writer.ts keepAliveFields) tells the client so.
  * `head`: the answer to a HEAD request, which has no body (RFC 9110 §9.3.2); its Content-Length
  * still says what a GET would get, as node:http writes it on the general path. A body here would
  * be read by the client as the start of the next response.
  */
-export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<string, string | string[]>>, close: boolean, keepAlive10 = false, head = false): Buffer {
+export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<string, string | string[]>>, close: boolean, keepAlive = '', head = false): Buffer {
   const body = `${rejection.reason}\n`;
   let out = `HTTP/1.1 ${rejection.status} ${STATUS_CODES[rejection.status] ?? 'Unknown'}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
@@ -29,8 +29,7 @@ export function rejectionBytes(rejection: Rejection, headers: Readonly<Record<st
     for (const v of Array.isArray(value) ? value : [value]) if (!BAD_VALUE.test(v)) out += `${name}: ${v}\r\n`;
   }
   out += `date: ${httpDate()}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nmeshlet-reason: ${reasonHeader(rejection.reason)}\r\n`;
-  if (close) out += 'connection: close\r\n';
-  else if (keepAlive10) out += 'connection: keep-alive\r\n';
+  out += close ? 'connection: close\r\n' : keepAlive;
   return Buffer.from(head ? `${out}\r\n` : `${out}\r\n${body}`, 'utf8');
 }
 

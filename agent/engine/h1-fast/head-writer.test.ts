@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chunkHeader, CRLF, lastChunk } from './chunked.ts';
-import { InvalidFieldError, writeReceivedHead, writeRequestHead, writeResponseHead } from './head-writer.ts';
+import { InvalidFieldError, keepAliveFields, writeReceivedHead, writeRequestHead, writeRequestHeadFrom, writeResponseHead } from './head-writer.ts';
 import { LlhttpParser, PAUSE } from './llhttp.ts';
 import { describeRequest, type RequestHead } from './request-head.ts';
 import { describeResponse } from './response-head.ts';
@@ -47,6 +47,25 @@ describe('h1-fast head writer', () => {
     const head = fastHead('POST /p?q=1 HTTP/1.1\r\nX-A: 1\r\nHost: svc.ns\r\nContent-Length: 3\r\nConnection: keep-alive\r\nX-B: 2\r\n\r\nabc');
     const out = writeRequestHead(head, ['x-forwarded-for', '10.0.0.1']);
     assert.equal(out.toString('latin1'), 'POST /p?q=1 HTTP/1.1\r\nhost: svc.ns\r\nX-A: 1\r\nX-B: 2\r\nx-forwarded-for: 10.0.0.1\r\ncontent-length: 3\r\n\r\n');
+  });
+
+  test('request head from a field record: the same bytes as from the list, repeated values as lines, the sender\'s framing fields never written', () => {
+    const headers = { 'x-a': '1', 'content-length': '99', 'x-m': ['p', 'q'], 'transfer-encoding': 'chunked', 'x-b': '2' };
+    const line = { method: 'POST', target: '/p?q=1', host: 'svc.ns', framing: { kind: 'length', length: 3 } as const };
+    const out = writeRequestHeadFrom(line, headers);
+    assert.equal(out.toString('latin1'), 'POST /p?q=1 HTTP/1.1\r\nhost: svc.ns\r\nx-a: 1\r\nx-m: p\r\nx-m: q\r\nx-b: 2\r\ncontent-length: 3\r\n\r\n');
+    assert.deepEqual(out, writeRequestHead({ ...line, fields: ['x-a', '1', 'x-m', 'p', 'x-m', 'q', 'x-b', '2'] }));
+    assert.deepEqual(reparse('request', Buffer.concat([out, Buffer.from('abc')])).fields, ['host', 'svc.ns', 'x-a', '1', 'x-m', 'p', 'x-m', 'q', 'x-b', '2', 'content-length', '3']);
+  });
+
+  test('a kept-alive answer announces the keep-alive time as node:http does; a closing one says close', () => {
+    const ka = keepAliveFields(300_000);
+    assert.equal(ka, 'connection: keep-alive\r\nkeep-alive: timeout=300\r\n');
+    assert.equal(keepAliveFields(2_500), 'connection: keep-alive\r\nkeep-alive: timeout=2\r\n', 'whole seconds, rounded down');
+    assert.equal(keepAliveFields(0), 'connection: keep-alive\r\n', 'no timeout: no Keep-Alive field');
+    const r = { status: 200, reason: 'OK', fields: ['x-a', '1'] };
+    assert.equal(writeResponseHead(r, { kind: 'length', length: 2 }, false, [], ka).toString('latin1'), 'HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: keep-alive\r\nkeep-alive: timeout=300\r\n\r\n');
+    assert.equal(writeResponseHead(r, { kind: 'length', length: 2 }, true, [], ka).toString('latin1'), 'HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n');
   });
 
   test('a chunked request goes out chunked, with our chunk sizes, and parses back to the same body', () => {

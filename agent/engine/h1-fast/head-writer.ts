@@ -51,19 +51,51 @@ export function writeRequestHead(head: RequestLine, added: readonly string[] = [
   return Buffer.from(`${out}${framingField(head.framing)}\r\n`, 'latin1');
 }
 
+/** A field record (lower-case names, repeated values as arrays), as the engine's plan carries it. */
+export type FieldRecord = Readonly<Record<string, string | readonly string[]>>;
+
+/**
+ * writeRequestHead from a field record, without the [name, value, …] list in between (one
+ * array and a pass per request): `headers` must hold neither Host nor TE (the caller's
+ * upstream copy leaves them out); its framing fields are skipped, the framing is the descriptor's.
+ */
+export function writeRequestHeadFrom(head: Omit<RequestLine, 'fields'>, headers: FieldRecord): Buffer {
+  let out = `${head.method} ${head.target} HTTP/1.1\r\nhost: ${head.host}\r\n`;
+  for (const name in headers) {
+    if (name === 'content-length' || name === 'transfer-encoding') continue;
+    const v = headers[name]!;
+    if (typeof v === 'string') out += `${name}: ${v}\r\n`;
+    else for (const x of v) out += `${name}: ${x}\r\n`;
+  }
+  return Buffer.from(`${out}${framingField(head.framing)}\r\n`, 'latin1');
+}
+
 export interface StatusLine { status: number; reason: string; fields: readonly string[] }
 
 /**
- * `HTTP/1.1 status reason`, the fields, `added`, the framing towards the client (a body read
- * until close goes out chunked), and `connection: close` when the client connection ends after it.
+ * The fields announcing a kept-alive connection, as node:http writes them on the general path
+ * (`Connection: keep-alive`, then `Keep-Alive: timeout=<whole seconds>` unless the timeout is
+ * 0): a pool reading the hint (undici, the fast path's own,
+ * upstream-keep-alive.ts) keeps its idle connection to us until a second before we would close
+ * it, instead of its own shorter default. Built once per connection, not per answer.
  */
-export function writeResponseHead(head: StatusLine, framing: Framing | ResponseFraming, close: boolean, added: readonly string[] = []): Buffer {
+export function keepAliveFields(timeoutMs: number): string {
+  const s = Math.floor(timeoutMs / 1000);
+  return timeoutMs > 0 ? `connection: keep-alive\r\nkeep-alive: timeout=${s}\r\n` : 'connection: keep-alive\r\n';
+}
+
+/**
+ * `HTTP/1.1 status reason`, the fields, `added`, the framing towards the client (a body read
+ * until close goes out chunked), and `connection: close` when the client connection ends after
+ * it, else `keepAlive` (keepAliveFields' line, or '' to announce nothing: a 1xx).
+ */
+export function writeResponseHead(head: StatusLine, framing: Framing | ResponseFraming, close: boolean, added: readonly string[] = [], keepAlive = ''): Buffer {
   if (!Number.isInteger(head.status) || head.status < 100 || head.status > 999 || BAD_VALUE.test(head.reason)) throw new InvalidFieldError(':status');
   let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
   out = appendFields(out, head.fields);
   out = appendAdded(out, added);
   out += framing.kind === 'until-close' ? 'transfer-encoding: chunked\r\n' : framingField(framing);
-  if (close) out += 'connection: close\r\n';
+  out += close ? 'connection: close\r\n' : keepAlive;
   return Buffer.from(`${out}\r\n`, 'latin1');
 }
 

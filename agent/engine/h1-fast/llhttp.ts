@@ -70,11 +70,14 @@ export function llhttpAvailable(): boolean {
 const RESOURCE = {};
 const HEAD_LIMIT = 16 * 1024;
 
+/** The common result, one object for every call (results are read, never kept or changed). */
+const OK: ExecuteResult = Object.freeze({ kind: 'ok' });
+
 function result(r: NativeResult, length: number): ExecuteResult {
-  if (r === undefined) return { kind: 'ok' };
+  if (r === undefined) return OK;
   // an upgrade request (or CONNECT) stops llhttp after its head: the binding then returns the
   // bytes parsed, fewer than given, and the rest belongs to the upgraded protocol
-  if (typeof r === 'number') return r < length ? { kind: 'paused', offset: r } : { kind: 'ok' };
+  if (typeof r === 'number') return r < length ? { kind: 'paused', offset: r } : OK;
   if (r.code === 'HPE_PAUSED') return { kind: 'paused', offset: r.bytesParsed };
   return { kind: 'error', error: { code: r.code, reason: r.reason } };
 }
@@ -122,10 +125,25 @@ export class LlhttpParser {
     this.events.onComplete();
   }
 
-  execute(data: Buffer): ExecuteResult { return this.run(() => result(this.p.execute(data), data.length)); }
+  // execute and finish mark the parser as running without a closure per call (two per request)
+  execute(data: Buffer): ExecuteResult {
+    this.running = true;
+    try {
+      return result(this.p.execute(data), data.length);
+    } finally {
+      this.#afterRun();
+    }
+  }
 
   /** The peer closed: completes a read-until-close response, or reports a truncated message. */
-  finish(): ExecuteResult { return this.run(() => result(this.p.finish(), 0)); }
+  finish(): ExecuteResult {
+    this.running = true;
+    try {
+      return result(this.p.finish(), 0);
+    } finally {
+      this.#afterRun();
+    }
+  }
 
   resume(): void { this.p.resume(); }
 
@@ -140,13 +158,8 @@ export class LlhttpParser {
     this.p.close();
   }
 
-  private run(step: () => ExecuteResult): ExecuteResult {
-    this.running = true;
-    try {
-      return step();
-    } finally {
-      this.running = false;
-      if (this.closeWhenDone) { this.closeWhenDone = false; this.p.close(); }
-    }
+  #afterRun(): void {
+    this.running = false;
+    if (this.closeWhenDone) { this.closeWhenDone = false; this.p.close(); }
   }
 }

@@ -14,6 +14,7 @@ import { isMutualTls, openSocket, readyEvent, UpstreamConnectError, type Connect
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
 import { describeResponse } from './response-head.ts';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
+import { writeWatched } from './watched-write.ts';
 import type { Lease } from './upstream-lease.ts';
 
 /** Content-Length bodies at least this long bypass llhttp (ADR 0017: pausing costs an Error). */
@@ -208,19 +209,7 @@ export class UpstreamConnection implements H1Events {
 
   /** Writes request bytes; false when they stay queued (still referenced): wait for onRequestDrain. */
   send(a: Buffer, b: Buffer | null = null, c: Buffer | null = null): boolean {
-    const s = this.socket;
-    if (b === null) s.write(a, this.#written);
-    else {
-      s.cork();
-      s.write(a);
-      if (c === null) s.write(b, this.#written);
-      else {
-        s.write(b);
-        s.write(c, this.#written);
-      }
-      s.uncork();
-    }
-    if (s.writableLength === 0) return true;
+    if (writeWatched(this.socket, this.#written, a, b, c)) return true;
     this.#needDrain = true;
     return false;
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
 
-const FALLBACK = 4_000;
+const FALLBACK = 4_321; // no hint gives 4 321 ms: nothing else here does
 
 test('Keep-Alive hints, in plain English', () => {
   const cases: [string, string[], number][] = [
@@ -22,4 +22,9 @@ test('Keep-Alive hints, in plain English', () => {
     ['a field with another name carrying timeout= is ignored', ['x-keep-alive', 'timeout=9'], FALLBACK],
   ];
   for (const [what, fields, want] of cases) assert.equal(idleAllowanceMs(fields, FALLBACK), want, what);
+  // the last value read is remembered: the same hint again, and with another fallback, and back
+  for (const [what, fields, want] of cases) {
+    assert.equal(idleAllowanceMs(fields, FALLBACK), want, `${what} (repeated)`);
+    assert.equal(idleAllowanceMs(fields, 7_000), want === FALLBACK ? 7_000 : want, `${what} (another fallback)`);
+  }
 });

@@ -69,6 +69,11 @@ export class Lease implements UpstreamLease {
   /** The connection is ready: the head and any pieces held go out in one write. */
   connected(conn: UpstreamConnection): void {
     if (this.conn !== conn) return;
+    if (this.#pending === null && this.#resendBytes === null) {
+      // the common case, a ready (reused) connection: the head alone, no list to build
+      conn.send(this.req.head);
+      return;
+    }
     const pending = this.#pending ?? [];
     this.#pending = null;
     const first = this.#resendBytes ?? [this.req.head];

@@ -204,6 +204,12 @@ class EndpointPool implements ConnectionHome, LeaseHome {
 export class FastPool implements FastUpstreamPool, CompanionPool {
   readonly opts: Readonly<PoolOptions>;
   readonly #pools = new Map<string, EndpointPool>();
+  /**
+   * The pool of an endpoint object the routing table (or a connection's direct destination)
+   * hands every request: found without building its key string per request. A pool closed or
+   * swept since is looked up by key again.
+   */
+  readonly #byEndpoint = new WeakMap<Endpoint, EndpointPool>();
   #sweeper: NodeJS.Timeout | null = null;
   /** Running totals over every endpoint (a scrape reads three numbers). */
   open = 0;
@@ -217,20 +223,28 @@ export class FastPool implements FastUpstreamPool, CompanionPool {
   }
 
   send(endpoint: Endpoint, req: FastRequest, sink: UpstreamSink): UpstreamLease {
-    const key = poolKey(endpoint);
-    let pool = this.#pools.get(key);
-    if (pool === undefined) {
-      pool = new EndpointPool(this, endpoint, key);
-      this.#pools.set(key, pool);
-      if (this.#pools.size > MAX_POOLS) this.#closePool(this.#pools.keys().next().value!);
-      this.#sweeper ??= setInterval(this.#sweep.bind(this), SWEEP_MS).unref();
+    let pool = this.#byEndpoint.get(endpoint);
+    if (pool === undefined || pool.closing) {
+      const key = poolKey(endpoint);
+      pool = this.#pools.get(key);
+      if (pool === undefined) {
+        pool = new EndpointPool(this, endpoint, key);
+        this.#pools.set(key, pool);
+        if (this.#pools.size > MAX_POOLS) this.#closePool(this.#pools.keys().next().value!);
+        this.#sweeper ??= setInterval(this.#sweep.bind(this), SWEEP_MS).unref();
+      }
+      this.#byEndpoint.set(endpoint, pool);
     }
     return pool.send(req, sink);
   }
 
   #sweep(): void {
     const now = performance.now();
-    for (const [key, pool] of this.#pools) if (pool.sweep(now)) this.#pools.delete(key);
+    for (const [key, pool] of this.#pools) {
+      if (!pool.sweep(now)) continue;
+      this.#pools.delete(key);
+      pool.closing = true; // empty; an endpoint that still points at it gets a new one
+    }
     if (this.#pools.size === 0 && this.#sweeper !== null) {
       clearInterval(this.#sweeper);
       this.#sweeper = null;

@@ -1,0 +1,98 @@
+// The default request timeout on the fast path (ADR 0006: 504 when no response head came in
+// time) is a deadline on the connection's one timer, not a Timeout per request (issue 16, ADR
+// 0017): on a kept-alive connection it still fires for each request that needs it, re-armed per
+// request, and a timer left from an earlier request never cuts a later one short.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { ProxyCore } from '../../agent/engine/core.ts';
+import { http1Handler } from '../../agent/engine/h1-fast/downstream-hook.ts';
+import type { HttpSite } from '../../agent/engine/http-handler.ts';
+import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import { exchangeRaw } from '../support/raw-answer.ts';
+
+const quiet = (): void => undefined;
+const TIMEOUT_MS = 300;
+
+async function connect(port: number): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  return s;
+}
+
+/** One request on `s`; its answer's status and how long it took. */
+async function timed(s: net.Socket, req: string): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  const text = await exchangeRaw(s, req, { ms: 5_000, onClose: 'reject' });
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), ms: performance.now() - t0 };
+}
+
+describe('the default request timeout on a kept-alive fast-path connection', () => {
+  let app: http.Server;
+  let listener: ProxyListener<{ remoteAddress: string }>;
+
+  before(async () => {
+    // /ok answers at once, /slow/<ms> after <ms>, /hang never (its socket is held)
+    app = http.createServer((req, res) => {
+      req.resume();
+      const slow = /^\/slow\/(\d+)$/.exec(req.url ?? '');
+      if (req.url?.startsWith('/hang')) return;
+      setTimeout(() => res.writeHead(200, { 'content-length': '2' }).end('ok'), slow ? Number(slow[1]) : 0);
+    });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const appPort = (app.address() as net.AddressInfo).port;
+    const core = new ProxyCore({ log: quiet, defaultRequestTimeoutMs: TIMEOUT_MS });
+    const site = (): HttpSite => ({
+      kind: 'inbound', scheme: 'http',
+      destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: appPort }, reason: 'test' }),
+    });
+    listener = await ProxyListener.listen<{ remoteAddress: string }>({
+      host: '127.0.0.1', port: 0, log: quiet,
+      handlers: {
+        context: (socket) => ({ remoteAddress: socket.remoteAddress ?? '' }),
+        request: (_ctx, _req, res) => { res.statusCode = 500; res.end(); },
+        upgrade: (_ctx, _req, socket) => { socket.destroy(); },
+        tcp: (_ctx, socket) => { socket.destroy(); },
+        http1: http1Handler(core, site, { remoteAddress: (ctx) => ctx.remoteAddress }),
+      },
+    });
+  });
+  after(async () => {
+    const closed = listener.stopAccepting();
+    listener.destroyAll();
+    await closed;
+    app.closeAllConnections();
+    app.close();
+  });
+
+  test('after quick requests, a request with no answer gets 504 at the timeout; the connection goes on, and the next one times out too', async () => {
+    const s = await connect(listener.port);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await timed(s, `GET /ok HTTP/1.1\r\nHost: a\r\n\r\n`)).status, 200);
+      const first = await timed(s, 'GET /hang/1 HTTP/1.1\r\nHost: a\r\n\r\n');
+      assert.equal(first.status, 504);
+      assert.ok(first.ms >= TIMEOUT_MS - 20 && first.ms < 3_000, `504 after ${first.ms} ms`);
+      assert.equal((await timed(s, 'GET /ok HTTP/1.1\r\nHost: a\r\n\r\n')).status, 200, 'kept alive after the 504');
+      const post = await timed(s, 'POST /hang/2 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+      assert.equal(post.status, 504);
+      assert.ok(post.ms >= TIMEOUT_MS - 20 && post.ms < 3_000, `504 after ${post.ms} ms`);
+    } finally { s.destroy(); }
+  });
+
+  test('a timer armed by an earlier request never shortens a later one: answers within the timeout of their own start all arrive', async () => {
+    const s = await connect(listener.port);
+    try {
+      // each request starts 150 ms after the one before and takes 200 ms: the deadline of the
+      // one before falls inside it, and must not count for it
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await timed(s, 'GET /ok HTTP/1.1\r\nHost: a\r\n\r\n')).status, 200);
+        await new Promise((r) => setTimeout(r, 150));
+        const slow = await timed(s, 'GET /slow/200 HTTP/1.1\r\nHost: a\r\n\r\n');
+        assert.equal(slow.status, 200, `round ${i}: answered in ${slow.ms} ms`);
+      }
+    } finally { s.destroy(); }
+  });
+});
