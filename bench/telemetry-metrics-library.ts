@@ -9,6 +9,8 @@ import type { RequestEvent } from '../agent/telemetry/events.ts';
 import { requestLabels } from '../agent/telemetry/metrics/labels.ts';
 import { DURATION_BUCKETS, SIZE_BUCKETS, SeriesTable, addCounter, observeIn } from '../agent/telemetry/metrics/series.ts';
 import { REQUEST_LABELS } from '../agent/telemetry/metrics/labels.ts';
+// Types only (erased): the package is imported at run time only when installed, in otel() below.
+import type * as SdkMetrics from '@opentelemetry/sdk-metrics';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 50_000 : 300_000;
@@ -38,7 +40,7 @@ function ours(): () => void {
 // sdk-metrics is not a meshlet dependency (ADR 0009; today it comes with the OTLP exporters):
 // measured when installed. A pull reader like the Prometheus exporter's, so records aggregate.
 async function otel(): Promise<(() => void) | null> {
-  let sdk: typeof import('@opentelemetry/sdk-metrics');
+  let sdk: typeof SdkMetrics;
   try {
     sdk = await import('@opentelemetry/sdk-metrics');
   } catch {

@@ -8,6 +8,11 @@
 // Usage: npx node bench/telemetry-subscribers.ts [--against DIR] [--rounds N]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Types only: each tree's modules are loaded by path below (this tree's and --against's).
+import type * as BuildEvents from '../agent/telemetry/build-events.ts';
+import type * as Events from '../agent/telemetry/events.ts';
+import type * as MeshMetrics from '../agent/telemetry/metrics/mesh-metrics.ts';
+import type * as Tracer from '../agent/telemetry/tracing/tracer.ts';
 
 const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,10 +23,10 @@ const rounds = Number(arg('--rounds') ?? 7);
 const N = 200_000;
 
 interface Tree {
-  build: typeof import('../agent/telemetry/build-events.ts');
-  events: typeof import('../agent/telemetry/events.ts');
-  metrics: typeof import('../agent/telemetry/metrics/mesh-metrics.ts');
-  tracer: typeof import('../agent/telemetry/tracing/tracer.ts');
+  build: typeof BuildEvents;
+  events: typeof Events;
+  metrics: typeof MeshMetrics;
+  tracer: typeof Tracer;
 }
 const loaded = new Map<string, Tree>();
 for (const [name, dir] of trees) {

@@ -93,12 +93,11 @@ export async function waitQuiet(c: ControllerProcess, opts: { minMs?: number; ma
   const windowMs = opts.windowMs ?? 500;
   const share = opts.share ?? 0.05;
   if (opts.minMs) await sleep(opts.minMs);
-  let lastShare = 1;
   for (;;) {
     const ns0 = c.cpuNs();
     const t0 = nowMs();
     await sleep(windowMs);
-    lastShare = (c.cpuNs() - ns0) / 1e6 / (nowMs() - t0);
+    const lastShare = (c.cpuNs() - ns0) / 1e6 / (nowMs() - t0);
     if (lastShare < share) return { quiet: true, waitedMs: nowMs() - started, lastShare };
     if (nowMs() - started > opts.maxMs) return { quiet: false, waitedMs: nowMs() - started, lastShare };
   }

@@ -50,7 +50,7 @@ export class Swarm {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.child.send({ ...c, id } as SwarmCommand);
+      this.child.send({ ...c, id });
     });
   }
 

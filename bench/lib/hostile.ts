@@ -132,8 +132,8 @@ export async function measureHostile(spec: HostileSpec): Promise<HostileResult> 
     : spec.attack === 'slow-uploads' ? slowUploads(port, spec.host)
       : spec.attack === 'idle' ? idle(port) : null;
   let res: OpenLoopResult;
-  let rss = 0;
-  let note = '';
+  let rss: number;
+  let note: string;
   try {
     await new Promise((r) => setTimeout(r, spec.rampMs));
     res = await runOpenLoop({ host: '127.0.0.1', port, request: spec.request, rate: spec.rate, durationMs: spec.durationMs, warmupMs: 200, maxConnections: 16, spin: 'near-send' });

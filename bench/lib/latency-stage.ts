@@ -128,8 +128,8 @@ export async function measureLatency(ctx: BenchContext, configs: BenchConfig[], 
   const running: Running[] = [];
   const unavailable = new Map<string, string>();
   let blocks = 0;
-  let measureS = 0;
-  let warmedRequests = { min: 0, max: 0 };
+  let measureS: number;
+  let warmedRequests: { min: number; max: number };
   try {
     // started and warmed up side by side: neither is measured, and one at a time took ~40 s under load
     const outcomes = await Promise.all(all.map(async (cfg) => ({ cfg, s: await cfg.start(ctx) })));

@@ -43,7 +43,7 @@ export function cpuOf(pids: number[]): CpuSample {
   let ns = 0;
   let ticks = 0;
   for (const pid of pids) {
-    let tasks: string[] = [];
+    let tasks: string[];
     try { tasks = readdirSync(`/proc/${pid}/task`); } catch { continue; }
     for (const t of tasks) {
       const s = read(`/proc/${pid}/task/${t}/schedstat`);

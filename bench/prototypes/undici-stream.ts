@@ -11,7 +11,7 @@ http.createServer((req, res) => {
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   pool.stream({ path: req.url ?? '/', method, headers: endToEnd(req.headers), body: hasBody ? req : null }, ({ statusCode, headers }) => {
-    res.writeHead(statusCode, endToEnd(headers as Record<string, string | string[]>));
+    res.writeHead(statusCode, endToEnd(headers));
     return res;
   }).catch(() => { if (!res.headersSent) res.writeHead(503); res.end(); });
 }).listen(port, '127.0.0.1');

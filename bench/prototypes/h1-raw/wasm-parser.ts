@@ -46,7 +46,7 @@ const instance = new WA.Instance(new WA.Module(wasmBytes), {
     wasm_on_message_complete: (p: number) => parsers.get(p)!.onMessageComplete(),
   },
 });
-const ll = instance.exports as unknown as LlhttpExports;
+const ll = instance.exports as LlhttpExports;
 mem = Buffer.from(ll.memory.buffer);
 let inPtr = 0;
 let inSize = 0;
