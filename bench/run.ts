@@ -47,11 +47,12 @@ const { values } = parseArgs({
     scenario: { type: 'string' },
     'propagation-routes': { type: 'string' },
     'propagation-changes': { type: 'string' },
+    'scale-routes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming|latency [--propagation-routes N,N] [--propagation-changes N]]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming|latency|scale [--propagation-routes N,N] [--propagation-changes N] [--scale-routes N,N]]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -211,7 +212,15 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
     figures = { streaming: await measureStreaming(ctx, streamConfigs(configs), log) };
   } else if (name === 'latency') {
     figures = { latency: await measureLatency(ctx, latencyConfigs(configs), latencySettings(profile.name), log) };
-  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming, latency)`);
+  } else if (name === 'scale') {
+    // memory at scale alone (issue 16's idle RSS), with bare Node measured in the same minutes
+    const routes = values['scale-routes']?.split(',').map(Number) ?? profile.scaleRoutes;
+    if (routes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--scale-routes ${values['scale-routes']}: expected route counts like 10,10000`);
+    const scale = await measureScale(ctx, routes, profile.soakS, log);
+    const bareNodeMB = await bareNodeRssMB(PROXY_CPUS, ctx.dir);
+    log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
+    figures = { scale, bareNodeMB };
+  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming, latency, scale)`);
   const versions = collectVersions(ROOT, BENCH);
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -9,10 +9,11 @@ import type { ScaleResult } from './scale.ts';
 
 // The last committed quick run, with its memory-at-scale stage replaced by the case at hand.
 const base = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'results', '2026-12-07-bcd2d402dd43.json'), 'utf8')) as BenchResult;
-const agent = (routes: number, idle: number, loaded: number, settled?: number): ScaleResult => ({
+const agent = (routes: number, idle: number, loaded: number, settled?: number, own?: [number, number]): ScaleResult => ({
   routes, available: true, readyMs: 100, rssIdleMB: idle, rssLoadedMB: loaded, soakS: 5, errors: 0,
   latencyUs: { p50: 100, p90: 200, p99: 300, p999: 400, max: 500 } as ScaleResult['latencyUs'],
   ...(settled === undefined ? {} : { rssSettledMB: settled }),
+  ...(own === undefined ? {} : { pssSettledMB: own[0], privateDirtySettledMB: own[1] }),
 });
 const rows = (scale: ScaleResult[]): string[] => targetsTable({ ...base, scale }).filter((l) => /RSS .*agent|routes vs/.test(l));
 
@@ -29,8 +30,14 @@ test('a result without the settled reading (older runs) is judged on the reading
   assert.match(ratio!, /\| 1\.35× \/ 1\.14× \| ≤ 1\.3× \| missed/);
 });
 
-test('the scale section lists the settled column, a dash where a run had none', () => {
-  const text = scaleSection({ ...base, scale: [agent(10, 96, 110, 72), agent(10000, 130, 125)] }).join('\n');
-  assert.match(text, /\| 10 \| 100 \| 96\.0 \| 72\.0 \| 110\.0 \(5 s\) \|/);
-  assert.match(text, /\| 10000 \| 100 \| 130\.0 \| – \| 125\.0 \(5 s\) \|/);
+test('the scale section lists the settled column and its PSS / private dirty, a dash where a run had none', () => {
+  const text = scaleSection({ ...base, scale: [agent(10, 96, 110, 72, [41.5, 20.25]), agent(10000, 130, 125)] }).join('\n');
+  assert.match(text, /\| 10 \| 100 \| 96\.0 \| 72\.0 \| 41\.5 \/ 20\.3 \| 110\.0 \(5 s\) \|/);
+  assert.match(text, /\| 10000 \| 100 \| 130\.0 \| – \| – \| 125\.0 \(5 s\) \|/);
+});
+
+test('the idle target shows PSS and private dirty beside the settled RSS, and is still judged on RSS', () => {
+  const [idle] = rows([agent(10, 96, 110, 72, [41.5, 20.25]), agent(10000, 130, 125, 80, [50, 30])]);
+  // private dirty is under 60 MB, RSS is not: the verdict follows RSS
+  assert.match(idle!, /\| 72\.0 MB \(96\.0 MB 1 s after ready; PSS 41\.5, private dirty 20\.3 MB\) \| ≤ 60 MB \| missed by 20% \|/);
 });

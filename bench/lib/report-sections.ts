@@ -43,13 +43,13 @@ export function propagationSection(res: BenchResult): string[] {
 export function scaleSection(res: BenchResult): string[] {
   if (res.scale.length === 0) return ['Not run.', ''];
   return [
-    'One agent whose configuration holds N HTTPRoutes on the Service it serves (plus a catch-all the load goes to). RSS of the process 1 s after ready, settled (idle past its one start-up collection, as a long-lived pod), then after the soak at 1000 rps.',
+    'One agent whose configuration holds N HTTPRoutes on the Service it serves (plus a catch-all the load goes to). RSS of the process 1 s after ready, settled (idle past its one start-up collection, as a long-lived pod), then after the soak at 1000 rps. Beside the settled RSS, what of it is the process\'s own (/proc/PID/smaps_rollup): PSS (pages shared with other processes, the node binary\'s above all, divided among them) and private dirty (what one more agent adds to a node). The target is judged on RSS.',
     '',
-    '| routes | ready after start (ms) | RSS 1 s after ready (MB) | RSS settled (MB) | RSS after soak (MB) | soak p50 / p99 (µs) | errors |',
-    '|---|---|---|---|---|---|---|',
+    '| routes | ready after start (ms) | RSS 1 s after ready (MB) | RSS settled (MB) | settled PSS / private dirty (MB) | RSS after soak (MB) | soak p50 / p99 (µs) | errors |',
+    '|---|---|---|---|---|---|---|---|',
     ...res.scale.map((x) => x.available
-      ? `| ${x.routes} | ${num(x.readyMs ?? NaN)} | ${num(x.rssIdleMB ?? NaN, 1)} | ${x.rssSettledMB === undefined ? '–' : num(x.rssSettledMB, 1)} | ${num(x.rssLoadedMB ?? NaN, 1)} (${x.soakS} s) | ${num(x.latencyUs?.p50 ?? NaN)} / ${num(x.latencyUs?.p99 ?? NaN)} | ${x.errors} |`
-      : `| ${x.routes} | not available: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} | | | | | |`),
+      ? `| ${x.routes} | ${num(x.readyMs ?? NaN)} | ${num(x.rssIdleMB ?? NaN, 1)} | ${x.rssSettledMB === undefined ? '–' : num(x.rssSettledMB, 1)} | ${x.pssSettledMB === undefined || x.privateDirtySettledMB === undefined ? '–' : `${num(x.pssSettledMB, 1)} / ${num(x.privateDirtySettledMB, 1)}`} | ${num(x.rssLoadedMB ?? NaN, 1)} (${x.soakS} s) | ${num(x.latencyUs?.p50 ?? NaN)} / ${num(x.latencyUs?.p99 ?? NaN)} | ${x.errors} |`
+      : `| ${x.routes} | not available: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} | | | | | | |`),
     '',
   ];
 }

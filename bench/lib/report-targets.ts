@@ -94,7 +94,10 @@ function scaleTargets(res: BenchResult): string[] {
   const rIdle = ((settled ? many.rssSettledMB : many.rssIdleMB) ?? NaN) / idle;
   const rLoaded = (many.rssLoadedMB ?? NaN) / (few.rssLoadedMB ?? NaN);
   const when = settled ? `settled (${Math.round((STARTUP_RECLAIM_MS + 5_000) / 1000)} s idle)` : 'idle';
-  const atReady = settled ? ` (${num(few.rssIdleMB ?? NaN, 1)} MB 1 s after ready)` : '';
+  // what of it is the agent's own, shown beside the figure the target is judged on (RSS)
+  const own = settled && few.pssSettledMB !== undefined && few.privateDirtySettledMB !== undefined
+    ? `; PSS ${num(few.pssSettledMB, 1)}, private dirty ${num(few.privateDirtySettledMB, 1)} MB` : '';
+  const atReady = settled ? ` (${num(few.rssIdleMB ?? NaN, 1)} MB 1 s after ready${own})` : '';
   const atReadyRatio = settled ? ` (${num((many.rssIdleMB ?? NaN) / (few.rssIdleMB ?? NaN), 2)}× 1 s after ready)` : '';
   return [
     `| RSS ${when}, agent with ${few.routes} routes | meshlet agent | ${num(idle, 1)} MB${atReady} | ≤ 60 MB | ${verdict(idle, 60)} |`,

@@ -9,6 +9,7 @@ import { buildRequest } from './http1-conn.ts';
 import { SERVICE_HOST, startScaledAgent } from './meshlet.ts';
 import { runOpenLoop, type Percentiles } from './open-loop.ts';
 import { processTree, rssOf } from './proc-stats.ts';
+import { privateMemoryOf, type PrivateMemory } from './smaps.ts';
 import { sleep, startPinned } from './procs.ts';
 import { pathFor } from './servers.ts';
 import { STARTUP_RECLAIM_MS } from '../../agent/lifecycle/startup-reclaim.ts';
@@ -28,6 +29,16 @@ export interface ScaleResult {
    * from before it was measured.
    */
   rssSettledMB?: number;
+  /**
+   * Beside each RSS reading, what of it is the process's own (smaps_rollup, smaps.ts): PSS (shared
+   * pages such as the node binary's divided among the processes mapping them) and Private_Dirty
+   * (what one more agent adds to a node). Reported, not judged: the target is on RSS. Absent in
+   * results from before they were read.
+   */
+  pssIdleMB?: number;
+  privateDirtyIdleMB?: number;
+  pssSettledMB?: number;
+  privateDirtySettledMB?: number;
   rssLoadedMB?: number;
   soakS?: number;
   latencyUs?: Percentiles;
@@ -51,6 +62,8 @@ export async function bareNodeRssMB(cpus: string, dir: string, typescript = fals
   return mb;
 }
 
+const own = (m: PrivateMemory | null): string => (m ? ` (PSS ${m.pssMB.toFixed(1)}, private dirty ${m.privateDirtyMB.toFixed(1)})` : '');
+
 export async function measureScale(ctx: BenchContext, routes: number[], soakS: number, log: (s: string) => void): Promise<ScaleResult[]> {
   const out: ScaleResult[] = [];
   for (const n of routes) {
@@ -65,15 +78,21 @@ export async function measureScale(ctx: BenchContext, routes: number[], soakS: n
       await sleep(1000);
       const pids = s.live.procs.flatMap((p) => processTree(p.pid));
       const rssIdleMB = rssOf(pids) / MB;
+      const idle = privateMemoryOf(pids);
       await sleep(SETTLE_MS - 1000);
       const rssSettledMB = rssOf(pids) / MB;
+      const settled = privateMemoryOf(pids);
       const load = await runOpenLoop({
         host: '127.0.0.1', port: s.live.port, request: buildRequest(SERVICE_HOST, pathFor(12), 12),
         rate: 1000, durationMs: soakS * 1000, warmupMs: 0, maxConnections: 64,
       });
       const rssLoadedMB = rssOf(pids) / MB;
-      log(`    ready in ${s.readyMs} ms; RSS idle ${rssIdleMB.toFixed(1)} MB, settled ${rssSettledMB.toFixed(1)} MB, after ${soakS} s at 1000 rps ${rssLoadedMB.toFixed(1)} MB; p50 ${load.latencyUs.p50} µs, errors ${load.errors}`);
-      out.push({ routes: n, available: true, readyMs: s.readyMs, rssIdleMB, rssSettledMB, rssLoadedMB, soakS, latencyUs: load.latencyUs, errors: load.errors });
+      log(`    ready in ${s.readyMs} ms; RSS idle ${rssIdleMB.toFixed(1)} MB${own(idle)}, settled ${rssSettledMB.toFixed(1)} MB${own(settled)}, after ${soakS} s at 1000 rps ${rssLoadedMB.toFixed(1)} MB; p50 ${load.latencyUs.p50} µs, errors ${load.errors}`);
+      out.push({
+        routes: n, available: true, readyMs: s.readyMs, rssIdleMB, rssSettledMB, rssLoadedMB, soakS, latencyUs: load.latencyUs, errors: load.errors,
+        ...(idle ? { pssIdleMB: idle.pssMB, privateDirtyIdleMB: idle.privateDirtyMB } : {}),
+        ...(settled ? { pssSettledMB: settled.pssMB, privateDirtySettledMB: settled.privateDirtyMB } : {}),
+      });
     } finally {
       await s.live.stop();
     }
