@@ -458,8 +458,10 @@ export class Publisher {
   }
 
   propagation(route: RouteRef): Propagation {
-    const c = this.#countAll().get(routeKey(route));
-    return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(routeKey(route)) ?? 0 };
+    // One key for both lookups: the status writer asks for every route on every pass.
+    const key = routeKey(route);
+    const c = this.#countAll().get(key);
+    return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(key) ?? 0 };
   }
 
   /**

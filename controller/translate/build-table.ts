@@ -17,7 +17,7 @@ import type { TranslationMemo } from './memo.ts';
 import type { KubeObject } from './snapshot.ts';
 import { sortRules } from './precedence.ts';
 import type { RankedRule } from './rules.ts';
-import { compareStrings, namespaceOf, nsName } from './util.ts';
+import { compareStrings, namespaceOf } from './util.ts';
 
 function virtualHosts(byHost: Map<string, Map<string, RankedRule>>): VirtualHostIR[] {
   return [...byHost.entries()]
@@ -85,9 +85,10 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
     else byService.set(a.parent.serviceKey, [a]);
   }
   const out: ServiceFrontendIR[] = [];
-  for (const svc of lookup.services.values()) {
-    const live = byService.get(nsName(namespaceOf(svc), svc.metadata.name)) ?? [];
-    const fe = memo ? memo.frontend(svc, live, () => frontend(svc, live, catalog)) : frontend(svc, live, catalog);
+  // The Lookup's own keys (`namespace/name`, kept with it): no key built per Service per round.
+  for (const [key, svc] of lookup.services) {
+    const live = byService.get(key) ?? [];
+    const fe = memo ? memo.frontend(svc, key, live, () => frontend(svc, live, catalog)) : frontend(svc, live, catalog);
     if (!fe) continue;
     // A frontend handed back by the memo registered its default backends when it was built.
     if (memo) for (const p of fe.ports) catalog.register(svc, { port: p.port, name: p.portName, appProtocol: p.appProtocol }, p.defaultBackend);
@@ -142,6 +143,29 @@ function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
   }
 }
 
+/** The backends a frontend refers to: its ports' defaults and every rule's. */
+function backendsOf(s: ServiceFrontendIR): Set<string> {
+  const used = new Set<string>();
+  for (const p of s.ports) {
+    used.add(p.defaultBackend);
+    const sets = [p.producer, ...p.consumers.map((c) => c.routes)];
+    for (const set of sets) for (const vh of set?.virtualHosts ?? []) collectBackends(vh.rules, used);
+  }
+  return used;
+}
+
+/**
+ * backendsOf(), kept per frontend object: table entries are never changed after translation and
+ * incremental translation hands an unchanged frontend back as the same object, so its rules are
+ * walked once, not every round (issue 14).
+ */
+const frontendBackendsKept = new WeakMap<ServiceFrontendIR, Set<string>>();
+function frontendBackends(s: ServiceFrontendIR): Set<string> {
+  let used = frontendBackendsKept.get(s);
+  if (!used) frontendBackendsKept.set(s, (used = backendsOf(s)));
+  return used;
+}
+
 export function buildTable(
   lookup: Lookup, catalog: BackendCatalog, gateways: GatewayState[],
   gatewayAttached: Attached<GatewayParentResult>[], meshAttached: Attached<MeshParentResult>[], policies: PolicyIR[] = [],
@@ -152,13 +176,7 @@ export function buildTable(
   const services = buildServices(lookup, catalog, meshAttached, memo);
   const used = new Set<string>();
   for (const g of gatewayIR) for (const p of g.ports) for (const l of p.listeners) for (const vh of l.virtualHosts) collectBackends(vh.rules, used);
-  for (const s of services) {
-    for (const p of s.ports) {
-      used.add(p.defaultBackend);
-      const sets = [p.producer, ...p.consumers.map((c) => c.routes)];
-      for (const set of sets) for (const vh of set?.virtualHosts ?? []) collectBackends(vh.rules, used);
-    }
-  }
+  for (const s of services) for (const name of memo ? frontendBackends(s) : backendsOf(s)) used.add(name);
   return (memo?.withVersion ?? withVersion)({
     apiVersion: ROUTING_TABLE_API_VERSION,
     gateways: gatewayIR,

@@ -23,8 +23,8 @@ export interface TranslationMemo {
   lookup(snapshot: Snapshot, build: () => Lookup): Lookup;
   routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog, build: (lookup: Lookup, catalog: BackendCatalog) => RouteUnit): RouteUnit;
   backend: BackendMaker;
-  /** A Service's frontend from its live mesh attachments (null: not a frontend, no ClusterIP). */
-  frontend(svc: KubeObject, live: Attached<MeshParentResult>[], build: () => ServiceFrontendIR | null): ServiceFrontendIR | null;
+  /** A Service's frontend from its live mesh attachments (null: not a frontend, no ClusterIP); `key`: its `namespace/name`. */
+  frontend(svc: KubeObject, key: string, live: Attached<MeshParentResult>[], build: () => ServiceFrontendIR | null): ServiceFrontendIR | null;
   withVersion(table: Omit<RoutingTable, 'version'>): RoutingTable;
   routeStatus(obj: KubeObject, outcomes: ParentOutcome[], build: () => StatusUpdate | null): StatusUpdate | null;
   /** `items` sorted by `compare` (stable), as a new array: the memo may reuse last round's order of the same seam. */
