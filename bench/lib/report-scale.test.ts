@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { targetsTable } from './report-targets.ts';
-import { scaleSection } from './report-sections.ts';
+import { findings, scaleSection } from './report-sections.ts';
 import type { BenchResult } from './result.ts';
 import type { ScaleResult } from './scale.ts';
 
@@ -40,4 +40,10 @@ test('the idle target shows PSS and private dirty beside the settled RSS, and is
   const [idle] = rows([agent(10, 96, 110, 72, [41.5, 20.25]), agent(10000, 130, 125, 80, [50, 30])]);
   // private dirty is under 60 MB, RSS is not: the verdict follows RSS
   assert.match(idle!, /\| 72\.0 MB \(96\.0 MB 1 s after ready; PSS 41\.5, private dirty 20\.3 MB\) \| ≤ 60 MB \| missed by 20% \|/);
+});
+
+test('the Memory finding says how much of the settled RSS is private dirty, when the run read it', () => {
+  const memory = (scale: ScaleResult[]): string => findings({ ...base, bareNodeMB: 43.4, scale }).find((l) => l.startsWith('- **Memory**')) ?? '';
+  assert.match(memory([agent(10, 96, 110, 83.1, [31.9, 29.4]), agent(10000, 130, 125, 102.5)]), /83\.1 MB settled, so 39\.7 MB is meshlet's .* Of its RSS, 29\.4 MB is private dirty .*PSS 31\.9 MB/);
+  assert.doesNotMatch(memory([agent(10, 96, 110, 72), agent(10000, 130, 125)]), /private dirty/);
 });

@@ -83,6 +83,8 @@ export function findings(res: BenchResult): string[] {
   if (few?.available && Number.isFinite(res.bareNodeMB)) {
     out.push(`- **Memory**: an idle bare Node ${res.versions.node} process is ${num(res.bareNodeMB, 1)} MB; the agent with ${few.routes} routes is ${num(few.rssSettledMB ?? few.rssIdleMB ?? NaN, 1)} MB ${few.rssSettledMB === undefined ? 'idle' : 'settled'}, ` +
       `so ${num((few.rssSettledMB ?? few.rssIdleMB ?? NaN) - res.bareNodeMB, 1)} MB is meshlet's (modules, caches, pools) against the 60 MB target.` +
+      // RSS counts the node binary's pages, shared by every Node process: what is the agent's own is its private dirty memory
+      (few.privateDirtySettledMB !== undefined ? ` Of its RSS, ${num(few.privateDirtySettledMB, 1)} MB is private dirty (its own heaps and arenas, what one more agent adds to a node; PSS ${num(few.pssSettledMB ?? NaN, 1)} MB); most of the rest is the node binary's pages, shared with every Node process.` : '') +
       (res.bareNodeTsMB !== undefined ? ` Running a .ts file at all costs ${num(res.bareNodeTsMB - res.bareNodeMB, 1)} MB (an idle .ts script is ${num(res.bareNodeTsMB, 1)} MB: Node's type stripper), which the built JavaScript the image runs does not pay.` : ''));
   }
   if (out.length === 0) out.push('- No meshlet configuration ran in this run.');
