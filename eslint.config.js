@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bench/**', 'agent/native/build/**', 'charts/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'bench/node_modules/**', 'bench/results/**', 'agent/native/build/**', 'charts/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
