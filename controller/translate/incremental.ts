@@ -248,10 +248,13 @@ export class IncrementalTranslator {
     // a status-only update replaced it (sameButStatus). An entry of #byName that is not one of
     // last round's objects (its route was deleted) answers nothing.
     const fresh: [string, KubeObject][] = [];
+    /** A new route object → last round's object of its name, for its status (found once, here). */
+    const prevOf = new Map<KubeObject, KubeObject>();
     const byName = (o: KubeObject): [KubeObject, KeptUnit] | undefined => {
       const key = routeNameKey(o);
       fresh.push([key, o]);
       const p = this.#byName.get(key);
+      if (p) prevOf.set(o, p);
       const u = p && prevUnits.get(p);
       return p && u ? [p, u] : undefined;
     };
@@ -328,7 +331,8 @@ export class IncrementalTranslator {
         // is compared on what routeStatus() reads of it, not taken as new (sameStatusInputs).
         let kept = prevStatuses.get(obj);
         if (!kept) {
-          const prev = this.#byName.get(routeNameKey(obj));
+          // routeUnit() ran first for every route and looked a new object's name up.
+          const prev = prevOf.get(obj);
           kept = prev && prevStatuses.get(prev);
         }
         let status: StatusUpdate | null;
