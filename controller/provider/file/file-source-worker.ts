@@ -34,7 +34,9 @@ export type FileSourceMessage =
   /** Answers `stop`: the worker holds nothing of the directory any more; terminate it now. */
   | { kind: 'stopped' }
   /** After `shrink`: the worker's committed heap before and after its collection, bytes. */
-  | { kind: 'shrunk'; before: number; after: number };
+  | { kind: 'shrunk'; before: number; after: number }
+  /** Answers `rehearse`: the edit's path has run once, in `ms`; the worker holds what it held before. */
+  | { kind: 'rehearsed'; ms: number };
 
 /**
  * From the source to the worker: `shrink` after it has been idle with a small table, so it stays
@@ -42,8 +44,12 @@ export type FileSourceMessage =
  * `stop` before it is terminated: it drops the directory's parse and translation state and
  * collects, so its pages are unmapped now. Terminated as it is, a worker's pages go to V8's
  * process-wide pool, which frees them only 8 s after the isolate is gone (src/heap/page-pool.cc).
+ * `rehearse` once after the start's table when the worker is kept: an edit's translation,
+ * validation and serialisation run once on a throw-away table (FileTranslator.rehearse), so the
+ * first real edit does not run them cold. No GC follows: a memory-reducing one left the heap so
+ * small that the next edits collected more (measured; the idle shrink takes the garbage later).
  */
-export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' };
+export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' } | { kind: 'rehearse' };
 
 /** workerData: the translator's options and, for a recycled worker, where the last one left off. */
 export interface FileSourceWorkerData {
@@ -79,6 +85,11 @@ port.on('message', (m: ToFileSourceWorker) => {
     translator = null;
     memoryReducingGc();
     post({ kind: 'stopped' });
+  } else if (m.kind === 'rehearse') {
+    const start = performance.now();
+    const table = translator?.rehearse();
+    if (table) serialise(table);
+    post({ kind: 'rehearsed', ms: performance.now() - start });
   }
 });
 
@@ -94,6 +105,11 @@ watcher = watchManifests(opts.dir, (read, print) => {
 }, { onError: (err) => post({ kind: 'error', message: err.message }) });
 
 function postTable(table: RoutingTable): void {
+  post({ kind: 'table', ...serialise(table) });
+}
+
+/** What postTable sends of `table`: validated here, as JSON in slices. */
+function serialise(table: RoutingTable): { parts: TableParts; valid: boolean; bytes: number } {
   let valid = true;
   try {
     // The translator has just computed `version` from this object: hashing it again is skipped.
@@ -105,5 +121,5 @@ function postTable(table: RoutingTable): void {
   const parts = { head: JSON.stringify({ ...table, services: [], backends: [] }), services: slices(table.services), backends: slices(table.backends) };
   let bytes = parts.head.length;
   for (const part of [...parts.services, ...parts.backends]) bytes += part.length;
-  post({ kind: 'table', parts, valid, bytes });
+  return { parts, valid, bytes };
 }

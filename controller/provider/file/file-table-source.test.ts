@@ -113,6 +113,35 @@ test('a small table keeps its worker past the idle period, and the first edit af
   }
 });
 
+test('a small table\'s worker rehearses an edit before ready(); nothing of it reaches the agent, and the first edit applies', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-rehearse-'));
+  const file = join(dir, 'shop.yaml');
+  const route = (path: string): string => [
+    'apiVersion: gateway.networking.k8s.io/v1', 'kind: HTTPRoute', 'metadata: {name: r, namespace: shop}',
+    `spec: {parentRefs: [{group: "", kind: Service, name: cart, port: 80}], rules: [{matches: [{path: {type: PathPrefix, value: ${path}}}], backendRefs: [{name: cart, port: 80}]}]}`,
+  ].join('\n');
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: 60_000 });
+  const tables: RoutingTable[] = [];
+  try {
+    await writeFile(file, `${manifest(['cart'])}\n---\n${route('/old')}`);
+    source.subscribe((t) => tables.push(t));
+    await source.start().ready();
+    // ready() waited for it: the rehearsal's work falls before the agent serves
+    assert.ok(logs.some((l) => /translation worker rehearsed an edit, so the first one is not cold: \d+ ms$/.test(l)), logs.join('\n'));
+    assert.equal(tables.length, 1, 'the rehearsal\'s table is not pushed');
+    assert.match(JSON.stringify(source.current?.services), /"\/old"/);
+    await writeFile(file, `${manifest(['cart'])}\n---\n${route('/new')}`);
+    await until('the first edit applied', () => /"\/new"/.test(JSON.stringify(source.current?.services)));
+    assert.equal(tables.length, 2);
+    assert.doesNotMatch(JSON.stringify(source.current), /rehearsal|"\/old"/);
+    assert.deepEqual(source.worker, { running: true, started: 1 });
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a big table stops its worker once applied, without waiting for the idle period; the next edit is applied by a fresh one', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-big-'));
   const file = join(dir, 'shop.yaml');

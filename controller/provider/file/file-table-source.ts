@@ -91,9 +91,10 @@ export class FileTableSource {
   /** Whether a read has settled yet: the first one is the start's (see #onMessage). */
   #settledOnce = false;
   /**
-   * Settles once the start's big table has let its worker go and this thread has collected (or
-   * once it is clear that will not happen): ready() waits for it with a big table, so the pause
-   * of that collection falls before the agent serves, not on its first requests.
+   * Settles once the start's big table has let its worker go and this thread has collected, or
+   * a small table's worker has rehearsed an edit (or once it is clear neither will happen):
+   * ready() waits for it, so that work falls before the agent serves, not on its first requests
+   * or its first edit.
    */
   readonly #startCleanup = Promise.withResolvers<void>();
 
@@ -129,6 +130,7 @@ export class FileTableSource {
       // off), so edits are followed once the directory no longer triggers it.
       if (this.#worker !== worker) return;
       this.#worker = null;
+      this.#startCleanup.resolve(); // nothing more will come of the start's clean-up or rehearsal
       clearTimeout(this.#idleTimer);
       this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
       for (const reject of this.#failures) reject(err);
@@ -238,14 +240,14 @@ export class FileTableSource {
       this.#failures.add(reject);
     });
     const table = await Promise.race([this.#tables.ready(timeoutMs, this.#opts.dir), failed]).finally(() => this.#failures.delete(onFailure));
-    if (this.#bigTable()) {
-      // The start's big table: its worker goes and this thread collects (#reclaim: 0.3-0.5 s at
-      // 10 000 routes) before the agent is ready, not while it serves. Bounded: a worker that
-      // never answers the stop is terminated after STOP_WAIT_MS.
-      let bound: NodeJS.Timeout | undefined;
-      await Promise.race([this.#startCleanup.promise, new Promise<void>((r) => { bound = setTimeout(r, STOP_WAIT_MS + 5_000); })]);
-      clearTimeout(bound);
-    }
+    // The start's big table: its worker goes and this thread collects (#reclaim: 0.3-0.5 s at
+    // 10 000 routes); a small one: its worker rehearses an edit (tens of ms at 1 000 routes).
+    // Either before the agent is ready, not while it serves. Bounded: a worker that never answers
+    // the stop is terminated after STOP_WAIT_MS, and one that never answers the rehearsal is
+    // simply not waited for longer.
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([this.#startCleanup.promise, new Promise<void>((r) => { bound = setTimeout(r, STOP_WAIT_MS + 5_000); })]);
+    clearTimeout(bound);
     return this.#tables.current ?? table;
   }
 
@@ -265,6 +267,12 @@ export class FileTableSource {
 
   #onMessage(m: FileSourceMessage): void {
     if (m.kind === 'stopped') return; // from a worker being recycled (see #recycle)
+    if (m.kind === 'rehearsed') {
+      // not activity: the start's rehearsal of an edit is done (see ToFileSourceWorker)
+      this.#log(`meshlet: translation worker rehearsed an edit, so the first one is not cold: ${Math.round(m.ms)} ms`);
+      this.#startCleanup.resolve();
+      return;
+    }
     if (m.kind === 'shrunk') {
       // not activity: the idle worker answering the source's own request
       const mb = (n: number): number => Math.round(n / 2 ** 20);
@@ -281,7 +289,13 @@ export class FileTableSource {
       const atStart = !this.#settledOnce;
       this.#settledOnce = true;
       const big = this.#bigTable();
-      if (atStart && !(m.clean && big)) this.#startCleanup.resolve(); // nothing to let go at the start
+      if (atStart && !big) {
+        // The worker stays: the first edit's path runs once now, off the record, so that edit
+        // does not run cold code (ADR 0016, second addendum).
+        this.#post({ kind: 'rehearse' });
+      } else if (atStart && !m.clean) {
+        this.#startCleanup.resolve(); // a big table with a broken file: the worker stays as it is
+      }
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
         // At the start nothing is served yet (ready() waits for this) that a stop and a GC could delay.

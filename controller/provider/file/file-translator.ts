@@ -3,7 +3,7 @@
 // worker (file-source-worker.ts), never on the thread that serves requests (issue 15).
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { IncrementalTranslator } from '../../translate/index.ts';
-import { buildSnapshot, type KubeObject } from '../../translate/snapshot.ts';
+import { buildSnapshot, type KubeObject, type Snapshot } from '../../translate/snapshot.ts';
 import { gunzipSync } from 'node:zlib';
 import { formatProblem, parseManifestFile, type ReadResult } from './read-manifests.ts';
 import { unhealthyConditions } from './unhealthy-conditions.ts';
@@ -45,6 +45,9 @@ export class FileTranslator {
 
   /** Files' last good text from a previous translator, parsed only if that file is broken now. */
   readonly #saved = new Map<string, Uint8Array>();
+
+  /** What the last apply() translated (references to objects held anyway), for rehearse(). */
+  #lastSnapshot: Snapshot | null = null;
 
   constructor(opts: FileTranslatorOptions, resume?: TranslatorResume) {
     this.#opts = opts;
@@ -101,6 +104,29 @@ export class FileTranslator {
     return { objects: [...byFile.values()].flat(), kept };
   }
 
+  /**
+   * Runs an edit's path once, off the record, so the first real edit does not pay for it: the
+   * last route of the last apply() is translated with one annotation added (its unit and the
+   * frontends it attaches to are rebuilt, the rest reused, as after an edit of one route), then
+   * the directory's own snapshot again, which leaves the translator holding the same results as
+   * before (the same table and version; apply() still reports and pushes nothing new). Returns
+   * the rehearsal's table, for the caller to serialise as it would a real one and drop, or null
+   * when there is nothing to rehearse (no apply yet, no route). Without it, at 1 000 routes, the
+   * first edit's translation and validation took 1.3-4x a later edit's (cold code; ADR 0016).
+   */
+  rehearse(): RoutingTable | null {
+    const snapshot = this.#lastSnapshot;
+    if (!snapshot) return null;
+    const field = snapshot.httpRoutes.length > 0 ? 'httpRoutes' : snapshot.grpcRoutes.length > 0 ? 'grpcRoutes' : null;
+    if (field === null) return null;
+    const routes = snapshot[field];
+    const route = routes[routes.length - 1]!;
+    const edited: KubeObject = { ...route, metadata: { ...route.metadata, annotations: { ...route.metadata.annotations, 'meshlet.dev/rehearsal': 'true' } } };
+    const { ir } = this.#translator.translate({ ...snapshot, [field]: [...routes.slice(0, -1), edited] });
+    this.#translator.translate(snapshot);
+    return ir;
+  }
+
   /** The report if it changed since the last call (else null), and the table if its version did. */
   apply(read: ReadResult): { report: string | null; table: RoutingTable | null } {
     const { objects: fromFiles, kept } = this.#objectsKeepingLastGood(read);
@@ -111,6 +137,7 @@ export class FileTranslator {
     }
     const { snapshot } = buildSnapshot(objects, { gatewayAddresses });
     const { ir, statuses } = this.#translator.translate(snapshot);
+    this.#lastSnapshot = snapshot;
     const shown = this.#opts.reportKinds ? statuses.filter((st) => this.#opts.reportKinds!.includes(st.kind)) : statuses;
     const report = [
       ...read.problems.map((p) => `${formatProblem(p)}`),
