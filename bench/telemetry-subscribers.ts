@@ -54,7 +54,7 @@ function hops(t: Tree): number {
     const odd = (i & 1) === 1;
     const ev = t.build.startRequestEvent(odd ? 'inbound' : 'outbound', 'http', (odd ? inb : out) as never);
     ev.rule = `httproute/shop/svc/rule/${i % 3}`;
-    const at = t.build.startAttemptEvent(ev, 1, false, { backend: 'service/shop/svc/9080', address: '10.0.0.7', port: 9080 },
+    const at = t.build.startAttemptEvent(ev, 1, false, 'service/shop/svc/9080', { address: '10.0.0.7', port: 9080 },
       { method: 'GET', authority: 'svc:9080', pathAndQuery: '/api/x?y=1', headers: { 'user-agent': 'curl' } });
     // null when nobody listens to attempts (this tree with the metrics alone)
     if (at) t.build.endAttemptEvent(at, 200, null);

@@ -149,7 +149,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
       headers, body: plan.body, signal: ctrl.signal,
     };
     // The attempt request doubles as the event's view of it (method, authority, path, headers).
-    const ev = plan.event ? startAttemptEvent(plan.event, attempts, false, { backend: plan.backend.name, ...endpoint }, request) : null;
+    const ev = plan.event ? startAttemptEvent(plan.event, attempts, false, plan.backend.name, endpoint, request) : null;
     const done = deps.balancer.stats(endpoint).start();
     let response: UpstreamResponse | null = null;
     let failure: Failure | null = null;

@@ -69,7 +69,7 @@ export function fireMirrors(deps: MirrorDeps, mirrors: readonly MirrorDecision[]
     markPeerWorkload(headers, isMutualTls(endpoint, deps.pools.connectOptions));
     const request = { method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers, body: req.body, signal };
     // One object for the send and the event's view of it (method, authority, path, headers).
-    const ev = deps.event ? startAttemptEvent(deps.event, 1, true, { backend: backend.name, ...endpoint }, request) : null;
+    const ev = deps.event ? startAttemptEvent(deps.event, 1, true, backend.name, endpoint, request) : null;
     send(deps.pools, endpoint, request)
       .then((res) => {
         if (ev) endAttemptEvent(ev, res.status, null);

@@ -36,8 +36,8 @@ export function grpcStatusOf(trailers: Record<string, string | string[] | undefi
   return typeof v === 'string' && /^\d{1,2}$/.test(v) ? v : null;
 }
 
+/** The endpoint an attempt goes to (the engine's Endpoint, passed as it is: no object per attempt). */
 export interface AttemptTarget {
-  backend: string;
   address: string;
   port: number;
   identity?: string | null;
@@ -71,21 +71,21 @@ function upstreamOf(address: string, port: number): string {
  * nobody listens to attempts (metrics alone: one object, two timestamps saved per attempt).
  */
 export function startAttemptEvent(
-  request: RequestEvent | null, attempt: number, mirror: boolean, target: AttemptTarget,
+  request: RequestEvent | null, attempt: number, mirror: boolean, backend: string, target: AttemptTarget,
   req: { method: string; authority: string; pathAndQuery: string; headers: Record<string, string | string[]> },
 ): AttemptEvent | null {
   const upstream = upstreamOf(target.address, target.port);
   const upstreamIdentity = target.identity ?? null;
   if (request && !mirror) {
     request.attempts = attempt;
-    request.backend = target.backend;
+    request.backend = backend;
     request.upstream = upstream;
     request.upstreamIdentity = upstreamIdentity;
     request.upstreamPod = target.podName ?? null;
   }
   if (!attemptsObserved(mirror)) return null;
   const ev: AttemptEvent = {
-    request, attempt, mirror, backend: target.backend, upstream, upstreamIdentity,
+    request, attempt, mirror, backend, upstream, upstreamIdentity,
     method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: req.headers,
     startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
   };

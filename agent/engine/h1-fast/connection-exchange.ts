@@ -227,7 +227,7 @@ export class Exchange implements UpstreamSink {
     const headers = upstreamFields(p.request.headers);
     markPeerWorkload(headers, isMutualTls(endpoint, this.core.pools.connectOptions));
     const request = { method: p.request.method, authority: p.request.authority, pathAndQuery: p.request.pathAndQuery, headers };
-    this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, { backend: p.backend.name, ...endpoint }, request) : null;
+    this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, p.backend.name, endpoint, request) : null;
     this.#statsDone = this.core.balancer.stats(endpoint).start();
     const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
     let head: Buffer;

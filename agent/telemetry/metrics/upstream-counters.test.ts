@@ -9,7 +9,8 @@ import { endAttemptEvent, startAttemptEvent } from '../build-events.ts';
 import { startMeshMetrics } from './mesh-metrics.ts';
 
 const self = { name: 'reviews', namespace: 'shop', pod: 'reviews-7d9c8-x2bqz', principal: '' };
-const target = { backend: 'service/shop/ratings/9080', address: '10.0.0.7', port: 9080, identity: null, podName: 'ratings-v1-7d9c8b6f4d-x2bqz' };
+const backend = 'service/shop/ratings/9080';
+const target = { address: '10.0.0.7', port: 9080, identity: null, podName: 'ratings-v1-7d9c8b6f4d-x2bqz' };
 const req = { method: 'GET', authority: 'ratings:9080', pathAndQuery: '/r', headers: {} };
 
 function ev(over: Partial<RequestEvent> = {}): RequestEvent {
@@ -29,9 +30,9 @@ describe('upstream counters in the metrics subscriber', () => {
   test('retries: the attempts after the first of each request, per backend; a first attempt is none', () => {
     const m = startMeshMetrics(self, 100);
     try {
-      requestEnd.publish(ev({ attempts: 3, backend: target.backend, status: 503 }));
-      requestEnd.publish(ev({ attempts: 1, backend: target.backend }));
-      requestEnd.publish(ev({ attempts: 2, backend: target.backend }));
+      requestEnd.publish(ev({ attempts: 3, backend: backend, status: 503 }));
+      requestEnd.publish(ev({ attempts: 1, backend: backend }));
+      requestEnd.publish(ev({ attempts: 2, backend: backend }));
       requestEnd.publish(ev({ attempts: 1, backend: 'service/shop/details/9080' }));
       const text = m.render();
       assert.equal(sample(text, 'meshlet_upstream_retries_total'), 'meshlet_upstream_retries_total{backend="service/shop/ratings/9080"} 3');
@@ -46,7 +47,7 @@ describe('upstream counters in the metrics subscriber', () => {
     try {
       const request = ev();
       for (const error of [null, 'connect ECONNREFUSED', null]) {
-        const at = startAttemptEvent(request, 1, true, target, req);
+        const at = startAttemptEvent(request, 1, true, backend, target, req);
         assert.ok(at, 'a mirror has an event while its channel has a listener');
         endAttemptEvent(at, error ? 503 : 200, error);
       }
@@ -65,8 +66,8 @@ describe('attempt events', () => {
     const m = startMeshMetrics(self, 100);
     try {
       const request = ev();
-      assert.equal(startAttemptEvent(request, 2, false, target, req), null);
-      assert.deepEqual([request.attempts, request.backend, request.upstream, request.upstreamPod], [2, target.backend, '10.0.0.7:9080', target.podName]);
+      assert.equal(startAttemptEvent(request, 2, false, backend, target, req), null);
+      assert.deepEqual([request.attempts, request.backend, request.upstream, request.upstreamPod], [2, backend, '10.0.0.7:9080', target.podName]);
     } finally {
       m.stop();
     }
@@ -81,10 +82,10 @@ describe('attempt events', () => {
     dc.subscribe(CHANNELS.mirrorEnd, onMirror);
     try {
       const request = ev();
-      const first = startAttemptEvent(request, 1, false, target, req);
+      const first = startAttemptEvent(request, 1, false, backend, target, req);
       assert.ok(first);
       endAttemptEvent(first, 200, null);
-      const copy = startAttemptEvent(request, 1, true, { ...target, address: '10.0.0.8' }, req);
+      const copy = startAttemptEvent(request, 1, true, backend, { ...target, address: '10.0.0.8' }, req);
       assert.ok(copy);
       endAttemptEvent(copy, 200, null);
       assert.deepEqual(attempts, [first, copy]);
@@ -104,7 +105,7 @@ describe('attempt events', () => {
       const want: string[] = [];
       for (let round = 0; round < 2; round++) {
         for (let i = 0; i < 6; i++) {
-          const at = startAttemptEvent(ev(), 1, false, { ...target, address: `10.0.0.${i % 3}`, port: 80 + i }, req)!;
+          const at = startAttemptEvent(ev(), 1, false, backend, { ...target, address: `10.0.0.${i % 3}`, port: 80 + i }, req)!;
           endAttemptEvent(at, 200, null);
           want.push(`10.0.0.${i % 3}:${80 + i}`);
         }
