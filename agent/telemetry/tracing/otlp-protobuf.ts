@@ -51,8 +51,10 @@ function bool(w: Writer, field: number, k: string, v: boolean): void {
 
 const INT64_RANGE = 2 ** 63;
 
-/** A number attribute: int_value when an integer in int64's range (as the SDK decides), else double_value. */
-function num(w: Writer, field: number, k: string, v: number): void {
+/** A number attribute: int_value when an integer in int64's range (as the SDK decides), else double_value; a repeat of the slot's last value is copied. */
+function num(w: Writer, field: number, k: string, v: number, slot?: Slot): void {
+  if (slot !== undefined && slot.value === v) { w.raw(slot.bytes); return; }
+  const start = w.pos;
   const kv = key(w, field, k);
   const any = w.begin(1);
   if (Number.isInteger(v) && v >= -INT64_RANGE && v < INT64_RANGE) {
@@ -64,6 +66,7 @@ function num(w: Writer, field: number, k: string, v: number): void {
   }
   w.end(any, 1);
   w.end(kv, 1);
+  if (slot !== undefined) w.keep(slot, v, start);
 }
 
 /** KeyValue for each attribute of an attribute object (the resource's, or a record's own), under `field`. */
@@ -89,8 +92,9 @@ function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void 
 // the event in the same order (the unit test holds the two to the same bytes).
 const A = 9;
 
-// One slot per attribute that usually repeats (not url.path, url.full: those vary by request).
+// One slot per attribute that usually repeats (not url.full; url.path costs a copy when it varies).
 const S = {
+  path: new Slot(), port: new Slot(), status: new Slot(), cPath: new Slot(), cPort: new Slot(), cStatus: new Slot(), attempt: new Slot(),
   method: new Slot(), scheme: new Slot(), host: new Slot(), version: new Slot(), peer: new Slot(), client: new Slot(), ua: new Slot(),
   route: new Slot(), backend: new Slot(), upstream: new Slot(), identity: new Slot(), error: new Slot(),
   cMethod: new Slot(), cHost: new Slot(), cBackend: new Slot(), cUpstream: new Slot(), cIdentity: new Slot(), cRoute: new Slot(), cError: new Slot(),
@@ -98,15 +102,15 @@ const S = {
 
 function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   str(w, A, 'http.request.method', ev.method, S.method);
-  str(w, A, 'url.path', ev.path);
+  str(w, A, 'url.path', ev.path, S.path);
   str(w, A, 'url.scheme', ev.scheme, S.scheme);
   const host = hostPort(ev.authority, ev.scheme);
   str(w, A, 'server.address', host.host, S.host);
-  num(w, A, 'server.port', host.port);
+  num(w, A, 'server.port', host.port, S.port);
   str(w, A, 'network.protocol.version', protocolVersion(ev.protocol), S.version);
   str(w, A, 'network.peer.address', ev.remoteAddress, S.peer);
   str(w, A, 'client.address', ev.remoteAddress, S.client);
-  num(w, A, 'http.response.status_code', ev.status);
+  num(w, A, 'http.response.status_code', ev.status, S.status);
   const ua = firstHeader(ev.headers['user-agent']);
   if (ua) str(w, A, 'user_agent.original', ua, S.ua);
   if (ev.rule) str(w, A, 'meshlet.route', ev.rule, S.route);
@@ -130,14 +134,14 @@ function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   w.end(any, 1);
   w.end(kv, 1);
   const q = at.pathAndQuery.indexOf('?');
-  str(w, A, 'url.path', q < 0 ? at.pathAndQuery : at.pathAndQuery.slice(0, q));
+  str(w, A, 'url.path', q < 0 ? at.pathAndQuery : at.pathAndQuery.slice(0, q), S.cPath);
   const colon = at.upstream.lastIndexOf(':');
   str(w, A, 'server.address', at.upstream.slice(0, colon), S.cHost);
-  num(w, A, 'server.port', Number(at.upstream.slice(colon + 1)));
-  num(w, A, 'http.response.status_code', at.status);
+  num(w, A, 'server.port', Number(at.upstream.slice(colon + 1)), S.cPort);
+  num(w, A, 'http.response.status_code', at.status, S.cStatus);
   str(w, A, 'meshlet.backend', at.backend, S.cBackend);
   str(w, A, 'meshlet.upstream', at.upstream, S.cUpstream);
-  num(w, A, 'meshlet.retry.attempt', at.attempt);
+  num(w, A, 'meshlet.retry.attempt', at.attempt, S.attempt);
   if (at.attempt > 1) num(w, A, 'http.request.resend_count', at.attempt - 1);
   if (at.mirror) bool(w, A, 'meshlet.mirror', true);
   if (at.upstreamIdentity) str(w, A, 'meshlet.peer.identity', at.upstreamIdentity, S.cIdentity);

@@ -109,7 +109,7 @@ export class Writer {
   }
 
   /** Copies the bytes from `start` to the current position into `slot` (for raw() later), when they fit. */
-  keep(slot: Slot, value: string, start: number): void {
+  keep(slot: Slot, value: string | number, start: number): void {
     const n = this.pos - start;
     if (n > slot.room.length) { slot.value = null; return; }
     this.buf.copy(slot.room, 0, start, this.pos);
@@ -157,6 +157,13 @@ export class Writer {
     this.ensure(bytes + 1);
     const buf = this.buf;
     const p = this.pos + 1;
+    // A request's spans share their trace ID: the last one decoded is copied.
+    if (bytes === 16 && hex === lastTrace.value) {
+      buf[p - 1] = 16;
+      buf.set(lastTrace.bytes, p);
+      this.pos = p + 16;
+      return;
+    }
     // By table, in JS: 8 or 16 bytes cost less than a call into Buffer's C++ hex decoder.
     for (let i = 0; i < bytes; i++) {
       const hi = hexValue(hex.charCodeAt(2 * i));
@@ -166,6 +173,7 @@ export class Writer {
     }
     buf[p - 1] = bytes;
     this.pos = p + bytes;
+    if (bytes === 16) this.keep(lastTrace, hex, p);
   }
 
   fixed64(v: bigint): void {
@@ -193,10 +201,12 @@ export class Writer {
  * identities are the same strings), and a repeat is copied instead of encoded again.
  */
 export class Slot {
-  value: string | null = null;
+  value: string | number | null = null;
   bytes: Uint8Array = new Uint8Array(0);
   readonly room = Buffer.alloc(256);
 }
+
+const lastTrace = new Slot();
 
 // Each attribute key's field (tag, length, bytes), encoded once. Bounded, in case some span
 // brings keys of its own.
