@@ -83,6 +83,21 @@ async function loadedBy(extra: string[], command: 'agent' | 'ingress' = 'agent',
 
 const from = (loads: string[], pkg: string): string[] => loads.filter((u) => u.includes(`/node_modules/${pkg}/`));
 
+/**
+ * A directory big enough for file mode's translation worker (over IN_PROCESS_BELOW_BYTES of
+ * manifests and of table JSON: a small one is translated on the serving thread, ADR 0012): one
+ * Service and `routes` HTTPRoutes on it. Removed by the caller.
+ */
+function bigDirectory(routes = 400): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-lazy-big-'));
+  const docs = ['apiVersion: v1\nkind: Service\nmetadata: {name: cart, namespace: shop}\nspec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80, protocol: TCP}]}'];
+  for (let i = 0; i < routes; i++) {
+    docs.push(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r${i}, namespace: shop}\nspec: {parentRefs: [{group: "", kind: Service, name: cart, port: 80}], rules: [{matches: [{path: {type: PathPrefix, value: /p${i}}, headers: [{name: x-route, value: v${i}}]}], backendRefs: [{name: cart, port: 80}]}]}`);
+  }
+  writeFileSync(join(dir, 'shop.yaml'), docs.join('\n---\n'));
+  return dir;
+}
+
 describe('feature-only modules (ADR 0012)', () => {
   test('a plaintext file-mode agent without tracing loads neither OpenTelemetry, node-forge, ws nor undici', async () => {
     const loads = await loadedBy(['--no-mtls']);
@@ -137,10 +152,11 @@ ports: [{ name: http, port: ${app.port}, protocol: TCP, appProtocol: http }]
     }
   });
 
-  test('a file-mode agent\'s serving thread, idle past its translation worker\'s recycling, loads neither yaml nor the translator', async () => {
-    // 11.5 s: past the worker's 10 s idle recycling, which lists, gzips and watches the
-    // directory from the serving thread. Reading and translating are the worker's alone.
-    const loads = await loadedBy(['--no-mtls'], 'agent', 11_500);
+  test('a file-mode agent\'s serving thread, idle past its translation worker\'s idle period, loads neither yaml nor the translator', async () => {
+    // 11.5 s: past the worker's 10 s idle period. With a directory big enough for a worker,
+    // reading and translating are the worker's alone.
+    const big = bigDirectory();
+    const loads = await loadedBy(['--no-mtls'], 'agent', 11_500, { config: big }).finally(() => rmSync(big, { recursive: true, force: true }));
     assert.ok(loads.some((u) => u.includes('/controller/provider/file/file-table-source.')), 'the hook saw the file source');
     assert.deepEqual(from(loads, 'yaml'), []);
     assert.deepEqual(loads.filter((u) => u.includes('/controller/translate/')), []);
@@ -150,10 +166,17 @@ ports: [{ name: http, port: ${app.port}, protocol: TCP, appProtocol: http }]
   test('a file-mode agent with mTLS on (the default) and no mesh CA in its directory loads no yaml on its serving thread', async () => {
     // examples/ holds no Secret meshlet-system/meshlet-ca: cli/file-identity.ts answers that from
     // the files' text, without the YAML parser (which it loaded before, ~70 modules).
-    const loads = await loadedBy([], 'agent', 11_500);
+    const big = bigDirectory();
+    const loads = await loadedBy([], 'agent', 11_500, { config: big }).finally(() => rmSync(big, { recursive: true, force: true }));
     assert.ok(loads.some((u) => u.includes('/cli/file-identity.')), 'the hook saw the mesh CA lookup');
     assert.deepEqual(from(loads, 'yaml'), []);
     assert.deepEqual(from(loads, 'node-forge'), []);
+  });
+
+  test('a small directory (examples/) is translated on the serving thread: its loop and the YAML parser are loaded there', async () => {
+    const loads = await loadedBy(['--no-mtls'], 'agent', 0);
+    assert.ok(loads.some((u) => /\/controller\/provider\/file\/file-source-worker\./.test(u)), 'the loop runs on the serving thread');
+    assert.ok(from(loads, 'yaml').length > 0, 'the YAML parser is loaded there');
   });
 
   test('the ingress in file mode without tracing loads neither OpenTelemetry, node-forge, ws nor undici', async () => {

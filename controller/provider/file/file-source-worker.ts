@@ -1,7 +1,8 @@
 // The file-mode translation worker: watches the directory, reads and parses the manifests,
 // translates and validates, and posts each new routing table to the thread that serves
 // requests as JSON text (one JSON.parse there, ~0.1 s for 10 000 routes, instead of the
-// seconds reading and translating take). Messages: FileSourceMessage.
+// seconds reading and translating take). Messages: FileSourceMessage. The same loop runs on the
+// serving thread for a small directory (runFileSource, through a MessageChannel; ADR 0012).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { validate } from '../../../api/validate.ts';
@@ -65,8 +66,18 @@ function slices<T>(items: readonly T[]): string[] {
   return out;
 }
 
-const { options: opts, resume } = workerData as FileSourceWorkerData;
-const port = parentPort!;
+/** What runs the loop: the worker's parentPort, or one end of a MessageChannel on the serving thread. */
+export interface SourcePort {
+  postMessage(m: FileSourceMessage): void;
+  on(event: 'message', listener: (m: ToFileSourceWorker) => void): unknown;
+}
+
+/**
+ * The watch-read-translate loop, on whichever thread calls it; returns its close (the watcher
+ * and the translator's state dropped). In a worker it runs at load (below).
+ */
+export function runFileSource(port: SourcePort, data: FileSourceWorkerData, onError?: (err: Error) => void): () => void {
+const { options: opts, resume } = data;
 const post = (m: FileSourceMessage): void => port.postMessage(m);
 let translator: FileTranslator | null = new FileTranslator(opts, resume);
 let watcher: ManifestWatcher | null = null;
@@ -95,7 +106,16 @@ port.on('message', (m: ToFileSourceWorker) => {
 
 watcher = watchManifests(opts.dir, (read, print) => {
   if (!translator) return;
-  const { report, table } = translator.apply(read);
+  let applied: ReturnType<FileTranslator['apply']>;
+  try {
+    applied = translator.apply(read);
+  } catch (err) {
+    // in a worker an uncaught error ends it and the source starts another; on the serving thread it must not crash the agent
+    if (!onError) throw err;
+    onError(err as Error);
+    return;
+  }
+  const { report, table } = applied;
   if (report) post({ kind: 'report', text: report });
   if (table) {
     version = table.version;
@@ -123,3 +143,7 @@ function serialise(table: RoutingTable): { parts: TableParts; valid: boolean; by
   for (const part of [...parts.services, ...parts.backends]) bytes += part.length;
   return { parts, valid, bytes };
 }
+return () => { watcher?.close(); watcher = null; translator = null; };
+}
+
+if (parentPort && (workerData as FileSourceWorkerData | null)?.options) runFileSource(parentPort, workerData as FileSourceWorkerData);

@@ -36,7 +36,7 @@ test('an idle worker is stopped, and edits, broken files and unchanged rewrites 
   const file = join(dir, 'shop.yaml');
   const logs: string[] = [];
   // keepWarmBelowBytes 0: every table counts as big, so the worker is stopped once it is applied.
-  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, keepWarmBelowBytes: 0 });
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, keepWarmBelowBytes: 0, inProcessBelowBytes: 0 });
   const tables: RoutingTable[] = [];
   try {
     await writeFile(file, manifest(['cart']));
@@ -86,7 +86,7 @@ test('recycleIdleMs 0 keeps the worker for the life of the source', async () => 
     await writeFile(join(dir, 'shop.yaml'), manifest(['cart']));
     await source.start().ready();
     await new Promise((r) => setTimeout(r, IDLE_MS * 4));
-    assert.deepEqual(source.worker, { running: true, started: 1 });
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });
@@ -97,16 +97,16 @@ test('a small table keeps its worker past the idle period, and the first edit af
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-m16-warm-'));
   const file = join(dir, 'shop.yaml');
   const logs: string[] = [];
-  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS });
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, inProcessBelowBytes: 0 });
   try {
     await writeFile(file, manifest(['cart']));
     await source.start().ready();
     // Past the idle period: shrunk (a GC on its own thread), not stopped.
     await until('the idle worker shrunk', () => logs.some((l) => /idle translation worker shrunk: heap \d+ -> \d+ MB/.test(l)));
-    assert.deepEqual(source.worker, { running: true, started: 1 });
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
     await writeFile(file, manifest(['cart', 'pay']));
     await until('the edit after the idle period applied', () => names(source.current).join() === 'cart,pay');
-    assert.deepEqual(source.worker, { running: true, started: 1 }, 'no fresh worker was needed');
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false }, 'no fresh worker was needed');
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });
@@ -121,7 +121,7 @@ test('a small table\'s worker rehearses an edit before ready(); nothing of it re
     `spec: {parentRefs: [{group: "", kind: Service, name: cart, port: 80}], rules: [{matches: [{path: {type: PathPrefix, value: ${path}}}], backendRefs: [{name: cart, port: 80}]}]}`,
   ].join('\n');
   const logs: string[] = [];
-  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: 60_000 });
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: 60_000, inProcessBelowBytes: 0 });
   const tables: RoutingTable[] = [];
   try {
     await writeFile(file, `${manifest(['cart'])}\n---\n${route('/old')}`);
@@ -135,7 +135,7 @@ test('a small table\'s worker rehearses an edit before ready(); nothing of it re
     await until('the first edit applied', () => /"\/new"/.test(JSON.stringify(source.current?.services)));
     assert.equal(tables.length, 2);
     assert.doesNotMatch(JSON.stringify(source.current), /rehearsal|"\/old"/);
-    assert.deepEqual(source.worker, { running: true, started: 1 });
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });
@@ -147,7 +147,7 @@ test('a big table stops its worker once applied, without waiting for the idle pe
   const file = join(dir, 'shop.yaml');
   // Every table counts as big here (1 byte); the idle period (60 s) is never reached.
   const logs: string[] = [];
-  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: 60_000, keepWarmBelowBytes: 1 });
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: 60_000, keepWarmBelowBytes: 1, inProcessBelowBytes: 0 });
   try {
     await writeFile(file, manifest(['cart', 'pay']));
     await source.start().ready();
@@ -158,6 +158,35 @@ test('a big table stops its worker once applied, without waiting for the idle pe
     await writeFile(file, manifest(['pay', 'ship']));
     await until('the edit applied', () => names(source.current).join() === 'pay,ship');
     assert.equal(source.worker.started, 2);
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a small directory is translated on this thread, without a worker; grown past inProcessBelowBytes it gets one, and edits are followed throughout', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-r16-inprocess-'));
+  const file = join(dir, 'shop.yaml');
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, inProcessBelowBytes: 4096 });
+  try {
+    await writeFile(file, manifest(['cart']));
+    await source.start().ready();
+    assert.deepEqual(source.worker, { running: false, started: 0, inProcess: true });
+    await new Promise((r) => setTimeout(r, IDLE_MS * 3));
+    await writeFile(file, manifest(['cart', 'pay']));
+    await until('the edit after idle applied on this thread', () => names(source.current).join() === 'cart,pay');
+    // a broken document: the file's last good content stays in force, as in a worker
+    await writeFile(file, `${manifest(['cart', 'pay'])}\n---\nkind: [unclosed`);
+    await until('the broken file reported', () => logs.some((l) => /shop\.yaml/.test(l)));
+    assert.deepEqual(names(source.current), ['cart', 'pay']);
+    const many = Array.from({ length: 40 }, (_, i) => `svc${String(i).padStart(2, '0')}`);
+    await writeFile(file, manifest(many));
+    await until('the big edit applied', () => names(source.current).length === 40);
+    await until('a worker took over', () => source.worker.running);
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
+    await writeFile(file, manifest(many.slice(0, 39)));
+    await until('the next edit applied by the worker', () => names(source.current).length === 39);
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@
 // so a 10 MB manifest or 10 000 routes never stall requests (issue 15). The agent swaps tables
 // atomically. Broken documents and routes that are not accepted are logged with their file and
 // reason, and the valid rest still applies. What the worker costs depends on the table (ADR 0012):
-// with a small one (under `keepWarmBelowBytes` of JSON, ~4 000 simple routes) it is kept, so the
+// a small directory (under IN_PROCESS_BELOW_BYTES) is translated on this thread by the same loop;
+// with a larger one still under `keepWarmBelowBytes` of JSON (~4 000 simple routes) it is kept, so the
 // first edit after a quiet period is incremental, and once idle for `recycleIdleMs` it shrinks its
 // heap to what it holds for that; a big table's worker (a V8 isolate of 100-240 MB after 10 000
 // routes) is terminated, and a cheap fingerprint watch on this thread starts a fresh one at the
@@ -12,15 +13,17 @@
 // here (the garbage of assembling and compiling the table); a later one waits `recycleIdleMs`, as
 // stopping a big isolate and collecting while traffic flows delayed requests by seconds on a
 // loaded machine (ADR 0012).
+import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { RoutingTable } from '../../../api/routing-table.ts';
 import { ManualTableSource } from '../../../api/table-source.ts';
 import { markValidated } from '../../../api/validated-tables.ts';
 import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
-import type { FileSourceMessage, FileSourceWorkerData, TableParts, ToFileSourceWorker } from './file-source-worker.ts';
+import type { FileSourceMessage, FileSourceWorkerData, runFileSource as RunFileSource, TableParts, ToFileSourceWorker } from './file-source-worker.ts';
 import type { FileTranslatorOptions, TranslatorResume } from './file-translator.ts';
 // Only the light modules: the YAML parser and the translator are the worker's (ADR 0012).
 import { manifestFingerprint, watchForChange, type ManifestWatcher } from './change-watch.ts';
@@ -37,6 +40,24 @@ const gzip = promisify(gzipCallback);
  * (0.8-1.2 s) at the first edit after a quiet period.
  */
 export const KEEP_WARM_BELOW_BYTES = 2 * 2 ** 20;
+/**
+ * A directory whose files total less than this at the start, or a table whose JSON is shorter
+ * once idle, is translated on this thread (a few ms for ~130 routes) by the same loop the worker
+ * runs: a warm worker is a second V8 isolate, 9-13 MB of a 10-route agent's settled RSS of 83-85
+ * MB (ADR 0012). A table that grows past it goes back to a worker.
+ */
+export const IN_PROCESS_BELOW_BYTES = 64 * 1024;
+
+/** Total size of the files under dir (Infinity when it cannot be read: the worker reports why). */
+function directoryBytes(dir: string): number {
+  try {
+    let n = 0;
+    for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) n += statSync(`${e.parentPath}/${e.name}`).size;
+    return n;
+  } catch {
+    return Infinity;
+  }
+}
 /** How long a worker being recycled may take to drop its state before it is terminated as it is. */
 const STOP_WAIT_MS = 5_000;
 /** Memory-reducing GCs after a big table, on the serving thread, at least this far apart. */
@@ -59,6 +80,11 @@ export interface FileTableSourceOptions extends FileTranslatorOptions {
    * directory). Default KEEP_WARM_BELOW_BYTES; 0: every table does.
    */
   keepWarmBelowBytes?: number;
+  /**
+   * Directories whose files total less than this at the start, and tables whose JSON is shorter
+   * once idle, are translated on this thread (no worker). Default IN_PROCESS_BELOW_BYTES; 0: never.
+   */
+  inProcessBelowBytes?: number;
 }
 
 export class FileTableSource {
@@ -90,6 +116,8 @@ export class FileTableSource {
   #lastReclaim = -Infinity;
   /** Whether a read has settled yet: the first one is the start's (see #onMessage). */
   #settledOnce = false;
+  /** Whether the loop runs on this thread now (a small table, see IN_PROCESS_BELOW_BYTES). */
+  #inProcess = false;
   /**
    * Settles once the start's big table has let its worker go and this thread has collected, or
    * a small table's worker has rehearsed an edit (or once it is clear neither will happen):
@@ -107,15 +135,26 @@ export class FileTableSource {
   }
 
   /** Whether a translation worker is running now (false while recycled), and how many were started. */
-  get worker(): { running: boolean; started: number } {
-    return { running: this.#worker !== null, started: this.#started };
+  get worker(): { running: boolean; started: number; inProcess: boolean } {
+    return { running: this.#worker !== null && !this.#inProcess, started: this.#started, inProcess: this.#inProcess };
+  }
+
+  get #inProcessBelow(): number {
+    return this.#opts.inProcessBelowBytes ?? IN_PROCESS_BELOW_BYTES;
   }
 
   start(): this {
     if (this.#worker || this.#closed) return this;
+    // A small directory is translated here from the start: a worker that ran even 10 s leaves
+    // ~5 MB in glibc's arenas after it is gone (ADR 0012).
+    if (this.#started === 0 && !this.#inProcess && (this.#opts.recycleIdleMs ?? 10_000) > 0 && directoryBytes(this.#opts.dir) < this.#inProcessBelow) {
+      this.#uid ??= process.getuid?.();
+      this.#startInProcess();
+      return this;
+    }
     this.#changeWatch?.close();
     this.#changeWatch = null;
-    const { log: _log, recycleIdleMs: _recycle, keepWarmBelowBytes: _warm, ...options } = this.#opts;
+    const { log: _log, recycleIdleMs: _recycle, keepWarmBelowBytes: _warm, inProcessBelowBytes: _inProcess, ...options } = this.#opts;
     const workerData: FileSourceWorkerData = { options, ...(this.#resume ? { resume: this.#resume } : {}) };
     // The worker's file has this module's extension: .ts from the sources, .js from dist/ (the
     // compiler rewrites import specifiers, not URLs).
@@ -158,7 +197,7 @@ export class FileTableSource {
    * content. `print` is the fingerprint the worker read: a change since then leaves the worker
    * running (it is reading that change), or starts a new one at once.
    */
-  async #recycle(print: string, resume: { version: string | null; report: string }, release = false): Promise<void> {
+  async #recycle(print: string, resume: { version: string | null; report: string }, release = false, toInProcess = false): Promise<void> {
     const worker = this.#worker;
     // the start's clean-up (release) ends here unless it goes on below or is retried
     const abandon = (): void => { if (release) this.#startCleanup.resolve(); };
@@ -170,7 +209,7 @@ export class FileTableSource {
     if (process.getuid?.() !== this.#uid) return abandon();
     if (this.#assembling || this.#next) {
       // Its last table is still being parsed here: wait for that, then try again.
-      this.#idleTimer = setTimeout(() => void this.#recycle(print, resume, release), 100).unref();
+      this.#idleTimer = setTimeout(() => void this.#recycle(print, resume, release, toInProcess), 100).unref();
       return;
     }
     const seen = this.#messages;
@@ -195,9 +234,44 @@ export class FileTableSource {
     } else {
       void worker.terminate();
     }
+    if (toInProcess) {
+      this.#startInProcess();
+      return;
+    }
     this.#changeWatch = watchForChange(this.#opts.dir, print, () => this.start(), {
       onError: (err) => process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${err.message}\n`),
     });
+  }
+
+  /**
+   * The same loop as the worker's, on this thread, through a MessageChannel. A translation error
+   * ends it and starts a worker after the usual back-off, as a worker's crash does.
+   */
+  #startInProcess(): void {
+    const { runFileSource } = createRequire(import.meta.url)(`./file-source-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`) as { runFileSource: typeof RunFileSource };
+    const { port1, port2 } = new MessageChannel();
+    const { log: _log, recycleIdleMs: _recycle, keepWarmBelowBytes: _warm, inProcessBelowBytes: _inProcess, ...options } = this.#opts;
+    let close: () => void = () => undefined;
+    const host = {
+      postMessage: (m: ToFileSourceWorker) => { port1.postMessage(m); },
+      terminate: () => { close(); port1.close(); return Promise.resolve(0); },
+    };
+    port1.on('message', (m: FileSourceMessage) => { if (this.#worker === (host as unknown as Worker)) this.#onMessage(m); });
+    port1.unref();
+    port2.unref();
+    this.#worker = host as unknown as Worker;
+    this.#inProcess = true;
+    close = runFileSource(port2, { options, ...(this.#resume ? { resume: this.#resume } : {}) }, (err) => {
+      if (this.#worker !== (host as unknown as Worker)) return;
+      void host.terminate();
+      this.#worker = null;
+      this.#inProcess = false;
+      clearTimeout(this.#idleTimer);
+      this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
+      setTimeout(() => this.start(), this.#restartMs).unref();
+      this.#restartMs = Math.min(this.#restartMs * 2, 30_000);
+    });
+    this.#log(`meshlet: the table is small: ${this.#opts.dir} is translated on this thread, without a worker`);
   }
 
   /**
@@ -299,8 +373,17 @@ export class FileTableSource {
       if (m.clean && idleMs > 0) {
         const resume = { version: m.version, report: m.report };
         // At the start nothing is served yet (ready() waits for this) that a stop and a GC could delay.
-        if (big && atStart) void this.#recycle(m.print, resume, true);
+        const small = this.#tableBytes < this.#inProcessBelow;
+        if (this.#inProcess && !small) {
+          // grown past what this thread translates: back to a worker (a cold start, once)
+          void this.#worker?.terminate();
+          this.#worker = null;
+          this.#inProcess = false;
+          this.start();
+        } else if (this.#inProcess) { /* stays here: nothing to shrink apart from this thread's own GC */ }
+        else if (big && atStart) void this.#recycle(m.print, resume, true);
         else if (big) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
+        else if (small) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume, false, true), idleMs).unref();
         else this.#idleTimer = setTimeout(() => this.#post({ kind: 'shrink' }), idleMs).unref();
       }
     } else if (m.kind === 'report') this.#log(m.text);
