@@ -76,7 +76,7 @@ export interface SourcePort {
  * The watch-read-translate loop, on whichever thread calls it; returns its close (the watcher
  * and the translator's state dropped). In a worker it runs at load (below).
  */
-export function runFileSource(port: SourcePort, data: FileSourceWorkerData, onError?: (err: Error) => void): () => void {
+export function runFileSource(port: SourcePort, data: FileSourceWorkerData, onError?: (err: Error) => void, tooBig?: { maxBytes: number; onTooBig: () => void }): () => void {
 const { options: opts, resume } = data;
 const post = (m: FileSourceMessage): void => port.postMessage(m);
 let translator: FileTranslator | null = new FileTranslator(opts, resume);
@@ -122,7 +122,7 @@ watcher = watchManifests(opts.dir, (read, print) => {
     postTable(table);
   }
   post({ kind: 'settled', print, clean: read.problems.length === 0, version, report: translator.report });
-}, { onError: (err) => post({ kind: 'error', message: err.message }) });
+}, { onError: (err) => post({ kind: 'error', message: err.message }), ...tooBig });
 
 function postTable(table: RoutingTable): void {
   post({ kind: 'table', ...serialise(table) });

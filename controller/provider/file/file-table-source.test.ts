@@ -192,3 +192,22 @@ test('a small directory is translated on this thread, without a worker; grown pa
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a small directory that grows big is read by a worker: the serving thread does not parse it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-r16-grow-'));
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, inProcessBelowBytes: 2048 });
+  try {
+    await writeFile(join(dir, 'shop.yaml'), manifest(['cart']));
+    await source.start().ready();
+    assert.equal(source.worker.inProcess, true);
+    const many = Array.from({ length: 40 }, (_, i) => `svc${String(i).padStart(2, '0')}`);
+    await writeFile(join(dir, 'more.yaml'), manifest(many).replaceAll('namespace: shop', 'namespace: more'));
+    await until('the grown directory applied', () => names(source.current).length === 41);
+    assert.ok(logs.some((l) => /has grown: it is translated in a worker again/.test(l)), logs.join('\n'));
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -270,6 +270,18 @@ export class FileTableSource {
       this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
       setTimeout(() => this.start(), this.#restartMs).unref();
       this.#restartMs = Math.min(this.#restartMs * 2, 30_000);
+    }, {
+      // A change that makes the directory big is read by a worker, never parsed here (issue 15).
+      maxBytes: this.#inProcessBelow,
+      onTooBig: () => {
+        if (this.#worker !== (host as unknown as Worker)) return;
+        void host.terminate();
+        this.#worker = null;
+        this.#inProcess = false;
+        clearTimeout(this.#idleTimer);
+        this.#log(`meshlet: ${this.#opts.dir} has grown: it is translated in a worker again`);
+        this.start();
+      },
     });
     this.#log(`meshlet: the table is small: ${this.#opts.dir} is translated on this thread, without a worker`);
   }
@@ -383,7 +395,7 @@ export class FileTableSource {
         } else if (this.#inProcess) { /* stays here: nothing to shrink apart from this thread's own GC */ }
         else if (big && atStart) void this.#recycle(m.print, resume, true);
         else if (big) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume), idleMs).unref();
-        else if (small) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume, false, true), idleMs).unref();
+        else if (small && directoryBytes(this.#opts.dir) < this.#inProcessBelow) this.#idleTimer = setTimeout(() => void this.#recycle(m.print, resume, false, true), idleMs).unref();
         else this.#idleTimer = setTimeout(() => this.#post({ kind: 'shrink' }), idleMs).unref();
       }
     } else if (m.kind === 'report') this.#log(m.text);

@@ -25,6 +25,12 @@ export interface ManifestWatchOptions extends WatchOptions {
   stableMs?: number;
   /** Wall clock in ms, compared with files' mtimes (tests). */
   now?: () => number;
+  /**
+   * Manifests totalling this many bytes or more are not read: `onTooBig` is called instead (the
+   * serving thread's small-directory loop hands such a directory to a worker before parsing it).
+   */
+  maxBytes?: number;
+  onTooBig?: () => void;
 }
 
 /**
@@ -102,6 +108,11 @@ export function watchManifests(path: string, onChange: (result: ReadResult, prin
         events.clear();
         waiting.clear();
         const print = printOf(stats);
+        if (options.maxBytes !== undefined && stats.reduce((n, st) => n + (st.size ?? 0), 0) >= options.maxBytes) {
+          closed = true;
+          options.onTooBig?.();
+          return;
+        }
         const result = await readManifests(path, cache);
         lastPrint = print;
         applied = new Map(stats.map((s) => [s.file, s]));
