@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { connect, type TLSSocket as TlsSocketType } from 'node:tls';
+import { connect, createSecureContext, createServer as createTlsServer, type SecureContext, type TLSSocket as TlsSocketType } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { generateRoot, issueServingCertificate, issueWorkloadCertificate, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
@@ -80,9 +80,10 @@ async function inbound(source: Holder): Promise<ServerSide> {
   return side;
 }
 
-function dial(port: number, cache: SecureContextCache, expected: string, alpn: MeshletAlpn = 'meshlet/h2'): Promise<{ socket: TlsSocketType; greeting: string }> {
+function dial(port: number, cache: SecureContextCache, expected: string, alpn: MeshletAlpn = 'meshlet/h2', secureContext?: SecureContext): Promise<{ socket: TlsSocketType; greeting: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ...outboundTlsOptions(cache, { expectedSpiffeId: expected, alpn }) });
+    const options = outboundTlsOptions(cache, { expectedSpiffeId: expected, alpn });
+    const socket = connect({ host: '127.0.0.1', port, ...options, ...(secureContext ? { secureContext } : {}) });
     socket.once('error', reject);
     // TLS 1.3: a client is "connected" before the server has judged its certificate; a refusal
     // arrives as an alert or a close instead of the greeting.
@@ -118,6 +119,34 @@ describe('mTLS between two meshlet workloads', () => {
       assert.equal(socket.getProtocol(), 'TLSv1.3');
       assert.equal(socket.alpnProtocol, alpn);
       socket.destroy();
+    }
+  });
+
+  test('the record cipher is TLS_AES_128_GCM_SHA256 whichever side orders the suites; ChaCha20 still connects', async () => {
+    const suiteWith = async (cache: SecureContextCache, ciphers?: string): Promise<string> => {
+      const own = workload(mesh, 'web', 'frontend');
+      // a caller with its own suite order (Node's default: AES-256-GCM first, as meshlets had)
+      const secureContext = ciphers === undefined ? cache.context()
+        : createSecureContext({ key: own.keyPem, cert: own.chainPem.join(''), ca: own.rootsPem, minVersion: 'TLSv1.3', ...(ciphers ? { ciphers } : {}) });
+      const { socket, greeting } = await dial(cart.port, cache, CART, 'meshlet/h2', secureContext);
+      assert.equal(greeting, `${WEB}|meshlet/h2`);
+      const suite = socket.getCipher().name;
+      socket.destroy();
+      return suite;
+    };
+    assert.equal(await suiteWith(webCache), 'TLS_AES_128_GCM_SHA256');
+    assert.equal(await suiteWith(webCache, ''), 'TLS_AES_128_GCM_SHA256', "the inbound's order wins over a caller's default order");
+    assert.equal(await suiteWith(webCache, 'TLS_CHACHA20_POLY1305_SHA256'), 'TLS_CHACHA20_POLY1305_SHA256');
+    // the outbound side's own order, toward a server that leaves the choice to the client
+    const server = workload(mesh, 'shop', 'cart');
+    const plain = createTlsServer({ key: server.keyPem, cert: server.chainPem.join(''), ALPNProtocols: ['meshlet/h2'], honorCipherOrder: false }, (t) => t.end('hello\n'));
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    try {
+      const { socket } = await dial((plain.address() as AddressInfo).port, webCache, CART);
+      assert.equal(socket.getCipher().name, 'TLS_AES_128_GCM_SHA256');
+      socket.destroy();
+    } finally {
+      plain.close();
     }
   });
 
