@@ -31,7 +31,27 @@ const UNSET: SpanStatus = Object.freeze({ code: 0 });
 // taken when this module loads, maps the one to the other, as the SDK maps performance.now()
 // through performance.timeOrigin.
 const NS_PER_S = 1_000_000_000n;
-const EPOCH_MINUS_HRTIME_NS = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+const EPOCH_MINUS_HRTIME_NS = clockAnchor();
+
+/**
+ * Unix time minus hrtime, in nanoseconds. The wall-clock read is bracketed by two hrtime reads and
+ * the tightest of a few brackets is kept: a thread preempted between two single reads (tens of ms
+ * on a loaded node) would otherwise shift every span this process ever exports by that much.
+ */
+export function clockAnchor(wallMs: () => number = () => performance.timeOrigin + performance.now(), hr: () => bigint = () => process.hrtime.bigint(), tries = 5): bigint {
+  let best = 0n;
+  let width = -1n;
+  for (let i = 0; i < tries; i++) {
+    const before = hr();
+    const wall = BigInt(Math.round(wallMs() * 1e6));
+    const after = hr();
+    if (width < 0n || after - before < width) {
+      width = after - before;
+      best = wall - (before + (after - before) / 2n);
+    }
+  }
+  return best;
+}
 
 function hrTime(ns: bigint): HrTime {
   const s = ns / NS_PER_S;
