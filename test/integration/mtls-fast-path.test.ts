@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
 import { startIdentityWorld, type IdentityWorld } from '../support/identity-world.ts';
 import { parsePrometheus } from '../support/prometheus-text.ts';
 
@@ -28,6 +29,10 @@ async function poll<T>(what: string, check: () => Promise<T | null>, ms: number)
 process.env.MESHLET_H1_FAST = '1';
 
 const BULK = 8 * 1024 * 1024;
+/** 8 MB in which every 4-byte word differs: bytes overwritten in a reused read buffer would show. */
+const PATTERN = Buffer.alloc(BULK);
+for (let j = 0; j < BULK; j += 4) PATTERN.writeUInt32LE(j, j);
+const PATTERN_SHA = createHash('sha256').update(PATTERN).digest('hex');
 let world: IdentityWorld;
 let app: http.Server;
 let appConnections = 0;
@@ -50,6 +55,26 @@ before(async () => {
   app = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', xfcc: req.headers['x-forwarded-client-cert'] as string | undefined, peerWorkload: req.headers['x-meshlet-peer-workload'] as string | undefined });
     req.resume();
+    if (req.url === '/pattern') {
+      // written in 64 KB pieces, so the inbound side relays many reads of its reused buffer
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': String(BULK) });
+        let at = 0;
+        const more = (): void => {
+          while (at < BULK) {
+            const piece = PATTERN.subarray(at, at + 65_536);
+            at += piece.length;
+            if (!res.write(piece)) {
+              res.once('drain', more);
+              return;
+            }
+          }
+          res.end();
+        };
+        more();
+      });
+      return;
+    }
     if (req.url === '/bulk') {
       req.on('end', () => res.writeHead(200, { 'content-length': String(BULK) }).end(Buffer.alloc(BULK, 0x62)));
       return;
@@ -138,4 +163,55 @@ test('a bulk answer over the mTLS hop frees its read buffers young: the relay sc
   // Both agents share this process's counter (one per 2 MB relayed): 8 MB read from TLS sockets
   // by the client side alone is 4; fewer than 2 means TLS reads went uncounted.
   assert.ok(await scavenges() - before >= 2, `relay scavenges ${before} -> ${await scavenges()}`);
+});
+
+test('a slow client reading a large answer over the mTLS hop gets every byte intact', async () => {
+  const digest = await new Promise<{ n: number; sha: string }>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: outbound, path: '/pattern', headers: { host: 'reviews.shop:9080' }, agent: false }, (res) => {
+      const h = createHash('sha256');
+      let n = 0;
+      // take a piece, then stop reading for a moment: both hops' writes back up to the app
+      res.on('data', (d: Buffer) => {
+        h.update(d);
+        n += d.length;
+        res.pause();
+        setTimeout(() => res.resume(), 1);
+      });
+      res.on('end', () => { clearTimeout(guard); resolve({ n, sha: h.digest('hex') }); });
+    });
+    const guard = setTimeout(() => req.destroy(new Error('8 MB not received within 60 s')), 60_000);
+    req.on('error', (e) => { clearTimeout(guard); reject(e); });
+  });
+  assert.equal(digest.n, BULK);
+  assert.equal(digest.sha, PATTERN_SHA);
+});
+
+test('small requests over the warm mTLS hop do not pause a socket per request (the answer written to TLS is not held as queued)', async () => {
+  const s = net.connect(outbound, '127.0.0.1');
+  await once(s, 'connect');
+  let text = '';
+  s.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+  const ask = async (i: number): Promise<void> => {
+    const answers = (text.match(/served/g) ?? []).length;
+    s.write(`GET /small/${i} HTTP/1.1\r\nHost: reviews.shop:9080\r\n\r\n`);
+    for (let t = 0; t < 500 && (text.match(/served/g) ?? []).length === answers; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((text.match(/served/g) ?? []).length, answers + 1, `an answer to request ${i}`);
+  };
+  const REQUESTS = 20;
+  const original: (this: net.Socket) => net.Socket = Reflect.get(net.Socket.prototype, 'pause');
+  let pauses = 0;
+  try {
+    for (let i = 0; i < 5; i++) await ask(i); // warm: connections to reviews and to the app are open and kept
+    // both agents run in this process: count every socket pause while requests go one at a time
+    net.Socket.prototype.pause = function pause(this: net.Socket) {
+      pauses++;
+      return original.call(this);
+    };
+    for (let i = 0; i < REQUESTS; i++) await ask(100 + i);
+  } finally {
+    net.Socket.prototype.pause = original;
+    s.destroy();
+  }
+  assert.match(text, /HTTP\/1\.1 200 /);
+  assert.ok(pauses < REQUESTS / 4, `${pauses} socket pauses in ${REQUESTS} requests`);
 });
