@@ -19,6 +19,7 @@ export interface OriginalDestination {
 
 interface Addon {
   getOriginalDestination(fd: number): OriginalDestination;
+  releaseFreeMemory(): boolean;
 }
 
 let addon: Addon | undefined;
@@ -50,6 +51,23 @@ export function nativeAddonAvailable(): boolean {
 /** The raw call: original destination of the socket behind `fd` (errors carry errno `code`). */
 export function getOriginalDestination(fd: number): OriginalDestination {
   return load().getOriginalDestination(fd);
+}
+
+/**
+ * Returns malloc's free pages to the kernel (glibc's malloc_trim(0)); true when some were given
+ * back, false when none were, on another libc, or when the addon is not built (nothing to do
+ * then: the memory stays with the process, as before). An agent calls it once its start has
+ * settled (agent/lifecycle/startup-reclaim.ts, ADR 0012).
+ */
+export function releaseFreeMemory(): boolean {
+  let a: Addon;
+  try {
+    a = load();
+  } catch {
+    return false;
+  }
+  // an addon built before this call existed (an older build directory)
+  return typeof a.releaseFreeMemory === 'function' ? a.releaseFreeMemory() : false;
 }
 
 /**
