@@ -3,7 +3,8 @@
 // IP6T_SO_ORIGINAL_DST, the destination an intercepted connection had before `meshlet init`'s
 // REDIRECT rules sent it to 15001/15006. The sidecar keys mesh routing on that ClusterIP:port.
 // The addon is loaded lazily, so processes that never intercept (meshlet dev, the controller,
-// tests on other platforms) work without it.
+// tests on other platforms) work without it. It also gives malloc's free pages back to the
+// kernel (releaseFreeMemory, glibc's malloc_trim), once an agent's start has settled (ADR 0012).
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';

@@ -2,7 +2,8 @@
  * meshlet_native: the one thing Node cannot do itself for a transparent sidecar, reading the
  * destination a connection had before iptables REDIRECT rewrote it (SO_ORIGINAL_DST for IPv4,
  * IP6T_SO_ORIGINAL_DST for IPv6). Plain C over N-API (ABI-stable), so one build works on every
- * Node version that has N-API 8, whatever headers node-gyp found.
+ * Node version that has N-API 8, whatever headers node-gyp found. Also releaseFreeMemory(),
+ * glibc's malloc_trim, which Node does not expose either (see below).
  */
 #include <node_api.h>
 
