@@ -94,3 +94,35 @@ test('the first route change after every route status was written recomputes and
     await api.close();
   }
 });
+
+test('a Gateway is Programmed at the ingress Service\'s load balancer address, and follows it when it changes', async () => {
+  // Through the provider's informers and their per-kind transforms: the cached Service must keep
+  // the status.loadBalancer the runner reads (the cluster journey's 5c found it dropped).
+  const ingress = (ip: string): FakeObject => ({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'meshlet-ingress', namespace: 'meshlet-system' },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.9', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    status: { loadBalancer: { ingress: [{ ip }] } },
+  });
+  const api = await startFakeApiServer({ objects: [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshlet-system' } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'infra' } },
+    ingress('192.0.2.10'),
+    { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'meshlet', generation: 1 }, spec: { controllerName: 'meshlet.dev/gateway-controller' } },
+    { apiVersion: GW, kind: 'Gateway', metadata: { name: 'edge', namespace: 'infra', generation: 1 }, spec: { gatewayClassName: 'meshlet', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+  ] });
+  const logs: string[] = [];
+  const ctl = startController({ client: kubeClientFor(api), log: (l) => logs.push(l), leaderElection: false, debounceMs: 10, maxDelayMs: 50, defaultMesh: false, ingressService: { namespace: 'meshlet-system', name: 'meshlet-ingress' } });
+  const programmedAt = (): string | undefined => {
+    const st = api.get(GW, 'Gateway', 'edge', 'infra')?.status as { addresses?: { value: string }[]; conditions?: { type: string; status: string }[] } | undefined;
+    const programmed = st?.conditions?.find((c) => c.type === 'Programmed')?.status === 'True';
+    return programmed ? st?.addresses?.map((a) => a.value).join(',') : undefined;
+  };
+  try {
+    assert.equal(await waitFor('the Gateway Programmed', programmedAt, { describe: () => `${JSON.stringify(api.get(GW, 'Gateway', 'edge', 'infra')?.status)}\n${logs.join('\n')}` }), '192.0.2.10');
+    api.updateStatus(ingress('192.0.2.20'));
+    await waitFor('the new address', () => (programmedAt() === '192.0.2.20' ? true : undefined), { describe: () => JSON.stringify(api.get(GW, 'Gateway', 'edge', 'infra')?.status) });
+  } finally {
+    await ctl.close();
+    await api.close();
+  }
+});

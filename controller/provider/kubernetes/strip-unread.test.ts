@@ -57,6 +57,17 @@ test('a Service keeps its name, namespace, resourceVersion, type, cluster IPs an
   assert.equal((svc as unknown as { spec: { ports: unknown[] } }).spec.ports.length, 2, 'the input is not modified');
 });
 
+test('a LoadBalancer Service keeps its load balancer addresses (the Gateways\' addresses), nothing else of its status', () => {
+  const svc = {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'meshlet-ingress', namespace: 'meshlet-system' },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.9', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    status: { loadBalancer: { ingress: [{ ip: '192.0.2.10', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }, { hostname: 'lb.example.com' }] }, conditions: [{ type: 'x' }] },
+  } as unknown as KubernetesObject;
+  assert.deepEqual((stripService(svc) as unknown as { status: unknown }).status, { loadBalancer: { ingress: [{ ip: '192.0.2.10' }, { hostname: 'lb.example.com' }] } });
+  const pending = { ...svc, status: { loadBalancer: {} } } as unknown as KubernetesObject;
+  assert.equal((stripService(pending) as unknown as { status?: unknown }).status, undefined);
+});
+
 test('an EndpointSlice keeps the Service-name label, addressType, port names and numbers, and what translation reads of each endpoint', () => {
   const es = {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
@@ -135,7 +146,7 @@ test('translation reads none of what the transform drops: raw and cached objects
     if (o.kind === 'Service') {
       return { ...o, metadata: { ...o.metadata, labels, generation: 4, creationTimestamp: '2026-01-01T00:00:00Z' },
         spec: { ...o.spec, selector: { app: 'other' }, sessionAffinity: 'ClientIP', ipFamilies: ['IPv6'], ports: (o.spec!.ports as Record<string, unknown>[]).map((p) => ({ ...p, targetPort: 9999, nodePort: 30001 })) },
-        status: { loadBalancer: { ingress: [{ ip: '192.0.2.77' }] } } };
+        status: { loadBalancer: { ingress: [{ ip: '192.0.2.77', ipMode: 'Proxy' }] }, conditions: [{ type: 'LoadBalancerPortsError', status: 'True' }] } };
     }
     if (o.kind === 'EndpointSlice') {
       return { ...o, metadata: { ...o.metadata, labels, annotations: { ...o.metadata.annotations, 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:00Z' } },
@@ -188,7 +199,8 @@ test('translation reads none of what the transform drops: raw and cached objects
     assert.ok(eps.includes(want), `the world exercises the endpoint conditions: ${want}`);
   }
   const cachedSvc = cached.find((o) => o.kind === 'Service')!;
-  assert.equal(cachedSvc.status, undefined, 'the per-kind transform ran');
+  // the load balancer's addresses are kept (the runner reads them: the Gateways' addresses)
+  assert.deepEqual(cachedSvc.status, { loadBalancer: { ingress: [{ ip: '192.0.2.77' }] } }, 'the per-kind transform ran');
   assert.deepEqual(after, before);
 });
 

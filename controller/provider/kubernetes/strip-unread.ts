@@ -72,20 +72,31 @@ export const SERVICE_SPEC_READ = ['type', 'clusterIP', 'clusterIPs', 'ports'] as
 export const SERVICE_PORT_READ = ['name', 'port', 'protocol', 'appProtocol'] as const;
 
 /**
- * A Service reduced to what translation reads: its name, namespace and the spec fields above.
- * Labels, annotations, status (load balancer addresses) and the rest of the spec (selector,
- * session affinity, IP families, traffic policies) are read by nothing: the endpoints come from
- * the EndpointSlices, not from the selector.
+ * A Service reduced to what the controller reads: its name, namespace, the spec fields above and
+ * its load balancer's addresses (the ingress Service's `status.loadBalancer.ingress` IPs and
+ * hostnames are the Gateways' addresses: translation-runner.ts addressesFor). Labels,
+ * annotations, the rest of the status and of the spec (selector, session affinity, IP families,
+ * traffic policies) are read by nothing: the endpoints come from the EndpointSlices, not from
+ * the selector.
  */
 export function stripService<T extends KubernetesObject>(o: T): T {
   const spec = (o as { spec?: unknown }).spec;
   const out: Record<string, unknown> = { ...(o as Record<string, unknown>), metadata: identity(o.metadata as Meta | undefined) };
   delete out.status;
+  const lb = loadBalancerOf((o as { status?: unknown }).status);
+  if (lb !== null) out.status = { loadBalancer: { ingress: lb } };
   if (!isRecord(spec)) return out as T;
   const kept = pick(spec, SERVICE_SPEC_READ);
   if (Array.isArray(kept.ports)) kept.ports = kept.ports.map((p: unknown) => (isRecord(p) ? pick(p, SERVICE_PORT_READ) : p));
   out.spec = kept;
   return out as T;
+}
+
+/** A Service status's load balancer ingress points, each reduced to its ip and hostname; null when none. */
+function loadBalancerOf(status: unknown): Record<string, unknown>[] | null {
+  if (!isRecord(status) || !isRecord(status.loadBalancer) || !Array.isArray(status.loadBalancer.ingress)) return null;
+  const points = status.loadBalancer.ingress.filter(isRecord).map((i) => pick(i, ['ip', 'hostname']));
+  return points.length === 0 ? null : points;
 }
 
 /** The label translation finds an EndpointSlice's Service by (lookup.ts, slice-positions.ts). */
