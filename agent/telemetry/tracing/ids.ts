@@ -1,8 +1,7 @@
 // Trace and span IDs from a pooled random buffer: one getrandom call per ~170 traces (the SDK's
 // generator calls Math.random per four bytes and builds each ID string by concatenation). The
 // bytes are crypto-grade (IDs must not collide across millions of processes), written as
-// lowercase hex, never all zero (W3C: an all-zero ID is invalid). A span's own ID is kept as two
-// 32-bit numbers (randomInt32) and made hex only when a header needs it.
+// lowercase hex, never all zero (W3C: an all-zero ID is invalid).
 import { randomFillSync } from 'node:crypto';
 
 const pool = Buffer.alloc(4096);
@@ -42,25 +41,7 @@ export function randomTraceId(): string {
   return randomHex(16);
 }
 
-/**
- * 4 random bytes as a signed 32-bit integer, the first byte highest: half of a span ID kept as
- * a number (a Smi on 64-bit Node: no heap number), so a span's own ID is never hex-encoded and
- * decoded again for the OTLP bytes (span-record.ts, ADR 0018).
- */
-export function randomInt32(): number {
-  const at = takeRandom(4);
-  return (pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!;
-}
-
-/** A span ID's two 32-bit halves (randomInt32's) as 16 hex digits. */
-export function hexOfHalves(hi: number, lo: number): string {
-  for (let i = 0; i < 4; i++) {
-    const a = (hi >>> (24 - 8 * i)) & 255;
-    const b = (lo >>> (24 - 8 * i)) & 255;
-    scratch[2 * i] = HEX[a >> 4]!;
-    scratch[2 * i + 1] = HEX[a & 15]!;
-    scratch[8 + 2 * i] = HEX[b >> 4]!;
-    scratch[8 + 2 * i + 1] = HEX[b & 15]!;
-  }
-  return scratch.toString('latin1', 0, 16);
+/** 8 random bytes as 16 hex digits. */
+export function randomSpanId(): string {
+  return randomHex(8);
 }

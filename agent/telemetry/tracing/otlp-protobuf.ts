@@ -159,19 +159,14 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   w.byte(tag(1, LEN));
   w.hexId(s.traceId, 16);
   w.byte(tag(2, LEN));
-  if (s.idFromHex) w.hexId(s.spanId, 8);
-  else w.id8(s.idHi, s.idLo);
+  w.hexId(s.spanId, 8);
   const traceState = s.traceState?.serialize();
   if (traceState) {
     w.byte(tag(3, LEN));
     w.string(traceState);
   }
   const parent = s.parentSpanContext;
-  // This hop's SERVER span as a CLIENT span's parent: its ID's halves, not its hex.
-  if (parent instanceof SpanRecord && !parent.idFromHex) {
-    w.byte(tag(4, LEN));
-    w.id8(parent.idHi, parent.idLo);
-  } else if (parent?.spanId) {
+  if (parent?.spanId) {
     w.byte(tag(4, LEN));
     w.hexId(parent.spanId, 8);
   }

@@ -176,23 +176,6 @@ export class Writer {
     if (bytes === 16) this.keep(lastTrace, hex, p);
   }
 
-  /** Length and the 8 bytes of a span ID kept as two 32-bit halves (span-record.ts), first byte highest. */
-  id8(hi: number, lo: number): void {
-    this.ensure(9);
-    const buf = this.buf;
-    const p = this.pos;
-    buf[p] = 8;
-    buf[p + 1] = hi >>> 24;
-    buf[p + 2] = (hi >>> 16) & 255;
-    buf[p + 3] = (hi >>> 8) & 255;
-    buf[p + 4] = hi & 255;
-    buf[p + 5] = lo >>> 24;
-    buf[p + 6] = (lo >>> 16) & 255;
-    buf[p + 7] = (lo >>> 8) & 255;
-    buf[p + 8] = lo & 255;
-    this.pos = p + 9;
-  }
-
   fixed64(v: bigint): void {
     this.ensure(8);
     this.buf.writeBigUInt64LE(v, this.pos);

@@ -11,7 +11,6 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
-import { hexOfHalves, randomInt32 } from './ids.ts';
 import { clientAttributes, serverAttributes, type Attributes } from './span-attributes.ts';
 
 /** Where ended spans go (the export queue), and what every span of this process shares. */
@@ -72,16 +71,7 @@ export function unixHrTime(hrtimeNs: bigint): HrTime {
 export class SpanRecord implements ReadableSpan, SpanContext {
   readonly kind: SpanKind;
   readonly traceId: string;
-  /**
-   * The span's own ID as two 32-bit halves (first byte highest) when the record drew it: the
-   * encoder writes these as the ID's bytes, for the span and for its CLIENT children's parent
-   * field, and the hex string is made only when something reads `spanId` (the traceparent a
-   * CLIENT span sends). A record given a hex ID keeps that (idHex set, halves unused).
-   */
-  readonly idHi: number;
-  readonly idLo: number;
-  readonly idFromHex: boolean;
-  private idHex: string | null;
+  readonly spanId: string;
   readonly traceState: TraceState | undefined;
   readonly parentSpanContext: SpanContext | undefined;
   name: string;
@@ -101,26 +91,12 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   private start: HrTime | null = null;
   private end: HrTime | null = null;
 
-  /** spanId: null to draw a random one; parent: the caller's context or this hop's SERVER span; null for a root. */
-  constructor(sink: SpanSink, kind: SpanKind, name: string, traceId: string, spanId: string | null, parent: SpanContext | null, startNs: bigint) {
+  /** parent: the caller's context or this hop's SERVER span; null for a root. */
+  constructor(sink: SpanSink, kind: SpanKind, name: string, traceId: string, spanId: string, parent: SpanContext | null, startNs: bigint) {
     this.kind = kind;
     this.name = name;
     this.traceId = traceId;
-    if (spanId === null) {
-      let hi = randomInt32();
-      let lo = randomInt32();
-      // All zero is invalid (W3C): draw again (one chance in 2^64).
-      while ((hi | lo) === 0) { hi = randomInt32(); lo = randomInt32(); }
-      this.idHi = hi;
-      this.idLo = lo;
-      this.idFromHex = false;
-      this.idHex = null;
-    } else {
-      this.idHi = 0;
-      this.idLo = 0;
-      this.idFromHex = true;
-      this.idHex = spanId;
-    }
+    this.spanId = spanId;
     this.startNs = startNs;
     this.parentSpanContext = parent ?? undefined;
     this.traceState = parent?.traceState;
@@ -150,10 +126,6 @@ export class SpanRecord implements ReadableSpan, SpanContext {
 
   set attributes(a: Attributes) {
     this.attrs = a;
-  }
-
-  get spanId(): string {
-    return (this.idHex ??= hexOfHalves(this.idHi, this.idLo));
   }
 
   spanContext(): SpanContext {

@@ -10,7 +10,7 @@ import dc from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
-import { randomTraceId, writeRandomHex } from './ids.ts';
+import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
 import { isClientError, isServerError, spanName } from './span-attributes.ts';
@@ -102,7 +102,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     const requestId = needsRequestId ? randomUUID() : null;
     let span: SpanRecord | null = null;
     if (sampled && (ev.site !== 'outbound' || !parent)) {
-      span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), null, parent, ev.startNs);
+      span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, ev.startNs);
       parent = span;
     } else if (!parent) {
       // Carry this hop's "no" on, so the next hop does not start a fragment of its own.
@@ -138,7 +138,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     }
     const parent = st.parent;
     const span = new SpanRecord(sink, SpanKind.CLIENT, spanName(at.method, at.request?.routePath ?? null),
-      parent ? parent.traceId : randomTraceId(), null, parent, at.startNs);
+      parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, at.startNs);
     attempts.set(at, span);
     inject(at.headers, span, st.b3);
   };
