@@ -14,7 +14,8 @@ import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
 import { exchangeRaw } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
-const TIMEOUT_MS = 300;
+// wide margins: the slow answers below come 300 ms inside the timeout on a loaded machine
+const TIMEOUT_MS = 1_000;
 
 async function connect(port: number): Promise<net.Socket> {
   const s = net.connect(port, '127.0.0.1');
@@ -85,13 +86,30 @@ describe('the default request timeout on a kept-alive fast-path connection', () 
   test('a timer armed by an earlier request never shortens a later one: answers within the timeout of their own start all arrive', async () => {
     const s = await connect(listener.port);
     try {
-      // each request starts 150 ms after the one before and takes 200 ms: the deadline of the
+      // each request starts 500 ms after the one before and takes 700 ms: the deadline of the
       // one before falls inside it, and must not count for it
       for (let i = 0; i < 3; i++) {
         assert.equal((await timed(s, 'GET /ok HTTP/1.1\r\nHost: a\r\n\r\n')).status, 200);
-        await new Promise((r) => setTimeout(r, 150));
-        const slow = await timed(s, 'GET /slow/200 HTTP/1.1\r\nHost: a\r\n\r\n');
+        await new Promise((r) => setTimeout(r, 500));
+        const slow = await timed(s, 'GET /slow/700 HTTP/1.1\r\nHost: a\r\n\r\n');
         assert.equal(slow.status, 200, `round ${i}: answered in ${slow.ms} ms`);
+      }
+    } finally { s.destroy(); }
+  });
+
+  test('bad bytes after a complete request do not switch its timeout off: the hung request still gets 504, then the connection closes', async () => {
+    const s = await connect(listener.port);
+    try {
+      const t0 = performance.now();
+      const text = await exchangeRaw(s, 'GET /hang/3 HTTP/1.1\r\nHost: a\r\n\r\n\x01\x02 junk', { ms: 5_000, onClose: 'resolve' });
+      const ms = performance.now() - t0;
+      assert.match(text, /^HTTP\/1\.1 504 /, `answered ${JSON.stringify(text.slice(0, 60))} after ${ms} ms`);
+      assert.ok(ms >= TIMEOUT_MS - 20, `504 after ${ms} ms`);
+      // then the bad bytes' 400 and the close
+      if (!s.readableEnded) {
+        const closed = once(s, 'end');
+        s.resume();
+        await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not closed within 3 s')), 3_000).unref())]);
       }
     } finally { s.destroy(); }
   });

@@ -134,6 +134,9 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     this.#stop();
     this.#busy?.abort('downstream closed before the response completed');
     this.#busy = null;
+    // nothing left to bound: the timer #stop kept for that exchange goes too
+    this.#requestEx = null;
+    this.#stop();
     // nothing queued for this client is referenced any more: their connections may go on
     const leases = this.#waitingLeases;
     this.#waitingLeases = [];
@@ -141,14 +144,25 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   };
 
   #stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#kind = null;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    // never inside one of its own callbacks
-    const parser = this.#parser;
-    queueMicrotask(() => parser.close());
+    if (!this.#stopped) {
+      this.#stopped = true;
+      // never inside one of its own callbacks
+      const parser = this.#parser;
+      queueMicrotask(() => parser.close());
+    }
+    // No more reads; but an exchange whose answer is still on its way (bad bytes after a complete
+    // request: #parseError) keeps its bounds, the request deadline and the stream-idle sampling,
+    // or a client could pin an upstream for ever by sending garbage after a request.
+    if (this.#busy === null && this.#requestEx === null) {
+      this.#kind = null;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+    } else if (this.#kind !== 'stream') this.#kind = null;
+  }
+
+  /** The timer still has work: reading goes on, or a stopped connection's exchange is unanswered. */
+  #timed(): boolean {
+    return !this.#stopped || this.#busy !== null;
   }
 
   // ---- timeouts ----
@@ -206,7 +220,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     const now = performance.now();
     this.#requestEx = ex;
     this.#requestDeadline = now + ms;
-    if (!this.#stopped && (this.#timer === null || this.#timerAt > this.#requestDeadline)) this.#schedule(now, ms);
+    if (this.#timed() && (this.#timer === null || this.#timerAt > this.#requestDeadline)) this.#schedule(now, ms);
   }
 
   clearRequestDeadline(ex: Exchange): void {
@@ -216,21 +230,24 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   readonly #onTimer = (): void => {
     this.#timer = null;
-    if (this.#stopped) return;
+    if (!this.#timed()) {
+      this.#requestEx = null;
+      return;
+    }
     const now = performance.now();
     // libuv's clock is the loop's cached time: a timer may fire up to a millisecond early
     const ex = this.#requestEx;
     if (ex !== null && now >= this.#requestDeadline - 1) {
       this.#requestEx = null;
       ex.defaultTimedOut();
-      if (this.#stopped) return;
+      if (!this.#timed()) return;
     }
     if (this.#kind !== null && now >= this.#deadline - 1) {
       if (this.#kind === 'idle') this.socket.destroy();
       else if (this.#kind === 'head') this.#headTimedOut();
       else this.#sampleIdle(now);
       // a request deadline still pending keeps a timer whatever that did with the connection's
-      if (this.#timer === null && !this.#stopped) this.#rearm(now);
+      if (this.#timer === null && this.#timed()) this.#rearm(now);
       return;
     }
     this.#rearm(now);
@@ -249,7 +266,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #sampleIdle(now: number): void {
     const ex = this.#busy;
     const ms = this.#opts.core.streamIdleTimeoutMs;
-    if (this.#stopped || ex === null || ms === null) return;
+    if (ex === null || ms === null) return;
     const bytes = this.socket.bytesRead + this.socket.bytesWritten;
     if (bytes !== this.#progress) {
       this.#progress = bytes;
