@@ -5,7 +5,7 @@
 // A small table keeps its worker past the idle period, so the first edit after it is incremental.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoutingTable } from '../../../api/routing-table.ts';
@@ -187,6 +187,32 @@ test('a small directory is translated on this thread, without a worker; grown pa
     assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
     await writeFile(file, manifest(many.slice(0, 39)));
     await until('the next edit applied by the worker', () => names(source.current).length === 39);
+  } finally {
+    source.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('small files whose table comes out big go to a worker once and stay there: no restart loop on the serving thread', async () => {
+  // 26 Services: a ~3.9 KB file under the 4 KB limit, but a table JSON over it (review: this
+  // restarted the loop on this thread ~1 400 times in 3 s)
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-inprocess-loop-'));
+  const file = join(dir, 'shop.yaml');
+  const logs: string[] = [];
+  const source = new FileTableSource({ dir, log: (l) => logs.push(l), recycleIdleMs: IDLE_MS, inProcessBelowBytes: 4096 });
+  try {
+    const many = Array.from({ length: 26 }, (_, i) => `s${i}`);
+    await writeFile(file, manifest(many));
+    assert.ok((await stat(file)).size < 4096, 'the files are under the limit');
+    await source.start().ready();
+    await until('a worker took over', () => source.worker.running);
+    await new Promise((r) => setTimeout(r, IDLE_MS * 6));
+    const here = logs.filter((l) => /translated on this thread/.test(l)).length;
+    assert.equal(here, 1, `loops started on this thread:\n${logs.join('\n')}`);
+    assert.deepEqual(source.worker, { running: true, started: 1, inProcess: false });
+    assert.equal(names(source.current).length, 26);
+    await writeFile(file, manifest(many.slice(0, 25)));
+    await until('the next edit applied by the worker', () => names(source.current).length === 25);
   } finally {
     source.close();
     await rm(dir, { recursive: true, force: true });

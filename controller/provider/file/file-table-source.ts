@@ -119,6 +119,13 @@ export class FileTableSource {
   /** Whether the loop runs on this thread now (a small table, see IN_PROCESS_BELOW_BYTES). */
   #inProcess = false;
   /**
+   * Set once the loop on this thread gave up (its table came out big although the files are
+   * small, or it failed): start() then always starts a worker. Without it, start() saw small
+   * files again and began the same loop here, which gave up again, for ever, on the serving
+   * thread (review: 1 400 restarts in 3 s).
+   */
+  #leftThisThread = false;
+  /**
    * Settles once the start's big table has let its worker go and this thread has collected, or
    * a small table's worker has rehearsed an edit (or once it is clear neither will happen):
    * ready() waits for it, so that work falls before the agent serves, not on its first requests
@@ -147,7 +154,7 @@ export class FileTableSource {
     if (this.#worker || this.#closed) return this;
     // A small directory is translated here from the start: a worker that ran even 10 s leaves
     // ~5 MB in glibc's arenas after it is gone (ADR 0012).
-    if (this.#started === 0 && !this.#inProcess && (this.#opts.recycleIdleMs ?? 10_000) > 0 && directoryBytes(this.#opts.dir) < this.#inProcessBelow) {
+    if (this.#started === 0 && !this.#inProcess && !this.#leftThisThread && (this.#opts.recycleIdleMs ?? 10_000) > 0 && directoryBytes(this.#opts.dir) < this.#inProcessBelow) {
       this.#uid ??= process.getuid?.();
       this.#startInProcess();
       return this;
@@ -266,6 +273,7 @@ export class FileTableSource {
       void host.terminate();
       this.#worker = null;
       this.#inProcess = false;
+      this.#leftThisThread = true;
       clearTimeout(this.#idleTimer);
       this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
       setTimeout(() => this.start(), this.#restartMs).unref();
@@ -278,6 +286,7 @@ export class FileTableSource {
         void host.terminate();
         this.#worker = null;
         this.#inProcess = false;
+        this.#leftThisThread = true;
         clearTimeout(this.#idleTimer);
         this.#log(`meshlet: ${this.#opts.dir} has grown: it is translated in a worker again`);
         this.start();
@@ -391,6 +400,7 @@ export class FileTableSource {
           void this.#worker?.terminate();
           this.#worker = null;
           this.#inProcess = false;
+          this.#leftThisThread = true;
           this.start();
         } else if (this.#inProcess) { /* stays here: nothing to shrink apart from this thread's own GC */ }
         else if (big && atStart) void this.#recycle(m.print, resume, true);
