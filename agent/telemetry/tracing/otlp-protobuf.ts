@@ -13,7 +13,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
 import { keyField, LEN, Slot, tag, Unsupported, varintSize, Writer } from './protobuf-writer.ts';
 import { firstHeader, hostPort, protocolVersion } from './span-attributes.ts';
-import { SpanRecord, unixNs } from './span-record.ts';
+import { EPOCH_MINUS_HRTIME_HI, EPOCH_MINUS_HRTIME_LO, SpanRecord } from './span-record.ts';
 
 function key(w: Writer, field: number, k: string): number {
   w.varint(tag(field, LEN));
@@ -176,9 +176,9 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   w.byte(tag(6, 0));
   w.varint(s.kind + 1);
   w.byte(tag(7, 1));
-  w.fixed64(unixNs(s.startNs));
+  w.fixed64Plus(s.startNs, EPOCH_MINUS_HRTIME_LO, EPOCH_MINUS_HRTIME_HI);
   w.byte(tag(8, 1));
-  w.fixed64(unixNs(s.endNs));
+  w.fixed64Plus(s.endNs, EPOCH_MINUS_HRTIME_LO, EPOCH_MINUS_HRTIME_HI);
   const src = s.source;
   if (src === null) writeAttributes(w, A, s.attributes);
   else if (s.kind === SpanKind.SERVER) writeServerAttributes(w, src as RequestEvent);

@@ -58,6 +58,10 @@ function hrTime(ns: bigint): HrTime {
   return [Number(s), Number(ns - s * NS_PER_S)];
 }
 
+/** The anchor's two 32-bit halves, for the encoder's sum without BigInt (Writer.fixed64Plus). */
+export const EPOCH_MINUS_HRTIME_LO = Number(EPOCH_MINUS_HRTIME_NS & 0xffffffffn);
+export const EPOCH_MINUS_HRTIME_HI = Number(EPOCH_MINUS_HRTIME_NS >> 32n);
+
 /** Unix time in nanoseconds of an hrtime stamp. */
 export function unixNs(hrtimeNs: bigint): bigint {
   return hrtimeNs + EPOCH_MINUS_HRTIME_NS;
