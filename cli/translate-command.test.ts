@@ -63,3 +63,36 @@ test('a missing path is a user error', async () => {
   assert.equal(await main(['translate', '-f', '/nonexistent/meshlet'], io), 1);
   assert.match(io.err(), /cannot read \/nonexistent\/meshlet: no such file or directory/);
 });
+
+test('a route condition that holds keeps the time the input status gave it; one that changes gets the placeholder', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-cli-times-'));
+  const t = '2026-05-05T05:05:05Z';
+  try {
+    await writeFile(join(dir, 'shop.yaml'), [
+      'apiVersion: v1\nkind: Service\nmetadata: {name: cart, namespace: shop}\nspec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80, protocol: TCP}]}',
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cart, namespace: shop, generation: 1}
+spec:
+  parentRefs: [{group: "", kind: Service, name: cart, port: 80}]
+  rules: [{backendRefs: [{name: cart, port: 80}]}]
+status:
+  parents:
+  - parentRef: {group: "", kind: Service, name: cart, port: 80}
+    controllerName: meshlet.dev/mesh-controller
+    conditions:
+    - {type: Accepted, status: "True", reason: Accepted, message: "", observedGeneration: 1, lastTransitionTime: "${t}"}
+    - {type: ResolvedRefs, status: "False", reason: BackendNotFound, message: "", observedGeneration: 1, lastTransitionTime: "${t}"}`,
+    ].join('\n---\n'));
+    const { code, items } = await translateDir(dir);
+    assert.equal(code, 0);
+    const route = items.find((i) => i.kind === 'HTTPRoute')!;
+    const conds = route.status!.parents![0]!.conditions as (Cond & { lastTransitionTime: string })[];
+    assert.equal(conds.find((c) => c.type === 'Accepted')?.lastTransitionTime, t, 'Accepted held: its time kept');
+    const refs = conds.find((c) => c.type === 'ResolvedRefs')!;
+    assert.equal(refs.status, 'True');
+    assert.notEqual(refs.lastTransitionTime, t, 'ResolvedRefs changed: not the old time');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -3,6 +3,7 @@
 // It is how users debug "why is my route not Accepted" without a cluster, and how tests pin it.
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { carryTimes } from '../controller/status/status-diff.ts';
 import { translate } from '../controller/translate/index.ts';
 import type { KubeObject, StatusUpdate } from '../controller/translate/snapshot.ts';
 import type { Command } from './command.ts';
@@ -32,14 +33,20 @@ function key(kind: string, namespace: string | undefined, name: string): string 
   return `${kind}/${namespace ?? ''}/${name}`;
 }
 
-/** The input objects that carry status, with the computed status in place of their own. */
+/**
+ * The input objects that carry status, with the computed status in place of their own. A route
+ * condition that holds keeps the input's time, as the controller's status writer keeps it
+ * (translation leaves route condition times to the writer: carryTimes).
+ */
 export function withStatuses(objects: KubeObject[], statuses: StatusUpdate[]): KubeObject[] {
   const byKey = new Map(statuses.map((s) => [key(s.kind, s.namespace, s.name), s.status]));
   return objects
     .filter((o) => STATUS_KINDS.has(o.kind))
     .map((o) => {
       const status = byKey.get(key(o.kind, o.metadata.namespace, o.metadata.name));
-      return status ? { ...o, status } : o;
+      if (!status) return o;
+      const isRoute = o.kind.endsWith('Route');
+      return { ...o, status: isRoute ? carryTimes(status, o.status, o.metadata.namespace ?? 'default') : status };
     });
 }
 
