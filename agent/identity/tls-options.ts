@@ -144,8 +144,8 @@ export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Se
     rejectUnauthorized: false,
     ALPNProtocols: [...(o.alpn ?? MESHLET_ALPNS)],
     handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
-    // our suite order, not the caller's (tls.createServer's default, said here because it is
-    // relied on): a meshlet from before MESH_TLS13_CIPHERSUITES offers AES-256-GCM first
+    // our suite order, not the caller's (Node's default is the caller's: false): a meshlet
+    // from before MESH_TLS13_CIPHERSUITES offers AES-256-GCM first
     honorCipherOrder: true,
     // TLS 1.3 tickets (resumption by mesh peers) live this long; a resumed session keeps the
     // client certificate verified by the full handshake that made it
