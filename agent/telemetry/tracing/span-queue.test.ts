@@ -99,6 +99,19 @@ describe('span queue (http/protobuf)', () => {
     assert.equal(q.add(span(30)), false, 'nothing is taken after shutdown');
   });
 
+  test('shutdown sends every batch left at once, so a collector that never answers costs one export timeout, not one per batch', async () => {
+    const { q, rec } = queueWith('hold', { exportTimeoutMs: 60_000, maxQueue: 12 });
+    for (let i = 0; i < 10; i++) q.add(span(i));
+    // one full batch in flight; two more full and one partial (1 span) left in the queue
+    assert.equal(rec.batches.length, 1);
+    const shut = q.shutdown();
+    await tick();
+    assert.deepEqual(rec.batches.map((b) => b.count), [3, 3, 3, 1], 'all left in flight before any answered');
+    for (const done of rec.pending.splice(0)) done({ code: ExportResultCode.SUCCESS });
+    await shut;
+    assert.equal(rec.shutdowns, 1);
+  });
+
   test('an export that never answers is given up after its timeout and the queue moves on', async () => {
     const { q, rec } = queueWith('hold', { exportTimeoutMs: 30 });
     for (let i = 0; i < 6; i++) q.add(span(i));
