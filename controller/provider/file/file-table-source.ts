@@ -270,11 +270,7 @@ export class FileTableSource {
     this.#inProcess = true;
     close = runFileSource(port2, { options, ...(this.#resume ? { resume: this.#resume } : {}) }, (err) => {
       if (this.#worker !== (host as unknown as Worker)) return;
-      void host.terminate();
-      this.#worker = null;
-      this.#inProcess = false;
-      this.#leftThisThread = true;
-      clearTimeout(this.#idleTimer);
+      this.#leaveThisThread();
       this.#log(`meshlet: translating ${this.#opts.dir} failed: ${err.message}; the last table stays in force, retrying in ${this.#restartMs / 1000} s`);
       setTimeout(() => this.start(), this.#restartMs).unref();
       this.#restartMs = Math.min(this.#restartMs * 2, 30_000);
@@ -283,16 +279,21 @@ export class FileTableSource {
       maxBytes: this.#inProcessBelow,
       onTooBig: () => {
         if (this.#worker !== (host as unknown as Worker)) return;
-        void host.terminate();
-        this.#worker = null;
-        this.#inProcess = false;
-        this.#leftThisThread = true;
-        clearTimeout(this.#idleTimer);
+        this.#leaveThisThread();
         this.#log(`meshlet: ${this.#opts.dir} has grown: it is translated in a worker again`);
         this.start();
       },
     });
     this.#log(`meshlet: the table is small: ${this.#opts.dir} is translated on this thread, without a worker`);
+  }
+
+  /** Ends the loop on this thread for good (see #leftThisThread): the next start() makes a worker. */
+  #leaveThisThread(): void {
+    void this.#worker?.terminate();
+    this.#worker = null;
+    this.#inProcess = false;
+    this.#leftThisThread = true;
+    clearTimeout(this.#idleTimer);
   }
 
   /**
@@ -397,10 +398,7 @@ export class FileTableSource {
         const small = this.#tableBytes < this.#inProcessBelow;
         if (this.#inProcess && !small) {
           // grown past what this thread translates: back to a worker (a cold start, once)
-          void this.#worker?.terminate();
-          this.#worker = null;
-          this.#inProcess = false;
-          this.#leftThisThread = true;
+          this.#leaveThisThread();
           this.start();
         } else if (this.#inProcess) { /* stays here: nothing to shrink apart from this thread's own GC */ }
         else if (big && atStart) void this.#recycle(m.print, resume, true);
