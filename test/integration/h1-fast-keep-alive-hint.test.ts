@@ -7,40 +7,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import { ProxyCore } from '../../agent/engine/core.ts';
-import { http1Handler } from '../../agent/engine/h1-fast/downstream-hook.ts';
-import type { HttpSite } from '../../agent/engine/http-handler.ts';
-import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import type { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import { closeFastPathListener, connectLoopback as connect, fastPathListener, type FastCtx as Ctx } from '../support/fast-path-listener.ts';
 import { exchangeRaw } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
-type Ctx = { remoteAddress: string };
 
 /** A fast-path listener whose requests all go to 127.0.0.1:`port`; `accepted` counts its connections. */
-async function fastListener(core: ProxyCore, port: () => number, accepted: { n: number }, keepAliveTimeoutMs?: number): Promise<ProxyListener<Ctx>> {
-  const site = (): HttpSite => ({
-    kind: 'inbound', scheme: 'http',
-    destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: port() }, reason: 'test' }),
-  });
-  return ProxyListener.listen<Ctx>({
-    host: '127.0.0.1', port: 0, log: quiet, ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }),
-    handlers: {
-      context: (socket) => ({ remoteAddress: socket.remoteAddress ?? '' }),
-      request: (_ctx, _req, res) => { res.statusCode = 500; res.end(); },
-      upgrade: (_ctx, _req, socket) => { socket.destroy(); },
-      tcp: (_ctx, socket) => { socket.destroy(); },
-      // called once per connection the fast path serves
-      http1: http1Handler(core, site, { remoteAddress: (ctx) => { accepted.n++; return ctx.remoteAddress; } }),
-    },
-  });
-}
-
-async function connect(port: number): Promise<net.Socket> {
-  const s = net.connect(port, '127.0.0.1');
-  await once(s, 'connect');
-  return s;
+function fastListener(core: ProxyCore, port: () => number, accepted: { n: number }, keepAliveTimeoutMs?: number): Promise<ProxyListener<Ctx>> {
+  return fastPathListener(core, port, { ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }), onConnection: () => { accepted.n++; } });
 }
 
 /** The head of an answer, field names lower-cased, for exact field checks. */
@@ -69,11 +47,7 @@ describe('the fast path announces its keep-alive time and a meshlet pool honours
     short = await fastListener(new ProxyCore({ log: quiet }), () => appPort, shortAccepted, 2_500);
   });
   after(async () => {
-    for (const l of [front, back, short]) {
-      const closed = l.stopAccepting();
-      l.destroyAll();
-      await closed;
-    }
+    for (const l of [front, back, short]) await closeFastPathListener(l);
     app.close();
   });
 

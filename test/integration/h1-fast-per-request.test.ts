@@ -11,15 +11,14 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { ProxyCore } from '../../agent/engine/core.ts';
-import { http1Handler } from '../../agent/engine/h1-fast/downstream-hook.ts';
-import type { HttpSite } from '../../agent/engine/http-handler.ts';
 import { DENIED_HEADER } from '../../agent/inbound/index.ts';
-import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import type { ProxyListener } from '../../agent/listener/proxy-listener.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import type { PolicyIR } from '../../api/routing-table.ts';
 import { spiffeId } from '../../api/names.ts';
 import * as T from '../support/routing-tables.ts';
+import { closeFastPathListener, fastPathListener, type FastCtx } from '../support/fast-path-listener.ts';
 import { exchangeRaw } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
@@ -120,7 +119,7 @@ describe('a small POST on the fast path reaches the upstream in one write', () =
 
 describe('the connection timer after requests (one timer per connection, re-armed)', () => {
   let app: http.Server;
-  let listener: ProxyListener<{ remoteAddress: string }>;
+  let listener: ProxyListener<FastCtx>;
   const KEEP_ALIVE_MS = 300;
   const HEADERS_MS = 300;
 
@@ -130,25 +129,10 @@ describe('the connection timer after requests (one timer per connection, re-arme
     await once(app, 'listening');
     const appPort = (app.address() as net.AddressInfo).port;
     const core = new ProxyCore({ log: quiet });
-    const site = (): HttpSite => ({
-      kind: 'inbound', scheme: 'http',
-      destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: appPort }, reason: 'test' }),
-    });
-    listener = await ProxyListener.listen<{ remoteAddress: string }>({
-      host: '127.0.0.1', port: 0, keepAliveTimeoutMs: KEEP_ALIVE_MS, headersTimeoutMs: HEADERS_MS, log: quiet,
-      handlers: {
-        context: (socket) => ({ remoteAddress: socket.remoteAddress ?? '' }),
-        request: (_ctx, _req, res) => { res.statusCode = 500; res.end(); },
-        upgrade: (_ctx, _req, socket) => { socket.destroy(); },
-        tcp: (_ctx, socket) => { socket.destroy(); },
-        http1: http1Handler(core, site, { remoteAddress: (ctx) => ctx.remoteAddress }),
-      },
-    });
+    listener = await fastPathListener(core, () => appPort, { keepAliveTimeoutMs: KEEP_ALIVE_MS, headersTimeoutMs: HEADERS_MS });
   });
   after(async () => {
-    const closed = listener.stopAccepting();
-    listener.destroyAll();
-    await closed;
+    await closeFastPathListener(listener);
     app.close();
   });
 

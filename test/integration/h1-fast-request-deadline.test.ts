@@ -5,23 +5,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { once } from 'node:events';
 import { ProxyCore } from '../../agent/engine/core.ts';
-import { http1Handler } from '../../agent/engine/h1-fast/downstream-hook.ts';
-import type { HttpSite } from '../../agent/engine/http-handler.ts';
-import { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import type { ProxyListener } from '../../agent/listener/proxy-listener.ts';
+import { closeFastPathListener, connectLoopback as connect, fastPathListener, type FastCtx } from '../support/fast-path-listener.ts';
 import { exchangeRaw } from '../support/raw-answer.ts';
 
 const quiet = (): void => undefined;
 // wide margins: the slow answers below come 300 ms inside the timeout on a loaded machine
 const TIMEOUT_MS = 1_000;
 
-async function connect(port: number): Promise<net.Socket> {
-  const s = net.connect(port, '127.0.0.1');
-  await once(s, 'connect');
-  return s;
-}
 
 /** One request on `s`; its answer's status and how long it took. */
 async function timed(s: net.Socket, req: string): Promise<{ status: number; ms: number }> {
@@ -32,7 +26,7 @@ async function timed(s: net.Socket, req: string): Promise<{ status: number; ms: 
 
 describe('the default request timeout on a kept-alive fast-path connection', () => {
   let app: http.Server;
-  let listener: ProxyListener<{ remoteAddress: string }>;
+  let listener: ProxyListener<FastCtx>;
 
   before(async () => {
     // /ok answers at once, /slow/<ms> after <ms>, /hang never (its socket is held)
@@ -46,25 +40,10 @@ describe('the default request timeout on a kept-alive fast-path connection', () 
     await once(app, 'listening');
     const appPort = (app.address() as net.AddressInfo).port;
     const core = new ProxyCore({ log: quiet, defaultRequestTimeoutMs: TIMEOUT_MS });
-    const site = (): HttpSite => ({
-      kind: 'inbound', scheme: 'http',
-      destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: appPort }, reason: 'test' }),
-    });
-    listener = await ProxyListener.listen<{ remoteAddress: string }>({
-      host: '127.0.0.1', port: 0, log: quiet,
-      handlers: {
-        context: (socket) => ({ remoteAddress: socket.remoteAddress ?? '' }),
-        request: (_ctx, _req, res) => { res.statusCode = 500; res.end(); },
-        upgrade: (_ctx, _req, socket) => { socket.destroy(); },
-        tcp: (_ctx, socket) => { socket.destroy(); },
-        http1: http1Handler(core, site, { remoteAddress: (ctx) => ctx.remoteAddress }),
-      },
-    });
+    listener = await fastPathListener(core, () => appPort);
   });
   after(async () => {
-    const closed = listener.stopAccepting();
-    listener.destroyAll();
-    await closed;
+    await closeFastPathListener(listener);
     app.closeAllConnections();
     app.close();
   });
