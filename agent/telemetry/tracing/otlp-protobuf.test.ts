@@ -35,6 +35,18 @@ function sdkBytes(spans: ReadableSpan[]): Buffer {
   return Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
 }
 
+/** One test per case: our encoding of the case's spans is byte for byte the SDK serializer's. */
+function sameBytesAsSdk(cases: [string, () => SpanRecord[]][]): void {
+  for (const [name, spans] of cases) {
+    test(name, () => {
+      const batch = spans();
+      const ours = encodeTraceRequest(batch);
+      assert.ok(ours, 'encoded');
+      assert.deepEqual(Buffer.from(ours), sdkBytes(batch));
+    });
+  }
+}
+
 describe('encodeTraceRequest: the SDK serializer\'s bytes', () => {
   const remote: SpanContext = { traceId: '80f198ee56343ba864fe8b2a57d3eff7', spanId: 'e457b5a2e4d86bd1', traceFlags: 1, isRemote: true, traceState: new TraceState('vendor=x,other=y') };
   const server = record({ traceId: remote.traceId, spanId: '00f067aa0ba902b7', parent: remote });
@@ -49,14 +61,7 @@ describe('encodeTraceRequest: the SDK serializer\'s bytes', () => {
     ['uppercase hex IDs (B3 allows them)', () => [record({ traceId: '80F198EE56343BA864FE8B2A57D3EFF7', spanId: 'E457B5A2E4D86BD1' })]],
     ['a batch of 600 spans (the buffer grows; the scope\'s length needs three bytes)', () => Array.from({ length: 600 }, (_, i) => record({ spanId: (0x1000000000000n + BigInt(i)).toString(16).padStart(16, '0'), attrs: { 'meshlet.retry.attempt': i, 'url.path': `/api/${i}` } }))],
   ];
-  for (const [name, spans] of cases) {
-    test(name, () => {
-      const batch = spans();
-      const ours = encodeTraceRequest(batch);
-      assert.ok(ours, 'encoded');
-      assert.deepEqual(Buffer.from(ours), sdkBytes(batch));
-    });
-  }
+  sameBytesAsSdk(cases);
 
   test('times: the events\' hrtime stamps as Unix nanoseconds, as the SDK reads startTime/endTime', () => {
     const s = record();
@@ -135,14 +140,7 @@ describe('spans read from their events: the SDK serializer\'s bytes for the attr
     }), 'connect ECONNREFUSED')]],
     ['CLIENT: a URL of 300 characters (two-byte lengths around it), IPv6 upstream', () => [fromEvent(attemptEvent({ pathAndQuery: `/${'x'.repeat(300)}?q=1`, upstream: '[fd00::7]:9080' }))]],
   ];
-  for (const [name, spans] of cases) {
-    test(name, () => {
-      const batch = spans();
-      const ours = encodeTraceRequest(batch);
-      assert.ok(ours, 'encoded');
-      assert.deepEqual(Buffer.from(ours), sdkBytes(batch));
-    });
-  }
+  sameBytesAsSdk(cases);
 
   test('a batch filled as spans end and sealed later is the request for all of them; each seal starts a new batch', () => {
     const spans = [fromEvent(requestEvent()), fromEvent(attemptEvent()), fromEvent(requestEvent({ status: 404 }))];
