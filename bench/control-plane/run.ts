@@ -1,6 +1,8 @@
 // `npm run bench:control-plane -- [--quick] [--routes 10,1000] [--agents 100] [--changes N] [--only route|endpoint] [--no-docs]`
 // Propagation from a Kubernetes API change to simulated agents through a real `meshlet
 // controller` process, controller CPU per change and RSS, at each route scale × agent count.
+// `--agents 0` measures the controller alone at each route scale (startup to a synced probe
+// agent, startup CPU, idle RSS): no propagation, so the report is left as it is.
 // Writes bench/results/<date>-<sha>-control-plane.json and regenerates
 // docs/benchmarks-control-plane.md (with an SVG chart) unless --no-docs.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,15 +17,10 @@ import { FULL, QUICK } from './profile.ts';
 import { handWrittenIn } from '../lib/hand-written.ts';
 import { renderReport, propagationChart, type CpBenchResult } from './report.ts';
 import { nowMs } from './swarm-protocol.ts';
+import { agentCountsOf, list, whole } from './args.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BENCH = join(import.meta.dirname, '..');
-
-const list = (s: string | undefined): number[] | undefined => s?.split(',').map((x) => {
-  const n = Number(x);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive whole number: '${x}'`);
-  return n;
-});
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -47,16 +44,17 @@ async function main(): Promise<number> {
   const base = values.quick ? QUICK : FULL;
   const profile = {
     ...base,
-    routeCounts: list(values.routes) ?? base.routeCounts,
-    agentCounts: (list(values.agents) ?? base.agentCounts).sort((a, b) => a - b),
-    changes: values.changes === undefined ? base.changes : Number(values.changes),
-    timeoutMs: values['timeout-ms'] === undefined ? base.timeoutMs : Number(values['timeout-ms']),
+    routeCounts: list('routes', values.routes) ?? base.routeCounts,
+    agentCounts: agentCountsOf(values.agents) ?? [...base.agentCounts].sort((a, b) => a - b),
+    changes: whole('changes', values.changes) ?? base.changes,
+    timeoutMs: whole('timeout-ms', values['timeout-ms']) ?? base.timeoutMs,
     ...(only ? { only } : {}),
   };
   const custom = values.routes !== undefined || values.agents !== undefined || values.changes !== undefined || only !== undefined;
   const log = (l: string): void => void process.stderr.write(`bench:control-plane: ${l}\n`);
   const versions = collectVersions(ROOT, BENCH);
-  log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × agents ${profile.agentCounts.join(', ')}, ${profile.changes} ${only ?? 'route and endpoint'} changes each; commit ${versions.commit}`);
+  const controllerOnly = profile.agentCounts.length === 0;
+  log(`${profile.name}${custom ? ' (custom)' : ''}: routes ${profile.routeCounts.join(', ')} × ${controllerOnly ? 'no agents (the controller alone: startup, CPU, RSS)' : `agents ${profile.agentCounts.join(', ')}, ${profile.changes} ${only ?? 'route and endpoint'} changes each`}; commit ${versions.commit}`);
   // The controller runs as the image runs it: the tree built to JavaScript once for this run
   // (MESHLET_BENCH_RUNTIME=sources: the TypeScript sources), so its RSS is not the type stripper's.
   const scratch = mkdtempSync(join(tmpdir(), 'meshlet-cp-bench-build-'));
@@ -90,7 +88,8 @@ async function main(): Promise<number> {
   log(`wrote ${json} (${result.durationS.toFixed(0)} s)`);
   // A run of one kind of change leaves the other's columns empty: never the report's source.
   if (only) log('--only: docs/benchmarks-control-plane.md left as it is');
-  if (!values['no-docs'] && !only) {
+  if (controllerOnly) log('--agents 0: no propagation measured, docs/benchmarks-control-plane.md left as it is');
+  if (!values['no-docs'] && !only && !controllerOnly) {
     const svg = join(BENCH, 'results', `${stem}.svg`);
     writeFileSync(svg, propagationChart(result));
     const doc = join(ROOT, 'docs', 'benchmarks-control-plane.md');
