@@ -31,12 +31,30 @@ function compareMatch(a: RankedRule, b: RankedRule): number {
   return x.kind === 'GRPCRoute' ? -1 : 1;
 }
 
+/**
+ * Date.parse(s), remembered: sorting a virtual host of 1 001 rules compares ~10 000 pairs, and
+ * parsing both timestamps in every comparison was most of the sort and ~15 % of a one-route change
+ * at 1 000 routes in one frontend (issue 16). Timestamps are few and stable (one per route);
+ * the cache is emptied when it grows past CACHED_TIMESTAMPS, so it stays bounded.
+ */
+const parsedTimestamps = new Map<string, number>();
+const CACHED_TIMESTAMPS = 65_536;
+function parseTimestamp(s: string): number {
+  let t = parsedTimestamps.get(s);
+  if (t === undefined) {
+    if (parsedTimestamps.size >= CACHED_TIMESTAMPS) parsedTimestamps.clear();
+    t = Date.parse(s);
+    parsedTimestamps.set(s, t);
+  }
+  return t;
+}
+
 function compareTimestamps(a: string, b: string): number {
   if (a === b) return 0;
   if (a === '') return 1;
   if (b === '') return -1;
-  const ta = Date.parse(a);
-  const tb = Date.parse(b);
+  const ta = parseTimestamp(a);
+  const tb = parseTimestamp(b);
   if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return ta - tb;
   return compareStrings(a, b);
 }

@@ -4,7 +4,7 @@
 // gives (agents, replicas and goldens compare versions).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeVersion } from '../../api/version.ts';
+import { canonicalJson, computeVersion } from '../../api/version.ts';
 import { EndpointPatcher, endpointOnlyChange } from './endpoint-patch.ts';
 import { translate } from './index.ts';
 import { IncrementalTranslator } from './incremental.ts';
@@ -104,4 +104,48 @@ test('a route change translated incrementally hashes nothing until its version i
   assert.deepEqual(translator.versioner.counts, before, 'translating serialised and hashed nothing');
   assert.equal(changed.ir.version, translate(next).ir.version);
   assert.deepEqual(translator.versioner.counts, { serialised: before.serialised + 1, hashed: before.hashed + 1 }, 'reading it: the changed frontend serialised, one hash');
+});
+
+test('an entry\'s JSON is canonicalJson()\'s for any JSON-like value: undefined, NaN, nested rules lists, odd keys (200 random values)', () => {
+  let seed = 16;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const keys = ['rules', 'b', 'a', 'Z', 'é', '"q"', '10', '2', '01', '4294967295', ''];
+  const value = (depth: number): unknown => {
+    const k = rand(depth > 3 ? 7 : 10);
+    if (k === 0) return null;
+    if (k === 1) return undefined;
+    if (k === 2) return [0, -0, 1.5, 1e21, NaN, Infinity][rand(6)];
+    if (k === 3) return ['', 'x', 'line\nbreak', '\u2028', 'é'][rand(5)];
+    if (k === 4) return rand(2) === 0;
+    if (k === 5) return () => 1;
+    if (k === 6) return 'plain';
+    if (k === 7) return Array.from({ length: rand(4) }, () => value(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = rand(5); i > 0; i--) o[keys[rand(keys.length)]!] = value(depth + 1);
+    return o;
+  };
+  for (let i = 0; i < 200; i++) {
+    const v = new TableVersioner();
+    const entry = { rules: [value(1), value(1)], nested: { rules: [value(2)] }, other: value(0) };
+    assert.equal(v.json(entry), canonicalJson(entry), `value ${i}`);
+  }
+});
+
+test('an edit of one route in a frontend of 300 serialises that route\'s rule, not the frontend\'s 300, and the version is the from-scratch one', () => {
+  const parentRefs = [{ group: '', kind: 'Service', name: 'big', port: 80 }];
+  const routes = Array.from({ length: 300 }, (_, i) => f.httpRoute(`r${i}`, 'bench', { parentRefs, rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/r${i}` } }], backendRefs: [{ name: 'big', port: 80 }] }] }));
+  const snap = f.snapshot({ services: [f.service('big', 'bench')], endpointSlices: [f.endpointSlice('big', 'bench', ['10.1.0.1'])], httpRoutes: routes });
+  const translator = new IncrementalTranslator();
+  void translator.translate(snap).ir.version;
+  const rules = translator.versioner.rulesSerialised;
+  assert.ok(rules >= 300, 'the first table serialised every rule');
+  const httpRoutes = routes.slice();
+  httpRoutes[150] = f.httpRoute('r150', 'bench', { parentRefs, rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/edited' } }], backendRefs: [{ name: 'big', port: 80 }] }] });
+  const next = { ...snap, httpRoutes };
+  const { ir } = translator.translate(next);
+  assert.equal(ir.version, translate(next).ir.version);
+  assert.equal(translator.versioner.rulesSerialised - rules, 1, 'one rule serialised for the edit');
 });
