@@ -83,3 +83,27 @@ test('{ version: false } skips only the content hash: a stale version passes, ev
   const bad = { ...table(rule({ action: { type: 'Forward', backends: [{ backend: 'nope', weight: 1, filters: [], invalidReason: null }] } })), version: '0000000000000000' };
   assert.throws(() => validate(bad, { version: false }), /unknown backend 'nope'/);
 });
+
+test('passedRules: a rule found sound is not checked again while its backends exist, and every table gets the issues it gets without it', () => {
+  const passed = new WeakMap<RouteRuleIR, string[]>();
+  const good = rule({ filters: [{ type: 'RequestMirror', backend: 'service/default/echo/80', percent: 50 }] });
+  const bad = rule({ name: 'httproute/default/r/rule/1/match/0', filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'bad name', value: 'v' }], add: [], remove: [] } }] });
+  const withRules = (rules: RouteRuleIR[], backends = true): RoutingTable => {
+    const t = structuredClone(table());
+    t.gateways[0]!.ports[0]!.listeners[0]!.virtualHosts[0]!.rules = rules;
+    if (!backends) t.backends = [];
+    return t;
+  };
+  const tables = [withRules([good]), withRules([good, bad]), withRules([good], false), withRules([good, bad], false), withRules([good])];
+  for (const [i, t] of tables.entries()) {
+    assert.deepEqual(checkRoutingTable(t, { version: false, passedRules: passed }), checkRoutingTable(t, { version: false }), `table ${i}`);
+  }
+  assert.deepEqual(passed.get(good), ['service/default/echo/80', 'service/default/echo/80'], 'kept with the backends it names (mirror, then forward)');
+  assert.equal(passed.has(bad), false, 'a rule with an issue is never kept');
+  // Kept, it is not looked at again: a regex RE2 cannot compile would otherwise be reported.
+  const regex = rule({ match: { path: { type: 'RegularExpression', value: '/ok' }, method: null, headers: [], queryParams: [] } });
+  assert.deepEqual(checkRoutingTable(withRules([regex]), { version: false, passedRules: passed }), []);
+  regex.match.path.value = '/(a)\\1';
+  assert.deepEqual(checkRoutingTable(withRules([regex]), { version: false, passedRules: passed }), [], 'tables are never changed after they are built: a kept rule is trusted');
+  assert.equal(checkRoutingTable(withRules([regex]), { version: false }).length, 1);
+});
