@@ -4,22 +4,14 @@
 // seconds reading and translating take). Messages: FileSourceMessage. The same loop runs on the
 // serving thread for a small directory (runFileSource, through a MessageChannel; ADR 0012).
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RoutingTable } from '../../../api/routing-table.ts';
+import type { RouteRuleIR, RoutingTable } from '../../../api/routing-table.ts';
 import { validate } from '../../../api/validate.ts';
 import { memoryReducingGc } from '../../../common/heap-reclaim.ts';
 import { FileTranslator, type FileTranslatorOptions, type TranslatorResume } from './file-translator.ts';
+import { TablePartsEncoder, type TableParts } from './table-parts.ts';
 import { watchManifests, type ManifestWatcher } from './watch-manifests.ts';
 
-/**
- * A table as JSON text in slices: `head` is the table without its services and backends, which
- * follow in `parts` of at most PART_ITEMS each, so the receiving thread can parse them one at a
- * time and serve requests in between.
- */
-export interface TableParts {
-  head: string;
-  services: string[];
-  backends: string[];
-}
+export type { TableParts } from './table-parts.ts';
 
 export type FileSourceMessage =
   | { kind: 'report'; text: string }
@@ -50,20 +42,14 @@ export type FileSourceMessage =
  * first real edit does not run them cold. No GC follows: a memory-reducing one left the heap so
  * small that the next edits collected more (measured; the idle shrink takes the garbage later).
  */
-export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' } | { kind: 'rehearse' };
+export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' } | { kind: 'rehearse' }
+  /** The source could not assemble a table from its parts (see table-parts.ts): post the last one again, whole. */
+  | { kind: 'resend' };
 
 /** workerData: the translator's options and, for a recycled worker, where the last one left off. */
 export interface FileSourceWorkerData {
   options: FileTranslatorOptions;
   resume?: TranslatorResume;
-}
-
-const PART_ITEMS = 500;
-
-function slices<T>(items: readonly T[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < items.length; i += PART_ITEMS) out.push(JSON.stringify(items.slice(i, i + PART_ITEMS)));
-  return out;
 }
 
 /** What runs the loop: the worker's parentPort, or one end of a MessageChannel on the serving thread. */
@@ -82,6 +68,12 @@ const post = (m: FileSourceMessage): void => port.postMessage(m);
 let translator: FileTranslator | null = new FileTranslator(opts, resume);
 let watcher: ManifestWatcher | null = null;
 let version = resume?.version ?? null;
+/** Sends each table's rules the receiving thread does not hold yet (table-parts.ts). */
+const encoder = new TablePartsEncoder();
+/** The last table posted, for a `resend`. */
+let lastTable: RoutingTable | null = null;
+/** Rules validated before (api/validate.ts passedRules): an edit of one route checks that route's rules. */
+let passedRules = new WeakMap<RouteRuleIR, string[]>();
 // The watcher's handles do not keep a process alive (persistent: false, unref'd poll); a
 // listening port does, so this worker lives until the source terminates it.
 port.on('message', (m: ToFileSourceWorker) => {
@@ -94,13 +86,19 @@ port.on('message', (m: ToFileSourceWorker) => {
     watcher?.close();
     watcher = null;
     translator = null;
+    lastTable = null;
+    encoder.reset();
+    passedRules = new WeakMap();
     memoryReducingGc();
     post({ kind: 'stopped' });
   } else if (m.kind === 'rehearse') {
     const start = performance.now();
     const table = translator?.rehearse();
-    if (table) serialise(table);
+    if (table) serialise(table, true);
     post({ kind: 'rehearsed', ms: performance.now() - start });
+  } else if (m.kind === 'resend') {
+    encoder.reset();
+    if (lastTable) postTable(lastTable);
   }
 });
 
@@ -125,25 +123,23 @@ watcher = watchManifests(opts.dir, (read, print) => {
 }, { onError: (err) => post({ kind: 'error', message: err.message }), ...tooBig });
 
 function postTable(table: RoutingTable): void {
+  lastTable = table;
   post({ kind: 'table', ...serialise(table) });
 }
 
-/** What postTable sends of `table`: validated here, as JSON in slices. */
-function serialise(table: RoutingTable): { parts: TableParts; valid: boolean; bytes: number } {
+/** What postTable sends of `table`: validated here, as JSON in slices; `dryRun`: nothing remembered (the rehearsal). */
+function serialise(table: RoutingTable, dryRun = false): { parts: TableParts; valid: boolean; bytes: number } {
   let valid = true;
   try {
     // The translator has just computed `version` from this object: hashing it again is skipped.
-    validate(table, { version: false });
+    validate(table, { version: false, passedRules });
   } catch {
     // The agent's TableHolder validates it again and refuses it with the reason.
     valid = false;
   }
-  const parts = { head: JSON.stringify({ ...table, services: [], backends: [] }), services: slices(table.services), backends: slices(table.backends) };
-  let bytes = parts.head.length;
-  for (const part of [...parts.services, ...parts.backends]) bytes += part.length;
-  return { parts, valid, bytes };
+  return { ...encoder.encode(table, dryRun), valid };
 }
-return () => { watcher?.close(); watcher = null; translator = null; };
+return () => { watcher?.close(); watcher = null; translator = null; lastTable = null; };
 }
 
 if (parentPort && (workerData as FileSourceWorkerData | null)?.options) runFileSource(parentPort, workerData as FileSourceWorkerData);

@@ -28,6 +28,7 @@ import type { FileTranslatorOptions, TranslatorResume } from './file-translator.
 // Only the light modules: the YAML parser and the translator are the worker's (ADR 0012).
 import { manifestFingerprint, watchForChange, type ManifestWatcher } from './change-watch.ts';
 import { listManifestFiles } from './manifest-files.ts';
+import { TablePartsDecoder } from './table-parts.ts';
 
 export { unhealthyConditions } from './unhealthy-conditions.ts';
 
@@ -95,8 +96,13 @@ export class FileTableSource {
   /** Rejects pending ready() calls when the worker dies before the first table. */
   readonly #failures = new Set<(err: Error) => void>();
   #restartMs = 1_000;
-  /** The newest table posted and not yet assembled; an older one still waiting is dropped. */
-  #next: { parts: TableParts; valid: boolean } | null = null;
+  /**
+   * Tables posted and not yet assembled, oldest first: only the newest is applied, but each is
+   * decoded, as the next may refer to its rules (table-parts.ts).
+   */
+  #queue: { parts: TableParts; valid: boolean }[] = [];
+  /** Puts back the rules the worker did not send again (table-parts.ts). */
+  readonly #decoder = new TablePartsDecoder();
   #assembling = false;
   /** Armed by a clean 'settled' message; any other message from the worker disarms it. */
   #idleTimer: NodeJS.Timeout | undefined;
@@ -214,7 +220,7 @@ export class FileTableSource {
     // agent/engine/preload.ts). Such a process keeps its worker rather than risk never
     // following an edit again.
     if (process.getuid?.() !== this.#uid) return abandon();
-    if (this.#assembling || this.#next) {
+    if (this.#assembling || this.#queue.length > 0) {
       // Its last table is still being parsed here: wait for that, then try again.
       this.#idleTimer = setTimeout(() => void this.#recycle(print, resume, release, toInProcess), 100).unref();
       return;
@@ -229,6 +235,8 @@ export class FileTableSource {
     }
     if (this.#closed || this.#worker !== worker || this.#messages !== seen) return abandon();
     this.#worker = null;
+    // The next loop is a new stream: what the decoder holds for this one is of no more use.
+    this.#decoder.forget();
     this.#resume = { ...resume, saved };
     if (release) {
       // Asked to let go of what it holds first (see ToFileSourceWorker), for at most STOP_WAIT_MS.
@@ -410,7 +418,7 @@ export class FileTableSource {
     else if (m.kind === 'error') process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${m.message}\n`);
     else {
       this.#tableBytes = m.bytes;
-      this.#next = { parts: m.parts, valid: m.valid };
+      this.#queue.push({ parts: m.parts, valid: m.valid });
       if (!this.#assembling) void this.#assemble();
     }
   }
@@ -422,19 +430,33 @@ export class FileTableSource {
   async #assemble(): Promise<void> {
     this.#assembling = true;
     try {
-      while (this.#next && !this.#closed) {
-        const { parts, valid } = this.#next;
-        this.#next = null;
+      while (this.#queue.length > 0 && !this.#closed) {
+        const { parts, valid } = this.#queue.shift()!;
         const table = JSON.parse(parts.head) as RoutingTable;
-        for (const [field, slices] of [['services', parts.services], ['backends', parts.backends]] as const) {
-          for (const slice of slices) {
+        this.#decoder.begin(parts.stream);
+        try {
+          for (const slice of parts.services) {
             await new Promise((r) => setImmediate(r));
-            if (this.#next || this.#closed) break;
-            (table[field] as unknown[]).push(...(JSON.parse(slice) as unknown[]));
+            if (this.#closed) return;
+            table.services.push(...this.#decoder.services(slice));
           }
+        } catch (err) {
+          // The worker and this thread disagree on the rules held here (a bug): the table is not
+          // applied, and the worker is asked for the last one whole.
+          this.#decoder.forget();
+          this.#log(`meshlet: a routing table from ${this.#opts.dir} could not be assembled (${(err as Error).message}); asking for it whole`);
+          this.#post({ kind: 'resend' });
+          continue;
         }
-        // Superseded while assembling (a newer table is waiting), or closed: not pushed.
-        if (this.#next || this.#closed) continue;
+        this.#decoder.end();
+        // Superseded while assembling (a newer table is waiting): its backends are not parsed, nor is it pushed.
+        if (this.#queue.length > 0) continue;
+        for (const slice of parts.backends) {
+          await new Promise((r) => setImmediate(r));
+          if (this.#queue.length > 0 || this.#closed) break;
+          table.backends.push(...(JSON.parse(slice) as RoutingTable['backends']));
+        }
+        if (this.#queue.length > 0 || this.#closed) continue;
         this.#tables.push(valid ? markValidated(table) : table);
       }
     } finally {
