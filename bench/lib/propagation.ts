@@ -6,6 +6,7 @@
 // routes, zero failed requests. After the changes, one more after IDLE_PAUSE_S without any (the
 // load goes on): what a user editing the file by hand meets, since the translation worker has by
 // then been idle past its 10 s (file-table-source.ts); reported as its own row.
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './configs.ts';
 import { buildRequest } from './http1-conn.ts';
@@ -24,6 +25,12 @@ export interface PropagationResult {
   samplesMs: number[];
   /** The same for one change after IDLE_PAUSE_S without changes (NaN: never seen). */
   afterIdleMs?: number;
+  /**
+   * CPU of the agent's translation worker (its threads named WorkerThread) per change, ms: from
+   * before the write to 300 ms after the change was seen (the worker is idle otherwise). Empty
+   * where the directory is translated on the serving thread (no worker: small tables).
+   */
+  workerCpuMs?: number[];
   idlePauseS?: number;
   ms: Spread;
   failed: number;
@@ -34,6 +41,20 @@ export interface PropagationResult {
 const SIZES = [12, 1024] as const;
 /** Longer than the translation worker's idle period (10 s). */
 export const IDLE_PAUSE_S = 15;
+
+/** CPU time (ms) of the threads of `pid` named `name`, from their schedstat; 0 when there are none. */
+function threadsCpuMs(pid: number, name: string): number {
+  let ns = 0;
+  let tasks: string[];
+  try { tasks = readdirSync(`/proc/${pid}/task`); } catch { return 0; }
+  for (const t of tasks) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() !== name) continue;
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* the thread is gone */ }
+  }
+  return ns / 1e6;
+}
 
 export async function measurePropagation(ctx: BenchContext, routes: number[], changes: number, log: (s: string) => void): Promise<PropagationResult[]> {
   const out: PropagationResult[] = [];
@@ -63,8 +84,11 @@ export async function measurePropagation(ctx: BenchContext, routes: number[], ch
           if (seen !== null && bodyBytes === expected && at > changedAt) { const f = seen; seen = null; f(); }
         },
       });
+      const agentPid = s.live.procs[0]?.pid;
+      const workerCpuMs: number[] = [];
       const change = async (i: number): Promise<number> => {
         const next = SIZES[i % 2]!;
+        const cpuBefore = agentPid === undefined ? 0 : threadsCpuMs(agentPid, 'WorkerThread');
         const reflected = new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => { seen = null; resolve(false); }, 15_000);
           seen = () => { clearTimeout(timer); resolve(true); };
@@ -73,20 +97,23 @@ export async function measurePropagation(ctx: BenchContext, routes: number[], ch
         changedAt = process.hrtime.bigint();
         writeScaleManifests(dir, n, ctx.upstreamPort, next);
         const ok = await reflected;
-        return ok ? Number(process.hrtime.bigint() - changedAt) / 1e6 : NaN;
+        const ms = ok ? Number(process.hrtime.bigint() - changedAt) / 1e6 : NaN;
+        await sleep(300);
+        if (agentPid !== undefined) workerCpuMs.push(threadsCpuMs(agentPid, 'WorkerThread') - cpuBefore);
+        return ms;
       };
       const samples: number[] = [];
       await sleep(500);
       for (let i = 1; i <= changes; i++) {
         samples.push(await change(i));
-        await sleep(400);
+        await sleep(100);
       }
       await sleep(IDLE_PAUSE_S * 1000);
       const afterIdleMs = await change(changes + 1);
       done = true;
       const res = await load;
-      const r = { ...base, available: true, samplesMs: samples, ms: spread(samples), afterIdleMs, idlePauseS: IDLE_PAUSE_S, failed: Math.max(failed, res.errors), requests: res.requests };
-      log(`    ${samples.map((x) => x.toFixed(0)).join(', ')} ms; after ${IDLE_PAUSE_S} s without changes ${afterIdleMs.toFixed(0)} ms; failed requests ${r.failed} of ${r.requests}`);
+      const r = { ...base, available: true, samplesMs: samples, ms: spread(samples), afterIdleMs, idlePauseS: IDLE_PAUSE_S, workerCpuMs, failed: Math.max(failed, res.errors), requests: res.requests };
+      log(`    ${samples.map((x) => x.toFixed(0)).join(', ')} ms; after ${IDLE_PAUSE_S} s without changes ${afterIdleMs.toFixed(0)} ms; failed requests ${r.failed} of ${r.requests}; translation worker CPU per change ${workerCpuMs.map((x) => x.toFixed(1)).join(', ')} ms`);
       out.push(r);
     } finally {
       await s.live.stop();
