@@ -2,6 +2,9 @@
 // on a retriable outcome try again per GEP-1731 — only the listed status codes, connection
 // failures and backend timeouts; exponential backoff; every attempt inside the request
 // timeout; the group's retry budget consulted before each retry; only replayable bodies.
+// A routed request whose route sets no retry gets the hop's default one (ADR 0022,
+// default-retry.ts): one more attempt on another endpoint when the first certainly did not reach
+// an app. An endpoint that could not be reached is avoided for a while (agent/balance).
 // Returns the response to relay, or the error status to answer with.
 import type { BackendIR, EndpointIR, RetryIR } from '../../api/routing-table.ts';
 import type { EndpointBalancer } from '../balance/endpoint-balancer.ts';
@@ -9,7 +12,8 @@ import { MeshletError } from '../../api/errors.ts';
 import { isMutualTls, type Endpoint } from './connect.ts';
 import type { UpstreamPools } from './pools.ts';
 import { replayable, type BodySource } from './request-body.ts';
-import type { RetryBudget } from './retry-budget.ts';
+import type { RetryBudget, RetryBudgets } from './retry-budget.ts';
+import { DEFAULT_RETRIES, UNREACHED_HEADER, unreachedCause, type UnreachedCause } from './default-retry.ts';
 import { noHealthyUpstream, upstreamTimeout, upstreamUnavailable, type Rejection } from './rejection.ts';
 import { sendH1 } from './send-h1.ts';
 import { sendH2 } from './send-h2.ts';
@@ -57,6 +61,13 @@ export interface AttemptPlan {
   backendRequestMs: number | null;
   retry: RetryIR | null;
   budget: RetryBudget | null;
+  /**
+   * The hop's default retry applies when `retry` is null (ADR 0022): true for routed requests
+   * (outbound, gateway), false for the inbound side's delivery to its app and for passthrough.
+   */
+  defaultRetry?: boolean;
+  /** The default retry's budget key: the rule, or the backend for a Service's default route. */
+  group?: string | null;
   /** Aborted when the request timeout fires or the client goes away. */
   signal: AbortSignal;
   /** The request's telemetry event, when someone observes (attempt events are published). */
@@ -66,6 +77,8 @@ export interface AttemptPlan {
 export interface AttemptDeps {
   pools: UpstreamPools;
   balancer: EndpointBalancer;
+  /** Where the default retry's budget is found (by `group`); without it, no budget bounds it. */
+  budgets?: RetryBudgets;
   random?: () => number;
 }
 
@@ -80,21 +93,40 @@ export type AttemptOutcome =
     /** Aborted when the attempt's backendRequest timeout fires while streaming. */
     attemptSignal: AbortSignal;
   }
-  | { kind: 'error'; rejection: Rejection; attempts: number };
+  | {
+    kind: 'error';
+    rejection: Rejection;
+    attempts: number;
+    /** The last attempt could not connect: the inbound side marks its 503 (UNREACHED_HEADER). */
+    unreached?: boolean;
+  };
 
 interface Failure {
   rejection: Rejection;
   retriable: boolean;
+  /** Why the attempt certainly did not reach an app (default-retry.ts), null when it may have. */
+  cause: UnreachedCause | null;
 }
 
 function aborted(signal: AbortSignal): Rejection {
   return upstreamTimeout(String((signal.reason as Error | undefined)?.message ?? 'request aborted'));
 }
 
-function failureOf(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal): Failure {
-  if (signal.aborted) return { rejection: aborted(signal), retriable: false };
-  if (attemptSignal.reason instanceof BackendTimeoutError) return { rejection: upstreamTimeout(attemptSignal.reason.message), retriable: true };
-  return { rejection: upstreamUnavailable(`upstream connect error or reset: ${(err as Error)?.message ?? String(err)}`), retriable: true };
+function failureOf(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal, method: string): Failure {
+  if (signal.aborted) return { rejection: aborted(signal), retriable: false, cause: null };
+  if (attemptSignal.reason instanceof BackendTimeoutError) return { rejection: upstreamTimeout(attemptSignal.reason.message), retriable: true, cause: null };
+  return { rejection: upstreamUnavailable(`upstream connect error or reset: ${(err as Error)?.message ?? String(err)}`), retriable: true, cause: unreachedCause(err, method) };
+}
+
+/**
+ * A 503 a peer meshlet answered itself because its app refused (ADR 0022): read only from a
+ * meshed endpoint, and only on a 503 (nothing is looked at on any other answer); the mark is
+ * removed here, so it never travels further than the hop that reads it.
+ */
+function peerUnreached(response: UpstreamResponse, endpoint: EndpointIR): boolean {
+  if (response.status !== 503 || endpoint.identity === null || response.headers[UNREACHED_HEADER] === undefined) return false;
+  delete response.headers[UNREACHED_HEADER];
+  return true;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -121,7 +153,8 @@ function endpointOf(e: EndpointIR): Endpoint {
 
 export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise<AttemptOutcome> {
   const random = deps.random ?? Math.random;
-  const maxRetries = plan.retry?.attempts ?? 0;
+  const defaults = plan.retry === null && plan.defaultRetry === true;
+  const maxRetries = plan.retry?.attempts ?? (defaults ? DEFAULT_RETRIES : 0);
   let failed: EndpointIR | undefined;
   for (let attempt = 0; ; attempt++) {
     const attempts = attempt + 1;
@@ -158,20 +191,26 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
         ? await sendH2(deps.pools, endpointOf(endpoint), request)
         : await sendH1(deps.pools, endpointOf(endpoint), request);
     } catch (err) {
-      failure = failureOf(err, plan.signal, ctrl.signal);
+      failure = failureOf(err, plan.signal, ctrl.signal, plan.method);
     }
+    const cause = failure !== null ? failure.cause : peerUnreached(response!, endpoint) ? 'peer-unreached' : null;
     // Connect failures and resets count against the endpoint; timeouts already do by their RTT.
-    done(failure !== null && failure.rejection.status === 503);
-    if (ev) endAttemptEvent(ev, response?.status ?? failure!.rejection.status, failure?.rejection.detail ?? null);
+    done((failure !== null && failure.rejection.status === 503) || cause === 'peer-unreached');
+    // An endpoint that cannot be reached is left out for a while (passive fail-fast); one that
+    // answered is picked again (one size test while nothing is avoided).
+    if (cause === 'connect-failure' || cause === 'peer-unreached') deps.balancer.avoid(endpoint);
+    else if (failure === null) deps.balancer.reached(endpoint);
+    if (ev) endAttemptEvent(ev, response?.status ?? failure!.rejection.status, failure?.rejection.detail ?? (cause !== null ? 'the peer could not reach its app' : null));
 
     const retriableStatus = response !== null && (plan.retry?.codes.includes(response.status) ?? false);
-    const retriable = failure ? failure.retriable : retriableStatus;
+    // the default retry: only what certainly reached no app, and only to another endpoint
+    const retriable = defaults ? cause !== null && deps.balancer.hasOther(plan.backend, endpoint) : failure ? failure.retriable : retriableStatus;
     const canRetry = retriable && attempt < maxRetries && replayable(plan.body) && !plan.signal.aborted
-      && (plan.budget?.tryRetry() ?? true);
+      && ((defaults ? deps.budgets?.for(plan.group ?? plan.backend.name) : plan.budget)?.tryRetry() ?? true);
     if (!canRetry) {
       if (response) return { kind: 'response', response, endpoint, attempts, finish, attemptSignal: ctrl.signal };
       finish();
-      return { kind: 'error', rejection: failure!.rejection, attempts };
+      return { kind: 'error', rejection: failure!.rejection, attempts, unreached: cause === 'connect-failure' };
     }
     response?.discard();
     finish();

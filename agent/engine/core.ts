@@ -35,10 +35,20 @@ export interface CoreOptions {
    * else a reset): stream-idle.ts. Default DEFAULT_STREAM_IDLE_TIMEOUT_MS; 0 disables it.
    */
   streamIdleTimeoutMs?: number;
+  /**
+   * The default retry of routed requests whose route sets none (ADR 0022): one more attempt on
+   * another endpoint when the first certainly reached no app. Default on, unless the process
+   * environment says MESHLET_DEFAULT_RETRY=off; false turns it off (a route turns it off for its
+   * rule with `retry: {attempts: 0}`).
+   */
+  defaultRetry?: boolean;
 }
 
 /** ADR 0006: Envoy's route timeout (15 s), but only until the response head, so streams live on. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+/** `off` turns the default retry off for the whole process (ADR 0022). */
+export const DEFAULT_RETRY_ENV = 'MESHLET_DEFAULT_RETRY';
 
 function keysOf(table: RoutingTable, key: (e: EndpointIR) => string): Set<string> {
   const keys = new Set<string>();
@@ -71,6 +81,8 @@ export class ProxyCore {
   readonly streamIdleTimeoutMs: number | null;
   /** Watches every exchange for the stream idle timeout (null when there is none). */
   readonly streamIdle: StreamIdleSweep | null;
+  /** Routed requests without a route retry get the default retry (ADR 0022). */
+  readonly defaultRetry: boolean;
   readonly #backendMaps = new WeakMap<RoutingTable, Map<string, BackendIR>>();
   readonly #loggedOnce = new Set<string>();
 
@@ -84,6 +96,7 @@ export class ProxyCore {
     const idle = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     this.streamIdleTimeoutMs = idle > 0 ? idle : null;
     this.streamIdle = idle > 0 ? new StreamIdleSweep(idle) : null;
+    this.defaultRetry = opts.defaultRetry ?? process.env[DEFAULT_RETRY_ENV] !== 'off';
     this.pools = new UpstreamPools({ ...opts.pool, connect: { ...DEFAULT_CONNECT, ...opts.pool?.connect, mtls: opts.mtls ?? null } });
     this.balancer = new EndpointBalancer({ random: this.random });
     this.budgets = new RetryBudgets(opts.retryBudget);

@@ -19,6 +19,10 @@ import { announcedWithin, bufferUpTo, hasBody, teeUpTo, type BodySource } from '
 import { endRequest, requestsObserved, type RequestEvent, type SiteKind } from '../telemetry/events.ts';
 import { grpcStatusOf, startRequestEvent } from '../telemetry/build-events.ts';
 import { countStreamedBytes } from './count-bytes.ts';
+import { UNREACHED_HEADER } from './default-retry.ts';
+
+/** The inbound side's mark on its 503 when its app refused the connection (ADR 0022). */
+const UNREACHED_MARK: Record<string, string> = { [UNREACHED_HEADER]: '1' };
 
 /** What a listener knows about its requests: their scheme, where they go, extra headers. */
 export interface HttpSite {
@@ -143,15 +147,17 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
       mirror(body);
     }
   }
-  const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, random: core.random }, {
+  const outcome = await runAttempts({ pools: core.pools, balancer: core.balancer, budgets: core.budgets, random: core.random }, {
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
     headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: ctrl.signal, event: ev,
+    // routed requests only: the inbound side's delivery to its app marks its 503 instead (ADR 0022)
+    defaultRetry: core.defaultRetry && p.table !== null, group: p.group,
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();
     // Already answered (the stream idle timeout's 408): a second answer would cut it short.
     if (res.writableEnded) return;
-    answer(core, req, res, outcome.rejection, {}, ev);
+    answer(core, req, res, outcome.rejection, outcome.unreached === true && site.kind === 'inbound' ? UNREACHED_MARK : {}, ev);
     return;
   }
   const { response, finish, attemptSignal } = outcome;

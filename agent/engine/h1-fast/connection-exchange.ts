@@ -7,11 +7,16 @@
 // for HTTP/1.1, close-delimited for HTTP/1.0), and the attempt and request telemetry events.
 // It is the upstream pool's sink (upstream-types.ts): body pieces it is handed may be views of
 // a reused read buffer, so they are written before the next read (`onReadDone`) and copied
-// only when they must be kept for a retry.
+// only when they must be kept for a retry. A routed request whose route sets no retry gets the
+// hop's default retry (ADR 0022, default-retry.ts): one more attempt on another endpoint when
+// the first certainly reached no app, with the body only when it was complete in the first
+// write (kept by reference, never copied for it); the inbound side marks the 503 it answers when
+// its app refused the connection.
 import type { EndpointIR } from '../../../api/routing-table.ts';
 import { applyHeaderModifier } from '../../route/index.ts';
 import { BackendTimeoutError, RequestTimeoutError, retryDelayMs } from '../attempts.ts';
 import { isMutualTls } from '../connect.ts';
+import { DEFAULT_RETRIES, UNREACHED_HEADER, unreachedCause } from '../default-retry.ts';
 import type { ProxyCore } from '../core.ts';
 import type { Headers } from '../hop-by-hop.ts';
 import { clientError, noHealthyUpstream, upstreamTimeout, upstreamUnavailable, internalError, type Rejection } from '../rejection.ts';
@@ -47,6 +52,8 @@ export interface ExchangeHost {
   resumeWhenWritten(lease: UpstreamLease): void;
   /** Ends the connection at once (a response cannot be completed). */
   destroy(): void;
+  /** The sidecar's inbound side: its 503 for an app that refused the connection is marked (ADR 0022). */
+  readonly inbound: boolean;
   draining(): boolean;
   exchangeDone(ex: Exchange): void;
   /** What a kept-alive answer announces (head-writer.ts keepAliveFields), built once per connection. */
@@ -83,6 +90,15 @@ function upstreamFields(headers: Headers): Headers {
   return out;
 }
 
+/** The inbound side's mark on its 503 when its app refused the connection. */
+const UNREACHED_MARK: Readonly<Record<string, string>> = { [UNREACHED_HEADER]: '1' };
+
+/** The index of the unreached mark in a response's fields, or -1 (read on a mesh hop's 503s only). */
+function markAt(fields: readonly string[]): number {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.length === UNREACHED_HEADER.length && fields[i]!.toLowerCase() === UNREACHED_HEADER) return i;
+  return -1;
+}
+
 function recordOf(fields: readonly string[]): Headers {
   const out: Headers = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -111,6 +127,8 @@ export class Exchange implements UpstreamSink {
   readonly #plan: ForwardPlan | null;
   readonly #pool: FastUpstreamPool | null;
   #budget: RetryBudget | null = null;
+  /** The route sets no retry and the request is routed: the default retry applies (ADR 0022). */
+  #defaults = false;
   /** Body copies held for a retry (null: the body is not replayable). */
   #kept: Buffer[] | null = null;
   /**
@@ -159,6 +177,7 @@ export class Exchange implements UpstreamSink {
     const p = this.#plan!;
     this.#budget = p.group && p.retry ? this.core.budgets.for(p.group) : null;
     this.#budget?.request();
+    this.#defaults = p.retry === null && p.table !== null && this.core.defaultRetry;
     const framing = this.head.framing;
     if ((p.retry?.attempts ?? 0) > 0) {
       if (framing.kind === 'none' || (framing.kind === 'length' && framing.length <= this.core.retryBufferBytes)) this.#kept = [];
@@ -243,13 +262,16 @@ export class Exchange implements UpstreamSink {
     // the body received so far (kept for retries, or gathered for this write) goes in the head's
     // write when the framing is Content-Length (no chunk framing for the lease to add)
     const body = this.#kept ?? gathered;
+    // a whole body gathered into the first write is what a default retry resends (no copy made for it)
+    if (this.#defaults && gathered !== null && this.reqDone && this.#kept === null) this.#kept = gathered;
     const inHead = body !== null && body.length > 0 && this.head.framing.kind === 'length';
     if (inHead) head = Buffer.concat([head, ...body]);
     try {
       // the table's endpoint object itself: the pool finds its connections by it (upstream-pool.ts)
       this.#lease = this.#pool!.send(endpoint, { method: request.method, head, framing: this.head.framing }, this);
     } catch (err) {
-      this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), true);
+      // a full queue is no failure of the endpoint's: a route retry may try again, the default one does not
+      this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), !this.#defaults);
       return;
     }
     this.#reading = this.#lease;
@@ -268,6 +290,11 @@ export class Exchange implements UpstreamSink {
 
   #canRetry(): boolean {
     const p = this.#plan!;
+    if (this.#defaults) {
+      // the default retry: another endpoint, a body to resend (or none), within the group's budget
+      return (this.#kept !== null || this.head.framing.kind === 'none') && this.#attempt <= DEFAULT_RETRIES && !this.#aborted && !this.answered
+        && this.core.balancer.hasOther(p.backend, this.#endpoint!) && this.core.budgets.for(p.group ?? p.backend.name).tryRetry();
+    }
     return this.#kept !== null && this.#attempt <= (p.retry?.attempts ?? 0) && !this.#aborted && !this.answered && (this.#budget?.tryRetry() ?? true);
   }
 
@@ -281,11 +308,12 @@ export class Exchange implements UpstreamSink {
     }, retryDelayMs(p.retry?.backoffMs, this.#attempt - 1, this.core.random));
   }
 
-  #attemptFailed(rejection: Rejection, retriable: boolean): void {
+  /** `unreached`: the attempt could not connect (the inbound side then marks its 503). */
+  #attemptFailed(rejection: Rejection, retriable: boolean, unreached = false): void {
     this.#lease = null;
     this.#endAttempt(rejection.status, rejection.detail, rejection.status === 503);
     if (retriable && this.#canRetry()) this.#retryLater();
-    else this.#answer(rejection);
+    else this.#answer(rejection, unreached && this.host.inbound ? UNREACHED_MARK : {});
   }
 
   #attemptTimedOut(ms: number): void {
@@ -295,7 +323,7 @@ export class Exchange implements UpstreamSink {
       this.#abortMidResponse('backend timeout while relaying the body');
       return;
     }
-    this.#attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), true);
+    this.#attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), !this.#defaults);
     // a timer, not a read, got here: nothing else writes what the answer pushed
     this.host.flush();
   }
@@ -388,17 +416,28 @@ export class Exchange implements UpstreamSink {
       return;
     }
     const p = this.#plan!;
-    if (p.retry?.codes.includes(h.status) && this.#canRetry()) {
+    let fields = h.fields;
+    // a peer meshlet's 503 for an app that refused (ADR 0022): only a meshed endpoint's 503 is looked at
+    let unreached = false;
+    if (h.status === 503 && this.#endpoint!.identity !== null) {
+      const at = markAt(fields);
+      if (at >= 0) {
+        unreached = true;
+        fields = [...fields.slice(0, at), ...fields.slice(at + 2)];
+        this.core.balancer.avoid(this.#endpoint!);
+      }
+    }
+    if ((this.#defaults ? unreached : p.retry?.codes.includes(h.status)) && this.#canRetry()) {
       this.#lease?.destroy();
       this.#lease = null;
-      this.#endAttempt(h.status, null, false);
+      this.#endAttempt(h.status, unreached ? 'the peer could not reach its app' : null, unreached);
       this.#retryLater();
       return;
     }
-    this.#endAttempt(h.status, null, false);
+    this.#endAttempt(h.status, null, unreached);
+    if (!unreached) this.core.balancer.reached(this.#endpoint!);
     // the default timeout runs to the response head only (a route's runs to the response's end)
     this.#clearDefault();
-    let fields = h.fields;
     if (p.responseHeaders.length > 0) {
       let record = recordOf(fields);
       for (const mod of p.responseHeaders) record = applyHeaderModifier(record, mod);
@@ -463,7 +502,11 @@ export class Exchange implements UpstreamSink {
       this.#abortMidResponse(`upstream reset while relaying the body: ${err.message}`);
       return;
     }
-    this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), !responseStarted);
+    // the lease already resent a request that met a closing kept-alive connection: lost connections do not count here
+    const cause = responseStarted ? null : unreachedCause(err, this.head.method, false);
+    if (cause === 'connect-failure') this.core.balancer.avoid(this.#endpoint!);
+    const retriable = this.#defaults ? cause !== null : !responseStarted;
+    this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), retriable, cause === 'connect-failure');
     this.host.flush();
   }
 

@@ -79,10 +79,12 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #timer: NodeJS.Timeout | null = null;
   readonly #written = this.#onWritten.bind(this);
   readonly keepAliveLine: string;
+  readonly inbound: boolean;
 
   constructor(socket: net.Socket, opts: FastConnectionOptions) {
     this.#opts = opts;
     this.keepAliveLine = keepAliveFields(opts.keepAliveTimeoutMs);
+    this.inbound = opts.site.kind === 'inbound';
     this.#parser = new LlhttpParser('request', this);
     const adopted = adoptReadBuffer(socket, this);
     let buffered: Buffer[] = [];
