@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type ControllerMessage, type TableChanges } from '../../api/wire.ts';
@@ -22,8 +22,7 @@ test('a patch frame is the bytes encodeMessage gives, for changes of every kind'
   for (const c of cases) {
     const f = frames.frame('v2', 'v1', c);
     const expected = encodeMessage({ type: 'patch', version: 'v2', base: 'v1', changes: c });
-    assert.equal(f.text, expected);
-    assert.equal(f.bytes, Buffer.byteLength(expected));
+    assert.deepEqual(f, Buffer.from(expected));
   }
 });
 
@@ -87,6 +86,62 @@ test('a route change reaching 100 agents with 100 different slices serialises th
     const patches = frames.map((f) => f.find((m) => m.type === 'patch') as Extract<ControllerMessage, { type: 'patch' }>);
     assert.equal(new Set(patches.map((p) => p.version)).size, N, 'each agent its own new version');
     for (const p of patches) assert.deepEqual(p.changes, changes({ services: { upsert: [shared], remove: [] } }));
+  } finally {
+    for (const ws of sockets) ws.terminate();
+    await pub.close();
+  }
+});
+
+test('agents sharing a slice are written one frame: encoded once, the same bytes handed to every socket, none measured or encoded again', async () => {
+  const N = 20;
+  const mesh = (weight: number): RoutingTable => table({
+    services: [service({ name: 'shared', clusterIP: '10.1.0.1', port: 80, rules: [rule({ route: 'shared', backends: [{ backend: backendName('default', 'shared', 80), weight }] })] })],
+    backends: [backend('default', 'shared', 80, [{ port: 1 }])],
+  });
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+  const t1 = mesh(1);
+  pub.setTable(t1);
+  const sockets: WebSocket[] = [];
+  const received: Buffer[][] = Array.from({ length: N }, () => []);
+  try {
+    await Promise.all(Array.from({ length: N }, (_, i) => new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${pub.port}${WIRE_PATH}`);
+      sockets.push(ws);
+      ws.on('error', reject);
+      ws.on('open', () => ws.send(JSON.stringify({
+        type: 'hello', protocol: WIRE_PROTOCOL, auth: { type: 'none' }, agent: { pod: `p-${i}`, namespace: 'default', serviceAccount: 'sa', mode: 'sidecar' },
+        targets: [{ kind: 'destination', address: '10.1.0.1', port: 80 }],
+      })));
+      ws.on('message', (d: Buffer) => {
+        const m = parseMessage(d, 'controller') as ControllerMessage;
+        if (m.type !== 'update' && m.type !== 'patch') return;
+        received[i]!.push(d);
+        ws.send(JSON.stringify({ type: 'ack', version: m.version }));
+        resolve();
+      });
+      setTimeout(() => reject(new Error(`agent ${i}: no first slice within 10 s`)), 10_000).unref();
+    })));
+    for (let i = 0; i < 200 && pub.agents().some((a) => a.ackedVersion !== a.sentVersion); i++) await new Promise((r) => setTimeout(r, 10));
+    const frames0 = pub.framesEncoded;
+    const sent = pub.metrics().patchesSentTotal;
+    // Every frame the publisher hands to a socket while the change goes out, and every UTF-8 measure.
+    const sends = mock.method(WebSocket.prototype, 'send');
+    const measures = mock.method(Buffer, 'byteLength');
+    try {
+      pub.setTable(mesh(2));
+    } finally {
+      sends.mock.restore();
+      measures.mock.restore();
+    }
+    const payloads = sends.mock.calls.map((c) => c.arguments[0]);
+    const measured = measures.mock.callCount();
+    assert.equal(pub.metrics().patchesSentTotal - sent, N, 'a patch to every agent');
+    assert.equal(pub.framesEncoded - frames0, 1, 'one frame encoded for the shared slice');
+    assert.equal(payloads.length, N);
+    assert.ok(payloads.every((p) => p === payloads[0] && Buffer.isBuffer(p)), 'the very same bytes handed to each socket');
+    assert.equal(measured, 1, 'measured (Buffer.byteLength) once, building the frame; not again per agent');
+    for (let i = 0; i < 200 && received.some((r) => r.length < 2); i++) await new Promise((r) => setTimeout(r, 10));
+    for (const r of received) assert.deepEqual(r[1], payloads[0], 'and each agent received those bytes');
   } finally {
     for (const ws of sockets) ws.terminate();
     await pub.close();

@@ -1,24 +1,26 @@
-// Patch frames for many agents at once. A route change reaching 1 000 agents gives each its own
-// slice version (each slice holds other Services besides the changed one), so each patch frame
-// differs, but only in its two version strings: the `changes` (the changed entries, the same
-// objects in every agent's diff) are what makes a frame big. Here they are serialised once per
-// distinct set of changed entries, and each agent's frame is that JSON with its versions around
-// it: the bytes encodeMessage() would give, without walking the changed Service once per agent.
+// Frames for many agents at once, as bytes. A route change reaching 1 000 agents gives each its
+// own slice version (each slice holds other Services besides the changed one), so each patch
+// frame differs, but only in its two version strings: the `changes` (the changed entries, the
+// same objects in every agent's diff) are what makes a frame big. Here they are serialised and
+// UTF-8 encoded once per distinct set of changed entries, and each agent's frame is those bytes
+// copied behind its own versions: the bytes encodeMessage() would give, without walking or
+// encoding the changed Service once per agent. Frames are Buffers, handed to the socket as they
+// are (a string would be measured and encoded again on every write); agents that share a slice
+// share its frame, the very same Buffer.
 import type { TableChanges } from '../../api/wire.ts';
 
-export interface EncodedFrame {
-  text: string;
-  bytes: number;
-}
+/** A whole frame's UTF-8 bytes, written as they are to every agent it is for. */
+export type EncodedFrame = Buffer;
 
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets', 'policies'] as const;
+const CLOSE_BRACE = 0x7d;
 
 export class PatchFrames {
   /** Entry object → a number naming it in keys; entries are never mutated (a change is a new object). */
   readonly #ids = new WeakMap<object, number>();
   #nextId = 1;
-  /** Key of a set of changes → their JSON; emptied by clear() (each published table). */
-  readonly #changes = new Map<string, EncodedFrame>();
+  /** Key of a set of changes → their JSON's bytes; emptied by clear() (each published table). */
+  readonly #changes = new Map<string, Buffer>();
   /** Times a `changes` object was serialised (tests pin the sharing with it). */
   encoded = 0;
 
@@ -28,26 +30,38 @@ export class PatchFrames {
     return id;
   }
 
-  /** Equal for two changes exactly when they hold the same entry objects and removals, in the same order. */
+  /**
+   * Equal for two changes exactly when they hold the same entry objects and removals, in the
+   * same order. Built once per agent: an untouched section (most of them) adds only its separator.
+   */
   #key(changes: TableChanges): string {
-    return SECTIONS.map((s) => {
+    let key = '';
+    for (const s of SECTIONS) {
       const c = changes[s];
-      return `${c.upsert.map((e) => this.#id(e)).join(',')}/${JSON.stringify(c.remove)}`;
-    }).join('|');
+      key += '|';
+      if (c.upsert.length === 0 && c.remove.length === 0) continue;
+      for (const e of c.upsert) key += `${this.#id(e)},`;
+      key += `/${JSON.stringify(c.remove)}`;
+    }
+    return key;
   }
 
-  /** encodeMessage({ type: 'patch', version, base, changes }), its `changes` serialised once for all agents sent the same. */
+  /** encodeMessage({ type: 'patch', version, base, changes }) as bytes, its `changes` serialised once for all agents sent the same. */
   frame(version: string, base: string, changes: TableChanges): EncodedFrame {
     const key = this.#key(changes);
     let c = this.#changes.get(key);
     if (!c) {
-      const text = JSON.stringify(changes);
-      this.#changes.set(key, (c = { text, bytes: Buffer.byteLength(text) }));
+      this.#changes.set(key, (c = Buffer.from(JSON.stringify(changes))));
       this.encoded++;
     }
     // The property order of encodeMessage's object: type, version, base, changes.
     const head = `{"type":"patch","version":${JSON.stringify(version)},"base":${JSON.stringify(base)},"changes":`;
-    return { text: `${head}${c.text}}`, bytes: Buffer.byteLength(head) + c.bytes + 1 };
+    const headBytes = Buffer.byteLength(head);
+    const out = Buffer.allocUnsafe(headBytes + c.length + 1);
+    out.write(head, 0, headBytes, 'utf8');
+    c.copy(out, headBytes);
+    out[out.length - 1] = CLOSE_BRACE;
+    return out;
   }
 
   clear(): void {

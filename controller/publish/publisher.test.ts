@@ -5,7 +5,7 @@ import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessag
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
 import { withVersion, type BackendIR, type RoutingTable, type ServiceFrontendIR } from '../../api/index.ts';
 import { Publisher } from './publisher.ts';
-import { sliceTable } from './slice.ts';
+import { routesIn, sliceTable } from './slice.ts';
 
 // A raw protocol client: every frame the publisher sends, in order, with bounded waits.
 class RawAgent {
@@ -511,6 +511,10 @@ describe('the endpoint fast path (issue 14)', () => {
       await settle();
       const m0 = pub.metrics();
       const encoded0 = pub.patchChangesEncoded;
+      const frames0 = pub.framesEncoded;
+      const r0 = { kind: 'HTTPRoute', namespace: 'default', name: 'r0' };
+      assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [10, 10]);
+      const recounted0 = pub.sessionsRecounted;
       // Only s0's frontend is a new object, as translation hands it back after a route change.
       const t2 = table({ services: [front(0, 'v2'), ...others], backends });
       pub.setTable(t2);
@@ -521,6 +525,9 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 10, 'ten distinct slices');
       assert.equal(m1.slicesRebasedTotal - m0.slicesRebasedTotal, 10, 'each derived from the agent\'s last slice');
       assert.equal(pub.patchChangesEncoded - encoded0, 1, 'the changed frontend serialised once for the ten frames');
+      assert.equal(pub.framesEncoded - frames0, 10, 'a frame per distinct slice');
+      assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [0, 10]);
+      assert.equal(pub.sessionsRecounted - recounted0, 10, 'Propagated counts only the ten agents sent the change again, once');
       for (const [i, a] of agents.entries()) {
         const frames = a.inbox.filter((m) => m.type === 'patch' || m.type === 'update');
         if (i >= 10) {
@@ -531,7 +538,11 @@ describe('the endpoint fast path (issue 14)', () => {
         assert.deepEqual(frames.map((f) => [f.type, f.version]), [['patch', want.version]], `agent ${i}`);
         const patch = frames[0] as Extract<ControllerMessage, { type: 'patch' }>;
         assert.deepEqual(patch.changes.services.upsert.map((x) => x.name), ['service/default/s0']);
+        a.send({ type: 'ack', version: want.version });
       }
+      await settle();
+      assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [10, 10]);
+      assert.equal(pub.sessionsRecounted - recounted0, 20, 'and again each of the ten once its ack came');
     } finally {
       for (const a of agents) a.ws.terminate();
       await pub.close();
@@ -604,6 +615,28 @@ describe('the endpoint fast path (issue 14)', () => {
         a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
       }
       let endpointOnly = 0;
+      // What each agent last acknowledged: Propagated counts an agent as running a route when
+      // it acknowledged its slice, or one with the very same Service entries (AgentSession.routesUpToDate).
+      const running: (RoutingTable | null)[] = specs.map(() => null);
+      const sameEntries = <T>(x: readonly T[], y: readonly T[]): boolean => x.length === y.length && x.every((e, i) => e === y[i]);
+      const checkCounts = (label: string, sent: RoutingTable[]): void => {
+        const want = new Map<string, { upToDate: number; total: number }>();
+        for (const [i, slice] of sent.entries()) {
+          const r = running[i] ?? null;
+          const ok = r !== null && (r.version === slice.version || (sameEntries(r.services, slice.services) && sameEntries(r.gateways, slice.gateways)));
+          for (const key of routesIn(slice)) {
+            const c = want.get(key) ?? { upToDate: 0, total: 0 };
+            c.total++;
+            if (ok) c.upToDate++;
+            want.set(key, c);
+          }
+        }
+        for (const n of names) {
+          const key = `HTTPRoute/default/r-${n}`;
+          const p = pub.propagation({ kind: 'HTTPRoute', namespace: 'default', name: `r-${n}` });
+          assert.deepEqual({ upToDate: p.upToDate, total: p.total }, want.get(key) ?? { upToDate: 0, total: 0 }, `${label}: ${key}`);
+        }
+      };
       for (let step = 0; step < 40; step++) {
         const r = rnd();
         const n = pick(names);
@@ -623,13 +656,18 @@ describe('the endpoint fast path (issue 14)', () => {
         }
         pub.setTable(current);
         await settle();
+        const sent = specs.map((spec) => sliceTable(current, { agent: { namespace: 'default', pod: spec.pod }, targets: spec.targets }));
+        checkCounts(`step ${step}, sent`, sent);
         for (const [i, a] of agents.entries()) {
           const frames = a.inbox.filter((m) => m.type === 'update' || m.type === 'patch') as { version: string }[];
-          const want = sliceTable(current, { agent: { namespace: 'default', pod: specs[i]!.pod }, targets: specs[i]!.targets });
+          const want = sent[i]!;
           assert.equal(frames.at(-1)?.version, want.version, `step ${step}: agent ${i} (${JSON.stringify(specs[i]!.targets)})`);
           // Acknowledge, so the next change may come as a patch.
           if (frames.length > 0) a.send({ type: 'ack', version: frames.at(-1)!.version });
+          running[i] = want;
         }
+        await settle();
+        checkCounts(`step ${step}, acknowledged`, sent);
       }
       assert.ok(endpointOnly > 5 && pub.metrics().endpointTablesTotal > 0, 'endpoint patches were exercised');
       assert.ok(pub.metrics().slicesRebasedTotal > 10, `slices derived from the last one were exercised (${pub.metrics().slicesRebasedTotal})`);

@@ -10,12 +10,12 @@ import type https from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PORTS } from '../../api/names.ts';
 import type { BackendIR, RoutingTable } from '../../api/routing-table.ts';
-import { WIRE_LIMITS, WIRE_PATH, encodeMessage, type HelloMessage, type SubscriptionTarget, type TableChanges } from '../../api/wire.ts';
-import { AgentSession, type AgentStatus, type SessionHost } from './agent-session.ts';
+import { WIRE_LIMITS, WIRE_PATH, encodeMessage, type HelloMessage, type TableChanges } from '../../api/wire.ts';
+import { AgentSession, type AgentStatus, type SessionHost, type SessionTargets } from './agent-session.ts';
 import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
 import { diffTables } from './diff.ts';
-import { PatchFrames } from './patch-frame.ts';
+import { PatchFrames, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 import { entryDelta, rebaseSlice, type EntryDelta } from './rebase-slice.ts';
@@ -38,6 +38,13 @@ function sameNames(a: RoutingTable, b: RoutingTable): boolean {
     if (x.length !== y.length) return false;
     for (let i = 0; i < x.length; i++) if (x[i]!.name !== y[i]!.name) return false;
   }
+  return true;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
   return true;
 }
 
@@ -149,8 +156,19 @@ export class Publisher {
   #table: RoutingTable | null = null;
   #lastPublished = -Infinity;
   #notifyScheduled = false;
-  /** route key → counts, rebuilt on the first propagation() after any change. */
-  #counts: Map<string, { upToDate: number; total: number }> | null = null;
+  /**
+   * Route key → counts over the agents that were sent a slice, kept in step with them: a session
+   * whose slice, acks or connection changed is marked stale, and only the stale ones are counted
+   * again at the next propagation(), so 1 000 acks cost 1 000 recounts of a few routes each, not a
+   * pass over every agent for each status pass.
+   */
+  readonly #counts = new Map<string, { upToDate: number; total: number }>();
+  /** What each session adds to #counts: the routes of the slice it was sent, and whether it runs them. */
+  readonly #counted = new Map<AgentSession, { routes: ReadonlySet<string>; ok: boolean }>();
+  /** Sessions whose share of #counts may be out of date. */
+  readonly #stale = new Set<AgentSession>();
+  /** Sessions recounted so far (tests pin the incremental counting with it). */
+  #recounted = 0;
   /** Bumped with every change propagation() or agentAcks() could see. */
   #ackEpoch = 0;
   /** A slice's route set → its routes with fingerprints; slices are shared, so are these. */
@@ -162,10 +180,12 @@ export class Publisher {
   #policyPods: Set<string> | null = null;
   readonly #diffs = new Map<string, TableChanges>();
   /** Encoded patch frames by `base>next` version, emptied with the diffs; whole slices by slice. */
-  readonly #patchFrames = new Map<string, { text: string; bytes: number }>();
+  readonly #patchFrames = new Map<string, EncodedFrame>();
   /** The changes of patch frames, serialised once per distinct set of changed entries. */
   readonly #patchEncoder = new PatchFrames();
-  #updateFrames = new WeakMap<RoutingTable, { text: string; bytes: number }>();
+  #updateFrames = new WeakMap<RoutingTable, EncodedFrame>();
+  /** Update and patch frames built (each written to every agent it is for). */
+  #framesEncoded = 0;
   /** Slices' versions, serialising each table entry once for all the slices holding it. */
   readonly #versioner = new TableVersioner();
   // The endpoint fast path (the EDS idea): which agents and which cached slices hold each
@@ -206,15 +226,20 @@ export class Publisher {
         return d;
       },
       frame: (slice, patch) => {
-        const encode = (text: string) => ({ text, bytes: Buffer.byteLength(text) });
         if (!patch) {
           let f = this.#updateFrames.get(slice);
-          if (!f) this.#updateFrames.set(slice, (f = encode(encodeMessage({ type: 'update', version: slice.version, table: slice }))));
+          if (!f) {
+            this.#updateFrames.set(slice, (f = Buffer.from(encodeMessage({ type: 'update', version: slice.version, table: slice }))));
+            this.#framesEncoded++;
+          }
           return f;
         }
         const key = `${patch.base.version}>${slice.version}`;
         let f = this.#patchFrames.get(key);
-        if (!f) this.#patchFrames.set(key, (f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes)));
+        if (!f) {
+          this.#patchFrames.set(key, (f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes)));
+          this.#framesEncoded++;
+        }
         return f;
       },
       sent: (session, before, after) => this.#track(session, before, after),
@@ -233,7 +258,7 @@ export class Publisher {
       authenticate: opts.authenticate ?? (() => undefined),
       checkIngress: (hello, request) => checkIngress(hello, request.socket.remoteAddress, { token: opts.ingressToken, isLoopback: opts.isLoopback, proven: opts.ingressProven }),
       changed: (session) => {
-        this.#counts = null;
+        if (this.#sessions.has(session)) this.#stale.add(session);
         this.#ackEpoch++;
         this.#latency.changed(this.#connected, session);
         this.#scheduleNotify();
@@ -302,6 +327,14 @@ export class Publisher {
     return this.#patchEncoder.encoded;
   }
 
+  /**
+   * Update and patch frames encoded so far: once per distinct frame (slice, or base and slice),
+   * however many agents it is written to.
+   */
+  get framesEncoded(): number {
+    return this.#framesEncoded;
+  }
+
   /** Number of the table in force: 1 for the first published, +1 for each different one. */
   get generation(): number {
     return this.#generations.generation;
@@ -327,7 +360,6 @@ export class Publisher {
     this.#table = table;
     this.#lastPublished = performance.now();
     this.#metrics.tablesTotal++;
-    this.#counts = null;
     this.#ackEpoch++;
     this.#diffs.clear();
     this.#patchFrames.clear();
@@ -348,6 +380,7 @@ export class Publisher {
       }
     }
     const refreshed = [...touched];
+    for (const s of refreshed) this.#stale.add(s);
     try {
       for (const s of refreshed) s.refresh(true);
     } finally {
@@ -406,6 +439,7 @@ export class Publisher {
 
   /** Keeps the entry → sessions index (and the sets above) in step with the slice each session was last sent. */
   #track(session: AgentSession, before: RoutingTable | null, after: RoutingTable | null): void {
+    if (after && this.#sessions.has(session)) this.#stale.add(session);
     // A new slice was computed for the session's current targets, and every session holding
     // that slice object has the same targets (the slice cache's key), so its flags are the
     // slice's; the same slice again means the subscriptions may have changed: computed afresh.
@@ -476,23 +510,47 @@ export class Publisher {
   }
 
   #countAll(): Map<string, { upToDate: number; total: number }> {
-    // The status writer asks for every route in a row: count all of them in one pass over the
-    // agents, so a resync costs (agents × their routes), not (routes × agents).
-    if (!this.#counts) {
-      const counts = new Map<string, { upToDate: number; total: number }>();
-      for (const s of this.#sessions) {
-        if (!s.hello || !s.sent) continue;
-        const ok = s.routesUpToDate;
-        for (const r of s.sent.routes) {
-          let c = counts.get(r);
-          if (!c) counts.set(r, (c = { upToDate: 0, total: 0 }));
-          c.total++;
-          if (ok) c.upToDate++;
-        }
-      }
-      this.#counts = counts;
-    }
+    // The status writer asks for every route in a row: the sessions that changed since the last
+    // answer are counted again first, once for all of those questions.
+    for (const s of this.#stale) this.#recount(s);
+    this.#stale.clear();
     return this.#counts;
+  }
+
+  /** Replaces a session's share of the counts with what it holds now (nothing once it left). */
+  #recount(s: AgentSession): void {
+    this.#recounted++;
+    const before = this.#counted.get(s);
+    const routes = this.#sessions.has(s) && s.hello && s.sent ? s.sent.routes : null;
+    const ok = routes !== null && s.routesUpToDate;
+    if (before && routes && before.ok === ok && sameSet(before.routes, routes)) {
+      before.routes = routes;
+      return;
+    }
+    if (before) {
+      for (const r of before.routes) {
+        const c = this.#counts.get(r)!;
+        c.total--;
+        if (before.ok) c.upToDate--;
+        if (c.total === 0) this.#counts.delete(r);
+      }
+    }
+    if (!routes) {
+      this.#counted.delete(s);
+      return;
+    }
+    for (const r of routes) {
+      let c = this.#counts.get(r);
+      if (!c) this.#counts.set(r, (c = { upToDate: 0, total: 0 }));
+      c.total++;
+      if (ok) c.upToDate++;
+    }
+    this.#counted.set(s, { routes, ok });
+  }
+
+  /** Sessions whose share of the Propagated counts was worked out again so far: those that changed, not every agent. */
+  get sessionsRecounted(): number {
+    return this.#recounted;
   }
 
   /** Changes whenever propagation() or agentAcks() may answer differently (synchronously). */
@@ -566,7 +624,9 @@ export class Publisher {
       session.closed();
       this.#sessions.delete(session);
       this.#latency.changed(this.#connected, session);
-      this.#counts = null;
+      // At once: a session gone is not kept until the next propagation(), which may never come.
+      this.#stale.delete(session);
+      this.#recount(session);
       this.#ackEpoch++;
       if (session.hello) {
         this.#metrics.agents--;
@@ -575,25 +635,24 @@ export class Publisher {
     });
   }
 
-  #slice(agent: { namespace: string; pod: string }, targets: Map<string, SubscriptionTarget>, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
-    const keys = [...targets.keys()].sort();
+  #slice(agent: { namespace: string; pod: string }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
     // Inbound subscriptions select backends by pod name, and policies are chosen by pod name,
     // so those slices are the pod's own; the others are shared within the namespace.
     this.#policyPods ??= policyPods(this.#table!);
-    const pod = keys.some((k) => k.startsWith('inbound|')) || this.#policyPods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
-    const key = `${agent.namespace}|${pod}|${keys.join(',')}`;
+    const pod = targets.inbound || this.#policyPods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
+    const key = `${agent.namespace}|${pod}|${targets.key}`;
     let hit = this.#slices.get(key);
     if (!hit) {
       const r = this.#rebase;
       // The session's last slice, of the table before, with the replaced entries swapped in.
-      let slice = r && last ? rebaseSlice(last, r.changes, targets.values(), agent.namespace, r.samePolicies, this.#versioner) : null;
+      let slice = r && last ? rebaseSlice(last, r.changes, targets.map.values(), agent.namespace, r.samePolicies, this.#versioner) : null;
       if (slice) {
         this.#metrics.slicesRebasedTotal++;
         // The same subscriptions picking the same frontends: what #track records of it holds.
         const flags = sliceFlags.get(last!);
         if (flags && slice !== last) sliceFlags.set(slice, flags);
       } else {
-        slice = sliceTable(this.#table!, { agent, targets: targets.values() }, this.#versioner);
+        slice = sliceTable(this.#table!, { agent, targets: targets.map.values() }, this.#versioner);
       }
       this.#metrics.slicesComputedTotal++;
       hit = { slice, routes: routesIn(slice) };
@@ -605,7 +664,7 @@ export class Publisher {
         if (!set) this.#sliceKeysByBackend.set(b.name, (set = new Set()));
         set.add(key);
       }
-      if (keys.some((k) => k.startsWith('inbound|'))) this.#inboundKeys.add(key);
+      if (targets.inbound) this.#inboundKeys.add(key);
     }
     return hit;
   }

@@ -215,6 +215,21 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
 }
 
 /**
+ * An entry's kept JSON, flat. The versioner builds a big entry's JSON by appending (a tree of
+ * pieces, cheap to build around a long rules list), and V8 keeps such a string as that tree
+ * until something flattens it; a join copies out of the tree without flattening it. Every slice
+ * holding the entry would then walk the tree again: at 1 000 agents sharing a changed Service,
+ * ~17 µs per slice version against ~4.5 µs flat (the bench's slice, in process). Reading one
+ * character flattens the string in place, once: later reads cost nothing. A speed hint only;
+ * the text is the same either way.
+ */
+function flatJson(versioner: TableVersioner, v: unknown): string {
+  const json = versioner.json(v);
+  json.charCodeAt(0);
+  return json;
+}
+
+/**
  * computeVersion(content) from each entry's kept JSON, hashed in one call: a slice is a few KB,
  * and one native call for its joined JSON costs about half of one per piece (a route change
  * reaching 1 000 agents hashes 1 000 slices).
@@ -225,7 +240,8 @@ export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: 
   for (const key of Object.keys(fields).sort()) {
     const value = fields[key];
     if (value === undefined || key === 'version') continue;
-    const json = Array.isArray(value) ? `[${value.map((v) => versioner.json(v)).join(',')}]` : canonicalJson(value);
+    // A string (apiVersion) is its own canonical JSON: no replacer walk per slice.
+    const json = Array.isArray(value) ? `[${value.map((v) => flatJson(versioner, v)).join(',')}]` : typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
     parts.push(parts.length === 0 ? '{' : ',', JSON.stringify(key), ':', json);
   }
   parts.push(parts.length === 0 ? '{}' : '}');
