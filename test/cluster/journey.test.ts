@@ -15,6 +15,7 @@ import { meshlet } from './journey/meshlet-cli.ts';
 import { SHOP_HOST, UNGRANTED_HOST, edgeGet, edgeSetup, type EdgeResponse } from './journey/ingress.ts';
 import { echoOf, getFromPod, loadFromPod } from './journey/pod-exec.ts';
 import { configDump, percentile, revisedRules, tableMentions } from './journey/route-change.ts';
+import { describeRemoval, retriesSent, watchEndpointRemoval } from './journey/endpoint-removal.ts';
 import { requestsTotal, scrape } from './journey/proxy-metrics.ts';
 import { allowServiceAccounts, clientDeployment, collectionOf, echoDeployment, forwarderDeployment, meshRoute, service, serviceAccount } from './journey/workloads.ts';
 
@@ -546,14 +547,20 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
   step('7c. rolling reviews-v1 (a new pod template, as `kubectl rollout restart` writes it) under steady traffic fails no request', async () => {
     const { box, kubelet } = c();
     const client = await podOf(app, 'productpage');
-    const before = (await listPods(box.admin, app, 'app=reviews,version=v1')).map((p) => p.metadata.name);
+    const oldPods = await listPods(box.admin, app, 'app=reviews,version=v1');
+    const before = oldPods.map((p) => p.metadata.name);
+    const clientIp = (await listPods(box.admin, app, 'app=productpage'))[0]?.status.podIP;
     // Each answer takes 100 ms (the echo app's delay), so requests are always in flight at the
     // old pod while it is told to stop: it must finish them and get no new ones. Two loops of
     // sequential requests: steady, not a flood on a shared machine.
     const url = `http://reviews.${app}.svc.cluster.local:9080/?delay_ms=100`;
     const loadMs = 45_000;
+    const retriesBefore = clientIp ? await retriesSent(clientIp) : null;
     const started = Date.now();
     const load = loadFromPod(kubelet, app, client, url, loadMs, 2);
+    // what the default retry covers (ADR 0022): how long the old pod stays in the client's table once deleted
+    const old = oldPods[0];
+    const removal = old?.status.podIP && clientIp ? watchEndpointRemoval(box.admin, app, old.metadata.name, old.status.podIP, clientIp, started + loadMs) : null;
     await sleep(3000);
     const res = await box.admin.request('PATCH', `/apis/apps/v1/namespaces/${app}/deployments/reviews-v1`,
       { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, { contentType: 'application/strategic-merge-patch+json' });
@@ -566,6 +573,9 @@ describe('the meshlet user journey on a real control plane', { timeout: 15 * 60_
     const rolledAfterMs = Date.now() - started;
     const report = await load;
     process.stdout.write(`# rollout of reviews-v1 under traffic: ${report.total} requests, by status ${JSON.stringify(report.byStatus)}, by pod ${JSON.stringify(report.byPod)}; old pod gone ${rolledAfterMs} ms into ${loadMs} ms of traffic\n`);
+    if (removal && old) process.stdout.write(`# ${describeRemoval(old.metadata.name, await removal)}\n`);
+    const retriesAfter = clientIp ? await retriesSent(clientIp) : null;
+    if (retriesBefore !== null && retriesAfter !== null) process.stdout.write(`# the client proxy retried ${retriesAfter - retriesBefore} requests meanwhile (meshlet_upstream_retries_total)\n`);
     assert.ok(rolledAfterMs + 3000 < loadMs, 'traffic kept flowing after the rollout finished');
     assert.ok(report.total > 20, `steady traffic: ${report.total} requests`);
     assert.deepEqual(report.failures, [], `no failed request during the rollout: ${JSON.stringify(report.byStatus)}`);
