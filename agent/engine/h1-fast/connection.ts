@@ -29,7 +29,7 @@ import { parseErrorBytes, REQUEST_TIMEOUT } from './downstream-answer.ts';
 import { decide, refusedEvent, type Admission } from './engine-bridge.ts';
 import { keepAliveFields, writeReceivedHead } from './head-writer.ts';
 import { LlhttpParser, PAUSE, type H1Events, type LlhttpError } from './llhttp.ts';
-import { adoptReadBuffer, type ReadSink } from './read-buffer.ts';
+import { adoptReadBuffer, skipReadAhead, type ReadSink } from './read-buffer.ts';
 import { writeWatched } from './watched-write.ts';
 import { describeRequest } from './request-head.ts';
 import type { FastUpstreamPool, UpstreamLease } from './upstream-types.ts';
@@ -107,8 +107,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   }
 
   // Ordinary reads (TLS, or no re-wrap): each chunk is a fresh buffer, freed young like relayed
-  // bodies' (relay-gc.ts); the reused read buffer needs none of that.
+  // bodies' (relay-gc.ts), without Readable's read-ahead tick after each (read-buffer.ts); the
+  // reused read buffer needs none of that.
   readonly #onData = (chunk: Buffer): void => {
+    skipReadAhead(this.socket);
     relayGc.note(chunk.length);
     if (!this.onRead(chunk) && !this.#handedOver) this.socket.pause();
   };

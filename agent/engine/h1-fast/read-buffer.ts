@@ -45,6 +45,23 @@ export interface ReadBufferSocket {
   handOff: () => void;
 }
 
+/**
+ * Called from a 'data' listener of a socket read as an ordinary stream (TLS: node:tls decrypts
+ * into a fresh buffer per record): Readable then skips its read-ahead for this chunk. After every
+ * chunk it adds, Readable schedules `maybeReadMore` on a process.nextTick, which only calls
+ * `read(0)`; on a socket whose handle keeps reading while it flows that reads nothing, and in Node
+ * 24 each such tick costs ~8.7k instructions (its tick object), one per TLS read per side of an
+ * mTLS hop (issue 16, ADR 0020). Readable skips it while `readingMore` is set, and a 'data'
+ * listener runs just before that check; node:http's IncomingMessage and Http2Stream set the flag
+ * for good for the same reason. A pause still stops the flow and a resume restarts the handle
+ * (Readable.resume reads through `_read`, not through the read-ahead). Where the flag is missing
+ * (another Node), setting it does nothing but cost the tick as before.
+ */
+export function skipReadAhead(socket: net.Socket): void {
+  const state = (socket as unknown as { _readableState?: { readingMore?: boolean } })._readableState;
+  if (state !== undefined) state.readingMore = true;
+}
+
 export function adoptReadBuffer(socket: net.Socket, sink: ReadSink, size = READ_BUFFER_BYTES): ReadBufferSocket | null {
   if (!readBufferAvailable(socket)) return null;
   socket.pause();

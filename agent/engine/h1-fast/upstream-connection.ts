@@ -13,6 +13,7 @@ import { relayGc } from '../relay-gc.ts';
 import { isMutualTls, openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
 import { describeResponse } from './response-head.ts';
+import { skipReadAhead } from './read-buffer.ts';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
 import { writeWatched } from './watched-write.ts';
 import type { Lease } from './upstream-lease.ts';
@@ -73,8 +74,10 @@ export class UpstreamConnection implements H1Events {
     const onread: net.OnReadOpts | null = isMutualTls(home.endpoint, home.connect) ? null : { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
     this.socket = openSocket(home.endpoint, home.connect, MESHLET_ALPN.http1, null, onread);
     // TLS sockets (mesh mTLS) deliver decrypted data as 'data' events, each a fresh buffer freed
-    // young like relayed bodies' (relay-gc.ts); plaintext ones call onread with the reused buffer
+    // young like relayed bodies' (relay-gc.ts), without Readable's read-ahead tick after each;
+    // plaintext ones call onread with the reused buffer
     this.socket.on('data', (data: Buffer) => {
+      skipReadAhead(this.socket);
       relayGc.note(data.length);
       this.#onData(data);
     });

@@ -1,0 +1,134 @@
+// A sidecar pair whose hop is mesh mTLS, both sides on the HTTP/1.1 fast path (issue 16, ADR 0020):
+// each request is one TLS read on each side of the hop (the client sidecar reads the answer, the
+// server sidecar the request), and neither schedules Readable's read-ahead (`maybeReadMore`, a
+// process.nextTick per chunk added) after it: the fast path reads TLS sockets through 'data'
+// and tells Readable to skip it (read-buffer.ts, skipReadAhead). What the skipped tick did must
+// still happen: bodies larger than a TLS record, and a client that stops reading, get every byte.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import { once } from 'node:events';
+import type { CertificateManager } from '../../agent/identity/index.ts';
+import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
+import { ManualTableSource } from '../../agent/table-source.ts';
+import { spiffeId } from '../../api/names.ts';
+import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
+import * as T from '../support/routing-tables.ts';
+
+const quiet = (): void => undefined;
+const BIG = 3 * 1024 * 1024;
+/** Every 4-byte word differs: bytes lost, repeated or overwritten would show in the digest. */
+const PATTERN = Buffer.alloc(BIG);
+for (let j = 0; j < BIG; j += 4) PATTERN.writeUInt32LE(j, j);
+const PATTERN_SHA = createHash('sha256').update(PATTERN).digest('hex');
+
+describe('the mTLS hop on the fast path: no read-ahead tick per TLS read', () => {
+  const ca = testMeshCa();
+  let app: http.Server;
+  let server: RunningProxy;
+  let client: RunningProxy;
+  let serverCerts: CertificateManager;
+  let clientCerts: CertificateManager;
+
+  before(async () => {
+    app = http.createServer((req, res) => {
+      const h = createHash('sha256');
+      let n = 0;
+      req.on('data', (d: Buffer) => { h.update(d); n += d.length; });
+      req.on('end', () => {
+        if (req.url === '/pattern') res.writeHead(200, { 'content-length': String(BIG) }).end(PATTERN);
+        else res.end(`${n} ${h.digest('hex')}`);
+      });
+    });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const appPort = (app.address() as net.AddressInfo).port;
+    serverCerts = await workloadCertificates(ca, 'default', 'reviews');
+    clientCerts = await workloadCertificates(ca, 'default', 'productpage');
+    server = await startSidecar({
+      namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
+      originalDestination: () => ({ address: '127.0.0.1', port: appPort }), identity: { certificates: serverCerts, mode: 'STRICT' }, h1Fast: true,
+    });
+    const be = T.backend('default', 'reviews', 9080, [{ port: server.ports.inbound! }]);
+    be.endpoints = be.endpoints.map((e) => ({ ...e, identity: spiffeId('default', 'reviews') }));
+    client = await startSidecar({
+      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
+      source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: '10.96.0.20', port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }] })] })] })),
+      originalDestination: () => ({ address: '10.96.0.20', port: 9080 }), identity: { certificates: clientCerts }, h1Fast: true,
+    });
+  });
+
+  after(async () => {
+    await client.close();
+    await server.close();
+    app.closeAllConnections();
+    app.close();
+    await clientCerts.stop();
+    await serverCerts.stop();
+  });
+
+  /** One request on the client sidecar's outbound port through `agent`; the status and body. */
+  const send = (agent: http.Agent, path: string, body: Buffer, slow = false): Promise<{ status: number; body: Buffer }> => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: client.ports.outbound!, method: 'POST', path, agent, headers: { host: 'reviews:9080', 'content-length': String(body.length) } }, (res) => {
+      const pieces: Buffer[] = [];
+      res.on('data', (d: Buffer) => {
+        pieces.push(d);
+        if (slow) {
+          // stop reading for a moment after each piece: both hops' writes back up to the app
+          res.pause();
+          setTimeout(() => res.resume(), 1);
+        }
+      });
+      res.on('end', () => { clearTimeout(guard); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(pieces) }); });
+    });
+    const guard = setTimeout(() => req.destroy(new Error(`no answer to ${path} within 30 s`)), 30_000);
+    req.on('error', (e) => { clearTimeout(guard); reject(e); });
+    req.end(body);
+  });
+
+  test('20 small requests on a warm connection: no maybeReadMore tick on the TLS sockets of either side', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const small = Buffer.from('0123456789ab');
+    const REQUESTS = 20;
+    const original = Reflect.get<NodeJS.Process, 'nextTick'>(process, 'nextTick');
+    const readAheads = { client: 0, server: 0 };
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await send(agent, `/warm/${i}`, small)).status, 200);
+      // both sidecars run in this process: count the read-ahead ticks of TLS sockets (the test's
+      // own client socket and the app's are plaintext and not counted)
+      process.nextTick = function nextTick(fn: (...args: unknown[]) => void, ...args: unknown[]) {
+        const stream = args[0] as { encrypted?: boolean; _tlsOptions?: { isServer?: boolean } } | undefined;
+        if (fn.name === 'maybeReadMore_' && stream?.encrypted === true) readAheads[stream._tlsOptions?.isServer === true ? 'server' : 'client']++;
+        return original.call(process, fn, ...args);
+      } as typeof process.nextTick;
+      for (let i = 0; i < REQUESTS; i++) {
+        const r = await send(agent, `/small/${i}`, small);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), `12 ${createHash('sha256').update(small).digest('hex')}`);
+      }
+    } finally {
+      process.nextTick = original;
+      agent.destroy();
+    }
+    assert.ok(readAheads.client + readAheads.server < REQUESTS / 4, `read-ahead ticks in ${REQUESTS} requests: ${JSON.stringify(readAheads)}`);
+  });
+
+  test('bodies of many TLS records arrive whole both ways, to a client that keeps stopping', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // a 3 MB upload: many records read by the server sidecar, relayed to the app
+      const up = await send(agent, '/upload', PATTERN);
+      assert.equal(up.status, 200);
+      assert.equal(up.body.toString(), `${BIG} ${PATTERN_SHA}`);
+      // a 3 MB answer read by the client sidecar from TLS, to a client that pauses after every piece
+      const down = await send(agent, '/pattern', Buffer.alloc(0), true);
+      assert.equal(down.status, 200);
+      assert.equal(down.body.length, BIG);
+      assert.equal(createHash('sha256').update(down.body).digest('hex'), PATTERN_SHA);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
