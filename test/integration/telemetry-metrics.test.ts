@@ -3,6 +3,8 @@
 // access log line per request in json and text, carrying the trace ID.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startTelemetry, type Telemetry, type TelemetryConfig } from '../../agent/telemetry/index.ts';
@@ -146,13 +148,53 @@ describe('telemetry: metrics and access logs', () => {
   }
 });
 
+/**
+ * The app for the pool gauges: answers at once (with the status in x-echo-status), or holds a
+ * request carrying x-hold until release(), so the test reads the gauges while requests are
+ * known to be in progress rather than within a delay it guessed. Node's keep-alive hint, as the
+ * echo server's: 5 s.
+ */
+async function startHoldingApp(): Promise<{ port: number; held: () => number; release: () => void; close: () => Promise<void> }> {
+  const waiting: http.ServerResponse[] = [];
+  let open = true;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.headers['x-hold'] !== undefined && open) waiting.push(res);
+      else res.writeHead(Number(req.headers['x-echo-status'] ?? 200), { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const release = (): void => {
+    open = false;
+    for (const res of waiting.splice(0)) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  };
+  return {
+    port: (server.address() as AddressInfo).port,
+    held: () => waiting.length,
+    release,
+    close: () => new Promise((r) => { release(); server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** Scrapes until `ok` holds (every 20 ms, at most 10 s: a loaded machine), then returns that scrape; the last one if never. */
+async function scrapeUntil(port: number, ok: (s: ReturnType<typeof parse>) => boolean): Promise<ReturnType<typeof parse>> {
+  const deadline = Date.now() + 10_000;
+  let samples = parse(await scrape(port));
+  for (let i = 0; i < 500 && !ok(samples) && Date.now() < deadline; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    samples = parse(await scrape(port));
+  }
+  return samples;
+}
+
 describe('proxy health metrics: retry budget and upstream pools', () => {
-  let app: EchoServer;
+  let app: Awaited<ReturnType<typeof startHoldingApp>>;
   let sidecar: RunningProxy;
   let inboundPort = -1;
 
   before(async () => {
-    app = await startEchoServer({ pod: 'reviews-0', namespace: 'default' });
+    app = await startHoldingApp();
     const source = new ManualTableSource();
     sidecar = await startSidecar({
       namespace: 'default', source, host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, detectTimeoutMs: 100,
@@ -194,15 +236,15 @@ describe('proxy health metrics: retry budget and upstream pools', () => {
   });
 
   test('connections in use, kept alive, and requests queued for one', async () => {
-    const held = Array.from({ length: 4 }, () => send({ port: sidecar.ports.outbound!, path: '/', authority: 'reviews:9080', headers: { 'x-echo-delay-ms': '1500' } }));
-    // Outbound hop: 2 connections busy, 2 requests queued; inbound hop to the app: 2 busy.
-    let samples = parse(await scrape(sidecar.ports.admin!));
-    for (let i = 0; i < 50 && gauge(samples, 'meshlet_proxy_upstream_pending_requests') !== 2; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      samples = parse(await scrape(sidecar.ports.admin!));
-    }
+    const held = Array.from({ length: 4 }, () => send({ port: sidecar.ports.outbound!, path: '/', authority: 'reviews:9080', headers: { 'x-hold': '1' } }));
+    // Outbound hop: 2 connections busy, 2 requests queued; inbound hop to the app: 2 busy. The
+    // app holds its two until released, so this state lasts until the test has read it: the
+    // gauges are read once the app holds both (the inbound hop's connections are then busy).
+    let samples = await scrapeUntil(sidecar.ports.admin!, (s) => app.held() === 2 && gauge(s, 'meshlet_proxy_upstream_pending_requests') === 2);
+    assert.equal(app.held(), 2, 'two requests reached the app, the other two wait on the outbound hop');
     assert.equal(gauge(samples, 'meshlet_proxy_upstream_pending_requests'), 2);
     assert.equal(gauge(samples, 'meshlet_proxy_upstream_connections', 'active'), 4);
+    app.release();
     for (const r of await Promise.all(held)) assert.equal(r.status, 200);
     samples = parse(await scrape(sidecar.ports.admin!));
     assert.equal(gauge(samples, 'meshlet_proxy_upstream_pending_requests'), 0);

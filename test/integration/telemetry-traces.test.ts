@@ -239,15 +239,30 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) describe(`teleme
   });
 
   test('a collector slower than traffic: the queue stays bounded, drops are counted, requests unaffected', async () => {
-    // Accepts the export and never answers: one export is in flight and the queue fills behind it.
-    const stuck = http.createServer(() => undefined);
+    // Takes each export and answers none until the four requests are done: the first export is
+    // in flight throughout and the queue fills behind it. (An export timeout of 300 ms, as here
+    // before, let that export give up on a loaded machine while the requests were still going,
+    // and the queue took more spans: the collector was then not slower than the traffic.)
+    const held: http.ServerResponse[] = [];
+    let answering = false;
+    const answer = (res: http.ServerResponse): void => {
+      res.writeHead(200, { 'content-type': protocol === 'http/json' ? 'application/json' : 'application/x-protobuf' }).end(protocol === 'http/json' ? '{}' : '');
+    };
+    const stuck = http.createServer((req, res) => {
+      req.resume();
+      if (answering) answer(res);
+      else held.push(res);
+    });
     await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
+    // Timeouts far beyond the test's length: the export ends when the collector answers, not by a clock.
     const tel = startTelemetry(config({ otlpEndpoint: url, env: {
-      OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_TIMEOUT: '300', OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_TIMEOUT: '120000', OTEL_BSP_EXPORT_TIMEOUT: '120000', OTEL_BSP_MAX_QUEUE_SIZE: '2', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
     } }));
     for (let i = 0; i < 4; i++) assert.equal((await send({ port: sidecar.ports.outbound!, path: '/api/slow', authority: 'reviews:9080' })).status, 200);
     const dropped = Number(/meshlet_trace_spans_dropped_total (\d+)/.exec(tel.metrics())?.[1]);
+    answering = true;
+    for (const res of held.splice(0)) answer(res);
     await tel.shutdown();
     stuck.closeAllConnections();
     await new Promise((r) => stuck.close(r));
