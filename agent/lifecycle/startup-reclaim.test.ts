@@ -83,6 +83,14 @@ test('the node binary\'s pages are unmapped last: after the collection and the t
   assert.match(lines[1] ?? '', /^heap reclaim after start skipped: \d+ MB of heap in use, 40 MB of the node binary's pages unmapped$/);
 });
 
+test('by default the node binary\'s pages are unmapped through the addon (built on Linux by npm install)', async () => {
+  const lines: string[] = [];
+  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => false, log: (l) => void lines.push(l) });
+  const deadline = Date.now() + 2_000;
+  while (!r.done && Date.now() < deadline) await sleep(5);
+  assert.match(lines[0] ?? '', /, [1-9]\d* MB of the node binary's pages unmapped, \d+ ms$/);
+});
+
 test('a failing unmap is reported, not thrown', async () => {
   const lines: string[] = [];
   const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => false, dropFilePages: () => { throw new Error('EINVAL'); }, log: (l) => void lines.push(l) });
