@@ -178,9 +178,15 @@ export class Publisher {
   readonly #slices = new Map<string, { slice: RoutingTable; routes: Set<string> }>();
   /** policyPods() of the current table, computed at the first slice after it changed. */
   #policyPods: Set<string> | null = null;
-  readonly #diffs = new Map<string, TableChanges>();
-  /** Encoded patch frames by `base>next` version, emptied with the diffs; whole slices by slice. */
-  readonly #patchFrames = new Map<string, EncodedFrame>();
+  /** A session's slice cache key, by its subscriptions object, and the policyPods() it was made with. */
+  readonly #sliceKeys = new WeakMap<SessionTargets, { pods: Set<string>; key: string }>();
+  /**
+   * Per slice, by the version of the base an agent runs: the diff to it and the patch frame built
+   * on it. Found through the slice object and the version string it already holds, so an agent
+   * costs two lookups, not two key strings built and hashed (1 000 per change). Replaced by
+   * setTable(); whole slices' frames are kept by slice in #updateFrames.
+   */
+  #fromBase = new WeakMap<RoutingTable, Map<string, { changes: TableChanges; frame?: EncodedFrame }>>();
   /** The changes of patch frames, serialised once per distinct set of changed entries. */
   readonly #patchEncoder = new PatchFrames();
   #updateFrames = new WeakMap<RoutingTable, EncodedFrame>();
@@ -220,10 +226,11 @@ export class Publisher {
       table: () => this.#table,
       slice: (agent, targets, last) => this.#slice(agent, targets, last),
       diff: (base, next) => {
-        const key = `${base.version}>${next.version}`;
-        let d = this.#diffs.get(key);
-        if (!d) this.#diffs.set(key, (d = diffTables(base, next, (v) => this.#versioner.json(v))));
-        return d;
+        let bases = this.#fromBase.get(next);
+        if (!bases) this.#fromBase.set(next, (bases = new Map<string, { changes: TableChanges; frame?: EncodedFrame }>()));
+        let d = bases.get(base.version);
+        if (!d) bases.set(base.version, (d = { changes: diffTables(base, next, (v) => this.#versioner.json(v)) }));
+        return d.changes;
       },
       frame: (slice, patch) => {
         if (!patch) {
@@ -234,12 +241,11 @@ export class Publisher {
           }
           return f;
         }
-        const key = `${patch.base.version}>${slice.version}`;
-        let f = this.#patchFrames.get(key);
-        if (!f) {
-          this.#patchFrames.set(key, (f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes)));
-          this.#framesEncoded++;
-        }
+        const d = this.#fromBase.get(slice)?.get(patch.base.version);
+        if (d?.frame && d.changes === patch.changes) return d.frame;
+        const f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes);
+        this.#framesEncoded++;
+        if (d?.changes === patch.changes) d.frame = f;
         return f;
       },
       sent: (session, before, after) => this.#track(session, before, after),
@@ -361,8 +367,7 @@ export class Publisher {
     this.#lastPublished = performance.now();
     this.#metrics.tablesTotal++;
     this.#ackEpoch++;
-    this.#diffs.clear();
-    this.#patchFrames.clear();
+    this.#fromBase = new WeakMap();
     this.#patchEncoder.clear();
     let touched: Iterable<AgentSession>;
     if (prev && delta) {
@@ -638,9 +643,14 @@ export class Publisher {
   #slice(agent: { namespace: string; pod: string }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
     // Inbound subscriptions select backends by pod name, and policies are chosen by pod name,
     // so those slices are the pod's own; the others are shared within the namespace.
-    this.#policyPods ??= policyPods(this.#table!);
-    const pod = targets.inbound || this.#policyPods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
-    const key = `${agent.namespace}|${pod}|${targets.key}`;
+    const pods = (this.#policyPods ??= policyPods(this.#table!));
+    // Kept per subscriptions object until the policies' pods change: the same string each table.
+    let keyed = this.#sliceKeys.get(targets);
+    if (keyed?.pods !== pods) {
+      const pod = targets.inbound || pods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
+      this.#sliceKeys.set(targets, (keyed = { pods, key: `${agent.namespace}|${pod}|${targets.key}` }));
+    }
+    const key = keyed.key;
     let hit = this.#slices.get(key);
     if (!hit) {
       const r = this.#rebase;
