@@ -23,7 +23,7 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: null,
     attempts: 0, status: 0,
     requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
-    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
+    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null, observer: null,
   };
   requestStart.publish(ev);
   return ev;
@@ -68,7 +68,9 @@ function upstreamOf(address: string, port: number): string {
 /**
  * Notes an attempt on its request (backend, endpoint, count: what metrics and access logs read
  * at the request's end) and publishes its event, or returns null without building one when
- * nobody listens to attempts (metrics alone: one object, two timestamps saved per attempt).
+ * nobody listens to attempts and the request's observer does not want them (metrics alone, or
+ * the tracer's unsampled request: one object, two timestamps and two publishes saved per
+ * attempt). The observer sees the attempt first either way (it writes the trace context).
  */
 export function startAttemptEvent(
   request: RequestEvent | null, attempt: number, mirror: boolean, backend: string, target: AttemptTarget,
@@ -83,12 +85,18 @@ export function startAttemptEvent(
     request.upstreamIdentity = upstreamIdentity;
     request.upstreamPod = target.podName ?? null;
   }
-  if (!attemptsObserved(mirror)) return null;
+  const observer = request !== null ? request.observer ?? null : null;
+  if (!attemptsObserved(mirror) && (observer === null || !observer.attempts)) {
+    // the tracer's unsampled request: its trace context goes out, no event is built for it
+    if (observer !== null) observer.attemptStart(request!, req.headers, null);
+    return null;
+  }
   const ev: AttemptEvent = {
     request, attempt, mirror, backend, upstream, upstreamIdentity,
     method: req.method, authority: req.authority, pathAndQuery: req.pathAndQuery, headers: req.headers,
-    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
+    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null, tracing: null,
   };
+  if (observer !== null) observer.attemptStart(request!, req.headers, ev);
   attemptStart.publish(ev);
   return ev;
 }
@@ -97,6 +105,8 @@ export function endAttemptEvent(ev: AttemptEvent, status: number, error: string 
   ev.status = status;
   ev.error = error;
   ev.endNs = process.hrtime.bigint();
+  const observer = ev.request !== null ? ev.request.observer ?? null : null;
+  if (observer !== null && observer.attempts) observer.attemptEnd(ev);
   attemptEnd.publish(ev);
   if (ev.mirror) mirrorEnd.publish(ev);
 }

@@ -3,7 +3,10 @@
 // subscribe; the proxy knows none of them. When nobody subscribes, no event object is built
 // (`active()` is checked first), so an unobserved proxy pays one boolean test per request.
 // Likewise no attempt event is built when nobody listens to attempts (the metrics alone count
-// retries from the request's `attempts` at its end, and mirrors on their own channel).
+// retries from the request's `attempts` at its end, and mirrors on their own channel) and the
+// request's own observer does not ask for them: the tracer subscribes to request:start alone and
+// hooks into the requests it samples (`RequestEvent.observer`); for the others it only writes
+// the trace context into each attempt's headers, with no attempt event, timestamps or publish.
 //
 // One event object travels from start to end: subscribers may keep per-request state on it
 // (under a symbol of their own: a WeakMap entry per request costs the GC more than the rest of
@@ -65,6 +68,30 @@ export interface RequestEvent {
    * does not grow the object: for an unsampled request it is just the traceparent to forward.
    */
   tracing?: unknown;
+  /**
+   * Who wants this one request's attempts and end beyond the channels' subscribers: set at
+   * request:start by the tracer, which needs them for some requests only (an unsampled request
+   * only has its trace context written into each attempt's headers, with no attempt event built
+   * for it when nobody subscribes to the attempt channels). null when nobody.
+   */
+  observer?: RequestObserver | null;
+}
+
+/**
+ * A subscriber's hooks into one request (`RequestEvent.observer`), called by the event builders
+ * before the channels publish, so what `attemptStart` writes into the headers is what the
+ * channels' subscribers and the upstream see.
+ */
+export interface RequestObserver {
+  /** Whether it wants attempt events (`at` in attemptStart, then attemptEnd) for this request. */
+  readonly attempts: boolean;
+  /**
+   * An attempt (a mirror too) is about to be sent with `headers`, which it may add to; `at` is its
+   * event, or null when none is built (`attempts` false and nobody subscribes to attempts).
+   */
+  attemptStart(request: RequestEvent, headers: Record<string, string | string[]>, at: AttemptEvent | null): void;
+  attemptEnd(at: AttemptEvent): void;
+  requestEnd(ev: RequestEvent): void;
 }
 
 export interface AttemptEvent {
@@ -84,6 +111,12 @@ export interface AttemptEvent {
   status: number;
   endNs: bigint;
   error: string | null;
+  /**
+   * The tracer's span for this attempt (sampled requests), declared with the event: stored under
+   * a key of its own, it added a property to every sampled attempt's event (a new hidden class
+   * for every reader of attempt events after it).
+   */
+  tracing?: unknown;
 }
 
 export interface TunnelEvent {
@@ -145,5 +178,6 @@ export function endRequest(ev: RequestEvent, status: number, error: string | nul
   ev.status = status;
   ev.error = error;
   ev.endNs = process.hrtime.bigint();
+  if (ev.observer) ev.observer.requestEnd(ev);
   requestEnd.publish(ev);
 }

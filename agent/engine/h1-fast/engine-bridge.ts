@@ -77,7 +77,7 @@ function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, 
     headers: desc.headers, peerWorkloadHeader, remoteAddress, startNs: process.hrtime.bigint(),
     rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null, upstreamPod: null, peerIdentity: site.peerIdentity ?? null,
     attempts: 0, status: 0, requestBytes: head.framing.kind === 'length' ? head.framing.length : 0,
-    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
+    responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null, observer: null,
   };
   requestStart.publish(ev);
   return ev;

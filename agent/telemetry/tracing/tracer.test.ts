@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { attemptEnd, attemptStart, endRequest, requestStart, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
+import dc from 'node:diagnostics_channel';
+import { CHANNELS, endRequest, requestStart, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
+import { endAttemptEvent, startAttemptEvent } from '../build-events.ts';
 import { canonicalTraceparentFlag } from './propagation.ts';
 import type { SpanRecord, SpanSink } from './span-record.ts';
 import { startRequestTracer, unsampledTraceparent } from './tracer.ts';
@@ -31,19 +33,28 @@ function request(site: SiteKind, headers: HeaderValues): RequestEvent {
   return ev;
 }
 
+/**
+ * An attempt of `ev` as the engine starts one (build-events.ts), with a copy of the downstream
+ * headers: its event, or null when none is built (nobody wants one).
+ */
+function startAttempt(ev: RequestEvent, n: number): { at: AttemptEvent | null; headers: Record<string, string | string[]> } {
+  const headers = { ...ev.headers } as Record<string, string | string[]>;
+  const at = startAttemptEvent(ev, n, false, 'b', { address: '10.0.0.1', port: 80 }, { method: 'GET', authority: 'svc:80', pathAndQuery: '/', headers });
+  return { at, headers };
+}
+
+/** A sampled attempt's event (the tracer asks for one). */
 function attemptEvent(ev: RequestEvent, n: number): AttemptEvent {
-  return {
-    request: ev, attempt: n, mirror: false, backend: 'b', upstream: '10.0.0.1:80', upstreamIdentity: null, method: 'GET',
-    authority: 'svc:80', pathAndQuery: '/', headers: { ...ev.headers } as Record<string, string | string[]>,
-    startNs: process.hrtime.bigint(), status: 0, endNs: 0n, error: null,
-  };
+  const { at } = startAttempt(ev, n);
+  assert.ok(at, 'a sampled request\'s attempt has an event');
+  return at;
 }
 
 /** The upstream headers of one attempt of `ev`, starting from a copy of the downstream ones. */
 function attempt(ev: RequestEvent, n = 1): Record<string, string | string[]> {
-  const at = attemptEvent(ev, n);
-  attemptStart.publish(at);
-  return at.headers;
+  const { at, headers } = startAttempt(ev, n);
+  if (at) endAttemptEvent(at, 200, null);
+  return headers;
 }
 
 describe('tracer, unsampled', () => {
@@ -87,6 +98,35 @@ describe('tracer, unsampled', () => {
     assert.equal(out.traceparent, '00-80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-00');
   });
 
+  test('an unsampled request\'s attempts build no event: the context alone goes out, B3 in the form received', () => {
+    // The tracer is the only one here that wants attempts, and it wants none of an unsampled
+    // request's: no attempt event, timestamps or publishes per attempt (issue 11).
+    for (const [site, headers] of [['outbound', {}], ['gateway', {}], ['inbound', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' }],
+      ['inbound', { b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0' }]] as [SiteKind, HeaderValues][]) {
+      const ev = request(site, headers);
+      const { at, headers: out } = startAttempt(ev, 1);
+      assert.equal(at, null, `${site} ${JSON.stringify(headers)}: no attempt event`);
+      assert.match(out.traceparent as string, CANONICAL);
+      if (headers.b3) assert.equal(out.b3, headers.b3);
+      endRequest(ev, 200, null);
+    }
+  });
+
+  test('whoever subscribes to attempts still gets every attempt, its trace context already written', () => {
+    const seen: string[] = [];
+    const onStart = (m: unknown): void => { seen.push((m as AttemptEvent).headers.traceparent as string); };
+    dc.subscribe(CHANNELS.attemptStart, onStart);
+    try {
+      const ev = request('outbound', {});
+      const { at, headers } = startAttempt(ev, 1);
+      assert.ok(at);
+      assert.match(headers.traceparent as string, CANONICAL);
+      assert.deepEqual(seen, [headers.traceparent]);
+    } finally {
+      dc.unsubscribe(CHANNELS.attemptStart, onStart);
+    }
+  });
+
   test('the ingress still sets x-request-id on an unsampled request that has none', () => {
     const ev = request('gateway', {});
     const h = attempt(ev);
@@ -126,15 +166,9 @@ describe('tracer, sampled: the records the export queue receives', () => {
     ev.routePath = '/api';
     ev.rule = 'httproute/default/web/rule/0';
     const first = attemptEvent(ev, 1);
-    attemptStart.publish(first);
-    first.status = 503;
-    first.endNs = process.hrtime.bigint();
-    attemptEnd.publish(first);
+    endAttemptEvent(first, 503, null);
     const second = attemptEvent(ev, 2);
-    attemptStart.publish(second);
-    second.status = 200;
-    second.endNs = process.hrtime.bigint();
-    attemptEnd.publish(second);
+    endAttemptEvent(second, 200, null);
     endRequest(ev, 200, null);
     const after = Date.now();
     const [c1, c2, server] = sink.spans;
@@ -190,9 +224,7 @@ describe('tracer, sampled: the records the export queue receives', () => {
     sink.spans.length = 0;
     const ev = request('outbound', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     const at = attemptEvent(ev, 1);
-    attemptStart.publish(at);
-    at.endNs = process.hrtime.bigint();
-    attemptEnd.publish(at);
+    endAttemptEvent(at, 0, 'upstream_connect');
     endRequest(ev, 0, 'upstream_connect');
     assert.equal(sink.spans.length, 1);
     assert.equal(sink.spans[0]!.kind, SpanKind.CLIENT);

@@ -9,7 +9,7 @@
 import dc from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
-import { CHANNELS, type AttemptEvent, type RequestEvent } from '../events.ts';
+import { CHANNELS, type RequestEvent, type RequestObserver } from '../events.ts';
 import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
@@ -25,8 +25,11 @@ interface RequestState {
   requestId: string | null;
 }
 
-/** An event seen as a holder of subscribers' per-request state. */
-type Slots = Record<symbol, unknown>;
+/** An unsampled request on the fast path that also needs an x-request-id (the ingress). */
+interface Forwarded {
+  traceparent: string;
+  requestId: string;
+}
 
 export interface RequestTracer {
   traceIdOf: (ev: RequestEvent) => string;
@@ -60,37 +63,89 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
   // Per-request state lives on the event (ev.tracing), not in a WeakMap: a WeakMap entry per
   // request and attempt made the GC trace ephemerons in every scavenge, which was most of what
   // tracing cost an unsampled request (bench/telemetry-subscribers.ts). An unsampled request's
-  // state is the traceparent string it forwards (no object); a sampled one's a RequestState.
-  // An attempt's span sits under this tracer's own symbol (sampled attempts only).
-  const SPAN = Symbol('meshlet.tracer.attempt');
-  const requests = {
-    get: (ev: RequestEvent): RequestState | string | undefined => (ev.tracing ?? undefined) as RequestState | string | undefined,
-    set: (ev: RequestEvent, st: RequestState | string): void => { ev.tracing = st; },
+  // state is the traceparent string it forwards (no object; at the ingress, with the x-request-id
+  // it adds, a Forwarded); a sampled one's a RequestState. A sampled attempt's span is its
+  // event's `tracing` field.
+  //
+  // The tracer subscribes to request:start alone. What it needs later of a request it says on
+  // the event (ev.observer, events.ts): `forwarding` for an unsampled one, which only writes the
+  // trace context into each attempt's headers (no attempt event is built for it, no end is
+  // published to it); `recording` for a sampled one, which gets its attempts' events and its end.
+  const forwarding: RequestObserver = {
+    attempts: false,
+    attemptStart: (request, headers) => {
+      const st = request.tracing as string | Forwarded | RequestState;
+      if (typeof st === 'string') {
+        // a retry's headers already carry it (the fast path copies them per attempt; the
+        // general path writes into one object per request)
+        if (headers.traceparent !== st) headers.traceparent = st;
+      } else if ('traceparent' in st) {
+        headers.traceparent = st.traceparent;
+        headers['x-request-id'] = st.requestId;
+      } else {
+        if (st.requestId) headers['x-request-id'] = st.requestId;
+        if (st.parent) inject(headers, st.parent, st.b3);
+      }
+    },
+    attemptEnd: () => undefined,
+    requestEnd: () => undefined,
   };
-  const attempts = {
-    get: (at: AttemptEvent): SpanRecord | undefined => (at as unknown as Slots)[SPAN] as SpanRecord | undefined,
-    set: (at: AttemptEvent, span: SpanRecord): void => { (at as unknown as Slots)[SPAN] = span; },
+
+  const recording: RequestObserver = {
+    attempts: true,
+    attemptStart: (request, headers, at) => {
+      const st = request.tracing as RequestState;
+      if (st.requestId) headers['x-request-id'] = st.requestId;
+      const parent = st.parent;
+      const span = new SpanRecord(sink, SpanKind.CLIENT, spanName(at!.method, request.routePath),
+        parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, at!.startNs);
+      at!.tracing = span;
+      inject(headers, span, st.b3);
+    },
+    attemptEnd: (at) => {
+      const span = at.tracing as SpanRecord | null | undefined;
+      if (!span || span.endNs !== 0n) return;
+      span.source = at;
+      if (isClientError(at.status)) span.status = { code: SpanStatusCode.ERROR, message: at.error ?? undefined };
+      span.endNs = at.endNs || process.hrtime.bigint();
+      sink.end(span);
+    },
+    requestEnd: (ev) => {
+      const span = (ev.tracing as RequestState).span;
+      if (!span || span.endNs !== 0n) return;
+      span.name = spanName(ev.method, ev.routePath);
+      span.source = ev;
+      if (isServerError(ev.status, ev.error)) span.status = { code: SpanStatusCode.ERROR, message: ev.error ?? undefined };
+      span.endNs = ev.endNs || process.hrtime.bigint();
+      sink.end(span);
+    },
+  };
+
+  /** An unsampled request that forwards `traceparent` as it is (plus, at the ingress, an x-request-id). */
+  const forward = (ev: RequestEvent, traceparent: string, requestId: string | null): void => {
+    ev.tracing = requestId === null ? traceparent : { traceparent, requestId } satisfies Forwarded;
+    ev.observer = forwarding;
   };
 
   const onRequestStart = (m: unknown): void => {
     const ev = m as RequestEvent;
     const h = ev.headers;
-    const needsRequestId = ev.site === 'gateway' && h['x-request-id'] === undefined;
+    const requestId = ev.site === 'gateway' && h['x-request-id'] === undefined ? randomUUID() : null;
     // A root's decision, when the fast path already drew it (drawn once: a second draw would
     // sample at ratio²).
     let rootSampled: boolean | null = null;
     // A caller's context in the canonical sampled form, read without the general parser.
     let caller: SpanContext | null = null;
-    if (fast && !needsRequestId && h.tracestate === undefined && !hasB3(h)) {
+    if (fast && h.tracestate === undefined && !hasB3(h)) {
       const tp = h.traceparent;
       if (tp === undefined) {
         // No context came in: this hop is the root. Unsampled, it only writes a fresh traceparent.
         rootSampled = shouldSample(policy, null);
-        if (!rootSampled) { requests.set(ev, unsampledTraceparent()); return; }
+        if (!rootSampled) { forward(ev, unsampledTraceparent(), requestId); return; }
       } else if (typeof tp === 'string') {
         const flag = canonicalTraceparentFlag(tp);
         // The caller said "not sampled" in the form we write: forward its header unchanged.
-        if (flag === 0 && policy.parentBased) { requests.set(ev, tp); return; }
+        if (flag === 0 && policy.parentBased) { forward(ev, tp, requestId); return; }
         if (flag === 1) caller = { traceId: tp.slice(3, 35), spanId: tp.slice(36, 52), traceFlags: TraceFlags.SAMPLED, isRemote: true };
       }
     }
@@ -99,7 +154,6 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     const b3 = incoming ? incoming.b3 : null;
     const parentSampled = parent ? (parent.traceFlags & 1) === 1 : null;
     const sampled = rootSampled ?? shouldSample(policy, parentSampled);
-    const requestId = needsRequestId ? randomUUID() : null;
     let span: SpanRecord | null = null;
     if (sampled && (ev.site !== 'outbound' || !parent)) {
       span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, ev.startNs);
@@ -108,61 +162,16 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
       // Carry this hop's "no" on, so the next hop does not start a fragment of its own.
       parent = sampled ? null : contextOf(unsampledTraceparent());
     }
-    requests.set(ev, { span, parent, sampled, b3, requestId });
+    ev.tracing = { span, parent, sampled, b3, requestId } satisfies RequestState;
+    ev.observer = sampled ? recording : forwarding;
   };
 
-  const onRequestEnd = (m: unknown): void => {
-    const ev = m as RequestEvent;
-    const st = requests.get(ev);
-    const span = typeof st === 'object' ? st.span : null;
-    if (!span || span.endNs !== 0n) return;
-    span.name = spanName(ev.method, ev.routePath);
-    span.source = ev;
-    if (isServerError(ev.status, ev.error)) span.status = { code: SpanStatusCode.ERROR, message: ev.error ?? undefined };
-    span.endNs = ev.endNs || process.hrtime.bigint();
-    sink.end(span);
-  };
-
-  const onAttemptStart = (m: unknown): void => {
-    const at = m as AttemptEvent;
-    const st = at.request ? requests.get(at.request) : undefined;
-    if (st === undefined) return;
-    if (typeof st === 'string') {
-      if (at.headers.traceparent !== st) at.headers.traceparent = st;
-      return;
-    }
-    if (st.requestId) at.headers['x-request-id'] = st.requestId;
-    if (!st.sampled) {
-      if (st.parent) inject(at.headers, st.parent, st.b3);
-      return;
-    }
-    const parent = st.parent;
-    const span = new SpanRecord(sink, SpanKind.CLIENT, spanName(at.method, at.request?.routePath ?? null),
-      parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, at.startNs);
-    attempts.set(at, span);
-    inject(at.headers, span, st.b3);
-  };
-
-  const onAttemptEnd = (m: unknown): void => {
-    const at = m as AttemptEvent;
-    const span = attempts.get(at);
-    if (!span || span.endNs !== 0n) return;
-    span.source = at;
-    if (isClientError(at.status)) span.status = { code: SpanStatusCode.ERROR, message: at.error ?? undefined };
-    span.endNs = at.endNs || process.hrtime.bigint();
-    sink.end(span);
-  };
-
-  const subs: [string, (m: unknown) => void][] = [
-    [CHANNELS.requestStart, onRequestStart], [CHANNELS.requestEnd, onRequestEnd],
-    [CHANNELS.attemptStart, onAttemptStart], [CHANNELS.attemptEnd, onAttemptEnd],
-  ];
-  for (const [name, fn] of subs) dc.subscribe(name, fn);
+  dc.subscribe(CHANNELS.requestStart, onRequestStart);
   return {
     traceIdOf: (ev) => {
-      const st = requests.get(ev);
-      return typeof st === 'string' ? st.slice(3, 35) : st?.parent?.traceId ?? '';
+      const st = ev.tracing as string | Forwarded | RequestState | null | undefined;
+      return typeof st === 'string' ? st.slice(3, 35) : !st ? '' : 'traceparent' in st ? st.traceparent.slice(3, 35) : st.parent?.traceId ?? '';
     },
-    stop: () => { for (const [name, fn] of subs) dc.unsubscribe(name, fn); },
+    stop: () => { dc.unsubscribe(CHANNELS.requestStart, onRequestStart); },
   };
 }
