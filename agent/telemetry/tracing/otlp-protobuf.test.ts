@@ -142,6 +142,29 @@ describe('spans read from their events: the SDK serializer\'s bytes for the attr
   ];
   sameBytesAsSdk(cases);
 
+  // A span whose values are all an earlier span's copies that span's attribute block: each
+  // variant below differs from the base in one value only, so a block reused for it would give
+  // the base's bytes where the SDK writes the variant's.
+  const base = { rule: 'httproute/default/reviews/rule/0', backend: 'service/default/reviews/9080', upstream: '10.0.0.7:9080', headers: { 'user-agent': 'curl/8.5' } };
+  const serverVariants: Partial<RequestEvent>[] = [
+    { method: 'POST' }, { path: '/api/other' }, { scheme: 'https' }, { authority: 'reviews:9081' }, { protocol: 'h2' }, { remoteAddress: '10.1.2.4' },
+    { status: 404 }, { headers: { 'user-agent': 'curl/8.6' } }, { headers: {} }, { rule: 'httproute/default/reviews/rule/1' }, { rule: null },
+    { backend: 'service/default/ratings/9080' }, { upstream: '10.0.0.8:9080' }, { peerIdentity: 'spiffe://cluster.local/ns/default/sa/web' }, { error: 'upstream_connect' },
+  ];
+  const clientVariants: Partial<AttemptEvent>[] = [
+    { method: 'POST' }, { authority: 'reviews:9081' }, { pathAndQuery: '/api/items?page=2' }, { upstream: '10.0.0.8:9080' }, { status: 503 },
+    { backend: 'service/default/ratings/9080' }, { attempt: 2 }, { mirror: true }, { upstreamIdentity: 'spiffe://cluster.local/ns/default/sa/reviews' },
+    { request: requestEvent({ rule: 'httproute/default/reviews/rule/1' }) }, { request: null }, { error: 'connect ECONNREFUSED' },
+  ];
+  sameBytesAsSdk([
+    ['SERVER: a block is copied only for the same values (each variant differs from the base in one)', () => serverVariants.flatMap((v) => [
+      fromEvent(requestEvent(base)), fromEvent(requestEvent({ ...base, ...v })), fromEvent(requestEvent(base)),
+    ])],
+    ['CLIENT: a block is copied only for the same values (each variant differs from the base in one)', () => clientVariants.flatMap((v) => [
+      fromEvent(attemptEvent({ request: requestEvent(base) })), fromEvent(attemptEvent({ request: requestEvent(base), ...v })), fromEvent(attemptEvent({ request: requestEvent(base) })),
+    ])],
+  ]);
+
   test('a batch filled as spans end and sealed later is the request for all of them; each seal starts a new batch', () => {
     const spans = [fromEvent(requestEvent()), fromEvent(attemptEvent()), fromEvent(requestEvent({ status: 404 }))];
     const batch = new SpanBatch(batchFraming(sink.resource, sink.scope), 16); // grows as spans come

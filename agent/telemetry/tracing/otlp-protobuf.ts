@@ -100,7 +100,59 @@ const S = {
   cMethod: new Slot(), cHost: new Slot(), cBackend: new Slot(), cUpstream: new Slot(), cIdentity: new Slot(), cRoute: new Slot(), cError: new Slot(),
 };
 
+// A span's whole attribute block is usually the one an earlier span of the same request shape
+// wrote (same route, backend, endpoint, caller, status; only the path may differ): the last few
+// blocks are kept with every value they were written from, and a span whose values are all the
+// same (===) copies its block whole instead of writing ~15 attributes one by one (a slot compare,
+// a key copy and a bounds check each, a regex for server.address). A block is a cache of what
+// the per-attribute writers below produce for the same values, so the bytes cannot differ.
+const BLOCKS = 4;
+
+class ServerBlock {
+  method = ''; path = ''; scheme = ''; authority = ''; protocol = ''; remote = ''; status = -1;
+  ua: string | undefined = undefined; rule: string | null = null; backend: string | null = null;
+  upstream: string | null = null; identity: string | null = null; error: string | null = null;
+  bytes: Uint8Array = new Uint8Array(0);
+  readonly room = Buffer.alloc(1024);
+}
+
+class ClientBlock {
+  method = ''; authority = ''; pathAndQuery = ''; upstream = ''; status = -1; backend = ''; attempt = -1; mirror = false;
+  identity: string | null = null; rule: string | null = null; error: string | null = null;
+  bytes: Uint8Array = new Uint8Array(0);
+  readonly room = Buffer.alloc(1024);
+}
+
+const serverBlocks = Array.from({ length: BLOCKS }, () => new ServerBlock());
+const clientBlocks = Array.from({ length: BLOCKS }, () => new ClientBlock());
+let nextServer = 0;
+let nextClient = 0;
+
 function writeServerAttributes(w: Writer, ev: RequestEvent): void {
+  const ua = firstHeader(ev.headers['user-agent']);
+  for (let i = 0; i < BLOCKS; i++) {
+    const b = serverBlocks[i]!;
+    if (b.status === ev.status && b.path === ev.path && b.remote === ev.remoteAddress && b.upstream === ev.upstream && b.method === ev.method
+      && b.authority === ev.authority && b.ua === ua && b.rule === ev.rule && b.backend === ev.backend && b.error === ev.error
+      && b.identity === ev.peerIdentity && b.scheme === ev.scheme && b.protocol === ev.protocol) {
+      w.raw(b.bytes);
+      return;
+    }
+  }
+  const start = w.pos;
+  serverAttributesOneByOne(w, ev, ua);
+  const n = w.pos - start;
+  const b = serverBlocks[nextServer]!;
+  if (n > b.room.length) return;
+  nextServer = (nextServer + 1) % BLOCKS;
+  w.buf.copy(b.room, 0, start, w.pos);
+  b.bytes = b.room.subarray(0, n);
+  b.method = ev.method; b.path = ev.path; b.scheme = ev.scheme; b.authority = ev.authority; b.protocol = ev.protocol;
+  b.remote = ev.remoteAddress; b.status = ev.status; b.ua = ua; b.rule = ev.rule; b.backend = ev.backend;
+  b.upstream = ev.upstream; b.identity = ev.peerIdentity; b.error = ev.error;
+}
+
+function serverAttributesOneByOne(w: Writer, ev: RequestEvent, ua: string | undefined): void {
   str(w, A, 'http.request.method', ev.method, S.method);
   str(w, A, 'url.path', ev.path, S.path);
   str(w, A, 'url.scheme', ev.scheme, S.scheme);
@@ -111,7 +163,6 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   str(w, A, 'network.peer.address', ev.remoteAddress, S.peer);
   str(w, A, 'client.address', ev.remoteAddress, S.client);
   num(w, A, 'http.response.status_code', ev.status, S.status);
-  const ua = firstHeader(ev.headers['user-agent']);
   if (ua) str(w, A, 'user_agent.original', ua, S.ua);
   if (ev.rule) str(w, A, 'meshlet.route', ev.rule, S.route);
   if (ev.backend) str(w, A, 'meshlet.backend', ev.backend, S.backend);
@@ -121,6 +172,29 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
 }
 
 function writeClientAttributes(w: Writer, at: AttemptEvent): void {
+  const rule = at.request !== null ? at.request.rule : null;
+  for (let i = 0; i < BLOCKS; i++) {
+    const b = clientBlocks[i]!;
+    if (b.status === at.status && b.pathAndQuery === at.pathAndQuery && b.upstream === at.upstream && b.attempt === at.attempt && b.method === at.method
+      && b.authority === at.authority && b.backend === at.backend && b.rule === rule && b.error === at.error
+      && b.identity === at.upstreamIdentity && b.mirror === at.mirror) {
+      w.raw(b.bytes);
+      return;
+    }
+  }
+  const start = w.pos;
+  clientAttributesOneByOne(w, at, rule);
+  const n = w.pos - start;
+  const b = clientBlocks[nextClient]!;
+  if (n > b.room.length) return;
+  nextClient = (nextClient + 1) % BLOCKS;
+  w.buf.copy(b.room, 0, start, w.pos);
+  b.bytes = b.room.subarray(0, n);
+  b.method = at.method; b.authority = at.authority; b.pathAndQuery = at.pathAndQuery; b.upstream = at.upstream; b.status = at.status;
+  b.backend = at.backend; b.attempt = at.attempt; b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error;
+}
+
+function clientAttributesOneByOne(w: Writer, at: AttemptEvent, rule: string | null): void {
   str(w, A, 'http.request.method', at.method, S.cMethod);
   // url.full, written in its three pieces rather than built as a string.
   const kv = key(w, A, 'url.full');
@@ -145,7 +219,7 @@ function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   if (at.attempt > 1) num(w, A, 'http.request.resend_count', at.attempt - 1);
   if (at.mirror) bool(w, A, 'meshlet.mirror', true);
   if (at.upstreamIdentity) str(w, A, 'meshlet.peer.identity', at.upstreamIdentity, S.cIdentity);
-  if (at.request?.rule) str(w, A, 'meshlet.route', at.request.rule, S.cRoute);
+  if (rule) str(w, A, 'meshlet.route', rule, S.cRoute);
   if (at.error) str(w, A, 'error.type', at.error, S.cError);
 }
 

@@ -5,10 +5,19 @@ import type { AttemptEvent, RequestEvent } from '../events.ts';
 
 export type Attributes = Record<string, string | number | boolean>;
 
+// The last name built: a route's spans share one name string rather than a new one per span.
+let lastMethod = '';
+let lastRoute: string | null = null;
+let lastName = 'HTTP';
+
 /** `{method} {route}` when a rule with a path match served the request, else the method. */
 export function spanName(method: string, routePath: string | null): string {
+  if (method === lastMethod && routePath === lastRoute) return lastName;
   const m = method || 'HTTP';
-  return routePath ? `${m} ${routePath}` : m;
+  lastMethod = method;
+  lastRoute = routePath;
+  lastName = routePath ? `${m} ${routePath}` : m;
+  return lastName;
 }
 
 const HOST_PORT = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/;

@@ -91,6 +91,10 @@ describe('span names and attributes', () => {
     assert.equal(spanName('GET', '/api'), 'GET /api');
     assert.equal(spanName('POST', null), 'POST');
     assert.equal(spanName('', null), 'HTTP');
+    // the last name is kept for the next span of the same route: repeats and changes of either part
+    const rows: [string, string | null, string][] = [['GET', '/api', 'GET /api'], ['GET', '/api', 'GET /api'], ['POST', '/api', 'POST /api'],
+      ['POST', '/api/v2', 'POST /api/v2'], ['POST', null, 'POST'], ['', null, 'HTTP'], ['', '/x', 'HTTP /x'], ['GET', '/api', 'GET /api']];
+    for (const [method, route, name] of rows) assert.equal(spanName(method, route), name, `${method} ${route}`);
   });
 
   test('error rules: SERVER on 5xx or no answer, CLIENT on ≥ 400 or no answer', () => {

@@ -1,0 +1,28 @@
+// Span and trace IDs as the exporters and the traceparent header read them: lowercase hex of the
+// right length, never all zero, and distinct, across several refills of the pools they are cut
+// from (4 KB each: 2 000 trace IDs are 32 KB of random bytes).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
+
+test('trace and span IDs: 32 and 16 lowercase hex digits, not all zero, distinct across pool refills', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const t = randomTraceId();
+    const s = randomSpanId();
+    assert.match(t, /^[0-9a-f]{32}$/);
+    assert.match(s, /^[0-9a-f]{16}$/);
+    assert.notEqual(t, '0'.repeat(32));
+    assert.notEqual(s, '0'.repeat(16));
+    seen.add(t);
+    seen.add(s);
+  }
+  assert.equal(seen.size, 4000);
+});
+
+test('writeRandomHex writes n bytes as 2n hex digits in place and says whether any was non-zero', () => {
+  const out = Buffer.from('xx' + '.'.repeat(16) + 'yy', 'latin1');
+  assert.equal(writeRandomHex(out, 2, 8), true);
+  const s = out.toString('latin1');
+  assert.match(s, /^xx[0-9a-f]{16}yy$/);
+});
