@@ -6,7 +6,7 @@ import { scheduleStartupReclaim } from './startup-reclaim.ts';
 test('the collection runs once, after the delay, and says what it gave back', async () => {
   let runs = 0;
   const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 30, collect: () => void runs++, trim: () => false, dropFilePages: () => 0, log: (l) => void lines.push(l) });
+  const r = scheduleStartupReclaim({ delayMs: 30, collect: () => void runs++, trim: () => false, log: (l) => void lines.push(l) });
   await sleep(5);
   assert.equal(runs, 0);
   assert.equal(r.done, false);
@@ -29,7 +29,7 @@ test('cancelled before it is due (the process is stopping), or with delay 0, it 
 test('with more heap in use than the bound it is skipped (the pause grows with the live set)', async () => {
   let runs = 0;
   const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, maxUsedBytes: 1, collect: () => void runs++, trim: () => false, dropFilePages: () => 0, log: (l) => void lines.push(l) });
+  const r = scheduleStartupReclaim({ delayMs: 1, maxUsedBytes: 1, collect: () => void runs++, trim: () => false, log: (l) => void lines.push(l) });
   const deadline = Date.now() + 2_000;
   while (!r.done && Date.now() < deadline) await sleep(5);
   assert.equal(runs, 0);
@@ -38,7 +38,7 @@ test('with more heap in use than the bound it is skipped (the pause grows with t
 
 test('a failing collector is reported, not thrown', async () => {
   const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => { throw new Error('no gc'); }, trim: () => false, dropFilePages: () => 0, log: (l) => void lines.push(l) });
+  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => { throw new Error('no gc'); }, trim: () => false, log: (l) => void lines.push(l) });
   const deadline = Date.now() + 2_000;
   while (!r.done && Date.now() < deadline) await sleep(5);
   assert.deepEqual(lines, ['heap reclaim after start failed: no gc']);
@@ -47,8 +47,8 @@ test('a failing collector is reported, not thrown', async () => {
 test('malloc is trimmed after the collection, and when the collection is skipped', async () => {
   const order: string[] = [];
   const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => void order.push('gc'), trim: () => { order.push('trim'); return true; }, dropFilePages: () => 0, log: (l) => void lines.push(l) });
-  const skipped = scheduleStartupReclaim({ delayMs: 1, maxUsedBytes: 1, collect: () => void order.push('skipped gc'), trim: () => { order.push('trim after skip'); return true; }, dropFilePages: () => 0, log: (l) => void lines.push(l) });
+  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => void order.push('gc'), trim: () => { order.push('trim'); return true; }, log: (l) => void lines.push(l) });
+  const skipped = scheduleStartupReclaim({ delayMs: 1, maxUsedBytes: 1, collect: () => void order.push('skipped gc'), trim: () => { order.push('trim after skip'); return true; }, log: (l) => void lines.push(l) });
   const deadline = Date.now() + 2_000;
   while (!(r.done && skipped.done) && Date.now() < deadline) await sleep(5);
   assert.deepEqual(order, ['gc', 'trim', 'trim after skip']);
@@ -58,46 +58,11 @@ test('malloc is trimmed after the collection, and when the collection is skipped
 
 test('a failing trim is reported, not thrown', async () => {
   const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => { throw new Error('no addon'); }, dropFilePages: () => 0, log: (l) => void lines.push(l) });
+  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => { throw new Error('no addon'); }, log: (l) => void lines.push(l) });
   const deadline = Date.now() + 2_000;
   while (!r.done && Date.now() < deadline) await sleep(5);
   await sleep(20);
   assert.match(lines[0] ?? '', /, malloc trim failed: no addon, \d+ ms$/);
-});
-
-test('the node binary\'s pages are unmapped last: after the collection and the trim, also when the collection is skipped', async () => {
-  const order: string[] = [];
-  const lines: string[] = [];
-  const r = scheduleStartupReclaim({
-    delayMs: 1, collect: () => void order.push('gc'), trim: () => { order.push('trim'); return true; },
-    dropFilePages: () => { order.push('drop'); return 41 * 1024; }, log: (l) => void lines.push(l),
-  });
-  const skipped = scheduleStartupReclaim({
-    delayMs: 1, maxUsedBytes: 1, collect: () => void order.push('skipped gc'), trim: () => false,
-    dropFilePages: () => { order.push('drop after skip'); return 40 * 1024; }, log: (l) => void lines.push(l),
-  });
-  const deadline = Date.now() + 2_000;
-  while (!(r.done && skipped.done) && Date.now() < deadline) await sleep(5);
-  assert.deepEqual(order, ['gc', 'trim', 'drop', 'drop after skip']);
-  assert.match(lines[0] ?? '', /^heap reclaimed after start: heap \d+ -> \d+ MB, RSS \d+ -> \d+ MB, malloc trimmed, 41 MB of the node binary's pages unmapped, \d+ ms$/);
-  assert.match(lines[1] ?? '', /^heap reclaim after start skipped: \d+ MB of heap in use, 40 MB of the node binary's pages unmapped$/);
-});
-
-test('by default the node binary\'s pages are unmapped through the addon (built on Linux by npm install)', async () => {
-  const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => false, log: (l) => void lines.push(l) });
-  const deadline = Date.now() + 2_000;
-  while (!r.done && Date.now() < deadline) await sleep(5);
-  assert.match(lines[0] ?? '', /, [1-9]\d* MB of the node binary's pages unmapped, \d+ ms$/);
-});
-
-test('a failing unmap is reported, not thrown', async () => {
-  const lines: string[] = [];
-  const r = scheduleStartupReclaim({ delayMs: 1, collect: () => undefined, trim: () => false, dropFilePages: () => { throw new Error('EINVAL'); }, log: (l) => void lines.push(l) });
-  const deadline = Date.now() + 2_000;
-  while (!r.done && Date.now() < deadline) await sleep(5);
-  await sleep(20);
-  assert.match(lines[0] ?? '', /, unmapping the node binary's pages failed: EINVAL, \d+ ms$/);
 });
 
 test('the default collector gives back heap that start-up garbage left committed', async () => {

@@ -8,14 +8,9 @@
 // shared, loaded machine with 10 routes), once per process and never again. Then malloc's free
 // pages go back to the kernel (glibc's malloc_trim through agent/native): what the start freed
 // outside the V8 heap (the posted table's structured-clone buffers, the gone worker's compile
-// zones) stays resident otherwise, ~20 MB in an agent that started with 10 000 routes. Last, the
-// node binary's pages the start touched are unmapped (agent/native releaseFilePages): the
-// snapshot, built-in modules' sources and code cache, the optimising compilers that ran while
-// modules loaded, ~50 MB of RSS of which an idle agent uses ~8 MB again. They stay in the page
-// cache, shared with every Node process; a page needed again is mapped back by a minor fault. This
-// lowers RSS, not the node's memory (PSS a little, private memory not at all).
+// zones) stays resident otherwise, ~20 MB in an agent that started with 10 000 routes.
 import { memoryReducingGc } from '../../common/heap-reclaim.ts';
-import { releaseFilePages, releaseFreeMemory } from '../native/index.ts';
+import { releaseFreeMemory } from '../native/index.ts';
 
 /** Default delay after the start: past the decoder's 30 s idle let-go. */
 export const STARTUP_RECLAIM_MS = 40_000;
@@ -36,11 +31,6 @@ export interface StartupReclaimOptions {
    * returns whether anything was given back.
    */
   trim?: () => boolean;
-  /**
-   * Unmaps the node binary's clean pages, last (after the collection and the trim, whose code
-   * would map some back); returns the kB dropped. Default releaseFilePages().
-   */
-  dropFilePages?: () => number;
   /** Default STARTUP_RECLAIM_MAX_USED (bytes of used heap). */
   maxUsedBytes?: number;
   log?: (line: string) => void;
@@ -65,35 +55,26 @@ export function scheduleStartupReclaim(o: StartupReclaimOptions = {}): StartupRe
       return `, malloc trim failed: ${(err as Error).message}`;
     }
   };
-  const drop = (): string => {
-    try {
-      const kb = (o.dropFilePages ?? releaseFilePages)();
-      return kb > 0 ? `, ${Math.round(kb / 1024)} MB of the node binary's pages unmapped` : '';
-    } catch (err) {
-      return `, unmapping the node binary's pages failed: ${(err as Error).message}`;
-    }
-  };
   // Unref'd: it never keeps a stopping process alive.
   const timer = delayMs > 0 ? setTimeout(() => {
     done = true;
     const before = process.memoryUsage();
     if (before.heapUsed > (o.maxUsedBytes ?? STARTUP_RECLAIM_MAX_USED)) {
       const trimmed = trim();
-      o.log?.(`heap reclaim after start skipped: ${mb(before.heapUsed)} MB of heap in use${trimmed}${drop()}`);
+      o.log?.(`heap reclaim after start skipped: ${mb(before.heapUsed)} MB of heap in use${trimmed}`);
       return;
     }
     const t0 = performance.now();
     try {
       (o.collect ?? memoryReducingGc)();
     } catch (err) {
-      o.log?.(`heap reclaim after start failed: ${(err as Error).message}${trim()}${drop()}`);
+      o.log?.(`heap reclaim after start failed: ${(err as Error).message}${trim()}`);
       return;
     }
     const trimmed = trim();
-    const dropped = drop();
     const ms = performance.now() - t0;
     const after = process.memoryUsage();
-    o.log?.(`heap reclaimed after start: heap ${mb(before.heapTotal)} -> ${mb(after.heapTotal)} MB, RSS ${mb(before.rss)} -> ${mb(after.rss)} MB${trimmed}${dropped}, ${Math.round(ms)} ms`);
+    o.log?.(`heap reclaimed after start: heap ${mb(before.heapTotal)} -> ${mb(after.heapTotal)} MB, RSS ${mb(before.rss)} -> ${mb(after.rss)} MB${trimmed}, ${Math.round(ms)} ms`);
   }, delayMs).unref() : null;
   return {
     get done() { return done; },

@@ -4,8 +4,7 @@
 // REDIRECT rules sent it to 15001/15006. The sidecar keys mesh routing on that ClusterIP:port.
 // The addon is loaded lazily, so processes that never intercept (meshlet dev, the controller,
 // tests on other platforms) work without it. It also gives malloc's free pages back to the
-// kernel (releaseFreeMemory, glibc's malloc_trim) and unmaps the node binary's pages the start
-// touched (releaseFilePages), once an agent's start has settled (ADR 0012).
+// kernel (releaseFreeMemory, glibc's malloc_trim), once an agent's start has settled (ADR 0012).
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
@@ -22,7 +21,6 @@ export interface OriginalDestination {
 interface Addon {
   getOriginalDestination(fd: number): OriginalDestination;
   releaseFreeMemory(): boolean;
-  releaseFilePages(): number;
 }
 
 let addon: Addon | undefined;
@@ -71,25 +69,6 @@ export function releaseFreeMemory(): boolean {
   }
   // an addon built before this call existed (an older build directory)
   return typeof a.releaseFreeMemory === 'function' ? a.releaseFreeMemory() : false;
-}
-
-/**
- * Unmaps the node executable's clean pages from this process (madvise MADV_DONTNEED on its
- * read-only mappings that hold no copy-on-write page) and returns the kB that were resident in
- * them; 0 without the addon or with one built before this call. The pages stay in the page cache,
- * shared with other Node processes, and any the process touches again are mapped back by a minor
- * fault, so RSS then counts what the process uses rather than all its start touched (an agent's
- * start: ~50 MB of the binary, its idle loop ~8 MB). It lowers RSS, not the node's memory
- * (agent/native/src/release_file_pages.c, ADR 0012).
- */
-export function releaseFilePages(): number {
-  let a: Addon;
-  try {
-    a = load();
-  } catch {
-    return 0;
-  }
-  return typeof a.releaseFilePages === 'function' ? a.releaseFilePages() : 0;
 }
 
 /**

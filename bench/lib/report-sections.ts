@@ -43,7 +43,7 @@ export function propagationSection(res: BenchResult): string[] {
 export function scaleSection(res: BenchResult): string[] {
   if (res.scale.length === 0) return ['Not run.', ''];
   return [
-    'One agent whose configuration holds N HTTPRoutes on the Service it serves (plus a catch-all the load goes to). RSS of the process 1 s after ready, settled (idle past its one start-up collection, which ends with malloc trimmed and the node binary\'s clean pages unmapped, as a long-lived pod), then after the soak at 1000 rps. Beside the settled RSS, what of it is the process\'s own (/proc/PID/smaps_rollup): PSS (pages shared with other processes, the node binary\'s above all, divided among them) and private dirty (what one more agent adds to a node). The unmap lowers RSS only: those pages stay in the page cache, shared, and are mapped back when touched (ADR 0012). The target is judged on RSS.',
+    'One agent whose configuration holds N HTTPRoutes on the Service it serves (plus a catch-all the load goes to). RSS of the process 1 s after ready, settled (idle past its one start-up collection, as a long-lived pod), then after the soak at 1000 rps. Beside the settled RSS, what of it is the process\'s own (/proc/PID/smaps_rollup): PSS (pages shared with other processes, the node binary\'s above all, divided among them) and private dirty (what one more agent adds to a node). The target is judged on RSS.',
     '',
     '| routes | ready after start (ms) | RSS 1 s after ready (MB) | RSS settled (MB) | settled PSS / private dirty (MB) | RSS after soak (MB) | soak p50 / p99 (µs) | errors |',
     '|---|---|---|---|---|---|---|---|',

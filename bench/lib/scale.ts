@@ -25,9 +25,8 @@ export interface ScaleResult {
   rssIdleMB?: number;
   /**
    * RSS once settled: idle past the agent's one start-up collection (STARTUP_RECLAIM_MS after the
-   * start) and file mode's worker let-go, i.e. what a long-lived idle pod shows. Since 22de0fe
-   * that collection ends by unmapping the node binary's clean pages, which lowers RSS but neither
-   * PSS nor private dirty (ADR 0012). Absent in results from before it was measured.
+   * start) and file mode's worker let-go, i.e. what a long-lived idle pod shows. Absent in results
+   * from before it was measured.
    */
   rssSettledMB?: number;
   /**

@@ -3,8 +3,7 @@
  * destination a connection had before iptables REDIRECT rewrote it (SO_ORIGINAL_DST for IPv4,
  * IP6T_SO_ORIGINAL_DST for IPv6). Plain C over N-API (ABI-stable), so one build works on every
  * Node version that has N-API 8, whatever headers node-gyp found. Also releaseFreeMemory(),
- * glibc's malloc_trim, which Node does not expose either (see below), and releaseFilePages()
- * (release_file_pages.c).
+ * glibc's malloc_trim, which Node does not expose either (see below).
  */
 #include <node_api.h>
 
@@ -136,16 +135,12 @@ static napi_value release_free_memory(napi_env env, napi_callback_info info) {
   return result;
 }
 
-napi_value release_file_pages(napi_env env, napi_callback_info info); /* release_file_pages.c */
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "getOriginalDestination", NAPI_AUTO_LENGTH, get_original_destination, NULL, &fn);
   napi_set_named_property(env, exports, "getOriginalDestination", fn);
   napi_create_function(env, "releaseFreeMemory", NAPI_AUTO_LENGTH, release_free_memory, NULL, &fn);
   napi_set_named_property(env, exports, "releaseFreeMemory", fn);
-  napi_create_function(env, "releaseFilePages", NAPI_AUTO_LENGTH, release_file_pages, NULL, &fn);
-  napi_set_named_property(env, exports, "releaseFilePages", fn);
   return exports;
 }
 
