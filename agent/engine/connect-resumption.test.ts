@@ -115,3 +115,29 @@ test('another workload at the same address cannot resume the ticket: a full hand
     assert.equal(now.resumed, false);
   } finally { other.close(); }
 });
+
+/** Opens `n` connections to `endpoint` at once, waits for each one's tickets, closes them all. */
+async function burst(cache: SecureContextCache, endpoint: Endpoint, n: number): Promise<void> {
+  const sockets = await Promise.all(Array.from({ length: n }, () => connectSocket(endpoint, { timeoutMs: 10_000, mtls: cache }, MESHLET_ALPN.http1) as Promise<TLSSocket>));
+  await Promise.all(sockets.map(async (socket) => {
+    let tickets = 0;
+    const two = new Promise<void>((resolve) => socket.on('session', () => { if (++tickets === (socket.isSessionReused() ? 1 : 2)) resolve(); }));
+    socket.write('ping');
+    await Promise.race([two, new Promise((r) => setTimeout(r, 3_000))]);
+  }));
+  for (const s of sockets) s.destroy();
+}
+
+test('a burst of new connections to a peer resumes with the tickets earlier connections brought, not only 4', async () => {
+  const server = await inbound(reviews);
+  try {
+    const cache = new SecureContextCache(client);
+    const ep: Endpoint = { address: '127.0.0.1', port: server.port, identity: REVIEWS };
+    await burst(cache, ep, 8); // 8 full handshakes: 2 tickets each
+    const second = server.seen.length;
+    await burst(cache, ep, 8);
+    const resumed = server.seen.slice(second).filter((s) => s.resumed).length;
+    assert.equal(resumed, 8, `resumed in the second burst of 8: ${resumed}`);
+    assert.ok(server.seen.slice(second).every((s) => s.peer === CLIENT), 'every caller named');
+  } finally { server.close(); }
+});

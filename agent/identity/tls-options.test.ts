@@ -14,7 +14,7 @@ import { buildCsr, generateWorkloadKey } from './csr.ts';
 import { PeerIdentityMismatchError } from './errors.ts';
 import { peerIdentity } from './peer-identity.ts';
 import { describeTlsFailure } from './tls-failure.ts';
-import { SecureContextCache, createInboundTlsServer, outboundTlsOptions } from './tls-options.ts';
+import { MAX_TICKETS, SecureContextCache, TICKETS_PER_PEER, createInboundTlsServer, outboundTlsOptions } from './tls-options.ts';
 
 const H = 3_600_000;
 const mesh = loadCa(generateRoot({ now: new Date(), trustDomain: 'cluster.local' }), new Date());
@@ -227,6 +227,25 @@ describe('mTLS between two meshlet workloads', () => {
     cache.keepTicket('peer', Buffer.from('t2'), after);
     assert.equal(cache.takeTicket('peer')?.toString(), 't2');
     assert.equal(cache.takeTicket('peer'), undefined, 'each ticket is offered once');
+  });
+
+  test('session tickets: at most TICKETS_PER_PEER per peer (the newest) and MAX_TICKETS in all (the longest-held peer loses its oldest)', () => {
+    const cache = new SecureContextCache(holder(workload(mesh, 'web', 'frontend')));
+    const ctx = cache.context();
+    for (let i = 0; i < TICKETS_PER_PEER + 3; i++) cache.keepTicket('a', Buffer.from(`a${i}`), ctx);
+    const kept: string[] = [];
+    for (let t = cache.takeTicket('a'); t !== undefined; t = cache.takeTicket('a')) kept.push(t.toString());
+    assert.equal(kept.length, TICKETS_PER_PEER);
+    assert.equal(kept.at(-1), 'a3', 'the three oldest went');
+    // fill the whole stock over many peers, then one more: the first peer's oldest goes
+    const peers = MAX_TICKETS / 4;
+    for (let p = 0; p < peers; p++) for (let i = 0; i < 4; i++) cache.keepTicket(`p${p}`, Buffer.from(`p${p}-${i}`), ctx);
+    cache.keepTicket('late', Buffer.from('late-0'), ctx);
+    const first: string[] = [];
+    for (let t = cache.takeTicket('p0'); t !== undefined; t = cache.takeTicket('p0')) first.push(t.toString());
+    assert.deepEqual(first, ['p0-3', 'p0-2', 'p0-1'], 'p0-0 dropped for the new ticket');
+    assert.equal(cache.takeTicket('late')?.toString(), 'late-0');
+    assert.equal(cache.takeTicket(`p${peers - 1}`)?.toString(), `p${peers - 1}-3`, 'other peers keep theirs');
   });
 
   test('plug-in CA: leaves carry the intermediate, and peers that trust only the user root accept them', async () => {

@@ -34,9 +34,15 @@ function contextOptions(cert: WorkloadCertificate): SecureContextOptions {
 const TICKET_LIFETIME_S = 300;
 const TICKET_KEY_ROTATION_MS = 3_600_000;
 
-/** TLS 1.3 tickets kept per peer (each used once), and peers with tickets at most (ADR 0020). */
-const TICKETS_PER_PEER = 4;
-const MAX_PEERS = 4096;
+/**
+ * TLS 1.3 tickets kept per peer (each used once) and in all (ADR 0020). A burst that grows a pool
+ * resumes as many new connections as the stock holds (a full handshake brings 2 tickets, a
+ * resumed one 1): 64 covers a pool grown to the bench's 32-64 connections. Each ticket is ~2.2 KB
+ * (it carries the peer's RSA certificate), so the total bound keeps the stock under ~9 MB however
+ * many peers there are (it was 4 per peer for up to 4 096 peers: up to ~36 MB).
+ */
+export const TICKETS_PER_PEER = 64;
+export const MAX_TICKETS = 4096;
 
 export class SecureContextCache {
   readonly #source: CertificateSource;
@@ -44,6 +50,8 @@ export class SecureContextCache {
   #context: SecureContext | null = null;
   /** Session tickets from mesh peers, by endpoint and expected identity: a full handshake saved each. */
   readonly #tickets = new Map<string, Buffer[]>();
+  /** Tickets in #tickets, all peers together. */
+  #count = 0;
 
   constructor(source: CertificateSource) {
     this.#source = source;
@@ -58,6 +66,7 @@ export class SecureContextCache {
       this.#for = cert;
       // sessions made with the previous certificate (or roots) are not resumed under this one
       this.#tickets.clear();
+      this.#count = 0;
     }
     return this.#context;
   }
@@ -70,6 +79,7 @@ export class SecureContextCache {
     const list = this.#tickets.get(peer);
     if (list === undefined) return undefined;
     const ticket = list.pop();
+    this.#count--;
     if (list.length === 0) this.#tickets.delete(peer);
     return ticket;
   }
@@ -83,12 +93,20 @@ export class SecureContextCache {
     if (context !== this.#context) return;
     let list = this.#tickets.get(peer);
     if (list === undefined) {
-      if (this.#tickets.size >= MAX_PEERS) this.#tickets.delete(this.#tickets.keys().next().value!);
       list = [];
       this.#tickets.set(peer, list);
     }
     list.push(ticket);
-    if (list.length > TICKETS_PER_PEER) list.shift();
+    if (list.length > TICKETS_PER_PEER) list.shift(); // its oldest goes
+    else if (++this.#count > MAX_TICKETS) this.#dropOldest();
+  }
+
+  /** Over the total bound: the oldest ticket of the peer that has held tickets longest goes. */
+  #dropOldest(): void {
+    const [peer, list] = this.#tickets.entries().next().value!;
+    list.shift();
+    this.#count--;
+    if (list.length === 0) this.#tickets.delete(peer);
   }
 }
 
