@@ -16,6 +16,8 @@ import { CHANNELS, type AttemptEvent } from '../../agent/telemetry/events.ts';
 import type { RetryIR } from '../../api/routing-table.ts';
 import { spiffeId } from '../../api/names.ts';
 import { UNREACHED_HEADER } from '../../agent/engine/default-retry.ts';
+import { startTelemetry } from '../../agent/telemetry/index.ts';
+import { parsePrometheus } from '../support/prometheus-text.ts';
 import { send } from '../support/http-client.ts';
 import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
 import * as T from '../support/routing-tables.ts';
@@ -109,7 +111,7 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
      * The client pod's sidecar, calling reviews:9080 whose endpoints are `ports` (meshed when
      * `meshed`). `first`: the port the first pick lands on (P2C's tie goes to its first sample).
      */
-    async function clientSidecar(ports: number[], o: { meshed?: boolean; retry?: RetryIR | null; first?: number; defaultRetry?: boolean } = {}): Promise<RunningProxy> {
+    async function clientSidecar(ports: number[], o: { meshed?: boolean; retry?: RetryIR | null; first?: number; defaultRetry?: boolean; metrics?: () => string } = {}): Promise<RunningProxy> {
       const be = T.backend('default', 'reviews', 9080, ports.map((port) => ({ port })));
       if (o.meshed ?? true) be.endpoints = be.endpoints.map((e) => ({ ...e, identity: SERVER_ID }));
       const firstIndex = o.first === undefined ? -1 : be.endpoints.findIndex((e) => e.port === o.first);
@@ -118,7 +120,7 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
         namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: path.h1Fast,
         source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: CLUSTER_IP, port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }], retry: o.retry ?? null })] })] })),
         originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), identity: (o.meshed ?? true) ? { certificates: clientCerts } : undefined,
-        ...(random ? { random } : {}), ...(o.defaultRetry === undefined ? {} : { defaultRetry: o.defaultRetry }),
+        ...(random ? { random } : {}), ...(o.defaultRetry === undefined ? {} : { defaultRetry: o.defaultRetry }), ...(o.metrics ? { metrics: [o.metrics] } : {}),
       });
       cleanups.push(() => proxy.close());
       return proxy;
@@ -173,6 +175,22 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
       assert.equal(r.status, 503);
       assert.equal(r.headers[UNREACHED_HEADER], undefined);
       assert.equal(r.headers['meshlet-reason'], 'upstream connect error or disconnect/reset before headers');
+    });
+
+    test('a default retry counts in meshlet_upstream_retries_total, as a route retry does', async () => {
+      const telemetry = startTelemetry({
+        role: 'sidecar', self: { name: 'productpage', namespace: 'default', pod: 'productpage-0', principal: '' },
+        env: {}, metrics: true, accessLog: null, otlpEndpoint: null, defaultSamplingRatio: 1, log: quiet,
+      });
+      cleanups.push(() => telemetry.shutdown());
+      const healthy = await app(200);
+      const down = await serverSidecar(await refusingPort());
+      const up = await serverSidecar(healthy.port);
+      const client = await clientSidecar([down, up], { first: down, metrics: telemetry.metrics });
+      assert.equal((await get(client)).status, 200);
+      const scraped = await send({ port: client.ports.admin!, path: '/metrics' });
+      const retries = parsePrometheus(scraped.text).filter((x) => x.name === 'meshlet_upstream_retries_total');
+      assert.deepEqual(retries.map((x) => [x.labels.backend, x.value]), [['service/default/reviews/9080', 1]]);
     });
 
     test('an app\'s own 503 reaches the client unchanged, tried once', async () => {
