@@ -132,6 +132,13 @@ export class ListenerSet {
   #site(ctx: GatewayConn): HttpSite {
     const core = this.#core;
     const scheme = ctx.https ? 'https' : 'http';
+    // The Gateway depends on the table and the Host (or SNI) alone, and a kept-alive connection's
+    // requests nearly always repeat the Host: the connection keeps its last choice per table, so
+    // its requests skip the listener matching over every Gateway on the port and share one
+    // target object (~1 k instructions per request; issue 16).
+    let keptTable: RoutingTable | null = null;
+    let keptBy = '';
+    let kept: Destination | null = null;
     return {
       kind: 'gateway',
       scheme,
@@ -142,9 +149,13 @@ export class ListenerSet {
         // listener; route() answers 421 when the Host is outside that listener (GEP-3567: a
         // client coalescing connections must open a new one for another listener's host).
         const by = ctx.servername ?? desc.authority;
+        if (kept !== null && table === keptTable && by === keptBy) return kept;
         const gateway = selectGateway(table.gateways, ctx.gatewayPort, by);
         if (!gateway) return { kind: 'reject', rejection: clientError(404, `no Gateway listens on port ${ctx.gatewayPort}`) };
-        return { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort, serverName: ctx.servername } };
+        kept = { kind: 'route', target: { kind: 'gateway', gateway, port: ctx.gatewayPort, serverName: ctx.servername } };
+        keptTable = table;
+        keptBy = by;
+        return kept;
       },
       decorate: (_req, headers) => addForwardedHeaders(headers, ctx.remoteAddress, scheme),
     };

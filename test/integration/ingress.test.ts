@@ -3,10 +3,11 @@
 // filters, X-Forwarded-For/-Proto.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { startIngress, type RunningIngress } from '../../ingress/index.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
-import { send } from '../support/http-client.ts';
+import { send, type SimpleResponse } from '../support/http-client.ts';
 import { backend, backendName, gateway, rule, table } from '../support/routing-tables.ts';
 
 const quiet = (): void => undefined;
@@ -76,6 +77,49 @@ describe('ingress', () => {
     const r = await send({ port: port(), path: '/', authority: 'partner.example.org' });
     assert.equal(r.echo?.pod, 'api-0');
     assert.deepEqual(r.echo?.headers['X-Partner'], ['1']);
+  });
+
+  test('one kept-alive connection: each request goes to the Gateway of its own Host, in the current table', async () => {
+    // The connection keeps its last Gateway choice (issue 16): a request with another Host, or
+    // after a table change, must not reuse it.
+    const original = source.current!;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let opened = 0;
+    const connect = agent.createConnection.bind(agent);
+    agent.createConnection = (...args: Parameters<typeof connect>) => {
+      opened++;
+      return connect(...args);
+    };
+    try {
+      const at = (authority: string): Promise<SimpleResponse> => send({ port: port(), path: '/', authority, agent });
+      const p1 = await at('partner.example.org');
+      assert.equal(p1.echo?.pod, 'api-0');
+      assert.deepEqual(p1.echo?.headers['X-Partner'], ['1']);
+      const w = await at('www.example.com');
+      assert.equal(w.echo?.pod, 'web-0');
+      assert.equal(w.echo?.headers['X-Partner'], undefined);
+      const p2 = await at('partner.example.org');
+      assert.deepEqual(p2.echo?.headers['X-Partner'], ['1']);
+      // partner.example.org moves to Gateway 'public' (Gateway 'partner' is gone), same port
+      source.push(table({
+        backends: backends(),
+        gateways: [gateway({ name: 'public', port: 80, listeners: [
+          { name: 'partner', hostname: 'partner.example.org', vhosts: [{ hostname: 'partner.example.org', rules: [
+            rule({ route: 'moved', path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: WEB }] }),
+          ] }] },
+        ] })],
+      }));
+      await ingress.settled();
+      const moved = await at('partner.example.org');
+      assert.equal(moved.status, 200);
+      assert.equal(moved.echo?.pod, 'web-0');
+      assert.equal(moved.echo?.headers['X-Partner'], undefined);
+      assert.equal(opened, 1);
+    } finally {
+      agent.destroy();
+      source.push(original);
+      await ingress.settled();
+    }
   });
 
   test('X-Forwarded-For is appended and X-Forwarded-Proto set', async () => {
