@@ -6,7 +6,6 @@
 // the path). What the fast path does not implement goes back to the general path at head time,
 // before any byte left: request mirrors, upstreams spoken to in HTTP/2 (an appProtocol of h2c
 // or grpc), gRPC requests. The general path then plans the request again by itself.
-import type { RoutingTable } from '../../../api/routing-table.ts';
 import { route } from '../../route/index.ts';
 import type { Destination } from '../plan.ts';
 import type { RequestDescriptor } from '../../route/types.ts';
@@ -36,27 +35,6 @@ export type FastDecision =
 
 const H2_APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'grpc', 'h2c']);
 
-const mirroring = new WeakMap<RoutingTable, boolean>();
-
-/** Whether a filter anywhere in the table mirrors requests (walked once per table). */
-function hasMirrors(table: RoutingTable): boolean {
-  let known = mirroring.get(table);
-  if (known === undefined) {
-    known = false;
-    const stack: unknown[] = [table];
-    while (stack.length > 0 && !known) {
-      const v = stack.pop();
-      if (Array.isArray(v)) for (const x of v) stack.push(x);
-      else if (typeof v === 'object' && v !== null) {
-        if ((v as { type?: unknown }).type === 'RequestMirror') known = true;
-        else for (const k in v) stack.push((v as Record<string, unknown>)[k]);
-      }
-    }
-    mirroring.set(table, known);
-  }
-  return known;
-}
-
 /**
  * A request the matcher sends to a mirroring rule or backend. Decided before plan(), whose
  * weighted pick is a smooth round robin: drawing for a request the general path then plans
@@ -64,7 +42,8 @@ function hasMirrors(table: RoutingTable): boolean {
  */
 function mirrored(core: ProxyCore, dest: Destination, desc: RequestDescriptor): boolean {
   const snapshot = core.holder.current;
-  if (dest.kind !== 'route' || !snapshot || !hasMirrors(snapshot.table)) return false;
+  // known at the swap (compileTable): the first request on a new table walks nothing
+  if (dest.kind !== 'route' || !snapshot || !snapshot.compiled.mirrors) return false;
   const d = route(snapshot.compiled, dest.target, desc);
   return d.type === 'forward' && (d.mirrors.length > 0 || d.backends.some((b) => b.filters.some((f) => f.type === 'RequestMirror' && f.percent > 0)));
 }
