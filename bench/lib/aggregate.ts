@@ -22,6 +22,8 @@ export interface ScenarioSummary {
   ratioP99VsNginx: Spread;
   cpuUsPerRequestPerHop: Spread;
   ratioCpuVsNginx: Spread;
+  /** Each proxy process's CPU per request and its ratio to nginx's hop (configurations of several processes). */
+  cpuByProcess?: { name: string; us: Spread; ratioVsNginx: Spread }[];
   errors: number;
   requests: number;
   /** New upstream connections per 1000 requests (warm-up included), median over rounds. */
@@ -72,6 +74,11 @@ export function summarize(configs: BenchConfig[], unavailable: Map<string, strin
       const ratio = (a: number[], b: number[]) => a.map((x, i) => (b[i]! > 0 ? x / b[i]! : NaN));
       const cpu = per.map(({ me }) => (me && cfg.hops > 0 ? me.cpuUsPerRequest / hops : NaN));
       const nginxCpu = per.map(({ nginx }) => nginx?.cpuUsPerRequest ?? NaN);
+      const names = [...new Set(per.flatMap(({ me }) => (me?.cpuUsPerRequestByProcess ?? []).map((b) => b.name)))];
+      const cpuByProcess = names.map((name) => {
+        const us = per.map(({ me }) => me?.cpuUsPerRequestByProcess?.find((b) => b.name === name)?.us ?? NaN);
+        return { name, us: spread(us), ratioVsNginx: spread(ratio(us, nginxCpu)) };
+      });
       const a50 = added('p50');
       const a99 = added('p99');
       scenarios.push({
@@ -83,6 +90,7 @@ export function summarize(configs: BenchConfig[], unavailable: Map<string, strin
         ratioP99VsNginx: spread(ratio(a99, nginxAdded('p99'))),
         cpuUsPerRequestPerHop: spread(cpu),
         ratioCpuVsNginx: spread(ratio(cpu, nginxCpu)),
+        ...(cpuByProcess.length > 0 ? { cpuByProcess } : {}),
         errors: per.reduce((s, { me }) => s + (me?.load.errors ?? 0), 0),
         requests: per.reduce((s, { me }) => s + (me?.load.requests ?? 0), 0),
         upstreamConnsPer1k: spread(per.map(({ me }) => (me ? (me.upstreamConnections / Math.max(1, me.servedTotal)) * 1000 : NaN))),

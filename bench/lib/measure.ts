@@ -20,6 +20,13 @@ export interface ScenarioResult {
   cpuUsPerRequest: number;
   /** Same from /proc/<pid>/stat ticks (10 ms resolution): a coarse cross-check. */
   cpuUsPerRequestTicks: number;
+  /**
+   * Each proxy process's share, µs per request, when a configuration has several (the sidecar
+   * pair: the client sidecar is woken by the generator on the other core and answers it, as the
+   * ingress is; the server sidecar is woken by a process on its own core). Dividing the pair's
+   * sum by its hops averages the two kinds of hop (issue 16, cpu16d).
+   */
+  cpuUsPerRequestByProcess?: { name: string; us: number }[];
   /** New connections the upstream accepted during the scenario (keep-alive hygiene). */
   upstreamConnections: number;
   /** Requests served over the CPU and connection windows (warm-up + measurement). */
@@ -73,20 +80,24 @@ export async function measureRound(cfg: BenchConfig, live: Live, round: number, 
     for (const bodyBytes of p.bodySizes) {
       const pids = measuredPids(live, env);
       const acceptsBefore = await upstreamAccepts(env.upstreamPort);
+      const each = live.procs.length > 1 ? live.procs.map((proc) => ({ name: proc.name, pids: processTree(proc.pid) })) : [];
+      const eachBefore = each.map((e) => cpuOf(e.pids).ns);
       const before = cpuOf(pids);
       const load = await runOpenLoop({
         host: '127.0.0.1', port: live.port, request: buildRequest(env.hostHeader, pathFor(bodyBytes), bodyBytes),
         rate, durationMs: p.durationMs, warmupMs: p.warmupMs, maxConnections: p.maxConnections,
       });
       const after = cpuOf(pids);
+      const eachAfter = each.map((e) => cpuOf(e.pids).ns);
       const upstreamConnections = (await upstreamAccepts(env.upstreamPort)) - acceptsBefore - 1;
       // CPU covers warm-up and measurement alike, so divide by every request sent in both.
       const served = load.ok + Math.floor((p.warmupMs / 1000) * rate);
       const cpuUs = (after.ns - before.ns) / 1000 / served;
       const tickUs = ((after.ticks - before.ticks) * 10_000) / served;
-      scenarios.push({ rate, bodyBytes, load, cpuUsPerRequest: cpuUs, cpuUsPerRequestTicks: tickUs, upstreamConnections, servedTotal: served });
+      const byProcess = each.map((e, i) => ({ name: e.name, us: (eachAfter[i]! - eachBefore[i]!) / 1000 / served }));
+      scenarios.push({ rate, bodyBytes, load, cpuUsPerRequest: cpuUs, cpuUsPerRequestTicks: tickUs, ...(byProcess.length > 0 ? { cpuUsPerRequestByProcess: byProcess } : {}), upstreamConnections, servedTotal: served });
       env.log(`    ${String(rate).padStart(4)} rps ${String(bodyBytes).padStart(4)} B: p50 ${load.latencyUs.p50} µs, p99 ${load.latencyUs.p99} µs, ` +
-        `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}, ${upstreamConnections} upstream conns, errors ${load.errors}`);
+        `${cpuUs.toFixed(1)} µs CPU/req${live.procs.length === 0 ? ' (upstream)' : ''}${byProcess.length > 0 ? ` (${byProcess.map((b) => `${b.name} ${b.us.toFixed(1)}`).join(', ')})` : ''}, ${upstreamConnections} upstream conns, errors ${load.errors}`);
     }
   }
   const rssLoadedBytes = rssOf(measuredPids(live, env));

@@ -3,7 +3,7 @@
 // SVG next to the result JSON (bench/results/), linked from the page.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigSummary, ScenarioSummary } from './aggregate.ts';
+import type { ConfigSummary, ScenarioSummary, Summary } from './aggregate.ts';
 import type { BenchResult } from './result.ts';
 import { latencyChart, type ChartSeries } from './svg-chart.ts';
 import { ratio, sp } from './report-format.ts';
@@ -28,6 +28,36 @@ function scenarioTable(res: BenchResult, title: string, cell: (s: ScenarioSummar
     });
     lines.push(`| ${c.label} | ${cells.join(' | ')} |`);
   }
+  return lines;
+}
+
+/**
+ * The hops of a multi-process configuration apart: a per-hop figure divides the pair's sum by 2,
+ * averaging an edge hop with an inner one, while the ingress (like nginx) is an edge hop alone.
+ */
+export function perProcessCpu(summary: Summary): string[] {
+  const rows = summary.scenarios.filter((s) => s.cpuByProcess !== undefined);
+  if (rows.length === 0) return [];
+  const keys = [...new Map(summary.scenarios.map((s) => [`${s.rate}/${s.bodyBytes}`, s])).values()];
+  const lines = [
+    'Each process of a multi-hop configuration apart (µs per request, and against nginx\'s hop). The client sidecar is an edge hop like the ingress and nginx: ' +
+      'the generator on the other core wakes it and it answers the generator; the server sidecar is an inner hop, woken by the client sidecar on its own core. ' +
+      'The per-hop row above averages the two kinds, so the ingress compares with the client sidecar\'s row, not with it.',
+    '',
+    `| process | ${keys.map((k) => `${k.rate} rps, ${k.bodyBytes} B`).join(' | ')} |`, `|---|${keys.map(() => '---').join('|')}|`,
+  ];
+  for (const c of summary.configs.filter((x) => x.available)) {
+    const mine = rows.filter((s) => s.config === c.config);
+    const names = [...new Set(mine.flatMap((s) => s.cpuByProcess!.map((b) => b.name)))];
+    for (const name of names) {
+      const cells = keys.map((k) => {
+        const b = mine.find((s) => s.rate === k.rate && s.bodyBytes === k.bodyBytes)?.cpuByProcess?.find((x) => x.name === name);
+        return b ? `${sp(b.us, 1)} (${ratio(b.ratioVsNginx)})` : '–';
+      });
+      lines.push(`| ${c.label}: ${name} | ${cells.join(' | ')} |`);
+    }
+  }
+  lines.push('');
   return lines;
 }
 
@@ -89,6 +119,7 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     '',
     ...scenarioTable(res, 'configuration', (x) => `${sp(x.cpuUsPerRequestPerHop, 1)} (${ratio(x.ratioCpuVsNginx)})`, proxies),
     '',
+    ...perProcessCpu(res.summary),
     '## Upstream connections opened per 1000 requests',
     '',
     'From the upstream\'s accepted-connection counter (nginx stub_status) over each measurement: near 0 means upstream connections are reused (keep-alive); ' +
