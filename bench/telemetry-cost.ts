@@ -28,7 +28,7 @@
 // mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
 // tree) gives either mode's noise floor.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F] [--distinct-paths N]
 //   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
@@ -38,12 +38,16 @@
 //   --node-flags F,F: Node/V8 flags for this tree's children only (e.g. --max-semi-space-size=1
 //   with --against this same checkout: the flag's cost in the same run; or
 //   --cpu-prof,--cpu-prof-dir=/tmp/x for profiles of every mode's child).
+//   --distinct-paths N: request i goes to one of N paths in turn (bench/lib/distinct-paths.ts;
+//   default 1, one path). With one path every sampled span's attribute block is a copy of one of
+//   the tracer's last four (the bench's best case); N > 4 makes every block a miss, as varied traffic would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDistinctPaths, requestPath } from './lib/distinct-paths.ts';
 import { CallgrindCounter, perfInstructionsUnavailable } from './lib/instruction-count.ts';
 
 const MODES = ['off', 'metrics', 'trace-1%', 'trace-100%'] as const;
@@ -98,7 +102,7 @@ function cpuNs(pid: number): number {
 // Open loop at a fixed rate (not as fast as possible): a saturated child batches more requests
 // per event-loop turn when the machine is busy and less when it is idle, which moved its CPU per
 // request by 2x between rounds; at a fixed rate below saturation each request is handled alone.
-async function load(port: number, ms: number, rate: number): Promise<number> {
+async function load(port: number, ms: number, rate: number, paths: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const t0 = performance.now();
   let sent = 0;
@@ -114,7 +118,7 @@ async function load(port: number, ms: number, rate: number): Promise<number> {
       for (; sent < due; sent++) {
         if (inflight >= 64) { sent = due; break; }
         inflight++;
-        http.get({ port, host: '127.0.0.1', path: '/api', agent, headers: { host: 'svc:9080' } }, (res) => {
+        http.get({ port, host: '127.0.0.1', path: requestPath(sent, paths), agent, headers: { host: 'svc:9080' } }, (res) => {
           res.resume();
           res.on('end', () => { inflight--; done++; finish(); });
         }).on('error', reject);
@@ -132,11 +136,11 @@ interface Subject { tree: string; mode: Mode; replica: number; proc: ChildProces
  * `count` requests one after another (one in flight): under callgrind a child is too slow for a
  * fixed rate, and with one request at a time none shares an event-loop turn with another.
  */
-async function loadSerial(port: number, count: number): Promise<number> {
+async function loadSerial(port: number, count: number, paths: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   for (let i = 0; i < count; i++) {
     await new Promise<void>((resolve, reject) => {
-      http.get({ port, host: '127.0.0.1', path: '/api', agent, headers: { host: 'svc:9080' } }, (res) => {
+      http.get({ port, host: '127.0.0.1', path: requestPath(i, paths), agent, headers: { host: 'svc:9080' } }, (res) => {
         res.resume();
         res.on('end', resolve);
       }).on('error', reject);
@@ -174,14 +178,14 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
 }
 
 /** CPU µs per request of one window, or thousands of instructions per request with a counter. */
-async function measure(s: Subject, ms: number, rate: number, counter: CallgrindCounter | null, requests: number, keepAs?: string): Promise<number> {
+async function measure(s: Subject, ms: number, rate: number, counter: CallgrindCounter | null, requests: number, paths: number, keepAs?: string): Promise<number> {
   if (counter) {
     await counter.zero(s.pid);
-    const n = await loadSerial(s.port, requests);
+    const n = await loadSerial(s.port, requests, paths);
     return (await counter.read(s.pid, keepAs)) / 1000 / n;
   }
   const before = cpuNs(s.pid);
-  const n = await load(s.port, ms, rate);
+  const n = await load(s.port, ms, rate, paths);
   return (cpuNs(s.pid) - before) / 1000 / n;
 }
 
@@ -254,6 +258,7 @@ async function main(): Promise<void> {
   // 250/s each saturated it and moved CPU per request 2x).
   const rate = Number(arg('--rate') ?? (sequential ? 1000 : Math.floor(1000 / children)));
   const flags = arg('--node-flags')?.split(',') ?? [];
+  const paths = parseDistinctPaths(arg('--distinct-paths'));
   const ms = Number(arg('--window-ms') ?? (quick ? 1500 : sequential ? 5000 : 4000));
   const warmMs = quick ? 1500 : 3000;
   spawnSync('taskset', ['-a', '-p', '-c', HARNESS_CPU, String(process.pid)], { stdio: 'ignore' });
@@ -284,14 +289,14 @@ async function main(): Promise<void> {
   if (counter) {
     // Warm-up: enough requests that the hot functions are optimised (V8 tiers up by
     // invocation counts), then one window thrown away.
-    await Promise.all(subjects.map((s) => loadSerial(s.port, warmRequests)));
+    await Promise.all(subjects.map((s) => loadSerial(s.port, warmRequests, paths)));
     await Promise.all(subjects.map((s) => counter.instrument(s.pid)));
-    await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests)));
+    await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, paths)));
   }
   // Warm-up: every child at the measured rate, then one full round thrown away (the first
   // measured round read up to 2.5x the later ones: code paths still being optimised).
-  if (!counter) await Promise.all(subjects.map((s) => load(s.port, warmMs, rate)));
-  if (!sequential && !counter) await Promise.all(subjects.map((s) => load(s.port, ms, rate)));
+  if (!counter) await Promise.all(subjects.map((s) => load(s.port, warmMs, rate, paths)));
+  if (!sequential && !counter) await Promise.all(subjects.map((s) => load(s.port, ms, rate, paths)));
   const key = (s: Subject): string => `${s.tree}:${s.mode}`;
   const name = (s: Subject): string => `${key(s)}${replicas > 1 ? `#${s.replica}` : ''}`;
   const unit = counter ? 'k instr' : 'µs';
@@ -300,9 +305,9 @@ async function main(): Promise<void> {
     const us = new Map<string, number>();
     if (sequential) {
       const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
-      for (const s of order) us.set(name(s), await measure(s, ms, rate, counter, requests, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`));
+      for (const s of order) us.set(name(s), await measure(s, ms, rate, counter, requests, paths, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`));
     } else {
-      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`)));
+      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, paths, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`)));
       subjects.forEach((s, i) => us.set(name(s), got[i]!));
     }
     for (const s of subjects) abs.get(key(s))![s.replica]!.push(us.get(name(s))!);
@@ -320,7 +325,7 @@ async function main(): Promise<void> {
   const how = counter
     ? `instructions counted by callgrind, ${requests} requests per window one at a time, children kept across rounds after ${warmRequests} warm-up requests and one discarded window`
     : `${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up, ${rate} requests/s per child open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}`;
-  console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${how}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${how}, ${paths === 1 ? 'one request path' : `requests cycling through ${paths} distinct paths`}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   for (const s of subjects) s.proc.send('exit');
   await Promise.all(subjects.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)))));
   sink.close();
