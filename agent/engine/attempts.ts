@@ -66,6 +66,12 @@ export interface AttemptPlan {
    * (outbound, gateway), false for the inbound side's delivery to its app and for passthrough.
    */
   defaultRetry?: boolean;
+  /**
+   * Whether the endpoints come from a routing table (outbound, gateway): only those are avoided
+   * after a connect failure; a passthrough destination or the inbound side's app is never in a
+   * pick, so an entry for it would only linger (ADR 0022).
+   */
+  routed?: boolean;
   /** The default retry's budget key: the rule, or the backend for a Service's default route. */
   group?: string | null;
   /** Aborted when the request timeout fires or the client goes away. */
@@ -119,14 +125,15 @@ function failureOf(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal
 }
 
 /**
- * A 503 a peer meshlet answered itself because its app refused (ADR 0022): read only from a
- * meshed endpoint, and only on a 503 (nothing is looked at on any other answer); the mark is
- * removed here, so it never travels further than the hop that reads it.
+ * A 503 a peer meshlet answered itself because its app refused (ADR 0022): only a 503 is looked
+ * at. The mark is removed from every 503, whoever sent it, and believed only from a meshed
+ * endpoint: an app may relay a mark it got from a hop it reached by passthrough (no identity),
+ * and an app's relayed 503 must never make its caller's sidecar resend a request that app ran.
  */
 function peerUnreached(response: UpstreamResponse, endpoint: EndpointIR): boolean {
-  if (response.status !== 503 || endpoint.identity === null || response.headers[UNREACHED_HEADER] === undefined) return false;
+  if (response.status !== 503 || response.headers[UNREACHED_HEADER] === undefined) return false;
   delete response.headers[UNREACHED_HEADER];
-  return true;
+  return endpoint.identity !== null;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -198,7 +205,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     done((failure !== null && failure.rejection.status === 503) || cause === 'peer-unreached');
     // An endpoint that cannot be reached is left out for a while (passive fail-fast); one that
     // answered is picked again (one size test while nothing is avoided).
-    if (cause === 'connect-failure' || cause === 'peer-unreached') deps.balancer.avoid(endpoint);
+    if (plan.routed === true && (cause === 'connect-failure' || cause === 'peer-unreached')) deps.balancer.avoid(endpoint);
     else if (failure === null) deps.balancer.reached(endpoint);
     if (ev) endAttemptEvent(ev, response?.status ?? failure!.rejection.status, failure?.rejection.detail ?? (cause !== null ? 'the peer could not reach its app' : null));
 

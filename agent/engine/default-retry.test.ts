@@ -16,6 +16,8 @@ const cases: { name: string; err: unknown; method: string; reused: boolean | nul
   { name: 'our connect error (fast path, undici connector), any method', err: refused, method: 'POST', reused: false, want: 'connect-failure' },
   { name: 'a refused connect wrapped by another error', err: new Error('session failed', { cause: coded('ECONNREFUSED') }), method: 'POST', reused: null, want: 'connect-failure' },
   { name: 'host unreachable', err: coded('EHOSTUNREACH'), method: 'PATCH', reused: null, want: 'connect-failure' },
+  { name: 'host unreachable from connect()', err: Object.assign(coded('EHOSTUNREACH'), { syscall: 'connect' }), method: 'POST', reused: null, want: 'connect-failure' },
+  { name: 'host unreachable on an established socket (retransmissions timed out after the request was written), POST', err: Object.assign(coded('EHOSTUNREACH'), { syscall: 'read' }), method: 'POST', reused: null, want: null },
   { name: 'undici: other side closed, GET, reuse unknown', err: coded('UND_ERR_SOCKET', 'other side closed'), method: 'GET', reused: null, want: 'connection-lost' },
   { name: 'undici: other side closed, POST', err: coded('UND_ERR_SOCKET', 'other side closed'), method: 'POST', reused: null, want: null },
   { name: 'a reset, PUT (idempotent)', err: coded('ECONNRESET'), method: 'PUT', reused: null, want: 'connection-lost' },

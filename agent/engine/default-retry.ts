@@ -50,7 +50,10 @@ export function unreachedCause(err: unknown, method: string, reused: boolean | n
     if (e instanceof UpstreamConnectError) return 'connect-failure';
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
-      if (NOT_CONNECTED.has(code)) return 'connect-failure';
+      // only from connect(): Linux also reports EHOSTUNREACH and the like on an established
+      // socket whose retransmissions timed out, after the request was written
+      const syscall = (e as { syscall?: unknown }).syscall;
+      if (NOT_CONNECTED.has(code) && (syscall === undefined || syscall === 'connect')) return 'connect-failure';
       // a stream opened on a session that had received GOAWAY, or refused by the peer
       if (code === 'ERR_HTTP2_GOAWAY_SESSION' || (code === 'ERR_HTTP2_STREAM_ERROR' && e.message.includes('REFUSED_STREAM'))) return 'refused-stream';
       if (LOST.has(code)) return reused !== false && idempotent(method) ? 'connection-lost' : null;

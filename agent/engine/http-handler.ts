@@ -151,7 +151,7 @@ export async function handleHttp(core: ProxyCore, site: HttpSite, req: Downstrea
     backend: p.backend, protocol, method: p.request.method, authority: host, pathAndQuery: p.request.pathAndQuery,
     headers, body, backendRequestMs: p.timeouts?.backendRequestMs ?? null, retry: p.retry, budget, signal: ctrl.signal, event: ev,
     // routed requests only: the inbound side's delivery to its app marks its 503 instead (ADR 0022)
-    defaultRetry: core.defaultRetry && p.table !== null, group: p.group,
+    defaultRetry: core.defaultRetry && p.table !== null, routed: p.table !== null, group: p.group,
   });
   if (outcome.kind === 'error') {
     if (body.kind === 'stream' && !body.used) req.resume();

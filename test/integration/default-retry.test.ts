@@ -31,13 +31,34 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** A loopback port nothing listens on: connects to it are refused. */
+/** Whether a connect to 127.0.0.1:port is refused (bounded by a 1 s timeout). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (v: boolean): void => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(1_000, () => done(false));
+    sock.once('connect', () => done(false));
+    sock.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}
+
+let lastRefusing = 0;
+/**
+ * A loopback port nothing listens on: connects to it are refused. A privileged port (below 1024),
+ * so that no test's listen(0) elsewhere on the machine can take it while this file runs (an
+ * ephemeral port closed and handed on was once taken and answered 404); each call a new one.
+ */
 async function refusingPort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (let port = lastRefusing + 1; port < 1024; port++) {
+    if (await refused(port)) {
+      lastRefusing = port;
+      return port;
+    }
+  }
+  throw new Error('no refusing privileged port on 127.0.0.1');
 }
 
 interface App {
@@ -260,5 +281,69 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
         assert.equal(bodies, 'a small body');
       });
     }
+  });
+}
+
+// A calls B (two replicas, meshed, no route retry); B's app does its work, then calls C, a meshed
+// pod it reaches by passthrough (no identity: a headless Service's pod IP), whose app is down, and
+// relays C's answer. C's sidecar marks its 503; B's sidecar must remove the mark although it does
+// not believe it, or B's app relays it and A's sidecar resends a POST that B's app already ran.
+for (const h1Fast of [true, false]) {
+  test(`a mark relayed by an app is never believed: the POST reaches one B app once (${h1Fast ? 'fast path' : 'general path'})`, async () => {
+    const ca = testMeshCa();
+    const [aCerts, bCerts, cCerts] = await Promise.all([workloadCertificates(ca, 'default', 'productpage'),
+      workloadCertificates(ca, 'default', 'reviews'), workloadCertificates(ca, 'default', 'db')]);
+    cleanups.push(() => aCerts.stop(), () => bCerts.stop(), () => cCerts.stop());
+    const dead = await refusingPort();
+    const c = await startSidecar({ namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
+      originalDestination: () => ({ address: '127.0.0.1', port: dead }), identity: { certificates: cCerts }, h1Fast });
+    cleanups.push(() => c.close());
+    const hits = [0, 0];
+    const marksSeenByApps: string[] = [];
+    const bInbound: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      let outbound = 0;
+      const server = http.createServer((req, res) => {
+        hits[i]!++;
+        const chunks: Buffer[] = [];
+        req.on('data', (d: Buffer) => chunks.push(d));
+        req.on('end', () => {
+          const up = http.request({ host: '127.0.0.1', port: outbound, method: 'POST', path: '/', headers: { host: 'db-0.db:5000' } }, (r) => {
+            if (r.headers[UNREACHED_HEADER] !== undefined) marksSeenByApps.push(`B${i}`);
+            res.writeHead(r.statusCode!, r.headers);
+            r.pipe(res);
+          });
+          up.on('error', () => res.writeHead(502).end());
+          up.end(Buffer.concat(chunks));
+        });
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      cleanups.push(() => {
+        server.closeAllConnections();
+        server.close();
+      });
+      const appPort = (server.address() as net.AddressInfo).port;
+      let inbound = -1;
+      const b: RunningProxy = await startSidecar({ namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
+        // B's inbound delivers to its app; B's outbound reaches C by passthrough (no table entry)
+        originalDestination: (sock) => (sock.localPort === inbound ? { address: '127.0.0.1', port: appPort } : { address: '127.0.0.1', port: c.ports.inbound! }),
+        identity: { certificates: bCerts }, h1Fast });
+      inbound = b.ports.inbound!;
+      outbound = b.ports.outbound!;
+      cleanups.push(() => b.close());
+      bInbound.push(inbound);
+    }
+    const be = T.backend('default', 'reviews', 9080, bInbound.map((port) => ({ port })));
+    be.endpoints = be.endpoints.map((e) => ({ ...e, identity: SERVER_ID }));
+    const a = await startSidecar({ namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast,
+      source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: CLUSTER_IP, port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }] })] })] })),
+      originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), identity: { certificates: aCerts } });
+    cleanups.push(() => a.close());
+    const r = await send({ port: a.ports.outbound!, method: 'POST', authority: 'reviews:9080', body: '{"order":1}' });
+    assert.equal(r.status, 503, 'C was down: B relayed its 503');
+    assert.equal(r.headers[UNREACHED_HEADER], undefined, 'no mark reaches the client');
+    assert.deepEqual(marksSeenByApps, [], "B's sidecar removed C's mark before B's app saw it");
+    assert.equal(hits[0]! + hits[1]!, 1, `the POST ran on one B app once: ${JSON.stringify(hits)}`);
   });
 }

@@ -93,10 +93,21 @@ function upstreamFields(headers: Headers): Headers {
 /** The inbound side's mark on its 503 when its app refused the connection. */
 const UNREACHED_MARK: Readonly<Record<string, string>> = { [UNREACHED_HEADER]: '1' };
 
-/** The index of the unreached mark in a response's fields, or -1 (read on a mesh hop's 503s only). */
-function markAt(fields: readonly string[]): number {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.length === UNREACHED_HEADER.length && fields[i]!.toLowerCase() === UNREACHED_HEADER) return i;
-  return -1;
+const isMark = (name: string): boolean => name.length === UNREACHED_HEADER.length && name.toLowerCase() === UNREACHED_HEADER;
+
+/** A 503's fields without any copy of the unreached mark: the same array when there is none (looked at on 503s only). */
+function withoutMark(fields: string[]): string[] {
+  let at = -1;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (isMark(fields[i]!)) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return fields;
+  const out = fields.slice(0, at);
+  for (let i = at + 2; i + 1 < fields.length; i += 2) if (!isMark(fields[i]!)) out.push(fields[i]!, fields[i + 1]!);
+  return out;
 }
 
 function recordOf(fields: readonly string[]): Headers {
@@ -417,14 +428,18 @@ export class Exchange implements UpstreamSink {
     }
     const p = this.#plan!;
     let fields = h.fields;
-    // a peer meshlet's 503 for an app that refused (ADR 0022): only a meshed endpoint's 503 is looked at
+    // a peer meshlet's 503 for an app that refused (ADR 0022): the mark is removed from every 503,
+    // whoever sent it (an app may relay one it got through a passthrough hop), and believed only
+    // from a meshed endpoint
     let unreached = false;
-    if (h.status === 503 && this.#endpoint!.identity !== null) {
-      const at = markAt(fields);
-      if (at >= 0) {
-        unreached = true;
-        fields = [...fields.slice(0, at), ...fields.slice(at + 2)];
-        this.core.balancer.avoid(this.#endpoint!);
+    if (h.status === 503) {
+      const stripped = withoutMark(fields);
+      if (stripped !== fields) {
+        fields = stripped;
+        if (this.#endpoint!.identity !== null) {
+          unreached = true;
+          if (p.table !== null) this.core.balancer.avoid(this.#endpoint!);
+        }
       }
     }
     if ((this.#defaults ? unreached : p.retry?.codes.includes(h.status)) && this.#canRetry()) {
@@ -504,7 +519,8 @@ export class Exchange implements UpstreamSink {
     }
     // the lease already resent a request that met a closing kept-alive connection: lost connections do not count here
     const cause = responseStarted ? null : unreachedCause(err, this.head.method, false);
-    if (cause === 'connect-failure') this.core.balancer.avoid(this.#endpoint!);
+    // routed endpoints only: a passthrough destination or the app is never in a pick
+    if (cause === 'connect-failure' && this.#plan!.table !== null) this.core.balancer.avoid(this.#endpoint!);
     const retriable = this.#defaults ? cause !== null : !responseStarted;
     this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), retriable, cause === 'connect-failure');
     this.host.flush();
