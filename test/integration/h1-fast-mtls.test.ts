@@ -6,49 +6,31 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import type { CertificateManager } from '../../agent/identity/index.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
-import { ManualTableSource } from '../../agent/table-source.ts';
+import type { RunningProxy } from '../../agent/sidecar.ts';
 import { spiffeId } from '../../api/names.ts';
 import { startEchoServer, type EchoServer } from '../support/echo-server.ts';
 import { send } from '../support/http-client.ts';
-import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
-import * as T from '../support/routing-tables.ts';
+import { testMeshCa } from '../support/mesh-identity.ts';
+import { startMtlsSidecarPair, type MtlsSidecarPair } from '../support/mtls-sidecar-pair.ts';
 
-const quiet = (): void => undefined;
 const CLIENT_ID = spiffeId('default', 'productpage');
 const SERVER_ID = spiffeId('default', 'reviews');
 
 describe('HTTP/1.1 fast path across a mesh mTLS hop', () => {
   const ca = testMeshCa();
   let app: EchoServer;
+  let pair: MtlsSidecarPair;
   let server: RunningProxy;
   let client: RunningProxy;
-  let serverCerts: CertificateManager;
-  let clientCerts: CertificateManager;
 
   before(async () => {
     app = await startEchoServer({ pod: 'reviews-0', namespace: 'default' });
-    serverCerts = await workloadCertificates(ca, 'default', 'reviews');
-    server = await startSidecar({
-      namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      originalDestination: () => ({ address: '127.0.0.1', port: app.port }), identity: { certificates: serverCerts, mode: 'STRICT' }, h1Fast: true,
-    });
-    clientCerts = await workloadCertificates(ca, 'default', 'productpage');
-    const be = T.backend('default', 'reviews', 9080, [{ port: server.ports.inbound! }]);
-    be.endpoints = be.endpoints.map((e) => ({ ...e, identity: SERVER_ID }));
-    client = await startSidecar({
-      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: '10.96.0.20', port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }] })] })] })),
-      originalDestination: () => ({ address: '10.96.0.20', port: 9080 }), identity: { certificates: clientCerts }, h1Fast: true,
-    });
+    pair = await startMtlsSidecarPair(ca, app.port);
+    ({ server, client } = pair);
   });
   after(async () => {
-    await client.close();
-    await server.close();
+    await pair.close();
     await app.close();
-    await clientCerts.stop();
-    await serverCerts.stop();
   });
 
   test('requests cross the hop on the fast path; the app sees its caller in x-forwarded-client-cert, forgeries replaced', async () => {

@@ -11,25 +11,18 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { CertificateManager } from '../../agent/identity/index.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
-import { ManualTableSource } from '../../agent/table-source.ts';
-import { spiffeId } from '../../api/names.ts';
-import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
-import * as T from '../support/routing-tables.ts';
+import type { RunningProxy } from '../../agent/sidecar.ts';
+import { testMeshCa } from '../support/mesh-identity.ts';
+import { startMtlsSidecarPair, type MtlsSidecarPair } from '../support/mtls-sidecar-pair.ts';
 
-const quiet = (): void => undefined;
-const SERVER_ID = spiffeId('default', 'reviews');
 const APP_KEEP_ALIVE_MS = 150;
 
 describe('connections opened by a mesh mTLS sidecar pair: a burst, then steady load', () => {
   const ca = testMeshCa();
   let app: http.Server;
   let relay: net.Server;
-  let server: RunningProxy;
+  let pair: MtlsSidecarPair;
   let client: RunningProxy;
-  let serverCerts: CertificateManager;
-  let clientCerts: CertificateManager;
   let agent: http.Agent;
   let appConnections = 0;
   let meshConnections = 0;
@@ -45,44 +38,35 @@ describe('connections opened by a mesh mTLS sidecar pair: a burst, then steady l
     app.listen(0, '127.0.0.1');
     await once(app, 'listening');
     const appPort = (app.address() as net.AddressInfo).port;
-    serverCerts = await workloadCertificates(ca, 'default', 'reviews');
-    clientCerts = await workloadCertificates(ca, 'default', 'productpage');
-    const pool = { keepAliveMs: APP_KEEP_ALIVE_MS };
-    server = await startSidecar({
-      namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, pool,
-      originalDestination: () => ({ address: '127.0.0.1', port: appPort }), identity: { certificates: serverCerts, mode: 'STRICT' }, h1Fast: true,
+    pair = await startMtlsSidecarPair(ca, appPort, {
+      pool: { keepAliveMs: APP_KEEP_ALIVE_MS },
+      // a relay between the two sidecars counts the mesh connections the client opens
+      via: async (serverInbound) => {
+        relay = net.createServer((down) => {
+          meshConnections++;
+          const up = net.connect(serverInbound, '127.0.0.1');
+          relayed.add(down).add(up);
+          down.pipe(up).pipe(down);
+          const close = (): void => { down.destroy(); up.destroy(); };
+          down.on('error', close).on('close', close);
+          up.on('error', close).on('close', close);
+        });
+        relay.listen(0, '127.0.0.1');
+        await once(relay, 'listening');
+        return (relay.address() as net.AddressInfo).port;
+      },
     });
-    relay = net.createServer((down) => {
-      meshConnections++;
-      const up = net.connect(server.ports.inbound!, '127.0.0.1');
-      relayed.add(down).add(up);
-      down.pipe(up).pipe(down);
-      const close = (): void => { down.destroy(); up.destroy(); };
-      down.on('error', close).on('close', close);
-      up.on('error', close).on('close', close);
-    });
-    relay.listen(0, '127.0.0.1');
-    await once(relay, 'listening');
-    const be = T.backend('default', 'reviews', 9080, [{ port: (relay.address() as net.AddressInfo).port }]);
-    be.endpoints = be.endpoints.map((e) => ({ ...e, identity: SERVER_ID }));
-    client = await startSidecar({
-      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, pool,
-      source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: '10.96.0.20', port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }] })] })] })),
-      originalDestination: () => ({ address: '10.96.0.20', port: 9080 }), identity: { certificates: clientCerts }, h1Fast: true,
-    });
+    ({ client } = pair);
     agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   });
 
   after(async () => {
     agent.destroy();
-    await client.close();
-    await server.close();
+    await pair.close();
     for (const s of relayed) s.destroy();
     relay.close();
     app.closeAllConnections();
     app.close();
-    await clientCerts.stop();
-    await serverCerts.stop();
   });
 
   const get = (path: string): Promise<number> => new Promise((resolve, reject) => {

@@ -11,15 +11,11 @@ import http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import type { CertificateManager } from '../../agent/identity/index.ts';
-import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
-import { ManualTableSource } from '../../agent/table-source.ts';
-import { spiffeId } from '../../api/names.ts';
-import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
+import type { RunningProxy } from '../../agent/sidecar.ts';
+import { testMeshCa } from '../support/mesh-identity.ts';
+import { startMtlsSidecarPair, type MtlsSidecarPair } from '../support/mtls-sidecar-pair.ts';
 import { selfSignedCert } from '../support/self-signed-cert.ts';
-import * as T from '../support/routing-tables.ts';
 
-const quiet = (): void => undefined;
 const BIG = 3 * 1024 * 1024;
 /** Every 4-byte word differs: bytes lost, repeated or overwritten would show in the digest. */
 const PATTERN = Buffer.alloc(BIG);
@@ -81,10 +77,8 @@ test('control: the count sees the read-ahead ticks of plain TLS sockets (which d
 describe('the mTLS hop on the fast path: no read-ahead tick per TLS read', () => {
   const ca = testMeshCa();
   let app: http.Server;
-  let server: RunningProxy;
+  let pair: MtlsSidecarPair;
   let client: RunningProxy;
-  let serverCerts: CertificateManager;
-  let clientCerts: CertificateManager;
 
   before(async () => {
     app = http.createServer((req, res) => {
@@ -99,28 +93,14 @@ describe('the mTLS hop on the fast path: no read-ahead tick per TLS read', () =>
     app.listen(0, '127.0.0.1');
     await once(app, 'listening');
     const appPort = (app.address() as net.AddressInfo).port;
-    serverCerts = await workloadCertificates(ca, 'default', 'reviews');
-    clientCerts = await workloadCertificates(ca, 'default', 'productpage');
-    server = await startSidecar({
-      namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      originalDestination: () => ({ address: '127.0.0.1', port: appPort }), identity: { certificates: serverCerts, mode: 'STRICT' }, h1Fast: true,
-    });
-    const be = T.backend('default', 'reviews', 9080, [{ port: server.ports.inbound! }]);
-    be.endpoints = be.endpoints.map((e) => ({ ...e, identity: spiffeId('default', 'reviews') }));
-    client = await startSidecar({
-      namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-      source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: '10.96.0.20', port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }] })] })] })),
-      originalDestination: () => ({ address: '10.96.0.20', port: 9080 }), identity: { certificates: clientCerts }, h1Fast: true,
-    });
+    pair = await startMtlsSidecarPair(ca, appPort);
+    ({ client } = pair);
   });
 
   after(async () => {
-    await client.close();
-    await server.close();
+    await pair.close();
     app.closeAllConnections();
     app.close();
-    await clientCerts.stop();
-    await serverCerts.stop();
   });
 
   /** One request on the client sidecar's outbound port through `agent`; the status and body. */
