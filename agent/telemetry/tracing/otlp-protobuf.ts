@@ -108,30 +108,51 @@ const S = {
 // the per-attribute writers below produce for the same values, so the bytes cannot differ.
 const BLOCKS = 4;
 
-class ServerBlock {
+/** A cached attribute block: the bytes, in a buffer of its own, of the values its subclass keeps. */
+class Block {
+  bytes: Uint8Array = new Uint8Array(0);
+  readonly room = Buffer.alloc(1024);
+}
+
+class ServerBlock extends Block {
   method = ''; path = ''; scheme = ''; authority = ''; protocol = ''; remote = ''; status = -1;
   ua: string | undefined = undefined; rule: string | null = null; backend: string | null = null;
   upstream: string | null = null; identity: string | null = null; error: string | null = null;
-  bytes: Uint8Array = new Uint8Array(0);
-  readonly room = Buffer.alloc(1024);
 }
 
-class ClientBlock {
+class ClientBlock extends Block {
   method = ''; authority = ''; pathAndQuery = ''; upstream = ''; status = -1; backend = ''; attempt = -1; mirror = false;
   identity: string | null = null; rule: string | null = null; error: string | null = null;
-  bytes: Uint8Array = new Uint8Array(0);
-  readonly room = Buffer.alloc(1024);
 }
 
-const serverBlocks = Array.from({ length: BLOCKS }, () => new ServerBlock());
-const clientBlocks = Array.from({ length: BLOCKS }, () => new ClientBlock());
-let nextServer = 0;
-let nextClient = 0;
+/** The last BLOCKS blocks of one span kind, replaced oldest first. */
+class BlockRing<B extends Block> {
+  readonly blocks: readonly B[];
+  #next = 0;
+
+  constructor(make: () => B) {
+    this.blocks = Array.from({ length: BLOCKS }, make);
+  }
+
+  /** Keeps what was written since `start` in the oldest block; that block, for its values, or null when it does not fit. */
+  keep(w: Writer, start: number): B | null {
+    const n = w.pos - start;
+    const b = this.blocks[this.#next]!;
+    if (n > b.room.length) return null;
+    this.#next = (this.#next + 1) % BLOCKS;
+    w.buf.copy(b.room, 0, start, w.pos);
+    b.bytes = b.room.subarray(0, n);
+    return b;
+  }
+}
+
+const serverBlocks = new BlockRing(() => new ServerBlock());
+const clientBlocks = new BlockRing(() => new ClientBlock());
 
 function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   const ua = firstHeader(ev.headers['user-agent']);
   for (let i = 0; i < BLOCKS; i++) {
-    const b = serverBlocks[i]!;
+    const b = serverBlocks.blocks[i]!;
     if (b.status === ev.status && b.path === ev.path && b.remote === ev.remoteAddress && b.upstream === ev.upstream && b.method === ev.method
       && b.authority === ev.authority && b.ua === ua && b.rule === ev.rule && b.backend === ev.backend && b.error === ev.error
       && b.identity === ev.peerIdentity && b.scheme === ev.scheme && b.protocol === ev.protocol) {
@@ -141,12 +162,8 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   }
   const start = w.pos;
   serverAttributesOneByOne(w, ev, ua);
-  const n = w.pos - start;
-  const b = serverBlocks[nextServer]!;
-  if (n > b.room.length) return;
-  nextServer = (nextServer + 1) % BLOCKS;
-  w.buf.copy(b.room, 0, start, w.pos);
-  b.bytes = b.room.subarray(0, n);
+  const b = serverBlocks.keep(w, start);
+  if (b === null) return;
   b.method = ev.method; b.path = ev.path; b.scheme = ev.scheme; b.authority = ev.authority; b.protocol = ev.protocol;
   b.remote = ev.remoteAddress; b.status = ev.status; b.ua = ua; b.rule = ev.rule; b.backend = ev.backend;
   b.upstream = ev.upstream; b.identity = ev.peerIdentity; b.error = ev.error;
@@ -174,7 +191,7 @@ function serverAttributesOneByOne(w: Writer, ev: RequestEvent, ua: string | unde
 function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   const rule = at.request !== null ? at.request.rule : null;
   for (let i = 0; i < BLOCKS; i++) {
-    const b = clientBlocks[i]!;
+    const b = clientBlocks.blocks[i]!;
     if (b.status === at.status && b.pathAndQuery === at.pathAndQuery && b.upstream === at.upstream && b.attempt === at.attempt && b.method === at.method
       && b.authority === at.authority && b.backend === at.backend && b.rule === rule && b.error === at.error
       && b.identity === at.upstreamIdentity && b.mirror === at.mirror) {
@@ -184,12 +201,8 @@ function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   }
   const start = w.pos;
   clientAttributesOneByOne(w, at, rule);
-  const n = w.pos - start;
-  const b = clientBlocks[nextClient]!;
-  if (n > b.room.length) return;
-  nextClient = (nextClient + 1) % BLOCKS;
-  w.buf.copy(b.room, 0, start, w.pos);
-  b.bytes = b.room.subarray(0, n);
+  const b = clientBlocks.keep(w, start);
+  if (b === null) return;
   b.method = at.method; b.authority = at.authority; b.pathAndQuery = at.pathAndQuery; b.upstream = at.upstream; b.status = at.status;
   b.backend = at.backend; b.attempt = at.attempt; b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error;
 }
