@@ -27,7 +27,7 @@ export function proxyMetrics(core: ProxyCore, mode: string, extra: readonly (() 
 function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): string {
   const p = core.pools.stats();
   return metric('meshlet_proxy_retry_budget_exhausted_total', 'counter', 'Retries not sent because the retry budget of the route (its backend group) was spent.',
-    core.budgets.exhaustion().map((e) => ({ labels: { ...labels, route: e.group }, value: e.count })))
+    core.budgets.exhaustion().map((e) => ({ labels: { ...labels, route: e.route }, value: e.count })))
     + metric('meshlet_proxy_upstream_connections', 'gauge', 'Open HTTP/1.1 connections to upstreams, carrying a request (active) or kept alive (idle).',
       [{ labels: { ...labels, state: 'active' }, value: p.active }, { labels: { ...labels, state: 'idle' }, value: p.idle }])
     + metric('meshlet_proxy_upstream_pending_requests', 'gauge', 'HTTP/1.1 requests waiting for a free upstream connection.', [{ labels, value: p.queued }])

@@ -213,7 +213,7 @@ export async function runAttempts(deps: AttemptDeps, plan: AttemptPlan): Promise
     // the default retry: only what certainly reached no app, and only to another endpoint
     const retriable = defaults ? cause !== null && deps.balancer.hasOther(plan.backend, endpoint) : failure ? failure.retriable : retriableStatus;
     const canRetry = retriable && attempt < maxRetries && replayable(plan.body) && !plan.signal.aborted
-      && ((defaults ? deps.budgets?.for(plan.group ?? plan.backend.name) : plan.budget)?.tryRetry() ?? true);
+      && ((defaults ? deps.budgets?.forDefaultRetry(plan.group ?? null, plan.backend.name) : plan.budget)?.tryRetry() ?? true);
     if (!canRetry) {
       if (response) return { kind: 'response', response, endpoint, attempts, finish, attemptSignal: ctrl.signal };
       finish();

@@ -46,7 +46,17 @@ describe('retry budget', () => {
     budgets.for('rule/b').tryRetry();
     const got = Array.from({ length: 5 }, () => a.tryRetry());
     assert.deepEqual(got, [true, true, false, false, false], '0.2/s over 10 s: two retries');
-    assert.deepEqual(budgets.exhaustion(), [{ group: 'rule/a', count: 3 }]);
+    assert.deepEqual(budgets.exhaustion(), [{ route: 'rule/a', count: 3 }]);
+  });
+
+  test('default routes have a budget per backend, and their refusals are listed once, under the empty route', () => {
+    const budgets = new RetryBudgets({ ratio: 0, minPerSecond: 0.1, windowMs: 10_000, now: () => 0 });
+    assert.equal(budgets.forDefaultRetry('rule/a', 'service/n/a/80'), budgets.for('rule/a'), 'a rule\'s default retry draws from the rule\'s budget');
+    for (const backend of ['service/n/a/80', 'service/n/b/80']) {
+      const got = Array.from({ length: 3 }, () => budgets.forDefaultRetry(null, backend).tryRetry());
+      assert.deepEqual(got, [true, false, false], `${backend}: one retry of its own`);
+    }
+    assert.deepEqual(budgets.exhaustion(), [{ route: '', count: 4 }]);
   });
 });
 

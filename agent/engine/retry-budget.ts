@@ -78,9 +78,14 @@ export class RetryBudget {
   }
 }
 
-/** One budget per backend group (a rule's backend set, keyed by the rule's name). */
+/**
+ * One budget per backend group (a rule's backend set, keyed by the rule's name), and one per
+ * backend for the default retry of a Service's default route, which has no rule.
+ */
 export class RetryBudgets {
   readonly #budgets = new Map<string, RetryBudget>();
+  /** Default routes' budgets by backend: one failing Service does not spend another's retries. */
+  readonly #defaultRoutes = new Map<string, RetryBudget>();
   readonly #opts: RetryBudgetOptions;
 
   constructor(opts: Partial<RetryBudgetOptions> = {}) {
@@ -88,21 +93,35 @@ export class RetryBudgets {
   }
 
   for(group: string): RetryBudget {
-    let b = this.#budgets.get(group);
+    return this.#budget(this.#budgets, group);
+  }
+
+  /** The default retry's budget: its rule's (`group`), or its backend's on a Service's default route (null group). */
+  forDefaultRetry(group: string | null, backend: string): RetryBudget {
+    return group !== null ? this.#budget(this.#budgets, group) : this.#budget(this.#defaultRoutes, backend);
+  }
+
+  #budget(map: Map<string, RetryBudget>, key: string): RetryBudget {
+    let b = map.get(key);
     if (!b) {
       b = new RetryBudget(this.#opts);
-      this.#budgets.set(group, b);
+      map.set(key, b);
     }
     return b;
   }
 
   /**
-   * Refusals per group that has had any, for /metrics. Groups are rule names from the routing
-   * table, so the label stays bounded by configuration, not by traffic.
+   * Refusals per route that has had any, for /metrics, labelled as the request metrics label
+   * routes: the rule's name, or '' for the default routes (one sample, their backends' refusals
+   * summed: a backend name is no route, and one series per label set is what Prometheus takes).
+   * Rule names come from the routing table, so the label stays bounded by configuration.
    */
-  exhaustion(): { group: string; count: number }[] {
-    const out: { group: string; count: number }[] = [];
-    for (const [group, b] of this.#budgets) if (b.exhausted > 0) out.push({ group, count: b.exhausted });
+  exhaustion(): { route: string; count: number }[] {
+    const out: { route: string; count: number }[] = [];
+    for (const [group, b] of this.#budgets) if (b.exhausted > 0) out.push({ route: group, count: b.exhausted });
+    let defaults = 0;
+    for (const b of this.#defaultRoutes.values()) defaults += b.exhausted;
+    if (defaults > 0) out.push({ route: '', count: defaults });
     return out;
   }
 }

@@ -214,6 +214,28 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
       assert.deepEqual(retries.map((x) => [x.labels.backend, x.value]), [['service/default/reviews/9080', 1]]);
     });
 
+    test('default retries a Service\'s default route refuses for budget are counted under its route label (empty), not a backend name', async () => {
+      // Two Services without routes, each backend two refusing endpoints; one retry per 10 s per backend.
+      const services = [{ name: 'reviews', ip: '10.96.0.21' }, { name: 'ratings', ip: '10.96.0.22' }];
+      const backends = await Promise.all(services.map(async (s) => T.backend('default', s.name, 9080, [{ port: await refusingPort() }, { port: await refusingPort() }])));
+      let target = services[0]!.ip;
+      const client = await startSidecar({
+        namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: path.h1Fast,
+        source: new ManualTableSource(T.table({ backends, services: services.map((s) => T.service({ name: s.name, clusterIP: s.ip, port: 9080 })) })),
+        originalDestination: () => ({ address: target, port: 9080 }), retryBudget: { ratio: 0, minPerSecond: 0.1, windowMs: 10_000 },
+      });
+      cleanups.push(() => client.close());
+      for (const s of services) {
+        target = s.ip;
+        // the first request's retry fits its backend's budget (and fails too); the second's does not
+        for (let i = 0; i < 2; i++) assert.equal((await send({ port: client.ports.outbound!, authority: `${s.name}:9080` })).status, 503);
+      }
+      const scraped = await send({ port: client.ports.admin!, path: '/metrics' });
+      const exhausted = parsePrometheus(scraped.text).filter((x) => x.name === 'meshlet_proxy_retry_budget_exhausted_total');
+      // one series for the default routes, as the request metrics' route label has them: the backends' refusals summed
+      assert.deepEqual(exhausted.map((x) => [x.labels.route, x.value]), [['', 2]]);
+    });
+
     test('an app\'s own 503 reaches the client unchanged, tried once', async () => {
       const own = await app(503);
       const other = await app(200);

@@ -304,7 +304,7 @@ export class Exchange implements UpstreamSink {
     if (this.#defaults) {
       // the default retry: another endpoint, a body to resend (or none), within the group's budget
       return (this.#kept !== null || this.head.framing.kind === 'none') && this.#attempt <= DEFAULT_RETRIES && !this.#aborted && !this.answered
-        && this.core.balancer.hasOther(p.backend, this.#endpoint!) && this.core.budgets.for(p.group ?? p.backend.name).tryRetry();
+        && this.core.balancer.hasOther(p.backend, this.#endpoint!) && this.core.budgets.forDefaultRetry(p.group, p.backend.name).tryRetry();
     }
     return this.#kept !== null && this.#attempt <= (p.retry?.attempts ?? 0) && !this.#aborted && !this.answered && (this.#budget?.tryRetry() ?? true);
   }
