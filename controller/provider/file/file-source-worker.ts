@@ -44,7 +44,14 @@ export type FileSourceMessage =
  */
 export type ToFileSourceWorker = { kind: 'shrink' } | { kind: 'stop' } | { kind: 'rehearse' }
   /** The source could not assemble a table from its parts (see table-parts.ts): post the last one again, whole. */
-  | { kind: 'resend' };
+  | { kind: 'resend' }
+  /**
+   * The source has taken the last table posted off its queue: the loop may post the next. Until
+   * then a newer table waits here, replacing any that waited before it, so the source holds at
+   * most one table's text waiting whatever the edit rate, and a table superseded here is never
+   * serialised (review N5: the source kept every superseded table's text until it got to it).
+   */
+  | { kind: 'taken' };
 
 /** workerData: the translator's options and, for a recycled worker, where the last one left off. */
 export interface FileSourceWorkerData {
@@ -70,8 +77,12 @@ let watcher: ManifestWatcher | null = null;
 let version = resume?.version ?? null;
 /** Sends each table's rules the receiving thread does not hold yet (table-parts.ts). */
 const encoder = new TablePartsEncoder();
-/** The last table posted, for a `resend`. */
+/** The newest table translated (posted, or waiting to be), for a `resend`. */
 let lastTable: RoutingTable | null = null;
+/** Tables posted that the source has not taken yet (see `taken`). */
+let untaken = 0;
+/** The newest table not posted yet, and the `settled` of the last read since, posted after it (the source reads a read's table before its settled). */
+let waiting: { table: RoutingTable; settled: FileSourceMessage | null } | null = null;
 /** Rules validated before (api/validate.ts passedRules): an edit of one route checks that route's rules. */
 let passedRules = new WeakMap<RouteRuleIR, string[]>();
 // The watcher's handles do not keep a process alive (persistent: false, unref'd poll); a
@@ -87,6 +98,8 @@ port.on('message', (m: ToFileSourceWorker) => {
     watcher = null;
     translator = null;
     lastTable = null;
+    waiting = null;
+    untaken = 0;
     encoder.reset();
     passedRules = new WeakMap();
     memoryReducingGc();
@@ -98,7 +111,19 @@ port.on('message', (m: ToFileSourceWorker) => {
     post({ kind: 'rehearsed', ms: performance.now() - start });
   } else if (m.kind === 'resend') {
     encoder.reset();
+    const settled = waiting?.settled;
+    waiting = null;
     if (lastTable) postTable(lastTable);
+    if (settled) post(settled);
+  } else if (m.kind === 'taken') {
+    // Math.max: a source that restarted its loop may acknowledge a table of the last one.
+    untaken = Math.max(0, untaken - 1);
+    if (untaken === 0 && waiting) {
+      const { table, settled } = waiting;
+      waiting = null;
+      postTable(table);
+      if (settled) post(settled);
+    }
   }
 });
 
@@ -117,13 +142,17 @@ watcher = watchManifests(opts.dir, (read, print) => {
   if (report) post({ kind: 'report', text: report });
   if (table) {
     version = table.version;
-    postTable(table);
+    lastTable = table;
+    if (untaken > 0) waiting = { table, settled: null };
+    else postTable(table);
   }
-  post({ kind: 'settled', print, clean: read.problems.length === 0, version, report: translator.report });
+  const settled: FileSourceMessage = { kind: 'settled', print, clean: read.problems.length === 0, version, report: translator.report };
+  if (waiting) waiting.settled = settled;
+  else post(settled);
 }, { onError: (err) => post({ kind: 'error', message: err.message }), ...tooBig });
 
 function postTable(table: RoutingTable): void {
-  lastTable = table;
+  untaken++;
   post({ kind: 'table', ...serialise(table) });
 }
 

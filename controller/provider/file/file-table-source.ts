@@ -97,8 +97,9 @@ export class FileTableSource {
   readonly #failures = new Set<(err: Error) => void>();
   #restartMs = 1_000;
   /**
-   * Tables posted and not yet assembled, oldest first: only the newest is applied, but each is
-   * decoded, as the next may refer to its rules (table-parts.ts).
+   * Tables posted and not yet taken to be assembled: at most one, as the loop posts the next
+   * only once this one is taken (`taken`). Only the newest is applied, but each is decoded, as
+   * the next may refer to its rules (table-parts.ts).
    */
   #queue: { parts: TableParts; valid: boolean }[] = [];
   /** Puts back the rules the worker did not send again (table-parts.ts). */
@@ -150,6 +151,11 @@ export class FileTableSource {
   /** Whether a translation worker is running now (false while recycled), and how many were started. */
   get worker(): { running: boolean; started: number; inProcess: boolean } {
     return { running: this.#worker !== null && !this.#inProcess, started: this.#started, inProcess: this.#inProcess };
+  }
+
+  /** Tables received and not yet taken to be assembled (tests: at most 1, see `taken`). */
+  get pendingTables(): number {
+    return this.#queue.length;
   }
 
   get #inProcessBelow(): number {
@@ -432,6 +438,7 @@ export class FileTableSource {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const { parts, valid } = this.#queue.shift()!;
+        this.#post({ kind: 'taken' });
         const table = JSON.parse(parts.head) as RoutingTable;
         this.#decoder.begin(parts.stream);
         try {
