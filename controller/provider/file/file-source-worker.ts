@@ -16,7 +16,7 @@ export type { TableParts } from './table-parts.ts';
 export type FileSourceMessage =
   | { kind: 'report'; text: string }
   /** `valid`: validate() passed here, so the agent need not run it again on its thread. */
-  /** `bytes`: the parts' total length, what the table costs to hold (file-table-source.ts decides by it). */
+  /** `bytes`: the length of the table's JSON written whole, not the parts' (table-parts.ts); file-table-source.ts decides by it. */
   | { kind: 'table'; parts: TableParts; valid: boolean; bytes: number }
   | { kind: 'error'; message: string }
   /**

@@ -30,6 +30,13 @@ const PART_ITEMS = 500;
 
 type EncodedRule = number | [number, RouteRuleIR];
 
+/** How many characters JSON writes a rule number (a non-negative integer) in. */
+function digits(n: number): number {
+  let d = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) d++;
+  return d;
+}
+
 function slices<T>(items: readonly T[], replacer?: (key: string, value: unknown) => unknown): string[] {
   const out: string[] = [];
   for (let i = 0; i < items.length; i += PART_ITEMS) out.push(JSON.stringify(items.slice(i, i + PART_ITEMS), replacer as never));
@@ -51,7 +58,7 @@ export class TablePartsEncoder {
   readonly stream = Math.floor(Math.random() * 2 ** 31);
   /** The rules of the last table encoded for real (not a dry run), by object: their numbers. */
   #held = new Map<RouteRuleIR, number>();
-  /** Each rule's own JSON length, to tell the table's full size (see encode). */
+  /** Each rule's own JSON length, to tell the table's whole length (see encode). */
   readonly #ruleBytes = new WeakMap<RouteRuleIR, number>();
   #nextNumber = 0;
 
@@ -61,27 +68,37 @@ export class TablePartsEncoder {
   }
 
   /**
-   * The table's parts, and `bytes`: about the length of its JSON written whole (the numbered rules
-   * counted at their own length), which is what holding it costs and what the source decides by.
-   * `dryRun`: the same work, nothing remembered (the start's rehearsal: that table is never sent).
+   * The table's parts, and `bytes`: the length of its JSON written whole, exactly
+   * (JSON.stringify(table).length, UTF-16 units: bytes for ASCII), whatever the decoder holds:
+   * what the source decides by (file-table-source.ts). The parts' own length is not it: a rule
+   * held is a number there, and a rule shared by several frontends (a route with several
+   * parents) is written once. `dryRun`: the same work, nothing remembered (the start's
+   * rehearsal: that table is never sent).
    */
   encode(table: RoutingTable, dryRun = false): { parts: TableParts; bytes: number } {
     const held = this.#held;
     const now = new Map<RouteRuleIR, number>();
     let next = this.#nextNumber;
-    let referenced = 0;
+    /** Whole length minus written length over the rules: a rule's own length in place of its number, `[n,` and `]` not counted. */
+    let unwritten = 0;
     const rule = (r: RouteRuleIR): EncodedRule => {
+      let own = this.#ruleBytes.get(r);
+      if (own === undefined) {
+        own = JSON.stringify(r).length;
+        this.#ruleBytes.set(r, own);
+      }
       let n = now.get(r);
       if (n === undefined) {
         n = held.get(r);
         if (n === undefined) {
           n = next++;
           now.set(r, n);
+          unwritten -= digits(n) + 3;
           return [n, r];
         }
         now.set(r, n);
       }
-      referenced += this.#ruleBytes.get(r) ?? 0;
+      unwritten += own - digits(n);
       return n;
     };
     // Only a virtual host's rules (the holder names a hostname): the lists decode() walks.
@@ -94,9 +111,10 @@ export class TablePartsEncoder {
       backends: slices(table.backends),
       stream: this.stream,
     };
-    let bytes = parts.head.length + referenced;
-    for (const part of [...parts.services, ...parts.backends]) bytes += part.length;
-    for (const [r] of now) if (!this.#ruleBytes.has(r)) this.#ruleBytes.set(r, JSON.stringify(r).length);
+    // The head holds `"services":[]` and `"backends":[]`; written whole, each list's items go
+    // between those brackets, commas between slices' items where each slice has its own brackets.
+    const items = (list: string[]): number => list.reduce((n, part) => n + part.length - 2, 0) + Math.max(0, list.length - 1);
+    const bytes = parts.head.length + items(parts.services) + unwritten + items(parts.backends);
     if (!dryRun) {
       this.#held = now;
       this.#nextNumber = next;
