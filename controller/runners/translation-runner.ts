@@ -40,52 +40,6 @@ export interface ControllerOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   missingRetryMs?: number;
   meshRetryMs?: number;
-  /**
-   * How long after a status pass that wrote to many routes (see CATCH_UP_MIN_WRITES) the runner
-   * translates the caches once by itself, so that the next change does not meet every route
-   * object our writes replaced (default 250 ms; false: never).
-   */
-  catchUpMs?: number | false;
-}
-
-/**
- * A status pass that wrote at least this many statuses, and to at least 1/CATCH_UP_SHARE of the
- * routes, is followed by a catch-up translation (TranslationRunner.#catchUp): its writes come
- * back through the watch as new route objects, cached without a snapshot (resource-informer.ts),
- * and each is compared in place with the one before by the next translation and re-keyed by the
- * writer.
- */
-const CATCH_UP_MIN_WRITES = 64;
-const CATCH_UP_SHARE = 16;
-
-/** The snapshot's lists of the kinds the status writer writes to (their status-only updates make no snapshot). */
-const STATUS_WRITTEN: ReadonlySet<string> = new Set(['gatewayClasses', 'gateways', 'httpRoutes', 'grpcRoutes', 'meshes']);
-
-/**
- * How many objects of `next` of the kinds we write status to (routes, Gateways, classes, the
- * XMesh) are new objects, not those of `prev`, with the same name and generation, when nothing
- * else differs: every other list holds the very same objects, in order, and those kinds' lists
- * the same names in the same order. Null when anything else changed (a real change, whose own
- * snapshot is on its way) or the order moved.
- */
-export function statusOnlyReplaced(prev: Snapshot, next: Snapshot): number | null {
-  if (prev.trustDomain !== next.trustDomain || prev.gatewayApiBundleVersion !== next.gatewayApiBundleVersion) return null;
-  let replaced = 0;
-  for (const key of Object.keys(next) as (keyof Snapshot)[]) {
-    const a = prev[key];
-    const b = next[key];
-    if (!Array.isArray(b)) continue;
-    if (!Array.isArray(a) || a.length !== b.length) return null;
-    const ours = STATUS_WRITTEN.has(key);
-    for (let i = 0; i < b.length; i++) {
-      const x = a[i] as KubeObject;
-      const y = b[i] as KubeObject;
-      if (x === y) continue;
-      if (!ours || x.metadata.name !== y.metadata.name || x.metadata.namespace !== y.metadata.namespace || x.metadata.generation !== y.metadata.generation) return null;
-      replaced++;
-    }
-  }
-  return replaced;
 }
 
 /** Route objects of `next` that are not the very objects of `prev` (each costs the next translation a compare in place). */
@@ -150,14 +104,9 @@ export class TranslationRunner implements Runner {
   /** The publisher's propagationKey() when statuses were last submitted or resynced. */
   #passKey: string | undefined;
   #stopWatchingAcks: (() => void) | undefined;
-  /** writer.stats.writes when the last translation handed the writer its statuses. */
-  #writesAtTranslation = 0;
-  #catchUpTimer: NodeJS.Timeout | undefined;
-  #catchUps = 0;
   #newRouteObjects = 0;
   /** The last snapshot the translator was given (endpoint patches go past it). */
   #translated: Snapshot | undefined;
-  #stopped = false;
 
   constructor(opts: ControllerOptions) {
     this.#opts = opts;
@@ -169,7 +118,12 @@ export class TranslationRunner implements Runner {
       own: this.#publisher, leading: () => this.writer.leading, onChange: () => this.#scheduleResync(),
     }) : undefined;
     const propagation = opts.propagation ?? this.replicaAcks?.hook ?? (p ? publisherPropagation(this.#publisher) : undefined);
-    this.writer = new StatusWriter({ client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs });
+    // Our writes come back folded into the objects they were written over (same objects in the
+    // next snapshot, issue 14), not as new objects every route of a pass re-translated for.
+    this.writer = new StatusWriter({
+      client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs,
+      onWritten: (over, resourceVersion) => this.provider.ownStatusWritten(over, resourceVersion),
+    });
     this.provider = new KubernetesProvider({
       client: opts.client, log: opts.log, debounceMs: opts.debounceMs, endpointDebounceMs: opts.endpointDebounceMs, maxDelayMs: opts.maxDelayMs,
       trustDomain: opts.trustDomain,
@@ -210,11 +164,6 @@ export class TranslationRunner implements Runner {
     return this.#endpointPatches;
   }
 
-  /** Translations the runner made by itself after a status pass's writes came back (#catchUp). */
-  get catchUpTranslations(): number {
-    return this.#catchUps;
-  }
-
   /** Route objects the last translation was handed that the one before it was not (compared in place, re-keyed by the writer). */
   get lastNewRouteObjects(): number {
     return this.#newRouteObjects;
@@ -225,13 +174,12 @@ export class TranslationRunner implements Runner {
     return this.#translator.stats;
   }
 
-  /** `catchUp`: a catch-up's snapshot (#catchUp) goes to the translator, whose kept objects it is meant to renew. */
-  #translate(raw: Snapshot, catchUp = false): void {
+  #translate(raw: Snapshot): void {
     const startedAt = performance.now();
     const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
     // Only EndpointSlices or Pods changed (a pod became ready): patch the endpoints of the last
     // result instead of re-translating every route (controller/translate/endpoint-patch.ts).
-    const change = this.#last && !catchUp ? endpointOnlyChange(this.#last.snapshot, snapshot) : null;
+    const change = this.#last ? endpointOnlyChange(this.#last.snapshot, snapshot) : null;
     let result: TranslateResult;
     const last = this.#last;
     if (last && change) {
@@ -256,54 +204,7 @@ export class TranslationRunner implements Runner {
     // same objects it would be given, so a pass over every status (O(routes)) would find nothing.
     if (last && change && result.statuses === last.result.statuses && sameExceptEndpoints(last.snapshot, snapshot)) return;
     this.#passKey = this.#ownCountsOnly() ? this.#publisher()?.propagationKey() : undefined;
-    this.#writesAtTranslation = this.writer.stats.writes;
     this.writer.submit(snapshot, result.statuses);
-    this.#afterPass();
-  }
-
-  /**
-   * Once the writer's pass is done: if it wrote to many routes since the last translation, a
-   * catch-up translation a little later (#catchUp).
-   */
-  #afterPass(): void {
-    const delay = this.#opts.catchUpMs ?? 250;
-    if (delay === false) return;
-    void this.writer.idle().then(() => {
-      const last = this.#last;
-      if (this.#stopped || !last || this.#catchUpTimer) return;
-      const routes = last.snapshot.httpRoutes.length + last.snapshot.grpcRoutes.length;
-      const writes = this.writer.stats.writes - this.#writesAtTranslation;
-      if (writes < CATCH_UP_MIN_WRITES || writes * CATCH_UP_SHARE < routes) return;
-      this.#catchUpTimer = setTimeout(() => this.#catchUp(), delay);
-      this.#catchUpTimer.unref();
-    });
-  }
-
-  /**
-   * Our status writes come back through the watch as new route objects that make no snapshot
-   * (resource-informer.ts); the next translation compares each with the one before in place and
-   * the writer re-keys each (issue 14: after the agents' first status pass over 10 000 routes,
-   * the first route change after the agents connected took ~200 ms more translation than the
-   * next ones, the p99 at 10 000 routes). Translating the caches once, while nothing else is
-   * happening, does that work before a change waits behind it. Only when the routes alone are
-   * new objects (same names and generations, every other object the same): the result is the
-   * last one's content, so the publisher sends nothing and the writer writes nothing. The work
-   * is moved (about one incremental translation's fixed cost is added per large pass), so only
-   * after a pass that wrote to 1/16 of the routes or more (agents connecting, not a route change's
-   * pass): its writes cost more than the catch-up (a write each), and the next change is spared
-   * ~50 µs per object (a compare in place and a re-keying in the writer, 10 000 routes profiled).
-   */
-  #catchUp(): void {
-    this.#catchUpTimer = undefined;
-    const last = this.#last;
-    if (this.#stopped || !last) return;
-    const next = this.provider.snapshot();
-    const replaced = statusOnlyReplaced(last.snapshot, next);
-    if (replaced === null || replaced === 0) return;
-    this.#catchUps++;
-    const t0 = performance.now();
-    this.#translate(next, true);
-    this.#opts.log(`translated ${replaced} objects our status writes replaced ahead of the next change (${(performance.now() - t0).toFixed(0)} ms)`);
   }
 
   start(): Promise<void> {
@@ -328,7 +229,6 @@ export class TranslationRunner implements Runner {
       if (key !== undefined && key === this.#passKey) return;
       this.#passKey = key;
       this.writer.resync();
-      this.#afterPass();
     }, this.#opts.propagationResyncMs ?? 1000);
   }
 
@@ -362,8 +262,6 @@ export class TranslationRunner implements Runner {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#catchUpTimer);
     this.#stopWatchingAcks?.();
     clearTimeout(this.#resyncTimer);
     this.provider.close();
@@ -385,8 +283,6 @@ export interface Controller {
   readonly endpointPatches: number;
   /** TranslationRunner.lastTranslation. */
   readonly lastTranslation: IncrementalStats;
-  /** TranslationRunner.catchUpTranslations. */
-  readonly catchUpTranslations: number;
   /** TranslationRunner.lastNewRouteObjects. */
   readonly lastNewRouteObjects: number;
   /** Prometheus text of the translation side (what the admin port's /metrics serves). */
@@ -413,9 +309,6 @@ export function startController(opts: ControllerOptions): Controller {
     },
     get lastTranslation() {
       return runner.lastTranslation;
-    },
-    get catchUpTranslations() {
-      return runner.catchUpTranslations;
     },
     get lastNewRouteObjects() {
       return runner.lastNewRouteObjects;

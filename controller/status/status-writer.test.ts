@@ -84,6 +84,44 @@ describe('StatusWriter', () => {
     assert.deepEqual(parents.map((p) => p.controllerName), ['example.com/other-mesh', 'meshlet.dev/mesh-controller']);
   });
 
+  test('onWritten names the writes made over the snapshot\'s object alone: not one after a conflict, nor one on top of it', async () => {
+    // The provider folds a reported write into the object it was made over (issue 14); a write
+    // after a conflict's re-read may carry another controller's entry that object lacks.
+    const reported: { name: string; kind: string; resourceVersion: string; same: boolean }[] = [];
+    let s: Snapshot | undefined;
+    const { api, writer } = await setup({ defaultMesh: false, onWritten: (over, resourceVersion) => {
+      reported.push({ name: over.metadata.name, kind: over.kind, resourceVersion, same: s!.httpRoutes.includes(over) || s!.gatewayClasses.includes(over) });
+    } });
+    writer.setLeader(true);
+    s = snapshotOf(api);
+    writer.submit(s, translate(s).statuses);
+    await writer.idle();
+    assert.deepEqual(reported.map((r) => [r.kind, r.name, r.same]).sort(), [['GatewayClass', 'meshlet', true], ['HTTPRoute', 'r', true]]);
+    const routeRv = api.get(GW, 'HTTPRoute', 'r', 'shop')!.metadata.resourceVersion;
+    assert.equal(reported.find((r) => r.kind === 'HTTPRoute')!.resourceVersion, routeRv, 'the version the write got');
+    // A conflict: the other mesh wrote first; the write after the re-read is not reported, nor
+    // the next one made on top of it.
+    reported.length = 0;
+    s = snapshotOf(api);
+    const route = api.get(GW, 'HTTPRoute', 'r', 'shop')!;
+    api.updateStatus({ ...route, status: { parents: [...(route.status as { parents: unknown[] }).parents, otherEntry] } });
+    let upToDate = 1;
+    const propagation = (r: { name: string }): { upToDate: number; total: number; generation: number } | null => (r.name === 'r' ? { upToDate, total: 2, generation: 1 } : null);
+    const w2 = new StatusWriter({ client: kubeClientFor(api), defaultMesh: false, propagation, onWritten: (over, resourceVersion) => reported.push({ name: over.metadata.name, kind: over.kind, resourceVersion, same: true }) });
+    cleanup.push(() => { w2.close(); return Promise.resolve(); });
+    w2.setLeader(true);
+    w2.submit(s, translate(s).statuses);
+    await w2.idle();
+    assert.equal(w2.stats.conflicts, 1);
+    assert.equal(w2.stats.writes, 1);
+    const written = w2.stats.writes;
+    upToDate = 2;
+    w2.resync();
+    await w2.idle();
+    assert.equal(w2.stats.writes, written + 1, 'the count written on top of the conflicted write');
+    assert.deepEqual(reported, [], 'neither reported');
+  });
+
   test('a route that stops targeting us loses our entry, not theirs', async () => {
     const { api, writer, round } = await setup({ defaultMesh: false });
     writer.setLeader(true);

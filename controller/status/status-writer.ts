@@ -27,6 +27,13 @@ export interface StatusWriterOptions {
   /** After other write errors, try the whole set again after this long (default 5 s). */
   errorRetryMs?: number;
   now?: () => Date;
+  /**
+   * Told of every write made over `over` (the snapshot's object), or over our own writes over it,
+   * with no conflict on the way: the object with `resourceVersion` is `over` with the status
+   * written and nothing else new. The provider folds that update into `over`
+   * (KubernetesProvider.ownStatusWritten), so the next snapshot holds the same object.
+   */
+  onWritten?: (over: KubeObject, resourceVersion: string) => void;
 }
 
 export interface StatusWriterStats {
@@ -54,9 +61,10 @@ interface Settled {
   current: KubeObject;
   /**
    * The resourceVersion the object has with this status in place: our write's, or the object's
-   * own when found in place. Our write coming back through the watch is a new object with it,
-   * and holds what we wrote: no second look either (issue 14: after a pass that wrote every
-   * route's status, the next pass compared every one again).
+   * own when found in place. Our write coming back through the watch after a conflict is a new
+   * object with it (without one it is folded into `current`), and holds what we wrote: no second
+   * look either (issue 14: after a pass that wrote every route's status, the next pass compared
+   * every one again).
    */
   resourceVersion: string | undefined;
   upToDate: number;
@@ -102,9 +110,10 @@ export class StatusWriter {
    * writes. Compared with it, a status going back to what the copy holds was taken as in place
    * while the API kept ours: issue 14, Propagated stuck at a "0/1" written while an agent was
    * between slices, the "1/1" after it never written. Keyed by the copy: a newer snapshot's copy
-   * (with our write, or a newer one) is compared as it is.
+   * (with our write, or a newer one) is compared as it is. A write with no conflict comes back
+   * folded into the copy itself (opts.onWritten): then the copy holds it too.
    */
-  private written = new WeakMap<KubeObject, { status: Rec; resourceVersion: string | undefined }>();
+  private written = new WeakMap<KubeObject, { status: Rec; resourceVersion: string | undefined; clean: boolean }>();
 
   constructor(opts: StatusWriterOptions) {
     this.opts = opts;
@@ -238,7 +247,11 @@ export class StatusWriter {
     const [group, version] = groupVersion(current.apiVersion);
     const path = `${collectionPath(group, version, resource.plural, resource.namespaced ? u.namespace : undefined)}/${encodeURIComponent(u.name)}/status`;
     // On top of our last write when there is one: its resourceVersion, not the copy's (a 409).
-    const ours = this.written.get(current)?.resourceVersion;
+    const prior = this.written.get(current);
+    const ours = prior?.resourceVersion;
+    // Made over `current` alone: no conflict here or in the writes over it before (a conflict's
+    // re-read may bring in what the copy lacks, such as another controller's entry).
+    let clean = prior?.clean ?? true;
     let base: KubeObject = ours !== undefined ? { ...current, metadata: { ...current.metadata, resourceVersion: ours } } : current;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -246,8 +259,10 @@ export class StatusWriter {
         const status = stampTimes(isRoute ? carryTimes(desired, stored, u.namespace ?? '') : desired, this.now()) as Rec;
         const res = await this.opts.client.replace<KubeObject | undefined>(path, { ...base, apiVersion: current.apiVersion, kind: u.kind, status });
         const resourceVersion = res?.metadata?.resourceVersion;
-        this.written.set(current, { status, resourceVersion });
+        clean &&= attempt === 0;
+        this.written.set(current, { status, resourceVersion, clean });
         this.stats.writes++;
+        if (clean && resourceVersion !== undefined) this.opts.onWritten?.(current, resourceVersion);
         // What the API server now holds is this status: until the status, the object in our
         // snapshot or the count moves, a pass has nothing to compare (our own write comes back
         // as a status-only update the snapshot may not carry; comparing with the older object
@@ -269,7 +284,7 @@ export class StatusWriter {
       if ((fresh.metadata.generation ?? 0) !== generation) return; // spec changed: a newer translation is coming
       desired = isRoute ? desiredFor(fresh.status, mergeRouteStatus(u.status, fresh.status)) : desired;
       if (sameStatus(desired, fresh.status ?? {})) {
-        this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion });
+        this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion, clean: false });
         this.settle(u, current, count, fresh.metadata.resourceVersion);
         return;
       }

@@ -8,6 +8,7 @@ import { kubeClientFor } from '../../../test/support/kube-client-for.ts';
 import { KubernetesProvider } from './kubernetes-provider.ts';
 import type { CoalescerOptions } from './coalescer.ts';
 import { MESHED_POD_LABEL } from '../../../api/pod-annotations.ts';
+import { resourceKey } from '../../../test/support/fake-apiserver/resources.ts';
 
 const GW_V1 = 'gateway.networking.k8s.io/v1';
 const ns = (name: string): FakeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -148,6 +149,57 @@ describe('KubernetesProvider', () => {
     const latest = h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!;
     h.api.update({ ...latest, spec: { ...(latest.spec as Record<string, unknown>), hostnames: ['a.example'] } });
     await waitFor('spec change seen', () => (h.latest()?.httpRoutes[0]?.spec as { hostnames?: string[] } | undefined)?.hostnames?.[0] === 'a.example');
+  });
+
+  // Issue 14: our own status writes came back as new route objects, so the first change after a
+  // status pass over every route handed translation a new object for each. A write the status
+  // writer reports (ownStatusWritten) is folded into the object it was made over instead.
+  const ours = { parents: [{ parentRef: { group: '', kind: 'Service', name: 'cart', port: 80 }, controllerName: 'meshlet.dev/mesh-controller', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', observedGeneration: 1, lastTransitionTime: '2026-12-07T11:00:00Z' }] }] };
+  const cachedRoute = (h: Harness): Snapshot['httpRoutes'][number] => h.provider.snapshot().httpRoutes[0]!;
+  const rvOf = (o: { metadata: { resourceVersion?: string } }): string => o.metadata.resourceVersion!;
+
+  test('our status write coming back is folded into the cached route: same object, the new status and resourceVersion', async () => {
+    const h = await harness({ objects: [ns('shop'), route('a')] });
+    await waitFor('first snapshot', () => h.latest());
+    const obj = h.latest()!.httpRoutes[0]!;
+    // Reported before the watch brings it (the write's answer first).
+    const stored = h.api.updateStatus({ ...h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!, status: ours });
+    h.provider.ownStatusWritten(obj, rvOf(stored));
+    await waitFor('the write back through the watch', () => rvOf(cachedRoute(h)) === rvOf(stored) || undefined, { describe: () => rvOf(cachedRoute(h)) });
+    assert.equal(cachedRoute(h), obj, 'the same object');
+    assert.deepEqual(obj.status, ours, 'with the status written');
+    // Reported after the watch brought it (the answer last): the new object is folded back.
+    const second = { parents: [{ ...ours.parents[0]!, conditions: [{ ...ours.parents[0]!.conditions[0]!, status: 'False', reason: 'BackendNotFound' }] }] };
+    const stored2 = h.api.updateStatus({ ...h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!, status: second });
+    await waitFor('the second write in the cache', () => rvOf(cachedRoute(h)) === rvOf(stored2) || undefined);
+    assert.notEqual(cachedRoute(h), obj, 'cached as a new object until the writer says it is ours');
+    h.provider.ownStatusWritten(obj, rvOf(stored2));
+    assert.equal(cachedRoute(h), obj);
+    assert.deepEqual(obj.status, second);
+    assert.equal(rvOf(obj), rvOf(stored2));
+  });
+
+  test('another controller\'s status write is cached as a new object; a spec change that comes with our status is not folded', async () => {
+    const h = await harness({ objects: [ns('shop'), route('a')] });
+    await waitFor('first snapshot', () => h.latest());
+    const obj = h.latest()!.httpRoutes[0]!;
+    // Not reported by our writer: someone else's entry, seen by translation through a new object.
+    const foreign = { parents: [...ours.parents, { parentRef: { name: 'cart', kind: 'Service', group: '' }, controllerName: 'example.com/other', conditions: [] }] };
+    const theirs = h.api.updateStatus({ ...h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!, status: foreign });
+    await waitFor('their write in the cache', () => rvOf(cachedRoute(h)) === rvOf(theirs) || undefined);
+    const replaced = cachedRoute(h);
+    assert.notEqual(replaced, obj);
+    assert.deepEqual(replaced.status, foreign);
+    assert.equal(obj.status, undefined, 'the object handed out before is untouched');
+    // One update carrying a new spec and our status under the version our write was told: the
+    // spec moved, so it is a change (a snapshot), never folded away.
+    const snapshots = h.snapshots.length;
+    const both = h.api.store.update(resourceKey('gateway.networking.k8s.io', 'httproutes'), { ...h.api.get(GW_V1, 'HTTPRoute', 'a', 'shop')!, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], hostnames: ['a.example'] }, status: ours }, 'all');
+    h.provider.ownStatusWritten(replaced, rvOf(both));
+    await waitFor('the spec change in a snapshot', () => (h.latest()?.httpRoutes[0]?.spec as { hostnames?: string[] } | undefined)?.hostnames?.[0] === 'a.example' || undefined);
+    assert.ok(h.snapshots.length > snapshots);
+    assert.notEqual(h.latest()!.httpRoutes[0], replaced);
+    assert.equal((replaced.spec as { hostnames?: string[] }).hostnames, undefined, 'the old object is not changed');
   });
 
   test('a Pod\'s status churn does not re-translate, but its IP appearing does (AuthorizationPolicy pod targets read it)', async () => {

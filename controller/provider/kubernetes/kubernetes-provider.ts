@@ -101,6 +101,15 @@ export class KubernetesProvider {
     return buildSnapshot(objects, extra).snapshot;
   }
 
+  /**
+   * The status writer wrote over `over` and got `resourceVersion`, with no conflict: that update
+   * is folded into `over` when it comes back (ResourceInformer.ownStatusWritten), so snapshots
+   * keep holding the same object.
+   */
+  ownStatusWritten(over: KubeObject, resourceVersion: string): void {
+    this.informers.find((i) => i.resource.kind === over.kind)?.ownStatusWritten(over, resourceVersion);
+  }
+
   private onCrdChange(): void {
     const rv = this.crd.objects()[0]?.metadata.resourceVersion;
     if (rv === this.lastCrdVersion) return;

@@ -5,7 +5,9 @@
 // installed) is reported as missing and retried, and the served version is chosen from the
 // candidates (v1, falling back to v1beta1). Cached objects are stripped of what translation never
 // reads first, carry their apiVersion and kind and share their short strings (strip-unread.ts):
-// the cached object is the one every snapshot holds, never a copy.
+// the cached object is the one every snapshot holds, never a copy. Our own status writes coming
+// back are folded into the object they were written over (ownStatusWritten): it stays the same
+// object, with the new status and resourceVersion.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../../translate/snapshot.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -53,12 +55,19 @@ export class ResourceInformer {
   private _state: InformerState = 'starting';
   private everSynced = false;
   private readonly client: KubeClient;
+  /**
+   * Status writes of ours, by the cached object they were made over: the resourceVersions they
+   * got, oldest first (a second write may be answered before the first comes back through the
+   * watch). Only for the kinds meshlet writes status to (not Pods).
+   */
+  private readonly own: WeakMap<KubernetesObject, string[]> | undefined;
 
   constructor(client: KubeClient, resource: WatchedResource, opts: ResourceInformerOptions) {
     this.client = client;
     this.resource = resource;
     this.opts = opts;
     this.backoff = new Backoff(opts.backoff);
+    this.own = STATUS_WRITTEN_KINDS.has(resource.kind) && resource.kind !== 'Pod' ? new WeakMap() : undefined;
   }
 
   get state(): InformerState {
@@ -95,6 +104,44 @@ export class ResourceInformer {
     clearTimeout(this.timer);
     void this.lw?.stop();
     this.lw = undefined;
+  }
+
+  /**
+   * The status writer wrote a status over `over` (a cached object it was handed in a snapshot,
+   * or on top of its own earlier writes over it) and got `resourceVersion`, with no conflict: the
+   * update with that version is `over` with the new status and nothing else new. It is folded
+   * into `over` (status and resourceVersion replaced in place) instead of caching a new object,
+   * so the next snapshot holds the same object and translation finds nothing new in it (issue
+   * 14: after the initial and the agents' status passes, the next change was handed a new object
+   * for every route, each compared and re-keyed again), while the writer reads the status the
+   * API server holds from it. The update may already be here (the watch and the write's answer
+   * race): then it is folded now.
+   */
+  ownStatusWritten(over: KubeObject, resourceVersion: string): void {
+    if (!this.own || !this.lw) return;
+    const o = over as unknown as KubernetesObject;
+    const versions = this.own.get(o);
+    if (versions) versions.push(resourceVersion);
+    else this.own.set(o, [resourceVersion]);
+    const cached = this.lw.cached(o);
+    if (cached && cached !== o && this.fold(cached, o)) this.lw.replace(o);
+  }
+
+  /**
+   * `o` folded into `before` when `o` is our own status write over it (its resourceVersion is
+   * the one our write got, and nothing translation reads but the status moved); else undefined.
+   */
+  private fold(o: KubernetesObject, before: KubernetesObject): KubernetesObject | undefined {
+    const rv = o.metadata?.resourceVersion;
+    const versions = this.own?.get(before);
+    const at = rv === undefined || !versions ? -1 : versions.indexOf(rv);
+    if (at < 0 || !before.metadata || rv === undefined) return undefined;
+    // The version says so already; an object that moved in anything else is never folded.
+    if (fingerprint(o, false) !== fingerprint(before, false)) return undefined;
+    versions!.splice(0, at + 1);
+    (before as { status?: unknown }).status = (o as { status?: unknown }).status;
+    before.metadata.resourceVersion = rv;
+    return before;
   }
 
   /** Current objects, with apiVersion and kind filled in (list items may lack them). */
@@ -154,6 +201,7 @@ export class ResourceInformer {
       const lw: WatchLoop = new WatchLoop({
         path, fieldSelector: this.opts.fieldSelector, labelSelector: this.resource.labelSelector,
         list: listFn, watcher: this.client.watcher, transform: transformFor(this.resource.kind, apiVersionOf(this.resource.group, version)),
+        fold: this.own ? (o, before) => this.fold(o, before) : undefined,
         onAdd: () => this.opts.onChange(),
         onDelete: () => this.opts.onChange(),
         onUpdate: (o, old) => {

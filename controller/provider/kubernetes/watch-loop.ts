@@ -28,6 +28,12 @@ export interface WatchLoopOptions {
   onAdd: (o: KubernetesObject) => void;
   onUpdate: (o: KubernetesObject, old: KubernetesObject) => void;
   onDelete: (o: KubernetesObject) => void;
+  /**
+   * An update the caller folds into the object already cached (returns that object; undefined:
+   * cache the new one): the informer keeps its object when the update is our own status write
+   * (issue 14). A folded update is not reported through onUpdate.
+   */
+  fold?: (o: KubernetesObject, before: KubernetesObject) => KubernetesObject | undefined;
   /** A failure the loop did not recover from by itself; the loop has stopped. */
   onError: (err: unknown) => void;
   /** Delay before re-opening a watch that ended at once (default 1 s doubling up to 30 s, jittered). */
@@ -83,6 +89,17 @@ export class WatchLoop {
     return [...this.cache.values()];
   }
 
+  /** The cached object with `o`'s namespace and name. */
+  cached(o: KubernetesObject): KubernetesObject | undefined {
+    return this.cache.get(keyOf(o));
+  }
+
+  /** Caches `o` in place of the object of its name (the informer folding an update late). */
+  replace(o: KubernetesObject): void {
+    const k = keyOf(o);
+    if (this.cache.has(k)) this.cache.set(k, o);
+  }
+
   /** Lists (only the first time, or after 410) and opens the watch; rejects if either fails. */
   async start(): Promise<void> {
     this.stopped = false;
@@ -105,7 +122,12 @@ export class WatchLoop {
     const fresh = new Map<string, KubernetesObject>();
     for (const item of list.items) {
       const o = this.opts.transform ? this.opts.transform(item) : item;
-      fresh.set(keyOf(o), o);
+      const k = keyOf(o);
+      const before = this.cache.get(k);
+      // Unchanged objects stay the same objects (translation tells changes by identity), and an
+      // update of ours is folded as it would be from the watch.
+      if (before && before.metadata?.resourceVersion === o.metadata?.resourceVersion) fresh.set(k, before);
+      else fresh.set(k, (before && this.opts.fold?.(o, before)) || o);
     }
     const old = new Map(this.cache);
     this.cache.clear();
@@ -115,7 +137,7 @@ export class WatchLoop {
     for (const [k, o] of fresh) {
       const before = old.get(k);
       if (!before) this.opts.onAdd(o);
-      else if (before.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.opts.onUpdate(o, before);
+      else if (before !== o) this.opts.onUpdate(o, before);
     }
   }
 
@@ -188,10 +210,11 @@ export class WatchLoop {
       return;
     }
     if (type !== 'ADDED' && type !== 'MODIFIED') return;
-    this.cache.set(k, o);
+    const kept = (before && this.opts.fold?.(o, before)) || o;
+    this.cache.set(k, kept);
     if (rv) this.rv = rv;
-    if (before) this.opts.onUpdate(o, before);
-    else this.opts.onAdd(o);
+    if (!before) this.opts.onAdd(o);
+    else if (kept !== before) this.opts.onUpdate(o, before);
   }
 
   private async ended(err: unknown, gone: boolean, streamError: WatchStatusError | undefined, livedMs: number): Promise<void> {
