@@ -95,8 +95,9 @@ test('a bookmark moves the resume version forward, so a watch closed after compa
   assert.equal(h.loop.counters.relistsOnGone, 0);
 });
 
-test('410 Gone: relists once and reports exactly what changed meanwhile', async () => {
+test('410 Gone: relists once and reports exactly what changed meanwhile; an unchanged object stays the same object', async () => {
   const h = await harness({ objects: [ns('shop'), svc('a'), svc('keep')] });
+  const kept = h.loop.list().find((o) => o.metadata?.name === 'keep');
   h.loop.stop();
   h.api.delete('v1', 'Service', 'a', 'shop');
   h.api.create(svc('b'));
@@ -107,6 +108,8 @@ test('410 Gone: relists once and reports exactly what changed meanwhile', async 
   await waitFor('both changes', () => h.events.length >= 2 || undefined);
   assert.deepEqual(h.events.sort(), ['add b', 'delete a']);
   assert.deepEqual(h.loop.list().map((o) => o.metadata?.name).sort(), ['b', 'keep']);
+  // Translation tells what changed by identity: a relist must not make every object new.
+  assert.equal(h.loop.list().find((o) => o.metadata?.name === 'keep'), kept);
   h.api.create(svc('c'));
   await waitFor('watching again after the relist', () => h.seen.get('add c'));
   assert.deepEqual(h.errors, []);
