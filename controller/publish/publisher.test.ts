@@ -586,6 +586,100 @@ describe('the endpoint fast path (issue 14)', () => {
     }
   });
 
+  test('an endpoint change reaching agents with slices of their own: one frame each, each slice patched when its agent is reached (none for an agent gone), the backend serialised once', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const ip = (i: number): string => `10.0.3.${i + 1}`;
+    const front = (i: number): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
+    const backends = Array.from({ length: 13 }, (_, i) => backend('default', `s${i}`, 80, [{ port: i + 1 }]));
+    const t1 = table({ services: Array.from({ length: 13 }, (_, i) => front(i)), backends });
+    // As the bench's agents: each calls s0 and one Service of its own (twelve slices); the last
+    // one leaves before the change.
+    const specs = Array.from({ length: 12 }, (_, i) => ({ pod: `p${i}`, targets: [ip(0), ip(i + 1)].map((address) => ({ kind: 'destination' as const, address, port: 80 })) }));
+    const agents = specs.map(() => new RawAgent(pub.port));
+    try {
+      pub.setTable(t1);
+      await Promise.all(agents.map((a) => a.open()));
+      for (const [i, a] of agents.entries()) {
+        a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
+        a.send({ type: 'ack', version: (await a.next('update')).version });
+      }
+      const gone = agents.pop()!;
+      gone.ws.close();
+      await gone.closedWithin(1_000);
+      await settle();
+      const m0 = pub.metrics();
+      const encoded0 = pub.patchChangesEncoded;
+      const frames0 = pub.framesEncoded;
+      const t2 = withEndpoints(t1, 's0', [40, 41]);
+      pub.setTable(t2);
+      await settle();
+      const m1 = pub.metrics();
+      assert.equal(m1.endpointTablesTotal - m0.endpointTablesTotal, 1);
+      assert.equal(m1.patchesSentTotal - m0.patchesSentTotal, 11, 'a patch to each agent connected');
+      assert.equal(m1.updatesSentTotal - m0.updatesSentTotal, 0);
+      assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 11, 'the eleven slices patched; the twelfth, whose agent left, not');
+      assert.equal(pub.framesEncoded - frames0, 11, 'a frame per agent');
+      assert.equal(pub.patchChangesEncoded - encoded0, 1, 'the changed backend serialised once for the eleven frames');
+      const r1 = { kind: 'HTTPRoute', namespace: 'default', name: 'r1' };
+      for (const [i, a] of agents.entries()) {
+        const frames = a.inbox.filter((m) => m.type === 'patch' || m.type === 'update');
+        const want = sliceTable(t2, { agent: { namespace: 'default', pod: specs[i]!.pod }, targets: specs[i]!.targets });
+        assert.deepEqual(frames.map((f) => [f.type, f.version]), [['patch', want.version]], `agent ${i}: one frame, its slice of the new table`);
+        const patch = frames[0] as Extract<ControllerMessage, { type: 'patch' }>;
+        assert.deepEqual(patch.changes.backends.upsert.map((b) => [b.name, b.endpoints.map((e) => e.port)]), [[backendName('default', 's0', 80), [40, 41]]]);
+        assert.deepEqual([patch.changes.services, patch.changes.gateways, patch.changes.policies, patch.changes.backends.remove], [{ upsert: [], remove: [] }, { upsert: [], remove: [] }, { upsert: [], remove: [] }, []]);
+        a.send({ type: 'ack', version: want.version });
+      }
+      await settle();
+      assert.equal(pub.metrics().acksTotal - m0.acksTotal, 11);
+      assert.ok(pub.agents().every((x) => x.ackedVersion === x.sentVersion), 'every agent acknowledged the version it was sent');
+      assert.deepEqual([pub.propagation(r1).upToDate, pub.propagation(r1).total, pub.propagation(r1).generation], [1, 1, 1], 'no route moved');
+      // The slice of the agent that left is sliced afresh from the table in force when asked for.
+      const back = new RawAgent(pub.port);
+      agents.push(back);
+      await back.open();
+      back.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p11', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[11]!.targets });
+      assert.equal((await back.next('update')).version, sliceTable(t2, { agent: { namespace: 'default', pod: 'p11' }, targets: specs[11]!.targets }).version);
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
+  test('an endpoint change after the same table was published again in new objects (a catch-up translation) is still an endpoint change', async () => {
+    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
+    try {
+      const t1 = twoServices();
+      pub.setTable(t1);
+      for (const a of agents) await a.open();
+      const [ratings, reviews, idle] = agents as [RawAgent, RawAgent, RawAgent];
+      await subscribe(ratings, 'rt', '10.0.0.2');
+      await subscribe(reviews, 'rv', '10.0.0.1');
+      await subscribe(idle, 'idle', null);
+      await settle();
+      const m0 = pub.metrics();
+      const again = structuredClone(t1);
+      pub.setTable(again);
+      assert.equal(pub.generation, 1, 'the same content: not a new table');
+      pub.setTable(withEndpoints(again, 'ratings', [7]));
+      await settle();
+      const m1 = pub.metrics();
+      assert.equal(m1.endpointTablesTotal - m0.endpointTablesTotal, 1, 'taken as an endpoint patch of the table in force');
+      assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 1, 'only the ratings caller\'s slice patched; no agent re-sliced');
+      assert.deepEqual((await ratings.next('patch')).changes.backends.upsert.map((b) => b.endpoints.map((e) => e.port)), [[7]]);
+      const tables = (a: RawAgent) => a.inbox.filter((m) => m.type === 'update' || m.type === 'patch');
+      assert.deepEqual([tables(reviews), tables(idle)], [[], []]);
+      // A route change after it is sliced from the table in force as before.
+      pub.setTable(twoServices(4));
+      const u = await reviews.next('patch');
+      assert.equal(u.version, sliceTable(twoServices(4), { agent: { namespace: 'default', pod: 'rv' }, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] }).version);
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await pub.close();
+    }
+  });
+
   test('over random route, Service and endpoint changes, every agent ends each step on the slice of the table in force', async () => {
     // Tables built from kept entry objects, as translation hands them back: an unchanged
     // Service or backend is the same object, so only agents holding a changed one get work.

@@ -213,6 +213,8 @@ export class Publisher {
    * new slice is its last one with the replaced entries swapped in (rebase-slice.ts).
    */
   #rebase: { changes: EntryDelta; samePolicies: boolean } | null = null;
+  /** While setTable() refreshes the sessions of an endpoint change: the cached slices still to patch with its backends. */
+  #toPatch: { delta: Map<string, BackendIR>; keys: Set<string> } | null = null;
   /** Refusals logged per table version (see logNack). */
   readonly #nackLog = new Map<string, number>();
 
@@ -362,7 +364,18 @@ export class Publisher {
     // table's version is hashed from the whole table only when read (translate/table-version.ts).
     const sameContent = prev && changes ? samePolicies && prev.apiVersion === table.apiVersion && !changes.addedOrRemoved
       && changes.replaced.every(([a, b]) => this.#versioner.json(a) === this.#versioner.json(b)) : undefined;
-    if (!this.#generations.update(table, delta !== null, sameContent)) return;
+    if (!this.#generations.update(table, delta !== null, sameContent)) {
+      // The same content in new objects (a catch-up translation after a status pass): nothing to
+      // send, but it is the table the next endpoint patch is made from, so it is the one in force
+      // from now on; kept the old one, that patch would not be an endpoint delta of it and would
+      // re-slice every agent holding the Service as a route change does. Slices, frames and the
+      // entry index stay: they hold the same content, and they are matched by name.
+      if (prev && sameContent && table !== prev) {
+        derivedTable(table, prev, new Map());
+        this.#table = table;
+      }
+      return;
+    }
     this.#table = table;
     this.#lastPublished = performance.now();
     this.#metrics.tablesTotal++;
@@ -390,6 +403,10 @@ export class Publisher {
       for (const s of refreshed) s.refresh(true);
     } finally {
       this.#rebase = null;
+      // Cached slices no session asked for in this table (their agents left or resubscribed) are
+      // dropped rather than patched: sliced again from the table if asked for later.
+      if (this.#toPatch) for (const k of this.#toPatch.keys) this.#slices.delete(k);
+      this.#toPatch = null;
     }
     this.#latency.published(startedAt, refreshed.filter((s) => s.hello && s.sent), this.#connected);
     this.#scheduleNotify();
@@ -397,20 +414,19 @@ export class Publisher {
 
   /**
    * An endpoint patch of the table in force: the cached slices holding a changed backend are
-   * patched (once for all the agents sharing one), inbound slices are dropped to be sliced again,
+   * patched as their sessions are refreshed (once for all the agents sharing one; those no
+   * session asks for are dropped), inbound slices are dropped to be sliced again,
    * and the sessions to refresh are those whose slice holds a changed backend, plus the inbound
    * ones. Every other agent, slice and route is left alone.
    */
   #patchEndpoints(prev: RoutingTable, table: RoutingTable, delta: Map<string, BackendIR>): Set<AgentSession> {
     derivedTable(table, prev, delta);
+    // Patched when a session asks for them (#slice), in the refresh loop: the first agent's frame
+    // is written after one slice patched, not after all of them (1 000 slice versions hashed
+    // first held every frame ~10-20 ms at 1 000 agents, issue 14).
     const keys = new Set<string>();
-    for (const name of delta.keys()) for (const k of this.#sliceKeysByBackend.get(name) ?? []) keys.add(k);
-    for (const k of keys) {
-      const hit = this.#slices.get(k);
-      if (!hit) continue;
-      this.#slices.set(k, { slice: patchSlice(hit.slice, delta, this.#versioner), routes: hit.routes });
-      this.#metrics.slicesComputedTotal++;
-    }
+    for (const name of delta.keys()) for (const k of this.#sliceKeysByBackend.get(name) ?? []) if (this.#slices.has(k)) keys.add(k);
+    this.#toPatch = { delta, keys };
     for (const k of this.#inboundKeys) this.#slices.delete(k);
     this.#inboundKeys.clear();
     const sessions = new Set<AgentSession>(this.#inbound);
@@ -652,6 +668,7 @@ export class Publisher {
     }
     const key = keyed.key;
     let hit = this.#slices.get(key);
+    if (hit && this.#toPatch?.keys.delete(key)) hit = this.#patched(key, hit, this.#toPatch.delta);
     if (!hit) {
       const r = this.#rebase;
       // The session's last slice, of the table before, with the replaced entries swapped in.
@@ -677,6 +694,20 @@ export class Publisher {
       if (targets.inbound) this.#inboundKeys.add(key);
     }
     return hit;
+  }
+
+  /**
+   * A cached slice with an endpoint change's backends swapped in. The subscriptions and frontends
+   * are the same, so what #track records of the slice carries over (not worked out per agent).
+   */
+  #patched(key: string, hit: { slice: RoutingTable; routes: Set<string> }, delta: Map<string, BackendIR>): { slice: RoutingTable; routes: Set<string> } {
+    const slice = patchSlice(hit.slice, delta, this.#versioner);
+    this.#metrics.slicesComputedTotal++;
+    const flags = sliceFlags.get(hit.slice);
+    if (flags && slice !== hit.slice) sliceFlags.set(slice, flags);
+    const next = { slice, routes: hit.routes };
+    this.#slices.set(key, next);
+    return next;
   }
 
   #scheduleNotify(): void {
