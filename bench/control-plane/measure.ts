@@ -94,6 +94,8 @@ export interface ConfigResult {
   gcMsPerChange?: number[];
   /** The same for the endpoint-only changes. */
   endpointGcMsPerChange?: number[];
+  /** swarmCpuToAckMs for the endpoint-only changes (absent in results written before). */
+  endpointSwarmCpuToAckMs?: number[];
 }
 
 export interface ScaleResult {
@@ -193,15 +195,18 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const endpointLatencyMs: number[] = [];
       const endpointCpuMs: number[] = [];
       const endpointGcMs: number[] = [];
+      const endpointSwarmCpuMs: number[] = [];
       for (let k = 0; k < (o.only === 'route' ? 0 : o.changes); k++) {
         await waitQuiet(controller, { minMs: 200, maxMs: o.timeoutMs });
         const marker = `ep-${o.routes}-${agents}-${change++}-${Date.now().toString(36)}`;
         const acks = await swarm.arm(marker, o.timeoutMs);
         const gc0 = await controller.gcSeconds();
         const cpu0 = controller.cpuNs();
+        const swarm0 = cpuOf([swarm.pid]).ns;
         const t0 = nowMs();
         api.update(endpointSliceObject(0, marker));
         const ev = await acks.done;
+        endpointSwarmCpuMs.push((cpuOf([swarm.pid]).ns - swarm0) / 1e6);
         if (ev.missing === 0 && ev.ackAtMs.length > 0) endpointLatencyMs.push(Math.max(...ev.ackAtMs) - t0);
         else o.log(`${o.routes} routes × ${agents} agents: endpoint change ${k}: ${ev.missing} agents did not ack within ${o.timeoutMs} ms`);
         await waitQuiet(controller, { minMs: 1200, maxMs: o.timeoutMs });
@@ -221,11 +226,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), swarmCpuToAckMs, firstSyncMs, firstSync: percentiles(firstSyncMs),
         connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle,
         endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
-        gcMsToAck, majorGcsToAck, gcMsPerChange, endpointGcMsPerChange: endpointGcMs,
+        gcMsToAck, majorGcsToAck, gcMsPerChange, endpointGcMsPerChange: endpointGcMs, endpointSwarmCpuToAckMs: endpointSwarmCpuMs,
       };
       result.configs.push(r);
       o.log(`${o.routes} routes × ${agents} agents: change→all acked p50 ${r.latency.p50.toFixed(1)} ms p99 ${r.latency.p99.toFixed(1)} ms` +
-        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked; the agents' own CPU until acked ${percentiles(swarmCpuToAckMs).p50.toFixed(1)} ms); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB (${rssSettledMB.toFixed(0)} MB settled); endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms`);
+        `${incomplete ? ` (${incomplete} incomplete)` : ''}; CPU/change ${r.cpuPerChange.p50.toFixed(1)} ms (${r.cpuToAck.p50.toFixed(1)} ms until acked; the agents' own CPU until acked ${percentiles(swarmCpuToAckMs).p50.toFixed(1)} ms); fresh agent ${r.firstSync.p50.toFixed(1)} ms; RSS ${r.rssMB.toFixed(0)} MB (${rssSettledMB.toFixed(0)} MB settled); endpoint change→all acked p50 ${r.endpointLatency?.p50.toFixed(1)} ms p99 ${r.endpointLatency?.p99.toFixed(1)} ms, CPU ${r.endpointCpuPerChange?.p50.toFixed(1)} ms (the agents' own until acked ${percentiles(endpointSwarmCpuMs).p50.toFixed(1)} ms)`);
     }
   } catch (err) {
     result.error = (err as Error).message;

@@ -55,7 +55,8 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
     `${r.durationS.toFixed(0)} s. Node ${v.node}, ${v.kernel}, ${v.cores} × ${v.cpu}, ${v.memoryGiB} GiB. Raw figures: [${jsonPath.split('/').pop()}](${jsonPath}).`, '');
   out.push(`A real \`meshlet controller\` process (${r.layout.controller}) watches a fake kube-apiserver that speaks the real HTTP API ` +
     `(${r.layout.apiserver}); simulated agents (${r.layout.agents}) are raw WebSocket clients speaking \`api/wire.ts\` as a sidecar does — ` +
-    'each subscribes to Service 0 (shared by all) and one Service of its own, acks every update and patch, answers pings, but does not validate or compile tables. ' +
+    'each subscribes to Service 0 (shared by all) and one Service of its own, acks every update and patch, answers pings, but does not validate or compile tables; ' +
+    'it reads an update\'s or patch\'s version from the frame\'s head (`{"type":…,"version":…`, as the controller writes it) and finds the change\'s marker in the frame\'s bytes, without JSON.parse of the frame (from 2026-12-07, issue 14: 1 000 agents share one core, and parsing every frame made them trail the controller). ' +
     `A change rewrites HTTPRoute \`route-0\` (a new header-match value) through the API; **latency** is from that write until the last agent acked the frame carrying it. ` +
     `Each configuration is measured over ${r.profile.changes} changes (p99 by nearest rank: with fewer than 100 changes it is the slowest one). ` +
     '**CPU per change** is the controller\'s CPU (all threads, /proc schedstat) from the write until it is quiet again — translation, slicing, sending, counting acks and ' +
