@@ -8,7 +8,8 @@
 // spends it on the run queue, so the figure stays near 100 ms. Where schedstat is missing, the
 // thread's CPU time (process.threadCpuUsage) stands in, which misses blocking without CPU. Both
 // go to Prometheus histograms, so "no stall of 500 ms or more" is a bucket that did not move
-// between two scrapes (issue 15 item 5).
+// between two scrapes (issue 15 item 5). The clock and schedstat are read as one pair (see
+// sample): a wait the kernel accounts between the two readings would otherwise be counted as held.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BucketHistogram } from './prometheus.ts';
 
@@ -21,28 +22,75 @@ function histogramText(h: BucketHistogram, name: string, help: string): string {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.lines(name), ''].join('\n');
 }
 
+/** This thread's scheduler counters: run-queue wait so far (ms) and timeslices run (each return to a CPU). */
+export interface SchedReading {
+  waitMs: number;
+  slices: number;
+}
+
+/** Where the sampler reads them (tests: a scripted kernel). */
+export interface SchedSource {
+  read(): SchedReading;
+  close(): void;
+}
+
+export interface EventLoopStallsOptions {
+  /** Wall clock, ms (default performance.now). */
+  now?: () => number;
+  /** Opens this thread's counters; null where there are none (default: Linux's schedstat). */
+  sched?: () => SchedSource | null;
+}
+
+/** Reads after the first when a timeslice began between two: more is a thread preempted every few µs. */
+const MAX_REREADS = 3;
+
+/**
+ * The wall time and the run-queue wait as of one instant. The kernel adds a wait to run_delay when
+ * the thread gets a CPU back, so a preemption between reading the clock and reading schedstat put
+ * the wait in this reading and its time in the next gap: the next turn counted it as held (a
+ * thread kept off its CPU for 0.9 s just after reading the clock showed 0.9 s held). So:
+ * schedstat, the clock, schedstat again; the same timeslice count on both sides of the clock means
+ * no wait ended in between, else the pair is read again (bounded).
+ */
+function sample(sched: SchedSource, now: () => number): { wall: number; waited: number } {
+  let before = sched.read();
+  for (let i = 0; ; i++) {
+    const wall = now();
+    const after = sched.read();
+    if (after.slices === before.slices || i === MAX_REREADS) return { wall, waited: after.waitMs };
+    before = after;
+  }
+}
+
 export class EventLoopStalls {
   readonly blocked = new BucketHistogram(STALL_BUCKETS);
   readonly delay = new BucketHistogram(STALL_BUCKETS);
+  readonly #now: () => number;
+  readonly #openSched: () => SchedSource | null;
   #timer: NodeJS.Timeout | null = null;
-  #sched: SchedStat | null = null;
+  #sched: SchedSource | null = null;
+
+  constructor(opts: EventLoopStallsOptions = {}) {
+    this.#now = opts.now ?? (() => performance.now());
+    this.#openSched = opts.sched ?? (() => SchedStat.open());
+  }
 
   start(): this {
     if (this.#timer) return this;
-    this.#sched = SchedStat.open();
+    this.#sched = this.#openSched();
     const sched = this.#sched;
-    let wall = performance.now();
-    let waited = sched?.runQueueMs() ?? 0;
+    const now = this.#now;
+    let { wall, waited } = sched ? sample(sched, now) : { wall: now(), waited: 0 };
     let cpu = threadCpuMs();
     // Unref'd: the sampler never keeps a process alive.
     this.#timer = setInterval(() => {
-      const w = performance.now();
+      const s = sched ? sample(sched, now) : null;
+      const w = s?.wall ?? now();
       const gap = w - wall;
       this.delay.observe(Math.max(0, gap - INTERVAL_MS) / 1000);
-      if (sched) {
-        const q = sched.runQueueMs();
-        this.blocked.observe(Math.max(0, gap - (q - waited)) / 1000);
-        waited = q;
+      if (s) {
+        this.blocked.observe(Math.max(0, gap - (s.waited - waited)) / 1000);
+        waited = s.waited;
       } else {
         const c = threadCpuMs();
         this.blocked.observe(Math.min(gap, c - cpu) / 1000);
@@ -67,7 +115,7 @@ export class EventLoopStalls {
 }
 
 /** This thread's time spent runnable but waiting for a CPU, from Linux's schedstat (ns). */
-class SchedStat {
+class SchedStat implements SchedSource {
   readonly #fd: number;
   readonly #buf = Buffer.alloc(128);
 
@@ -78,16 +126,18 @@ class SchedStat {
   static open(): SchedStat | null {
     try {
       const s = new SchedStat(openSync('/proc/thread-self/schedstat', 'r'));
-      return Number.isFinite(s.runQueueMs()) ? s : null;
+      const r = s.read();
+      return Number.isFinite(r.waitMs) && Number.isFinite(r.slices) ? s : null;
     } catch {
       return null; // not Linux, or no schedstat: the CPU-time estimate is used
     }
   }
 
   /** Fields: time on CPU, time waiting on a run queue, timeslices. One pread, no allocation of a file handle. */
-  runQueueMs(): number {
+  read(): SchedReading {
     const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
-    return Number(this.#buf.toString('latin1', 0, n).split(' ')[1]) / 1e6;
+    const f = this.#buf.toString('latin1', 0, n).split(' ');
+    return { waitMs: Number(f[1]) / 1e6, slices: Number(f[2]) };
   }
 
   close(): void {
