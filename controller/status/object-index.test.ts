@@ -42,3 +42,30 @@ test('a renamed, added or removed object re-indexes; duplicate names keep the fi
   assert.equal(index.get(snap(grown.slice(1)), 'httpRoutes', 'shop/x'), grown[2], 'removed: the next of the name');
   assert.equal(index.get({ ...snap(grown), gateways: [] }, 'gateways', 'shop/x'), undefined);
 });
+
+test('still(): an object found before is still the answer until it is replaced or its list is indexed afresh', () => {
+  const index = new ObjectIndex();
+  const first = [route('a'), route('b'), route('c')];
+  const s1 = snap(first);
+  const b = index.get(s1, 'httpRoutes', 'shop/b')!;
+  const epoch = index.epoch;
+  assert.equal(index.still(s1, 'httpRoutes', b, epoch), true);
+  // Another object replaced: b is still the answer; the replaced one is not.
+  const second = [route('a', 'shop', '2'), b, first[2]!];
+  const s2 = snap(second);
+  assert.equal(index.still(s2, 'httpRoutes', b, epoch), true);
+  assert.equal(index.still(s2, 'httpRoutes', first[0]!, epoch), false);
+  // b replaced, then back (our write folded late into the object it was made over).
+  const b2 = route('b', 'shop', '3');
+  assert.equal(index.still(snap([second[0]!, b2, first[2]!]), 'httpRoutes', b, epoch), false);
+  assert.equal(index.still(snap([second[0]!, b, first[2]!]), 'httpRoutes', b, epoch), true);
+  // A route added: the list is indexed afresh, nothing found before is taken as still there.
+  const s4 = snap([second[0]!, b, first[2]!, route('d')]);
+  assert.equal(index.still(s4, 'httpRoutes', b, epoch), false);
+  assert.equal(index.get(s4, 'httpRoutes', 'shop/b'), b);
+  assert.equal(index.still(s4, 'httpRoutes', b, index.epoch), true);
+  // Removed (indexed afresh): not still.
+  const s5 = snap([second[0]!, first[2]!, route('d')]);
+  const e4 = index.epoch;
+  assert.equal(index.still(s5, 'httpRoutes', b, e4), false);
+});

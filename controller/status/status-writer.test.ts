@@ -164,35 +164,38 @@ describe('StatusWriter', () => {
     cleanup.push(async () => { writer.close(); await api.close(); });
     writer.setLeader(true);
     const translator = new IncrementalTranslator();
-    const pass = async (s: Snapshot): Promise<{ compared: number; writes: number; conflicts: number }> => {
+    // lookedUp: statuses whose object was found by kind and name, not by the status object itself.
+    const pass = async (s: Snapshot): Promise<{ compared: number; writes: number; conflicts: number; lookedUp: number }> => {
       const before = { ...writer.stats };
       writer.submit(s, translator.translate(s).statuses);
       await writer.idle();
-      return { compared: writer.stats.compared - before.compared, writes: writer.stats.writes - before.writes, conflicts: writer.stats.conflicts - before.conflicts };
+      return { compared: writer.stats.compared - before.compared, writes: writer.stats.writes - before.writes, conflicts: writer.stats.conflicts - before.conflicts, lookedUp: writer.stats.lookedUp - before.lookedUp };
     };
     const s1 = snapshotOf(api);
     const first = await pass(s1);
     assert.equal(first.writes, ROUTES + 1, 'every route and the GatewayClass written');
     // The same snapshot again (an endpoint change: the writer's objects predate its own writes):
-    // nothing is compared, so nothing is written again and refused as a conflict.
-    assert.deepEqual(await pass(s1), { compared: 0, writes: 0, conflicts: 0 });
+    // nothing is compared, so nothing is written again and refused as a conflict; and every
+    // status is known by the status object (the same one translation handed back): no key built.
+    assert.deepEqual(await pass(s1), { compared: 0, writes: 0, conflicts: 0, lookedUp: 1 }, 'the GatewayClass, whose status is built afresh, alone looked up');
     // One route's count moves: that route alone is compared and written.
     counts.set('r5', 0);
-    const before = writer.stats.compared;
+    const before = { ...writer.stats };
     writer.resync();
     await writer.idle();
-    assert.equal(writer.stats.compared - before, 1);
+    assert.equal(writer.stats.compared - before.compared, 1);
+    assert.equal(writer.stats.lookedUp - before.lookedUp, 1, 'r5 alone looked up (the GatewayClass\'s status object is the same in a resync)');
     assert.equal(((api.get(GW, 'HTTPRoute', 'r5', 'shop')!.status as { parents: { conditions: { type: string; message: string }[] }[] }).parents[0]!.conditions.find((c) => c.type === PROPAGATED_CONDITION))?.message, '0/1 proxies at generation 1');
     // The objects as the API holds them now (our writes came back, new objects with the
     // resourceVersions our writes got): no route is compared again, none written; the
     // GatewayClass, whose status translation builds afresh from the object, is compared once.
     const s2 = snapshotOf(api);
-    assert.deepEqual(await pass(s2), { compared: 1, writes: 0, conflicts: 0 });
+    assert.deepEqual(await pass(s2), { compared: 1, writes: 0, conflicts: 0, lookedUp: ROUTES + 1 });
     // One route edited: its status (a new one) is compared and written; the others are not looked at.
     const r9 = api.get(GW, 'HTTPRoute', 'r9', 'shop')!;
     const edited = api.update({ ...r9, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'nowhere', port: 80 }], rules: [] } }) as unknown as KubeObject;
     const s3 = { ...s2, httpRoutes: s2.httpRoutes.map((r) => (r.metadata.name === 'r9' ? edited : r)) };
-    assert.deepEqual(await pass(s3), { compared: 1, writes: 1, conflicts: 0 });
+    assert.deepEqual(await pass(s3), { compared: 1, writes: 1, conflicts: 0, lookedUp: 2 }, 'r9 and the GatewayClass looked up');
     const r9Status = api.get(GW, 'HTTPRoute', 'r9', 'shop')!.status as { parents: { conditions: { type: string; status: string }[] }[] };
     assert.equal(r9Status.parents[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'False', 'r9 now names a Service that does not exist');
   });

@@ -4,7 +4,8 @@
 // re-merging (for routes: other controllers' parent entries from the fresh read, ours from
 // translate) unless its spec moved on, in which case the next snapshot brings a new translation.
 // A pass costs what changed (issue 14): a status found in place is remembered with the object and
-// Propagated count it was checked against, and not compared again while all three are the same.
+// Propagated count it was checked against, and not compared again while all three are the same
+// (found by the status object itself: no key is built for a status that did not move).
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MESH_NAME, GATEWAY_API_X_GROUP, MESH_CONTROLLER_NAME } from '../../api/names.ts';
 import { collectionPath, isStatus, WATCHED_RESOURCES, type KubeClient, type WatchedResource } from '../provider/kubernetes/index.ts';
@@ -42,6 +43,11 @@ export interface StatusWriterStats {
   unchanged: number;
   /** Statuses compared with the stored one: what a pass cost, in statuses. */
   compared: number;
+  /**
+   * Statuses whose object was looked up by kind and name; the rest were known by the status
+   * object itself (the same as last pass, on the same object: see pending()).
+   */
+  lookedUp: number;
   conflicts: number;
   errors: number;
 }
@@ -70,6 +76,8 @@ interface Settled {
   upToDate: number;
   total: number;
   generation: number;
+  /** ObjectIndex.epoch when `current` was found (ObjectIndex.still()). */
+  epoch: number;
 }
 
 /** A status that differs from what is stored: what writeOne() needs to write it. */
@@ -81,6 +89,8 @@ interface Pending {
   desired: Rec;
   /** The status the write replaces (its condition times are kept where nothing transitioned). */
   stored: unknown;
+  /** ObjectIndex.epoch when `current` was found. */
+  epoch: number;
 }
 
 const RESOURCE_OF = new Map(WATCHED_RESOURCES.map((r) => [r.kind, r]));
@@ -90,7 +100,7 @@ function sameCount(s: Settled, count: PropagationCount | null): boolean {
 }
 
 export class StatusWriter {
-  readonly stats: StatusWriterStats = { writes: 0, unchanged: 0, compared: 0, conflicts: 0, errors: 0 };
+  readonly stats: StatusWriterStats = { writes: 0, unchanged: 0, compared: 0, lookedUp: 0, conflicts: 0, errors: 0 };
   private readonly opts: StatusWriterOptions;
   private active = false;
   private latest: { snapshot: Snapshot; statuses: StatusUpdate[] } | undefined;
@@ -103,6 +113,12 @@ export class StatusWriter {
   private readonly objects = new ObjectIndex();
   /** Statuses known to be in place, by object (`Kind namespace/name`; see pending()). */
   private readonly settled = new Map<string, Settled>();
+  /**
+   * The same records by the status object they were settled with: translation hands an unchanged
+   * status back as the same object, so a pass finds most by it, with no key built or hashed
+   * (issue 14: building and hashing two keys per status was most of a pass over 10 000 routes).
+   */
+  private byStatus = new WeakMap<StatusUpdate, Settled>();
   /**
    * The status last written (or found on a conflict's re-read) over a snapshot's copy of an
    * object, with the resourceVersion it got. Status updates of the kinds written here make no
@@ -129,6 +145,7 @@ export class StatusWriter {
     if (active) {
       // Another replica may have written while we were not leading: compare everything once.
       this.settled.clear();
+      this.byStatus = new WeakMap();
       this.written = new WeakMap();
       this.resync();
     }
@@ -200,11 +217,21 @@ export class StatusWriter {
     const bucket = SNAPSHOT_BUCKETS[u.kind];
     const resource = RESOURCE_OF.get(u.kind);
     if (!bucket || !resource) return null;
+    // The same status object settled on an object still in this snapshot: only the count to check.
+    const known = this.byStatus.get(u);
+    if (known && known.u === u && this.objects.still(snapshot, bucket, known.current, known.epoch)
+      && sameCount(known, this.countOf(u, known.current.metadata.generation ?? 0))) {
+      this.stats.unchanged++;
+      return null;
+    }
+    this.stats.lookedUp++;
     const key = objectKey(u.namespace, u.name);
     const current = this.objects.get(snapshot, bucket, key);
     if (!current) return null; // not from this snapshot: nothing to compare or write against
+    // Read after get(), which may have indexed the list afresh; kept with what a write settles.
+    const epoch = this.objects.epoch;
     const generation = current.metadata.generation ?? 0;
-    const count = ROUTE_KINDS.has(u.kind) && this.opts.propagation ? this.opts.propagation({ kind: u.kind, namespace: u.namespace ?? '', name: u.name, generation }) : null;
+    const count = this.countOf(u, generation);
     const settled = this.settled.get(`${u.kind} ${key}`);
     // Route statuses come back as the same object while unchanged; the few statuses translation
     // builds afresh every round (GatewayClasses, Gateways, XMeshes) are compared with the last.
@@ -212,6 +239,8 @@ export class StatusWriter {
       && sameCount(settled, count) && (settled.u === u || isDeepStrictEqual(settled.u.status, u.status))) {
       settled.u = u;
       settled.current = current;
+      settled.epoch = epoch;
+      this.byStatus.set(u, settled);
       this.stats.unchanged++;
       return null;
     }
@@ -219,15 +248,26 @@ export class StatusWriter {
     const stored = this.written.get(current)?.status ?? current.status;
     const desired = count ? withPropagation(u.status, count, generation, stored) : u.status;
     if (sameStatus(desired, stored ?? {})) {
-      this.settle(u, current, count, this.written.get(current)?.resourceVersion ?? current.metadata.resourceVersion);
+      this.settle(u, current, count, this.written.get(current)?.resourceVersion ?? current.metadata.resourceVersion, epoch);
       this.stats.unchanged++;
       return null;
     }
-    return { u, current, resource, count, desired, stored };
+    return { u, current, resource, count, desired, stored, epoch };
   }
 
-  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null, resourceVersion: string | undefined): void {
-    this.settled.set(`${u.kind} ${objectKey(u.namespace, u.name)}`, { u, current, resourceVersion, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1 });
+  /** The Propagated count of a route at `generation` (null: no hook, not a route, or no agent holds it). */
+  private countOf(u: StatusUpdate, generation: number): PropagationCount | null {
+    return ROUTE_KINDS.has(u.kind) && this.opts.propagation ? this.opts.propagation({ kind: u.kind, namespace: u.namespace ?? '', name: u.name, generation }) : null;
+  }
+
+  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null, resourceVersion: string | undefined, epoch: number): void {
+    const s: Settled = { u, current, resourceVersion, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1, epoch };
+    const key = `${u.kind} ${objectKey(u.namespace, u.name)}`;
+    // The record it replaces may still be reachable by its status object: never valid again.
+    const replaced = this.settled.get(key);
+    if (replaced) replaced.epoch = -1;
+    this.settled.set(key, s);
+    this.byStatus.set(u, s);
   }
 
   /** Forgets objects no status names any more (deleted routes), once they are as many as the rest. */
@@ -267,7 +307,7 @@ export class StatusWriter {
         // snapshot or the count moves, a pass has nothing to compare (our own write comes back
         // as a status-only update the snapshot may not carry; comparing with the older object
         // would only write again and be refused with a conflict).
-        this.settle(u, current, count, resourceVersion);
+        this.settle(u, current, count, resourceVersion, p.epoch);
         return;
       } catch (err) {
         if (isStatus(err, 404)) return; // deleted meanwhile
@@ -285,7 +325,7 @@ export class StatusWriter {
       desired = isRoute ? desiredFor(fresh.status, mergeRouteStatus(u.status, fresh.status)) : desired;
       if (sameStatus(desired, fresh.status ?? {})) {
         this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion, clean: false });
-        this.settle(u, current, count, fresh.metadata.resourceVersion);
+        this.settle(u, current, count, fresh.metadata.resourceVersion, p.epoch);
         return;
       }
       stored = fresh.status;
