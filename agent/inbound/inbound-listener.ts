@@ -45,6 +45,9 @@ export interface InboundOptions {
 /** Why a request was denied, for the caller (HTTP) and its logs. */
 export const DENIED_HEADER = 'x-meshlet-denied-reason';
 
+/** What `decorate` removes from every request; the fast path leaves them out before it (engine-bridge.ts). */
+const STRIPPED: readonly string[] = [XFCC, PEER_WORKLOAD_HEADER];
+
 const MTLS_REQUIRED = 'STRICT mTLS: plaintext is refused (the caller is not a mesh workload)';
 
 export interface InboundSide {
@@ -87,18 +90,30 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
   // requests, built once (the site is built once per connection).
   const site = sitePerConnection((ctx: ConnCtx): HttpSite => {
     const dest = destination(ctx);
+    const peer = ctx.peer ?? null;
+    // The connection's XFCC value: its peer is fixed, so the string is built (and flattened by its
+    // first write) once per connection and own identity, not per request.
+    let xfccBy: string | null = null;
+    let xfcc = '';
     return {
       kind: 'inbound',
       scheme: 'http',
-      peerIdentity: ctx.peer ?? null,
+      peerIdentity: peer,
       destination: () => dest,
       // Whatever a client claims is dropped; only a verified mTLS peer is named. The caller's
       // workload header is for this proxy's metrics (telemetry/peer-workload.ts), not the app.
+      // A `delete` is a runtime call even when the field is absent (most requests): tested first.
       decorate: (_req, headers) => {
-        delete headers[XFCC];
-        delete headers[PEER_WORKLOAD_HEADER];
-        const own = mtls?.ownIdentity();
-        if (ctx.peer && own) headers[XFCC] = forwardedClientCert(own, ctx.peer);
+        if (headers[XFCC] !== undefined) delete headers[XFCC];
+        if (headers[PEER_WORKLOAD_HEADER] !== undefined) delete headers[PEER_WORKLOAD_HEADER];
+        if (peer === null || mtls === null) return;
+        const own = mtls.ownIdentity();
+        if (own === null) return;
+        if (own !== xfccBy) {
+          xfccBy = own;
+          xfcc = forwardedClientCert(own, peer);
+        }
+        headers[XFCC] = xfcc;
       },
     };
   });
@@ -145,7 +160,7 @@ export async function startInbound(core: ProxyCore, opts: InboundOptions): Promi
         handleUpgrade(core, site(ctx), req, socket, head).catch(() => socket.destroy());
       },
       tcp,
-      http1: fast?.http1Handler(core, site, { admit, remoteAddress: (ctx) => ctx.remoteAddress }),
+      http1: fast?.http1Handler(core, site, { admit, strip: STRIPPED, remoteAddress: (ctx) => ctx.remoteAddress }),
       tls: (ctx, socket) => {
         if (!mtls) return tcp(ctx, socket);
         mtls.handle(

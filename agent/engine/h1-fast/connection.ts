@@ -44,6 +44,8 @@ export interface FastConnectionOptions {
   remoteAddress: string;
   /** The listener's per-request refusal (inbound authorization); 'fallback' lets the general path answer. */
   admit?: () => Admission | 'fallback' | null;
+  /** Fields the site removes from every request (lower case), left out before its decoration (engine-bridge.ts). */
+  strip?: readonly string[];
   /** Hands the connection to the general path with `replay` to be read first. */
   fallback: (socket: net.Socket, replay: Buffer) => void;
   /** The socket serving the connection changed (re-wrapped for the reused read buffer). */
@@ -394,7 +396,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       ex.respond(clientError(400, d.reason), {}, true);
       return PAUSE;
     }
-    const decision = decide(o.core, o.site, d.head, o.remoteAddress, o.admit);
+    const decision = decide(o.core, o.site, d.head, o.remoteAddress, o.admit, o.strip);
     if (decision.kind === 'fallback') {
       this.#fallbackHead = writeReceivedHead(major, minor, method, target, fields);
       this.#pause = 'fallback';

@@ -29,6 +29,8 @@ export interface Http1HookOptions<C> {
   /** false keeps the connection on the general path (e.g. its destination is still being resolved). */
   take?: (ctx: C) => boolean;
   admit?: (ctx: C) => Admission | 'fallback' | null;
+  /** Fields the site's decoration removes from every request (lower case): left out before it. */
+  strip?: readonly string[];
   remoteAddress: (ctx: C) => string;
 }
 
@@ -38,7 +40,7 @@ export function http1Handler<C>(core: ProxyCore, site: (ctx: C) => HttpSite, opt
     if (opts.take && !opts.take(ctx)) return null;
     return new FastConnection(socket, {
       core, site: site(ctx), pool: fastPool(core), remoteAddress: opts.remoteAddress(ctx),
-      admit: admit ? () => admit(ctx) : undefined,
+      admit: admit ? () => admit(ctx) : undefined, strip: opts.strip,
       fallback: env.fallback, adopted: env.adopted, draining: env.draining,
       headersTimeoutMs: env.headersTimeoutMs, keepAliveTimeoutMs: env.keepAliveTimeoutMs,
     });

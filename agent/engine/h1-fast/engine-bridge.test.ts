@@ -8,7 +8,8 @@ import type { FilterIR, RouteRuleIR, RoutingTable } from '../../../api/routing-t
 import { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
 import { backendName, meshTable, rule, servicePort, SERVICE_IP, vhost } from '../../route/test-support.ts';
-import { decide } from './engine-bridge.ts';
+import { decide, withoutFields } from './engine-bridge.ts';
+import { requestStart, type RequestEvent } from '../../telemetry/events.ts';
 import { describeRequest, type RequestHead } from './request-head.ts';
 
 const quiet = (): void => undefined;
@@ -63,4 +64,65 @@ test('a table that mirrors sends its mirrored requests to the general path; the 
   assert.notEqual(decide(core, site, head('/m/x'), '127.0.0.1').kind, 'fallback');
   assert.ok(core.holder.apply(table(10, [rule('m', { path: { type: 'PathPrefix', value: '/m' }, filters: [MIRROR] })])));
   assert.deepEqual(decide(core, site, head('/m/x'), '127.0.0.1'), { kind: 'fallback', reason: 'mirror' });
+});
+
+// The inbound side removes the caller's XFCC and workload header from every request. On the fast
+// path they are left out of the record before the site's decoration (a copy, not `delete`, which
+// made every mesh mTLS request's record a dictionary-mode object); the app must see the same
+// fields as before, in the same order, and telemetry the workload header as received.
+const XFCC = 'x-forwarded-client-cert';
+const WORKLOAD = 'x-meshlet-peer-workload';
+const inboundSite: HttpSite = {
+  kind: 'inbound', scheme: 'http', peerIdentity: 'spiffe://cluster.local/ns/shop/sa/productpage',
+  destination: () => ({ kind: 'direct', endpoint: { address: '127.0.0.1', port: 9080 }, reason: 'inbound' }),
+  // the inbound side's decoration (inbound-listener.ts)
+  decorate: (_req, headers) => {
+    if (headers[XFCC] !== undefined) delete headers[XFCC];
+    if (headers[WORKLOAD] !== undefined) delete headers[WORKLOAD];
+    headers[XFCC] = 'By=spiffe://cluster.local/ns/shop/sa/reviews;URI=spiffe://cluster.local/ns/shop/sa/productpage';
+  },
+};
+
+function inboundHead(fields: string[]): RequestHead {
+  const d = describeRequest(1, 1, ['Host', 'reviews:9080', ...fields], 'POST', '/r?x=1', false, true);
+  if (d.kind !== 'fast') throw new Error(`not a fast-path request: ${d.kind}`);
+  return d.head;
+}
+
+test('stripped fields: the app gets the same fields in the same order, telemetry the workload header as received', () => {
+  const core = new ProxyCore({ log: quiet, streamIdleTimeoutMs: 0 });
+  const events: RequestEvent[] = [];
+  const seen = (ev: unknown): void => { events.push(ev as RequestEvent); };
+  requestStart.subscribe(seen);
+  try {
+    const cases: { name: string; fields: string[] }[] = [
+      { name: 'workload header between others', fields: ['Accept', '*/*', 'X-Meshlet-Peer-Workload', 'productpage-v1', 'X-Trace', 't1', 'Content-Length', '2'] },
+      { name: 'a forged XFCC and the workload header', fields: ['X-Forwarded-Client-Cert', 'By=x;URI=forged', 'Accept', '*/*', 'x-meshlet-peer-workload', 'productpage-v1'] },
+      { name: 'neither', fields: ['Accept', '*/*', 'X-Trace', 't1'] },
+    ];
+    for (const c of cases) {
+      const general = decide(core, inboundSite, inboundHead(c.fields), '127.0.0.1');
+      const fast = decide(core, inboundSite, inboundHead(c.fields), '127.0.0.1', undefined, [XFCC, WORKLOAD]);
+      assert.ok(general.kind === 'forward' && fast.kind === 'forward', c.name);
+      const want = Object.entries(general.plan.request.headers);
+      assert.deepEqual(Object.entries(fast.plan.request.headers), want, `${c.name}: the same fields in the same order`);
+      assert.equal(want.filter(([k]) => k === XFCC).length, 1, `${c.name}: one XFCC, the site's`);
+      assert.ok(!want.some(([k]) => k === WORKLOAD), `${c.name}: no workload header for the app`);
+      const [evGeneral, evFast] = events.splice(0);
+      const received = c.fields.includes('productpage-v1') ? 'productpage-v1' : undefined;
+      assert.equal(evGeneral!.peerWorkloadHeader, received, c.name);
+      assert.equal(evFast!.peerWorkloadHeader, received, `${c.name}: telemetry reads the header as received`);
+    }
+  } finally {
+    requestStart.unsubscribe(seen);
+  }
+});
+
+test('withoutFields: the same record when none is present, else a copy without them in order', () => {
+  const none = { accept: '*/*', 'x-trace': 't1' };
+  assert.equal(withoutFields(none, [XFCC, WORKLOAD]), none);
+  const some = { accept: '*/*', [WORKLOAD]: 'a', 'x-trace': ['t1', 't2'], [XFCC]: 'x', host: 'h' };
+  const out = withoutFields(some, [XFCC, WORKLOAD]);
+  assert.deepEqual(Object.entries(out), [['accept', '*/*'], ['x-trace', ['t1', 't2']], ['host', 'h']]);
+  assert.equal(some[WORKLOAD], 'a', 'the received record is left as it was');
 });

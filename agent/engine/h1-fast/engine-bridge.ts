@@ -70,10 +70,28 @@ export function refusedEvent(site: HttpSite, head: RequestHead, remoteAddress: s
 }
 
 /**
+ * `headers` without the fields named in `strip` (lower case): the same object when it has none of
+ * them (one load per name), else a copy without them. A copy, not `delete`: deleting a field that
+ * is not the last one added turns the record into a slow dictionary-mode object for everything
+ * that reads it after (the upstream copy, the head writer, telemetry), as the inbound side's
+ * decoration did with the x-meshlet-peer-workload every mesh mTLS request carries.
+ */
+export function withoutFields(headers: RequestDescriptor['headers'], strip: readonly string[]): RequestDescriptor['headers'] {
+  let found = false;
+  for (let i = 0; i < strip.length; i++) if (headers[strip[i]!] !== undefined) found = true;
+  if (!found) return headers;
+  const out: RequestDescriptor['headers'] = {};
+  for (const name in headers) if (!strip.includes(name)) out[name] = headers[name]!;
+  return out;
+}
+
+/**
  * Decides one request. `admit` is the composition's per-request refusal (null: admitted); a
  * refusal it wants answered its own way (with a header the general path adds) falls back.
+ * `strip`: fields the site removes from every request (the inbound side's XFCC and caller's
+ * workload header), left out before its decoration, which then finds none to delete.
  */
-export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remoteAddress: string, admit?: () => Admission | 'fallback' | null): FastDecision {
+export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remoteAddress: string, admit?: () => Admission | 'fallback' | null, strip?: readonly string[]): FastDecision {
   const desc = toRouteRequest(head, site.scheme);
   const ct = desc.headers['content-type'];
   if (typeof ct === 'string' && ct.startsWith('application/grpc')) return { kind: 'fallback', reason: 'grpc' };
@@ -86,6 +104,7 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
   // request with telemetry on; ADR 0009, ADR 0018)
   const observed = requestsObserved();
   const peerWorkload = observed ? desc.headers[PEER_WORKLOAD_HEADER] : undefined;
+  if (strip !== undefined) desc.headers = withoutFields(desc.headers, strip);
   site.decorate?.(null, desc.headers);
   let p: Plan;
   try {
