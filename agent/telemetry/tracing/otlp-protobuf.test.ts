@@ -165,6 +165,29 @@ describe('spans read from their events: the SDK serializer\'s bytes for the attr
     ])],
   ]);
 
+  // Traffic as a hop pair records it: both hops' SERVER and CLIENT spans in the order they end (so
+  // each kind's cached runs alternate between two value sets), every request on another path,
+  // statuses and errors changing, and paths the fast writers cannot take (non-ASCII, too long for
+  // one-byte lengths) or take in part (a query string): every span's bytes are the SDK's, whether
+  // the attributes around its path were copied or written.
+  sameBytesAsSdk([['a hop pair\'s spans over 90 requests: distinct paths, changing statuses and errors, odd paths', () => {
+    const spans: SpanRecord[] = [];
+    for (let i = 0; i < 90; i++) {
+      const path = i % 7 === 3 ? `/café/☃/${i}` : i % 11 === 5 ? `/${'x'.repeat(130)}/${i}` : `/api/items/${i}`;
+      const status = i % 5 === 4 ? 503 : i % 3 === 2 ? 404 : 200;
+      const error = status === 503 ? 'upstream_connect' : null;
+      const outbound = requestEvent({ site: 'outbound', path, status, error, ...base, authority: i % 13 === 6 ? 'réviews:9080' : 'reviews:9080' });
+      const inbound = requestEvent({ path, status, error, upstream: '127.0.0.1:9080', backend: 'inbound/9080', peerIdentity: 'spiffe://cluster.local/ns/default/sa/web' });
+      spans.push(
+        fromEvent(attemptEvent({ request: inbound, backend: 'inbound/9080', upstream: '127.0.0.1:9080', pathAndQuery: path, status, error })),
+        fromEvent(inbound, error ?? undefined),
+        fromEvent(attemptEvent({ request: outbound, authority: outbound.authority, pathAndQuery: i % 4 === 1 ? `${path}?page=${i}` : path, status, error }), error ?? undefined),
+        fromEvent(outbound, error ?? undefined),
+      );
+    }
+    return spans;
+  }]]);
+
   test('a batch filled as spans end and sealed later is the request for all of them; each seal starts a new batch', () => {
     const spans = [fromEvent(requestEvent()), fromEvent(attemptEvent()), fromEvent(requestEvent({ status: 404 }))];
     const batch = new SpanBatch(batchFraming(sink.resource, sink.scope), 16); // grows as spans come

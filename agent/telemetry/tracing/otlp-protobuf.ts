@@ -11,63 +11,10 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
-import { keyField, LEN, Slot, tag, Unsupported, varintSize, Writer } from './protobuf-writer.ts';
-import { firstHeader, hostPort, protocolVersion } from './span-attributes.ts';
+import { AttrKey, bool, boolAttr, concatAttr, intAttr, key, num, str, strAttr } from './attribute-fields.ts';
+import { LEN, tag, Unsupported, varintSize, Writer } from './protobuf-writer.ts';
+import { authorityHostEnd, authorityPort, firstHeader, protocolVersion } from './span-attributes.ts';
 import { EPOCH_MINUS_HRTIME_HI, EPOCH_MINUS_HRTIME_LO, SpanRecord } from './span-record.ts';
-
-function key(w: Writer, field: number, k: string): number {
-  w.varint(tag(field, LEN));
-  const kv = w.begin(1);
-  const kf = keyField(k);
-  if (kf) w.raw(kf);
-  else {
-    w.byte(tag(1, LEN));
-    w.string(k);
-  }
-  w.byte(tag(2, LEN));
-  return kv;
-}
-
-/** A string attribute: KeyValue { key, AnyValue { string_value } } under `field`; a repeat of the slot's last value is copied. */
-function str(w: Writer, field: number, k: string, v: string, slot?: Slot): void {
-  if (slot !== undefined && slot.value === v) { w.raw(slot.bytes); return; }
-  const start = w.pos;
-  const kv = key(w, field, k);
-  const any = w.begin(1);
-  w.byte(tag(1, LEN));
-  w.string(v);
-  w.end(any, 1);
-  w.end(kv, 1);
-  if (slot !== undefined) w.keep(slot, v, start);
-}
-
-function bool(w: Writer, field: number, k: string, v: boolean): void {
-  const kv = key(w, field, k);
-  w.byte(2);
-  w.byte(tag(2, 0));
-  w.byte(v ? 1 : 0);
-  w.end(kv, 1);
-}
-
-const INT64_RANGE = 2 ** 63;
-
-/** A number attribute: int_value when an integer in int64's range (as the SDK decides), else double_value; a repeat of the slot's last value is copied. */
-function num(w: Writer, field: number, k: string, v: number, slot?: Slot): void {
-  if (slot !== undefined && slot.value === v) { w.raw(slot.bytes); return; }
-  const start = w.pos;
-  const kv = key(w, field, k);
-  const any = w.begin(1);
-  if (Number.isInteger(v) && v >= -INT64_RANGE && v < INT64_RANGE) {
-    w.byte(tag(3, 0));
-    w.int64(v);
-  } else {
-    w.byte(tag(4, 1));
-    w.double(v);
-  }
-  w.end(any, 1);
-  w.end(kv, 1);
-  if (slot !== undefined) w.keep(slot, v, start);
-}
 
 /** KeyValue for each attribute of an attribute object (the resource's, or a record's own), under `field`. */
 function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void {
@@ -89,39 +36,45 @@ function writeAttributes(w: Writer, field: number, attrs: OtelAttributes): void 
 }
 
 // The attributes of span-attributes.ts's serverAttributes and clientAttributes, written from
-// the event in the same order (the unit test holds the two to the same bytes).
+// the event in the same order (the unit test holds the two to the same bytes), each by its
+// pre-encoded key (attribute-fields.ts).
 const A = 9;
-
-// One slot per attribute that usually repeats (not url.full; url.path costs a copy when it varies).
-const S = {
-  path: new Slot(), port: new Slot(), status: new Slot(), cPath: new Slot(), cPort: new Slot(), cStatus: new Slot(), attempt: new Slot(),
-  method: new Slot(), scheme: new Slot(), host: new Slot(), version: new Slot(), peer: new Slot(), client: new Slot(), ua: new Slot(),
-  route: new Slot(), backend: new Slot(), upstream: new Slot(), identity: new Slot(), error: new Slot(),
-  cMethod: new Slot(), cHost: new Slot(), cBackend: new Slot(), cUpstream: new Slot(), cIdentity: new Slot(), cRoute: new Slot(), cError: new Slot(),
+const K = {
+  method: new AttrKey(A, 'http.request.method'), path: new AttrKey(A, 'url.path'), scheme: new AttrKey(A, 'url.scheme'),
+  full: new AttrKey(A, 'url.full'), address: new AttrKey(A, 'server.address'), port: new AttrKey(A, 'server.port'),
+  version: new AttrKey(A, 'network.protocol.version'), peer: new AttrKey(A, 'network.peer.address'), client: new AttrKey(A, 'client.address'),
+  status: new AttrKey(A, 'http.response.status_code'), ua: new AttrKey(A, 'user_agent.original'), route: new AttrKey(A, 'meshlet.route'),
+  backend: new AttrKey(A, 'meshlet.backend'), upstream: new AttrKey(A, 'meshlet.upstream'), identity: new AttrKey(A, 'meshlet.peer.identity'),
+  error: new AttrKey(A, 'error.type'), attempt: new AttrKey(A, 'meshlet.retry.attempt'), resend: new AttrKey(A, 'http.request.resend_count'),
+  mirror: new AttrKey(A, 'meshlet.mirror'),
 };
 
-// A span's whole attribute block is usually the one an earlier span of the same request shape
-// wrote (same route, backend, endpoint, caller, status; only the path may differ): the last few
-// blocks are kept with every value they were written from, and a span whose values are all the
-// same (===) copies its block whole instead of writing ~15 attributes one by one (a slot compare,
-// a key copy and a bounds check each, a regex for server.address). A block is a cache of what
-// the per-attribute writers below produce for the same values, so the bytes cannot differ.
+// A span's attributes other than its path's are usually an earlier span's of its kind (same
+// method, route, backend, endpoint, caller, status: the path is what varies, with IDs in it).
+// The last BLOCKS such runs are kept per kind, as the bytes before the path's attributes (head)
+// and after them (tail), with every value they were written from; a span whose values are all
+// the same (===) copies head and tail (two TypedArray copies) and writes only its path's
+// attributes, instead of ~13 attributes one by one (~600 instructions each: a key copy and a
+// value's bytes, counted). A block is a cache of what the one-by-one writers below produce for
+// the same values, so the bytes cannot differ (a test changes each keyed value alone).
 const BLOCKS = 4;
+const EMPTY = new Uint8Array(0);
 
-/** A cached attribute block: the bytes, in a buffer of its own, of the values its subclass keeps. */
+/** A cached attribute run: head and tail, in a buffer of its own, for the values its subclass keeps. */
 class Block {
-  bytes: Uint8Array = new Uint8Array(0);
-  readonly room = Buffer.alloc(1024);
+  head: Uint8Array = EMPTY;
+  tail: Uint8Array = EMPTY;
+  readonly room = new Uint8Array(1024);
 }
 
 class ServerBlock extends Block {
-  method = ''; path = ''; scheme = ''; authority = ''; protocol = ''; remote = ''; status = -1;
+  method = ''; scheme = ''; authority = ''; protocol = ''; remote = ''; status = -1;
   ua: string | undefined = undefined; rule: string | null = null; backend: string | null = null;
   upstream: string | null = null; identity: string | null = null; error: string | null = null;
 }
 
 class ClientBlock extends Block {
-  method = ''; authority = ''; pathAndQuery = ''; upstream = ''; status = -1; backend = ''; attempt = -1; mirror = false;
+  method = ''; upstream = ''; status = -1; backend = ''; attempt = -1; mirror = false;
   identity: string | null = null; rule: string | null = null; error: string | null = null;
 }
 
@@ -134,14 +87,18 @@ class BlockRing<B extends Block> {
     this.blocks = Array.from({ length: BLOCKS }, make);
   }
 
-  /** Keeps what was written since `start` in the oldest block; that block, for its values, or null when it does not fit. */
-  keep(w: Writer, start: number): B | null {
-    const n = w.pos - start;
+  /** Keeps bytes h0..h1 (head) and t0..t1 (tail) of what `w` wrote in the oldest block; that block, for its values, or null when they do not fit. */
+  keep(w: Writer, h0: number, h1: number, t0: number, t1: number): B | null {
+    const h = h1 - h0;
+    const t = t1 - t0;
     const b = this.blocks[this.#next]!;
-    if (n > b.room.length) return null;
+    if (h + t > b.room.length) return null;
     this.#next = (this.#next + 1) % BLOCKS;
-    w.buf.copy(b.room, 0, start, w.pos);
-    b.bytes = b.room.subarray(0, n);
+    const src = w.buf;
+    b.room.set(new Uint8Array(src.buffer, src.byteOffset + h0, h), 0);
+    b.room.set(new Uint8Array(src.buffer, src.byteOffset + t0, t), h);
+    b.head = b.room.subarray(0, h);
+    b.tail = b.room.subarray(h, h + t);
     return b;
   }
 }
@@ -153,87 +110,107 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   const ua = firstHeader(ev.headers['user-agent']);
   for (let i = 0; i < BLOCKS; i++) {
     const b = serverBlocks.blocks[i]!;
-    if (b.status === ev.status && b.path === ev.path && b.remote === ev.remoteAddress && b.upstream === ev.upstream && b.method === ev.method
+    if (b.status === ev.status && b.remote === ev.remoteAddress && b.upstream === ev.upstream && b.method === ev.method
       && b.authority === ev.authority && b.ua === ua && b.rule === ev.rule && b.backend === ev.backend && b.error === ev.error
       && b.identity === ev.peerIdentity && b.scheme === ev.scheme && b.protocol === ev.protocol) {
-      w.raw(b.bytes);
+      w.raw(b.head);
+      strAttr(w, K.path, ev.path);
+      w.raw(b.tail);
       return;
     }
   }
-  const start = w.pos;
-  serverAttributesOneByOne(w, ev, ua);
-  const b = serverBlocks.keep(w, start);
+  const h0 = w.pos;
+  strAttr(w, K.method, ev.method);
+  const h1 = w.pos;
+  strAttr(w, K.path, ev.path);
+  const t0 = w.pos;
+  serverAttributesAfterPath(w, ev, ua);
+  const b = serverBlocks.keep(w, h0, h1, t0, w.pos);
   if (b === null) return;
-  b.method = ev.method; b.path = ev.path; b.scheme = ev.scheme; b.authority = ev.authority; b.protocol = ev.protocol;
+  b.method = ev.method; b.scheme = ev.scheme; b.authority = ev.authority; b.protocol = ev.protocol;
   b.remote = ev.remoteAddress; b.status = ev.status; b.ua = ua; b.rule = ev.rule; b.backend = ev.backend;
   b.upstream = ev.upstream; b.identity = ev.peerIdentity; b.error = ev.error;
 }
 
-function serverAttributesOneByOne(w: Writer, ev: RequestEvent, ua: string | undefined): void {
-  str(w, A, 'http.request.method', ev.method, S.method);
-  str(w, A, 'url.path', ev.path, S.path);
-  str(w, A, 'url.scheme', ev.scheme, S.scheme);
-  const host = hostPort(ev.authority, ev.scheme);
-  str(w, A, 'server.address', host.host, S.host);
-  num(w, A, 'server.port', host.port, S.port);
-  str(w, A, 'network.protocol.version', protocolVersion(ev.protocol), S.version);
-  str(w, A, 'network.peer.address', ev.remoteAddress, S.peer);
-  str(w, A, 'client.address', ev.remoteAddress, S.client);
-  num(w, A, 'http.response.status_code', ev.status, S.status);
-  if (ua) str(w, A, 'user_agent.original', ua, S.ua);
-  if (ev.rule) str(w, A, 'meshlet.route', ev.rule, S.route);
-  if (ev.backend) str(w, A, 'meshlet.backend', ev.backend, S.backend);
-  if (ev.upstream) str(w, A, 'meshlet.upstream', ev.upstream, S.upstream);
-  if (ev.peerIdentity) str(w, A, 'meshlet.peer.identity', ev.peerIdentity, S.identity);
-  if (ev.error) str(w, A, 'error.type', ev.error, S.error);
+function serverAttributesAfterPath(w: Writer, ev: RequestEvent, ua: string | undefined): void {
+  strAttr(w, K.scheme, ev.scheme);
+  // server.address and server.port from the authority's characters, not a host string and a match.
+  const a = ev.authority;
+  const end = authorityHostEnd(a);
+  strAttr(w, K.address, a, 0, end < 0 ? a.length : end);
+  intAttr(w, K.port, authorityPort(a, end, ev.scheme));
+  strAttr(w, K.version, protocolVersion(ev.protocol));
+  strAttr(w, K.peer, ev.remoteAddress);
+  strAttr(w, K.client, ev.remoteAddress);
+  intAttr(w, K.status, ev.status);
+  if (ua) strAttr(w, K.ua, ua);
+  if (ev.rule) strAttr(w, K.route, ev.rule);
+  if (ev.backend) strAttr(w, K.backend, ev.backend);
+  if (ev.upstream) strAttr(w, K.upstream, ev.upstream);
+  if (ev.peerIdentity) strAttr(w, K.identity, ev.peerIdentity);
+  if (ev.error) strAttr(w, K.error, ev.error);
+}
+
+/** url.full (from its three pieces rather than built as a string) and url.path: what a CLIENT span's path changes. */
+function clientPathAttributes(w: Writer, at: AttemptEvent): void {
+  const pq = at.pathAndQuery;
+  concatAttr(w, K.full, 'http://', at.authority, pq);
+  const q = pq.indexOf('?');
+  strAttr(w, K.path, pq, 0, q < 0 ? pq.length : q);
 }
 
 function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   const rule = at.request !== null ? at.request.rule : null;
   for (let i = 0; i < BLOCKS; i++) {
     const b = clientBlocks.blocks[i]!;
-    if (b.status === at.status && b.pathAndQuery === at.pathAndQuery && b.upstream === at.upstream && b.attempt === at.attempt && b.method === at.method
-      && b.authority === at.authority && b.backend === at.backend && b.rule === rule && b.error === at.error
-      && b.identity === at.upstreamIdentity && b.mirror === at.mirror) {
-      w.raw(b.bytes);
+    if (b.status === at.status && b.upstream === at.upstream && b.attempt === at.attempt && b.method === at.method
+      && b.backend === at.backend && b.rule === rule && b.error === at.error && b.identity === at.upstreamIdentity && b.mirror === at.mirror) {
+      w.raw(b.head);
+      clientPathAttributes(w, at);
+      w.raw(b.tail);
       return;
     }
   }
-  const start = w.pos;
-  clientAttributesOneByOne(w, at, rule);
-  const b = clientBlocks.keep(w, start);
+  const h0 = w.pos;
+  strAttr(w, K.method, at.method);
+  const h1 = w.pos;
+  clientPathAttributes(w, at);
+  const t0 = w.pos;
+  clientAttributesAfterPath(w, at, rule);
+  const b = clientBlocks.keep(w, h0, h1, t0, w.pos);
   if (b === null) return;
-  b.method = at.method; b.authority = at.authority; b.pathAndQuery = at.pathAndQuery; b.upstream = at.upstream; b.status = at.status;
-  b.backend = at.backend; b.attempt = at.attempt; b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error;
+  b.method = at.method; b.upstream = at.upstream; b.status = at.status; b.backend = at.backend; b.attempt = at.attempt;
+  b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error;
 }
 
-function clientAttributesOneByOne(w: Writer, at: AttemptEvent, rule: string | null): void {
-  str(w, A, 'http.request.method', at.method, S.cMethod);
-  // url.full, written in its three pieces rather than built as a string.
-  const kv = key(w, A, 'url.full');
-  const any = w.begin(1);
-  w.byte(tag(1, LEN));
-  const s = w.begin(1);
-  w.text('http://');
-  w.text(at.authority);
-  w.text(at.pathAndQuery);
-  w.end(s, 1);
-  w.end(any, 1);
-  w.end(kv, 1);
-  const q = at.pathAndQuery.indexOf('?');
-  str(w, A, 'url.path', q < 0 ? at.pathAndQuery : at.pathAndQuery.slice(0, q), S.cPath);
-  const colon = at.upstream.lastIndexOf(':');
-  str(w, A, 'server.address', at.upstream.slice(0, colon), S.cHost);
-  num(w, A, 'server.port', Number(at.upstream.slice(colon + 1)), S.cPort);
-  num(w, A, 'http.response.status_code', at.status, S.cStatus);
-  str(w, A, 'meshlet.backend', at.backend, S.cBackend);
-  str(w, A, 'meshlet.upstream', at.upstream, S.cUpstream);
-  num(w, A, 'meshlet.retry.attempt', at.attempt, S.attempt);
-  if (at.attempt > 1) num(w, A, 'http.request.resend_count', at.attempt - 1);
-  if (at.mirror) bool(w, A, 'meshlet.mirror', true);
-  if (at.upstreamIdentity) str(w, A, 'meshlet.peer.identity', at.upstreamIdentity, S.cIdentity);
-  if (rule) str(w, A, 'meshlet.route', rule, S.cRoute);
-  if (at.error) str(w, A, 'error.type', at.error, S.cError);
+function clientAttributesAfterPath(w: Writer, at: AttemptEvent, rule: string | null): void {
+  const up = at.upstream;
+  const colon = up.lastIndexOf(':');
+  // (No colon: slice(0, -1) and the whole string's Number, as clientAttributes reads it.)
+  strAttr(w, K.address, up, 0, colon < 0 ? Math.max(0, up.length - 1) : colon);
+  intAttr(w, K.port, upstreamPort(up, colon));
+  intAttr(w, K.status, at.status);
+  strAttr(w, K.backend, at.backend);
+  strAttr(w, K.upstream, up);
+  intAttr(w, K.attempt, at.attempt);
+  if (at.attempt > 1) intAttr(w, K.resend, at.attempt - 1);
+  if (at.mirror) boolAttr(w, K.mirror, true);
+  if (at.upstreamIdentity) strAttr(w, K.identity, at.upstreamIdentity);
+  if (rule) strAttr(w, K.route, rule);
+  if (at.error) strAttr(w, K.error, at.error);
+}
+
+/** Number(upstream.slice(colon + 1)) without the slice when it is 1 to 9 digits. */
+function upstreamPort(up: string, colon: number): number {
+  const n = up.length - colon - 1;
+  if (n < 1 || n > 9) return Number(up.slice(colon + 1));
+  let v = 0;
+  for (let i = colon + 1; i < up.length; i++) {
+    const d = up.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number(up.slice(colon + 1));
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 const FLAGS_HAS_IS_REMOTE = 0x100;

@@ -20,13 +20,48 @@ export function spanName(method: string, routePath: string | null): string {
   return lastName;
 }
 
-const HOST_PORT = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/;
+/** True when characters from..end of `s` are one or more ASCII digits. */
+function digits(s: string, from: number): boolean {
+  if (from >= s.length) return false;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Where an authority's host ends: `[v6]` or a host without a colon, then nothing or `:` and
+ * digits (/^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/, the bracketed form tried first, as the regex
+ * would); -1 when the authority is neither. Read without a regex or a match array: the encoder
+ * writes server.address from the authority's characters 0..end (otlp-protobuf.ts).
+ */
+export function authorityHostEnd(a: string): number {
+  const n = a.length;
+  if (n === 0) return -1;
+  if (a.charCodeAt(0) === 91 /* [ */) {
+    const close = a.indexOf(']');
+    if (close >= 2 && (close + 1 === n || (a.charCodeAt(close + 1) === 58 && digits(a, close + 2)))) return close + 1;
+  }
+  const colon = a.indexOf(':');
+  if (colon < 0) return n;
+  return colon > 0 && digits(a, colon + 1) ? colon : -1;
+}
+
+/** server.port of an authority whose host ends at `end` (authorityHostEnd): its digits, or the scheme's port. */
+export function authorityPort(a: string, end: number, scheme: string): number {
+  if (end < 0 || end === a.length) return scheme === 'https' ? 443 : 80;
+  const n = a.length - end - 1;
+  if (n > 15) return Number(a.slice(end + 1));
+  let v = 0;
+  for (let i = end + 1; i < a.length; i++) v = v * 10 + (a.charCodeAt(i) - 48);
+  return v;
+}
 
 /** server.address and server.port of an authority (the scheme's port when it names none). */
 export function hostPort(authority: string, scheme: string): { host: string; port: number } {
-  const m = HOST_PORT.exec(authority);
-  if (!m) return { host: authority, port: scheme === 'https' ? 443 : 80 };
-  return { host: m[1]!, port: m[2] ? Number(m[2]) : scheme === 'https' ? 443 : 80 };
+  const end = authorityHostEnd(authority);
+  return { host: end < 0 ? authority : authority.slice(0, end), port: authorityPort(authority, end, scheme) };
 }
 
 /** network.protocol.version: `1.1`, `2` (the common ones without building a string). */
