@@ -54,16 +54,22 @@ const K = {
 // The last BLOCKS such runs are kept per kind, as the bytes before the path's attributes (head)
 // and after them (tail), with every value they were written from; a span whose values are all
 // the same (===) copies head and tail (two TypedArray copies) and writes only its path's
-// attributes, instead of ~13 attributes one by one (~600 instructions each: a key copy and a
+// attributes (or, when its path is the one the run was written with, copies the whole run), instead of ~13 attributes one by one (~600 instructions each: a key copy and a
 // value's bytes, counted). A block is a cache of what the one-by-one writers below produce for
 // the same values, so the bytes cannot differ (a test changes each keyed value alone).
 const BLOCKS = 4;
 const EMPTY = new Uint8Array(0);
 
-/** A cached attribute run: head and tail, in a buffer of its own, for the values its subclass keeps. */
+/**
+ * A cached attribute run, in a buffer of its own, for the values its subclass keeps: head and
+ * tail, and the whole run with the path's attributes it was written with (`path`, plus the
+ * authority for a CLIENT span's url.full), copied as one when a span repeats that path too.
+ */
 class Block {
   head: Uint8Array = EMPTY;
   tail: Uint8Array = EMPTY;
+  whole: Uint8Array = EMPTY;
+  path = '';
   readonly room = new Uint8Array(1024);
 }
 
@@ -76,6 +82,7 @@ class ServerBlock extends Block {
 class ClientBlock extends Block {
   method = ''; upstream = ''; status = -1; backend = ''; attempt = -1; mirror = false;
   identity: string | null = null; rule: string | null = null; error: string | null = null;
+  authority = '';
 }
 
 /** The last BLOCKS blocks of one span kind, replaced oldest first. */
@@ -87,18 +94,17 @@ class BlockRing<B extends Block> {
     this.blocks = Array.from({ length: BLOCKS }, make);
   }
 
-  /** Keeps bytes h0..h1 (head) and t0..t1 (tail) of what `w` wrote in the oldest block; that block, for its values, or null when they do not fit. */
+  /** Keeps the run `w` wrote from h0 to t1 (head to h1, tail from t0) in the oldest block; that block, for its values, or null when it does not fit. */
   keep(w: Writer, h0: number, h1: number, t0: number, t1: number): B | null {
-    const h = h1 - h0;
-    const t = t1 - t0;
+    const n = t1 - h0;
     const b = this.blocks[this.#next]!;
-    if (h + t > b.room.length) return null;
+    if (n > b.room.length) return null;
     this.#next = (this.#next + 1) % BLOCKS;
     const src = w.buf;
-    b.room.set(new Uint8Array(src.buffer, src.byteOffset + h0, h), 0);
-    b.room.set(new Uint8Array(src.buffer, src.byteOffset + t0, t), h);
-    b.head = b.room.subarray(0, h);
-    b.tail = b.room.subarray(h, h + t);
+    b.room.set(new Uint8Array(src.buffer, src.byteOffset + h0, n), 0);
+    b.whole = b.room.subarray(0, n);
+    b.head = b.room.subarray(0, h1 - h0);
+    b.tail = b.room.subarray(t0 - h0, n);
     return b;
   }
 }
@@ -113,6 +119,7 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
     if (b.status === ev.status && b.remote === ev.remoteAddress && b.upstream === ev.upstream && b.method === ev.method
       && b.authority === ev.authority && b.ua === ua && b.rule === ev.rule && b.backend === ev.backend && b.error === ev.error
       && b.identity === ev.peerIdentity && b.scheme === ev.scheme && b.protocol === ev.protocol) {
+      if (b.path === ev.path) { w.raw(b.whole); return; }
       w.raw(b.head);
       strAttr(w, K.path, ev.path);
       w.raw(b.tail);
@@ -129,7 +136,7 @@ function writeServerAttributes(w: Writer, ev: RequestEvent): void {
   if (b === null) return;
   b.method = ev.method; b.scheme = ev.scheme; b.authority = ev.authority; b.protocol = ev.protocol;
   b.remote = ev.remoteAddress; b.status = ev.status; b.ua = ua; b.rule = ev.rule; b.backend = ev.backend;
-  b.upstream = ev.upstream; b.identity = ev.peerIdentity; b.error = ev.error;
+  b.upstream = ev.upstream; b.identity = ev.peerIdentity; b.error = ev.error; b.path = ev.path;
 }
 
 function serverAttributesAfterPath(w: Writer, ev: RequestEvent, ua: string | undefined): void {
@@ -165,6 +172,7 @@ function writeClientAttributes(w: Writer, at: AttemptEvent): void {
     const b = clientBlocks.blocks[i]!;
     if (b.status === at.status && b.upstream === at.upstream && b.attempt === at.attempt && b.method === at.method
       && b.backend === at.backend && b.rule === rule && b.error === at.error && b.identity === at.upstreamIdentity && b.mirror === at.mirror) {
+      if (b.path === at.pathAndQuery && b.authority === at.authority) { w.raw(b.whole); return; }
       w.raw(b.head);
       clientPathAttributes(w, at);
       w.raw(b.tail);
@@ -180,7 +188,7 @@ function writeClientAttributes(w: Writer, at: AttemptEvent): void {
   const b = clientBlocks.keep(w, h0, h1, t0, w.pos);
   if (b === null) return;
   b.method = at.method; b.upstream = at.upstream; b.status = at.status; b.backend = at.backend; b.attempt = at.attempt;
-  b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error;
+  b.mirror = at.mirror; b.identity = at.upstreamIdentity; b.rule = rule; b.error = at.error; b.path = at.pathAndQuery; b.authority = at.authority;
 }
 
 function clientAttributesAfterPath(w: Writer, at: AttemptEvent, rule: string | null): void {
