@@ -41,9 +41,10 @@
 //   --distinct-paths N: request i goes to one of N paths in turn (bench/lib/distinct-paths.ts;
 //   default 64). Real traffic varies the path (IDs in paths); one path (N = 1) let every sampled
 //   span's attributes repeat the last span's of its kind, the encoder's best case, and read
-//   1.30x where 64 paths read 1.51-1.54x (ADR 0018, 09:10). 64 is more distinct paths than the
+//   1.30x where 64 paths read 1.51-1.54x before fa1a276 (ADR 0018, 09:10). 64 is more distinct paths than the
 //   encoder keeps anything for (its caches hold the last four of a kind), so no span's url.path
-//   is a repeat it could copy.
+//   is a repeat it could copy (the rest of a span's attributes, one caller, endpoint and status
+//   here, still repeat: ADR 0018, 12:10).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
