@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { generateRoot, issueServingCertificate, issueWorkloadCertificate, loadCa, type CertificateAuthority } from '../../controller/identity/index.ts';
 import { makePluginCa } from '../../controller/identity/test-support.ts';
-import { tlsRecordBuffersKept } from '../native/index.ts';
 import type { MeshletAlpn } from '../../api/identity.ts';
 import type { WorkloadCertificate } from './certificate-manager.ts';
 import { buildCsr, generateWorkloadKey } from './csr.ts';
@@ -212,22 +211,6 @@ describe('mTLS between two meshlet workloads', () => {
     assert.equal(await echoed, 'still here');
     live.socket.destroy();
     fresh.socket.destroy();
-  });
-
-  test("both ends of a mesh connection keep OpenSSL's record buffers, also after either side's certificate rotates", async () => {
-    const webHolder = holder(workload(mesh, 'web', 'frontend'));
-    const cache = new SecureContextCache(webHolder);
-    const before = tlsRecordBuffersKept();
-    const first = await dial(cart.port, cache, CART);
-    assert.equal(first.greeting, `${WEB}|meshlet/h2`);
-    assert.equal(tlsRecordBuffersKept() - before, 2, 'the outbound and the inbound end');
-    cartHolder.set(workload(mesh, 'shop', 'cart'));
-    webHolder.set(workload(mesh, 'web', 'frontend'));
-    const second = await dial(cart.port, cache, CART);
-    assert.equal(second.greeting, `${WEB}|meshlet/h2`);
-    assert.equal(tlsRecordBuffersKept() - before, 4, "the rotated contexts' connections too");
-    first.socket.destroy();
-    second.socket.destroy();
   });
 
   test('session tickets: kept per peer for the certificate in use; one from a connection begun before a rotation is dropped', () => {

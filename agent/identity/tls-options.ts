@@ -5,13 +5,10 @@
 // against the mesh roots, and the peer's URI SAN required to equal the endpoint's expected SPIFFE
 // ID (checkServerIdentity; hostnames mean nothing here). Inbound: a non-listening tls.Server with
 // the same material that requires and verifies a client certificate; the caller reads the
-// identity with peerIdentity(). Both sides' connections keep OpenSSL's record buffers (agent/native's
-// withTlsRecordBuffersKept): a buffer malloc'd and freed per record read and written was 6 per request
-// through a sidecar pair (ADR 0020).
+// identity with peerIdentity().
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, createServer, type ConnectionOptions, type SecureContext, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls';
 import { MESHLET_ALPNS, type MeshletAlpn } from '../../api/identity.ts';
-import { withTlsRecordBuffersKept } from '../native/index.ts';
 import type { WorkloadCertificate } from './certificate-manager.ts';
 import { NoWorkloadCertificateError, PeerIdentityMismatchError } from './errors.ts';
 import { spiffeIdOf } from './peer-identity.ts';
@@ -65,7 +62,7 @@ export class SecureContextCache {
     const cert = this.#source.current();
     if (!cert) throw new NoWorkloadCertificateError();
     if (cert !== this.#for || !this.#context) {
-      this.#context = withTlsRecordBuffersKept(() => createSecureContext(contextOptions(cert)));
+      this.#context = createSecureContext(contextOptions(cert));
       this.#for = cert;
       // sessions made with the previous certificate (or roots) are not resumed under this one
       this.#tickets.clear();
@@ -159,7 +156,7 @@ export interface InboundTlsServerOptions {
 export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Server; close: () => void } {
   const cert = o.source.current();
   if (!cert) throw new NoWorkloadCertificateError();
-  const server = withTlsRecordBuffersKept(() => createServer({
+  const server = createServer({
     ...contextOptions(cert),
     requestCert: true,
     rejectUnauthorized: false,
@@ -171,11 +168,11 @@ export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Se
     // TLS 1.3 tickets (resumption by mesh peers) live this long; a resumed session keeps the
     // client certificate verified by the full handshake that made it
     sessionTimeout: TICKET_LIFETIME_S,
-  }));
+  });
   // A new context (rotation) comes with new session-ticket keys, so tickets issued under the
   // previous certificate are not resumed; between rotations the keys change every
   // TICKET_KEY_ROTATION_MS anyway, bounding what a leaked key could resume (ADR 0020).
-  const unsubscribe = o.source.onChange((c) => withTlsRecordBuffersKept(() => server.setSecureContext(contextOptions(c))));
+  const unsubscribe = o.source.onChange((c) => server.setSecureContext(contextOptions(c)));
   const rotate = setInterval(() => server.setTicketKeys(randomBytes(48)), TICKET_KEY_ROTATION_MS).unref();
   server.on('secureConnection', (socket: TLSSocket) => {
     const cert = socket.getPeerCertificate();

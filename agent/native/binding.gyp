@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "meshlet_native",
-      "sources": ["src/original_dst.c", "src/tls_record_buffers.c"],
+      "sources": ["src/original_dst.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

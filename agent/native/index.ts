@@ -4,9 +4,7 @@
 // REDIRECT rules sent it to 15001/15006. The sidecar keys mesh routing on that ClusterIP:port.
 // The addon is loaded lazily, so processes that never intercept (meshlet dev, the controller,
 // tests on other platforms) work without it. It also gives malloc's free pages back to the
-// kernel (releaseFreeMemory, glibc's malloc_trim), once an agent's start has settled (ADR 0012),
-// and keeps OpenSSL's record buffers for the mesh hop's TLS contexts (withTlsRecordBuffersKept,
-// ADR 0020).
+// kernel (releaseFreeMemory, glibc's malloc_trim), once an agent's start has settled (ADR 0012).
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
@@ -23,8 +21,6 @@ export interface OriginalDestination {
 interface Addon {
   getOriginalDestination(fd: number): OriginalDestination;
   releaseFreeMemory(): boolean;
-  keepTlsRecordBuffers?(on: boolean): boolean;
-  tlsRecordBuffersKept?(): number;
 }
 
 let addon: Addon | undefined;
@@ -73,39 +69,6 @@ export function releaseFreeMemory(): boolean {
   }
   // an addon built before this call existed (an older build directory)
   return typeof a.releaseFreeMemory === 'function' ? a.releaseFreeMemory() : false;
-}
-
-/**
- * Runs `create` (a synchronous tls.createSecureContext, tls.createServer or setSecureContext) so
- * that the connections of the TLS contexts it creates keep OpenSSL's record buffers for their
- * lifetime: Node sets SSL_MODE_RELEASE_BUFFERS on every TLS connection, so OpenSSL mallocs and
- * frees a ~17 KB buffer for every record read and written (ADR 0020). Without the addon (or with
- * an OpenSSL that lacks the calls) `create` runs as it is and buffers are released as before.
- */
-export function withTlsRecordBuffersKept<T>(create: () => T): T {
-  let a: Addon | undefined;
-  try {
-    a = load();
-  } catch {
-    return create();
-  }
-  // an addon built before this call existed (an older build directory)
-  if (typeof a.keepTlsRecordBuffers !== 'function') return create();
-  a.keepTlsRecordBuffers(true);
-  try {
-    return create();
-  } finally {
-    a.keepTlsRecordBuffers(false);
-  }
-}
-
-/** Connections so far whose record buffers are kept (withTlsRecordBuffersKept); 0 without the addon. */
-export function tlsRecordBuffersKept(): number {
-  try {
-    return load().tlsRecordBuffersKept?.() ?? 0;
-  } catch {
-    return 0;
-  }
 }
 
 /**

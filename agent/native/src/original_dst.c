@@ -3,12 +3,9 @@
  * destination a connection had before iptables REDIRECT rewrote it (SO_ORIGINAL_DST for IPv4,
  * IP6T_SO_ORIGINAL_DST for IPv6). Plain C over N-API (ABI-stable), so one build works on every
  * Node version that has N-API 8, whatever headers node-gyp found. Also releaseFreeMemory(),
- * glibc's malloc_trim, which Node does not expose either (see below), and OpenSSL's record
- * buffers kept for mesh mTLS connections (tls_record_buffers.c).
+ * glibc's malloc_trim, which Node does not expose either (see below).
  */
 #include <node_api.h>
-
-#include "tls_record_buffers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -144,10 +141,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "getOriginalDestination", fn);
   napi_create_function(env, "releaseFreeMemory", NAPI_AUTO_LENGTH, release_free_memory, NULL, &fn);
   napi_set_named_property(env, exports, "releaseFreeMemory", fn);
-  napi_create_function(env, "keepTlsRecordBuffers", NAPI_AUTO_LENGTH, keep_tls_record_buffers, NULL, &fn);
-  napi_set_named_property(env, exports, "keepTlsRecordBuffers", fn);
-  napi_create_function(env, "tlsRecordBuffersKept", NAPI_AUTO_LENGTH, tls_record_buffers_kept, NULL, &fn);
-  napi_set_named_property(env, exports, "tlsRecordBuffersKept", fn);
   return exports;
 }
 
