@@ -1,13 +1,13 @@
-// The request paths of bench/telemetry-cost.ts's `--distinct-paths N`. The bench otherwise sends
-// every request to one path, so a sampled span's attribute block (url.path among its keys) is
-// always one of the tracer's last four blocks (agent/telemetry/tracing/otlp-protobuf.ts) and is
-// copied whole: the bench's best case. Real traffic varies the path (IDs in paths); cycling
-// through N > 4 paths makes every span's block a miss, N = 1 is the single path of before.
+// The request paths of bench/telemetry-cost.ts's `--distinct-paths N` (the bench's default is
+// DEFAULT_DISTINCT_PATHS there, 64, since 2026-12-07). With one path every sampled span's url.path
+// repeats, so the tracer copies its cached attribute run whole (agent/telemetry/tracing/
+// otlp-protobuf.ts): the bench's best case. Real traffic varies the path (IDs in paths); cycling
+// through many paths makes url.path differ from span to span; N = 1 is the single path of before.
 
 /** The single path every request went to before the option (and with `--distinct-paths 1`). */
 export const SINGLE_PATH = '/api';
 
-/** `--distinct-paths`'s value: a whole number from 1 up; absent means 1 (one path). */
+/** `--distinct-paths`'s value: a whole number from 1 up; absent here means 1 (the bench passes its own default). */
 export function parseDistinctPaths(raw: string | undefined): number {
   if (raw === undefined) return 1;
   const n = Number(raw);
