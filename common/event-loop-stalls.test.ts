@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { EventLoopStalls } from './event-loop-stalls.ts';
 
@@ -171,8 +172,9 @@ test('a process kept off its CPU for ~900 ms by a real-time spinner (machine loa
   };
   try {
     await within('the child started', started);
-    // -a: every thread of the child; then the main thread (its id is the process id) alone.
-    await run('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
+    // -a: every thread of the child; then the main thread (its id is the process id) alone. With
+    // one CPU there is no other CPU for the helpers: every thread stays on CPU 0 (the old layout).
+    await run('taskset', ['-a', '-p', '-c', availableParallelism() >= 2 ? '1' : '0', String(child.pid)]);
     await run('taskset', ['-p', '-c', '0', String(child.pid)]);
     spinner = spawn('chrt', ['-f', '10', 'taskset', '-c', '0', process.execPath, '-e', 'const t = Date.now(); while (Date.now() - t < 900);'], { stdio: 'inherit' });
     const spun = new Promise((r) => spinner!.once('exit', r));

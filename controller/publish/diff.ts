@@ -35,7 +35,9 @@ function diffSection<T extends { name: string }>(prev: T[], next: T[], json: Ent
 /**
  * A section whose list is the same array in both tables changed in nothing, and is not walked: a
  * slice derived from the agent's last one (an endpoint patch, a route change's rebase) shares
- * every list it did not change with it, and a change reaches 1 000 agents.
+ * every list it did not change with it, and a change reaches 1 000 agents. This rests on tables'
+ * lists never being changed in place: translation, the endpoint patcher and the slicer build new
+ * arrays for what they change (a push into a published list would make this skip a real change).
  */
 function diffList<T extends { name: string }>(prev: T[], next: T[], json: EntryJson): SectionChanges<T> {
   return prev === next ? { upsert: [], remove: [] } : diffSection(prev, next, json);
