@@ -111,16 +111,26 @@ function ascii(buf: Buffer, p: number, s: string, from: number, to: number): boo
   return true;
 }
 
+/**
+ * Writes the key and the string value's tag and one-byte length for a value of `n` characters
+ * (n <= k.maxFast) and returns where its bytes go; the caller sets `w.pos` past them only once
+ * they proved ASCII (else it falls back to the general writer, which overwrites this).
+ */
+function openString(w: Writer, k: AttrKey, n: number): number {
+  w.ensure(k.bytes.length + 3 + 3 * n);
+  const buf = w.buf;
+  const v = head(buf, w.pos, k, 2 + n);
+  buf[v] = tag(1, LEN);
+  buf[v + 1] = n;
+  return v + 2;
+}
+
 /** The string attribute `k` = s.slice(from, to) (whole `s` by default), by the fast way when it can. */
 export function strAttr(w: Writer, k: AttrKey, s: string, from = 0, to = s.length): void {
   const n = to - from;
   if (n <= k.maxFast) {
-    w.ensure(k.bytes.length + 3 + 3 * n);
-    const buf = w.buf;
-    const v = head(buf, w.pos, k, 2 + n);
-    buf[v] = tag(1, LEN);
-    buf[v + 1] = n;
-    if (ascii(buf, v + 2, s, from, to)) { w.pos = v + 2 + n; return; }
+    const p = openString(w, k, n);
+    if (ascii(w.buf, p, s, from, to)) { w.pos = p + n; return; }
   }
   str(w, k.field, k.key, from === 0 && to === s.length ? s : s.slice(from, to));
 }
@@ -129,12 +139,8 @@ export function strAttr(w: Writer, k: AttrKey, s: string, from = 0, to = s.lengt
 export function concatAttr(w: Writer, k: AttrKey, a: string, b: string, c: string): void {
   const n = a.length + b.length + c.length;
   if (n <= k.maxFast) {
-    w.ensure(k.bytes.length + 3 + 3 * n);
+    const p = openString(w, k, n);
     const buf = w.buf;
-    const v = head(buf, w.pos, k, 2 + n);
-    buf[v] = tag(1, LEN);
-    buf[v + 1] = n;
-    const p = v + 2;
     if (ascii(buf, p, a, 0, a.length) && ascii(buf, p + a.length, b, 0, b.length) && ascii(buf, p + a.length + b.length, c, 0, c.length)) {
       w.pos = p + n;
       return;
