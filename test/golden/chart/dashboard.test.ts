@@ -16,7 +16,7 @@ import { CertificateManager } from '../../../agent/identity/index.ts';
 import { PropagationLatency } from '../../../controller/publish/metrics.ts';
 
 const DASHBOARD = new URL('../../../charts/meshlet/dashboards/meshlet-mesh.json', import.meta.url);
-const PROMQL_WORDS = new Set(['sum', 'min', 'max', 'rate', 'increase', 'histogram_quantile', 'time', 'by', 'without', 'label_values']);
+const PROMQL_WORDS = new Set(['sum', 'min', 'max', 'rate', 'increase', 'histogram_quantile', 'time', 'by', 'without', 'label_values', 'label_replace']);
 
 /**
  * The health metrics beside the request metrics, as rendered by the code that serves them: a
@@ -83,7 +83,7 @@ export function checkExpr(expr: string, metrics: Map<string, Set<string>>): stri
   return [...new Set(problems)];
 }
 
-interface Panel { title?: string; targets?: { expr: string }[]; panels?: Panel[] }
+interface Panel { title?: string; targets?: { expr: string; legendFormat?: string }[]; panels?: Panel[] }
 
 test('the dashboard parses and names only what meshlet exports', async () => {
   const dash = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: { name: string; query: unknown }[] } };
@@ -108,4 +108,14 @@ test('the check itself catches a wrong metric, a wrong label and a wrong groupin
   assert.deepEqual(checkExpr('sum(increase(meshlet_agent_config_updates_total{result="nack"}[5m]))', metrics), []);
   assert.deepEqual(checkExpr('max(meshlet_agent_subscriptions{result="ack"})', metrics), ['meshlet_agent_subscriptions has no label result']);
   assert.deepEqual(checkExpr('histogram_quantile(0.99, sum by (le) (rate(meshlet_controller_propagation_seconds_bucket[5m])))', metrics), []);
+});
+
+test('a legend of the route label alone names the empty route (no HTTPRoute) instead of showing nothing', async () => {
+  const dash = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: Panel[] };
+  const byRoute: [string, string][] = [];
+  const walk = (ps: Panel[]): void => { for (const p of ps) { for (const t of p.targets ?? []) if (t.legendFormat === '{{route}}') byRoute.push([p.title ?? '', t.expr]); walk(p.panels ?? []); } };
+  walk(dash.panels);
+  // the request metrics and the retry budget's refusals label a Service's default route route=""
+  assert.ok(byRoute.length >= 2, `panels with a {{route}} legend: ${byRoute.length}`);
+  for (const [title, expr] of byRoute) assert.match(expr, /^label_replace\(.*, "route", "[^"]+", "route", ""\)$/, `${title}: ${expr}`);
 });
