@@ -14,6 +14,7 @@ import { WIRE_LIMITS, WIRE_PATH, encodeMessage, type HelloMessage, type TableCha
 import { AgentSession, type AgentStatus, type SessionHost, type SessionTargets } from './agent-session.ts';
 import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type PublisherMetrics } from './metrics.ts';
 import { RouteGenerations } from './route-generations.ts';
+import { MovedRoutes } from './moved-routes.ts';
 import { diffTables } from './diff.ts';
 import { PatchFrames, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
@@ -145,7 +146,9 @@ export class Publisher {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Set<AgentSession>();
   readonly #listeners = new Set<() => void>();
-  readonly #generations = new RouteGenerations();
+  /** Routes whose propagation() answer may have moved since the status writer last asked (movedRoutes()). */
+  readonly #moved = new MovedRoutes();
+  readonly #generations = new RouteGenerations(this.#moved);
   readonly #metrics = emptyMetrics();
   /** meshlet_controller_propagation_seconds (issue 11). */
   readonly #latency = new PropagationLatency();
@@ -550,6 +553,7 @@ export class Publisher {
     }
     if (before) {
       for (const r of before.routes) {
+        this.#moved.add(r);
         const c = this.#counts.get(r)!;
         c.total--;
         if (before.ok) c.upToDate--;
@@ -561,12 +565,22 @@ export class Publisher {
       return;
     }
     for (const r of routes) {
+      this.#moved.add(r);
       let c = this.#counts.get(r);
       if (!c) this.#counts.set(r, (c = { upToDate: 0, total: 0 }));
       c.total++;
       if (ok) c.upToDate++;
     }
     this.#counted.set(s, { routes, ok });
+  }
+
+  /**
+   * The routes whose propagation() answer may differ from what it was at the last call (null: any
+   * may; the first call): the status writer asks the counts of these alone (issue 14). One caller.
+   */
+  movedRoutes(): ReadonlySet<string> | null {
+    this.#countAll(); // the sessions that changed, recounted now: what they moved is in this take
+    return this.#moved.take();
   }
 
   /** Sessions whose share of the Propagated counts was worked out again so far: those that changed, not every agent. */

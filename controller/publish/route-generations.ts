@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayIR, RoutingTable, ServiceFrontendIR, VirtualHostIR } from '../../api/routing-table.ts';
 import { canonicalJson } from '../../api/version.ts';
 import { intern } from '../../common/intern.ts';
+import type { MovedRoutes } from './moved-routes.ts';
 import { routeKey } from './slice.ts';
 
 /**
@@ -82,6 +83,12 @@ export class RouteGenerations {
   #parts = new Map<GatewayIR | ServiceFrontendIR, Parts>();
 
   #routesChangedAt = 0;
+  /** Told of every route whose generation moved or that left the table (the status writer's feed). */
+  readonly #moved: MovedRoutes | undefined;
+
+  constructor(moved?: MovedRoutes) {
+    this.#moved = moved;
+  }
 
   /** The number of the table in force (0 before the first). */
   get generation(): number {
@@ -145,13 +152,17 @@ export class RouteGenerations {
     for (const key of changed) {
       const list = lists.get(key);
       if (!list) {
-        if (this.#routes.delete(key)) this.#routesChangedAt = this.#generation;
+        if (this.#routes.delete(key)) {
+          this.#routesChangedAt = this.#generation;
+          this.#moved?.add(key);
+        }
         continue;
       }
       const fingerprint = digest(list);
       if (this.#routes.get(key)?.fingerprint !== fingerprint) {
         this.#routes.set(key, { fingerprint, generation: this.#generation });
         this.#routesChangedAt = this.#generation;
+        this.#moved?.add(key);
       }
     }
     return true;

@@ -101,8 +101,6 @@ export class TranslationRunner implements Runner {
   /** The last snapshot and its result, for the endpoint fast path. */
   #last: { snapshot: Snapshot; result: TranslateResult } | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
-  /** The publisher's propagationKey() when statuses were last submitted or resynced. */
-  #passKey: string | undefined;
   #stopWatchingAcks: (() => void) | undefined;
   #newRouteObjects = 0;
   /** The last snapshot the translator was given (endpoint patches go past it). */
@@ -118,10 +116,12 @@ export class TranslationRunner implements Runner {
       own: this.#publisher, leading: () => this.writer.leading, onChange: () => this.#scheduleResync(),
     }) : undefined;
     const propagation = opts.propagation ?? this.replicaAcks?.hook ?? (p ? publisherPropagation(this.#publisher) : undefined);
+    // The routes whose counts moved, so that a status pass asks those alone (issue 14).
+    const propagationMoved = opts.propagation ? undefined : this.replicaAcks?.moved ?? (p ? () => this.#publisher()?.movedRoutes() ?? null : undefined);
     // Our writes come back folded into the objects they were written over (same objects in the
     // next snapshot, issue 14), not as new objects every route of a pass re-translated for.
     this.writer = new StatusWriter({
-      client: opts.client, log: opts.log, propagation, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs,
+      client: opts.client, log: opts.log, propagation, propagationMoved, defaultMesh: opts.defaultMesh, meshRetryMs: opts.meshRetryMs,
       onWritten: (over, resourceVersion) => this.provider.ownStatusWritten(over, resourceVersion),
     });
     this.provider = new KubernetesProvider({
@@ -203,7 +203,6 @@ export class TranslationRunner implements Runner {
     // Endpoints alone changed and the statuses are the very same: the writer's snapshot holds the
     // same objects it would be given, so a pass over every status (O(routes)) would find nothing.
     if (last && change && result.statuses === last.result.statuses && sameExceptEndpoints(last.snapshot, snapshot)) return;
-    this.#passKey = this.#ownCountsOnly() ? this.#publisher()?.propagationKey() : undefined;
     this.writer.submit(snapshot, result.statuses);
   }
 
@@ -223,18 +222,10 @@ export class TranslationRunner implements Runner {
   #scheduleResync(): void {
     this.#resyncTimer ??= setTimeout(() => {
       this.#resyncTimer = undefined;
-      // With this replica's own counts only: when they are what the last status pass saw (an
-      // endpoint change every agent acknowledged again), a pass over every route finds nothing.
-      const key = this.#ownCountsOnly() ? this.#publisher()?.propagationKey() : undefined;
-      if (key !== undefined && key === this.#passKey) return;
-      this.#passKey = key;
+      // The writer's pass asks only the routes whose counts moved (propagationMoved): when none
+      // did (an endpoint change every agent acknowledged again), it finds nothing, at no cost.
       this.writer.resync();
     }, this.#opts.propagationResyncMs ?? 1000);
-  }
-
-  /** Whether Propagated is this replica's publisher's counts (no other replicas' records, no test hook). */
-  #ownCountsOnly(): boolean {
-    return !this.replicaAcks && !this.#opts.propagation;
   }
 
   ready(): boolean {

@@ -20,6 +20,8 @@ export interface OwnAgents {
   routeFingerprint(key: string): string | null;
   /** The route's generation in this replica's tables; 0 when it is not published. */
   propagation(route: { kind: string; namespace: string; name: string }): { generation: number };
+  /** Routes whose generation or own count may have moved since the last call (null: any may). */
+  movedRoutes(): ReadonlySet<string> | null;
 }
 
 export interface ReplicaPropagationOptions {
@@ -42,6 +44,8 @@ export class ReplicaPropagation {
   readonly reader: AckLeaseReader;
   readonly #own: () => OwnAgents | null;
   #cache: { own: OwnAgents; ownEpoch: number; readerEpoch: number; counts: Map<string, RouteCount> } | null = null;
+  /** The sums as the last moved() saw them, with whose agents (moved() names what differs since). */
+  #fed: { own: OwnAgents; counts: Map<string, RouteCount> } | null = null;
 
   constructor(opts: ReplicaPropagationOptions) {
     const renewMs = opts.renewMs ?? 5_000;
@@ -74,7 +78,37 @@ export class ReplicaPropagation {
     const generation = own.propagation(route).generation;
     if (generation === 0) return null; // not in this replica's table: nothing to say yet
     const key = `${route.kind}/${route.namespace}/${route.name}`;
-    // The status writer asks for every route in a row: sum once per change, not per route.
+    const count = this.#sums(own).get(key);
+    return { upToDate: count?.upToDate ?? 0, total: count?.total ?? 0, generation };
+  };
+
+  /**
+   * The routes whose hook() answer may have moved since the last call (null: any may), for the
+   * status writer (StatusWriter propagationMoved): the publisher's own (generations, and its
+   * agents' counts), and every route whose sum over all replicas' records differs from the sums
+   * the last call saw: an ack, a disconnect, another replica's record written, gone stale or
+   * deleted (ADR 0014). Costs a walk of the sums when they were summed again, not one per route
+   * and pass.
+   */
+  readonly moved = (): ReadonlySet<string> | null => {
+    const own = this.#own();
+    const ownMoved = own?.movedRoutes() ?? null;
+    const before = this.#fed;
+    const counts = own ? this.#sums(own) : null;
+    this.#fed = own && counts ? { own, counts } : null;
+    if (!own || !counts || ownMoved === null || before?.own !== own) return null;
+    if (before.counts === counts) return ownMoved;
+    const out = new Set(ownMoved);
+    for (const [key, c] of counts) {
+      const b = before.counts.get(key);
+      if (!b || b.upToDate !== c.upToDate || b.total !== c.total) out.add(key);
+    }
+    for (const key of before.counts.keys()) if (!counts.has(key)) out.add(key);
+    return out;
+  };
+
+  /** Every replica's agents summed per route; once per change of any of them, not per route asked. */
+  #sums(own: OwnAgents): Map<string, RouteCount> {
     let c = this.#cache;
     if (!c || c.own !== own || c.ownEpoch !== own.ackEpoch || c.readerEpoch !== this.reader.epoch) {
       const ownEpoch = own.ackEpoch;
@@ -82,9 +116,8 @@ export class ReplicaPropagation {
       const counts = sumAcks([own.agentAcks(), ...this.reader.records()], (k) => own.routeFingerprint(k));
       this.#cache = c = { own, ownEpoch, readerEpoch, counts };
     }
-    const count = c.counts.get(key);
-    return { upToDate: count?.upToDate ?? 0, total: count?.total ?? 0, generation };
-  };
+    return c.counts;
+  }
 
   /** With `release: false` the record is left to go stale (a crash, in tests). */
   async stop(opts: { release?: boolean } = {}): Promise<void> {

@@ -200,6 +200,71 @@ describe('StatusWriter', () => {
     assert.equal(r9Status.parents[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'False', 'r9 now names a Service that does not exist');
   });
 
+  test('with the Propagated feed, a pass asks the counts of the routes that moved or changed alone, and a resync visits those alone (issue 14)', async () => {
+    const ROUTES = 40;
+    const routes: FakeObject[] = Array.from({ length: ROUTES }, (_, i) => ({
+      apiVersion: GW, kind: 'HTTPRoute', metadata: { name: `r${i}`, namespace: 'shop' },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], rules: [{ backendRefs: [{ name: 'cart', port: 80 }] }] },
+    }));
+    const counts = new Map<string, number>();
+    const asked: string[] = [];
+    // What the publisher's movedRoutes() would say: null (any) at first, then the routes named.
+    let moved: Set<string> | null = null;
+    const api = await startFakeApiServer({ objects: [...objects.filter((o) => o.kind !== 'HTTPRoute'), ...routes] });
+    const writer = new StatusWriter({
+      client: kubeClientFor(api), defaultMesh: false, now: () => new Date('2026-11-22T01:02:03Z'),
+      propagation: (r) => {
+        asked.push(r.name);
+        return { upToDate: counts.get(r.name) ?? 1, total: 1, generation: 1 };
+      },
+      propagationMoved: () => {
+        const m = moved;
+        moved = new Set();
+        return m;
+      },
+    });
+    cleanup.push(async () => { writer.close(); await api.close(); });
+    writer.setLeader(true);
+    const translator = new IncrementalTranslator();
+    const move = (name: string, upToDate: number): void => {
+      counts.set(name, upToDate);
+      moved!.add(`HTTPRoute/shop/${name}`);
+    };
+    const run = async (submit?: Snapshot): Promise<{ asked: string[]; visited: number; writes: number }> => {
+      asked.length = 0;
+      const before = { ...writer.stats };
+      if (submit) writer.submit(submit, translator.translate(submit).statuses);
+      else writer.resync();
+      await writer.idle();
+      return { asked: [...asked].sort(), visited: writer.stats.visited - before.visited, writes: writer.stats.writes - before.writes };
+    };
+    const s1 = snapshotOf(api);
+    const first = await run(s1);
+    assert.equal(first.asked.length, ROUTES, 'the feed said any route may have moved: every count asked');
+    assert.equal(first.writes, ROUTES + 1);
+    // Nothing moved: a resync asks nothing and visits nothing (every route asked before).
+    assert.deepEqual(await run(), { asked: [], visited: 0, writes: 0 });
+    // Two routes' counts move, one of them back to what was written: those two alone are asked,
+    // the one that differs written.
+    move('r5', 0);
+    move('r7', 1);
+    assert.deepEqual(await run(), { asked: ['r5', 'r7'], visited: 2, writes: 1 });
+    assert.equal(((api.get(GW, 'HTTPRoute', 'r5', 'shop')!.status as { parents: { conditions: { type: string; message: string }[] }[] }).parents[0]!.conditions.find((c) => c.type === PROPAGATED_CONDITION))?.message, '0/1 proxies at generation 1');
+    // A new translation with one route edited: its count is asked (a new status), and the count
+    // of a route that moved meanwhile; no other route's.
+    const r9 = api.get(GW, 'HTTPRoute', 'r9', 'shop')!;
+    const edited = api.update({ ...r9, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', port: 80 }], rules: [{ backendRefs: [{ name: 'cart', port: 80, weight: 3 }] }] } }) as unknown as KubeObject;
+    move('r5', 1);
+    const s2 = { ...s1, httpRoutes: s1.httpRoutes.map((r) => (r.metadata.name === 'r9' ? edited : r)) };
+    const third = await run(s2);
+    assert.deepEqual(third.asked, ['r5', 'r9']);
+    assert.equal(third.visited, ROUTES + 1, 'a new translation\'s statuses are each visited (by identity)');
+    assert.equal(third.writes, 2, 'r5 back to 1/1, r9 at its new generation');
+    // The feed says any route may have moved (a publisher of its own, new): every count asked again.
+    moved = null;
+    assert.equal((await run()).asked.length, ROUTES);
+  });
+
   test('a count that dips and comes back is written both ways, with no snapshot after the dip (route status updates make none)', async () => {
     let upToDate = 2;
     const { api, writer, round } = await setup({ defaultMesh: false, propagation: (r) => (r.name === 'r' ? { upToDate, total: 2, generation: 4 } : null) });

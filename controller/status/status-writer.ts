@@ -5,11 +5,15 @@
 // translate) unless its spec moved on, in which case the next snapshot brings a new translation.
 // A pass costs what changed (issue 14): a status found in place is remembered with the object and
 // Propagated count it was checked against, and not compared again while all three are the same
-// (found by the status object itself: no key is built for a status that did not move).
+// (found by the status object itself: no key is built for a status that did not move). Given the
+// distribution layer's feed of the routes whose Propagated count moved (`propagationMoved`), a
+// pass asks the counts of those alone, and a pass over the statuses the last complete pass
+// settled (a resync after acks) visits those alone: O(changed), not O(routes).
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MESH_NAME, GATEWAY_API_X_GROUP, MESH_CONTROLLER_NAME } from '../../api/names.ts';
 import { collectionPath, isStatus, WATCHED_RESOURCES, type KubeClient, type WatchedResource } from '../provider/kubernetes/index.ts';
 import { SNAPSHOT_BUCKETS, type KubeObject, type Snapshot, type StatusUpdate } from '../translate/snapshot.ts';
+import { intern } from '../../common/intern.ts';
 import { ObjectIndex, objectKey } from './object-index.ts';
 import { withPropagation, type PropagationCount, type PropagationHook } from './propagation.ts';
 import { carryTimes, mergeRouteStatus, sameStatus, stampTimes } from './status-diff.ts';
@@ -19,6 +23,13 @@ export interface StatusWriterOptions {
   log?: (line: string) => void;
   /** The distribution layer's proxy counts per route; adds `meshlet.dev/Propagated` when given. */
   propagation?: PropagationHook;
+  /**
+   * The routes (`Kind/namespace/name`) whose `propagation` answer may have moved since the last
+   * call, null when any may have (Publisher.movedRoutes, ReplicaPropagation.moved). Called once at
+   * the start of each pass; with it a pass asks `propagation` only for those routes and the
+   * statuses translation changed. Without it every route's count is asked on every pass.
+   */
+  propagationMoved?: () => ReadonlySet<string> | null;
   /** Create the default XMesh `meshlet` when absent (default true). */
   defaultMesh?: boolean;
   /** How long to wait before trying to create the default XMesh again after a failure (default 30 s). */
@@ -48,6 +59,10 @@ export interface StatusWriterStats {
    * object itself (the same as last pass, on the same object: see pending()).
    */
   lookedUp: number;
+  /** Propagated counts asked of the `propagation` hook (with `propagationMoved`: the moved routes and changed statuses only). */
+  countsAsked: number;
+  /** Statuses visited by passes (a resync over settled statuses visits the moved routes' alone). */
+  visited: number;
   conflicts: number;
   errors: number;
 }
@@ -63,6 +78,12 @@ function groupVersion(apiVersion: string): [string, string] {
 
 /** A status found in place (or written): the same status, object and count need no second look. */
 interface Settled {
+  /** `Kind/namespace/name`: the `settled` map's key, and a route's key in the Propagated feed. */
+  key: string;
+  /** The feed's take (StatusWriter.seq) after which its count was last confirmed. */
+  seq: number;
+  /** The translation (StatusWriter.latest) whose pass last confirmed it. */
+  of: Latest;
   u: StatusUpdate;
   current: KubeObject;
   /**
@@ -91,6 +112,14 @@ interface Pending {
   stored: unknown;
   /** ObjectIndex.epoch when `current` was found. */
   epoch: number;
+  /** The translation whose pass found it. */
+  of: Latest;
+}
+
+/** A translation's statuses with the snapshot they were computed from. */
+interface Latest {
+  snapshot: Snapshot;
+  statuses: StatusUpdate[];
 }
 
 const RESOURCE_OF = new Map(WATCHED_RESOURCES.map((r) => [r.kind, r]));
@@ -100,10 +129,10 @@ function sameCount(s: Settled, count: PropagationCount | null): boolean {
 }
 
 export class StatusWriter {
-  readonly stats: StatusWriterStats = { writes: 0, unchanged: 0, compared: 0, lookedUp: 0, conflicts: 0, errors: 0 };
+  readonly stats: StatusWriterStats = { writes: 0, unchanged: 0, compared: 0, lookedUp: 0, countsAsked: 0, visited: 0, conflicts: 0, errors: 0 };
   private readonly opts: StatusWriterOptions;
   private active = false;
-  private latest: { snapshot: Snapshot; statuses: StatusUpdate[] } | undefined;
+  private latest: Latest | undefined;
   private dirty = false;
   private loop: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -111,7 +140,7 @@ export class StatusWriter {
   private meshTimer: NodeJS.Timeout | undefined;
   /** The objects statuses are written to, by kind and name, followed across snapshots. */
   private readonly objects = new ObjectIndex();
-  /** Statuses known to be in place, by object (`Kind namespace/name`; see pending()). */
+  /** Statuses known to be in place, by object (`Kind/namespace/name`; see pending()). */
   private readonly settled = new Map<string, Settled>();
   /**
    * The same records by the status object they were settled with: translation hands an unchanged
@@ -130,6 +159,17 @@ export class StatusWriter {
    * folded into the copy itself (opts.onWritten): then the copy holds it too.
    */
   private written = new WeakMap<KubeObject, { status: Rec; resourceVersion: string | undefined; clean: boolean }>();
+  // The Propagated feed (opts.propagationMoved), taken at the start of each pass: `seq` numbers
+  // the takes, `movedAt` holds the last take that named each route, `allMovedAt` the last that
+  // said any route may have moved. A record whose count was confirmed after take N still holds
+  // unless a later take named its route: then, and only then, its count is asked again.
+  private seq = 0;
+  private readonly movedAt = new Map<string, number>();
+  private allMovedAt = 0;
+  /** Routes the takes named since the last complete pass (null: any route, or no feed). */
+  private recent: Set<string> | null = null;
+  /** The translation the last complete pass without errors went over. */
+  private passed: Latest | undefined;
 
   constructor(opts: StatusWriterOptions) {
     this.opts = opts;
@@ -147,6 +187,7 @@ export class StatusWriter {
       this.settled.clear();
       this.byStatus = new WeakMap();
       this.written = new WeakMap();
+      this.passed = undefined;
       this.resync();
     }
     else {
@@ -181,13 +222,23 @@ export class StatusWriter {
   private async drain(): Promise<void> {
     while (this.dirty && this.active && this.latest) {
       this.dirty = false;
-      const { snapshot, statuses } = this.latest;
+      const latest = this.latest;
+      const { snapshot, statuses } = latest;
+      this.takeMoved();
+      // The statuses the last complete pass settled, again (a resync after acks): only the routes
+      // whose count moved since can have anything to write; their records name their statuses.
+      const again = this.passed === latest && this.recent !== null;
       let failed = false;
+      let complete = true;
       if (this.opts.defaultMesh !== false) await this.ensureDefaultMesh(snapshot);
-      for (const u of statuses) {
-        if (!this.active || this.latest.snapshot !== snapshot) break; // newer work or lost leadership
+      for (const u of again ? this.movedStatuses(latest) : statuses) {
+        if (!this.active || this.latest.snapshot !== snapshot) { // newer work or lost leadership
+          complete = false;
+          break;
+        }
+        this.stats.visited++;
         // Synchronous, and cheap for a status already in place: a pass costs what changed.
-        const pending = this.pending(u, snapshot);
+        const pending = this.pending(u, latest);
         if (!pending) continue;
         try {
           await this.writeOne(pending);
@@ -197,12 +248,52 @@ export class StatusWriter {
           this.log(`status of ${u.kind} ${u.namespace ? `${u.namespace}/` : ''}${u.name}: ${(err as Error).message}`);
         }
       }
+      if (complete) {
+        // Every status was visited, or (again) every one whose count a take named since the last.
+        this.recent = this.opts.propagationMoved ? new Set() : null;
+        this.passed = failed ? undefined : latest;
+      }
       this.prune(statuses);
       if (failed && this.active) {
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.resync(), this.opts.errorRetryMs ?? 5000);
       }
     }
+  }
+
+  /** One take of the feed: what moved since the last (null: any route may have). */
+  private takeMoved(): void {
+    if (!this.opts.propagationMoved) return;
+    const seq = ++this.seq;
+    const fed = this.opts.propagationMoved();
+    if (fed === null) {
+      this.allMovedAt = seq;
+      this.recent = null;
+      this.movedAt.clear();
+      return;
+    }
+    for (const key of fed) {
+      this.movedAt.set(key, seq);
+      this.recent?.add(key);
+    }
+  }
+
+  /**
+   * The statuses of the routes named since the last complete pass, among those that pass over
+   * `latest` settled (its other statuses are in place with counts that did not move; a status it
+   * did not settle was not in its snapshot, or was left to the newer translation its object's
+   * spec is bringing).
+   */
+  private *movedStatuses(latest: Latest): Generator<StatusUpdate> {
+    for (const key of [...this.recent!]) {
+      const s = this.settled.get(key);
+      if (s && s.of === latest && this.byStatus.get(s.u) === s) yield s.u;
+    }
+  }
+
+  /** Whether the route settled as `s` may have another Propagated count than it was settled with. */
+  private countMayHaveMoved(s: Settled): boolean {
+    return !this.opts.propagationMoved || s.seq < this.allMovedAt || (this.movedAt.get(s.key) ?? 0) > s.seq;
   }
 
   /**
@@ -212,15 +303,19 @@ export class StatusWriter {
    * unchanged status as the same object and the provider an unchanged object as the same one,
    * so after a route or endpoint change only the changed routes are compared.
    */
-  private pending(u: StatusUpdate, snapshot: Snapshot): Pending | null {
+  private pending(u: StatusUpdate, latest: Latest): Pending | null {
+    const { snapshot } = latest;
     // The snapshot's own kind map: a second list here once left AuthorizationPolicy unwritten.
     const bucket = SNAPSHOT_BUCKETS[u.kind];
     const resource = RESOURCE_OF.get(u.kind);
     if (!bucket || !resource) return null;
     // The same status object settled on an object still in this snapshot: only the count to check.
     const known = this.byStatus.get(u);
+    let asked: { generation: number; count: PropagationCount | null } | undefined;
     if (known && known.u === u && this.objects.still(snapshot, bucket, known.current, known.epoch)
-      && sameCount(known, this.countOf(u, known.current.metadata.generation ?? 0))) {
+      && (!this.countMayHaveMoved(known) || sameCount(known, (asked = { generation: known.current.metadata.generation ?? 0, count: this.countOf(u, known.current.metadata.generation ?? 0) }).count))) {
+      known.seq = this.seq;
+      known.of = latest;
       this.stats.unchanged++;
       return null;
     }
@@ -231,8 +326,9 @@ export class StatusWriter {
     // Read after get(), which may have indexed the list afresh; kept with what a write settles.
     const epoch = this.objects.epoch;
     const generation = current.metadata.generation ?? 0;
-    const count = this.countOf(u, generation);
-    const settled = this.settled.get(`${u.kind} ${key}`);
+    // Asked once per status and pass: the count the check above got, when for the same generation.
+    const count = asked?.generation === generation ? asked.count : this.countOf(u, generation);
+    const settled = this.settled.get(`${u.kind}/${key}`);
     // Route statuses come back as the same object while unchanged; the few statuses translation
     // builds afresh every round (GatewayClasses, Gateways, XMeshes) are compared with the last.
     if (settled && (settled.current === current || (settled.resourceVersion !== undefined && settled.resourceVersion === current.metadata.resourceVersion))
@@ -240,6 +336,8 @@ export class StatusWriter {
       settled.u = u;
       settled.current = current;
       settled.epoch = epoch;
+      settled.seq = this.seq;
+      settled.of = latest;
       this.byStatus.set(u, settled);
       this.stats.unchanged++;
       return null;
@@ -248,21 +346,25 @@ export class StatusWriter {
     const stored = this.written.get(current)?.status ?? current.status;
     const desired = count ? withPropagation(u.status, count, generation, stored) : u.status;
     if (sameStatus(desired, stored ?? {})) {
-      this.settle(u, current, count, this.written.get(current)?.resourceVersion ?? current.metadata.resourceVersion, epoch);
+      this.settle(u, current, count, this.written.get(current)?.resourceVersion ?? current.metadata.resourceVersion, epoch, latest);
       this.stats.unchanged++;
       return null;
     }
-    return { u, current, resource, count, desired, stored, epoch };
+    return { u, current, resource, count, desired, stored, epoch, of: latest };
   }
 
   /** The Propagated count of a route at `generation` (null: no hook, not a route, or no agent holds it). */
   private countOf(u: StatusUpdate, generation: number): PropagationCount | null {
-    return ROUTE_KINDS.has(u.kind) && this.opts.propagation ? this.opts.propagation({ kind: u.kind, namespace: u.namespace ?? '', name: u.name, generation }) : null;
+    if (!ROUTE_KINDS.has(u.kind) || !this.opts.propagation) return null;
+    this.stats.countsAsked++;
+    return this.opts.propagation({ kind: u.kind, namespace: u.namespace ?? '', name: u.name, generation });
   }
 
-  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null, resourceVersion: string | undefined, epoch: number): void {
-    const s: Settled = { u, current, resourceVersion, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1, epoch };
-    const key = `${u.kind} ${objectKey(u.namespace, u.name)}`;
+  private settle(u: StatusUpdate, current: KubeObject, count: PropagationCount | null, resourceVersion: string | undefined, epoch: number, of: Latest): void {
+    // The feed's route key (publish/slice.ts routeKey), interned: one flat copy however often built.
+    const key = intern(`${u.kind}/${objectKey(u.namespace, u.name)}`);
+    // Confirmed after this pass's take (seq moves only between passes, never during one).
+    const s: Settled = { key, seq: this.seq, of, u, current, resourceVersion, upToDate: count?.upToDate ?? -1, total: count?.total ?? -1, generation: count?.generation ?? -1, epoch };
     // The record it replaces may still be reachable by its status object: never valid again.
     const replaced = this.settled.get(key);
     if (replaced) replaced.epoch = -1;
@@ -272,8 +374,13 @@ export class StatusWriter {
 
   /** Forgets objects no status names any more (deleted routes), once they are as many as the rest. */
   private prune(statuses: StatusUpdate[]): void {
+    if (this.movedAt.size > 2 * statuses.length + 64) {
+      // Routes that left keep their entries: start over, every count asked once more.
+      this.movedAt.clear();
+      this.allMovedAt = this.seq;
+    }
     if (this.settled.size <= 2 * statuses.length + 64) return;
-    const live = new Set(statuses.map((u) => `${u.kind} ${objectKey(u.namespace, u.name)}`));
+    const live = new Set(statuses.map((u) => `${u.kind}/${objectKey(u.namespace, u.name)}`));
     for (const key of this.settled.keys()) if (!live.has(key)) this.settled.delete(key);
   }
 
@@ -307,7 +414,7 @@ export class StatusWriter {
         // snapshot or the count moves, a pass has nothing to compare (our own write comes back
         // as a status-only update the snapshot may not carry; comparing with the older object
         // would only write again and be refused with a conflict).
-        this.settle(u, current, count, resourceVersion, p.epoch);
+        this.settle(u, current, count, resourceVersion, p.epoch, p.of);
         return;
       } catch (err) {
         if (isStatus(err, 404)) return; // deleted meanwhile
@@ -325,7 +432,7 @@ export class StatusWriter {
       desired = isRoute ? desiredFor(fresh.status, mergeRouteStatus(u.status, fresh.status)) : desired;
       if (sameStatus(desired, fresh.status ?? {})) {
         this.written.set(current, { status: fresh.status ?? {}, resourceVersion: fresh.metadata.resourceVersion, clean: false });
-        this.settle(u, current, count, fresh.metadata.resourceVersion, p.epoch);
+        this.settle(u, current, count, fresh.metadata.resourceVersion, p.epoch, p.of);
         return;
       }
       stored = fresh.status;
