@@ -17,7 +17,8 @@ export type FileSourceMessage =
   | { kind: 'report'; text: string }
   /** `valid`: validate() passed here, so the agent need not run it again on its thread. */
   /** `bytes`: the length of the table's JSON written whole, not the parts' (table-parts.ts); file-table-source.ts decides by it. */
-  | { kind: 'table'; parts: TableParts; valid: boolean; bytes: number }
+  /** `superseded`: tables translated since the last one posted that a newer one replaced while they waited (never sent). */
+  | { kind: 'table'; parts: TableParts; valid: boolean; bytes: number; superseded: number }
   | { kind: 'error'; message: string }
   /**
    * After each read is applied: `print` is the directory's fingerprint before that read, `clean`
@@ -83,6 +84,8 @@ let lastTable: RoutingTable | null = null;
 let untaken = 0;
 /** The newest table not posted yet, and the `settled` of the last read since, posted after it (the source reads a read's table before its settled). */
 let waiting: { table: RoutingTable; settled: FileSourceMessage | null } | null = null;
+/** Tables that waited and were replaced by a newer one since the last table posted (reported with the next). */
+let superseded = 0;
 /** Rules validated before (api/validate.ts passedRules): an edit of one route checks that route's rules. */
 let passedRules = new WeakMap<RouteRuleIR, string[]>();
 // The watcher's handles do not keep a process alive (persistent: false, unref'd poll); a
@@ -143,8 +146,10 @@ watcher = watchManifests(opts.dir, (read, print) => {
   if (table) {
     version = table.version;
     lastTable = table;
-    if (untaken > 0) waiting = { table, settled: null };
-    else postTable(table);
+    if (untaken > 0) {
+      if (waiting) superseded++;
+      waiting = { table, settled: null };
+    } else postTable(table);
   }
   const settled: FileSourceMessage = { kind: 'settled', print, clean: read.problems.length === 0, version, report: translator.report };
   if (waiting) waiting.settled = settled;
@@ -153,7 +158,8 @@ watcher = watchManifests(opts.dir, (read, print) => {
 
 function postTable(table: RoutingTable): void {
   untaken++;
-  post({ kind: 'table', ...serialise(table) });
+  post({ kind: 'table', ...serialise(table), superseded });
+  superseded = 0;
 }
 
 /** What postTable sends of `table`: validated here, as JSON in slices; `dryRun`: nothing remembered (the rehearsal). */

@@ -119,6 +119,8 @@ export class FileTableSource {
   #uid: number | undefined;
   /** The JSON length of the last table the worker posted (see keepWarmBelowBytes). */
   #tableBytes = 0;
+  /** Tables the loop translated and never sent, replaced while they waited for `taken` (see supersededTables). */
+  #superseded = 0;
   /** When this thread last ran a memory-reducing GC after a big table (performance.now()). */
   #lastReclaim = -Infinity;
   /** Whether a read has settled yet: the first one is the start's (see #onMessage). */
@@ -156,6 +158,15 @@ export class FileTableSource {
   /** Tables received and not yet taken to be assembled (tests: at most 1, see `taken`). */
   get pendingTables(): number {
     return this.#queue.length;
+  }
+
+  /**
+   * Tables the translation loop made and never sent here, because a newer one replaced each while
+   * it waited for this thread to take the last one (edits faster than this thread takes tables).
+   * Counted over the source's life, across workers: a test's proof that edits piled up.
+   */
+  get supersededTables(): number {
+    return this.#superseded;
   }
 
   get #inProcessBelow(): number {
@@ -424,6 +435,7 @@ export class FileTableSource {
     else if (m.kind === 'error') process.stderr.write(`meshlet: watching ${this.#opts.dir}: ${m.message}\n`);
     else {
       this.#tableBytes = m.bytes;
+      this.#superseded += m.superseded;
       this.#queue.push({ parts: m.parts, valid: m.valid });
       if (!this.#assembling) void this.#assemble();
     }
