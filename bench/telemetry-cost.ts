@@ -28,7 +28,7 @@
 // mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
 // tree) gives either mode's noise floor.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F] [--distinct-paths N]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--modes M,M] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F] [--distinct-paths N]
 //   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
@@ -38,6 +38,9 @@
 //   --node-flags F,F: Node/V8 flags for this tree's children only (e.g. --max-semi-space-size=1
 //   with --against this same checkout: the flag's cost in the same run; or
 //   --cpu-prof,--cpu-prof-dir=/tmp/x for profiles of every mode's child).
+//   --modes M,M: only these configurations (of off, metrics, trace-1%, trace-100%; off is always
+//   run, as every ratio is to it), e.g. `--modes trace-1% --warm-requests 20000` to see what a
+//   longer warm-up does to the 1 % child's cold encoder (ADR 0018, 2026-12-07 afternoon).
 //   --distinct-paths N: request i goes to one of N paths in turn (bench/lib/distinct-paths.ts;
 //   default 64). Real traffic varies the path (IDs in paths); one path (N = 1) let every sampled
 //   span's attributes repeat the last span's of its kind, the encoder's best case, and read
@@ -235,6 +238,14 @@ function verdict(lo: number, hi: number, target: number | null): string {
   return `≤ ${target}×: within noise`;
 }
 
+/** The configurations `--modes` names (all when absent), "off" always among them and first. */
+function modesOf(list: string | undefined): Mode[] {
+  if (list === undefined) return [...MODES];
+  const named = list.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  for (const m of named) if (!(MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown configuration "${m}" (one of ${MODES.join(', ')})`);
+  return MODES.filter((m) => m === 'off' || named.includes(m));
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3] as Mode, process.argv[4]!, Number(process.argv[5]));
   const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
@@ -259,7 +270,8 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds') ?? (quick ? 4 : counter ? 8 : sequential ? 12 : 40));
   const against = arg('--against');
   const replicas = Number(arg('--replicas') ?? (sequential ? 1 : counter ? 2 : 3));
-  const children = MODES.length * (against ? 2 : 1) * replicas;
+  const modes = modesOf(arg('--modes'));
+  const children = modes.length * (against ? 2 : 1) * replicas;
   // At once, 1000 requests/s in all: the proxies' CPU stays well below saturation (8 children at
   // 250/s each saturated it and moved CPU per request 2x).
   const rate = Number(arg('--rate') ?? (sequential ? 1000 : Math.floor(1000 / children)));
@@ -283,7 +295,7 @@ async function main(): Promise<void> {
   const starting: Promise<Subject>[] = [];
   for (let p = 0; p < replicas; p++) {
     for (const [tree, file] of trees) {
-      for (const m of MODES) {
+      for (const m of modes) {
         const s = start(file, tree, m, p, otlp, appPort, tree === 'this' ? flags : [], counter);
         starting.push(s);
         // Under callgrind a child takes a minute to start: start them side by side.

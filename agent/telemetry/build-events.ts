@@ -1,7 +1,7 @@
 // Builders for the events of events.ts, called by the engine only when someone subscribes.
 import type { DownstreamRequest } from '../listener/downstream.ts';
 import { PEER_WORKLOAD_HEADER } from './peer-workload.ts';
-import { attemptEnd, attemptsObserved, attemptStart, mirrorEnd, requestStart, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
+import { attemptEnd, attemptsObserved, attemptStart, mirrorEnd, publishRequestStart, TRACE_UNDECIDED, tunnelEnd, tunnelStart, type AttemptEvent, type RequestEvent, type SiteKind, type TunnelEvent } from './events.ts';
 
 export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req: DownstreamRequest): RequestEvent {
   const url = req.url ?? '/';
@@ -25,7 +25,8 @@ export function startRequestEvent(site: SiteKind, scheme: 'http' | 'https', req:
     requestBytes: typeof len === 'string' && /^\d{1,15}$/.test(len) ? Number(len) : 0,
     responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null, observer: null,
   };
-  requestStart.publish(ev);
+  // the general path builds its event before routing, so the tracer decides on it (no head decision)
+  publishRequestStart(ev, TRACE_UNDECIDED);
   return ev;
 }
 

@@ -1,12 +1,14 @@
 // The data plane's telemetry hook: every request, attempt and tunnel is published on
 // node:diagnostics_channel (what undici and Node core use). Tracing, metrics and access logs
-// subscribe; the proxy knows none of them. When nobody subscribes, no event object is built
-// (`active()` is checked first), so an unobserved proxy pays one boolean test per request.
+// subscribe (the tracer through its own hooks, `TraceHook`); the proxy knows none of them. When
+// nobody observes, no event object is built (`requestsObserved()` is checked first), so an
+// unobserved proxy pays one boolean test per request; with the tracer alone, a request it does
+// not sample builds none either where the engine asks first (`requestEventWanted`, the fast path).
 // Likewise no attempt event is built when nobody listens to attempts (the metrics alone count
 // retries from the request's `attempts` at its end, and mirrors on their own channel) and the
-// request's own observer does not ask for them: the tracer subscribes to request:start alone and
-// hooks into the requests it samples (`RequestEvent.observer`); for the others it only writes
-// the trace context into each attempt's headers, with no attempt event, timestamps or publish.
+// request's own observer does not ask for them: the tracer hooks into the requests it samples
+// (`RequestEvent.observer`); for the others it only writes the trace context into each attempt's
+// headers, with no attempt event, timestamps or publish.
 //
 // One event object travels from start to end: subscribers may keep per-request state on it
 // (under a symbol of their own: a WeakMap entry per request costs the GC more than the rest of
@@ -159,9 +161,65 @@ export const tunnelStart = dc.channel(CHANNELS.tunnelStart);
 export const tunnelEnd = dc.channel(CHANNELS.tunnelEnd);
 export const mirrorEnd = dc.channel(CHANNELS.mirrorEnd);
 
-/** Whether anyone listens to request or attempt events (decides whether events are built). */
-export function requestsObserved(): boolean {
+/**
+ * The tracer's hooks (tracing/tracer.ts), when tracing is on. The tracer is not a channel
+ * subscriber: it wants the events of the requests it samples only. Where the engine can ask
+ * before building an event (the fast path, once the request is planned), `head` decides from the
+ * request's head; a request it does not sample then has what it forwards written into the
+ * headers its attempts copy, and needs no event at all when no channel has subscribers (at 1 %
+ * sampling the 99 % pay the propagation alone, not an event's fields, stamps and publishes that
+ * nobody reads). Every event that is built is handed to `start` before the channel publishes it,
+ * so subscribers see the tracer's state on it as before. One tracer per process, as before (two
+ * would overwrite each other's state on the event).
+ */
+export interface TraceHook {
+  /**
+   * TRACE_NO_EVENT when the request needs no event from the tracer (it is not sampled, and its
+   * trace context, with the ingress's x-request-id, is now in `upstream`; null when the request
+   * is answered by the proxy, with no attempt). Anything else is a decision to hand back to
+   * `start` with the request's event (a root's sampling draw is taken once).
+   */
+  head(site: SiteKind, headers: Readonly<HeaderValues>, upstream: Record<string, string | string[]> | null): number;
+  start(ev: RequestEvent, decision: number): void;
+}
+
+/** TraceHook.head: the tracer needs no event for this request. */
+export const TRACE_NO_EVENT = 0;
+/** A request the tracer has not looked at yet (it decides at `start` from the event). */
+export const TRACE_UNDECIDED = 1;
+
+let traceHook: TraceHook | null = null;
+
+/** Sets (or with null clears) the tracer's hooks; clearing only removes `hook` itself. */
+export function setTraceHook(hook: TraceHook | null, current?: TraceHook): void {
+  if (hook !== null || traceHook === current) traceHook = hook;
+}
+
+/** Whether a channel has subscribers for request or attempt events. */
+function channelsObserved(): boolean {
   return requestStart.hasSubscribers || requestEnd.hasSubscribers || attemptStart.hasSubscribers || attemptEnd.hasSubscribers || mirrorEnd.hasSubscribers;
+}
+
+/** Whether anyone observes requests: a channel's subscriber or the tracer (decides whether events are built). */
+export function requestsObserved(): boolean {
+  return traceHook !== null || channelsObserved();
+}
+
+/**
+ * For a request about to be forwarded (`upstream`: the headers its attempts copy) or answered by
+ * the proxy (null): TRACE_NO_EVENT when nobody needs its event (no channel subscriber, and the
+ * tracer, if on, does not sample it: it has written what the request forwards into `upstream`);
+ * otherwise the value to build the event with (`publishRequestStart`).
+ */
+export function requestEventWanted(site: SiteKind, headers: Readonly<HeaderValues>, upstream: Record<string, string | string[]> | null): number {
+  if (channelsObserved()) return TRACE_UNDECIDED;
+  return traceHook === null ? TRACE_NO_EVENT : traceHook.head(site, headers, upstream);
+}
+
+/** A request's event starts: the tracer sees it first (it sets `tracing` and `observer`), then the channel's subscribers. */
+export function publishRequestStart(ev: RequestEvent, decision: number): void {
+  if (traceHook !== null) traceHook.start(ev, decision);
+  requestStart.publish(ev);
 }
 
 /** Whether an attempt event is wanted: someone listens to attempts, or to mirrors and this is one. */

@@ -13,7 +13,7 @@ import type { ProxyCore } from '../core.ts';
 import type { HttpSite } from '../http-handler.ts';
 import { plan, type Plan } from '../plan.ts';
 import { internalError, type Rejection } from '../rejection.ts';
-import { requestsObserved, requestStart, type RequestEvent } from '../../telemetry/events.ts';
+import { publishRequestStart, requestEventWanted, requestsObserved, TRACE_NO_EVENT, TRACE_UNDECIDED, type RequestEvent } from '../../telemetry/events.ts';
 import { PEER_WORKLOAD_HEADER } from '../../telemetry/peer-workload.ts';
 import type { RequestHead } from './request-head.ts';
 import { toRouteRequest } from './route-request.ts';
@@ -49,7 +49,7 @@ function mirrored(core: ProxyCore, dest: Destination, desc: RequestDescriptor): 
 }
 
 /** The request event as startRequestEvent builds it for node:http, from the fast path's head. */
-function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, peerWorkloadHeader: string | string[] | undefined, remoteAddress: string): RequestEvent {
+function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, peerWorkloadHeader: string | string[] | undefined, remoteAddress: string, decision: number): RequestEvent {
   const ev: RequestEvent = {
     site: site.kind, scheme: site.scheme, method: head.method, authority: head.host, path: desc.path,
     protocol: head.versionMinor === 1 ? 'http/1.1' : 'http/1.0',
@@ -58,7 +58,7 @@ function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, 
     attempts: 0, status: 0, requestBytes: head.framing.kind === 'length' ? head.framing.length : 0,
     responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null, observer: null,
   };
-  requestStart.publish(ev);
+  publishRequestStart(ev, decision);
   return ev;
 }
 
@@ -66,7 +66,7 @@ function startEvent(site: HttpSite, head: RequestHead, desc: RequestDescriptor, 
 export function refusedEvent(site: HttpSite, head: RequestHead, remoteAddress: string): RequestEvent | null {
   if (!requestsObserved()) return null;
   const desc = toRouteRequest(head, site.scheme);
-  return startEvent(site, head, desc, desc.headers[PEER_WORKLOAD_HEADER], remoteAddress);
+  return startEvent(site, head, desc, desc.headers[PEER_WORKLOAD_HEADER], remoteAddress, TRACE_UNDECIDED);
 }
 
 /**
@@ -121,7 +121,11 @@ export function decide(core: ProxyCore, site: HttpSite, head: RequestHead, remot
     if (p.mirrors.length > 0) return { kind: 'fallback', reason: 'mirror' };
     if (p.backend.appProtocol !== null && H2_APP_PROTOCOLS.has(p.backend.appProtocol)) return { kind: 'fallback', reason: 'h2-upstream' };
   }
-  const ev = observed ? startEvent(site, head, desc, peerWorkload, remoteAddress) : null;
+  // With the tracer alone, a request it does not sample builds no event: what it forwards (trace
+  // context, the ingress's x-request-id) goes into the planned request's headers, which every
+  // attempt copies after the route's and backend's modifiers, as the tracer's per-attempt write did.
+  const decision = observed ? requestEventWanted(site.kind, desc.headers, p.kind === 'forward' ? p.request.headers : null) : TRACE_NO_EVENT;
+  const ev = decision !== TRACE_NO_EVENT ? startEvent(site, head, desc, peerWorkload, remoteAddress, decision) : null;
   if (ev) {
     ev.rule = p.rule;
     ev.routePath = p.routePath;

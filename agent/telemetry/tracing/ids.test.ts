@@ -3,7 +3,7 @@
 // from (4 KB each: 2 000 trace IDs are 32 KB of random bytes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
+import { randomSpanId, randomTraceId, unsampledTraceparent, writeRandomHex } from './ids.ts';
 
 test('trace and span IDs: 32 and 16 lowercase hex digits, not all zero, distinct across pool refills', () => {
   const seen = new Set<string>();
@@ -25,4 +25,18 @@ test('writeRandomHex writes n bytes as 2n hex digits in place and says whether a
   assert.equal(writeRandomHex(out, 2, 8), true);
   const s = out.toString('latin1');
   assert.match(s, /^xx[0-9a-f]{16}yy$/);
+});
+
+test('unsampledTraceparent: version 00, non-zero IDs, flags 00, distinct across batch refills (64 a batch)', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 64 * 5 + 3; i++) {
+    const tp = unsampledTraceparent();
+    const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(tp);
+    assert.ok(m, tp);
+    assert.notEqual(m[1], '0'.repeat(32));
+    assert.notEqual(m[2], '0'.repeat(16));
+    seen.add(m[1]!);
+    seen.add(m[2]!);
+  }
+  assert.equal(seen.size, 2 * (64 * 5 + 3));
 });

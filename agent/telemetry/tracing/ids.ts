@@ -34,6 +34,35 @@ export function writeRandomHex(out: Buffer, pos: number, n: number): boolean {
   return any !== 0;
 }
 
+// Unsampled traceparents (`00-<trace>-<span>-00`), rendered 64 at a time into one template
+// whose dashes and version and flags never change: a refill writes the IDs' hex digits and
+// makes one string, and each request then takes a 55-character slice of it (a sliced string, no
+// copy and no per-request call into Buffer's C++, which was most of the 2.9 k instructions the
+// header cost per request: ADR 0018).
+const TP_LENGTH = 55;
+const TP_BATCH = 64;
+const tpTemplate = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`.repeat(TP_BATCH), 'latin1');
+let tpRendered = '';
+let tpNext = TP_BATCH;
+
+function renderTraceparents(): void {
+  for (let k = 0; k < TP_BATCH; k++) {
+    const at = k * TP_LENGTH;
+    // All-zero IDs are invalid (W3C): draw again (one chance in 2^64).
+    let drawn = false;
+    while (!drawn) drawn = writeRandomHex(tpTemplate, at + 3, 16) && writeRandomHex(tpTemplate, at + 36, 8);
+  }
+  tpRendered = tpTemplate.toString('latin1');
+  tpNext = 0;
+}
+
+/** A fresh traceparent for a trace this hop starts and does not sample: `00-<trace>-<span>-00`. */
+export function unsampledTraceparent(): string {
+  if (tpNext === TP_BATCH) renderTraceparents();
+  const at = tpNext++ * TP_LENGTH;
+  return tpRendered.slice(at, at + TP_LENGTH);
+}
+
 const idPool = Buffer.alloc(4096);
 let idHex = '';
 let idUsed = idPool.length;

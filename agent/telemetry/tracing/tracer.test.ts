@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import dc from 'node:diagnostics_channel';
-import { CHANNELS, endRequest, requestStart, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
+import { CHANNELS, endRequest, publishRequestStart, TRACE_UNDECIDED, type AttemptEvent, type HeaderValues, type RequestEvent, type SiteKind } from '../events.ts';
 import { endAttemptEvent, startAttemptEvent } from '../build-events.ts';
 import { canonicalTraceparentFlag } from './propagation.ts';
 import type { SpanRecord, SpanSink } from './span-record.ts';
@@ -29,7 +29,7 @@ function request(site: SiteKind, headers: HeaderValues): RequestEvent {
     remoteAddress: '127.0.0.1', startNs: process.hrtime.bigint(), rule: null, routePath: null, backend: null, upstream: null, upstreamIdentity: null,
     peerIdentity: null, attempts: 0, status: 0, requestBytes: 0, responseBytes: 0, endNs: 0n, error: null, grpcStatus: null, tracing: null,
   };
-  requestStart.publish(ev);
+  publishRequestStart(ev, TRACE_UNDECIDED);
   return ev;
 }
 
@@ -92,6 +92,9 @@ describe('tracer, unsampled', () => {
     const fresh = attempt(zero).traceparent as string;
     assert.match(fresh, CANONICAL);
     assert.notEqual(fresh.slice(3, 35), '0'.repeat(32));
+    // a later version's extra fields (W3C): read as version 00's, sent on as version 00
+    const future = request('inbound', { traceparent: 'cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-later' });
+    assert.equal(attempt(future).traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00');
     const b3 = request('inbound', { b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0' });
     const out = attempt(b3);
     assert.equal(out.b3, '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0');

@@ -4,13 +4,13 @@
 // sent, and only when the app sent none does the sidecar open a SERVER span as the root, so
 // retries of one call stay together. Unsampled requests build no span: they only carry the
 // trace context on, so the next hop agrees with this one's decision; in the common forms (no
-// context, or a W3C one already unsampled) that costs one string or nothing. Sampled spans are
+// context, or a W3C one already unsampled) that costs one string or nothing, and with no other
+// telemetry on, no request event either (`head`). Sampled spans are
 // meshlet's own records (span-record.ts), handed to the export queue when they end.
-import dc from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
-import { CHANNELS, type RequestEvent, type RequestObserver } from '../events.ts';
-import { randomSpanId, randomTraceId, writeRandomHex } from './ids.ts';
+import { setTraceHook, TRACE_NO_EVENT, TRACE_UNDECIDED, type HeaderValues, type RequestEvent, type RequestObserver, type SiteKind, type TraceHook } from '../events.ts';
+import { randomSpanId, randomTraceId, unsampledTraceparent } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
 import { isClientError, isServerError, spanName } from './span-attributes.ts';
@@ -36,16 +36,9 @@ export interface RequestTracer {
   stop: () => void;
 }
 
-// An unsampled root's IDs are written as hex straight into a traceparent template (ids.ts's
-// pooled random bytes), so it costs one string: the header value itself, not IDs, a context
-// object and a template literal.
-const line = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`, 'latin1');
-
-/** A fresh traceparent for a trace this hop starts and does not sample: `00-<trace>-<span>-00`. */
-export function unsampledTraceparent(): string {
-  // All-zero IDs are invalid (W3C): draw again (one chance in 2^64).
-  for (;;) if (writeRandomHex(line, 3, 16) && writeRandomHex(line, 36, 8)) return line.toString('latin1');
-}
+// An unsampled root's traceparent is a slice of a batch of them rendered at once (ids.ts), so it
+// costs one string: the header value itself, not IDs, a context object and a template literal.
+export { unsampledTraceparent };
 
 function contextOf(traceparent: string): SpanContext {
   return { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: TraceFlags.NONE, isRemote: false };
@@ -53,6 +46,16 @@ function contextOf(traceparent: string): SpanContext {
 
 function hasB3(h: RequestEvent['headers']): boolean {
   return h.b3 !== undefined || h['x-b3-traceid'] !== undefined;
+}
+
+// TraceHook.head's decisions for a request that needs its event, handed back to `start` with it.
+/** A root this hop starts and sampled (the ratio drawn once, in `head`). */
+const ROOT_SAMPLED = 2;
+/** A caller's context in the canonical sampled form (`canonicalTraceparentFlag` read 1). */
+const CALLER_SAMPLED = 3;
+
+function callerContext(tp: string): SpanContext {
+  return { traceId: tp.slice(3, 35), spanId: tp.slice(36, 52), traceFlags: TraceFlags.SAMPLED, isRemote: true };
 }
 
 export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propagation: Propagation = DEFAULT_PROPAGATION): RequestTracer {
@@ -67,10 +70,14 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
   // it adds, a Forwarded); a sampled one's a RequestState. A sampled attempt's span is its
   // event's `tracing` field.
   //
-  // The tracer subscribes to request:start alone. What it needs later of a request it says on
-  // the event (ev.observer, events.ts): `forwarding` for an unsampled one, which only writes the
-  // trace context into each attempt's headers (no attempt event is built for it, no end is
-  // published to it); `recording` for a sampled one, which gets its attempts' events and its end.
+  // The tracer is no channel subscriber: it hooks into the engine (TraceHook, events.ts). Where
+  // the engine asks before building a request's event (`head`, the fast path) and nobody else
+  // wants events, an unsampled request gets no event at all: its context goes into the planned
+  // request's headers. Every event that is built reaches `start`, and what the tracer needs later
+  // of its request it says on it (ev.observer): `forwarding` for an unsampled one, which only
+  // writes the trace context into each attempt's headers (no attempt event is built for it, no
+  // end is published to it); `recording` for a sampled one, which gets its attempts' events and
+  // its end.
   const forwarding: RequestObserver = {
     attempts: false,
     attemptStart: (request, headers) => {
@@ -127,16 +134,38 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     ev.observer = forwarding;
   };
 
-  const onRequestStart = (m: unknown): void => {
-    const ev = m as RequestEvent;
+  /**
+   * The decision from the head alone, before any event (TraceHook.head): the common forms (no
+   * context, or a W3C one in the canonical form) are decided here; an unsampled one writes what
+   * it forwards into `upstream` and needs no event. Anything else is decided at `start`.
+   */
+  const head = (site: SiteKind, h: Readonly<HeaderValues>, upstream: Record<string, string | string[]> | null): number => {
+    if (!fast || h.tracestate !== undefined || hasB3(h)) return TRACE_UNDECIDED;
+    const tp = h.traceparent;
+    if (tp === undefined) {
+      if (shouldSample(policy, null)) return ROOT_SAMPLED;
+      // A root this hop does not sample: a fresh unsampled traceparent (none when nothing is sent).
+      if (upstream !== null) upstream.traceparent = unsampledTraceparent();
+    } else if (typeof tp === 'string') {
+      const flag = canonicalTraceparentFlag(tp);
+      if (flag === 1) return CALLER_SAMPLED;
+      if (flag !== 0 || !policy.parentBased) return TRACE_UNDECIDED;
+      // The caller's "not sampled" goes on as received (a route's modifier may have removed it).
+      if (upstream !== null && upstream.traceparent !== tp) upstream.traceparent = tp;
+    } else return TRACE_UNDECIDED;
+    if (upstream !== null && site === 'gateway' && h['x-request-id'] === undefined) upstream['x-request-id'] = randomUUID();
+    return TRACE_NO_EVENT;
+  };
+
+  const start = (ev: RequestEvent, decision: number): void => {
     const h = ev.headers;
     const requestId = ev.site === 'gateway' && h['x-request-id'] === undefined ? randomUUID() : null;
     // A root's decision, when the fast path already drew it (drawn once: a second draw would
     // sample at ratio²).
-    let rootSampled: boolean | null = null;
+    let rootSampled: boolean | null = decision === ROOT_SAMPLED ? true : null;
     // A caller's context in the canonical sampled form, read without the general parser.
-    let caller: SpanContext | null = null;
-    if (fast && h.tracestate === undefined && !hasB3(h)) {
+    let caller: SpanContext | null = decision === CALLER_SAMPLED ? callerContext(h.traceparent as string) : null;
+    if (decision === TRACE_UNDECIDED && fast && h.tracestate === undefined && !hasB3(h)) {
       const tp = h.traceparent;
       if (tp === undefined) {
         // No context came in: this hop is the root. Unsampled, it only writes a fresh traceparent.
@@ -146,7 +175,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
         const flag = canonicalTraceparentFlag(tp);
         // The caller said "not sampled" in the form we write: forward its header unchanged.
         if (flag === 0 && policy.parentBased) { forward(ev, tp, requestId); return; }
-        if (flag === 1) caller = { traceId: tp.slice(3, 35), spanId: tp.slice(36, 52), traceFlags: TraceFlags.SAMPLED, isRemote: true };
+        if (flag === 1) caller = callerContext(tp);
       }
     }
     const incoming = caller ? null : extract(h);
@@ -166,12 +195,13 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     ev.observer = sampled ? recording : forwarding;
   };
 
-  dc.subscribe(CHANNELS.requestStart, onRequestStart);
+  const hook: TraceHook = { head, start };
+  setTraceHook(hook);
   return {
     traceIdOf: (ev) => {
       const st = ev.tracing as string | Forwarded | RequestState | null | undefined;
       return typeof st === 'string' ? st.slice(3, 35) : !st ? '' : 'traceparent' in st ? st.traceparent.slice(3, 35) : st.parent?.traceId ?? '';
     },
-    stop: () => { dc.unsubscribe(CHANNELS.requestStart, onRequestStart); },
+    stop: () => { setTraceHook(null, hook); },
   };
 }
