@@ -31,7 +31,8 @@ function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): strin
     + metric('meshlet_proxy_upstream_connections', 'gauge', 'Open HTTP/1.1 connections to upstreams, carrying a request (active) or kept alive (idle).',
       [{ labels: { ...labels, state: 'active' }, value: p.active }, { labels: { ...labels, state: 'idle' }, value: p.idle }])
     + metric('meshlet_proxy_upstream_pending_requests', 'gauge', 'HTTP/1.1 requests waiting for a free upstream connection.', [{ labels, value: p.queued }])
-    + metric('meshlet_proxy_upstream_h2_sessions', 'gauge', 'Open HTTP/2 sessions to upstreams (one per endpoint, multiplexed).', [{ labels, value: p.h2Sessions }]);
+    + metric('meshlet_proxy_upstream_h2_sessions', 'gauge', 'Open HTTP/2 sessions to upstreams (one per endpoint, multiplexed).', [{ labels, value: p.h2Sessions }])
+    + metric('meshlet_proxy_upstream_resends_total', 'counter', 'Requests resent once on a fresh connection because the kept-alive connection they were written on closed before any response byte (the keep-alive race, ADR 0024).', [{ labels, value: core.pools.resends }]);
 }
 
 /** The memory-reducing GCs run after a big table was dropped (ADR 0016), and what they cost. */

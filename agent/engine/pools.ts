@@ -2,7 +2,9 @@
 // the server's `Keep-Alive: timeout=` hint minus a safety margin and never reuses a socket the
 // peer announced it would close, which is the keep-alive hygiene a proxy needs (a request sent
 // on a socket the peer is closing fails without having been processed, and is not safely
-// retriable for non-idempotent methods). HTTP/2 (gRPC, h2c backends) uses one multiplexed
+// retriable for non-idempotent methods; a replayable one is resent once on a fresh connection,
+// ADR 0024: its Clients report whether a request went out on a reused connection, and h1Fresh
+// opens the fresh one). HTTP/2 (gRPC, h2c backends) uses one multiplexed
 // node:http2 session per endpoint, replaced when it closes or receives GOAWAY. Both connect
 // through connect.ts. Pools of endpoints that leave the routing table are closed gracefully.
 import type http2 from 'node:http2';
@@ -11,7 +13,8 @@ import { MeshletError } from '../../api/errors.ts';
 import { endpointKey } from '../balance/endpoint-balancer.ts';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import { DEFAULT_CONNECT, isMutualTls, openSocket, undiciConnector, type ConnectOptions, type Endpoint } from './connect.ts';
-import { undiciPool } from './undici-pool.ts';
+import { trackingFactory } from './reused-connection.ts';
+import { undiciClient, undiciPool } from './undici-pool.ts';
 
 export interface PoolOptions {
   connect: ConnectOptions;
@@ -169,6 +172,10 @@ export class UpstreamPools {
   /** Requests admitted and not done, and of them those beyond their pool's connection count. */
   #busy = 0;
   #queued = 0;
+  /** Requests resent on a fresh connection after the keep-alive race, both paths (ADR 0024). */
+  #resends = 0;
+  /** The general path's resend connections in use (h1Fresh), destroyed with the pools. */
+  readonly #fresh = new Set<Dispatcher & { destroy(): Promise<void> }>();
 
   constructor(opts: Partial<PoolOptions> = {}) {
     this.#opts = { ...DEFAULT_POOL, ...opts };
@@ -222,21 +229,67 @@ export class UpstreamPools {
     if (!entry) {
       const Pool = undiciPool(); // loaded with the first pool (ADR 0012)
       const pool = new Pool(`http://${endpointKey(endpoint)}`, {
+        ...this.#clientOptions(endpoint),
         connections: this.#opts.connectionsPerEndpoint,
-        pipelining: 1,
-        keepAliveTimeout: keepAliveFor(endpoint, this.#opts),
-        keepAliveTimeoutThreshold: 1_000,
-        // The proxy applies route timeouts itself; these only catch wedged peers.
-        headersTimeout: 300_000,
-        bodyTimeout: 300_000,
-        connect: this.#counted(undiciConnector(endpoint, this.#opts.connect)),
-        allowH2: false,
+        // its Clients say whether a request went out on a reused connection (ADR 0024)
+        factory: trackingFactory(undiciClient()),
       });
       entry = { pool, dispatcher: pool.compose(startHook), busy: 0 };
       this.#h1.set(key, entry);
       this.#cap();
     }
     return entry;
+  }
+
+  /** What each HTTP/1.1 connection to `endpoint` is opened and kept with. */
+  #clientOptions(endpoint: Endpoint) {
+    return {
+      pipelining: 1,
+      keepAliveTimeout: keepAliveFor(endpoint, this.#opts),
+      keepAliveTimeoutThreshold: 1_000,
+      // The proxy applies route timeouts itself; these only catch wedged peers.
+      headersTimeout: 300_000,
+      bodyTimeout: 300_000,
+      connect: this.#counted(undiciConnector(endpoint, this.#opts.connect)),
+      allowH2: false,
+    };
+  }
+
+  /**
+   * A fresh connection to `endpoint` for one request, outside its pool and its queue: the resend
+   * of a request that met the keep-alive race (ADR 0024), which must not take another idle
+   * connection (it could be closing too). Counted like an admission; closed once done. Like the
+   * fast path's resend, it may exceed the connection bound by one for a moment.
+   */
+  h1Fresh(endpoint: Endpoint): H1Admission {
+    const Client = undiciClient();
+    const client = new Client(`http://${endpointKey(endpoint)}`, this.#clientOptions(endpoint));
+    this.#fresh.add(client);
+    this.#resends++;
+    this.#busy++;
+    let released = false;
+    return {
+      pool: client,
+      key: endpointKey(endpoint),
+      waitMs: null,
+      done: () => {
+        if (released) return;
+        released = true;
+        this.#busy--;
+        this.#fresh.delete(client);
+        client.close().catch(() => undefined);
+      },
+    };
+  }
+
+  /** A request met the keep-alive race on the fast path and is resent (ADR 0024). */
+  noteResend(): void {
+    this.#resends++;
+  }
+
+  /** Requests resent on a fresh connection after the keep-alive race, both paths (meshlet_proxy_upstream_resends_total). */
+  get resends(): number {
+    return this.#resends;
   }
 
   /** Counts the sockets a pool opens until they close, for stats(). */
@@ -329,6 +382,8 @@ export class UpstreamPools {
     this.#h2.clear();
     for (const s of h2) s.close();
     for (const c of this.#companions) c.close();
-    await Promise.all(h1.map((p) => p.destroy().catch(() => undefined)));
+    const fresh = [...this.#fresh];
+    this.#fresh.clear();
+    await Promise.all([...h1, ...fresh].map((p) => p.destroy().catch(() => undefined)));
   }
 }

@@ -1,11 +1,15 @@
 // One HTTP/1.1 attempt through the endpoint's undici pool. A request admitted while every
 // connection is busy waits in the pool's queue at most the pool's queue wait bound, and gives up
 // at once when its attempt is aborted (undici itself would hold it until a connection takes it).
+// A replayable request that meets the keep-alive race (its reused connection lost before any
+// response byte) is resent once, on a fresh connection to the same endpoint, within the same
+// attempt: the retry policies above (route retry, default retry) see one attempt (ADR 0024).
 import type { Dispatcher } from 'undici';
 import type { Endpoint } from './connect.ts';
 import { stripHopByHop, type Headers } from './hop-by-hop.ts';
-import { onStarted, UpstreamQueueTimeoutError, type UpstreamPools } from './pools.ts';
+import { onStarted, UpstreamQueueTimeoutError, type H1Admission, type UpstreamPools } from './pools.ts';
 import { meteredBody } from './relay-gc.ts';
+import { newWriteNote, raced, resendable, ResendFailedError, withWriteNote, type WriteNote } from './reused-connection.ts';
 import type { AttemptRequest, UpstreamResponse } from './upstream-types.ts';
 
 function bodyFor(req: AttemptRequest): Dispatcher.DispatchOptions['body'] {
@@ -46,8 +50,24 @@ function queueBound(key: string, signal: AbortSignal, waitMs: number, giveUp: Ab
 export async function sendH1(pools: UpstreamPools, endpoint: Endpoint, req: AttemptRequest): Promise<UpstreamResponse> {
   const headers: Headers = { ...req.headers, host: req.authority };
   if (req.body.kind === 'buffered') headers['content-length'] = String(req.body.data.length);
-  const admission = pools.h1Admit(endpoint);
-  const opts: Dispatcher.RequestOptions = { method: req.method, path: req.pathAndQuery, headers, body: bodyFor(req), signal: req.signal };
+  // only a request that could be resent learns where it went out (one closure in the Client)
+  const note = resendable(req) ? newWriteNote() : null;
+  try {
+    return await sendOn(pools.h1Admit(endpoint), req, headers, note);
+  } catch (err) {
+    if (note === null || !raced(note, err, req.signal)) throw err;
+  }
+  // the keep-alive race: once, on a fresh connection (never another idle one, never again)
+  try {
+    return await sendOn(pools.h1Fresh(endpoint), req, headers, null);
+  } catch (err) {
+    throw req.signal.aborted ? err : new ResendFailedError(err);
+  }
+}
+
+async function sendOn(admission: H1Admission, req: AttemptRequest, headers: Headers, note: WriteNote | null): Promise<UpstreamResponse> {
+  const base: Dispatcher.RequestOptions = { method: req.method, path: req.pathAndQuery, headers, body: bodyFor(req), signal: req.signal };
+  const opts = note === null ? base : withWriteNote(base, note);
   let sent: Promise<Dispatcher.ResponseData>;
   let bound: ReturnType<typeof queueBound> | null = null;
   if (admission.waitMs === null) sent = admission.pool.request(opts);

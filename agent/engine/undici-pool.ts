@@ -8,7 +8,7 @@
 // (undici is CommonJS: an import() would compile the same modules on the same thread), paid once
 // by the request that makes the first pool; `--uid` preloads it before the privilege drop.
 import { createRequire } from 'node:module';
-import type { Dispatcher as UndiciDispatcher, Pool as UndiciPool } from 'undici';
+import type { Client as UndiciClient, Dispatcher as UndiciDispatcher, Pool as UndiciPool } from 'undici';
 
 const require = createRequire(import.meta.url);
 let pool: typeof UndiciPool | null = null;
@@ -21,4 +21,10 @@ export function undiciPool(): typeof UndiciPool {
     pool = require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
   }
   return pool;
+}
+
+/** undici's Client (loaded by the Pool already): the Pool's per-connection dispatcher, and a resend's one-off (ADR 0024). */
+export function undiciClient(): typeof UndiciClient {
+  undiciPool();
+  return require('undici/lib/dispatcher/client.js') as typeof UndiciClient;
 }

@@ -1,10 +1,10 @@
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessage, type ControllerMessage } from '../../api/wire.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
 import { withVersion, type BackendIR, type RoutingTable, type ServiceFrontendIR } from '../../api/index.ts';
-import { Publisher } from './publisher.ts';
+import { Publisher, type PublisherOptions } from './publisher.ts';
 import { routesIn, sliceTable } from './slice.ts';
 
 // A raw protocol client: every frame the publisher sends, in order, with bounded waits.
@@ -70,9 +70,32 @@ function twoServices(weightV2 = 0) {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
 
-describe('Publisher', async () => {
+/**
+ * A publisher on a free loopback port with `n` raw agents connected (not yet said hello): `fn`
+ * runs the test, and every agent in `agents` (the test may add some) and the publisher are
+ * closed after it, pass or fail. Per test, so a test filtered out opens nothing.
+ */
+async function withPublisher(n: number, fn: (pub: Publisher, agents: RawAgent[]) => Promise<void>, opts: Omit<PublisherOptions, 'host' | 'port'> = {}): Promise<void> {
+  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined, ...opts });
+  const agents = Array.from({ length: n }, () => new RawAgent(pub.port));
+  try {
+    await Promise.all(agents.map((a) => a.open()));
+    await fn(pub, agents);
+  } finally {
+    for (const a of agents) a.ws.terminate();
+    await pub.close();
+  }
+}
+
+describe('Publisher', () => {
   const logs: string[] = [];
-  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => logs.push(l), helloTimeoutMs: 300 });
+  // Started in before(), not in an async describe body: Node's runner does not filter the tests of
+  // an async describe by --test-name-pattern (nodejs/node#54084), and with every test filtered out
+  // its after() never ran, so the open server kept the process alive.
+  let pub: Publisher;
+  before(async () => {
+    pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => logs.push(l), helloTimeoutMs: 300 });
+  });
   const agents: RawAgent[] = [];
   const agent = async (): Promise<RawAgent> => {
     const a = new RawAgent(pub.port);
@@ -307,32 +330,23 @@ describe('Publisher', async () => {
 });
 
 test('authenticate can refuse an agent', async () => {
-  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined, authenticate: (h) => {
+  const authenticate = (h: { auth: { type: string } }): void => {
     if (h.auth.type !== 'token') throw Object.assign(new Error('a token is required'), { code: 'E_WIRE_UNAUTHENTICATED' });
-  } });
-  const a = new RawAgent(pub.port);
-  try {
-    await a.open();
+  };
+  await withPublisher(1, async (pub, agents) => {
+    const a = agents[0]!;
     a.hello();
     const e = await a.next('error');
     assert.deepEqual([e.code, e.message], ['E_WIRE_UNAUTHENTICATED', 'a token is required']);
     assert.equal(pub.metrics().helloRejectedTotal, 1);
-  } finally {
-    a.ws.terminate();
-    await pub.close();
-  }
+  }, { authenticate });
 });
 
 test('a table every agent refuses costs a handful of log lines, all refusals counted', async () => {
   const logs: string[] = [];
-  const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: (l) => void logs.push(l) });
-  pub.setTable(twoServices());
-  const agents = Array.from({ length: 8 }, () => new RawAgent(pub.port));
-  try {
-    for (const [i, a] of agents.entries()) {
-      await a.open();
-      a.hello('default', `p${i}`);
-    }
+  await withPublisher(8, async (pub, agents) => {
+    pub.setTable(twoServices());
+    for (const [i, a] of agents.entries()) a.hello('default', `p${i}`);
     for (const a of agents) {
       const u = await a.next('update');
       a.send({ type: 'nack', version: u.version, reason: 'nope', resend: false });
@@ -342,10 +356,7 @@ test('a table every agent refuses costs a handful of log lines, all refusals cou
     assert.equal(pub.metrics().nacksTotal, 8);
     assert.equal(logs.filter((l) => l.includes('refused routing table')).length, 5);
     assert.equal(logs.filter((l) => l.includes('further refusals')).length, 1);
-  } finally {
-    for (const a of agents) a.ws.terminate();
-    await pub.close();
-  }
+  }, { log: (l) => void logs.push(l) });
 });
 
 describe('the endpoint fast path (issue 14)', () => {
@@ -367,12 +378,9 @@ describe('the endpoint fast path (issue 14)', () => {
   };
 
   test('an endpoint change reaches exactly the agents whose slice holds the backend, patched once per shared slice', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const agents = Array.from({ length: 4 }, () => new RawAgent(pub.port));
-    try {
+    await withPublisher(4, async (pub, agents) => {
       const t1 = twoServices();
       pub.setTable(t1);
-      for (const a of agents) await a.open();
       const [r1, r2, reviews, idle] = agents as [RawAgent, RawAgent, RawAgent, RawAgent];
       const base = await subscribe(r1, 'r1', '10.0.0.2');
       assert.equal(await subscribe(r2, 'r2', '10.0.0.2'), base, 'the two ratings callers share a slice');
@@ -395,19 +403,13 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 1, 'one patched slice for both ratings callers; no other slice computed');
       assert.equal(pub.generation, 2);
       assert.equal(pub.propagation({ kind: 'HTTPRoute', namespace: 'default', name: 'split' }).generation, 1, 'no route changed');
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('an agent that subscribes after an endpoint change gets the current endpoints', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
-    try {
+    await withPublisher(3, async (pub, agents) => {
       const t1 = twoServices();
       pub.setTable(t1);
-      for (const a of agents) await a.open();
       const [early, late, again] = agents as [RawAgent, RawAgent, RawAgent];
       await subscribe(early, 'early', '10.0.0.2');
       await subscribe(again, 'again', null);
@@ -427,20 +429,14 @@ describe('the endpoint fast path (issue 14)', () => {
       const v = await again.next('update');
       assert.deepEqual(v.table.backends.map((b) => b.endpoints.map((e) => e.port)), [[10]]);
       assert.equal(v.version, sliceTable(t3, { agent: { namespace: 'default', pod: 'again' }, targets: [{ kind: 'destination', address: '10.0.0.2', port: 80 }] }).version);
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('an endpoint change racing a route change ends with every agent on the slice of the last table', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
     const targets: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.1' };
-    try {
+    await withPublisher(3, async (pub, agents) => {
       const t1 = twoServices(0);
       pub.setTable(t1);
-      for (const a of agents) await a.open();
       for (const [i, a] of agents.entries()) await subscribe(a, 'abc'[i]!, targets['abc'[i]!]!);
       await settle();
       const t2 = twoServices(3); // a route change: new Service frontends
@@ -458,19 +454,13 @@ describe('the endpoint fast path (issue 14)', () => {
         assert.equal(final?.version, want.version, `agent ${pod} ends on the last table's slice`);
       }
       assert.equal(pub.propagation({ kind: 'HTTPRoute', namespace: 'default', name: 'split' }).generation, 4, 'the route changed in table 2 and back in table 4');
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('a route change re-slices only the agents whose slice holds a changed entry', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
-    try {
+    await withPublisher(3, async (pub, agents) => {
       const t1 = twoServices(0);
       pub.setTable(t1);
-      for (const a of agents) await a.open();
       const [reviews, ratings, idle] = agents as [RawAgent, RawAgent, RawAgent];
       await subscribe(reviews, 'rv', '10.0.0.1');
       await subscribe(ratings, 'rt', '10.0.0.2');
@@ -485,14 +475,10 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.equal(pub.metrics().slicesComputedTotal - before, 1, 'only the reviews caller\'s slice was computed again');
       assert.equal(reviews.inbox.filter((m) => m.type === 'patch' || m.type === 'update').length, 1);
       assert.deepEqual([ratings, idle].map((a) => a.inbox.filter((m) => m.type === 'patch' || m.type === 'update').length), [0, 0]);
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('a route change reaching agents with slices of their own: a frame only to those whose slice changed, each slice derived from its last, the changes serialised once', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const ip = (i: number): string => `10.0.2.${i + 1}`;
     const front = (i: number, tag: string): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, headers: [{ type: 'Exact', name: 'x', value: tag }], backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
     const backends = Array.from({ length: 21 }, (_, i) => backend('default', `s${i}`, 80, [{ port: i + 1 }]));
@@ -500,10 +486,8 @@ describe('the endpoint fast path (issue 14)', () => {
     const t1 = table({ services: [front(0, 'v1'), ...others], backends });
     // Ten agents call s0 and one Service of their own; ten others call only their own.
     const specs = Array.from({ length: 20 }, (_, i) => ({ pod: `p${i}`, targets: [...(i < 10 ? [ip(0)] : []), ip(i + 1)].map((address) => ({ kind: 'destination' as const, address, port: 80 })) }));
-    const agents = specs.map(() => new RawAgent(pub.port));
-    try {
+    await withPublisher(specs.length, async (pub, agents) => {
       pub.setTable(t1);
-      await Promise.all(agents.map((a) => a.open()));
       for (const [i, a] of agents.entries()) {
         a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
         a.send({ type: 'ack', version: (await a.next('update')).version });
@@ -543,19 +527,14 @@ describe('the endpoint fast path (issue 14)', () => {
       await settle();
       assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [10, 10]);
       assert.equal(pub.sessionsRecounted - recounted0, 20, 'and again each of the ten once its ack came');
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('propagationKey() stays put over an endpoint change, acknowledged or not yet (no route moved), and moves with a route change', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const a = new RawAgent(pub.port);
-    try {
+    await withPublisher(1, async (pub, agents) => {
+      const a = agents[0]!;
       const t1 = twoServices();
       pub.setTable(t1);
-      await a.open();
       await subscribe(a, 'k', '10.0.0.1');
       await settle();
       const acked = pub.propagationKey();
@@ -580,14 +559,10 @@ describe('the endpoint fast path (issue 14)', () => {
       await settle();
       assert.deepEqual([pub.propagation(split).upToDate, pub.propagation(split).total], [1, 1]);
       assert.notEqual(pub.propagationKey(), acked, 'the route changed: its generation moved');
-    } finally {
-      a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('an endpoint change reaching agents with slices of their own: one frame each, each slice patched when its agent is reached (none for an agent gone), the backend serialised once', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const ip = (i: number): string => `10.0.3.${i + 1}`;
     const front = (i: number): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
     const backends = Array.from({ length: 13 }, (_, i) => backend('default', `s${i}`, 80, [{ port: i + 1 }]));
@@ -595,10 +570,8 @@ describe('the endpoint fast path (issue 14)', () => {
     // As the bench's agents: each calls s0 and one Service of its own (twelve slices); the last
     // one leaves before the change.
     const specs = Array.from({ length: 12 }, (_, i) => ({ pod: `p${i}`, targets: [ip(0), ip(i + 1)].map((address) => ({ kind: 'destination' as const, address, port: 80 })) }));
-    const agents = specs.map(() => new RawAgent(pub.port));
-    try {
+    await withPublisher(specs.length, async (pub, agents) => {
       pub.setTable(t1);
-      await Promise.all(agents.map((a) => a.open()));
       for (const [i, a] of agents.entries()) {
         a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
         a.send({ type: 'ack', version: (await a.next('update')).version });
@@ -640,19 +613,13 @@ describe('the endpoint fast path (issue 14)', () => {
       await back.open();
       back.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p11', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[11]!.targets });
       assert.equal((await back.next('update')).version, sliceTable(t2, { agent: { namespace: 'default', pod: 'p11' }, targets: specs[11]!.targets }).version);
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('an endpoint change after the same table was published again in new objects (a catch-up translation) is still an endpoint change', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const agents = Array.from({ length: 3 }, () => new RawAgent(pub.port));
-    try {
+    await withPublisher(3, async (pub, agents) => {
       const t1 = twoServices();
       pub.setTable(t1);
-      for (const a of agents) await a.open();
       const [ratings, reviews, idle] = agents as [RawAgent, RawAgent, RawAgent];
       await subscribe(ratings, 'rt', '10.0.0.2');
       await subscribe(reviews, 'rv', '10.0.0.1');
@@ -674,10 +641,7 @@ describe('the endpoint fast path (issue 14)', () => {
       pub.setTable(twoServices(4));
       const u = await reviews.next('patch');
       assert.equal(u.version, sliceTable(twoServices(4), { agent: { namespace: 'default', pod: 'rv' }, targets: [{ kind: 'destination', address: '10.0.0.1', port: 80 }] }).version);
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('over random route, Service and endpoint changes, every agent ends each step on the slice of the table in force', async () => {
@@ -695,17 +659,14 @@ describe('the endpoint fast path (issue 14)', () => {
     for (const n of names.slice(0, 3)) frontends.set(n, newFrontend(n));
     for (const n of names) backends.set(n, newBackend(n));
     const build = (): RoutingTable => table({ services: [...frontends.values()], backends: [...backends.values()] });
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
     const specs = Array.from({ length: 6 }, (_, i) => ({
       pod: `p${i % 3}`, ns: 'default',
       targets: i === 5 ? [{ kind: 'inbound' as const, port: 2 }] : [...new Set([pick(names), pick(names)])].map((n) => ({ kind: 'destination' as const, address: ip(n), port: 80 })),
     }));
-    const agents = specs.map(() => new RawAgent(pub.port));
     let current = build();
-    pub.setTable(current);
-    try {
+    await withPublisher(specs.length, async (pub, agents) => {
+      pub.setTable(current);
       for (const [i, a] of agents.entries()) {
-        await a.open();
         a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets });
       }
       let endpointOnly = 0;
@@ -765,19 +726,14 @@ describe('the endpoint fast path (issue 14)', () => {
       }
       assert.ok(endpointOnly > 5 && pub.metrics().endpointTablesTotal > 0, 'endpoint patches were exercised');
       assert.ok(pub.metrics().slicesRebasedTotal > 10, `slices derived from the last one were exercised (${pub.metrics().slicesRebasedTotal})`);
-    } finally {
-      for (const a of agents) a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 
   test('an agent subscribed to an inbound port gets the backend its pod newly serves', async () => {
-    const pub = await Publisher.start({ host: '127.0.0.1', port: 0, log: () => undefined });
-    const a = new RawAgent(pub.port);
-    try {
+    await withPublisher(1, async (pub, agents) => {
+      const a = agents[0]!;
       const t1 = twoServices();
       pub.setTable(t1);
-      await a.open();
       a.hello('default', 'ratings-pod');
       const u = await a.next('update');
       a.send({ type: 'subscribe', id: 1, targets: [{ kind: 'inbound', port: 9090 }] });
@@ -787,9 +743,6 @@ describe('the endpoint fast path (issue 14)', () => {
       pub.setTable(withEndpoints(t1, 'ratings', [9090], 'ratings-pod'));
       const whole = await a.next('update'); // one entry of one: whole, not a patch
       assert.deepEqual(whole.table.backends.map((b) => b.name), [backendName('default', 'ratings', 80)]);
-    } finally {
-      a.ws.terminate();
-      await pub.close();
-    }
+    });
   });
 });

@@ -6,6 +6,7 @@
 // responses, connect failures, the general path's per-endpoint limits and the pool gauges.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dc from 'node:diagnostics_channel';
 import net from 'node:net';
 import { UpstreamConnectError, type Endpoint } from '../connect.ts';
 import { UpstreamPools, type PoolOptions } from '../pools.ts';
@@ -100,12 +101,44 @@ describe('the keep-alive race', () => {
   };
 
   test('GET: the upstream sees it twice (the lost copy and the resend on a new connection), the client one answer', async () => {
-    const { up, fast, ep } = await world(racing);
+    const { up, pools, fast, ep } = await world(racing);
     await exchange(fast, ep, request('GET', '/warm'));
     const sink = await exchange(fast, ep, request('GET', '/again'));
     assert.deepEqual(sink.events, ['head 200', 'end']);
     assert.equal(sink.body, 'c1');
     assert.deepEqual(up.requests.map((r) => `${r.conn}:${r.head.split('\r\n')[0]}`), ['0:GET /warm HTTP/1.1', '0:GET /again HTTP/1.1', '1:GET /again HTTP/1.1']);
+    assert.equal(pools.resends, 1, 'counted for meshlet_proxy_upstream_resends_total');
+  });
+
+  test('a connection whose FIN was read is not handed out before it closes: a POST then goes on a new one', async () => {
+    // the upstream closes its idle connection; the POST is sent from the pool socket's 'end',
+    // when the connection is still idle in the pool (its 'close' comes later)
+    const { up, pools, fast, ep } = await world((r) => r.socket.write(OK(`c${r.conn}`)));
+    const sockets: net.Socket[] = [];
+    const onSocket = (m: unknown): void => { sockets.push((m as { socket: net.Socket }).socket); };
+    dc.subscribe('net.client.socket', onSocket);
+    try {
+      await exchange(fast, ep, request('GET', '/warm'));
+    } finally {
+      dc.unsubscribe('net.client.socket', onSocket);
+    }
+    assert.equal(sockets.length, 1);
+    await until(() => pools.stats().idle === 1, 1_000, 'the connection idle in the pool');
+    const sink = new RecordingSink();
+    await new Promise<void>((resolve) => {
+      sockets[0]!.once('end', () => {
+        assert.equal(pools.stats().idle, 1, 'still in the pool at its FIN');
+        sink.lease = fast.send(ep, request('POST', '/order'), sink);
+        sink.lease.end();
+        resolve();
+      });
+      up.connections[0]!.end();
+    });
+    await settled(sink);
+    assert.deepEqual(sink.events, ['head 200', 'end']);
+    assert.equal(sink.body, 'c1');
+    assert.deepEqual(up.requests.map((r) => `${r.conn}:${r.head.split('\r\n')[0]}`), ['0:GET /warm HTTP/1.1', '1:POST /order HTTP/1.1']);
+    assert.equal(pools.resends, 0);
   });
 
   test('a body within the bound is resent whole', async () => {

@@ -21,6 +21,16 @@ import type { FastRequest, FastUpstreamPool, UpstreamLease, UpstreamSink } from 
 const MAX_POOLS = 4096;
 const SWEEP_MS = 1_000;
 
+/**
+ * Whether an idle connection's socket can still carry a request: not destroyed, and the upstream's
+ * FIN not read. Between the FIN's 'end' and the socket's 'close' a request written on it would
+ * never reach the upstream (Node answers it with EPIPE), which the lease resends only when it
+ * is replayable; undici and hyper check the same before reusing a connection.
+ */
+function usable(socket: { destroyed: boolean; readableEnded: boolean; writable: boolean }): boolean {
+  return !socket.destroyed && !socket.readableEnded && socket.writable;
+}
+
 class EndpointPool implements ConnectionHome, LeaseHome {
   readonly endpoint: Endpoint;
   readonly key: string;
@@ -58,11 +68,13 @@ class EndpointPool implements ConnectionHome, LeaseHome {
     let dropped = 0;
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
       this.#owner.idle--;
-      if (conn.idleUntil > now && !conn.socket.destroyed) {
+      if (conn.idleUntil > now && usable(conn.socket)) {
         lease.take(conn);
         return lease;
       }
-      conn.destroy(); // past the upstream's keep-alive time: it may be closing it right now
+      // past the upstream's keep-alive time (it may be closing it right now), or closed by it
+      // already: its FIN read, the close not yet run (ADR 0024)
+      conn.destroy();
       dropped++; // still counted in `open` until its close event
     }
     const opts = this.#owner.opts;
@@ -126,6 +138,7 @@ class EndpointPool implements ConnectionHome, LeaseHome {
   fresh(lease: Lease): void {
     // the slot of the connection that was lost is free (its close is counted later): a resend
     // may exceed the bound by that one connection for a moment, never more
+    this.#owner.resent();
     lease.take(this.#open());
   }
 
@@ -203,6 +216,7 @@ class EndpointPool implements ConnectionHome, LeaseHome {
 
 export class FastPool implements FastUpstreamPool, CompanionPool {
   readonly opts: Readonly<PoolOptions>;
+  readonly #upstream: UpstreamPools;
   readonly #pools = new Map<string, EndpointPool>();
   /**
    * The pool of an endpoint object the routing table (or a connection's direct destination)
@@ -219,7 +233,13 @@ export class FastPool implements FastUpstreamPool, CompanionPool {
   /** A pool with the general path's limits, reporting into `pools`' stats and evicted with them. */
   constructor(pools: UpstreamPools) {
     this.opts = pools.options;
+    this.#upstream = pools;
     pools.attach(this);
+  }
+
+  /** A lease is resent after the keep-alive race: counted with the general path's (ADR 0024). */
+  resent(): void {
+    this.#upstream.noteResend();
   }
 
   send(endpoint: Endpoint, req: FastRequest, sink: UpstreamSink): UpstreamLease {
