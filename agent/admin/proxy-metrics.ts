@@ -4,7 +4,9 @@ import { EventLoopStalls } from '../../common/event-loop-stalls.ts';
 import { heapReclaimer } from '../../common/heap-reclaim.ts';
 import { processMetrics } from '../../common/process-metrics.ts';
 import { metric } from '../../common/prometheus.ts';
+import { upstreamSocketsOpened } from '../engine/connect.ts';
 import type { ProxyCore } from '../engine/core.ts';
+import { meshTlsCounts } from '../identity/mesh-tls-counts.ts';
 import { relayGc } from '../engine/relay-gc.ts';
 
 // Started when the proxy's admin side is loaded, so it covers the process from before its first
@@ -20,7 +22,7 @@ export function proxyMetrics(core: ProxyCore, mode: string, extra: readonly (() 
     // The version (a content hash) says which table runs: compare across agents, or with the
     // controller's; its age is time() - meshlet_proxy_table_applied_timestamp_seconds.
     + metric('meshlet_proxy_table_info', 'gauge', 'The routing table in force, by version (1 while it is; no sample before the first).', t ? [{ labels: { ...labels, version: t.table.version }, value: 1 }] : []);
-  return text + upstreamMetrics(core, labels) + extra.map((f) => f()).join('') + stalls.metrics() + reclaimMetrics() + processMetrics();
+  return text + upstreamMetrics(core, labels) + connectionMetrics(labels) + extra.map((f) => f()).join('') + stalls.metrics() + reclaimMetrics() + processMetrics();
 }
 
 /** Retry budget refusals and connection pool state: is the proxy holding back, or saturated? */
@@ -33,6 +35,16 @@ function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): strin
     + metric('meshlet_proxy_upstream_pending_requests', 'gauge', 'HTTP/1.1 requests waiting for a free upstream connection.', [{ labels, value: p.queued }])
     + metric('meshlet_proxy_upstream_h2_sessions', 'gauge', 'Open HTTP/2 sessions to upstreams (one per endpoint, multiplexed).', [{ labels, value: p.h2Sessions }])
     + metric('meshlet_proxy_upstream_resends_total', 'counter', 'Requests resent once on a fresh connection because the kept-alive connection they were written on closed before any response byte (the keep-alive race, ADR 0024).', [{ labels, value: core.pools.resends }]);
+}
+
+/** Connections opened and mesh TLS handshakes since start: reconnecting shows here (issue 16, ADR 0020). */
+function connectionMetrics(labels: Record<string, string>): string {
+  const h = meshTlsCounts;
+  return metric('meshlet_proxy_upstream_connections_opened_total', 'counter', 'Connections opened to upstreams (pools, HTTP/2 sessions, tunnels), by transport: mesh mTLS or plaintext.',
+    [{ labels: { ...labels, transport: 'mtls' }, value: upstreamSocketsOpened.mtls }, { labels: { ...labels, transport: 'plaintext' }, value: upstreamSocketsOpened.plaintext }])
+    + metric('meshlet_mesh_tls_handshakes_total', 'counter', 'Mesh mTLS handshakes completed, as client (outbound) or server (inbound), full or resumed with a session ticket.',
+      [{ labels: { ...labels, side: 'client', session: 'full' }, value: h.clientFull }, { labels: { ...labels, side: 'client', session: 'resumed' }, value: h.clientResumed },
+        { labels: { ...labels, side: 'server', session: 'full' }, value: h.serverFull }, { labels: { ...labels, side: 'server', session: 'resumed' }, value: h.serverResumed }]);
 }
 
 /** The memory-reducing GCs run after a big table was dropped (ADR 0016), and what they cost. */

@@ -14,9 +14,10 @@ import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import type { CertificateManager } from '../identity/index.ts';
+import { meshTlsCounts } from '../identity/mesh-tls-counts.ts';
 import { createInboundTlsServer, SecureContextCache } from '../identity/tls-options.ts';
 import { testMeshCa, workloadCertificates } from '../../test/support/mesh-identity.ts';
-import { connectSocket, UpstreamConnectError, type Endpoint } from './connect.ts';
+import { connectSocket, upstreamSocketsOpened, UpstreamConnectError, type Endpoint } from './connect.ts';
 
 const REVIEWS = 'spiffe://cluster.local/ns/shop/sa/reviews';
 const CLIENT = 'spiffe://cluster.local/ns/shop/sa/productpage';
@@ -139,5 +140,25 @@ test('a burst of new connections to a peer resumes with the tickets earlier conn
     const resumed = server.seen.slice(second).filter((s) => s.resumed).length;
     assert.equal(resumed, 8, `resumed in the second burst of 8: ${resumed}`);
     assert.ok(server.seen.slice(second).every((s) => s.peer === CLIENT), 'every caller named');
+  } finally { server.close(); }
+});
+
+test('the counters /metrics reads say each handshake, full or resumed, on both sides; a refused peer is no client handshake', async () => {
+  const server = await inbound(reviews);
+  const before = { ...meshTlsCounts };
+  const opened = upstreamSocketsOpened.mtls;
+  try {
+    const cache = new SecureContextCache(client);
+    const ep: Endpoint = { address: '127.0.0.1', port: server.port, identity: REVIEWS };
+    await visit(cache, ep);
+    await visit(cache, ep);
+    await visit(cache, ep);
+    const delta = (k: keyof typeof meshTlsCounts): number => meshTlsCounts[k] - before[k];
+    assert.deepEqual([delta('clientFull'), delta('clientResumed'), delta('serverFull'), delta('serverResumed')], [1, 2, 1, 2]);
+    assert.equal(upstreamSocketsOpened.mtls - opened, 3);
+    // the table expects ratings at reviews' address: a full handshake our side refuses, not counted
+    await assert.rejects(connectSocket({ ...ep, identity: RATINGS }, { timeoutMs: 5_000, mtls: cache }, MESHLET_ALPN.http1));
+    assert.deepEqual([delta('clientFull'), delta('clientResumed')], [1, 2]);
+    assert.equal(upstreamSocketsOpened.mtls - opened, 4);
   } finally { server.close(); }
 });

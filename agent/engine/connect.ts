@@ -11,6 +11,7 @@ import type { buildConnector } from 'undici';
 import { MeshletError } from '../../api/errors.ts';
 import { MESHLET_ALPN, type MeshletAlpn } from '../../api/identity.ts';
 import { PeerIdentityMismatchError } from '../identity/errors.ts';
+import { meshTlsCounts } from '../identity/mesh-tls-counts.ts';
 import { spiffeIdOf } from '../identity/peer-identity.ts';
 import { outboundTlsOptions, type SecureContextCache } from '../identity/tls-options.ts';
 
@@ -35,6 +36,12 @@ export function isMutualTls(endpoint: Endpoint, opts: ConnectOptions): boolean {
 }
 
 export const DEFAULT_CONNECT: ConnectOptions = { timeoutMs: 5_000 };
+
+/**
+ * Sockets opened to upstreams since start, by transport (meshlet_proxy_upstream_connections_opened_total):
+ * a pool that reconnects under steady load shows here, not in the open-connection gauges (issue 16).
+ */
+export const upstreamSocketsOpened = { plaintext: 0, mtls: 0 };
 
 /** Upstream connection could not be established (refused, unreachable, timed out): 503. */
 export class UpstreamConnectError extends MeshletError {
@@ -90,6 +97,7 @@ export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CO
     const session = cache.takeTicket(key);
     const tlsSocket = tls.connect(session === undefined ? { ...options, socket: tcp } : { ...options, socket: tcp, session });
     socket = tlsSocket;
+    upstreamSocketsOpened.mtls++;
     // tls.connect over a given socket does not forward its errors before the handshake starts.
     tcp.once('error', (err) => tlsSocket.destroy(err));
     const context = options.secureContext!;
@@ -99,15 +107,22 @@ export function openSocket(endpoint: Endpoint, opts: ConnectOptions = DEFAULT_CO
       // at all (node:tls neither re-runs the check nor exposes the peer's certificate): its peer
       // is the one that could decrypt a ticket kept under this endpoint and identity, i.e. the
       // server verified as that identity when the ticket was issued (ADR 0020 on why that holds).
-      if (tlsSocket.isSessionReused()) tlsSocket.emit(MESH_VERIFIED);
-      else {
+      if (tlsSocket.isSessionReused()) {
+        meshTlsCounts.clientResumed++;
+        tlsSocket.emit(MESH_VERIFIED);
+      } else {
         const presented = spiffeIdOf({ subjectaltname: tlsSocket.getPeerX509Certificate()?.subjectAltName });
-        if (presented === endpoint.identity) tlsSocket.emit(MESH_VERIFIED);
-        else tlsSocket.destroy(new PeerIdentityMismatchError(endpoint.identity!, presented));
+        if (presented !== endpoint.identity) {
+          tlsSocket.destroy(new PeerIdentityMismatchError(endpoint.identity!, presented));
+          return;
+        }
+        meshTlsCounts.clientFull++;
+        tlsSocket.emit(MESH_VERIFIED);
       }
     });
   } else {
     socket = net.connect(onread ? { host: endpoint.address, port: endpoint.port, noDelay: true, onread } : { host: endpoint.address, port: endpoint.port, noDelay: true });
+    upstreamSocketsOpened.plaintext++;
   }
   if (opts.timeoutMs > 0) {
     socket.setTimeout(opts.timeoutMs, () => {

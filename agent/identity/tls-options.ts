@@ -11,6 +11,7 @@ import { createSecureContext, createServer, type ConnectionOptions, type SecureC
 import { MESHLET_ALPNS, type MeshletAlpn } from '../../api/identity.ts';
 import type { WorkloadCertificate } from './certificate-manager.ts';
 import { NoWorkloadCertificateError, PeerIdentityMismatchError } from './errors.ts';
+import { meshTlsCounts } from './mesh-tls-counts.ts';
 import { spiffeIdOf } from './peer-identity.ts';
 import { describeTlsFailure } from './tls-failure.ts';
 
@@ -175,6 +176,8 @@ export function createInboundTlsServer(o: InboundTlsServerOptions): { server: Se
   const unsubscribe = o.source.onChange((c) => server.setSecureContext(contextOptions(c)));
   const rotate = setInterval(() => server.setTicketKeys(randomBytes(48)), TICKET_KEY_ROTATION_MS).unref();
   server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.isSessionReused()) meshTlsCounts.serverResumed++;
+    else meshTlsCounts.serverFull++;
     const cert = socket.getPeerCertificate();
     const peer = socket.authorized ? spiffeIdOf(cert) : null;
     if (peer) return o.onConnection(socket, peer);
