@@ -27,6 +27,8 @@ export interface Live {
   port: number;
   /** The processes whose CPU and RSS are "the proxy" (empty for direct). */
   procs: Started[];
+  /** meshlet agents' admin ports, by process name: saturation reads their connection counters (window-connections.ts). */
+  admin?: { name: string; port: number }[];
   stop(): Promise<void>;
 }
 

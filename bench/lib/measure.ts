@@ -11,6 +11,8 @@ import type { Profile } from './profile.ts';
 import { pathFor, upstreamAccepts } from './servers.ts';
 import { buildRequest } from './http1-conn.ts';
 import { runWrk } from './wrk.ts';
+import { coreTimes } from './core-stat.ts';
+import { countsDelta, describeCounts, readConnectionCounts, type ConnectionCounts } from './window-connections.ts';
 
 export interface ScenarioResult {
   rate: number;
@@ -40,6 +42,18 @@ export interface MaxRpsResult {
   coreUtilization: number;
   /** rps / utilization: requests per second one fully busy core would serve. */
   rpsPerCore: number;
+  /**
+   * meshlet agents only: connections opened and mesh TLS handshakes during the window, per agent
+   * (window-connections.ts). At a fixed number of wrk connections a warm pair opens none; a
+   * round that (re)opened its mesh connections pays milliseconds of CPU per handshake (issue 16).
+   */
+  connections?: { name: string; counts: ConnectionCounts | null }[];
+  /**
+   * The proxy core over the window (/proc/stat, core-stat.ts), fractions of the wall time: busy with
+   * anything but the measured processes (another process, interrupts), and stolen by the hypervisor.
+   * Either takes requests/s from the proxies without showing in their CPU time.
+   */
+  proxyCore?: { othersBusy: number; steal: number };
 }
 
 export interface RoundResult {
@@ -113,6 +127,9 @@ async function saturate(cfg: BenchConfig, live: Live, env: MeasureEnv): Promise<
   if (moveUpstream) await move(env.generatorCpus);
   try {
     const pids = measuredPids(live, env);
+    const admin = live.admin ?? [];
+    const countsBefore = await Promise.all(admin.map((a) => readConnectionCounts(a.port)));
+    const coreBefore = coreTimes(env.proxyCpus);
     const before = cpuOf(pids);
     const t0 = process.hrtime.bigint();
     const w = await runWrk({
@@ -121,10 +138,20 @@ async function saturate(cfg: BenchConfig, live: Live, env: MeasureEnv): Promise<
     });
     const wallNs = Number(process.hrtime.bigint() - t0);
     const after = cpuOf(pids);
+    const coreAfter = coreTimes(env.proxyCpus);
+    const countsAfter = await Promise.all(admin.map((a) => readConnectionCounts(a.port)));
     const util = (after.ns - before.ns) / wallNs;
     if (!Number.isFinite(w.rps)) { env.log(`    max rps: wrk gave no figure: ${w.raw.slice(0, 300)}`); return null; }
-    const res = { rps: Math.round(w.rps), errors: w.errors, coreUtilization: util, rpsPerCore: Math.round(w.rps / Math.max(util, 0.01)) };
-    env.log(`    max: ${res.rps} rps with the proxy core ${(util * 100).toFixed(0)}% busy → ${res.rpsPerCore} rps per core`);
+    const connections = admin.map((a, i) => ({ name: a.name, counts: countsDelta(countsBefore[i] ?? null, countsAfter[i] ?? null) }));
+    const proxyCore = coreBefore !== null && coreAfter !== null
+      ? { othersBusy: Math.max(0, (coreAfter.busyNs - coreBefore.busyNs - (after.ns - before.ns)) / wallNs), steal: (coreAfter.stealNs - coreBefore.stealNs) / wallNs } : null;
+    const res: MaxRpsResult = {
+      rps: Math.round(w.rps), errors: w.errors, coreUtilization: util, rpsPerCore: Math.round(w.rps / Math.max(util, 0.01)),
+      ...(connections.length > 0 ? { connections } : {}), ...(proxyCore !== null ? { proxyCore } : {}),
+    };
+    const during = connections.map((c) => `${c.name}: ${c.counts === null ? 'counts not read' : describeCounts(c.counts)}`).join('; ');
+    const core = proxyCore !== null ? `, others ${(proxyCore.othersBusy * 100).toFixed(0)}% and steal ${(proxyCore.steal * 100).toFixed(0)}% of it` : '';
+    env.log(`    max: ${res.rps} rps with the proxy core ${(util * 100).toFixed(0)}% busy${core} → ${res.rpsPerCore} rps per core${during ? ` (in the window: ${during})` : ''}`);
     return res;
   } finally {
     if (moveUpstream) await move(env.proxyCpus);

@@ -89,17 +89,18 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
 }
 
 /** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
-async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number; inbound: number }> {
+async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number; inbound: number; admin: number | null }> {
   const args = ['agent', '--config', dir, '--namespace', BENCH_NAMESPACE];
   if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   let outbound = 15001;
   let inbound = 15006;
   if (sub.flags.has('outbound-port')) { outbound = await freePort(); args.push('--outbound-port', String(outbound)); }
   if (sub.flags.has('inbound-port')) { inbound = await freePort(); args.push('--inbound-port', String(inbound)); }
-  if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
+  let admin: number | null = null;
+  if (sub.flags.has('admin-port')) { admin = await freePort(); args.push('--admin-port', String(admin)); }
   // a quick exit on SIGTERM between configurations (and so --cpu-prof gets written)
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
-  return { args, outbound, inbound };
+  return { args, outbound, inbound, admin };
 }
 
 /** The mesh CA as the Secret meshlet-system/meshlet-ca fixture's placeholders (RSA-2048, as the controller makes it). */
@@ -144,6 +145,7 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
     await both.live.stop();
     return { ok: false, reason: 'the agents did not say they issued workload certificates (mTLS off)' };
   }
+  both.live.admin = [{ name: clientProc.name, port: client.admin! }, { name: serverProc.name, port: server.admin! }];
   return both;
 }
 

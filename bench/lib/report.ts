@@ -8,6 +8,7 @@ import type { BenchResult } from './result.ts';
 import { latencyChart, type ChartSeries } from './svg-chart.ts';
 import { ratio, sp } from './report-format.ts';
 import { targetsTable } from './report-targets.ts';
+import { saturationConnectionsSection } from './window-connections.ts';
 import { handWrittenIn } from './hand-written.ts';
 import { latencySection } from './latency-report.ts';
 import { findings, microSection, profileSection, propagationSection, scaleSection, streamSection } from './report-sections.ts';
@@ -137,6 +138,7 @@ export function renderMarkdown(res: BenchResult, resultPath: string, chartPath: 
     ...s.configs.filter((c) => c.available).map((c) =>
       `| ${c.label} | ${sp(c.maxRps)} | ${sp({ ...c.coreUtilization, median: c.coreUtilization.median * 100, min: c.coreUtilization.min * 100, max: c.coreUtilization.max * 100 }, 0, '%')} | ${sp(c.rpsPerCore)} | ${sp(c.rssIdleMB, 1)} | ${sp(c.rssLoadedMB, 1)} |`),
     '',
+    ...saturationConnectionsSection(res.rounds, (id) => s.configs.find((c) => c.config === id)?.label ?? id),
     '## Where meshlet\'s CPU goes',
     '',
     ...profileSection(res),
