@@ -57,6 +57,8 @@ export class UpstreamConnection implements H1Events {
   served = 0;
   /** Monotonic ms after which an idle connection is not handed out (the upstream may close it). */
   idleUntil = 0;
+  /** Monotonic ms when it last went idle (a long-idle one is checked a turn before a POST, ADR 0024). */
+  idleAt = 0;
   #keepAlive = true;
   #idleMs = 0;
   #interim = false;
@@ -243,7 +245,8 @@ export class UpstreamConnection implements H1Events {
     this.served++;
     const reusable = reuse && this.#keepAlive && this.ready && !this.socket.destroyed && this.#failure === null;
     if (reusable) {
-      this.idleUntil = performance.now() + this.#idleMs;
+      this.idleAt = performance.now();
+      this.idleUntil = this.idleAt + this.#idleMs;
       this.socket.resume();
     } else this.socket.destroy();
     this.home.finished(this, reusable);

@@ -12,7 +12,7 @@ import { UpstreamConnectError, type Endpoint } from '../connect.ts';
 import { UpstreamPools, type PoolOptions } from '../pools.ts';
 import { writeRequestHead } from './head-writer.ts';
 import type { Framing } from './request-head.ts';
-import { FastPool } from './upstream-pool.ts';
+import { FastPool, SETTLE_IDLE_MS } from './upstream-pool.ts';
 import { RESEND_LIMIT } from './upstream-lease.ts';
 import { rawUpstream, RecordingSink, settled, until, type RawUpstream, type SeenRequest } from './upstream-test-support.ts';
 import type { FastRequest } from './upstream-types.ts';
@@ -152,6 +152,22 @@ describe('the keep-alive race', () => {
     await settled(sink);
     assert.deepEqual(sink.events, ['head 200', 'end']);
     assert.deepEqual(up.requests.slice(1).map((r) => `${r.conn}:${r.body.toString()}`), ['0:hello world', '1:hello world']);
+  });
+
+  test('a POST on a long-idle connection waits one turn: a FIN already received is read first, the POST goes on a new one', async () => {
+    const { up, fast, ep } = await world((r) => r.socket.write(OK(`c${r.conn}`)));
+    await exchange(fast, ep, request('GET', '/warm'));
+    await new Promise((r) => setTimeout(r, SETTLE_IDLE_MS + 20));
+    // the app closes its idle connection (the FIN leaves at once) just as the POST is sent: this
+    // thread has not read the FIN yet, so the connection still looks usable in the pool
+    up.connections[0]!.destroy();
+    const sink = new RecordingSink();
+    sink.lease = fast.send(ep, request('POST', '/order'), sink);
+    sink.lease.end();
+    await settled(sink);
+    assert.deepEqual(sink.events, ['head 200', 'end']);
+    assert.equal(sink.body, 'c1');
+    assert.deepEqual(up.requests.map((r) => `${r.conn}:${r.head.split('\r\n')[0]}`), ['0:GET /warm HTTP/1.1', '1:POST /order HTTP/1.1']);
   });
 
   test('exactly once: a resend whose new connection is lost too fails', async () => {

@@ -12,6 +12,7 @@
 // (the meshlet_proxy_upstream_* gauges) as a companion pool, evicted and closed with it.
 import type { ConnectOptions, Endpoint } from '../connect.ts';
 import { endpointKey } from '../../balance/endpoint-balancer.ts';
+import { idempotent } from '../default-retry.ts';
 import { keepAliveFor, poolKey, UpstreamQueueFullError, UpstreamQueueTimeoutError, type CompanionPool, type PoolOptions, type UpstreamPools } from '../pools.ts';
 import { UpstreamClosedError, UpstreamConnection, type ConnectionHome } from './upstream-connection.ts';
 import { Lease, type LeaseHome } from './upstream-lease.ts';
@@ -20,6 +21,13 @@ import type { FastRequest, FastUpstreamPool, UpstreamLease, UpstreamSink } from 
 /** Endpoints with a pool at most; beyond it the least recently created pool is closed. */
 const MAX_POOLS = 4096;
 const SWEEP_MS = 1_000;
+/**
+ * A request that cannot be resent (not idempotent) on a connection idle at least this long waits
+ * one turn of the loop before it is written (ADR 0024): apps close idle connections after ≥ 1 s
+ * (gunicorn 2 s, node:http 5 s), so a connection reused within this moment was not closing, and
+ * steady traffic never pays the turn.
+ */
+export const SETTLE_IDLE_MS = 250;
 
 /**
  * Whether an idle connection's socket can still carry a request: not destroyed, and the upstream's
@@ -69,7 +77,8 @@ class EndpointPool implements ConnectionHome, LeaseHome {
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
       this.#owner.idle--;
       if (conn.idleUntil > now && usable(conn.socket)) {
-        lease.take(conn);
+        if (now - conn.idleAt >= SETTLE_IDLE_MS && !idempotent(req.method)) this.#settleThenTake(lease, conn);
+        else lease.take(conn);
         return lease;
       }
       // past the upstream's keep-alive time (it may be closing it right now), or closed by it
@@ -106,6 +115,30 @@ class EndpointPool implements ConnectionHome, LeaseHome {
       }, opts.maxQueueWaitMs);
     }
     return lease;
+  }
+
+  /**
+   * A request that cannot be resent, on a connection idle long enough that the app may be closing
+   * it: one turn of the loop first, so a FIN or reset already received is read before the request
+   * is written (undici waits this turn on every reuse; Go's and hyper's pools learn of the close on
+   * their own). Its writes meanwhile are held by the lease, as while it connects.
+   */
+  #settleThenTake(lease: Lease, conn: UpstreamConnection): void {
+    setImmediate(() => {
+      const alive = usable(conn.socket);
+      if (lease.settled) {
+        if (alive) this.finished(conn, true); // back to the pool (or the next waiting request)
+        else conn.destroy();
+        return;
+      }
+      if (alive) {
+        lease.take(conn);
+        return;
+      }
+      conn.destroy();
+      if (this.closing) lease.fail(null, new UpstreamClosedError(`the pool of ${endpointKey(this.endpoint)} was closed (the endpoint left the routing table, or shutdown)`));
+      else lease.take(this.#open()); // its close frees the slot later: over the bound by one for a moment, as a resend
+    });
   }
 
   /** Requests that waited `reuseWaitMs` and are still waiting get a new connection each. */
