@@ -8,7 +8,8 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONFIGS, PROTOTYPE_CONFIGS, type BenchConfig, type BenchContext } from './lib/configs.ts';
+import { CONFIGS, NODE_L4_PIPE, PROTOTYPE_CONFIGS, type BenchConfig, type BenchContext } from './lib/configs.ts';
+import { COUNTS_DEFAULT, measureCounts } from './lib/hop-counts.ts';
 import { buildRequest } from './lib/http1-conn.ts';
 import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
 import { SERVICE_HOST } from './lib/meshlet.ts';
@@ -20,7 +21,7 @@ import { summarize } from './lib/aggregate.ts';
 import { bareNodeRssMB, measureScale } from './lib/scale.ts';
 import { profileMeshlet } from './lib/profile-stage.ts';
 import { measurePropagation } from './lib/propagation.ts';
-import { latencySettings, measureLatency } from './lib/latency-stage.ts';
+import { latencyLineup, latencySettings, measureLatency } from './lib/latency-stage.ts';
 import { NGINX_TWO_HOPS, measureStreaming } from './lib/stream.ts';
 import { validateAgainstWrk, type Validation } from './lib/validate.ts';
 import { collectVersions } from './lib/versions.ts';
@@ -34,6 +35,8 @@ const GENERATOR_CPUS = '0';
 /** The meshlet pairs of the streaming stage: plaintext and mTLS hops, and with --prototypes the two-hop prototypes. */
 const STREAM_IDS = new Set(['meshlet-sidecars', 'meshlet-sidecars-mtls']);
 const PROXY_CPUS = '1';
+/** `--scenario counts`: beside nginx and the Node L4 pipe, the Node floor and meshlet's plaintext hops. */
+const COUNT_IDS = new Set(['node-floor', 'meshlet-ingress', 'meshlet-sidecars']);
 
 const { values } = parseArgs({
   options: {
@@ -48,11 +51,13 @@ const { values } = parseArgs({
     'propagation-routes': { type: 'string' },
     'propagation-changes': { type: 'string' },
     'scale-routes': { type: 'string' },
+    'no-instructions': { type: 'boolean', default: false },
+    'keep-dumps': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming|latency|scale [--propagation-routes N,N] [--propagation-changes N] [--scale-routes N,N]]   (see bench/README.md)\n');
+  process.stdout.write('npm run bench -- [--quick] [--rounds N] [--only ID,ID] [--no-docs] [--nice N] [--prototypes] [--report RESULT.json] [--scenario propagation|streaming|latency|scale|counts [--propagation-routes N,N] [--propagation-changes N] [--scale-routes N,N] [--no-instructions] [--keep-dumps DIR]]   (see bench/README.md)\n');
   process.exit(0);
 }
 
@@ -193,9 +198,9 @@ function streamConfigs(configs: BenchConfig[]): BenchConfig[] {
   return [...configs.filter((c) => c.id === 'direct'), NGINX_TWO_HOPS, ...pairs];
 }
 
-/** The closed-loop latency stage's configurations: every one of the main table but the prototypes (its time budget is fixed). */
+/** The closed-loop latency stage's configurations (latency-stage.ts latencyLineup: the Node L4 pipe among them). */
 function latencyConfigs(configs: BenchConfig[]): BenchConfig[] {
-  return configs.filter((c) => c.kind !== 'prototype');
+  return latencyLineup(configs);
 }
 
 /**
@@ -212,6 +217,12 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
     figures = { streaming: await measureStreaming(ctx, streamConfigs(configs), log) };
   } else if (name === 'latency') {
     figures = { latency: await measureLatency(ctx, latencyConfigs(configs), latencySettings(profile.name), log) };
+  } else if (name === 'counts') {
+    // per request, load-independent: syscalls by kind, event-loop turns, instructions (hop-counts.ts)
+    const lineup = [...configs.filter((c) => c.id === 'nginx'), NODE_L4_PIPE, ...configs.filter((c) => COUNT_IDS.has(c.id))];
+    const keep = values['keep-dumps'] !== undefined ? resolve(values['keep-dumps']) : undefined;
+    if (keep !== undefined) mkdirSync(keep, { recursive: true });
+    figures = { counts: await measureCounts(ctx, lineup, COUNTS_DEFAULT, log, !values['no-instructions'], keep) };
   } else if (name === 'scale') {
     // memory at scale alone (issue 16's idle RSS), with bare Node measured in the same minutes
     const routes = values['scale-routes']?.split(',').map(Number) ?? profile.scaleRoutes;
@@ -220,7 +231,7 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
     const bareNodeMB = await bareNodeRssMB(PROXY_CPUS, ctx.dir);
     log(`bare Node process RSS: ${bareNodeMB.toFixed(1)} MB`);
     figures = { scale, bareNodeMB };
-  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming, latency, scale)`);
+  } else throw new Error(`unknown --scenario ${name} (known: propagation, streaming, latency, scale, counts)`);
   const versions = collectVersions(ROOT, BENCH);
   const resultsDir = join(BENCH, 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -21,6 +21,16 @@ export interface BenchContext {
   probe: Buffer;
   /** Extra node flags for meshlet processes (the profiling stage adds --cpu-prof). */
   nodeArgs?: string[];
+  /** Words put before each proxy's command line (the counts stage runs the proxies under callgrind). */
+  wrap?: string[];
+  /** How long a configuration may take to answer its first 200 (default 10 s; 15 s for meshlet's). */
+  startDeadlineMs?: number;
+}
+
+/** The command and arguments a proxy is started with, behind ctx.wrap when there is one. */
+export function commandOf(ctx: BenchContext, cmd: string, args: string[]): [string, string[]] {
+  const w = ctx.wrap ?? [];
+  return w.length === 0 ? [cmd, args] : [w[0]!, [...w.slice(1), cmd, ...args]];
 }
 
 export interface Live {
@@ -48,7 +58,7 @@ export interface BenchConfig {
 async function startSimple(ctx: BenchContext, launch: (port: number) => Started): Promise<StartOutcome> {
   const port = await freePort();
   const p = launch(port);
-  const ready = await waitReady(port, ctx.probe, 10_000, () => p.exited());
+  const ready = await waitReady(port, ctx.probe, ctx.startDeadlineMs ?? 10_000, () => p.exited());
   if (!ready.ok) {
     await p.stop();
     return { ok: false, reason: `${p.name} did not answer 200 (last status ${ready.lastStatus}): ${p.tail()}` };
@@ -63,7 +73,7 @@ export const CONFIGS: BenchConfig[] = [
   },
   {
     id: 'nginx', label: 'nginx, 1 hop', kind: 'reference', hops: 1,
-    start: (ctx) => startSimple(ctx, (port) => startNginxProxy(ctx.dir, port, ctx.upstreamPort, ctx.proxyCpus)),
+    start: (ctx) => startSimple(ctx, (port) => startNginxProxy(ctx.dir, port, ctx.upstreamPort, ctx.proxyCpus, 'nginx-proxy', ctx.wrap)),
   },
   {
     id: 'haproxy', label: 'haproxy, 1 hop', kind: 'reference', hops: 1,
@@ -73,8 +83,8 @@ export const CONFIGS: BenchConfig[] = [
     // The Node floor (issue 16): a 12-line node:http proxy with a keep-alive agent, so each report
     // shows what Node gives for free next to nginx and meshlet.
     id: 'node-floor', label: 'plain node:http proxy (the Node floor), 1 hop', kind: 'reference', hops: 1,
-    start: (ctx) => startSimple(ctx, (port) => startPinned('node floor', ctx.proxyCpus, process.execPath,
-      [...(ctx.nodeArgs ?? []), join(PROTOTYPES, 'node-http.ts'), '--port', String(port), '--upstream', String(ctx.upstreamPort)])),
+    start: (ctx) => startSimple(ctx, (port) => startPinned('node floor', ctx.proxyCpus, ...commandOf(ctx, process.execPath,
+      [...(ctx.nodeArgs ?? []), join(PROTOTYPES, 'node-http.ts'), '--port', String(port), '--upstream', String(ctx.upstreamPort)]))),
   },
   {
     id: 'meshlet-ingress', label: 'meshlet ingress, 1 hop', kind: 'meshlet', hops: 1,
@@ -91,6 +101,19 @@ export const CONFIGS: BenchConfig[] = [
 ];
 
 const PROTOTYPES = join(dirname(fileURLToPath(import.meta.url)), '..', 'prototypes');
+
+/**
+ * The floor under the Node floor (issue 16): bench/prototypes/net-pipe.ts, each client connection
+ * piped byte for byte to its own upstream connection, no HTTP at all. What it adds over nginx is
+ * what any Node proxy pays (libuv's turns, V8's calls into the socket handles), before it parses
+ * a byte; the closed-loop stage and the counts stage (hop-counts.ts) run it beside nginx,
+ * node:http and meshlet. Not in the open-loop rounds: it has no per-request cost of HTTP to show.
+ */
+export const NODE_L4_PIPE: BenchConfig = {
+  id: 'node-l4-pipe', label: 'Node L4 pipe (no HTTP), 1 hop', kind: 'reference', hops: 1,
+  start: (ctx) => startSimple(ctx, (port) => startPinned('node L4 pipe', ctx.proxyCpus, ...commandOf(ctx, process.execPath,
+    [...(ctx.nodeArgs ?? []), join(PROTOTYPES, 'net-pipe.ts'), '--port', String(port), '--upstream', String(ctx.upstreamPort)]))),
+};
 
 function prototype(id: string, file: string, label: string): BenchConfig {
   return {

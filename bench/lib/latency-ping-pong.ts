@@ -26,9 +26,10 @@ const now = (): bigint => process.hrtime.bigint();
  * `n` sequential requests on `target`'s connection (opened, or reopened after a failure, first).
  * Bounded in time: after `timeoutMs` the connection is closed and the requests not yet answered
  * count as errors. With `stopAtMs` (a Date.now() instant), no request is sent after it; the ones
- * left count as unsent (a warm-up bounded in time rather than in count).
+ * left count as unsent (a warm-up bounded in time rather than in count). `onError` hears each
+ * status that counted as an error (0: the connection failed).
  */
-export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, timeoutMs: number, stopAtMs = Infinity): Promise<BlockOutcome> {
+export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, timeoutMs: number, stopAtMs = Infinity, onError?: (status: number) => void): Promise<BlockOutcome> {
   if (target.conn === null || !target.conn.alive()) target.conn = openHttp1(target.host, target.port);
   const conn = target.conn;
   const samples: number[] = [];
@@ -54,7 +55,10 @@ export function pingPongBlock(target: PingPongConn, request: Buffer, n: number, 
         const us = Number(now() - sent) / 1000;
         left--;
         if (status >= 200 && status < 400) samples.push(us);
-        else errors++;
+        else {
+          errors++;
+          onError?.(status);
+        }
         if (status === 0) { finish(); return; }
         one();
       });

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Interval } from './latency-bootstrap.ts';
-import { latencySection, latencyTargetCell } from './latency-report.ts';
+import { floorLines, latencySection, latencyTargetCell } from './latency-report.ts';
 import type { LatencyResult, LatencyRow } from './latency-stage.ts';
 import { latencyVerdict } from './latency-verdict.ts';
 import type { BenchResult } from './result.ts';
@@ -92,5 +92,20 @@ describe('closed-loop latency in the report', () => {
     assert.match(md, /- \*\*meshlet-ingress\*\*: p50 — missed 2\.7× the target: 4\.02× \[3\.49–4\.68\] > 1\.5×; p99 — not resolved below ±7250 µs/);
     assert.match(md, /25 s in all after 1200–2000 warm-up requests each \(at most 2000, or 8 s\)/);
     assert.match(md, /Load average before \/ after: 10\.0, 9\.0, 8\.0 \/ 11\.0, 9\.0, 8\.0\./);
+  });
+
+  test('the floor paragraph: each hop against the Node L4 pipe, and none without the pipe', () => {
+    const pipe: LatencyRow = { config: 'node-l4-pipe', label: 'Node L4 pipe (no HTTP), 1 hop', kind: 'reference', hops: 1, available: true, samples: 3000, errors: 0,
+      p50: iv(70, 75, 80), p99: iv(200, 210, 220), addedP50PerHop: iv(38, 40, 42), addedP99PerHop: iv(100, 110, 120) };
+    const nginx: LatencyRow = { ...pipe, config: 'nginx', label: 'nginx, 1 hop', addedP50PerHop: iv(20, 21, 23) };
+    const aa: LatencyRow = { ...pipe, config: 'nginx-aa', label: 'nginx, second process (A/A)', kind: 'aa', addedP50PerHop: undefined };
+    const lat = { ...LAT, rows: [nginx, pipe, ...LAT.rows, aa] };
+    const [line] = floorLines(lat);
+    assert.match(line!, /nginx, 1 hop 21 \(−19\); meshlet-ingress 170 \(\+130\); meshlet-sidecars 50 \(\+10\)\./);
+    assert.match(line!, /Node L4 pipe \(no HTTP\), 1 hop's 40\)/);
+    assert.ok(!line!.includes('A/A'));
+    assert.ok(latencySection(lat).includes(line!));
+    assert.deepEqual(floorLines(LAT), []);
+    assert.deepEqual(floorLines({ ...LAT, rows: [{ ...pipe, available: false }, ...LAT.rows] }), []);
   });
 });

@@ -46,6 +46,30 @@ function rowLine(r: LatencyRow): string {
     `${ratioCi(r.ratioP50VsNginx)} | ${ratioCi(r.ratioP99VsNginx)} |`;
 }
 
+const PIPE = 'node-l4-pipe';
+
+/**
+ * One paragraph: each hop's added p50 against the Node L4 pipe's (point figures), or nothing
+ * when the pipe did not run. The pipe parses no HTTP: what it adds over nginx is what any Node
+ * proxy pays, and what meshlet adds over it is the HTTP work on top.
+ */
+export function floorLines(lat: LatencyResult): string[] {
+  const pipe = lat.rows.find((r) => r.config === PIPE && r.available);
+  const p = pipe?.addedP50PerHop?.point;
+  if (pipe === undefined || p === undefined || !Number.isFinite(p)) return [];
+  const others = lat.rows.filter((r) => r.available && r.config !== PIPE && r.kind !== 'aa' && r.hops > 0 && Number.isFinite(r.addedP50PerHop?.point ?? NaN));
+  const words = others.map((r) => {
+    const a = r.addedP50PerHop!.point;
+    return `${r.label} ${num(a)} (${a - p >= 0 ? '+' : '−'}${num(Math.abs(a - p))})`;
+  });
+  return [
+    `**Against Node's floor** (added p50 per hop, µs, and the difference from the ${pipe.label}'s ${num(p)}): ${words.join('; ')}. ` +
+      'The pipe copies bytes between two sockets and parses nothing: what it adds over nginx is what any Node process pays per hop (its event-loop turns and calls into the socket handles), ' +
+      'and what an HTTP proxy adds over the pipe is its HTTP work. Syscalls, event-loop turns and instructions per request of each: `npm run bench -- --scenario counts` (bench/lib/hop-counts.ts).',
+    '',
+  ];
+}
+
 export function latencySection(lat: LatencyResult | undefined): string[] {
   if (!lat) return ['Not run (a result from before this stage existed).', ''];
   const s = lat.settings;
@@ -63,6 +87,7 @@ export function latencySection(lat: LatencyResult | undefined): string[] {
     '|---|---|---|---|---|---|---|---|---|',
     ...lat.rows.map(rowLine),
     '',
+    ...floorLines(lat),
     '**A/A checks** (the same thing twice in the same blocks; each interval should contain 0, and its width is the noise floor of this run):',
     '',
     ...lat.aa.map((a) => `- ${a.label}: p50 ${ci(a.p50, 1)} µs, p99 ${ci(a.p99, 1)} µs — ${a.passed ? 'both contain 0' : '**an interval misses 0**: the verdicts widen their bounds by it'}.`),

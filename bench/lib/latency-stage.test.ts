@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BenchConfig } from './configs.ts';
 import { seededRandom } from './latency-bootstrap.ts';
-import { analyse, type MeasuredConfig } from './latency-stage.ts';
+import { analyse, latencyLineup, type MeasuredConfig } from './latency-stage.ts';
 
 const cfg = (id: string, kind: BenchConfig['kind'], hops: number): BenchConfig =>
   ({ id, label: id, kind, hops, start: () => Promise.resolve({ ok: false, reason: 'unused' }) });
@@ -91,5 +91,17 @@ describe('closed-loop latency analysis', () => {
     assert.equal(ing.ratioP50VsNginx, undefined);
     assert.equal(ing.verdictP50, undefined);
     assert.deepEqual(res.aa, []);
+  });
+
+  test('the lineup: the Node L4 pipe stands between the references and the Node floor, once; prototypes stay out', () => {
+    const main = [cfg('direct', 'floor', 0), cfg('nginx', 'reference', 1), cfg('haproxy', 'reference', 1), cfg('node-floor', 'reference', 1),
+      cfg('meshlet-ingress', 'meshlet', 1), cfg('proto-net-pipe', 'prototype', 1)];
+    const ids = (xs: BenchConfig[]): string[] => xs.map((c) => c.id);
+    assert.deepEqual(ids(latencyLineup(main)), ['direct', 'nginx', 'haproxy', 'node-l4-pipe', 'node-floor', 'meshlet-ingress']);
+    assert.equal(latencyLineup(main).find((c) => c.id === 'node-l4-pipe')!.label, 'Node L4 pipe (no HTTP), 1 hop');
+    // --only without the floor: still there, before meshlet; given twice, kept once
+    const only = [cfg('direct', 'floor', 0), cfg('nginx', 'reference', 1), cfg('meshlet-sidecars', 'meshlet', 2)];
+    assert.deepEqual(ids(latencyLineup(only)), ['direct', 'nginx', 'node-l4-pipe', 'meshlet-sidecars']);
+    assert.deepEqual(ids(latencyLineup(latencyLineup(only))), ids(latencyLineup(only)));
   });
 });

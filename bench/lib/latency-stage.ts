@@ -8,7 +8,7 @@
 // same proxy), so a reader sees the noise floor next to the figures and the verdicts
 // (latency-verdict.ts) widen their bounds when an A/A check does not contain 0.
 import { loadavg } from 'node:os';
-import type { BenchConfig, BenchContext, ConfigKind, Live, StartOutcome } from './configs.ts';
+import { NODE_L4_PIPE, type BenchConfig, type BenchContext, type ConfigKind, type Live, type StartOutcome } from './configs.ts';
 import { buildRequest } from './http1-conn.ts';
 import { blockBootstrap, blocked, weightedQuantile, type BlockedSamples, type Interval } from './latency-bootstrap.ts';
 import { closeTarget, pingPongBlock, type PingPongConn } from './latency-ping-pong.ts';
@@ -97,6 +97,19 @@ export const P50_TARGET = 1.5;
 export const P99_TARGET = 2;
 /** A block bootstrap over fewer blocks than this has too few distinct resamples to trust its 2.5 % tails. */
 export const VERDICT_MIN_BLOCKS = 10;
+
+/**
+ * The stage's configurations, in the order of its table: every one of the main table but the
+ * prototypes (the stage's time budget is fixed), and the Node L4 pipe (configs.ts NODE_L4_PIPE)
+ * beside the references, just before the Node floor, so each report shows nginx, the least a
+ * Node process can do, node:http and meshlet side by side.
+ */
+export function latencyLineup(configs: BenchConfig[]): BenchConfig[] {
+  const out = configs.filter((c) => c.kind !== 'prototype' && c.id !== NODE_L4_PIPE.id);
+  const at = out.findIndex((c) => c.kind === 'meshlet' || c.id === 'node-floor');
+  out.splice(at < 0 ? out.length : at, 0, NODE_L4_PIPE);
+  return out;
+}
 
 /** The A/A twins: measured like the others, never compared with a target. */
 export function twins(ctx: BenchContext): BenchConfig[] {

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchContext, StartOutcome } from './configs.ts';
+import { commandOf, type BenchContext, type StartOutcome } from './configs.ts';
 import { meshletRuntime } from './meshlet-runtime.ts';
 import { startPinned, type Started } from './procs.ts';
 import { freePort, waitReady } from './net-util.ts';
@@ -62,11 +62,11 @@ function subcommand(ctx: BenchContext, sub: string): Sub {
 
 // The image's allocator setting (Dockerfile, ADR 0012), so the figures are the image's.
 function launch(ctx: BenchContext, sub: Sub, name: string, args: string[]): Started {
-  return startPinned(name, ctx.proxyCpus, process.execPath, [...(ctx.nodeArgs ?? []), sub.entry, ...args],
+  return startPinned(name, ctx.proxyCpus, ...commandOf(ctx, process.execPath, [...(ctx.nodeArgs ?? []), sub.entry, ...args]),
     { ...process.env, NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' }, ctx.root);
 }
 
-async function ready(ctx: BenchContext, port: number, procs: Started[], deadlineMs = 15_000): Promise<StartOutcome> {
+async function ready(ctx: BenchContext, port: number, procs: Started[], deadlineMs = ctx.startDeadlineMs ?? 15_000): Promise<StartOutcome> {
   const r = await waitReady(port, ctx.probe, deadlineMs, () => procs.some((p) => p.exited()));
   const stop = async (): Promise<void> => { await Promise.all(procs.map((p) => p.stop())); };
   if (r.ok) return { ok: true, live: { port, procs, stop } };

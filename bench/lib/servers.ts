@@ -19,11 +19,11 @@ function bodyOf(n: number): string {
   return n === 12 ? 'hello, mesh\n' : 'x'.repeat(n - 1) + '\n';
 }
 
-function nginxCommon(dir: string, name: string): string {
+function nginxCommon(dir: string, name: string, master = true): string {
   const tmp = join(dir, `${name}-tmp`);
   mkdirSync(tmp, { recursive: true });
   return `daemon off;
-master_process on;
+master_process ${master ? 'on' : 'off'};
 worker_processes 1;
 pid ${join(dir, `${name}.pid`)};
 error_log ${join(dir, `${name}-error.log`)} warn;
@@ -75,8 +75,12 @@ ${locations}
   return startPinned('upstream (nginx)', cpus, 'nginx', ['-p', dir, '-e', join(dir, 'upstream-error.log'), '-c', confFile]);
 }
 
-export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string, name = 'nginx-proxy'): Started {
-  const conf = `${nginxCommon(dir, name)}http {
+/**
+ * `wrap`: words before nginx's command line (callgrind, for the counts stage); nginx then runs
+ * without a master process, so the pid held is the one serving.
+ */
+export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string, name = 'nginx-proxy', wrap: string[] = []): Started {
+  const conf = `${nginxCommon(dir, name, wrap.length === 0)}http {
 ${httpCommon(dir, name)}  upstream echo { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 100000000; }
   server {
     listen 127.0.0.1:${port};
@@ -90,7 +94,8 @@ ${httpCommon(dir, name)}  upstream echo { server 127.0.0.1:${upstreamPort}; keep
 `;
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, conf);
-  return startPinned(name.replace(/-/g, ' '), cpus, 'nginx', ['-p', dir, '-e', join(dir, `${name}-error.log`), '-c', file]);
+  const argv = ['-p', dir, '-e', join(dir, `${name}-error.log`), '-c', file];
+  return wrap.length === 0 ? startPinned(name.replace(/-/g, ' '), cpus, 'nginx', argv) : startPinned(name.replace(/-/g, ' '), cpus, wrap[0]!, [...wrap.slice(1), 'nginx', ...argv]);
 }
 
 export function startHaproxy(dir: string, port: number, upstreamPort: number, cpus: string): Started {
