@@ -11,7 +11,10 @@
 // hop's default retry (ADR 0022, default-retry.ts): one more attempt on another endpoint when
 // the first certainly reached no app, with the body only when it was complete in the first
 // write (kept by reference, never copied for it); the inbound side marks the 503 it answers when
-// its app refused the connection.
+// its app refused the connection. What the client does not wait for, the attempt's end (balancer
+// statistics, the attempt event) and the exchange's end (timers, the in-flight count, the request
+// event, the connection's next request), runs after the write that carries the answer
+// (`onReadDone`), not between the upstream's read and that write (issue 16's critical path).
 import type { EndpointIR } from '../../../api/routing-table.ts';
 import { applyHeaderModifier } from '../../route/index.ts';
 import { BackendTimeoutError, RequestTimeoutError, retryDelayMs } from '../attempts.ts';
@@ -290,7 +293,36 @@ export class Exchange implements UpstreamSink {
     if (this.reqDone) this.#lease.end(this.#trailers);
   }
 
+  // ---- after the write: bookkeeping the client does not wait for ----
+
+  /** A response head's attempt end is due (its status and whether the peer could not reach its app). */
+  #attemptEndDue = false;
+  #headStatus = 0;
+  #headUnreached = false;
+  /** The response ended in this read: the exchange's end is due once the read's bytes are written. */
+  #doneDue = false;
+
+  /** What the last read left for after its write (onReadDone). */
+  #afterWrite(): void {
+    if (this.#attemptEndDue) this.#endHeadAttempt();
+    if (this.#doneDue) {
+      this.#doneDue = false;
+      this.#maybeDone();
+    }
+  }
+
+  #endHeadAttempt(): void {
+    this.#attemptEndDue = false;
+    this.#endAttempt(this.#headStatus, null, this.#headUnreached);
+    if (!this.#headUnreached) this.core.balancer.reached(this.#endpoint!);
+  }
+
   #endAttempt(status: number, error: string | null, failed: boolean): void {
+    // an attempt whose head arrived ends as that head said, whatever ends the exchange now
+    if (this.#attemptEndDue) {
+      this.#endHeadAttempt();
+      return;
+    }
     this.#statsDone?.(failed);
     this.#statsDone = null;
     if (this.#attemptEv) endAttemptEvent(this.#attemptEv, status, error);
@@ -449,8 +481,14 @@ export class Exchange implements UpstreamSink {
       this.#retryLater();
       return;
     }
-    this.#endAttempt(h.status, null, unreached);
-    if (!unreached) this.core.balancer.reached(this.#endpoint!);
+    // the attempt's end (balancer statistics, telemetry) is bookkeeping the client does not wait
+    // for: it runs after the write that carries this head (#afterWrite), or first thing if
+    // anything ends the attempt before that
+    this.#headStatus = h.status;
+    this.#headUnreached = unreached;
+    this.#attemptEndDue = true;
+    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
+    this.#attemptTimer = null;
     // the default timeout runs to the response head only (a route's runs to the response's end)
     this.#clearDefault();
     if (p.responseHeaders.length > 0) {
@@ -497,11 +535,16 @@ export class Exchange implements UpstreamSink {
     if (this.#toClient === 'chunked') this.host.push(lastChunk(trailers));
     this.#lease = null;
     this.resDone = true;
-    this.#maybeDone();
+    // the exchange's end (timers, the in-flight count, the request event, the connection's next
+    // request) waits for the write of this read (onReadDone, which the pool calls after the read
+    // that ended the response): the client's answer goes out first
+    this.#doneDue = true;
   }
 
   onReadDone(): boolean {
-    if (this.host.flush()) return true;
+    const written = this.host.flush();
+    this.#afterWrite();
+    if (written) return true;
     // what this read produced is still queued (and may point into the upstream's read buffer)
     if (this.#reading !== null) this.host.resumeWhenWritten(this.#reading);
     return false;
@@ -530,6 +573,8 @@ export class Exchange implements UpstreamSink {
 
   #maybeDone(): void {
     if (this.#finished || !this.reqDone || !this.resDone) return;
+    // the attempt ends before the request it belongs to (an answer of our own after a head: a head we could not write)
+    if (this.#attemptEndDue) this.#endHeadAttempt();
     this.#finished = true;
     this.#clearTimers();
     this.#release();

@@ -303,12 +303,17 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
 
   onRead(chunk: Buffer): boolean {
     if (this.#stopped) return false;
+    let headBegins = false;
     if (!this.#inHead && this.#bodyLeft === 0 && this.#reading === null && chunk.length > 0) {
       // the first bytes of a head; pipelined behind a busy exchange, its timer starts when that ends
       this.#inHead = true;
-      if (this.#busy === null) this.#arm('head');
+      headBegins = this.#busy === null;
     }
     this.#consume(chunk);
+    // A head begun in this read and still incomplete at its end starts the headers timeout then;
+    // one that came whole (nearly every request) never needs it: the stream timeout replaced it
+    // at #startHead, and arming it first was a clock read and a deadline on the request's way.
+    if (headBegins && this.#inHead && this.#busy === null && !this.#stopped) this.#arm('head');
     this.#reading?.endOfRead();
     if (!this.#stopped) this.flush();
     return this.#handedOver || (!this.#readBlocked && !this.#stopped);
