@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeApiServer } from '../../test/support/fake-apiserver/index.ts';
-import { gcBetween, idleShare, startControllerProcess, waitQuiet, type ControllerProcess } from './controller-process.ts';
+import { gcBetween, startControllerProcess, steadyIdleShare, waitQuiet, type ControllerProcess } from './controller-process.ts';
 import { cpuOf } from '../lib/proc-stats.ts';
 import { noiseBetween, sampleMachine, type MachineNoise } from './machine.ts';
 import { percentiles, type Percentiles } from './percentiles.ts';
@@ -74,7 +74,10 @@ export interface ConfigResult {
   rssMB: number;
   /** RSS SETTLE_MS after the last measurement went quiet (absent in results written before). */
   rssSettledMB?: number;
+  /** The lowest of three 2 s windows with nothing changing (steadyIdleShare). */
   idleCpuShare: number;
+  /** Each of those windows' share (absent in results written before). */
+  idleCpuWindows?: number[];
   /**
    * Endpoint-only changes (an EndpointSlice of Service 0 rewritten, the marker in an endpoint's
    * nodeName): API write → every agent acked, and controller CPU until quiet. Absent in results
@@ -151,7 +154,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       for (const f of conn.failures) o.log(`${o.routes} routes: ${f}`);
       result.problems.push(...conn.failures.slice(0, 20));
       await waitQuiet(controller, { minMs: 500, maxMs: o.timeoutMs });
-      const idle = await idleShare(controller, 2000);
+      const idle = await steadyIdleShare(controller, 2000);
       const latencyMs: number[] = [];
       const cpuMsPerChange: number[] = [];
       const cpuToAckMs: number[] = [];
@@ -224,7 +227,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const r: ConfigResult = {
         routes: o.routes, agents, latencyMs, latency: percentiles(latencyMs), incompleteChanges: incomplete,
         cpuMsPerChange, cpuPerChange: percentiles(cpuMsPerChange), cpuToAckMs, cpuToAck: percentiles(cpuToAckMs), swarmCpuToAckMs, firstSyncMs, firstSync: percentiles(firstSyncMs),
-        connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle,
+        connectWallMs: conn.wallMs, connected: conn.connected, connectFailures: conn.failures.length, connectFirstSync: percentiles(conn.firstSyncMs), rssMB, rssSettledMB, idleCpuShare: idle.share, idleCpuWindows: idle.windows,
         endpointLatency: percentiles(endpointLatencyMs), endpointCpuPerChange: percentiles(endpointCpuMs),
         gcMsToAck, majorGcsToAck, gcMsPerChange, endpointGcMsPerChange: endpointGcMs, endpointSwarmCpuToAckMs: endpointSwarmCpuMs,
       };

@@ -60,7 +60,7 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
     `A change rewrites HTTPRoute \`route-0\` (a new header-match value) through the API; **latency** is from that write until the last agent acked the frame carrying it. ` +
     `Each configuration is measured over ${r.profile.changes} changes (p99 by nearest rank: with fewer than 100 changes it is the slowest one). ` +
     '**CPU per change** is the controller\'s CPU (all threads, /proc schedstat) from the write until it is quiet again — translation, slicing, sending, counting acks and ' +
-    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share over 2 s is shown beside). **First sync** is a fresh agent dialling in until it acked its first slice.' +
+    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share is shown beside). **Idle CPU** is the controller\'s CPU share with the agents connected and nothing changing: the lowest of three consecutive 2 s windows once it is quiet after the connects (from 2026-12-07, issue 14: one window read 12–26 % when the controller\'s one idle heap collection after the connect burst, ADR 0019, fell in it; the raw figures keep all three). **First sync** is a fresh agent dialling in until it acked its first slice.' +
     (r.layout.runtime ? ` The controller ran the ${r.layout.runtime}.` : ''), '');
 
   out.push('![propagation latency](' + svgPath + ')', '');
