@@ -44,25 +44,11 @@ let fullGc: ((opts: object) => void) | null = null;
  * is never visible to the application's globals.
  */
 export function memoryReducingGc(): void {
-  gcFunction()({ type: 'major', flavor: 'last-resort' });
-}
-
-/**
- * One full mark-compact of the ordinary kind: what V8 runs when the old generation reaches its
- * limit, run now, while idle (the controller's warm-up after a storm of agent connections, ADR
- * 0011): the burst's garbage is collected and the next limit is set from what is live, so the
- * collection does not fall on the next change. One pass, not last resort's repeated ones.
- */
-export function majorGc(): void {
-  gcFunction()({ type: 'major' });
-}
-
-function gcFunction(): (opts: object) => void {
   if (!fullGc) {
     v8.setFlagsFromString('--expose-gc');
     fullGc = vm.runInNewContext('gc') as (opts: object) => void;
   }
-  return fullGc;
+  fullGc({ type: 'major', flavor: 'last-resort' });
 }
 
 export class HeapReclaimer {

@@ -1,11 +1,11 @@
 // Runs the route-change pipeline once by itself while the controller is idle, after the initial
 // sync and after a storm of agent connections, so the first real change after them is not the
-// one that pays for cold code and the storm's garbage (issue 14, ADR 0011 2026-12-07 14:40). The
-// steps are the caller's (the translation runner re-translates the snapshot in force, whose
-// result has the same content, so the publisher sends nothing and the status writer writes
-// nothing; then one full GC). Each step runs in its own turn of the event loop and only when
-// nothing real is in flight (`busy()`: a change waiting for its coalescing window, agents still
-// acknowledging, a status pass running); a change that arrives during a step waits for that step
+// one that pays for cold code and the storm's garbage (issue 14, ADR 0011 2026-12-07 15:30). The
+// steps are the caller's (the translation runner collects the storm's garbage, then re-translates
+// the snapshot in force twice, whose result has the same content, so the publisher sends nothing
+// and the status writer writes nothing). Each step runs in its own turn of the event loop and
+// only when nothing real is in flight (`busy()`: a change waiting for its coalescing window, or
+// agents still acknowledging one); a change that arrives during a step waits for that step
 // alone, and the steps left are dropped: the change itself runs the same code. Bounded: armed
 // once by the initial sync and again only by `minNewAgents` new connections since the last run
 // (a route change translated meanwhile disarms it: it ran the code), never two runs closer than

@@ -120,8 +120,9 @@ test('a change written while the warm-up runs is translated within one debounce 
   let written = false;
   const translatedAt: number[] = [];
   const agents: Agent[] = [];
-  // The collection step writes a route change and then holds the thread for 200 ms, as a long
-  // GC pause would: the watch event waits behind it.
+  // The collection (the first step) writes a route change and then holds the thread for 200 ms,
+  // as a long GC pause would: the watch event waits behind it, and the two translations after it
+  // must not run before the change's own.
   const collect = (): void => {
     if (!written && agents.length > 0) {
       written = true;
@@ -144,6 +145,7 @@ test('a change written while the warm-up runs is translated within one debounce 
     assert.ok(first !== undefined, 'translated after the step');
     // The leading edge takes the short window; one debounce and a scheduling slack is the bound.
     assert.ok(first - stepEnded < debounceMs + 100, `translated ${Math.round(first - stepEnded)} ms after the step ended`);
+    assert.match(ctl.metrics(), /meshlet_controller_warm_ups_total\{result="stopped"\} 1/, 'the translations after the collection were dropped');
   } finally {
     for (const a of agents) a.ws.terminate();
     await ctl.close();
