@@ -27,3 +27,28 @@ test('fixed64Plus writes v + (hi * 2^32 + lo) as 8 little-endian bytes', () => {
     assert.deepEqual(w.buf.subarray(0, w.pos), want, `${v} + ${hi}:${lo}`);
   }
 });
+
+test('hexId: each ID\'s bytes, the last trace ID copied, and never the bytes of a decode that failed half way', () => {
+  const A = '0af7651916cd43dd8448eb211c80319c';
+  const B = '80f198ee56343ba864fe8b2a57d3eff7';
+  const bad = `${A.slice(0, 30)}zz`;
+  const w = new Writer(8);
+  const want: Buffer[] = [];
+  const id = (hex: string, bytes: number): void => { w.hexId(hex, bytes); want.push(Buffer.from([bytes]), Buffer.from(hex, 'hex')); };
+  id(A, 16);
+  id(A, 16); // copied
+  id('b7ad6b7169203331', 8);
+  id(A, 16);
+  id(B, 16);
+  id(A, 16);
+  id(B, 16);
+  // B's digits then non-hex at the end: throws after writing most of its bytes
+  const before = w.pos;
+  assert.throws(() => w.hexId(`${B.slice(0, 30)}zz`, 16));
+  w.pos = before;
+  id(B, 16);
+  assert.throws(() => w.hexId(bad, 16));
+  w.pos = before + 17;
+  id(B, 16);
+  assert.deepEqual(w.buf.subarray(0, w.pos), Buffer.concat(want));
+});
