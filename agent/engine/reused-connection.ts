@@ -84,24 +84,30 @@ export function trackingFactory(Client: typeof UndiciClient): (origin: URL, opts
   };
 }
 
-/** Whether a request can be sent again as it was: an idempotent method, no body or a buffered one. */
+/** Whether a request's bytes can be written again as they were: no body or a buffered one (any method: see raced). */
 export function resendable(req: AttemptRequest): boolean {
-  return idempotent(req.method) && req.body.kind !== 'stream';
+  return req.body.kind !== 'stream';
 }
 
 /** Socket errors of a connection lost under a request (undici's own, and Node's). */
 const LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
- * Whether `err` is the keep-alive race for the request `note` describes: written on a reused
- * connection that was lost before any byte of a response arrived. Never a fresh connection's
- * failure (the app may have refused this very request by closing), never after a response byte.
+ * Whether `err` is the keep-alive race for the request `note` describes, `method` its method:
+ *   - never written: undici fails a request waiting for its idle connection when that connection
+ *     is reset (its one-turn check before a reuse reads the RST and errors what waits on it);
+ *     nothing reached the app, so any method may go again (Go's `nothingWrittenError`, hyper's
+ *     unsent request);
+ *   - written on a reused connection lost before any byte of a response, for an idempotent
+ *     method only (the app may have read it). Never a fresh connection's failure (the app may
+ *     have refused this very request by closing), never after a response byte.
  */
-export function raced(note: WriteNote, err: unknown, signal: AbortSignal): boolean {
-  if (signal.aborted || !note.written || !note.reused || note.socket === null) return false;
-  if (note.socket.bytesRead !== note.readBefore) return false;
+export function raced(note: WriteNote, method: string, err: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted) return false;
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && LOST.has(code);
+  if (typeof code !== 'string' || !LOST.has(code)) return false;
+  if (!note.written) return true;
+  return note.reused && note.socket !== null && note.socket.bytesRead === note.readBefore && idempotent(method);
 }
 
 /**

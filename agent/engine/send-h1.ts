@@ -55,7 +55,7 @@ export async function sendH1(pools: UpstreamPools, endpoint: Endpoint, req: Atte
   try {
     return await sendOn(pools.h1Admit(endpoint), req, headers, note);
   } catch (err) {
-    if (note === null || !raced(note, err, req.signal)) throw err;
+    if (note === null || !raced(note, req.method, err, req.signal)) throw err;
   }
   // the keep-alive race: once, on a fresh connection (never another idle one, never again)
   try {
