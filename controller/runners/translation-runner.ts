@@ -160,10 +160,10 @@ export class TranslationRunner implements Runner {
       // A change waiting for its window or for its agents' acks is real work: never delayed for this.
       busy: () => this.provider.changePending || (this.#publisher()?.propagating ?? false),
       connections: () => this.#publisher()?.metrics().connectionsTotal ?? 0,
-      // Hellos, slices sent, acks and disconnects: quiet once these stand still. Status writes
-      // are not waited for: the Propagated pass after a storm writes for seconds on a loaded API
-      // server while the controller idles, and the first change would come first.
-      activity: () => this.#publisher()?.ackEpoch ?? 0,
+      // Hellos, slices sent, acks, disconnects and status writes: quiet once these stand still.
+      // The writes count: the Propagated pass after a storm makes garbage enough for the idle
+      // reclaim's collection, which, run after the warm-up, flushed what it had warmed.
+      activity: () => (this.#publisher()?.ackEpoch ?? 0) + this.writer.stats.writes,
     }) : undefined;
   }
 
