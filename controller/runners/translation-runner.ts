@@ -8,8 +8,6 @@ import { LeaderElector, ReplicaPropagation, StatusWriter, type PropagationHook }
 import { EndpointPatcher, endpointOnlyChange, IncrementalTranslator, sameExceptEndpoints, type IncrementalStats } from '../translate/index.ts';
 import type { KubeObject, Snapshot, TranslateResult } from '../translate/snapshot.ts';
 import { metric } from '../../common/prometheus.ts';
-import { memoryReducingGc } from '../../common/heap-reclaim.ts';
-import { ChangeWarmUp, type ChangeWarmUpOptions } from './change-warm-up.ts';
 import type { Runner } from './runner.ts';
 
 export interface ControllerOptions {
@@ -42,12 +40,6 @@ export interface ControllerOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   missingRetryMs?: number;
   meshRetryMs?: number;
-  /**
-   * With a publisher: one memory-reducing GC and the route-change pipeline run while idle after
-   * the initial sync and after a storm of agent connections (change-warm-up.ts); false: never.
-   * Tests shorten the timings and may replace the collector.
-   */
-  warmUp?: (Pick<ChangeWarmUpOptions, 'quietMs' | 'checkMs' | 'minNewAgents' | 'minIntervalMs'> & { collect?: () => void }) | false;
 }
 
 /** Route objects of `next` that are not the very objects of `prev` (each costs the next translation a compare in place). */
@@ -95,8 +87,6 @@ export class TranslationRunner implements Runner {
   readonly elector: LeaderElector | undefined;
   /** Propagated summed across replicas (with leader election and a publisher). */
   readonly replicaAcks: ReplicaPropagation | undefined;
-  /** The idle warm-up of the route-change pipeline (with a publisher; change-warm-up.ts). */
-  readonly warmUp: ChangeWarmUp | undefined;
   readonly #opts: ControllerOptions;
   readonly #publisher: () => Publisher | null;
   #translations = 0;
@@ -147,24 +137,6 @@ export class TranslationRunner implements Runner {
       onStartedLeading: () => this.writer.setLeader(true),
       onStoppedLeading: () => this.writer.setLeader(false),
     });
-    const w = opts.warmUp;
-    this.warmUp = p && w !== false ? new ChangeWarmUp({
-      ...w, log: opts.log,
-      // The storm's garbage first, with the memory-reducing GC the idle reclaim would run soon
-      // after: that collection also flushes code not run lately and shrinks the young generation,
-      // so run after the translations it undid them (the first change then met 95 optimisations
-      // and 16 scavenges). Then translation twice: a route change's ran 189, 135, 135, 110 ms of
-      // main-thread CPU over the first four changes after the agents connected at 10 000 routes,
-      // the same work each time (V8 still optimising it); each run here is one of those, at idle.
-      steps: [{ name: 'gc', run: w?.collect ?? memoryReducingGc }, { name: 'translation', run: () => this.#warmUpTranslation() }, { name: 'translation', run: () => this.#warmUpTranslation() }],
-      // A change waiting for its window or for its agents' acks is real work: never delayed for this.
-      busy: () => this.provider.changePending || (this.#publisher()?.propagating ?? false),
-      connections: () => this.#publisher()?.metrics().connectionsTotal ?? 0,
-      // Hellos, slices sent, acks, disconnects and status writes: quiet once these stand still.
-      // The writes count: the Propagated pass after a storm makes garbage enough for the idle
-      // reclaim's collection, which, run after the warm-up, flushed what it had warmed.
-      activity: () => (this.#publisher()?.ackEpoch ?? 0) + this.writer.stats.writes,
-    }) : undefined;
   }
 
   /** Translations of a snapshot (not endpoint patches), incremental ones included. */
@@ -202,25 +174,6 @@ export class TranslationRunner implements Runner {
     return this.#translator.stats;
   }
 
-  /**
-   * The warm-up's translation: the snapshot in force translated again, incrementally, and handed
-   * to the publisher. Nothing changed, so the result has the content of the one in force (the
-   * same statuses, the same entries): the publisher keeps it as the table in force and sends
-   * nothing (Publisher.setTable), and the status writer is not given it (its statuses are the
-   * ones it holds). Not counted as a translation; the code a route change runs first is.
-   */
-  #warmUpTranslation(): void {
-    const last = this.#last;
-    if (!last) return;
-    const snapshot = last.snapshot;
-    this.#translated = snapshot;
-    const result = this.#translator.translate(snapshot);
-    this.#patcher.rebase(this.#translator.lookup);
-    // Kept as the last result: the next endpoint patch is made from the table now in force.
-    this.#last = { snapshot, result };
-    this.#publisher()?.setTable(result.ir);
-  }
-
   #translate(raw: Snapshot): void {
     const startedAt = performance.now();
     const snapshot = { ...raw, gatewayAddresses: addressesFor(raw, this.#opts) };
@@ -238,8 +191,6 @@ export class TranslationRunner implements Runner {
       // Equal to translate(snapshot) (incremental.test.ts); only the changed route units rebuilt.
       result = this.#translator.translate(snapshot);
       this.#translations++;
-      if (this.#translations === 1) this.warmUp?.synced();
-      else this.warmUp?.changed();
       const st = this.#translator.stats;
       if (st.routesReused + st.frontendsReused + st.backendsReused > 0) this.#incremental++;
       this.#unitsBuilt += st.routesBuilt;
@@ -262,7 +213,6 @@ export class TranslationRunner implements Runner {
       this.replicaAcks?.ownChanged();
       this.#scheduleResync();
     });
-    this.warmUp?.start();
     this.replicaAcks?.start();
     this.provider.start();
     this.elector?.start();
@@ -299,15 +249,10 @@ export class TranslationRunner implements Runner {
         { labels: { result: 'unchanged' }, value: this.writer.stats.unchanged },
         { labels: { result: 'conflict' }, value: this.writer.stats.conflicts },
         { labels: { result: 'error' }, value: this.writer.stats.errors },
-      ])
-      + (this.warmUp ? metric('meshlet_controller_warm_ups_total', 'counter', 'Runs of the route-change pipeline while idle (after the initial sync and after agent connection storms), by outcome: completed, or stopped because a real change arrived.', [
-        { labels: { result: 'completed' }, value: this.warmUp.stats.completed },
-        { labels: { result: 'stopped' }, value: this.warmUp.stats.abandoned },
-      ]) : '');
+      ]);
   }
 
   async stop(): Promise<void> {
-    this.warmUp?.stop();
     this.#stopWatchingAcks?.();
     clearTimeout(this.#resyncTimer);
     this.provider.close();

@@ -89,11 +89,6 @@ export class KubernetesProvider {
     return this.emitted;
   }
 
-  /** A change is waiting for its coalescing window: its snapshot is on its way (the runner's idle warm-up yields to it). */
-  get changePending(): boolean {
-    return this.coalescer.pending;
-  }
-
   /** The snapshot of the current caches, settled or not. */
   snapshot(): Snapshot {
     const objects: KubeObject[] = [];
