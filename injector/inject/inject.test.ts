@@ -175,6 +175,22 @@ describe('inject', () => {
     assert.deepEqual(proxy({ 'meshlet.dev/proxy-cpu': '250m,500m' }).resources, { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '1Gi' } });
   });
 
+  test('a proxy memory limit below 1 GiB pins V8\'s young generation at 2 MB (NODE_OPTIONS); the default and larger limits do not', () => {
+    const nodeOptions = (a: Record<string, string>): string | undefined => inject(pod({ annotations: a }), { name: 'shop' }, mesh).pod.spec.initContainers![1]!.env!
+      .find((e) => e.name === 'NODE_OPTIONS')?.value;
+    for (const [annotations, want] of [
+      [{}, undefined],
+      [{ 'meshlet.dev/proxy-memory': '2Gi' }, undefined],
+      [{ 'meshlet.dev/proxy-memory': '128Mi,1024Mi' }, undefined],
+      [{ 'meshlet.dev/proxy-memory': '256Mi' }, undefined], // a request alone: the limit stays 1Gi
+      [{ 'meshlet.dev/proxy-memory': '128Mi,256Mi' }, '--max-semi-space-size=2'],
+      [{ 'meshlet.dev/proxy-memory': '128Mi,512Mi' }, '--max-semi-space-size=2'],
+      [{ 'meshlet.dev/proxy-memory': '128Mi,1023Mi' }, '--max-semi-space-size=2'],
+    ] as const) {
+      assert.equal(nodeOptions(annotations), want, JSON.stringify(annotations));
+    }
+  });
+
   test('a probe on a named port the container does not declare is left alone, with a warning', () => {
     const r = inject(pod({ containers: [{ name: 'app', readinessProbe: { httpGet: { path: '/', port: 'web' } } }] }), { name: 'shop' }, mesh);
     assert.deepEqual(r.pod.spec.containers[0]!.readinessProbe, { httpGet: { path: '/', port: 'web' } });

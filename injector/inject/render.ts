@@ -8,6 +8,7 @@ import {
   CONTAINER_NAMES, DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, ROOT_CA_DIR, ROOT_CA_PATH, TOKEN_DIR, TOKEN_PATH, VOLUME_NAMES, type AppProbers,
 } from '../../api/pod-env.ts';
 import type { PodSettings } from './annotations.ts';
+import { parseQuantity } from './quantity.ts';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS, DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS, DEFAULT_TRACE_SAMPLING, type MeshConfig } from './mesh-config.ts';
 import type { Container, Volume } from './types.ts';
 
@@ -50,6 +51,17 @@ function fieldEnv(name: string, fieldPath: string): { name: string; valueFrom: u
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
 
+/** NODE_OPTIONS for a proxy whose memory limit is below 1 GiB (ADR 0023). */
+export const SMALL_HEAP_NODE_OPTIONS = '--max-semi-space-size=2';
+
+/** Whether the proxy's memory limit is below the 1 GiB at which V8 still picks 16 MB semi-spaces. */
+function smallProxyHeap(s: PodSettings): boolean {
+  const limit = s.proxyResources.limits?.memory;
+  if (limit === undefined) return false;
+  const bytes = parseQuantity(limit);
+  return bytes !== null && bytes < 2 ** 30;
+}
+
 export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppProbers, workload: string | null = null): Container {
   const env: Container['env'] = [
     fieldEnv(POD_ENV.podName, 'metadata.name'),
@@ -77,6 +89,10 @@ export function proxyContainer(mesh: MeshConfig, s: PodSettings, probers: AppPro
     env.push({ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: mesh.otlpEndpoint });
     if (mesh.traceSampling !== DEFAULT_TRACE_SAMPLING) env.push({ name: 'OTEL_TRACES_SAMPLER_ARG', value: String(mesh.traceSampling) });
   }
+  // Node sizes V8's young generation from the container's memory limit: at 512 MiB or less it
+  // gets 1 MB semi-spaces, which cost ~1.3× instructions per request in scavenges; 2 MB costs
+  // nothing measurable and saves nothing a pod keeps (ADR 0023). Below the 1 GiB default, pin 2.
+  if (smallProxyHeap(s)) env.push({ name: 'NODE_OPTIONS', value: SMALL_HEAP_NODE_OPTIONS });
   if (Object.keys(probers).length > 0) env.push({ name: MESHLET_ENV.appProbers, value: JSON.stringify(probers) });
   // Metric labels and the trace resource name the workload, not the pod (issue 11); without it the agent guesses from the pod name.
   if (workload !== null) env.push({ name: MESHLET_ENV.workloadName, value: workload });
