@@ -8,6 +8,7 @@ import { tokenReviewAuthenticator } from '../controller/publish/index.ts';
 import { CA_TOKEN_AUDIENCE } from '../api/identity.ts';
 import type { HelloMessage } from '../api/wire.ts';
 import { startControlPlane, type ControlPlaneConfig } from '../controller/runners/index.ts';
+import { releaseFreeMemory } from '../agent/native/index.ts';
 import type { Command } from './command.ts';
 import { commandLogger, countFlag, LOG_HELP, LOG_OPTIONS, portFlag } from './flags.ts';
 import { readTokenFile } from './controller-source.ts';
@@ -184,6 +185,8 @@ export const controllerCommand: Command = {
           debounceMs: countFlag(values['debounce-ms'], 'debounce-ms'),
           endpointDebounceMs: countFlag(values['endpoint-debounce-ms'], 'endpoint-debounce-ms'),
           maxDelayMs: countFlag(values['max-delay-ms'], 'max-delay-ms'),
+          // The image builds the addon for the agent; the controller uses it only to trim malloc.
+          releaseFreeMemory,
           leaderElection: values['leader-elect'] === 'false' ? false : {
             namespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'meshlet-system',
             name: values['lease-name'], identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs,

@@ -40,6 +40,8 @@ export interface ControllerOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   missingRetryMs?: number;
   meshRetryMs?: number;
+  /** Gives malloc's free pages back after the idle heap collection (agent/native's releaseFreeMemory, passed by the cli). */
+  releaseFreeMemory?: () => boolean;
 }
 
 /** Route objects of `next` that are not the very objects of `prev` (each costs the next translation a compare in place). */
@@ -130,7 +132,7 @@ export class TranslationRunner implements Runner {
       backoff: opts.backoff, missingRetryMs: opts.missingRetryMs,
       onSnapshot: (raw) => this.#translate(raw),
       // Nor while agents are acknowledging the last table: the pause would hold their acks.
-      idleHeapReclaim: { pending: () => this.#publisher()?.propagating ?? false },
+      idleHeapReclaim: { pending: () => this.#publisher()?.propagating ?? false, ...(opts.releaseFreeMemory ? { releaseFree: opts.releaseFreeMemory } : {}) },
     });
     this.elector = le === false || le === undefined ? undefined : new LeaderElector({
       client: opts.client, ...le, log: opts.log,

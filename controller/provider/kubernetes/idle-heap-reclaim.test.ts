@@ -128,3 +128,28 @@ test('a change is never kept waiting: no collection while one is pending, and th
   }
   assert.equal(heap.collected, 2);
 });
+
+test("after each collection malloc's free pages are released once; none without a collection; a failing release is logged, the collection still counted", () => {
+  const heap = { committed: 100 * MB, t: 0 };
+  const logs: string[] = [];
+  let releases = 0;
+  let fail = false;
+  const r = new IdleHeapReclaim({
+    heapCommitted: () => heap.committed, utilization: () => 0, now: () => heap.t, log: (l) => logs.push(l),
+    collect: () => { heap.committed = 120 * MB; heap.t += 100; },
+    releaseFree: () => { releases++; if (fail) throw new Error('no libc'); return true; },
+  });
+  assert.equal(r.check(), false);
+  assert.equal(releases, 0, 'no collection, no release');
+  heap.committed = 400 * MB;
+  assert.equal(r.check(), true);
+  assert.equal(releases, 1);
+  assert.match(logs.at(-1) ?? '', /committed 400 -> 120 MB in 100 ms, malloc trimmed$/);
+  fail = true;
+  heap.committed = 400 * MB;
+  heap.t += 20_000;
+  assert.equal(r.check(), true);
+  assert.equal(releases, 2);
+  assert.equal(r.runs, 2);
+  assert.ok(logs.some((l) => /releasing malloc's free pages failed: no libc/.test(l)), logs.join('\n'));
+});

@@ -40,6 +40,13 @@ export interface IdleHeapReclaimOptions {
   quietMs?: number;
   /** A change is waiting to be translated or acknowledged by agents: no collection, busy or not (default: never). */
   pending?: () => boolean;
+  /**
+   * After a collection, give malloc's free pages back to the kernel (glibc's malloc_trim, through
+   * agent/native, which only the composition root may import: cli/controller-command passes it).
+   * V8's collection frees its own pages but not what Node and the TLS/zlib layers malloc'd and freed
+   * during the initial sync or a connection storm (~10 MB at 10 000 routes, ADR 0019). Default: none.
+   */
+  releaseFree?: () => boolean;
   /** Tests: the committed heap, the event loop's utilisation since the last call, the collector. */
   heapCommitted?: () => number;
   utilization?: () => number;
@@ -71,7 +78,7 @@ export class IdleHeapReclaim {
   constructor(opts: IdleHeapReclaimOptions = {}) {
     this.#o = {
       checkMs: 2_000, quietMs: 5_000, pending: () => false, idleUtilization: 0.25, minIntervalMs: 10_000, maxPauseShare: 0.1, busyFactor: 4, minGrowthBytes: 64 * 2 ** 20,
-      heapCommitted: () => process.memoryUsage().heapTotal, utilization: loopUtilization(), collect: memoryReducingGc,
+      heapCommitted: () => process.memoryUsage().heapTotal, utilization: loopUtilization(), collect: memoryReducingGc, releaseFree: () => false,
       now: () => performance.now(), ...opts,
     };
     this.#baseline = this.#o.heapCommitted();
@@ -111,11 +118,17 @@ export class IdleHeapReclaim {
     }
     const ms = this.#lastRun - t0;
     this.#lastPauseMs = ms;
+    let trimmed = false;
+    try {
+      trimmed = this.#o.releaseFree();
+    } catch (err) {
+      this.#o.log?.(`heap reclaim: releasing malloc's free pages failed: ${(err as Error).message}`);
+    }
     this.runs++;
     this.pauseMs += ms;
     this.#baseline = this.#o.heapCommitted();
     const mb = (n: number): number => Math.round(n / 2 ** 20);
-    this.#o.log?.(`${busy ? 'busy' : 'idle'}: heap reclaimed, committed ${mb(committed)} -> ${mb(this.#baseline)} MB in ${Math.round(ms)} ms`);
+    this.#o.log?.(`${busy ? 'busy' : 'idle'}: heap reclaimed, committed ${mb(committed)} -> ${mb(this.#baseline)} MB in ${Math.round(ms)} ms${trimmed ? ', malloc trimmed' : ''}`);
     return true;
   }
 }
