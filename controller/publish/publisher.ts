@@ -522,17 +522,6 @@ export class Publisher {
     return { upToDate: c?.upToDate ?? 0, total: c?.total ?? 0, generation: this.#generations.of(key) ?? 0 };
   }
 
-  /**
-   * Equal to an earlier answer exactly when every propagation() answer is as it was then (the
-   * same counts for every route, no route's generation moved). Costs (agents × their routes):
-   * a caller can skip a pass over every route's status when nothing it would write changed,
-   * such as after an endpoint change that every agent has acknowledged again.
-   */
-  propagationKey(): string {
-    const parts = [...this.#countAll()].map(([k, c]) => `${k}=${c.upToDate}/${c.total}`).sort();
-    return `${this.#generations.routesGeneration}|${parts.join(',')}`;
-  }
-
   #countAll(): Map<string, { upToDate: number; total: number }> {
     // The status writer asks for every route in a row: the sessions that changed since the last
     // answer are counted again first, once for all of those questions.
