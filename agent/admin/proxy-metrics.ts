@@ -40,9 +40,9 @@ function upstreamMetrics(core: ProxyCore, labels: Record<string, string>): strin
 /** Connections opened and mesh TLS handshakes since start: reconnecting shows here (issue 16, ADR 0020). */
 function connectionMetrics(labels: Record<string, string>): string {
   const h = meshTlsCounts;
-  return metric('meshlet_proxy_upstream_connections_opened_total', 'counter', 'Connections opened to upstreams (pools, HTTP/2 sessions, tunnels), by transport: mesh mTLS or plaintext.',
+  return metric('meshlet_proxy_upstream_connections_opened_total', 'counter', 'Connections to upstreams attempted (pools, HTTP/2 sessions, tunnels; refused ones too), by transport: mesh mTLS or plaintext. Process-wide: in meshlet dev, every proxy of the process.',
     [{ labels: { ...labels, transport: 'mtls' }, value: upstreamSocketsOpened.mtls }, { labels: { ...labels, transport: 'plaintext' }, value: upstreamSocketsOpened.plaintext }])
-    + metric('meshlet_mesh_tls_handshakes_total', 'counter', 'Mesh mTLS handshakes completed, as client (outbound) or server (inbound), full or resumed with a session ticket.',
+    + metric('meshlet_mesh_tls_handshakes_total', 'counter', 'Mesh mTLS handshakes completed, as client (outbound) or server (inbound), full or resumed with a session ticket. Process-wide: in meshlet dev, every proxy of the process.',
       [{ labels: { ...labels, side: 'client', session: 'full' }, value: h.clientFull }, { labels: { ...labels, side: 'client', session: 'resumed' }, value: h.clientResumed },
         { labels: { ...labels, side: 'server', session: 'full' }, value: h.serverFull }, { labels: { ...labels, side: 'server', session: 'resumed' }, value: h.serverResumed }]);
 }
