@@ -4,7 +4,7 @@ import type { ConfigResult, ScaleResult } from './measure.ts';
 import { percentiles } from './percentiles.ts';
 import { QUICK } from './profile.ts';
 import { HAND_BEGIN, HAND_END, handWritten } from '../lib/hand-written.ts';
-import { isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
+import { idleMax, isNoisy, propagationChart, renderReport, type CpBenchResult } from './report.ts';
 import { gcBetween, parseGcSeconds } from './controller-process.ts';
 import { GcDurations } from '../../common/process-metrics.ts';
 
@@ -93,4 +93,11 @@ test("the controller's GC histogram is read back from its exposition, and the di
   assert.equal(Math.round(w.ms), 903);
   assert.equal(w.majors, 1);
   assert.deepEqual(parseGcSeconds('process_resident_memory_bytes 1\n'), { minor: 0, major: 0, incremental: 0, weakcb: 0, majorCount: 0 }, 'an older controller: no histogram, no GC');
+});
+
+test('the idle CPU column shows the highest window beside the lowest when they differ (a collection after the connects is real CPU)', () => {
+  assert.equal(idleMax(undefined), '', 'older results kept one window');
+  assert.equal(idleMax([0.005]), '');
+  assert.equal(idleMax([0.0065, 0.0081, 0.061]), ' (max 6.1 %)');
+  assert.equal(idleMax([0.004, 0.0041, 0.004]), '', 'the same to one decimal: nothing added');
 });

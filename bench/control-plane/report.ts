@@ -19,6 +19,12 @@ export const NOISY_OTHER_CORES = 0.25;
 
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const ms = (x: number): string => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : 'n/a');
+/** The highest of the idle windows, in brackets, when it is not the lowest shown (runs before 2026-12-07 kept one window). */
+export const idleMax = (windows: readonly number[] | undefined): string => {
+  if (windows === undefined || windows.length < 2) return '';
+  const hi = Math.max(...windows);
+  return f(hi * 100) === f(Math.min(...windows) * 100) ? '' : ` (max ${f(hi * 100)} %)`;
+};
 const num = (n: number): string => n.toLocaleString('en-US').replace(/,/g, ' ');
 const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : 'n/a');
 
@@ -60,7 +66,7 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
     `A change rewrites HTTPRoute \`route-0\` (a new header-match value) through the API; **latency** is from that write until the last agent acked the frame carrying it. ` +
     `Each configuration is measured over ${r.profile.changes} changes (p99 by nearest rank: with fewer than 100 changes it is the slowest one). ` +
     '**CPU per change** is the controller\'s CPU (all threads, /proc schedstat) from the write until it is quiet again — translation, slicing, sending, counting acks and ' +
-    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share is shown beside). **Idle CPU** is the controller\'s CPU share with the agents connected and nothing changing: the lowest of three consecutive 2 s windows once it is quiet after the connects (from 2026-12-07, issue 14: one window read 12–26 % when the controller\'s one idle heap collection after the connect burst, ADR 0019, fell in it; the raw figures keep all three). **First sync** is a fresh agent dialling in until it acked its first slice.' +
+    'writing the `meshlet.dev/Propagated` status a second later — including whatever idle work fell in that window (heartbeats: the idle share is shown beside). **Idle CPU** is the controller\'s CPU share with the agents connected and nothing changing: the lowest of three consecutive 2 s windows once it is quiet after the connects (from 2026-12-07, issue 14: one window read 12–26 % when the controller\'s one idle heap collection after the connect burst, ADR 0019, fell in it; the raw figures keep all three, and the highest is shown in brackets when it differs: the collection is real CPU after every connect burst). **First sync** is a fresh agent dialling in until it acked its first slice.' +
     (r.layout.runtime ? ` The controller ran the ${r.layout.runtime}.` : ''), '');
 
   out.push('![propagation latency](' + svgPath + ')', '');
@@ -70,7 +76,7 @@ export function renderReport(r: CpBenchResult, jsonPath: string, svgPath: string
   for (const c of configs(r)) {
     out.push(`| ${num(c.routes)} | ${num(c.agents)} | ${ms(c.latency.p50)} ms | ${ms(c.latency.p99)} ms | ${ms(c.latency.min)}–${ms(c.latency.max)} ms | ` +
       `${c.latency.n}${c.incompleteChanges ? ` (+${c.incompleteChanges} incomplete)` : ''} | ${ms(c.cpuPerChange.p50)} ms (${ms(c.cpuPerChange.min)}–${ms(c.cpuPerChange.max)}) | ` +
-      `${ms(c.cpuToAck.p50)} ms | ${f(c.idleCpuShare * 100)} % | ${ms(c.firstSync.p50)} ms | ${f(c.rssMB, 0)} MB |`);
+      `${ms(c.cpuToAck.p50)} ms | ${f(c.idleCpuShare * 100)} %${idleMax(c.idleCpuWindows)} | ${ms(c.firstSync.p50)} ms | ${f(c.rssMB, 0)} MB |`);
   }
   out.push('');
   const withEndpoints = configs(r).filter((c) => c.endpointLatency !== undefined && c.endpointLatency.n > 0);
