@@ -61,7 +61,12 @@ describe('the fast path answers before its bookkeeping', () => {
     await once(client, 'message');
   });
   after(async () => {
+    // The child exits on disconnect; wait for it so no process outlives the test (bounded: killed after 5 s).
+    const exited = client.exitCode !== null || client.signalCode !== null ? Promise.resolve() : once(client, 'exit');
     client.disconnect();
+    const kill = setTimeout(() => client.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(kill);
     await closeFastPathListener(listener);
     app.close();
     rmSync(dir, { recursive: true, force: true });
