@@ -57,12 +57,25 @@ function big(marker: string): string {
   return docs.join('\n---\n');
 }
 
-async function freePort(): Promise<number> {
+/**
+ * A port for the Gateway listener, held open until `release()`: the controller's and the ingress's
+ * own listen(0) calls start meanwhile and cannot be handed it (a port reserved and closed at once
+ * was once given to the controller's agent listener: "address already in use"). The ingress retries
+ * a listener it could not bind every 5 s, so it takes the port once released.
+ */
+async function heldPort(): Promise<{ port: number; release: () => Promise<void> }> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  let released = false;
+  return {
+    port,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await new Promise<void>((r) => s.close(() => r()));
+    },
+  };
 }
 
 function run(args: string[]): { child: ChildProcess; output: () => string } {
@@ -85,7 +98,8 @@ async function stop(child: ChildProcess | null): Promise<void> {
 test('controller mode: 10 000 routes arrive, and one is edited: the serving thread is never held for 500 ms and a 50 rps probe sees no failed request', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-h15-ctl-reload-'));
   const echo = await startEchoServer({ pod: 'echo', namespace: 'bench' });
-  const gatewayPort = await freePort();
+  const held = await heldPort();
+  const gatewayPort = held.port;
   let controller: ReturnType<typeof run> | null = null;
   let ingress: ReturnType<typeof run> | null = null;
   let p: ReturnType<typeof probe> | null = null;
@@ -95,6 +109,8 @@ test('controller mode: 10 000 routes arrive, and one is edited: the serving thre
     await until('the controller serves agents', () => Promise.resolve(/serving agents on ws:\/\/127\.0\.0\.1:\d+/.test(controller!.output())), 20_000);
     const wsPort = Number(/serving agents on ws:\/\/127\.0\.0\.1:(\d+)/.exec(controller.output())![1]);
     ingress = run(['ingress', '--controller', `ws://127.0.0.1:${wsPort}`, '--host', '127.0.0.1', '--admin-port', '0', '--pod', 'ingress-0', '--drain-seconds', '1']);
+    await until('the ingress listens', () => Promise.resolve(/listening on 127\.0\.0\.1/.test(ingress!.output())), 20_000);
+    await held.release();
     const ok = async (authority: string, headers: Record<string, string> = {}, path = '/'): Promise<boolean> => {
       const r = await send({ port: gatewayPort, authority, headers, path, timeoutMs: 10_000 }).catch(() => null);
       return r?.status === 200;
@@ -143,6 +159,7 @@ test('controller mode: 10 000 routes arrive, and one is edited: the serving thre
     assert.ok(maxMs(load.latencies) < PROBE_SANITY_MS, `slowest probe request while 10 000 routes arrived: ${maxMs(load.latencies)} ms`);
     assert.ok(maxMs(edit.latencies) < PROBE_SANITY_MS, `slowest probe request while the edit arrived: ${maxMs(edit.latencies)} ms`);
   } finally {
+    await held.release();
     await p?.stop();
     await stop(ingress?.child ?? null);
     await stop(controller?.child ?? null);
