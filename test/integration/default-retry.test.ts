@@ -3,13 +3,12 @@
 // reached no app (connect refused; a peer sidecar's marked 503 for its app that refused) is
 // tried once more on another endpoint, and the refusing endpoint is left alone for a while; an
 // app's own 503, a body past the retry bound and a route's own retry policy are left as they were.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { CertificateManager } from '../../agent/identity/index.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { CHANNELS, type AttemptEvent } from '../../agent/telemetry/events.ts';
@@ -19,6 +18,7 @@ import { UNREACHED_HEADER } from '../../agent/engine/default-retry.ts';
 import { startTelemetry } from '../../agent/telemetry/index.ts';
 import { parsePrometheus } from '../support/prometheus-text.ts';
 import { send } from '../support/http-client.ts';
+import { meshWorkloads } from '../support/mesh-workloads.ts';
 import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
 import * as T from '../support/routing-tables.ts';
 
@@ -104,29 +104,9 @@ function recordAttempts(): Map<number, number> {
 
 for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path', h1Fast: false }]) {
   describe(`default retry of a mesh hop (${path.name})`, () => {
-    const ca = testMeshCa();
-    let serverCerts: CertificateManager;
-    let clientCerts: CertificateManager;
-
-    before(async () => {
-      serverCerts = await workloadCertificates(ca, 'default', 'reviews');
-      clientCerts = await workloadCertificates(ca, 'default', 'productpage');
-    });
-
-    after(async () => {
-      await clientCerts.stop();
-      await serverCerts.stop();
-    });
-
-    /** A server pod's sidecar delivering to `appPort` (PERMISSIVE: a test may also call it in plaintext). */
-    async function serverSidecar(appPort: number): Promise<number> {
-      const proxy = await startSidecar({
-        namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-        originalDestination: () => ({ address: '127.0.0.1', port: appPort }), identity: { certificates: serverCerts }, h1Fast: path.h1Fast,
-      });
-      cleanups.push(() => proxy.close());
-      return proxy.ports.inbound!;
-    }
+    const mesh = meshWorkloads({ h1Fast: path.h1Fast, cleanups });
+    /** A server pod's sidecar delivering to `appPort`: its inbound port. */
+    const serverSidecar = async (appPort: number): Promise<number> => (await mesh.serverSidecar(appPort)).ports.inbound!;
 
     /**
      * The client pod's sidecar, calling reviews:9080 whose endpoints are `ports` (meshed when
@@ -140,7 +120,7 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
       const proxy = await startSidecar({
         namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: path.h1Fast,
         source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: CLUSTER_IP, port: 9080, rules: [T.rule({ route: 'reviews', backends: [{ backend: be.name }], retry: o.retry ?? null })] })] })),
-        originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), identity: (o.meshed ?? true) ? { certificates: clientCerts } : undefined,
+        originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), identity: (o.meshed ?? true) ? { certificates: mesh.client() } : undefined,
         ...(random ? { random } : {}), ...(o.defaultRetry === undefined ? {} : { defaultRetry: o.defaultRetry }), ...(o.metrics ? { metrics: [o.metrics] } : {}),
       });
       cleanups.push(() => proxy.close());

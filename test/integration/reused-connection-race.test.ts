@@ -7,9 +7,8 @@
 // resend is counted (meshlet_proxy_upstream_resends_total), outside the retry budget, and is not
 // followed by a default retry (ADR 0022) of the same loss. Through a server sidecar to its app,
 // a client and server sidecar pair (mTLS), and the ingress.
-import { afterEach, before, after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CertificateManager } from '../../agent/identity/index.ts';
 import { startSidecar, type RunningProxy } from '../../agent/sidecar.ts';
 import { ManualTableSource } from '../../agent/table-source.ts';
 import { spiffeId } from '../../api/names.ts';
@@ -17,7 +16,7 @@ import { rawUpstream, type RawUpstream, type SeenRequest } from '../../agent/eng
 import { startIngress } from '../../ingress/index.ts';
 import { parsePrometheus } from '../support/prometheus-text.ts';
 import { send } from '../support/http-client.ts';
-import { testMeshCa, workloadCertificates } from '../support/mesh-identity.ts';
+import { meshWorkloads } from '../support/mesh-workloads.ts';
 import * as T from '../support/routing-tables.ts';
 
 const quiet = (): void => undefined;
@@ -77,29 +76,8 @@ async function resends(proxy: RunningProxy): Promise<number> {
 
 for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path', h1Fast: false }]) {
   describe(`the keep-alive race with an app (${path.name})`, () => {
-    const ca = testMeshCa();
-    let serverCerts: CertificateManager;
-    let clientCerts: CertificateManager;
-
-    before(async () => {
-      serverCerts = await workloadCertificates(ca, 'default', 'reviews');
-      clientCerts = await workloadCertificates(ca, 'default', 'productpage');
-    });
-
-    after(async () => {
-      await clientCerts.stop();
-      await serverCerts.stop();
-    });
-
-    /** A server pod's sidecar delivering to `appPort` (PERMISSIVE: the test calls its inbound in plaintext too). */
-    async function serverSidecar(appPort: number): Promise<RunningProxy> {
-      const proxy = await startSidecar({
-        namespace: 'default', source: new ManualTableSource(T.table({})), host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet,
-        originalDestination: () => ({ address: '127.0.0.1', port: appPort }), identity: { certificates: serverCerts }, h1Fast: path.h1Fast,
-      });
-      cleanups.push(() => proxy.close());
-      return proxy;
-    }
+    const mesh = meshWorkloads({ h1Fast: path.h1Fast, cleanups });
+    const serverSidecar = mesh.serverSidecar;
 
     /** A client pod's sidecar calling reviews:9080 at `ports` (meshed: through server sidecars, mTLS), picking `ports[0]`. */
     async function clientSidecar(ports: number[], o: { meshed: boolean; retryBudget?: { ratio: number; minPerSecond: number } }): Promise<RunningProxy> {
@@ -110,7 +88,7 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
       const proxy = await startSidecar({
         namespace: 'default', host: '127.0.0.1', ports: { outbound: 0, inbound: 0, admin: 0 }, log: quiet, h1Fast: path.h1Fast,
         source: new ManualTableSource(T.table({ backends: [be], services: [T.service({ name: 'reviews', clusterIP: CLUSTER_IP, port: 9080 })] })),
-        originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), ...(o.meshed ? { identity: { certificates: clientCerts } } : {}),
+        originalDestination: () => ({ address: CLUSTER_IP, port: 9080 }), ...(o.meshed ? { identity: { certificates: mesh.client() } } : {}),
         random: () => (first === 0 ? 0 : 0.99), ...(o.retryBudget ? { retryBudget: o.retryBudget } : {}),
       });
       cleanups.push(() => proxy.close());
