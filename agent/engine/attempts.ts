@@ -14,7 +14,6 @@ import type { UpstreamPools } from './pools.ts';
 import { replayable, type BodySource } from './request-body.ts';
 import type { RetryBudget, RetryBudgets } from './retry-budget.ts';
 import { DEFAULT_RETRIES, UNREACHED_HEADER, unreachedCause, type UnreachedCause } from './default-retry.ts';
-import { ResendFailedError } from './reused-connection.ts';
 import { noHealthyUpstream, upstreamTimeout, upstreamUnavailable, type Rejection } from './rejection.ts';
 import { sendH1 } from './send-h1.ts';
 import { sendH2 } from './send-h2.ts';
@@ -122,10 +121,12 @@ function aborted(signal: AbortSignal): Rejection {
 function failureOf(err: unknown, signal: AbortSignal, attemptSignal: AbortSignal, method: string): Failure {
   if (signal.aborted) return { rejection: aborted(signal), retriable: false, cause: null };
   if (attemptSignal.reason instanceof BackendTimeoutError) return { rejection: upstreamTimeout(attemptSignal.reason.message), retriable: true, cause: null };
-  // a request already resent after the keep-alive race (send-h1.ts) is not retried as a lost
-  // connection once more, as on the fast path (ADR 0024); a resend that could not connect still is
-  const reused = err instanceof ResendFailedError ? false : null;
-  return { rejection: upstreamUnavailable(`upstream connect error or reset: ${(err as Error)?.message ?? String(err)}`), retriable: true, cause: unreachedCause(err, method, reused) };
+  // A resend after the keep-alive race (send-h1.ts, a ResendFailedError whose cause is the
+  // resend's own error) went on a fresh connection: its failure is judged as any fresh
+  // connection's here, by method (ADR 0024, 2026-12-07 n12): a refused connect for any method;
+  // a loss before the response head for an idempotent one only, so a GET goes to another
+  // endpoint and a POST that may have run is never sent elsewhere.
+  return { rejection: upstreamUnavailable(`upstream connect error or reset: ${(err as Error)?.message ?? String(err)}`), retriable: true, cause: unreachedCause(err, method) };
 }
 
 /**

@@ -111,9 +111,11 @@ export function raced(note: WriteNote, method: string, err: unknown, signal: Abo
 }
 
 /**
- * The resend of a request that met the keep-alive race failed too. It is not tried again, by
- * this layer nor as a lost connection by the default retry (ADR 0022): one resend, as on the
- * fast path. Its cause is the resend's own error (a connect failure there still counts as one).
+ * The resend of a request that met the keep-alive race failed too. This layer does not try it
+ * again (one resend, as on the fast path); the default retry (ADR 0022) judges it by its cause,
+ * the resend's own error on a fresh connection, as any fresh connection's failure: another
+ * endpoint after a refused connect, or after a loss before the response head for an idempotent
+ * method (attempts.ts).
  */
 export class ResendFailedError extends MeshletError {
   constructor(cause: unknown) {
