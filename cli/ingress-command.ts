@@ -12,7 +12,7 @@ import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
-import { scheduleStartupReclaim } from '../agent/lifecycle/startup-reclaim.ts';
+import { scheduleStartupReclaim, STARTUP_RECLAIM_MS } from '../agent/lifecycle/startup-reclaim.ts';
 import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
@@ -42,6 +42,9 @@ Flags:
                       running without root; the Gateway's own ports are unchanged
   --admin-port N      default ${PORTS.admin} (/ready, /live, /config_dump, /metrics)
   --drain-seconds N   on SIGTERM, finish in-flight requests for up to N seconds (default 20)
+  --startup-reclaim-seconds N
+                      once idle this long after the start, one memory-reducing collection and
+                      malloc trim give back what the start left (default ${STARTUP_RECLAIM_MS / 1000}; 0: never)
 ${h1FastHelp(22)}
   --access-log FORMAT json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL          export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -51,6 +54,17 @@ ${DEFAULT_REQUEST_TIMEOUT_HELP}
 ${STREAM_IDLE_TIMEOUT_HELP}
 ${LOG_HELP}
 `;
+
+/**
+ * --startup-reclaim-seconds in ms: unset keeps STARTUP_RECLAIM_MS (past the controller client's
+ * decoder's 30 s let-go, ADR 0023); a shorter one lets a test see the reclaim in seconds.
+ */
+function startupReclaimFlag(value: string | undefined): number {
+  if (value === undefined) return STARTUP_RECLAIM_MS;
+  const ms = Number(value) * 1000;
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`--startup-reclaim-seconds wants a number of seconds, got '${value}'`);
+  return ms;
+}
 
 export const ingressCommand: Command = {
   name: 'ingress',
@@ -73,12 +87,14 @@ export const ingressCommand: Command = {
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
         'stream-idle-timeout': { type: 'string' }, // issue 15
+        'startup-reclaim-seconds': { type: 'string' }, // ADR 0023
       },
       strict: true,
     });
     const namespace = checkProxySource(values);
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
+    const reclaimDelayMs = startupReclaimFlag(values['startup-reclaim-seconds']);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     // The mesh config reaches a sidecar as these variables: a bad one is logged, the default kept.
@@ -133,7 +149,7 @@ export const ingressCommand: Command = {
     // Idle memory (issue 16, ADR 0023): the same one collection and malloc trim once the start has
     // settled as the agent's (ADR 0012); without it an idle ingress kept ~7 MB of start-up garbage
     // and a grown young generation for as long as it ran.
-    const reclaim = scheduleStartupReclaim({ log });
+    const reclaim = scheduleStartupReclaim({ log, delayMs: reclaimDelayMs });
     return serveUntilStopped(io, log, ingress, drainMs, async () => {
       reclaim.cancel();
       await certificates?.stop();
