@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { MESHLET_ALPN } from '../../api/identity.ts';
 import type { CertificateManager } from '../identity/index.ts';
 import { meshTlsCounts } from '../identity/mesh-tls-counts.ts';
@@ -161,4 +161,31 @@ test('the counters /metrics reads say each handshake, full or resumed, on both s
     assert.deepEqual([delta('clientFull'), delta('clientResumed')], [1, 2]);
     assert.equal(upstreamSocketsOpened.mtls - opened, 4);
   } finally { server.close(); }
+});
+
+test('the check after node:tls\'s: a wrong peer let through is refused and is no client handshake; a right one counts exactly one', async () => {
+  // node:tls's identity check (checkServerIdentity: requirePeerIdentity) refuses a wrong peer
+  // before `secureConnect`, so the refused connection above never reaches connect.ts's own check
+  // there (the one resumed sessions rely on) nor its counters: a count misplaced before that
+  // check could not fail that case. Here the first check lets every peer through (taken out of
+  // the options connect.ts passes to tls.connect), so the second one and its counters are reached.
+  const server = await inbound(reviews);
+  const connect = tls.connect;
+  tls.connect = ((options: tls.ConnectionOptions) => connect({ ...options, checkServerIdentity: () => undefined })) as typeof tls.connect;
+  const before = { ...meshTlsCounts };
+  const delta = (k: keyof typeof meshTlsCounts): number => meshTlsCounts[k] - before[k];
+  try {
+    const ep: Endpoint = { address: '127.0.0.1', port: server.port, identity: RATINGS };
+    await assert.rejects(connectSocket(ep, { timeoutMs: 5_000, mtls: new SecureContextCache(client) }, MESHLET_ALPN.http1), (err: Error) => {
+      assert.ok(err instanceof UpstreamConnectError);
+      assert.match(err.message, /reviews, not the expected .*ratings/);
+      return true;
+    });
+    assert.deepEqual([delta('clientFull'), delta('clientResumed')], [0, 0], 'a refused peer is no client handshake');
+    await visit(new SecureContextCache(client), { ...ep, identity: REVIEWS });
+    assert.deepEqual([delta('clientFull'), delta('clientResumed')], [1, 0], 'a verified peer: exactly one full handshake');
+  } finally {
+    tls.connect = connect;
+    server.close();
+  }
 });
