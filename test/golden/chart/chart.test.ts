@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultMeshConfig, resolveMeshConfig } from '../../../injector/inject/mesh-config.ts';
 import { webhookConfiguration } from '../../../injector/webhook-config.ts';
+import { SMALL_HEAP_NODE_OPTIONS } from '../../../injector/inject/render.ts';
 import { COMMANDS } from '../../../cli/main.ts';
 import { assertGolden, goldenCases, orphanOutputs } from '../../support/golden.ts';
 
@@ -278,4 +279,30 @@ test('Gateway TLS Secrets: cluster-wide only with access=cluster (ADR 0010), els
       return true;
     });
   }
+});
+
+test('the ingress gets the injector\'s small-heap NODE_OPTIONS below a 1Gi memory limit only; a user\'s own NODE_OPTIONS is kept', async () => {
+  type Env = { name: string; value?: string };
+  const env = async (...args: string[]): Promise<Env[]> => {
+    const deployment = find(objects(await template([...GATEWAY_API, ...args])), 'Deployment', 'meshlet-ingress');
+    return get(deployment, 'spec', 'template', 'spec', 'containers', 0, 'env') as Env[];
+  };
+  const nodeOptions = async (...args: string[]): Promise<(string | undefined)[]> => (await env(...args)).filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value);
+  const small = [SMALL_HEAP_NODE_OPTIONS];
+  // the injector's rule (render.ts): a limit strictly below 2^30 bytes, in any quantity form
+  for (const [limit, expected] of [['512Mi', small], ['1023Mi', small], ['1000M', small], ['0.5Gi', small], ['5e8', small],
+    ['1Gi', []], ['1024Mi', []], ['1.5Gi', []], ['2G', []], ['1073741824', []]] as const) {
+    assert.deepEqual(await nodeOptions('--set-string', `ingress.resources.limits.memory=${limit}`), expected, limit);
+  }
+  assert.deepEqual(await nodeOptions('--set', 'ingress.resources.limits.memory=536870912'), small, 'a YAML number');
+  assert.deepEqual(await nodeOptions(), [], 'the default 1Gi');
+  assert.deepEqual(await nodeOptions('--set', 'ingress.resources.limits.memory=null'), [], 'no limit');
+  const own = ['--set', 'ingress.resources.limits.memory=512Mi', '--set-json', 'ingress.env=[{"name":"NODE_OPTIONS","value":"--max-old-space-size=300"}]'];
+  assert.deepEqual(await nodeOptions(...own), ['--max-old-space-size=300'], 'the user\'s own, alone');
+  const other = await env('--set', 'ingress.resources.limits.memory=512Mi', '--set-json', 'ingress.env=[{"name":"LOG_FORMAT","valueFrom":{"configMapKeyRef":{"name":"c","key":"k"}}}]');
+  assert.deepEqual(other.map((e) => e.name), ['POD_NAME', 'POD_NAMESPACE', 'NODE_OPTIONS', 'LOG_FORMAT'], 'the user\'s other variables follow');
+  await assert.rejects(template([...GATEWAY_API, '--set', 'ingress.resources.limits.memory=512MB']), (err: Error & { stderr: string }) => {
+    assert.match(err.stderr, /memory/);
+    return true;
+  });
 });
