@@ -39,6 +39,7 @@ import type { FastUpstreamPool, UpstreamLease, UpstreamSink } from './upstream-t
 
 
 const NOTHING: readonly string[] = [];
+const NO_BODY: readonly Buffer[] = [];
 
 /** Content-Length bodies below this are gathered into the head's write (the parser's bypass starts at 16 KB). */
 const GATHER_MAX = 16 * 1024;
@@ -263,23 +264,22 @@ export class Exchange implements UpstreamSink {
     this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, p.backend.name, endpoint, request) : null;
     this.#statsDone = this.core.balancer.stats(endpoint).start();
     const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
+    // the body received so far (kept for retries, or gathered for this write) goes in the head's
+    // write when the framing is Content-Length (no chunk framing for the lease to add)
+    const body = this.#kept ?? gathered;
+    const inHead = body !== null && body.length > 0 && this.head.framing.kind === 'length';
     let head: Buffer;
     try {
-      head = writeRequestHeadFrom({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing }, headers);
+      head = writeRequestHeadFrom({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing }, headers, inHead ? body : NO_BODY);
     } catch (err) {
       this.#endAttempt(500, (err as Error).message, false);
       this.#answer(internalError(`cannot write the upstream request: ${(err as Error).message}`));
       return;
     }
-    const ms = p.timeouts?.backendRequestMs ?? null;
-    if (ms) this.#attemptTimer = setTimeout(() => this.#attemptTimedOut(ms), ms);
-    // the body received so far (kept for retries, or gathered for this write) goes in the head's
-    // write when the framing is Content-Length (no chunk framing for the lease to add)
-    const body = this.#kept ?? gathered;
     // a whole body gathered into the first write is what a default retry resends (no copy made for it)
     if (this.#defaults && gathered !== null && this.reqDone && this.#kept === null) this.#kept = gathered;
-    const inHead = body !== null && body.length > 0 && this.head.framing.kind === 'length';
-    if (inHead) head = Buffer.concat([head, ...body]);
+    const ms = p.timeouts?.backendRequestMs ?? null;
+    if (ms) this.#attemptTimer = setTimeout(() => this.#attemptTimedOut(ms), ms);
     try {
       // the table's endpoint object itself: the pool finds its connections by it (upstream-pool.ts)
       this.#lease = this.#pool!.send(endpoint, { method: request.method, head, framing: this.head.framing }, this);

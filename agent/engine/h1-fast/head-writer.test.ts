@@ -58,6 +58,19 @@ describe('h1-fast head writer', () => {
     assert.deepEqual(reparse('request', Buffer.concat([out, Buffer.from('abc')])).fields, ['host', 'svc.ns', 'x-a', '1', 'x-m', 'p', 'x-m', 'q', 'x-b', '2', 'content-length', '3']);
   });
 
+  test('a field record with a gathered Content-Length body: head and body pieces in one buffer, parsed back as sent', () => {
+    const headers = { 'x-a': '1', 'x-l': 'caf\xe9' };
+    const line = { method: 'POST', target: '/p', host: 'svc', framing: { kind: 'length', length: 5 } as const };
+    const body = [Buffer.from('ab'), Buffer.from([0, 0xff, 0x0a])];
+    const out = writeRequestHeadFrom(line, headers, body);
+    assert.deepEqual(out, Buffer.concat([writeRequestHeadFrom(line, headers), ...body]));
+    const seen = reparse('request', out, 'POST');
+    assert.deepEqual(seen.fields, ['host', 'svc', 'x-a', '1', 'x-l', 'caf\xe9', 'content-length', '5']);
+    assert.equal(Buffer.from(seen.body, 'latin1').toString('hex'), '616200ff0a');
+    assert.ok(seen.complete);
+    assert.deepEqual(writeRequestHeadFrom(line, headers, []), writeRequestHeadFrom(line, headers), 'no pieces: the head alone');
+  });
+
   test('a kept-alive answer announces the keep-alive time as node:http does; a closing one says close', () => {
     const ka = keepAliveFields(300_000);
     assert.equal(ka, 'connection: keep-alive\r\nkeep-alive: timeout=300\r\n');

@@ -58,8 +58,10 @@ export type FieldRecord = Readonly<Record<string, string | readonly string[]>>;
  * writeRequestHead from a field record, without the [name, value, …] list in between (one
  * array and a pass per request): `headers` must hold neither Host nor TE (the caller's
  * upstream copy leaves them out); its framing fields are skipped, the framing is the descriptor's.
+ * `body`: Content-Length body pieces written after the head, in the same buffer (the first
+ * attempt's gathered body: one write, one allocation).
  */
-export function writeRequestHeadFrom(head: Omit<RequestLine, 'fields'>, headers: FieldRecord): Buffer {
+export function writeRequestHeadFrom(head: Omit<RequestLine, 'fields'>, headers: FieldRecord, body: readonly Buffer[] = NO_BODY): Buffer {
   let out = `${head.method} ${head.target} HTTP/1.1\r\nhost: ${head.host}\r\n`;
   for (const name in headers) {
     if (name === 'content-length' || name === 'transfer-encoding') continue;
@@ -67,8 +69,22 @@ export function writeRequestHeadFrom(head: Omit<RequestLine, 'fields'>, headers:
     if (typeof v === 'string') out += `${name}: ${v}\r\n`;
     else for (const x of v) out += `${name}: ${x}\r\n`;
   }
-  return Buffer.from(`${out}${framingField(head.framing)}\r\n`, 'latin1');
+  out += `${framingField(head.framing)}\r\n`;
+  if (body.length === 0) return Buffer.from(out, 'latin1');
+  // the head and the body pieces in one allocation: the head's latin1 bytes are written straight
+  // into it (one byte per character), not made a buffer of their own and copied again by concat
+  let size = out.length;
+  for (let i = 0; i < body.length; i++) size += body[i]!.length;
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.write(out, 0, 'latin1');
+  for (let i = 0; i < body.length; i++) {
+    buf.set(body[i]!, at);
+    at += body[i]!.length;
+  }
+  return buf;
 }
+
+const NO_BODY: readonly Buffer[] = [];
 
 export interface StatusLine { status: number; reason: string; fields: readonly string[] }
 
