@@ -159,6 +159,57 @@ describe('the connection timer after requests (one timer per connection, re-arme
   });
 });
 
+describe('the clock on a request\'s way (one read per client read)', () => {
+  let app: http.Server;
+  let listener: ProxyListener<FastCtx>;
+
+  before(async () => {
+    app = http.createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(200, { 'content-length': '2' }).end('ok')); });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const appPort = (app.address() as net.AddressInfo).port;
+    listener = await fastPathListener(new ProxyCore({ log: quiet }), () => appPort);
+  });
+  after(async () => {
+    await closeFastPathListener(listener);
+    app.close();
+  });
+
+  /** performance.now() calls in this process while `work` runs. */
+  async function clockReads(work: () => Promise<void>): Promise<number> {
+    const real = performance.now.bind(performance);
+    let n = 0;
+    performance.now = (): number => { n++; return real(); };
+    try {
+      await work();
+    } finally {
+      delete (performance as { now?: unknown }).now; // the prototype's own again
+    }
+    return n;
+  }
+
+  test('a POST that arrives whole sets its stream and request deadlines from one clock read: one fewer than when its body comes in a second read', async () => {
+    const N = 5;
+    const head = (i: number): string => `POST /c${i} HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n`;
+    const s = await connect(listener.port);
+    try {
+      assert.match(await exchange(s, `${head(99)}warm-up-body`), /^HTTP\/1\.1 200 OK/);
+      const whole = await clockReads(async () => {
+        for (let i = 0; i < N; i++) assert.match(await exchange(s, `${head(i)}body-${String(i).padStart(7, '0')}`), /^HTTP\/1\.1 200 OK/);
+      });
+      const split = await clockReads(async () => {
+        for (let i = 0; i < N; i++) {
+          const answer = exchange(s, head(i));
+          await new Promise((r) => setTimeout(r, 30)); // the head is read alone first
+          s.write(`body-${String(i).padStart(7, '0')}`);
+          assert.match(await answer, /^HTTP\/1\.1 200 OK/);
+        }
+      });
+      assert.ok(whole <= split - N, `clock reads for ${N} requests: ${whole} whole, ${split} with the body in a second read`);
+    } finally { s.destroy(); }
+  });
+});
+
 describe('an inbound connection\'s authorization verdict follows a table change', () => {
   let app: http.Server;
   let proxy: RunningProxy;

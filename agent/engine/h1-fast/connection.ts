@@ -186,8 +186,23 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   /** performance.now() at which #timer fires (0: none). */
   #timerAt = 0;
 
+  /**
+   * performance.now() read at most once per client read: a request that came whole sets its
+   * stream deadline at the head and its default request deadline at the body's end, both in the
+   * same read, from one clock read instead of two (~0.7 k instructions each; issue 16). Outside a
+   * read (timers, the upstream's callbacks) the clock is read each time.
+   */
+  #readClock = 0;
+  #inRead = false;
+
+  #now(): number {
+    if (!this.#inRead) return performance.now();
+    if (this.#readClock === 0) this.#readClock = performance.now();
+    return this.#readClock;
+  }
+
   #arm(kind: 'idle' | 'head' | 'stream'): void {
-    const now = performance.now();
+    const now = this.#now();
     let ms: number;
     if (kind === 'idle') ms = this.#opts.keepAliveTimeoutMs;
     else if (kind === 'head') ms = this.#opts.headersTimeoutMs;
@@ -223,7 +238,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #requestDeadline = 0;
 
   armRequestDeadline(ex: Exchange, ms: number): void {
-    const now = performance.now();
+    const now = this.#now();
     this.#requestEx = ex;
     this.#requestDeadline = now + ms;
     if (this.#timed() && (this.#timer === null || this.#timerAt > this.#requestDeadline)) this.#schedule(now, ms);
@@ -309,12 +324,18 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       this.#inHead = true;
       headBegins = this.#busy === null;
     }
-    this.#consume(chunk);
-    // A head begun in this read and still incomplete at its end starts the headers timeout then;
-    // one that came whole (nearly every request) never needs it: the stream timeout replaced it
-    // at #startHead, and arming it first was a clock read and a deadline on the request's way.
-    if (headBegins && this.#inHead && this.#busy === null && !this.#stopped) this.#arm('head');
-    this.#reading?.endOfRead();
+    this.#inRead = true;
+    this.#readClock = 0;
+    try {
+      this.#consume(chunk);
+      // A head begun in this read and still incomplete at its end starts the headers timeout then;
+      // one that came whole (nearly every request) never needs it: the stream timeout replaced it
+      // at #startHead, and arming it first was a clock read and a deadline on the request's way.
+      if (headBegins && this.#inHead && this.#busy === null && !this.#stopped) this.#arm('head');
+      this.#reading?.endOfRead();
+    } finally {
+      this.#inRead = false;
+    }
     if (!this.#stopped) this.flush();
     return this.#handedOver || (!this.#readBlocked && !this.#stopped);
   }
