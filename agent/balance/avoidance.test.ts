@@ -78,3 +78,17 @@ describe('endpoint avoidance after a connect failure', () => {
     assert.equal(balancer.hasOther(notReady, notReady.endpoints[0]!), false);
   });
 });
+
+describe('statistics per endpoint object', () => {
+  test('an endpoint object\'s key is made once, however many requests ask for its statistics; a new object for the same address finds the same statistics', () => {
+    const b = new EndpointBalancer();
+    let reads = 0;
+    const e = { get address(): string { reads++; return '10.0.0.7'; }, port: 8080 };
+    const first = b.stats(e);
+    for (let i = 0; i < 100; i++) assert.equal(b.stats(e), first);
+    assert.ok(reads <= 2, `address read ${reads} times for 101 requests`);
+    // a table swap brings new endpoint objects: the statistics are kept per address:port
+    assert.equal(b.stats({ address: '10.0.0.7', port: 8080 }), first);
+    assert.notEqual(b.stats({ address: '10.0.0.7', port: 8081 }), first);
+  });
+});
