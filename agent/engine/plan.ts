@@ -120,6 +120,8 @@ export function plan(core: ProxyCore, dest: Destination, desc: RequestDescriptor
     retry: decision.retry,
     group: decision.rule?.name ?? null,
     table: snapshot.table,
-    ...rule,
+    // named, not spread: a spread is a generic property copy (~0.6 k instructions) on every request
+    rule: rule.rule,
+    routePath: rule.routePath,
   };
 }
