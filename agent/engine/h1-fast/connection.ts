@@ -422,6 +422,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       ex.respond(clientError(400, d.reason), {}, true);
       return PAUSE;
     }
+    // a body of known length (or none): its end is counted by the parser wrapper, not reported
+    // by llhttp's message-complete callback (llhttp.ts completeAfter)
+    const framing = d.head.framing;
+    if (framing.kind !== 'chunked') this.#parser.completeAfter(framing.kind === 'length' ? framing.length : 0);
     const decision = decide(o.core, o.site, d.head, o.remoteAddress, o.admit, o.strip);
     if (decision.kind === 'fallback') {
       this.#fallbackHead = writeReceivedHead(major, minor, method, target, fields);
@@ -433,7 +437,6 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
     this.#reading = ex;
     if (decision.kind === 'respond') ex.respond(decision.rejection, decision.headers, decision.close);
     else ex.forward();
-    const framing = d.head.framing;
     if (framing.kind === 'length' && framing.length >= BYPASS_MIN && ex.streamsBody && !this.#stopped) {
       this.#bodyLeft = framing.length;
       this.#pause = 'bypass';

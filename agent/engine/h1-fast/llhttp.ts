@@ -101,8 +101,17 @@ export class LlhttpParser {
     this.p[C.kOnHeaders] = this.onHeaders.bind(this);
     this.p[C.kOnHeadersComplete] = this.onHeadersComplete.bind(this);
     this.p[C.kOnBody] = this.onBody.bind(this);
-    this.p[C.kOnMessageComplete] = this.onComplete.bind(this);
+    this.completeCallback = this.onComplete.bind(this);
+    this.kComplete = C.kOnMessageComplete;
+    this.p[C.kOnMessageComplete] = this.completeCallback;
   }
+
+  private readonly completeCallback: () => void;
+  private readonly kComplete: number;
+  /** Body bytes still to come of a message whose end is counted here (completeAfter); -1: llhttp reports the end. */
+  private counted = -1;
+  /** llhttp's message-complete callback is unset (the current message's end is counted here). */
+  private nativeCompleteOff = false;
 
   private onHeaders(fields: string[], target: string): void {
     for (const f of fields) this.partial.push(f);
@@ -114,16 +123,55 @@ export class LlhttpParser {
     if (fields === undefined) { fields = this.partial; this.partial = []; }
     if (target === undefined) { target = this.partialTarget; this.partialTarget = ''; }
     this.inBody = true;
-    return this.events.onHead(major, minor, fields, method === undefined ? '' : (METHODS[method] ?? ''), target, status ?? 0, reason ?? '', upgrade, keepAlive);
+    this.counted = -1;
+    this.inHeadCall = true;
+    let r: number;
+    try {
+      r = this.events.onHead(major, minor, fields, method === undefined ? '' : (METHODS[method] ?? ''), target, status ?? 0, reason ?? '', upgrade, keepAlive);
+    } finally {
+      this.inHeadCall = false;
+    }
+    // the end is counted here only for a message parsed on without a stop (a pause or an
+    // upgrade hands the rest elsewhere, and llhttp reports the end when it goes on)
+    const counting = this.counted >= 0 && r === 0 && !upgrade;
+    if (counting !== this.nativeCompleteOff) {
+      this.nativeCompleteOff = counting;
+      this.p[this.kComplete] = counting ? undefined : this.completeCallback;
+    }
+    if (!counting) this.counted = -1;
+    else if (this.counted === 0) this.onComplete();
+    return r;
   }
 
-  private onBody(piece: Buffer): void { this.events.onBody(piece); }
+  private onBody(piece: Buffer): void {
+    this.events.onBody(piece);
+    if (this.counted > 0) {
+      this.counted -= piece.length;
+      if (this.counted <= 0) this.onComplete();
+    }
+  }
 
   private onComplete(): void {
     this.inBody = false;
+    this.counted = -1;
     if (this.partial.length > 0) { const t = this.partial; this.partial = []; this.events.onTrailers(t); }
     this.events.onComplete();
   }
+
+  /**
+   * Called from `onHead`: this message's body is `length` bytes (0: none), so its end is known
+   * here, at its last body byte, without llhttp's message-complete callback. That callback is a
+   * C++→JS call inside a callback scope (~2 k instructions per message, issue 16); it is left
+   * unset while messages end this way, and set again for one that does not (chunked, until
+   * close, a head that stopped the parser). llhttp itself parses exactly as before.
+   */
+  completeAfter(length: number): void {
+    // a head taken up later (a pipelined one, after a pause) keeps llhttp's callback
+    if (this.inHeadCall) this.counted = length;
+  }
+
+  /** Inside `onHead`, called by llhttp (not a head taken up later). */
+  private inHeadCall = false;
 
   // execute and finish mark the parser as running without a closure per call (two per request)
   execute(data: Buffer): ExecuteResult {
