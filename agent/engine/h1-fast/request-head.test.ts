@@ -50,6 +50,7 @@ const CASES: Array<[name: string, bytes: string, expected: string[]]> = [
   ['chunked in capitals', 'POST /p HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n', ['fast POST /p host=svc chunked []']],
   ['unannounced trailers', 'POST /p HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Sum: 1\r\n\r\n', ['fast POST /p host=svc chunked [] trailers=[X-Sum|1] body="x"']],
   ['hop-by-hop fields dropped, with those Connection names', 'GET / HTTP/1.1\r\nHost: svc\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: 5\r\nX-Hop: 1\r\nX-End: 2\r\nProxy-Authorization: x\r\n\r\n', ['fast GET / host=svc none [X-End|2]']],
+  ['every hop-by-hop field dropped, in any case', 'GET / HTTP/1.1\r\nHost: svc\r\nKeep-Alive: 5\r\nPROXY-CONNECTION: x\r\nProxy-Authenticate: y\r\nproxy-authorization: z\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-End: 2\r\n\r\n', ['fast GET / host=svc none [X-End|2]']],
   ['Connection: close', 'GET / HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n', ['fast GET / host=svc none close []']],
   ['HTTP/1.0 without Host, closes', 'GET / HTTP/1.0\r\n\r\n', ['fast GET / host= none close []']],
   ['HTTP/1.0 keep-alive', 'GET / HTTP/1.0\r\nHost: svc\r\nConnection: keep-alive\r\n\r\n', ['fast GET / host=svc none []']],
