@@ -30,20 +30,20 @@ export function idempotent(method: string): boolean {
 }
 
 /** Socket errors of a connection lost before the response head (undici's, and Node's). */
-const LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+// E_UPSTREAM_CLOSED: the fast path's connection closed (FIN) before any response byte
+const LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'E_UPSTREAM_CLOSED']);
 
 /** Errors of a connection that never opened (Node's, under an error undici or http2 wrapped). */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
 
 /**
  * Why a failed attempt (its error, before any response head) certainly did not reach an app,
- * or null. `reused`: whether a lost connection may be counted (idempotent methods only): false
- * on the fast path, whose lease already resent a request that met a closing kept-alive
- * connection (upstream-lease.ts); null on the general path, where undici does not say whether
- * the connection was reused, so its rule (RetryHandler's) applies: any connection lost before
- * the response head, for an idempotent method.
+ * or null. A connection lost before the response head counts for idempotent methods only (the
+ * rule of undici's RetryHandler), on both paths: on the fast path the lease has already resent
+ * a request that met a closing kept-alive connection (upstream-lease.ts), so a loss seen here
+ * is a fresh connection's, like the general path's resend (ADR 0024, 17:30).
  */
-export function unreachedCause(err: unknown, method: string, reused: boolean | null = null): UnreachedCause | null {
+export function unreachedCause(err: unknown, method: string): UnreachedCause | null {
   let e: unknown = err;
   // bounded: an error's cause chain is short (undici and http2 wrap once)
   for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
@@ -56,7 +56,7 @@ export function unreachedCause(err: unknown, method: string, reused: boolean | n
       if (NOT_CONNECTED.has(code) && (syscall === undefined || syscall === 'connect')) return 'connect-failure';
       // a stream opened on a session that had received GOAWAY, or refused by the peer
       if (code === 'ERR_HTTP2_GOAWAY_SESSION' || (code === 'ERR_HTTP2_STREAM_ERROR' && e.message.includes('REFUSED_STREAM'))) return 'refused-stream';
-      if (LOST.has(code)) return reused !== false && idempotent(method) ? 'connection-lost' : null;
+      if (LOST.has(code)) return idempotent(method) ? 'connection-lost' : null;
     }
     e = e.cause;
   }

@@ -191,9 +191,7 @@ for (const path of [{ name: 'fast path', h1Fast: true }, { name: 'general path',
 
     const seen = (pods: RawUpstream[], line: string): number[] => pods.map((a) => lines(a).filter((l) => l === line).length);
 
-    // The general path only: the fast path judges a lease resend's loss as no app reached never
-    // (connection-exchange.ts passes reused=false to unreachedCause), owned elsewhere (ADR 0024).
-    if (!path.h1Fast) test('a GET lost on a kept-alive connection and lost again on the resend goes to the other pod: the client sees 200', async () => {
+    test('a GET lost on a kept-alive connection and lost again on the resend goes to the other pod: the client sees 200', async () => {
       const { client, pods } = await dyingThenHealthy();
       // the request and its resend on the dying pod (each reset before any response byte: an
       // idempotent request, as ADR 0022 retries on the general path), then the default retry

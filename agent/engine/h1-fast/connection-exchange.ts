@@ -560,8 +560,9 @@ export class Exchange implements UpstreamSink {
       this.#abortMidResponse(`upstream reset while relaying the body: ${err.message}`);
       return;
     }
-    // the lease already resent a request that met a closing kept-alive connection: lost connections do not count here
-    const cause = responseStarted ? null : unreachedCause(err, this.head.method, false);
+    // a loss here is a fresh connection's (the lease already resent a request that met a closing
+    // kept-alive one, ADR 0024): judged by method, as on the general path (ADR 0022)
+    const cause = responseStarted ? null : unreachedCause(err, this.head.method);
     // routed endpoints only: a passthrough destination or the app is never in a pick
     if (cause === 'connect-failure' && this.#plan!.table !== null) this.core.balancer.avoid(this.#endpoint!);
     const retriable = this.#defaults ? cause !== null : !responseStarted;
