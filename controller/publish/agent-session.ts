@@ -14,10 +14,13 @@ import type { PublisherMetrics } from './metrics.ts';
 import type { EncodedFrame } from './patch-frame.ts';
 import { changeSize } from './diff.ts';
 import { ackVersion } from './ack-frame.ts';
+import { textFrame } from './ws-frame.ts';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** ws.send options for a frame given as bytes: a text frame all the same (the protocol's frames are text). */
 const TEXT = { binary: false } as const;
+/** WebSocket.OPEN. */
+const OPEN = 1;
 
 export interface SessionHost {
   controllerId: string;
@@ -98,6 +101,14 @@ export class AgentSession {
   readonly #ws: WebSocket;
   readonly #host: SessionHost;
   readonly #request: IncomingMessage;
+  /**
+   * The connection's socket, written to with frames framed once for every agent they are for
+   * (ws-frame.ts), or null: frames go through ws.send. Only without extensions (no
+   * permessage-deflate, Publisher.start): then ws writes every frame of its own (welcome aside,
+   * pings, close) to this socket at once, in call order, as ours are, and the frames of one
+   * connection keep the order they were sent in.
+   */
+  readonly #raw: { write(chunk: Buffer): unknown } | null;
   #queue: Promise<void> = Promise.resolve();
   /** Frames received and not yet handled (behind a hello being authenticated). */
   #queued = 0;
@@ -110,6 +121,8 @@ export class AgentSession {
     this.#ws = ws;
     this.#host = host;
     this.#request = request;
+    const socket = request.socket as Partial<{ write(chunk: Buffer): unknown }> | undefined;
+    this.#raw = ws.extensions === '' && typeof socket?.write === 'function' ? socket as { write(chunk: Buffer): unknown } : null;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
   }
 
@@ -270,7 +283,9 @@ export class AgentSession {
       this.#ws.terminate();
       return 0;
     }
-    this.#ws.send(frame, TEXT);
+    if (!this.#raw) this.#ws.send(frame, TEXT);
+    // ws.send() after a close frame was sent or received writes nothing: neither do we.
+    else if (this.#ws.readyState === OPEN) this.#raw.write(textFrame(frame));
     return frame.length;
   }
 

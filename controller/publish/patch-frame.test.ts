@@ -1,5 +1,6 @@
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type ControllerMessage, type TableChanges } from '../../api/wire.ts';
 import { withVersion, type RoutingTable } from '../../api/index.ts';
@@ -124,24 +125,34 @@ test('agents sharing a slice are written one frame: encoded once, the same bytes
     for (let i = 0; i < 200 && pub.agents().some((a) => a.ackedVersion !== a.sentVersion); i++) await new Promise((r) => setTimeout(r, 10));
     const frames0 = pub.framesEncoded;
     const sent = pub.metrics().patchesSentTotal;
-    // Every frame the publisher hands to a socket while the change goes out, and every UTF-8 measure.
+    // Every write to a socket while the change goes out (the agents' sockets are written to
+    // directly, framed: ws-frame.ts), every ws.send, and every UTF-8 measure.
+    const writes = mock.method(net.Socket.prototype, 'write');
     const sends = mock.method(WebSocket.prototype, 'send');
     const measures = mock.method(Buffer, 'byteLength');
     try {
       pub.setTable(mesh(2));
     } finally {
+      writes.mock.restore();
       sends.mock.restore();
       measures.mock.restore();
     }
-    const payloads = sends.mock.calls.map((c) => c.arguments[0]);
+    const framed = writes.mock.calls.map((c) => c.arguments[0] as Buffer);
     const measured = measures.mock.callCount();
     assert.equal(pub.metrics().patchesSentTotal - sent, N, 'a patch to every agent');
     assert.equal(pub.framesEncoded - frames0, 1, 'one frame encoded for the shared slice');
-    assert.equal(payloads.length, N);
-    assert.ok(payloads.every((p) => p === payloads[0] && Buffer.isBuffer(p)), 'the very same bytes handed to each socket');
+    assert.equal(sends.mock.callCount(), 0, 'no ws.send: no header built and no writev of two chunks per agent');
+    assert.equal(framed.length, N, 'one write per agent');
+    assert.ok(framed.every((p) => p === framed[0] && Buffer.isBuffer(p)), 'the very same framed bytes handed to each socket');
     assert.equal(measured, 1, 'measured (Buffer.byteLength) once, building the frame; not again per agent');
     for (let i = 0; i < 200 && received.some((r) => r.length < 2); i++) await new Promise((r) => setTimeout(r, 10));
-    for (const r of received) assert.deepEqual(r[1], payloads[0], 'and each agent received those bytes');
+    // The payload is what encodeMessage() gives, behind a final text frame's unmasked header.
+    const payload = received[0]![1]!;
+    const header = payload.length < 126 ? [0x81, payload.length] : [0x81, 126, payload.length >> 8, payload.length & 255];
+    assert.deepEqual(framed[0], Buffer.concat([Buffer.from(header), payload]));
+    const patch = parseMessage(payload, 'controller') as ControllerMessage & { type: 'patch' };
+    assert.equal(payload.toString(), encodeMessage(patch));
+    for (const r of received) assert.deepEqual(r[1], payload, 'and each agent received those bytes');
   } finally {
     for (const ws of sockets) ws.terminate();
     await pub.close();

@@ -8,6 +8,7 @@
 // are (a string would be measured and encoded again on every write); agents that share a slice
 // share its frame, the very same Buffer.
 import type { TableChanges } from '../../api/wire.ts';
+import { adopt, headerLength, writeTextHeader } from './ws-frame.ts';
 
 /** A whole frame's UTF-8 bytes, written as they are to every agent it is for. */
 export type EncodedFrame = Buffer;
@@ -21,6 +22,8 @@ export class PatchFrames {
   #nextId = 1;
   /** Key of a set of changes → their JSON's bytes; emptied by clear() (each published table). */
   readonly #changes = new Map<string, Buffer>();
+  /** The same by the changes object: shared ones (endpoint-changes.ts) are found without a key built per agent. */
+  #byObject = new WeakMap<TableChanges, Buffer>();
   /** Times a `changes` object was serialised (tests pin the sharing with it). */
   encoded = 0;
 
@@ -48,23 +51,32 @@ export class PatchFrames {
 
   /** encodeMessage({ type: 'patch', version, base, changes }) as bytes, its `changes` serialised once for all agents sent the same. */
   frame(version: string, base: string, changes: TableChanges): EncodedFrame {
-    const key = this.#key(changes);
-    let c = this.#changes.get(key);
+    let c = this.#byObject.get(changes);
     if (!c) {
-      this.#changes.set(key, (c = Buffer.from(JSON.stringify(changes))));
-      this.encoded++;
+      const key = this.#key(changes);
+      c = this.#changes.get(key);
+      if (!c) {
+        this.#changes.set(key, (c = Buffer.from(JSON.stringify(changes))));
+        this.encoded++;
+      }
+      this.#byObject.set(changes, c);
     }
     // The property order of encodeMessage's object: type, version, base, changes.
     const head = `{"type":"patch","version":${JSON.stringify(version)},"base":${JSON.stringify(base)},"changes":`;
     const headBytes = Buffer.byteLength(head);
-    const out = Buffer.allocUnsafe(headBytes + c.length + 1);
-    out.write(head, 0, headBytes, 'utf8');
-    c.copy(out, headBytes);
+    // Built behind room for the WebSocket header, so that the socket write takes it as it is
+    // (ws-frame.ts): a frame of its own per agent, framed without another copy.
+    const n = headBytes + c.length + 1;
+    const out = Buffer.allocUnsafe(headerLength(n) + n);
+    const at = writeTextHeader(out, n);
+    out.write(head, at, headBytes, 'utf8');
+    c.copy(out, at + headBytes);
     out[out.length - 1] = CLOSE_BRACE;
-    return out;
+    return adopt(out, n);
   }
 
   clear(): void {
     this.#changes.clear();
+    this.#byObject = new WeakMap();
   }
 }

@@ -1,0 +1,56 @@
+// A server's WebSocket text frame as one Buffer: the header (RFC 6455 §5.2: FIN and opcode 1,
+// no mask, the payload length in 7, 16 or 64 bits) followed by the payload. Server frames are
+// not masked, and permessage-deflate is off (Publisher.start), so a frame's bytes are the same
+// for every agent it is written to: built once, they are one socket write per agent, where
+// ws's send() builds a header and writes header and payload as two chunks (a cork, two writes,
+// a writev) for each of them (issue 14: a change reaching 1 000 agents).
+/** Payload (an encoded frame) → its framed bytes; the payload is never modified. */
+const framedOf = new WeakMap<Buffer, Buffer>();
+
+/** Bytes of the header of a server frame with `n` bytes of payload. */
+export function headerLength(n: number): number {
+  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
+}
+
+/** Writes the header of an unmasked final text frame of `n` payload bytes at the start of `out`; returns its length. */
+export function writeTextHeader(out: Buffer, n: number): number {
+  out[0] = 0x81;
+  if (n < 126) {
+    out[1] = n;
+    return 2;
+  }
+  if (n < 65_536) {
+    out[1] = 126;
+    out.writeUInt16BE(n, 2);
+    return 4;
+  }
+  out[1] = 127;
+  out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+  out.writeUInt32BE(n >>> 0, 6);
+  return 10;
+}
+
+/**
+ * `payload` framed (cached by payload: agents sharing a frame share its framed bytes too). A
+ * caller that builds the payload inside a larger buffer with room for the header registers it
+ * with adopt() instead, and no copy is made.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  let framed = framedOf.get(payload);
+  if (!framed) {
+    framed = Buffer.allocUnsafe(headerLength(payload.length) + payload.length);
+    payload.copy(framed, writeTextHeader(framed, payload.length));
+    framedOf.set(payload, framed);
+  }
+  return framed;
+}
+
+/**
+ * A buffer holding a header and payload, as textFrame() would build it: returns the payload
+ * (a view of `framed`), which textFrame() then answers with `framed` without copying.
+ */
+export function adopt(framed: Buffer, payloadLength: number): Buffer {
+  const payload = framed.subarray(framed.length - payloadLength);
+  framedOf.set(payload, framed);
+  return payload;
+}
