@@ -586,6 +586,7 @@ describe('the endpoint fast path (issue 14)', () => {
       const m0 = pub.metrics();
       const encoded0 = pub.patchChangesEncoded;
       const frames0 = pub.framesEncoded;
+      const diffed0 = pub.slicesDiffed;
       const t2 = withEndpoints(t1, 's0', [40, 41]);
       pub.setTable(t2);
       await settle();
@@ -596,6 +597,7 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.equal(m1.slicesComputedTotal - m0.slicesComputedTotal, 11, 'the eleven slices patched; the twelfth, whose agent left, not');
       assert.equal(pub.framesEncoded - frames0, 11, 'a frame per agent');
       assert.equal(pub.patchChangesEncoded - encoded0, 1, 'the changed backend serialised once for the eleven frames');
+      assert.equal(pub.slicesDiffed - diffed0, 0, 'no slice diffed: each patch is the backend the change swapped into it (endpoint-changes.ts)');
       const r1 = { kind: 'HTTPRoute', namespace: 'default', name: 'r1' };
       for (const [i, a] of agents.entries()) {
         const frames = a.inbox.filter((m) => m.type === 'patch' || m.type === 'update');

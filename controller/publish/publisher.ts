@@ -16,6 +16,7 @@ import { emptyMetrics, PropagationLatency, renderMetrics, type AckState, type Pu
 import { RouteGenerations } from './route-generations.ts';
 import { MovedRoutes } from './moved-routes.ts';
 import { diffTables } from './diff.ts';
+import { EndpointChanges, notePatched } from './endpoint-changes.ts';
 import { PatchFrames, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
@@ -195,6 +196,10 @@ export class Publisher {
   #updateFrames = new WeakMap<RoutingTable, EncodedFrame>();
   /** Update and patch frames built (each written to every agent it is for). */
   #framesEncoded = 0;
+  /** The endpoint change in force: the changes of the slices it patched, without diffing them. */
+  #endpointChanges: EndpointChanges | null = null;
+  /** Slices diffed (diffTables), counted for tests. */
+  #diffed = 0;
   /** Slices' versions, serialising each table entry once for all the slices holding it. */
   readonly #versioner = new TableVersioner();
   // The endpoint fast path (the EDS idea): which agents and which cached slices hold each
@@ -234,7 +239,14 @@ export class Publisher {
         let bases = this.#fromBase.get(next);
         if (!bases) this.#fromBase.set(next, (bases = new Map<string, { changes: TableChanges; frame?: EncodedFrame }>()));
         let d = bases.get(base.version);
-        if (!d) bases.set(base.version, (d = { changes: diffTables(base, next, (v) => this.#versioner.json(v)) }));
+        if (!d) {
+          let changes = this.#endpointChanges?.of(base, next);
+          if (!changes) {
+            this.#diffed++;
+            changes = diffTables(base, next, (v) => this.#versioner.json(v));
+          }
+          bases.set(base.version, (d = { changes }));
+        }
         return d.changes;
       },
       frame: (slice, patch) => {
@@ -346,6 +358,11 @@ export class Publisher {
     return this.#framesEncoded;
   }
 
+  /** Slices diffed against an agent's base so far: not those an endpoint change patched (endpoint-changes.ts). */
+  get slicesDiffed(): number {
+    return this.#diffed;
+  }
+
   /** Number of the table in force: 1 for the first published, +1 for each different one. */
   get generation(): number {
     return this.#generations.generation;
@@ -385,6 +402,7 @@ export class Publisher {
     this.#ackEpoch++;
     this.#fromBase = new WeakMap();
     this.#patchEncoder.clear();
+    this.#endpointChanges = null;
     let touched: Iterable<AgentSession>;
     if (prev && delta) {
       this.#metrics.endpointTablesTotal++;
@@ -424,6 +442,7 @@ export class Publisher {
    */
   #patchEndpoints(prev: RoutingTable, table: RoutingTable, delta: Map<string, BackendIR>): Set<AgentSession> {
     derivedTable(table, prev, delta);
+    this.#endpointChanges = new EndpointChanges(delta, (v) => this.#versioner.json(v));
     // Patched when a session asks for them (#slice), in the refresh loop: the first agent's frame
     // is written after one slice patched, not after all of them (1 000 slice versions hashed
     // first held every frame ~10-20 ms at 1 000 agents, issue 14).
@@ -705,6 +724,7 @@ export class Publisher {
    */
   #patched(key: string, hit: { slice: RoutingTable; routes: Set<string> }, delta: Map<string, BackendIR>): { slice: RoutingTable; routes: Set<string> } {
     const slice = patchSlice(hit.slice, delta, this.#versioner);
+    notePatched(slice, hit.slice);
     this.#metrics.slicesComputedTotal++;
     const flags = sliceFlags.get(hit.slice);
     if (flags && slice !== hit.slice) sliceFlags.set(slice, flags);
