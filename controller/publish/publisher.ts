@@ -17,6 +17,7 @@ import { RouteGenerations } from './route-generations.ts';
 import { MovedRoutes } from './moved-routes.ts';
 import { diffTables } from './diff.ts';
 import { EndpointChanges, notePatched } from './endpoint-changes.ts';
+import { encodeFramed } from './ws-frame.ts';
 import { PatchFrames, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
@@ -253,7 +254,8 @@ export class Publisher {
         if (!patch) {
           let f = this.#updateFrames.get(slice);
           if (!f) {
-            this.#updateFrames.set(slice, (f = Buffer.from(encodeMessage({ type: 'update', version: slice.version, table: slice }))));
+            // Behind room for its WebSocket header: written framed to each agent without a framed copy kept beside it.
+            this.#updateFrames.set(slice, (f = encodeFramed(encodeMessage({ type: 'update', version: slice.version, table: slice }))));
             this.#framesEncoded++;
           }
           return f;

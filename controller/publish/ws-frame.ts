@@ -45,6 +45,14 @@ export function textFrame(payload: Buffer): Buffer {
   return framed;
 }
 
+/** `text`'s UTF-8 bytes (the payload), built behind its frame's header: textFrame() of it costs no copy. */
+export function encodeFramed(text: string): Buffer {
+  const n = Buffer.byteLength(text);
+  const framed = Buffer.allocUnsafe(headerLength(n) + n);
+  framed.write(text, writeTextHeader(framed, n), n, 'utf8');
+  return adopt(framed, n);
+}
+
 /**
  * A buffer holding a header and payload, as textFrame() would build it: returns the payload
  * (a view of `framed`), which textFrame() then answers with `framed` without copying.
