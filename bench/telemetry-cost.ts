@@ -1,6 +1,7 @@
 // CPU per request of a sidecar hop pair (outbound → inbound, one proxy process) with telemetry
 // off, metrics on, tracing at 1% and at 100% (exported over OTLP/HTTP protobuf to a sink in
-// the harness). One child process per mode, all started first and kept for the whole run,
+// the harness), and tracing at 1 % and 100 % with metrics on: a meshlet agent always runs
+// metrics, so those two, read against "metrics", are what tracing costs a pod. One child process per mode, all started first and kept for the whole run,
 // pinned to one CPU with taskset; the load generator, the app (a minimal node:http server with
 // a fixed 2-byte answer, so the figure is the proxy's work, not an app's) and the sink run in
 // the harness, pinned to the other CPU. By default each round loads every child at once, each at
@@ -33,13 +34,14 @@
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
 //   --against DIR: also runs the four modes from another checkout (e.g. `git archive <sha> | tar
-//   -x -C DIR` plus a node_modules symlink, and this file copied into DIR/bench/), interleaved in
+//   -x -C DIR` plus a node_modules symlink, and this file and bench/lib/telemetry-modes.ts copied into DIR/bench/), interleaved in
 //   the same rounds, and prints this tree's CPU per request over DIR's, mode by mode.
 //   --node-flags F,F: Node/V8 flags for this tree's children only (e.g. --max-semi-space-size=1
 //   with --against this same checkout: the flag's cost in the same run; or
 //   --cpu-prof,--cpu-prof-dir=/tmp/x for profiles of every mode's child).
-//   --modes M,M: only these configurations (of off, metrics, trace-1%, trace-100%; off is always
-//   run, as every ratio is to it), e.g. `--modes trace-1% --warm-requests 20000` to see what a
+//   --modes M,M: only these configurations (of off, metrics, trace-1%, trace-100%,
+//   metrics+trace-1%, metrics+trace-100%; off is always run, and metrics with a metrics+trace one,
+//   as their ratios are read against them: bench/lib/telemetry-modes.ts), e.g. `--modes trace-1% --warm-requests 20000` to see what a
 //   longer warm-up does to the 1 % child's cold encoder (ADR 0018, 2026-12-07 afternoon).
 //   --distinct-paths N: request i goes to one of N paths in turn (bench/lib/distinct-paths.ts;
 //   default 64). Real traffic varies the path (IDs in paths); one path (N = 1) let every sampled
@@ -56,12 +58,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDistinctPaths, requestPath } from './lib/distinct-paths.ts';
 import { CallgrindCounter, perfInstructionsUnavailable } from './lib/instruction-count.ts';
+import { baselineOf, modesOf, settingsOf, TARGET, type Mode } from './lib/telemetry-modes.ts';
 
-const MODES = ['off', 'metrics', 'trace-1%', 'trace-100%'] as const;
-type Mode = typeof MODES[number];
 // Varied paths by default: the figure for traffic whose paths differ, not the one-path best case (see --distinct-paths).
 const DEFAULT_DISTINCT_PATHS = 64;
-const TARGET: Record<Mode, number | null> = { off: null, metrics: 1.05, 'trace-1%': 1.05, 'trace-100%': 1.3 };
 // The harness (generator, app, sink) on one CPU, the measured proxies on the other.
 const HARNESS_CPU = '0';
 const PROXY_CPU = '1';
@@ -73,11 +73,12 @@ async function child(mode: Mode, otlp: string, appPort: number): Promise<void> {
   const T = await import('../test/support/routing-tables.ts');
   const quiet = (): void => undefined;
   let inboundPort = -1;
+  const on = settingsOf(mode);
   const tel = mode === 'off' ? null : startTelemetry({
     role: 'sidecar', self: { name: 'bench', namespace: 'default', pod: 'bench-0', principal: '' },
     env: process.env.BENCH_OTEL_BSP_SCHEDULE_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BENCH_OTEL_BSP_SCHEDULE_DELAY } : {},
-    metrics: mode === 'metrics', accessLog: null, otlpEndpoint: mode.startsWith('trace') ? otlp : null,
-    defaultSamplingRatio: mode === 'trace-1%' ? 0.01 : 1, log: quiet,
+    metrics: on.metrics, accessLog: null, otlpEndpoint: on.samplingRatio !== null ? otlp : null,
+    defaultSamplingRatio: on.samplingRatio ?? 1, log: quiet,
   });
   const source = new ManualTableSource();
   const sidecar = await startSidecar({
@@ -238,14 +239,6 @@ function verdict(lo: number, hi: number, target: number | null): string {
   return `≤ ${target}×: within noise`;
 }
 
-/** The configurations `--modes` names (all when absent), "off" always among them and first. */
-function modesOf(list: string | undefined): Mode[] {
-  if (list === undefined) return [...MODES];
-  const named = list.split(',').map((m) => m.trim()).filter((m) => m !== '');
-  for (const m of named) if (!(MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown configuration "${m}" (one of ${MODES.join(', ')})`);
-  return MODES.filter((m) => m === 'off' || named.includes(m));
-}
-
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3] as Mode, process.argv[4]!, Number(process.argv[5]));
   const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
@@ -332,13 +325,14 @@ async function main(): Promise<void> {
     console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.toFixed(1)} ${unit}`).join(', ')}`);
   }
   const fmt = (x: { ratio: number; lo: number; hi: number }): string => `${x.ratio.toFixed(3)}× [${x.lo.toFixed(3)}–${x.hi.toFixed(3)}]`;
-  console.log(`\n| configuration | ${counter ? 'proxy user-space instructions per request (2 hops), thousands' : 'proxy CPU µs per request (2 hops)'}, mean | ratio to off [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
+  console.log(`\n| configuration | ${counter ? 'proxy user-space instructions per request (2 hops), thousands' : 'proxy CPU µs per request (2 hops)'}, mean | ratio to off (metrics+trace: to metrics) [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
   console.log(`|---|---|---|---|${against ? '---|' : ''}`);
   for (const s of subjects.filter((x) => x.replica === 0)) {
     const xs = abs.get(key(s))!;
-    const r = ratioWithInterval(xs, abs.get(`${s.tree}:off`)!);
+    const base = baselineOf(s.mode);
+    const r = ratioWithInterval(xs, abs.get(`${s.tree}:${base}`)!);
     const vs = against && s.tree === 'this' ? ` ${fmt(ratioWithInterval(xs, abs.get(`against:${s.mode}`)!))} |` : against ? ' |' : '';
-    console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : fmt(r)} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
+    console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : `${fmt(r)}${base === 'off' ? '' : ` (of ${base})`}`} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
   }
   const how = counter
     ? `instructions counted by callgrind, ${requests} requests per window one at a time, children kept across rounds after ${warmRequests} warm-up requests and one discarded window`
