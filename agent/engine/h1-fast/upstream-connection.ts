@@ -13,6 +13,7 @@ import { relayGc } from '../relay-gc.ts';
 import { isMutualTls, openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
 import { describeResponse } from './response-head.ts';
+import { quickResponse } from './response-quick.ts';
 import { skipReadAhead } from './read-buffer.ts';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
 import { writeWatched } from './watched-write.ts';
@@ -66,6 +67,12 @@ export class UpstreamConnection implements H1Events {
   #failure: Error | null = null;
   /** A read's output is still queued downstream: reading stopped until the lease resumes. */
   #held = false;
+  /**
+   * llhttp has read nothing on this connection yet, so it stands at a message's start: a whole
+   * plain response in one read may be scanned without it (response-quick.ts). Once llhttp has
+   * read a byte it reads every later one (it may hold part of a message).
+   */
+  #quick = true;
   #needDrain = false;
   readonly #written = this.#onWritten.bind(this);
 
@@ -147,6 +154,20 @@ export class UpstreamConnection implements H1Events {
           this.onComplete();
         }
         continue;
+      }
+      if (this.#quick) {
+        const lease = this.lease;
+        const q = lease.responseDone || this.#interim || lease.req.method === 'HEAD' ? null : quickResponse(data, BYPASS_MIN);
+        if (q !== null) {
+          // what llhttp's callbacks would have said for these bytes (onHead answers 0 for them:
+          // no upgrade, no HEAD, a body below the bypass)
+          const body = q.bodyLength > 0 ? data.subarray(q.bodyStart) : null;
+          this.onHead(1, 1, q.fields, '', '', q.status, q.reason, false, true);
+          if (body !== null) this.onBody(body);
+          this.onComplete();
+          return null;
+        }
+        this.#quick = false;
       }
       const r = this.#parser.execute(data);
       if (r.kind === 'error') return new UpstreamProtocolError(`invalid response from ${this.home.endpoint.address}:${this.home.endpoint.port}: ${r.error.code} ${r.error.reason}`);

@@ -1,0 +1,119 @@
+// The common upstream answer read without llhttp (issue 16's response direction): a whole
+// HTTP/1.1 response in one read, a plain head and a Content-Length body below the bypass size,
+// ending exactly where the read ends. Through Node's llhttp binding such a response costs ~18 k
+// instructions besides our own work (two C++ → JS callbacks, each with its async-context scope,
+// the field strings and array built in C++, the parse itself); scanned here, a few. Anything
+// this scanner is not certain of (another version, 1xx/204/304, no or repeated Content-Length,
+// Transfer-Encoding, Upgrade, a Connection field other than `keep-alive`, obs-fold, bare CR or
+// LF, control or non-ASCII bytes, whitespace before a colon or after a value, an empty reason
+// or value, a head over 16 KB, a split or over-long read) returns null and the bytes go to
+// llhttp unchanged, so what it accepts is a strict subset of what llhttp accepts, read the same
+// way (response-quick.test.ts compares the two on seeded mutations).
+
+/** What the scan read: valid until the next call (one object, reused). */
+export interface QuickResponse {
+  status: number;
+  reason: string;
+  /** [name, value, …] as received, leading whitespace of values dropped (as llhttp reports them). */
+  fields: string[];
+  /** Offset of the body in the read, and its length (the Content-Length). */
+  bodyStart: number;
+  bodyLength: number;
+}
+
+const out: QuickResponse = { status: 0, reason: '', fields: [], bodyStart: 0, bodyLength: 0 };
+
+/** node:http's head limit, which the llhttp parser applies too. */
+const HEAD_LIMIT = 16 * 1024;
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** RFC 9110 tchar, by byte. */
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
+
+/** A byte of a reason phrase or field value this scanner accepts: VCHAR, SP, HTAB (no obs-text, no controls). */
+const plain = (b: number): boolean => (b >= SP && b < 127) || b === HTAB;
+
+/** Buffer's own latin1 slice (what `toString('latin1', a, b)` calls after checking its arguments). */
+const latin1 = (d: Buffer, start: number, end: number): string => (d as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+
+/** `name` (latin1, any case) equals `lower` (lower case letters and '-'). */
+function named(name: string, lower: string): boolean {
+  return name.length === lower.length && name.toLowerCase() === lower;
+}
+
+/**
+ * The response in `d` when it is a whole plain HTTP/1.1 Content-Length response that ends
+ * where `d` ends, with a body shorter than `maxBody`; else null (llhttp reads it).
+ */
+export function quickResponse(d: Buffer, maxBody: number): QuickResponse | null {
+  const n = d.length;
+  // "HTTP/1.1 ddd "
+  if (n < 17 || d[0] !== 72 || d[1] !== 84 || d[2] !== 84 || d[3] !== 80 || d[4] !== 47 || d[5] !== 49 || d[6] !== 46 || d[7] !== 49 || d[8] !== SP || d[12] !== SP) return null;
+  const s0 = d[9]! - 48;
+  const s1 = d[10]! - 48;
+  const s2 = d[11]! - 48;
+  if (s0 < 2 || s0 > 5 || s1 < 0 || s1 > 9 || s2 < 0 || s2 > 9) return null;
+  const status = s0 * 100 + s1 * 10 + s2;
+  if (status === 204 || status === 304) return null;
+  const limit = n < HEAD_LIMIT ? n : HEAD_LIMIT;
+  let i = 13;
+  while (i < limit && d[i] !== CR) {
+    if (!plain(d[i]!)) return null;
+    i++;
+  }
+  if (i === 13 || i + 1 >= limit || d[i + 1] !== LF) return null;
+  const reason = latin1(d, 13, i);
+  i += 2;
+  const fields: string[] = [];
+  let length = -1;
+  for (;;) {
+    if (i + 1 >= limit) return null;
+    if (d[i] === CR) {
+      if (d[i + 1] !== LF) return null;
+      i += 2;
+      break;
+    }
+    const nameStart = i;
+    while (i < limit && d[i]! < 128 && TOKEN[d[i]!] === 1) i++;
+    if (i === nameStart || i >= limit || d[i] !== COLON) return null;
+    const name = latin1(d, nameStart, i);
+    i++;
+    while (i < limit && (d[i] === SP || d[i] === HTAB)) i++;
+    const valueStart = i;
+    while (i < limit && d[i] !== CR) {
+      if (!plain(d[i]!)) return null;
+      i++;
+    }
+    if (i === valueStart || i + 1 >= limit || d[i + 1] !== LF) return null;
+    const last = d[i - 1];
+    if (last === SP || last === HTAB) return null;
+    const value = latin1(d, valueStart, i);
+    i += 2;
+    // the fields llhttp reads for framing and the connection: only their plainest forms here
+    const c = name.charCodeAt(0) | 0x20;
+    if (c === 99 /* c */) {
+      if (named(name, 'content-length')) {
+        if (length >= 0 || value.length > 15) return null;
+        for (let k = 0; k < value.length; k++) {
+          const b = value.charCodeAt(k);
+          if (b < 48 || b > 57) return null;
+        }
+        length = Number(value);
+      } else if (named(name, 'connection') && !named(value, 'keep-alive')) return null;
+    } else if ((c === 116 /* t */ && named(name, 'transfer-encoding')) || (c === 117 /* u */ && named(name, 'upgrade')) || (c === 112 /* p */ && named(name, 'proxy-connection'))) return null;
+    fields.push(name, value);
+  }
+  if (length < 0 || length >= maxBody || i + length !== n) return null;
+  out.status = status;
+  out.reason = reason;
+  out.fields = fields;
+  out.bodyStart = i;
+  out.bodyLength = length;
+  return out;
+}
