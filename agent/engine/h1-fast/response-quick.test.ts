@@ -1,0 +1,179 @@
+// The JS scan of plain upstream responses (response-quick.ts) against llhttp (Node's binding,
+// what reads every response it declines): on fixed cases and seeded mutations of them (bounded:
+// 3 000 cases or 10 s), every response the scan accepts is read by llhttp the same way (status,
+// reason, fields as reported, keep-alive, body, one complete message ending with the bytes), and
+// the forms it must leave to llhttp are refused. And the upstream connection really skips llhttp
+// for them: no llhttp execute for a plain answer, one for anything else.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { prng } from '../../../test/support/prng.ts';
+import { UpstreamPools } from '../pools.ts';
+import { writeRequestHead } from './head-writer.ts';
+import { LlhttpParser, type H1Events } from './llhttp.ts';
+import { quickResponse } from './response-quick.ts';
+import { FastPool } from './upstream-pool.ts';
+import { rawUpstream, RecordingSink, settled } from './upstream-test-support.ts';
+
+const MAX_BODY = 16 * 1024;
+
+interface Read { heads: { status: number; reason: string; fields: string[]; upgrade: boolean; keepAlive: boolean }[]; body: Buffer; completes: number; result: string }
+
+function viaLlhttp(bytes: Buffer): Read {
+  const read: Read = { heads: [], body: Buffer.alloc(0), completes: 0, result: '' };
+  const events: H1Events = {
+    onHead: (_ma, _mi, fields, _m, _t, status, reason, upgrade, keepAlive) => {
+      read.heads.push({ status, reason, fields: [...fields], upgrade, keepAlive });
+      return 0;
+    },
+    onBody: (piece) => { read.body = Buffer.concat([read.body, piece]); },
+    onTrailers: () => undefined,
+    onComplete: () => { read.completes++; },
+  };
+  const p = new LlhttpParser('response', events);
+  const r = p.execute(bytes);
+  read.result = r.kind === 'error' ? r.error.code : r.kind;
+  p.close();
+  return read;
+}
+
+/** Asserts llhttp reads `raw` as the scan did, when the scan accepted it; returns whether it did. */
+function agrees(raw: string): boolean {
+  const bytes = Buffer.from(raw, 'latin1');
+  const q = quickResponse(bytes, MAX_BODY);
+  if (q === null) return false;
+  const mine = { status: q.status, reason: q.reason, fields: [...q.fields], body: Buffer.from(bytes.subarray(q.bodyStart, q.bodyStart + q.bodyLength)) };
+  const l = viaLlhttp(bytes);
+  const what = JSON.stringify(raw);
+  assert.equal(l.result, 'ok', what);
+  assert.equal(l.heads.length, 1, what);
+  assert.equal(l.completes, 1, what);
+  assert.deepEqual({ status: l.heads[0]!.status, reason: l.heads[0]!.reason, fields: l.heads[0]!.fields, upgrade: l.heads[0]!.upgrade, keepAlive: l.heads[0]!.keepAlive },
+    { status: mine.status, reason: mine.reason, fields: mine.fields, upgrade: false, keepAlive: true }, what);
+  assert.deepEqual(l.body, mine.body, what);
+  return true;
+}
+
+const PLAIN = [
+  'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nhello',
+  'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+  'HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nDate: Mon, 07 Dec 2026 10:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nnot found',
+  'HTTP/1.1 503 Service Unavailable\r\nX-Meshlet-Unreached: 1\r\nContent-Length: 2\r\n\r\nno',
+  'HTTP/1.1 200 OK\r\nX-Tab:\tv\talue\r\nX-Sp:   spaced value\r\nContent-Length: 1\r\n\r\nx',
+  'HTTP/1.1 201 Created By Us\r\nLocation: /a?b=c&d=%20\r\nContent-Length: 3\r\n\r\n\r\n\0',
+];
+
+/** Forms the scan leaves to llhttp: each is refused however llhttp then reads it. */
+const REFUSED = [
+  'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi', // another version: keep-alive rules differ
+  'HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nuntil close', // no Content-Length
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi', // repeated
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n', // CL + TE
+  'HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nContent-Length: 2 \r\n\r\nhi', // trailing whitespace in a value
+  'HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nhi', // obs-fold
+  'HTTP/1.1 200 OK\nContent-Length: 2\n\nhi', // bare LF
+  'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nhi', // bare CR
+  'HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\nhi', // NUL
+  'HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\nContent-Length: 2\r\n\r\nhi', // obs-text
+  'HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 2\r\n\r\nhi', // whitespace before the colon
+  'HTTP/1.1 200 OK\r\nX-A:\r\nContent-Length: 2\r\n\r\nhi', // empty value
+  'HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nhi', // empty reason
+  'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-A\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nProxy-Connection: keep-alive\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n',
+  'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\n',
+  'HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nh', // the body is not all in this read
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\n', // bytes after the response
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n', // the head is not all in this read
+  `HTTP/1.1 200 OK\r\nContent-Length: ${MAX_BODY}\r\n\r\n${'x'.repeat(MAX_BODY)}`, // the bypass's size
+  `HTTP/1.1 200 OK\r\nX-Big: ${'x'.repeat(17 * 1024)}\r\nContent-Length: 2\r\n\r\nhi`, // over the head limit
+  'HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 099 OK\r\nContent-Length: 2\r\n\r\nhi',
+];
+
+test('plain responses: accepted, and llhttp reads each the same way', () => {
+  for (const raw of PLAIN) assert.equal(agrees(raw), true, JSON.stringify(raw));
+});
+
+test('anything not plain is left to llhttp', () => {
+  for (const raw of REFUSED) assert.equal(quickResponse(Buffer.from(raw, 'latin1'), MAX_BODY), null, JSON.stringify(raw));
+});
+
+const INSERTS = ['\r', '\n', '\0', ' ', '\t', ':', ',', '\r\n ', '\r\n', '\r\n\r\n', 'Content-Length: 5\r\n', 'Content-Length: 0\r\n', 'Transfer-Encoding: chunked\r\n', 'Connection: close\r\n', 'Connection: Keep-Alive\r\n', '0', 'x', 'ff', '\x7f', '\xff', '"', '(', 'HTTP/1.1 200 OK\r\n'];
+
+function mutate(base: string, rnd: () => number): string {
+  let s = base;
+  const ops = 1 + Math.floor(rnd() * 3);
+  for (let k = 0; k < ops; k++) {
+    const at = Math.floor(rnd() * (s.length + 1));
+    switch (Math.floor(rnd() * 4)) {
+      case 0: s = s.slice(0, at) + INSERTS[Math.floor(rnd() * INSERTS.length)]! + s.slice(at); break;
+      case 1: s = s.slice(0, at) + s.slice(at + 1 + Math.floor(rnd() * 3)); break;
+      case 2: {
+        const c = s[at] ?? '';
+        s = s.slice(0, at) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + s.slice(at + 1);
+        break;
+      }
+      default: s = s.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 256)) + s.slice(at + 1);
+    }
+  }
+  return s;
+}
+
+test('seeded mutations: whatever the scan accepts, llhttp reads the same (bounded: 3 000 cases or 10 s)', () => {
+  const rnd = prng(0x516);
+  const deadline = Date.now() + 10_000;
+  let accepted = 0;
+  let cases = 0;
+  for (; cases < 3_000 && Date.now() < deadline; cases++) {
+    const raw = mutate(PLAIN[cases % PLAIN.length]!, rnd);
+    if (agrees(raw)) accepted++;
+  }
+  // both sides of the comparison were exercised: some mutations stay plain, most do not
+  assert.ok(accepted > 0 && accepted < cases, `${accepted} of ${cases} accepted`);
+});
+
+
+test('the upstream connection runs no llhttp execute for a plain answer, and llhttp for the rest', async () => {
+  const answers = [
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+  ];
+  let n = 0;
+  const up = await rawUpstream((req) => req.socket.write(answers[n++]!));
+  const proto = LlhttpParser.prototype as unknown as { execute: (d: Buffer) => unknown };
+  const execute = proto.execute;
+  let executes = 0;
+  proto.execute = function (this: unknown, d: Buffer) {
+    executes++;
+    return execute.call(this, d);
+  };
+  const pools = new UpstreamPools({});
+  try {
+    const pool = new FastPool(pools);
+    const endpoint = { address: '127.0.0.1', port: up.port };
+    const seen: number[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const sink = new RecordingSink();
+      const head = writeRequestHead({ method: 'GET', target: `/${i}`, host: 'a', framing: { kind: 'none' }, fields: [] });
+      sink.lease = pool.send(endpoint, { method: 'GET', head, framing: { kind: 'none' } }, sink);
+      sink.lease.end();
+      await settled(sink);
+      assert.deepEqual(sink.events, ['head 200', 'end'], `answer ${i}`);
+      assert.equal(Buffer.concat(sink.pieces).toString(), 'hello');
+      seen.push(executes);
+    }
+    // the plain first answer: none; the chunked one: llhttp; after it llhttp reads every answer on that connection
+    assert.deepEqual(seen, [0, 1, 2]);
+    assert.equal(up.connections.length, 1, 'one kept-alive connection throughout');
+  } finally {
+    proto.execute = execute;
+    pools.close();
+    await up.close();
+  }
+});
