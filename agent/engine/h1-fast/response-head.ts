@@ -18,6 +18,9 @@ export interface ResponseHead {
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
+/** The lengths of those names: a field of another length (Date, Server, Content-Type, …) is not lower-cased to be looked at. */
+const HOP_LENGTH = new Uint8Array(32);
+for (const name of HOP) HOP_LENGTH[name.length] = 1;
 
 /** A Connection field that names no other field: what nearly every upstream sends. */
 const PLAIN_CONNECTION = /^[ \t]*(?:keep-alive|close)[ \t]*$/i;
@@ -42,11 +45,16 @@ export function describeResponse(status: number, reason: string, raw: readonly s
   let connection = '';
   let fields: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
+    const name = raw[i]!;
+    if (name.length >= HOP_LENGTH.length || HOP_LENGTH[name.length] !== 1) {
+      fields.push(name, raw[i + 1]!);
+      continue;
+    }
+    const lower = name.toLowerCase();
     if (lower === 'content-length') length = raw[i + 1]!.trim();
     else if (lower === 'transfer-encoding') chunked = true;
     else if (lower === 'connection') connection = connection === '' ? raw[i + 1]! : `${connection},${raw[i + 1]!}`;
-    if (!HOP.has(lower)) fields.push(raw[i]!, raw[i + 1]!);
+    if (!HOP.has(lower)) fields.push(name, raw[i + 1]!);
   }
   // fields the Connection field names are hop-by-hop too (RFC 9110 §7.6.1), as stripHopByHop drops them on the general path
   if (connection !== '') fields = withoutNamed(fields, connection);

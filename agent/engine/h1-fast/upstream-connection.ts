@@ -48,10 +48,14 @@ export class UpstreamClosedError extends MeshletError {
   }
 }
 
+// Its per-exchange state is in TS-private fields, not #private ones (so is the lease's): the
+// fast path's functions are Maglev-compiled after warm-up, and Maglev code calls V8's keyed IC
+// (DefineKeyedOwnIC, KeyedStoreIC: ~70-100 instructions each) for every #field it defines or
+// stores, a dozen per request on the response path (issue 16).
 export class UpstreamConnection implements H1Events {
   readonly socket: net.Socket;
   readonly home: ConnectionHome;
-  #parser: LlhttpParser;
+  private parser: LlhttpParser;
   lease: Lease | null = null;
   ready = false;
   /** Exchanges completed on this connection: a lease on a used one may meet the keep-alive race. */
@@ -60,25 +64,25 @@ export class UpstreamConnection implements H1Events {
   idleUntil = 0;
   /** Monotonic ms when it last went idle (a long-idle one is checked a turn before a POST, ADR 0024). */
   idleAt = 0;
-  #keepAlive = true;
-  #idleMs = 0;
-  #interim = false;
-  #bodyLeft = 0;
-  #failure: Error | null = null;
+  private keepAlive = true;
+  private idleMs = 0;
+  private interim = false;
+  private bodyLeft = 0;
+  private failure: Error | null = null;
   /** A read's output is still queued downstream: reading stopped until the lease resumes. */
-  #held = false;
+  private readHeld = false;
   /**
    * llhttp has read nothing on this connection yet, so it stands at a message's start: a whole
    * plain response in one read may be scanned without it (response-quick.ts). Once llhttp has
    * read a byte it reads every later one (it may hold part of a message).
    */
-  #quick = true;
-  #needDrain = false;
+  private quick = true;
+  private needDrain = false;
   readonly #written = this.#onWritten.bind(this);
 
   constructor(home: ConnectionHome) {
     this.home = home;
-    this.#parser = new LlhttpParser('response', this);
+    this.parser = new LlhttpParser('response', this);
     // a TLS socket decrypts into buffers of its own: no read buffer for it (held as long as the connection)
     const onread: net.OnReadOpts | null = isMutualTls(home.endpoint, home.connect) ? null : { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: this.#onRead.bind(this) };
     this.socket = openSocket(home.endpoint, home.connect, MESHLET_ALPN.http1, null, onread);
@@ -102,12 +106,12 @@ export class UpstreamConnection implements H1Events {
 
   #onError(err: Error): void {
     // before the connection (and, for mTLS, the peer's identity) was ready: a connect failure
-    this.#failure ??= this.ready ? err : new UpstreamConnectError(this.home.endpoint, err);
+    this.failure ??= this.ready ? err : new UpstreamConnectError(this.home.endpoint, err);
   }
 
   #onRead(n: number, buf: Uint8Array): boolean {
     this.#onData(Buffer.from(buf.buffer, buf.byteOffset, n));
-    return !this.#held;
+    return !this.readHeld;
   }
 
   #onData(data: Buffer): void {
@@ -118,19 +122,19 @@ export class UpstreamConnection implements H1Events {
       return;
     }
     if (!lease.responseBytes) lease.firstResponseBytes();
-    // a refused head stops llhttp (PAUSE) and is reported through #failure
-    const err = this.#consume(data) ?? this.#failure;
+    // a refused head stops llhttp (PAUSE) and is reported through failure
+    const err = this.#consume(data) ?? this.failure;
     if (err !== null) {
       if (!lease.responseDone) {
         lease.fail(this, err);
         return;
       }
       // bytes after a complete response that are no response: the answer stands, the connection goes
-      this.#failure = err;
+      this.failure = err;
     }
     if (this.lease !== lease) return;
     if (!lease.sink.onReadDone()) {
-      this.#held = true;
+      this.readHeld = true;
       this.socket.pause();
       return;
     }
@@ -142,22 +146,22 @@ export class UpstreamConnection implements H1Events {
     let data = d;
     while (data.length > 0) {
       if (this.lease === null) return null;
-      if (this.#bodyLeft > 0) {
-        const n = Math.min(this.#bodyLeft, data.length);
+      if (this.bodyLeft > 0) {
+        const n = Math.min(this.bodyLeft, data.length);
         this.lease.sink.onResponseBody(n === data.length ? data : data.subarray(0, n));
-        this.#bodyLeft -= n;
+        this.bodyLeft -= n;
         data = data.subarray(n);
-        if (this.#bodyLeft === 0) {
+        if (this.bodyLeft === 0) {
           // the parser stopped after the head: a fresh one reads the next message
-          this.#parser.close();
-          this.#parser = new LlhttpParser('response', this);
+          this.parser.close();
+          this.parser = new LlhttpParser('response', this);
           this.onComplete();
         }
         continue;
       }
-      if (this.#quick) {
+      if (this.quick) {
         const lease = this.lease;
-        const q = lease.responseDone || this.#interim || lease.req.method === 'HEAD' ? null : quickResponse(data, BYPASS_MIN);
+        const q = lease.responseDone || this.interim || lease.req.method === 'HEAD' ? null : quickResponse(data, BYPASS_MIN);
         if (q !== null) {
           // what llhttp's callbacks would have said for these bytes (onHead answers 0 for them:
           // no upgrade, no HEAD, a body below the bypass)
@@ -167,14 +171,14 @@ export class UpstreamConnection implements H1Events {
           this.onComplete();
           return null;
         }
-        this.#quick = false;
+        this.quick = false;
       }
-      const r = this.#parser.execute(data);
+      const r = this.parser.execute(data);
       if (r.kind === 'error') return new UpstreamProtocolError(`invalid response from ${this.home.endpoint.address}:${this.home.endpoint.port}: ${r.error.code} ${r.error.reason}`);
       if (r.kind === 'ok') return null;
       // paused after a head: a large body follows, or the head was refused (below)
-      if (this.#failure !== null) return this.#failure;
-      if (this.#bodyLeft === 0) return null; // a response nobody asked for: the rest is dropped, the connection not reused
+      if (this.failure !== null) return this.failure;
+      if (this.bodyLeft === 0) return null; // a response nobody asked for: the rest is dropped, the connection not reused
       data = data.subarray(r.offset);
     }
     return null;
@@ -183,26 +187,26 @@ export class UpstreamConnection implements H1Events {
   onHead(_major: number, _minor: number, fields: string[], _method: string, _target: string, status: number, reason: string, upgrade: boolean, keepAlive: boolean): number {
     const lease = this.lease;
     if (lease === null || lease.responseDone) {
-      this.#keepAlive = false;
+      this.keepAlive = false;
       return PAUSE;
     }
     if (status === 101 || upgrade) {
-      this.#failure = new UpstreamProtocolError(`upstream answered ${status} with an upgrade to a request that asked for none`);
-      this.#keepAlive = false;
+      this.failure = new UpstreamProtocolError(`upstream answered ${status} with an upgrade to a request that asked for none`);
+      this.keepAlive = false;
       return PAUSE;
     }
     const head = describeResponse(status, reason, fields, keepAlive, lease.req.method);
-    if (status < 200) this.#interim = true;
+    if (status < 200) this.interim = true;
     else {
-      this.#keepAlive = head.keepAlive;
-      this.#idleMs = idleAllowanceMs(fields, this.home.keepAliveMs);
-      if (this.#idleMs === 0) this.#keepAlive = false;
+      this.keepAlive = head.keepAlive;
+      this.idleMs = idleAllowanceMs(fields, this.home.keepAliveMs);
+      if (this.idleMs === 0) this.keepAlive = false;
     }
     lease.responseStarted = true;
     lease.sink.onResponseHead(head);
     if (status >= 200 && lease.req.method === 'HEAD') return SKIP_BODY;
     if (head.framing.kind === 'length' && head.framing.length >= BYPASS_MIN) {
-      this.#bodyLeft = head.framing.length;
+      this.bodyLeft = head.framing.length;
       return PAUSE;
     }
     return 0;
@@ -217,8 +221,8 @@ export class UpstreamConnection implements H1Events {
   }
 
   onComplete(): void {
-    if (this.#interim) {
-      this.#interim = false;
+    if (this.interim) {
+      this.interim = false;
       return;
     }
     this.lease?.responseComplete();
@@ -227,22 +231,22 @@ export class UpstreamConnection implements H1Events {
   /** A lease takes this connection: it writes through `send` from now on. */
   attach(lease: Lease): void {
     this.lease = lease;
-    this.#keepAlive = true;
-    this.#bodyLeft = 0;
-    this.#held = false;
-    this.#needDrain = false;
+    this.keepAlive = true;
+    this.bodyLeft = 0;
+    this.readHeld = false;
+    this.needDrain = false;
   }
 
   /** Writes request bytes; false when they stay queued (still referenced): wait for onRequestDrain. */
   send(a: Buffer, b: Buffer | null = null, c: Buffer | null = null): boolean {
     if (writeWatched(this.socket, this.#written, a, b, c)) return true;
-    this.#needDrain = true;
+    this.needDrain = true;
     return false;
   }
 
   #onWritten(): void {
-    if (this.#needDrain && this.socket.writableLength === 0) {
-      this.#needDrain = false;
+    if (this.needDrain && this.socket.writableLength === 0) {
+      this.needDrain = false;
       this.lease?.sink.onRequestDrain();
     }
   }
@@ -253,8 +257,8 @@ export class UpstreamConnection implements H1Events {
 
   /** Reading may go on: the sink wrote what the last read produced, or asked to resume. */
   resume(): void {
-    if (this.#held) {
-      this.#held = false;
+    if (this.readHeld) {
+      this.readHeld = false;
       this.lease?.readReleased(this);
     }
     if (this.lease !== null) this.socket.resume();
@@ -264,10 +268,10 @@ export class UpstreamConnection implements H1Events {
   done(reuse = true): void {
     this.lease = null;
     this.served++;
-    const reusable = reuse && this.#keepAlive && this.ready && !this.socket.destroyed && this.#failure === null;
+    const reusable = reuse && this.keepAlive && this.ready && !this.socket.destroyed && this.failure === null;
     if (reusable) {
       this.idleAt = performance.now();
-      this.idleUntil = this.idleAt + this.#idleMs;
+      this.idleUntil = this.idleAt + this.idleMs;
       this.socket.resume();
     } else this.socket.destroy();
     this.home.finished(this, reusable);
@@ -281,22 +285,22 @@ export class UpstreamConnection implements H1Events {
 
   /** Whether the read that is being handled is still pending downstream. */
   get held(): boolean {
-    return this.#held;
+    return this.readHeld;
   }
 
   #onClose(): void {
     const lease = this.lease;
     if (lease !== null && !lease.responseDone) {
       // a body read until close ends here (llhttp completes it); anything else is truncated
-      if (lease.responseStarted && this.#failure === null && this.#parser.finish().kind !== 'error' && lease.responseDone) {
+      if (lease.responseStarted && this.failure === null && this.parser.finish().kind !== 'error' && lease.responseDone) {
         lease.sink.onReadDone();
         lease.closedAfterResponse(this);
       } else if (this.lease === lease) {
-        const why = this.#failure ?? (this.ready ? null : new UpstreamConnectError(this.home.endpoint, new Error('closed while connecting'))) ?? new UpstreamClosedError(`upstream ${this.home.endpoint.address}:${this.home.endpoint.port} closed the connection before the response was complete`);
+        const why = this.failure ?? (this.ready ? null : new UpstreamConnectError(this.home.endpoint, new Error('closed while connecting'))) ?? new UpstreamClosedError(`upstream ${this.home.endpoint.address}:${this.home.endpoint.port} closed the connection before the response was complete`);
         lease.lost(this, why);
       }
     }
-    this.#parser.close();
+    this.parser.close();
     this.home.closed(this);
   }
 }

@@ -25,25 +25,27 @@ export interface LeaseHome {
   unqueue(lease: Lease): void;
 }
 
+// TS-private fields, not #private ones: one lease per request, and Maglev-compiled code calls
+// V8's keyed IC for every #field defined or stored (upstream-connection.ts says more).
 export class Lease implements UpstreamLease {
   readonly req: FastRequest;
   readonly sink: UpstreamSink;
-  readonly #home: LeaseHome;
+  private readonly home: LeaseHome;
   conn: UpstreamConnection | null = null;
   /** Pieces written before the connection was ready, held by reference (write returned false). */
-  #pending: Buffer[] | null = null;
+  private pending: Buffer[] | null = null;
   /** Everything written on a reused connection, for one resend; null when not resendable. */
-  #copy: Buffer[] | null = null;
-  #copyBytes = 0;
-  #trailers: string[] = [];
+  private copy: Buffer[] | null = null;
+  private copyBytes = 0;
+  private trailerFields: string[] = [];
   requestEnded = false;
   responseStarted = false;
   /** Any byte of a response arrived: from here a resend could duplicate the request. */
   responseBytes = false;
   responseDone = false;
-  #resent = false;
+  private resent = false;
   /** The response completed before the request's end was written: the connection is not reused. */
-  #unfinished = false;
+  private unfinished = false;
   settled = false;
   /** The queue-wait timer while queued. */
   timer: NodeJS.Timeout | null = null;
@@ -51,7 +53,7 @@ export class Lease implements UpstreamLease {
   queuedAt = 0;
 
   constructor(home: LeaseHome, req: FastRequest, sink: UpstreamSink) {
-    this.#home = home;
+    this.home = home;
     this.req = req;
     this.sink = sink;
   }
@@ -60,25 +62,25 @@ export class Lease implements UpstreamLease {
   take(conn: UpstreamConnection): void {
     this.conn = conn;
     conn.attach(this);
-    this.#copy = conn.served > 0 && IDEMPOTENT.has(this.req.method) && !this.#resent ? [this.req.head] : null;
-    this.#copyBytes = this.req.head.length;
+    this.copy = conn.served > 0 && IDEMPOTENT.has(this.req.method) && !this.resent ? [this.req.head] : null;
+    this.copyBytes = this.req.head.length;
     if (conn.ready) this.connected(conn);
-    else this.#pending ??= [];
+    else this.pending ??= [];
   }
 
   /** The connection is ready: the head and any pieces held go out in one write. */
   connected(conn: UpstreamConnection): void {
     if (this.conn !== conn) return;
-    if (this.#pending === null && this.#resendBytes === null) {
+    if (this.pending === null && this.resendBytes === null) {
       // the common case, a ready (reused) connection: the head alone, no list to build
       conn.send(this.req.head);
       return;
     }
-    const pending = this.#pending ?? [];
-    this.#pending = null;
-    const first = this.#resendBytes ?? [this.req.head];
-    const resend = this.#resendBytes !== null;
-    this.#resendBytes = null;
+    const pending = this.pending ?? [];
+    this.pending = null;
+    const first = this.resendBytes ?? [this.req.head];
+    const resend = this.resendBytes !== null;
+    this.resendBytes = null;
     const out = pending.length === 0 ? first : [...first, ...pending];
     const drained = conn.send(out.length === 1 ? out[0]! : Buffer.concat(out));
     // pieces held by reference are written (copied by concat), and a resend may follow a write
@@ -91,12 +93,12 @@ export class Lease implements UpstreamLease {
     const chunked = this.req.framing.kind === 'chunked';
     const conn = this.conn;
     if (conn === null || !conn.ready) {
-      const pending = (this.#pending ??= []);
+      const pending = (this.pending ??= []);
       if (chunked) pending.push(chunkHeader(piece.length), piece, CRLF);
       else pending.push(piece);
       return false;
     }
-    if (this.#copy !== null) this.#keep(chunked ? [chunkHeader(piece.length), Buffer.from(piece), CRLF] : [Buffer.from(piece)]);
+    if (this.copy !== null) this.#keep(chunked ? [chunkHeader(piece.length), Buffer.from(piece), CRLF] : [Buffer.from(piece)]);
     return chunked ? conn.send(chunkHeader(piece.length), piece, CRLF) : conn.send(piece);
   }
 
@@ -106,9 +108,9 @@ export class Lease implements UpstreamLease {
     if (this.req.framing.kind === 'chunked') {
       const last = lastChunk(trailers);
       const conn = this.conn;
-      if (conn === null || !conn.ready) (this.#pending ??= []).push(last);
+      if (conn === null || !conn.ready) (this.pending ??= []).push(last);
       else {
-        if (this.#copy !== null) this.#keep([last]);
+        if (this.copy !== null) this.#keep([last]);
         conn.send(last);
       }
     }
@@ -116,9 +118,9 @@ export class Lease implements UpstreamLease {
   }
 
   #keep(pieces: Buffer[]): void {
-    for (const p of pieces) this.#copyBytes += p.length;
-    if (this.#copyBytes > RESEND_LIMIT) this.#copy = null;
-    else for (const p of pieces) this.#copy!.push(p);
+    for (const p of pieces) this.copyBytes += p.length;
+    if (this.copyBytes > RESEND_LIMIT) this.copy = null;
+    else for (const p of pieces) this.copy!.push(p);
   }
 
   pause(): void {
@@ -133,27 +135,27 @@ export class Lease implements UpstreamLease {
     if (this.settled) return;
     this.settled = true;
     this.#clearTimer();
-    this.#home.unqueue(this);
+    this.home.unqueue(this);
     const conn = this.conn;
     this.conn = null;
     conn?.destroy();
   }
 
   trailers(fields: string[]): void {
-    this.#trailers = fields;
+    this.trailerFields = fields;
   }
 
   /** From the first response byte a resend could duplicate the request: the copy goes. */
   firstResponseBytes(): void {
     this.responseBytes = true;
-    this.#copy = null;
+    this.copy = null;
   }
 
   /** The response is complete; the connection is reused once the read is released and the request ended. */
   responseComplete(): void {
     if (this.responseDone) return;
     this.responseDone = true;
-    this.#copy = null;
+    this.copy = null;
     if (!this.requestEnded) {
       // Answered before the request's end was written (an upstream that answers on the head,
       // like nginx's `return 200`, or an early 401/413): the sink writes nothing more once it has
@@ -162,10 +164,10 @@ export class Lease implements UpstreamLease {
       // is closed rather than reused (the upstream still expects the rest of the body), as
       // undici's client does ('Response completed before request': the socket is destroyed).
       this.requestEnded = true;
-      this.#unfinished = true;
+      this.unfinished = true;
     }
-    const t = this.#trailers;
-    this.#trailers = [];
+    const t = this.trailerFields;
+    this.trailerFields = [];
     this.sink.onResponseEnd(t);
   }
 
@@ -178,7 +180,7 @@ export class Lease implements UpstreamLease {
     const conn = this.conn!;
     this.conn = null;
     this.settled = true;
-    conn.done(!this.#unfinished);
+    conn.done(!this.unfinished);
   }
 
   /** The connection closed after the response ended (read until close): nothing more to do. */
@@ -189,20 +191,20 @@ export class Lease implements UpstreamLease {
   }
 
   /** Bytes to write first on the fresh connection of a resend. */
-  #resendBytes: Buffer[] | null = null;
+  private resendBytes: Buffer[] | null = null;
 
   /** The connection closed before the response was complete. */
   lost(conn: UpstreamConnection, err: Error): void {
     if (this.conn !== conn || this.settled) return;
-    const copy = this.#copy;
-    if (copy !== null && !this.responseBytes && !this.#resent) {
+    const copy = this.copy;
+    if (copy !== null && !this.responseBytes && !this.resent) {
       // the keep-alive race: nothing of a response was read on a reused connection
-      this.#resent = true;
-      this.#copy = null;
+      this.resent = true;
+      this.copy = null;
       this.conn = null;
       conn.destroy();
-      this.#resendBytes = copy;
-      this.#home.fresh(this);
+      this.resendBytes = copy;
+      this.home.fresh(this);
       return;
     }
     this.fail(conn, err);
