@@ -14,7 +14,7 @@ import type { PublisherMetrics } from './metrics.ts';
 import type { EncodedFrame } from './patch-frame.ts';
 import { changeSize } from './diff.ts';
 import { ackVersion } from './ack-frame.ts';
-import { textFrame } from './ws-frame.ts';
+import { encodeFramed, textFrame } from './ws-frame.ts';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** ws.send options for a frame given as bytes: a text frame all the same (the protocol's frames are text). */
@@ -269,7 +269,8 @@ export class AgentSession {
   }
 
   #send(msg: ControllerMessage): number {
-    return this.#sendFrame(Buffer.from(encodeMessage(msg)));
+    // built behind room for its header, so the raw write frames it without a copy (ws-frame.ts)
+    return this.#sendFrame(encodeFramed(encodeMessage(msg)));
   }
 
   /** Writes a text frame whose UTF-8 bytes are `frame` (shared by every agent sent the same: never modified). */
