@@ -47,7 +47,11 @@ test('a bad --startup-reclaim-seconds is a usage error, and the default is the p
   const child = spawn(process.execPath, [bin, 'ingress', '--config', examples, '--startup-reclaim-seconds', 'soon'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const code = await new Promise((r) => child.once('exit', r));
+  // bounded: a regression that let the ingress start with the bad value would otherwise hang the run
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+  clearTimeout(killer);
+  assert.equal(signal, null, 'it exited by itself (not killed after 15 s: it started with a bad value)');
   assert.notEqual(code, 0);
   assert.match(stderr, /--startup-reclaim-seconds wants a number of seconds, got 'soon'/);
   const { ingressCommand } = await import('../../cli/ingress-command.ts');
