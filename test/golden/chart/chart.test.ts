@@ -305,4 +305,12 @@ test('the ingress gets the injector\'s small-heap NODE_OPTIONS below a 1Gi memor
     assert.match(err.stderr, /memory/);
     return true;
   });
+  // what Kubernetes would refuse at apply time is refused at install: a value that is not a
+  // string, and a variable the chart already sets (a duplicate EnvVar name)
+  for (const bad of ['[{"name":"LOG_LEVEL","value":3}]', '[{"name":"POD_NAME","value":"x"}]']) {
+    await assert.rejects(template([...GATEWAY_API, '--set-json', `ingress.env=${bad}`]), (err: Error & { stderr: string }) => {
+      assert.match(err.stderr, /ingress\.env|env/, bad);
+      return true;
+    }, bad);
+  }
 });
