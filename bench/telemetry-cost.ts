@@ -1,8 +1,8 @@
 // CPU per request of a sidecar hop pair (outbound → inbound, one proxy process) with telemetry
 // off, metrics on, tracing at 1% and at 100% (exported over OTLP/HTTP protobuf to a sink in
 // the harness), and tracing at 1 % and 100 % with metrics on: a meshlet agent always runs
-// metrics, so those two, read against "metrics", are what tracing costs a pod. One child process per mode, all started first and kept for the whole run,
-// pinned to one CPU with taskset; the load generator, the app (a minimal node:http server with
+// metrics, so those two, read against "metrics", are what tracing costs a pod. One child
+// process per mode, all started first and kept for the whole run, pinned to one CPU with taskset; the load generator, the app (a minimal node:http server with
 // a fixed 2-byte answer, so the figure is the proxy's work, not an app's) and the sink run in
 // the harness, pinned to the other CPU. By default each round loads every child at once, each at
 // its own fixed rate, over one window: the modes share the same seconds of a shared machine, so
