@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ROUTING_TABLE_API_VERSION, type RouteRuleIR, type RoutingTable } from './routing-table.ts';
 import { checkRoutingTable, validate } from './validate.ts';
 import { RoutingTableInvalidError } from './errors.ts';
-import { computeVersion, withVersion } from './version.ts';
+import { computeVersion, entryVersion, withVersion } from './version.ts';
 
 function rule(overrides: Partial<RouteRuleIR> = {}): RouteRuleIR {
   return {
@@ -75,6 +75,28 @@ test('the version is a content hash independent of key order', () => {
   const changed = structuredClone(t);
   changed.backends[0]!.port = 81;
   assert.notEqual(computeVersion(changed), t.version);
+});
+
+test('an entry-rule version (e1., ADR 0025) is checked by its own rule; a plain one still by the whole JSON; neither passes for the other', () => {
+  const t = table();
+  const e1 = { ...t, version: entryVersion(t) };
+  assert.match(e1.version, /^e1\.[0-9a-f]{16}$/);
+  assert.equal(validate(e1), e1);
+  assert.equal(validate(t), t, 'a plain content hash (a controller that predates the rule) still validates');
+  assert.notEqual(entryVersion(t), `e1.${t.version}`);
+  assert.throws(() => validate({ ...t, version: `e1.${t.version}` }), /does not match the content hash/);
+  // Key order and object identity do not matter: the same content, parsed afresh, has the same version.
+  assert.equal(entryVersion(JSON.parse(JSON.stringify(e1)) as RoutingTable), e1.version);
+  const changed = structuredClone(e1);
+  changed.backends[0]!.port = 81;
+  assert.throws(() => validate(changed), /does not match the content hash/);
+});
+
+test('a version made by a rule this end does not know is refused as such (not as corrupted), and not at the version path (no resend loop)', () => {
+  const t = { ...table(), version: 'e9.0123456789abcdef' };
+  const issues = checkRoutingTable(t);
+  assert.deepEqual(issues.map((i) => i.path), ['versionRule']);
+  assert.throws(() => validate(t), /version rule 'e9', which this end does not know/);
 });
 
 test('{ version: false } skips only the content hash: a stale version passes, every other check still runs', () => {

@@ -11,7 +11,7 @@ import {
   ROUTING_TABLE_API_VERSION,
   type FilterIR, type MatchIR, type RouteRuleIR, type RoutingTable, type VirtualHostIR,
 } from './routing-table.ts';
-import { computeVersion } from './version.ts';
+import { checkedVersion } from './version.ts';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -231,7 +231,11 @@ export function checkRoutingTable(table: RoutingTable, opts: CheckOptions = {}):
       p.consumers.forEach((x, k) => c.virtualHosts(`${at}.consumers[${k}].routes.virtualHosts`, x.routes.virtualHosts));
     });
   });
-  if (opts.version !== false && c.issues.length === 0 && table.version !== computeVersion(table)) c.fail('version', 'does not match the content hash');
+  if (opts.version !== false && c.issues.length === 0) {
+    const v = checkedVersion(table);
+    if ('error' in v) c.fail('versionRule', v.error); // not 'version': a resend would be refused alike
+    else if (table.version !== v.expected) c.fail('version', 'does not match the content hash');
+  }
   return c.issues;
 }
 

@@ -1,6 +1,6 @@
 // The routing table's version is a hash of its content: deterministic (translation is pure and
 // sorted), cheap to compare, and identical across controller replicas for the same input.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { RoutingTable } from './routing-table.ts';
 
 /** JSON with object keys sorted, so the hash does not depend on property insertion order. */
@@ -28,6 +28,76 @@ export function versionOfChunks(chunks: Iterable<string>): string {
   const hash = createHash('sha256');
   for (const c of chunks) hash.update(c);
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The entry rule (ADR 0025): a version that starts `e1.` is the hash of each top-level field's
+ * canonical JSON, arrays as the SHA-256 of each of their entries' canonical JSON, not of the whole
+ * table's JSON. An entry's digest is kept by the entry object (tables are never changed in place:
+ * a change is a new object), so a changed entry shared by 1 000 slices is hashed once, and each
+ * slice's version then costs one hash of a few digests instead of one over its whole JSON. A
+ * version without the prefix is the whole-JSON rule (computeVersion): both are checked by their
+ * own rule (checkedVersion), so tables of controllers that predate the rule still validate.
+ */
+export const ENTRY_RULE = 'e1';
+const ENTRY_PREFIX = `${ENTRY_RULE}.`;
+
+const entryDigests = new WeakMap<object, string>();
+let digestsComputed = 0;
+
+/** Entries hashed so far in this process (tests pin that a shared entry is hashed once). */
+export function entryDigestsComputed(): number {
+  return digestsComputed;
+}
+
+/** SHA-256 (base64) of an entry's canonical JSON, once per entry object; `json` may be a caching serialiser giving the same text. */
+export function entryDigest(entry: object, json: (v: unknown) => string = canonicalJson): string {
+  let d = entryDigests.get(entry);
+  if (d === undefined) {
+    d = hash('sha256', json(entry), 'base64');
+    entryDigests.set(entry, d);
+    digestsComputed++;
+  }
+  return d;
+}
+
+/** The entry rule's version of a table's content (`version` itself ignored). */
+export function entryVersion(table: Omit<RoutingTable, 'version'> & { version?: string }, json?: (v: unknown) => string): string {
+  const fields = table as unknown as Record<string, unknown>;
+  let s = '';
+  for (const key of Object.keys(fields).sort()) {
+    const value = fields[key];
+    if (value === undefined || key === 'version') continue;
+    s += `${JSON.stringify(key)}:`;
+    if (Array.isArray(value)) {
+      // `h` a digest, `j` JSON: an entry that is not an object cannot pass for one that is.
+      s += '[';
+      for (const x of value) s += x !== null && typeof x === 'object' ? `h${entryDigest(x as object, json)},` : `j${canonicalJson(x)},`;
+      s += ']';
+    } else {
+      s += `j${canonicalJson(value)}`;
+    }
+    s += ';';
+  }
+  return `${ENTRY_PREFIX}${hash('sha256', s, 'hex').slice(0, 16)}`;
+}
+
+/** Whether a version was made by the entry rule. */
+export function isEntryVersion(version: string): boolean {
+  return version.startsWith(ENTRY_PREFIX);
+}
+
+/**
+ * What `table.version` must be for its content, by the rule its version names: the entry rule
+ * for `e1.…`, the whole-JSON rule for a plain hash; an error (a clear refusal, not a silent
+ * mismatch) for a rule this end does not know (`<rule>.…` of a newer controller).
+ */
+export function checkedVersion(table: RoutingTable): { expected: string } | { error: string } {
+  const v = table.version;
+  if (isEntryVersion(v)) return { expected: entryVersion(table) };
+  const rule = /^([a-z][a-z0-9]*)\./.exec(v);
+  if (rule) return { error: `is made by version rule '${rule[1]}', which this end does not know (it knows '${ENTRY_RULE}' and plain content hashes)` };
+  return { expected: computeVersion(table) };
 }
 
 /** Returns the table with `version` set from its content. */

@@ -73,6 +73,14 @@ describe('parseMessage', () => {
     assert.equal(parseMessage(JSON.stringify({ ...hello, targets: enough }), 'agent').type, 'hello');
   });
 
+  test('a hello may name the version rules it checks (ADR 0025): a list of short names, or nothing (an older agent)', () => {
+    assert.deepEqual((parseMessage(JSON.stringify({ ...hello, versionRules: ['e1'] }), 'agent') as { versionRules?: string[] }).versionRules, ['e1']);
+    assert.equal(parseMessage(JSON.stringify(hello), 'agent').type, 'hello');
+    for (const bad of ['e1', [1], [''], ['x'.repeat(17)], Array.from({ length: 9 }, () => 'e1')]) {
+      assert.equal(invalid({ ...hello, versionRules: bad }, 'agent').issues[0]?.path, 'versionRules', JSON.stringify(bad));
+    }
+  });
+
   test('a token must be a string', () => {
     assert.equal(invalid({ ...hello, auth: { type: 'token', token: 5 } }, 'agent').issues[0]?.path, 'auth.token');
     assert.equal(parseMessage(JSON.stringify({ ...hello, auth: { type: 'token', token: 'jwt' } }), 'agent').type, 'hello');

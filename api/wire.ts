@@ -66,6 +66,13 @@ export interface HelloMessage {
    * know the field ignores it and the slice is sent whole, as before.
    */
   version?: string;
+  /**
+   * The version rules (api/version.ts) whose tables the agent can check besides plain content
+   * hashes, e.g. ['e1']: a controller versions this agent's slices by one of them, or by the
+   * plain rule when the field is absent (an agent that predates it). A controller that does not
+   * know the field ignores it and sends plain versions, which every agent checks (ADR 0025).
+   */
+  versionRules?: string[];
 }
 export interface SubscribeMessage { type: 'subscribe'; id: number; targets: SubscriptionTarget[] }
 export interface UnsubscribeMessage { type: 'unsubscribe'; id: number; targets: SubscriptionTarget[] }
@@ -207,6 +214,8 @@ class Shape {
     }
     this.targets(o, WIRE_LIMITS.subscriptionsPerAgent);
     if (o.version !== undefined) this.str(o, 'version', '', 128);
+    if (o.versionRules !== undefined && (!Array.isArray(o.versionRules) || o.versionRules.length > 8
+      || !o.versionRules.every((r) => typeof r === 'string' && r.length > 0 && r.length <= 16))) this.fail('versionRules', 'must be at most 8 names of 1-16 characters');
   }
 }
 
