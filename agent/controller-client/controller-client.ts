@@ -11,6 +11,7 @@
 import type { CertificateAnswer } from '../identity/certificate-manager.ts';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { RoutingTable } from '../../api/routing-table.ts';
+import { ENTRY_RULE } from '../../api/version.ts';
 import {
   WIRE_LIMITS, WIRE_PATH, WIRE_PROTOCOL, encodeMessage, targetKey,
   type AgentAuth, type AgentIdentity, type AgentMessage, type ControllerMessage, type SubscriptionTarget,
@@ -355,7 +356,7 @@ export class ControllerClient implements TableSource {
       this.#sentAuth = auth.type;
       // The version we run lets the controller skip sending the same slice again (resume).
       const version = this.#tables.current?.version;
-      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()], ...(version ? { version } : {}) });
+      this.#send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: this.#opts.agent, auth, targets: [...this.#targets.values()], versionRules: [ENTRY_RULE], ...(version ? { version } : {}) });
     });
     ws.on('ping', () => this.#alive());
     const conn = ++this.#conn;

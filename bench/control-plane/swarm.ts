@@ -11,6 +11,7 @@
 // the simulation, not of the control plane. Any other frame (welcome, ping, error) is parsed.
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL } from '../../api/wire.ts';
+import { ENTRY_RULE } from '../../api/version.ts';
 import { tableVersion } from './frame-head.ts';
 import { nowMs, type AgentSpec, type SwarmCommand, type SwarmEvent, type SwarmReply } from './swarm-protocol.ts';
 
@@ -44,7 +45,8 @@ function openAgent(url: string, spec: AgentSpec, timeoutMs: number, keep: boolea
     }, timeoutMs);
     ws.on('open', () => {
       ws.send(JSON.stringify({
-        type: 'hello', protocol: WIRE_PROTOCOL, auth: { type: 'none' }, targets: spec.targets,
+        // versionRules: as a sidecar's hello says (agent/controller-client), so slices are versioned as a real agent's are.
+        type: 'hello', protocol: WIRE_PROTOCOL, auth: { type: 'none' }, targets: spec.targets, versionRules: [ENTRY_RULE],
         agent: { pod: `agent-${spec.index}`, namespace: 'bench', serviceAccount: 'default', mode: 'sidecar' },
       }));
     });

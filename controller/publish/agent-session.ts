@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type WebSocket from 'ws';
 import type { RoutingTable } from '../../api/routing-table.ts';
+import { ENTRY_RULE } from '../../api/version.ts';
 import type { CertificateErrorMessage, CertificateMessage, CsrMessage } from '../../api/identity.ts';
 import {
   WIRE_LIMITS, WIRE_PROTOCOL, WireProtocolUnsupportedError, encodeMessage, parseMessage, targetKey,
@@ -29,9 +30,9 @@ export interface SessionHost {
   /**
    * sliceTable() and routesIn() of the current table, shared by agents that subscribe alike.
    * `last`: the slice of the table before for the same subscriptions, which a route change's
-   * slice may be derived from (rebase-slice.ts).
+   * slice may be derived from (rebase-slice.ts). `entryRule`: version it by the entry rule (ADR 0025).
    */
-  slice(agent: { namespace: string; pod: string }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> };
+  slice(agent: { namespace: string; pod: string; entryRule?: boolean }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> };
   /** diffTables(), shared by agents that move between the same two slices. */
   diff(base: RoutingTable, next: RoutingTable): TableChanges;
   /**
@@ -202,7 +203,7 @@ export class AgentSession {
   refresh(newTable = false): void {
     const table = this.#host.table();
     if (!this.hello || !table || this.#closed) return;
-    const agent = { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod };
+    const agent = { namespace: this.hello.agent.namespace, pod: this.hello.agent.pod, entryRule: this.#entryRule() };
     const { slice, routes } = this.#host.slice(agent, this.keyedTargets, newTable ? this.sent?.table : undefined);
     if (slice.version === this.sent?.version) {
       this.#host.sent(this, this.sent.table, this.sent.table); // its subscriptions may have changed
@@ -240,7 +241,7 @@ export class AgentSession {
   #resume(version: string | undefined): string | undefined {
     const table = this.#host.table();
     if (!version || !this.hello || !table) return undefined;
-    const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod }, this.keyedTargets);
+    const { slice, routes } = this.#host.slice({ namespace: this.hello.agent.namespace, pod: this.hello.agent.pod, entryRule: this.#entryRule() }, this.keyedTargets);
     if (slice.version !== version) return undefined;
     this.#host.sent(this, this.sent?.table ?? null, slice);
     this.sent = { version, routes, table: slice, asPatch: false };
@@ -248,6 +249,11 @@ export class AgentSession {
     this.#running = slice;
     this.#host.metrics.resumesTotal++;
     return version;
+  }
+
+  /** The agent checks entry-rule versions (its hello says so, ADR 0025): its slices are versioned by that rule. */
+  #entryRule(): boolean {
+    return this.hello?.versionRules?.includes(ENTRY_RULE) === true;
   }
 
   #sendWhole(): void {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type AgentMessage, type ControllerMessage } from '../../api/wire.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
+import { applyPatch } from '../../api/wire.ts';
+import { validate } from '../../api/validate.ts';
+import { computeVersion, entryDigestsComputed } from '../../api/version.ts';
 import { withVersion, type BackendIR, type RoutingTable, type ServiceFrontendIR } from '../../api/index.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { routesIn, sliceTable } from './slice.ts';
@@ -618,6 +621,39 @@ describe('the endpoint fast path (issue 14)', () => {
       await back.open();
       back.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p11', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[11]!.targets });
       assert.equal((await back.next('update')).version, sliceTable(t2, { agent: { namespace: 'default', pod: 'p11' }, targets: specs[11]!.targets }).version);
+    });
+  });
+
+  test('a route change to a Service every agent calls: agents that name the entry rule get e1 versions their check accepts, an older agent plain ones; the changed entry is hashed once for all of them (ADR 0025)', async () => {
+    const ip = (i: number): string => `10.0.4.${i + 1}`;
+    const front = (i: number, path = '/'): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, path: { type: 'PathPrefix', value: path }, backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
+    const backends = Array.from({ length: 11 }, (_, i) => backend('default', `s${i}`, 80, [{ port: i + 1 }]));
+    const t1 = table({ services: Array.from({ length: 11 }, (_, i) => front(i)), backends });
+    // Ten agents as the bench's (s0 and one Service of their own: ten slices), the last one of an older kind.
+    const specs = Array.from({ length: 10 }, (_, i) => ({ pod: `p${i}`, rules: i < 9 ? ['e1'] : undefined, targets: [ip(0), ip(i + 1)].map((address) => ({ kind: 'destination' as const, address, port: 80 })) }));
+    await withPublisher(specs.length, async (pub, agents) => {
+      pub.setTable(t1);
+      const tables: RoutingTable[] = [];
+      for (const [i, a] of agents.entries()) {
+        a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets: specs[i]!.targets, ...(specs[i]!.rules ? { versionRules: specs[i]!.rules } : {}) });
+        const u = await a.next('update');
+        tables.push(validate(u.table));
+        a.send({ type: 'ack', version: u.version });
+      }
+      await settle();
+      const digests0 = entryDigestsComputed();
+      const t2 = table({ services: [front(0, '/v2'), ...t1.services.slice(1)], backends: t1.backends });
+      pub.setTable(t2);
+      await settle();
+      assert.equal(entryDigestsComputed() - digests0, 1, 'the changed Service hashed once for the nine slices holding it; their other entries were hashed before');
+      for (const [i, a] of agents.entries()) {
+        const patch = await a.next('patch');
+        const patched = validate(applyPatch(tables[i]!, patch));
+        assert.equal(patched.version, patch.version);
+        assert.ok(JSON.stringify(patched.services[0]).includes('"/v2"'), `agent ${i} runs s0's new route`);
+        if (i < 9) assert.match(patch.version, /^e1\.[0-9a-f]{16}$/, `agent ${i} named the entry rule`);
+        else assert.equal(patch.version, computeVersion(patched), 'the older agent: a plain content hash, as before');
+      }
     });
   });
 

@@ -9,6 +9,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PORTS } from '../../api/names.ts';
+import { ENTRY_RULE } from '../../api/version.ts';
 import type { BackendIR, RoutingTable } from '../../api/routing-table.ts';
 import { WIRE_LIMITS, WIRE_PATH, encodeMessage, type HelloMessage, type TableChanges } from '../../api/wire.ts';
 import { AgentSession, type AgentStatus, type SessionHost, type SessionTargets } from './agent-session.ts';
@@ -680,7 +681,7 @@ export class Publisher {
     });
   }
 
-  #slice(agent: { namespace: string; pod: string }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
+  #slice(agent: { namespace: string; pod: string; entryRule?: boolean }, targets: SessionTargets, last?: RoutingTable): { slice: RoutingTable; routes: Set<string> } {
     // Inbound subscriptions select backends by pod name, and policies are chosen by pod name,
     // so those slices are the pod's own; the others are shared within the namespace.
     const pods = (this.#policyPods ??= policyPods(this.#table!));
@@ -688,7 +689,8 @@ export class Publisher {
     let keyed = this.#sliceKeys.get(targets);
     if (keyed?.pods !== pods) {
       const pod = targets.inbound || pods.has(`${agent.namespace}/${agent.pod}`) ? agent.pod : '';
-      this.#sliceKeys.set(targets, (keyed = { pods, key: `${agent.namespace}|${pod}|${targets.key}` }));
+      // The version rule is part of the key: agents of either age subscribing alike get slices of the same content, versioned by their own rule.
+      this.#sliceKeys.set(targets, (keyed = { pods, key: `${agent.namespace}|${pod}|${agent.entryRule ? ENTRY_RULE : ''}|${targets.key}` }));
     }
     const key = keyed.key;
     let hit = this.#slices.get(key);
@@ -703,7 +705,7 @@ export class Publisher {
         const flags = sliceFlags.get(last!);
         if (flags && slice !== last) sliceFlags.set(slice, flags);
       } else {
-        slice = sliceTable(this.#table!, { agent, targets: targets.map.values() }, this.#versioner);
+        slice = sliceTable(this.#table!, { agent, targets: targets.map.values() }, this.#versioner, agent.entryRule === true);
       }
       this.#metrics.slicesComputedTotal++;
       hit = { slice, routes: routesIn(slice) };

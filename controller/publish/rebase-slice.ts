@@ -7,7 +7,7 @@
 // slice picks by endpoint or holds Gateways, a changed entry refers to other backends) it gives
 // null and the caller slices afresh. rebase-slice.test.ts checks it equals sliceTable().
 import type { BackendIR, RoutingTable, ServiceFrontendIR } from '../../api/routing-table.ts';
-import { withVersion } from '../../api/version.ts';
+import { isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 import { cutFrontend, frontendBackends, sliceVersion } from './slice.ts';
@@ -154,5 +154,6 @@ export function rebaseSlice(
   }
   if (services === slice.services && backends === slice.backends) return slice;
   const content = { apiVersion: slice.apiVersion, gateways: slice.gateways, services, backends, secrets: slice.secrets, policies: slice.policies };
-  return versioner ? { ...content, version: sliceVersion(content, versioner) } : withVersion(content);
+  // Versioned by the rule the agent's last slice was (the agent's hello chose it).
+  return versioner ? { ...content, version: sliceVersion(content, versioner, isEntryVersion(slice.version)) } : withVersion(content);
 }

@@ -7,7 +7,7 @@ import type {
   BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
 import { hash } from 'node:crypto';
-import { canonicalJson, withVersion } from '../../api/version.ts';
+import { canonicalJson, entryVersion, isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 
@@ -158,7 +158,7 @@ export function frontendBackends(entry: ServiceFrontendIR): ReadonlySet<string> 
  * consumer routes only for its own namespace), the backends behind its inbound ports, the
  * Gateways it subscribed to, and every backend and secret those reference.
  */
-export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?: TableVersioner): RoutingTable {
+export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?: TableVersioner, entryRule = false): RoutingTable {
   const ix = indexOf(table);
   const ns = subs.agent?.namespace ?? null;
   const ports = new Map<ServiceFrontendIR, Set<number>>();
@@ -211,7 +211,7 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
     secrets: pick(secretNames, ix.secrets).sort(byName),
     policies: ownPolicies(table, subs.agent),
   };
-  return versioner ? { ...content, version: sliceVersion(content, versioner) } : withVersion(content);
+  return versioner ? { ...content, version: sliceVersion(content, versioner, entryRule) } : withVersion(content);
 }
 
 /**
@@ -234,7 +234,10 @@ function flatJson(versioner: TableVersioner, v: unknown): string {
  * and one native call for its joined JSON costs about half of one per piece (a route change
  * reaching 1 000 agents hashes 1 000 slices).
  */
-export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
+export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner, entryRule = false): string {
+  // The entry rule (ADR 0025): each entry's digest once for every slice holding it, then one
+  // hash of a few digests per slice, not of its whole JSON.
+  if (entryRule) return entryVersion(content, (v) => versioner.json(v));
   // Every piece in one list, joined once: one array and one join per slice, not one per section
   // as well (a change reaching 1 000 agents with slices of their own versions 1 000 slices).
   const parts: string[] = ['{'];
@@ -270,7 +273,7 @@ export function patchSlice(slice: RoutingTable, backends: Map<string, BackendIR>
   if (!slice.backends.some((b) => backends.has(b.name))) return slice;
   const { version: _old, ...rest } = slice;
   const content = { ...rest, backends: slice.backends.map((b) => backends.get(b.name) ?? b) };
-  return versioner ? { ...content, version: sliceVersion(content, versioner) } : withVersion(content);
+  return versioner ? { ...content, version: sliceVersion(content, versioner, isEntryVersion(slice.version)) } : withVersion(content);
 }
 
 /** The pods (`namespace/pod`) some policy of the table governs: their slices are their own. */
