@@ -32,6 +32,7 @@ import { LlhttpParser, PAUSE, type H1Events, type LlhttpError } from './llhttp.t
 import { adoptReadBuffer, skipReadAhead, type ReadSink } from './read-buffer.ts';
 import { writeWatched } from './watched-write.ts';
 import { describeRequest } from './request-head.ts';
+import { quickRequest, type QuickRequest } from './request-quick.ts';
 import type { FastUpstreamPool, UpstreamLease } from './upstream-types.ts';
 
 /** Content-Length bodies at least this long bypass the parser (a pause costs llhttp an Error). */
@@ -72,6 +73,13 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
   #pause: 'park' | 'fallback' | 'bypass' | 'stop' | null = null;
   #fallbackHead: Buffer | null = null;
   #bodyLeft = 0;
+  /**
+   * llhttp has not been given a byte since it was made: a read that holds one whole plain request
+   * may be scanned without it (request-quick.ts). Once llhttp has read something it may hold part
+   * of a message, so it reads everything after, until a bypassed body ends at a known boundary
+   * and a fresh parser takes over.
+   */
+  #quick = true;
   #readBlocked = false;
   #writeBlocked = false;
   #stopped = false;
@@ -354,6 +362,7 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
           const old = this.#parser;
           queueMicrotask(() => old.close());
           this.#parser = new LlhttpParser('request', this);
+          this.#quick = true;
           this.onComplete();
         }
         continue;
@@ -362,6 +371,15 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
         this.#rest = this.#rest === null ? Buffer.from(data) : Buffer.concat([this.#rest, data]);
         this.blockReads();
         return;
+      }
+      if (this.#quick) {
+        // a request arriving while another is in flight is llhttp's (it parks there)
+        const q = this.#busy === null ? quickRequest(data, BYPASS_MIN) : null;
+        if (q !== null) {
+          this.#quickRead(data, q);
+          return;
+        }
+        this.#quick = false;
       }
       const r = this.#parser.execute(data);
       if (r.kind === 'error') {
@@ -390,6 +408,26 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       // 'stop' (refused), or llhttp stopped by itself (upgrade/CONNECT after a PAUSE we did not ask)
       return;
     }
+  }
+
+  /** What llhttp's callbacks would have said for `data`, one whole plain request (`q`), in their order. */
+  #quickRead(data: Buffer, q: QuickRequest): void {
+    const bodyStart = q.bodyStart;
+    const bodyLength = q.bodyLength;
+    if (this.onHead(1, 1, q.fields, q.method, q.target, 0, '', false, true) === PAUSE) {
+      const why = this.#pause;
+      this.#pause = null;
+      if (why === 'fallback') this.#toGeneralPath(data.subarray(bodyStart));
+      else {
+        // refused ('stop'): llhttp would stay paused after this head and ignore what follows
+        this.#quick = false;
+        this.#parser.pause();
+      }
+      return;
+    }
+    // the body is a view of this read (relayed before the next one, or copied if kept), as a bypassed body's
+    if (bodyLength > 0) this.#reading?.onRequestBody(data.subarray(bodyStart), true);
+    this.onComplete();
   }
 
   onHead(major: number, minor: number, fields: string[], method: string, target: string, _s: number, _r: string, upgrade: boolean, keepAlive: boolean): number {

@@ -43,6 +43,7 @@ interface NativeParser {
   execute(data: Buffer): NativeResult;
   finish(): NativeResult;
   resume(): void;
+  pause(): void;
   close(): void;
   [k: number]: unknown;
 }
@@ -194,6 +195,9 @@ export class LlhttpParser {
   }
 
   resume(): void { this.p.resume(); }
+
+  /** Stops parsing: what `execute` is given from now on is reported paused at offset 0, until `resume()`. */
+  pause(): void { this.p.pause(); }
 
   /**
    * Frees the native parser. Called from inside one of its own callbacks (a handler closing the

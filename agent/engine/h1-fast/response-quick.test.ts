@@ -9,32 +9,13 @@ import assert from 'node:assert/strict';
 import { prng } from '../../../test/support/prng.ts';
 import { UpstreamPools } from '../pools.ts';
 import { writeRequestHead } from './head-writer.ts';
-import { LlhttpParser, type H1Events } from './llhttp.ts';
+import { LlhttpParser } from './llhttp.ts';
+import { mutate, viaLlhttp } from './quick-scan-test-support.ts';
 import { quickResponse } from './response-quick.ts';
 import { FastPool } from './upstream-pool.ts';
 import { rawUpstream, RecordingSink, settled } from './upstream-test-support.ts';
 
 const MAX_BODY = 16 * 1024;
-
-interface Read { heads: { status: number; reason: string; fields: string[]; upgrade: boolean; keepAlive: boolean }[]; body: Buffer; completes: number; result: string }
-
-function viaLlhttp(bytes: Buffer): Read {
-  const read: Read = { heads: [], body: Buffer.alloc(0), completes: 0, result: '' };
-  const events: H1Events = {
-    onHead: (_ma, _mi, fields, _m, _t, status, reason, upgrade, keepAlive) => {
-      read.heads.push({ status, reason, fields: [...fields], upgrade, keepAlive });
-      return 0;
-    },
-    onBody: (piece) => { read.body = Buffer.concat([read.body, piece]); },
-    onTrailers: () => undefined,
-    onComplete: () => { read.completes++; },
-  };
-  const p = new LlhttpParser('response', events);
-  const r = p.execute(bytes);
-  read.result = r.kind === 'error' ? r.error.code : r.kind;
-  p.close();
-  return read;
-}
 
 /** Asserts llhttp reads `raw` as the scan did, when the scan accepted it; returns whether it did. */
 function agrees(raw: string): boolean {
@@ -42,7 +23,7 @@ function agrees(raw: string): boolean {
   const q = quickResponse(bytes, MAX_BODY);
   if (q === null) return false;
   const mine = { status: q.status, reason: q.reason, fields: [...q.fields], body: Buffer.from(bytes.subarray(q.bodyStart, q.bodyStart + q.bodyLength)) };
-  const l = viaLlhttp(bytes);
+  const l = viaLlhttp('response', bytes);
   const what = JSON.stringify(raw);
   assert.equal(l.result, 'ok', what);
   assert.equal(l.heads.length, 1, what);
@@ -105,32 +86,13 @@ test('anything not plain is left to llhttp', () => {
 
 const INSERTS = ['\r', '\n', '\0', ' ', '\t', ':', ',', '\r\n ', '\r\n', '\r\n\r\n', 'Content-Length: 5\r\n', 'Content-Length: 0\r\n', 'Transfer-Encoding: chunked\r\n', 'Connection: close\r\n', 'Connection: Keep-Alive\r\n', '0', 'x', 'ff', '\x7f', '\xff', '"', '(', 'HTTP/1.1 200 OK\r\n'];
 
-function mutate(base: string, rnd: () => number): string {
-  let s = base;
-  const ops = 1 + Math.floor(rnd() * 3);
-  for (let k = 0; k < ops; k++) {
-    const at = Math.floor(rnd() * (s.length + 1));
-    switch (Math.floor(rnd() * 4)) {
-      case 0: s = s.slice(0, at) + INSERTS[Math.floor(rnd() * INSERTS.length)]! + s.slice(at); break;
-      case 1: s = s.slice(0, at) + s.slice(at + 1 + Math.floor(rnd() * 3)); break;
-      case 2: {
-        const c = s[at] ?? '';
-        s = s.slice(0, at) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + s.slice(at + 1);
-        break;
-      }
-      default: s = s.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 256)) + s.slice(at + 1);
-    }
-  }
-  return s;
-}
-
 test('seeded mutations: whatever the scan accepts, llhttp reads the same (bounded: 3 000 cases or 10 s)', () => {
   const rnd = prng(0x516);
   const deadline = Date.now() + 10_000;
   let accepted = 0;
   let cases = 0;
   for (; cases < 3_000 && Date.now() < deadline; cases++) {
-    const raw = mutate(PLAIN[cases % PLAIN.length]!, rnd);
+    const raw = mutate(PLAIN[cases % PLAIN.length]!, rnd, INSERTS);
     if (agrees(raw)) accepted++;
   }
   // both sides of the comparison were exercised: some mutations stay plain, most do not
