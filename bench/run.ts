@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFIGS, NODE_L4_PIPE, PROTOTYPE_CONFIGS, type BenchConfig, type BenchContext } from './lib/configs.ts';
-import { COUNTS_DEFAULT, measureCounts } from './lib/hop-counts.ts';
+import { COUNTS_DEFAULT, countLineup, measureCounts } from './lib/hop-counts.ts';
 import { buildRequest } from './lib/http1-conn.ts';
 import { measureRound, type MeasureEnv, type RoundResult } from './lib/measure.ts';
 import { SERVICE_HOST } from './lib/meshlet.ts';
@@ -35,8 +35,6 @@ const GENERATOR_CPUS = '0';
 /** The meshlet pairs of the streaming stage: plaintext and mTLS hops, and with --prototypes the two-hop prototypes. */
 const STREAM_IDS = new Set(['meshlet-sidecars', 'meshlet-sidecars-mtls']);
 const PROXY_CPUS = '1';
-/** `--scenario counts`: beside nginx and the Node L4 pipe, the Node floor and meshlet's plaintext hops. */
-const COUNT_IDS = new Set(['node-floor', 'meshlet-ingress', 'meshlet-sidecars']);
 
 const { values } = parseArgs({
   options: {
@@ -219,7 +217,8 @@ async function runScenario(name: string, ctx: BenchContext, profile: typeof FULL
     figures = { latency: await measureLatency(ctx, latencyConfigs(configs), latencySettings(profile.name), log) };
   } else if (name === 'counts') {
     // per request, load-independent: syscalls by kind, event-loop turns, instructions (hop-counts.ts)
-    const lineup = [...configs.filter((c) => c.id === 'nginx'), NODE_L4_PIPE, ...configs.filter((c) => COUNT_IDS.has(c.id))];
+    // nginx, the L4 pipe, the floor, the ingress and both sidecar pairs; --only narrows to the ids named
+    const lineup = countLineup([...CONFIGS, NODE_L4_PIPE], values.only?.split(','));
     const keep = values['keep-dumps'] !== undefined ? resolve(values['keep-dumps']) : undefined;
     if (keep !== undefined) mkdirSync(keep, { recursive: true });
     figures = { counts: await measureCounts(ctx, lineup, COUNTS_DEFAULT, log, !values['no-instructions'], keep) };

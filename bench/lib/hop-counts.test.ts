@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countsTable, inclusiveOf, parseStraceSummary, perRequest, voluntarySwitches } from './hop-counts.ts';
+import { countLineup, countsTable, inclusiveOf, parseStraceSummary, perRequest, voluntarySwitches } from './hop-counts.ts';
 
 // strace 6.1's `-c -f` summary, as written to -o (a Node proxy over 1 000 requests)
 const SUMMARY = `% time     seconds  usecs/call     calls    errors syscall
@@ -59,4 +59,11 @@ test('inclusive counts from callgrind_annotate: the function\'s own line, not it
   assert.equal(inclusiveOf(out, 'uv__stream_io'), 27_070_654);
   assert.equal(inclusiveOf(out, 'uv_run'), 51_049_503);
   assert.ok(Number.isNaN(inclusiveOf(out, 'uv__run_timers')));
+});
+
+test('the lineup: both sidecar pairs, mTLS among them, in a fixed order; --only narrows it and rejects an id counts does not measure', () => {
+  const known = ['meshlet-sidecars-mtls', 'direct', 'nginx', 'meshlet-ingress', 'node-floor', 'meshlet-sidecars', 'node-l4-pipe'].map((id) => ({ id }));
+  assert.deepEqual(countLineup(known).map((c) => c.id), ['nginx', 'node-l4-pipe', 'node-floor', 'meshlet-ingress', 'meshlet-sidecars', 'meshlet-sidecars-mtls']);
+  assert.deepEqual(countLineup(known, ['meshlet-sidecars-mtls', 'meshlet-sidecars']).map((c) => c.id), ['meshlet-sidecars', 'meshlet-sidecars-mtls']);
+  assert.throws(() => countLineup(known, ['direct']), /--only direct: not measured by counts/);
 });

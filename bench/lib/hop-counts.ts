@@ -1,6 +1,6 @@
 // Per request, counts that other load does not move (issue 16: "why it cannot go lower in
-// Node"): for nginx, the Node L4 pipe (no HTTP), the node:http floor and meshlet's ingress and
-// plaintext sidecar pair, each proxy process's syscalls by kind (strace -c -f attached to it
+// Node"): for nginx, the Node L4 pipe (no HTTP), the node:http floor and meshlet's ingress,
+// plaintext sidecar pair and mTLS sidecar pair, each proxy process's syscalls by kind (strace -c -f attached to it
 // over N sequential requests), its event-loop turns (the epoll_wait / epoll_pwait calls among
 // them: libuv and nginx each make one per turn of their loop), its main thread's wake-ups
 // (voluntary context switches over an untraced window) and the user-space instructions
@@ -75,6 +75,21 @@ export interface CountRow {
    */
   socketK: number[];
   note?: string;
+}
+
+/** The configurations the counts scenario measures, in this order (nginx and the L4 pipe first: the references). */
+export const COUNT_IDS = ['nginx', 'node-l4-pipe', 'node-floor', 'meshlet-ingress', 'meshlet-sidecars', 'meshlet-sidecars-mtls'];
+
+/**
+ * The counts lineup from the configurations known (`known`, the L4 pipe among them), in
+ * COUNT_IDS's order; `only` (the runner's --only) narrows it to the ids named, nginx and the
+ * pipe included, since one configuration's full pass takes minutes under callgrind.
+ */
+export function countLineup<C extends { id: string }>(known: C[], only?: string[]): C[] {
+  const wanted = only === undefined ? COUNT_IDS : COUNT_IDS.filter((id) => only.includes(id));
+  const unknown = only?.filter((id) => !COUNT_IDS.includes(id)) ?? [];
+  if (unknown.length > 0) throw new Error(`--scenario counts --only ${unknown.join(',')}: not measured by counts (known: ${COUNT_IDS.join(', ')})`);
+  return wanted.flatMap((id) => known.filter((c) => c.id === id));
 }
 
 const READS = new Set(['read', 'readv', 'recvfrom', 'recvmsg', 'recvmmsg']);
