@@ -507,9 +507,10 @@ export class Exchange implements UpstreamSink {
     } else this.#toClient = h.framing.kind === 'length' ? 'length' : 'none';
     const close = this.closeAfter || this.host.draining();
     if (close) this.closeAfter = true;
-    const added = hasDate(fields) ? NOTHING : ['date', httpDate()];
+    // our Date only when the sender gave none, written unchecked (http-date.ts makes it)
+    const date = hasDate(fields) ? '' : httpDate();
     try {
-      this.host.push(writeResponseHead({ status: h.status, reason: h.reason, fields }, framing, close, added, this.host.keepAliveLine));
+      this.host.push(writeResponseHead(fields === h.fields ? h : { status: h.status, reason: h.reason, fields }, framing, close, NOTHING, this.host.keepAliveLine, date));
     } catch (err) {
       this.#lease?.destroy();
       this.#lease = null;

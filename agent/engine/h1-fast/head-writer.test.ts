@@ -151,4 +151,24 @@ describe('h1-fast response heads', () => {
     assert.equal(out.toString('latin1'), 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n');
     assert.equal(reparse('response', Buffer.concat([out, Buffer.from('ok')])).body, 'ok');
   });
+
+  test('status lines and lengths kept from the last answer: a repeat, a new reason, status or length each written as asked, a bad one still refused', () => {
+    const ka = keepAliveFields(5_000);
+    const wire = (status: number, reason: string, length: number): string => writeResponseHead({ status, reason, fields: ['x-a', '1'] }, { kind: 'length', length }, false, [], ka).toString('latin1');
+    const expected = (status: number, reason: string, length: number): string => `HTTP/1.1 ${status} ${reason}\r\nx-a: 1\r\ncontent-length: ${length}\r\nconnection: keep-alive\r\nkeep-alive: timeout=5\r\n\r\n`;
+    for (const [status, reason, length] of [[200, 'OK', 12], [200, 'OK', 12], [200, 'Fine', 12], [201, 'Fine', 12], [201, 'Fine', 0], [201, 'Fine', 1234567], [200, 'OK', 12]] as const) {
+      assert.equal(wire(status, reason, length), expected(status, reason, length));
+    }
+    assert.throws(() => wire(200, 'O\r\nK', 12), InvalidFieldError);
+    assert.throws(() => wire(1000, 'OK', 12), InvalidFieldError);
+    assert.equal(wire(200, 'OK', 12), expected(200, 'OK', 12), 'a refused line is not kept');
+    const chunked = writeResponseHead({ status: 200, reason: 'OK', fields: [] }, { kind: 'until-close' }, true).toString('latin1');
+    assert.equal(chunked, 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n');
+  });
+
+  test('our Date goes after the fields and the added ones, unchecked, before the framing', () => {
+    const out = writeResponseHead({ status: 200, reason: 'OK', fields: ['x-a', '1'] }, { kind: 'length', length: 2 }, false, ['x-b', '2'], 'connection: keep-alive\r\n', 'Mon, 07 Dec 2026 20:00:00 GMT');
+    assert.equal(out.toString('latin1'), 'HTTP/1.1 200 OK\r\nx-a: 1\r\nx-b: 2\r\ndate: Mon, 07 Dec 2026 20:00:00 GMT\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n');
+    assert.deepEqual(reparse('response', Buffer.concat([out, Buffer.from('ok')])).fields, ['x-a', '1', 'x-b', '2', 'date', 'Mon, 07 Dec 2026 20:00:00 GMT', 'content-length', '2', 'connection', 'keep-alive']);
+  });
 });

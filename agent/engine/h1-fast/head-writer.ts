@@ -100,20 +100,52 @@ export function keepAliveFields(timeoutMs: number): string {
   return timeoutMs > 0 ? `connection: keep-alive\r\nkeep-alive: timeout=${s}\r\n` : 'connection: keep-alive\r\n';
 }
 
+// A proxy's answers repeat a few status lines and lengths: the last of each, checked and built,
+// is kept, so a repeat costs a comparison instead of a regex test, a number's text and a concatenation.
+let lastStatus = 0;
+let lastReason = '';
+let lastStatusLine = '';
+let lastLength = -1;
+let lastLengthLine = '';
+
+function statusLine(status: number, reason: string): string {
+  if (status === lastStatus && reason === lastReason) return lastStatusLine;
+  if (!Number.isInteger(status) || status < 100 || status > 999 || BAD_VALUE.test(reason)) throw new InvalidFieldError(':status');
+  lastStatus = status;
+  lastReason = reason;
+  lastStatusLine = `HTTP/1.1 ${status} ${reason}\r\n`;
+  return lastStatusLine;
+}
+
+function responseFraming(framing: Framing | ResponseFraming): string {
+  if (framing.kind === 'length') {
+    if (framing.length !== lastLength) {
+      lastLength = framing.length;
+      lastLengthLine = `content-length: ${framing.length}\r\n`;
+    }
+    return lastLengthLine;
+  }
+  return framing.kind === 'chunked' || framing.kind === 'until-close' ? 'transfer-encoding: chunked\r\n' : '';
+}
+
 /**
  * `HTTP/1.1 status reason`, the fields, `added`, the framing towards the client (a body read
  * until close goes out chunked), and `connection: close` when the client connection ends after
- * it, else `keepAlive` (keepAliveFields' line, or '' to announce nothing: a 1xx).
+ * it, else `keepAlive` (keepAliveFields' line, or '' to announce nothing: a 1xx). `date`: a Date
+ * value of ours (http-date.ts, never the sender's) written after `added`, unchecked.
  */
-export function writeResponseHead(head: StatusLine, framing: Framing | ResponseFraming, close: boolean, added: readonly string[] = [], keepAlive = ''): Buffer {
-  if (!Number.isInteger(head.status) || head.status < 100 || head.status > 999 || BAD_VALUE.test(head.reason)) throw new InvalidFieldError(':status');
-  let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
-  out = appendFields(out, head.fields);
-  out = appendAdded(out, added);
-  out += framing.kind === 'until-close' ? 'transfer-encoding: chunked\r\n' : framingField(framing);
-  out += close ? 'connection: close\r\n' : keepAlive;
-  return Buffer.from(`${out}\r\n`, 'latin1');
+export function writeResponseHead(head: StatusLine, framing: Framing | ResponseFraming, close: boolean, added: readonly string[] = NO_FIELDS, keepAlive = '', date = ''): Buffer {
+  let out = statusLine(head.status, head.reason);
+  const fields = head.fields;
+  for (let i = 0; i + 1 < fields.length; i += 2) out += `${fields[i]!}: ${fields[i + 1]!}\r\n`;
+  if (added.length > 0) out = appendAdded(out, added);
+  if (date !== '') out += `date: ${date}\r\n`;
+  out += responseFraming(framing);
+  out += close ? 'connection: close\r\n\r\n' : `${keepAlive}\r\n`;
+  return Buffer.from(out, 'latin1');
 }
+
+const NO_FIELDS: readonly string[] = [];
 
 /**
  * A request head exactly as llhttp reported it (method, target, version, every field in order,
