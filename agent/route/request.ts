@@ -183,6 +183,15 @@ class Normalized implements NormalizedRequest {
   }
 }
 
+/**
+ * The request as normalizeRequest would make it, for a request whose method, authority and path
+ * equal those of one it already normalized to `host` and `path` (match-cache.ts): nothing checked again.
+ */
+export function normalizedAs(req: RequestDescriptor, host: string, path: string): NormalizedRequest {
+  const headers = req.headers && typeof req.headers === 'object' ? req.headers : {};
+  return new Normalized(req.method, req.scheme === 'https' ? 'https' : 'http', host, path, typeof req.query === 'string' ? req.query : '', headers);
+}
+
 // A method llhttp or node:http already parsed is one of a few strings: those seen valid are kept.
 const validMethods = new Set<string>();
 

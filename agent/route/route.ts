@@ -18,7 +18,8 @@ import { applyHeaderModifier } from './header-modifier.ts';
 import { findVirtualHost, hostnameMatches, type VirtualHostIndex } from './host-match.ts';
 import { joinPathAndQuery } from './path-modifier.ts';
 import { buildLocation } from './redirect.ts';
-import { normalizeRequest, type NormalizedRequest } from './request.ts';
+import { keepMatch, keptMatch } from './match-cache.ts';
+import { normalizedAs, normalizeRequest, type NormalizedRequest } from './request.ts';
 import { firstMatch, type CompiledVirtualHost } from './rule-index.ts';
 import type { Decision, RequestDescriptor, RouteTarget, UpstreamRequest } from './types.ts';
 
@@ -125,6 +126,9 @@ function selectFor(compiled: CompiledTable, target: RouteTarget, req: Normalized
 }
 
 function routeUnsafe(compiled: CompiledTable, target: RouteTarget, request: RequestDescriptor): Decision {
+  // the connection's last request matched a rule and this one cannot match differently (match-cache.ts)
+  const hit = keptMatch(compiled, target, request);
+  if (hit !== null) return decide(hit.match.rule, request, normalizedAs(request, hit.host, hit.path), target.port);
   const req = normalizeRequest(request);
   if (!req.ok) return respond(null, req.status, req.reason);
   const sel = selectFor(compiled, target, req);
@@ -134,6 +138,7 @@ function routeUnsafe(compiled: CompiledTable, target: RouteTarget, request: Requ
   if (!vh) return respond(null, 404, `no virtual host for '${req.host}' on ${sel.where}`);
   const match = firstMatch(vh, req);
   if (!match) return respond(null, 404, `no rule of virtual host '${vh.vhost.hostname}' on ${sel.where} matches`);
+  keepMatch(compiled, target, request, vh, req.host, req.path, match);
   return decide(match.rule, request, req, target.port);
 }
 
