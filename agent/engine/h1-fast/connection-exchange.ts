@@ -124,6 +124,10 @@ function recordOf(fields: readonly string[]): Headers {
   return out;
 }
 
+// One Exchange per request: its state is in TS-private fields, not #private ones (as the
+// upstream connection's and the lease's, upstream-connection.ts): Maglev-compiled code defines
+// and stores #fields through V8's DefineKeyedOwnIC / KeyedStoreIC, ~70-100 instructions each,
+// some 30 of them per request.
 export class Exchange implements UpstreamSink {
   readonly host: ExchangeHost;
   readonly core: ProxyCore;
@@ -136,47 +140,47 @@ export class Exchange implements UpstreamSink {
   /** The final response head (or our own answer) went to the client. */
   answered = false;
   status = 0;
-  #finished = false;
-  /** Counted in the core's in-flight requests until #release (no closure per request). */
-  #inflight = true;
-  readonly #plan: ForwardPlan | null;
-  readonly #pool: FastUpstreamPool | null;
-  #budget: RetryBudget | null = null;
+  private finished = false;
+  /** Counted in the core's in-flight requests until release (no closure per request). */
+  private inflight = true;
+  private readonly plan: ForwardPlan | null;
+  private readonly pool: FastUpstreamPool | null;
+  private budget: RetryBudget | null = null;
   /** The route sets no retry and the request is routed: the default retry applies (ADR 0022). */
-  #defaults = false;
+  private defaults = false;
   /** Body copies held for a retry (null: the body is not replayable). */
-  #kept: Buffer[] | null = null;
+  private kept: Buffer[] | null = null;
   /**
    * Content-Length body pieces that arrived in the read that carried the head, held until the
    * end of that read (`endOfRead`) or of the request, so the first attempt writes head and body
    * in one `write` (one syscall and one upstream read instead of two per small POST).
    */
-  #gathered: Buffer[] | null = null;
-  #trailers: readonly string[] = [];
-  #lease: UpstreamLease | null = null;
+  private gathered: Buffer[] | null = null;
+  private trailers: readonly string[] = [];
+  private lease: UpstreamLease | null = null;
   /** The lease whose read is being handled: kept past the response's end for `onReadDone`. */
-  #reading: UpstreamLease | null = null;
-  #attempt = 0;
-  #endpoint: EndpointIR | null = null;
-  #failed: EndpointIR | undefined;
-  #attemptEv: AttemptEvent | null = null;
-  #statsDone: ((failed: boolean) => void) | null = null;
+  private reading: UpstreamLease | null = null;
+  private attempt = 0;
+  private endpoint: EndpointIR | null = null;
+  private failed: EndpointIR | undefined;
+  private attemptEv: AttemptEvent | null = null;
+  private statsDone: ((failed: boolean) => void) | null = null;
   /** A route's request timeout (the default one is a deadline on the connection's timer). */
-  #requestTimer: NodeJS.Timeout | null = null;
+  private requestTimer: NodeJS.Timeout | null = null;
   /** The default request timeout is armed on the host. */
-  #defaultArmed = false;
-  #attemptTimer: NodeJS.Timeout | null = null;
-  #retryTimer: NodeJS.Timeout | null = null;
-  #toClient: 'none' | 'length' | 'chunked' | 'close' = 'none';
-  #aborted = false;
+  private defaultArmed = false;
+  private attemptTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private toClient: 'none' | 'length' | 'chunked' | 'close' = 'none';
+  private aborted = false;
 
   constructor(host: ExchangeHost, core: ProxyCore, head: RequestHead, ev: RequestEvent | null, plan: ForwardPlan | null, pool: FastUpstreamPool | null) {
     this.host = host;
     this.core = core;
     this.head = head;
     this.ev = ev;
-    this.#plan = plan;
-    this.#pool = pool;
+    this.plan = plan;
+    this.pool = pool;
     this.closeAfter = !head.keepAlive;
     core.inflight.enter();
   }
@@ -184,205 +188,205 @@ export class Exchange implements UpstreamSink {
   /** Answers with the proxy's own response (a refusal, a redirect); the request body is discarded. */
   respond(rejection: Rejection, headers: Readonly<Record<string, string | string[]>>, close: boolean): void {
     if (close) this.closeAfter = true;
-    this.#answer(rejection, headers);
+    this.answer(rejection, headers);
   }
 
   /** Starts forwarding: budgets, timeouts, the first attempt. */
   forward(): void {
-    const p = this.#plan!;
-    this.#budget = p.group && p.retry ? this.core.budgets.for(p.group) : null;
-    this.#budget?.request();
-    this.#defaults = p.retry === null && p.table !== null && this.core.defaultRetry;
+    const p = this.plan!;
+    this.budget = p.group && p.retry ? this.core.budgets.for(p.group) : null;
+    this.budget?.request();
+    this.defaults = p.retry === null && p.table !== null && this.core.defaultRetry;
     const framing = this.head.framing;
     if ((p.retry?.attempts ?? 0) > 0) {
-      if (framing.kind === 'none' || (framing.kind === 'length' && framing.length <= this.core.retryBufferBytes)) this.#kept = [];
+      if (framing.kind === 'none' || (framing.kind === 'length' && framing.length <= this.core.retryBufferBytes)) this.kept = [];
       else this.core.logOnce(`stream:${p.group ?? p.backend.name}`, `${p.group ?? p.backend.name}: requests without a Content-Length within ${this.core.retryBufferBytes} bytes are streamed and not retried; mirrors get a copy once such a body completes within that bound`);
     }
     const routeMs = p.timeouts?.requestMs ?? null;
-    if (routeMs) this.#requestTimer = setTimeout(() => this.#timedOut(new RequestTimeoutError(routeMs).message), routeMs);
-    else if (this.head.framing.kind === 'none') this.#armDefault();
+    if (routeMs) this.requestTimer = setTimeout(() => this.timedOut(new RequestTimeoutError(routeMs).message), routeMs);
+    else if (this.head.framing.kind === 'none') this.armDefault();
     // a small Content-Length body usually came in the same read as its head: the attempt starts
     // at the end of that read (or of the body), with the body in the head's write
-    if (framing.kind === 'length' && framing.length < GATHER_MAX) this.#gathered = [];
-    else this.#startAttempt();
+    if (framing.kind === 'length' && framing.length < GATHER_MAX) this.gathered = [];
+    else this.startAttempt();
   }
 
   /** The connection's read that delivered this request's bytes is over: a gathering attempt starts. */
   endOfRead(): void {
-    if (this.#gathered !== null) this.#startAttempt();
+    if (this.gathered !== null) this.startAttempt();
   }
 
   /** Whether the body may be relayed outside the parser as views of the read buffer (never copied). */
   get streamsBody(): boolean {
-    return this.#kept === null && this.#plan !== null;
+    return this.kept === null && this.plan !== null;
   }
 
-  #armDefault(): void {
+  private armDefault(): void {
     const ms = this.core.defaultRequestTimeoutMs;
-    if (ms === null || this.answered || this.#plan?.timeouts?.requestMs) return;
-    this.#defaultArmed = true;
+    if (ms === null || this.answered || this.plan?.timeouts?.requestMs) return;
+    this.defaultArmed = true;
     this.host.armRequestDeadline(this, ms);
   }
 
-  #clearDefault(): void {
-    if (!this.#defaultArmed) return;
-    this.#defaultArmed = false;
+  private clearDefault(): void {
+    if (!this.defaultArmed) return;
+    this.defaultArmed = false;
     this.host.clearRequestDeadline(this);
   }
 
   /** The default request timeout ran out (the host's deadline): 504, as a route's timeout. */
   defaultTimedOut(): void {
-    if (!this.#defaultArmed) return;
-    this.#defaultArmed = false;
-    this.#timedOut(new RequestTimeoutError(this.core.defaultRequestTimeoutMs ?? 0).message);
+    if (!this.defaultArmed) return;
+    this.defaultArmed = false;
+    this.timedOut(new RequestTimeoutError(this.core.defaultRequestTimeoutMs ?? 0).message);
   }
 
-  #clearTimers(): void {
-    this.#clearDefault();
-    if (this.#requestTimer) clearTimeout(this.#requestTimer);
-    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#requestTimer = this.#attemptTimer = this.#retryTimer = null;
+  private clearTimers(): void {
+    this.clearDefault();
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    if (this.attemptTimer) clearTimeout(this.attemptTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.requestTimer = this.attemptTimer = this.retryTimer = null;
   }
 
-  #startAttempt(): void {
-    const p = this.#plan!;
-    this.#retryTimer = null;
-    const gathered = this.#gathered;
-    this.#gathered = null;
-    if (this.#aborted) return;
-    const endpoint = this.core.balancer.pick(p.backend, this.#failed);
+  private startAttempt(): void {
+    const p = this.plan!;
+    this.retryTimer = null;
+    const gathered = this.gathered;
+    this.gathered = null;
+    if (this.aborted) return;
+    const endpoint = this.core.balancer.pick(p.backend, this.failed);
     if (!endpoint) {
-      this.#answer(noHealthyUpstream(`no ready endpoints for ${p.backend.name}`));
+      this.answer(noHealthyUpstream(`no ready endpoints for ${p.backend.name}`));
       return;
     }
-    this.#attempt++;
-    this.#endpoint = endpoint;
+    this.attempt++;
+    this.endpoint = endpoint;
     const headers = upstreamFields(p.request.headers);
     markPeerWorkload(headers, isMutualTls(endpoint, this.core.pools.connectOptions));
     const request = { method: p.request.method, authority: p.request.authority, pathAndQuery: p.request.pathAndQuery, headers };
-    this.#attemptEv = this.ev ? startAttemptEvent(this.ev, this.#attempt, false, p.backend.name, endpoint, request) : null;
-    this.#statsDone = this.core.balancer.stats(endpoint).start();
+    this.attemptEv = this.ev ? startAttemptEvent(this.ev, this.attempt, false, p.backend.name, endpoint, request) : null;
+    this.statsDone = this.core.balancer.stats(endpoint).start();
     const host = typeof p.request.headers.host === 'string' ? p.request.headers.host : p.request.authority;
     // the body received so far (kept for retries, or gathered for this write) goes in the head's
     // write when the framing is Content-Length (no chunk framing for the lease to add)
-    const body = this.#kept ?? gathered;
+    const body = this.kept ?? gathered;
     const inHead = body !== null && body.length > 0 && this.head.framing.kind === 'length';
     let head: Buffer;
     try {
       head = writeRequestHeadFrom({ method: request.method, target: request.pathAndQuery, host, framing: this.head.framing }, headers, inHead ? body : NO_BODY);
     } catch (err) {
-      this.#endAttempt(500, (err as Error).message, false);
-      this.#answer(internalError(`cannot write the upstream request: ${(err as Error).message}`));
+      this.endAttempt(500, (err as Error).message, false);
+      this.answer(internalError(`cannot write the upstream request: ${(err as Error).message}`));
       return;
     }
     // a whole body gathered into the first write is what a default retry resends (no copy made for it)
-    if (this.#defaults && gathered !== null && this.reqDone && this.#kept === null) this.#kept = gathered;
+    if (this.defaults && gathered !== null && this.reqDone && this.kept === null) this.kept = gathered;
     const ms = p.timeouts?.backendRequestMs ?? null;
-    if (ms) this.#attemptTimer = setTimeout(() => this.#attemptTimedOut(ms), ms);
+    if (ms) this.attemptTimer = setTimeout(() => this.attemptTimedOut(ms), ms);
     try {
       // the table's endpoint object itself: the pool finds its connections by it (upstream-pool.ts)
-      this.#lease = this.#pool!.send(endpoint, { method: request.method, head, framing: this.head.framing }, this);
+      this.lease = this.pool!.send(endpoint, { method: request.method, head, framing: this.head.framing }, this);
     } catch (err) {
       // a full queue is no failure of the endpoint's: a route retry may try again, the default one does not
-      this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), !this.#defaults);
+      this.attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${(err as Error).message}`), !this.defaults);
       return;
     }
-    this.#reading = this.#lease;
-    if (body !== null && !inHead) for (const piece of body) this.#lease.write(piece);
-    if (this.reqDone) this.#lease.end(this.#trailers);
+    this.reading = this.lease;
+    if (body !== null && !inHead) for (const piece of body) this.lease.write(piece);
+    if (this.reqDone) this.lease.end(this.trailers);
   }
 
   // ---- after the write: bookkeeping the client does not wait for ----
 
   /** A response head's attempt end is due (its status and whether the peer could not reach its app). */
-  #attemptEndDue = false;
-  #headStatus = 0;
-  #headUnreached = false;
+  private attemptEndDue = false;
+  private headStatus = 0;
+  private headUnreached = false;
   /** The response ended in this read: the exchange's end is due once the read's bytes are written. */
-  #doneDue = false;
+  private doneDue = false;
 
   /** What the last read left for after its write (onReadDone). */
-  #afterWrite(): void {
-    if (this.#attemptEndDue) this.#endHeadAttempt();
-    if (this.#doneDue) {
-      this.#doneDue = false;
-      this.#maybeDone();
+  private afterWrite(): void {
+    if (this.attemptEndDue) this.endHeadAttempt();
+    if (this.doneDue) {
+      this.doneDue = false;
+      this.maybeDone();
     }
   }
 
-  #endHeadAttempt(): void {
-    this.#attemptEndDue = false;
-    this.#endAttempt(this.#headStatus, null, this.#headUnreached);
-    if (!this.#headUnreached) this.core.balancer.reached(this.#endpoint!);
+  private endHeadAttempt(): void {
+    this.attemptEndDue = false;
+    this.endAttempt(this.headStatus, null, this.headUnreached);
+    if (!this.headUnreached) this.core.balancer.reached(this.endpoint!);
   }
 
-  #endAttempt(status: number, error: string | null, failed: boolean): void {
+  private endAttempt(status: number, error: string | null, failed: boolean): void {
     // an attempt whose head arrived ends as that head said, whatever ends the exchange now
-    if (this.#attemptEndDue) {
-      this.#endHeadAttempt();
+    if (this.attemptEndDue) {
+      this.endHeadAttempt();
       return;
     }
-    this.#statsDone?.(failed);
-    this.#statsDone = null;
-    if (this.#attemptEv) endAttemptEvent(this.#attemptEv, status, error);
-    this.#attemptEv = null;
-    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
-    this.#attemptTimer = null;
+    this.statsDone?.(failed);
+    this.statsDone = null;
+    if (this.attemptEv) endAttemptEvent(this.attemptEv, status, error);
+    this.attemptEv = null;
+    if (this.attemptTimer) clearTimeout(this.attemptTimer);
+    this.attemptTimer = null;
   }
 
-  #canRetry(): boolean {
-    const p = this.#plan!;
-    if (this.#defaults) {
+  private canRetry(): boolean {
+    const p = this.plan!;
+    if (this.defaults) {
       // the default retry: another endpoint, a body to resend (or none), within the group's budget
-      return (this.#kept !== null || this.head.framing.kind === 'none') && this.#attempt <= DEFAULT_RETRIES && !this.#aborted && !this.answered
-        && this.core.balancer.hasOther(p.backend, this.#endpoint!) && this.core.budgets.forDefaultRetry(p.group, p.backend.name).tryRetry();
+      return (this.kept !== null || this.head.framing.kind === 'none') && this.attempt <= DEFAULT_RETRIES && !this.aborted && !this.answered
+        && this.core.balancer.hasOther(p.backend, this.endpoint!) && this.core.budgets.forDefaultRetry(p.group, p.backend.name).tryRetry();
     }
-    return this.#kept !== null && this.#attempt <= (p.retry?.attempts ?? 0) && !this.#aborted && !this.answered && (this.#budget?.tryRetry() ?? true);
+    return this.kept !== null && this.attempt <= (p.retry?.attempts ?? 0) && !this.aborted && !this.answered && (this.budget?.tryRetry() ?? true);
   }
 
-  #retryLater(): void {
-    const p = this.#plan!;
-    this.#failed = this.#endpoint ?? undefined;
-    this.#retryTimer = setTimeout(() => {
-      this.#startAttempt();
+  private retryLater(): void {
+    const p = this.plan!;
+    this.failed = this.endpoint ?? undefined;
+    this.retryTimer = setTimeout(() => {
+      this.startAttempt();
       // an attempt that ends at once (no endpoint left, a connect refused) answered from a timer
       this.host.flush();
-    }, retryDelayMs(p.retry?.backoffMs, this.#attempt - 1, this.core.random));
+    }, retryDelayMs(p.retry?.backoffMs, this.attempt - 1, this.core.random));
   }
 
   /** `unreached`: the attempt could not connect (the inbound side then marks its 503). */
-  #attemptFailed(rejection: Rejection, retriable: boolean, unreached = false): void {
-    this.#lease = null;
-    this.#endAttempt(rejection.status, rejection.detail, rejection.status === 503);
-    if (retriable && this.#canRetry()) this.#retryLater();
-    else this.#answer(rejection, unreached && this.host.inbound ? UNREACHED_MARK : {});
+  private attemptFailed(rejection: Rejection, retriable: boolean, unreached = false): void {
+    this.lease = null;
+    this.endAttempt(rejection.status, rejection.detail, rejection.status === 503);
+    if (retriable && this.canRetry()) this.retryLater();
+    else this.answer(rejection, unreached && this.host.inbound ? UNREACHED_MARK : {});
   }
 
-  #attemptTimedOut(ms: number): void {
-    this.#attemptTimer = null;
-    this.#lease?.destroy();
+  private attemptTimedOut(ms: number): void {
+    this.attemptTimer = null;
+    this.lease?.destroy();
     if (this.answered) {
-      this.#abortMidResponse('backend timeout while relaying the body');
+      this.abortMidResponse('backend timeout while relaying the body');
       return;
     }
-    this.#attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), !this.#defaults);
+    this.attemptFailed(upstreamTimeout(new BackendTimeoutError(ms).message), !this.defaults);
     // a timer, not a read, got here: nothing else writes what the answer pushed
     this.host.flush();
   }
 
-  #timedOut(detail: string): void {
-    this.#requestTimer = null;
-    this.#lease?.destroy();
-    this.#lease = null;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+  private timedOut(detail: string): void {
+    this.requestTimer = null;
+    this.lease?.destroy();
+    this.lease = null;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.answered) {
-      this.#abortMidResponse(detail);
+      this.abortMidResponse(detail);
       return;
     }
-    this.#endAttempt(504, detail, false);
-    this.#answer(upstreamTimeout(detail));
+    this.endAttempt(504, detail, false);
+    this.answer(upstreamTimeout(detail));
     this.host.flush();
   }
 
@@ -390,25 +394,25 @@ export class Exchange implements UpstreamSink {
   idleTimeout(): void {
     const error = new StreamIdleTimeoutError(this.core.streamIdleTimeoutMs ?? 0).message;
     if (this.answered) {
-      this.#abortMidResponse(error);
+      this.abortMidResponse(error);
       return;
     }
-    this.#lease?.destroy();
-    this.#lease = null;
-    this.#endAttempt(408, error, false);
+    this.lease?.destroy();
+    this.lease = null;
+    this.endAttempt(408, error, false);
     this.closeAfter = true;
-    this.#answer(clientError(408, 'stream idle timeout'));
+    this.answer(clientError(408, 'stream idle timeout'));
     if (this.ev) this.ev.error = error;
     this.abort(error);
   }
 
-  #abortMidResponse(error: string): void {
+  private abortMidResponse(error: string): void {
     if (this.ev) this.ev.error = error;
     this.abort(error);
     this.host.destroy();
   }
 
-  #answer(rejection: Rejection, headers: Readonly<Record<string, string | string[]>> = {}): void {
+  private answer(rejection: Rejection, headers: Readonly<Record<string, string | string[]>> = {}): void {
     if (this.answered) return;
     const { status, detail } = rejection;
     if (status >= 500) this.core.logger.warn(`${status} for ${this.head.method} ${this.head.target}`, { status, reason: detail });
@@ -420,8 +424,8 @@ export class Exchange implements UpstreamSink {
     this.answered = true;
     this.status = status;
     this.resDone = true;
-    this.#lease = null;
-    this.#maybeDone();
+    this.lease = null;
+    this.maybeDone();
   }
 
   // ---- the request body, from the connection's parser ----
@@ -429,25 +433,25 @@ export class Exchange implements UpstreamSink {
   /** A body piece; `view`: it lives in the connection's reused read buffer. */
   onRequestBody(piece: Buffer, view: boolean): void {
     if (this.ev && this.head.framing.kind === 'chunked') this.ev.requestBytes += piece.length;
-    if (this.#kept !== null) {
+    if (this.kept !== null) {
       piece = view ? Buffer.from(piece) : piece;
-      this.#kept.push(piece);
-      if (this.#gathered !== null) return;
-    } else if (this.#gathered !== null) {
-      this.#gathered.push(view ? Buffer.from(piece) : piece);
+      this.kept.push(piece);
+      if (this.gathered !== null) return;
+    } else if (this.gathered !== null) {
+      this.gathered.push(view ? Buffer.from(piece) : piece);
       return;
     }
-    if (this.#lease !== null && !this.resDone && !this.#lease.write(piece)) this.host.blockReads();
+    if (this.lease !== null && !this.resDone && !this.lease.write(piece)) this.host.blockReads();
   }
 
   onRequestEnd(trailers: readonly string[]): void {
     this.reqDone = true;
-    this.#trailers = trailers;
+    this.trailers = trailers;
     // a gathering attempt starts now, the whole body in its first write (and ends the request)
-    if (this.#gathered !== null && !this.answered && !this.#aborted) this.#startAttempt();
-    else if (this.#lease !== null && !this.resDone) this.#lease.end(trailers);
-    if (this.#plan !== null && !this.answered && this.#requestTimer === null && !this.#defaultArmed) this.#armDefault();
-    this.#maybeDone();
+    if (this.gathered !== null && !this.answered && !this.aborted) this.startAttempt();
+    else if (this.lease !== null && !this.resDone) this.lease.end(trailers);
+    if (this.plan !== null && !this.answered && this.requestTimer === null && !this.defaultArmed) this.armDefault();
+    this.maybeDone();
   }
 
   // ---- UpstreamSink ----
@@ -458,7 +462,7 @@ export class Exchange implements UpstreamSink {
       if (h.status !== 101 && this.head.versionMinor === 1 && !this.answered) this.host.push(writeResponseHead(h, { kind: 'none' }, false));
       return;
     }
-    const p = this.#plan!;
+    const p = this.plan!;
     let fields = h.fields;
     // a peer meshlet's 503 for an app that refused (ADR 0022): the mark is removed from every 503,
     // whoever sent it (an app may relay one it got through a passthrough hop), and believed only
@@ -468,29 +472,29 @@ export class Exchange implements UpstreamSink {
       const stripped = withoutMark(fields);
       if (stripped !== fields) {
         fields = stripped;
-        if (this.#endpoint!.identity !== null) {
+        if (this.endpoint!.identity !== null) {
           unreached = true;
-          if (p.table !== null) this.core.balancer.avoid(this.#endpoint!);
+          if (p.table !== null) this.core.balancer.avoid(this.endpoint!);
         }
       }
     }
-    if ((this.#defaults ? unreached : p.retry?.codes.includes(h.status)) && this.#canRetry()) {
-      this.#lease?.destroy();
-      this.#lease = null;
-      this.#endAttempt(h.status, unreached ? 'the peer could not reach its app' : null, unreached);
-      this.#retryLater();
+    if ((this.defaults ? unreached : p.retry?.codes.includes(h.status)) && this.canRetry()) {
+      this.lease?.destroy();
+      this.lease = null;
+      this.endAttempt(h.status, unreached ? 'the peer could not reach its app' : null, unreached);
+      this.retryLater();
       return;
     }
     // the attempt's end (balancer statistics, telemetry) is bookkeeping the client does not wait
-    // for: it runs after the write that carries this head (#afterWrite), or first thing if
+    // for: it runs after the write that carries this head (afterWrite), or first thing if
     // anything ends the attempt before that
-    this.#headStatus = h.status;
-    this.#headUnreached = unreached;
-    this.#attemptEndDue = true;
-    if (this.#attemptTimer) clearTimeout(this.#attemptTimer);
-    this.#attemptTimer = null;
+    this.headStatus = h.status;
+    this.headUnreached = unreached;
+    this.attemptEndDue = true;
+    if (this.attemptTimer) clearTimeout(this.attemptTimer);
+    this.attemptTimer = null;
     // the default timeout runs to the response head only (a route's runs to the response's end)
-    this.#clearDefault();
+    this.clearDefault();
     if (p.responseHeaders.length > 0) {
       let record = recordOf(fields);
       for (const mod of p.responseHeaders) record = applyHeaderModifier(record, mod);
@@ -498,13 +502,13 @@ export class Exchange implements UpstreamSink {
     }
     let framing: Framing | ResponseFraming = h.framing;
     if (h.framing.kind === 'chunked' || h.framing.kind === 'until-close') {
-      if (this.head.versionMinor === 1) this.#toClient = 'chunked';
+      if (this.head.versionMinor === 1) this.toClient = 'chunked';
       else {
-        this.#toClient = 'close';
+        this.toClient = 'close';
         this.closeAfter = true;
         framing = { kind: 'none' };
       }
-    } else this.#toClient = h.framing.kind === 'length' ? 'length' : 'none';
+    } else this.toClient = h.framing.kind === 'length' ? 'length' : 'none';
     const close = this.closeAfter || this.host.draining();
     if (close) this.closeAfter = true;
     // our Date only when the sender gave none, written unchecked (http-date.ts makes it)
@@ -512,9 +516,9 @@ export class Exchange implements UpstreamSink {
     try {
       this.host.push(writeResponseHead(fields === h.fields ? h : { status: h.status, reason: h.reason, fields }, framing, close, NOTHING, this.host.keepAliveLine, date));
     } catch (err) {
-      this.#lease?.destroy();
-      this.#lease = null;
-      this.#answer(internalError(`cannot write the response head: ${(err as Error).message}`));
+      this.lease?.destroy();
+      this.lease = null;
+      this.answer(internalError(`cannot write the response head: ${(err as Error).message}`));
       return;
     }
     this.answered = true;
@@ -524,7 +528,7 @@ export class Exchange implements UpstreamSink {
   onResponseBody(piece: Buffer): void {
     if (!this.answered || this.resDone) return;
     if (this.ev) this.ev.responseBytes += piece.length;
-    if (this.#toClient === 'chunked') {
+    if (this.toClient === 'chunked') {
       this.host.push(chunkHeader(piece.length));
       this.host.push(piece);
       this.host.push(CRLF);
@@ -533,21 +537,21 @@ export class Exchange implements UpstreamSink {
 
   onResponseEnd(trailers: string[]): void {
     if (!this.answered || this.resDone) return;
-    if (this.#toClient === 'chunked') this.host.push(lastChunk(trailers));
-    this.#lease = null;
+    if (this.toClient === 'chunked') this.host.push(lastChunk(trailers));
+    this.lease = null;
     this.resDone = true;
     // the exchange's end (timers, the in-flight count, the request event, the connection's next
     // request) waits for the write of this read (onReadDone, which the pool calls after the read
     // that ended the response): the client's answer goes out first
-    this.#doneDue = true;
+    this.doneDue = true;
   }
 
   onReadDone(): boolean {
     const written = this.host.flush();
-    this.#afterWrite();
+    this.afterWrite();
     if (written) return true;
     // what this read produced is still queued (and may point into the upstream's read buffer)
-    if (this.#reading !== null) this.host.resumeWhenWritten(this.#reading);
+    if (this.reading !== null) this.host.resumeWhenWritten(this.reading);
     return false;
   }
 
@@ -556,50 +560,50 @@ export class Exchange implements UpstreamSink {
   }
 
   onUpstreamError(err: Error, responseStarted: boolean): void {
-    this.#lease = null;
+    this.lease = null;
     if (this.answered) {
-      this.#abortMidResponse(`upstream reset while relaying the body: ${err.message}`);
+      this.abortMidResponse(`upstream reset while relaying the body: ${err.message}`);
       return;
     }
     // a loss here is a fresh connection's (the lease already resent a request that met a closing
     // kept-alive one, ADR 0024): judged by method, as on the general path (ADR 0022)
     const cause = responseStarted ? null : unreachedCause(err, this.head.method);
     // routed endpoints only: a passthrough destination or the app is never in a pick
-    if (cause === 'connect-failure' && this.#plan!.table !== null) this.core.balancer.avoid(this.#endpoint!);
-    const retriable = this.#defaults ? cause !== null : !responseStarted;
-    this.#attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), retriable, cause === 'connect-failure');
+    if (cause === 'connect-failure' && this.plan!.table !== null) this.core.balancer.avoid(this.endpoint!);
+    const retriable = this.defaults ? cause !== null : !responseStarted;
+    this.attemptFailed(upstreamUnavailable(`upstream connect error or reset: ${err.message}`), retriable, cause === 'connect-failure');
     this.host.flush();
   }
 
   // ---- end ----
 
-  #maybeDone(): void {
-    if (this.#finished || !this.reqDone || !this.resDone) return;
+  private maybeDone(): void {
+    if (this.finished || !this.reqDone || !this.resDone) return;
     // the attempt ends before the request it belongs to (an answer of our own after a head: a head we could not write)
-    if (this.#attemptEndDue) this.#endHeadAttempt();
-    this.#finished = true;
-    this.#clearTimers();
-    this.#release();
+    if (this.attemptEndDue) this.endHeadAttempt();
+    this.finished = true;
+    this.clearTimers();
+    this.release();
     if (this.ev) endRequest(this.ev, this.status, this.ev.error);
     this.host.exchangeDone(this);
   }
 
-  #release(): void {
-    if (!this.#inflight) return;
-    this.#inflight = false;
+  private release(): void {
+    if (!this.inflight) return;
+    this.inflight = false;
     this.core.inflight.leave();
   }
 
   /** The client went away, or the connection failed: the upstream side is abandoned. */
   abort(error: string): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#aborted = true;
-    this.#clearTimers();
-    this.#lease?.destroy();
-    this.#lease = null;
-    this.#endAttempt(this.status || 0, error, false);
-    this.#release();
+    if (this.finished) return;
+    this.finished = true;
+    this.aborted = true;
+    this.clearTimers();
+    this.lease?.destroy();
+    this.lease = null;
+    this.endAttempt(this.status || 0, error, false);
+    this.release();
     if (this.ev) endRequest(this.ev, this.status, this.ev.error ?? error);
   }
 }
