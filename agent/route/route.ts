@@ -125,9 +125,15 @@ function selectFor(compiled: CompiledTable, target: RouteTarget, req: Normalized
   return sel;
 }
 
+// The process's first requests are all matched in full: V8 collects no call feedback during a
+// function's first few runs, and a full match first needed after a long run of kept ones (a new
+// table, a new connection) then deoptimized this function on its calls with no feedback.
+export const FULL_FIRST = 256;
+let routed = 0;
+
 function routeUnsafe(compiled: CompiledTable, target: RouteTarget, request: RequestDescriptor): Decision {
   // the connection's last request matched a rule and this one cannot match differently (match-cache.ts)
-  const hit = keptMatch(compiled, target, request);
+  const hit = routed < FULL_FIRST ? (routed++, null) : keptMatch(compiled, target, request);
   if (hit !== null) return decide(hit.match.rule, request, normalizedAs(request, hit.host, hit.path), target.port);
   const req = normalizeRequest(request);
   if (!req.ok) return respond(null, req.status, req.reason);
