@@ -29,7 +29,7 @@
 // mode (the default) is the one to read for absolute cost; an A/A run (`--against` the same
 // tree) gives either mode's noise floor.
 //
-// Usage: npx node bench/telemetry-cost.ts [--quick] [--modes M,M] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--keep-dumps DIR] [--against DIR] [--node-flags F,F] [--distinct-paths N]
+// Usage: npx node bench/telemetry-cost.ts [--quick] [--modes M,M] [--rounds N] [--window-ms MS] [--rate R] [--replicas K] [--sequential] [--instructions [--main-thread]] [--requests N] [--warm-requests N] [--idle-ms MS] [--keep-dumps DIR] [--against DIR] [--node-flags F,F] [--distinct-paths N]
 //   --replicas K: processes per configuration (default 3 at once, 1 sequential), so that one
 //   process's luck (heap layout, JIT) is not read as the configuration's cost.
 //   --rate R: requests/s per child (default 1000 spread over the children at once; 1000 sequential).
@@ -57,7 +57,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDistinctPaths, requestPath } from './lib/distinct-paths.ts';
-import { CallgrindCounter, perfInstructionsUnavailable } from './lib/instruction-count.ts';
+import { CallgrindCounter, lessWallClockWork, perfInstructionsUnavailable } from './lib/instruction-count.ts';
 import { baselineOf, modesOf, settingsOf, TARGET, type Mode } from './lib/telemetry-modes.ts';
 
 // Varied paths by default: the figure for traffic whose paths differ, not the one-path best case (see --distinct-paths).
@@ -187,16 +187,38 @@ async function start(file: string, tree: string, mode: Mode, replica: number, ot
   return { tree, mode, replica, proc, pid: proc.pid!, port };
 }
 
-/** CPU µs per request of one window, or thousands of instructions per request with a counter. */
-async function measure(s: Subject, ms: number, rate: number, counter: CallgrindCounter | null, requests: number, paths: number, keepAs?: string): Promise<number> {
+/** One window: CPU µs per request, or thousands of instructions per request with a counter (then also less wall-clock timers' work). */
+interface Reading { perRequest: number; counted: { instructions: number; requests: number; ms: number } | null }
+
+/** The instant a vgdb command took effect, as well as the harness can tell: halfway through it. */
+async function halfway(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return (t0 + performance.now()) / 2;
+}
+
+/** How many instructions the idle child runs per ms of wall time: its timers (no request in flight). */
+async function idleRate(s: Subject, counter: CallgrindCounter, ms: number): Promise<{ instructions: number; ms: number }> {
+  // Let the last window's connections close before counting: that is the request's work, not a timer's.
+  await new Promise((r) => setTimeout(r, 2000));
+  const t0 = await halfway(() => counter.zero(s.pid));
+  await new Promise((r) => setTimeout(r, ms));
+  let instructions = 0;
+  const t1 = await halfway(async () => { instructions = await counter.read(s.pid); });
+  return { instructions, ms: t1 - t0 };
+}
+
+async function measure(s: Subject, ms: number, rate: number, counter: CallgrindCounter | null, requests: number, paths: number, keepAs?: string): Promise<Reading> {
   if (counter) {
-    await counter.zero(s.pid);
+    const t0 = await halfway(() => counter.zero(s.pid));
     const n = await loadSerial(s.port, requests, paths);
-    return (await counter.read(s.pid, keepAs)) / 1000 / n;
+    let instructions = 0;
+    const t1 = await halfway(async () => { instructions = await counter.read(s.pid, keepAs); });
+    return { perRequest: instructions / 1000 / n, counted: { instructions, requests: n, ms: t1 - t0 } };
   }
   const before = cpuNs(s.pid);
   const n = await load(s.port, ms, rate, paths);
-  return (cpuNs(s.pid) - before) / 1000 / n;
+  return { perRequest: (cpuNs(s.pid) - before) / 1000 / n, counted: null };
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
@@ -297,45 +319,82 @@ async function main(): Promise<void> {
     }
   }
   const subjects = await Promise.all(starting);
+  // Counted: each child's idle instructions per ms (its wall-clock timers), measured after the
+  // warm-up and again after the rounds; windows are read with and without that work, at the
+  // lower of the two rates (an idle window that caught one-off work, a collection or a late
+  // compile, read up to 2x the other in a trial run: that is not a timer's).
+  const idle = new Map<Subject, { instructions: number; ms: number }>();
+  const idleMs = Number(arg('--idle-ms') ?? (quick ? 2000 : 6000));
+  const idleRates = async (): Promise<string> => {
+    const got = await Promise.all(subjects.map((s) => idleRate(s, counter!, idleMs)));
+    subjects.forEach((s, i) => {
+      const was = idle.get(s);
+      if (!was || got[i]!.instructions / got[i]!.ms < was.instructions / was.ms) idle.set(s, got[i]!);
+    });
+    return subjects.map((s, i) => `${name(s)} ${(got[i]!.instructions / got[i]!.ms).toFixed(1)}`).join(', ');
+  };
+  const key = (s: Subject): string => `${s.tree}:${s.mode}`;
+  const name = (s: Subject): string => `${key(s)}${replicas > 1 ? `#${s.replica}` : ''}`;
   if (counter) {
     // Warm-up: enough requests that the hot functions are optimised (V8 tiers up by
     // invocation counts), then one window thrown away.
     await Promise.all(subjects.map((s) => loadSerial(s.port, warmRequests, paths)));
     await Promise.all(subjects.map((s) => counter.instrument(s.pid)));
     await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, paths)));
+    console.log(`idle k instr per s (timers), after the warm-up: ${await idleRates()}`);
   }
   // Warm-up: every child at the measured rate, then one full round thrown away (the first
   // measured round read up to 2.5x the later ones: code paths still being optimised).
   if (!counter) await Promise.all(subjects.map((s) => load(s.port, warmMs, rate, paths)));
   if (!sequential && !counter) await Promise.all(subjects.map((s) => load(s.port, ms, rate, paths)));
-  const key = (s: Subject): string => `${s.tree}:${s.mode}`;
-  const name = (s: Subject): string => `${key(s)}${replicas > 1 ? `#${s.replica}` : ''}`;
   const unit = counter ? 'k instr' : 'µs';
-  const abs = new Map<string, Readings>(subjects.map((s) => [key(s), Array.from({ length: replicas }, () => [])]));
+  const empty = (): Map<string, Readings> => new Map<string, Readings>(subjects.map((s) => [key(s), Array.from({ length: replicas }, () => [])]));
+  const abs = empty();
+  const windows = new Map<Subject, Reading[]>(subjects.map((s) => [s, []]));
   for (let r = 0; r < rounds; r++) {
-    const us = new Map<string, number>();
+    const us = new Map<string, Reading>();
+    const keepAs = (s: Subject): string | undefined => keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`;
     if (sequential) {
       const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
-      for (const s of order) us.set(name(s), await measure(s, ms, rate, counter, requests, paths, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`));
+      for (const s of order) us.set(name(s), await measure(s, ms, rate, counter, requests, paths, keepAs(s)));
     } else {
-      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, paths, keep && `${keep}/${name(s).replace(/[:#%]/g, '-')}-${s.pid}-r${r + 1}.callgrind`)));
+      const got = await Promise.all(subjects.map((s) => measure(s, ms, rate, counter, requests, paths, keepAs(s))));
       subjects.forEach((s, i) => us.set(name(s), got[i]!));
     }
-    for (const s of subjects) abs.get(key(s))![s.replica]!.push(us.get(name(s))!);
-    console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.toFixed(1)} ${unit}`).join(', ')}`);
+    for (const s of subjects) {
+      abs.get(key(s))![s.replica]!.push(us.get(name(s))!.perRequest);
+      windows.get(s)!.push(us.get(name(s))!);
+    }
+    console.log(`round ${r + 1}: ${subjects.map((s) => `${name(s)} ${us.get(name(s))!.perRequest.toFixed(1)}${counter ? ` (${us.get(name(s))!.counted!.ms.toFixed(0)} ms)` : ''} ${unit}`).join(', ')}`);
+  }
+  const lessTimers = empty();
+  if (counter) {
+    console.log(`idle k instr per s (timers), after the rounds: ${await idleRates()}`);
+    for (const s of subjects) {
+      for (const w of windows.get(s)!) lessTimers.get(key(s))![s.replica]!.push(lessWallClockWork(w.counted!.instructions, w.counted!.ms, idle.get(s)!) / 1000 / w.counted!.requests);
+    }
   }
   const fmt = (x: { ratio: number; lo: number; hi: number }): string => `${x.ratio.toFixed(3)}× [${x.lo.toFixed(3)}–${x.hi.toFixed(3)}]`;
-  console.log(`\n| configuration | ${counter ? 'proxy user-space instructions per request (2 hops), thousands' : 'proxy CPU µs per request (2 hops)'}, mean | ratio to off (metrics+trace: to metrics) [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
-  console.log(`|---|---|---|---|${against ? '---|' : ''}`);
-  for (const s of subjects.filter((x) => x.replica === 0)) {
-    const xs = abs.get(key(s))!;
-    const base = baselineOf(s.mode);
-    const r = ratioWithInterval(xs, abs.get(`${s.tree}:${base}`)!);
-    const vs = against && s.tree === 'this' ? ` ${fmt(ratioWithInterval(xs, abs.get(`against:${s.mode}`)!))} |` : against ? ' |' : '';
-    console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : `${fmt(r)}${base === 'off' ? '' : ` (of ${base})`}`} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
+  const table = (readings: Map<string, Readings>, what: string): void => {
+    console.log(`\n| configuration | ${what}, mean | ratio to off (metrics+trace: to metrics) [95 % CI] | issue 11 target |${against ? ' this tree / against [95 % CI] |' : ''}`);
+    console.log(`|---|---|---|---|${against ? '---|' : ''}`);
+    for (const s of subjects.filter((x) => x.replica === 0)) {
+      const xs = readings.get(key(s))!;
+      const base = baselineOf(s.mode);
+      const r = ratioWithInterval(xs, readings.get(`${s.tree}:${base}`)!);
+      const vs = against && s.tree === 'this' ? ` ${fmt(ratioWithInterval(xs, readings.get(`against:${s.mode}`)!))} |` : against ? ' |' : '';
+      console.log(`| ${against ? key(s) : s.mode} | ${(total(xs, every(replicas), every(rounds)) / rounds).toFixed(1)} | ${s.mode === 'off' ? '1' : `${fmt(r)}${base === 'off' ? '' : ` (of ${base})`}`} | ${verdict(r.lo, r.hi, TARGET[s.mode])} |${vs}`);
+    }
+  };
+  if (counter) {
+    table(abs, 'proxy user-space instructions per request (2 hops), thousands, as counted (wall-clock timers included)');
+    // The figure to read: a timer's ticks per request under callgrind are ~50x a pod's (ADR 0018, 21:00).
+    table(lessTimers, 'the same less wall-clock timers\' work (idle rate × window time)');
+  } else {
+    table(abs, 'proxy CPU µs per request (2 hops)');
   }
   const how = counter
-    ? `instructions counted by callgrind, ${requests} requests per window one at a time, children kept across rounds after ${warmRequests} warm-up requests and one discarded window`
+    ? `instructions counted by callgrind, ${requests} requests per window one at a time, children kept across rounds after ${warmRequests} warm-up requests and one discarded window, idle windows of ${idleMs} ms for the timers' rate`
     : `${ms} ms per window, children kept across rounds after ${warmMs} ms warm-up, ${rate} requests/s per child open loop over keep-alive connections; proxies on CPU ${PROXY_CPU}, harness on CPU ${HARNESS_CPU}`;
   console.log(`\n(${rounds} rounds, ${sequential ? 'children measured in turn' : 'all children loaded at once'},${flags.length ? ` this tree's children with ${flags.join(' ')},` : ''} ${replicas} process${replicas > 1 ? 'es' : ''} per configuration, ${how}, ${paths === 1 ? 'one request path' : `requests cycling through ${paths} distinct paths`}; OTLP posts received: ${posts}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   for (const s of subjects) s.proc.send('exit');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { CallgrindCounter, perfInstructionsUnavailable } from './instruction-count.ts';
+import { CallgrindCounter, lessWallClockWork, perfInstructionsUnavailable } from './instruction-count.ts';
 
 test('perf probe: null, or the reason the hardware counter cannot be read', () => {
   const why = perfInstructionsUnavailable();
@@ -46,3 +46,12 @@ test(`callgrind windows count the work done between zero and read, and only that
   }
 });
 }
+
+test('wall-clock work is taken out at the idle window\'s rate per millisecond, never below zero', () => {
+  // An idle child that ran 400 k instructions in 2 s (timer ticks) costs 200 per ms: a 5 s window
+  // of 3 M instructions held 1 M of timers.
+  assert.equal(lessWallClockWork(3_000_000, 5_000, { instructions: 400_000, ms: 2_000 }), 2_000_000);
+  assert.equal(lessWallClockWork(3_000_000, 0, { instructions: 400_000, ms: 2_000 }), 3_000_000);
+  assert.equal(lessWallClockWork(100, 5_000, { instructions: 400_000, ms: 2_000 }), 0);
+  assert.throws(() => lessWallClockWork(100, 5_000, { instructions: 400_000, ms: 0 }), /idle window of 0 ms/);
+});

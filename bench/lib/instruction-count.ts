@@ -89,3 +89,15 @@ export class CallgrindCounter {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A counted window's instructions less the work the child does on wall-clock timers (the event-loop
+ * stall sampler's 100 ms tick, ADR 0018 2026-12-07 21:00), at the rate an idle window of the same
+ * child measured. Under callgrind a request takes ~50x its real wall time, so a timer that costs a
+ * pod nothing per request at any real rate fired once every few requests, and how often depended on
+ * how fast the machine ran the child, not on the request. Never below zero.
+ */
+export function lessWallClockWork(instructions: number, windowMs: number, idle: { instructions: number; ms: number }): number {
+  if (!(idle.ms > 0) || !(windowMs >= 0)) throw new Error(`wall-clock correction: windows of ${windowMs} ms and an idle window of ${idle.ms} ms`);
+  return Math.max(0, instructions - (idle.instructions / idle.ms) * windowMs);
+}
