@@ -657,6 +657,31 @@ describe('the endpoint fast path (issue 14)', () => {
     });
   });
 
+  test('an older and a newer agent subscribing to the same targets do not share a slice: each gets a version its own check accepts (the rule is part of the slice key, ADR 0025)', async () => {
+    // Shared, an older agent would get an e1 version it cannot check and nack it for ever.
+    const ip = (i: number): string => `10.0.5.${i + 1}`;
+    const front = (i: number): ServiceFrontendIR => service({ name: `s${i}`, clusterIP: ip(i), port: 80, rules: [rule({ route: `r${i}`, path: { type: 'PathPrefix', value: '/' }, backends: [{ backend: backendName('default', `s${i}`, 80) }] })] });
+    const t1 = table({ services: [front(0), front(1)], backends: [0, 1].map((i) => backend('default', `s${i}`, 80, [{ port: i + 1 }])) });
+    const targets = [{ kind: 'destination' as const, address: ip(0), port: 80 }];
+    const specs = [{ pod: 'newer', rules: ['e1'] }, { pod: 'older', rules: undefined }, { pod: 'newer-2', rules: ['e1'] }];
+    await withPublisher(specs.length, async (pub, agents) => {
+      pub.setTable(t1);
+      const versions: string[] = [];
+      const held: RoutingTable[] = [];
+      for (const [i, a] of agents.entries()) {
+        a.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: specs[i]!.pod, namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets, ...(specs[i]!.rules ? { versionRules: specs[i]!.rules } : {}) });
+        const u = await a.next('update');
+        assert.equal(validate(u.table).version, u.version, `${specs[i]!.pod}: its check accepts the version it got`);
+        versions.push(u.version);
+        held.push(u.table);
+        a.send({ type: 'ack', version: u.version });
+      }
+      assert.match(versions[0]!, /^e1\./);
+      assert.equal(versions[2], versions[0], 'the two newer agents share their slice');
+      assert.equal(versions[1], computeVersion(held[1]!), 'the older agent: a plain content hash of its slice');
+    });
+  });
+
   test('an endpoint change after the same table was published again in new objects (a catch-up translation) is still an endpoint change', async () => {
     await withPublisher(3, async (pub, agents) => {
       const t1 = twoServices();
