@@ -1,5 +1,8 @@
-// route(): from a connection's target and a request to a Decision. Pure and synchronous; the
-// data plane, `meshlet explain` and the golden tests all call it.
+// route(): from a connection's target and a request to a Decision. Synchronous, and a function
+// of its arguments alone: the only state it keeps is a memo per target of the last match
+// (match-cache.ts, keyed on everything the match reads) and a count of the process's first
+// requests, which change how fast a decision is found, never which. The data plane, `meshlet
+// explain` and the golden tests all call it.
 //
 // Gateway target: the port's first listener whose hostname matches the Host (listener
 // isolation), then that listener's most specific virtual host, then its first matching rule.

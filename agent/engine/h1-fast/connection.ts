@@ -419,7 +419,10 @@ export class FastConnection implements H1Events, ReadSink, ExchangeHost {
       this.#pause = null;
       if (why === 'fallback') this.#toGeneralPath(data.subarray(bodyStart));
       else {
-        // refused ('stop'): llhttp would stay paused after this head and ignore what follows
+        // refused ('stop'): llhttp would stay paused after this head and ignore what follows.
+        // Defensive: a refusal answers 400 with Connection: close, so the connection stops
+        // reading anyway (the test of it passes without this pause); kept so that a refusal
+        // that one day keeps the connection cannot let llhttp read the rest as a new request.
         this.#quick = false;
         this.#parser.pause();
       }
