@@ -31,7 +31,7 @@ import { markPeerWorkload } from '../../telemetry/peer-workload.ts';
 import { CRLF, chunkHeader, lastChunk } from './chunked.ts';
 import { rejectionBytes } from './downstream-answer.ts';
 import type { ForwardPlan } from './engine-bridge.ts';
-import { writeRequestHeadFrom, writeResponseHead } from './head-writer.ts';
+import { writeRequestHeadFrom, writeResponseHead, writeResponseHeadRaw } from './head-writer.ts';
 import { hasDate, httpDate } from './http-date.ts';
 import type { Framing, RequestHead } from './request-head.ts';
 import type { ResponseFraming, ResponseHead } from './response-head.ts';
@@ -514,7 +514,9 @@ export class Exchange implements UpstreamSink {
     // our Date only when the sender gave none, written unchecked (http-date.ts makes it)
     const date = hasDate(fields) ? '' : httpDate();
     try {
-      this.host.push(writeResponseHead(fields === h.fields ? h : { status: h.status, reason: h.reason, fields }, framing, close, NOTHING, this.host.keepAliveLine, date));
+      // the upstream's field lines copied as they came when nothing changed them (head-writer.ts)
+      if (fields === h.fields && h.raw !== null) this.host.push(writeResponseHeadRaw(h.status, h.reason, h.raw, framing, close, this.host.keepAliveLine, date));
+      else this.host.push(writeResponseHead(fields === h.fields ? h : { status: h.status, reason: h.reason, fields }, framing, close, NOTHING, this.host.keepAliveLine, date));
     } catch (err) {
       this.lease?.destroy();
       this.lease = null;

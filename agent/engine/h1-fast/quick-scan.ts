@@ -26,8 +26,15 @@ const MAX_FIELDS = 64;
 /** Per field: where its name starts and ends, where its value starts and ends (reused). */
 const at = new Int32Array(MAX_FIELDS * 4);
 
-/** What the last `scanFields` found: the number of fields and the Content-Length (-1: none). */
-export const scanned = { count: 0, length: -1 };
+/**
+ * What the last `scanFields` found: the number of fields, the Content-Length (-1: none), and
+ * whether every field line is written `name: value` (one SP after the colon): then each line's
+ * bytes are what the head writer would write for it, and can be copied through (response-quick.ts).
+ */
+export const scanned = { count: 0, length: -1, spaced: true };
+
+/** Per field of the last scan: name start, name end, value start, value end (read, never written, outside this file). */
+export const fieldOffsets: Readonly<Int32Array> = at;
 
 /** Buffer's own latin1 slice (what `toString('latin1', a, b)` calls after checking its arguments). */
 export const latin1 = (d: Buffer, start: number, end: number): string => (d as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
@@ -51,6 +58,7 @@ export function named(d: Buffer, start: number, end: number, lower: string): boo
 export function scanFields(d: Buffer, i: number, limit: number): number {
   let count = 0;
   let length = -1;
+  let spaced = true;
   for (;;) {
     if (i + 1 >= limit) return -1;
     if (d[i] === CR) {
@@ -66,6 +74,7 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
     i++;
     while (i < limit && (d[i] === SP || d[i] === HTAB)) i++;
     const valueStart = i;
+    if (valueStart - nameEnd !== 2 || d[nameEnd + 1] !== SP) spaced = false;
     while (i < limit && PLAIN[d[i]!] === 1) i++;
     if (i === valueStart || i + 1 >= limit || d[i] !== CR || d[i + 1] !== LF) return -1;
     const last = d[i - 1];
@@ -95,6 +104,7 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
   }
   scanned.count = count;
   scanned.length = length;
+  scanned.spaced = spaced;
   return i;
 }
 

@@ -15,7 +15,16 @@ export interface ResponseHead {
   keepAlive: boolean;
   /** End-to-end fields [name, value, …]: no hop-by-hop and no framing fields. */
   fields: string[];
+  /**
+   * The same fields as bytes of the upstream's read, when the quick scan read the head and every
+   * line is `name: value` (what the head writer would write for it): copied through instead of
+   * written from the strings. Valid only during the sink's onResponseHead (the read's buffer is reused).
+   */
+  raw: RawFields | null;
 }
+
+/** Kept field lines of a read: `runs` holds [start, end, …], each run whole lines with their CRLF. */
+export interface RawFields { src: Buffer; runs: number[] }
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
 /** The lengths of those names: a field of another length (Date, Server, Content-Type, …) is not lower-cased to be looked at. */
@@ -23,6 +32,11 @@ const HOP_LENGTH = new Uint8Array(32);
 for (const name of HOP) HOP_LENGTH[name.length] = 1;
 
 /** A Connection field that names no other field: what nearly every upstream sends. */
+/** A field describeResponse never passes on (hop-by-hop or framing), by its name as received. */
+export function isHopField(name: string): boolean {
+  return name.length < HOP_LENGTH.length && HOP_LENGTH[name.length] === 1 && HOP.has(name.toLowerCase());
+}
+
 const PLAIN_CONNECTION = /^[ \t]*(?:keep-alive|close)[ \t]*$/i;
 
 function withoutNamed(fields: string[], connection: string): string[] {
@@ -65,5 +79,5 @@ export function describeResponse(status: number, reason: string, raw: readonly s
   else framing = { kind: 'until-close' };
   // HEAD and 304: Content-Length describes the representation, not this message; kept as sent
   if ((requestMethod === 'HEAD' || status === 304) && length !== undefined) fields.push('content-length', length);
-  return { status, reason, framing, keepAlive: keepAlive && framing.kind !== 'until-close', fields };
+  return { status, reason, framing, keepAlive: keepAlive && framing.kind !== 'until-close', fields, raw: null };
 }

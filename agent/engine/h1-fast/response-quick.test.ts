@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prng } from '../../../test/support/prng.ts';
 import { UpstreamPools } from '../pools.ts';
-import { writeRequestHead } from './head-writer.ts';
+import { writeRequestHead, writeResponseHead, writeResponseHeadRaw } from './head-writer.ts';
 import { LlhttpParser } from './llhttp.ts';
 import { mutate, viaLlhttp } from './quick-scan-test-support.ts';
+import { describeResponse } from './response-head.ts';
 import { quickResponse } from './response-quick.ts';
 import { FastPool } from './upstream-pool.ts';
 import { rawUpstream, RecordingSink, settled } from './upstream-test-support.ts';
@@ -135,6 +136,84 @@ test('the upstream connection runs no llhttp execute for a plain answer, and llh
     assert.equal(up.connections.length, 1, 'one kept-alive connection throughout');
   } finally {
     proto.execute = execute;
+    pools.close();
+    await up.close();
+  }
+});
+
+/**
+ * When the scan hands its field lines on as bytes (q.runs), the head written from them is the
+ * head written from describeResponse's strings, byte for byte; undefined when it declines. The
+ * read's buffer is overwritten afterwards: the written head must not change (it was copied).
+ */
+function rawWriteAgrees(raw: string): 'raw' | 'strings' | 'declined' {
+  const bytes = Buffer.from(raw, 'latin1');
+  const q = quickResponse(bytes, MAX_BODY);
+  if (q === null) return 'declined';
+  const head = describeResponse(q.status, q.reason, q.fields, true, 'GET');
+  if (q.runs === null) return 'strings';
+  const what = JSON.stringify(raw);
+  const keepAlive = 'connection: keep-alive\r\nkeep-alive: timeout=5\r\n';
+  for (const [close, date] of [[false, ''], [false, 'Mon, 07 Dec 2026 10:00:00 GMT'], [true, ''], [false, '']] as const) {
+    const want = writeResponseHead(head, head.framing, close, [], keepAlive, date);
+    const got = writeResponseHeadRaw(q.status, q.reason, { src: bytes, runs: q.runs }, head.framing, close, keepAlive, date);
+    assert.equal(got.toString('latin1'), want.toString('latin1'), what);
+    bytes.fill(0x2a);
+    assert.equal(got.toString('latin1'), want.toString('latin1'), `${what}: the head changed with the read's buffer`);
+    bytes.write(raw, 'latin1');
+  }
+  return 'raw';
+}
+
+const SPACED = [
+  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Mon, 07 Dec 2026 10:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\nContent-Length: 2\r\nX-B: 2\r\nTE: trailers\r\nTrailer: x\r\nX-C: 3\r\nConnection: keep-alive\r\n\r\nhi',
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhi',
+  'HTTP/1.1 404 Not Found Here\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n',
+];
+
+test('a head written from the upstream\'s field lines is the head written from the strings, byte for byte', () => {
+  for (const raw of SPACED) assert.equal(rawWriteAgrees(raw), 'raw', JSON.stringify(raw));
+  // other spacing after a colon: the lines are not what the writer writes, the strings are used
+  assert.equal(rawWriteAgrees('HTTP/1.1 200 OK\r\nX-A:1\r\nContent-Length: 2\r\n\r\nhi'), 'strings');
+  assert.equal(rawWriteAgrees('HTTP/1.1 200 OK\r\nX-A: 1\r\nX-B:\t2\r\nContent-Length: 2\r\n\r\nhi'), 'strings');
+  assert.equal(rawWriteAgrees('HTTP/1.1 200 OK\r\nX-A:  1\r\nContent-Length: 2\r\n\r\nhi'), 'strings');
+  const rnd = prng(0x1616);
+  const deadline = Date.now() + 10_000;
+  const seen = { raw: 0, strings: 0, declined: 0 };
+  for (let cases = 0; cases < 3_000 && Date.now() < deadline; cases++) seen[rawWriteAgrees(mutate([...SPACED, ...PLAIN][cases % (SPACED.length + PLAIN.length)]!, rnd, INSERTS))]++;
+  assert.ok(seen.raw > 0 && seen.strings > 0 && seen.declined > 0, JSON.stringify(seen));
+});
+
+test('the upstream connection hands a plain answer\'s field lines to the sink as bytes, and none for llhttp\'s', async () => {
+  const answers = [
+    'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\nX-B: 2\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nX-A:1\r\nContent-Length: 5\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+  ];
+  let n = 0;
+  const up = await rawUpstream((req) => req.socket.write(answers[n++]!));
+  const pools = new UpstreamPools({});
+  try {
+    const pool = new FastPool(pools);
+    const endpoint = { address: '127.0.0.1', port: up.port };
+    const seen: string[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const sink = new RecordingSink();
+      const onHead = sink.onResponseHead.bind(sink);
+      sink.onResponseHead = (h) => {
+        // read now: the bytes are the read's, valid during this call only
+        seen.push(h.raw === null ? 'none' : h.raw.runs.length === 0 ? '' : Buffer.concat(Array.from({ length: h.raw.runs.length / 2 }, (_, k) => h.raw!.src.subarray(h.raw!.runs[2 * k], h.raw!.runs[2 * k + 1]))).toString('latin1'));
+        onHead(h);
+      };
+      const head = writeRequestHead({ method: 'GET', target: `/${i}`, host: 'a', framing: { kind: 'none' }, fields: [] });
+      sink.lease = pool.send(endpoint, { method: 'GET', head, framing: { kind: 'none' } }, sink);
+      sink.lease.end();
+      await settled(sink);
+      assert.deepEqual(sink.events, ['head 200', 'end'], `answer ${i}`);
+    }
+    assert.deepEqual(seen, ['X-A: 1\r\nX-B: 2\r\n', 'none', 'none']);
+  } finally {
     pools.close();
     await up.close();
   }

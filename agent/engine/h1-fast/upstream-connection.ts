@@ -12,7 +12,7 @@ import { MESHLET_ALPN } from '../../../api/identity.ts';
 import { relayGc } from '../relay-gc.ts';
 import { isMutualTls, openSocket, readyEvent, UpstreamConnectError, type ConnectOptions, type Endpoint } from '../connect.ts';
 import { LlhttpParser, PAUSE, SKIP_BODY, type H1Events } from './llhttp.ts';
-import { describeResponse } from './response-head.ts';
+import { describeResponse, type RawFields } from './response-head.ts';
 import { quickResponse } from './response-quick.ts';
 import { skipReadAhead } from './read-buffer.ts';
 import { idleAllowanceMs } from './upstream-keep-alive.ts';
@@ -77,6 +77,8 @@ export class UpstreamConnection implements H1Events {
    * read a byte it reads every later one (it may hold part of a message).
    */
   private quick = true;
+  /** The quick scan's field lines as bytes of the read being handled, during its onHead only. */
+  private rawFields: RawFields | null = null;
   private needDrain = false;
   readonly #written = this.#onWritten.bind(this);
 
@@ -166,7 +168,10 @@ export class UpstreamConnection implements H1Events {
           // what llhttp's callbacks would have said for these bytes (onHead answers 0 for them:
           // no upgrade, no HEAD, a body below the bypass)
           const body = q.bodyLength > 0 ? data.subarray(q.bodyStart) : null;
+          // the field lines as bytes of this read, for the sink's onResponseHead only (onHead hands them on)
+          if (q.runs !== null) this.rawFields = { src: data, runs: q.runs };
           this.onHead(1, 1, q.fields, '', '', q.status, q.reason, false, true);
+          this.rawFields = null;
           if (body !== null) this.onBody(body);
           this.onComplete();
           return null;
@@ -196,6 +201,7 @@ export class UpstreamConnection implements H1Events {
       return PAUSE;
     }
     const head = describeResponse(status, reason, fields, keepAlive, lease.req.method);
+    head.raw = this.rawFields;
     if (status < 200) this.interim = true;
     else {
       this.keepAlive = head.keepAlive;
