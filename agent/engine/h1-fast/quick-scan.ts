@@ -31,7 +31,17 @@ const at = new Int32Array(MAX_FIELDS * 4);
  * whether every field line is written `name: value` (one SP after the colon): then each line's
  * bytes are what the head writer would write for it, and can be copied through (response-quick.ts).
  */
-export const scanned = { count: 0, length: -1, spaced: true };
+export const scanned = { count: 0, length: -1, spaced: true, runCount: 0 };
+
+/**
+ * The last scan's end-to-end lines as runs of bytes [start, end, …] (`scanned.runCount` pairs),
+ * whole lines with their CRLF: every line but the ones a response's reader drops (hop-by-hop and
+ * framing fields, response-head.ts's set, the ones this scan accepts at all: Content-Length,
+ * Connection: keep-alive, Keep-Alive, TE, Trailer, Proxy-Authenticate, Proxy-Authorization).
+ * Found by bytes here, not by the field strings (a lower-case copy and a set lookup per field
+ * cost ~2 k instructions per response).
+ */
+export const keptRuns = new Int32Array(MAX_FIELDS * 2);
 
 /** Per field of the last scan: name start, name end, value start, value end (read, never written, outside this file). */
 export const fieldOffsets: Readonly<Int32Array> = at;
@@ -59,6 +69,8 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
   let count = 0;
   let length = -1;
   let spaced = true;
+  let runs = 0;
+  let runEnd = -1;
   for (;;) {
     if (i + 1 >= limit) return -1;
     if (d[i] === CR) {
@@ -83,7 +95,9 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
     i += 2;
     // the fields llhttp reads for framing and the connection: only their plainest forms here
     const c = d[nameStart]! | 0x20;
+    let hop = false;
     if (c === 99 /* c */) {
+      hop = true;
       if (named(d, nameStart, nameEnd, 'content-length')) {
         if (length >= 0 || valueEnd - valueStart > 15) return -1;
         length = 0;
@@ -92,8 +106,24 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
           if (b < 0 || b > 9) return -1;
           length = length * 10 + b;
         }
-      } else if (named(d, nameStart, nameEnd, 'connection') && !named(d, valueStart, valueEnd, 'keep-alive')) return -1;
-    } else if ((c === 116 /* t */ && named(d, nameStart, nameEnd, 'transfer-encoding')) || (c === 117 /* u */ && named(d, nameStart, nameEnd, 'upgrade'))
+      } else if (named(d, nameStart, nameEnd, 'connection')) {
+        if (!named(d, valueStart, valueEnd, 'keep-alive')) return -1;
+      } else hop = false;
+    } else if (c === 107 /* k */) hop = named(d, nameStart, nameEnd, 'keep-alive');
+    else if (c === 116 /* t */) hop = named(d, nameStart, nameEnd, 'te') || named(d, nameStart, nameEnd, 'trailer');
+    else if (c === 112 /* p */) hop = named(d, nameStart, nameEnd, 'proxy-authenticate') || named(d, nameStart, nameEnd, 'proxy-authorization');
+    if (hop) {
+      // not copied through: the run ends here
+    } else if (nameStart === runEnd) {
+      runEnd = i;
+      keptRuns[runs * 2 - 1] = i;
+    } else {
+      keptRuns[runs * 2] = nameStart;
+      keptRuns[runs * 2 + 1] = i;
+      runs++;
+      runEnd = i;
+    }
+    if ((c === 116 /* t */ && named(d, nameStart, nameEnd, 'transfer-encoding')) || (c === 117 /* u */ && named(d, nameStart, nameEnd, 'upgrade'))
       || (c === 112 /* p */ && named(d, nameStart, nameEnd, 'proxy-connection')) || (c === 101 /* e */ && named(d, nameStart, nameEnd, 'expect'))) return -1;
     const k = count * 4;
     at[k] = nameStart;
@@ -105,6 +135,7 @@ export function scanFields(d: Buffer, i: number, limit: number): number {
   scanned.count = count;
   scanned.length = length;
   scanned.spaced = spaced;
+  scanned.runCount = runs;
   return i;
 }
 

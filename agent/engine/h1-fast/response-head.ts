@@ -23,8 +23,8 @@ export interface ResponseHead {
   raw: RawFields | null;
 }
 
-/** Kept field lines of a read: `runs` holds [start, end, …], each run whole lines with their CRLF. */
-export interface RawFields { src: Buffer; runs: number[] }
+/** Kept field lines of a read: `runs` holds [start, end, …] (`count` pairs), each run whole lines with their CRLF. */
+export interface RawFields { src: Buffer; runs: Int32Array; count: number }
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'transfer-encoding', 'content-length']);
 /** The lengths of those names: a field of another length (Date, Server, Content-Type, …) is not lower-cased to be looked at. */
@@ -32,11 +32,6 @@ const HOP_LENGTH = new Uint8Array(32);
 for (const name of HOP) HOP_LENGTH[name.length] = 1;
 
 /** A Connection field that names no other field: what nearly every upstream sends. */
-/** A field describeResponse never passes on (hop-by-hop or framing), by its name as received. */
-export function isHopField(name: string): boolean {
-  return name.length < HOP_LENGTH.length && HOP_LENGTH[name.length] === 1 && HOP.has(name.toLowerCase());
-}
-
 const PLAIN_CONNECTION = /^[ \t]*(?:keep-alive|close)[ \t]*$/i;
 
 function withoutNamed(fields: string[], connection: string): string[] {

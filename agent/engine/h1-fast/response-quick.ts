@@ -10,8 +10,7 @@
 // llhttp unchanged, so what it accepts is a strict subset of what llhttp accepts, read the same
 // way (response-quick.test.ts compares the two on seeded mutations). The field lines are read by
 // quick-scan.ts, shared with the request scan (request-quick.ts).
-import { CR, fieldOffsets, fieldStrings, HEAD_LIMIT, latin1, LF, PLAIN, scanFields, scanned, SP } from './quick-scan.ts';
-import { isHopField } from './response-head.ts';
+import { CR, fieldStrings, HEAD_LIMIT, keptRuns, latin1, LF, PLAIN, scanFields, scanned, SP } from './quick-scan.ts';
 
 /** What the scan read: valid until the next call (one object, reused). */
 export interface QuickResponse {
@@ -23,34 +22,15 @@ export interface QuickResponse {
   bodyStart: number;
   bodyLength: number;
   /**
-   * The end-to-end field lines' places in the read ([start, end, …], runs of whole lines, the
-   * hop-by-hop and framing lines left out as describeResponse leaves them out), when every line
-   * is `name: value`; else null (the head is written from the strings).
+   * The end-to-end field lines' places in the read ([start, end, …], `runCount` runs of whole
+   * lines, the hop-by-hop and framing lines left out as describeResponse leaves them out; the
+   * scan's reused array), when every line is `name: value`; else null (the head is written from the strings).
    */
-  runs: number[] | null;
+  runs: Int32Array | null;
+  runCount: number;
 }
 
-const out: QuickResponse = { status: 0, reason: '', fields: [], bodyStart: 0, bodyLength: 0, runs: null };
-
-/** Runs of the last scan's lines whose names describeResponse keeps (a Connection of `keep-alive` names no other field). */
-function keptRuns(fields: readonly string[]): number[] {
-  const runs: number[] = [];
-  let start = -1;
-  let end = -1;
-  for (let k = 0; k < scanned.count; k++) {
-    const lineStart = fieldOffsets[k * 4]!;
-    if (isHopField(fields[k * 2]!)) continue;
-    // a line ends with its CRLF, two bytes after its value
-    const lineEnd = fieldOffsets[k * 4 + 3]! + 2;
-    if (lineStart !== end) {
-      if (end >= 0) runs.push(start, end);
-      start = lineStart;
-    }
-    end = lineEnd;
-  }
-  if (end >= 0) runs.push(start, end);
-  return runs;
-}
+const out: QuickResponse = { status: 0, reason: '', fields: [], bodyStart: 0, bodyLength: 0, runs: null, runCount: 0 };
 
 /**
  * The response in `d` when it is a whole plain HTTP/1.1 Content-Length response that ends
@@ -83,6 +63,7 @@ export function quickResponse(d: Buffer, maxBody: number): QuickResponse | null 
   out.fields = fieldStrings(head);
   out.bodyStart = i;
   out.bodyLength = length;
-  out.runs = scanned.spaced ? keptRuns(out.fields) : null;
+  out.runs = scanned.spaced ? keptRuns : null;
+  out.runCount = scanned.runCount;
   return out;
 }

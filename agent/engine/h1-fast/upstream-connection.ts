@@ -169,7 +169,7 @@ export class UpstreamConnection implements H1Events {
           // no upgrade, no HEAD, a body below the bypass)
           const body = q.bodyLength > 0 ? data.subarray(q.bodyStart) : null;
           // the field lines as bytes of this read, for the sink's onResponseHead only (onHead hands them on)
-          if (q.runs !== null) this.rawFields = { src: data, runs: q.runs };
+          if (q.runs !== null) this.rawFields = { src: data, runs: q.runs, count: q.runCount };
           this.onHead(1, 1, q.fields, '', '', q.status, q.reason, false, true);
           this.rawFields = null;
           if (body !== null) this.onBody(body);
