@@ -85,4 +85,21 @@ describe('distinctHeaders: repeated header lines survive a hop', () => {
   test('cookies split by HTTP/2 are joined with "; " into one line', () => {
     assert.deepEqual(distinctHeaders(['cookie', 'a=1', 'cookie', 'b=2']), { cookie: 'a=1; b=2' });
   });
+  test('fields named like Object.prototype\'s members are ordinary fields (the record keeps its prototype)', () => {
+    const out = distinctHeaders(['Constructor', 'x', 'toString', 'y', '__proto__', 'z', 'hasOwnProperty', '1', 'hasownproperty', '2']);
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.deepEqual(Object.entries(out), [['constructor', 'x'], ['tostring', 'y'], ['__proto__', 'z'], ['hasownproperty', ['1', '2']]]);
+  });
+  test('a head of many fields (names kept in a set) reads as a short one does', () => {
+    const raw: string[] = [];
+    const want: Record<string, string | string[]> = {};
+    for (let i = 0; i < 40; i++) raw.push(`X-F${i}`, `v${i}`);
+    for (let i = 0; i < 40; i++) want[`x-f${i}`] = `v${i}`;
+    raw.push('x-f3', 'again', 'Cookie', 'a=1', 'cookie', 'b=2', 'User-Agent', 'u1', 'user-agent', 'u2');
+    want['x-f3'] = ['v3', 'again'];
+    want.cookie = 'a=1; b=2';
+    want['user-agent'] = 'u1';
+    assert.deepEqual(distinctHeaders(raw), want);
+    assert.deepEqual(distinctHeaders(raw.slice(0, 6).concat(raw.slice(80))), { 'x-f0': 'v0', 'x-f1': 'v1', 'x-f2': 'v2', 'x-f3': 'again', cookie: 'a=1; b=2', 'user-agent': 'u1' });
+  });
 });
