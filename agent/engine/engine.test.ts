@@ -90,6 +90,12 @@ describe('distinctHeaders: repeated header lines survive a hop', () => {
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
     assert.deepEqual(Object.entries(out), [['constructor', 'x'], ['tostring', 'y'], ['__proto__', 'z'], ['hasownproperty', ['1', '2']]]);
   });
+  test('names kept from the last head by position: a different name or case at a place is read afresh', () => {
+    assert.deepEqual(distinctHeaders(['X-A', '1', 'User-Agent', 'u']), { 'x-a': '1', 'user-agent': 'u' });
+    assert.deepEqual(distinctHeaders(['X-B', '1', 'USER-AGENT', 'u']), { 'x-b': '1', 'user-agent': 'u' });
+    assert.deepEqual(distinctHeaders(['User-Agent', 'u', 'X-A', '1', 'x-a', '2']), { 'user-agent': 'u', 'x-a': ['1', '2'] });
+    assert.deepEqual(distinctHeaders(['X-A', '1', 'User-Agent', 'u']), { 'x-a': '1', 'user-agent': 'u' });
+  });
   test('a head of many fields (names kept in a set) reads as a short one does', () => {
     const raw: string[] = [];
     const want: Record<string, string | string[]> = {};
