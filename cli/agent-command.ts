@@ -12,7 +12,7 @@ import { loadRegexEngine } from '../api/validate.ts';
 import { nativeAddonAvailable, tryOriginalDestination } from '../agent/native/index.ts';
 import { AppProbersInvalidError, parseAppProbers } from '../agent/admin/app-health-config.ts';
 import { OUTBOUND_QUIET_MS } from '../agent/lifecycle/drain.ts';
-import { scheduleStartupReclaim } from '../agent/lifecycle/startup-reclaim.ts';
+import { scheduleStartupReclaim, STARTUP_RECLAIM_MS } from '../agent/lifecycle/startup-reclaim.ts';
 import { DEFAULT_CLUSTER_NETWORKS, MESHLET_ENV, POD_ENV, type AppProbers } from '../api/pod-env.ts';
 import { ClusterNetworksInvalidError, parseClusterNetworks, type ClusterNetworks } from '../agent/outbound/cluster-networks.ts';
 import type { Command } from './command.ts';
@@ -25,7 +25,7 @@ import { appHostFor, withAppPort } from './app-port.ts';
 import { startTelemetry, telemetryConfigFromEnv } from '../agent/telemetry/index.ts'; // telemetry (issue 11)
 import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 // ---- end file-mode mTLS and --app-port ----
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultBindHost, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped, startupReclaimFlag } from './flags.ts';
 
 const HELP = `Usage: meshlet agent (--config DIR | --controller URL) [flags]
 
@@ -74,6 +74,9 @@ Flags:
                         new inbound connections are refused at once, the app's outbound calls
                         are served until nothing is in flight (MESHLET_SIDECAR_MODE=legacy:
                         nothing for 5 s, as the app is draining at the same time)
+  --startup-reclaim-seconds N  once idle this long after the start, one memory-reducing
+                        collection and malloc trim give back what the start left
+                        (default ${STARTUP_RECLAIM_MS / 1000}; 0: never)
 ${h1FastHelp(24)}
   --access-log FORMAT   json or text: one line per request on stdout (default: $MESHLET_ACCESS_LOG, off)
   --otlp URL            export traces over OTLP/HTTP to URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -120,11 +123,13 @@ export const agentCommand: Command = {
         'trace-sampling': { type: 'string' }, // telemetry (issue 11)
         'default-request-timeout': { type: 'string' }, // issue 15
         'stream-idle-timeout': { type: 'string' }, // issue 15
+        'startup-reclaim-seconds': { type: 'string' }, // ADR 0023
       },
       strict: true,
     });
     const namespace = checkProxySource(values);
     const drainMs = drainFlag(values['drain-seconds']);
+    const reclaimDelayMs = startupReclaimFlag(values['startup-reclaim-seconds'], STARTUP_RECLAIM_MS);
     const logger = commandLogger('meshlet agent', values, io);
     // The mesh config reaches a sidecar as these variables: a bad one is logged, the default kept.
     const defaultRequestTimeoutMs = defaultRequestTimeoutFlag(values['default-request-timeout'], process.env[MESHLET_ENV.defaultRequestTimeout], (m) => logger.warn(m));
@@ -254,7 +259,7 @@ export const agentCommand: Command = {
     }
     log(`namespace ${namespace}; listening on ${Object.entries(proxy.ports).map(([k, v]) => `${k} ${values.host}:${v}`).join(', ')}`);
     // Idle memory (ADR 0012): one GC once the start's garbage and workers are gone.
-    const reclaim = scheduleStartupReclaim({ log });
+    const reclaim = scheduleStartupReclaim({ log, delayMs: reclaimDelayMs });
     return serveUntilStopped(io, log, proxy, drainMs, async () => {
       reclaim.cancel();
       await certificates?.stop();

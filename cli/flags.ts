@@ -27,6 +27,19 @@ export function drainFlag(value: string): number {
 }
 
 /**
+ * `--startup-reclaim-seconds N` in milliseconds (agent and ingress, ADR 0023): unset keeps
+ * `fallback` (STARTUP_RECLAIM_MS, past the controller client's decoder's 30 s let-go); 0 turns
+ * the reclaim off; a shorter delay lets a test see it in seconds, and the bench's instruction
+ * counts start without it (its one large collection would land in a counted window).
+ */
+export function startupReclaimFlag(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = Number(value) * 1000;
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`--startup-reclaim-seconds wants a number of seconds, got '${value}'`);
+  return ms;
+}
+
+/**
  * A timeout in seconds from a flag or, failing that, its environment variable, in milliseconds;
  * 0 turns it off, unset keeps the default (undefined). A bad flag is a usage error: someone just
  * typed it. A bad variable is the mesh config's runtime channel (the injector sets it on every

@@ -13,7 +13,7 @@ import { MeshletError } from '../api/errors.ts'; // telemetry (issue 11)
 import { POD_ENV } from '../api/pod-env.ts'; // telemetry (issue 11)
 import { UsageError } from './usage-error.ts'; // telemetry (issue 11)
 import { scheduleStartupReclaim, STARTUP_RECLAIM_MS } from '../agent/lifecycle/startup-reclaim.ts';
-import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped } from './flags.ts';
+import { checkProxySource, commandLogger, DEFAULT_REQUEST_TIMEOUT_HELP, h1FastHelp, H1_FAST_OPTIONS, h1FastFlag, STREAM_IDLE_TIMEOUT_HELP, streamIdleTimeoutFlag, defaultRequestTimeoutFlag, drainFlag, LOG_HELP, LOG_OPTIONS, portFlag, PROXY_SOURCE_OPTIONS, serveUntilStopped, startupReclaimFlag } from './flags.ts';
 
 const HELP = `Usage: meshlet ingress (--config DIR | --controller URL) [flags]
 
@@ -55,17 +55,6 @@ ${STREAM_IDLE_TIMEOUT_HELP}
 ${LOG_HELP}
 `;
 
-/**
- * --startup-reclaim-seconds in ms: unset keeps STARTUP_RECLAIM_MS (past the controller client's
- * decoder's 30 s let-go, ADR 0023); a shorter one lets a test see the reclaim in seconds.
- */
-function startupReclaimFlag(value: string | undefined): number {
-  if (value === undefined) return STARTUP_RECLAIM_MS;
-  const ms = Number(value) * 1000;
-  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError(`--startup-reclaim-seconds wants a number of seconds, got '${value}'`);
-  return ms;
-}
-
 export const ingressCommand: Command = {
   name: 'ingress',
   summary: 'run the shared ingress for Gateways (--config DIR or --controller URL)',
@@ -94,7 +83,7 @@ export const ingressCommand: Command = {
     const namespace = checkProxySource(values);
     const offset = portFlag(values['port-offset'], 0, 'port-offset');
     const drainMs = drainFlag(values['drain-seconds']);
-    const reclaimDelayMs = startupReclaimFlag(values['startup-reclaim-seconds']);
+    const reclaimDelayMs = startupReclaimFlag(values['startup-reclaim-seconds'], STARTUP_RECLAIM_MS);
     const addresses = values.address.length > 0 ? values.address : values.host !== '0.0.0.0' && values.host !== '::' ? [values.host] : [];
     const logger = commandLogger('meshlet ingress', values, io);
     // The mesh config reaches a sidecar as these variables: a bad one is logged, the default kept.

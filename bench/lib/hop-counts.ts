@@ -244,7 +244,7 @@ async function instructionPass(ctx: BenchContext, cfg: BenchConfig, s: CountSett
   const counter = new CallgrindCounter(true);
   counter.keep = true;
   const wrapped: BenchContext = {
-    ...ctx, wrap: counter.prefix(), startDeadlineMs: 300_000,
+    ...ctx, wrap: counter.prefix(), startDeadlineMs: 300_000, noStartupReclaim: true,
     // the request's own work on the main thread: scavenges stay on it, V8's memory reducer (wall-clock timers that fire every few requests under callgrind) is off;
     // with kept dumps, V8's perf map (/tmp/perf-<pid>.map) names the JIT code in them
     nodeArgs: [...(ctx.nodeArgs ?? []), '--single-threaded-gc', '--no-memory-reducer', ...(keepDir !== undefined ? ['--perf-basic-prof-only-functions'] : [])],

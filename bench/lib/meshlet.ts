@@ -85,11 +85,12 @@ export async function startIngress(ctx: BenchContext, dir: string): Promise<Star
   if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   if (sub.flags.has('admin-port')) args.push('--admin-port', String(await freePort()));
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
+  if (ctx.noStartupReclaim && sub.flags.has('startup-reclaim-seconds')) args.push('--startup-reclaim-seconds', '0');
   return ready(ctx, port, [launch(ctx, sub, 'meshlet ingress', args)]);
 }
 
 /** Ports of one agent: free ones when the CLI lets us choose, the DESIGN.md defaults otherwise. */
-async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbound: number; inbound: number; admin: number | null }> {
+async function agentArgs(sub: Sub, dir: string, noStartupReclaim = false): Promise<{ args: string[]; outbound: number; inbound: number; admin: number | null }> {
   const args = ['agent', '--config', dir, '--namespace', BENCH_NAMESPACE];
   if (sub.flags.has('host')) args.push('--host', '127.0.0.1');
   let outbound = 15001;
@@ -100,6 +101,7 @@ async function agentArgs(sub: Sub, dir: string): Promise<{ args: string[]; outbo
   if (sub.flags.has('admin-port')) { admin = await freePort(); args.push('--admin-port', String(admin)); }
   // a quick exit on SIGTERM between configurations (and so --cpu-prof gets written)
   if (sub.flags.has('drain-seconds')) args.push('--drain-seconds', '1');
+  if (noStartupReclaim && sub.flags.has('startup-reclaim-seconds')) args.push('--startup-reclaim-seconds', '0');
   return { args, outbound, inbound, admin };
 }
 
@@ -125,12 +127,12 @@ export async function startSidecarPair(ctx: BenchContext, dir: string, mtls = fa
   }
   const ca = mtls ? meshCaVars() : {};
   const meshFiles = mtls ? ['mesh-ca.yaml'] : [];
-  const server = await agentArgs(sub, join(dir, 'server'));
+  const server = await agentArgs(sub, join(dir, 'server'), ctx.noStartupReclaim);
   renderFixtures(join(dir, 'server'), ['common.yaml', ...meshFiles], { UPSTREAM_PORT: ctx.upstreamPort, ...ca });
   const serverProc = launch(ctx, sub, 'meshlet agent (server)', [...server.args, '--service-account', 'echo', '--app-port', String(ctx.upstreamPort)]);
   const first = await ready(ctx, server.inbound, [serverProc]);
   if (!first.ok) return { ok: false, reason: `server-side agent: ${first.reason}` };
-  const client = await agentArgs(sub, join(dir, 'client'));
+  const client = await agentArgs(sub, join(dir, 'client'), ctx.noStartupReclaim);
   renderFixtures(join(dir, 'client'), ['common.yaml', 'sidecar.yaml', ...(mtls ? ['mesh-ca.yaml', 'mesh-pod.yaml'] : [])], { UPSTREAM_PORT: server.inbound, ...ca });
   // ADR 0008's prototype: the client sees the server pod's port as h2c, so its h1 requests ride
   // one multiplexed meshlet/h2 connection; the server's inbound side still speaks h1 to the app.
