@@ -12,10 +12,10 @@ import {
   type AgentMessage, type ControllerMessage, type HelloMessage, type SubscriptionTarget, type TableChanges,
 } from '../../api/wire.ts';
 import type { PublisherMetrics } from './metrics.ts';
-import type { EncodedFrame } from './patch-frame.ts';
+import { payloadOf, type EncodedFrame } from './patch-frame.ts';
 import { changeSize } from './diff.ts';
 import { ackVersion } from './ack-frame.ts';
-import { encodeFramed, textFrame } from './ws-frame.ts';
+import { encodeFramed, writeFrame, type RawSocket } from './ws-frame.ts';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** ws.send options for a frame given as bytes: a text frame all the same (the protocol's frames are text). */
@@ -109,7 +109,7 @@ export class AgentSession {
    * pings, close) to this socket at once, in call order, as ours are, and the frames of one
    * connection keep the order they were sent in.
    */
-  readonly #raw: { write(chunk: Buffer): unknown } | null;
+  readonly #raw: RawSocket | null;
   #queue: Promise<void> = Promise.resolve();
   /** Frames received and not yet handled (behind a hello being authenticated). */
   #queued = 0;
@@ -122,8 +122,8 @@ export class AgentSession {
     this.#ws = ws;
     this.#host = host;
     this.#request = request;
-    const socket = request.socket as Partial<{ write(chunk: Buffer): unknown }> | undefined;
-    this.#raw = ws.extensions === '' && typeof socket?.write === 'function' ? socket as { write(chunk: Buffer): unknown } : null;
+    const socket = request.socket as Partial<RawSocket> | undefined;
+    this.#raw = ws.extensions === '' && typeof socket?.write === 'function' && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? socket as RawSocket : null;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
   }
 
@@ -290,9 +290,9 @@ export class AgentSession {
       this.#ws.terminate();
       return 0;
     }
-    if (!this.#raw) this.#ws.send(frame, TEXT);
+    if (!this.#raw) this.#ws.send(payloadOf(frame), TEXT);
     // ws.send() after a close frame was sent or received writes nothing: neither do we.
-    else if (this.#ws.readyState === OPEN) this.#raw.write(textFrame(frame));
+    else if (this.#ws.readyState === OPEN) writeFrame(this.#raw, frame);
     return frame.length;
   }
 

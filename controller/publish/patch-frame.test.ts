@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type ControllerMessage, type TableChanges } from '../../api/wire.ts';
 import { withVersion, type RoutingTable } from '../../api/index.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
-import { PatchFrames } from './patch-frame.ts';
+import { PatchFrames, payloadOf } from './patch-frame.ts';
 import { Publisher } from './publisher.ts';
 
 const none = { upsert: [], remove: [] };
@@ -22,8 +22,12 @@ test('a patch frame is the bytes encodeMessage gives, for changes of every kind'
   const frames = new PatchFrames();
   for (const c of cases) {
     const f = frames.frame('v2', 'v1', c);
-    const expected = encodeMessage({ type: 'patch', version: 'v2', base: 'v1', changes: c });
-    assert.deepEqual(f, Buffer.from(expected));
+    const expected = Buffer.from(encodeMessage({ type: 'patch', version: 'v2', base: 'v1', changes: c }));
+    // Written as its two parts: a final unmasked text frame's header, then the payload.
+    const header = expected.length < 126 ? [0x81, expected.length] : [0x81, 126, expected.length >> 8, expected.length & 255];
+    assert.deepEqual(Buffer.concat([f.head, f.tail]), Buffer.concat([Buffer.from(header), expected]));
+    assert.equal(f.length, expected.length);
+    assert.deepEqual(payloadOf(f), expected, 'and joined, the payload');
   }
 });
 
@@ -80,13 +84,33 @@ test('a route change reaching 100 agents with 100 different slices serialises th
     // The shared Service's route changes: a new frontend object; every other entry the same.
     const { version: _v, ...rest } = t1;
     const shared = mesh(2).services.find((s) => s.serviceName === 'shared')!;
-    pub.setTable(withVersion({ ...rest, services: t1.services.map((s) => (s.serviceName === 'shared' ? shared : s)) }));
+    const writes = mock.method(net.Socket.prototype, 'write');
+    try {
+      pub.setTable(withVersion({ ...rest, services: t1.services.map((s) => (s.serviceName === 'shared' ? shared : s)) }));
+    } finally {
+      writes.mock.restore();
+    }
+    // Each agent's socket is written its own head (header and versions) and then the changes'
+    // bytes: the very same Buffer for all of them, not a copy per agent.
+    const chunks = writes.mock.calls.map((c) => c.arguments[0] as Buffer);
+    assert.equal(chunks.length, 2 * N, 'two chunks per agent (one corked write)');
+    const tails = new Set(chunks.filter((_, i) => i % 2 === 1));
+    assert.equal(tails.size, 1, 'the changes\' bytes: one Buffer for every agent');
+    const heads = chunks.filter((_, i) => i % 2 === 0);
+    assert.ok(heads.every((h) => h.length < 100 && !tails.has(h)), 'each head a few dozen bytes of its own');
     assert.equal(pub.metrics().patchesSentTotal - sent, N, 'every agent was sent a patch');
     assert.equal(pub.patchChangesEncoded - before, 1, 'the changed Service serialised once for all agents');
     for (let i = 0; i < 200 && frames.some((f) => !f.some((m) => m.type === 'patch')); i++) await new Promise((r) => setTimeout(r, 10));
     const patches = frames.map((f) => f.find((m) => m.type === 'patch') as Extract<ControllerMessage, { type: 'patch' }>);
     assert.equal(new Set(patches.map((p) => p.version)).size, N, 'each agent its own new version');
     for (const p of patches) assert.deepEqual(p.changes, changes({ services: { upsert: [shared], remove: [] } }));
+    // What each agent received is encodeMessage()'s bytes for its patch.
+    for (let i = 0; i < N; i++) {
+      const wire = chunks[2 * i + 1]!;
+      const own = chunks[2 * i]!;
+      const payload = Buffer.concat([own.subarray(own[1]! === 126 ? 4 : 2), wire]);
+      assert.equal(payload.toString(), encodeMessage(parseMessage(payload, 'controller') as ControllerMessage));
+    }
   } finally {
     for (const ws of sockets) ws.terminate();
     await pub.close();
@@ -141,15 +165,19 @@ test('agents sharing a slice are written one frame: encoded once, the same bytes
     const measured = measures.mock.callCount();
     assert.equal(pub.metrics().patchesSentTotal - sent, N, 'a patch to every agent');
     assert.equal(pub.framesEncoded - frames0, 1, 'one frame encoded for the shared slice');
-    assert.equal(sends.mock.callCount(), 0, 'no ws.send: no header built and no writev of two chunks per agent');
-    assert.equal(framed.length, N, 'one write per agent');
-    assert.ok(framed.every((p) => p === framed[0] && Buffer.isBuffer(p)), 'the very same framed bytes handed to each socket');
+    assert.equal(sends.mock.callCount(), 0, 'no ws.send: no header built by ws per agent');
+    // The first agent is written the frame's two parts (its head, the changes); from the second
+    // on the frame is joined once and each socket gets one write of the same bytes.
+    assert.equal(framed.length, N + 1, 'two chunks for the first agent, then one write per agent');
+    const joined = framed.slice(2);
+    assert.ok(joined.every((p) => p === joined[0] && Buffer.isBuffer(p)), 'the very same framed bytes handed to each later socket');
+    assert.deepEqual(joined[0], Buffer.concat([framed[0]!, framed[1]!]), 'the same bytes as the first agent\'s two parts');
     assert.equal(measured, 1, 'measured (Buffer.byteLength) once, building the frame; not again per agent');
     for (let i = 0; i < 200 && received.some((r) => r.length < 2); i++) await new Promise((r) => setTimeout(r, 10));
     // The payload is what encodeMessage() gives, behind a final text frame's unmasked header.
     const payload = received[0]![1]!;
     const header = payload.length < 126 ? [0x81, payload.length] : [0x81, 126, payload.length >> 8, payload.length & 255];
-    assert.deepEqual(framed[0], Buffer.concat([Buffer.from(header), payload]));
+    assert.deepEqual(joined[0], Buffer.concat([Buffer.from(header), payload]));
     const patch = parseMessage(payload, 'controller') as ControllerMessage & { type: 'patch' };
     assert.equal(payload.toString(), encodeMessage(patch));
     for (const r of received) assert.deepEqual(r[1], payload, 'and each agent received those bytes');

@@ -8,19 +8,23 @@
 // are (a string would be measured and encoded again on every write); agents that share a slice
 // share its frame, the very same Buffer.
 import type { TableChanges } from '../../api/wire.ts';
-import { adopt, headerLength, writeTextHeader } from './ws-frame.ts';
+import { headerLength, SplitFrame, writeTextHeader } from './ws-frame.ts';
 
-/** A whole frame's UTF-8 bytes, written as they are to every agent it is for. */
-export type EncodedFrame = Buffer;
+/** A frame's UTF-8 payload (written framed to every agent it is for), or a patch frame in two parts. */
+export type EncodedFrame = Buffer | SplitFrame;
+
+/** A frame's payload in one Buffer (for ws.send, which frames it itself). */
+export function payloadOf(frame: EncodedFrame): Buffer {
+  return frame instanceof SplitFrame ? frame.joined() : frame;
+}
 
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets', 'policies'] as const;
-const CLOSE_BRACE = 0x7d;
 
 export class PatchFrames {
   /** Entry object → a number naming it in keys; entries are never mutated (a change is a new object). */
   readonly #ids = new WeakMap<object, number>();
   #nextId = 1;
-  /** Key of a set of changes → their JSON's bytes; emptied by clear() (each published table). */
+  /** Key of a set of changes → their JSON's bytes and the message's closing brace; emptied by clear() (each published table). */
   readonly #changes = new Map<string, Buffer>();
   /** The same by the changes object: shared ones (endpoint-changes.ts) are found without a key built per agent. */
   #byObject = new WeakMap<TableChanges, Buffer>();
@@ -50,13 +54,13 @@ export class PatchFrames {
   }
 
   /** encodeMessage({ type: 'patch', version, base, changes }) as bytes, its `changes` serialised once for all agents sent the same. */
-  frame(version: string, base: string, changes: TableChanges): EncodedFrame {
+  frame(version: string, base: string, changes: TableChanges): SplitFrame {
     let c = this.#byObject.get(changes);
     if (!c) {
       const key = this.#key(changes);
       c = this.#changes.get(key);
       if (!c) {
-        this.#changes.set(key, (c = Buffer.from(JSON.stringify(changes))));
+        this.#changes.set(key, (c = Buffer.from(`${JSON.stringify(changes)}}`)));
         this.encoded++;
       }
       this.#byObject.set(changes, c);
@@ -64,15 +68,14 @@ export class PatchFrames {
     // The property order of encodeMessage's object: type, version, base, changes.
     const head = `{"type":"patch","version":${JSON.stringify(version)},"base":${JSON.stringify(base)},"changes":`;
     const headBytes = Buffer.byteLength(head);
-    // Built behind room for the WebSocket header, so that the socket write takes it as it is
-    // (ws-frame.ts): a frame of its own per agent, framed without another copy.
-    const n = headBytes + c.length + 1;
-    const out = Buffer.allocUnsafe(headerLength(n) + n);
-    const at = writeTextHeader(out, n);
-    out.write(head, at, headBytes, 'utf8');
-    c.copy(out, at + headBytes);
-    out[out.length - 1] = CLOSE_BRACE;
-    return adopt(out, n);
+    // The agent's own bytes behind room for the WebSocket header; the changes' bytes follow
+    // as they are, not copied (ws-frame.ts writes both parts in one corked write).
+    const n = headBytes + c.length;
+    const hl = headerLength(n);
+    const out = Buffer.allocUnsafe(hl + headBytes);
+    writeTextHeader(out, n);
+    out.write(head, hl, headBytes, 'utf8');
+    return new SplitFrame(out, hl, c);
   }
 
   clear(): void {

@@ -19,7 +19,7 @@ import { MovedRoutes } from './moved-routes.ts';
 import { diffTables } from './diff.ts';
 import { EndpointChanges, notePatched } from './endpoint-changes.ts';
 import { encodeFramed } from './ws-frame.ts';
-import { PatchFrames, type EncodedFrame } from './patch-frame.ts';
+import { PatchFrames, payloadOf, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
 import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 import { entryDelta, rebaseSlice, type EntryDelta } from './rebase-slice.ts';
@@ -262,7 +262,9 @@ export class Publisher {
           return f;
         }
         const d = this.#fromBase.get(slice)?.get(patch.base.version);
-        if (d?.frame && d.changes === patch.changes) return d.frame;
+        // A second agent with this very frame (they share the slice): from now on the frame's two
+        // parts joined once, one plain write per agent (ws-frame.ts SplitFrame).
+        if (d?.frame && d.changes === patch.changes) return (d.frame = payloadOf(d.frame));
         const f = this.#patchEncoder.frame(slice.version, patch.base.version, patch.changes);
         this.#framesEncoded++;
         if (d?.changes === patch.changes) d.frame = f;

@@ -4,6 +4,57 @@
 // for every agent it is written to: built once, they are one socket write per agent, where
 // ws's send() builds a header and writes header and payload as two chunks (a cork, two writes,
 // a writev) for each of them (issue 14: a change reaching 1 000 agents).
+/**
+ * A text frame in two parts: `head`, the frame's header and the start of its payload (one agent's
+ * own bytes, a few dozen), and `tail`, the rest of the payload, the very same Buffer for every
+ * agent sent it (a patch's changes, patch-frame.ts). Written as two chunks of one corked write
+ * (one writev), so the shared bytes are not copied into a new Buffer per agent.
+ */
+export class SplitFrame {
+  readonly head: Buffer;
+  readonly tail: Buffer;
+  /** Where the payload starts in `head` (the header's length). */
+  readonly at: number;
+  /** Payload bytes. */
+  readonly length: number;
+  /** Both parts in one Buffer (the payload, adopted: see joined()). */
+  #joined: Buffer | null = null;
+
+  constructor(head: Buffer, at: number, tail: Buffer) {
+    this.head = head;
+    this.at = at;
+    this.tail = tail;
+    this.length = head.length - at + tail.length;
+  }
+
+  /**
+   * The payload in one Buffer built behind its header (textFrame() of it costs no copy), joined
+   * once: for a frame written to several agents (they share a slice), one plain write each.
+   */
+  joined(): Buffer {
+    return (this.#joined ??= adopt(Buffer.concat([this.head, this.tail], this.head.length + this.tail.length), this.length));
+  }
+}
+
+/** A socket as frames are written to it: at once, in call order (see AgentSession's raw socket). */
+export interface RawSocket {
+  write(chunk: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+}
+
+/** Writes a frame: a whole one as its framed bytes, a split one as its two parts in one corked write. */
+export function writeFrame(socket: RawSocket, frame: Buffer | SplitFrame): void {
+  if (!(frame instanceof SplitFrame)) {
+    socket.write(textFrame(frame));
+    return;
+  }
+  socket.cork();
+  socket.write(frame.head);
+  socket.write(frame.tail);
+  socket.uncork();
+}
+
 /** Payload (an encoded frame) → its framed bytes; the payload is never modified. */
 const framedOf = new WeakMap<Buffer, Buffer>();
 
