@@ -499,6 +499,7 @@ describe('the endpoint fast path (issue 14)', () => {
       const m0 = pub.metrics();
       const encoded0 = pub.patchChangesEncoded;
       const frames0 = pub.framesEncoded;
+      const diffed0 = pub.slicesDiffed;
       const r0 = { kind: 'HTTPRoute', namespace: 'default', name: 'r0' };
       assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [10, 10]);
       const recounted0 = pub.sessionsRecounted;
@@ -513,6 +514,7 @@ describe('the endpoint fast path (issue 14)', () => {
       assert.equal(m1.slicesRebasedTotal - m0.slicesRebasedTotal, 10, 'each derived from the agent\'s last slice');
       assert.equal(pub.patchChangesEncoded - encoded0, 1, 'the changed frontend serialised once for the ten frames');
       assert.equal(pub.framesEncoded - frames0, 10, 'a frame per distinct slice');
+      assert.equal(pub.slicesDiffed - diffed0, 0, 'no slice diffed: each patch is the frontend the change swapped into it (rebase-changes.ts)');
       assert.deepEqual([pub.propagation(r0).upToDate, pub.propagation(r0).total], [0, 10]);
       assert.equal(pub.sessionsRecounted - recounted0, 10, 'Propagated counts only the ten agents sent the change again, once');
       for (const [i, a] of agents.entries()) {

@@ -18,10 +18,11 @@ import { RouteGenerations } from './route-generations.ts';
 import { MovedRoutes } from './moved-routes.ts';
 import { diffTables } from './diff.ts';
 import { EndpointChanges, notePatched } from './endpoint-changes.ts';
+import { noteRebased, rebaseChanges } from './rebase-changes.ts';
 import { encodeFramed } from './ws-frame.ts';
 import { PatchFrames, payloadOf, type EncodedFrame } from './patch-frame.ts';
 import { checkIngress } from './ingress-auth.ts';
-import { canonicalIp, derivedTable, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
+import { canonicalIp, derivedTable, frontendRoutes, patchSlice, policyPods, routeKey, routesIn, sliceTable } from './slice.ts';
 import { entryDelta, rebaseSlice, type EntryDelta } from './rebase-slice.ts';
 import { TableVersioner } from '../translate/table-version.ts';
 
@@ -32,6 +33,29 @@ const entryKeysOf = new WeakMap<RoutingTable, string[]>();
 
 /** What a session holding a slice subscribed to, by kind (Publisher.#track). */
 const sliceFlags = new WeakMap<RoutingTable, { inbound: boolean; gateways: boolean; unresolved: boolean }>();
+
+/** A slice's route keys (routesIn), by slice: a rebased slice whose entries hold the same routes shares its last one's set. */
+const routesOf = new WeakMap<RoutingTable, Set<string>>();
+
+/**
+ * The route set of `last` (the session's slice of the table before) when `slice` holds, frontend
+ * by frontend, the same route keys (a route's rules changed, not which routes there are; a
+ * rebased slice keeps its frontends' order), and neither holds Gateways: routesIn() of both is
+ * then the same. Else null.
+ */
+function rebasedRoutes(slice: RoutingTable, last: RoutingTable): Set<string> | null {
+  const routes = routesOf.get(last);
+  if (!routes || slice.gateways.length > 0 || last.gateways.length > 0 || slice.services.length !== last.services.length) return null;
+  for (let i = 0; i < slice.services.length; i++) {
+    const a = slice.services[i]!;
+    const b = last.services[i]!;
+    if (a === b) continue;
+    const x = frontendRoutes(a);
+    const y = frontendRoutes(b);
+    if (x !== y && (x.length !== y.length || x.some((k, j) => k !== y[j]))) return null;
+  }
+  return routes;
+}
 
 /** The two tables hold entries of the same names, section by section (policies aside). */
 function sameNames(a: RoutingTable, b: RoutingTable): boolean {
@@ -242,7 +266,7 @@ export class Publisher {
         if (!bases) this.#fromBase.set(next, (bases = new Map<string, { changes: TableChanges; frame?: EncodedFrame }>()));
         let d = bases.get(base.version);
         if (!d) {
-          let changes = this.#endpointChanges?.of(base, next);
+          let changes = this.#endpointChanges?.of(base, next) ?? rebaseChanges(base, next, (v) => this.#versioner.json(v));
           if (!changes) {
             this.#diffed++;
             changes = diffTables(base, next, (v) => this.#versioner.json(v));
@@ -703,6 +727,7 @@ export class Publisher {
       let slice = r && last ? rebaseSlice(last, r.changes, targets.map.values(), agent.namespace, r.samePolicies, this.#versioner) : null;
       if (slice) {
         this.#metrics.slicesRebasedTotal++;
+        noteRebased(slice, last!);
         // The same subscriptions picking the same frontends: what #track records of it holds.
         const flags = sliceFlags.get(last!);
         if (flags && slice !== last) sliceFlags.set(slice, flags);
@@ -710,7 +735,8 @@ export class Publisher {
         slice = sliceTable(this.#table!, { agent, targets: targets.map.values() }, this.#versioner, agent.entryRule === true);
       }
       this.#metrics.slicesComputedTotal++;
-      hit = { slice, routes: routesIn(slice) };
+      hit = { slice, routes: (last && rebasedRoutes(slice, last)) || routesIn(slice) };
+      routesOf.set(slice, hit.routes);
       // Between two tables, subscriptions keep adding keys: stay within a few per agent.
       if (this.#slices.size > 2 * this.#sessions.size + 100) this.#clearSlices();
       this.#slices.set(key, hit);
@@ -735,6 +761,7 @@ export class Publisher {
     const flags = sliceFlags.get(hit.slice);
     if (flags && slice !== hit.slice) sliceFlags.set(slice, flags);
     const next = { slice, routes: hit.routes };
+    routesOf.set(slice, hit.routes);
     this.#slices.set(key, next);
     return next;
   }

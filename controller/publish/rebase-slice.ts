@@ -109,6 +109,24 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 /**
+ * A frontend entry (or cut view) of a slice → what a change put in its place: the new table's
+ * entry cut alike, or null when the swap changes which backends it refers to (slice afresh). Kept
+ * for the last change seen: every slice holding the view (1 000 agents calling one Service) gets
+ * the answer without cutting it again (a Set of ports, a view key and two backend sets per agent).
+ */
+const swapped = new WeakMap<ServiceFrontendIR, { full: ServiceFrontendIR; ns: string | null; next: ServiceFrontendIR | null }>();
+
+function swap(e: ServiceFrontendIR, full: ServiceFrontendIR, ns: string | null): ServiceFrontendIR | null {
+  const kept = swapped.get(e);
+  if (kept && kept.full === full && kept.ns === ns) return kept.next;
+  let next: ServiceFrontendIR | null = cutFrontend(full, new Set(e.ports.map((p) => p.port)), ns);
+  // Other backends referred to: the slice's backend list would change; slice it afresh.
+  if (next !== e && !sameSet(frontendBackends(next), frontendBackends(e))) next = null;
+  swapped.set(e, { full, ns, next });
+  return next;
+}
+
+/**
  * The slice of the new table for the subscriptions `slice` was cut for (destinations only; the
  * agent in namespace `ns`), from `slice` and the table's `delta`: equal to sliceTable() of the new
  * table, or null where swapping entries is not enough. `samePolicies`: the new table's policies
@@ -125,10 +143,9 @@ export function rebaseSlice(
     const full = delta.services.get(e.name);
     if (full === undefined) continue;
     if (full === null) return null;
-    const next = cutFrontend(full, new Set(e.ports.map((p) => p.port)), ns);
+    const next = swap(e, full, ns);
+    if (next === null) return null;
     if (next === e) continue;
-    // Other backends referred to: the slice's backend list would change; slice it afresh.
-    if (!sameSet(frontendBackends(next), frontendBackends(e))) return null;
     if (services === slice.services) services = [...services];
     services[i] = next;
   }
