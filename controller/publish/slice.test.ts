@@ -1,12 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validate } from '../../api/validate.ts';
-import { withVersion } from '../../api/version.ts';
+import { entryVersion, withVersion } from '../../api/version.ts';
 import { ROUTING_TABLE_API_VERSION, type RoutingTable } from '../../api/routing-table.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import { backend, backendName, gateway, rule, service, table } from '../../test/support/routing-tables.ts';
 import { TableVersioner } from '../translate/table-version.ts';
-import { patchSlice, routesIn, sliceTable } from './slice.ts';
+import { patchSlice, routesIn, sliceTable, sliceVersion } from './slice.ts';
 
 // Three Services: reviews (producer route splitting to v1/v2 with a mirror to shadow, and a
 // consumer route from namespace `web`), ratings (no routes) and a Gateway routing to ratings.
@@ -164,6 +164,26 @@ describe('sliceTable', () => {
       validate(s); // throws unless version === computeVersion(content)
       const patched = patchSlice(s, new Map([[backendName('default', 'reviews-v2', 9080), backend('default', 'reviews-v2', 9080, [{ port: 33 }])]]), versioner);
       validate(patched);
+    }
+  });
+
+  test('by the entry rule, versions built from parts kept per list are entryVersion()\'s, lists shared or replaced', () => {
+    const t = mesh();
+    const versioner = new TableVersioner();
+    const agent = { namespace: 'web', pod: 'ratings-0' };
+    const cases: SubscriptionTarget[][] = [
+      [], [dest('10.0.0.1', 9080)], [dest('10.0.0.2', 8080), dest('10.0.0.1', 9080)], [{ kind: 'gateways' }], [{ kind: 'inbound', port: 5 }, dest('10.0.0.1', 9080)],
+    ];
+    for (const targets of cases) {
+      const s = sliceTable(t, { agent, targets }, versioner, true);
+      const { version: _v, ...content } = s;
+      assert.equal(s.version, entryVersion(content), JSON.stringify(targets));
+      validate(s);
+      // Again with the same lists (their parts kept), then with one list replaced.
+      assert.equal(sliceVersion(content, versioner, true), s.version);
+      const other = { ...content, backends: [...content.backends, backend('default', 'zzz', 1, [{ port: 1 }])] };
+      assert.equal(sliceVersion(other, versioner, true), entryVersion(other));
+      assert.equal(sliceVersion(content, versioner, true), s.version, 'the first list\'s part unchanged');
     }
   });
 });

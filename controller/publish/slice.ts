@@ -7,7 +7,7 @@ import type {
   BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
 import { hash } from 'node:crypto';
-import { canonicalJson, entryVersion, isEntryVersion, withVersion } from '../../api/version.ts';
+import { ENTRY_RULE, canonicalJson, entryDigest, isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 
@@ -229,6 +229,40 @@ function flatJson(versioner: TableVersioner, v: unknown): string {
   return json;
 }
 
+/** A list's part of an entry-rule version (`[h<digest>,…]`), by list object: lists are never changed in place. */
+const listParts = new WeakMap<readonly unknown[], string>();
+
+/**
+ * entryVersion(content) (api/version.ts, ADR 0025), the same text hashed, built from parts kept
+ * per list: a rebased slice shares every list but the one the change touched with its last slice,
+ * so per agent only that list's part is built again (from its entries' kept digests), not the
+ * whole text of keys and digests (a route change reaching 1 000 agents versions 1 000 slices).
+ * slice.test.ts checks it equals entryVersion().
+ */
+function entryRuleVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
+  const fields = content as unknown as Record<string, unknown>;
+  let s = '';
+  for (const key of Object.keys(fields).sort()) {
+    const value = fields[key];
+    if (value === undefined || key === 'version') continue;
+    s += `${JSON.stringify(key)}:`;
+    if (Array.isArray(value)) {
+      let part = value.length === 0 ? '[]' : listParts.get(value);
+      if (part === undefined) {
+        part = '[';
+        for (const x of value) part += x !== null && typeof x === 'object' ? `h${entryDigest(x as object, (v) => versioner.json(v))},` : `j${canonicalJson(x)},`;
+        part += ']';
+        listParts.set(value, part);
+      }
+      s += part;
+    } else {
+      s += `j${typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value)}`;
+    }
+    s += ';';
+  }
+  return `${ENTRY_RULE}.${hash('sha256', s, 'hex').slice(0, 16)}`;
+}
+
 /**
  * computeVersion(content) from each entry's kept JSON, hashed in one call: a slice is a few KB,
  * and one native call for its joined JSON costs about half of one per piece (a route change
@@ -237,7 +271,7 @@ function flatJson(versioner: TableVersioner, v: unknown): string {
 export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner, entryRule = false): string {
   // The entry rule (ADR 0025): each entry's digest once for every slice holding it, then one
   // hash of a few digests per slice, not of its whole JSON.
-  if (entryRule) return entryVersion(content, (v) => versioner.json(v));
+  if (entryRule) return entryRuleVersion(content, versioner);
   // Every piece in one list, joined once: one array and one join per slice, not one per section
   // as well (a change reaching 1 000 agents with slices of their own versions 1 000 slices).
   const parts: string[] = ['{'];
