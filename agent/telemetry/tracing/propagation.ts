@@ -49,32 +49,41 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 /** A lowercase hex digit's code: two unsigned range checks (counted: cheaper than a table lookup per character). */
 const isHex = (c: number): boolean => (c - 48) >>> 0 < 10 || (c - 97) >>> 0 < 6;
 
+/** Where the fast check copies a traceparent's 55 characters as UTF-8. */
+const tpBytes = Buffer.alloc(55);
+const utf8Write = (d: Buffer, v: string): number => (d as unknown as { utf8Write(s: string, offset: number, length: number): number }).utf8Write(v, 0, 55);
+
 /**
  * The sampled flag of a traceparent already in the exact form this hop writes (version 00,
  * lowercase hex, non-zero IDs, flags 00 or 01, no spaces): 0 or 1; -1 for anything else, which
- * goes through the full parser. Reads characters only, so the unsampled request that forwards
- * the caller's context unchanged allocates nothing here. (Callgrind, per call on a fresh 55-byte
- * header: ~1.6 k instructions with the range checks, ~2.0 k with a lookup table, ~2.4 k branch-free
- * with a table, ~2.1 k as one regular expression.)
+ * goes through the full parser. The unsampled request that forwards the caller's context
+ * unchanged allocates nothing here. The characters are copied into a buffer once (one call into
+ * Buffer's C++) and read as bytes: callgrind, per call on a fresh 55-byte header (a latin1 slice
+ * of a request head, as the engine makes it), ~1.1 k instructions against ~1.7 k with a
+ * charCodeAt per character (each one dispatches on the string's representation) and ~2.2 k as
+ * one regular expression. Written as UTF-8, a character outside ASCII becomes bytes of 0x80 and
+ * up, which no position accepts, or (cut at 55 bytes) leaves fewer than 55 written: either way -1.
  */
 export function canonicalTraceparentFlag(v: string): number {
-  if (v.length !== 55 || v.charCodeAt(0) !== 48 || v.charCodeAt(1) !== 48 || v.charCodeAt(2) !== 45
-    || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45 || v.charCodeAt(53) !== 48) return -1;
+  if (v.length !== 55 || utf8Write(tpBytes, v) !== 55) return -1;
+  const b = tpBytes;
+  if (b[0] !== 48 || b[1] !== 48 || b[2] !== 45 || b[35] !== 45 || b[52] !== 45 || b[53] !== 48) return -1;
   // non-zero IDs: some character is not '0' (48)
   let trace = 0;
   let span = 0;
   for (let i = 3; i < 35; i++) {
-    const c = v.charCodeAt(i);
+    const c = b[i]!;
     if (!isHex(c)) return -1;
     trace |= c ^ 48;
   }
   for (let i = 36; i < 52; i++) {
-    const c = v.charCodeAt(i);
+    const c = b[i]!;
     if (!isHex(c)) return -1;
     span |= c ^ 48;
   }
-  const f = v.charCodeAt(54);
-  return trace === 0 || span === 0 || (f !== 48 && f !== 49) ? -1 : f - 48;
+  const f = b[54]!;
+  if (trace === 0 || span === 0 || (f !== 48 && f !== 49)) return -1;
+  return f - 48;
 }
 
 /** A traceparent's context per W3C Trace Context (see TRACEPARENT), or null when it is not valid. */

@@ -244,6 +244,8 @@ describe('canonicalTraceparentFlag', () => {
     [`00-${id}-${span}-02`, -1], [`00-${id}-${span}-0f`, -1], [`01-${id}-${span}-00`, -1],
     [`00-${id.toUpperCase()}-${span}-00`, -1], [`00-${'0'.repeat(32)}-${span}-00`, -1], [`00-${id}-${'0'.repeat(16)}-00`, -1],
     [` 00-${id}-${span}-0`, -1], [`00-${id}-${span}-00 `, -1], [`00-${id}x${span}-00`, -1], [`00-${id.slice(1)}g-${span}-00`, -1], ['', -1],
+    // characters outside latin1/ASCII whose low byte is a hex digit, a dash or a flag (U+0161, U+0131, U+012D)
+    [`00-${id.slice(1)}\u0161-${span}-00`, -1], [`00-${id}-${span}-0\u0131`, -1], [`00-${id}\u012d${span}-00`, -1], [`00-${id}-${span.slice(1)}\u00e9-01`, -1],
   ];
   for (const [v, want] of cases) test(JSON.stringify(v), () => assert.equal(canonicalTraceparentFlag(v), want));
   test('agrees with the IDs unsampledTraceparent writes', () => {
