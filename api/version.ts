@@ -61,22 +61,30 @@ export function entryDigest(entry: object, json: (v: unknown) => string = canoni
   return d;
 }
 
-/** The entry rule's version of a table's content (`version` itself ignored). */
-export function entryVersion(table: Omit<RoutingTable, 'version'> & { version?: string }, json?: (v: unknown) => string): string {
+/**
+ * A list's part of an entry-rule version: `[h<digest>,…]`, `j<json>` for an element that is not
+ * an object (`h` a digest, `j` JSON: an entry that is not an object cannot pass for one that is).
+ */
+export function entryListPart(list: readonly unknown[], json?: (v: unknown) => string): string {
+  let part = '[';
+  for (const x of list) part += x !== null && typeof x === 'object' ? `h${entryDigest(x, json)},` : `j${canonicalJson(x)},`;
+  return `${part}]`;
+}
+
+/**
+ * The entry rule's version of a table's content (`version` itself ignored): for each field in
+ * sorted order `"name":`, then its list's part (`listPart`, entryListPart unless the caller keeps
+ * them) or `j<canonical JSON>`, then `;`; SHA-256 of that text, first 16 hex digits, after `e1.`.
+ */
+export function entryVersion(table: Omit<RoutingTable, 'version'> & { version?: string }, json?: (v: unknown) => string, listPart: (list: readonly unknown[]) => string = (l) => entryListPart(l, json)): string {
   const fields = table as unknown as Record<string, unknown>;
   let s = '';
   for (const key of Object.keys(fields).sort()) {
     const value = fields[key];
     if (value === undefined || key === 'version') continue;
     s += `${JSON.stringify(key)}:`;
-    if (Array.isArray(value)) {
-      // `h` a digest, `j` JSON: an entry that is not an object cannot pass for one that is.
-      s += '[';
-      for (const x of value) s += x !== null && typeof x === 'object' ? `h${entryDigest(x as object, json)},` : `j${canonicalJson(x)},`;
-      s += ']';
-    } else {
-      s += `j${canonicalJson(value)}`;
-    }
+    // a string (apiVersion) is its own canonical JSON: no replacer walk per table
+    s += Array.isArray(value) ? listPart(value) : `j${typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value)}`;
     s += ';';
   }
   return `${ENTRY_PREFIX}${hash('sha256', s, 'hex').slice(0, 16)}`;

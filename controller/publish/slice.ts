@@ -7,7 +7,7 @@ import type {
   BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
 import { hash } from 'node:crypto';
-import { ENTRY_RULE, canonicalJson, entryDigest, isEntryVersion, withVersion } from '../../api/version.ts';
+import { canonicalJson, entryListPart, entryVersion, isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 
@@ -229,38 +229,22 @@ function flatJson(versioner: TableVersioner, v: unknown): string {
   return json;
 }
 
-/** A list's part of an entry-rule version (`[h<digest>,…]`), by list object: lists are never changed in place. */
+/** A list's part of an entry-rule version, by list object: lists are never changed in place. */
 const listParts = new WeakMap<readonly unknown[], string>();
 
 /**
- * entryVersion(content) (api/version.ts, ADR 0025), the same text hashed, built from parts kept
- * per list: a rebased slice shares every list but the one the change touched with its last slice,
- * so per agent only that list's part is built again (from its entries' kept digests), not the
- * whole text of keys and digests (a route change reaching 1 000 agents versions 1 000 slices).
- * slice.test.ts checks it equals entryVersion().
+ * entryVersion(content) (api/version.ts, ADR 0025) with each list's part kept per list object: a
+ * rebased slice shares every list but the one the change touched with its last slice, so per
+ * agent only that list's part is built again (from its entries' kept digests), not the whole
+ * text of keys and digests (a route change reaching 1 000 agents versions 1 000 slices).
  */
 function entryRuleVersion(content: Omit<RoutingTable, 'version'>, versioner: TableVersioner): string {
-  const fields = content as unknown as Record<string, unknown>;
-  let s = '';
-  for (const key of Object.keys(fields).sort()) {
-    const value = fields[key];
-    if (value === undefined || key === 'version') continue;
-    s += `${JSON.stringify(key)}:`;
-    if (Array.isArray(value)) {
-      let part = value.length === 0 ? '[]' : listParts.get(value);
-      if (part === undefined) {
-        part = '[';
-        for (const x of value) part += x !== null && typeof x === 'object' ? `h${entryDigest(x as object, (v) => versioner.json(v))},` : `j${canonicalJson(x)},`;
-        part += ']';
-        listParts.set(value, part);
-      }
-      s += part;
-    } else {
-      s += `j${typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value)}`;
-    }
-    s += ';';
-  }
-  return `${ENTRY_RULE}.${hash('sha256', s, 'hex').slice(0, 16)}`;
+  const json = (v: unknown): string => versioner.json(v);
+  return entryVersion(content, json, (list) => {
+    let part = list.length === 0 ? '[]' : listParts.get(list);
+    if (part === undefined) listParts.set(list, (part = entryListPart(list, json)));
+    return part;
+  });
 }
 
 /**
