@@ -535,6 +535,41 @@ describe('the endpoint fast path (issue 14)', () => {
     });
   });
 
+  test('a rebased slice counts the routes it holds now: a route added to or taken from a Service the agent calls moves the Propagated totals (the route set is kept only when the routes are the same)', async () => {
+    const ip = (i: number): string => `10.0.3.${i + 1}`;
+    const backends = [backend('default', 's0', 80, [{ port: 1 }]), backend('default', 's1', 80, [{ port: 2 }])];
+    const to = [{ backend: backendName('default', 's0', 80) }];
+    const r = (route: string, tag: string, index = 0): ReturnType<typeof rule> => rule({ route, index, headers: [{ type: 'Exact', name: 'x', value: tag }], backends: to });
+    const at = (rules: ReturnType<typeof rule>[]): RoutingTable => table({ services: [service({ name: 's0', clusterIP: ip(0), port: 80, rules }), service({ name: 's1', clusterIP: ip(1), port: 80 })], backends });
+    const key = (name: string): { kind: string; namespace: string; name: string } => ({ kind: 'HTTPRoute', namespace: 'default', name });
+    const totals = (pub: Publisher, name: string): [number, number] => [pub.propagation(key(name)).upToDate, pub.propagation(key(name)).total];
+    const targets = [ip(0), ip(1)].map((address) => ({ kind: 'destination' as const, address, port: 80 }));
+    await withPublisher(1, async (pub, [a]) => {
+      pub.setTable(at([r('r0', 'v1')]));
+      a!.send({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p0', namespace: 'default', serviceAccount: 's', mode: 'sidecar' }, auth: { type: 'none' }, targets });
+      a!.send({ type: 'ack', version: (await a!.next('update')).version });
+      await settle();
+      assert.deepEqual(totals(pub, 'r0'), [1, 1]);
+      // Each step: the new table, whether its slice came from the last one (the path where the
+      // last route set may be kept), and the totals once the agent acked.
+      const steps: [ReturnType<typeof rule>[], Record<string, [number, number]>][] = [
+        [[r('r0', 'v2')], { r0: [1, 1], rx: [0, 0] }],
+        [[r('r0', 'v2'), r('rx', 'v1')], { r0: [1, 1], rx: [1, 1] }],
+        [[r('rx', 'v2')], { r0: [0, 0], rx: [1, 1] }],
+        [[r('ry', 'v1')], { rx: [0, 0], ry: [1, 1] }],
+      ];
+      for (const [i, [rules, want]] of steps.entries()) {
+        const rebased0 = pub.metrics().slicesRebasedTotal;
+        pub.setTable(at(rules));
+        const f = await a!.next('patch');
+        assert.equal(pub.metrics().slicesRebasedTotal - rebased0, 1, `step ${i}: the slice derived from the last one`);
+        a!.send({ type: 'ack', version: f.version });
+        await settle();
+        for (const [name, counts] of Object.entries(want)) assert.deepEqual(totals(pub, name), counts, `step ${i}: ${name} up to date / total`);
+      }
+    });
+  });
+
   test('movedRoutes() names no route over an endpoint change, acknowledged or not yet (no answer moved), and names a changed route', async () => {
     await withPublisher(1, async (pub, agents) => {
       const a = agents[0]!;
