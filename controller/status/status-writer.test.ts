@@ -195,7 +195,8 @@ describe('StatusWriter', () => {
     const r9 = api.get(GW, 'HTTPRoute', 'r9', 'shop')!;
     const edited = api.update({ ...r9, spec: { parentRefs: [{ group: '', kind: 'Service', name: 'nowhere', port: 80 }], rules: [] } }) as unknown as KubeObject;
     const s3 = { ...s2, httpRoutes: s2.httpRoutes.map((r) => (r.metadata.name === 'r9' ? edited : r)) };
-    assert.deepEqual(await pass(s3), { compared: 1, writes: 1, conflicts: 0, lookedUp: 2 }, 'r9 and the GatewayClass looked up');
+    // (a route patch: the GatewayClass's status is handed back as the same object, not looked up again)
+    assert.deepEqual(await pass(s3), { compared: 1, writes: 1, conflicts: 0, lookedUp: 1 }, 'r9 alone looked up');
     const r9Status = api.get(GW, 'HTTPRoute', 'r9', 'shop')!.status as { parents: { conditions: { type: string; status: string }[] }[] };
     assert.equal(r9Status.parents[0]!.conditions.find((c) => c.type === 'Accepted')?.status, 'False', 'r9 now names a Service that does not exist');
   });

@@ -99,7 +99,7 @@ function buildServices(lookup: Lookup, catalog: BackendCatalog, attached: Attach
 
 const byEntryName = (a: { name: string }, b: { name: string }): number => compareStrings(a.name, b.name);
 
-function frontend(svc: KubeObject, live: Attached<MeshParentResult>[], catalog: BackendCatalog): ServiceFrontendIR | null {
+export function frontend(svc: KubeObject, live: Attached<MeshParentResult>[], catalog: BackendCatalog): ServiceFrontendIR | null {
   const ips = clusterIPs(svc);
   if (ips.length === 0) return null;
   const namespace = namespaceOf(svc);
@@ -130,7 +130,7 @@ function frontend(svc: KubeObject, live: Attached<MeshParentResult>[], catalog: 
   };
 }
 
-function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
+export function collectBackends(rules: RouteRuleIR[], used: Set<string>): void {
   const fromFilters = (fs: FilterIR[]) => { for (const f of fs) if (f.type === 'RequestMirror') used.add(f.backend); };
   for (const r of rules) {
     fromFilters(r.filters);
@@ -160,7 +160,7 @@ function backendsOf(s: ServiceFrontendIR): Set<string> {
  * walked once, not every round (issue 14).
  */
 const frontendBackendsKept = new WeakMap<ServiceFrontendIR, Set<string>>();
-function frontendBackends(s: ServiceFrontendIR): Set<string> {
+export function frontendBackends(s: ServiceFrontendIR): Set<string> {
   let used = frontendBackendsKept.get(s);
   if (!used) frontendBackendsKept.set(s, (used = backendsOf(s)));
   return used;

@@ -3,8 +3,9 @@
 // Services, ReferenceGrants, Namespaces, Gateways, AuthorizationPolicies, EndpointSlices, Pods),
 // each result of the one IncrementalTranslator carried through the sequence (sometimes skipping
 // snapshots, as the runner does for endpoint-only ones) deep-equals translate() of the same
-// snapshot, statuses and table version included. A second test counts
-// the units it rebuilt: one route edited at 300 routes rebuilds one route and one frontend.
+// snapshot, statuses and table version included; so does each result of a route patch
+// (route-patch.ts) over in-place route edits. Other tests count the units it rebuilt: one route
+// edited at 300 routes is patched, rebuilding one route and one frontend and visiting no other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncrementalTranslator } from './incremental.ts';
@@ -167,7 +168,51 @@ test('incremental results equal full translations over random edit sequences of 
   assert.ok(routeTables > 500, `tables with mesh routes: ${routeTables}`);
 });
 
-test('one route edited among 300 rebuilds one route unit and one frontend; the rest is reused', () => {
+/**
+ * One route replaced where it is (same kind, namespace and name: what an update does), mostly
+ * attached to Services alone (a route patch's case), at times to a Gateway too (not one).
+ */
+function editInPlace(s: Snapshot, rnd: Rnd): Snapshot {
+  const field = rnd() < 0.7 && s.httpRoutes.length > 0 ? 'httpRoutes' : 'grpcRoutes';
+  const list = s[field];
+  if (list.length === 0) return s;
+  const at = Math.floor(rnd() * list.length);
+  const old = list[at]!;
+  let r = randomRoute(rnd, old.metadata.name);
+  for (let tries = 0; tries < 20 && r.kind !== old.kind; tries++) r = randomRoute(rnd, old.metadata.name);
+  if (r.kind !== old.kind) return s;
+  const spec = r.spec as { parentRefs: { kind?: string }[] };
+  const mesh = spec.parentRefs.filter((p) => p.kind === 'Service');
+  const parentRefs = rnd() < 0.85 ? (mesh.length > 0 ? mesh : [{ group: '', kind: 'Service', name: pick(rnd, SERVICES), namespace: pick(rnd, NAMESPACES) }]) : spec.parentRefs;
+  const next = f.route(old.kind as 'HTTPRoute' | 'GRPCRoute', old.metadata.name, old.metadata.namespace!, { ...spec, parentRefs }, old.metadata.creationTimestamp);
+  return { ...s, [field]: list.map((o, i) => (i === at ? next : o)) };
+}
+
+test('route patches equal full translations over random in-place route edits', () => {
+  let patches = 0;
+  let steps = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const rnd = prng(1000 + seed);
+    let snap = base(rnd);
+    // Mesh routes on every Service: more routes per Service, so conflicts and shared frontends move.
+    for (let i = 0; i < 6; i++) snap = edit(snap, rnd);
+    const inc = new IncrementalTranslator();
+    for (let step = 0; step < 60; step++) {
+      const before = inc.patches;
+      const result = inc.translate(snap);
+      assert.deepEqual(result, translate(snap), `seed ${seed} step ${step} (${inc.patches > before ? 'patched' : 'full'})`);
+      steps++;
+      const edits = rnd() < 0.8 ? 1 : 2 + Math.floor(rnd() * 2);
+      for (let e = 0; e < edits; e++) snap = rnd() < 0.9 ? editInPlace(snap, rnd) : edit(snap, rnd);
+      if (rnd() < 0.2) snap = statusWritten(snap, result, rnd);
+    }
+    patches += inc.patches;
+  }
+  // Most steps went through the patch: otherwise equality proves little about it.
+  assert.ok(patches > steps / 3, `patched ${patches} of ${steps}`);
+});
+
+test('one route edited among 300 is patched: one route unit, one frontend and one status looked at', () => {
   const services = Array.from({ length: 300 }, (_, i) => f.service(`s${i}`, 'shop', [{ name: 'http', port: 80 }], `10.0.${i >> 8}.${i & 255}`));
   const routes = services.map((_, i) => f.httpRoute(`r${i}`, 'shop', {
     parentRefs: [{ group: '', kind: 'Service', name: `s${i}` }],
@@ -180,10 +225,11 @@ test('one route edited among 300 rebuilds one route unit and one frontend; the r
   const edited = f.httpRoute('r7', 'shop', { ...routes[7]!.spec, rules: [{ matches: [{ headers: [{ name: 'x-v', value: 'b' }] }], backendRefs: [{ name: 's7', port: 80 }] }] });
   const next = { ...snap, httpRoutes: routes.map((r, i) => (i === 7 ? edited : r)) };
   const result = inc.translate(next);
-  // (its status is the same value: same generation and outcomes, handed back)
-  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 0, backendsReused: 300, statusesBuilt: 0, statusesReused: 300 });
+  // (its status is the same value: same generation and outcomes, handed back); nothing else visited
+  assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 0, frontendsBuilt: 1, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0, statusesBuilt: 0, statusesReused: 1 });
+  assert.equal(inc.patches, 1);
   assert.deepEqual(result, translate(next));
-  // A Service edit rebuilds the routes that looked it up (parent and backend) and its frontend and backend only.
+  // A Service edit is no patch's: the routes that looked it up (parent and backend) and its frontend and backend are rebuilt, the rest reused.
   const svcEdited = { ...next, services: services.map((s, i) => (i === 9 ? f.service('s9', 'shop', [{ name: 'http', port: 80 }, { name: 'b', port: 81 }], '10.0.0.9') : s)) };
   assert.deepEqual(inc.translate(svcEdited), translate(svcEdited));
   assert.deepEqual(inc.stats, { routesBuilt: 1, routesReused: 299, frontendsBuilt: 1, frontendsReused: 299, backendsBuilt: 2, backendsReused: 299, statusesBuilt: 0, statusesReused: 300 });
@@ -203,7 +249,8 @@ test('a status written to every route (new objects, same spec) rebuilds no route
   const next = { ...snap, httpRoutes: written };
   const result = inc.translate(next);
   assert.deepEqual(result, translate(next));
-  assert.deepEqual(inc.stats, { routesBuilt: 0, routesReused: 50, frontendsBuilt: 0, frontendsReused: 50, backendsBuilt: 0, backendsReused: 50, statusesBuilt: 0, statusesReused: 50 });
+  // (a patch: every route replaced in place, Services alone; no frontend or backend visited)
+  assert.deepEqual(inc.stats, { routesBuilt: 0, routesReused: 50, frontendsBuilt: 0, frontendsReused: 0, backendsBuilt: 0, backendsReused: 0, statusesBuilt: 0, statusesReused: 50 });
   // the statuses handed back are the very objects of the round before (what the writer settles on)
   assert.ok(result.statuses.every((u, i) => u === first.statuses[i]));
   // another controller's entry appearing on one route is read: that status is built again

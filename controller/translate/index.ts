@@ -27,11 +27,12 @@ export { SUPPORTED_FEATURES } from './features.ts';
 export { PLACEHOLDER_TIME } from './conditions.ts';
 export { parentRefKey } from './route-status.ts';
 
-type Parent =
+export type Parent =
   | { type: 'gateway'; entry: Attached<GatewayParentResult> }
   | { type: 'mesh'; entry: Attached<MeshParentResult> };
 
-interface RouteWork {
+/** A route's attachments in a round: what its status is computed from (route-patch.ts keeps them). */
+export interface RouteWork {
   obj: KubeObject;
   parents: Parent[];
 }
@@ -53,8 +54,17 @@ export { EndpointPatcher, patchEndpoints, endpointOnlyChange, sameExceptEndpoint
 export { TableVersioner } from './table-version.ts';
 export { IncrementalTranslator, type IncrementalStats } from './incremental.ts';
 
+/** A route's parent outcomes, in the order of its parents, once conflicts are resolved. */
+export function routeOutcomes(w: RouteWork): ParentOutcome[] {
+  return w.parents.map((p) => ({
+    parentRef: p.entry.parent.parentRef,
+    controllerName: p.type === 'gateway' ? GATEWAY_CONTROLLER_NAME : MESH_CONTROLLER_NAME,
+    ...outcome(p.entry.route, p.entry.parent.attach, p.entry.conflict),
+  }));
+}
+
 /** A route's parents in order, compiled once per mode (see memo.ts: incremental.ts may reuse it). */
-function routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog): RouteUnit {
+export function routeUnit(obj: KubeObject, kind: RouteKind, lookup: Lookup, catalog: BackendCatalog): RouteUnit {
   const ns = namespaceOf(obj);
   const seen = new Set<string>();
   const refs = recs(specOf(obj).parentRefs).filter((r) => {
@@ -131,11 +141,7 @@ export function translate(snapshot: Snapshot, memo?: TranslationMemo): Translate
     statuses.push(gatewayStatus(g, attached));
   }
   for (const w of work) {
-    const outcomes: ParentOutcome[] = w.parents.map((p) => ({
-      parentRef: p.entry.parent.parentRef,
-      controllerName: p.type === 'gateway' ? GATEWAY_CONTROLLER_NAME : MESH_CONTROLLER_NAME,
-      ...outcome(p.entry.route, p.entry.parent.attach, p.entry.conflict),
-    }));
+    const outcomes = routeOutcomes(w);
     const s = memo ? memo.routeStatus(w.obj, outcomes, () => routeStatus(w.obj, outcomes)) : routeStatus(w.obj, outcomes);
     if (s) statuses.push(s);
   }
@@ -145,5 +151,7 @@ export function translate(snapshot: Snapshot, memo?: TranslationMemo): Translate
   // Sorted, so the result does not depend on the order the provider listed objects in.
   const sorted = memo ? memo.sorted('statuses', statuses, compareStatuses) : statuses.sort(compareStatuses);
 
-  return { statuses: sorted, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir, memo) };
+  const result = { statuses: sorted, ir: buildTable(lookup, catalog, gateways, gatewayAttached, meshAttached, policies.ir, memo) };
+  memo?.translated?.(work, result);
+  return result;
 }

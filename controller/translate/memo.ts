@@ -10,7 +10,8 @@ import type { Attached } from './conflicts.ts';
 import type { Lookup } from './lookup.ts';
 import type { CompiledRoute, RouteKind } from './rules.ts';
 import type { ParentOutcome } from './route-status.ts';
-import type { KubeObject, Snapshot, StatusUpdate } from './snapshot.ts';
+import type { RouteWork } from './index.ts';
+import type { KubeObject, Snapshot, StatusUpdate, TranslateResult } from './snapshot.ts';
 import type { Rec } from './util.ts';
 
 /** One route's work that does not depend on Gateways: its compiled forms and its Service parents. */
@@ -29,6 +30,8 @@ export interface TranslationMemo {
   routeStatus(obj: KubeObject, outcomes: ParentOutcome[], build: () => StatusUpdate | null): StatusUpdate | null;
   /** `items` sorted by `compare` (stable), as a new array: the memo may reuse last round's order of the same seam. */
   sorted<T>(seam: SortSeam, items: T[], compare: (a: T, b: T) => number): T[];
+  /** The round's routes with their attachments (conflicts resolved) and its result: what a later route patch starts from (route-patch.ts). */
+  translated?(work: RouteWork[], result: TranslateResult): void;
 }
 
 /** The lists translation sorts every round. */
