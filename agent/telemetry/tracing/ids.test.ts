@@ -3,7 +3,7 @@
 // from (4 KB each: 2 000 trace IDs are 32 KB of random bytes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomSpanId, randomTraceId, unsampledTraceparent, writeRandomHex } from './ids.ts';
+import { copyDrawnId, lastIdTicket, randomSpanId, randomTraceId, unsampledTraceparent, writeRandomHex } from './ids.ts';
 
 test('trace and span IDs: 32 and 16 lowercase hex digits, not all zero, distinct across pool refills', () => {
   const seen = new Set<string>();
@@ -39,4 +39,23 @@ test('unsampledTraceparent: version 00, non-zero IDs, flags 00, distinct across 
     seen.add(m[2]!);
   }
   assert.equal(seen.size, 2 * (64 * 5 + 3));
+});
+
+test('copyDrawnId: the bytes of a drawn ID while its pool holds them, nothing once the pool is refilled', () => {
+  const trace = randomTraceId();
+  const traceAt = lastIdTicket();
+  const span = randomSpanId();
+  const spanAt = lastIdTicket();
+  const out = Buffer.alloc(18, 0xee);
+  assert.equal(copyDrawnId(traceAt, 16, out, 1), true);
+  assert.equal(out.subarray(1, 17).toString('hex'), trace);
+  assert.equal(copyDrawnId(spanAt, 8, out, 0), true);
+  assert.equal(out.subarray(0, 8).toString('hex'), span);
+  // 4 KB of later IDs refill the pool: the old tickets no longer name their bytes.
+  for (let i = 0; i < 300; i++) randomTraceId();
+  const before = Buffer.from(out);
+  assert.equal(copyDrawnId(traceAt, 16, out, 1), false);
+  assert.equal(copyDrawnId(spanAt, 8, out, 0), false);
+  assert.equal(copyDrawnId(-1, 8, out, 0), false);
+  assert.deepEqual(out, before, 'nothing written when refused');
 });

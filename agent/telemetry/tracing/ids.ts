@@ -63,9 +63,18 @@ export function unsampledTraceparent(): string {
   return tpRendered.slice(at, at + TP_LENGTH);
 }
 
+// A sampled span's IDs are also written as bytes, into its protobuf (otlp-protobuf.ts): decoding
+// them back from hex cost ~80 instructions a digit in the bench's children (~8 k of the ~12 k
+// `hexId` took per hop pair). So each ID drawn has a ticket, its offset counted from the first
+// pool this process drew (a plain number, exact far past any process's lifetime), and the encoder
+// copies the bytes from the pool while they are still there (`copyDrawnId`); a refill moves the
+// pool's base past every ticket it overwrites, so a stale ticket is refused, never misread.
 const idPool = Buffer.alloc(4096);
 let idHex = '';
 let idUsed = idPool.length;
+/** The ticket of idPool[0]; -idPool.length before the first refill. */
+let idBase = -idPool.length;
+let lastAt = -1;
 
 /** `n` random bytes (not all zero) as 2n hex digits, cut from the rendered pool. */
 function randomHex(n: number): string {
@@ -74,13 +83,17 @@ function randomHex(n: number): string {
       randomFillSync(idPool);
       idHex = idPool.toString('hex');
       idUsed = 0;
+      idBase += idPool.length;
     }
     const at = idUsed;
     idUsed += n;
     let any = 0;
     for (let i = 0; i < n; i++) any |= idPool[at + i]!;
     // All zero: draw again (one chance in 2^64 or 2^128).
-    if (any !== 0) return idHex.slice(2 * at, 2 * (at + n));
+    if (any !== 0) {
+      lastAt = idBase + at;
+      return idHex.slice(2 * at, 2 * (at + n));
+    }
   }
 }
 
@@ -92,4 +105,20 @@ export function randomTraceId(): string {
 /** 8 random bytes as 16 hex digits. */
 export function randomSpanId(): string {
   return randomHex(8);
+}
+
+/** The ticket of the last ID randomTraceId or randomSpanId returned (-1 before any). */
+export function lastIdTicket(): number {
+  return lastAt;
+}
+
+/**
+ * Writes the `n` bytes of the ID drawn with `ticket` into `out` at `p` and returns true, or
+ * returns false (nothing written) when the pool no longer holds them or the ticket is -1.
+ */
+export function copyDrawnId(ticket: number, n: number, out: Uint8Array, p: number): boolean {
+  const i = ticket - idBase;
+  if (ticket < 0 || i < 0) return false;
+  for (let k = 0; k < n; k++) out[p + k] = idPool[i + k]!;
+  return true;
 }

@@ -13,7 +13,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
 import { batchFraming, encodeTraceRequest, SpanBatch } from './otlp-protobuf.ts';
-import { SpanRecord, type SpanSink } from './span-record.ts';
+import { SpanRecord, startSpan, type SpanSink } from './span-record.ts';
+import { randomTraceId } from './ids.ts';
 
 const sink: SpanSink = {
   resource: resourceFromAttributes({ 'service.name': 'reviews', 'k8s.namespace.name': 'default', 'meshlet.role': 'sidecar' }),
@@ -68,6 +69,38 @@ describe('encodeTraceRequest: the SDK serializer\'s bytes', () => {
     const start = BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1]);
     assert.ok(start > T0 / 10n, 'a Unix time, not a monotonic one');
     assert.deepEqual(Buffer.from(encodeTraceRequest([s])!), sdkBytes([s]));
+  });
+});
+
+describe('spans with IDs drawn here (their bytes copied from the random pool): the SDK serializer\'s bytes', () => {
+  const ended = (s: SpanRecord): SpanRecord => {
+    s.attributes = { 'url.path': '/api/items' };
+    s.endNs = s.startNs + 1_000n;
+    return s;
+  };
+  const remote: SpanContext = { traceId: '80f198ee56343ba864fe8b2a57d3eff7', spanId: 'e457b5a2e4d86bd1', traceFlags: 1, isRemote: true };
+  sameBytesAsSdk([
+    ['a root SERVER span and its CLIENT span (trace, span and parent IDs from the pool)', () => {
+      const server = startSpan(sink, SpanKind.SERVER, 'GET', null, 1n);
+      return [ended(startSpan(sink, SpanKind.CLIENT, 'GET', server, 2n)), ended(server)];
+    }],
+    ['a SERVER span under a caller\'s context and its CLIENT span (the caller\'s IDs from hex)', () => {
+      const server = startSpan(sink, SpanKind.SERVER, 'GET', remote, 1n);
+      return [ended(startSpan(sink, SpanKind.CLIENT, 'GET', server, 2n)), ended(server)];
+    }],
+    ['spans encoded after the pool was refilled (decoded from hex instead)', () => {
+      const server = startSpan(sink, SpanKind.SERVER, 'GET', null, 1n);
+      const client = startSpan(sink, SpanKind.CLIENT, 'GET', server, 2n);
+      for (let i = 0; i < 300; i++) randomTraceId();
+      return [ended(client), ended(server)];
+    }],
+  ]);
+
+  test('the IDs encoded are the records\' own', () => {
+    const server = ended(startSpan(sink, SpanKind.SERVER, 'GET', null, 1n));
+    const bytes = Buffer.from(encodeTraceRequest([server])!);
+    assert.ok(bytes.includes(Buffer.from(server.traceId, 'hex')));
+    assert.ok(bytes.includes(Buffer.from(server.spanId, 'hex')));
   });
 });
 

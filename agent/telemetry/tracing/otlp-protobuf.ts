@@ -224,14 +224,14 @@ function upstreamPort(up: string, colon: number): number {
 const FLAGS_HAS_IS_REMOTE = 0x100;
 const FLAGS_IS_REMOTE = 0x200;
 
-/** ScopeSpans.spans (field 2): one Span. Throws Unsupported for an ID that is not hex. */
+/** ScopeSpans.spans (field 2): one Span. Throws Unsupported for an ID that is not hex (and not drawn here). */
 function writeSpan(w: Writer, s: SpanRecord): void {
   w.byte(tag(2, LEN));
   const at = w.begin(2);
   w.byte(tag(1, LEN));
-  w.hexId(s.traceId, 16);
+  w.id(s.traceId, s.traceIdAt, 16);
   w.byte(tag(2, LEN));
-  w.hexId(s.spanId, 8);
+  w.id(s.spanId, s.spanIdAt, 8);
   const traceState = s.traceState?.serialize();
   if (traceState) {
     w.byte(tag(3, LEN));
@@ -240,7 +240,8 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   const parent = s.parentSpanContext;
   if (parent?.spanId) {
     w.byte(tag(4, LEN));
-    w.hexId(parent.spanId, 8);
+    // (this hop's SERVER span's bytes are in the pool; a caller's come as hex)
+    w.id(parent.spanId, parent instanceof SpanRecord ? parent.spanIdAt : -1, 8);
   }
   w.byte(tag(5, LEN));
   w.string(s.name);

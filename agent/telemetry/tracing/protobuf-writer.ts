@@ -1,7 +1,9 @@
 // A growable protobuf writer for the OTLP encoder (otlp-protobuf.ts): varints, fixed-width
 // numbers, length-delimited bodies (lengths reserved and the body moved only when the guess was
 // wrong, so the output is the minimal encoding the SDK's serializer writes), strings, hex IDs
-// as bytes. Attribute keys are a small fixed set: each key's field is encoded once and copied.
+// as bytes (copied from the random pool when this process drew them). Attribute keys are a small fixed set: each key's field is encoded once and copied.
+
+import { copyDrawnId } from './ids.ts';
 
 /** A value this encoder does not write (an ID that is not hex, say): the span is not encoded. */
 export class Unsupported extends Error {}
@@ -140,6 +142,21 @@ export class Writer {
     this.varint(len);
     this.ensure(len);
     this.pos += this.buf.write(s, this.pos, len, 'utf8');
+  }
+
+  /**
+   * Length and the bytes of an ID: copied from the random pool when this process drew it and the
+   * pool still holds it (`ticket`, ids.ts), else decoded from its hex (hexId); the same bytes.
+   */
+  id(hex: string, ticket: number, bytes: number): void {
+    this.ensure(bytes + 1);
+    const p = this.pos;
+    if (copyDrawnId(ticket, bytes, this.buf, p + 1)) {
+      this.buf[p] = bytes;
+      this.pos = p + 1 + bytes;
+      return;
+    }
+    this.hexId(hex, bytes);
   }
 
   /** Length and the bytes of a hex ID (`bytes` long), as the SDK's hexToBinary reads it. */

@@ -11,6 +11,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { AttemptEvent, RequestEvent } from '../events.ts';
+import { lastIdTicket, randomSpanId, randomTraceId } from './ids.ts';
 import { clientAttributes, serverAttributes, type Attributes } from './span-attributes.ts';
 
 /** Where ended spans go (the export queue), and what every span of this process shares. */
@@ -78,6 +79,9 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   readonly spanId: string;
   readonly traceState: TraceState | undefined;
   readonly parentSpanContext: SpanContext | undefined;
+  /** The pool tickets of the IDs' bytes when this process drew them (ids.ts), else -1: the encoder copies those bytes instead of decoding the hex. */
+  readonly traceIdAt: number;
+  readonly spanIdAt: number;
   name: string;
   /**
    * What the span's attributes are read from: the request's event (SERVER) or the attempt's
@@ -96,11 +100,13 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   private end: HrTime | null = null;
 
   /** parent: the caller's context or this hop's SERVER span; null for a root. */
-  constructor(sink: SpanSink, kind: SpanKind, name: string, traceId: string, spanId: string, parent: SpanContext | null, startNs: bigint) {
+  constructor(sink: SpanSink, kind: SpanKind, name: string, traceId: string, spanId: string, parent: SpanContext | null, startNs: bigint, traceIdAt = -1, spanIdAt = -1) {
     this.kind = kind;
     this.name = name;
     this.traceId = traceId;
     this.spanId = spanId;
+    this.traceIdAt = traceIdAt;
+    this.spanIdAt = spanIdAt;
     this.startNs = startNs;
     this.parentSpanContext = parent ?? undefined;
     this.traceState = parent?.traceState;
@@ -151,4 +157,22 @@ export class SpanRecord implements ReadableSpan, SpanContext {
   get duration(): HrTime {
     return hrTime(this.endNs - this.startNs);
   }
+}
+
+/**
+ * A span with fresh IDs: its own span ID, and the parent's trace ID or, for a root, a fresh one,
+ * each with its pool ticket (a caller's context has none: its IDs came as hex).
+ */
+export function startSpan(sink: SpanSink, kind: SpanKind, name: string, parent: SpanContext | null, startNs: bigint): SpanRecord {
+  let traceId: string;
+  let traceIdAt: number;
+  if (parent === null) {
+    traceId = randomTraceId();
+    traceIdAt = lastIdTicket();
+  } else {
+    traceId = parent.traceId;
+    traceIdAt = parent instanceof SpanRecord ? parent.traceIdAt : -1;
+  }
+  const spanId = randomSpanId();
+  return new SpanRecord(sink, kind, name, traceId, spanId, parent, startNs, traceIdAt, lastIdTicket());
 }

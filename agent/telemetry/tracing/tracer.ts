@@ -10,11 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { setTraceHook, TRACE_NO_EVENT, TRACE_UNDECIDED, type HeaderValues, type RequestEvent, type RequestObserver, type SiteKind, type TraceHook } from '../events.ts';
-import { randomSpanId, randomTraceId, unsampledTraceparent } from './ids.ts';
+import { unsampledTraceparent } from './ids.ts';
 import { canonicalTraceparentFlag, DEFAULT_PROPAGATION, type B3Form, type Propagation } from './propagation.ts';
 import { shouldSample, type SamplingPolicy } from './sampling.ts';
 import { isClientError, isServerError, spanName } from './span-attributes.ts';
-import { SpanRecord, type SpanSink } from './span-record.ts';
+import { startSpan, type SpanRecord, type SpanSink } from './span-record.ts';
 
 interface RequestState {
   span: SpanRecord | null;
@@ -104,8 +104,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
       const st = request.tracing as RequestState;
       if (st.requestId) headers['x-request-id'] = st.requestId;
       const parent = st.parent;
-      const span = new SpanRecord(sink, SpanKind.CLIENT, spanName(at!.method, request.routePath),
-        parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, at!.startNs);
+      const span = startSpan(sink, SpanKind.CLIENT, spanName(at!.method, request.routePath), parent, at!.startNs);
       at!.tracing = span;
       inject(headers, span, st.b3);
     },
@@ -185,7 +184,7 @@ export function startRequestTracer(sink: SpanSink, policy: SamplingPolicy, propa
     const sampled = rootSampled ?? shouldSample(policy, parentSampled);
     let span: SpanRecord | null = null;
     if (sampled && (ev.site !== 'outbound' || !parent)) {
-      span = new SpanRecord(sink, SpanKind.SERVER, ev.method, parent ? parent.traceId : randomTraceId(), randomSpanId(), parent, ev.startNs);
+      span = startSpan(sink, SpanKind.SERVER, ev.method, parent, ev.startNs);
       parent = span;
     } else if (!parent) {
       // Carry this hop's "no" on, so the next hop does not start a fragment of its own.
