@@ -159,6 +159,13 @@ export class Writer {
     this.hexId(hex, bytes);
   }
 
+  /** A field's tag (one byte), then the ID as id() writes it. */
+  idField(t: number, hex: string, ticket: number, bytes: number): void {
+    this.ensure(bytes + 2);
+    this.buf[this.pos++] = t;
+    this.id(hex, ticket, bytes);
+  }
+
   /** Length and the bytes of a hex ID (`bytes` long), as the SDK's hexToBinary reads it. */
   hexId(hex: string, bytes: number): void {
     if (hex.length !== 2 * bytes) throw new Unsupported(`ID of ${hex.length} hex digits`);
@@ -215,6 +222,13 @@ export class Writer {
     buf[p + 6] = (hi >>> 16) & 255;
     buf[p + 7] = (hi >>> 24) & 255;
     this.pos = p + 8;
+  }
+
+  /** A field's tag (one byte), then fixed64Plus's eight bytes. */
+  fixed64PlusField(t: number, v: bigint, addLo: number, addHi: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = t;
+    this.fixed64Plus(v, addLo, addHi);
   }
 
   fixed64(v: bigint): void {
