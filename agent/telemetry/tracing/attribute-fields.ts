@@ -97,12 +97,15 @@ function head(buf: Buffer, p: number, k: AttrKey, body: number): number {
 /**
  * Characters from..to of `s` as bytes at `p` when they are all ASCII: false otherwise (what was
  * written past `p` is then garbage). A short run by a JS loop (~33 instructions a character); a
- * longer one by Buffer's UTF-8 writer (one fast call, ~370): it wrote one byte a character
- * exactly when every character is ASCII.
+ * longer one by Buffer's UTF-8 writer: it wrote one byte a character exactly when every character
+ * is ASCII. The writer is one call into C++, ~370 instructions counted alone, but ~1 k a call in
+ * the bench's children (its JS wrapper, argument checks and the API callback: 8 calls, 8.7 k per
+ * hop pair, session 14), hence the loop up to 24 characters (a path like /api/items/17, an
+ * authority, an address).
  */
 function ascii(buf: Buffer, p: number, s: string, from: number, to: number): boolean {
   const n = to - from;
-  if (n > 10 && from === 0 && to === s.length) return buf.write(s, p, 3 * n, 'utf8') === n;
+  if (n > 24 && from === 0 && to === s.length) return buf.write(s, p, 3 * n, 'utf8') === n;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c >= 128) return false;
