@@ -70,6 +70,8 @@ export function unsampledTraceparent(): string {
 // copies the bytes from the pool while they are still there (`copyDrawnId`); a refill moves the
 // pool's base past every ticket it overwrites, so a stale ticket is refused, never misread.
 const idPool = Buffer.alloc(4096);
+/** idPool's 16-byte views at every multiple of 8 (made once), for copyDrawnId. */
+const traceViews = Array.from({ length: idPool.length / 8 - 1 }, (_, j) => idPool.subarray(8 * j, 8 * j + 16));
 let idHex = '';
 let idUsed = idPool.length;
 /** The ticket of idPool[0]; -idPool.length before the first refill. */
@@ -119,6 +121,11 @@ export function lastIdTicket(): number {
 export function copyDrawnId(ticket: number, n: number, out: Uint8Array, p: number): boolean {
   const i = ticket - idBase;
   if (ticket < 0 || i < 0) return false;
-  for (let k = 0; k < n; k++) out[p + k] = idPool[i + k]!;
+  // A trace ID's 16 bytes by one TypedArray copy from a view made once (every draw is 8 or 16
+  // bytes, so every ID starts at a multiple of 8): ~200 instructions, where the byte loop
+  // costs ~30 a byte in the bench's children; a span ID's 8 by the loop.
+  if (n === 16 && (i & 7) === 0) out.set(traceViews[i >> 3]!, p);
+  else for (let k = 0; k < n; k++) out[p + k] = idPool[i + k]!;
   return true;
 }
+
