@@ -6,7 +6,7 @@
 // the ones the SDK's ProtobufTraceSerializer writes for the same spans, field for field (same
 // order, same always-written zero counts and flags): the unit test compares the two byte for
 // byte, so the spec's field numbers and value kinds stay the SDK's.
-import { SpanKind, type Attributes as OtelAttributes } from '@opentelemetry/api';
+import { SpanKind, type Attributes as OtelAttributes, type SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -257,11 +257,15 @@ function writeSpan(w: Writer, s: SpanRecord): void {
   if (src === null) writeAttributes(w, A, s.attributes);
   else if (s.kind === SpanKind.SERVER) writeServerAttributes(w, src as RequestEvent);
   else writeClientAttributes(w, src as AttemptEvent);
-  // Dropped counts (always written, as zeros, as the SDK does), the status, the flags. Without a
-  // status message (every span that ends without an error) the 16 bytes are written in one go,
-  // here rather than in a function of its own: writeSpan's optimised code has used its inlining
-  // budget by then, and the function stayed at Maglev tier in the bench's children (~500
-  // instructions a span, session 14).
+  writeCommonEnding(w, s, parent);
+  w.end(at, 2);
+}
+
+/**
+ * Dropped counts (always written, as zeros, as the SDK does), the status, the flags. Without a
+ * status message (every span that ends without an error) the 16 bytes are written in one go.
+ */
+function writeCommonEnding(w: Writer, s: SpanRecord, parent: SpanContext | undefined): void {
   const flags = (s.traceFlags & 0xff) | FLAGS_HAS_IS_REMOTE | (parent?.isRemote ? FLAGS_IS_REMOTE : 0);
   const code: number = s.status.code;
   if (!s.status.message && code >= 0 && code < 128) {
@@ -287,7 +291,6 @@ function writeSpan(w: Writer, s: SpanRecord): void {
     buf[p + 15] = flags >>> 24;
     w.pos = p + 16;
   } else writeEnding(w, s, flags);
-  w.end(at, 2);
 }
 
 /** The ending of a span with a status message (writeSpan writes the common one itself). */
