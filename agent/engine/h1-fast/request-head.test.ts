@@ -51,6 +51,8 @@ const CASES: Array<[name: string, bytes: string, expected: string[]]> = [
   ['unannounced trailers', 'POST /p HTTP/1.1\r\nHost: svc\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Sum: 1\r\n\r\n', ['fast POST /p host=svc chunked [] trailers=[X-Sum|1] body="x"']],
   ['hop-by-hop fields dropped, with those Connection names', 'GET / HTTP/1.1\r\nHost: svc\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: 5\r\nX-Hop: 1\r\nX-End: 2\r\nProxy-Authorization: x\r\n\r\n', ['fast GET / host=svc none [X-End|2]']],
   ['every hop-by-hop field dropped, in any case', 'GET / HTTP/1.1\r\nHost: svc\r\nKeep-Alive: 5\r\nPROXY-CONNECTION: x\r\nProxy-Authenticate: y\r\nproxy-authorization: z\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-End: 2\r\n\r\n', ['fast GET / host=svc none [X-End|2]']],
+  ['names of a hop-by-hop field\'s length that are not one are kept', 'GET / HTTP/1.1\r\nHOST: svc\r\nHosT-: 1\r\nTf: 2\r\nKeep-Alivf: 3\r\nUser-Agent: 4\r\nContent-Lengtx: 5\r\nHTTP2_Settings: 6\r\nProxy-Connectiom: 7\r\n\r\n', ['fast GET / host=svc none [HosT-|1|Tf|2|Keep-Alivf|3|User-Agent|4|Content-Lengtx|5|HTTP2_Settings|6|Proxy-Connectiom|7]']],
+  ['Content-Length with leading zeros', 'POST /p HTTP/1.1\r\nHost: svc\r\ncontent-LENGTH: 0003\r\n\r\nabc', ['fast POST /p host=svc length 3 [] body="abc"']],
   ['Connection: close', 'GET / HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n', ['fast GET / host=svc none close []']],
   ['HTTP/1.0 without Host, closes', 'GET / HTTP/1.0\r\n\r\n', ['fast GET / host= none close []']],
   ['HTTP/1.0 keep-alive', 'GET / HTTP/1.0\r\nHost: svc\r\nConnection: keep-alive\r\n\r\n', ['fast GET / host=svc none []']],
