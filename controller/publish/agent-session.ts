@@ -15,6 +15,7 @@ import type { PublisherMetrics } from './metrics.ts';
 import { payloadOf, type EncodedFrame } from './patch-frame.ts';
 import { changeSize } from './diff.ts';
 import { ackVersion } from './ack-frame.ts';
+import { readAcksFirst } from './ack-reader.ts';
 import { encodeFramed, writeFrame, type RawSocket } from './ws-frame.ts';
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
@@ -125,6 +126,12 @@ export class AgentSession {
     const socket = request.socket as Partial<RawSocket> | undefined;
     this.#raw = ws.extensions === '' && typeof socket?.write === 'function' && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? socket as RawSocket : null;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
+    // Acks straight from the socket's bytes, when nothing is queued before them (ack-reader.ts).
+    readAcksFirst(ws, (version) => {
+      if (!this.hello || this.#queued > 0 || this.#closed) return false;
+      this.#ack(version);
+      return true;
+    });
   }
 
   /**
