@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { WIRE_PATH, WIRE_PROTOCOL, encodeMessage, parseMessage, type ControllerMessage, type TableChanges } from '../../api/wire.ts';
 import { withVersion, type RoutingTable } from '../../api/index.ts';
 import { backend, backendName, rule, service, table } from '../../test/support/routing-tables.ts';
-import { PatchFrames, payloadOf } from './patch-frame.ts';
+import { PatchFrames, payloadOf, quoted } from './patch-frame.ts';
 import { Publisher } from './publisher.ts';
 
 const none = { upsert: [], remove: [] };
@@ -185,4 +185,8 @@ test('agents sharing a slice are written one frame: encoded once, the same bytes
     for (const ws of sockets) ws.terminate();
     await pub.close();
   }
+});
+
+test('a version is quoted as JSON.stringify quotes it, plain or not', () => {
+  for (const v of ['e1.0123456789abcdef', '0123456789abcdef', 'E1.ABC', '', 'a"b', 'a\\b', 'é', 'a\nb', 'x-y_z']) assert.equal(quoted(v), JSON.stringify(v), v);
 });

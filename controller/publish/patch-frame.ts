@@ -20,6 +20,19 @@ export function payloadOf(frame: EncodedFrame): Buffer {
 
 const SECTIONS = ['gateways', 'services', 'backends', 'secrets', 'policies'] as const;
 
+/**
+ * JSON.stringify(v) of a version: a version is letters, digits and dots (`e1.` and hex), which
+ * JSON writes as they are, so those are quoted without the serialiser (two per agent per change);
+ * anything else goes through it.
+ */
+export function quoted(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2e)) return JSON.stringify(v);
+  }
+  return `"${v}"`;
+}
+
 export class PatchFrames {
   /** Entry object → a number naming it in keys; entries are never mutated (a change is a new object). */
   readonly #ids = new WeakMap<object, number>();
@@ -66,7 +79,7 @@ export class PatchFrames {
       this.#byObject.set(changes, c);
     }
     // The property order of encodeMessage's object: type, version, base, changes.
-    const head = `{"type":"patch","version":${JSON.stringify(version)},"base":${JSON.stringify(base)},"changes":`;
+    const head = `{"type":"patch","version":${quoted(version)},"base":${quoted(base)},"changes":`;
     const headBytes = Buffer.byteLength(head);
     // The agent's own bytes behind room for the WebSocket header; the changes' bytes follow
     // as they are, not copied (ws-frame.ts writes both parts in one corked write).
