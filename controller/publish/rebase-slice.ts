@@ -10,7 +10,7 @@ import type { BackendIR, RoutingTable, ServiceFrontendIR } from '../../api/routi
 import { isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
-import { cutFrontend, frontendBackends, sliceVersion } from './slice.ts';
+import { cutFrontend, frontendBackends, sliceVersion, versioned } from './slice.ts';
 
 export interface EntryDelta {
   /** Frontend name → its entry in the new table, for every frontend replaced (null: removed, or added). */
@@ -172,5 +172,5 @@ export function rebaseSlice(
   if (services === slice.services && backends === slice.backends) return slice;
   const content = { apiVersion: slice.apiVersion, gateways: slice.gateways, services, backends, secrets: slice.secrets, policies: slice.policies };
   // Versioned by the rule the agent's last slice was (the agent's hello chose it).
-  return versioner ? { ...content, version: sliceVersion(content, versioner, isEntryVersion(slice.version)) } : withVersion(content);
+  return versioner ? versioned(content, sliceVersion(content, versioner, isEntryVersion(slice.version))) : withVersion(content);
 }

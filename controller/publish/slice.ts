@@ -211,7 +211,19 @@ export function sliceTable(table: RoutingTable, subs: Subscriptions, versioner?:
     secrets: pick(secretNames, ix.secrets).sort(byName),
     policies: ownPolicies(table, subs.agent),
   };
-  return versioner ? { ...content, version: sliceVersion(content, versioner, entryRule) } : withVersion(content);
+  return versioner ? versioned(content, sliceVersion(content, versioner, entryRule)) : withVersion(content);
+}
+
+/**
+ * `{ ...content, version }` spelt out: the same fields in the same order (a slice's JSON, and so
+ * its update frame, is byte for byte what it was), without the object spread's generic copy (a
+ * change reaching 1 000 agents with slices of their own builds 1 000 of these).
+ */
+export function versioned(content: Omit<RoutingTable, 'version'>, version: string): RoutingTable {
+  return {
+    apiVersion: content.apiVersion, gateways: content.gateways, services: content.services, backends: content.backends,
+    secrets: content.secrets, policies: content.policies, version,
+  };
 }
 
 /**
@@ -314,9 +326,11 @@ export function sliceVersion(content: Omit<RoutingTable, 'version'>, versioner: 
  */
 export function patchSlice(slice: RoutingTable, backends: Map<string, BackendIR>, versioner?: TableVersioner): RoutingTable {
   if (!slice.backends.some((b) => backends.has(b.name))) return slice;
-  const { version: _old, ...rest } = slice;
-  const content = { ...rest, backends: slice.backends.map((b) => backends.get(b.name) ?? b) };
-  return versioner ? { ...content, version: sliceVersion(content, versioner, isEntryVersion(slice.version)) } : withVersion(content);
+  const content = {
+    apiVersion: slice.apiVersion, gateways: slice.gateways, services: slice.services,
+    backends: slice.backends.map((b) => backends.get(b.name) ?? b), secrets: slice.secrets, policies: slice.policies,
+  };
+  return versioner ? versioned(content, sliceVersion(content, versioner, isEntryVersion(slice.version))) : withVersion(content);
 }
 
 /** The pods (`namespace/pod`) some policy of the table governs: their slices are their own. */
