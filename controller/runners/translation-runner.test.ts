@@ -197,3 +197,35 @@ test('a Gateway is Programmed at the ingress Service\'s load balancer address, a
     await api.close();
   }
 });
+
+test('route changes answered by reusing the last translation are counted as incremental, on /metrics too', async () => {
+  const svc = (name: string, ip: string): FakeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
+  const route = (name: string): FakeObject => ({ apiVersion: GW, kind: 'HTTPRoute', metadata: { name, namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name, port: 80 }], rules: [{ backendRefs: [{ name, port: 80 }] }] } });
+  const api = await startFakeApiServer({ objects: [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+    svc('cart', '10.96.0.10'), svc('pay', '10.96.0.11'), svc('ship', '10.96.0.12'), route('cart'), route('pay'), route('ship'),
+  ] });
+  const logs: string[] = [];
+  const ctl = startController({ client: kubeClientFor(api), log: (l) => logs.push(l), leaderElection: false, debounceMs: 10, maxDelayMs: 50, defaultMesh: false });
+  const reused = (): number => Number(/meshlet_controller_translated_routes_total\{result="reused"\} (\d+)/.exec(ctl.metrics())?.[1]);
+  try {
+    await waitFor('the route statuses written', () => ctl.writer.stats.writes >= 3 || undefined, { describe: () => logs.join('\n') });
+    await sleep(200);
+    await ctl.writer.idle();
+    for (let weight = 2; weight <= 4; weight++) {
+      const translations = ctl.translations;
+      const incremental = ctl.incrementalTranslations;
+      const reusedBefore = reused();
+      const cart = api.get(GW, 'HTTPRoute', 'cart', 'shop')!;
+      api.update({ ...cart, spec: { ...cart.spec as object, rules: [{ backendRefs: [{ name: 'cart', port: 80, weight }] }] } });
+      await waitFor('the route change translated', () => ctl.translations > translations || undefined, { describe: () => logs.join('\n') });
+      await sleep(100);
+      await ctl.writer.idle();
+      assert.equal(ctl.incrementalTranslations - incremental, ctl.translations - translations, `weight ${weight}: every translation since reused the last one`);
+      assert.ok(reused() - reusedBefore >= 2, `weight ${weight}: the two unchanged routes counted as reused (${reused() - reusedBefore})`);
+    }
+  } finally {
+    await ctl.close();
+    await api.close();
+  }
+});

@@ -191,12 +191,16 @@ export class TranslationRunner implements Runner {
       this.#newRouteObjects = newRouteObjects(this.#translated, snapshot);
       this.#translated = snapshot;
       // Equal to translate(snapshot) (incremental.test.ts); only the changed route units rebuilt.
+      const patches = this.#translator.patches;
       result = this.#translator.translate(snapshot);
       this.#translations++;
       const st = this.#translator.stats;
-      if (st.routesReused + st.frontendsReused + st.backendsReused > 0) this.#incremental++;
+      // A route patch (route-patch.ts) visits only what the change touches: its stats say nothing
+      // of the routes it left as they were, which it reused all the same.
+      const patched = this.#translator.patches > patches;
+      if (patched || st.routesReused + st.frontendsReused + st.backendsReused > 0) this.#incremental++;
       this.#unitsBuilt += st.routesBuilt;
-      this.#unitsReused += st.routesReused;
+      this.#unitsReused += patched ? snapshot.httpRoutes.length + snapshot.grpcRoutes.length - st.routesBuilt : st.routesReused;
       this.#patcher.rebase(this.#translator.lookup);
     }
     this.#last = { snapshot, result };
