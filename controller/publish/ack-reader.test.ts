@@ -109,3 +109,60 @@ test('an unmasked client frame is refused by ws as before (closed 1002), not rea
     await s.close();
   }
 });
+
+/** The client's close code, or 'open' if it is not closed within 5 s (bounded). */
+async function closeCode(ws: WebSocket): Promise<number | 'open'> {
+  let timer: NodeJS.Timeout | undefined;
+  const open = new Promise<'open'>((r) => { timer = setTimeout(() => r('open'), 5_000); });
+  try {
+    return await Promise.race([once(ws, 'close').then(([code]) => code as number), open]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('an ack frame inside a fragmented message is ws\'s protocol error (closed 1002), not an ack', async () => {
+  const s = await server();
+  const c = await client(s.url);
+  try {
+    // A text message begun and not finished, then a whole text frame: RFC 6455 §5.4 forbids it.
+    c.raw(Buffer.concat([clientFrame('{"a":', { fin: false }), clientFrame(ack('e1.f'))]));
+    assert.equal(await closeCode(c.ws), 1002);
+    assert.deepEqual(s.log, ['error:WS_ERR_INVALID_OPCODE']);
+  } finally {
+    c.ws.terminate();
+    await s.close();
+  }
+});
+
+test('an ack after a close frame in the same read is not taken (ws reads nothing after a close)', async () => {
+  const s = await server();
+  const c = await client(s.url);
+  try {
+    const close = clientFrame('', { opcode: 8 }); // no code: 1005 on both ends
+    c.raw(Buffer.concat([close, clientFrame(ack('e1.after'))]));
+    assert.equal(await closeCode(c.ws), 1005);
+    assert.deepEqual(s.log, []);
+  } finally {
+    c.ws.terminate();
+    await s.close();
+  }
+});
+
+test('an unmasked frame is refused even when its bytes, "unmasked" with the bytes before the payload, would read as an ack', async () => {
+  const s = await server();
+  const c = await client(s.url);
+  try {
+    // At the start of a read, a reader skipping the mask check would XOR payload bytes 2 and 3
+    // (mod 4) with the frame's two header bytes (and bytes 0 and 1 with nothing): built so that reads as an ack.
+    const text = Buffer.from(ack('e1.unmasked'));
+    const head = Buffer.from([0x81, text.length]);
+    const payload = Buffer.from(text.map((b, i) => ((i & 3) >= 2 ? b ^ head[(i & 3) - 2]! : b)));
+    c.raw(Buffer.concat([head, payload]));
+    assert.equal(await closeCode(c.ws), 1002);
+    assert.deepEqual(s.log, ['error:WS_ERR_EXPECTED_MASK']);
+  } finally {
+    c.ws.terminate();
+    await s.close();
+  }
+});
