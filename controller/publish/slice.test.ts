@@ -186,4 +186,27 @@ describe('sliceTable', () => {
       assert.equal(sliceVersion(content, versioner, true), s.version, 'the first list\'s part unchanged');
     }
   });
+
+  test('by the entry rule, every list has its own place in the version: secrets and policies too, and a patch keeps them', () => {
+    // (the bench's and mesh()'s slices hold no secrets or policies: their two lists' parts are both `[]`)
+    const versioner = new TableVersioner();
+    const entry = (name: string): never => ({ name, marker: name }) as never;
+    const content: Omit<RoutingTable, 'version'> = {
+      apiVersion: ROUTING_TABLE_API_VERSION, gateways: [entry('g')], services: [entry('s')], backends: [backend('default', 'b', 80, [{ port: 1 }])],
+      secrets: [entry('x')], policies: [entry('p')],
+    };
+    const version = sliceVersion(content, versioner, true);
+    assert.equal(version, entryVersion(content));
+    for (const [a, b] of [['secrets', 'policies'], ['gateways', 'services'], ['services', 'backends']] as const) {
+      const swapped = { ...content, [a]: content[b], [b]: content[a] } as Omit<RoutingTable, 'version'>;
+      assert.notEqual(sliceVersion(swapped, versioner, true), version, `${a} and ${b} swapped`);
+      assert.equal(sliceVersion(swapped, versioner, true), entryVersion(swapped), `${a} and ${b} swapped`);
+    }
+    const patched = patchSlice({ ...content, version }, new Map([[backendName('default', 'b', 80), backend('default', 'b', 80, [{ port: 2 }])]]), versioner);
+    assert.equal(patched.secrets, content.secrets);
+    assert.equal(patched.policies, content.policies);
+    const { version: v, ...rest } = patched;
+    assert.equal(v, entryVersion(rest));
+    assert.notEqual(v, version);
+  });
 });
