@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import { WIRE_PROTOCOL, encodeMessage } from '../../api/wire.ts';
+import { backend, service, table } from '../../test/support/routing-tables.ts';
 import { readAcksFirst } from './ack-reader.ts';
+import { AgentSession, type SessionHost } from './agent-session.ts';
+import { emptyMetrics } from './metrics.ts';
 
 /** A masked client frame (RFC 6455 §5.2), 7- or 16-bit length. */
 function clientFrame(text: string, { fin = true, opcode = 1 } = {}): Buffer {
@@ -164,5 +168,37 @@ test('an unmasked frame is refused even when its bytes, "unmasked" with the byte
   } finally {
     c.ws.terminate();
     await s.close();
+  }
+});
+
+test('an ack taken from the bytes that fails while handled closes the session with E_INTERNAL, as one ws delivered did', async () => {
+  const t = table({ services: [service({ name: 'reviews', clusterIP: '10.0.0.1', port: 80 })], backends: [backend('default', 'reviews', 80, [{ port: 1 }])] });
+  let failing = false;
+  const host: SessionHost = {
+    controllerId: 'c', metrics: emptyMetrics(), table: () => t,
+    slice: () => ({ slice: t, routes: new Set() }),
+    diff: () => { throw new Error('no patch expected'); },
+    frame: (slice) => Buffer.from(encodeMessage({ type: 'update', version: slice.version, table: slice })),
+    sent: () => undefined, log: () => undefined, logNack: () => undefined, authenticate: () => undefined, checkIngress: () => undefined,
+    changed: () => { if (failing) throw new Error('boom'); }, certificate: null, trustBundle: () => [],
+  };
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await once(wss, 'listening');
+  wss.on('connection', (ws, req) => void new AgentSession(ws, req, host));
+  const c = await client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const got: { type: string; version?: string; code?: string }[] = [];
+  c.ws.on('message', (d: Buffer) => void got.push(JSON.parse(d.toString()) as { type: string }));
+  try {
+    c.ws.send(encodeMessage({ type: 'hello', protocol: WIRE_PROTOCOL, agent: { pod: 'p', namespace: 'default', serviceAccount: 'sa', mode: 'sidecar' }, auth: { type: 'none' }, targets: [] }));
+    for (let i = 0; i < 500 && !got.some((m) => m.type === 'update'); i++) await new Promise((r) => setTimeout(r, 5));
+    const update = got.find((m) => m.type === 'update');
+    assert.ok(update?.version, JSON.stringify(got));
+    failing = true;
+    c.raw(clientFrame(ack(update.version)));
+    assert.equal(await closeCode(c.ws), 1008);
+    assert.deepEqual(got.at(-1), { type: 'error', code: 'E_INTERNAL', message: 'boom' });
+  } finally {
+    c.ws.terminate();
+    await new Promise<void>((r) => { for (const x of wss.clients) x.terminate(); wss.close(() => r()); });
   }
 });

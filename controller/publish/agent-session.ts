@@ -129,7 +129,12 @@ export class AgentSession {
     // Acks straight from the socket's bytes, when nothing is queued before them (ack-reader.ts).
     readAcksFirst(ws, (version) => {
       if (!this.hello || this.#queued > 0 || this.#closed) return false;
-      this.#ack(version);
+      // as #onFrame does: a failure refuses this session, never escapes the socket's 'data' event
+      try {
+        this.#ack(version);
+      } catch (err) {
+        this.#refuse('E_INTERNAL', (err as Error).message);
+      }
       return true;
     });
   }
