@@ -145,3 +145,22 @@ describe('h1-fast request heads through llhttp', () => {
     assert.deepEqual(out, ['error HPE_HEADER_OVERFLOW']);
   });
 });
+
+describe('describeRequest alone: Content-Length is checked here too, not only by the parsers before it', () => {
+  // llhttp and the quick scan refuse these first; describeRequest repeats the check so framing
+  // never rests on one layer (its own comment), so the check is pinned here without them.
+  const decide = (value: string) => describeRequest(1, 1, ['Host', 'svc', 'Content-Length', value], 'POST', '/', false, true);
+  test('digits alone, spaces around allowed; anything else (":" just past "9", "/" just before "0", empty) is a 400', () => {
+    for (const bad of ['', ' ', '1:', ':', '1/', '/', '1a', '+1', '-1', '1 2', '0x1', '1e2', '１']) {
+      const d = decide(bad);
+      assert.equal(d.kind, 'reject', JSON.stringify(bad));
+      assert.equal(d.kind === 'reject' && d.status, 400, JSON.stringify(bad));
+    }
+    for (const [good, n] of [['0', 0], [' 7 ', 7], ['0009', 9], ['999999999999999', 999_999_999_999_999]] as const) {
+      const d = decide(good);
+      assert.equal(d.kind, 'fast', good);
+      assert.equal(d.kind === 'fast' && (d.head.framing.kind === 'length' ? d.head.framing.length : 0), n, good);
+    }
+    for (const big of ['9007199254740992', '99999999999999999999', '9007199254740992x']) assert.equal(decide(big).kind, 'reject', big);
+  });
+});
