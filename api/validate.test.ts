@@ -92,6 +92,19 @@ test('an entry-rule version (e1., ADR 0025) is checked by its own rule; a plain 
   assert.throws(() => validate(changed), /does not match the content hash/);
 });
 
+test('an entry-rule version built the short way (a table of exactly its six fields) is the text the general walk builds', () => {
+  const t = table();
+  const { version: _v, ...content } = t;
+  // An extra key holding undefined sends entryVersion() down its general walk (which skips it).
+  const general = entryVersion({ ...content, extra: undefined } as typeof content);
+  assert.equal(entryVersion(content), general);
+  assert.equal(entryVersion(t), general, 'the version field itself is ignored either way');
+  // The apiVersion's part is kept between calls: another value is not read from the kept one.
+  const other = { ...content, apiVersion: 'meshlet.dev/v0' } as typeof content;
+  assert.equal(entryVersion(other), entryVersion({ ...other, extra: undefined } as typeof content));
+  assert.notEqual(entryVersion(other), general);
+});
+
 test('a version made by a rule this end does not know is refused as such (not as corrupted), and not at the version path (no resend loop)', () => {
   const t = { ...table(), version: 'e9.0123456789abcdef' };
   const issues = checkRoutingTable(t);

@@ -7,7 +7,7 @@ import type {
   BackendIR, FilterIR, GatewayIR, PolicyIR, RouteSetIR, RoutingTable, SecretIR, ServiceFrontendIR, ServicePortIR, VirtualHostIR,
 } from '../../api/routing-table.ts';
 import { hash } from 'node:crypto';
-import { canonicalJson, ENTRY_RULE, entryListPart, entryVersion, isEntryVersion, withVersion } from '../../api/version.ts';
+import { canonicalJson, entryListPart, entryVersion, isEntryVersion, withVersion } from '../../api/version.ts';
 import type { SubscriptionTarget } from '../../api/wire.ts';
 import type { TableVersioner } from '../translate/table-version.ts';
 
@@ -257,31 +257,7 @@ function entryRuleVersion(content: Omit<RoutingTable, 'version'>, versioner: Tab
     if (part === undefined) listParts.set(list, (part = entryListPart(list, json)));
     return part;
   };
-  return tableEntryVersion(content, listPart) ?? entryVersion(content, json, listPart);
-}
-
-const ENTRY_PREFIX = `${ENTRY_RULE}.`;
-/** A slice's fields in sorted order (entryVersion() sorts the keys it finds). */
-const TABLE_FIELDS = ['apiVersion', 'backends', 'gateways', 'policies', 'secrets', 'services'] as const;
-/** The last apiVersion seen and its part of the text (one value in practice). */
-let apiPart = { value: '', part: '' };
-
-/**
- * entryVersion(content) for a slice holding exactly RoutingTable's fields, a string apiVersion
- * and five lists (what slicing, rebasing and patching build): the same text, built without
- * sorting the keys, serialising each key and loading each field by name once per slice (a
- * change reaching 1 000 agents versions 1 000 slices; ~5 k instructions each under callgrind).
- * Null for anything else: the caller takes entryVersion()'s general way.
- */
-function tableEntryVersion(content: Omit<RoutingTable, 'version'>, listPart: (list: readonly unknown[]) => string): string | null {
-  const { apiVersion, backends, gateways, policies, secrets, services } = content;
-  let n = 0;
-  for (const key in content) if (key !== 'version') n++;
-  if (n !== TABLE_FIELDS.length || typeof apiVersion !== 'string' || !Array.isArray(backends) || !Array.isArray(gateways)
-    || !Array.isArray(policies) || !Array.isArray(secrets) || !Array.isArray(services)) return null;
-  if (apiPart.value !== apiVersion) apiPart = { value: apiVersion, part: `"apiVersion":j${JSON.stringify(apiVersion)};` };
-  const text = `${apiPart.part}"backends":${listPart(backends)};"gateways":${listPart(gateways)};"policies":${listPart(policies)};"secrets":${listPart(secrets)};"services":${listPart(services)};`;
-  return `${ENTRY_PREFIX}${hash('sha256', text, 'hex').slice(0, 16)}`;
+  return entryVersion(content, json, listPart);
 }
 
 /**
